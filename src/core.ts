@@ -1,0 +1,9 @@
+/**
+ * Everything that is the same in Node.js and in the browser. The entry points
+ * (`index.ts`, `browser.ts`) re-export this and set their default engine.
+ * @module
+ */
+export * from './errors.js';
+export * from './peer/index.js';
+export type * from './transport/engine.js';
+export { setDefaultEngine, getDefaultEngine } from './transport/default-engine.js';

@@ -1,0 +1,61 @@
+/**
+ * Typed errors. Every error rtcmesh throws is an {@link RtcmeshError} with a
+ * stable {@link RtcmeshError.code}; the message says what was wrong and what to do.
+ * @module
+ */
+
+/** Stable error codes. Match on these, not on messages. */
+export const ErrorCode = {
+  /** An argument has the wrong type, range or shape. */
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  /** An options object has a key that is not recognised. */
+  UNKNOWN_OPTION: 'UNKNOWN_OPTION',
+  /** The call is not allowed in the object's current state. */
+  INVALID_STATE: 'INVALID_STATE',
+  /** A packet is larger than the negotiated maximum message size. */
+  PACKET_TOO_LARGE: 'PACKET_TOO_LARGE',
+  /** A channel or connection is not open for sending. */
+  NOT_OPEN: 'NOT_OPEN',
+  /** The WebRTC engine refused or failed an operation. */
+  ENGINE_ERROR: 'ENGINE_ERROR',
+  /** A session description could not be parsed or applied. */
+  INVALID_SDP: 'INVALID_SDP',
+  /** An ICE candidate could not be parsed or applied. */
+  INVALID_CANDIDATE: 'INVALID_CANDIDATE',
+  /** Data received from a remote peer could not be decoded. */
+  MALFORMED_DATA: 'MALFORMED_DATA',
+  /** A peer id is unknown, taken or out of range. */
+  INVALID_PEER: 'INVALID_PEER',
+  /** A new connection was refused (e.g. refuseNewConnections). */
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  /** An operation did not complete in time. */
+  TIMEOUT: 'TIMEOUT',
+  /** The object was closed. */
+  CLOSED: 'CLOSED',
+} as const;
+
+/** One of the {@link ErrorCode} values. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** The one error class rtcmesh throws; `code` is stable across versions. */
+export class RtcmeshError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RtcmeshError';
+    this.code = code;
+  }
+}
+
+/** True when `err` is an {@link RtcmeshError}, optionally with the given code. */
+export function isRtcmeshError(err: unknown, code?: ErrorCode): err is RtcmeshError {
+  return err instanceof RtcmeshError && (code === undefined || err.code === code);
+}
+
+/** Text of any thrown value, for wrapping engine errors. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,64 @@
+/**
+ * Constants and the MultiplayerPeer contract shared by the mesh and RPC layers.
+ * @module
+ */
+import type { EventEmitter } from 'eventemitter3';
+
+/** How a packet is delivered (Godot MultiplayerPeer.TransferMode). */
+export const TransferMode = { UNRELIABLE: 0, UNRELIABLE_ORDERED: 1, RELIABLE: 2 } as const;
+export type TransferMode = (typeof TransferMode)[keyof typeof TransferMode];
+
+/** Whether the multiplayer peer is usable. */
+export const ConnectionStatus = { DISCONNECTED: 0, CONNECTING: 1, CONNECTED: 2 } as const;
+export type ConnectionStatus = (typeof ConnectionStatus)[keyof typeof ConnectionStatus];
+
+/** Target every connected peer. */
+export const TARGET_PEER_BROADCAST = 0;
+/** Target the server (peer id 1). */
+export const TARGET_PEER_SERVER = 1;
+/** Smallest and largest non-server peer id (31-bit, never 0 or 1). */
+export const MIN_PEER_ID = 2;
+export const MAX_PEER_ID = 2147483647;
+
+/** Events every multiplayer peer emits. */
+export interface MultiplayerPeerEvents {
+  /** A peer's link is fully open (all channels). */
+  peer_connected: (id: number) => void;
+  /** A peer is gone; `reason` says why when known. */
+  peer_disconnected: (id: number, reason?: string) => void;
+}
+
+/**
+ * The MultiplayerPeer contract (Godot's MultiplayerPeer), implemented by
+ * {@link WebRTCMultiplayerPeer}. The RPC layer depends only on this.
+ */
+export interface MultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> {
+  /** Destination of `putPacket`: 0 all, 1 server, >1 that peer, <0 all but that peer. */
+  targetPeer: number;
+  /** Mode used when `transferChannel` is 0. Default RELIABLE. */
+  transferMode: TransferMode;
+  /** 0 = the default channel of `transferMode`; N > 0 = custom channel N. */
+  transferChannel: number;
+  /** Refuse new peers. */
+  refuseNewConnections: boolean;
+
+  /** Send one packet to `targetPeer`. */
+  putPacket(data: Uint8Array): void;
+  getAvailablePacketCount(): number;
+  /** Next packet; then `getPacketPeer/Channel/Mode` describe it. */
+  getPacket(): Uint8Array | undefined;
+  getPacketPeer(): number;
+  getPacketChannel(): number;
+  getPacketMode(): TransferMode;
+
+  getUniqueId(): number;
+  isServer(): boolean;
+  isServerRelaySupported(): boolean;
+  getConnectionStatus(): ConnectionStatus;
+  getMaxPacketSize(): number;
+  /** Ids of connected peers. */
+  getPeerIds(): number[];
+  /** Advance state machines and deliver events; once per tick. */
+  poll(): void;
+  close(): void;
+}

@@ -1,0 +1,348 @@
+/**
+ * The engine over node-datachannel's own API (libdatachannel: ICE, DTLS, SCTP).
+ *
+ * What this file knows about node-datachannel (see the engine notes in the spec):
+ * - Negotiation is manual (`disableAutoNegotiation`): offers and answers are made
+ *   with an explicit type, so channels created up front on both sides never
+ *   trigger a colliding offer.
+ * - Callbacks arrive on the JS thread from native threads; an exception escaping
+ *   one aborts the process, so every handler call is guarded.
+ * - The binding releases a handle's thread-safe callbacks only when it sees that
+ *   handle's own `closed` event. We therefore register `onStateChange` on every
+ *   connection and `onClosed` on every channel, and call `close()` when the
+ *   remote side closes: the process then exits by itself with no global
+ *   `cleanup()` (which would also close connections that other code owns).
+ * - Received channels are held in a set, so they are never garbage collected
+ *   and closed behind the user's back (node-datachannel#76).
+ * @module
+ */
+import ndc from 'node-datachannel';
+import type { DataChannel as NdcChannel, PeerConnection as NdcConnection, IceServer as NdcIceServer } from 'node-datachannel';
+import {
+  rethrowAsync,
+  type Engine,
+  type EngineChannel,
+  type EngineChannelHandlers,
+  type EngineChannelInit,
+  type EngineConfig,
+  type EngineConnection,
+  type EngineConnectionHandlers,
+  type EngineConnectionState,
+  type EngineGatheringState,
+  type EngineIceServer,
+  type EngineSignalingState,
+  type EngineStats,
+  type SdpType,
+} from '../engine.js';
+import { annotateSdp, extractAnnotations, type AnnotatedChannel } from './channel-annotation.js';
+
+let connectionCounter = 0;
+
+/** Parse a validated `stun:` / `turn:` / `turns:` URL into node-datachannel's form. */
+export function toNdcIceServer(server: EngineIceServer): NdcIceServer {
+  const match = /^(stun|turn|turns):(\[[^\]]+\]|[^:?]+)(?::(\d+))?(?:\?transport=(udp|tcp))?$/i.exec(server.url);
+  if (!match) throw new TypeError(`unparseable ICE server URL ${server.url}`);
+  const scheme = match[1]!.toLowerCase();
+  const hostname = match[2]!.replace(/^\[|\]$/g, '');
+  const secure = scheme === 'turns';
+  const port = match[3] ? Number(match[3]) : secure ? 5349 : 3478;
+  if (scheme === 'stun') return { hostname, port };
+  const transport = (match[4] ?? 'udp').toLowerCase();
+  return {
+    hostname,
+    port,
+    username: server.username ?? '',
+    password: server.credential ?? '',
+    relayType: secure ? 'TurnTls' : transport === 'tcp' ? 'TurnTcp' : 'TurnUdp',
+  };
+}
+
+function normaliseTransport(t: string): string {
+  const lower = t.toLowerCase();
+  if (lower.startsWith('udp')) return 'udp';
+  if (lower.startsWith('tcp')) return 'tcp';
+  return 'unknown';
+}
+
+function guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+  return (...args: A) => {
+    try {
+      fn(...args);
+    } catch (err) {
+      rethrowAsync(err);
+    }
+  };
+}
+
+type Pending =
+  | { kind: 'open' }
+  | { kind: 'closed' }
+  | { kind: 'error'; message: string }
+  | { kind: 'message'; data: Uint8Array; isText: boolean }
+  | { kind: 'low' };
+
+class DatachannelChannel implements EngineChannel {
+  readonly init: EngineChannelInit;
+  private handlers: EngineChannelHandlers | null = null;
+  private pending: Pending[] = [];
+  private closedFlag = false;
+
+  constructor(
+    private readonly dc: NdcChannel,
+    init: EngineChannelInit,
+    private readonly onRelease: (ch: DatachannelChannel) => void,
+  ) {
+    this.init = init;
+    dc.onOpen(guard(() => this.dispatch({ kind: 'open' })));
+    dc.onClosed(
+      guard(() => {
+        if (this.closedFlag) return;
+        this.closedFlag = true;
+        this.onRelease(this);
+        this.dispatch({ kind: 'closed' });
+      }),
+    );
+    dc.onError(guard((message: string) => this.dispatch({ kind: 'error', message })));
+    dc.onBufferedAmountLow(guard(() => this.dispatch({ kind: 'low' })));
+    dc.onMessage(
+      guard((msg: string | Buffer | ArrayBuffer) => {
+        const h = this.handlers;
+        if (typeof msg === 'string') {
+          const data = Buffer.from(msg, 'utf8');
+          if (h) h.message(data, true);
+          else this.pending.push({ kind: 'message', data, isText: true });
+        } else {
+          const data = msg instanceof ArrayBuffer ? new Uint8Array(msg) : msg;
+          if (h) h.message(data, false);
+          else this.pending.push({ kind: 'message', data, isText: false });
+        }
+      }),
+    );
+  }
+
+  private dispatch(event: Pending): void {
+    const h = this.handlers;
+    if (!h) {
+      this.pending.push(event);
+      return;
+    }
+    deliver(h, event);
+  }
+
+  id(): number {
+    try {
+      return this.dc.getId();
+    } catch {
+      return this.init.id ?? -1;
+    }
+  }
+
+  setHandlers(handlers: EngineChannelHandlers): void {
+    this.handlers = handlers;
+    const queued = this.pending;
+    this.pending = [];
+    for (const event of queued) deliver(handlers, event);
+  }
+
+  sendBinary(data: Uint8Array): boolean {
+    return this.dc.sendMessageBinary(data);
+  }
+
+  sendText(text: string): boolean {
+    return this.dc.sendMessage(text);
+  }
+
+  bufferedAmount(): number {
+    return this.closedFlag ? 0 : this.dc.bufferedAmount();
+  }
+
+  setBufferedAmountLowThreshold(bytes: number): void {
+    if (!this.closedFlag) this.dc.setBufferedAmountLowThreshold(bytes);
+  }
+
+  maxMessageSize(): number {
+    return this.closedFlag ? 0 : this.dc.maxMessageSize();
+  }
+
+  close(): void {
+    if (this.closedFlag) return;
+    this.dc.close();
+  }
+
+  /** Mark closed without waiting for the native event (connection closed). */
+  markClosed(): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    this.dispatch({ kind: 'closed' });
+  }
+}
+
+function deliver(h: EngineChannelHandlers, e: Pending): void {
+  switch (e.kind) {
+    case 'open':
+      return h.open();
+    case 'closed':
+      return h.closed();
+    case 'error':
+      return h.error(e.message);
+    case 'message':
+      return h.message(e.data, e.isText);
+    case 'low':
+      return h.bufferedAmountLow();
+  }
+}
+
+class DatachannelConnection implements EngineConnection {
+  private readonly pc: NdcConnection;
+  private readonly channels = new Set<DatachannelChannel>();
+  private readonly localInits: EngineChannelInit[] = [];
+  private remoteAnnotations: AnnotatedChannel[] = [];
+  private closed = false;
+
+  constructor(config: EngineConfig, private readonly handlers: EngineConnectionHandlers) {
+    this.pc = new ndc.PeerConnection(`rtcmesh-${++connectionCounter}`, {
+      iceServers: config.iceServers.map(toNdcIceServer),
+      disableAutoNegotiation: true,
+      iceTransportPolicy: config.iceTransportPolicy,
+      ...(config.bindAddress !== undefined && { bindAddress: config.bindAddress }),
+      ...(config.portRangeBegin !== undefined && { portRangeBegin: config.portRangeBegin }),
+      ...(config.portRangeEnd !== undefined && { portRangeEnd: config.portRangeEnd }),
+      ...(config.enableIceTcp !== undefined && { enableIceTcp: config.enableIceTcp }),
+      ...(config.enableIceUdpMux !== undefined && { enableIceUdpMux: config.enableIceUdpMux }),
+      ...(config.mtu !== undefined && { mtu: config.mtu }),
+      ...(config.maxMessageSize !== undefined && { maxMessageSize: config.maxMessageSize }),
+    });
+    const pc = this.pc;
+    pc.onLocalDescription(
+      guard((sdp: string, type: string) => {
+        if (this.closed || (type !== 'offer' && type !== 'answer')) return;
+        handlers.localDescription(type, annotateSdp(sdp, this.localInits));
+      }),
+    );
+    pc.onLocalCandidate(
+      guard((candidate: string, mid: string) => {
+        if (this.closed) return;
+        const index = /^\d+$/.test(mid) ? Number(mid) : 0;
+        handlers.localCandidate(mid, index, candidate);
+      }),
+    );
+    pc.onStateChange(
+      guard((state: string) => {
+        if (this.closed) return;
+        handlers.stateChange(state as EngineConnectionState);
+        // The remote side closed: release our native handles too.
+        if (state === 'closed') this.close();
+      }),
+    );
+    pc.onGatheringStateChange(
+      guard((state: string) => {
+        if (!this.closed) handlers.gatheringStateChange(state as EngineGatheringState);
+      }),
+    );
+    pc.onSignalingStateChange(
+      guard((state: string) => {
+        if (!this.closed) handlers.signalingStateChange(state as EngineSignalingState);
+      }),
+    );
+    pc.onDataChannel(
+      guard((dc: NdcChannel) => {
+        if (this.closed) {
+          dc.close();
+          return;
+        }
+        const label = dc.getLabel();
+        const at = this.remoteAnnotations.findIndex((a) => a.label === label);
+        const meta = at >= 0 ? this.remoteAnnotations.splice(at, 1)[0] : undefined;
+        const init: EngineChannelInit = {
+          label,
+          protocol: dc.getProtocol(),
+          negotiated: false,
+          id: dc.getId(),
+          ordered: meta?.ordered ?? true,
+          ...(meta?.maxPacketLifeTime !== undefined && { maxPacketLifeTime: meta.maxPacketLifeTime }),
+          ...(meta?.maxRetransmits !== undefined && { maxRetransmits: meta.maxRetransmits }),
+        };
+        const channel = this.track(dc, init);
+        handlers.dataChannel(channel);
+      }),
+    );
+  }
+
+  private track(dc: NdcChannel, init: EngineChannelInit): DatachannelChannel {
+    const channel = new DatachannelChannel(dc, init, (ch) => this.channels.delete(ch));
+    this.channels.add(channel);
+    return channel;
+  }
+
+  createDataChannel(init: EngineChannelInit): EngineChannel {
+    const dc = this.pc.createDataChannel(init.label, {
+      protocol: init.protocol,
+      negotiated: init.negotiated,
+      unordered: !init.ordered,
+      ...(init.id !== undefined && { id: init.id }),
+      ...(init.maxPacketLifeTime !== undefined && { maxPacketLifeTime: init.maxPacketLifeTime }),
+      ...(init.maxRetransmits !== undefined && { maxRetransmits: init.maxRetransmits }),
+    });
+    this.localInits.push(init);
+    return this.track(dc, init);
+  }
+
+  createOffer(): void {
+    this.pc.setLocalDescription('offer');
+  }
+
+  setRemoteDescription(type: SdpType, sdp: string): void {
+    const { sdp: clean, channels } = extractAnnotations(sdp);
+    this.pc.setRemoteDescription(clean, type);
+    this.remoteAnnotations.push(...channels);
+    if (type === 'offer') this.pc.setLocalDescription('answer');
+  }
+
+  addRemoteCandidate(mid: string, candidate: string): void {
+    this.pc.addRemoteCandidate(candidate, mid);
+  }
+
+  maxMessageSize(): number {
+    return this.closed ? 0 : this.pc.maxMessageSize();
+  }
+
+  stats(): EngineStats {
+    if (this.closed) return { rttMs: -1, bytesSent: 0, bytesReceived: 0, selectedCandidatePair: null };
+    const pair = this.pc.getSelectedCandidatePair();
+    return {
+      rttMs: this.pc.rtt(),
+      bytesSent: this.pc.bytesSent(),
+      bytesReceived: this.pc.bytesReceived(),
+      selectedCandidatePair: pair
+        ? {
+            local: { address: pair.local.address, port: pair.local.port, type: pair.local.type, transport: normaliseTransport(pair.local.transportType) },
+            remote: { address: pair.remote.address, port: pair.remote.port, type: pair.remote.type, transport: normaliseTransport(pair.remote.transportType) },
+          }
+        : null,
+    };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const open = [...this.channels];
+    this.channels.clear();
+    try {
+      this.pc.close();
+    } finally {
+      for (const ch of open) ch.markClosed();
+    }
+  }
+}
+
+/** The node-datachannel engine. One instance serves any number of connections. */
+export class DatachannelEngine implements Engine {
+  readonly name = 'node-datachannel';
+
+  createConnection(config: EngineConfig, handlers: EngineConnectionHandlers): EngineConnection {
+    return new DatachannelConnection(config, handlers);
+  }
+}
+
+/** The process-wide default engine in Node.js. */
+export const datachannelEngine: Engine = new DatachannelEngine();
