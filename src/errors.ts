@@ -22,6 +22,8 @@ export const ErrorCode = {
   INVALID_SDP: 'INVALID_SDP',
   /** An ICE candidate could not be parsed or applied. */
   INVALID_CANDIDATE: 'INVALID_CANDIDATE',
+  /** ICE gathering finished without a single local candidate (bad TURN credentials, unreachable servers, relay policy without TURN). */
+  NO_CANDIDATES: 'NO_CANDIDATES',
   /** Data received from a remote peer could not be decoded. */
   MALFORMED_DATA: 'MALFORMED_DATA',
   /** A peer id is unknown, taken or out of range. */

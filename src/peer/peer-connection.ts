@@ -108,6 +108,7 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
   private pendingCandidates: { mid: string; candidate: string }[] = [];
   private emitted: Partial<Record<SdpType, string>> = {};
   private candidateErrors = 0;
+  private localCandidates = 0;
 
   /**
    * @param config connection configuration, as for {@link initialize}.
@@ -148,7 +149,10 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
             this.dispatcher.post(() => this.emit('session_description_created', type, sdp));
           }),
         localCandidate: (mid, index, candidate) =>
-          live(() => this.dispatcher.post(() => this.emit('ice_candidate_created', mid, index, candidate))),
+          live(() => {
+            this.localCandidates++;
+            this.dispatcher.post(() => this.emit('ice_candidate_created', mid, index, candidate));
+          }),
         stateChange: (state) => live(() => this.setConnectionState(CONNECTION_STATES[state] ?? ConnectionState.FAILED)),
         gatheringStateChange: (state) =>
           live(() => {
@@ -156,6 +160,12 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
             if (next === this.gatheringState) return;
             this.gatheringState = next;
             this.dispatcher.post(() => this.emit('gathering_state_changed', next));
+            if (next === GatheringState.COMPLETE && this.localCandidates === 0) {
+              this.reportRemoteError(
+                ErrorCode.NO_CANDIDATES,
+                'ICE gathering finished without any local candidate: check the iceServers (TURN username/credential, reachability) and iceTransportPolicy',
+              );
+            }
           }),
         signalingStateChange: (state) => live(() => this.setSignalingState(SIGNALING_STATES[state] ?? SignalingState.STABLE)),
         dataChannel: (engineChannel) =>
@@ -179,6 +189,7 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.pendingCandidates = [];
     this.emitted = {};
     this.candidateErrors = 0;
+    this.localCandidates = 0;
   }
 
   private setConnectionState(next: ConnectionState): void {
