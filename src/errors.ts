@@ -34,6 +34,10 @@ export const ErrorCode = {
   TIMEOUT: 'TIMEOUT',
   /** The object was closed. */
   CLOSED: 'CLOSED',
+  /** A remote procedure failed on the remote peer (see RpcRemoteError). */
+  REMOTE_ERROR: 'REMOTE_ERROR',
+  /** The peer a pending operation was waiting on disconnected. */
+  PEER_DISCONNECTED: 'PEER_DISCONNECTED',
 } as const;
 
 /** One of the {@link ErrorCode} values. */

@@ -1,0 +1,79 @@
+/**
+ * Wire format of the RPC layer (see docs/rpc.md): a message is a msgpack
+ * header (the sender's method-table checksum) followed by msgpack frames,
+ * concatenated. Frames are arrays whose first element is a {@link FrameKind}.
+ * @module
+ */
+import { Packr } from 'msgpackr';
+
+/**
+ * Codec for RPC messages. Records are on so that plain objects (records) and
+ * `Map`s (msgpack maps, decoded with `mapsAsObjects: false`) stay distinct.
+ * Record definitions travel inline in every frame: frames are self-contained.
+ */
+export const rpcCodec = new Packr({ useRecords: true, mapsAsObjects: false, moreTypes: false });
+
+/** Separate decoder instance, so a decode never disturbs an encode in progress. */
+const decoder = new Packr({ useRecords: true, mapsAsObjects: false, moreTypes: false });
+
+/** First element of every frame. */
+export const FrameKind = {
+  /** `[0, method, args]`: a call, no reply. */
+  CALL: 0,
+  /** `[1, method, args, requestId]`: a call whose result goes back. */
+  REQUEST: 1,
+  /** `[2, requestId, value]`: a request's result. */
+  RESULT: 2,
+  /** `[3, requestId, code, message]`: a request failed remotely. */
+  FAILURE: 3,
+  /** `[4, target, origin, frame]`: client → peer 1, please forward. */
+  RELAY: 4,
+  /** `[5, origin, frame]`: peer 1 → client, forwarded from `origin`. */
+  RELAYED: 5,
+  /** `[6, checksum, count]`: method-table handshake. */
+  HELLO: 6,
+  /** `[7, op, ids]`: peer 1 → client peer list; op 0 = set, 1 = add, 2 = remove. */
+  PEERS: 7,
+} as const;
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+
+/** Peer-list operations of a PEERS frame. */
+export const PeersOp = { SET: 0, ADD: 1, REMOVE: 2 } as const;
+
+/** Encode one value; the result is a view that stays valid (msgpackr never reuses returned bytes). */
+export function encode(value: unknown): Uint8Array {
+  return rpcCodec.pack(value);
+}
+
+/** Encode the message header for `checksum`. */
+export function encodeHeader(checksum: number): Uint8Array {
+  return Uint8Array.from(rpcCodec.pack(checksum));
+}
+
+/**
+ * Decode a whole message into its header and frames. Throws on malformed
+ * msgpack (the caller catches and reports).
+ */
+export function decodeMessage(data: Uint8Array): { checksum: unknown; frames: unknown[] } {
+  const values = decoder.unpackMultiple(data as Buffer) as unknown[];
+  return { checksum: values[0], frames: values.length > 1 ? values.slice(1) : [] };
+}
+
+/**
+ * 32-bit FNV-1a checksum of the sorted method names joined by NUL (Godot's
+ * path-cache checksum, adapted). Stable across platforms.
+ */
+export function tableChecksum(sortedNames: readonly string[]): number {
+  let h = 0x811c9dc5;
+  const enc = new TextEncoder();
+  for (let i = 0; i < sortedNames.length; i++) {
+    const bytes = enc.encode(sortedNames[i]!);
+    for (let j = 0; j < bytes.length; j++) {
+      h ^= bytes[j]!;
+      h = Math.imul(h, 0x01000193);
+    }
+    h ^= 0;
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}

@@ -1,0 +1,91 @@
+/**
+ * The method table: registered RPCs by name, their resolved configs, and the
+ * small integer ids (index in the sorted name list) used on the wire once the
+ * handshake shows both sides have the same table.
+ * @module
+ */
+import { TransferMode } from '../mesh/types.js';
+import { tableChecksum } from './codec.js';
+import type { RpcConfig, RpcContext, RpcMode } from './types.js';
+
+/** A registered RPC with its config resolved to defaults. */
+export interface RpcEntry {
+  name: string;
+  handler: (ctx: RpcContext, ...args: any[]) => unknown;
+  mode: RpcMode;
+  callLocal: boolean;
+  transferMode: TransferMode;
+  channel: number;
+  immediate: boolean;
+  timeoutMs: number | undefined;
+  validate: ((args: unknown[]) => boolean) | undefined;
+  /** Index in the sorted table; refreshed on every change. */
+  id: number;
+}
+
+/** Registered RPCs, ids and checksum. */
+export class MethodTable {
+  private readonly byName = new Map<string, RpcEntry>();
+  private byId: RpcEntry[] = [];
+  /** Checksum of the sorted names (0 names → FNV offset basis). */
+  checksum = tableChecksum([]);
+
+  get size(): number {
+    return this.byName.size;
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  get(name: string): RpcEntry | undefined {
+    return this.byName.get(name);
+  }
+
+  getById(id: number): RpcEntry | undefined {
+    return this.byId[id];
+  }
+
+  /** Add or replace an entry; ids and checksum are recomputed. */
+  set(entry: RpcEntry): void {
+    this.byName.set(entry.name, entry);
+    this.reindex();
+  }
+
+  delete(name: string): boolean {
+    const had = this.byName.delete(name);
+    if (had) this.reindex();
+    return had;
+  }
+
+  /** Names in id order. */
+  names(): string[] {
+    return this.byId.map((e) => e.name);
+  }
+
+  private reindex(): void {
+    const names = [...this.byName.keys()].sort();
+    this.byId = names.map((n, i) => {
+      const e = this.byName.get(n)!;
+      e.id = i;
+      return e;
+    });
+    this.checksum = tableChecksum(names);
+  }
+}
+
+/** Resolve a config to an entry (already validated by the caller). */
+export function makeEntry(name: string, handler: RpcEntry['handler'], config: RpcConfig<any>, defaultTimeoutMs?: number): RpcEntry {
+  return {
+    name,
+    handler,
+    mode: config.mode ?? 'authority',
+    callLocal: config.callLocal ?? false,
+    transferMode: config.transferMode ?? TransferMode.RELIABLE,
+    channel: config.channel ?? 0,
+    immediate: config.immediate ?? false,
+    timeoutMs: config.timeoutMs ?? defaultTimeoutMs,
+    validate: config.validate,
+    id: -1,
+  };
+}
