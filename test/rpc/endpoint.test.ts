@@ -1,0 +1,485 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, RtcmeshError, isRtcmeshError } from '../../src/errors.js';
+import { TransferMode } from '../../src/mesh/types.js';
+import { RpcEndpoint, RpcRemoteError, type AnyRpcMethods } from '../../src/rpc/index.js';
+import { FrameKind, encode, encodeHeader } from '../../src/rpc/codec.js';
+import { FakeHub } from './fake-mesh.js';
+import { World, registerStandard, runMatrix } from './harness.js';
+
+function meshWorld(ids = [1, 2, 3], options?: ConstructorParameters<typeof World>[1]) {
+  const hub = new FakeHub();
+  const meshes = ids.map((id) => hub.add(id, 'mesh'));
+  for (let i = 0; i < ids.length; i++) for (let j = i + 1; j < ids.length; j++) hub.link(ids[i]!, ids[j]!);
+  return { hub, world: new World(meshes, options) };
+}
+
+function starWorld(clients = [2, 3], options?: ConstructorParameters<typeof World>[1]) {
+  const hub = new FakeHub();
+  const meshes = [hub.add(1, 'server'), ...clients.map((id) => hub.add(id, 'client'))];
+  for (const c of clients) hub.link(1, c);
+  return { hub, world: new World(meshes, options) };
+}
+
+/** Bytes of one message with our header and the given frames. */
+function message(checksum: number, ...frames: unknown[]): Uint8Array {
+  const parts = [encodeHeader(checksum), ...frames.map((f) => encode(f))];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+describe('modes, callLocal and targets', () => {
+  it('mesh mode: every combination runs on exactly the expected peers with the caller as sender', async () => {
+    const { world } = meshWorld();
+    await world.ready();
+    const cases = await runMatrix(world);
+    expect(cases).toBeGreaterThan(50);
+  });
+
+  it('server/client mode: same matrix, client traffic relayed through peer 1', async () => {
+    const { world, hub } = starWorld();
+    await world.ready();
+    // Clients have no link to each other.
+    expect(hub.peers.get(2)!.getPeerIds()).toEqual([1]);
+    expect(world.ep(2).getPeerIds()).toEqual([1, 3]);
+    const cases = await runMatrix(world);
+    expect(cases).toBeGreaterThan(50);
+    expect(world.ep(1).getStats().framesRelayed).toBeGreaterThan(0);
+  });
+
+  it('client-to-client rpcId arrives via peer 1 with the original sender', async () => {
+    const { world } = starWorld([2, 3, 4]);
+    await world.ready();
+    const relayedBefore = world.ep(1).getStats().framesRelayed;
+    world.ep(3).rpcId(4, 'seq', 42);
+    await world.barrier();
+    expect(world.log.filter((r) => r.name === 'seq')).toEqual([{ at: 4, sender: 3, name: 'seq', args: [42] }]);
+    expect(world.ep(1).getStats().framesRelayed).toBeGreaterThan(relayedBefore);
+  });
+
+  it('peer 1 drops a relay frame whose origin is not the link it came on', async () => {
+    const { world } = starWorld();
+    await world.ready();
+    const server = world.ep(1);
+    const forged = message(server.getTableChecksum(), [FrameKind.RELAY, 3, 3, [FrameKind.CALL, 'seq', [1]]]);
+    server.receive(forged, 2, 0, TransferMode.RELIABLE);
+    await world.barrier();
+    expect(world.log.filter((r) => r.name === 'seq')).toEqual([]);
+    expect(world.errors.some((e) => e.code === 'FORGED_SENDER' && e.at === 1 && e.senderId === 2)).toBe(true);
+  });
+
+  it('a client drops relayed and peer-list frames that do not come from peer 1', async () => {
+    const { world } = starWorld();
+    await world.ready();
+    const c = world.ep(2);
+    c.receive(message(c.getTableChecksum(), [FrameKind.RELAYED, 1, [FrameKind.CALL, 'seq', [1]]]), 3, 0, TransferMode.RELIABLE);
+    c.receive(message(c.getTableChecksum(), [FrameKind.PEERS, 0, [9]]), 3, 0, TransferMode.RELIABLE);
+    expect(world.errors.filter((e) => e.code === 'FORGED_SENDER').length).toBe(2);
+    expect(c.getPeerIds()).toEqual([1, 3]);
+  });
+
+  it('authority is configurable', async () => {
+    const { world } = meshWorld();
+    await world.ready();
+    for (const ep of world.endpoints.values()) ep.setAuthority(2);
+    world.ep(2).rpc('m_authority_remote', 'a');
+    world.ep(1).rpc('m_authority_remote', 'b');
+    await world.barrier();
+    const ran = world.log.filter((r) => r.name === 'm_authority_remote');
+    expect(ran.map((r) => [r.at, r.sender]).sort()).toEqual([[1, 2], [3, 2]]);
+    expect(world.errors.filter((e) => e.code === 'UNAUTHORIZED_SENDER').map((e) => e.at).sort()).toEqual([2, 3]);
+  });
+
+  it('handlers see channel, mode and tick', async () => {
+    const hub = new FakeHub();
+    const [a, b] = [hub.add(1, 'mesh'), hub.add(2, 'mesh')];
+    hub.link(1, 2);
+    const seen: unknown[] = [];
+    const mk = (m: typeof a) =>
+      new RpcEndpoint(m)
+        .register('u', (ctx) => void seen.push([ctx.senderId, ctx.channel, ctx.mode, ctx.tick, ctx.name]), { transferMode: TransferMode.UNRELIABLE })
+        .register('c', (ctx) => void seen.push([ctx.senderId, ctx.channel, ctx.mode, ctx.tick, ctx.name]), { channel: 2 });
+    const ea = mk(a);
+    const eb = mk(b);
+    for (let i = 0; i < 3; i++) {
+      ea.poll(), eb.poll(), ea.flush(), eb.flush();
+    }
+    ea.rpc('u');
+    ea.rpc('c');
+    ea.flush();
+    eb.poll();
+    expect(seen).toEqual([
+      [1, 0, TransferMode.UNRELIABLE, eb.tick, 'u'],
+      [1, 2, TransferMode.RELIABLE, eb.tick, 'c'],
+    ]);
+  });
+});
+
+describe('request / response', () => {
+  const values: [string, unknown][] = [
+    ['nil', null],
+    ['true', true],
+    ['false', false],
+    ['positive fixint', 7],
+    ['negative int', -123456],
+    ['uint32', 4_000_000_000],
+    ['float', 3.25],
+    ['large int', 2 ** 52 + 1],
+    ['bigint', -(2n ** 62n)],
+    ['empty string', ''],
+    ['unicode string', 'héllo ✓ 🚀'],
+    ['long string', 'x'.repeat(70_000)],
+    ['Uint8Array', new Uint8Array([0, 1, 2, 255])],
+    ['empty Uint8Array', new Uint8Array(0)],
+    ['Map', new Map<unknown, unknown>([[1, 'one'], ['two', { n: 2 }], [3.5, [1, 2]]])],
+    ['nested object', { a: 1, b: { c: [1, 'x', { d: null }], e: new Map([['k', 'v']]) }, f: '' }],
+    ['empty object', {}],
+    ['empty array', []],
+    ['large array', Array.from({ length: 20_000 }, (_, i) => i * 3)],
+    ['array of mixed', [1, 'a', null, true, 2.5, new Uint8Array([9]), { z: 1 }]],
+  ];
+
+  for (const topology of ['mesh', 'relayed'] as const) {
+    it(`round-trips every msgpack type (${topology})`, async () => {
+      const { world } = topology === 'mesh' ? meshWorld([1, 2], { maxMessageSize: 1 << 20 }) : starWorld([2, 3], { maxMessageSize: 1 << 20 });
+      await world.ready();
+      const from = topology === 'mesh' ? 1 : 2;
+      const to = topology === 'mesh' ? 2 : 3;
+      for (const [label, v] of values) {
+        const got = await world.settle(world.ep(from).request(to, 'echo', v));
+        if (v instanceof Uint8Array) {
+          expect(got, label).toBeInstanceOf(Uint8Array);
+          expect(Array.from(got as Uint8Array), label).toEqual(Array.from(v));
+        } else {
+          expect(got, label).toEqual(v);
+        }
+        if (v instanceof Map) expect(got, label).toBeInstanceOf(Map);
+        if (label === 'nested object') {
+          const o = got as { b: { e: unknown } };
+          expect(Object.getPrototypeOf(o)).toBe(Object.prototype);
+          expect(o.b.e).toBeInstanceOf(Map);
+        }
+      }
+    });
+  }
+
+  it('remote errors come back typed', async () => {
+    const { world } = meshWorld([1, 2]);
+    await world.ready();
+    const r = (name: string) => world.settle(world.ep(1).request(2, name)).then(
+      () => expect.unreachable(),
+      (e: unknown) => e as RpcRemoteError,
+    );
+    const plain = await r('fail_plain');
+    expect(plain).toBeInstanceOf(RpcRemoteError);
+    expect(plain.code).toBe(ErrorCode.REMOTE_ERROR);
+    expect([plain.remoteCode, plain.remoteMessage, plain.peerId, plain.rpcName]).toEqual(['HANDLER_ERROR', 'boom', 2, 'fail_plain']);
+    expect((await r('fail_typed')).remoteCode).toBe(ErrorCode.INVALID_STATE);
+    expect((await r('fail_custom')).remoteCode).toBe('NO_AMMO');
+  });
+
+  it('a request refused remotely (unknown, unauthorised, invalid args) rejects at once instead of timing out', async () => {
+    const hub = new FakeHub();
+    const [a, b] = [hub.add(1, 'mesh'), hub.add(2, 'mesh')];
+    hub.link(1, 2);
+    const ea = new RpcEndpoint(a, { requestTimeoutMs: 1e9 })
+      .register('only_here', () => 1, { mode: 'any_peer' })
+      .register('auth', () => 1)
+      .register('v', (_c, n: number) => n, { mode: 'any_peer', validate: (x): x is [number] => typeof x[0] === 'number' });
+    const eb = new RpcEndpoint(b, { requestTimeoutMs: 1e9 })
+      .register('auth', () => 1)
+      .register('v', (_c, n: number) => n, { mode: 'any_peer', validate: (x): x is [number] => typeof x[0] === 'number' });
+    const world = { endpoints: [ea, eb] };
+    const pump = async <T>(p: Promise<T>) => {
+      let done = false;
+      p.finally(() => (done = true)).catch(() => {});
+      while (!done) {
+        for (const e of world.endpoints) e.poll();
+        for (const e of world.endpoints) e.flush();
+        await new Promise((r) => setImmediate(r));
+      }
+      return p;
+    };
+    for (let i = 0; i < 2; i++) for (const e of world.endpoints) e.poll(), e.flush();
+    const asCode = (p: Promise<unknown>) => p.then(() => 'resolved', (e: RpcRemoteError) => e.remoteCode);
+    const codes = await pump(Promise.all([asCode(ea.request(2, 'only_here')), asCode(eb.request(1, 'auth')), asCode(ea.request(2, 'v', 'nope' as unknown as number))]));
+    expect(codes).toEqual(['UNKNOWN_RPC', 'UNAUTHORIZED_SENDER', 'INVALID_ARGS']);
+  });
+
+  it('times out on the endpoint clock, checked at poll', async () => {
+    let now = 0;
+    const clock = { now: () => now };
+    const { world } = meshWorld([1, 2], { clock, requestTimeoutMs: 1000 });
+    await world.ready();
+    const p = world.ep(1).request(2, 'never'); // timeoutMs 100 from its config
+    const q = world.ep(1).request(2, 'echo', 1);
+    let state = 'pending';
+    p.catch((e: unknown) => (state = isRtcmeshError(e, ErrorCode.TIMEOUT) ? 'timeout' : 'other'));
+    world.round();
+    now = 99;
+    world.round();
+    await Promise.resolve();
+    expect(state).toBe('pending');
+    now = 100;
+    world.round();
+    await expect(p).rejects.toMatchObject({ code: ErrorCode.TIMEOUT });
+    await expect(q).resolves.toBe(1);
+    expect(world.ep(1).getStats().pendingRequests).toBe(0);
+  });
+
+  it('a disconnect rejects the pending requests to that peer (mesh and relayed)', async () => {
+    const { world, hub } = meshWorld([1, 2, 3]);
+    await world.ready();
+    const p = world.ep(1).request(2, 'never');
+    const keep = world.ep(1).request(3, 'echo', 'ok');
+    hub.unlink(1, 2);
+    world.round();
+    await expect(p).rejects.toMatchObject({ code: ErrorCode.PEER_DISCONNECTED });
+    await expect(world.settle(keep)).resolves.toBe('ok');
+
+    const star = starWorld([2, 3]);
+    await star.world.ready();
+    const r = star.world.ep(2).request(3, 'never');
+    star.world.round();
+    star.hub.unlink(1, 3); // client 3 leaves the server: the server tells client 2
+    await expect(star.world.settle(r)).rejects.toMatchObject({ code: ErrorCode.PEER_DISCONNECTED });
+    expect(star.world.ep(2).getPeerIds()).toEqual([1]);
+    // Losing the server cancels everything.
+    const s = star.world.ep(2).request(1, 'never');
+    star.hub.unlink(1, 2);
+    await expect(star.world.settle(s)).rejects.toMatchObject({ code: ErrorCode.PEER_DISCONNECTED });
+  });
+
+  it('request to self needs callLocal and resolves locally', async () => {
+    const { world } = meshWorld([1, 2]);
+    await world.ready();
+    await expect(world.ep(2).request(2, 'ping')).resolves.toBe(2);
+    await expect(world.ep(2).request(2, 'echo', 1)).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+  });
+});
+
+describe('batching', () => {
+  it('10 000 RPCs in one tick arrive complete and in order, split into bounded messages', async () => {
+    const { world, hub } = meshWorld([1, 2], { maxMessageSize: 4096 });
+    await world.ready();
+    const before = hub.packetsSent;
+    for (let i = 0; i < 10_000; i++) world.ep(1).rpcId(2, 'seq', i);
+    world.ep(1).flush();
+    const messages = hub.packetsSent - before;
+    expect(messages).toBeGreaterThan(1);
+    expect(messages).toBeLessThan(100);
+    for (const p of hub.peers.get(2)!.inbox) expect(p.data.length).toBeLessThanOrEqual(4096);
+    world.ep(2).poll();
+    const got = world.log.filter((r) => r.name === 'seq').map((r) => r.args[0]);
+    expect(got).toEqual(Array.from({ length: 10_000 }, (_, i) => i));
+  });
+
+  it('one message per link and channel per tick; broadcast keeps order with unicasts', async () => {
+    const { world, hub } = meshWorld([1, 2, 3]);
+    await world.ready();
+    const before = hub.packetsSent;
+    world.ep(1).rpc('seq', 1);
+    world.ep(1).rpcId(2, 'seq', 2);
+    world.ep(1).rpc('seq', 3);
+    expect(hub.packetsSent).toBe(before); // nothing leaves before flush
+    world.ep(1).flush();
+    expect(hub.packetsSent - before).toBe(2); // one message to 2, one to 3
+    world.round();
+    const at = (p: number) => world.log.filter((r) => r.at === p).map((r) => r.args[0]);
+    expect(at(2)).toEqual([1, 2, 3]);
+    expect(at(3)).toEqual([1, 3]);
+  });
+
+  it('immediate RPCs leave at once, after what was batched before them', async () => {
+    const hub = new FakeHub();
+    const [a, b] = [hub.add(1, 'mesh'), hub.add(2, 'mesh')];
+    hub.link(1, 2);
+    const seen: number[] = [];
+    const mk = (m: typeof a) =>
+      new RpcEndpoint(m)
+        .register('n', (_c, x: number) => void seen.push(x))
+        .register('now', (_c, x: number) => void seen.push(x), { immediate: true });
+    const ea = mk(a);
+    const eb = mk(b);
+    ea.poll(), eb.poll(), ea.flush(), eb.flush();
+    eb.poll();
+    const before = hub.packetsSent;
+    ea.rpc('n', 1);
+    ea.rpc('now', 2);
+    expect(hub.packetsSent - before).toBe(1);
+    eb.poll();
+    expect(seen).toEqual([1, 2]);
+  });
+
+  it('a frame that can never fit is refused at the call site', async () => {
+    const { world } = meshWorld([1, 2], { maxMessageSize: 1024 });
+    await world.ready();
+    expect(() => world.ep(1).rpc('seq', 'x'.repeat(2000) as unknown as number)).toThrow(expect.objectContaining({ code: ErrorCode.PACKET_TOO_LARGE }));
+  });
+});
+
+describe('handshake', () => {
+  it('equal tables use integer ids; different tables report a mismatch and fall back to names', async () => {
+    const hub = new FakeHub();
+    const [a, b, c] = [hub.add(1, 'mesh'), hub.add(2, 'mesh'), hub.add(3, 'mesh')];
+    hub.link(1, 2);
+    hub.link(1, 3);
+    const got: string[] = [];
+    const ea = new RpcEndpoint<AnyRpcMethods>(a).register('x', (ctx) => void got.push(`x<${ctx.senderId}`), { mode: 'any_peer' });
+    const eb = new RpcEndpoint<AnyRpcMethods>(b).register('x', (ctx) => void got.push(`x<${ctx.senderId}`), { mode: 'any_peer' });
+    const ec = new RpcEndpoint<AnyRpcMethods>(c)
+      .register('x', (ctx) => void got.push(`x<${ctx.senderId}`), { mode: 'any_peer' })
+      .register('extra', () => 0);
+    const errs: string[] = [];
+    for (const e of [ea, eb, ec]) e.on('rpc_error', (ev) => errs.push(`${ev.code}@${e.mesh.getUniqueId()}<${ev.senderId}`));
+    for (let i = 0; i < 3; i++) for (const e of [ea, eb, ec]) e.poll(), e.flush();
+    expect(ea.usesMethodIds(2)).toBe(true);
+    expect(ea.usesMethodIds(3)).toBe(false);
+    expect(errs.sort()).toEqual(['METHOD_TABLE_MISMATCH@1<3', 'METHOD_TABLE_MISMATCH@3<1']);
+    ea.rpc('x');
+    ec.rpc('x');
+    for (let i = 0; i < 2; i++) for (const e of [ea, eb, ec]) e.poll(), e.flush();
+    expect(got.sort()).toEqual(['x<1', 'x<1', 'x<3']);
+  });
+
+  it('ids sent under another table are dropped, never misrouted', async () => {
+    const { world } = meshWorld([1, 2]);
+    await world.ready();
+    world.ep(2).receive(message(12345, [FrameKind.CALL, 0, []]), 1, 0, TransferMode.RELIABLE);
+    expect(world.errors.map((e) => e.code)).toEqual(['METHOD_TABLE_MISMATCH']);
+    expect(world.log).toEqual([]);
+  });
+
+  it('registering after connect re-runs the handshake', async () => {
+    const { world } = meshWorld([1, 2]);
+    await world.ready();
+    await world.barrier();
+    expect(world.ep(1).usesMethodIds(2)).toBe(true);
+    world.ep(1).register('late', () => 1, { mode: 'any_peer' });
+    world.round();
+    world.round();
+    expect(world.ep(1).usesMethodIds(2)).toBe(false);
+    expect(world.errors.some((e) => e.code === 'METHOD_TABLE_MISMATCH')).toBe(true);
+    world.ep(2).register('late', () => 2, { mode: 'any_peer' });
+    world.round();
+    world.round();
+    expect(world.ep(1).usesMethodIds(2)).toBe(true);
+    await expect(world.settle(world.ep(1).request(2, 'late'))).resolves.toBe(2);
+  });
+});
+
+describe('receive-side validation', () => {
+  it('drops, counts and reports bad frames without throwing', async () => {
+    const { world } = meshWorld([1, 2], { maxMessageSize: 2048 });
+    await world.ready();
+    const ep = world.ep(2);
+    const sum = ep.getTableChecksum();
+    const cases: [Uint8Array, string][] = [
+      [new Uint8Array([0xc1]), 'MALFORMED_FRAME'],
+      [new Uint8Array(3000), 'FRAME_TOO_LARGE'],
+      [message(sum, 'not a frame'), 'MALFORMED_FRAME'],
+      [message(sum, [FrameKind.CALL, 'nope', []]), 'UNKNOWN_RPC'],
+      [message(sum, [FrameKind.CALL, 999, []]), 'UNKNOWN_RPC'],
+      [message(sum, [FrameKind.CALL, 'seq', 'not args']), 'MALFORMED_FRAME'],
+      [message(sum, [FrameKind.CALL, 'validated', ['str']]), 'INVALID_ARGS'],
+      [message(sum, [FrameKind.CALL, 'm_authority_remote', []]), 'UNAUTHORIZED_SENDER'],
+      [message(sum, [FrameKind.RESULT, 77, 1]), 'UNEXPECTED_RESPONSE'],
+      [message(sum, [99, 1]), 'MALFORMED_FRAME'],
+      [message(sum, [FrameKind.RELAY, 0, 2, [FrameKind.CALL, 'seq', [1]]]), 'FORGED_SENDER'],
+    ];
+    for (const [bytes, code] of cases) {
+      world.errors.length = 0;
+      expect(() => ep.receive(bytes, 3, 0, TransferMode.RELIABLE)).not.toThrow();
+      expect(world.errors.map((e) => e.code), code).toEqual([code]);
+    }
+    expect(world.log).toEqual([]);
+    expect(ep.getStats().errors.MALFORMED_FRAME).toBe(4);
+    // Valid traffic still flows afterwards.
+    world.ep(1).rpc('seq', 5);
+    await world.barrier();
+    expect(world.log.map((r) => r.args[0])).toEqual([5]);
+  });
+
+  it('an RPC disabled on the receiver is dropped and reported', async () => {
+    const hub = new FakeHub();
+    const [a, b] = [hub.add(1, 'mesh'), hub.add(2, 'mesh')];
+    hub.link(1, 2);
+    let ran = 0;
+    const ea = new RpcEndpoint(a).register('d', () => void ran++, { mode: 'any_peer' });
+    const eb = new RpcEndpoint(b).register('d', () => void ran++, { mode: 'disabled' });
+    const errs: string[] = [];
+    eb.on('rpc_error', (e) => errs.push(e.code));
+    ea.poll(), eb.poll(), ea.flush(), eb.flush();
+    ea.rpc('d');
+    ea.flush();
+    eb.poll();
+    expect(ran).toBe(0);
+    expect(errs).toEqual(['RPC_DISABLED']);
+    expect(() => eb.rpc('d')).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_STATE }));
+  });
+
+  it('a throwing handler is reported, not thrown into the loop', async () => {
+    const { world } = meshWorld([1, 2]);
+    await world.ready();
+    world.ep(1).rpcId(2, 'fail_plain');
+    world.ep(1).flush();
+    expect(() => world.ep(2).poll()).not.toThrow();
+    expect(world.errors.map((e) => [e.code, e.name])).toEqual([['HANDLER_ERROR', 'fail_plain']]);
+  });
+});
+
+describe('call-site errors', () => {
+  it('throws typed errors for misuse', async () => {
+    const hub = new FakeHub();
+    const server = hub.add(1, 'server');
+    const client = hub.add(2, 'client');
+    const ec = registerStandard(new RpcEndpoint<AnyRpcMethods>(client), []);
+    const code = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return (e as RtcmeshError).code;
+      }
+      return 'no error';
+    };
+    expect(code(() => ec.rpc('seq', 1))).toBe(ErrorCode.NOT_OPEN);
+    hub.link(1, 2);
+    const es = registerStandard(new RpcEndpoint<AnyRpcMethods>(server), []);
+    for (let i = 0; i < 3; i++) es.poll(), ec.poll(), es.flush(), ec.flush();
+    expect(code(() => ec.rpc('seq', 1))).toBe('no error');
+    expect(code(() => ec.rpc('nope'))).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(code(() => ec.rpcId(2, 'seq', 1))).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(code(() => ec.rpcId(7, 'seq', 1))).toBe(ErrorCode.INVALID_PEER);
+    expect(code(() => ec.rpcId(1.5, 'seq', 1))).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(code(() => ec.register('seq', () => 0))).toBe(ErrorCode.INVALID_STATE);
+    expect(code(() => ec.register('', () => 0))).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(code(() => ec.register('z', 5 as never))).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(code(() => ec.register('z', () => 0, { mode: 'bogus' as never }))).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(code(() => ec.register('z', () => 0, { chanel: 1 } as never))).toBe(ErrorCode.UNKNOWN_OPTION);
+    expect(code(() => ec.register('z', () => 0, { channel: 256 }))).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(code(() => new RpcEndpoint({} as never))).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(code(() => new RpcEndpoint(client, { authority: 0 }))).toBe(ErrorCode.INVALID_ARGUMENT);
+    await expect(ec.request(0, 'echo', 1)).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+    await expect(ec.request(9, 'echo', 1)).rejects.toMatchObject({ code: ErrorCode.INVALID_PEER });
+    ec.close();
+    expect(code(() => ec.rpc('seq', 1))).toBe(ErrorCode.CLOSED);
+  });
+
+  it('types flow from handlers to call sites', () => {
+    const hub = new FakeHub();
+    const ep = new RpcEndpoint(hub.add(1, 'mesh'))
+      .register('move', (_ctx, x: number, y: number) => x + y, { mode: 'any_peer' })
+      .register('name', async (_ctx, id: number) => `p${id}`);
+    // Compile-time checks (tsc runs over tests): wrong types are errors.
+    // @ts-expect-error x must be a number
+    expect(() => ep.rpc('move', 'a', 2)).not.toThrow();
+    // @ts-expect-error unknown RPC name
+    expect(() => ep.rpc('nope')).toThrow();
+    const p: Promise<string> = ep.request(1, 'name', 3).catch(() => 'x');
+    expect(p).toBeInstanceOf(Promise);
+  });
+});
