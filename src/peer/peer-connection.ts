@@ -109,6 +109,8 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
   private emitted: Partial<Record<SdpType, string>> = {};
   private candidateErrors = 0;
   private localCandidates = 0;
+  /** Offerer's own candidates, held until the answer is applied (see initialize()). */
+  private heldCandidates: { mid: string; index: number; candidate: string }[] | undefined;
 
   /**
    * @param config connection configuration, as for {@link initialize}.
@@ -151,7 +153,8 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
         localCandidate: (mid, index, candidate) =>
           live(() => {
             this.localCandidates++;
-            this.dispatcher.post(() => this.emit('ice_candidate_created', mid, index, candidate));
+            if (this.heldCandidates) this.heldCandidates.push({ mid, index, candidate });
+            else this.postCandidate(mid, index, candidate);
           }),
         stateChange: (state) => live(() => this.setConnectionState(CONNECTION_STATES[state] ?? ConnectionState.FAILED)),
         gatheringStateChange: (state) =>
@@ -190,6 +193,17 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.emitted = {};
     this.candidateErrors = 0;
     this.localCandidates = 0;
+    this.heldCandidates = undefined;
+  }
+
+  private postCandidate(mid: string, index: number, candidate: string): void {
+    this.dispatcher.post(() => this.emit('ice_candidate_created', mid, index, candidate));
+  }
+
+  private releaseHeldCandidates(): void {
+    const held = this.heldCandidates;
+    this.heldCandidates = undefined;
+    for (const c of held ?? []) this.postCandidate(c.mid, c.index, c.candidate);
   }
 
   private setConnectionState(next: ConnectionState): void {
@@ -272,10 +286,16 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
       throw new RtcmeshError(ErrorCode.INVALID_STATE, 'createOffer() needs at least one data channel; call createDataChannel() first');
     }
     this.negotiationStarted = true;
+    // The offerer's candidates are held until the answer is applied: if the
+    // answerer could reach us first, its DTLS hello would arrive before we
+    // know its fingerprint, be dropped, and opening would wait for the DTLS
+    // retransmit (~1 s). One signaling half-trip later they all go out.
+    this.heldCandidates = [];
     try {
       conn.createOffer();
     } catch (err) {
       this.negotiationStarted = false;
+      this.heldCandidates = undefined;
       throw new RtcmeshError(ErrorCode.ENGINE_ERROR, `createOffer() failed: ${describeError(err)}`, { cause: err });
     }
   }
@@ -305,6 +325,7 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     }
     this.negotiationStarted = true;
     this.remoteDescriptionSet = true;
+    if (type === 'answer') this.releaseHeldCandidates();
     const pending = this.pendingCandidates;
     this.pendingCandidates = [];
     for (const { mid, candidate } of pending) this.applyCandidate(conn, mid, candidate);
