@@ -111,6 +111,8 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
   private localCandidates = 0;
   /** Offerer's own candidates, held until the answer is applied (see initialize()). */
   private heldCandidates: { mid: string; index: number; candidate: string }[] | undefined;
+  /** We made an offer and have not applied an answer yet. Tracked here, not from the engine's (asynchronous) signaling state. */
+  private awaitingAnswer = false;
 
   /**
    * @param config connection configuration, as for {@link initialize}.
@@ -194,6 +196,7 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.candidateErrors = 0;
     this.localCandidates = 0;
     this.heldCandidates = undefined;
+    this.awaitingAnswer = false;
   }
 
   private postCandidate(mid: string, index: number, candidate: string): void {
@@ -291,11 +294,13 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     // know its fingerprint, be dropped, and opening would wait for the DTLS
     // retransmit (~1 s). One signaling half-trip later they all go out.
     this.heldCandidates = [];
+    this.awaitingAnswer = true;
     try {
       conn.createOffer();
     } catch (err) {
       this.negotiationStarted = false;
       this.heldCandidates = undefined;
+      this.awaitingAnswer = false;
       throw new RtcmeshError(ErrorCode.ENGINE_ERROR, `createOffer() failed: ${describeError(err)}`, { cause: err });
     }
   }
@@ -315,8 +320,11 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     if (!/^v=0\r?\n/.test(sdp)) {
       return this.reportRemoteError(ErrorCode.INVALID_SDP, `remote ${type} is not an SDP session description (it must start with "v=0")`);
     }
-    if (type === 'answer' && this.signalingState !== SignalingState.HAVE_LOCAL_OFFER) {
-      return this.reportRemoteError(ErrorCode.INVALID_SDP, `remote answer arrived in signaling state ${enumName(SignalingState, this.signalingState)}; an answer only fits after our offer`);
+    if (type === 'answer' && !this.awaitingAnswer) {
+      return this.reportRemoteError(ErrorCode.INVALID_SDP, 'a remote answer arrived but this connection has no offer waiting for one; answers only fit after createOffer()');
+    }
+    if (type === 'offer' && this.negotiationStarted) {
+      return this.reportRemoteError(ErrorCode.INVALID_SDP, 'a remote offer arrived but this connection already negotiated (or made its own offer); start over with initialize()');
     }
     try {
       conn.setRemoteDescription(type, sdp);
@@ -325,7 +333,10 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     }
     this.negotiationStarted = true;
     this.remoteDescriptionSet = true;
-    if (type === 'answer') this.releaseHeldCandidates();
+    if (type === 'answer') {
+      this.awaitingAnswer = false;
+      this.releaseHeldCandidates();
+    }
     const pending = this.pendingCandidates;
     this.pendingCandidates = [];
     for (const { mid, candidate } of pending) this.applyCandidate(conn, mid, candidate);
