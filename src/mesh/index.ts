@@ -4,3 +4,5 @@ export { WebRTCMultiplayerPeer } from './multiplayer-peer.js';
 export type { MeshMode, MultiplayerPeerOptions, MultiplayerPeerStats, PeerInfo } from './multiplayer-peer.js';
 export { channelLayout, RESERVED_CHANNEL_ID_BASE, MAX_CUSTOM_CHANNELS } from './channel-layout.js';
 export type { ChannelSpec } from './channel-layout.js';
+export { Mesh, LobbyMultiplayerPeer } from './lobby.js';
+export type { JoinMeshOptions, LobbyMode, LobbySignaling, LobbySignalingEvents } from './lobby.js';

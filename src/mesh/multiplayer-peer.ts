@@ -234,7 +234,8 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> i
     this.drop(peerId, 'disconnected', !force);
   }
 
-  private drop(peerId: number, reason: string, notify: boolean): void {
+  /** Remove a peer, closing its connection; `notify` emits `peer_disconnected` with `reason` if it was connected. */
+  protected drop(peerId: number, reason: string, notify: boolean): void {
     const entry = this.peers.get(peerId);
     if (!entry) return;
     this.peers.delete(peerId);
