@@ -26,6 +26,8 @@ export interface MultiplayerPeerEvents {
   peer_connected: (id: number) => void;
   /** A peer is gone; `reason` says why when known. */
   peer_disconnected: (id: number, reason?: string) => void;
+  /** Sending to one peer of a broadcast failed; counted, never thrown. */
+  send_failed: (id: number, error: Error) => void;
 }
 
 /**

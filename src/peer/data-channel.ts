@@ -5,7 +5,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError, describeError } from '../errors.js';
 import type { EngineChannel, EngineChannelInit } from '../transport/engine.js';
-import { msgpack } from '../util/msgpack.js';
+import { msgpack, unpackStrict } from '../util/msgpack.js';
 import { checkBytes, checkOneOf } from '../util/validate.js';
 import type { Dispatcher } from './dispatcher.js';
 import { run } from './dispatcher.js';
@@ -206,7 +206,7 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
       const data = this.getPacket();
       if (data === undefined) return undefined;
       try {
-        return msgpack.unpack(data);
+        return unpackStrict(data);
       } catch (err) {
         this.counters.malformed++;
         const error = new RtcmeshError(ErrorCode.MALFORMED_DATA, `dropped a ${data.length}-byte packet on "${this.init.label}" that is not msgpack: ${describeError(err)}`);

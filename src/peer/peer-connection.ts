@@ -109,6 +109,10 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
   private emitted: Partial<Record<SdpType, string>> = {};
   private candidateErrors = 0;
   private localCandidates = 0;
+  /** Offerer's own candidates, held until the answer is applied (see initialize()). */
+  private heldCandidates: { mid: string; index: number; candidate: string }[] | undefined;
+  /** We made an offer and have not applied an answer yet. Tracked here, not from the engine's (asynchronous) signaling state. */
+  private awaitingAnswer = false;
 
   /**
    * @param config connection configuration, as for {@link initialize}.
@@ -151,7 +155,8 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
         localCandidate: (mid, index, candidate) =>
           live(() => {
             this.localCandidates++;
-            this.dispatcher.post(() => this.emit('ice_candidate_created', mid, index, candidate));
+            if (this.heldCandidates) this.heldCandidates.push({ mid, index, candidate });
+            else this.postCandidate(mid, index, candidate);
           }),
         stateChange: (state) => live(() => this.setConnectionState(CONNECTION_STATES[state] ?? ConnectionState.FAILED)),
         gatheringStateChange: (state) =>
@@ -190,6 +195,18 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.emitted = {};
     this.candidateErrors = 0;
     this.localCandidates = 0;
+    this.heldCandidates = undefined;
+    this.awaitingAnswer = false;
+  }
+
+  private postCandidate(mid: string, index: number, candidate: string): void {
+    this.dispatcher.post(() => this.emit('ice_candidate_created', mid, index, candidate));
+  }
+
+  private releaseHeldCandidates(): void {
+    const held = this.heldCandidates;
+    this.heldCandidates = undefined;
+    for (const c of held ?? []) this.postCandidate(c.mid, c.index, c.candidate);
   }
 
   private setConnectionState(next: ConnectionState): void {
@@ -272,10 +289,18 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
       throw new RtcmeshError(ErrorCode.INVALID_STATE, 'createOffer() needs at least one data channel; call createDataChannel() first');
     }
     this.negotiationStarted = true;
+    // The offerer's candidates are held until the answer is applied: if the
+    // answerer could reach us first, its DTLS hello would arrive before we
+    // know its fingerprint, be dropped, and opening would wait for the DTLS
+    // retransmit (~1 s). One signaling half-trip later they all go out.
+    this.heldCandidates = [];
+    this.awaitingAnswer = true;
     try {
       conn.createOffer();
     } catch (err) {
       this.negotiationStarted = false;
+      this.heldCandidates = undefined;
+      this.awaitingAnswer = false;
       throw new RtcmeshError(ErrorCode.ENGINE_ERROR, `createOffer() failed: ${describeError(err)}`, { cause: err });
     }
   }
@@ -295,8 +320,11 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     if (!/^v=0\r?\n/.test(sdp)) {
       return this.reportRemoteError(ErrorCode.INVALID_SDP, `remote ${type} is not an SDP session description (it must start with "v=0")`);
     }
-    if (type === 'answer' && this.signalingState !== SignalingState.HAVE_LOCAL_OFFER) {
-      return this.reportRemoteError(ErrorCode.INVALID_SDP, `remote answer arrived in signaling state ${enumName(SignalingState, this.signalingState)}; an answer only fits after our offer`);
+    if (type === 'answer' && !this.awaitingAnswer) {
+      return this.reportRemoteError(ErrorCode.INVALID_SDP, 'a remote answer arrived but this connection has no offer waiting for one; answers only fit after createOffer()');
+    }
+    if (type === 'offer' && this.negotiationStarted) {
+      return this.reportRemoteError(ErrorCode.INVALID_SDP, 'a remote offer arrived but this connection already negotiated (or made its own offer); start over with initialize()');
     }
     try {
       conn.setRemoteDescription(type, sdp);
@@ -305,6 +333,10 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     }
     this.negotiationStarted = true;
     this.remoteDescriptionSet = true;
+    if (type === 'answer') {
+      this.awaitingAnswer = false;
+      this.releaseHeldCandidates();
+    }
     const pending = this.pendingCandidates;
     this.pendingCandidates = [];
     for (const { mid, candidate } of pending) this.applyCandidate(conn, mid, candidate);

@@ -1,0 +1,135 @@
+/**
+ * One data-channel link on loopback, built two ways behind one shape: raw
+ * node-datachannel (the reference) and rtcmesh's peer layer. Benchmarks run
+ * the same workload over both, side by side in one process.
+ */
+import ndc from 'node-datachannel';
+import { WebRTCPeerConnection } from '../../src/index.js';
+
+/** What a workload needs from a link's two ends. */
+export interface BenchLink {
+  name: string;
+  /** Send from A to B (or B to A). */
+  sendA(data: Uint8Array): void;
+  sendB(data: Uint8Array): void;
+  onMessageA(cb: (data: Uint8Array) => void): void;
+  onMessageB(cb: (data: Uint8Array) => void): void;
+  bufferedA(): number;
+  /** Resolve when A's buffered amount falls to `low`. */
+  drainedA(low: number): Promise<void>;
+  close(): void;
+}
+
+const CONFIG = { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true };
+
+/** Raw node-datachannel link, negotiated channel id 0. Resolves when open. */
+export function rawLink(): Promise<BenchLink> {
+  return new Promise((resolve) => {
+    const a = new ndc.PeerConnection('raw-a', CONFIG);
+    const b = new ndc.PeerConnection('raw-b', CONFIG);
+    let bHasRemote = false;
+    let aHasRemote = false;
+    const early: [string, string][] = [];
+    const earlyB: [string, string][] = [];
+    a.onStateChange(() => {});
+    b.onStateChange(() => {});
+    a.onLocalDescription((sdp, type) => {
+      b.setRemoteDescription(sdp, type);
+      bHasRemote = true;
+      b.setLocalDescription('answer');
+      for (const [c, m] of early) b.addRemoteCandidate(c, m);
+    });
+    b.onLocalDescription((sdp, type) => {
+      a.setRemoteDescription(sdp, type);
+      aHasRemote = true;
+      for (const [c, m] of earlyB) a.addRemoteCandidate(c, m);
+    });
+    a.onLocalCandidate((c, m) => (bHasRemote ? b.addRemoteCandidate(c, m) : early.push([c, m])));
+    b.onLocalCandidate((c, m) => (aHasRemote ? a.addRemoteCandidate(c, m) : earlyB.push([c, m])));
+    const da = a.createDataChannel('bench', { negotiated: true, id: 0 });
+    const db = b.createDataChannel('bench', { negotiated: true, id: 0 });
+    let cbA: (d: Uint8Array) => void = () => {};
+    let cbB: (d: Uint8Array) => void = () => {};
+    da.onMessage((m) => cbA(m as Buffer));
+    db.onMessage((m) => cbB(m as Buffer));
+    let lowWaiter: (() => void) | undefined;
+    da.onBufferedAmountLow(() => {
+      const w = lowWaiter;
+      lowWaiter = undefined;
+      w?.();
+    });
+    da.onClosed(() => {});
+    db.onClosed(() => {});
+    let opened = 0;
+    const link: BenchLink = {
+      name: 'raw node-datachannel',
+      sendA: (d) => void da.sendMessageBinary(d),
+      sendB: (d) => void db.sendMessageBinary(d),
+      onMessageA: (cb) => (cbA = cb),
+      onMessageB: (cb) => (cbB = cb),
+      bufferedA: () => da.bufferedAmount(),
+      drainedA: (low) =>
+        new Promise((res) => {
+          da.setBufferedAmountLowThreshold(low);
+          if (da.bufferedAmount() <= low) return res();
+          lowWaiter = res;
+        }),
+      close: () => {
+        a.close();
+        b.close();
+      },
+    };
+    const onOpen = () => {
+      if (++opened === 2) resolve(link);
+    };
+    da.onOpen(onOpen);
+    db.onOpen(onOpen);
+    a.setLocalDescription('offer');
+  });
+}
+
+/** The same link through rtcmesh's WebRTCPeerConnection (autoPoll, packet events). */
+export function rtcmeshLink(): Promise<BenchLink> {
+  return new Promise((resolve) => {
+    const cfg = { bindAddress: '127.0.0.1' };
+    const a = new WebRTCPeerConnection(cfg, { autoPoll: true });
+    const b = new WebRTCPeerConnection(cfg, { autoPoll: true });
+    a.on('session_description_created', (t, s) => b.setRemoteDescription(t, s));
+    b.on('session_description_created', (t, s) => a.setRemoteDescription(t, s));
+    a.on('ice_candidate_created', (m, i, c) => b.addIceCandidate(m, i, c));
+    b.on('ice_candidate_created', (m, i, c) => a.addIceCandidate(m, i, c));
+    const da = a.createDataChannel('bench', { negotiated: true, id: 0 });
+    const db = b.createDataChannel('bench', { negotiated: true, id: 0 });
+    let opened = 0;
+    const link: BenchLink = {
+      name: 'rtcmesh peer layer',
+      sendA: (d) => da.putPacket(d),
+      sendB: (d) => db.putPacket(d),
+      onMessageA: (cb) => {
+        da.removeAllListeners('packet');
+        da.on('packet', cb);
+      },
+      onMessageB: (cb) => {
+        db.removeAllListeners('packet');
+        db.on('packet', cb);
+      },
+      bufferedA: () => da.getBufferedAmount(),
+      drainedA: (low) =>
+        new Promise((res) => {
+          da.setBufferedAmountLowThreshold(low);
+          if (da.getBufferedAmount() <= low) return res();
+          da.once('buffered_amount_low', () => res());
+        }),
+      close: () => {
+        a.close();
+        b.close();
+      },
+    };
+    const onOpen = () => {
+      if (++opened === 2) resolve(link);
+    };
+    da.once('open', onOpen);
+    db.once('open', onOpen);
+    a.createOffer();
+  });
+}

@@ -1,0 +1,232 @@
+/**
+ * Lobby join: one call that connects to signaling, takes the id it is given,
+ * creates a server, client or mesh peer accordingly, and then keeps the mesh
+ * in step with the lobby: for every announced peer it creates a connection,
+ * adds it, and lets exactly one side offer (the higher id, as Godot's demo
+ * does, so offers never collide); departures remove peers.
+ * @module
+ */
+import { ErrorCode, RtcmeshError } from '../errors.js';
+import { WebRTCPeerConnection } from '../peer/peer-connection.js';
+import type { PeerConnectionConfig } from '../peer/options.js';
+import type { Engine } from '../transport/engine.js';
+import type { EventEmitter } from 'eventemitter3';
+import { checkInt, checkOptions, invalid } from '../util/validate.js';
+import { WebRTCMultiplayerPeer, type MultiplayerPeerOptions } from './multiplayer-peer.js';
+import { TransferMode } from './types.js';
+
+/** Lobby kinds: everyone linked to everyone, or a star around the host (id 1). */
+export type LobbyMode = 'mesh' | 'client_server';
+
+/** What the lobby join needs from a signaling client (WebSocket or in-memory). */
+export interface LobbySignaling extends EventEmitter<LobbySignalingEvents> {
+  join(options?: { lobby?: string; mode?: LobbyMode; auth?: unknown }): Promise<{ lobby: string; id: number; mode: LobbyMode; peers: number[] }>;
+  sendDescription(to: number, type: 'offer' | 'answer', sdp: string): void;
+  sendCandidate(to: number, mid: string, index: number, candidate: string): void;
+  seal(): void;
+  leave(): void;
+  close(): void;
+}
+
+/** Signaling events the lobby join listens to. */
+export interface LobbySignalingEvents {
+  peer_joined: (id: number) => void;
+  peer_left: (id: number) => void;
+  description: (from: number, type: 'offer' | 'answer', sdp: string) => void;
+  candidate: (from: number, mid: string, index: number, candidate: string) => void;
+  [event: string]: (...args: any[]) => void;
+}
+
+/** Options of {@link Mesh.join}. */
+export interface JoinMeshOptions extends MultiplayerPeerOptions {
+  /** A signaling client (not yet joined). */
+  signaling: LobbySignaling;
+  /** Lobby name; omit or '' to create a new lobby. */
+  lobby?: string;
+  /** Kind of lobby when creating one. Default 'mesh'. */
+  mode?: LobbyMode;
+  /** Passed to the server's authorisation hook. */
+  auth?: unknown;
+  /** Config of every peer connection. Default: bind to all interfaces, no ICE servers. */
+  connection?: PeerConnectionConfig;
+  /** Engine for the connections. Default: the entry point's. */
+  engine?: Engine;
+  /** Extra channels of every link, by TransferMode. */
+  channels?: TransferMode[];
+  /** maxPacketLifeTime (ms) of the unreliable channels. Default 1. */
+  unreliableLifetime?: number;
+  /** Close the signaling client when the mesh closes. Default true. */
+  closeSignaling?: boolean;
+}
+
+const JOIN_KEYS = [
+  'signaling',
+  'lobby',
+  'mode',
+  'auth',
+  'connection',
+  'engine',
+  'channels',
+  'unreliableLifetime',
+  'closeSignaling',
+  'clock',
+  'disconnectGraceMs',
+] as const;
+
+/** Most early signaling messages held for a peer not announced yet. */
+const MAX_EARLY_MESSAGES = 64;
+
+type Early = { kind: 'description'; type: 'offer' | 'answer'; sdp: string } | { kind: 'candidate'; mid: string; index: number; candidate: string };
+
+/** A multiplayer peer that follows a signaling lobby. Create it with {@link Mesh.join}. */
+export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
+  /** The lobby's name (share it so others can join). */
+  lobby = '';
+  /** Kind of lobby joined. */
+  lobbyMode: LobbyMode = 'mesh';
+  /** Signaling messages dropped because they did not fit (unknown sender, too many early ones). */
+  signalingDropped = 0;
+  private early = new Map<number, Early[]>();
+  private detach: (() => void) | undefined;
+
+  /** @internal use {@link Mesh.join}. */
+  constructor(
+    readonly signaling: LobbySignaling,
+    private readonly settings: Required<Pick<JoinMeshOptions, 'unreliableLifetime' | 'closeSignaling'>> & Pick<JoinMeshOptions, 'connection' | 'engine'>,
+    options: MultiplayerPeerOptions,
+  ) {
+    super(options);
+  }
+
+  /** @internal */
+  async start(options: JoinMeshOptions, channels: TransferMode[]): Promise<void> {
+    const s = this.signaling;
+    const onJoined = (id: number) => this.connectTo(id);
+    const onLeft = (id: number) => {
+      this.early.delete(id);
+      this.drop(id, 'left the lobby', true);
+    };
+    const onDescription = (from: number, type: 'offer' | 'answer', sdp: string) => this.route(from, { kind: 'description', type, sdp });
+    const onCandidate = (from: number, mid: string, index: number, candidate: string) =>
+      this.route(from, { kind: 'candidate', mid, index, candidate });
+    s.on('peer_joined', onJoined);
+    s.on('peer_left', onLeft);
+    s.on('description', onDescription);
+    s.on('candidate', onCandidate);
+    this.detach = () => {
+      s.off('peer_joined', onJoined);
+      s.off('peer_left', onLeft);
+      s.off('description', onDescription);
+      s.off('candidate', onCandidate);
+    };
+    const joined = await s.join({
+      ...(options.lobby !== undefined && { lobby: options.lobby }),
+      ...(options.mode !== undefined && { mode: options.mode }),
+      ...(options.auth !== undefined && { auth: options.auth }),
+    });
+    this.lobby = joined.lobby;
+    this.lobbyMode = joined.mode;
+    if (joined.mode === 'mesh') this.createMesh(joined.id, channels);
+    else if (joined.id === 1) this.createServer(channels);
+    else this.createClient(joined.id, channels);
+    for (const id of joined.peers) this.connectTo(id);
+  }
+
+  private connectTo(id: number): void {
+    if (this.getMode() === undefined || this.hasPeer(id) || id === this.getUniqueId()) return;
+    const connection = new WebRTCPeerConnection(this.settings.connection ?? {}, {
+      autoPoll: true,
+      ...(this.settings.engine && { engine: this.settings.engine }),
+    });
+    try {
+      this.addPeer(connection, id, this.settings.unreliableLifetime);
+    } catch {
+      // refused (refuseNewConnections, mode rules): this peer stays unconnected
+      connection.close();
+      this.early.delete(id);
+      return;
+    }
+    connection.on('session_description_created', (type, sdp) => this.signaling.sendDescription(id, type, sdp));
+    connection.on('ice_candidate_created', (mid, index, candidate) => this.signaling.sendCandidate(id, mid, index, candidate));
+    if (this.getUniqueId() > id) connection.createOffer();
+    const held = this.early.get(id);
+    this.early.delete(id);
+    for (const message of held ?? []) this.apply(id, message);
+  }
+
+  private route(from: number, message: Early): void {
+    if (this.hasPeer(from)) return this.apply(from, message);
+    // A message can overtake the announcement of its sender; hold a few.
+    const list = this.early.get(from) ?? [];
+    if (list.length >= MAX_EARLY_MESSAGES || this.early.size > 4096) {
+      this.signalingDropped++;
+      return;
+    }
+    list.push(message);
+    this.early.set(from, list);
+  }
+
+  private apply(from: number, message: Early): void {
+    const connection = this.getPeer(from)?.connection;
+    if (!connection) return;
+    // Remote input: the connection reports bad SDP/candidates as `error` events.
+    if (message.kind === 'description') connection.setRemoteDescription(message.type, message.sdp);
+    else connection.addIceCandidate(message.mid, message.index, message.candidate);
+  }
+
+  /** Stop accepting joins (lobby host only). */
+  seal(): void {
+    this.signaling.seal();
+  }
+
+  /** Leave the lobby and close every connection (and the signaling client, unless told not to). */
+  override close(): void {
+    this.detach?.();
+    this.detach = undefined;
+    this.early.clear();
+    super.close();
+    try {
+      if (this.settings.closeSignaling) this.signaling.close();
+      else this.signaling.leave();
+    } catch {
+      // signaling already closed
+    }
+  }
+}
+
+/** Lobby entry points. */
+export const Mesh = {
+  /**
+   * Join (or create) a lobby and return a multiplayer peer that follows it.
+   * Call `poll()` on it every tick; `peer_connected` fires as links open.
+   * @throws RtcmeshError for bad options, or the signaling client's join error.
+   */
+  async join(options: JoinMeshOptions): Promise<LobbyMultiplayerPeer> {
+    const opts = checkOptions<JoinMeshOptions>(options, JOIN_KEYS, 'Mesh.join() options');
+    const s = opts.signaling;
+    if (!s || typeof s.join !== 'function' || typeof s.on !== 'function') {
+      invalid('signaling', 'a signaling client (WebSocketSignalingClient or a MemorySignalingBus client)', s);
+    }
+    const channels = opts.channels ?? [];
+    if (!Array.isArray(channels)) invalid('channels', 'an array of TransferMode values', channels);
+    const settings = {
+      unreliableLifetime: opts.unreliableLifetime === undefined ? 1 : checkInt(opts.unreliableLifetime, 0, 65535, 'unreliableLifetime'),
+      closeSignaling: opts.closeSignaling ?? true,
+      ...(opts.connection !== undefined && { connection: opts.connection }),
+      ...(opts.engine !== undefined && { engine: opts.engine }),
+    };
+    const peerOptions: MultiplayerPeerOptions = {
+      ...(opts.clock !== undefined && { clock: opts.clock }),
+      ...(opts.disconnectGraceMs !== undefined && { disconnectGraceMs: opts.disconnectGraceMs }),
+    };
+    const mesh = new LobbyMultiplayerPeer(s, settings, peerOptions);
+    try {
+      await mesh.start(opts as JoinMeshOptions, channels);
+    } catch (err) {
+      mesh.close();
+      if (err instanceof RtcmeshError) throw err;
+      throw new RtcmeshError(ErrorCode.ENGINE_ERROR, `Mesh.join() failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    return mesh;
+  },
+};

@@ -1,0 +1,71 @@
+/**
+ * Build meshes by hand over real node-datachannel connections on loopback,
+ * and poll them until something is true.
+ */
+import { ConnectionStatus, TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../../src/index.js';
+import { LOOPBACK, wire } from '../helpers.js';
+
+/** Poll every mesh until `check()` holds (polling is the mesh's clock, not a sleep). */
+export function pollUntil(meshes: WebRTCMultiplayerPeer[], check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const tick = () => {
+      for (const m of meshes) m.poll();
+      if (check()) return resolve();
+      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out after ${timeoutMs} ms waiting until ${what}`));
+      setTimeout(tick, 2);
+    };
+    tick();
+  });
+}
+
+/** Link two multiplayer peers with a fresh connection pair; the higher id offers. */
+export function link(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer, unreliableLifetime = 1): void {
+  const ca = new WebRTCPeerConnection(LOOPBACK, { autoPoll: true });
+  const cb = new WebRTCPeerConnection(LOOPBACK, { autoPoll: true });
+  wire(ca, cb);
+  a.addPeer(ca, b.getUniqueId(), unreliableLifetime);
+  b.addPeer(cb, a.getUniqueId(), unreliableLifetime);
+  if (a.getUniqueId() > b.getUniqueId()) ca.createOffer();
+  else cb.createOffer();
+}
+
+/** A full mesh of `ids`, all links opened. */
+export async function fullMesh(ids: number[], channels: TransferMode[] = []): Promise<WebRTCMultiplayerPeer[]> {
+  const meshes = ids.map((id) => {
+    const m = new WebRTCMultiplayerPeer();
+    m.createMesh(id, channels);
+    return m;
+  });
+  for (let i = 0; i < meshes.length; i++) for (let j = i + 1; j < meshes.length; j++) link(meshes[i]!, meshes[j]!);
+  await pollUntil(meshes, () => meshes.every((m) => m.getPeerIds().length === ids.length - 1), 'the full mesh to connect');
+  return meshes;
+}
+
+/** A server (id 1) and clients with the given ids, all connected. */
+export async function star(clientIds: number[], channels: TransferMode[] = []): Promise<[WebRTCMultiplayerPeer, WebRTCMultiplayerPeer[]]> {
+  const server = new WebRTCMultiplayerPeer();
+  server.createServer(channels);
+  const clients = clientIds.map((id) => {
+    const c = new WebRTCMultiplayerPeer();
+    c.createClient(id, channels);
+    return c;
+  });
+  for (const c of clients) link(server, c);
+  await pollUntil(
+    [server, ...clients],
+    () => server.getPeerIds().length === clients.length && clients.every((c) => c.getConnectionStatus() === ConnectionStatus.CONNECTED),
+    'the star to connect',
+  );
+  return [server, clients];
+}
+
+/** Drain every packet a mesh has, with its metadata. */
+export function drain(m: WebRTCMultiplayerPeer): { from: number; channel: number; mode: TransferMode; data: number[] }[] {
+  const out = [];
+  let p;
+  while ((p = m.getPacket()) !== undefined) {
+    out.push({ from: m.getPacketPeer(), channel: m.getPacketChannel(), mode: m.getPacketMode(), data: [...p] });
+  }
+  return out;
+}

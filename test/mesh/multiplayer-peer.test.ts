@@ -1,0 +1,245 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ConnectionState,
+  ConnectionStatus,
+  ErrorCode,
+  RtcmeshError,
+  TransferMode,
+  WebRTCMultiplayerPeer,
+  WebRTCPeerConnection,
+} from '../../src/index.js';
+import { LOOPBACK, wire } from '../helpers.js';
+import { drain, fullMesh, link, pollUntil, star } from './mesh-helpers.js';
+
+const live: WebRTCMultiplayerPeer[] = [];
+const track = (ms: WebRTCMultiplayerPeer[]) => {
+  live.push(...ms);
+  return ms;
+};
+afterEach(() => {
+  for (const m of live.splice(0)) m.close();
+});
+
+function errorOf(fn: () => unknown): RtcmeshError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(RtcmeshError);
+    return e as RtcmeshError;
+  }
+  throw new Error('expected an error');
+}
+
+describe('WebRTCMultiplayerPeer', () => {
+  it('connects two mesh peers by hand and exchanges packets both ways', async () => {
+    const a = new WebRTCMultiplayerPeer();
+    const b = new WebRTCMultiplayerPeer();
+    track([a, b]);
+    a.createMesh(5);
+    b.createMesh(9);
+    const connected: string[] = [];
+    a.on('peer_connected', (id) => connected.push(`a:${id}`));
+    b.on('peer_connected', (id) => connected.push(`b:${id}`));
+    const ca = new WebRTCPeerConnection(LOOPBACK); // poll mode: the mesh polls it
+    const cb = new WebRTCPeerConnection(LOOPBACK);
+    wire(ca, cb);
+    a.addPeer(ca, 9);
+    b.addPeer(cb, 5);
+    expect(a.hasPeer(9)).toBe(true);
+    expect(a.getPeerIds()).toEqual([]);
+    cb.createOffer();
+    await pollUntil([a, b], () => connected.length === 2, 'both peers to connect');
+    expect(connected.sort()).toEqual(['a:9', 'b:5']);
+    a.targetPeer = 9;
+    a.putPacket(new Uint8Array([1, 2]));
+    b.targetPeer = 0;
+    b.putPacket(new Uint8Array([3]));
+    await pollUntil([a, b], () => a.getAvailablePacketCount() === 1 && b.getAvailablePacketCount() === 1, 'packets');
+    expect(drain(b)).toEqual([{ from: 5, channel: 0, mode: TransferMode.RELIABLE, data: [1, 2] }]);
+    expect(drain(a)).toEqual([{ from: 9, channel: 0, mode: TransferMode.RELIABLE, data: [3] }]);
+    expect(a.getStats()).toMatchObject({ packetsSent: 1, packetsReceived: 1, peersConnected: 1 });
+  });
+
+  it('negotiates the channel layout with matching ids, lifetimes and ordering on both sides', async () => {
+    const meshes = track(await fullMesh([2, 3], [TransferMode.RELIABLE, TransferMode.UNRELIABLE_ORDERED, TransferMode.UNRELIABLE]));
+    for (const m of meshes) {
+      const other = m.getUniqueId() === 2 ? 3 : 2;
+      const channels = m.getPeer(other)!.channels;
+      expect(channels.map((c) => c.getId())).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(channels.map((c) => c.getLabel())).toEqual(['reliable', 'ordered', 'unreliable', '4', '5', '6']);
+      expect(channels.map((c) => c.isNegotiated())).toEqual([true, true, true, true, true, true]);
+      expect(channels.map((c) => c.isOrdered())).toEqual([true, true, false, true, true, false]);
+      expect(channels.map((c) => c.getMaxPacketLifeTime())).toEqual([-1, 1, 1, -1, 1, 1]);
+    }
+  });
+
+  it('honours a custom unreliable lifetime on the remote side', async () => {
+    const a = new WebRTCMultiplayerPeer();
+    const b = new WebRTCMultiplayerPeer();
+    track([a, b]);
+    a.createMesh(2);
+    b.createMesh(3);
+    link(a, b, 250);
+    await pollUntil([a, b], () => a.getPeerIds().length === 1 && b.getPeerIds().length === 1, 'link');
+    expect(b.getPeer(2)!.channels.map((c) => c.getMaxPacketLifeTime())).toEqual([-1, 250, 250]);
+  });
+
+  it('routes broadcast, single-peer and all-but-one targets', async () => {
+    const meshes = track(await fullMesh([2, 3, 4, 5]));
+    const [m2, m3, m4, m5] = meshes as [WebRTCMultiplayerPeer, WebRTCMultiplayerPeer, WebRTCMultiplayerPeer, WebRTCMultiplayerPeer];
+    m2.targetPeer = 0;
+    m2.putPacket(new Uint8Array([10]));
+    m2.targetPeer = 4;
+    m2.putPacket(new Uint8Array([20]));
+    m2.targetPeer = -3;
+    m2.putPacket(new Uint8Array([30]));
+    const expected = new Map([
+      [m3, [[10]]],
+      [m4, [[10], [20], [30]]],
+      [m5, [[10], [30]]],
+    ]);
+    await pollUntil(meshes, () => [...expected].every(([m, e]) => m.getAvailablePacketCount() === e.length), 'all packets');
+    for (const [m, e] of expected) {
+      const got = drain(m);
+      expect(got.map((p) => p.data)).toEqual(e);
+      expect(got.every((p) => p.from === 2)).toBe(true);
+    }
+    expect(m2.getAvailablePacketCount()).toBe(0);
+    m2.targetPeer = 77;
+    expect(errorOf(() => m2.putPacket(new Uint8Array([1]))).code).toBe(ErrorCode.INVALID_PEER);
+  });
+
+  it('reports peer, channel and mode for every combination of mode and channel', async () => {
+    const custom = [TransferMode.RELIABLE, TransferMode.UNRELIABLE_ORDERED, TransferMode.UNRELIABLE];
+    const [a, b] = track(await fullMesh([2, 3], custom)) as [WebRTCMultiplayerPeer, WebRTCMultiplayerPeer];
+    a.targetPeer = 3;
+    const sent: { channel: number; mode: TransferMode; tag: number }[] = [];
+    let tag = 0;
+    for (const mode of [TransferMode.RELIABLE, TransferMode.UNRELIABLE_ORDERED, TransferMode.UNRELIABLE]) {
+      for (let channel = 0; channel <= custom.length; channel++) {
+        a.transferMode = mode;
+        a.transferChannel = channel;
+        a.putPacket(new Uint8Array([++tag]));
+        // channel 0 follows transferMode; channel N uses custom channel N's own mode
+        sent.push({ channel, mode: channel === 0 ? mode : custom[channel - 1]!, tag });
+      }
+    }
+    await pollUntil([a, b], () => b.getAvailablePacketCount() === sent.length, 'every packet');
+    const got = drain(b).map((p) => ({ channel: p.channel, mode: p.mode, tag: p.data[0]!, from: p.from }));
+    expect(got.every((p) => p.from === 2)).toBe(true);
+    expect(got.map(({ from: _f, ...rest }) => rest).sort((x, y) => x.tag - y.tag)).toEqual(sent);
+    a.transferChannel = 4;
+    expect(errorOf(() => a.putPacket(new Uint8Array([1]))).message).toMatch(/transferChannel 4 does not exist/);
+  });
+
+  it('receives fairly: round-robin across peers', async () => {
+    const meshes = track(await fullMesh([2, 3, 4]));
+    const [m2, m3, m4] = meshes as [WebRTCMultiplayerPeer, WebRTCMultiplayerPeer, WebRTCMultiplayerPeer];
+    m3.targetPeer = 2;
+    m4.targetPeer = 2;
+    for (let i = 0; i < 3; i++) {
+      m3.putPacket(new Uint8Array([30 + i]));
+      m4.putPacket(new Uint8Array([40 + i]));
+    }
+    await pollUntil(meshes, () => m2.getAvailablePacketCount() === 6, 'six packets');
+    const from = drain(m2).map((p) => p.from);
+    // alternates between the two senders rather than draining one first
+    for (let i = 1; i < from.length; i++) expect(from[i]).not.toBe(from[i - 1]);
+  });
+
+  it('connects a server and four clients; clients become CONNECTED with the server link', async () => {
+    const [server, clients] = await star([2, 3, 4, 5]);
+    track([server, ...clients]);
+    expect(server.getPeerIds().sort()).toEqual([2, 3, 4, 5]);
+    expect(server.isServer()).toBe(true);
+    expect(server.isServerRelaySupported()).toBe(true);
+    for (const c of clients) {
+      expect(c.getPeerIds()).toEqual([1]);
+      expect(c.isServer()).toBe(false);
+    }
+    server.targetPeer = 0;
+    server.putPacket(new Uint8Array([7]));
+    clients[0]!.targetPeer = 1;
+    clients[0]!.putPacket(new Uint8Array([8]));
+    await pollUntil([server, ...clients], () => clients.every((c) => c.getAvailablePacketCount() === 1) && server.getAvailablePacketCount() === 1, 'packets');
+    expect(drain(server)).toEqual([{ from: 2, channel: 0, mode: TransferMode.RELIABLE, data: [8] }]);
+    for (const c of clients) expect(drain(c)[0]!.from).toBe(1);
+  });
+
+  it('refuses bad peers in the documented order and leaves nothing behind', () => {
+    const client = new WebRTCMultiplayerPeer();
+    const server = new WebRTCMultiplayerPeer();
+    const mesh = new WebRTCMultiplayerPeer();
+    track([client, server, mesh]);
+    const conn = () => new WebRTCPeerConnection(LOOPBACK);
+    expect(errorOf(() => mesh.addPeer(conn(), 2)).code).toBe(ErrorCode.INVALID_STATE);
+    client.createClient(5);
+    server.createServer();
+    mesh.createMesh(3);
+    expect(errorOf(() => client.addPeer(conn(), 7)).message).toMatch(/only connects to the server/);
+    expect(errorOf(() => server.addPeer(conn(), 1)).message).toMatch(/server is peer 1 itself/);
+    expect(errorOf(() => mesh.addPeer(conn(), 0)).code).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(errorOf(() => mesh.addPeer(conn(), 3)).message).toMatch(/own id/);
+    expect(errorOf(() => mesh.addPeer(conn(), 4, -1)).message).toMatch(/unreliableLifetime/);
+    mesh.refuseNewConnections = true;
+    const refused = conn();
+    expect(errorOf(() => mesh.addPeer(refused, 4)).code).toBe(ErrorCode.UNAUTHORIZED);
+    expect(refused.getDataChannels()).toHaveLength(0);
+    expect(mesh.hasPeer(4)).toBe(false);
+    mesh.refuseNewConnections = false;
+    const used = conn();
+    used.createDataChannel('x', { negotiated: true, id: 9 });
+    used.createOffer();
+    expect(errorOf(() => mesh.addPeer(used, 4)).message).toMatch(/state NEW/);
+    const clash = conn();
+    clash.createDataChannel('mine', { negotiated: true, id: 2 });
+    expect(errorOf(() => mesh.addPeer(clash, 4)).message).toMatch(/already has a channel with id 2/);
+    expect(clash.getDataChannels()).toHaveLength(1);
+    mesh.addPeer(conn(), 4);
+    expect(errorOf(() => mesh.addPeer(conn(), 4)).message).toMatch(/already present/);
+    expect(mesh.getPeers().map((p) => p.id)).toEqual([4]);
+    expect(errorOf(() => mesh.createMesh(3)).code).toBe(ErrorCode.INVALID_STATE);
+    expect(errorOf(() => client.createClient(1)).code).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(errorOf(() => new WebRTCMultiplayerPeer().createMesh(2, [7 as TransferMode])).message).toMatch(/channels\[0\]/);
+    expect(errorOf(() => (mesh.transferChannel = 256)).code).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(errorOf(() => mesh.putPacket('x' as never)).code).toBe(ErrorCode.INVALID_ARGUMENT);
+  });
+
+  it('removes a peer whose connection closed and keeps working with the rest', async () => {
+    const meshes = track(await fullMesh([2, 3, 4]));
+    const [m2, m3, m4] = meshes as [WebRTCMultiplayerPeer, WebRTCMultiplayerPeer, WebRTCMultiplayerPeer];
+    const gone: string[] = [];
+    m2.on('peer_disconnected', (id, reason) => gone.push(`2:${id}:${reason}`));
+    m3.on('peer_disconnected', (id) => gone.push(`3:${id}`));
+    m4.close();
+    await pollUntil([m2, m3], () => gone.length === 2, 'both survivors to notice');
+    expect(gone.sort()).toEqual(['2:4:connection closed', '3:4']);
+    m2.targetPeer = 0;
+    m2.putPacket(new Uint8Array([1]));
+    await pollUntil([m2, m3], () => m3.getAvailablePacketCount() === 1, 'a packet after the departure');
+    expect(m2.getPeerIds()).toEqual([3]);
+    expect(m2.getPeer(4)).toBeUndefined();
+  });
+
+  it('client status goes DISCONNECTED when the server goes away; disconnectPeer(force) is silent', async () => {
+    const [server, clients] = await star([2, 3]);
+    track([server, ...clients]);
+    const events: number[] = [];
+    server.on('peer_disconnected', (id) => events.push(id));
+    server.disconnectPeer(2, true);
+    expect(server.hasPeer(2)).toBe(false);
+    await pollUntil([clients[0]!], () => clients[0]!.getConnectionStatus() === ConnectionStatus.DISCONNECTED, 'client 2 to lose the server');
+    server.disconnectPeer(3);
+    expect(events).toEqual([3]);
+    expect(errorOf(() => server.disconnectPeer(3)).code).toBe(ErrorCode.INVALID_PEER);
+  });
+
+  it('close() releases every connection', async () => {
+    const meshes = await fullMesh([2, 3]);
+    const conns = meshes.flatMap((m) => m.getPeers().map((p) => p.connection));
+    for (const m of meshes) m.close();
+    expect(conns.every((c) => c.getConnectionState() === ConnectionState.CLOSED)).toBe(true);
+    expect(meshes[0]!.getConnectionStatus()).toBe(ConnectionStatus.DISCONNECTED);
+    expect(meshes[0]!.getPeers()).toEqual([]);
+  });
+});

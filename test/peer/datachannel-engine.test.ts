@@ -1,0 +1,107 @@
+/**
+ * Behaviour specific to the node-datachannel engine: many connections, a
+ * process that exits by itself after closing, channels that survive GC.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConnectionState, WebRTCPeerConnection, type WebRTCDataChannel } from '../../src/index.js';
+import { LOOPBACK, opened, reachState, wire } from '../helpers.js';
+import { toNdcIceServer } from '../../src/transport/datachannel/datachannel-engine.js';
+
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+
+/** Run a TypeScript fixture in a fresh Node process; resolve with its output and exit code. */
+function runFixture(file: string, args: string[], nodeFlags: string[] = [], limitMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`fixture ${file} did not exit within ${limitMs} ms; stdout: ${stdout}; stderr: ${stderr}`));
+    }, limitMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('node-datachannel engine', () => {
+  it('opens 50 connection pairs, exchanges data on each, and closes them all', async () => {
+    const pcs: WebRTCPeerConnection[] = [];
+    const channels: [WebRTCDataChannel, WebRTCDataChannel][] = [];
+    for (let i = 0; i < 50; i++) {
+      const a = new WebRTCPeerConnection(LOOPBACK, { autoPoll: true });
+      const b = new WebRTCPeerConnection(LOOPBACK, { autoPoll: true });
+      wire(a, b);
+      channels.push([a.createDataChannel('d', { negotiated: true, id: 0 }), b.createDataChannel('d', { negotiated: true, id: 0 })]);
+      a.createOffer();
+      pcs.push(a, b);
+    }
+    await Promise.all(channels.flat().map(opened));
+    const echoes = channels.map(
+      ([ca, cb], i) =>
+        new Promise<number>((resolve) => {
+          cb.once('packet', (d) => resolve(d[0]!));
+          ca.putPacket(new Uint8Array([i]));
+        }),
+    );
+    expect(await Promise.all(echoes)).toEqual(channels.map((_, i) => i));
+    for (let i = 0; i < pcs.length; i += 2) pcs[i]!.close();
+    await Promise.all(pcs.filter((_, i) => i % 2 === 1).map((b) => reachState(b, ConnectionState.CLOSED)));
+    for (const pc of pcs) pc.close();
+  });
+
+  it('a process that closes its 50 pairs exits by itself, with no cleanup call', async () => {
+    const result = await runFixture(fixture('pairs.ts'), ['50']);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('done 50');
+    expect(result.code).toBe(0);
+  });
+
+  it('keeps a channel alive after the user dropped every reference to it (forced GC)', async () => {
+    const result = await runFixture(fixture('gc-channel.ts'), [], ['--expose-gc']);
+    expect(result.stdout.trim()).toBe('ok');
+    expect(result.code).toBe(0);
+  });
+
+  it('closing one connection does not disturb another', async () => {
+    const [a, b] = [new WebRTCPeerConnection(LOOPBACK, { autoPoll: true }), new WebRTCPeerConnection(LOOPBACK, { autoPoll: true })];
+    const [c, d] = [new WebRTCPeerConnection(LOOPBACK, { autoPoll: true }), new WebRTCPeerConnection(LOOPBACK, { autoPoll: true })];
+    wire(a, b);
+    wire(c, d);
+    const ca = a.createDataChannel('x', { negotiated: true, id: 0 });
+    b.createDataChannel('x', { negotiated: true, id: 0 });
+    const cc = c.createDataChannel('x', { negotiated: true, id: 0 });
+    const cd = d.createDataChannel('x', { negotiated: true, id: 0 });
+    a.createOffer();
+    c.createOffer();
+    await Promise.all([opened(ca), opened(cc), opened(cd)]);
+    a.close();
+    await reachState(b, ConnectionState.CLOSED);
+    const got = new Promise<Uint8Array>((resolve) => cd.once('packet', resolve));
+    cc.putPacket(new Uint8Array([42]));
+    expect([...(await got)]).toEqual([42]);
+    expect(c.getConnectionState()).toBe(ConnectionState.CONNECTED);
+    b.close();
+    c.close();
+    d.close();
+  });
+
+  it('translates ICE server URLs into node-datachannel form', () => {
+    expect(toNdcIceServer({ url: 'stun:127.0.0.1' })).toEqual({ hostname: '127.0.0.1', port: 3478 });
+    expect(toNdcIceServer({ url: 'turn:[::1]:3479?transport=tcp', username: 'u', credential: 'p' })).toEqual({
+      hostname: '::1',
+      port: 3479,
+      username: 'u',
+      password: 'p',
+      relayType: 'TurnTcp',
+    });
+    expect(toNdcIceServer({ url: 'turns:example.test', username: 'u', credential: 'p' }).relayType).toBe('TurnTls');
+    expect(toNdcIceServer({ url: 'turns:example.test', username: 'u', credential: 'p' }).port).toBe(5349);
+  });
+});
