@@ -55,7 +55,9 @@ export function encodeHeader(checksum: number): Uint8Array {
  * msgpack (the caller catches and reports).
  */
 export function decodeMessage(data: Uint8Array): { checksum: unknown; frames: unknown[] } {
-  const values = decoder.unpackMultiple(data as Buffer) as unknown[];
+  // Decode from a plain Uint8Array view so binary values come out as Uint8Array (not Buffer) everywhere.
+  const view = Object.getPrototypeOf(data) === Uint8Array.prototype ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const values = decoder.unpackMultiple(view as Buffer) as unknown[];
   return { checksum: values[0], frames: values.length > 1 ? values.slice(1) : [] };
 }
 

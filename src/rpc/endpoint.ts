@@ -115,6 +115,8 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   /** Client mode: other clients the server told us about. */
   private readonly remoteClients = new Set<number>();
   private readonly pending = new Map<number, Pending>();
+  /** Links that must hear our table checksum at the next flush. */
+  private readonly helloDue = new Set<number>();
   private nextRequestId = 1;
   private headerCache: { checksum: number; bytes: Uint8Array } | undefined;
   private closed = false;
@@ -303,6 +305,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
 
   /** Send every batched message. Once per tick, after the game update. */
   flush(): void {
+    this.queueHellos();
     this.sendMessages(this.batcher.drain());
   }
 
@@ -552,20 +555,19 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     if (this.closed || this.links.has(id)) return;
     this.links.set(id, { remoteChecksum: undefined, mismatchReported: false });
     this.batcher.maxMessageSize = this.effectiveMaxMessageSize();
-    this.queueSystem(id, [FrameKind.HELLO, this.table.checksum, this.table.size]);
+    this.helloDue.add(id);
     if (this.isServerMode()) {
       const others = this.safePeerIds().filter((p) => p !== id && p !== 1);
       this.queueSystem(id, [FrameKind.PEERS, PeersOp.SET, others]);
       for (const o of others) this.queueSystem(o, [FrameKind.PEERS, PeersOp.ADD, [id]]);
     }
-    this.batcher.sealOne(id, 0, TransferMode.RELIABLE);
-    this.sendMessages(this.batcher.takeSealed());
     this.emit('peer_connected', id);
   }
 
   private linkClosed(id: number): void {
     if (this.closed || !this.links.has(id)) return;
     this.links.delete(id);
+    this.helloDue.delete(id);
     this.batcher.dropPeer(id);
     if (this.isServerMode()) {
       for (const o of this.safePeerIds()) if (o !== id && o !== 1) this.queueSystem(o, [FrameKind.PEERS, PeersOp.REMOVE, [id]]);
@@ -588,13 +590,21 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     this.emit('peer_disconnected', id);
   }
 
+  /** The table changed: announce it to every link at the next flush (one HELLO however many changes). */
   private tableChanged(): void {
-    for (const id of this.links.keys()) {
-      this.queueSystem(id, [FrameKind.HELLO, this.table.checksum, this.table.size]);
-      this.links.get(id)!.mismatchReported = false;
-      this.batcher.sealOne(id, 0, TransferMode.RELIABLE);
+    for (const [id, link] of this.links) {
+      this.helloDue.add(id);
+      link.mismatchReported = false;
     }
-    this.sendMessages(this.batcher.takeSealed());
+  }
+
+  /** Batch the HELLOs that are due (the current table, sent once per flush). */
+  private queueHellos(): void {
+    if (this.helloDue.size === 0) return;
+    for (const id of this.helloDue) {
+      if (this.links.has(id)) this.queueSystem(id, [FrameKind.HELLO, this.table.checksum, this.table.size]);
+    }
+    this.helloDue.clear();
   }
 
   // ---------------------------------------------------------------- receiving internals

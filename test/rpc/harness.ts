@@ -112,8 +112,10 @@ export class World {
   async ready(): Promise<void> {
     const ids = [...this.endpoints.keys()];
     await this.pump(
-      () => ids.every((id) => ids.every((o) => o === id || this.ep(id).getPeerIds().includes(o))),
-      'every peer knows every other peer',
+      () =>
+        ids.every((id) => ids.every((o) => o === id || this.ep(id).getPeerIds().includes(o))) &&
+        ids.every((id) => this.ep(id).mesh.getPeerIds().every((o) => this.ep(id).usesMethodIds(o))),
+      'every peer knows every other peer and the handshakes are done',
     );
   }
 }
@@ -163,7 +165,7 @@ export async function runMatrix(world: World): Promise<number> {
             expect(refused.map((e) => e.at).sort((a, b) => a - b), label).toEqual(would);
             expect(refused.every((e) => e.senderId === caller), label).toBe(true);
           } else {
-            expect(world.errors, label).toEqual([]);
+            expect(world.errors.map((e) => `${e.code}@${e.at}<${e.senderId}: ${e.message}`), label).toEqual([]);
           }
           cases++;
         }
@@ -171,4 +173,50 @@ export async function runMatrix(world: World): Promise<number> {
     }
   }
   return cases;
+}
+
+/** One value of every msgpack type (and the JS shapes we promise to keep). */
+export const MSGPACK_VALUES: [string, unknown][] = [
+  ['nil', null],
+  ['true', true],
+  ['false', false],
+  ['positive fixint', 7],
+  ['negative int', -123456],
+  ['uint32', 4_000_000_000],
+  ['float', 3.25],
+  ['large int', 2 ** 52 + 1],
+  ['bigint', -(2n ** 62n)],
+  ['empty string', ''],
+  ['unicode string', 'héllo ✓ 🚀'],
+  ['long string', 'x'.repeat(70_000)],
+  ['Uint8Array', new Uint8Array([0, 1, 2, 255])],
+  ['empty Uint8Array', new Uint8Array(0)],
+  ['Map', new Map<unknown, unknown>([[1, 'one'], ['two', { n: 2 }], [3.5, [1, 2]]])],
+  ['nested object', { a: 1, b: { c: [1, 'x', { d: null }], e: new Map([['k', 'v']]) }, f: '' }],
+  ['empty object', {}],
+  ['empty array', []],
+  ['large array', Array.from({ length: 20_000 }, (_, i) => i * 3)],
+  ['array of mixed', [1, 'a', null, true, 2.5, new Uint8Array([9]), { z: 1 }]],
+];
+
+/** `from` requests `echo` of every value from `to`; each must come back equal and of the same kind. */
+export async function roundTripAll(world: World, from: number, to: number): Promise<number> {
+  let n = 0;
+  for (const [label, v] of MSGPACK_VALUES) {
+    const got = await world.settle(world.ep(from).request(to, 'echo', v));
+    if (v instanceof Uint8Array) {
+      expect(got, label).toBeInstanceOf(Uint8Array);
+      expect(Array.from(got as Uint8Array), label).toEqual(Array.from(v));
+    } else {
+      expect(got, label).toEqual(v);
+    }
+    if (v instanceof Map) expect(got, label).toBeInstanceOf(Map);
+    if (label === 'nested object') {
+      const o = got as { b: { e: unknown } };
+      expect(Object.getPrototypeOf(o), label).toBe(Object.prototype);
+      expect(o.b.e, label).toBeInstanceOf(Map);
+    }
+    n++;
+  }
+  return n;
 }
