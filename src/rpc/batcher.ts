@@ -34,8 +34,10 @@ class Batch {
 /** Channel key: the mesh's channel index (RELIABLE 0, UNRELIABLE_ORDERED 1, UNRELIABLE 2, custom N → N + 2). */
 export function channelKey(channel: number, mode: TransferMode): number {
   if (channel > 0) return channel + 2;
-  return mode === TransferMode.RELIABLE ? 0 : mode === TransferMode.UNRELIABLE_ORDERED ? 1 : 2;
+  return mode === RELIABLE ? 0 : mode === UNRELIABLE_ORDERED ? 1 : 2;
 }
+const RELIABLE = TransferMode.RELIABLE;
+const UNRELIABLE_ORDERED = TransferMode.UNRELIABLE_ORDERED;
 
 /** Collects frames per link and channel; hands out sealed messages. */
 export class Batcher {

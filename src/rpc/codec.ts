@@ -57,6 +57,10 @@ export function encodeHeader(checksum: number): Uint8Array {
 export function decodeMessage(data: Uint8Array): { checksum: unknown; frames: unknown[] } {
   // Decode from a plain Uint8Array view so binary values come out as Uint8Array (not Buffer) everywhere.
   const view = Object.getPrototypeOf(data) === Uint8Array.prototype ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  // Record definitions must not outlive a message (they would let one peer's message shape
+  // the decoding of the next): msgpackr keeps them across unpackMultiple calls, so drop them.
+  const structures = (decoder as unknown as { structures?: unknown[] }).structures;
+  if (structures) structures.length = 0;
   const values = decoder.unpackMultiple(view as Buffer) as unknown[];
   return { checksum: values[0], frames: values.length > 1 ? values.slice(1) : [] };
 }

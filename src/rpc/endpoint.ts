@@ -13,6 +13,7 @@ import { realClock, type Clock } from '../util/clock.js';
 import { checkBool, checkInt, checkOneOf, checkOptions, checkString, invalid } from '../util/validate.js';
 import { Batcher } from './batcher.js';
 import { FrameKind, PeersOp, decodeMessage, encode, encodeHeader } from './codec.js';
+import { fastEncodeCall } from './fast-encode.js';
 import { MethodTable, makeEntry, type RpcEntry } from './registry.js';
 import {
   RpcErrorCode,
@@ -35,6 +36,16 @@ export interface RpcEndpointOptions {
   /** Largest message sent or accepted, in bytes (capped by the mesh's max packet size). Default 65536. */
   maxMessageSize?: number;
 }
+
+// Frame kinds as module constants: the dispatch switch runs once per frame.
+const CALL = FrameKind.CALL;
+const REQUEST = FrameKind.REQUEST;
+const RESULT = FrameKind.RESULT;
+const FAILURE = FrameKind.FAILURE;
+const RELAY = FrameKind.RELAY;
+const RELAYED = FrameKind.RELAYED;
+const HELLO = FrameKind.HELLO;
+const PEERS = FrameKind.PEERS;
 
 const OPTION_KEYS = ['clock', 'authority', 'requestTimeoutMs', 'maxMessageSize'] as const;
 const CONFIG_KEYS = ['mode', 'callLocal', 'transferMode', 'channel', 'immediate', 'timeoutMs', 'validate'] as const;
@@ -133,6 +144,8 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   private readonly onPeerConnected = (id: number) => this.linkOpened(id);
   private readonly onPeerDisconnected = (id: number) => this.linkClosed(id);
 
+  private topology: 'mesh' | 'server' | 'client' = 'mesh';
+
   /** The endpoint's tick counter: advanced by every {@link poll}. */
   tick = 0;
 
@@ -155,6 +168,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     this.maxMessageSizeOption =
       o.maxMessageSize === undefined ? 65536 : checkInt(o.maxMessageSize, 64, 2 ** 30, 'RpcEndpoint options.maxMessageSize');
     this.batcher = new Batcher(this.effectiveMaxMessageSize(), () => this.header());
+    this.refreshTopology();
     mesh.on('peer_connected', this.onPeerConnected);
     mesh.on('peer_disconnected', this.onPeerDisconnected);
     for (const id of this.safePeerIds()) this.linkOpened(id);
@@ -262,13 +276,12 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       this.checkTarget(peer);
       const id = this.nextRequestId;
       this.nextRequestId = this.nextRequestId >= 0x7fffffff ? 1 : this.nextRequestId + 1;
-      const frame = (method: number | string) => [FrameKind.REQUEST, method, args, id];
       const timeout = entry.timeoutMs ?? this.requestTimeoutMs;
       const promise = new Promise<unknown>((resolve, reject) => {
         this.pending.set(id, { id, peer, name, deadline: this.clock.now() + timeout, resolve, reject });
       });
       try {
-        this.emitFrame(peer, entry, frame);
+        this.emitFrame(peer, entry, args, id);
       } catch (err) {
         this.pending.delete(id);
         throw err;
@@ -288,6 +301,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   poll(): void {
     if (this.closed) return;
     this.tick++;
+    this.refreshTopology();
     this.mesh.poll();
     this.dispatchInbound();
     this.expireRequests();
@@ -401,7 +415,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     if (target !== me) {
       this.checkConnected();
       if (target > 0) this.checkTarget(target);
-      this.emitFrame(target, entry, (method) => [FrameKind.CALL, method, args]);
+      this.emitFrame(target, entry, args);
     }
     if (runsLocal && entry.callLocal) {
       const me2 = this.mesh.getUniqueId();
@@ -436,7 +450,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   }
 
   private checkTarget(peer: number): void {
-    if (!this.getPeerIds().includes(peer)) {
+    if (!this.links.has(peer) && !(this.remoteClients.has(peer) && this.isClientMode())) {
       throw new RtcmeshError(ErrorCode.INVALID_PEER, `peer ${peer} is not connected; known peers: ${this.getPeerIds().join(', ') || 'none'}`);
     }
   }
@@ -446,33 +460,43 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
    * every link it must cross. In client mode everything not for peer 1 goes to
    * peer 1 inside a RELAY frame.
    */
-  private emitFrame(target: number, entry: RpcEntry, frame: (method: number | string) => unknown[]): void {
-    const me = this.mesh.getUniqueId();
-    let byId: Uint8Array | undefined;
-    let byName: Uint8Array | undefined;
-    const encodeFor = (link: number, wrap: (f: unknown[]) => unknown[]): Uint8Array => {
-      const ids = this.usesMethodIds(link);
-      if (ids) return (byId ??= this.encodeFrame(wrap(frame(entry.id)), entry.name));
-      return (byName ??= this.encodeFrame(wrap(frame(entry.name)), entry.name));
-    };
-    const links: number[] = [];
-    let wrap = (f: unknown[]) => f;
-    if (this.isClientMode() && target !== 1) {
-      // Star topology: anything not for the server alone goes to the server in a RELAY frame.
-      links.push(1);
-      wrap = (f) => [FrameKind.RELAY, target, me, f];
-    } else if (target > 0) {
-      links.push(target);
+  private emitFrame(target: number, entry: RpcEntry, args: unknown[], requestId?: number): void {
+    const relay = target !== 1 && this.isClientMode();
+    if (relay || target > 0) {
+      // One link: the target itself, or (client mode) the server, which relays.
+      const link = relay ? 1 : target;
+      const method = this.usesMethodIds(link) ? entry.id : entry.name;
+      const kind = requestId === undefined ? CALL : REQUEST;
+      const fast = relay ? undefined : fastEncodeCall(kind, method, args, requestId);
+      const call = requestId === undefined ? [kind, method, args] : [kind, method, args, requestId];
+      const bytes = fast && fast.length <= this.batcher.maxFrameSize ? fast : this.encodeFrame(relay ? [RELAY, target, this.mesh.getUniqueId(), call] : call, entry.name);
+      this.appendFrame(link, entry, bytes);
     } else {
-      for (const id of this.safePeerIds()) if (id !== -target) links.push(id);
-    }
-    for (const link of links) {
-      const bytes = encodeFor(link, wrap);
-      this.batcher.append(link, entry.channel, entry.transferMode, bytes);
-      this.stats.framesSent++;
-      if (entry.immediate) this.batcher.sealOne(link, entry.channel, entry.transferMode);
+      // Broadcast / all-but-one: encode at most twice (ids and names), copy into each link's batch.
+      let byId: Uint8Array | undefined;
+      let byName: Uint8Array | undefined;
+      for (const link of this.links.keys()) {
+        if (link === -target) continue;
+        const bytes = this.usesMethodIds(link)
+          ? (byId ??= this.encodeCall(entry.id, entry.name, args))
+          : (byName ??= this.encodeCall(entry.name, entry.name, args));
+        this.appendFrame(link, entry, bytes);
+      }
     }
     if (entry.immediate) this.sendMessages(this.batcher.takeSealed());
+  }
+
+  private appendFrame(link: number, entry: RpcEntry, bytes: Uint8Array): void {
+    this.batcher.append(link, entry.channel, entry.transferMode, bytes);
+    this.stats.framesSent++;
+    if (entry.immediate) this.batcher.sealOne(link, entry.channel, entry.transferMode);
+  }
+
+  /** A plain call frame: hand-written fast path, msgpackr otherwise. */
+  private encodeCall(method: number | string, name: string, args: unknown[]): Uint8Array {
+    const fast = fastEncodeCall(CALL, method, args);
+    if (fast && fast.length <= this.batcher.maxFrameSize) return fast;
+    return this.encodeFrame([CALL, method, args], name);
   }
 
   private encodeFrame(value: unknown, name: string): Uint8Array {
@@ -527,20 +551,21 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
 
   // ---------------------------------------------------------------- links
 
-  private isClientMode(): boolean {
+  /** Re-read the mesh's role (server / client / mesh); cached because calls ask on every send. */
+  private refreshTopology(): void {
     try {
-      return this.mesh.isServerRelaySupported() && !this.mesh.isServer();
+      this.topology = !this.mesh.isServerRelaySupported() ? 'mesh' : this.mesh.isServer() ? 'server' : 'client';
     } catch {
-      return false;
+      this.topology = 'mesh';
     }
   }
 
+  private isClientMode(): boolean {
+    return this.topology === 'client';
+  }
+
   private isServerMode(): boolean {
-    try {
-      return this.mesh.isServerRelaySupported() && this.mesh.isServer();
-    } catch {
-      return false;
-    }
+    return this.topology === 'server';
   }
 
   private safePeerIds(): number[] {
@@ -554,12 +579,13 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   private linkOpened(id: number): void {
     if (this.closed || this.links.has(id)) return;
     this.links.set(id, { remoteChecksum: undefined, mismatchReported: false });
+    this.refreshTopology();
     this.batcher.maxMessageSize = this.effectiveMaxMessageSize();
     this.helloDue.add(id);
     if (this.isServerMode()) {
       const others = this.safePeerIds().filter((p) => p !== id && p !== 1);
-      this.queueSystem(id, [FrameKind.PEERS, PeersOp.SET, others]);
-      for (const o of others) this.queueSystem(o, [FrameKind.PEERS, PeersOp.ADD, [id]]);
+      this.queueSystem(id, [PEERS, PeersOp.SET, others]);
+      for (const o of others) this.queueSystem(o, [PEERS, PeersOp.ADD, [id]]);
     }
     this.emit('peer_connected', id);
   }
@@ -570,7 +596,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     this.helloDue.delete(id);
     this.batcher.dropPeer(id);
     if (this.isServerMode()) {
-      for (const o of this.safePeerIds()) if (o !== id && o !== 1) this.queueSystem(o, [FrameKind.PEERS, PeersOp.REMOVE, [id]]);
+      for (const o of this.safePeerIds()) if (o !== id && o !== 1) this.queueSystem(o, [PEERS, PeersOp.REMOVE, [id]]);
     }
     const gone = [id];
     if (id === 1 && this.isClientMode()) {
@@ -602,7 +628,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   private queueHellos(): void {
     if (this.helloDue.size === 0) return;
     for (const id of this.helloDue) {
-      if (this.links.has(id)) this.queueSystem(id, [FrameKind.HELLO, this.table.checksum, this.table.size]);
+      if (this.links.has(id)) this.queueSystem(id, [HELLO, this.table.checksum, this.table.size]);
     }
     this.helloDue.clear();
   }
@@ -631,27 +657,27 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       return;
     }
     switch (frame[0]) {
-      case FrameKind.CALL:
-      case FrameKind.REQUEST:
+      case CALL:
+      case REQUEST:
         this.handleCall(frame, arrival);
         return;
-      case FrameKind.RESULT:
-      case FrameKind.FAILURE:
+      case RESULT:
+      case FAILURE:
         this.handleResponse(frame, arrival);
         return;
-      case FrameKind.RELAY:
+      case RELAY:
         if (topLevel) this.handleRelay(frame, arrival);
         else this.malformed(arrival, 'nested relay frame');
         return;
-      case FrameKind.RELAYED:
+      case RELAYED:
         if (topLevel) this.handleRelayed(frame, arrival);
         else this.malformed(arrival, 'nested relayed frame');
         return;
-      case FrameKind.HELLO:
+      case HELLO:
         if (topLevel) this.handleHello(frame, arrival);
         else this.malformed(arrival, 'relayed hello frame');
         return;
-      case FrameKind.PEERS:
+      case PEERS:
         if (topLevel) this.handlePeers(frame, arrival);
         else this.malformed(arrival, 'relayed peers frame');
         return;
@@ -685,7 +711,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   }
 
   private handleCall(frame: unknown[], arrival: Arrival): void {
-    const isRequest = frame[0] === FrameKind.REQUEST;
+    const isRequest = frame[0] === REQUEST;
     const requestId = frame[3];
     if (isRequest && (typeof requestId !== 'number' || !Number.isInteger(requestId))) {
       this.malformed(arrival, 'request frame without an integer request id');
@@ -706,14 +732,21 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   }
 
   /** Authorise, validate and run a handler. Never throws. */
+  private refuse(entry: RpcEntry, arrival: Arrival, requestId: number | undefined, code: RpcErrorCode, message: string): void {
+    this.report({ code, senderId: arrival.sender, name: entry.name, message });
+    if (requestId !== undefined) this.respondFailure(arrival, requestId, code, message);
+  }
+
   private dispatchCall(entry: RpcEntry, args: unknown[], arrival: Arrival, requestId: number | undefined): void {
-    const refuse = (code: RpcErrorCode, message: string) => {
-      this.report({ code, senderId: arrival.sender, name: entry.name, message });
-      if (requestId !== undefined) this.respondFailure(arrival, requestId, code, message);
-    };
-    if (entry.mode === 'disabled') return refuse(RpcErrorCode.RPC_DISABLED, `RPC "${entry.name}" is disabled here`);
+    if (entry.mode === 'disabled') return this.refuse(entry, arrival, requestId, RpcErrorCode.RPC_DISABLED, `RPC "${entry.name}" is disabled here`);
     if (entry.mode === 'authority' && arrival.sender !== this.authority) {
-      return refuse(RpcErrorCode.UNAUTHORIZED_SENDER, `RPC "${entry.name}" is authority-only (authority is peer ${this.authority}) and peer ${arrival.sender} called it`);
+      return this.refuse(
+        entry,
+        arrival,
+        requestId,
+        RpcErrorCode.UNAUTHORIZED_SENDER,
+        `RPC "${entry.name}" is authority-only (authority is peer ${this.authority}) and peer ${arrival.sender} called it`,
+      );
     }
     if (entry.validate) {
       let ok = false;
@@ -725,7 +758,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       }
       if (!ok) {
         const msg = `arguments of RPC "${entry.name}" from peer ${arrival.sender} failed validation${error ? `: ${describeError(error)}` : ''}`;
-        return refuse(RpcErrorCode.INVALID_ARGS, msg);
+        return this.refuse(entry, arrival, requestId, RpcErrorCode.INVALID_ARGS, msg);
       }
     }
     const ctx: RpcContext = {
@@ -773,29 +806,29 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     let value = frame;
     if (this.isClientMode() && to !== 1) {
       link = 1;
-      value = [FrameKind.RELAY, to, this.mesh.getUniqueId(), frame];
+      value = [RELAY, to, this.mesh.getUniqueId(), frame];
     }
     if (!this.links.has(link)) return; // the caller is gone; its side cancels the request
     if (!this.queueSystem(link, value, arrival.channel, arrival.mode)) {
-      const fail = [FrameKind.FAILURE, frame[1], 'RESULT_TOO_LARGE', `the result does not fit in one message (max ${this.batcher.maxMessageSize} bytes)`];
-      this.queueSystem(link, link === to ? fail : [FrameKind.RELAY, to, this.mesh.getUniqueId(), fail], arrival.channel, arrival.mode);
+      const fail = [FAILURE, frame[1], 'RESULT_TOO_LARGE', `the result does not fit in one message (max ${this.batcher.maxMessageSize} bytes)`];
+      this.queueSystem(link, link === to ? fail : [RELAY, to, this.mesh.getUniqueId(), fail], arrival.channel, arrival.mode);
     }
   }
 
   private respondResult(arrival: Arrival, requestId: number, entry: RpcEntry, value: unknown): void {
     if (arrival.sender === this.mesh.getUniqueId() && arrival.link === arrival.sender) return; // local request: resolved directly
-    let frame: unknown[] = [FrameKind.RESULT, requestId, value];
+    let frame: unknown[] = [RESULT, requestId, value];
     try {
       encode(frame);
     } catch (err) {
-      frame = [FrameKind.FAILURE, requestId, RpcErrorCode.HANDLER_ERROR, `result of "${entry.name}" cannot be encoded: ${describeError(err)}`];
+      frame = [FAILURE, requestId, RpcErrorCode.HANDLER_ERROR, `result of "${entry.name}" cannot be encoded: ${describeError(err)}`];
     }
     this.respond(arrival, frame);
   }
 
   private respondFailure(arrival: Arrival, requestId: number, code: string, message: string): void {
     if (arrival.sender === this.mesh.getUniqueId() && arrival.link === arrival.sender) return;
-    this.respond(arrival, [FrameKind.FAILURE, requestId, code, message]);
+    this.respond(arrival, [FAILURE, requestId, code, message]);
   }
 
   private handleResponse(frame: unknown[], arrival: Arrival): void {
@@ -805,12 +838,12 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       this.report({ code: RpcErrorCode.UNEXPECTED_RESPONSE, senderId: arrival.sender, message: `response to unknown request ${String(id)}` });
       return;
     }
-    if (frame[0] === FrameKind.FAILURE && (typeof frame[2] !== 'string' || typeof frame[3] !== 'string')) {
+    if (frame[0] === FAILURE && (typeof frame[2] !== 'string' || typeof frame[3] !== 'string')) {
       this.malformed(arrival, 'failure frame without code and message strings');
       return;
     }
     this.pending.delete(p.id);
-    if (frame[0] === FrameKind.RESULT) p.resolve(frame[2]);
+    if (frame[0] === RESULT) p.resolve(frame[2]);
     else p.reject(new RpcRemoteError(p.peer, p.name, frame[2] as string, frame[3] as string));
   }
 
@@ -830,7 +863,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       return;
     }
     const kind = inner[0];
-    if (kind !== FrameKind.CALL && kind !== FrameKind.REQUEST && kind !== FrameKind.RESULT && kind !== FrameKind.FAILURE) {
+    if (kind !== CALL && kind !== REQUEST && kind !== RESULT && kind !== FAILURE) {
       this.malformed(arrival, 'relay frame carries a frame that cannot be relayed');
       return;
     }
@@ -838,8 +871,8 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     const peers = this.safePeerIds();
     if (target > 0 && target !== me && !peers.includes(target)) {
       this.report({ code: RpcErrorCode.UNKNOWN_TARGET, senderId: arrival.link, message: `relay to unknown peer ${target}` });
-      if (kind === FrameKind.REQUEST && typeof inner[3] === 'number') {
-        this.respond(arrival, [FrameKind.FAILURE, inner[3], RpcErrorCode.UNKNOWN_TARGET, `peer ${target} is not connected to the server`]);
+      if (kind === REQUEST && typeof inner[3] === 'number') {
+        this.respond(arrival, [FAILURE, inner[3], RpcErrorCode.UNKNOWN_TARGET, `peer ${target} is not connected to the server`]);
       }
       return;
     }
@@ -851,7 +884,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       let byId: Uint8Array | undefined;
       let byName: Uint8Array | undefined;
       const m = inner[1];
-      const isCall = kind === FrameKind.CALL || kind === FrameKind.REQUEST;
+      const isCall = kind === CALL || kind === REQUEST;
       if (isCall && typeof m === 'number') {
         if (!arrival.idsValid) {
           this.report({ code: RpcErrorCode.METHOD_TABLE_MISMATCH, senderId: arrival.link, message: `relayed method id ${m} was sent under a different method table; dropped` });
@@ -867,9 +900,9 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       for (const d of dests) {
         let bytes: Uint8Array;
         if (isCall && name !== undefined && !this.usesMethodIds(d)) {
-          bytes = byName ??= encode([FrameKind.RELAYED, origin, [inner[0], name, ...inner.slice(2)]]);
+          bytes = byName ??= encode([RELAYED, origin, [inner[0], name, ...inner.slice(2)]]);
         } else {
-          bytes = byId ??= encode([FrameKind.RELAYED, origin, inner]);
+          bytes = byId ??= encode([RELAYED, origin, inner]);
         }
         if (bytes.length > this.batcher.maxFrameSize) {
           this.report({ code: RpcErrorCode.FRAME_TOO_LARGE, senderId: arrival.link, message: 'relayed frame does not fit in one message' });

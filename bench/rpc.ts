@@ -1,0 +1,258 @@
+/**
+ * bench/rpc: RPC throughput over one real loopback link (two
+ * WebRTCMultiplayerPeers in mesh mode), side by side with raw node-datachannel.
+ *
+ * - unbatched: every call is `immediate`, so one call = one SCTP message;
+ * - batched: a 60 Hz Ticker (virtual clock, ticks run back to back) where each
+ *   tick's update makes CALLS_PER_TICK calls, flushed as one message per tick;
+ * - raw: 64 B node-datachannel messages/s with the same flow control;
+ * - codec: msgpackr encode + batch decode cost per call, no network.
+ * Each call carries (id: int, x, y, z: float64), ~40 B encoded.
+ */
+import { pathToFileURL } from 'node:url';
+import { TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../src/index.js';
+import { RpcEndpoint, Ticker } from '../src/rpc/index.js';
+import { FrameKind, decodeMessage, encode, encodeHeader } from '../src/rpc/codec.js';
+import ndc from 'node-datachannel';
+import { printFigures, printTable, round } from './lib/report.js';
+
+const RAW_MESSAGES = 100_000;
+const UNBATCHED_CALLS = 60_000;
+const BATCHED_CALLS = 600_000;
+const CALLS_PER_TICK = Number(process.env.CPT ?? 2_000);
+const CODEC_CALLS = 200_000;
+const HIGH_WATER = 1024 * 1024;
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+/** Two mesh-mode multiplayer peers (ids 1, 2) linked over loopback. */
+async function meshLink(): Promise<[WebRTCMultiplayerPeer, WebRTCMultiplayerPeer]> {
+  const a = new WebRTCMultiplayerPeer();
+  const b = new WebRTCMultiplayerPeer();
+  a.createMesh(1);
+  b.createMesh(2);
+  const ca = new WebRTCPeerConnection({ bindAddress: '127.0.0.1' }, { autoPoll: true });
+  const cb = new WebRTCPeerConnection({ bindAddress: '127.0.0.1' }, { autoPoll: true });
+  ca.on('session_description_created', (t, s) => (ca.setLocalDescription(t, s), cb.setRemoteDescription(t, s)));
+  cb.on('session_description_created', (t, s) => (cb.setLocalDescription(t, s), ca.setRemoteDescription(t, s)));
+  ca.on('ice_candidate_created', (m, i, c) => cb.addIceCandidate(m, i, c));
+  cb.on('ice_candidate_created', (m, i, c) => ca.addIceCandidate(m, i, c));
+  a.addPeer(ca, 2);
+  b.addPeer(cb, 1);
+  cb.createOffer();
+  const t0 = Date.now();
+  while (a.getPeerIds().length === 0 || b.getPeerIds().length === 0) {
+    if (Date.now() - t0 > 15_000) throw new Error('bench/rpc: link did not open in 15 s');
+    a.poll();
+    b.poll();
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return [a, b];
+}
+
+function endpoints(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer, counter: { n: number; last: number }) {
+  const mk = (m: WebRTCMultiplayerPeer) =>
+    new RpcEndpoint(m)
+      .register('move', (_ctx, id: number, _x: number, _y: number, _z: number) => {
+        counter.n++;
+        counter.last = id;
+      }, { mode: 'any_peer' })
+      .register('moveNow', (_ctx, id: number, _x: number, _y: number, _z: number) => {
+        counter.n++;
+        counter.last = id;
+      }, { mode: 'any_peer', immediate: true });
+  return [mk(a), mk(b)] as const;
+}
+
+/**
+ * Raw node-datachannel link on loopback, one negotiated channel. Descriptions
+ * are exchanged after ICE gathering completes (no trickle), which avoids
+ * libdatachannel's "remote candidate without ICE transport" abort.
+ */
+function rawLink(): Promise<{ a: ndc.PeerConnection; b: ndc.PeerConnection; da: ndc.DataChannel; db: ndc.DataChannel }> {
+  return new Promise((resolve) => {
+    const cfg = { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true };
+    const a = new ndc.PeerConnection('rpc-raw-a', cfg);
+    const b = new ndc.PeerConnection('rpc-raw-b', cfg);
+    a.onGatheringStateChange((state) => {
+      if (state !== 'complete') return;
+      const d = a.localDescription()!;
+      b.setRemoteDescription(d.sdp, d.type as ndc.DescriptionType);
+      b.setLocalDescription('answer' as ndc.DescriptionType);
+    });
+    b.onGatheringStateChange((state) => {
+      if (state !== 'complete') return;
+      const d = b.localDescription()!;
+      a.setRemoteDescription(d.sdp, d.type as ndc.DescriptionType);
+    });
+    const da = a.createDataChannel('bench', { negotiated: true, id: 0 });
+    const db = b.createDataChannel('bench', { negotiated: true, id: 0 });
+    let open = 0;
+    const onOpen = () => ++open === 2 && resolve({ a, b, da, db });
+    da.onOpen(onOpen);
+    db.onOpen(onOpen);
+    a.setLocalDescription('offer' as ndc.DescriptionType);
+  });
+}
+
+async function rawMessagesPerSecond(): Promise<number> {
+  const { a, b, da, db } = await rawLink();
+  const msg = new Uint8Array(64);
+  let received = 0;
+  const done = new Promise<void>((resolve) => db.onMessage(() => ++received >= RAW_MESSAGES && resolve()));
+  let lowWaiter: (() => void) | undefined;
+  da.setBufferedAmountLowThreshold(HIGH_WATER / 4);
+  da.onBufferedAmountLow(() => {
+    const w = lowWaiter;
+    lowWaiter = undefined;
+    w?.();
+  });
+  const t0 = performance.now();
+  let sent = 0;
+  while (sent < RAW_MESSAGES) {
+    while (sent < RAW_MESSAGES && da.bufferedAmount() < HIGH_WATER) {
+      da.sendMessageBinary(msg);
+      sent++;
+    }
+    if (sent < RAW_MESSAGES) {
+      await new Promise<void>((r) => {
+        lowWaiter = r;
+        if (da.bufferedAmount() <= HIGH_WATER / 4) (lowWaiter = undefined), r();
+      });
+    }
+  }
+  await done;
+  const s = (performance.now() - t0) / 1000;
+  a.close();
+  b.close();
+  return RAW_MESSAGES / s;
+}
+
+async function unbatchedCallsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer): Promise<number> {
+  const counter = { n: 0, last: -1 };
+  const [ea, eb] = endpoints(a, b, counter);
+  for (let i = 0; i < 3; i++) (ea.poll(), eb.poll(), ea.flush(), eb.flush(), await tick());
+  const ch = a.getPeer(2)!.channels[0]!;
+  const t0 = performance.now();
+  let sent = 0;
+  while (counter.n < UNBATCHED_CALLS) {
+    while (sent < UNBATCHED_CALLS && ch.getBufferedAmount() < HIGH_WATER) {
+      ea.rpcId(2, 'moveNow', sent++, 1.5, 2.5, 3.5);
+      if ((sent & 255) === 0) break;
+    }
+    eb.poll();
+    await tick();
+  }
+  const s = (performance.now() - t0) / 1000;
+  if (counter.last !== UNBATCHED_CALLS - 1) throw new Error('bench/rpc: unbatched calls arrived out of order');
+  ea.close();
+  eb.close();
+  return UNBATCHED_CALLS / s;
+}
+
+async function batchedCallsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer): Promise<{ callsPerS: number; messages: number; ticks: number }> {
+  const counter = { n: 0, last: -1 };
+  const [ea, eb] = endpoints(a, b, counter);
+  let now = 0;
+  const clock = { now: () => now };
+  let sent = 0;
+  const ch = a.getPeer(2)!.channels[0]!;
+  // One ticker per side, as two game processes would have; same 60 Hz virtual timeline.
+  const sender = new Ticker(ea, {
+    rate: 60,
+    clock,
+    update: () => {
+      if (ch.getBufferedAmount() >= HIGH_WATER) return; // back-pressure: skip this tick's burst
+      for (let i = 0; i < CALLS_PER_TICK && sent < BATCHED_CALLS; i++) ea.rpcId(2, 'move', sent++, 1.5, 2.5, 3.5);
+    },
+  });
+  const receiver = new Ticker(eb, { rate: 60, clock });
+  for (let i = 0; i < 3; i++) (sender.step(), receiver.step(), await tick());
+  const msgs0 = ea.getStats().messagesSent;
+  const t0 = performance.now();
+  while (counter.n < BATCHED_CALLS) {
+    now += sender.dtMs;
+    sender.advance();
+    receiver.advance();
+    await tick();
+  }
+  const s = (performance.now() - t0) / 1000;
+  if (counter.last !== BATCHED_CALLS - 1) throw new Error('bench/rpc: batched calls arrived out of order');
+  const messages = ea.getStats().messagesSent - msgs0;
+  ea.close();
+  eb.close();
+  return { callsPerS: BATCHED_CALLS / s, messages, ticks: sender.tick };
+}
+
+/** msgpackr encode of one call frame + its share of a batch decode, ns per call. */
+function codecNsPerCall(): number {
+  const header = encodeHeader(0);
+  const run = () => {
+    const frames: Uint8Array[] = [];
+    let len = header.length;
+    const t0 = performance.now();
+    for (let i = 0; i < CODEC_CALLS; i++) {
+      const f = encode([FrameKind.CALL, 0, [i, 1.5, 2.5, 3.5]]);
+      frames.push(f);
+      len += f.length;
+      if (frames.length === 1000 || i === CODEC_CALLS - 1) {
+        const buf = new Uint8Array(len);
+        buf.set(header);
+        let o = header.length;
+        for (const fr of frames) (buf.set(fr, o), (o += fr.length));
+        const { frames: out } = decodeMessage(buf);
+        if (out.length !== frames.length) throw new Error('codec bench: frame count mismatch');
+        frames.length = 0;
+        len = header.length;
+      }
+    }
+    return ((performance.now() - t0) * 1e6) / CODEC_CALLS;
+  };
+  run(); // warm-up
+  return Math.min(run(), run());
+}
+
+export async function run(): Promise<Record<string, number | string>> {
+  const stage = (s: string) => process.stderr.write(`bench/rpc: ${s}\n`);
+  stage('codec');
+  const codecNs = codecNsPerCall();
+  stage('raw node-datachannel');
+  const raw = await rawMessagesPerSecond();
+  stage('mesh link');
+  const [a, b] = await meshLink();
+  stage('unbatched');
+  const unbatched = await unbatchedCallsPerSecond(a, b);
+  stage('batched');
+  const batched = await batchedCallsPerSecond(a, b);
+  a.close();
+  b.close();
+  const frameBytes = encode([FrameKind.CALL, 0, [123456, 1.5, 2.5, 3.5]]).length;
+  printTable(
+    'rpc: one loopback link, node-datachannel; calls carry (int, 3 × float64)',
+    ['figure', 'value', 'note'],
+    [
+      ['raw node-datachannel 64 B messages/s', raw, `${RAW_MESSAGES} messages`],
+      ['RPC calls/s, unbatched (immediate)', unbatched, 'one message per call'],
+      ['RPC calls/s, batched at 60 Hz', batched.callsPerS, `${CALLS_PER_TICK} calls/tick, ticks back to back`],
+      ['batched ÷ raw', batched.callsPerS / raw, 'target ≥ 5'],
+      ['unbatched ÷ raw', unbatched / raw, ''],
+      ['messages for the batched run', batched.messages, `${BATCHED_CALLS} calls, ${batched.ticks} ticks`],
+      ['codec ns per call (encode + decode)', codecNs, `${frameBytes} B per call frame`],
+    ],
+  );
+  const figures = {
+    suite: 'rpc',
+    unbatched_calls_per_s: Math.round(unbatched),
+    batched_calls_per_s: Math.round(batched.callsPerS),
+    raw_msgs_per_s: Math.round(raw),
+    batched_ratio: round(batched.callsPerS / raw),
+    unbatched_ratio: round(unbatched / raw),
+    codec_ns_per_call: round(codecNs, 1),
+    calls_per_tick: CALLS_PER_TICK,
+    frame_bytes: frameBytes,
+  };
+  printFigures(figures);
+  return figures;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await run();

@@ -1,0 +1,141 @@
+/**
+ * Fast path for the common call frame: `[kind, method, args(, requestId)]`
+ * where every argument is a number, boolean, null or short ASCII string.
+ * Writes standard msgpack by hand (what msgpackr would write for the same
+ * values, so any msgpack decoder reads it); returns undefined for anything
+ * else, and the caller falls back to msgpackr.
+ * @module
+ */
+
+const MAX_FAST_STRING = 200;
+let scratch = new Uint8Array(1024);
+const view = () => new DataView(scratch.buffer);
+let dv = view();
+let pos = 0;
+
+function ensure(n: number): void {
+  if (pos + n <= scratch.length) return;
+  const next = new Uint8Array(Math.max(scratch.length * 2, pos + n));
+  next.set(scratch.subarray(0, pos));
+  scratch = next;
+  dv = view();
+}
+
+function writeNumber(v: number): void {
+  ensure(9);
+  if (Number.isInteger(v)) {
+    if (v >= 0) {
+      if (v < 0x40) {
+        scratch[pos++] = v;
+        return;
+      }
+      // 0x40-0x7f are record references in msgpackr's record mode: write them as uint8, as msgpackr does.
+      if (v < 0x100) {
+        scratch[pos++] = 0xcc;
+        scratch[pos++] = v;
+        return;
+      }
+      if (v < 0x10000) {
+        scratch[pos++] = 0xcd;
+        dv.setUint16(pos, v);
+        pos += 2;
+        return;
+      }
+      if (v <= 0xffffffff) {
+        scratch[pos++] = 0xce;
+        dv.setUint32(pos, v);
+        pos += 4;
+        return;
+      }
+    } else {
+      if (v >= -0x20) {
+        scratch[pos++] = 0x100 + v;
+        return;
+      }
+      if (v >= -0x80) {
+        scratch[pos++] = 0xd0;
+        dv.setInt8(pos++, v);
+        return;
+      }
+      if (v >= -0x8000) {
+        scratch[pos++] = 0xd1;
+        dv.setInt16(pos, v);
+        pos += 2;
+        return;
+      }
+      if (v >= -0x80000000) {
+        scratch[pos++] = 0xd2;
+        dv.setInt32(pos, v);
+        pos += 4;
+        return;
+      }
+    }
+  }
+  scratch[pos++] = 0xcb;
+  dv.setFloat64(pos, v);
+  pos += 8;
+}
+
+/** ASCII strings only; false when the string is not ASCII or too long. */
+function writeString(s: string): boolean {
+  const n = s.length;
+  if (n > MAX_FAST_STRING) return false;
+  ensure(n + 2);
+  if (n < 32) scratch[pos++] = 0xa0 | n;
+  else {
+    scratch[pos++] = 0xd9;
+    scratch[pos++] = n;
+  }
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return false;
+    scratch[pos++] = c;
+  }
+  return true;
+}
+
+function writeValue(v: unknown): boolean {
+  switch (typeof v) {
+    case 'number':
+      writeNumber(v);
+      return true;
+    case 'string':
+      return writeString(v);
+    case 'boolean':
+      ensure(1);
+      scratch[pos++] = v ? 0xc3 : 0xc2;
+      return true;
+    case 'object':
+      if (v !== null) return false;
+      ensure(1);
+      scratch[pos++] = 0xc0;
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Encode `[kind, method, args]` (or with `requestId`, `[kind, method, args, requestId]`)
+ * if every part takes the fast path; otherwise undefined. The result is a fresh copy.
+ */
+export function fastEncodeCall(kind: number, method: number | string, args: readonly unknown[], requestId?: number): Uint8Array | undefined {
+  const n = args.length;
+  if (n > 0xffff) return undefined;
+  pos = 0;
+  ensure(8);
+  scratch[pos++] = requestId === undefined ? 0x93 : 0x94;
+  scratch[pos++] = kind;
+  if (typeof method === 'number') writeNumber(method);
+  else if (!writeString(method)) return undefined;
+  ensure(3);
+  if (n < 16) scratch[pos++] = 0x90 | n;
+  else {
+    scratch[pos++] = 0xdc;
+    dv.setUint16(pos, n);
+    pos += 2;
+  }
+  for (let i = 0; i < n; i++) if (!writeValue(args[i])) return undefined;
+  if (requestId !== undefined) writeNumber(requestId);
+  return scratch.slice(0, pos);
+}
