@@ -13,13 +13,14 @@ import { pathToFileURL } from 'node:url';
 import { TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../src/index.js';
 import { RpcEndpoint, Ticker } from '../src/rpc/index.js';
 import { FrameKind, decodeMessage, encode, encodeHeader } from '../src/rpc/codec.js';
+import { fastEncodeCall } from '../src/rpc/fast-encode.js';
 import ndc from 'node-datachannel';
 import { printFigures, printTable, round } from './lib/report.js';
 
 const RAW_MESSAGES = 100_000;
 const UNBATCHED_CALLS = 60_000;
 const BATCHED_CALLS = 600_000;
-const CALLS_PER_TICK = Number(process.env.CPT ?? 2_000);
+const CALLS_PER_TICK = Number(process.env.RPC_BENCH_CALLS_PER_TICK ?? 2_000);
 const CODEC_CALLS = 200_000;
 const HIGH_WATER = 1024 * 1024;
 
@@ -184,15 +185,19 @@ async function batchedCallsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultipla
   return { callsPerS: BATCHED_CALLS / s, messages, ticks: sender.tick };
 }
 
-/** msgpackr encode of one call frame + its share of a batch decode, ns per call. */
-function codecNsPerCall(): number {
+/**
+ * Codec cost per call, no network: encode one call frame (the endpoint's fast
+ * path, or msgpackr for `generic`) + its share of decoding a 1000-frame message.
+ */
+function codecNsPerCall(generic: boolean): number {
   const header = encodeHeader(0);
   const run = () => {
     const frames: Uint8Array[] = [];
     let len = header.length;
     const t0 = performance.now();
     for (let i = 0; i < CODEC_CALLS; i++) {
-      const f = encode([FrameKind.CALL, 0, [i, 1.5, 2.5, 3.5]]);
+      const args = [i, 1.5, 2.5, 3.5];
+      const f = generic ? encode([FrameKind.CALL, 0, args]) : fastEncodeCall(FrameKind.CALL, 0, args)!;
       frames.push(f);
       len += f.length;
       if (frames.length === 1000 || i === CODEC_CALLS - 1) {
@@ -215,7 +220,8 @@ function codecNsPerCall(): number {
 export async function run(): Promise<Record<string, number | string>> {
   const stage = (s: string) => process.stderr.write(`bench/rpc: ${s}\n`);
   stage('codec');
-  const codecNs = codecNsPerCall();
+  const codecNs = codecNsPerCall(false);
+  const codecGenericNs = codecNsPerCall(true);
   stage('raw node-datachannel');
   const raw = await rawMessagesPerSecond();
   stage('mesh link');
@@ -237,7 +243,8 @@ export async function run(): Promise<Record<string, number | string>> {
       ['batched ÷ raw', batched.callsPerS / raw, 'target ≥ 5'],
       ['unbatched ÷ raw', unbatched / raw, ''],
       ['messages for the batched run', batched.messages, `${BATCHED_CALLS} calls, ${batched.ticks} ticks`],
-      ['codec ns per call (encode + decode)', codecNs, `${frameBytes} B per call frame`],
+      ['codec ns per call (encode + decode)', codecNs, `fast path, ${frameBytes} B per call frame`],
+      ['codec ns per call, msgpackr encode', codecGenericNs, 'path for objects, Maps, bins, non-ASCII'],
     ],
   );
   const figures = {
@@ -248,6 +255,7 @@ export async function run(): Promise<Record<string, number | string>> {
     batched_ratio: round(batched.callsPerS / raw),
     unbatched_ratio: round(unbatched / raw),
     codec_ns_per_call: round(codecNs, 1),
+    codec_msgpackr_ns_per_call: round(codecGenericNs, 1),
     calls_per_tick: CALLS_PER_TICK,
     frame_bytes: frameBytes,
   };
