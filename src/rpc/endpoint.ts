@@ -500,7 +500,12 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   }
 
   private encodeFrame(value: unknown, name: string): Uint8Array {
-    const bytes = encode(value);
+    let bytes: Uint8Array;
+    try {
+      bytes = encode(value);
+    } catch (err) {
+      throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, `arguments of RPC "${name}" cannot be encoded as msgpack (${describeError(err)}); pass numbers, strings, booleans, null, arrays, plain objects, Maps, Uint8Arrays or 64-bit bigints`, { cause: err });
+    }
     if (bytes.length > this.batcher.maxFrameSize) {
       throw new RtcmeshError(
         ErrorCode.PACKET_TOO_LARGE,

@@ -281,6 +281,8 @@ describe('batching', () => {
     const { world } = meshWorld([1, 2], { maxMessageSize: 1024 });
     await world.ready();
     expect(() => world.ep(1).rpc('seq', 'x'.repeat(2000) as unknown as number)).toThrow(expect.objectContaining({ code: ErrorCode.PACKET_TOO_LARGE }));
+    // Values msgpack cannot carry are refused at the call site with a typed error.
+    expect(() => world.ep(1).rpc('seq', (2n ** 70n) as unknown as number)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
   });
 });
 
