@@ -25,7 +25,9 @@ describe('rtcmesh serve', () => {
     stop('test');
     await done;
     for (const x of [a, b, c]) x.close();
-    expect(lines.at(-2)).toMatch(/ shutdown reason=test$/);
+    const shutdownAt = lines.findIndex((l) => / shutdown reason=test$/.test(l));
+    expect(shutdownAt).toBeGreaterThan(0);
+    expect(lines.slice(shutdownAt + 1, -1).every((l) => / disconnection /.test(l))).toBe(true);
     expect(lines.at(-1)).toMatch(/ closed$/);
   });
 
