@@ -234,3 +234,24 @@ describe('lobby lifecycle', () => {
     await expect(async () => c.join()).rejects.toMatchObject({ code: ErrorCode.CLOSED });
   });
 });
+
+describe('mounting', () => {
+  it('handleUpgrade() serves signaling from your own HTTP server, on a path', async () => {
+    const { createServer } = await import('node:http');
+    const { SignalingServer } = await import('../../src/index.js');
+    const http = createServer((_req, res) => res.end('app'));
+    const signaling = new SignalingServer({ path: '/signal', pingIntervalMs: 1000 });
+    http.on('upgrade', (req, socket, head) => signaling.handleUpgrade(req, socket, head));
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const port = (http.address() as { port: number }).port;
+    try {
+      await expect(raw(`ws://127.0.0.1:${port}/other`)).rejects.toThrow(/404/);
+      const r = await client(`ws://127.0.0.1:${port}/signal`).join({ lobby: 'mounted' });
+      expect(r.id).toBe(1);
+      expect(signaling.getStats().connections).toBe(1);
+    } finally {
+      await signaling.close({ reconnect: false });
+      await new Promise<void>((r) => http.close(() => r()));
+    }
+  });
+});

@@ -282,7 +282,6 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
   }
 
   private accept(ws: WebSocket, req: IncomingMessage, remote: string): void {
-    let conn: Conn | undefined;
     const session = this.core.open({
       remote,
       ...(req.headers.origin !== undefined ? { origin: req.headers.origin } : {}),
@@ -303,9 +302,9 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       ws.close(CloseCode.GOING_AWAY, 'server shutting down');
       return;
     }
-    conn = { ws, session, alive: true };
-    this.conns.add(conn);
-    const c = conn;
+    const c: Conn = { ws, session, alive: true };
+    this.conns.add(c);
+    if (!this.pingTimer) this.startPing(); // also when mounted with handleUpgrade() on the caller's HTTP server
     ws.on('message', (data, isBinary) => {
       c.alive = true;
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
@@ -327,7 +326,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
   private onAllClosed: (() => void) | undefined;
 
   private startPing(): void {
-    if (this.pingIntervalMs <= 0) return;
+    if (this.pingIntervalMs <= 0 || this.pingTimer || this.state === 'closing' || this.state === 'closed') return;
     this.pingTimer = setInterval(() => {
       for (const c of this.conns) {
         if (!c.alive) {
