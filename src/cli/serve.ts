@@ -15,6 +15,7 @@ export const SERVE_USAGE = `usage: rtcmesh serve [options]
   --max-peers N         peers per lobby (default 4096)
   --max-lobbies N       lobbies (default 4096)
   --max-connections N   open sockets (default 10000)
+  --max-per-address N   open sockets per IP address (default 0 = no limit)
   --max-message-bytes N largest frame accepted (default 65536)
   --origin URL          allowed browser Origin; repeat for several (default: any)
   --path /P             only accept WebSocket upgrades on this path
@@ -66,6 +67,7 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
         'max-peers': { type: 'string' },
         'max-lobbies': { type: 'string' },
         'max-connections': { type: 'string' },
+        'max-per-address': { type: 'string' },
         'max-message-bytes': { type: 'string' },
         origin: { type: 'string', multiple: true },
         path: { type: 'string' },
@@ -95,6 +97,7 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
   set('maxPeersPerLobby', num(v['max-peers'], 'max-peers', 1, 1_000_000));
   set('maxLobbies', num(v['max-lobbies'], 'max-lobbies', 1, 10_000_000));
   set('maxConnections', num(v['max-connections'], 'max-connections', 1, 10_000_000));
+  set('maxConnectionsPerAddress', num(v['max-per-address'], 'max-per-address', 0, 10_000_000));
   set('maxMessageBytes', num(v['max-message-bytes'], 'max-message-bytes', 256, 16 * 1024 * 1024));
   set('pingIntervalMs', num(v['ping-interval'], 'ping-interval', 0, 3_600_000));
   set('joinTimeoutMs', num(v['join-timeout'], 'join-timeout', 0, 3_600_000));

@@ -168,4 +168,30 @@ describe('a hostile client', () => {
     const extra: WebSocketSignalingClient = client(url);
     await extra.join({ lobby: 'a0' });
   });
+
+  it('cannot resume into a lobby that was closed, nor into a new lobby of the same name', async () => {
+    const { url } = await startServer();
+    const { r: first } = await joinedRaw(url, 'epoch');
+    const token = first.messages.find((m) => m.type === 'joined')!.token as string;
+    first.send({ type: 'leave' }); // the lobby is now empty, hence closed
+    const a = await raw(url);
+    a.send({ type: 'join', resume: token });
+    expect(await a.next((m) => m.type === 'error')).toMatchObject({ code: 'RESUME_FAILED', ref: 'join' });
+    await joinedRaw(url, 'epoch'); // a new lobby with the same name
+    const b = await raw(url);
+    b.send({ type: 'join', resume: token });
+    expect(await b.next((m) => m.type === 'error')).toMatchObject({ code: 'RESUME_FAILED' });
+  });
+
+  it('connections per address can be capped (HTTP 429)', async () => {
+    const { url, server } = await startServer({ maxConnectionsPerAddress: 2 });
+    await raw(url);
+    const second = await raw(url);
+    await expect(raw(url)).rejects.toThrow(/429/);
+    second.ws.close();
+    await second.closed;
+    await waitUntil(() => server.getStats().connections === 1, 'the server saw the close');
+    await raw(url);
+    expect(server.getStats().upgradesRejected).toBe(1);
+  });
 });

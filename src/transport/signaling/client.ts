@@ -138,6 +138,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
   private link: SignalingLink | undefined;
   private linking: Promise<SignalingLink> | undefined;
   private linkGen = 0;
+  private linkAbort: AbortController | undefined;
   private member: Membership | undefined;
   private pending: PendingJoin | undefined;
   private resuming = false;
@@ -161,8 +162,11 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
     this.outboxLimit = options.outboxLimit === undefined ? 1024 : checkInt(options.outboxLimit, 0, 1_000_000, `${what}.outboxLimit`);
   }
 
-  /** Open a new link; reject when the server cannot be reached. */
-  protected abstract openLink(handlers: SignalingLinkHandlers): Promise<SignalingLink>;
+  /**
+   * Open a new link; reject when the server cannot be reached. When `signal`
+   * aborts before the link is open, release everything and reject.
+   */
+  protected abstract openLink(handlers: SignalingLinkHandlers, signal: AbortSignal): Promise<SignalingLink>;
 
   get id(): number | undefined {
     return this.member?.id;
@@ -315,8 +319,11 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
         this.onLinkClosed(code, reason);
       },
     };
-    const p = this.openLink(handlers).then(
+    const abort = new AbortController();
+    this.linkAbort = abort;
+    const p = this.openLink(handlers, abort.signal).then(
       (link) => {
+        if (this.linkAbort === abort) this.linkAbort = undefined;
         if (gen !== this.linkGen || this.isClosed) {
           link.close(CloseCode.NORMAL, 'superseded');
           throw new RtcmeshError(ErrorCode.CLOSED, 'the signaling client was closed while connecting');
@@ -326,6 +333,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
         return link;
       },
       (err: unknown) => {
+        if (this.linkAbort === abort) this.linkAbort = undefined;
         if (gen === this.linkGen) {
           this.linking = undefined;
           this.linkGen++;
@@ -339,6 +347,9 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
 
   private dropLink(code: number, reason: string): void {
     this.linkGen++;
+    const abort = this.linkAbort;
+    this.linkAbort = undefined;
+    abort?.abort();
     const link = this.link;
     this.link = undefined;
     this.linking = undefined;

@@ -162,6 +162,7 @@ interface Peer {
 
 interface Lobby {
   name: string;
+  epoch: string;
   mode: LobbyMode;
   peers: Map<number, Peer>;
   usedIds: Set<number>;
@@ -201,10 +202,14 @@ class Session implements SignalingSession {
   }
 }
 
+const MAX_CLOSED_EPOCHS = 100_000;
+
 /** The lobby state machine. Create one per server (or bus). */
 export class SignalingCore extends EventEmitter<SignalingServerEvents> {
   readonly options: SignalingCoreOptions;
   private readonly lobbies = new Map<string, Lobby>();
+  /** Epochs of recently closed lobbies: their tokens must not recreate them. Bounded, oldest forgotten first. */
+  private readonly closedEpochs = new Set<string>();
   private readonly sessions = new Set<Session>();
   private shuttingDown = false;
   private readonly stats = {
@@ -382,6 +387,10 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     const name = identity?.lobby ?? (m.lobby ? m.lobby : this.newLobbyName());
     const check = (): string | undefined => {
       const lobby = this.lobbies.get(name);
+      if (identity && (lobby ? lobby.epoch !== identity.epoch : this.closedEpochs.has(identity.epoch))) {
+        this.reply(s, ErrorCode.RESUME_FAILED, `lobby "${name}" was closed; join again without resume`, 'join');
+        return 'gone';
+      }
       if (!lobby) {
         if (this.lobbies.size >= this.options.maxLobbies) {
           this.reply(s, ErrorCode.SERVER_FULL, `the server has its maximum of ${this.options.maxLobbies} lobbies; try later`, 'join');
@@ -449,7 +458,15 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     let lobby = this.lobbies.get(name);
     const created = !lobby;
     if (!lobby) {
-      lobby = { name, mode: identity?.mode ?? m.mode ?? 'mesh', peers: new Map(), usedIds: new Set(), sealed: false, sealTimer: undefined };
+      lobby = {
+        name,
+        epoch: identity?.epoch ?? randomHex(8),
+        mode: identity?.mode ?? m.mode ?? 'mesh',
+        peers: new Map(),
+        usedIds: new Set(),
+        sealed: false,
+        sealTimer: undefined,
+      };
       this.lobbies.set(name, lobby);
       this.emit('lobby_created', name, lobby.mode);
       if (!identity) lobby.usedIds.add(HOST_PEER_ID);
@@ -493,7 +510,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
       id: peer.id,
       mode: lobby.mode,
       peers: visible,
-      token: this.tokens.issue({ lobby: lobby.name, id: peer.id, mode: lobby.mode }),
+      token: this.tokens.issue({ lobby: lobby.name, epoch: lobby.epoch, id: peer.id, mode: lobby.mode }),
       resumed: identity !== undefined,
       sealed: lobby.sealed,
       version: PROTOCOL_VERSION,
@@ -598,6 +615,8 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
   private closeLobby(lobby: Lobby, reason: string): void {
     if (this.lobbies.get(lobby.name) !== lobby) return;
     this.lobbies.delete(lobby.name);
+    this.closedEpochs.add(lobby.epoch);
+    if (this.closedEpochs.size > MAX_CLOSED_EPOCHS) this.closedEpochs.delete(this.closedEpochs.values().next().value!);
     if (lobby.sealTimer) clearTimeout(lobby.sealTimer);
     lobby.sealTimer = undefined;
     const text = JSON.stringify({ type: 'lobby_closed', reason } satisfies ServerMessage);

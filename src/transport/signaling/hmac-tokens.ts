@@ -25,7 +25,7 @@ export class HmacTokenIssuer implements TokenIssuer {
 
   issue(identity: ResumeIdentity): string {
     const payload = Buffer.from(
-      JSON.stringify({ l: identity.lobby, i: identity.id, m: identity.mode, e: Date.now() + this.ttlMs }),
+      JSON.stringify({ l: identity.lobby, g: identity.epoch, i: identity.id, m: identity.mode, e: Date.now() + this.ttlMs }),
     ).toString('base64url');
     return `${payload}.${this.sign(payload)}`;
   }
@@ -42,7 +42,8 @@ export class HmacTokenIssuer implements TokenIssuer {
       if (typeof p.e !== 'number' || p.e < Date.now()) return undefined;
       if (typeof p.l !== 'string' || !LOBBY_NAME_PATTERN.test(p.l)) return undefined;
       if (!isPeerId(p.i) || !LOBBY_MODES.includes(p.m as LobbyMode)) return undefined;
-      return { lobby: p.l, id: p.i, mode: p.m as LobbyMode };
+      if (typeof p.g !== 'string' || !/^[0-9a-f]{16}$/.test(p.g)) return undefined;
+      return { lobby: p.l, epoch: p.g, id: p.i, mode: p.m as LobbyMode };
     } catch {
       return undefined;
     }

@@ -32,6 +32,8 @@ export interface SignalingServerOptions {
   maxLobbies?: number;
   /** Open connections (default 10000); further upgrades get HTTP 503. */
   maxConnections?: number;
+  /** Open connections from one IP address (default 0 = no limit); further upgrades get HTTP 429. */
+  maxConnectionsPerAddress?: number;
   /** Frames over this size get a PACKET_TOO_LARGE error; frames over twice this close the socket (default 65536). */
   maxMessageBytes?: number;
   /** Allowed `Origin` values (exact, e.g. `https://game.example`), or `['*']`. Default: any. Clients that send no Origin (non-browsers) are allowed. */
@@ -100,6 +102,7 @@ const OPTION_KEYS = [
   'maxPeersPerLobby',
   'maxLobbies',
   'maxConnections',
+  'maxConnectionsPerAddress',
   'maxMessageBytes',
   'allowedOrigins',
   'path',
@@ -155,6 +158,8 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
   private state: 'new' | 'listening' | 'closing' | 'closed' = 'new';
   private closing: Promise<void> | undefined;
   private readonly maxConnections: number;
+  private readonly maxPerAddress: number;
+  private readonly perAddress = new Map<string, number>();
   private readonly allowedOrigins: string[] | undefined;
   private readonly path: string | undefined;
   private readonly pingIntervalMs: number;
@@ -192,6 +197,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       invalid('SignalingServer options.resumeSecret', 'at least 16 characters', '(hidden)');
     }
     this.maxConnections = int(o.maxConnections, 10_000, 1, 10_000_000, 'maxConnections');
+    this.maxPerAddress = int(o.maxConnectionsPerAddress, 0, 0, 10_000_000, 'maxConnectionsPerAddress');
     this.allowedOrigins = o.allowedOrigins && !o.allowedOrigins.includes('*') ? [...o.allowedOrigins] : undefined;
     this.path = o.path;
     this.pingIntervalMs = int(o.pingIntervalMs, 10_000, 0, HOUR, 'pingIntervalMs');
@@ -278,10 +284,12 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     const origin = req.headers.origin;
     if (this.allowedOrigins && origin !== undefined && !this.allowedOrigins.includes(origin)) return refuse(403, 'Forbidden');
     if (this.conns.size >= this.maxConnections) return refuse(503, 'Service Unavailable');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, remote));
+    const address = req.socket.remoteAddress ?? '?';
+    if (this.maxPerAddress > 0 && (this.perAddress.get(address) ?? 0) >= this.maxPerAddress) return refuse(429, 'Too Many Requests');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, remote, address));
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage, remote: string): void {
+  private accept(ws: WebSocket, req: IncomingMessage, remote: string, address: string): void {
     const session = this.core.open({
       remote,
       ...(req.headers.origin !== undefined ? { origin: req.headers.origin } : {}),
@@ -304,6 +312,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     }
     const c: Conn = { ws, session, alive: true };
     this.conns.add(c);
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     if (!this.pingTimer) this.startPing(); // also when mounted with handleUpgrade() on the caller's HTTP server
     ws.on('message', (data, isBinary) => {
       c.alive = true;
@@ -318,6 +327,9 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     });
     ws.on('close', (code, reason) => {
       this.conns.delete(c);
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(address, left);
+      else this.perAddress.delete(address);
       session.closed(code, reason.toString());
       if (this.state === 'closing' && this.conns.size === 0) this.onAllClosed?.();
     });
@@ -371,6 +383,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       if (timer) clearTimeout(timer);
       for (const c of this.conns) c.ws.terminate();
       this.conns.clear();
+      this.perAddress.clear();
       this.onAllClosed = undefined;
       this.wss.close();
       const http = this.http;

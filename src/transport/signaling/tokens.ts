@@ -8,6 +8,8 @@ import { LOBBY_MODES, type LobbyMode } from './protocol.js';
 /** Who a token says its holder is. */
 export interface ResumeIdentity {
   lobby: string;
+  /** Random tag of the lobby's incarnation, so a token never resumes into a different lobby of the same name. */
+  epoch: string;
   id: number;
   mode: LobbyMode;
 }
@@ -46,7 +48,7 @@ export class MemoryTokenIssuer implements TokenIssuer {
   private readonly byPeer = new Map<string, string>();
 
   issue(identity: ResumeIdentity): string {
-    const key = `${identity.lobby}\n${identity.id}`;
+    const key = `${identity.lobby}\n${identity.epoch}\n${identity.id}`;
     const existing = this.byPeer.get(key);
     if (existing) return existing;
     const token = randomHex(24);

@@ -37,6 +37,8 @@ export interface WebSocketSignalingClientOptions extends BaseSignalingClientOpti
 
 const OPTION_KEYS = ['WebSocket', 'connectTimeoutMs', 'joinTimeoutMs', 'reconnect', 'outboxLimit'] as const;
 
+const ignore = (): void => {};
+
 let wsModule: Promise<WebSocketConstructor> | undefined;
 
 async function defaultWebSocket(): Promise<WebSocketConstructor> {
@@ -69,8 +71,9 @@ export class WebSocketSignalingClient extends BaseSignalingClient {
     this.connectTimeoutMs = o.connectTimeoutMs === undefined ? 10_000 : checkInt(o.connectTimeoutMs, 1, 3_600_000, 'WebSocketSignalingClient options.connectTimeoutMs');
   }
 
-  protected async openLink(handlers: SignalingLinkHandlers): Promise<SignalingLink> {
+  protected async openLink(handlers: SignalingLinkHandlers, signal: AbortSignal): Promise<SignalingLink> {
     const Ctor = this.Ctor ?? (await defaultWebSocket());
+    if (signal.aborted) throw new RtcmeshError(ErrorCode.CLOSED, 'connecting was cancelled');
     return new Promise<SignalingLink>((resolve, reject) => {
       let ws: WebSocketLike;
       try {
@@ -83,8 +86,10 @@ export class WebSocketSignalingClient extends BaseSignalingClient {
       let done = false;
       const timer = setTimeout(() => {
         if (open) return;
+        signal.removeEventListener('abort', onAbort);
         done = true;
-        ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+        ws.onopen = ws.onmessage = ws.onclose = null;
+        ws.onerror = ignore; // `ws` emits 'error' when closed while connecting; it must have a listener
         try {
           ws.close();
         } catch {
@@ -98,8 +103,8 @@ export class WebSocketSignalingClient extends BaseSignalingClient {
         },
         close: (code, reason) => {
           done = true;
-          ws.onopen = ws.onmessage = ws.onerror = null;
-          ws.onclose = null;
+          ws.onopen = ws.onmessage = ws.onclose = null;
+          ws.onerror = ignore;
           try {
             ws.close(code, reason);
           } catch {
@@ -107,7 +112,22 @@ export class WebSocketSignalingClient extends BaseSignalingClient {
           }
         },
       };
+      const onAbort = () => {
+        if (open || done) return;
+        clearTimeout(timer);
+        done = true;
+        ws.onopen = ws.onmessage = ws.onclose = null;
+        ws.onerror = ignore; // `ws` emits 'error' when closed while connecting; it must have a listener
+        try {
+          ws.close();
+        } catch {
+          // already closing
+        }
+        reject(new RtcmeshError(ErrorCode.CLOSED, 'connecting was cancelled'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
       ws.onopen = () => {
+        signal.removeEventListener('abort', onAbort);
         open = true;
         clearTimeout(timer);
         resolve(link);
@@ -121,6 +141,7 @@ export class WebSocketSignalingClient extends BaseSignalingClient {
       };
       ws.onclose = (ev) => {
         clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
         if (done) return;
         done = true;
         if (!open) {
