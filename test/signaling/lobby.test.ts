@@ -255,3 +255,15 @@ describe('mounting', () => {
     }
   });
 });
+
+describe('client connection failures', () => {
+  it('join rejects with CLOSED when nothing listens, and the client can be closed', async () => {
+    const { server, url } = await startServer();
+    await server.close();
+    const c = client(url);
+    await expect(c.join({ lobby: 'x' })).rejects.toMatchObject({ code: ErrorCode.CLOSED });
+    const closed = waitForEvent<[string]>(c, 'closed');
+    c.close();
+    expect((await closed)[0]).toBe('closed by user');
+  });
+});
