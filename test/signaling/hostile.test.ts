@@ -100,10 +100,12 @@ describe('a hostile client', () => {
     const { r } = await joinedRaw(url, 'big');
     r.send({ type: 'offer', to: 1, sdp: 'x'.repeat(1500) });
     expect(await r.next((m) => m.type === 'error')).toMatchObject({ code: 'PACKET_TOO_LARGE' });
+    const abuse = waitForEvent<[string, string]>(server, 'abuse_closed');
     r.send('x'.repeat(1024 * 1024));
     expect((await r.closed).code).toBe(1009);
+    expect((await abuse)[1]).toMatch(/hard size limit/);
     await honest.roundTrip();
-    expect(server.getStats().connections).toBe(2);
+    expect(server.getStats()).toMatchObject({ connections: 2, abuseClosed: 1, errors: { PACKET_TOO_LARGE: 1 } });
   });
 
   it('a 1 MiB frame with default limits closes the socket without disturbing others', async () => {

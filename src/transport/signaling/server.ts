@@ -166,6 +166,8 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
   private readonly maxBufferedBytes: number;
   private readonly shutdownTimeoutMs: number;
   private upgradesRejected = 0;
+  /** Sockets closed at the WebSocket level: frame over the hard limit, WebSocket protocol error, slow consumer. */
+  private policyClosed = 0;
 
   constructor(options?: SignalingServerOptions) {
     super();
@@ -297,6 +299,8 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       send: (text) => {
         if (ws.readyState !== WebSocket.OPEN) return;
         if (ws.bufferedAmount > this.maxBufferedBytes) {
+          this.policyClosed++;
+          this.emit('abuse_closed', remote, `send buffer over ${this.maxBufferedBytes} bytes (slow consumer)`);
           ws.terminate();
           return;
         }
@@ -322,8 +326,10 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     ws.on('pong', () => {
       c.alive = true;
     });
-    ws.on('error', () => {
-      // ws reports protocol errors (e.g. a frame over maxPayload) here and then closes; the close handler accounts for it.
+    ws.on('error', (err: Error & { code?: string }) => {
+      // ws reports protocol errors here and then closes the socket itself (1009 for a frame over maxPayload, 1002 otherwise).
+      this.policyClosed++;
+      this.emit('abuse_closed', remote, err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'frame over the hard size limit' : `WebSocket protocol error (${err.code ?? err.message})`);
     });
     ws.on('close', (code, reason) => {
       this.conns.delete(c);
@@ -357,7 +363,8 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
 
   /** Counters and gauges (connections, lobbies, relayed messages, errors by code…). */
   getStats(): SignalingStats & { upgradesRejected: number } {
-    return { ...this.core.getStats(), upgradesRejected: this.upgradesRejected };
+    const stats = this.core.getStats();
+    return { ...stats, abuseClosed: stats.abuseClosed + this.policyClosed, upgradesRejected: this.upgradesRejected };
   }
 
   /**
