@@ -41,6 +41,17 @@ function rssKb(pid: number): number {
   return Number(r.stdout.trim()) || 0;
 }
 
+/** CPU seconds (user + system) the process has used, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
 async function startServer(maxConnections: number): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
@@ -81,6 +92,8 @@ interface Figures {
   rssBaseKb: number;
   rssKb: number;
   rssKbPerClient: number;
+  /** Server CPU use during the relay window, % of one core. */
+  serverCpuPct: number;
 }
 
 async function runOne(n: number, o: RunOptions): Promise<Figures> {
@@ -120,6 +133,7 @@ async function runOne(n: number, o: RunOptions): Promise<Figures> {
       if (running) sendOne();
     });
   }
+  const cpu0 = cpuSeconds(child.pid!);
   const tRelay = performance.now();
   for (const { c, lobby } of all) {
     const peers = lobbies[lobby]!.filter((id) => id !== c.id);
@@ -128,6 +142,7 @@ async function runOne(n: number, o: RunOptions): Promise<Figures> {
   await new Promise((r) => setTimeout(r, o.durationMs)); // measurement window, not synchronisation
   running = false;
   const elapsed = (performance.now() - tRelay) / 1000;
+  const serverCpuPct = Math.round(((cpuSeconds(child.pid!) - cpu0) / elapsed) * 100);
   const relayed = received;
   const held = all.filter(({ c }) => c.id !== undefined && !c.closed).length;
 
@@ -142,6 +157,7 @@ async function runOne(n: number, o: RunOptions): Promise<Figures> {
     rssBaseKb,
     rssKb: rssAfterKb,
     rssKbPerClient: Math.round(((rssAfterKb - rssBaseKb) / n) * 100) / 100,
+    serverCpuPct,
   };
 }
 
@@ -178,15 +194,16 @@ export async function run(options: Partial<RunOptions> = {}): Promise<Record<str
     result[`relayed_per_s_${requested}`] = f.relayedPerS;
     result[`rss_kB_per_client_${requested}`] = f.rssKbPerClient;
     result[`connect_ms_${requested}`] = f.connectMs;
+    result[`server_cpu_pct_${requested}`] = f.serverCpuPct;
   }
   const pad = (s: string | number, w: number) => String(s).padStart(w);
   process.stdout.write(
     `\nsignaling bench: lobbies of ${o.lobbySize}, ${o.window} messages in flight per client, ${o.durationMs} ms relay\n` +
-      `${pad('clients', 8)} ${pad('held', 6)} ${pad('connect ms', 10)} ${pad('relayed', 9)} ${pad('relayed/s', 10)} ${pad('srv RSS kB', 11)} ${pad('kB/client', 10)}\n`,
+      `${pad('clients', 8)} ${pad('held', 6)} ${pad('connect ms', 10)} ${pad('relayed', 9)} ${pad('relayed/s', 10)} ${pad('srv RSS kB', 11)} ${pad('kB/client', 10)} ${pad('srv CPU %', 9)}\n`,
   );
   for (const f of rows) {
     process.stdout.write(
-      `${pad(f.clients, 8)} ${pad(f.held, 6)} ${pad(f.connectMs, 10)} ${pad(f.relayed, 9)} ${pad(f.relayedPerS, 10)} ${pad(f.rssKb, 11)} ${pad(f.rssKbPerClient, 10)}\n`,
+      `${pad(f.clients, 8)} ${pad(f.held, 6)} ${pad(f.connectMs, 10)} ${pad(f.relayed, 9)} ${pad(f.relayedPerS, 10)} ${pad(f.rssKb, 11)} ${pad(f.rssKbPerClient, 10)} ${pad(f.serverCpuPct, 9)}\n`,
     );
   }
   const last = rows.at(-1);
