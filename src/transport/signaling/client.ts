@@ -68,7 +68,11 @@ export interface SignalingClient extends EventEmitter<SignalingClientEvents> {
   readonly id: number | undefined;
   /** The lobby's name while in a lobby. */
   readonly lobby: string | undefined;
-  /** Join (or create) a lobby. Rejects with an {@link RtcmeshError} (LOBBY_SEALED, LOBBY_FULL, UNAUTHORIZED, TIMEOUT, CLOSED…). */
+  /**
+   * Join (or create) a lobby. Rejects (never throws synchronously) with an {@link RtcmeshError}:
+   * INVALID_ARGUMENT / UNKNOWN_OPTION, INVALID_STATE (already in a lobby), LOBBY_SEALED, LOBBY_FULL,
+   * SERVER_FULL, UNAUTHORIZED, TIMEOUT, CLOSED.
+   */
   join(options?: JoinOptions): Promise<JoinResult>;
   /** Send an offer or answer to a peer of the lobby. Queued while reconnecting. */
   sendDescription(to: number, type: 'offer' | 'answer', sdp: string): void;
@@ -187,22 +191,11 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
   }
 
   join(options?: JoinOptions): Promise<JoinResult> {
-    const o = checkOptions<JoinOptions>(options, ['lobby', 'mode', 'auth'], 'join options');
-    if (o.lobby !== undefined) {
-      checkString(o.lobby, 'join options.lobby', 64);
-      if (o.lobby !== '' && !LOBBY_NAME_PATTERN.test(o.lobby)) invalid('join options.lobby', '"" or 1-64 characters of A-Z a-z 0-9 _ . -', o.lobby);
-    }
-    if (o.mode !== undefined) checkOneOf(o.mode, LOBBY_MODES, 'join options.mode');
-    if (o.auth !== undefined) {
-      try {
-        JSON.stringify(o.auth);
-      } catch {
-        invalid('join options.auth', 'a JSON-serialisable value', o.auth);
-      }
-    }
-    this.assertOpen();
-    if (this.member || this.pending) {
-      throw new RtcmeshError(ErrorCode.INVALID_STATE, `already in lobby "${this.member?.lobby ?? '(joining)'}"; call leave() before joining another`);
+    let o: Partial<JoinOptions>;
+    try {
+      o = this.checkJoin(options);
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
     return new Promise<JoinResult>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -227,6 +220,28 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
         },
       );
     });
+  }
+
+  /** Validate join options and state; throws RtcmeshError. */
+  private checkJoin(options: JoinOptions | undefined): Partial<JoinOptions> {
+    const o = checkOptions<JoinOptions>(options, ['lobby', 'mode', 'auth'], 'join options');
+    if (o.lobby !== undefined) {
+      checkString(o.lobby, 'join options.lobby', 64);
+      if (o.lobby !== '' && !LOBBY_NAME_PATTERN.test(o.lobby)) invalid('join options.lobby', '"" or 1-64 characters of A-Z a-z 0-9 _ . -', o.lobby);
+    }
+    if (o.mode !== undefined) checkOneOf(o.mode, LOBBY_MODES, 'join options.mode');
+    if (o.auth !== undefined) {
+      try {
+        JSON.stringify(o.auth);
+      } catch {
+        invalid('join options.auth', 'a JSON-serialisable value', o.auth);
+      }
+    }
+    this.assertOpen();
+    if (this.member || this.pending) {
+      throw new RtcmeshError(ErrorCode.INVALID_STATE, `already in lobby "${this.member?.lobby ?? '(joining)'}"; call leave() before joining another`);
+    }
+    return o;
   }
 
   private pendingAuth: unknown;
