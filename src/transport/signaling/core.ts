@@ -282,8 +282,9 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
 
   // ---- inbound ----------------------------------------------------------
 
-  /** @internal */
-  receive(s: Session, data: string, bytes: number, isBinary: boolean): void {
+  /** @internal Called by a session. */
+  receive(session: SignalingSession, data: string, bytes: number, isBinary: boolean): void {
+    const s = session as Session;
     if (s.isClosed) return;
     this.stats.messagesIn++;
     if (!this.admit(s)) return;
@@ -345,8 +346,9 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     return false;
   }
 
-  /** @internal */
-  sessionClosed(s: Session, code: number, reason: string): void {
+  /** @internal Called by a session. */
+  sessionClosed(session: SignalingSession, code: number, reason: string): void {
+    const s = session as Session;
     if (s.isClosed) return;
     s.isClosed = true;
     this.sessions.delete(s);
