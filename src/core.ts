@@ -7,3 +7,4 @@ export * from './errors.js';
 export * from './peer/index.js';
 export type * from './transport/engine.js';
 export { setDefaultEngine, getDefaultEngine } from './transport/default-engine.js';
+export * from './transport/virtual/index.js';

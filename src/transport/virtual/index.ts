@@ -1,0 +1,13 @@
+/**
+ * The virtual network: an in-memory engine, simulated links and a virtual
+ * clock for deterministic simulation tests with hundreds of virtual peers.
+ * @module
+ */
+export { VirtualNetwork, VirtualHost } from './network.js';
+export type { VirtualNetworkOptions, VirtualIceOptions, VirtualSctpOptions, LinkOptions } from './network.js';
+export type { LinkConditions, JitterOptions, JitterDistribution, LossOptions, GilbertElliottOptions, OutageOptions } from './conditions.js';
+export { Link, LinkDirection, type DirectionStats } from './link.js';
+export { VirtualClock, type ClockMode, type RunUntilOptions, type TimerHandle } from './scheduler.js';
+export { Trace, type TraceOptions } from './trace.js';
+export { VirtualEngine, VirtualConnection, VirtualChannel } from './connection.js';
+export { Rng } from './rng.js';

@@ -1,0 +1,257 @@
+/**
+ * The virtual network's clock and event queue: a binary heap of timed events,
+ * ordered by (time, insertion order) so runs are reproducible.
+ *
+ * In `virtual` mode nothing happens until {@link VirtualClock.advance} or
+ * {@link VirtualClock.runUntil} is called; events run synchronously inside
+ * those calls. In `realtime` mode the clock follows `performance.now()`
+ * (monotonic, never wall-clock) and one timer wakes it for the next event; the
+ * timer exists only while live events are queued, so an idle network keeps no
+ * process alive.
+ * @module
+ */
+import { ErrorCode, RtcmeshError } from '../../errors.js';
+import type { Clock } from '../../util/clock.js';
+import { checkOptions, invalid } from '../../util/validate.js';
+
+/** Something the scheduler calls; objects instead of closures keep hot paths allocation-light. */
+export interface Task {
+  fire(arg: unknown): void;
+}
+
+/** A scheduled event; `cancel` it through {@link VirtualClock.cancel}. */
+export interface TimerHandle {
+  readonly at: number;
+  /** @internal */ cancelled: boolean;
+}
+
+class Entry implements TimerHandle {
+  cancelled = false;
+  constructor(
+    readonly at: number,
+    readonly seq: number,
+    readonly task: Task,
+    readonly arg: unknown,
+  ) {}
+}
+
+/** How the clock advances. */
+export type ClockMode = 'virtual' | 'realtime';
+
+/** Options of {@link VirtualClock.runUntil}. */
+export interface RunUntilOptions {
+  /** Give up after this much simulated time (default 60 000 ms). */
+  maxMs?: number;
+  /** Check the predicate at least this often (default 10 ms), even with no events. */
+  stepMs?: number;
+}
+
+function before(x: Entry, y: Entry): boolean {
+  return x.at < y.at || (x.at === y.at && x.seq < y.seq);
+}
+
+/**
+ * A monotonic clock (implements {@link Clock}) with an event queue. Hand it to
+ * the mesh and RPC layers so they run on simulated time.
+ */
+export class VirtualClock implements Clock {
+  readonly mode: ClockMode;
+  private current = 0;
+  private seq = 0;
+  private heap: Entry[] = [];
+  private live = 0;
+  private running = false;
+  private closed = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerAt = Infinity;
+  private readonly origin: number;
+  /** Events fired so far (a cost measure for benchmarks). */
+  eventsFired = 0;
+
+  constructor(mode: ClockMode = 'virtual') {
+    this.mode = mode;
+    this.origin = performance.now();
+  }
+
+  /** Milliseconds since the network was created. Never goes backwards. */
+  now(): number {
+    if (this.mode === 'realtime' && !this.running) {
+      const t = performance.now() - this.origin;
+      if (t > this.current) this.current = t;
+    }
+    return this.current;
+  }
+
+  /** Events queued and not cancelled. */
+  pending(): number {
+    return this.live;
+  }
+
+  /** @internal Run `task.fire(arg)` at time `at` (clamped to now). */
+  schedule(at: number, task: Task, arg?: unknown): TimerHandle {
+    const now = this.current;
+    const entry = new Entry(at > now ? at : now, this.seq++, task, arg);
+    if (this.closed) {
+      entry.cancelled = true;
+      return entry;
+    }
+    this.push(entry);
+    this.live++;
+    if (this.mode === 'realtime' && !this.running) this.arm();
+    return entry;
+  }
+
+  /** @internal Cancel a scheduled event (no-op when fired or cancelled). */
+  cancel(handle: TimerHandle | undefined): void {
+    if (!handle || handle.cancelled) return;
+    handle.cancelled = true;
+    this.live--;
+    if (this.live === 0) {
+      this.heap = [];
+      this.disarm();
+    }
+  }
+
+  /**
+   * Advance simulated time by `ms`, running every event due on the way, in
+   * order. Virtual mode only.
+   * @throws RtcmeshError INVALID_STATE in realtime mode, INVALID_ARGUMENT for a bad `ms`.
+   */
+  advance(ms: number): void {
+    this.requireVirtual('advance()');
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) invalid('advance() ms', 'a finite number ≥ 0', ms);
+    this.runTo(this.current + ms, undefined);
+  }
+
+  /**
+   * Advance until `predicate()` is true, checking after every event and at
+   * least every `stepMs`. Returns true when it became true, false when `maxMs`
+   * of simulated time passed first. Virtual mode only.
+   */
+  runUntil(predicate: () => boolean, options: RunUntilOptions = {}): boolean {
+    this.requireVirtual('runUntil()');
+    if (typeof predicate !== 'function') invalid('runUntil() predicate', 'a function', predicate);
+    const opts = checkOptions<RunUntilOptions>(options, ['maxMs', 'stepMs'], 'runUntil() options');
+    const maxMs = opts.maxMs ?? 60_000;
+    const stepMs = opts.stepMs ?? 10;
+    if (typeof maxMs !== 'number' || !(maxMs >= 0) || !Number.isFinite(maxMs)) invalid('runUntil() maxMs', 'a finite number ≥ 0', maxMs);
+    if (typeof stepMs !== 'number' || !(stepMs > 0) || !Number.isFinite(stepMs)) invalid('runUntil() stepMs', 'a finite number > 0', stepMs);
+    if (predicate()) return true;
+    const end = this.current + maxMs;
+    while (this.current < end) {
+      const target = Math.min(end, this.current + stepMs);
+      if (this.runTo(target, predicate)) return true;
+      if (predicate()) return true;
+    }
+    return predicate();
+  }
+
+  /** @internal Drop every event and timer; the clock stays readable. */
+  close(): void {
+    this.closed = true;
+    this.heap = [];
+    this.live = 0;
+    this.disarm();
+  }
+
+  private requireVirtual(what: string): void {
+    if (this.mode !== 'virtual') {
+      throw new RtcmeshError(ErrorCode.INVALID_STATE, `${what} is only for clock 'virtual'; this network runs in real time and advances by itself`);
+    }
+    if (this.running) {
+      throw new RtcmeshError(ErrorCode.INVALID_STATE, `${what} was called from inside a network event; call it from outside the simulation's callbacks`);
+    }
+  }
+
+  /** Run events with time ≤ `end`; stop early (returning true) when `predicate` holds. */
+  private runTo(end: number, predicate: (() => boolean) | undefined): boolean {
+    this.running = true;
+    try {
+      const heap = this.heap;
+      while (this.heap.length > 0) {
+        const top = this.heap[0]!;
+        if (top.at > end) break;
+        this.pop();
+        if (top.cancelled) continue;
+        top.cancelled = true;
+        this.live--;
+        if (top.at > this.current) this.current = top.at;
+        this.eventsFired++;
+        top.task.fire(top.arg);
+        if (predicate !== undefined && predicate()) return true;
+      }
+      void heap;
+      if (end > this.current) this.current = end;
+      return false;
+    } finally {
+      this.running = false;
+      if (this.live === 0) this.heap = [];
+    }
+  }
+
+  private arm(): void {
+    const top = this.peekLive();
+    if (!top) {
+      this.disarm();
+      return;
+    }
+    if (this.timer !== undefined && this.timerAt <= top.at) return;
+    this.disarm();
+    this.timerAt = top.at;
+    const delay = Math.max(0, top.at - this.now());
+    this.timer = setTimeout(this.onTimer, delay);
+  }
+
+  private disarm(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    if (this.closed) return;
+    const t = performance.now() - this.origin;
+    this.runTo(Math.max(t, this.current), undefined);
+    this.arm();
+  };
+
+  private peekLive(): Entry | undefined {
+    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
+    return this.heap[0];
+  }
+
+  private push(e: Entry): void {
+    const h = this.heap;
+    let i = h.length;
+    h.push(e);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const parent = h[p]!;
+      if (!before(e, parent)) break;
+      h[i] = parent;
+      i = p;
+    }
+    h[i] = e;
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop()!;
+    const n = h.length;
+    if (n === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      let c = l;
+      if (r < n && before(h[r]!, h[l]!)) c = r;
+      if (!before(h[c]!, last)) break;
+      h[i] = h[c]!;
+      i = c;
+    }
+    h[i] = last;
+  }
+}
