@@ -773,7 +773,9 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     for (const m of this.retransmits) this.clock.cancel(m.timer);
     this.retransmits.clear();
     const pair = this.pair;
-    if (pair) {
+    const peer = this.peer;
+    // The pair's consent timers belong to the peer too while it is alive.
+    if (pair && (peer === null || peer.closed || peer.state === 'failed' || peer.state === 'closed')) {
       this.clock.cancel(pair.disconnectTimer);
       this.clock.cancel(pair.failTimer);
       this.clock.cancel(pair.reconnectTimer);
