@@ -217,6 +217,7 @@ export interface LinkWatcher {
 /** A link between two hosts: two independent directions. */
 export class Link {
   /** @internal */ readonly watchers = new Set<LinkWatcher>();
+  /** @internal Set by VirtualNetwork.link(); unconfigured links follow the default. */ configured = false;
   private deadState: boolean;
 
   constructor(

@@ -224,6 +224,7 @@ export class VirtualNetwork {
     }
     ab.cond = abCond;
     ba.cond = baCond;
+    link.configured = true;
     for (const o of outages ?? []) this.scheduleOutage(link, [ab, ba], o);
     link.refresh();
     return link;
@@ -253,6 +254,12 @@ export class VirtualNetwork {
   /** Change the conditions of links that were never configured with link(). */
   setDefaultLink(conditions: LinkConditions): void {
     this.defaults = resolveConditions(conditions, this.defaults, 'setDefaultLink()');
+    for (const link of this.links.values()) {
+      if (link.configured) continue;
+      link.forward.cond = this.defaults;
+      link.backward.cond = this.defaults;
+      link.refresh();
+    }
   }
 
   /**

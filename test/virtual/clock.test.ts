@@ -1,0 +1,105 @@
+/**
+ * The virtual clock and the network's lifecycle.
+ */
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, isRtcmeshError } from '../../src/core.js';
+import { Rng, VirtualClock, VirtualNetwork } from '../../src/transport/virtual/index.js';
+import type { Clock } from '../../src/util/clock.js';
+
+function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return isRtcmeshError(err) ? err.code : 'not an RtcmeshError';
+  }
+  return undefined;
+}
+
+describe('virtual clock', () => {
+  it('runs events in time order, ties in scheduling order, and only when advanced', () => {
+    const clock = new VirtualClock();
+    const order: string[] = [];
+    const task = { fire: (arg: unknown) => order.push(`${arg as string}@${clock.now()}`) };
+    clock.schedule(30, task, 'c');
+    clock.schedule(10, task, 'a');
+    clock.schedule(10, task, 'b');
+    const cancelled = clock.schedule(20, task, 'x');
+    clock.cancel(cancelled);
+    expect(order).toEqual([]);
+    clock.advance(15);
+    expect(order).toEqual(['a@10', 'b@10']);
+    expect(clock.now()).toBe(15);
+    clock.advance(100);
+    expect(order).toEqual(['a@10', 'b@10', 'c@30']);
+    expect(clock.now()).toBe(115);
+    expect(clock.pending()).toBe(0);
+  });
+
+  it('implements Clock and never goes backwards', () => {
+    const clock: Clock = new VirtualNetwork().clock;
+    const t = clock.now();
+    (clock as VirtualClock).advance(0);
+    expect(clock.now()).toBe(t);
+    (clock as VirtualClock).advance(12.5);
+    expect(clock.now()).toBe(t + 12.5);
+  });
+
+  it('runUntil stops as soon as the predicate holds, or reports false at maxMs', () => {
+    const clock = new VirtualClock();
+    let fired = false;
+    clock.schedule(250, { fire: () => (fired = true) });
+    expect(clock.runUntil(() => fired, { maxMs: 1000 })).toBe(true);
+    expect(clock.now()).toBe(250);
+    expect(clock.runUntil(() => false, { maxMs: 500 })).toBe(false);
+    expect(clock.now()).toBe(750);
+  });
+
+  it('validates its arguments and refuses manual advance in real time', () => {
+    const clock = new VirtualClock();
+    expect(code(() => clock.advance(-1))).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(code(() => clock.advance(Number.NaN))).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(code(() => clock.runUntil(() => true, { maxMs: 5, every: 1 } as never))).toBe(ErrorCode.UNKNOWN_OPTION);
+    expect(code(() => clock.runUntil('yes' as never))).toBe(ErrorCode.INVALID_ARGUMENT);
+    const rt = new VirtualNetwork({ clock: 'realtime' });
+    expect(code(() => rt.advance(10))).toBe(ErrorCode.INVALID_STATE);
+    rt.close();
+  });
+
+  it('refuses advance() from inside a network event', () => {
+    const clock = new VirtualClock();
+    let inner: string | undefined;
+    clock.schedule(1, { fire: () => (inner = code(() => clock.advance(1))) });
+    clock.advance(5);
+    expect(inner).toBe(ErrorCode.INVALID_STATE);
+  });
+
+  it('real-time mode holds no timer when idle and close() releases everything', () => {
+    const net = new VirtualNetwork({ clock: 'realtime' });
+    const a = net.createHost();
+    const b = net.createHost();
+    expect(net.clock.pending()).toBe(0);
+    const noop = () => {};
+    const handlers = { localDescription: noop, localCandidate: noop, stateChange: noop, gatheringStateChange: noop, signalingStateChange: noop, dataChannel: noop };
+    const c1 = a.engine.createConnection({ iceServers: [], iceTransportPolicy: 'all' }, handlers);
+    b.engine.createConnection({ iceServers: [], iceTransportPolicy: 'all' }, handlers);
+    c1.createDataChannel({ label: 'x', protocol: '', negotiated: false, ordered: true });
+    c1.createOffer();
+    expect(net.clock.pending()).toBeGreaterThan(0);
+    net.close();
+    expect(net.clock.pending()).toBe(0);
+    expect(a.connectionCount() + b.connectionCount()).toBe(0);
+    expect(code(() => net.createHost())).toBe(ErrorCode.CLOSED);
+  });
+
+  it('the seeded generator is reproducible and uniform enough', () => {
+    const x = new Rng(42, 's');
+    const y = new Rng(42, 's');
+    const z = new Rng(42, 't');
+    const xs = Array.from({ length: 5 }, () => x.nextUint32());
+    expect(Array.from({ length: 5 }, () => y.nextUint32())).toEqual(xs);
+    expect(Array.from({ length: 5 }, () => z.nextUint32())).not.toEqual(xs);
+    let sum = 0;
+    for (let i = 0; i < 100_000; i++) sum += x.next();
+    expect(Math.abs(sum / 100_000 - 0.5)).toBeLessThan(0.005);
+  });
+});
