@@ -8,6 +8,7 @@
  * reordering, duplicates) get a heap event of their own.
  * @module
  */
+import { rethrowAsync } from '../engine.js';
 import type { ResolvedConditions } from './conditions.js';
 import type { Rng } from './rng.js';
 import type { Task, TimerHandle, VirtualClock } from './scheduler.js';
@@ -64,8 +65,14 @@ export class LinkDirection implements Task {
   /** @internal Open scheduled outages. */ outages = 0;
   private geBad = false;
   private busyUntil = 0;
-  private fifo: Packet[] = [];
-  private fifoHead = 0;
+  // In-order packets in flight: a ring buffer of parallel arrays (no object per packet).
+  private times = new Float64Array(16);
+  private sinks: (PacketSink | undefined)[] = new Array(16);
+  private payloads: unknown[] = new Array(16);
+  private head = 0;
+  private count = 0;
+  private lastAt = 0;
+  private firing = false;
   private fifoTimer: TimerHandle | undefined;
   /** Counters since the link was created. */
   readonly stats: DirectionStats = {
@@ -154,7 +161,7 @@ export class LinkDirection implements Task {
     if (c.reorder > 0 && rng.next() < c.reorder) {
       st.packetsReordered++;
       this.clock.schedule(at + c.reorderDelayMs, heapDelivery, new Packet(at + c.reorderDelayMs, sink, payload, false));
-    } else this.enqueue(new Packet(at, sink, payload, false));
+    } else this.enqueue(at, sink, payload);
     if (c.duplicate > 0 && rng.next() < c.duplicate) {
       st.packetsDuplicated++;
       this.clock.schedule(at, heapDelivery, new Packet(at, sink, payload, true));
@@ -173,39 +180,62 @@ export class LinkDirection implements Task {
     }
   }
 
-  private enqueue(p: Packet): void {
-    const fifo = this.fifo;
-    const n = fifo.length;
-    if (n > this.fifoHead && fifo[n - 1]!.at > p.at) {
+  private enqueue(at: number, sink: PacketSink, payload: unknown): void {
+    const n = this.count;
+    if (n > 0 && this.lastAt > at) {
       // Overtakes packets already in flight: give it its own event.
-      this.clock.schedule(p.at, heapDelivery, p);
+      this.clock.schedule(at, heapDelivery, new Packet(at, sink, payload, false));
       return;
     }
-    fifo.push(p);
-    if (this.fifoTimer === undefined) this.fifoTimer = this.clock.schedule(p.at, this);
+    if (n === this.times.length) this.grow();
+    const i = (this.head + n) & (this.times.length - 1);
+    this.times[i] = at;
+    this.sinks[i] = sink;
+    this.payloads[i] = payload;
+    this.count = n + 1;
+    this.lastAt = at;
+    if (this.fifoTimer === undefined && !this.firing) this.fifoTimer = this.clock.schedule(at, this);
+  }
+
+  private grow(): void {
+    const cap = this.times.length;
+    const times = new Float64Array(cap * 2);
+    const sinks: (PacketSink | undefined)[] = new Array(cap * 2);
+    const payloads: unknown[] = new Array(cap * 2);
+    for (let k = 0; k < this.count; k++) {
+      const i = (this.head + k) & (cap - 1);
+      times[k] = this.times[i]!;
+      sinks[k] = this.sinks[i];
+      payloads[k] = this.payloads[i];
+    }
+    this.times = times;
+    this.sinks = sinks;
+    this.payloads = payloads;
+    this.head = 0;
   }
 
   /** @internal Deliver the FIFO's due packets. */
   fire(): void {
     this.fifoTimer = undefined;
     const now = this.clock.now();
-    const fifo = this.fifo;
-    while (this.fifoHead < fifo.length) {
-      const p = fifo[this.fifoHead]!;
-      if (p.at > now) break;
-      fifo[this.fifoHead++] = undefined as unknown as Packet;
-      p.sink.receive(p.payload, false);
-    }
-    if (this.fifoHead >= fifo.length) {
-      this.fifo = [];
-      this.fifoHead = 0;
-    } else {
-      if (this.fifoHead > 1024 && this.fifoHead * 2 > fifo.length) {
-        this.fifo = fifo.slice(this.fifoHead);
-        this.fifoHead = 0;
+    this.firing = true;
+    while (this.count > 0) {
+      const i = this.head;
+      if (this.times[i]! > now) break;
+      const sink = this.sinks[i]!;
+      const payload = this.payloads[i];
+      this.sinks[i] = undefined;
+      this.payloads[i] = undefined;
+      this.head = (i + 1) & (this.times.length - 1);
+      this.count--;
+      try {
+        sink.receive(payload, false);
+      } catch (err) {
+        rethrowAsync(err);
       }
-      this.fifoTimer = this.clock.schedule(this.fifo[this.fifoHead]!.at, this);
     }
+    this.firing = false;
+    if (this.count > 0) this.fifoTimer = this.clock.schedule(this.times[this.head]!, this);
   }
 }
 
