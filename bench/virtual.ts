@@ -39,6 +39,7 @@ function collectGarbage(): () => void {
   }
 }
 const gc = collectGarbage();
+if (process.env.RTCMESH_BENCH_SEMI) setFlagsFromString(`--max-semi-space-size=${process.env.RTCMESH_BENCH_SEMI}`);
 
 function heapUsed(): number {
   gc();

@@ -114,9 +114,9 @@ describe('link impairments, measured', () => {
   });
 
   it('bandwidth cap: throughput equals the cap, queue bounds the backlog', () => {
-    // 800 kbit/s = 100 bytes/ms; 1000-byte packets with 0 overhead → one per 10 ms.
+    // 800 kbit/s = 100 bytes/ms; 984-byte messages + 16-byte SCTP chunk header, 0 link overhead → one per 10 ms.
     const { net, ca, arrivals, a, b } = setup({ latencyMs: 20, bandwidthKbps: 800, queueBytes: 50_000, overheadBytes: 0 });
-    send(net, ca, 200, 0, 1000);
+    send(net, ca, 200, 0, 984);
     net.advance(2000);
     // The queue (counting the packet being serialised) holds 50 packets; the rest is tail-dropped.
     expect(arrivals.length).toBe(50);
@@ -129,7 +129,7 @@ describe('link impairments, measured', () => {
 
   it('paced traffic under the cap sees no queueing delay', () => {
     const { net, ca, arrivals } = setup({ latencyMs: 20, bandwidthKbps: 800, overheadBytes: 0 });
-    send(net, ca, 300, 20, 1000); // 50 bytes/ms offered, cap 100
+    send(net, ca, 300, 20, 984); // 50 bytes/ms offered, cap 100
     net.advance(200);
     expect(arrivals.length).toBe(300);
     for (const x of arrivals) expect(x.at - x.sentAt).toBeCloseTo(30, 6);

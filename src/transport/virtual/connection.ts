@@ -68,13 +68,24 @@ class Message {
     readonly ssn: number,
     readonly data: Uint8Array | null,
     readonly isText: boolean,
-    readonly sentAt: number,
     /** Retries allowed (-1 = unlimited). */
     readonly maxRtx: number,
     /** Give up after this time (Infinity = never). */
     readonly deadline: number,
     readonly extra: EngineChannelInit | null,
   ) {}
+}
+
+/** SCTP packet payload budget: chunks sent in the same instant share packets up to this size. */
+const BUNDLE_BYTES = 1200;
+/** Per-chunk header bytes counted against the bundle budget. */
+const CHUNK_HEADER = 16;
+
+/** @internal Several messages in one link packet (SCTP chunk bundling). */
+class Bundle {
+  received = false;
+  bytes = 0;
+  readonly msgs: Message[] = [];
 }
 
 const encoder = new TextEncoder();
@@ -156,7 +167,11 @@ export class VirtualChannel implements EngineChannel {
   }
 
   sendBinary(data: Uint8Array): boolean {
-    return this.conn.sendData(this, data.slice(), false);
+    // One copy (the caller may reuse its buffer). `new` + `set` keeps small
+    // arrays on the V8 heap, where `slice()` would allocate an ArrayBuffer.
+    const copy = new Uint8Array(data.length);
+    copy.set(data);
+    return this.conn.sendData(this, copy, false);
   }
 
   sendText(text: string): boolean {
@@ -242,6 +257,14 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
   /** @internal */ peer: VirtualConnection | null = null;
   private out: LinkDirection | null = null;
   private nextTsn = 1;
+  private bundle: Bundle | null = null;
+  private flushTimer: TimerHandle | undefined;
+  private readonly flusher: Task = {
+    fire: (): void => {
+      this.flushTimer = undefined;
+      this.flush();
+    },
+  };
   private bytesSent = 0;
   private bytesReceived = 0;
 
@@ -573,33 +596,77 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       init.ordered ? ch.sendSsn++ : -1,
       data,
       isText,
-      now,
       init.maxRetransmits ?? -1,
       init.maxPacketLifeTime === undefined ? Infinity : now + init.maxPacketLifeTime,
       null,
     );
     this.bytesSent += data.length;
-    this.transmit(msg);
+    this.bundleData(msg);
     return true;
   }
 
   /** @internal Reliable control message. */
   sendControl(kind: number, stream: number, extra: EngineChannelInit | null, ssn = -1): void {
     if (this.closed || this.peer === null) return;
-    this.transmit(new Message(this.nextTsn++, kind, stream, ssn, null, false, this.clock.now(), -1, Infinity, extra));
+    this.flush();
+    this.transmit(new Message(this.nextTsn++, kind, stream, ssn, null, false, -1, Infinity, extra));
+  }
+
+  /** Queue a first transmission into this instant's bundle; it leaves at the flush event. */
+  private bundleData(msg: Message): void {
+    const size = msg.data!.length + CHUNK_HEADER;
+    let b = this.bundle;
+    if (b !== null && b.bytes + size > BUNDLE_BYTES) {
+      this.flush();
+      b = null;
+    }
+    if (b === null) {
+      if (size >= BUNDLE_BYTES) {
+        this.transmit(msg);
+        return;
+      }
+      b = this.bundle = new Bundle();
+      if (this.flushTimer === undefined) this.flushTimer = this.clock.schedule(this.clock.now(), this.flusher);
+    }
+    b.msgs.push(msg);
+    b.bytes += size;
+  }
+
+  /** @internal Send the open bundle, if any. */
+  flush(): void {
+    const b = this.bundle;
+    if (b === null) return;
+    this.bundle = null;
+    if (this.closed || this.peer === null || this.out === null) return;
+    const msgs = b.msgs;
+    if (msgs.length === 1) {
+      this.transmit(msgs[0]!);
+      return;
+    }
+    const verdict = this.out.transmit(this.peer, b, b.bytes);
+    if (this.net.trace.enabled) this.traceSend(verdict, msgs);
+    for (let i = 0; i < msgs.length; i++) {
+      const m = msgs[i]!;
+      m.tries++;
+      if (verdict !== Verdict.DELIVERED) this.lost(m);
+    }
   }
 
   private transmit(msg: Message): void {
     const out = this.out!;
     msg.tries++;
-    const size = msg.data === null ? 16 : msg.data.length;
+    const size = msg.data === null ? CHUNK_HEADER : msg.data.length + CHUNK_HEADER;
     const verdict = out.transmit(this.peer!, msg, size);
-    if (this.net.trace.enabled) {
-      const what = msg.kind === DATA ? `s=${msg.stream} tsn=${msg.tsn} len=${size}` : `${KIND_NAMES[msg.kind]} s=${msg.stream} tsn=${msg.tsn}`;
-      const tag = verdict === Verdict.DELIVERED ? 'send' : verdict === Verdict.LOST ? 'drop-loss' : verdict === Verdict.QUEUE_FULL ? 'drop-queue' : 'drop-down';
-      this.net.record(tag, `${this.label}>${this.peer!.label} ${what} try=${msg.tries}`);
-    }
+    if (this.net.trace.enabled) this.traceSend(verdict, [msg]);
     if (verdict !== Verdict.DELIVERED) this.lost(msg);
+  }
+
+  private traceSend(verdict: Verdict, msgs: Message[]): void {
+    const tag = verdict === Verdict.DELIVERED ? 'send' : verdict === Verdict.LOST ? 'drop-loss' : verdict === Verdict.QUEUE_FULL ? 'drop-queue' : 'drop-down';
+    const what = msgs
+      .map((m) => (m.kind === DATA ? `s=${m.stream} tsn=${m.tsn} len=${m.data!.length}` : `${KIND_NAMES[m.kind]} s=${m.stream} tsn=${m.tsn}`) + ` try=${m.tries + (msgs.length > 1 ? 1 : 0)}`)
+      .join(', ');
+    this.net.record(tag, `${this.label}>${this.peer!.label} ${what}`);
   }
 
   private lost(msg: Message): void {
@@ -631,8 +698,21 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
 
   /** @internal A packet arrived from the link. */
   receive(payload: unknown, duplicate: boolean): void {
-    const msg = payload as Message;
     if (this.closed) return;
+    if (payload instanceof Bundle) {
+      if (payload.received) {
+        if (this.net.trace.enabled) this.net.record('discard-dup', `${this.label} bundle of ${payload.msgs.length}${duplicate ? ' copy' : ''}`);
+        return;
+      }
+      payload.received = true;
+      const msgs = payload.msgs;
+      for (let i = 0; i < msgs.length && !this.closed; i++) this.receiveOne(msgs[i]!, duplicate);
+      return;
+    }
+    this.receiveOne(payload as Message, duplicate);
+  }
+
+  private receiveOne(msg: Message, duplicate: boolean): void {
     if (msg.received) {
       if (this.net.trace.enabled) this.net.record('discard-dup', `${this.label} tsn=${msg.tsn}${duplicate ? ' copy' : ''}`);
       return;
@@ -770,6 +850,9 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
 
   /** @internal Stop all SCTP activity (failed or closed). */
   private dropTransport(): void {
+    this.bundle = null;
+    this.clock.cancel(this.flushTimer);
+    this.flushTimer = undefined;
     for (const m of this.retransmits) this.clock.cancel(m.timer);
     this.retransmits.clear();
     const pair = this.pair;
@@ -785,12 +868,13 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
 
   close(): void {
     if (this.closed) return;
+    this.flush();
     const peer = this.peer;
     const pair = this.pair;
     const canNotify = peer !== null && !peer.closed && pair !== null && pair.handshakeDone && this.state !== 'failed';
     if (canNotify) {
       // SHUTDOWN crosses the link once; if it is lost the peer finds out by ICE consent.
-      const msg = new Message(this.nextTsn++, SHUTDOWN, 0, -1, null, false, this.clock.now(), 0, Infinity, null);
+      const msg = new Message(this.nextTsn++, SHUTDOWN, 0, -1, null, false, 0, Infinity, null);
       const verdict = this.out!.transmit(peer, msg, 16);
       this.net.record(verdict === Verdict.DELIVERED ? 'send' : 'drop', `${this.label}>${peer.label} shutdown`);
       if (verdict !== Verdict.DELIVERED) peer.peerVanished();
@@ -802,6 +886,8 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     this.stopChecks();
     for (const t of this.timers) this.clock.cancel(t);
     this.timers.clear();
+    this.clock.cancel(this.flushTimer);
+    this.flushTimer = undefined;
     if (pair) pair.link.watchers.delete(pair);
     for (const ch of this.channels) if (ch.state !== 'closed') ch.state = 'closed';
     this.host.connections.delete(this);
