@@ -85,11 +85,15 @@ const CHUNK_HEADER = 16;
 class Bundle {
   received = false;
   bytes = 0;
-  readonly msgs: Message[] = [];
+  /**
+   * Chunks in order: a {@link Message}, or — for unordered channels with
+   * maxRetransmits 0, which need no per-message state — a stream id followed
+   * by the payload bytes.
+   */
+  readonly items: unknown[] = [];
 }
 
 const encoder = new TextEncoder();
-const EMPTY = new Uint8Array(0);
 
 function safe(fn: () => void): void {
   try {
@@ -122,6 +126,7 @@ export class VirtualChannel implements EngineChannel {
   /** @internal Next expected incoming sequence number (ordered). */ recvSsn = 0;
   /** @internal Ordered messages that arrived early. */ early: Map<number, Message> | null = null;
   /** @internal Sequence numbers the sender abandoned. */ skipped: Set<number> | null = null;
+  /** @internal Unordered with maxRetransmits 0: binary messages skip per-message state. */ readonly fast: boolean;
   private handlers: EngineChannelHandlers | null = null;
   private pending: Pending[] = [];
 
@@ -132,6 +137,7 @@ export class VirtualChannel implements EngineChannel {
   ) {
     this.init = init;
     this.streamId = init.id ?? -1;
+    this.fast = !init.ordered && init.maxRetransmits === 0;
   }
 
   id(): number {
@@ -154,16 +160,15 @@ export class VirtualChannel implements EngineChannel {
   }
 
   /** @internal Deliver a received message. */
-  deliverMessage(m: Message): void {
+  deliverMessage(data: Uint8Array, isText: boolean): void {
     const h = this.handlers;
-    const data = m.data ?? EMPTY;
     if (h) {
       try {
-        h.message(data, m.isText);
+        h.message(data, isText);
       } catch (err) {
         rethrowAsync(err);
       }
-    } else this.pending.push({ kind: 'message', data, isText: m.isText });
+    } else this.pending.push({ kind: 'message', data, isText });
   }
 
   sendBinary(data: Uint8Array): boolean {
@@ -587,6 +592,13 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     const max = this.maxMessageSize();
     if (data.length > max) throw new Error(`Message size exceeds limit (${data.length} > ${max})`);
     if (this.state === 'failed' || this.peer === null) return false;
+    this.bytesSent += data.length;
+    const size = data.length + CHUNK_HEADER;
+    if (ch.fast && !isText) {
+      const b = this.openBundle(size);
+      b.items.push(ch.streamId, data);
+      return true;
+    }
     const init = ch.init;
     const now = this.clock.now();
     const msg = new Message(
@@ -600,8 +612,10 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       init.maxPacketLifeTime === undefined ? Infinity : now + init.maxPacketLifeTime,
       null,
     );
-    this.bytesSent += data.length;
-    this.bundleData(msg);
+    if (size >= BUNDLE_BYTES) {
+      this.flush();
+      this.transmit(msg);
+    } else this.openBundle(size).items.push(msg);
     return true;
   }
 
@@ -612,24 +626,19 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     this.transmit(new Message(this.nextTsn++, kind, stream, ssn, null, false, -1, Infinity, extra));
   }
 
-  /** Queue a first transmission into this instant's bundle; it leaves at the flush event. */
-  private bundleData(msg: Message): void {
-    const size = msg.data!.length + CHUNK_HEADER;
+  /** The bundle open for this instant with room for `size` more bytes. */
+  private openBundle(size: number): Bundle {
     let b = this.bundle;
     if (b !== null && b.bytes + size > BUNDLE_BYTES) {
       this.flush();
       b = null;
     }
     if (b === null) {
-      if (size >= BUNDLE_BYTES) {
-        this.transmit(msg);
-        return;
-      }
       b = this.bundle = new Bundle();
       if (this.flushTimer === undefined) this.flushTimer = this.clock.schedule(this.clock.now(), this.flusher);
     }
-    b.msgs.push(msg);
     b.bytes += size;
+    return b;
   }
 
   /** @internal Send the open bundle, if any. */
@@ -638,17 +647,21 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     if (b === null) return;
     this.bundle = null;
     if (this.closed || this.peer === null || this.out === null) return;
-    const msgs = b.msgs;
-    if (msgs.length === 1) {
-      this.transmit(msgs[0]!);
+    const items = b.items;
+    if (items.length === 1) {
+      this.transmit(items[0] as Message);
       return;
     }
     const verdict = this.out.transmit(this.peer, b, b.bytes);
-    if (this.net.trace.enabled) this.traceSend(verdict, msgs);
-    for (let i = 0; i < msgs.length; i++) {
-      const m = msgs[i]!;
-      m.tries++;
-      if (verdict !== Verdict.DELIVERED) this.lost(m);
+    if (this.net.trace.enabled) this.traceSend(verdict, items);
+    for (let i = 0; i < items.length; i++) {
+      const m = items[i];
+      if (typeof m === 'number') {
+        i++;
+        continue;
+      }
+      (m as Message).tries++;
+      if (verdict !== Verdict.DELIVERED) this.lost(m as Message);
     }
   }
 
@@ -661,11 +674,20 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     if (verdict !== Verdict.DELIVERED) this.lost(msg);
   }
 
-  private traceSend(verdict: Verdict, msgs: Message[]): void {
+  private traceSend(verdict: Verdict, items: unknown[]): void {
     const tag = verdict === Verdict.DELIVERED ? 'send' : verdict === Verdict.LOST ? 'drop-loss' : verdict === Verdict.QUEUE_FULL ? 'drop-queue' : 'drop-down';
-    const what = msgs
-      .map((m) => (m.kind === DATA ? `s=${m.stream} tsn=${m.tsn} len=${m.data!.length}` : `${KIND_NAMES[m.kind]} s=${m.stream} tsn=${m.tsn}`) + ` try=${m.tries + (msgs.length > 1 ? 1 : 0)}`)
-      .join(', ');
+    const parts: string[] = [];
+    const bundled = items.length > 1 ? 1 : 0;
+    for (let i = 0; i < items.length; i++) {
+      const m = items[i];
+      if (typeof m === 'number') {
+        parts.push(`s=${m} len=${(items[++i] as Uint8Array).length}`);
+        continue;
+      }
+      const msg = m as Message;
+      parts.push((msg.kind === DATA ? `s=${msg.stream} tsn=${msg.tsn} len=${msg.data!.length}` : `${KIND_NAMES[msg.kind]} s=${msg.stream} tsn=${msg.tsn}`) + ` try=${msg.tries + bundled}`);
+    }
+    const what = parts.join(', ');
     this.net.record(tag, `${this.label}>${this.peer!.label} ${what}`);
   }
 
@@ -701,12 +723,20 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     if (this.closed) return;
     if (payload instanceof Bundle) {
       if (payload.received) {
-        if (this.net.trace.enabled) this.net.record('discard-dup', `${this.label} bundle of ${payload.msgs.length}${duplicate ? ' copy' : ''}`);
+        if (this.net.trace.enabled) this.net.record('discard-dup', `${this.label} bundle of ${payload.items.length}${duplicate ? ' copy' : ''}`);
         return;
       }
       payload.received = true;
-      const msgs = payload.msgs;
-      for (let i = 0; i < msgs.length && !this.closed; i++) this.receiveOne(msgs[i]!, duplicate);
+      const items = payload.items;
+      for (let i = 0; i < items.length && !this.closed; i++) {
+        const m = items[i];
+        if (typeof m === 'number') {
+          const data = items[++i] as Uint8Array;
+          const ch = this.byStream.get(m);
+          // Unreliable data for a channel not (or no longer) here is dropped, as SCTP would.
+          if (ch !== undefined && ch.state !== 'closed') this.deliverNow(ch, data, false, -1);
+        } else this.receiveOne(m as Message, duplicate);
+      }
       return;
     }
     this.receiveOne(payload as Message, duplicate);
@@ -737,12 +767,12 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
   private receiveData(ch: VirtualChannel, msg: Message): void {
     if (ch.state === 'closed') return;
     if (msg.ssn < 0) {
-      this.deliverNow(ch, msg);
+      this.deliverNow(ch, msg.data!, msg.isText, msg.tsn);
       return;
     }
     if (msg.ssn === ch.recvSsn) {
       ch.recvSsn++;
-      this.deliverNow(ch, msg);
+      this.deliverNow(ch, msg.data!, msg.isText, msg.tsn);
       this.flushOrdered(ch);
     } else if (msg.ssn > ch.recvSsn) {
       (ch.early ??= new Map()).set(msg.ssn, msg);
@@ -756,7 +786,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       if (early !== undefined) {
         ch.early!.delete(next);
         ch.recvSsn++;
-        this.deliverNow(ch, early);
+        this.deliverNow(ch, early.data!, early.isText, early.tsn);
         if (ch.state === 'closed' || this.closed) return;
       } else if (ch.skipped?.has(next)) {
         ch.skipped.delete(next);
@@ -765,13 +795,12 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     }
   }
 
-  private deliverNow(ch: VirtualChannel, msg: Message): void {
-    const data = msg.data!;
+  private deliverNow(ch: VirtualChannel, data: Uint8Array, isText: boolean, tsn: number): void {
     this.bytesReceived += data.length;
     if (this.net.trace.enabled) {
-      this.net.record('deliver', `${this.peer?.label ?? '?'}>${this.label} s=${msg.stream} tsn=${msg.tsn} len=${data.length} h=${hashBytes(data).toString(16)}`);
+      this.net.record('deliver', `${this.peer?.label ?? '?'}>${this.label} s=${ch.streamId} tsn=${tsn < 0 ? '-' : tsn} len=${data.length} h=${hashBytes(data).toString(16)}`);
     }
-    ch.deliverMessage(msg);
+    ch.deliverMessage(data, isText);
   }
 
   private receiveControl(msg: Message): void {
