@@ -116,3 +116,58 @@ describe('channel semantics over an impaired link', () => {
     expect(got[0]!).toBeGreaterThan(now + 1000);
   });
 });
+
+describe('SCTP bundling', () => {
+  it('small messages sent in the same instant share one packet and its fate', () => {
+    const net = new VirtualNetwork({ seed: 8 });
+    const a = net.createHost();
+    const b = net.createHost();
+    const { ca, cb } = openNegotiated(net, a, b, { ordered: false, maxRetransmits: 0 });
+    net.link(a, b, { latencyMs: 10, loss: 0.5 });
+    const perTick = new Map<number, number>();
+    cb.on('packet', (d) => {
+      const tick = readSeq(d);
+      perTick.set(tick, (perTick.get(tick) ?? 0) + 1);
+    });
+    const before = net.directionStats(a, b).packetsSent;
+    for (let tick = 0; tick < 400; tick++) {
+      for (let k = 0; k < 10; k++) ca.putPacket(seqPacket(tick, 50)); // 10 × (50 + 16) B fit in one 1200 B packet
+      net.advance(16);
+    }
+    net.advance(100);
+    expect(net.directionStats(a, b).packetsSent - before).toBe(400);
+    expect([...perTick.values()].every((n) => n === 10)).toBe(true);
+    expect(perTick.size / 400).toBeGreaterThan(0.43);
+    expect(perTick.size / 400).toBeLessThan(0.57);
+  });
+
+  it('a burst larger than one packet is split into several', () => {
+    const net = new VirtualNetwork({ seed: 8 });
+    const a = net.createHost();
+    const b = net.createHost();
+    const { ca, cb } = openNegotiated(net, a, b);
+    let got = 0;
+    cb.on('packet', () => got++);
+    const before = net.directionStats(a, b).packetsSent;
+    for (let k = 0; k < 10; k++) ca.putPacket(seqPacket(k, 584)); // 600 B chunks: two per packet
+    net.advance(10);
+    expect(net.directionStats(a, b).packetsSent - before).toBe(5);
+    expect(got).toBe(10);
+  });
+});
+
+describe('scale', () => {
+  it('200 virtual peers connect to one server through the peer layer and exchange a message each', () => {
+    const net = new VirtualNetwork({ seed: 10, defaultLink: { latencyMs: 20, jitter: 3 } });
+    const server = net.createHost('server');
+    const ends = Array.from({ length: 200 }, () => openNegotiated(net, server, net.createHost()));
+    let got = 0;
+    for (const e of ends) e.ca.on('packet', () => got++);
+    for (const e of ends) e.cb.putPacket(seqPacket(1));
+    net.advance(100);
+    expect(got).toBe(200);
+    expect(server.connectionCount()).toBe(200);
+    net.close();
+    expect(server.connectionCount()).toBe(0);
+  });
+});
