@@ -99,6 +99,8 @@ function rawPair(x: VirtualHost, y: VirtualHost): [RawEnd, RawEnd] {
 interface Result {
   simulatedS: number;
   wallS: number;
+  /** CPU seconds of this process (all threads, GC helpers included) in the timed part. */
+  cpuS: number;
   speedup: number;
   messagesSent: number;
   messagesDelivered: number;
@@ -121,6 +123,7 @@ export function runStar(peers: number, seconds: number): Result {
   const ticks = Math.round(seconds * 60);
   const e0 = net.clock.eventsFired;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const sim0 = net.clock.now();
   let sent = 0;
   for (let t = 0; t < ticks; t++) {
@@ -133,11 +136,13 @@ export function runStar(peers: number, seconds: number): Result {
     net.advance(TICK_MS);
   }
   const wallS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuS = (cpu.user + cpu.system) / 1e6;
   const simulatedS = (net.clock.now() - sim0) / 1000;
   net.advance(500); // let what is in flight land (not timed)
   let delivered = 0;
   for (const [s, c] of pairs) delivered += s.received + c.received;
-  const result = { simulatedS, wallS, speedup: simulatedS / wallS, messagesSent: sent, messagesDelivered: delivered, kBPerPeer, eventsFired: net.clock.eventsFired - e0 };
+  const result = { simulatedS, wallS, cpuS, speedup: simulatedS / wallS, messagesSent: sent, messagesDelivered: delivered, kBPerPeer, eventsFired: net.clock.eventsFired - e0 };
   net.close();
   return result;
 }
@@ -164,6 +169,7 @@ export function runMesh(peers: number, seconds: number): Result {
   const ticks = Math.round(seconds * 60);
   const e0 = net.clock.eventsFired;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const sim0 = net.clock.now();
   let sent = 0;
   for (let t = 0; t < ticks; t++) {
@@ -174,10 +180,12 @@ export function runMesh(peers: number, seconds: number): Result {
     net.advance(TICK_MS);
   }
   const wallS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuS = (cpu.user + cpu.system) / 1e6;
   const simulatedS = (net.clock.now() - sim0) / 1000;
   net.advance(500); // let what is in flight land (not timed)
   const delivered = ends.reduce((s, e) => s + e.received, 0);
-  const result = { simulatedS, wallS, speedup: simulatedS / wallS, messagesSent: sent, messagesDelivered: delivered, kBPerPeer, eventsFired: net.clock.eventsFired - e0 };
+  const result = { simulatedS, wallS, cpuS, speedup: simulatedS / wallS, messagesSent: sent, messagesDelivered: delivered, kBPerPeer, eventsFired: net.clock.eventsFired - e0 };
   net.close();
   return result;
 }
@@ -217,6 +225,7 @@ export function runStarPeerLayer(peers: number, seconds: number): Result {
   const payload = new Uint8Array(MESSAGE_BYTES);
   const ticks = Math.round(seconds * 60);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const sim0 = net.clock.now();
   const e0 = net.clock.eventsFired;
   const snapshot = new Uint8Array(SNAPSHOT_BYTES);
@@ -236,6 +245,8 @@ export function runStarPeerLayer(peers: number, seconds: number): Result {
     }
   }
   const wallS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuS = (cpu.user + cpu.system) / 1e6;
   const simulatedS = (net.clock.now() - sim0) / 1000;
   net.advance(500);
   pollAll();
@@ -244,7 +255,7 @@ export function runStarPeerLayer(peers: number, seconds: number): Result {
     while (c.getPacket() !== undefined) delivered++;
   }
   for (const pc of conns) pc.close();
-  const result = { simulatedS, wallS, speedup: simulatedS / wallS, messagesSent: sent, messagesDelivered: delivered, kBPerPeer, eventsFired: net.clock.eventsFired - e0 };
+  const result = { simulatedS, wallS, cpuS, speedup: simulatedS / wallS, messagesSent: sent, messagesDelivered: delivered, kBPerPeer, eventsFired: net.clock.eventsFired - e0 };
   net.close();
   return result;
 }
@@ -255,6 +266,7 @@ function row(name: string, r: Result): string {
     r.simulatedS.toFixed(1).padStart(6),
     r.wallS.toFixed(2).padStart(7),
     r.speedup.toFixed(1).padStart(8),
+    (r.simulatedS / r.cpuS).toFixed(1).padStart(9),
     (r.messagesSent / r.wallS / 1e6).toFixed(2).padStart(9),
     ((r.messagesSent - r.messagesDelivered) / r.messagesSent * 100).toFixed(2).padStart(7),
     r.kBPerPeer.toFixed(1).padStart(8),
@@ -268,13 +280,14 @@ export async function run(options: { seconds?: number } = {}): Promise<Record<st
   const mesh = runMesh(32, seconds);
   const starPeer = runStarPeerLayer(1000, Math.min(seconds, 2));
   console.log(`virtual network, 60 ticks/s, ${MESSAGES_PER_TICK} msgs x ${MESSAGE_BYTES} B per peer per tick (star: + one ${SNAPSHOT_BYTES} B snapshot per client from the server), links ${LINK.latencyMs} ms / ${LINK.loss * 100}% loss`);
-  console.log(['scenario'.padEnd(16), 'sim s'.padStart(6), 'wall s'.padStart(7), 'speedup'.padStart(8), 'Mmsg/s'.padStart(9), 'lost %'.padStart(7), 'kB/peer'.padStart(8)].join(' '));
+  console.log(['scenario'.padEnd(16), 'sim s'.padStart(6), 'wall s'.padStart(7), 'speedup'.padStart(8), 'sim/cpu'.padStart(9), 'Mmsg/s'.padStart(9), 'lost %'.padStart(7), 'kB/peer'.padStart(8)].join(' '));
   console.log(row('star1000 engine', star));
   console.log(row('mesh32 engine', mesh));
   console.log(row('star1000 peer', starPeer));
   return {
     star1000_speedup: Number(star.speedup.toFixed(2)),
     mesh32_speedup: Number(mesh.speedup.toFixed(2)),
+    star1000_sim_per_cpu_s: Number((star.simulatedS / star.cpuS).toFixed(2)),
     star1000_peer_layer_speedup: Number(starPeer.speedup.toFixed(2)),
     kB_per_virtual_peer: Number(star.kBPerPeer.toFixed(1)),
     kB_per_virtual_peer_peer_layer: Number(starPeer.kBPerPeer.toFixed(1)),

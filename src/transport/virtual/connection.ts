@@ -263,13 +263,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
   private out: LinkDirection | null = null;
   private nextTsn = 1;
   private bundle: Bundle | null = null;
-  private flushTimer: TimerHandle | undefined;
-  private readonly flusher: Task = {
-    fire: (): void => {
-      this.flushTimer = undefined;
-      this.flush();
-    },
-  };
+
   private bytesSent = 0;
   private bytesReceived = 0;
 
@@ -635,7 +629,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     }
     if (b === null) {
       b = this.bundle = new Bundle();
-      if (this.flushTimer === undefined) this.flushTimer = this.clock.schedule(this.clock.now(), this.flusher);
+      this.net.flushLater(this);
     }
     b.bytes += size;
     return b;
@@ -880,8 +874,6 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
   /** @internal Stop all SCTP activity (failed or closed). */
   private dropTransport(): void {
     this.bundle = null;
-    this.clock.cancel(this.flushTimer);
-    this.flushTimer = undefined;
     for (const m of this.retransmits) this.clock.cancel(m.timer);
     this.retransmits.clear();
     const pair = this.pair;
@@ -915,8 +907,6 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     this.stopChecks();
     for (const t of this.timers) this.clock.cancel(t);
     this.timers.clear();
-    this.clock.cancel(this.flushTimer);
-    this.flushTimer = undefined;
     if (pair) pair.link.watchers.delete(pair);
     for (const ch of this.channels) if (ch.state !== 'closed') ch.state = 'closed';
     this.host.connections.delete(this);

@@ -19,7 +19,7 @@ import { PERFECT, resolveConditions, toPublic, type LinkConditions, type OutageO
 import { VirtualEngine, type VirtualConnection } from './connection.js';
 import { Link, LinkDirection } from './link.js';
 import { Rng } from './rng.js';
-import { VirtualClock, type ClockMode, type RunUntilOptions, type Task } from './scheduler.js';
+import { VirtualClock, type ClockMode, type RunUntilOptions, type Task, type TimerHandle } from './scheduler.js';
 import { Trace, type TraceOptions } from './trace.js';
 
 /** ICE timing of virtual connections. */
@@ -132,6 +132,17 @@ export class VirtualNetwork {
   private defaults: ResolvedConditions;
   private partitions: [Set<VirtualHost>, Set<VirtualHost>][] = [];
   private closed = false;
+  /** Connections with an open bundle, flushed together by one event. */
+  private toFlush: VirtualConnection[] = [];
+  private flushTimer: TimerHandle | undefined;
+  private readonly flusher: Task = {
+    fire: (): void => {
+      this.flushTimer = undefined;
+      const list = this.toFlush;
+      this.toFlush = [];
+      for (let i = 0; i < list.length; i++) list[i]!.flush();
+    },
+  };
 
   constructor(options: VirtualNetworkOptions = {}) {
     const o = checkOptions<VirtualNetworkOptions>(options, ['seed', 'clock', 'defaultLink', 'ice', 'sctp', 'trace'], 'VirtualNetwork options');
@@ -318,6 +329,12 @@ export class VirtualNetwork {
   /** Whether {@link close} was called. */
   isClosed(): boolean {
     return this.closed;
+  }
+
+  /** @internal Flush `conn`'s open bundle at the end of this instant. */
+  flushLater(conn: VirtualConnection): void {
+    this.toFlush.push(conn);
+    if (this.flushTimer === undefined) this.flushTimer = this.clock.schedule(this.clock.now(), this.flusher);
   }
 
   /** @internal Record a trace event at the current time. */
