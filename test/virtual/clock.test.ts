@@ -35,6 +35,27 @@ describe('virtual clock', () => {
     expect(clock.pending()).toBe(0);
   });
 
+  it('keeps scheduling order among many same-time events, also when runUntil stops among them', () => {
+    const clock = new VirtualClock();
+    const order: number[] = [];
+    const task = {
+      fire: (arg: unknown) => {
+        const n = arg as number;
+        order.push(n);
+        if (n === 2) clock.schedule(clock.now(), task, 100); // same instant, runs after everything already queued
+      },
+    };
+    for (let i = 0; i < 5; i++) clock.schedule(10, task, i);
+    clock.schedule(5, task, -1);
+    for (let i = 5; i < 8; i++) clock.schedule(10, task, i);
+    clock.cancel(clock.schedule(10, task, 99));
+    expect(clock.runUntil(() => order.length === 3, { maxMs: 100 })).toBe(true);
+    expect(order).toEqual([-1, 0, 1]);
+    clock.advance(100);
+    expect(order).toEqual([-1, 0, 1, 2, 3, 4, 5, 6, 7, 100]);
+    expect(clock.pending()).toBe(0);
+  });
+
   it('implements Clock and never goes backwards', () => {
     const clock: Clock = new VirtualNetwork().clock;
     const t = clock.now();

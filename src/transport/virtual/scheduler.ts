@@ -27,6 +27,8 @@ export interface TimerHandle {
 
 class Entry implements TimerHandle {
   cancelled = false;
+  /** Entries scheduled right after this one for the same time (a bucket: one heap slot). */
+  more: Entry[] | null = null;
   constructor(
     readonly at: number,
     readonly seq: number,
@@ -59,6 +61,8 @@ export class VirtualClock implements Clock {
   private current = 0;
   private seq = 0;
   private heap: Entry[] = [];
+  /** The bucket that received the latest schedule() call; same-time calls join it. */
+  private bucket: Entry | undefined;
   private live = 0;
   private running = false;
   private closed = false;
@@ -95,7 +99,12 @@ export class VirtualClock implements Clock {
       entry.cancelled = true;
       return entry;
     }
-    this.push(entry);
+    const bucket = this.bucket;
+    if (bucket !== undefined && bucket.at === entry.at) (bucket.more ??= []).push(entry);
+    else {
+      this.push(entry);
+      this.bucket = entry;
+    }
     this.live++;
     if (this.mode === 'realtime' && !this.running) this.arm();
     return entry;
@@ -108,6 +117,7 @@ export class VirtualClock implements Clock {
     this.live--;
     if (this.live === 0) {
       this.heap = [];
+      this.bucket = undefined;
       this.disarm();
     }
   }
@@ -150,6 +160,7 @@ export class VirtualClock implements Clock {
   close(): void {
     this.closed = true;
     this.heap = [];
+    this.bucket = undefined;
     this.live = 0;
     this.disarm();
   }
@@ -167,26 +178,56 @@ export class VirtualClock implements Clock {
   private runTo(end: number, predicate: (() => boolean) | undefined): boolean {
     this.running = true;
     try {
-      const heap = this.heap;
       while (this.heap.length > 0) {
         const top = this.heap[0]!;
         if (top.at > end) break;
         this.pop();
-        if (top.cancelled) continue;
-        top.cancelled = true;
-        this.live--;
         if (top.at > this.current) this.current = top.at;
-        this.eventsFired++;
-        top.task.fire(top.arg);
-        if (predicate !== undefined && predicate()) return true;
+        if (!top.cancelled && this.fireOne(top) && predicate !== undefined && predicate()) {
+          this.requeueRest(top, 0);
+          return true;
+        }
+        const more = top.more;
+        if (more !== null) {
+          // Entries appended while this bucket runs are picked up by the growing loop.
+          for (let i = 0; i < more.length; i++) {
+            const e = more[i]!;
+            if (!e.cancelled && this.fireOne(e) && predicate !== undefined && predicate()) {
+              this.requeueRest(top, i + 1);
+              return true;
+            }
+          }
+        }
+        if (this.bucket === top) this.bucket = undefined;
       }
-      void heap;
       if (end > this.current) this.current = end;
       return false;
     } finally {
       this.running = false;
-      if (this.live === 0) this.heap = [];
+      if (this.live === 0) {
+        this.heap = [];
+        this.bucket = undefined;
+      }
     }
+  }
+
+  private fireOne(e: Entry): boolean {
+    e.cancelled = true;
+    this.live--;
+    this.eventsFired++;
+    e.task.fire(e.arg);
+    return true;
+  }
+
+  /** Put back the entries of `bucket` from `from` on (runUntil stopped inside it). */
+  private requeueRest(bucket: Entry, from: number): void {
+    if (this.bucket === bucket) this.bucket = undefined;
+    const rest = bucket.more?.slice(from).filter((e) => !e.cancelled) ?? [];
+    bucket.more = null;
+    const head = rest.shift();
+    if (head === undefined) return;
+    head.more = rest.length > 0 ? rest : null;
+    this.push(head);
   }
 
   private arm(): void {
