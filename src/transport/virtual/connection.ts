@@ -722,14 +722,26 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       }
       payload.received = true;
       const items = payload.items;
+      const tracing = this.net.trace.enabled;
+      let lastStream = -1;
+      let ch: VirtualChannel | undefined;
       for (let i = 0; i < items.length && !this.closed; i++) {
         const m = items[i];
         if (typeof m === 'number') {
           const data = items[++i] as Uint8Array;
-          const ch = this.byStream.get(m);
+          if (m !== lastStream) {
+            ch = this.byStream.get(m);
+            lastStream = m;
+          }
           // Unreliable data for a channel not (or no longer) here is dropped, as SCTP would.
-          if (ch !== undefined && ch.state !== 'closed') this.deliverNow(ch, data, false, -1);
-        } else this.receiveOne(m as Message, duplicate);
+          if (ch === undefined || ch.state === 'closed') continue;
+          this.bytesReceived += data.length;
+          if (tracing) this.traceDeliver(ch, data, -1);
+          ch.deliverMessage(data, false);
+        } else {
+          this.receiveOne(m as Message, duplicate);
+          lastStream = -1;
+        }
       }
       return;
     }
@@ -791,10 +803,12 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
 
   private deliverNow(ch: VirtualChannel, data: Uint8Array, isText: boolean, tsn: number): void {
     this.bytesReceived += data.length;
-    if (this.net.trace.enabled) {
-      this.net.record('deliver', `${this.peer?.label ?? '?'}>${this.label} s=${ch.streamId} tsn=${tsn < 0 ? '-' : tsn} len=${data.length} h=${hashBytes(data).toString(16)}`);
-    }
+    if (this.net.trace.enabled) this.traceDeliver(ch, data, tsn);
     ch.deliverMessage(data, isText);
+  }
+
+  private traceDeliver(ch: VirtualChannel, data: Uint8Array, tsn: number): void {
+    this.net.record('deliver', `${this.peer?.label ?? '?'}>${this.label} s=${ch.streamId} tsn=${tsn < 0 ? '-' : tsn} len=${data.length} h=${hashBytes(data).toString(16)}`);
   }
 
   private receiveControl(msg: Message): void {
