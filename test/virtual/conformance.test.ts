@@ -241,3 +241,23 @@ describe('virtual engine directly', () => {
     net.close();
   });
 });
+
+describe('virtual engine ICE policy', () => {
+  it('relay-only policy gathers no candidate (no TURN on the virtual network) and reports NO_CANDIDATES', () => {
+    const net = new VirtualNetwork();
+    const a = net.createHost();
+    const b = net.createHost();
+    const [pa] = virtualPair(a, b, { iceTransportPolicy: 'relay', iceServers: [{ urls: 'turn:turn.invalid:3478', username: 'u', credential: 'p' }] });
+    const codes: string[] = [];
+    let candidates = 0;
+    pa.on('error', (e) => codes.push(e.code));
+    pa.on('ice_candidate_created', () => candidates++);
+    pa.createDataChannel('x');
+    pa.createOffer();
+    net.advance(100);
+    expect(candidates).toBe(0);
+    expect(pa.getGatheringState()).toBe(GatheringState.COMPLETE);
+    expect(codes).toEqual([ErrorCode.NO_CANDIDATES]);
+    net.close();
+  });
+});

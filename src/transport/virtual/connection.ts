@@ -262,6 +262,8 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
   /** @internal */ peer: VirtualConnection | null = null;
   private out: LinkDirection | null = null;
   private nextTsn = 1;
+  /** Negotiated max message size (0 before the remote description). */
+  private maxSize = 0;
   private bundle: Bundle | null = null;
 
   private bytesSent = 0;
@@ -364,8 +366,11 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     const sdp = writeSdp({ ...this.localSdp, setup: type === 'offer' ? 'actpass' : 'active' }, this.host.address);
     safe(() => this.handlers.localDescription(type, sdp));
     this.setGathering('gathering');
-    const candidate = writeCandidate(1, this.host.address, this.port);
-    safe(() => this.handlers.localCandidate('0', 0, candidate));
+    // The virtual network has no TURN servers: relay-only policy gathers nothing, as a real engine without reachable TURN does.
+    if (this.config.iceTransportPolicy !== 'relay') {
+      const candidate = writeCandidate(1, this.host.address, this.port);
+      safe(() => this.handlers.localCandidate('0', 0, candidate));
+    }
     this.setGathering('complete');
   }
 
@@ -381,6 +386,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       throw new Error('Remote description is this connection\'s own description');
     }
     this.remote = parsed;
+    this.maxSize = Math.min(this.localSdp.maxMessageSize, parsed.maxMessageSize);
     if (type === 'offer') {
       this.role = 'answerer';
       this.later(() => {
@@ -583,8 +589,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
   /** @internal */
   sendData(ch: VirtualChannel, data: Uint8Array, isText: boolean): boolean {
     if (this.closed || ch.state !== 'open') throw new Error('DataChannel is closed');
-    const max = this.maxMessageSize();
-    if (data.length > max) throw new Error(`Message size exceeds limit (${data.length} > ${max})`);
+    if (data.length > this.maxSize) throw new Error(`Message size exceeds limit (${data.length} > ${this.maxSize})`);
     if (this.state === 'failed' || this.peer === null) return false;
     this.bytesSent += data.length;
     const size = data.length + CHUNK_HEADER;
@@ -956,8 +961,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
   // ---- queries --------------------------------------------------------
 
   maxMessageSize(): number {
-    if (this.closed || this.remote === null) return 0;
-    return Math.min(this.localSdp.maxMessageSize, this.remote.maxMessageSize);
+    return this.closed ? 0 : this.maxSize;
   }
 
   stats(): EngineStats {
