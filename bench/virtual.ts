@@ -28,7 +28,7 @@ import { VirtualNetwork, type VirtualHost } from '../src/transport/virtual/index
 const TICK_MS = 1000 / 60;
 const MESSAGES_PER_TICK = 20;
 const MESSAGE_BYTES = 32;
-const SNAPSHOT_BYTES = Number(process.env.SNAP ?? 200);
+const SNAPSHOT_BYTES = 200;
 const LINK = { latencyMs: 25, loss: 0.01 };
 
 function collectGarbage(): () => void {
