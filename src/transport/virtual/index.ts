@@ -6,8 +6,8 @@
 export { VirtualNetwork, VirtualHost } from './network.js';
 export type { VirtualNetworkOptions, VirtualIceOptions, VirtualSctpOptions, LinkOptions } from './network.js';
 export type { LinkConditions, JitterOptions, JitterDistribution, LossOptions, GilbertElliottOptions, OutageOptions } from './conditions.js';
-export { Link, LinkDirection, type DirectionStats } from './link.js';
-export { VirtualClock, type ClockMode, type RunUntilOptions, type TimerHandle } from './scheduler.js';
+export { Link, LinkDirection, type DirectionStats, type PacketSink } from './link.js';
+export { VirtualClock, type ClockMode, type RunUntilOptions, type TimerHandle, type Task } from './scheduler.js';
 export { Trace, type TraceOptions } from './trace.js';
 export { VirtualEngine, VirtualConnection, VirtualChannel } from './connection.js';
 export { Rng } from './rng.js';

@@ -85,6 +85,7 @@ export class LinkDirection implements Task {
     packetsReordered: 0,
   };
 
+  /** @internal Created by {@link VirtualNetwork}. */
   constructor(
     /** `from>to` label used in traces. */
     readonly label: string,
@@ -250,6 +251,7 @@ export class Link {
   /** @internal Set by VirtualNetwork.link(); unconfigured links follow the default. */ configured = false;
   private deadState: boolean;
 
+  /** @internal Created by {@link VirtualNetwork}. */
   constructor(
     /** Direction from the first host to the second. */
     readonly forward: LinkDirection,

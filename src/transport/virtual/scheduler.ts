@@ -19,7 +19,7 @@ export interface Task {
   fire(arg: unknown): void;
 }
 
-/** A scheduled event; `cancel` it through {@link VirtualClock.cancel}. */
+/** A scheduled event (returned by the clock's internal `schedule`). */
 export interface TimerHandle {
   readonly at: number;
   /** @internal */ cancelled: boolean;
