@@ -1,6 +1,8 @@
 /**
  * The virtual clock and the network's lifecycle.
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, isRtcmeshError } from '../../src/core.js';
 import { Rng, VirtualClock, VirtualNetwork } from '../../src/transport/virtual/index.js';
@@ -122,5 +124,15 @@ describe('virtual clock', () => {
     let sum = 0;
     for (let i = 0; i < 100_000; i++) sum += x.next();
     expect(Math.abs(sum / 100_000 - 0.5)).toBeLessThan(0.005);
+  });
+});
+
+describe('real-time mode', () => {
+  it('a process whose connections are all closed exits by itself', () => {
+    const fixture = fileURLToPath(new URL('./fixtures/realtime-exit.ts', import.meta.url));
+    const child = spawnSync(process.execPath, ['--import', 'tsx', fixture], { encoding: 'utf8', timeout: 30_000 });
+    expect(child.error).toBeUndefined();
+    expect(child.stdout).toMatch(/done pending=\d+/); // packets still in flight land, then nothing is left
+    expect(child.status).toBe(0);
   });
 });
