@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, isRtcmeshError } from '../../src/core.js';
+import { ChannelState, ErrorCode, WebRTCPeerConnection, isRtcmeshError } from '../../src/core.js';
 import { Rng, VirtualClock, VirtualNetwork } from '../../src/transport/virtual/index.js';
 import type { Clock } from '../../src/util/clock.js';
 
@@ -134,5 +134,41 @@ describe('real-time mode', () => {
     expect(child.error).toBeUndefined();
     expect(child.stdout).toMatch(/done pending=\d+/); // packets still in flight land, then nothing is left
     expect(child.status).toBe(0);
+  });
+});
+
+describe('async signaling on the virtual clock', () => {
+  it('runUntilAsync lets promise-based signaling run between steps; runUntil alone cannot', async () => {
+    const connect = (net: VirtualNetwork) => {
+      const a = net.createHost();
+      const b = net.createHost();
+      const pa = new WebRTCPeerConnection({}, { engine: a.engine, autoPoll: true });
+      const pb = new WebRTCPeerConnection({}, { engine: b.engine, autoPoll: true });
+      // Signaling that answers with promises, as a bus or a WebSocket client does.
+      const later = (fn: () => void) => void Promise.resolve().then(fn);
+      pa.on('session_description_created', (t, s) => later(() => pb.setRemoteDescription(t, s)));
+      pb.on('session_description_created', (t, s) => later(() => pa.setRemoteDescription(t, s)));
+      pa.on('ice_candidate_created', (m, i, c) => later(() => pb.addIceCandidate(m, i, c)));
+      pb.on('ice_candidate_created', (m, i, c) => later(() => pa.addIceCandidate(m, i, c)));
+      const ch = pa.createDataChannel('x', { negotiated: true, id: 0 });
+      pb.createDataChannel('x', { negotiated: true, id: 0 });
+      pa.createOffer();
+      return ch;
+    };
+    const syncNet = new VirtualNetwork({ defaultLink: { latencyMs: 10 } });
+    const stuck = connect(syncNet);
+    expect(syncNet.runUntil(() => stuck.getReadyState() === ChannelState.OPEN, { maxMs: 1000 })).toBe(false);
+    syncNet.close();
+
+    const net = new VirtualNetwork({ defaultLink: { latencyMs: 10 } });
+    const ch = connect(net);
+    expect(await net.runUntilAsync(() => ch.getReadyState() === ChannelState.OPEN, { maxMs: 1000 })).toBe(true);
+    expect(net.clock.now()).toBeLessThan(100);
+    await net.advanceAsync(50);
+    expect(net.clock.now()).toBeGreaterThanOrEqual(50);
+    const busy = net.clock.runUntilAsync(() => false, { maxMs: 20 });
+    await expect(net.clock.runUntilAsync(() => true)).rejects.toThrow(/already running/);
+    await busy;
+    net.close();
   });
 });

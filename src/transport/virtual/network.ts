@@ -310,6 +310,16 @@ export class VirtualNetwork {
     return this.clock.runUntil(predicate, options);
   }
 
+  /** Shorthand for `clock.runUntilAsync(predicate, options)`: for code that also awaits promises (async signaling). */
+  runUntilAsync(predicate: () => boolean, options?: RunUntilOptions): Promise<boolean> {
+    return this.clock.runUntilAsync(predicate, options);
+  }
+
+  /** Shorthand for `clock.advanceAsync(ms, options)`. */
+  advanceAsync(ms: number, options?: { stepMs?: number }): Promise<void> {
+    return this.clock.advanceAsync(ms, options);
+  }
+
   /** The event log as text (see {@link Trace.export}). */
   exportTrace(): string {
     return this.trace.export();

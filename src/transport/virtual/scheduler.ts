@@ -48,6 +48,12 @@ export interface RunUntilOptions {
   stepMs?: number;
 }
 
+/** Resolve after one macrotask, so pending microtasks and immediates run first. */
+function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (fn: () => void) => unknown };
+  return new Promise((resolve) => (g.setImmediate ? g.setImmediate(resolve) : setTimeout(resolve, 0)));
+}
+
 function before(x: Entry, y: Entry): boolean {
   return x.at < y.at || (x.at === y.at && x.seq < y.seq);
 }
@@ -65,6 +71,7 @@ export class VirtualClock implements Clock {
   private bucket: Entry | undefined;
   private live = 0;
   private running = false;
+  private asyncRunning = false;
   private closed = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Infinity;
@@ -154,6 +161,46 @@ export class VirtualClock implements Clock {
       if (predicate()) return true;
     }
     return predicate();
+  }
+
+  /**
+   * Like {@link runUntil}, for code that also waits on promises or timers
+   * (async signaling, `await` in game code): after every `stepMs` of simulated
+   * time it yields to the JavaScript event loop (one macrotask), so microtasks
+   * and immediates queued by callbacks run before the next step. Virtual mode only.
+   */
+  async runUntilAsync(predicate: () => boolean, options: RunUntilOptions = {}): Promise<boolean> {
+    this.requireVirtual('runUntilAsync()');
+    if (typeof predicate !== 'function') invalid('runUntilAsync() predicate', 'a function', predicate);
+    const opts = checkOptions<RunUntilOptions>(options, ['maxMs', 'stepMs'], 'runUntilAsync() options');
+    const maxMs = opts.maxMs ?? 60_000;
+    const stepMs = opts.stepMs ?? 10;
+    if (typeof maxMs !== 'number' || !(maxMs >= 0) || !Number.isFinite(maxMs)) invalid('runUntilAsync() maxMs', 'a finite number ≥ 0', maxMs);
+    if (typeof stepMs !== 'number' || !(stepMs > 0) || !Number.isFinite(stepMs)) invalid('runUntilAsync() stepMs', 'a finite number > 0', stepMs);
+    if (this.asyncRunning) {
+      throw new RtcmeshError(ErrorCode.INVALID_STATE, 'runUntilAsync()/advanceAsync() is already running on this clock; await it before starting another');
+    }
+    this.asyncRunning = true;
+    try {
+      await yieldToEventLoop();
+      if (predicate()) return true;
+      const end = this.current + maxMs;
+      while (this.current < end && !this.closed) {
+        if (this.runTo(Math.min(end, this.current + stepMs), predicate)) return true;
+        await yieldToEventLoop();
+        if (predicate()) return true;
+      }
+      return predicate();
+    } finally {
+      this.asyncRunning = false;
+    }
+  }
+
+  /** Advance by `ms` like {@link advance}, yielding to the event loop every `stepMs` (default 10) like {@link runUntilAsync}. */
+  async advanceAsync(ms: number, options: { stepMs?: number } = {}): Promise<void> {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) invalid('advanceAsync() ms', 'a finite number ≥ 0', ms);
+    const opts = checkOptions<{ stepMs?: number }>(options, ['stepMs'], 'advanceAsync() options');
+    await this.runUntilAsync(() => false, { maxMs: ms, ...(opts.stepMs !== undefined && { stepMs: opts.stepMs }) });
   }
 
   /** @internal Drop every event and timer; the clock stays readable. */
