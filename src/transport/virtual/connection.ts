@@ -278,7 +278,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
   ) {
     this.net = host.network;
     this.clock = this.net.clock;
-    this.port = host.nextPort++;
+    this.port = host.allocatePort();
     this.label = `${host.address}:${this.port}`;
     const rng = this.net.rng;
     this.localSdp = {

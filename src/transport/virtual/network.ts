@@ -85,6 +85,18 @@ export class VirtualHost {
     this.engine = new VirtualEngine(this);
   }
 
+  /** @internal Next free port in 50000–65535 (wraps, skipping ports in use). */
+  allocatePort(): number {
+    if (this.connections.size >= 15536) {
+      throw new RtcmeshError(ErrorCode.ENGINE_ERROR, `host ${this.name} has no free port left (15536 open connections); close some first`);
+    }
+    for (;;) {
+      const port = this.nextPort;
+      this.nextPort = port >= 65535 ? 50000 : port + 1;
+      if (!this.network.endpoints.has(`${this.address}:${port}`)) return port;
+    }
+  }
+
   /** Open connections on this host. */
   connectionCount(): number {
     return this.connections.size;
