@@ -43,57 +43,10 @@ import type { VirtualHost, VirtualNetwork } from './network.js';
 import { hashBytes } from './rng.js';
 import type { Task, TimerHandle, VirtualClock } from './scheduler.js';
 import { parseCandidate, parseSdp, writeCandidate, writeSdp, type VirtualSdp } from './sdp.js';
+import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, DATA, DCEP_ACK, DCEP_OPEN, FORWARD, KIND_NAMES, Message, RESET, SHUTDOWN } from './chunk.js';
+import { VirtualChannel } from './channel.js';
 
 const DEFAULT_MAX_MESSAGE_SIZE = 262144;
-
-/** Message kinds on the simulated SCTP association. */
-const DATA = 0;
-const DCEP_OPEN = 1;
-const DCEP_ACK = 2;
-const RESET = 3;
-const FORWARD = 4;
-const SHUTDOWN = 5;
-const KIND_NAMES = ['data', 'dcep-open', 'dcep-ack', 'reset', 'forward-tsn', 'shutdown'];
-
-/** @internal One SCTP user message (shared by its retransmissions and duplicate copies). */
-class Message {
-  tries = 0;
-  received = false;
-  timer: TimerHandle | undefined = undefined;
-  constructor(
-    readonly tsn: number,
-    readonly kind: number,
-    readonly stream: number,
-    /** Stream sequence number for ordered data; -1 otherwise. */
-    readonly ssn: number,
-    readonly data: Uint8Array | null,
-    readonly isText: boolean,
-    /** Retries allowed (-1 = unlimited). */
-    readonly maxRtx: number,
-    /** Give up after this time (Infinity = never). */
-    readonly deadline: number,
-    readonly extra: EngineChannelInit | null,
-  ) {}
-}
-
-/** SCTP packet payload budget: chunks sent in the same instant share packets up to this size. */
-const BUNDLE_BYTES = 1200;
-/** Per-chunk header bytes counted against the bundle budget. */
-const CHUNK_HEADER = 16;
-
-/** @internal Several messages in one link packet (SCTP chunk bundling). */
-class Bundle {
-  received = false;
-  bytes = 0;
-  /**
-   * Chunks in order: a {@link Message}, or — for unordered channels with
-   * maxRetransmits 0, which need no per-message state — a stream id followed
-   * by the payload bytes.
-   */
-  readonly items: unknown[] = [];
-}
-
-const encoder = new TextEncoder();
 
 function safe(fn: () => void): void {
   try {
@@ -109,116 +62,6 @@ const callTask: Task = {
     (arg as () => void)();
   },
 };
-
-type Pending =
-  | { kind: 'open' }
-  | { kind: 'closed' }
-  | { kind: 'error'; message: string }
-  | { kind: 'message'; data: Uint8Array; isText: boolean }
-  | { kind: 'low' };
-
-/** A data channel of a virtual connection. */
-export class VirtualChannel implements EngineChannel {
-  readonly init: EngineChannelInit;
-  /** @internal */ streamId: number;
-  /** @internal */ state: 'connecting' | 'open' | 'closing' | 'closed' = 'connecting';
-  /** @internal Next outgoing stream sequence number (ordered). */ sendSsn = 0;
-  /** @internal Next expected incoming sequence number (ordered). */ recvSsn = 0;
-  /** @internal Ordered messages that arrived early. */ early: Map<number, Message> | null = null;
-  /** @internal Sequence numbers the sender abandoned. */ skipped: Set<number> | null = null;
-  /** @internal Unordered with maxRetransmits 0: binary messages skip per-message state. */ readonly fast: boolean;
-  private handlers: EngineChannelHandlers | null = null;
-  private pending: Pending[] = [];
-
-  /** @internal */
-  constructor(
-    private readonly conn: VirtualConnection,
-    init: EngineChannelInit,
-  ) {
-    this.init = init;
-    this.streamId = init.id ?? -1;
-    this.fast = !init.ordered && init.maxRetransmits === 0;
-  }
-
-  id(): number {
-    return this.streamId;
-  }
-
-  setHandlers(handlers: EngineChannelHandlers): void {
-    this.handlers = handlers;
-    const queued = this.pending;
-    this.pending = [];
-    for (const e of queued) deliver(handlers, e);
-  }
-
-  /** @internal */
-  dispatch(e: Pending): void {
-    if (this.conn.isClosed()) return;
-    const h = this.handlers;
-    if (h) deliver(h, e);
-    else this.pending.push(e);
-  }
-
-  /** @internal Deliver a received message. */
-  deliverMessage(data: Uint8Array, isText: boolean): void {
-    const h = this.handlers;
-    if (h) {
-      try {
-        h.message(data, isText);
-      } catch (err) {
-        rethrowAsync(err);
-      }
-    } else this.pending.push({ kind: 'message', data, isText });
-  }
-
-  sendBinary(data: Uint8Array): boolean {
-    // One copy (the caller may reuse its buffer). `new` + `set` keeps small
-    // arrays on the V8 heap, where `slice()` would allocate an ArrayBuffer.
-    const copy = new Uint8Array(data.length);
-    copy.set(data);
-    return this.conn.sendData(this, copy, false);
-  }
-
-  sendText(text: string): boolean {
-    return this.conn.sendData(this, encoder.encode(text), true);
-  }
-
-  bufferedAmount(): number {
-    return 0;
-  }
-
-  setBufferedAmountLowThreshold(_bytes: number): void {
-    // Nothing is buffered before the link: the bottleneck queue lives in the link.
-  }
-
-  maxMessageSize(): number {
-    return this.state === 'closed' ? 0 : this.conn.maxMessageSize();
-  }
-
-  close(): void {
-    this.conn.closeChannel(this);
-  }
-}
-
-function deliver(h: EngineChannelHandlers, e: Pending): void {
-  try {
-    switch (e.kind) {
-      case 'open':
-        return h.open();
-      case 'closed':
-        return h.closed();
-      case 'error':
-        return h.error(e.message);
-      case 'message':
-        return h.message(e.data, e.isText);
-      case 'low':
-        return h.bufferedAmountLow();
-    }
-  } catch (err) {
-    rethrowAsync(err);
-  }
-}
-
 /** @internal Shared state of two connected connections. */
 class Pair implements LinkWatcher {
   handshakeDone = false;

@@ -9,5 +9,6 @@ export type { LinkConditions, JitterOptions, JitterDistribution, LossOptions, Gi
 export { Link, LinkDirection, type DirectionStats, type PacketSink } from './link.js';
 export { VirtualClock, type ClockMode, type RunUntilOptions, type TimerHandle, type Task } from './scheduler.js';
 export { Trace, type TraceOptions } from './trace.js';
-export { VirtualEngine, VirtualConnection, VirtualChannel } from './connection.js';
+export { VirtualEngine, VirtualConnection } from './connection.js';
+export { VirtualChannel } from './channel.js';
 export { Rng } from './rng.js';
