@@ -8,8 +8,8 @@ import { openNegotiated, readSeq, seqPacket } from './util.js';
 
 type ChannelOptions = { ordered?: boolean; maxRetransmits?: number; maxPacketLifeTime?: number };
 
-function run(channel: ChannelOptions, link: LinkOptions, count: number, seed = 5) {
-  const net = new VirtualNetwork({ seed });
+function run(channel: ChannelOptions, link: LinkOptions, count: number, seed = 5, fastRetransmit = true, everyMs = 1) {
+  const net = new VirtualNetwork({ seed, sctp: { fastRetransmit } });
   const a = net.createHost();
   const b = net.createHost();
   const { ca, cb } = openNegotiated(net, a, b, channel);
@@ -22,7 +22,7 @@ function run(channel: ChannelOptions, link: LinkOptions, count: number, seed = 5
     for (let k = 4; k < 16; k++) p[k] = (i * 31 + k) & 255;
     sentAt.push(net.clock.now());
     ca.putPacket(p);
-    net.advance(1);
+    net.advance(everyMs);
   }
   net.runUntil(() => false, { maxMs: 60_000 });
   const stats = net.directionStats(a, b);
@@ -71,17 +71,41 @@ describe('channel semantics over an impaired link', () => {
   });
 
   it('maxPacketLifeTime abandons what cannot arrive in time', () => {
-    // RTO is 200 ms here: a 100 ms lifetime allows no retransmission at all.
-    const short = run({ ordered: false, maxPacketLifeTime: 100 }, { latencyMs: 10, loss: 0.3 }, 10_000);
+    // Without fast retransmit only the RTO (200 ms here) repairs: a 100 ms lifetime allows no retransmission.
+    const short = run({ ordered: false, maxPacketLifeTime: 100 }, { latencyMs: 10, loss: 0.3 }, 10_000, 5, false);
     const lostShort = 1 - short.got.length / 10_000;
     expect(lostShort).toBeGreaterThan(0.28);
     expect(lostShort).toBeLessThan(0.32);
+    // With fast retransmit (the default) one quick retry fits: loss ≈ 0.3².
+    const fast = run({ ordered: false, maxPacketLifeTime: 100 }, { latencyMs: 10, loss: 0.3 }, 10_000);
+    const lostFast = 1 - fast.got.length / 10_000;
+    expect(lostFast).toBeGreaterThan(0.075);
+    expect(lostFast).toBeLessThan(0.105);
+    for (const x of fast.got) expect(x.at - fast.sentAt[x.seq]!).toBeLessThanOrEqual(100 + 10);
     // 1000 ms allows retries at +200 and +600 ms (backoff), so three transmissions.
-    const long = run({ ordered: false, maxPacketLifeTime: 1000 }, { latencyMs: 10, loss: 0.3 }, 10_000);
+    const long = run({ ordered: false, maxPacketLifeTime: 1000 }, { latencyMs: 10, loss: 0.3 }, 10_000, 5, false);
     const lostLong = 1 - long.got.length / 10_000;
     expect(lostLong).toBeGreaterThan(0.018);
     expect(lostLong).toBeLessThan(0.036);
     for (const x of long.got) expect(x.at - long.sentAt[x.seq]!).toBeLessThanOrEqual(1000 + 10);
+  });
+
+  it('fast retransmit repairs a loss after three later packets instead of the RTO', () => {
+    // 60 Hz traffic, 20 ms each way: a lost message is resent when the SACK for the
+    // third later packet arrives (3 × 16.7 + 20 + 20 ≈ 90 ms after it was sent) and lands 20 ms later.
+    const delays = (fast: boolean) => {
+      // Unordered, so only the lost messages themselves are late (no head-of-line blocking).
+      const r = run({ ordered: false }, { latencyMs: 20, loss: 0.05 }, 2000, 5, fast, 1000 / 60);
+      expect(new Set(r.got.map((x) => x.seq)).size).toBe(2000);
+      return r.got.map((x) => x.at - r.sentAt[x.seq]!).filter((d) => d > 20.5);
+    };
+    const withFr = delays(true);
+    const withoutFr = delays(false);
+    expect(withoutFr.length).toBeGreaterThan(50);
+    expect(Math.min(...withoutFr)).toBeGreaterThan(200);
+    const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[xs.length >> 1]!;
+    expect(median(withFr)).toBeGreaterThan(100);
+    expect(median(withFr)).toBeLessThan(150);
   });
 
   it('ordered partial reliability skips abandoned messages and never stalls', () => {

@@ -20,6 +20,8 @@ export class Message {
   tries = 0;
   received = false;
   timer: TimerHandle | undefined = undefined;
+  /** SACKs that reported this message missing (fast retransmit after 3). */
+  misses = -1;
   constructor(
     readonly tsn: number,
     readonly kind: number,

@@ -96,6 +96,8 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
   private readonly channels: VirtualChannel[] = [];
   private readonly byStream = new Map<number, VirtualChannel>();
   private readonly retransmits = new Set<Message>();
+  /** Lost first transmissions waiting for three SACK gap reports. */
+  private frPending: Message[] = [];
   private readonly timers = new Set<TimerHandle>();
   private orphans: Map<number, Message[]> | null = null;
   private checkTimer: TimerHandle | undefined;
@@ -496,6 +498,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     }
     const verdict = this.out.transmit(this.peer, b, b.bytes);
     if (this.net.trace.enabled) this.traceSend(verdict, items);
+    const hadPending = this.frPending.length > 0;
     for (let i = 0; i < items.length; i++) {
       const m = items[i];
       if (typeof m === 'number') {
@@ -503,8 +506,9 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
         continue;
       }
       (m as Message).tries++;
-      if (verdict !== Verdict.DELIVERED) this.lost(m as Message);
+      if (verdict !== Verdict.DELIVERED) this.lost(m as Message, verdict);
     }
+    if (verdict === Verdict.DELIVERED && hadPending) this.notePacketDelivered(this.out.lastArrival);
   }
 
   private transmit(msg: Message): void {
@@ -513,7 +517,8 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     const size = msg.data === null ? CHUNK_HEADER : msg.data.length + CHUNK_HEADER;
     const verdict = out.transmit(this.peer!, msg, size);
     if (this.net.trace.enabled) this.traceSend(verdict, [msg]);
-    if (verdict !== Verdict.DELIVERED) this.lost(msg);
+    if (verdict !== Verdict.DELIVERED) this.lost(msg, verdict);
+    else if (this.frPending.length > 0) this.notePacketDelivered(out.lastArrival);
   }
 
   private traceSend(verdict: Verdict, items: unknown[]): void {
@@ -533,15 +538,48 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     this.net.record(tag, `${this.label}>${this.peer!.label} ${what}`);
   }
 
-  private lost(msg: Message): void {
-    const now = this.clock.now();
-    const wait = this.rto(msg.tries);
-    if ((msg.maxRtx >= 0 && msg.tries > msg.maxRtx) || now + wait > msg.deadline) {
+  private lost(msg: Message, verdict: Verdict): void {
+    if (msg.maxRtx >= 0 && msg.tries > msg.maxRtx) {
       this.abandon(msg);
       return;
     }
-    msg.timer = this.clock.schedule(now + wait, this, msg);
+    const now = this.clock.now();
+    const wait = this.rto(msg.tries);
+    // Fast retransmit (RFC 4960 §7.2.4): once, for a first transmission the receiver will report missing.
+    const fast = this.net.sctp.fastRetransmit && msg.tries === 1 && verdict !== Verdict.DOWN;
+    if (now + wait > msg.deadline && !fast) {
+      this.abandon(msg);
+      return;
+    }
+    msg.timer = this.clock.schedule(Math.min(now + wait, msg.deadline), this, msg);
     this.retransmits.add(msg);
+    if (fast) {
+      msg.misses = 0;
+      this.frPending.push(msg);
+    }
+  }
+
+  /**
+   * A packet sent after a loss arrives at `arrival`: the receiver SACKs at
+   * once (gap detected), and the SACK reaches us one way later. The third
+   * such report triggers the retransmission, if that beats the RTO timer.
+   */
+  private notePacketDelivered(arrival: number): void {
+    const pending = this.frPending;
+    let keep = 0;
+    for (let i = 0; i < pending.length; i++) {
+      const m = pending[i]!;
+      if (++m.misses < 3 || m.timer === undefined) {
+        if (m.timer !== undefined) pending[keep++] = m;
+        continue;
+      }
+      const at = arrival + meanDelay(this.net.direction(this.peer!.host, this.host).cond);
+      if (at < m.timer.at) {
+        this.clock.cancel(m.timer);
+        m.timer = this.clock.schedule(at, this, m);
+      }
+    }
+    pending.length = keep;
   }
 
   /** Retransmission timer. */
@@ -550,6 +588,10 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     this.retransmits.delete(msg);
     msg.timer = undefined;
     if (this.closed || this.peer === null) return;
+    if (this.clock.now() >= msg.deadline) {
+      this.abandon(msg);
+      return;
+    }
     this.transmit(msg);
   }
 
@@ -738,6 +780,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     this.bundle = null;
     for (const m of this.retransmits) this.clock.cancel(m.timer);
     this.retransmits.clear();
+    this.frPending = [];
     const pair = this.pair;
     const peer = this.peer;
     // The pair's consent timers belong to the peer too while it is alive.

@@ -62,6 +62,7 @@ const heapDelivery: Task = {
 export class LinkDirection implements Task {
   /** @internal */ cond: ResolvedConditions;
   /** @internal Blocked by a partition. */ blocked = false;
+  /** @internal Arrival time of the last packet {@link transmit} accepted. */ lastArrival = 0;
   /** @internal Open scheduled outages. */ outages = 0;
   private geBad = false;
   private busyUntil = 0;
@@ -159,6 +160,7 @@ export class LinkDirection implements Task {
     let at = departure + c.latencyMs;
     if (c.jitterMs > 0) at += this.jitter(c);
     if (at < departure) at = departure;
+    this.lastArrival = at;
     if (c.reorder > 0 && rng.next() < c.reorder) {
       st.packetsReordered++;
       this.clock.schedule(at + c.reorderDelayMs, heapDelivery, new Packet(at + c.reorderDelayMs, sink, payload, false));

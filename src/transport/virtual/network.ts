@@ -13,7 +13,7 @@
  * @module
  */
 import { ErrorCode, RtcmeshError } from '../../errors.js';
-import { checkInt, checkOneOf, checkOptions, checkString, invalid } from '../../util/validate.js';
+import { checkBool, checkInt, checkOneOf, checkOptions, checkString, invalid } from '../../util/validate.js';
 import type { Engine } from '../engine.js';
 import { PERFECT, resolveConditions, toPublic, type LinkConditions, type OutageOptions, type ResolvedConditions } from './conditions.js';
 import { VirtualEngine, type VirtualConnection } from './connection.js';
@@ -38,6 +38,11 @@ export interface VirtualSctpOptions {
   rtoMinMs?: number;
   /** Upper bound of the retransmission timeout after backoff, ms (default 10000). */
   rtoMaxMs?: number;
+  /**
+   * Fast retransmit (default true): a lost first transmission is sent again
+   * when three later packets have been acknowledged, instead of after the RTO.
+   */
+  fastRetransmit?: boolean;
 }
 
 /** Options of {@link VirtualNetwork}. */
@@ -170,10 +175,11 @@ export class VirtualNetwork {
     if (this.ice.failedAfterMs <= this.ice.disconnectedAfterMs) {
       invalid('ice.failedAfterMs', `greater than ice.disconnectedAfterMs (${this.ice.disconnectedAfterMs})`, this.ice.failedAfterMs);
     }
-    const sctp = checkOptions<VirtualSctpOptions>(o.sctp, ['rtoMinMs', 'rtoMaxMs'], 'VirtualNetwork sctp');
+    const sctp = checkOptions<VirtualSctpOptions>(o.sctp, ['rtoMinMs', 'rtoMaxMs', 'fastRetransmit'], 'VirtualNetwork sctp');
     this.sctp = {
       rtoMinMs: sctp.rtoMinMs === undefined ? 200 : checkInt(sctp.rtoMinMs, 1, 600_000, 'sctp.rtoMinMs'),
       rtoMaxMs: sctp.rtoMaxMs === undefined ? 10000 : checkInt(sctp.rtoMaxMs, 1, 600_000, 'sctp.rtoMaxMs'),
+      fastRetransmit: sctp.fastRetransmit === undefined ? true : checkBool(sctp.fastRetransmit, 'sctp.fastRetransmit'),
     };
     if (this.sctp.rtoMaxMs < this.sctp.rtoMinMs) invalid('sctp.rtoMaxMs', `at least sctp.rtoMinMs (${this.sctp.rtoMinMs})`, this.sctp.rtoMaxMs);
     const t = checkOptions<TraceOptions>(o.trace, ['enabled', 'limit'], 'VirtualNetwork trace');
