@@ -141,6 +141,7 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     const resolved = resolveConfig(config);
     this.close();
     this.dispatcher.clear();
+    this.channels = [];
     const gen = ++this.generation;
     const live = (fn: () => void) => {
       if (gen === this.generation) fn();
