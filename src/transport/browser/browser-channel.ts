@@ -14,6 +14,9 @@ type Pending =
 
 const encoder = new TextEncoder();
 
+/** SCTP error cause "User-Initiated Abort" (RFC 4960 §3.3.10.12): the remote peer closed. */
+const SCTP_USER_INITIATED_ABORT = 12;
+
 /** The options a native channel reports about itself (all native in browsers). */
 export function nativeInit(dc: RTCDataChannel): EngineChannelInit {
   const init: EngineChannelInit = {
@@ -62,6 +65,7 @@ export class BrowserChannel implements EngineChannel {
     private readonly counters: ByteCounters,
     private readonly maxSize: () => number,
     private readonly onRelease: (ch: BrowserChannel) => void,
+    private readonly onRemoteAbort: () => void,
   ) {
     this.init = init;
     dc.binaryType = 'arraybuffer';
@@ -69,6 +73,12 @@ export class BrowserChannel implements EngineChannel {
     dc.onclose = guard(() => this.markClosed());
     dc.onerror = guard((ev: Event) => {
       const err = (ev as RTCErrorEvent).error;
+      if (err?.errorDetail === 'sctp-failure' && err.sctpCauseCode === SCTP_USER_INITIATED_ABORT) {
+        // The remote side closed the whole association (RFC 4960 cause 12):
+        // the connection is over, which is not an error of this channel.
+        this.onRemoteAbort();
+        return;
+      }
       this.dispatch({ kind: 'error', message: err?.message || 'data channel error' });
     });
     dc.onbufferedamountlow = guard(() => this.dispatch({ kind: 'low' }));

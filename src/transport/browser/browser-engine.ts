@@ -18,10 +18,15 @@
  *   report's RTT and selected pair, refreshes it once a second while connected
  *   and whenever `stats()` is called. Byte counts are exact: the engine counts
  *   message payload bytes itself as they are sent and received.
- * - The remote side closing shows up in Chromium as the DTLS transport closing
- *   (or the SCTP association ending), not as a `closed` connection state. The
- *   engine turns that into `stateChange('closed')` and closes the connection,
- *   as node-datachannel does by itself.
+ * - The remote side closing never shows up as a `closed` connection state in
+ *   Chromium (it only goes `disconnected` after ~5 s and `failed` after ~15 s,
+ *   when ICE consent expires). What does show up: an SCTP ABORT with cause
+ *   "User-Initiated Abort" (12), reported on every open channel as an
+ *   RTCErrorEvent (`sctp-failure`), which is what node-datachannel and browsers
+ *   send on close; or a closed DTLS transport / SCTP association. The engine
+ *   turns any of these into `stateChange('closed')` and closes the connection,
+ *   as node-datachannel does by itself. With no channel open, or if the ABORT
+ *   is lost, only ICE consent expiry (`failed`) remains.
  * - Local descriptions carry `a=x-rtcmesh-dc:` lines for in-band channels (see
  *   channel-annotation.ts); a Node peer learns their options from them. Such
  *   lines in a remote description are removed before the browser sees it
@@ -111,7 +116,14 @@ class BrowserConnection implements EngineConnection {
   }
 
   private track(dc: RTCDataChannel, init: EngineChannelInit): BrowserChannel {
-    const channel = new BrowserChannel(dc, init, this.counters, () => this.maxMessageSize(), (ch) => this.channels.delete(ch));
+    const channel = new BrowserChannel(
+      dc,
+      init,
+      this.counters,
+      () => this.maxMessageSize(),
+      (ch) => this.channels.delete(ch),
+      () => this.remoteClosed(),
+    );
     this.channels.add(channel);
     return channel;
   }
@@ -140,19 +152,23 @@ class BrowserConnection implements EngineConnection {
     this.handlers.stateChange('failed');
   };
 
+  /** The remote side ended the connection: report `closed` and release everything. */
+  private remoteClosed(): void {
+    if (this.closed) return;
+    guard(() => this.handlers.stateChange('closed'))();
+    this.close();
+  }
+
   /**
-   * Watch the DTLS transport and the SCTP association: when the remote side
-   * closes, Chromium reports them closed while the connection state lags.
+   * Watch the DTLS transport and the SCTP association: a DTLS close_notify or
+   * the association ending means the remote side closed (the connection state
+   * itself only moves to `failed` once ICE consent expires, ~15 s later).
    */
   private watchTransport(): void {
     const sctp = this.pc.sctp;
     if (this.transportWatched || !sctp) return;
     this.transportWatched = true;
-    const remoteClosed = guard(() => {
-      if (this.closed) return;
-      this.handlers.stateChange('closed');
-      this.close();
-    });
+    const remoteClosed = () => this.remoteClosed();
     const dtls = sctp.transport;
     dtls.addEventListener('statechange', () => {
       if (dtls.state === 'closed') remoteClosed();
