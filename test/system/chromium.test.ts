@@ -261,16 +261,30 @@ describeSystem(
       r.node.close();
     });
 
-    it('Node closing drives the browser side to CLOSED', async () => {
+    /**
+     * node-datachannel's close sends an SCTP ABORT (cause: User-Initiated Abort),
+     * which the browser engine turns into CLOSED at once. libdatachannel tears
+     * its transports down right after queueing it, and now and then the ABORT
+     * never leaves: then the browser only learns from ICE consent expiry
+     * (disconnected ~5 s, FAILED ~15 s). Both end the connection and its channels.
+     */
+    it('Node closing drives the browser side to CLOSED (or FAILED if the SCTP abort is lost)', { timeout: 60_000, repeats: Number(process.env['REPEATS'] ?? 0) }, async () => {
       const r = await pair();
       const ch = await browserOffers(r, 'c');
       await browserState(r, ConnectionState.CONNECTED);
-      const closed = waitForEvent(r.events, 'state', (s: number) => s === ConnectionState.CLOSED);
+      const ended = waitForEvent<[number]>(
+        r.events,
+        'state',
+        (s) => s === ConnectionState.CLOSED || s === ConnectionState.FAILED,
+        30_000,
+      );
       r.node.close();
-      await closed;
-      expect(await call('state', r.name)).toBe(ConnectionState.CLOSED);
+      const [state] = await ended;
+      if (process.env['REPEATS']) console.log('ENDED', state);
+      if (state === ConnectionState.FAILED) console.warn('[rtcmesh] the SCTP abort from node-datachannel was lost; the browser saw ICE consent expire');
       expect((await call('channelInfo', r.name, 'c')).readyState).toBe(ChannelState.CLOSED);
       expect(ch.getReadyState()).toBe(ChannelState.CLOSED);
+      await call('close', r.name);
     });
 
     it('the browser closing drives Node to CLOSED', async () => {
