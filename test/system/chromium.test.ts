@@ -301,6 +301,45 @@ describeSystem(
       expect(ch.getReadyState()).toBe(ChannelState.CLOSED);
     });
 
+    it('connects two browser peers (browser engine on both sides)', async () => {
+      const a = `b${++counter}`;
+      const b = `b${++counter}`;
+      const events = new EventEmitter();
+      let queue: Promise<unknown> = Promise.resolve();
+      const relay = (from: string, to: string) =>
+        fromPage.set(from, (kind, args) => {
+          events.emit(`${from}:${kind}`, ...args);
+          if (kind === 'description') {
+            const [type, sdp] = args as ['offer' | 'answer', string];
+            queue = queue.then(() => call('remoteDescription', to, type, sdp));
+          } else if (kind === 'candidate') {
+            const [mid, index, candidate] = args as [string, number, string];
+            queue = queue.then(() => call('candidate', to, mid, index, candidate));
+          }
+        });
+      relay(a, b);
+      relay(b, a);
+      await call('create', a, {});
+      await call('create', b, {});
+      const received = waitForEvent<[string]>(events, `${b}:channel`);
+      await call('createChannel', a, 'neg', { negotiated: true, id: 3 });
+      await call('createChannel', b, 'neg', { negotiated: true, id: 3 });
+      await call('createChannel', a, 'inband', { ordered: false, maxPacketLifeTime: 100, protocol: 'bb' });
+      await call('offer', a);
+      expect(await received).toEqual(['inband']);
+      await Promise.all([call('opened', a, 'neg'), call('opened', b, 'neg'), call('opened', a, 'inband'), call('opened', b, 'inband')]);
+      expect(await call('channelInfo', b, 'inband')).toMatchObject({ ordered: false, maxPacketLifeTime: 100, protocol: 'bb', negotiated: false });
+      const got = call('nextPacket', b, 'neg');
+      await call('send', a, 'neg', 'over negotiated');
+      expect((await got).isText).toBe(true);
+      const got2 = call('nextPacket', a, 'inband');
+      await call('send', b, 'inband', [5, 6]);
+      expect((await got2).data).toEqual([5, 6]);
+      const closed = waitForEvent(events, `${b}:state`, (s: number) => s === ConnectionState.CLOSED);
+      await call('close', a);
+      await closed;
+    });
+
     it('reports a remote description the browser refuses as INVALID_SDP', async () => {
       const r = await pair();
       // Fails the synchronous check: no ICE credentials.
