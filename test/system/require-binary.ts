@@ -45,9 +45,14 @@ export function systemBinary(name: string, ...candidates: string[]): string | un
 /**
  * `describe(name, …)` when `binary` is a path; otherwise a skipped suite (with
  * the reason printed) or, under RTCMESH_REQUIRE_SYSTEM=1, a failing one.
- * `label` names the program in the reason (default: the suite name).
+ * `label` names the program in the printed reason.
  */
-export function describeSystem(name: string, binary: string | undefined, fn: (path: string) => void, label = name): void {
+export function describeSystem(
+  name: string,
+  binary: string | undefined,
+  fn: (path: string) => void,
+  label = 'a required system program',
+): void {
   if (binary !== undefined) {
     describe(name, () => fn(binary));
     return;
