@@ -13,99 +13,24 @@ import {
   type WebRTCDataChannel,
 } from '../../src/index.js';
 import { LOOPBACK, opened, reachState, waitForEvent } from '../helpers.js';
-import { openHarnessPage, type HarnessPage } from './chromium-page.js';
+import { BrowserPeers, type Remote } from './browser-peers.js';
 import { describeSystem, systemBinary } from './require-binary.js';
 
-type Harness = Window['harness'];
-type Method = keyof Harness;
 
 describeSystem(
   'Node ↔ Chromium',
   systemBinary('chromium', '/usr/bin/chromium'),
   (chromiumPath) => {
-    let h: HarnessPage;
-    /** Per browser peer: what the page reported (state, channel, error). */
-    const fromPage = new Map<string, (kind: string, args: unknown[]) => void>();
-    let counter = 0;
-    const nodePeers: WebRTCPeerConnection[] = [];
+    const peers = new BrowserPeers();
+    const fromPage = peers.fromPage;
+    const call = peers.call.bind(peers) as BrowserPeers['call'];
+    const pair = () => peers.pair();
+    const browserState = (r: Remote, state: ConnectionState) => peers.browserState(r, state);
+    const nextName = () => peers.nextName();
+    const nodePeers = { push: (pc: WebRTCPeerConnection) => peers.track(pc) };
 
-    beforeAll(async () => {
-      h = await openHarnessPage(chromiumPath, (name, kind, args) => fromPage.get(name)?.(kind, args));
-    });
-
-    afterAll(async () => {
-      for (const pc of nodePeers) pc.close();
-      await h?.close();
-    });
-
-    /** Call a harness method in the page. */
-    function call<M extends Method>(method: M, ...args: Parameters<Harness[M]>): Promise<Awaited<ReturnType<Harness[M]>>> {
-      return h.page.evaluate(
-        ([m, a]) => (window.harness[m as Method] as (...x: unknown[]) => unknown)(...(a as unknown[])),
-        [method, args] as const,
-      ) as Promise<Awaited<ReturnType<Harness[M]>>>;
-    }
-
-    /** The browser side of one connection, as seen from Node. */
-    interface Remote {
-      name: string;
-      node: WebRTCPeerConnection;
-      events: EventEmitter;
-      errors: [string, string][];
-      candidates: string[];
-    }
-
-    /**
-     * A Node peer and a browser peer wired through Playwright. Descriptions and
-     * candidates to the page go through one queue, in order. When Node offers it
-     * holds its candidates until it has applied the browser's answer (spec: test hygiene).
-     */
-    async function pair(): Promise<Remote> {
-      const name = `b${++counter}`;
-      const node = new WebRTCPeerConnection(LOOPBACK, { autoPoll: true });
-      nodePeers.push(node);
-      const events = new EventEmitter();
-      const remote: Remote = { name, node, events, errors: [], candidates: [] };
-      let queue: Promise<unknown> = Promise.resolve();
-      const signal = (fn: () => Promise<unknown>) => {
-        queue = queue.then(fn).catch((err) => events.emit('signal_error', err));
-      };
-      let held: [string, number, string][] | null = null;
-      node.on('session_description_created', (type, sdp) => {
-        node.setLocalDescription(type, sdp);
-        if (type === 'offer') held = [];
-        signal(() => call('remoteDescription', name, type, sdp));
-      });
-      node.on('ice_candidate_created', (mid, index, candidate) => {
-        if (held) held.push([mid, index, candidate]);
-        else signal(() => call('candidate', name, mid, index, candidate));
-      });
-      fromPage.set(name, (kind, args) => {
-        if (kind === 'description') {
-          const [type, sdp] = args as ['offer' | 'answer', string];
-          node.setRemoteDescription(type, sdp);
-          if (type === 'answer' && held) {
-            for (const [mid, index, candidate] of held) signal(() => call('candidate', name, mid, index, candidate));
-            held = null;
-          }
-        } else if (kind === 'candidate') {
-          const [mid, index, candidate] = args as [string, number, string];
-          remote.candidates.push(candidate);
-          node.addIceCandidate(mid, index, candidate);
-        } else if (kind === 'error') {
-          remote.errors.push(args as [string, string]);
-          events.emit('error', ...args);
-        } else {
-          events.emit(kind, ...args);
-        }
-      });
-      await call('create', name, {});
-      return remote;
-    }
-
-    function browserState(r: Remote, state: ConnectionState): Promise<unknown> {
-      return call('state', r.name).then((now) => (now === state ? undefined : waitForEvent(r.events, 'state', (s: number) => s === state)));
-    }
+    beforeAll(() => peers.open(chromiumPath));
+    afterAll(() => peers.close());
 
     async function nodePacket(ch: WebRTCDataChannel): Promise<[number[], boolean]> {
       const [data, isText] = await waitForEvent<[Uint8Array, boolean]>(ch, 'packet');
@@ -135,7 +60,7 @@ describeSystem(
 
     it('runs the browser engine with real host candidates (no mDNS) and one --disable-features list', async () => {
       expect(await call('engineName')).toBe('browser');
-      const disable = (await h.argv()).filter((a) => a.startsWith('--disable-features='));
+      const disable = (await peers.page.argv()).filter((a) => a.startsWith('--disable-features='));
       expect(disable).toHaveLength(1);
       const features = disable[0]!.slice('--disable-features='.length).split(',');
       expect(features).toContain('WebRtcHideLocalIpsWithMdns');
@@ -302,8 +227,8 @@ describeSystem(
     });
 
     it('connects two browser peers (browser engine on both sides)', async () => {
-      const a = `b${++counter}`;
-      const b = `b${++counter}`;
+      const a = nextName();
+      const b = nextName();
       const events = new EventEmitter();
       let queue: Promise<unknown> = Promise.resolve();
       const relay = (from: string, to: string) =>

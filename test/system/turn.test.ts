@@ -3,7 +3,8 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ErrorCode, isRtcmeshError, type RtcmeshError, type WebRTCDataChannel } from '../../src/index.js';
-import { makePair, opened, waitForEvent } from '../helpers.js';
+import { LOOPBACK, makePair, opened, waitForEvent } from '../helpers.js';
+import { BrowserPeers } from './browser-peers.js';
 import { startCoturn, type Coturn } from './coturn.js';
 import { describeSystem, systemBinary } from './require-binary.js';
 
@@ -69,6 +70,35 @@ describeSystem(
       a.close();
       b.close();
     });
+
+    describeSystem(
+      'Chromium through TURN',
+      systemBinary('chromium', '/usr/bin/chromium'),
+      (chromiumPath) => {
+        const peers = new BrowserPeers();
+        beforeAll(() => peers.open(chromiumPath));
+        afterAll(() => peers.close());
+
+        it('connects a relay-only browser peer to a Node peer through the TURN server', async () => {
+          const r = await peers.pair(LOOPBACK, relayConfig(turn.credential));
+          const received = waitForEvent<[WebRTCDataChannel]>(r.node, 'data_channel_received');
+          await peers.call('createChannel', r.name, 'relayed');
+          await peers.call('offer', r.name);
+          const [ch] = await received;
+          await Promise.all([opened(ch), peers.call('opened', r.name, 'relayed')]);
+          expect(r.candidates.length).toBeGreaterThan(0);
+          expect(r.candidates.every((c) => / typ relay /.test(c))).toBe(true);
+          const got = waitForEvent<[Uint8Array]>(ch, 'packet');
+          await peers.call('send', r.name, 'relayed', [1, 2]);
+          expect([...(await got)[0]]).toEqual([1, 2]);
+          const nodePair = r.node.getStats().selectedCandidatePair;
+          expect(nodePair?.remote.address).toBe('127.0.0.2');
+          await expect.poll(async () => (await peers.call('stats', r.name)).pair?.local.type, { timeout: 10_000 }).toBe('relay');
+          r.node.close();
+        });
+      },
+      'chromium (/usr/bin/chromium)',
+    );
   },
   'coturn (/usr/bin/turnserver)',
 );
