@@ -2,7 +2,7 @@
  * Two Node peers relayed through a real coturn on loopback.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ErrorCode, isRtcmeshError, type RtcmeshError, type WebRTCDataChannel } from '../../src/index.js';
+import { ConnectionState, ErrorCode, isRtcmeshError, type RtcmeshError, type WebRTCDataChannel } from '../../src/index.js';
 import { LOOPBACK, makePair, opened, waitForEvent } from '../helpers.js';
 import { BrowserPeers } from './browser-peers.js';
 import { startCoturn, type Coturn } from './coturn.js';
@@ -95,6 +95,18 @@ describeSystem(
           expect(nodePair?.remote.address).toBe('127.0.0.2');
           await expect.poll(async () => (await peers.call('stats', r.name)).pair?.local.type, { timeout: 10_000 }).toBe('relay');
           r.node.close();
+        });
+
+        it('reports NO_CANDIDATES in the browser for a wrong TURN credential', async () => {
+          const r = await peers.pair(LOOPBACK, relayConfig('wrong-' + turn.credential));
+          const failed = waitForEvent<[string, string]>(r.events, 'error', (code) => code === ErrorCode.NO_CANDIDATES, 30_000);
+          await peers.call('createChannel', r.name, 'never');
+          await peers.call('offer', r.name);
+          await failed;
+          expect(r.candidates).toEqual([]);
+          expect(await peers.call('state', r.name)).not.toBe(ConnectionState.CONNECTED);
+          r.node.close();
+          await peers.call('close', r.name);
         });
       },
       'chromium (/usr/bin/chromium)',
