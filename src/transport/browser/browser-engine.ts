@@ -61,7 +61,7 @@ const STATS_REFRESH_MS = 1000;
 /** The RTCPeerConnection constructor the engine uses. */
 export type RTCPeerConnectionConstructor = new (config?: RTCConfiguration) => RTCPeerConnection;
 
-function describe(err: unknown): string {
+function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
@@ -135,7 +135,7 @@ class BrowserConnection implements EngineConnection {
       try {
         await op();
       } catch (err) {
-        if (!this.closed) guard(onError)(describe(err));
+        if (!this.closed) guard(onError)(messageOf(err));
       }
     });
   }
