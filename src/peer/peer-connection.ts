@@ -174,6 +174,14 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
             }
           }),
         signalingStateChange: (state) => live(() => this.setSignalingState(SIGNALING_STATES[state] ?? SignalingState.STABLE)),
+        remoteError: (kind, message) =>
+          live(() => {
+            if (kind === 'candidate') this.candidateErrors++;
+            this.reportRemoteError(
+              kind === 'description' ? ErrorCode.INVALID_SDP : ErrorCode.INVALID_CANDIDATE,
+              `remote ${kind} rejected by the ${this.engineImpl.name} engine: ${message}`,
+            );
+          }),
         dataChannel: (engineChannel) =>
           live(() => {
             const channel = new WebRTCDataChannel(engineChannel, this.dispatcher, this.queueLimits);
