@@ -5,4 +5,5 @@ export type { MeshMode, MultiplayerPeerOptions, MultiplayerPeerStats, PeerInfo }
 export { channelLayout, RESERVED_CHANNEL_ID_BASE, MAX_CUSTOM_CHANNELS } from './channel-layout.js';
 export type { ChannelSpec } from './channel-layout.js';
 export { Mesh, LobbyMultiplayerPeer } from './lobby.js';
-export type { JoinMeshOptions, LobbyMode, LobbySignaling, LobbySignalingEvents } from './lobby.js';
+export type { JoinMeshOptions, LobbySignaling, LobbySignalingEvents } from './lobby.js';
+export type { SignalingSource } from './signaling-source.js';
