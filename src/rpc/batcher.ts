@@ -9,7 +9,7 @@ import { TransferMode } from '../mesh/types.js';
 
 /** Room kept at the front of each buffer for the header (msgpack uint32 ≤ 5 bytes). */
 export const HEADER_ROOM = 5;
-const INITIAL_CAPACITY = 1024;
+const INITIAL_CAPACITY = 256;
 
 /** A finished message waiting to be sent. */
 export interface OutMessage {
@@ -72,7 +72,8 @@ export class Batcher {
     }
     const want = b.len + frame.length;
     if (want > b.buf.length) {
-      let cap = Math.max(INITIAL_CAPACITY, b.buf.length * 2);
+      // A fresh batch starts small (an immediate call's message is just its frame); growth doubles.
+      let cap = b.buf.length === 0 ? Math.max(INITIAL_CAPACITY, want) : b.buf.length * 2;
       while (cap < want) cap *= 2;
       cap = Math.min(cap, Math.max(this.maxMessageSize, want));
       const next = new Uint8Array(cap);

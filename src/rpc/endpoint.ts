@@ -99,8 +99,6 @@ interface Arrival {
   idsValid: boolean;
 }
 
-type Signature<M extends RpcMethods, N extends keyof M> = M[N];
-
 /**
  * RPC endpoint bound to one multiplayer peer. Register RPCs with
  * {@link register} (chain the calls so the types accumulate), then call them
@@ -242,7 +240,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   // ---------------------------------------------------------------- calling
 
   /** Call `name` on every peer (target 0); also locally when `callLocal`. */
-  rpc<N extends keyof M & string>(name: N, ...args: Signature<M, N>['args']): void {
+  rpc<N extends keyof M & string>(name: N, ...args: M[N]['args']): void {
     this.send(0, name, args, 'rpc');
   }
 
@@ -250,7 +248,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
    * Call `name` on one peer (`peer` > 0) or on all but one (`peer` < 0).
    * Calling your own id needs `callLocal`.
    */
-  rpcId<N extends keyof M & string>(peer: number, name: N, ...args: Signature<M, N>['args']): void {
+  rpcId<N extends keyof M & string>(peer: number, name: N, ...args: M[N]['args']): void {
     checkInt(peer, -MAX_PEER_ID, MAX_PEER_ID, 'rpcId target peer');
     this.send(peer, name, args, 'rpcId');
   }
@@ -261,7 +259,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
    * PEER_DISCONNECTED when the peer leaves, and with an {@link RpcRemoteError}
    * (code REMOTE_ERROR) when the remote handler throws or refuses the call.
    */
-  request<N extends keyof M & string>(peer: number, name: N, ...args: Signature<M, N>['args']): Promise<Signature<M, N>['result']> {
+  request<N extends keyof M & string>(peer: number, name: N, ...args: M[N]['args']): Promise<M[N]['result']> {
     try {
       checkInt(peer, 1, MAX_PEER_ID, 'request target peer');
       const entry = this.callableEntry(name, args);
@@ -286,7 +284,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
         this.pending.delete(id);
         throw err;
       }
-      return promise as Promise<Signature<M, N>['result']>;
+      return promise as Promise<M[N]['result']>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -822,13 +820,11 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
 
   private respondResult(arrival: Arrival, requestId: number, entry: RpcEntry, value: unknown): void {
     if (arrival.sender === this.mesh.getUniqueId() && arrival.link === arrival.sender) return; // local request: resolved directly
-    let frame: unknown[] = [RESULT, requestId, value];
     try {
-      encode(frame);
+      this.respond(arrival, [RESULT, requestId, value]);
     } catch (err) {
-      frame = [FAILURE, requestId, RpcErrorCode.HANDLER_ERROR, `result of "${entry.name}" cannot be encoded: ${describeError(err)}`];
+      this.respond(arrival, [FAILURE, requestId, RpcErrorCode.HANDLER_ERROR, `result of "${entry.name}" cannot be encoded: ${describeError(err)}`]);
     }
-    this.respond(arrival, frame);
   }
 
   private respondFailure(arrival: Arrival, requestId: number, code: string, message: string): void {

@@ -142,6 +142,10 @@ describe('request / response', () => {
     expect([plain.remoteCode, plain.remoteMessage, plain.peerId, plain.rpcName]).toEqual(['HANDLER_ERROR', 'boom', 2, 'fail_plain']);
     expect((await r('fail_typed')).remoteCode).toBe(ErrorCode.INVALID_STATE);
     expect((await r('fail_custom')).remoteCode).toBe('NO_AMMO');
+    expect((await r('unencodable')).remoteCode).toBe('HANDLER_ERROR');
+    const tooBig = await world.settle(world.ep(1).request(2, 'big', 100_000)).catch((e: RpcRemoteError) => e);
+    expect((tooBig as RpcRemoteError).remoteCode).toBe('RESULT_TOO_LARGE');
+    await expect(world.settle(world.ep(1).request(2, 'big', 10))).resolves.toBe('x'.repeat(10));
   });
 
   it('a request refused remotely (unknown, unauthorised, invalid args) rejects at once instead of timing out', async () => {

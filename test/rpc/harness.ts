@@ -40,6 +40,8 @@ export function registerStandard(ep: RpcEndpoint<AnyRpcMethods>, log: CallRecord
     throw new RpcHandlerError('NO_AMMO', 'out of ammo');
   }, { mode: 'any_peer' });
   ep.register('never', () => new Promise(() => {}), { mode: 'any_peer', timeoutMs: 100 });
+  ep.register('big', (_ctx, n: number) => 'x'.repeat(n), { mode: 'any_peer' });
+  ep.register('unencodable', () => 2n ** 70n, { mode: 'any_peer' });
   ep.register('validated', (ctx, x: number) => void log.push({ at: me(), sender: ctx.senderId, name: 'validated', args: [x] }), {
     mode: 'any_peer',
     validate: (a): a is [number] => a.length === 1 && typeof a[0] === 'number',
