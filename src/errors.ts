@@ -34,6 +34,18 @@ export const ErrorCode = {
   TIMEOUT: 'TIMEOUT',
   /** The object was closed. */
   CLOSED: 'CLOSED',
+  /** A message does not follow the signaling protocol (unknown type, missing or invalid field). */
+  PROTOCOL_ERROR: 'PROTOCOL_ERROR',
+  /** Too many messages in the rate-limit window; slow down. */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** The lobby is sealed and accepts no new peers. */
+  LOBBY_SEALED: 'LOBBY_SEALED',
+  /** The lobby has reached its maximum number of peers. */
+  LOBBY_FULL: 'LOBBY_FULL',
+  /** The server has reached its maximum number of lobbies or connections. */
+  SERVER_FULL: 'SERVER_FULL',
+  /** A signaling session could not be resumed (token invalid or expired, or the peer already left). */
+  RESUME_FAILED: 'RESUME_FAILED',
 } as const;
 
 /** One of the {@link ErrorCode} values. */

@@ -10,3 +10,11 @@ setDefaultEngine(datachannelEngine);
 
 export * from './core.js';
 export { DatachannelEngine, datachannelEngine } from './transport/datachannel/datachannel-engine.js';
+export {
+  SignalingServer,
+  type SignalingServerOptions,
+  type SignalingServerAllEvents,
+  type ListenOptions,
+  type ListenAddress,
+  type ServerCloseOptions,
+} from './transport/signaling/server.js';

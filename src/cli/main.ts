@@ -4,12 +4,14 @@
  * @module
  */
 import { runPairDemo } from './demo-pair.js';
+import { runServe } from './serve.js';
 
 const USAGE = `usage: rtcmesh <command> [options]
 
 commands:
   demo        signaling server + real peers forming a mesh on loopback, with live stats
   demo-pair   two real WebRTC peers on loopback: states, RTT and a transfer
+  serve       run the lobby signaling server (rtcmesh serve --help)
   help        this text
 `;
 
@@ -18,6 +20,7 @@ type Command = (argv: string[]) => Promise<void>;
 const commands: Record<string, Command> = {
   demo: () => runPairDemo(),
   'demo-pair': () => runPairDemo(),
+  serve: (argv) => runServe(argv),
   help: async () => {
     process.stdout.write(USAGE);
   },

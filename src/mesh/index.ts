@@ -6,4 +6,4 @@ export * from './health/index.js';
 export { channelLayout, RESERVED_CHANNEL_ID_BASE, MAX_CUSTOM_CHANNELS } from './channel-layout.js';
 export type { ChannelSpec } from './channel-layout.js';
 export { Mesh, LobbyMultiplayerPeer } from './lobby.js';
-export type { JoinMeshOptions, LobbyMode, LobbySignaling, LobbySignalingEvents } from './lobby.js';
+export type { JoinMeshOptions, LobbySignaling, LobbySignalingEvents } from './lobby.js';

@@ -15,8 +15,7 @@ import { checkInt, checkOptions, invalid } from '../util/validate.js';
 import { WebRTCMultiplayerPeer, type MultiplayerPeerOptions } from './multiplayer-peer.js';
 import { TransferMode } from './types.js';
 
-/** Lobby kinds: everyone linked to everyone, or a star around the host (id 1). */
-export type LobbyMode = 'mesh' | 'client_server';
+import type { LobbyMode } from '../transport/signaling/protocol.js';
 
 /** What the lobby join needs from a signaling client (WebSocket or in-memory). */
 export interface LobbySignaling extends EventEmitter<LobbySignalingEvents> {

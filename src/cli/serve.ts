@@ -1,0 +1,157 @@
+/**
+ * `rtcmesh serve`: run the lobby signaling server, logging one line per event.
+ * Stops gracefully on SIGINT / SIGTERM (clients are told and may resume on the
+ * next instance when it shares `--secret`).
+ * @module
+ */
+import { parseArgs } from 'node:util';
+import { ErrorCode, RtcmeshError } from '../errors.js';
+import { SignalingServer, type SignalingServerOptions } from '../transport/signaling/server.js';
+
+export const SERVE_USAGE = `usage: rtcmesh serve [options]
+
+  --port N              TCP port (default 9080; 0 = any free port)
+  --host ADDR           address to bind (default 0.0.0.0)
+  --max-peers N         peers per lobby (default 4096)
+  --max-lobbies N       lobbies (default 4096)
+  --max-connections N   open sockets (default 10000)
+  --max-per-address N   open sockets per IP address (default 0 = no limit)
+  --max-message-bytes N largest frame accepted (default 65536)
+  --origin URL          allowed browser Origin; repeat for several (default: any)
+  --path /P             only accept WebSocket upgrades on this path
+  --secret S            resume-token secret (or env RTCMESH_SIGNALING_SECRET); share it
+                        between restarts so clients resume with their ids
+  --ping-interval MS    ping period; silent sockets are dropped (default 10000)
+  --join-timeout MS     close sockets that do not join in time (default 5000)
+  --seal-grace MS       close sealed lobbies after this (default 10000)
+  --resume-grace MS     keep a dropped peer's place this long (default 15000)
+  --rate-limit N/MS     frames per window per socket (default 200/1000)
+  --stats-interval MS   print a stats line this often (default 0 = never)
+  --quiet               log only the listening line, errors and shutdown
+  --help                this text
+`;
+
+/** Where serve writes and how it is stopped (tests and the bench replace these). */
+export interface ServeIo {
+  out: (line: string) => void;
+  /** Resolves when the server should shut down (default: SIGINT or SIGTERM). */
+  stop?: Promise<string>;
+}
+
+function num(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, `--${name} must be an integer from ${min} to ${max}, got "${value}"`);
+  }
+  return n;
+}
+
+function kv(fields: Record<string, unknown>): string {
+  return Object.entries(fields)
+    .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`)
+    .join(' ');
+}
+
+/** Run the server until stopped. Resolves after a graceful shutdown. */
+export async function runServe(argv: string[], io: ServeIo = { out: (l) => process.stdout.write(`${l}\n`) }): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'max-peers': { type: 'string' },
+        'max-lobbies': { type: 'string' },
+        'max-connections': { type: 'string' },
+        'max-per-address': { type: 'string' },
+        'max-message-bytes': { type: 'string' },
+        origin: { type: 'string', multiple: true },
+        path: { type: 'string' },
+        secret: { type: 'string' },
+        'ping-interval': { type: 'string' },
+        'join-timeout': { type: 'string' },
+        'seal-grace': { type: 'string' },
+        'resume-grace': { type: 'string' },
+        'rate-limit': { type: 'string' },
+        'stats-interval': { type: 'string' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, `${err instanceof Error ? err.message : String(err)}\n\n${SERVE_USAGE}`);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    io.out(SERVE_USAGE.trimEnd());
+    return;
+  }
+  const options: SignalingServerOptions = {};
+  const set = <K extends keyof SignalingServerOptions>(key: K, value: SignalingServerOptions[K] | undefined) => {
+    if (value !== undefined) options[key] = value;
+  };
+  set('maxPeersPerLobby', num(v['max-peers'], 'max-peers', 1, 1_000_000));
+  set('maxLobbies', num(v['max-lobbies'], 'max-lobbies', 1, 10_000_000));
+  set('maxConnections', num(v['max-connections'], 'max-connections', 1, 10_000_000));
+  set('maxConnectionsPerAddress', num(v['max-per-address'], 'max-per-address', 0, 10_000_000));
+  set('maxMessageBytes', num(v['max-message-bytes'], 'max-message-bytes', 256, 16 * 1024 * 1024));
+  set('pingIntervalMs', num(v['ping-interval'], 'ping-interval', 0, 3_600_000));
+  set('joinTimeoutMs', num(v['join-timeout'], 'join-timeout', 0, 3_600_000));
+  set('sealGraceMs', num(v['seal-grace'], 'seal-grace', 0, 3_600_000));
+  set('resumeGraceMs', num(v['resume-grace'], 'resume-grace', 0, 3_600_000));
+  if (v.origin) options.allowedOrigins = v.origin;
+  if (v.path) options.path = v.path;
+  const secret = v.secret ?? process.env.RTCMESH_SIGNALING_SECRET;
+  if (secret) options.resumeSecret = secret;
+  if (v['rate-limit'] !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(v['rate-limit']);
+    if (!m) throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, `--rate-limit must look like 200/1000 (frames/milliseconds), got "${v['rate-limit']}"`);
+    options.rateLimit = { messages: Number(m[1]), windowMs: Number(m[2]) };
+  }
+  const statsInterval = num(v['stats-interval'], 'stats-interval', 0, 3_600_000) ?? 0;
+  const port = num(v.port, 'port', 0, 65535) ?? 9080;
+  const host = v.host ?? '0.0.0.0';
+  const quiet = v.quiet === true;
+
+  const server = new SignalingServer(options);
+  const log = (event: string, fields: Record<string, unknown> = {}) => io.out(`${new Date().toISOString()} ${event} ${kv(fields)}`.trimEnd());
+  if (!quiet) {
+    server.on('connection', (remote) => log('connection', { remote }));
+    server.on('disconnection', (remote, code, reason) => log('disconnection', { remote, code, ...(reason ? { reason } : {}) }));
+    server.on('lobby_created', (lobby, mode) => log('lobby_created', { lobby, mode }));
+    server.on('lobby_closed', (lobby, reason) => log('lobby_closed', { lobby, reason }));
+    server.on('peer_joined', (lobby, id, info) => log(info.resumed ? 'peer_resumed' : 'peer_joined', { lobby, id, remote: info.remote }));
+    server.on('peer_detached', (lobby, id) => log('peer_detached', { lobby, id }));
+    server.on('peer_left', (lobby, id, reason) => log('peer_left', { lobby, id, reason }));
+    server.on('sealed', (lobby) => log('sealed', { lobby }));
+    server.on('rejected', (remote, status, reason) => log('rejected', { remote, status, reason }));
+  }
+  server.on('client_error', (remote, code, message) => log('client_error', { remote, code, message }));
+  server.on('abuse_closed', (remote, reason) => log('abuse_closed', { remote, reason }));
+
+  const address = await server.listen({ port, host });
+  io.out(`rtcmesh signaling server listening on ${address.url} (bound to ${address.host}:${address.port})`);
+
+  const statsTimer = statsInterval > 0 ? setInterval(() => log('stats', { ...server.getStats() }), statsInterval) : undefined;
+
+  const cleanups: (() => void)[] = [];
+  const stop =
+    io.stop ??
+    new Promise<string>((resolve) => {
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+        const on = () => resolve(sig);
+        process.once(sig, on);
+        cleanups.push(() => process.off(sig, on));
+      }
+    });
+  const why = await stop;
+  for (const c of cleanups) c();
+  if (statsTimer) clearInterval(statsTimer);
+  log('shutdown', { reason: why });
+  await server.close({ reason: `server stopped (${why})`, reconnect: true });
+  log('closed');
+}

@@ -1,0 +1,517 @@
+/**
+ * The signaling client: join a lobby, learn the peers, exchange descriptions
+ * and candidates, and survive signaling blips by resuming with the same id.
+ * {@link BaseSignalingClient} holds the logic; subclasses provide the link
+ * (a WebSocket, or the in-memory bus).
+ * @module
+ */
+import { EventEmitter } from 'eventemitter3';
+import { ErrorCode, RtcmeshError } from '../../errors.js';
+import { checkInt, checkOneOf, checkOptions, checkString, invalid } from '../../util/validate.js';
+import {
+  CloseCode,
+  HOST_PEER_ID,
+  LOBBY_MODES,
+  LOBBY_NAME_PATTERN,
+  MAX_CANDIDATE_LENGTH,
+  MAX_MID_LENGTH,
+  MAX_SDP_LENGTH,
+  MAX_SIGNALING_PEER_ID,
+  parseServerMessage,
+  toErrorCode,
+  type LobbyMode,
+  type ServerMessage,
+} from './protocol.js';
+
+/** Options of {@link SignalingClient.join}. */
+export interface JoinOptions {
+  /** Lobby to join (created when it does not exist). Omitted or `''` = create a new lobby with an unguessable name. */
+  lobby?: string;
+  /** Mode used when the lobby is created; default `'mesh'`. Ignored when joining an existing lobby. */
+  mode?: LobbyMode;
+  /** Passed to the server's authorize hook (any JSON value). */
+  auth?: unknown;
+}
+
+/** What a successful join returns. */
+export interface JoinResult {
+  lobby: string;
+  /** This peer's id: 1 for the lobby's creator, else in 2..2147483647. */
+  id: number;
+  mode: LobbyMode;
+  /** Peers already present that this peer should connect to: mesh → all others; client → [1]; host → []. */
+  peers: number[];
+}
+
+/** Events of a {@link SignalingClient}. */
+export interface SignalingClientEvents {
+  /** A peer this client should connect to arrived (client/server: host sees clients, clients see only the host). */
+  peer_joined: (id: number) => void;
+  peer_left: (id: number) => void;
+  description: (from: number, type: 'offer' | 'answer', sdp: string) => void;
+  candidate: (from: number, mid: string, index: number, candidate: string) => void;
+  /** The host sealed the lobby; it will be closed after the server's grace period. */
+  sealed: () => void;
+  /** Error messages from the server, and protocol violations by the server. */
+  error: (err: RtcmeshError) => void;
+  /** The signaling link dropped; attempt `attempt` to reconnect is scheduled. */
+  reconnecting: (attempt: number) => void;
+  /** Rejoined with the same id after a blip. */
+  resumed: () => void;
+  /** Final: given up reconnecting, server shut down, lobby closed, or close() called. */
+  closed: (reason: string) => void;
+}
+
+/** The client interface the mesh layer codes against. */
+export interface SignalingClient extends EventEmitter<SignalingClientEvents> {
+  /** This peer's id while in a lobby. */
+  readonly id: number | undefined;
+  /** The lobby's name while in a lobby. */
+  readonly lobby: string | undefined;
+  /**
+   * Join (or create) a lobby. Rejects (never throws synchronously) with an {@link RtcmeshError}:
+   * INVALID_ARGUMENT / UNKNOWN_OPTION, INVALID_STATE (already in a lobby), LOBBY_SEALED, LOBBY_FULL,
+   * SERVER_FULL, UNAUTHORIZED, TIMEOUT, CLOSED.
+   */
+  join(options?: JoinOptions): Promise<JoinResult>;
+  /** Send an offer or answer to a peer of the lobby. Queued while reconnecting. */
+  sendDescription(to: number, type: 'offer' | 'answer', sdp: string): void;
+  /** Send an ICE candidate to a peer of the lobby. Queued while reconnecting. */
+  sendCandidate(to: number, mid: string, index: number, candidate: string): void;
+  /** Refuse new joins; host only (peer 1). */
+  seal(): void;
+  /** Leave the lobby; the client may join again. No-op when not in a lobby. */
+  leave(): void;
+  /** Close for good: releases the socket and every timer. */
+  close(): void;
+}
+
+/** Reconnect policy. */
+export interface ReconnectOptions {
+  /** Attempts before giving up (default 10; 0 = never reconnect). */
+  maxAttempts: number;
+  /** First delay (default 250 ms), doubled each attempt, with jitter. */
+  baseDelayMs: number;
+  /** Largest delay (default 5000 ms). */
+  maxDelayMs: number;
+}
+
+/** Options shared by every client. */
+export interface BaseSignalingClientOptions {
+  /** Time for a join to be answered (default 10000 ms). */
+  joinTimeoutMs?: number;
+  /** Reconnect policy. */
+  reconnect?: Partial<ReconnectOptions>;
+  /** Messages kept while reconnecting (default 1024; oldest dropped). */
+  outboxLimit?: number;
+}
+
+/** One open link to the server. */
+export interface SignalingLink {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+}
+
+/** What a link calls back. */
+export interface SignalingLinkHandlers {
+  message(text: string): void;
+  /** Binary or otherwise unusable frame from the server. */
+  invalid(reason: string): void;
+  close(code: number, reason: string): void;
+}
+
+const DEFAULT_RECONNECT: ReconnectOptions = { maxAttempts: 10, baseDelayMs: 250, maxDelayMs: 5000 };
+
+interface Membership {
+  lobby: string;
+  id: number;
+  mode: LobbyMode;
+  token: string;
+  auth: unknown;
+  known: Set<number>;
+}
+
+interface PendingJoin {
+  resolve: (r: JoinResult) => void;
+  reject: (e: RtcmeshError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** Client logic over an abstract link. */
+export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEvents> implements SignalingClient {
+  private link: SignalingLink | undefined;
+  private linking: Promise<SignalingLink> | undefined;
+  private linkGen = 0;
+  private linkAbort: AbortController | undefined;
+  private member: Membership | undefined;
+  private pending: PendingJoin | undefined;
+  private resuming = false;
+  private reconnectAttempt = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private outbox: string[] = [];
+  private isClosed = false;
+  private readonly joinTimeoutMs: number;
+  private readonly reconnectPolicy: ReconnectOptions;
+  private readonly outboxLimit: number;
+
+  protected constructor(options: BaseSignalingClientOptions, what: string) {
+    super();
+    this.joinTimeoutMs = options.joinTimeoutMs === undefined ? 10_000 : checkInt(options.joinTimeoutMs, 1, 3_600_000, `${what}.joinTimeoutMs`);
+    const r = checkOptions<ReconnectOptions>(options.reconnect, ['maxAttempts', 'baseDelayMs', 'maxDelayMs'], `${what}.reconnect`);
+    this.reconnectPolicy = {
+      maxAttempts: r.maxAttempts === undefined ? DEFAULT_RECONNECT.maxAttempts : checkInt(r.maxAttempts, 0, 1_000_000, `${what}.reconnect.maxAttempts`),
+      baseDelayMs: r.baseDelayMs === undefined ? DEFAULT_RECONNECT.baseDelayMs : checkInt(r.baseDelayMs, 1, 3_600_000, `${what}.reconnect.baseDelayMs`),
+      maxDelayMs: r.maxDelayMs === undefined ? DEFAULT_RECONNECT.maxDelayMs : checkInt(r.maxDelayMs, 1, 3_600_000, `${what}.reconnect.maxDelayMs`),
+    };
+    this.outboxLimit = options.outboxLimit === undefined ? 1024 : checkInt(options.outboxLimit, 0, 1_000_000, `${what}.outboxLimit`);
+  }
+
+  /**
+   * Open a new link; reject when the server cannot be reached. When `signal`
+   * aborts before the link is open, release everything and reject.
+   */
+  protected abstract openLink(handlers: SignalingLinkHandlers, signal: AbortSignal): Promise<SignalingLink>;
+
+  get id(): number | undefined {
+    return this.member?.id;
+  }
+
+  get lobby(): string | undefined {
+    return this.member?.lobby;
+  }
+
+  /** The lobby's mode while in a lobby. */
+  get mode(): LobbyMode | undefined {
+    return this.member?.mode;
+  }
+
+  /** True once closed for good. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  join(options?: JoinOptions): Promise<JoinResult> {
+    let o: Partial<JoinOptions>;
+    try {
+      o = this.checkJoin(options);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return new Promise<JoinResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.failPending(new RtcmeshError(ErrorCode.TIMEOUT, `join was not answered within ${this.joinTimeoutMs} ms; check the server URL and that it is running`));
+      }, this.joinTimeoutMs);
+      this.pending = { resolve, reject, timer };
+      const msg = {
+        type: 'join',
+        ...(o.lobby ? { lobby: o.lobby } : {}),
+        ...(o.mode ? { mode: o.mode } : {}),
+        ...(o.auth !== undefined ? { auth: o.auth } : {}),
+      };
+      this.pendingAuth = o.auth;
+      this.ensureLink().then(
+        (link) => {
+          if (this.pending && this.link === link) link.send(JSON.stringify(msg));
+        },
+        (err: unknown) => {
+          this.failPending(
+            err instanceof RtcmeshError ? err : new RtcmeshError(ErrorCode.CLOSED, `could not connect to the signaling server: ${String(err)}`),
+          );
+        },
+      );
+    });
+  }
+
+  /** Validate join options and state; throws RtcmeshError. */
+  private checkJoin(options: JoinOptions | undefined): Partial<JoinOptions> {
+    const o = checkOptions<JoinOptions>(options, ['lobby', 'mode', 'auth'], 'join options');
+    if (o.lobby !== undefined) {
+      checkString(o.lobby, 'join options.lobby', 64);
+      if (o.lobby !== '' && !LOBBY_NAME_PATTERN.test(o.lobby)) invalid('join options.lobby', '"" or 1-64 characters of A-Z a-z 0-9 _ . -', o.lobby);
+    }
+    if (o.mode !== undefined) checkOneOf(o.mode, LOBBY_MODES, 'join options.mode');
+    if (o.auth !== undefined) {
+      try {
+        JSON.stringify(o.auth);
+      } catch {
+        invalid('join options.auth', 'a JSON-serialisable value', o.auth);
+      }
+    }
+    this.assertOpen();
+    if (this.member || this.pending) {
+      throw new RtcmeshError(ErrorCode.INVALID_STATE, `already in lobby "${this.member?.lobby ?? '(joining)'}"; call leave() before joining another`);
+    }
+    return o;
+  }
+
+  private pendingAuth: unknown;
+
+  sendDescription(to: number, type: 'offer' | 'answer', sdp: string): void {
+    checkInt(to, HOST_PEER_ID, MAX_SIGNALING_PEER_ID, 'sendDescription to');
+    checkOneOf(type, ['offer', 'answer'] as const, 'sendDescription type');
+    checkString(sdp, 'sendDescription sdp', MAX_SDP_LENGTH);
+    this.assertMember('sendDescription');
+    this.post(JSON.stringify({ type, to, sdp }));
+  }
+
+  sendCandidate(to: number, mid: string, index: number, candidate: string): void {
+    checkInt(to, HOST_PEER_ID, MAX_SIGNALING_PEER_ID, 'sendCandidate to');
+    checkString(mid, 'sendCandidate mid', MAX_MID_LENGTH);
+    checkInt(index, 0, 65535, 'sendCandidate index');
+    checkString(candidate, 'sendCandidate candidate', MAX_CANDIDATE_LENGTH);
+    this.assertMember('sendCandidate');
+    this.post(JSON.stringify({ type: 'candidate', to, mid, index, candidate }));
+  }
+
+  seal(): void {
+    const m = this.assertMember('seal');
+    if (m.id !== HOST_PEER_ID) throw new RtcmeshError(ErrorCode.INVALID_STATE, `only the lobby host (peer 1) may seal; this peer is ${m.id}`);
+    this.post(JSON.stringify({ type: 'seal' }));
+  }
+
+  leave(): void {
+    if (this.isClosed) return;
+    if (this.pending) {
+      this.failPending(new RtcmeshError(ErrorCode.INVALID_STATE, 'leave() was called while joining'));
+      this.dropLink(CloseCode.NORMAL, 'left while joining');
+      return;
+    }
+    if (!this.member) return;
+    this.member = undefined;
+    this.outbox = [];
+    if (this.link && !this.resuming) {
+      this.link.send(JSON.stringify({ type: 'leave' }));
+    } else {
+      this.dropLink(CloseCode.NORMAL, 'left');
+    }
+    this.cancelReconnect();
+    this.resuming = false;
+  }
+
+  close(): void {
+    this.finish('closed by user');
+  }
+
+  // ---- internals --------------------------------------------------------
+
+  private assertOpen(): void {
+    if (this.isClosed) throw new RtcmeshError(ErrorCode.CLOSED, 'the signaling client is closed; create a new one');
+  }
+
+  private assertMember(what: string): Membership {
+    this.assertOpen();
+    if (!this.member) throw new RtcmeshError(ErrorCode.INVALID_STATE, `${what}: join a lobby first`);
+    return this.member;
+  }
+
+  /** Send now, or queue while the link is down or resuming. */
+  private post(text: string): void {
+    if (this.link && !this.resuming) {
+      this.link.send(text);
+      return;
+    }
+    if (this.outboxLimit === 0) return;
+    this.outbox.push(text);
+    if (this.outbox.length > this.outboxLimit) this.outbox.shift();
+  }
+
+  private ensureLink(): Promise<SignalingLink> {
+    if (this.link) return Promise.resolve(this.link);
+    if (this.linking) return this.linking;
+    const gen = ++this.linkGen;
+    const handlers: SignalingLinkHandlers = {
+      message: (text) => {
+        if (gen === this.linkGen) this.onMessage(text);
+      },
+      invalid: (reason) => {
+        if (gen === this.linkGen) this.emit('error', new RtcmeshError(ErrorCode.MALFORMED_DATA, `signaling server sent ${reason}`));
+      },
+      close: (code, reason) => {
+        if (gen !== this.linkGen) return;
+        this.linkGen++;
+        this.link = undefined;
+        this.linking = undefined;
+        this.onLinkClosed(code, reason);
+      },
+    };
+    const abort = new AbortController();
+    this.linkAbort = abort;
+    const p = this.openLink(handlers, abort.signal).then(
+      (link) => {
+        if (this.linkAbort === abort) this.linkAbort = undefined;
+        if (gen !== this.linkGen || this.isClosed) {
+          link.close(CloseCode.NORMAL, 'superseded');
+          throw new RtcmeshError(ErrorCode.CLOSED, 'the signaling client was closed while connecting');
+        }
+        this.linking = undefined;
+        this.link = link;
+        return link;
+      },
+      (err: unknown) => {
+        if (this.linkAbort === abort) this.linkAbort = undefined;
+        if (gen === this.linkGen) {
+          this.linking = undefined;
+          this.linkGen++;
+        }
+        throw err;
+      },
+    );
+    this.linking = p;
+    return p;
+  }
+
+  private dropLink(code: number, reason: string): void {
+    this.linkGen++;
+    const abort = this.linkAbort;
+    this.linkAbort = undefined;
+    abort?.abort();
+    const link = this.link;
+    this.link = undefined;
+    this.linking = undefined;
+    link?.close(code, reason);
+  }
+
+  private failPending(err: RtcmeshError): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    clearTimeout(p.timer);
+    p.reject(err);
+  }
+
+  private onMessage(text: string): void {
+    const parsed = parseServerMessage(text);
+    if (!parsed.ok) {
+      this.emit('error', new RtcmeshError(parsed.code, parsed.error));
+      return;
+    }
+    this.handle(parsed.message);
+  }
+
+  private handle(m: ServerMessage): void {
+    switch (m.type) {
+      case 'joined': {
+        if (this.resuming && this.member) {
+          const member = this.member;
+          this.resuming = false;
+          this.reconnectAttempt = 0;
+          member.token = m.token;
+          const fresh = m.peers.filter((id) => !member.known.has(id));
+          for (const id of fresh) member.known.add(id);
+          const queued = this.outbox;
+          this.outbox = [];
+          for (const text of queued) this.link?.send(text);
+          this.emit('resumed');
+          for (const id of fresh) this.emit('peer_joined', id);
+          return;
+        }
+        const p = this.pending;
+        if (!p) return;
+        this.pending = undefined;
+        clearTimeout(p.timer);
+        this.member = { lobby: m.lobby, id: m.id, mode: m.mode, token: m.token, auth: this.pendingAuth, known: new Set(m.peers) };
+        p.resolve({ lobby: m.lobby, id: m.id, mode: m.mode, peers: [...m.peers] });
+        return;
+      }
+      case 'peer_joined':
+        if (!this.member || this.member.known.has(m.id)) return;
+        this.member.known.add(m.id);
+        this.emit('peer_joined', m.id);
+        return;
+      case 'peer_left':
+        if (!this.member) return;
+        this.member.known.delete(m.id);
+        this.emit('peer_left', m.id);
+        return;
+      case 'offer':
+      case 'answer':
+        if (this.member) this.emit('description', m.from, m.type, m.sdp);
+        return;
+      case 'candidate':
+        if (this.member) this.emit('candidate', m.from, m.mid, m.index, m.candidate);
+        return;
+      case 'sealed':
+        if (this.member) this.emit('sealed');
+        return;
+      case 'lobby_closed':
+        this.finish(`lobby closed: ${m.reason}`);
+        return;
+      case 'shutdown':
+        if (!m.reconnect) this.finish(`server shut down: ${m.reason}`);
+        return;
+      case 'error': {
+        const err = new RtcmeshError(toErrorCode(m.code), `signaling server: ${m.message}`);
+        if (m.ref === 'join' && this.pending && !this.resuming) {
+          this.failPending(err);
+          return;
+        }
+        if (m.ref === 'join' && this.resuming) {
+          this.emit('error', err);
+          this.finish(`could not resume: ${m.message}`);
+          return;
+        }
+        this.emit('error', err);
+        return;
+      }
+    }
+  }
+
+  private onLinkClosed(code: number, reason: string): void {
+    if (this.isClosed) return;
+    if (this.pending && !this.resuming) {
+      this.failPending(new RtcmeshError(ErrorCode.CLOSED, `signaling connection closed before the join completed (${code} ${reason})`));
+    }
+    if (!this.member) return;
+    const final = code === CloseCode.POLICY || code === CloseCode.REPLACED || code === CloseCode.TOO_BIG;
+    if (final || this.reconnectPolicy.maxAttempts === 0) {
+      this.finish(`signaling connection closed (${code}${reason ? ` ${reason}` : ''})`);
+      return;
+    }
+    this.resuming = true;
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.isClosed || !this.member) return;
+    const attempt = ++this.reconnectAttempt;
+    if (attempt > this.reconnectPolicy.maxAttempts) {
+      this.finish(`gave up reconnecting after ${attempt - 1} attempts`);
+      return;
+    }
+    const { baseDelayMs, maxDelayMs } = this.reconnectPolicy;
+    const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(attempt - 1, 20)) * (0.5 + Math.random() * 0.5);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      const member = this.member;
+      if (!member || this.isClosed) return;
+      this.ensureLink().then(
+        (link) => {
+          link.send(JSON.stringify({ type: 'join', resume: member.token, ...(member.auth !== undefined ? { auth: member.auth } : {}) }));
+        },
+        () => {
+          if (!this.link) this.scheduleReconnect();
+        },
+      );
+    }, delay);
+    this.emit('reconnecting', attempt);
+  }
+
+  private cancelReconnect(): void {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.reconnectAttempt = 0;
+  }
+
+  /** Close for good, once. */
+  private finish(reason: string): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.cancelReconnect();
+    this.failPending(new RtcmeshError(ErrorCode.CLOSED, `signaling client closed: ${reason}`));
+    this.member = undefined;
+    this.outbox = [];
+    this.resuming = false;
+    this.dropLink(CloseCode.NORMAL, 'client closed');
+    this.emit('closed', reason);
+  }
+}

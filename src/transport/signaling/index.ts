@@ -1,0 +1,39 @@
+/**
+ * Signaling that runs anywhere (Node.js and browsers): the protocol, the
+ * client interface, the WebSocket client and the in-memory bus. The server is
+ * exported from the Node entry only (see `server.ts`).
+ * @module
+ */
+export * from './protocol.js';
+export type { ResumeIdentity, TokenIssuer } from './tokens.js';
+export {
+  BaseSignalingClient,
+  type BaseSignalingClientOptions,
+  type JoinOptions,
+  type JoinResult,
+  type ReconnectOptions,
+  type SignalingClient,
+  type SignalingClientEvents,
+  type SignalingLink,
+  type SignalingLinkHandlers,
+} from './client.js';
+export {
+  WebSocketSignalingClient,
+  type WebSocketConstructor,
+  type WebSocketLike,
+  type WebSocketSignalingClientOptions,
+} from './websocket-client.js';
+export { MemorySignalingBus, MemorySignalingClient, type MemorySignalingBusOptions } from './memory-bus.js';
+export {
+  SignalingCore,
+  DEFAULT_CORE_OPTIONS,
+  type AuthorizeHook,
+  type AuthorizeLobby,
+  type AuthorizeRequest,
+  type AuthorizeResult,
+  type SessionTransport,
+  type SignalingCoreOptions,
+  type SignalingServerEvents,
+  type SignalingSession,
+  type SignalingStats,
+} from './core.js';

@@ -1,0 +1,240 @@
+/**
+ * The signaling wire protocol: message shapes and validators shared by the
+ * server, the WebSocket client and the in-memory bus. Every frame is one JSON
+ * object with a string `type`. See docs/signaling.md for the full description.
+ *
+ * Client → server messages are validated strictly (unknown fields are refused,
+ * so a client cannot smuggle a `from`); server → client messages are validated
+ * leniently (extra fields are ignored, so an older client talks to a newer server).
+ * @module
+ */
+import { ErrorCode } from '../../errors.js';
+
+/** Protocol version, announced in `joined`. */
+export const PROTOCOL_VERSION = 1;
+
+/** `mesh`: everyone connects to everyone. `client_server`: everyone connects to the host (id 1) only. */
+export type LobbyMode = 'mesh' | 'client_server';
+/** All lobby modes. */
+export const LOBBY_MODES: readonly LobbyMode[] = ['mesh', 'client_server'];
+
+/** Id of a lobby's host (its creator). */
+export const HOST_PEER_ID = 1;
+/** Smallest id the server gives a non-host peer. */
+export const MIN_SIGNALING_PEER_ID = 2;
+/** Largest peer id (31-bit). */
+export const MAX_SIGNALING_PEER_ID = 2147483647;
+
+/** Lobby names chosen by clients: 1–64 characters of `A–Z a–z 0–9 _ . -`. */
+export const LOBBY_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Longest SDP accepted (characters). Frames are also bounded by the server's byte limit. */
+export const MAX_SDP_LENGTH = 65536;
+/** Longest `mid` accepted. */
+export const MAX_MID_LENGTH = 256;
+/** Longest candidate line accepted. */
+export const MAX_CANDIDATE_LENGTH = 4096;
+/** Longest resume token accepted. */
+export const MAX_TOKEN_LENGTH = 1024;
+
+/** Messages a client sends. */
+export type ClientMessage =
+  | { type: 'join'; lobby?: string; mode?: LobbyMode; auth?: unknown; resume?: string }
+  | { type: 'offer' | 'answer'; to: number; sdp: string }
+  | { type: 'candidate'; to: number; mid: string; index: number; candidate: string }
+  | { type: 'seal' }
+  | { type: 'leave' };
+
+/** Messages the server sends. */
+export type ServerMessage =
+  | {
+      type: 'joined';
+      lobby: string;
+      id: number;
+      mode: LobbyMode;
+      peers: number[];
+      token: string;
+      resumed: boolean;
+      sealed: boolean;
+      version: number;
+    }
+  | { type: 'peer_joined'; id: number }
+  | { type: 'peer_left'; id: number }
+  | { type: 'offer' | 'answer'; from: number; sdp: string }
+  | { type: 'candidate'; from: number; mid: string; index: number; candidate: string }
+  | { type: 'sealed' }
+  | { type: 'lobby_closed'; reason: string }
+  | { type: 'error'; code: string; message: string; ref?: string }
+  | { type: 'shutdown'; reason: string; reconnect: boolean };
+
+/** Result of parsing: the message, or a stable error code and a readable reason. */
+export type ParseResult<T> = { ok: true; message: T } | { ok: false; code: ErrorCode; error: string };
+
+const CLIENT_FIELDS: Record<ClientMessage['type'], readonly string[]> = {
+  join: ['type', 'lobby', 'mode', 'auth', 'resume'],
+  offer: ['type', 'to', 'sdp'],
+  answer: ['type', 'to', 'sdp'],
+  candidate: ['type', 'to', 'mid', 'index', 'candidate'],
+  seal: ['type'],
+  leave: ['type'],
+};
+
+/** True when `id` is a valid peer id (1 or 2..2^31-1). */
+export function isPeerId(id: unknown): id is number {
+  return typeof id === 'number' && Number.isInteger(id) && id >= HOST_PEER_ID && id <= MAX_SIGNALING_PEER_ID;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function bad<T>(error: string, code: ErrorCode = ErrorCode.PROTOCOL_ERROR): ParseResult<T> {
+  return { ok: false, code, error };
+}
+
+function str(v: unknown, max: number): v is string {
+  return typeof v === 'string' && v.length <= max;
+}
+
+/** Decode and validate one client → server frame (already known to be text). */
+export function parseClientMessage(text: string): ParseResult<ClientMessage> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return bad('frame is not valid JSON; send one JSON object per text frame', ErrorCode.MALFORMED_DATA);
+  }
+  if (!isObject(raw)) return bad('frame must be a JSON object with a "type" field', ErrorCode.MALFORMED_DATA);
+  const type = raw.type;
+  if (typeof type !== 'string' || !Object.hasOwn(CLIENT_FIELDS, type)) {
+    return bad(`unknown message type ${JSON.stringify(type)}; expected one of ${Object.keys(CLIENT_FIELDS).join(', ')}`);
+  }
+  const allowed = CLIENT_FIELDS[type as ClientMessage['type']];
+  for (const key of Object.keys(raw)) {
+    if (!allowed.includes(key)) {
+      const hint = key === 'from' ? ' (the server stamps the sender itself)' : '';
+      return bad(`field "${key}" is not allowed in "${type}"${hint}; allowed: ${allowed.join(', ')}`);
+    }
+  }
+  switch (type) {
+    case 'join': {
+      if (raw.lobby !== undefined && raw.lobby !== '' && !(typeof raw.lobby === 'string' && LOBBY_NAME_PATTERN.test(raw.lobby))) {
+        return bad('join.lobby must be "" (create) or 1-64 characters of A-Z a-z 0-9 _ . -');
+      }
+      if (raw.mode !== undefined && !LOBBY_MODES.includes(raw.mode as LobbyMode)) {
+        return bad('join.mode must be "mesh" or "client_server"');
+      }
+      if (raw.resume !== undefined && !(str(raw.resume, MAX_TOKEN_LENGTH) && raw.resume.length > 0)) {
+        return bad(`join.resume must be a non-empty token of at most ${MAX_TOKEN_LENGTH} characters`);
+      }
+      return { ok: true, message: raw as ClientMessage };
+    }
+    case 'offer':
+    case 'answer':
+      if (!isPeerId(raw.to)) return bad(`${type}.to must be a peer id (1..${MAX_SIGNALING_PEER_ID})`);
+      if (!str(raw.sdp, MAX_SDP_LENGTH)) return bad(`${type}.sdp must be a string of at most ${MAX_SDP_LENGTH} characters`);
+      return { ok: true, message: raw as ClientMessage };
+    case 'candidate':
+      if (!isPeerId(raw.to)) return bad(`candidate.to must be a peer id (1..${MAX_SIGNALING_PEER_ID})`);
+      if (!str(raw.mid, MAX_MID_LENGTH)) return bad(`candidate.mid must be a string of at most ${MAX_MID_LENGTH} characters`);
+      if (typeof raw.index !== 'number' || !Number.isInteger(raw.index) || raw.index < 0 || raw.index > 65535) {
+        return bad('candidate.index must be an integer from 0 to 65535');
+      }
+      if (!str(raw.candidate, MAX_CANDIDATE_LENGTH)) {
+        return bad(`candidate.candidate must be a string of at most ${MAX_CANDIDATE_LENGTH} characters`);
+      }
+      return { ok: true, message: raw as ClientMessage };
+    default:
+      return { ok: true, message: raw as ClientMessage };
+  }
+}
+
+/** Decode and validate one server → client frame. Extra fields are ignored. */
+export function parseServerMessage(text: string): ParseResult<ServerMessage> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return bad('server sent a frame that is not JSON', ErrorCode.MALFORMED_DATA);
+  }
+  if (!isObject(raw)) return bad('server sent a frame that is not a JSON object', ErrorCode.MALFORMED_DATA);
+  const m = raw;
+  const fail = (what: string) => bad<ServerMessage>(`server sent an invalid "${String(m.type)}": ${what}`);
+  switch (m.type) {
+    case 'joined':
+      if (typeof m.lobby !== 'string' || !m.lobby) return fail('lobby');
+      if (!isPeerId(m.id)) return fail('id');
+      if (!LOBBY_MODES.includes(m.mode as LobbyMode)) return fail('mode');
+      if (!Array.isArray(m.peers) || !m.peers.every(isPeerId)) return fail('peers');
+      if (typeof m.token !== 'string') return fail('token');
+      if (typeof m.resumed !== 'boolean' || typeof m.sealed !== 'boolean') return fail('resumed/sealed');
+      break;
+    case 'peer_joined':
+    case 'peer_left':
+      if (!isPeerId(m.id)) return fail('id');
+      break;
+    case 'offer':
+    case 'answer':
+      if (!isPeerId(m.from)) return fail('from');
+      if (typeof m.sdp !== 'string') return fail('sdp');
+      break;
+    case 'candidate':
+      if (!isPeerId(m.from)) return fail('from');
+      if (typeof m.mid !== 'string' || typeof m.candidate !== 'string') return fail('mid/candidate');
+      if (typeof m.index !== 'number' || !Number.isInteger(m.index) || m.index < 0) return fail('index');
+      break;
+    case 'sealed':
+      break;
+    case 'lobby_closed':
+      if (typeof m.reason !== 'string') return fail('reason');
+      break;
+    case 'error':
+      if (typeof m.code !== 'string' || typeof m.message !== 'string') return fail('code/message');
+      if (m.ref !== undefined && typeof m.ref !== 'string') return fail('ref');
+      break;
+    case 'shutdown':
+      if (typeof m.reason !== 'string' || typeof m.reconnect !== 'boolean') return fail('reason/reconnect');
+      break;
+    default:
+      return bad(`server sent an unknown message type ${JSON.stringify(m.type)}`);
+  }
+  return { ok: true, message: m as unknown as ServerMessage };
+}
+
+/** Error codes a server may put in an `error` message (a subset of {@link ErrorCode}). */
+export const SIGNALING_ERROR_CODES: readonly ErrorCode[] = [
+  ErrorCode.MALFORMED_DATA,
+  ErrorCode.PROTOCOL_ERROR,
+  ErrorCode.PACKET_TOO_LARGE,
+  ErrorCode.RATE_LIMITED,
+  ErrorCode.INVALID_STATE,
+  ErrorCode.INVALID_PEER,
+  ErrorCode.UNAUTHORIZED,
+  ErrorCode.LOBBY_SEALED,
+  ErrorCode.LOBBY_FULL,
+  ErrorCode.SERVER_FULL,
+  ErrorCode.RESUME_FAILED,
+  ErrorCode.TIMEOUT,
+];
+
+/** Map a wire error code to an {@link ErrorCode}; unknown codes become PROTOCOL_ERROR. */
+export function toErrorCode(code: string): ErrorCode {
+  return (SIGNALING_ERROR_CODES as readonly string[]).includes(code) ? (code as ErrorCode) : ErrorCode.PROTOCOL_ERROR;
+}
+
+/** WebSocket close codes the server uses. */
+export const CloseCode = {
+  /** Normal: lobby closed (sealed, host left) or the client left. */
+  NORMAL: 1000,
+  /** Server shutting down (see the preceding `shutdown` message). */
+  GOING_AWAY: 1001,
+  /** Policy violation: repeated abuse, flood, disallowed origin. */
+  POLICY: 1008,
+  /** Frame larger than the hard limit. */
+  TOO_BIG: 1009,
+  /** The socket could not keep up (send buffer over the limit). */
+  TRY_AGAIN: 1013,
+  /** No join within the join timeout. */
+  JOIN_TIMEOUT: 4001,
+  /** The same peer resumed on another socket. */
+  REPLACED: 4002,
+} as const;

@@ -1,0 +1,160 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ErrorCode, type RtcmeshError } from '../../src/index.js';
+import { T, cleanup, client, startServer, waitForEvent } from './helpers.js';
+
+/** A TCP proxy in front of the server whose connections can be cut, like a network blip. */
+async function proxy(targetPort: number): Promise<{ url: string; cut(): void; close(): Promise<void> }> {
+  const pairs = new Set<[Socket, Socket]>();
+  const server: Server = createServer((inbound) => {
+    const outbound = connect(targetPort, '127.0.0.1');
+    const pair: [Socket, Socket] = [inbound, outbound];
+    pairs.add(pair);
+    inbound.pipe(outbound);
+    outbound.pipe(inbound);
+    const end = () => {
+      pairs.delete(pair);
+      inbound.destroy();
+      outbound.destroy();
+    };
+    inbound.on('error', end).on('close', end);
+    outbound.on('error', end).on('close', end);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  proxies.push(server);
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    cut: () => {
+      for (const [a, b] of pairs) {
+        a.destroy();
+        b.destroy();
+      }
+      pairs.clear();
+    },
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+const proxies: Server[] = [];
+
+afterEach(async () => {
+  await cleanup();
+  for (const p of proxies.splice(0)) p.close();
+});
+
+describe('resume', () => {
+  it('a server restart: clients reconnect and resume with their ids, and relaying works again', async () => {
+    const secret = 'test-secret-0123456789abcdef';
+    const first = await startServer({ resumeSecret: secret });
+    const a = client(first.url);
+    const b = client(first.url);
+    await a.join({ lobby: 'persist' });
+    const { id: bid } = await b.join({ lobby: 'persist' });
+    let leftSeen = false;
+    a.on('peer_left', () => (leftSeen = true));
+
+    const aReconnecting = waitForEvent(a, 'reconnecting');
+    const aResumed = waitForEvent(a, 'resumed', () => true, T);
+    const bResumed = waitForEvent(b, 'resumed', () => true, T);
+    await first.server.close({ reason: 'restart', reconnect: true });
+    await aReconnecting;
+    const second = await startServer({ resumeSecret: secret }, first.port);
+    await Promise.all([aResumed, bResumed]);
+    expect(a.id).toBe(1);
+    expect(b.id).toBe(bid);
+    expect(a.lobby).toBe('persist');
+    expect(second.server.getStats()).toMatchObject({ lobbies: 1, peers: 2, resumes: 2 });
+
+    const got = waitForEvent<[number, string, string]>(a, 'description');
+    b.sendDescription(1, 'answer', 'after restart');
+    expect(await got).toEqual([bid, 'answer', 'after restart']);
+    expect(leftSeen).toBe(false);
+    // New joiners still get fresh ids and hear about both.
+    const c = client(second.url);
+    const rc = await c.join({ lobby: 'persist' });
+    expect(rc.peers.sort()).toEqual([1, bid].sort());
+    expect([1, bid]).not.toContain(rc.id);
+  });
+
+  it('a network blip: the peer resumes silently and messages sent meanwhile are delivered', async () => {
+    const { url, port, server } = await startServer({ resumeGraceMs: 5000 });
+    const p = await proxy(port);
+    const a = client(url);
+    const b = client(p.url);
+    await a.join({ lobby: 'blip' });
+    const { id: bid } = await b.join({ lobby: 'blip' });
+    let leftSeen = false;
+    a.on('peer_left', () => (leftSeen = true));
+
+    const detached = waitForEvent(server, 'peer_detached');
+    const reconnecting = waitForEvent(b, 'reconnecting');
+    p.cut();
+    await Promise.all([detached, reconnecting]);
+    // Sent while b is away, in both directions: queued by the server and by b's client.
+    a.sendDescription(bid, 'offer', 'while away');
+    b.sendCandidate(1, '0', 0, 'queued in client');
+    const gotOffer = waitForEvent<[number, string, string]>(b, 'description');
+    const gotCand = waitForEvent<[number, string, number, string]>(a, 'candidate');
+    const resumed = waitForEvent(b, 'resumed');
+    await resumed;
+    expect(b.id).toBe(bid);
+    expect(await gotOffer).toEqual([1, 'offer', 'while away']);
+    expect(await gotCand).toEqual([bid, '0', 0, 'queued in client']);
+    expect(leftSeen).toBe(false);
+  });
+
+  it('a peer that does not resume within the grace period leaves, and its token is refused afterwards', async () => {
+    const { port, url, server } = await startServer({ resumeGraceMs: 30 });
+    const p = await proxy(port);
+    const a = client(url);
+    const b = client(p.url, { reconnect: { maxAttempts: 0 } });
+    await a.join({ lobby: 'grace' });
+    const { id: bid } = await b.join({ lobby: 'grace' });
+    const left = waitForEvent<[number]>(a, 'peer_left');
+    const bClosed = waitForEvent<[string]>(b, 'closed');
+    p.cut();
+    expect(await bClosed).toBeDefined();
+    expect((await left)[0]).toBe(bid);
+    expect(server.getStats().peers).toBe(1);
+  });
+
+  it('resuming after the peer left is refused with RESUME_FAILED and the client closes', async () => {
+    const { port, url } = await startServer({ resumeGraceMs: 20 });
+    const p = await proxy(port);
+    const a = client(url);
+    const b = client(p.url, { reconnect: { baseDelayMs: 200, maxDelayMs: 200 } });
+    await a.join({ lobby: 'late' });
+    const { id: bid } = await b.join({ lobby: 'late' });
+    const left = waitForEvent<[number]>(a, 'peer_left');
+    const err = waitForEvent<[RtcmeshError]>(b, 'error', () => true, T);
+    const closed = waitForEvent<[string]>(b, 'closed', () => true, T);
+    p.cut();
+    expect((await left)[0]).toBe(bid);
+    expect((await err)[0].code).toBe(ErrorCode.RESUME_FAILED);
+    expect((await closed)[0]).toMatch(/resume/);
+  });
+
+  it('gives up after maxAttempts and reports closed', async () => {
+    const { server, url } = await startServer();
+    const a = client(url, { reconnect: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 } });
+    await a.join({ lobby: 'gone' });
+    const attempts: number[] = [];
+    a.on('reconnecting', (n) => attempts.push(n));
+    const closed = waitForEvent<[string]>(a, 'closed', () => true, T);
+    await server.close({ reconnect: true });
+    expect((await closed)[0]).toMatch(/gave up/);
+    expect(attempts).toEqual([1, 2, 3]);
+  });
+
+  it('a final shutdown (reconnect: false) closes clients with the reason', async () => {
+    const { server, url } = await startServer();
+    const a = client(url);
+    await a.join({ lobby: 'bye' });
+    let reconnecting = false;
+    a.on('reconnecting', () => (reconnecting = true));
+    const closed = waitForEvent<[string]>(a, 'closed');
+    await server.close({ reason: 'maintenance', reconnect: false });
+    expect((await closed)[0]).toBe('server shut down: maintenance');
+    expect(reconnecting).toBe(false);
+  });
+});
