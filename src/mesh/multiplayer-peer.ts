@@ -23,7 +23,7 @@ import { checkBool, checkInt, checkOneOf, checkOptions, invalid } from '../util/
 import { MAX_CUSTOM_CHANNELS, channelIndexFor, channelLayout, transferChannelOf, type ChannelSpec } from './channel-layout.js';
 import { CONTROL_CHANNEL_ID, CONTROL_CHANNEL_LABEL, FrameType, decodeFrame, encodeFrame, type Ack } from './health/control.js';
 import { LinkHealth } from './health/link-health.js';
-import { backoffAfter, resolveReconnect, type ReconnectOptions, type ReconnectPolicy } from './health/reconnect.js';
+import { backoffAfter, resolveReconnect, type MeshReconnectOptions, type ReconnectPolicy } from './health/reconnect.js';
 import { MAX_SESSION_HEADER, ReceiveSession, SendSession, type ReplayLimits } from './health/session.js';
 import type { LinkChannelStats, LinkState, LinkStateChange, LinkStats, MeshStats } from './health/stats.js';
 import { varintLength } from './health/varint.js';
@@ -69,7 +69,7 @@ export interface MultiplayerPeerOptions {
    * Automatic reconnection of lost links (used by lobby meshes, which can
    * re-create connections through signaling); `false` turns it off.
    */
-  reconnect?: ReconnectOptions | boolean;
+  reconnect?: MeshReconnectOptions | boolean;
 }
 
 /** What {@link WebRTCMultiplayerPeer.getPeer} reports about one peer. */

@@ -6,7 +6,7 @@
 import { checkInt, checkOptions, invalid } from '../../util/validate.js';
 
 /** Options of automatic reconnection (lobby meshes). */
-export interface ReconnectOptions {
+export interface MeshReconnectOptions {
   /** Most attempts before giving up. Default 10. */
   maxAttempts?: number;
   /** How long one attempt may take to open every channel (ms). Default 5000. */
@@ -20,16 +20,16 @@ export interface ReconnectOptions {
 }
 
 /** Resolved reconnection policy. */
-export type ReconnectPolicy = Required<ReconnectOptions>;
+export type ReconnectPolicy = Required<MeshReconnectOptions>;
 
 export const DEFAULT_RECONNECT: ReconnectPolicy = { maxAttempts: 10, attemptTimeoutMs: 5000, backoffMs: 250, maxBackoffMs: 4000, giveUpMs: 60_000 };
 
 /** Validate reconnect options (`false` turns reconnection off). */
-export function resolveReconnect(value: ReconnectOptions | boolean | undefined): ReconnectPolicy | undefined {
+export function resolveReconnect(value: MeshReconnectOptions | boolean | undefined): ReconnectPolicy | undefined {
   if (value === false) return undefined;
   if (value === undefined || value === true) return { ...DEFAULT_RECONNECT };
   if (typeof value !== 'object' || value === null) invalid('reconnect', 'false, true or an object of reconnect options', value);
-  const o = checkOptions<ReconnectOptions>(value, ['maxAttempts', 'attemptTimeoutMs', 'backoffMs', 'maxBackoffMs', 'giveUpMs'], 'reconnect options');
+  const o = checkOptions<MeshReconnectOptions>(value, ['maxAttempts', 'attemptTimeoutMs', 'backoffMs', 'maxBackoffMs', 'giveUpMs'], 'reconnect options');
   const d = DEFAULT_RECONNECT;
   return {
     maxAttempts: o.maxAttempts === undefined ? d.maxAttempts : checkInt(o.maxAttempts, 1, 1000, 'reconnect.maxAttempts'),
