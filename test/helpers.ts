@@ -2,6 +2,7 @@
  * Test helpers: wait on events with a timeout (never sleep), and connect pairs
  * of real connections on loopback.
  */
+import { spawn } from 'node:child_process';
 import type { EventEmitter } from 'eventemitter3';
 import { ConnectionState, WebRTCPeerConnection, type PeerConnectionConfig, type WebRTCDataChannel } from '../src/index.js';
 
@@ -78,4 +79,34 @@ export function makePair(config: PeerConnectionConfig = LOOPBACK): [WebRTCPeerCo
   const b = new WebRTCPeerConnection(config, { autoPoll: true });
   wire(a, b);
   return [a, b];
+}
+
+/** Output and exit code of a finished child process. */
+export interface ProcessResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Run a TypeScript file in a fresh Node process (through tsx) and resolve when
+ * it exits by itself; reject (after SIGKILL) if it is still running after
+ * `limitMs`, which is how tests catch a process that fails to exit.
+ */
+export function runNode(file: string, args: string[] = [], nodeFlags: string[] = [], limitMs = 60_000): Promise<ProcessResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${file} did not exit within ${limitMs} ms; stdout: ${stdout}; stderr: ${stderr}`));
+    }, limitMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }

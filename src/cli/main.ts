@@ -3,6 +3,7 @@
  * The `rtcmesh` command.
  * @module
  */
+import { runMeshDemo } from './demo-mesh.js';
 import { runPairDemo } from './demo-pair.js';
 import { runServe } from './serve.js';
 
@@ -10,6 +11,7 @@ const USAGE = `usage: rtcmesh <command> [options]
 
 commands:
   demo        signaling server + real peers forming a mesh on loopback, with live stats
+              [--peers N (6)] [--seconds S (0 = until Ctrl-C)]
   demo-pair   two real WebRTC peers on loopback: states, RTT and a transfer
   serve       run the lobby signaling server (rtcmesh serve --help)
   help        this text
@@ -18,7 +20,7 @@ commands:
 type Command = (argv: string[]) => Promise<void>;
 
 const commands: Record<string, Command> = {
-  demo: () => runPairDemo(),
+  demo: (argv) => runMeshDemo(argv),
   'demo-pair': () => runPairDemo(),
   serve: (argv) => runServe(argv),
   help: async () => {

@@ -7,3 +7,4 @@ export { channelLayout, RESERVED_CHANNEL_ID_BASE, MAX_CUSTOM_CHANNELS } from './
 export type { ChannelSpec } from './channel-layout.js';
 export { Mesh, LobbyMultiplayerPeer } from './lobby.js';
 export type { JoinMeshOptions, LobbySignaling, LobbySignalingEvents } from './lobby.js';
+export type { SignalingSource } from './signaling-source.js';

@@ -15,6 +15,7 @@ import type { EventEmitter } from 'eventemitter3';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
 import { WebRTCMultiplayerPeer, type MultiplayerPeerOptions } from './multiplayer-peer.js';
 import { TransferMode } from './types.js';
+import { resolveSignaling, type SignalingSource } from './signaling-source.js';
 
 import type { LobbyMode } from '../transport/signaling/protocol.js';
 
@@ -39,8 +40,8 @@ export interface LobbySignalingEvents {
 
 /** Options of {@link Mesh.join}. */
 export interface JoinMeshOptions extends MultiplayerPeerOptions {
-  /** A signaling client (not yet joined). */
-  signaling: LobbySignaling;
+  /** A signaling server URL (`ws://…`), a `MemorySignalingBus`, or a client not yet joined. */
+  signaling: SignalingSource;
   /** Lobby name; omit or '' to create a new lobby. */
   lobby?: string;
   /** Kind of lobby when creating one. Default 'mesh'. */
@@ -55,7 +56,7 @@ export interface JoinMeshOptions extends MultiplayerPeerOptions {
   channels?: TransferMode[];
   /** maxPacketLifeTime (ms) of the unreliable channels. Default 1. */
   unreliableLifetime?: number;
-  /** Close the signaling client when the mesh closes. Default true. */
+  /** Close the signaling client when the mesh closes. Default: true when the mesh created it (URL or bus). */
   closeSignaling?: boolean;
 }
 
@@ -107,6 +108,8 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
   /** Signaling messages dropped because they did not fit (unknown sender, too many early ones). */
   signalingDropped = 0;
   private early = new Map<number, Early[]>();
+  /** Peers announced before our own join completed (a synchronous bus can do that). */
+  private announcedEarly: number[] | undefined = [];
   private detach: (() => void) | undefined;
   /** Peers currently in the lobby (as announced by signaling). */
   private readonly members = new Set<number>();
@@ -132,6 +135,7 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
     const onLeft = (id: number) => {
       this.members.delete(id);
       this.early.delete(id);
+      if (this.announcedEarly) this.announcedEarly = this.announcedEarly.filter((p) => p !== id);
       this.drop(id, 'left the lobby', true);
     };
     const onDescription = (from: number, type: 'offer' | 'answer', sdp: string) => this.route(from, { kind: 'description', type, sdp });
@@ -158,10 +162,16 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
     else if (joined.id === 1) this.createServer(channels);
     else this.createClient(joined.id, channels);
     for (const id of joined.peers) this.members.add(id);
-    for (const id of joined.peers) this.connectTo(id);
+    const announced = this.announcedEarly ?? [];
+    this.announcedEarly = undefined;
+    for (const id of [...joined.peers, ...announced]) this.connectTo(id);
   }
 
   private connectTo(id: number): void {
+    if (this.announcedEarly) {
+      this.announcedEarly.push(id);
+      return;
+    }
     if (this.getMode() === undefined || this.hasPeer(id) || id === this.getUniqueId()) return;
     const connection = this.newConnection();
     try {
@@ -293,15 +303,12 @@ export const Mesh = {
    */
   async join(options: JoinMeshOptions): Promise<LobbyMultiplayerPeer> {
     const opts = checkOptions<JoinMeshOptions>(options, JOIN_KEYS, 'Mesh.join() options');
-    const s = opts.signaling;
-    if (!s || typeof s.join !== 'function' || typeof s.on !== 'function') {
-      invalid('signaling', 'a signaling client (WebSocketSignalingClient or a MemorySignalingBus client)', s);
-    }
+    const { client: s, owned } = resolveSignaling(opts.signaling as SignalingSource);
     const channels = opts.channels ?? [];
     if (!Array.isArray(channels)) invalid('channels', 'an array of TransferMode values', channels);
     const settings = {
       unreliableLifetime: opts.unreliableLifetime === undefined ? 1 : checkInt(opts.unreliableLifetime, 0, 65535, 'unreliableLifetime'),
-      closeSignaling: opts.closeSignaling ?? true,
+      closeSignaling: opts.closeSignaling ?? owned,
       ...(opts.connection !== undefined && { connection: opts.connection }),
       ...(opts.engine !== undefined && { engine: opts.engine }),
     };

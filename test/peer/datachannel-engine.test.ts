@@ -2,33 +2,13 @@
  * Behaviour specific to the node-datachannel engine: many connections, a
  * process that exits by itself after closing, channels that survive GC.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConnectionState, WebRTCPeerConnection, type WebRTCDataChannel } from '../../src/index.js';
-import { LOOPBACK, opened, reachState, wire } from '../helpers.js';
+import { LOOPBACK, opened, reachState, runNode, wire } from '../helpers.js';
 import { toNdcIceServer } from '../../src/transport/datachannel/datachannel-engine.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
-
-/** Run a TypeScript fixture in a fresh Node process; resolve with its output and exit code. */
-function runFixture(file: string, args: string[], nodeFlags: string[] = [], limitMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`fixture ${file} did not exit within ${limitMs} ms; stdout: ${stdout}; stderr: ${stderr}`));
-    }, limitMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('node-datachannel engine', () => {
   it('opens 50 connection pairs, exchanges data on each, and closes them all', async () => {
@@ -57,14 +37,14 @@ describe('node-datachannel engine', () => {
   });
 
   it('a process that closes its 50 pairs exits by itself, with no cleanup call', async () => {
-    const result = await runFixture(fixture('pairs.ts'), ['50']);
+    const result = await runNode(fixture('pairs.ts'), ['50']);
     expect(result.stderr).toBe('');
     expect(result.stdout.trim()).toBe('done 50');
     expect(result.code).toBe(0);
   });
 
   it('keeps a channel alive after the user dropped every reference to it (forced GC)', async () => {
-    const result = await runFixture(fixture('gc-channel.ts'), [], ['--expose-gc']);
+    const result = await runNode(fixture('gc-channel.ts'), [], ['--expose-gc']);
     expect(result.stdout.trim()).toBe('ok');
     expect(result.code).toBe(0);
   });

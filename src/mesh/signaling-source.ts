@@ -1,0 +1,23 @@
+/**
+ * Turn what a user passes as `signaling` into a client: a `ws://` / `wss://`
+ * URL, an in-memory bus, or a client they built themselves.
+ * @module
+ */
+import { MemorySignalingBus } from '../transport/signaling/memory-bus.js';
+import { WebSocketSignalingClient } from '../transport/signaling/websocket-client.js';
+import { invalid } from '../util/validate.js';
+import type { LobbySignaling } from './lobby.js';
+
+/** A signaling server URL, an in-memory bus, or a ready client (not yet joined). */
+export type SignalingSource = string | MemorySignalingBus | LobbySignaling;
+
+/** The client for `source`, and whether the mesh created (and so owns) it. */
+export function resolveSignaling(source: SignalingSource): { client: LobbySignaling; owned: boolean } {
+  if (typeof source === 'string') {
+    if (!/^wss?:\/\//.test(source)) invalid('signaling', 'a ws:// or wss:// URL, a MemorySignalingBus or a signaling client', source);
+    return { client: new WebSocketSignalingClient(source), owned: true };
+  }
+  if (source instanceof MemorySignalingBus) return { client: source.createClient(), owned: true };
+  if (source && typeof source === 'object' && typeof (source as LobbySignaling).join === 'function') return { client: source, owned: false };
+  return invalid('signaling', 'a ws:// or wss:// URL, a MemorySignalingBus or a signaling client', source);
+}
