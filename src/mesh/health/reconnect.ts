@@ -13,7 +13,7 @@ export interface MeshReconnectOptions {
   attemptTimeoutMs?: number;
   /** Wait before the second attempt (ms); doubles each time. Default 250. */
   backoffMs?: number;
-  /** Longest wait between attempts (ms). Default 4000. */
+  /** Longest wait between attempts (ms). Default 2000. */
   maxBackoffMs?: number;
   /** Give up this long after the link was lost, whatever the attempts (ms). Default 60000. */
   giveUpMs?: number;
@@ -22,7 +22,7 @@ export interface MeshReconnectOptions {
 /** Resolved reconnection policy. */
 export type ReconnectPolicy = Required<MeshReconnectOptions>;
 
-export const DEFAULT_RECONNECT: ReconnectPolicy = { maxAttempts: 10, attemptTimeoutMs: 5000, backoffMs: 250, maxBackoffMs: 4000, giveUpMs: 60_000 };
+export const DEFAULT_RECONNECT: ReconnectPolicy = { maxAttempts: 10, attemptTimeoutMs: 5000, backoffMs: 250, maxBackoffMs: 2000, giveUpMs: 60_000 };
 
 /** Validate reconnect options (`false` turns reconnection off). */
 export function resolveReconnect(value: MeshReconnectOptions | boolean | undefined): ReconnectPolicy | undefined {
