@@ -174,6 +174,34 @@ describe('heartbeats and dead-link detection', () => {
     expect(control.getMaxRetransmits()).toBe(0);
   });
 
+  it('with session: false reliable packets go out raw (no header), and the replay buffer stays empty', async () => {
+    const t = tick();
+    const [a, b] = (await healthMesh([2, 3], { ...FAST, session: false }, t)) as [WebRTCMultiplayerPeer, WebRTCMultiplayerPeer];
+    live.push(a, b);
+    a.targetPeer = 3;
+    a.putPacket(new Uint8Array([1, 2, 3]));
+    let got: Uint8Array | undefined;
+    await waitUntil(() => (got ??= b.getPacket()) !== undefined, 'the packet');
+    expect([...got!]).toEqual([1, 2, 3]);
+    expect(a.getPeer(3)!.channels[0]!.getStats().bytesSent).toBe(3);
+    expect(a.getLinkStats(3)!.channels[0]).toMatchObject({ session: false, replayBuffered: 0, bytesSent: 3 });
+    expect(a.getMaxPacketSize()).toBe(a.getPeer(3)!.channels[0]!.getMaxPacketSize());
+  });
+
+  it('refuses a reliable packet that does not fit with its header, without using up a sequence number', async () => {
+    const t = tick();
+    const [a, b] = (await healthMesh([2, 3], { ...FAST }, t)) as [WebRTCMultiplayerPeer, WebRTCMultiplayerPeer];
+    live.push(a, b);
+    a.targetPeer = 3;
+    const max = a.getMaxPacketSize();
+    expect(() => a.putPacket(new Uint8Array(a.getPeer(3)!.channels[0]!.getMaxPacketSize()))).toThrow(expect.objectContaining({ code: ErrorCode.PACKET_TOO_LARGE }));
+    a.putPacket(new Uint8Array(max));
+    let got: Uint8Array | undefined;
+    await waitUntil(() => (got ??= b.getPacket()) !== undefined, 'the largest packet');
+    expect(got!.length).toBe(max);
+    expect(b.getLinkStats(2)!.channels[0]!.gaps).toBe(0);
+  });
+
   it('validates the health options', () => {
     const code = (fn: () => unknown) => {
       try {
