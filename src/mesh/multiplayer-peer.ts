@@ -650,7 +650,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   }
 
   private update(entry: PeerEntry, now: number): void {
-    if (entry.state === 'reconnecting') return this.updateReconnection(entry, now);
+    if (entry.rc) return this.updateReconnection(entry, now);
     const state = entry.connection.getConnectionState();
     let lost: string | undefined;
     if (state === ConnectionState.FAILED || state === ConnectionState.CLOSED) {
@@ -681,9 +681,11 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
         lost = `heartbeat timeout: nothing heard for ${Math.round(now - entry.health.lastHeard)} ms`;
       }
     }
+    if (lost === undefined && !entry.connected && this.reconnectPolicy && now - entry.history[0]!.at >= this.reconnectPolicy.attemptTimeoutMs && this.canReconnect(entry.id)) {
+      lost = `not connected within ${this.reconnectPolicy.attemptTimeoutMs} ms`;
+    }
     if (lost !== undefined) {
-      if (entry.connected) this.linkLost(entry, lost, now);
-      else this.drop(entry.id, lost, true);
+      this.linkLost(entry, lost, now);
       return;
     }
     if (entry.linkUp) this.sendControl(entry, now);
@@ -779,8 +781,13 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     this.pull(entry);
     entry.connection.close();
     entry.linkUp = false;
-    entry.state = 'reconnecting';
     entry.rc = { lostAt: now, reason, attempt: 0, startedAt: undefined, nextAt: now };
+    if (!entry.connected) {
+      // the first connection failed: retry quietly; the application does not know this peer yet
+      this.record(entry, 'connecting', now, reason);
+      return;
+    }
+    entry.state = 'reconnecting';
     this.record(entry, 'reconnecting', now, reason);
     this.emit('link_lost', entry.id, reason);
   }
@@ -793,16 +800,16 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    */
   protected restartLink(peerId: number, reason: string): boolean {
     const entry = this.peers.get(peerId);
-    if (!entry || !entry.connected) return false;
+    if (!entry) return false;
     const now = this.clock.now();
-    if (entry.state !== 'reconnecting') {
+    if (!entry.rc) {
       this.linkLost(entry, reason, now);
-      if (this.peers.get(peerId) !== entry || (entry.state as LinkState) !== 'reconnecting') return false;
+      if (this.peers.get(peerId) !== entry || !entry.rc) return false;
     }
-    const rc = entry.rc!;
+    const rc = entry.rc;
     if (rc.startedAt === undefined) {
       rc.attempt++;
-      this.emit('reconnecting', entry.id, rc.attempt);
+      if (entry.connected) this.emit('reconnecting', entry.id, rc.attempt);
     }
     rc.startedAt = now;
     return this.peers.get(peerId) === entry;
@@ -827,7 +834,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     if (rc.startedAt === undefined && now >= rc.nextAt) {
       rc.attempt++;
       rc.startedAt = now;
-      this.emit('reconnecting', entry.id, rc.attempt);
+      if (entry.connected) this.emit('reconnecting', entry.id, rc.attempt);
       if (this.peers.get(entry.id) !== entry) return;
       try {
         this.startReconnectAttempt(entry.id, rc.attempt);
@@ -840,6 +847,17 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   private reconnected(entry: PeerEntry, now: number): void {
     const downtime = now - entry.rc!.lostAt;
     entry.rc = undefined;
+    if (!entry.connected) {
+      // a retried first connection: this is the peer's first appearance
+      entry.linkUp = true;
+      entry.connected = true;
+      entry.state = 'connected';
+      entry.health.reset(now);
+      this.record(entry, 'connected', now);
+      if (this.mode === 'client') this.status = ConnectionStatus.CONNECTED;
+      this.emit('peer_connected', entry.id);
+      return;
+    }
     entry.state = 'connected';
     entry.linkUp = true;
     entry.reconnects++;
