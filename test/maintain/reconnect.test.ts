@@ -146,4 +146,36 @@ describe('automatic reconnection through the lobby, nothing lost', () => {
     expect(attempts.length).toBeGreaterThanOrEqual(2);
     expect(attempts).toEqual(attempts.map((_, i) => i + 1));
   });
+
+  it('retries a first connection whose signaling was lost; peer_connected fires once when it finally opens', async () => {
+    const bus = new MemorySignalingBus();
+    const t = ticker([]);
+    cleanups.push(() => bus.close());
+    cleanups.push(t.stop);
+    let blocked = true;
+    const make = () => {
+      const client = bus.createClient();
+      const sd = client.sendDescription.bind(client);
+      client.sendDescription = (to, type, sdp) => (blocked ? undefined : sd(to, type, sdp));
+      return client;
+    };
+    const options = { connection: LOOPBACK, ...FAST, reconnect: { ...RECONNECT, attemptTimeoutMs: 400 } };
+    const a = await Mesh.join({ signaling: make(), ...options });
+    const b = await Mesh.join({ signaling: make(), lobby: a.lobby, ...options });
+    cleanups.push(() => a.close(), () => b.close());
+    const ea = record(a);
+    const eb = record(b);
+    t.add(a);
+    t.add(b);
+    const hi = a.getUniqueId() > b.getUniqueId() ? a : b;
+    const lo = hi === a ? b : a;
+    // the first offer is lost; the offerer gives it attemptTimeoutMs, then offers on a fresh connection
+    await waitUntil(() => (hi.getLinkStats(lo.getUniqueId())?.history.length ?? 0) >= 2, 'the first attempt to time out', 10_000);
+    expect(hi.getPeer(lo.getUniqueId())!.state).toBe('connecting');
+    blocked = false;
+    await waitUntil(() => a.getPeerIds().length === 1 && b.getPeerIds().length === 1, 'the retried connection to open', 15_000);
+    expect(ea).toEqual([`connected:${b.getUniqueId()}`]);
+    expect(eb).toEqual([`connected:${a.getUniqueId()}`]);
+    expect(hi.getLinkStats(lo.getUniqueId())!.history[1]).toMatchObject({ state: 'connecting', reason: 'not connected within 400 ms' });
+  });
 });
