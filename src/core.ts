@@ -11,3 +11,4 @@ export * from './transport/signaling/index.js';
 export * from './mesh/index.js';
 export { realClock } from './util/clock.js';
 export type { Clock } from './util/clock.js';
+export * from './transport/virtual/index.js';

@@ -141,6 +141,7 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     const resolved = resolveConfig(config);
     this.close();
     this.dispatcher.clear();
+    this.channels = [];
     const gen = ++this.generation;
     const live = (fn: () => void) => {
       if (gen === this.generation) fn();
@@ -173,6 +174,14 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
             }
           }),
         signalingStateChange: (state) => live(() => this.setSignalingState(SIGNALING_STATES[state] ?? SignalingState.STABLE)),
+        remoteError: (kind, message) =>
+          live(() => {
+            if (kind === 'candidate') this.candidateErrors++;
+            this.reportRemoteError(
+              kind === 'description' ? ErrorCode.INVALID_SDP : ErrorCode.INVALID_CANDIDATE,
+              `remote ${kind} rejected by the ${this.engineImpl.name} engine: ${message}`,
+            );
+          }),
         dataChannel: (engineChannel) =>
           live(() => {
             const channel = new WebRTCDataChannel(engineChannel, this.dispatcher, this.queueLimits);

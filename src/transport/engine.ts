@@ -134,6 +134,14 @@ export interface EngineConnectionHandlers {
   signalingStateChange(state: EngineSignalingState): void;
   /** An in-band channel opened by the remote side. Call `setHandlers` at once. */
   dataChannel(channel: EngineChannel): void;
+  /**
+   * Something from the remote side was rejected after the call that applied it
+   * had returned. Engines over an asynchronous native API (the browser's
+   * RTCPeerConnection) use it for a description or candidate that the native
+   * side refuses later; synchronous engines throw from the call instead and
+   * never call this. The connection's state is left as it was.
+   */
+  remoteError?(kind: 'description' | 'candidate', message: string): void;
 }
 
 /** A peer connection inside an engine. */
@@ -145,9 +153,14 @@ export interface EngineConnection {
   /**
    * Apply the remote description. For an offer, the engine answers by itself
    * through `localDescription`. Throws on malformed SDP, leaving state intact.
+   * An asynchronous engine throws for what it can check at once and reports a
+   * later refusal through `remoteError('description', …)`.
    */
   setRemoteDescription(type: SdpType, sdp: string): void;
-  /** Apply a remote candidate. Throws on malformed input. */
+  /**
+   * Apply a remote candidate. Throws on malformed input (an asynchronous
+   * engine reports a later refusal through `remoteError('candidate', …)`).
+   */
   addRemoteCandidate(mid: string, candidate: string): void;
   /** Negotiated maximum message size (0 before negotiation). */
   maxMessageSize(): number;

@@ -366,7 +366,10 @@ export function definePeerConformance(name: string, env: ConformanceEnv): void {
       expect(a.getConnectionState()).toBe(ConnectionState.NEW);
       expect(ca.getReadyState()).toBe(ChannelState.CLOSED);
       await reachState(b, ConnectionState.CLOSED);
-      expect(a.createDataChannel('fresh')).toBeDefined();
+      expect(a.getDataChannels()).toHaveLength(0);
+      // the same negotiated id is free again on the fresh connection
+      const again = a.createDataChannel('r', { negotiated: true, id: 9 });
+      expect(a.getDataChannels()).toEqual([again]);
     });
 
     it('keeps throwing listener errors out of the engine (the process survives)', async () => {

@@ -8,9 +8,14 @@
  * before handing the SDP to the engine and matches received channels by label
  * in creation order. Browsers ignore unknown attributes, so the SDP stays valid
  * for any peer.
+ *
+ * Both engines write these lines (node-datachannel and the browser engine), so
+ * a Node peer learns the options of channels a browser opens. This module runs
+ * in browsers too: it uses no Node.js API.
  * @module
  */
-import type { EngineChannelInit } from '../engine.js';
+import type { EngineChannelInit } from './engine.js';
+import { base64urlDecode, base64urlEncode } from './base64url.js';
 
 const PREFIX = 'a=x-rtcmesh-dc:';
 
@@ -23,7 +28,7 @@ export interface AnnotatedChannel {
 }
 
 function encodeOne(init: EngineChannelInit): string {
-  const label = Buffer.from(init.label, 'utf8').toString('base64url');
+  const label = base64urlEncode(init.label);
   const plt = init.maxPacketLifeTime === undefined ? '-' : String(init.maxPacketLifeTime);
   const rtx = init.maxRetransmits === undefined ? '-' : String(init.maxRetransmits);
   return `${PREFIX}${label || '='} ${init.ordered ? 1 : 0} ${plt} ${rtx}`;
@@ -56,8 +61,10 @@ export function extractAnnotations(sdp: string): { sdp: string; channels: Annota
     }
     const [label, ordered, plt, rtx] = line.slice(PREFIX.length).trim().split(' ');
     if (label === undefined || (ordered !== '0' && ordered !== '1')) continue;
+    const decoded = label === '=' ? '' : base64urlDecode(label);
+    if (decoded === undefined) continue;
     const entry: AnnotatedChannel = {
-      label: label === '=' ? '' : Buffer.from(label, 'base64url').toString('utf8'),
+      label: decoded,
       ordered: ordered === '1',
     };
     const lifetime = parseCount(plt);

@@ -1,0 +1,120 @@
+/**
+ * A data channel of the virtual engine. The SCTP work is done by its
+ * connection; the channel holds its options, stream state and the handlers.
+ * @module
+ */
+import { rethrowAsync, type EngineChannel, type EngineChannelHandlers, type EngineChannelInit } from '../engine.js';
+import type { Message } from './chunk.js';
+import type { VirtualConnection } from './connection.js';
+
+const encoder = new TextEncoder();
+
+/** @internal An event held until handlers are set. */
+export type Pending =
+  | { kind: 'open' }
+  | { kind: 'closed' }
+  | { kind: 'error'; message: string }
+  | { kind: 'message'; data: Uint8Array; isText: boolean }
+  | { kind: 'low' };
+
+/** A data channel of a virtual connection. */
+export class VirtualChannel implements EngineChannel {
+  readonly init: EngineChannelInit;
+  /** @internal */ streamId: number;
+  /** @internal */ state: 'connecting' | 'open' | 'closing' | 'closed' = 'connecting';
+  /** @internal Next outgoing stream sequence number (ordered). */ sendSsn = 0;
+  /** @internal Next expected incoming sequence number (ordered). */ recvSsn = 0;
+  /** @internal Ordered messages that arrived early. */ early: Map<number, Message> | null = null;
+  /** @internal Sequence numbers the sender abandoned. */ skipped: Set<number> | null = null;
+  /** @internal Unordered with maxRetransmits 0: binary messages skip per-message state. */ readonly fast: boolean;
+  private handlers: EngineChannelHandlers | null = null;
+  private pending: Pending[] = [];
+
+  /** @internal */
+  constructor(
+    private readonly conn: VirtualConnection,
+    init: EngineChannelInit,
+  ) {
+    this.init = init;
+    this.streamId = init.id ?? -1;
+    this.fast = !init.ordered && init.maxRetransmits === 0;
+  }
+
+  id(): number {
+    return this.streamId;
+  }
+
+  setHandlers(handlers: EngineChannelHandlers): void {
+    this.handlers = handlers;
+    const queued = this.pending;
+    this.pending = [];
+    for (const e of queued) deliver(handlers, e);
+  }
+
+  /** @internal */
+  dispatch(e: Pending): void {
+    if (this.conn.isClosed()) return;
+    const h = this.handlers;
+    if (h) deliver(h, e);
+    else this.pending.push(e);
+  }
+
+  /** @internal Deliver a received message. */
+  deliverMessage(data: Uint8Array, isText: boolean): void {
+    const h = this.handlers;
+    if (h) {
+      try {
+        h.message(data, isText);
+      } catch (err) {
+        rethrowAsync(err);
+      }
+    } else this.pending.push({ kind: 'message', data, isText });
+  }
+
+  sendBinary(data: Uint8Array): boolean {
+    // One copy (the caller may reuse its buffer). `new` + `set` keeps small
+    // arrays on the V8 heap, where `slice()` would allocate an ArrayBuffer.
+    const copy = new Uint8Array(data.length);
+    copy.set(data);
+    return this.conn.sendData(this, copy, false);
+  }
+
+  sendText(text: string): boolean {
+    return this.conn.sendData(this, encoder.encode(text), true);
+  }
+
+  bufferedAmount(): number {
+    return 0;
+  }
+
+  setBufferedAmountLowThreshold(_bytes: number): void {
+    // Nothing is buffered before the link: the bottleneck queue lives in the link.
+  }
+
+  maxMessageSize(): number {
+    return this.state === 'closed' ? 0 : this.conn.maxMessageSize();
+  }
+
+  close(): void {
+    this.conn.closeChannel(this);
+  }
+}
+
+function deliver(h: EngineChannelHandlers, e: Pending): void {
+  try {
+    switch (e.kind) {
+      case 'open':
+        return h.open();
+      case 'closed':
+        return h.closed();
+      case 'error':
+        return h.error(e.message);
+      case 'message':
+        return h.message(e.data, e.isText);
+      case 'low':
+        return h.bufferedAmountLow();
+    }
+  } catch (err) {
+    rethrowAsync(err);
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * Links between virtual hosts. Each direction applies its impairments exactly
+ * once per packet (one hop, not once per end): outage/partition, bottleneck
+ * queue and bandwidth, loss, delay and jitter, reordering, duplication.
+ *
+ * Packets whose arrival times do not decrease ride a per-direction FIFO that
+ * costs one heap event per batch; only packets that overtake others (jitter,
+ * reordering, duplicates) get a heap event of their own.
+ * @module
+ */
+import { rethrowAsync } from '../engine.js';
+import type { ResolvedConditions } from './conditions.js';
+import type { Rng } from './rng.js';
+import type { Task, TimerHandle, VirtualClock } from './scheduler.js';
+
+/** Receives packets at their arrival time. */
+export interface PacketSink {
+  receive(payload: unknown, duplicate: boolean): void;
+}
+
+/** @internal A packet in flight. */
+export class Packet {
+  constructor(
+    readonly at: number,
+    readonly sink: PacketSink,
+    readonly payload: unknown,
+    readonly duplicate: boolean,
+  ) {}
+}
+
+/** Outcome of {@link LinkDirection.transmit}. */
+export const Verdict = { DELIVERED: 0, LOST: 1, QUEUE_FULL: 2, DOWN: 3 } as const;
+/** One of {@link Verdict}. */
+export type Verdict = (typeof Verdict)[keyof typeof Verdict];
+
+/** Counters of one direction. */
+export interface DirectionStats {
+  /** Packets offered to the link. */
+  packetsSent: number;
+  /** Bytes offered (payload + overhead). */
+  bytesSent: number;
+  /** Packets dropped by loss. */
+  packetsLost: number;
+  /** Packets dropped because the bottleneck queue was full. */
+  packetsQueueDropped: number;
+  /** Packets dropped because the direction was down (outage or partition). */
+  packetsDownDropped: number;
+  /** Extra copies made by duplication. */
+  packetsDuplicated: number;
+  /** Packets delayed by the reorder setting. */
+  packetsReordered: number;
+}
+
+const heapDelivery: Task = {
+  fire(arg: unknown): void {
+    const p = arg as Packet;
+    p.sink.receive(p.payload, p.duplicate);
+  },
+};
+
+/** One direction of a link. */
+export class LinkDirection implements Task {
+  /** @internal */ cond: ResolvedConditions;
+  /** @internal Blocked by a partition. */ blocked = false;
+  /** @internal Arrival time of the last packet {@link transmit} accepted. */ lastArrival = 0;
+  /** @internal Open scheduled outages. */ outages = 0;
+  private geBad = false;
+  private busyUntil = 0;
+  // In-order packets in flight: a ring buffer of parallel arrays (no object per packet).
+  private times = new Float64Array(16);
+  private sinks: (PacketSink | undefined)[] = new Array(16);
+  private payloads: unknown[] = new Array(16);
+  private head = 0;
+  private count = 0;
+  private lastAt = 0;
+  private firing = false;
+  private fifoTimer: TimerHandle | undefined;
+  /** Counters since the link was created. */
+  readonly stats: DirectionStats = {
+    packetsSent: 0,
+    bytesSent: 0,
+    packetsLost: 0,
+    packetsQueueDropped: 0,
+    packetsDownDropped: 0,
+    packetsDuplicated: 0,
+    packetsReordered: 0,
+  };
+
+  /** @internal Created by {@link VirtualNetwork}. */
+  constructor(
+    /** `from>to` label used in traces. */
+    readonly label: string,
+    cond: ResolvedConditions,
+    private readonly rng: Rng,
+    private readonly clock: VirtualClock,
+  ) {
+    this.cond = cond;
+  }
+
+  /** Whether packets can cross now (no outage, no partition). */
+  isUp(): boolean {
+    return !this.blocked && this.outages === 0;
+  }
+
+  /** @internal Whether the direction carries nothing at all (down or 100 % loss). */
+  isDead(): boolean {
+    const c = this.cond;
+    return !this.isUp() || c.lossRate >= 1 || (c.ge !== null && c.ge.lossBad >= 1 && c.ge.lossGood >= 1);
+  }
+
+  /** Bytes waiting in the bottleneck queue now. */
+  queuedBytes(): number {
+    const c = this.cond;
+    if (c.bytesPerMs <= 0) return 0;
+    const backlog = this.busyUntil - this.clock.now();
+    return backlog > 0 ? backlog * c.bytesPerMs : 0;
+  }
+
+  /**
+   * @internal Send one packet of `size` payload bytes towards `sink`. Returns
+   * whether it will arrive (the sender's model of SCTP loss detection uses it).
+   */
+  transmit(sink: PacketSink, payload: unknown, size: number): Verdict {
+    const c = this.cond;
+    const st = this.stats;
+    const wire = size + c.overheadBytes;
+    st.packetsSent++;
+    st.bytesSent += wire;
+    if (this.blocked || this.outages > 0) {
+      st.packetsDownDropped++;
+      return Verdict.DOWN;
+    }
+    const now = this.clock.now();
+    let departure = now;
+    if (c.bytesPerMs > 0) {
+      const start = this.busyUntil > now ? this.busyUntil : now;
+      if (start > now && (start - now) * c.bytesPerMs + wire > c.queueBytes) {
+        st.packetsQueueDropped++;
+        return Verdict.QUEUE_FULL;
+      }
+      departure = start + wire / c.bytesPerMs;
+      this.busyUntil = departure;
+    }
+    const rng = this.rng;
+    if (c.ge !== null) {
+      const g = c.ge;
+      if (this.geBad) {
+        if (rng.next() < g.r) this.geBad = false;
+      } else if (rng.next() < g.p) this.geBad = true;
+      const pl = this.geBad ? g.lossBad : g.lossGood;
+      if (pl > 0 && rng.next() < pl) {
+        st.packetsLost++;
+        return Verdict.LOST;
+      }
+    }
+    if (c.lossRate > 0 && rng.next() < c.lossRate) {
+      st.packetsLost++;
+      return Verdict.LOST;
+    }
+    let at = departure + c.latencyMs;
+    if (c.jitterMs > 0) at += this.jitter(c);
+    if (at < departure) at = departure;
+    this.lastArrival = at;
+    if (c.reorder > 0 && rng.next() < c.reorder) {
+      st.packetsReordered++;
+      this.clock.schedule(at + c.reorderDelayMs, heapDelivery, new Packet(at + c.reorderDelayMs, sink, payload, false));
+    } else this.enqueue(at, sink, payload);
+    if (c.duplicate > 0 && rng.next() < c.duplicate) {
+      st.packetsDuplicated++;
+      this.clock.schedule(at, heapDelivery, new Packet(at, sink, payload, true));
+    }
+    return Verdict.DELIVERED;
+  }
+
+  private jitter(c: ResolvedConditions): number {
+    switch (c.jitterDistribution) {
+      case 'uniform':
+        return (this.rng.next() * 2 - 1) * c.jitterMs;
+      case 'normal':
+        return this.rng.normal() * c.jitterMs;
+      case 'exponential':
+        return -Math.log(1 - this.rng.next()) * c.jitterMs;
+    }
+  }
+
+  private enqueue(at: number, sink: PacketSink, payload: unknown): void {
+    const n = this.count;
+    if (n > 0 && this.lastAt > at) {
+      // Overtakes packets already in flight: give it its own event.
+      this.clock.schedule(at, heapDelivery, new Packet(at, sink, payload, false));
+      return;
+    }
+    if (n === this.times.length) this.grow();
+    const i = (this.head + n) & (this.times.length - 1);
+    this.times[i] = at;
+    this.sinks[i] = sink;
+    this.payloads[i] = payload;
+    this.count = n + 1;
+    this.lastAt = at;
+    if (this.fifoTimer === undefined && !this.firing) this.fifoTimer = this.clock.schedule(at, this);
+  }
+
+  private grow(): void {
+    const cap = this.times.length;
+    const times = new Float64Array(cap * 2);
+    const sinks: (PacketSink | undefined)[] = new Array(cap * 2);
+    const payloads: unknown[] = new Array(cap * 2);
+    for (let k = 0; k < this.count; k++) {
+      const i = (this.head + k) & (cap - 1);
+      times[k] = this.times[i]!;
+      sinks[k] = this.sinks[i];
+      payloads[k] = this.payloads[i];
+    }
+    this.times = times;
+    this.sinks = sinks;
+    this.payloads = payloads;
+    this.head = 0;
+  }
+
+  /** @internal Deliver the FIFO's due packets. */
+  fire(): void {
+    this.fifoTimer = undefined;
+    const now = this.clock.now();
+    this.firing = true;
+    while (this.count > 0) {
+      const i = this.head;
+      if (this.times[i]! > now) break;
+      const sink = this.sinks[i]!;
+      const payload = this.payloads[i];
+      this.sinks[i] = undefined;
+      this.payloads[i] = undefined;
+      this.head = (i + 1) & (this.times.length - 1);
+      this.count--;
+      try {
+        sink.receive(payload, false);
+      } catch (err) {
+        rethrowAsync(err);
+      }
+    }
+    this.firing = false;
+    if (this.count > 0) this.fifoTimer = this.clock.schedule(this.times[this.head]!, this);
+  }
+}
+
+/** Notified when a link's health changes (for ICE states). */
+export interface LinkWatcher {
+  linkChanged(): void;
+}
+
+/** A link between two hosts: two independent directions. */
+export class Link {
+  /** @internal */ readonly watchers = new Set<LinkWatcher>();
+  /** @internal Set by VirtualNetwork.link(); unconfigured links follow the default. */ configured = false;
+  private deadState: boolean;
+
+  /** @internal Created by {@link VirtualNetwork}. */
+  constructor(
+    /** Direction from the first host to the second. */
+    readonly forward: LinkDirection,
+    /** Direction from the second host to the first. */
+    readonly backward: LinkDirection,
+  ) {
+    this.deadState = this.isDead();
+  }
+
+  /** Whether either direction carries nothing (ICE consent cannot succeed). */
+  isDead(): boolean {
+    return this.forward.isDead() || this.backward.isDead();
+  }
+
+  /** @internal Re-evaluate health and tell watchers when it changed. */
+  refresh(): void {
+    const dead = this.isDead();
+    if (dead === this.deadState) return;
+    this.deadState = dead;
+    for (const w of [...this.watchers]) w.linkChanged();
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Session descriptions and ICE candidates of the virtual engine. They look
+ * like libdatachannel's (a data-channel-only BUNDLE with one `application`
+ * section), so code that inspects or forwards SDP treats them like real ones.
+ * In-band channel options travel in `a=x-rtcmesh-dc:` lines, like the
+ * node-datachannel engine's.
+ * @module
+ */
+import type { EngineChannelInit } from '../engine.js';
+
+/** What a virtual description carries. */
+export interface VirtualSdp {
+  sessionId: string;
+  ufrag: string;
+  pwd: string;
+  fingerprint: string;
+  setup: 'actpass' | 'active' | 'passive';
+  maxMessageSize: number;
+  /** In-band channels announced by the offerer (label, options). */
+  channels: EngineChannelInit[];
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function toHex(text: string): string {
+  let s = '';
+  for (const b of encoder.encode(text)) s += b.toString(16).padStart(2, '0');
+  return s;
+}
+
+function fromHex(hex: string): string | undefined {
+  if (!/^(?:[0-9a-f]{2})*$/.test(hex)) return undefined;
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return decoder.decode(bytes);
+}
+
+/** Write a description. */
+export function writeSdp(d: VirtualSdp, address: string): string {
+  const lines = [
+    'v=0',
+    `o=rtcmesh-virtual ${d.sessionId} 0 IN IP4 ${address}`,
+    's=-',
+    't=0 0',
+    'a=group:BUNDLE 0',
+    'a=msid-semantic:WMS *',
+    `a=fingerprint:sha-256 ${d.fingerprint}`,
+    'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
+    'c=IN IP4 0.0.0.0',
+    'a=mid:0',
+    'a=sendrecv',
+    `a=ice-ufrag:${d.ufrag}`,
+    `a=ice-pwd:${d.pwd}`,
+    'a=ice-options:ice2,trickle',
+    `a=setup:${d.setup}`,
+    'a=sctp-port:5000',
+    `a=max-message-size:${d.maxMessageSize}`,
+  ];
+  for (const c of d.channels) {
+    lines.push(
+      `a=x-rtcmesh-dc:${c.id ?? -1} ${toHex(c.label) || '-'} ${toHex(c.protocol) || '-'} ${c.ordered ? 1 : 0} ${c.maxPacketLifeTime ?? '-'} ${c.maxRetransmits ?? '-'}`,
+    );
+  }
+  return lines.join('\r\n') + '\r\n';
+}
+
+function optionalCount(field: string | undefined): number | undefined | null {
+  if (field === '-') return undefined;
+  if (field === undefined || !/^\d{1,10}$/.test(field)) return null;
+  return Number(field);
+}
+
+/** Parse a description. @throws Error saying what is missing or malformed. */
+export function parseSdp(sdp: string): VirtualSdp {
+  const lines = sdp.split(/\r?\n/);
+  if (lines[0] !== 'v=0') throw new Error('session description must start with "v=0"');
+  const attr = (name: string): string | undefined => {
+    const prefix = `a=${name}:`;
+    const line = lines.find((l) => l.startsWith(prefix));
+    return line?.slice(prefix.length).trim();
+  };
+  const origin = lines.find((l) => l.startsWith('o='));
+  const ufrag = attr('ice-ufrag');
+  const pwd = attr('ice-pwd');
+  const fingerprint = attr('fingerprint');
+  if (!ufrag) throw new Error('Remote description has no ICE user fragment');
+  if (!pwd) throw new Error('Remote description has no ICE password');
+  if (!fingerprint || !/^sha-256 [0-9A-F]{2}(?::[0-9A-F]{2}){31}$/i.test(fingerprint)) {
+    throw new Error('Remote description has no valid DTLS fingerprint');
+  }
+  if (!lines.some((l) => l.startsWith('m=application '))) throw new Error('Remote description has no data channel (m=application) section');
+  const setup = attr('setup') ?? 'actpass';
+  if (setup !== 'actpass' && setup !== 'active' && setup !== 'passive') throw new Error(`Remote description has an invalid a=setup value "${setup}"`);
+  const mmsText = attr('max-message-size');
+  const maxMessageSize = mmsText === undefined ? 65536 : Number(mmsText);
+  if (!Number.isInteger(maxMessageSize) || maxMessageSize < 0) throw new Error(`Remote description has an invalid a=max-message-size "${mmsText}"`);
+  const channels: EngineChannelInit[] = [];
+  for (const line of lines) {
+    if (!line.startsWith('a=x-rtcmesh-dc:')) continue;
+    const [idText, labelHex, protoHex, ordered, plt, rtx] = line.slice('a=x-rtcmesh-dc:'.length).trim().split(' ');
+    const label = labelHex === '-' ? '' : fromHex(labelHex ?? '');
+    const protocol = protoHex === '-' ? '' : fromHex(protoHex ?? '');
+    const id = Number(idText);
+    const lifetime = optionalCount(plt);
+    const retransmits = optionalCount(rtx);
+    if (label === undefined || protocol === undefined || !Number.isInteger(id) || (ordered !== '0' && ordered !== '1') || lifetime === null || retransmits === null) {
+      throw new Error(`Remote description has a malformed channel line "${line.slice(0, 80)}"`);
+    }
+    const init: EngineChannelInit = { label, protocol, negotiated: false, id, ordered: ordered === '1' };
+    if (lifetime !== undefined) init.maxPacketLifeTime = lifetime;
+    if (retransmits !== undefined) init.maxRetransmits = retransmits;
+    channels.push(init);
+  }
+  return {
+    sessionId: origin?.split(' ')[1] ?? '0',
+    ufrag,
+    pwd,
+    fingerprint: fingerprint.slice('sha-256 '.length),
+    setup,
+    maxMessageSize,
+    channels,
+  };
+}
+
+/** A host candidate line (without the `a=` prefix), as libdatachannel writes one. */
+export function writeCandidate(foundation: number, address: string, port: number): string {
+  return `candidate:${foundation} 1 udp 2122317823 ${address} ${port} typ host`;
+}
+
+/** Address and port of a candidate. @throws Error on malformed input. */
+export function parseCandidate(candidate: string): { address: string; port: number; type: string; transport: string } {
+  const m = /^(?:a=)?candidate:(\S+) (\d+) (udp|tcp) (\d+) (\S+) (\d+) typ (host|srflx|prflx|relay)(?: .*)?$/i.exec(candidate.trim());
+  if (!m) throw new Error('Invalid candidate format');
+  const port = Number(m[6]);
+  if (port < 1 || port > 65535) throw new Error('Invalid candidate port');
+  return { address: m[5]!, port, type: m[7]!.toLowerCase(), transport: m[3]!.toLowerCase() };
+}

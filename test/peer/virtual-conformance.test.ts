@@ -1,0 +1,13 @@
+/**
+ * The peer conformance suite on the virtual network (real-time clock): the
+ * same tests the node-datachannel engine passes.
+ */
+import { afterAll } from 'vitest';
+import { VirtualNetwork } from '../../src/index.js';
+import { definePeerConformance } from './conformance.js';
+
+const net = new VirtualNetwork({ clock: 'realtime', defaultLink: { latencyMs: 2 } });
+const hosts = [net.createHost(), net.createHost()];
+let next = 0;
+definePeerConformance('virtual network', { engine: () => hosts[next++ % 2]!.engine, config: {} });
+afterAll(() => net.close());

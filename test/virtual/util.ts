@@ -1,0 +1,50 @@
+/**
+ * Helpers for virtual-network tests: wire two auto-polling connections whose
+ * engines are virtual hosts, and drive them with the virtual clock.
+ */
+import { WebRTCPeerConnection, type PeerConnectionConfig, type WebRTCDataChannel } from '../../src/core.js';
+import type { VirtualHost, VirtualNetwork } from '../../src/transport/virtual/index.js';
+import { wire } from '../helpers.js';
+
+/** Two wired auto-polling connections on hosts `a` and `b`. */
+export function virtualPair(a: VirtualHost, b: VirtualHost, config: PeerConnectionConfig = {}): [WebRTCPeerConnection, WebRTCPeerConnection] {
+  const pa = new WebRTCPeerConnection(config, { engine: a.engine, autoPoll: true });
+  const pb = new WebRTCPeerConnection(config, { engine: b.engine, autoPoll: true });
+  wire(pa, pb);
+  return [pa, pb];
+}
+
+/** Connect a pair with one negotiated channel each side (same id), run until both open. */
+export function openNegotiated(
+  net: VirtualNetwork,
+  a: VirtualHost,
+  b: VirtualHost,
+  options: { ordered?: boolean; maxRetransmits?: number; maxPacketLifeTime?: number } = {},
+): { pa: WebRTCPeerConnection; pb: WebRTCPeerConnection; ca: WebRTCDataChannel; cb: WebRTCDataChannel } {
+  const [pa, pb] = virtualPair(a, b);
+  const ca = pa.createDataChannel('data', { negotiated: true, id: 1, ...options });
+  const cb = pb.createDataChannel('data', { negotiated: true, id: 1, ...options });
+  pa.createOffer();
+  const ok = net.runUntil(() => ca.getReadyState() === 1 && cb.getReadyState() === 1, { maxMs: 20_000 });
+  if (!ok) throw new Error('channels did not open');
+  return { pa, pb, ca, cb };
+}
+
+/** Collect every packet a channel receives. */
+export function collect(ch: WebRTCDataChannel): Uint8Array[] {
+  const got: Uint8Array[] = [];
+  ch.on('packet', (d) => got.push(d));
+  return got;
+}
+
+/** A 4-byte big-endian sequence number packet, padded to `size`. */
+export function seqPacket(n: number, size = 4): Uint8Array {
+  const b = new Uint8Array(Math.max(4, size));
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
+}
+
+/** Read the sequence number of a packet from {@link seqPacket}. */
+export function readSeq(b: Uint8Array): number {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(0);
+}
