@@ -48,6 +48,24 @@ describe('control frames', () => {
   });
 });
 
+describe('remote garbage', () => {
+  it('never throws on random bytes (control frames and session headers)', () => {
+    let seed = 12345;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const recv = new ReceiveSession();
+    let decoded = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const b = new Uint8Array(Math.floor(rand() * 40));
+      for (let k = 0; k < b.length; k++) b[k] = Math.floor(rand() * 256);
+      if (i % 3 === 0 && b.length > 0) b[0] = 1 + (i % 3);
+      if (decodeFrame(b)) decoded++;
+      recv.accept(b);
+    }
+    expect(decoded).toBeLessThan(20_000);
+    expect(recv.malformed + recv.duplicates).toBeGreaterThan(0);
+  });
+});
+
 describe('session header', () => {
   it('delivers each packet once and in order across a replay, and releases acknowledged ones', () => {
     const send = new SendSession({ packets: 100, bytes: 1 << 20 });

@@ -141,4 +141,42 @@ describe('maintain on the virtual network (virtual clock, default settings)', ()
     expect(b.getLinkStats(ia)!.channels[0]!.duplicatesDropped + sa.replayed).toBeGreaterThan(0);
     expect(b.getLinkStats(ia)!.channels[0]!.gaps).toBe(0);
   });
+
+  it('client_server lobby: a client cut off from the host for 10 s comes back as the same client, nothing lost', async () => {
+    const net = new VirtualNetwork({ seed: 4, defaultLink: { latencyMs: 10 } });
+    const bus = new MemorySignalingBus();
+    cleanups.push(() => net.close(), () => bus.close());
+    const [hh, hc] = [net.createHost('host'), net.createHost('client')];
+    const host = await Mesh.join({ signaling: bus, mode: 'client_server', engine: hh.engine, clock: net.clock });
+    const client = await Mesh.join({ signaling: bus, lobby: host.lobby, engine: hc.engine, clock: net.clock });
+    cleanups.push(() => host.close(), () => client.close());
+    const poll = () => (host.poll(), client.poll());
+    expect(await net.runUntilAsync(() => (poll(), client.getConnectionStatus() === 2), { maxMs: 10_000 })).toBe(true);
+    const cid = client.getUniqueId();
+    const events: string[] = [];
+    client.on('peer_disconnected', () => events.push('client:gone'));
+    host.on('peer_disconnected', () => events.push('host:gone'));
+    host.on('reconnected', (id) => events.push(`host:back:${id}`));
+    client.on('reconnected', (id) => events.push(`client:back:${id}`));
+    net.partition([hh], [hc]);
+    client.targetPeer = 1;
+    for (let i = 0; i < 100; i++) client.putPacket(numbered(i));
+    await net.runUntilAsync(() => (poll(), false), { maxMs: 10_000 });
+    expect(host.getPeer(cid)!.state).toBe('reconnecting');
+    expect(client.getPeer(1)!.state).toBe('reconnecting');
+    net.heal();
+    const got: number[] = [];
+    expect(
+      await net.runUntilAsync(() => {
+        poll();
+        let p;
+        while ((p = host.getPacket()) !== undefined) got.push(numberOf(p));
+        return got.length === 100;
+      }, { maxMs: 30_000 }),
+    ).toBe(true);
+    expect(got).toEqual([...Array(100).keys()]);
+    expect(events.sort()).toEqual([`client:back:1`, `host:back:${cid}`]);
+    expect(client.getConnectionStatus()).toBe(2);
+    expect(host.getPeerIds()).toEqual([cid]);
+  });
 });
