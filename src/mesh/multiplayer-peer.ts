@@ -49,8 +49,10 @@ export interface MultiplayerPeerOptions {
   /** Heartbeat period on the control channel (ms). Default 1000. */
   heartbeatIntervalMs?: number;
   /**
-   * A link from which nothing was heard for this long is lost (ms); 0 turns
-   * detection off (heartbeats still measure RTT). Default 5000. Must exceed the interval.
+   * A vanished peer is detected within this time (ms): a link is lost after
+   * `heartbeatTimeoutMs − min(100, heartbeatTimeoutMs / 10)` ms of silence, the
+   * margin leaving room for a frame in flight and the tick. 0 turns detection
+   * off (heartbeats still measure RTT). Default 5000. Must exceed the interval.
    */
   heartbeatTimeoutMs?: number;
   /**
@@ -173,6 +175,8 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   private readonly graceMs: number;
   private readonly heartbeatMs: number;
   private readonly timeoutMs: number;
+  /** Silence after which a link is lost: the timeout less a margin for a frame in flight and the tick. */
+  private readonly silenceMs: number;
   private readonly sessions: boolean;
   private readonly replayLimits: ReplayLimits;
   private readonly statsMs: number;
@@ -199,6 +203,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     if (this.timeoutMs !== 0 && this.timeoutMs <= this.heartbeatMs) {
       invalid('heartbeatTimeoutMs', `0 (off) or more than heartbeatIntervalMs (${this.heartbeatMs} ms); a few intervals is usual`, this.timeoutMs);
     }
+    this.silenceMs = this.timeoutMs - Math.min(100, Math.floor(this.timeoutMs / 10));
     this.sessions = opts.session === undefined ? true : checkBool(opts.session, 'session');
     this.replayLimits = {
       packets: opts.replayBufferPackets === undefined ? 65536 : checkInt(opts.replayBufferPackets, 1, 2 ** 31, 'replayBufferPackets'),
@@ -534,8 +539,8 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
           `packet of ${data.length} bytes plus its session header is larger than the negotiated maximum of ${max} bytes; split it (getMaxPacketSize() says what fits)`,
         );
       }
-      const { frame, overflow } = session.frame(data);
-      if (overflow) this.emit('replay_overflow', entry.id, transferChannelOf(index));
+      const frame = session.frame(data);
+      if (session.justOverflowed) this.emit('replay_overflow', entry.id, transferChannelOf(index));
       if (entry.linkUp) {
         try {
           channel.putPacket(frame);
@@ -560,12 +565,8 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
       while (inbox.length < INBOX_LIMITS.maxPackets) {
         const raw = channel.getPacket();
         if (raw === undefined) break;
-        let data = raw;
-        if (recv) {
-          const got = recv.accept(raw);
-          if (got.kind !== 'data') continue;
-          data = got.data;
-        }
+        const data = recv ? recv.accept(raw) : raw;
+        if (data === undefined) continue;
         counters.packetsReceived++;
         counters.bytesReceived += data.length;
         inbox.push(data, channel.wasStringPacket());
@@ -677,7 +678,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     if (entry.linkUp) {
       this.pull(entry);
       this.readControl(entry, now);
-      if (lost === undefined && this.timeoutMs > 0 && now - entry.health.lastHeard >= this.timeoutMs) {
+      if (lost === undefined && this.timeoutMs > 0 && now - entry.health.lastHeard >= this.silenceMs) {
         lost = `heartbeat timeout: nothing heard for ${Math.round(now - entry.health.lastHeard)} ms`;
       }
     }

@@ -70,11 +70,11 @@ describe('session header', () => {
   it('delivers each packet once and in order across a replay, and releases acknowledged ones', () => {
     const send = new SendSession({ packets: 100, bytes: 1 << 20 });
     const recv = new ReceiveSession();
-    const frames = [1, 2, 3, 4, 5].map((n) => send.frame(new Uint8Array([n])).frame);
+    const frames = [1, 2, 3, 4, 5].map((n) => send.frame(new Uint8Array([n])));
     const got: number[] = [];
     const deliver = (f: Uint8Array) => {
       const r = recv.accept(f);
-      if (r.kind === 'data') got.push(r.data[0]!);
+      if (r) got.push(r[0]!);
     };
     frames.slice(0, 3).forEach(deliver); // 4 and 5 were lost with the connection
     send.ack(2); // the ack of 3 was lost too
@@ -88,15 +88,36 @@ describe('session header', () => {
     expect(send.bufferedBytes).toBe(0);
     send.ack(99); // beyond what was sent: ignored
     expect(send.acked).toBe(5);
-    expect(recv.accept(new Uint8Array([0x80])).kind).toBe('malformed');
-    expect(recv.accept(new Uint8Array([0, 1])).kind).toBe('malformed');
+    expect(recv.accept(new Uint8Array([0x80]))).toBeUndefined();
+    expect(recv.accept(new Uint8Array([0, 1]))).toBeUndefined();
+    expect(recv.accept(new Uint8Array([0x80, 0]))).toBeUndefined(); // sequence 0, two bytes
+    expect(recv.malformed).toBe(3);
+    const two = send.frame(new Uint8Array([9]));
+    expect(two[0]).toBe(6);
+    for (let i = 7; i <= 300; i++) send.frame(new Uint8Array([i & 0xff]));
+    const big = new SendSession({ packets: 1000, bytes: 1 << 20 });
+    const bigRecv = new ReceiveSession();
+    const out: number[] = [];
+    for (let i = 1; i <= 20_000; i++) {
+      const p = bigRecv.accept(big.frame(new Uint8Array([i & 0xff])));
+      if (p) out.push(p[0]!);
+      big.ack(i);
+    }
+    expect(out).toHaveLength(20_000);
+    expect(bigRecv.gaps + bigRecv.duplicates + bigRecv.malformed).toBe(0);
+    expect(bigRecv.seq).toBe(20_000);
   });
 
   it('gives up the replay guarantee on overflow instead of growing, and counts the gap the receiver then sees', () => {
     const send = new SendSession({ packets: 3, bytes: 1 << 20 });
     const recv = new ReceiveSession();
-    const results = [1, 2, 3, 4, 5].map((n) => send.frame(new Uint8Array([n])));
-    expect(results.map((r) => r.overflow)).toEqual([false, false, false, true, false]);
+    const overflows: boolean[] = [];
+    const results = [1, 2, 3, 4, 5].map((n) => {
+      const frame = send.frame(new Uint8Array([n]));
+      overflows.push(send.justOverflowed);
+      return { frame };
+    });
+    expect(overflows).toEqual([false, false, false, true, false]);
     expect(send.overflowed).toBe(true);
     expect(send.buffered).toBe(0);
     recv.accept(results[0]!.frame);

@@ -70,14 +70,14 @@ describe('heartbeats and dead-link detection', () => {
     clock.t += 400;
     await pollUntil([a, b], () => a.getLinkStats(3)!.heartbeatsReceived > 0 && a.getLinkStats(3)!.rttMs >= 0, 'a first RTT sample');
     expect(events).toEqual([]);
-    // now b is silent (not polled): 499 ms is not enough, 500 is
+    // now b is silent (not polled): lost after 500 − min(100, 500/10) = 450 ms of silence, so reported within 500 ms
     const heard = clock.t - a.getLinkStats(3)!.sinceHeardMs;
-    clock.t = heard + 499;
+    clock.t = heard + 449;
     a.poll();
     expect(a.getPeerIds()).toEqual([3]);
-    clock.t = heard + 500;
+    clock.t = heard + 450;
     a.poll();
-    expect(events).toEqual(['3:heartbeat timeout: nothing heard for 500 ms']);
+    expect(events).toEqual(['3:heartbeat timeout: nothing heard for 450 ms']);
     expect(a.hasPeer(3)).toBe(false);
   });
 

@@ -13,6 +13,8 @@ import { MAX_VARINT_BYTES, readVarint, varintLength, writeVarint } from './varin
 /** Largest session header in bytes. */
 export const MAX_SESSION_HEADER = MAX_VARINT_BYTES;
 
+const EMPTY = new Uint8Array(0);
+
 /** Limits of one channel's replay buffer. */
 export interface ReplayLimits {
   /** Most unacknowledged packets held. */
@@ -31,8 +33,8 @@ export class SendSession {
   replayed = 0;
   /** The buffer overflowed: replay is no longer guaranteed on this channel. */
   overflowed = false;
+  /** Frames of sequences `acked + 1 … seq`, from index `head` (sequences are consecutive while buffering). */
   private frames: Uint8Array[] = [];
-  private seqs: number[] = [];
   private head = 0;
   private bytes = 0;
 
@@ -48,37 +50,53 @@ export class SendSession {
     return this.bytes;
   }
 
-  /**
-   * Frame `data` with the next sequence and keep it for replay. Returns the
-   * frame, and whether this call overflowed the buffer (first time only).
-   */
-  frame(data: Uint8Array): { frame: Uint8Array; overflow: boolean } {
+  /** The last {@link frame} call overflowed the buffer (true once, on the call that gave up). */
+  justOverflowed = false;
+
+  /** Frame `data` with the next sequence and keep it for replay (see {@link justOverflowed}). */
+  frame(data: Uint8Array): Uint8Array {
+    this.justOverflowed = false;
     const seq = ++this.seq;
-    const frame = new Uint8Array(varintLength(seq) + data.length);
-    frame.set(data, writeVarint(frame, 0, seq));
-    if (this.overflowed) return { frame, overflow: false };
-    if (this.buffered + 1 > this.limits.packets || this.bytes + frame.length > this.limits.bytes) {
+    let frame: Uint8Array;
+    if (seq < 0x80) {
+      frame = new Uint8Array(1 + data.length);
+      frame[0] = seq;
+      frame.set(data, 1);
+    } else if (seq < 0x4000) {
+      frame = new Uint8Array(2 + data.length);
+      frame[0] = (seq & 0x7f) | 0x80;
+      frame[1] = seq >>> 7;
+      frame.set(data, 2);
+    } else {
+      frame = new Uint8Array(varintLength(seq) + data.length);
+      frame.set(data, writeVarint(frame, 0, seq));
+    }
+    if (this.overflowed) return frame;
+    if (this.frames.length - this.head + 1 > this.limits.packets || this.bytes + frame.length > this.limits.bytes) {
       this.overflowed = true;
+      this.justOverflowed = true;
       this.clear();
-      return { frame, overflow: true };
+      return frame;
     }
     this.frames.push(frame);
-    this.seqs.push(seq);
     this.bytes += frame.length;
-    return { frame, overflow: false };
+    return frame;
   }
 
   /** The remote holds everything up to `seq`: release it. Ignores acks beyond what was sent. */
   ack(seq: number): void {
     if (seq <= this.acked || seq > this.seq) return;
+    const release = Math.min(seq - this.acked, this.frames.length - this.head);
     this.acked = seq;
-    while (this.head < this.seqs.length && this.seqs[this.head]! <= seq) {
+    for (let i = 0; i < release; i++) {
       this.bytes -= this.frames[this.head]!.length;
-      this.head++;
+      this.frames[this.head++] = EMPTY;
     }
-    if (this.head > 1024 && this.head * 2 > this.frames.length) {
+    if (this.head === this.frames.length) {
+      this.frames = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.frames.length) {
       this.frames = this.frames.slice(this.head);
-      this.seqs = this.seqs.slice(this.head);
       this.head = 0;
     }
   }
@@ -90,14 +108,10 @@ export class SendSession {
 
   private clear(): void {
     this.frames = [];
-    this.seqs = [];
     this.head = 0;
     this.bytes = 0;
   }
 }
-
-/** What the receiving half made of one framed packet. */
-export type Received = { kind: 'data'; data: Uint8Array; gap: number } | { kind: 'duplicate' } | { kind: 'malformed' };
 
 /** Receiving half of one reliable channel's session. */
 export class ReceiveSession {
@@ -108,21 +122,36 @@ export class ReceiveSession {
   gaps = 0;
   malformed = 0;
 
-  /** Strip the header; drop duplicates. */
-  accept(frame: Uint8Array): Received {
-    const head = readVarint(frame, 0);
-    if (!head || head[0] === 0) {
-      this.malformed++;
-      return { kind: 'malformed' };
+  /** Strip the header: the payload, or undefined for a duplicate (counted) or a malformed header (counted). */
+  accept(frame: Uint8Array): Uint8Array | undefined {
+    let seq: number;
+    let at: number;
+    const b0 = frame[0];
+    const b1 = frame[1];
+    if (b0 !== undefined && b0 < 0x80 && b0 !== 0) {
+      seq = b0;
+      at = 1;
+    } else if (b0 !== undefined && b0 >= 0x80 && b1 !== undefined && b1 < 0x80) {
+      seq = (b0 & 0x7f) + b1 * 128;
+      at = 2;
+    } else {
+      const head = readVarint(frame, 0);
+      if (!head || head[0] === 0) {
+        this.malformed++;
+        return undefined;
+      }
+      [seq, at] = head;
     }
-    const [seq, at] = head;
+    if (seq === 0) {
+      this.malformed++;
+      return undefined;
+    }
     if (seq <= this.seq) {
       this.duplicates++;
-      return { kind: 'duplicate' };
+      return undefined;
     }
-    const gap = seq - this.seq - 1;
-    this.gaps += gap;
+    this.gaps += seq - this.seq - 1;
     this.seq = seq;
-    return { kind: 'data', data: frame.subarray(at), gap };
+    return frame.subarray(at);
   }
 }
