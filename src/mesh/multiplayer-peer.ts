@@ -727,8 +727,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
       }
       for (const [i, s] of frame.acks) {
         const session = entry.send[i];
-        if (session) session.ack(s);
-        else entry.controlMalformed++;
+        if (!session || !session.ack(s)) entry.controlMalformed++; // no such reliable channel, or acks what was never sent
       }
       entry.health.heard(now);
       if (frame.type === FrameType.PING) {
@@ -736,7 +735,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
         entry.heartbeatsReceived++;
         this.sendFrame(entry, { type: FrameType.PONG, seq: frame.seq, time: frame.time, acks: this.acks(entry) }, now);
       } else if (frame.type === FrameType.PONG) {
-        entry.health.onPong(frame.time, now);
+        if (!entry.health.onPong(frame.time, now)) entry.controlMalformed++;
       }
     }
   }

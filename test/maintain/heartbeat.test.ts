@@ -5,6 +5,7 @@ import { link, pollUntil } from '../mesh/mesh-helpers.js';
 import { FAST, ManualClock, healthMesh, numbered, ticker } from './helpers.js';
 import { killHard, spawnMember } from './process-mesh.js';
 import { varintLength } from '../../src/mesh/health/varint.js';
+import { FrameType, encodeFrame } from '../../src/mesh/health/control.js';
 
 const live: WebRTCMultiplayerPeer[] = [];
 const stops: (() => void)[] = [];
@@ -147,11 +148,22 @@ describe('heartbeats and dead-link detection', () => {
     a.on('peer_disconnected', (id) => errors.push(id));
     const control = controlOf(b, 2);
     expect(control.getReadyState()).toBe(ChannelState.OPEN);
-    for (const junk of [[], [9, 9, 9], [1, 0, 0], [3, 5], [2, 0, 0, 0, 1, 0x7f, 0xf0, 0, 0, 0, 0, 0, 0, 0], [3, 1, 200, 1]]) control.putPacket(new Uint8Array(junk));
+    // undecodable frames, an ack for a channel that does not exist, an ack of packets never sent, a PONG echoing a time in the future
+    const forged = [
+      [],
+      [9, 9, 9],
+      [1, 0, 0],
+      [3, 5],
+      [3, 1, 200, 1],
+      [3, 1, 0, 0x7f],
+      [2, 0, 0, 0, 1, 0x7f, 0xf0, 0, 0, 0, 0, 0, 0, 0],
+      [...encodeFrame({ type: FrameType.PONG, seq: 1, time: 1e15, acks: [] })],
+    ];
+    for (const junk of forged) control.putPacket(new Uint8Array(junk));
     const reliable = b.getPeer(2)!.channels[0]!;
     reliable.putPacket(new Uint8Array([0x80])); // truncated varint
     reliable.putPacket(new Uint8Array([0x00, 1])); // sequence 0
-    await waitUntil(() => a.getLinkStats(3)!.controlMalformed >= 5 && a.getLinkStats(3)!.sessionMalformed === 2, 'the garbage to be counted');
+    await waitUntil(() => a.getLinkStats(3)!.controlMalformed === forged.length && a.getLinkStats(3)!.sessionMalformed === 2, 'the garbage to be counted');
     b.targetPeer = 2;
     b.putPacket(new Uint8Array([42]));
     let got: Uint8Array | undefined;

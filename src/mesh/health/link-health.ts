@@ -49,14 +49,15 @@ export class LinkHealth {
     if (seq > this.lastRemoteSeq) this.lastRemoteSeq = seq;
   }
 
-  /** Our PING sent at `sentAt` came back at `now`. Ignores echoes from the future (forged). */
-  onPong(sentAt: number, now: number): void {
+  /** Our PING sent at `sentAt` came back at `now`. False for an echo from the future (forged; ignored). */
+  onPong(sentAt: number, now: number): boolean {
     const rtt = now - sentAt;
-    if (!(rtt >= 0) || rtt > 3_600_000) return;
+    if (!(rtt >= 0) || rtt > 3_600_000) return false;
     this.pongsReceived++;
     if (this.lastRttMs >= 0) this.jitterMs += (Math.abs(rtt - this.lastRttMs) - this.jitterMs) / 16;
     this.lastRttMs = rtt;
     this.rttMs = this.rttMs < 0 ? rtt : this.rttMs + (rtt - this.rttMs) / 8;
+    return true;
   }
 
   /** Fraction of the remote's pings that never arrived on this connection (0..1). */

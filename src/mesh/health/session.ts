@@ -83,9 +83,10 @@ export class SendSession {
     return frame;
   }
 
-  /** The remote holds everything up to `seq`: release it. Ignores acks beyond what was sent. */
-  ack(seq: number): void {
-    if (seq <= this.acked || seq > this.seq) return;
+  /** The remote holds everything up to `seq`: release it. False for an ack beyond what was sent (forged; ignored). */
+  ack(seq: number): boolean {
+    if (seq > this.seq) return false;
+    if (seq <= this.acked) return true;
     const release = Math.min(seq - this.acked, this.frames.length - this.head);
     this.acked = seq;
     for (let i = 0; i < release; i++) {
@@ -99,6 +100,7 @@ export class SendSession {
       this.frames = this.frames.slice(this.head);
       this.head = 0;
     }
+    return true;
   }
 
   /** Every unacknowledged frame, oldest first (to resend on a new connection). */
