@@ -18,3 +18,4 @@ export {
   type ListenAddress,
   type ServerCloseOptions,
 } from './transport/signaling/server.js';
+export * from './metrics/index.js';

@@ -1,7 +1,8 @@
 /** The mesh layer: WebRTCMultiplayerPeer and lobby join. @module */
 export * from './types.js';
 export { WebRTCMultiplayerPeer } from './multiplayer-peer.js';
-export type { MeshMode, MultiplayerPeerOptions, MultiplayerPeerStats, PeerInfo } from './multiplayer-peer.js';
+export type { MeshEvents, MeshMode, MultiplayerPeerOptions, MultiplayerPeerStats, PeerInfo } from './multiplayer-peer.js';
+export * from './health/index.js';
 export { channelLayout, RESERVED_CHANNEL_ID_BASE, MAX_CUSTOM_CHANNELS } from './channel-layout.js';
 export type { ChannelSpec } from './channel-layout.js';
 export { Mesh, LobbyMultiplayerPeer } from './lobby.js';

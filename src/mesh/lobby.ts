@@ -7,6 +7,7 @@
  * @module
  */
 import { ErrorCode, RtcmeshError } from '../errors.js';
+import { ConnectionState } from '../peer/enums.js';
 import { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import type { PeerConnectionConfig } from '../peer/options.js';
 import type { Engine } from '../transport/engine.js';
@@ -71,6 +72,26 @@ const JOIN_KEYS = [
   'closeSignaling',
   'clock',
   'disconnectGraceMs',
+  'heartbeatIntervalMs',
+  'heartbeatTimeoutMs',
+  'session',
+  'replayBufferPackets',
+  'replayBufferBytes',
+  'statsIntervalMs',
+  'reconnect',
+] as const;
+
+/** Options passed through to the multiplayer peer. */
+const PEER_KEYS = [
+  'clock',
+  'disconnectGraceMs',
+  'heartbeatIntervalMs',
+  'heartbeatTimeoutMs',
+  'session',
+  'replayBufferPackets',
+  'replayBufferBytes',
+  'statsIntervalMs',
+  'reconnect',
 ] as const;
 
 /** Most early signaling messages held for a peer not announced yet. */
@@ -90,6 +111,10 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
   /** Peers announced before our own join completed (a synchronous bus can do that). */
   private announcedEarly: number[] | undefined = [];
   private detach: (() => void) | undefined;
+  /** Peers currently in the lobby (as announced by signaling). */
+  private readonly members = new Set<number>();
+  /** Connections that have had a remote offer applied (a second offer means the remote restarted the link). */
+  private readonly offered = new WeakSet<WebRTCPeerConnection>();
 
   /** @internal use {@link Mesh.join}. */
   constructor(
@@ -103,8 +128,12 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
   /** @internal */
   async start(options: JoinMeshOptions, channels: TransferMode[]): Promise<void> {
     const s = this.signaling;
-    const onJoined = (id: number) => this.connectTo(id);
+    const onJoined = (id: number) => {
+      this.members.add(id);
+      this.connectTo(id);
+    };
     const onLeft = (id: number) => {
+      this.members.delete(id);
       this.early.delete(id);
       if (this.announcedEarly) this.announcedEarly = this.announcedEarly.filter((p) => p !== id);
       this.drop(id, 'left the lobby', true);
@@ -132,6 +161,7 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
     if (joined.mode === 'mesh') this.createMesh(joined.id, channels);
     else if (joined.id === 1) this.createServer(channels);
     else this.createClient(joined.id, channels);
+    for (const id of joined.peers) this.members.add(id);
     const announced = this.announcedEarly ?? [];
     this.announcedEarly = undefined;
     for (const id of [...joined.peers, ...announced]) this.connectTo(id);
@@ -143,10 +173,7 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
       return;
     }
     if (this.getMode() === undefined || this.hasPeer(id) || id === this.getUniqueId()) return;
-    const connection = new WebRTCPeerConnection(this.settings.connection ?? {}, {
-      autoPoll: true,
-      ...(this.settings.engine && { engine: this.settings.engine }),
-    });
+    const connection = this.newConnection();
     try {
       this.addPeer(connection, id, this.settings.unreliableLifetime);
     } catch {
@@ -155,12 +182,65 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
       this.early.delete(id);
       return;
     }
-    connection.on('session_description_created', (type, sdp) => this.signaling.sendDescription(id, type, sdp));
-    connection.on('ice_candidate_created', (mid, index, candidate) => this.signaling.sendCandidate(id, mid, index, candidate));
+    this.wire(connection, id);
     if (this.getUniqueId() > id) connection.createOffer();
     const held = this.early.get(id);
     this.early.delete(id);
     for (const message of held ?? []) this.apply(id, message);
+  }
+
+  private newConnection(): WebRTCPeerConnection {
+    return new WebRTCPeerConnection(this.settings.connection ?? {}, {
+      autoPoll: true,
+      ...(this.settings.engine && { engine: this.settings.engine }),
+    });
+  }
+
+  /** Send a connection's descriptions and candidates to `id` through signaling, while it is that peer's current connection. */
+  private wire(connection: WebRTCPeerConnection, id: number): void {
+    const current = () => this.getPeer(id)?.connection === connection;
+    connection.on('session_description_created', (type, sdp) => {
+      if (current()) this.signaling.sendDescription(id, type, sdp);
+    });
+    connection.on('ice_candidate_created', (mid, index, candidate) => {
+      if (current()) this.signaling.sendCandidate(id, mid, index, candidate);
+    });
+  }
+
+  /** Put a fresh, wired connection under peer `id` (the old one is closed). */
+  private freshConnection(id: number): WebRTCPeerConnection {
+    const connection = this.newConnection();
+    try {
+      this.replaceConnection(id, connection);
+    } catch (err) {
+      connection.close();
+      throw err;
+    }
+    this.wire(connection, id);
+    return connection;
+  }
+
+  /** A lost link is re-established while the peer is still in the lobby. */
+  protected override canReconnect(peerId: number): boolean {
+    return this.detach !== undefined && this.members.has(peerId);
+  }
+
+  /**
+   * One reconnection attempt: libdatachannel has no ICE restart, so the link
+   * gets a fresh connection. The higher id offers (as for the first
+   * connection); the lower id prepares a fresh connection and waits for the
+   * offer, keeping one that is still negotiating.
+   */
+  protected override startReconnectAttempt(peerId: number, _attempt: number): void {
+    const current = this.getPeer(peerId)?.connection;
+    if (!current) return;
+    if (this.getUniqueId() > peerId) {
+      this.freshConnection(peerId).createOffer();
+      return;
+    }
+    const state = current.getConnectionState();
+    const waiting = state === ConnectionState.NEW || (state === ConnectionState.CONNECTING && this.offered.has(current));
+    if (!waiting) this.freshConnection(peerId);
   }
 
   private route(from: number, message: Early): void {
@@ -179,8 +259,18 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
     const connection = this.getPeer(from)?.connection;
     if (!connection) return;
     // Remote input: the connection reports bad SDP/candidates as `error` events.
-    if (message.kind === 'description') connection.setRemoteDescription(message.type, message.sdp);
-    else connection.addIceCandidate(message.mid, message.index, message.candidate);
+    if (message.kind === 'description') {
+      let target = connection;
+      if (message.type === 'offer' && this.offered.has(connection)) {
+        // A second offer: the remote started a fresh connection for this link.
+        if (!this.restartLink(from, 'the peer restarted the link')) return;
+        target = this.freshConnection(from);
+      }
+      if (message.type === 'offer') this.offered.add(target);
+      target.setRemoteDescription(message.type, message.sdp);
+    } else {
+      connection.addIceCandidate(message.mid, message.index, message.candidate);
+    }
   }
 
   /** Stop accepting joins (lobby host only). */
@@ -193,6 +283,7 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
     this.detach?.();
     this.detach = undefined;
     this.early.clear();
+    this.members.clear();
     super.close();
     try {
       if (this.settings.closeSignaling) this.signaling.close();
@@ -221,11 +312,9 @@ export const Mesh = {
       ...(opts.connection !== undefined && { connection: opts.connection }),
       ...(opts.engine !== undefined && { engine: opts.engine }),
     };
-    const peerOptions: MultiplayerPeerOptions = {
-      ...(opts.clock !== undefined && { clock: opts.clock }),
-      ...(opts.disconnectGraceMs !== undefined && { disconnectGraceMs: opts.disconnectGraceMs }),
-    };
-    const mesh = new LobbyMultiplayerPeer(s, settings, peerOptions);
+    const peerOptions: Record<string, unknown> = {};
+    for (const key of PEER_KEYS) if (opts[key] !== undefined) peerOptions[key] = opts[key];
+    const mesh = new LobbyMultiplayerPeer(s, settings, peerOptions as MultiplayerPeerOptions);
     try {
       await mesh.start(opts as JoinMeshOptions, channels);
     } catch (err) {

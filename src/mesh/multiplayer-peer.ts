@@ -4,6 +4,12 @@
  * tick. Godot's WebRTCMultiplayerPeer, with its sharp edges removed:
  * unreliable channels are really unreliable, a DISCONNECTED peer gets a grace
  * period, a failed `addPeer` leaves nothing behind, duplicate ids are refused.
+ *
+ * It also maintains and monitors every link (issue #7): heartbeats on a
+ * reserved control channel detect a vanished peer; reliable channels carry a
+ * session header so nothing is lost or duplicated across a reconnect; a
+ * subclass that can re-create connections (the lobby) gets automatic
+ * reconnection; {@link WebRTCMultiplayerPeer.getStats} tells how each link does.
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
@@ -11,9 +17,16 @@ import { ErrorCode, RtcmeshError, describeError } from '../errors.js';
 import { ChannelState, ConnectionState } from '../peer/enums.js';
 import { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import type { WebRTCDataChannel } from '../peer/data-channel.js';
+import { PacketQueue } from '../peer/packet-queue.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { checkBool, checkInt, checkOneOf, checkOptions, invalid } from '../util/validate.js';
 import { MAX_CUSTOM_CHANNELS, channelIndexFor, channelLayout, transferChannelOf, type ChannelSpec } from './channel-layout.js';
+import { CONTROL_CHANNEL_ID, CONTROL_CHANNEL_LABEL, FrameType, decodeFrame, encodeFrame, type Ack } from './health/control.js';
+import { LinkHealth } from './health/link-health.js';
+import { backoffAfter, resolveReconnect, type MeshReconnectOptions, type ReconnectPolicy } from './health/reconnect.js';
+import { MAX_SESSION_HEADER, ReceiveSession, SendSession, type ReplayLimits } from './health/session.js';
+import type { LinkChannelStats, LinkState, LinkStateChange, LinkStats, MeshStats } from './health/stats.js';
+import { varintLength } from './health/varint.js';
 import {
   ConnectionStatus,
   MAX_PEER_ID,
@@ -29,57 +42,147 @@ export type MeshMode = 'server' | 'client' | 'mesh';
 
 /** Options fixed for the lifetime of a {@link WebRTCMultiplayerPeer}. */
 export interface MultiplayerPeerOptions {
-  /** Time source for the disconnect grace period. Default: real monotonic time. */
+  /** Time source for heartbeats, timeouts and backoff. Default: real monotonic time. */
   clock?: Clock;
-  /** How long a DISCONNECTED link may take to recover before its peer is removed (ms). Default 5000. */
+  /** How long a DISCONNECTED link may take to recover before it counts as lost (ms). Default 5000. */
   disconnectGraceMs?: number;
+  /** Heartbeat period on the control channel (ms). Default 1000. */
+  heartbeatIntervalMs?: number;
+  /**
+   * A vanished peer is detected within this time (ms): a link is lost after
+   * `heartbeatTimeoutMs − min(100, heartbeatTimeoutMs / 10)` ms of silence, the
+   * margin leaving room for a frame in flight and the tick. 0 turns detection
+   * off (heartbeats still measure RTT). Default 5000. Must exceed the interval.
+   */
+  heartbeatTimeoutMs?: number;
+  /**
+   * Reliable channels carry a session header (sequence numbers) so reliable
+   * packets survive a reconnect exactly once and in order. Every peer of a mesh
+   * must use the same setting. Default true.
+   */
+  session?: boolean;
+  /** Most unacknowledged reliable packets held per channel for replay. Default 65536. */
+  replayBufferPackets?: number;
+  /** Most unacknowledged reliable bytes held per channel for replay. Default 64 MiB. */
+  replayBufferBytes?: number;
+  /** Period of the `stats` event (ms); 0 turns it off. Emitted only while listened to. Default 1000. */
+  statsIntervalMs?: number;
+  /**
+   * Automatic reconnection of lost links (used by lobby meshes, which can
+   * re-create connections through signaling); `false` turns it off.
+   */
+  reconnect?: MeshReconnectOptions | boolean;
 }
 
 /** What {@link WebRTCMultiplayerPeer.getPeer} reports about one peer. */
 export interface PeerInfo {
   id: number;
+  /** The current connection (a fresh one after each reconnect). */
   connection: WebRTCPeerConnection;
-  /** Channels by layout index. */
+  /** User channels by layout index (the control channel is not listed). */
   channels: readonly WebRTCDataChannel[];
-  /** True once every channel has opened. */
+  /** True once the link first opened, and through reconnection attempts. */
   connected: boolean;
+  /** Link lifecycle: connecting, connected or reconnecting. */
+  state: LinkState;
 }
 
-/** Counters for monitoring. */
-export interface MultiplayerPeerStats {
+/** Counters for monitoring (the top of {@link MeshStats}). */
+export type MultiplayerPeerStats = MeshStats;
+
+/** Events of a {@link WebRTCMultiplayerPeer} (the MultiplayerPeer events, link maintenance included). */
+export type MeshEvents = MultiplayerPeerEvents;
+
+interface ChannelCounters {
   packetsSent: number;
+  bytesSent: number;
   packetsReceived: number;
-  /** Per-peer send failures during broadcasts. */
-  broadcastFailures: number;
-  peersConnected: number;
-  peersConnecting: number;
+  bytesReceived: number;
+  droppedWhileDown: number;
+}
+
+interface Reconnection {
+  lostAt: number;
+  reason: string;
+  attempt: number;
+  startedAt: number | undefined;
+  nextAt: number;
 }
 
 interface PeerEntry {
   id: number;
   connection: WebRTCPeerConnection;
   channels: WebRTCDataChannel[];
+  control: WebRTCDataChannel;
   specs: ChannelSpec[];
+  /** peer_connected was emitted (stays true while reconnecting). */
   connected: boolean;
+  state: LinkState;
+  /** The current connection has every channel open. */
+  linkUp: boolean;
   disconnectedSince: number | undefined;
+  inbox: PacketQueue[];
+  send: (SendSession | undefined)[];
+  recv: (ReceiveSession | undefined)[];
+  ackSent: number[];
+  lastAckAt: number;
+  counters: ChannelCounters[];
+  health: LinkHealth;
+  heartbeatsSent: number;
+  heartbeatsReceived: number;
+  controlMalformed: number;
+  reconnects: number;
+  rc: Reconnection | undefined;
+  history: LinkStateChange[];
 }
 
 const MODES = [TransferMode.UNRELIABLE, TransferMode.UNRELIABLE_ORDERED, TransferMode.RELIABLE] as const;
+const OPTION_KEYS = [
+  'clock',
+  'disconnectGraceMs',
+  'heartbeatIntervalMs',
+  'heartbeatTimeoutMs',
+  'session',
+  'replayBufferPackets',
+  'replayBufferBytes',
+  'statsIntervalMs',
+  'reconnect',
+] as const;
+/** Least time between two ACK frames of a link (ms). */
+const ACK_INTERVAL_MS = 5;
+/** Most packets held for the application per channel (beyond, they wait in the channel's own queue). */
+const INBOX_LIMITS = { maxPackets: 65536, maxBytes: 64 * 1024 * 1024 };
+const HISTORY_LENGTH = 32;
 
 /**
  * A multiplayer peer over WebRTC. Initialise with {@link createServer},
  * {@link createClient} or {@link createMesh}; add a {@link WebRTCPeerConnection}
  * per remote peer with {@link addPeer} (its signaling is yours, or use
  * `Mesh.join` to do it through a lobby); call {@link poll} every tick.
+ *
+ * Besides the user channels, every link has a control channel (negotiated id
+ * 1000, `rtcmesh-control`, unordered, no retransmissions) carrying heartbeats
+ * and acknowledgements; a peer counts as connected when all of them are open.
  */
-export class WebRTCMultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> implements MultiplayerPeer {
+export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements MultiplayerPeer {
   private mode: MeshMode | undefined;
   private uniqueId = 0;
   private status: ConnectionStatus = ConnectionStatus.DISCONNECTED;
   private customChannels: TransferMode[] = [];
   private readonly peers = new Map<number, PeerEntry>();
-  private readonly clock: Clock;
+  /** Time source of every timer of this peer. */
+  protected readonly clock: Clock;
   private readonly graceMs: number;
+  private readonly heartbeatMs: number;
+  private readonly timeoutMs: number;
+  /** Silence after which a link is lost: the timeout less a margin for a frame in flight and the tick. */
+  private readonly silenceMs: number;
+  private readonly sessions: boolean;
+  private readonly replayLimits: ReplayLimits;
+  private readonly statsMs: number;
+  /** Reconnection policy, undefined when off. */
+  protected readonly reconnectPolicy: ReconnectPolicy | undefined;
+  private nextStatsAt = 0;
   private target = 0;
   private mode_: TransferMode = TransferMode.RELIABLE;
   private channel_ = 0;
@@ -91,10 +194,23 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> i
 
   constructor(options: MultiplayerPeerOptions = {}) {
     super();
-    const opts = checkOptions<MultiplayerPeerOptions>(options, ['clock', 'disconnectGraceMs'], 'WebRTCMultiplayerPeer options');
+    const opts = checkOptions<MultiplayerPeerOptions>(options, OPTION_KEYS, 'WebRTCMultiplayerPeer options');
     if (opts.clock !== undefined && typeof opts.clock?.now !== 'function') invalid('clock', 'an object with now()', opts.clock);
     this.clock = opts.clock ?? realClock;
     this.graceMs = opts.disconnectGraceMs === undefined ? 5000 : checkInt(opts.disconnectGraceMs, 0, 3_600_000, 'disconnectGraceMs');
+    this.heartbeatMs = opts.heartbeatIntervalMs === undefined ? 1000 : checkInt(opts.heartbeatIntervalMs, 1, 3_600_000, 'heartbeatIntervalMs');
+    this.timeoutMs = opts.heartbeatTimeoutMs === undefined ? 5000 : checkInt(opts.heartbeatTimeoutMs, 0, 3_600_000, 'heartbeatTimeoutMs');
+    if (this.timeoutMs !== 0 && this.timeoutMs <= this.heartbeatMs) {
+      invalid('heartbeatTimeoutMs', `0 (off) or more than heartbeatIntervalMs (${this.heartbeatMs} ms); a few intervals is usual`, this.timeoutMs);
+    }
+    this.silenceMs = this.timeoutMs - Math.min(100, Math.floor(this.timeoutMs / 10));
+    this.sessions = opts.session === undefined ? true : checkBool(opts.session, 'session');
+    this.replayLimits = {
+      packets: opts.replayBufferPackets === undefined ? 65536 : checkInt(opts.replayBufferPackets, 1, 2 ** 31, 'replayBufferPackets'),
+      bytes: opts.replayBufferBytes === undefined ? 64 * 1024 * 1024 : checkInt(opts.replayBufferBytes, 1, 2 ** 40, 'replayBufferBytes'),
+    };
+    this.statsMs = opts.statsIntervalMs === undefined ? 1000 : checkInt(opts.statsIntervalMs, 0, 3_600_000, 'statsIntervalMs');
+    this.reconnectPolicy = resolveReconnect(opts.reconnect);
   }
 
   // ---- initialisation ----------------------------------------------------
@@ -192,29 +308,87 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> i
     if (this.refuse) {
       throw new RtcmeshError(ErrorCode.UNAUTHORIZED, `addPeer(): refuseNewConnections is on, so peer ${peerId} was refused`);
     }
-    if (!(connection instanceof WebRTCPeerConnection)) invalid('addPeer() connection', 'a WebRTCPeerConnection', connection);
-    if (connection.getConnectionState() !== ConnectionState.NEW) {
-      throw new RtcmeshError(ErrorCode.INVALID_STATE, 'addPeer(): the connection must be in state NEW (fresh, or after initialize())');
-    }
+    this.checkConnection(connection, 'addPeer()');
     if (this.peers.has(peerId)) {
       throw new RtcmeshError(ErrorCode.INVALID_PEER, `addPeer(): peer ${peerId} is already present; removePeer() it first`);
     }
     const specs = channelLayout(this.customChannels, unreliableLifetime);
-    const taken = new Set(connection.getDataChannels().map((c) => c.getId()));
-    const clash = specs.find((s) => taken.has(s.options.id));
-    if (clash) {
-      throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, `addPeer(): the connection already has a channel with id ${clash.options.id}, which the mesh layout needs`);
+    const { channels, control } = this.createChannels(connection, specs, 'addPeer()');
+    const now = this.clock.now();
+    const session = (s: ChannelSpec) => this.sessions && s.mode === TransferMode.RELIABLE;
+    this.peers.set(peerId, {
+      id: peerId,
+      connection,
+      channels,
+      control,
+      specs,
+      connected: false,
+      state: 'connecting',
+      linkUp: false,
+      disconnectedSince: undefined,
+      inbox: specs.map(() => new PacketQueue(INBOX_LIMITS)),
+      send: specs.map((s) => (session(s) ? new SendSession(this.replayLimits) : undefined)),
+      recv: specs.map((s) => (session(s) ? new ReceiveSession() : undefined)),
+      ackSent: specs.map(() => 0),
+      lastAckAt: -Infinity,
+      counters: specs.map(() => ({ packetsSent: 0, bytesSent: 0, packetsReceived: 0, bytesReceived: 0, droppedWhileDown: 0 })),
+      health: new LinkHealth(),
+      heartbeatsSent: 0,
+      heartbeatsReceived: 0,
+      controlMalformed: 0,
+      reconnects: 0,
+      rc: undefined,
+      history: [{ state: 'connecting', at: now }],
+    });
+  }
+
+  private checkConnection(connection: WebRTCPeerConnection, what: string): void {
+    if (!(connection instanceof WebRTCPeerConnection)) invalid(`${what} connection`, 'a WebRTCPeerConnection', connection);
+    if (connection.getConnectionState() !== ConnectionState.NEW) {
+      throw new RtcmeshError(ErrorCode.INVALID_STATE, `${what}: the connection must be in state NEW (fresh, or after initialize())`);
     }
-    const channels: WebRTCDataChannel[] = [];
+  }
+
+  /** Create the layout's channels and the control channel on `connection`; on failure none is left behind. */
+  private createChannels(connection: WebRTCPeerConnection, specs: ChannelSpec[], what: string): { channels: WebRTCDataChannel[]; control: WebRTCDataChannel } {
+    const taken = new Set(connection.getDataChannels().map((c) => c.getId()));
+    const clash = [...specs.map((s) => s.options.id), CONTROL_CHANNEL_ID].find((id) => taken.has(id));
+    if (clash !== undefined) {
+      throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, `${what}: the connection already has a channel with id ${clash}, which the mesh layout needs`);
+    }
+    const made: WebRTCDataChannel[] = [];
     try {
-      for (const spec of specs) channels.push(connection.createDataChannel(spec.label, spec.options));
+      for (const spec of specs) made.push(connection.createDataChannel(spec.label, spec.options));
+      made.push(connection.createDataChannel(CONTROL_CHANNEL_LABEL, { negotiated: true, id: CONTROL_CHANNEL_ID, ordered: false, maxRetransmits: 0 }));
     } catch (err) {
-      for (const ch of channels) ch.close();
+      for (const ch of made) ch.close();
       throw err instanceof RtcmeshError
         ? err
-        : new RtcmeshError(ErrorCode.ENGINE_ERROR, `addPeer(): creating channels failed: ${describeError(err)}`, { cause: err });
+        : new RtcmeshError(ErrorCode.ENGINE_ERROR, `${what}: creating channels failed: ${describeError(err)}`, { cause: err });
     }
-    this.peers.set(peerId, { id: peerId, connection, channels, specs, connected: false, disconnectedSince: undefined });
+    const control = made.pop()!;
+    return { channels: made, control };
+  }
+
+  /**
+   * Put a fresh connection (state NEW) under an existing peer, keeping its
+   * id, session state, replay buffers and counters. The old connection is
+   * closed; packets already received on it stay readable. Used by
+   * reconnection (the lobby calls it); the link opens as channels open.
+   * @throws RtcmeshError INVALID_PEER for an unknown peer, INVALID_STATE for a used connection.
+   */
+  protected replaceConnection(peerId: number, connection: WebRTCPeerConnection): void {
+    const entry = this.peers.get(peerId);
+    if (!entry) throw new RtcmeshError(ErrorCode.INVALID_PEER, `replaceConnection(): no peer ${peerId}`);
+    this.checkConnection(connection, 'replaceConnection()');
+    const { channels, control } = this.createChannels(connection, entry.specs, 'replaceConnection()');
+    this.pull(entry);
+    entry.connection.close();
+    entry.connection = connection;
+    entry.channels = channels;
+    entry.control = control;
+    entry.linkUp = false;
+    entry.disconnectedSince = undefined;
   }
 
   /** Close and forget a peer; emits `peer_disconnected` if it was connected. */
@@ -240,6 +414,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> i
     if (!entry) return;
     this.peers.delete(peerId);
     entry.connection.close();
+    entry.state = 'closed';
     if (entry.connected && notify) this.emit('peer_disconnected', peerId, reason);
     if (this.mode === 'client' && peerId === TARGET_PEER_SERVER) this.status = ConnectionStatus.DISCONNECTED;
   }
@@ -247,7 +422,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> i
   /** One peer's connection and channels, or undefined. */
   getPeer(peerId: number): PeerInfo | undefined {
     const e = this.peers.get(peerId);
-    return e && { id: e.id, connection: e.connection, channels: e.channels, connected: e.connected };
+    return e && { id: e.id, connection: e.connection, channels: e.channels, connected: e.connected, state: e.state };
   }
 
   /** Every peer, connected or still connecting. */
@@ -255,7 +430,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> i
     return [...this.peers.keys()].map((id) => this.getPeer(id)!);
   }
 
-  /** Ids of connected peers. */
+  /** Ids of connected peers (including those being reconnected). */
   getPeerIds(): number[] {
     return [...this.peers.values()].filter((e) => e.connected).map((e) => e.id);
   }
@@ -292,18 +467,12 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> i
     return this.status;
   }
 
-  /** Largest packet every connected peer accepts. */
+  /** Largest packet every connected peer accepts (minus the session header when sessions are on). */
   getMaxPacketSize(): number {
     let max = Infinity;
-    for (const e of this.peers.values()) if (e.connected) max = Math.min(max, e.channels[0]!.getMaxPacketSize() || max);
-    return Number.isFinite(max) ? max : 262144;
-  }
-
-  /** Counters for monitoring. */
-  getStats(): MultiplayerPeerStats {
-    let connecting = 0;
-    for (const e of this.peers.values()) if (!e.connected) connecting++;
-    return { ...this.counters, peersConnected: this.peers.size - connecting, peersConnecting: connecting };
+    for (const e of this.peers.values()) if (e.linkUp) max = Math.min(max, e.channels[0]!.getMaxPacketSize() || max);
+    const size = Number.isFinite(max) ? max : 262144;
+    return this.sessions ? size - MAX_SESSION_HEADER : size;
   }
 
   // ---- sending -----------------------------------------------------------
@@ -312,7 +481,9 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> i
    * Send one packet to `targetPeer` on the channel picked by
    * `transferChannel` / `transferMode`. A broadcast (target ≤ 0) goes to every
    * connected peer except the excluded one; a failure for one peer is counted
-   * and reported with `send_failed`, not thrown.
+   * and reported with `send_failed`, not thrown. While a peer's link is being
+   * reconnected, reliable packets are held for it and unreliable ones dropped
+   * (counted in its link stats).
    * @throws RtcmeshError INVALID_STATE when not connected, INVALID_PEER for an
    *   unknown target, INVALID_ARGUMENT for a channel that does not exist, and
    *   the channel's own errors (NOT_OPEN, PACKET_TOO_LARGE) for a single target.
@@ -333,7 +504,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> i
     if (target > 0) {
       const entry = this.peers.get(target);
       if (!entry) throw new RtcmeshError(ErrorCode.INVALID_PEER, `putPacket(): target peer ${target} is not connected to this peer`);
-      entry.channels[index]!.putPacket(data);
+      this.sendTo(entry, index, data);
       this.counters.packetsSent++;
       return;
     }
@@ -341,7 +512,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> i
     for (const entry of this.peers.values()) {
       if (!entry.connected || entry.id === exclude) continue;
       try {
-        entry.channels[index]!.putPacket(data);
+        this.sendTo(entry, index, data);
         this.counters.packetsSent++;
       } catch (err) {
         this.counters.broadcastFailures++;
@@ -350,14 +521,66 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> i
     }
   }
 
+  private sendTo(entry: PeerEntry, index: number, data: Uint8Array): void {
+    const channel = entry.channels[index]!;
+    const session = entry.send[index];
+    const counters = entry.counters[index]!;
+    if (!entry.connected || !session) {
+      if (entry.connected && !entry.linkUp) {
+        counters.droppedWhileDown++;
+        return;
+      }
+      channel.putPacket(data); // throws NOT_OPEN while connecting, as documented
+    } else {
+      const max = channel.getMaxPacketSize();
+      if (max > 0 && data.length + varintLength(session.seq + 1) > max) {
+        throw new RtcmeshError(
+          ErrorCode.PACKET_TOO_LARGE,
+          `packet of ${data.length} bytes plus its session header is larger than the negotiated maximum of ${max} bytes; split it (getMaxPacketSize() says what fits)`,
+        );
+      }
+      const frame = session.frame(data);
+      if (session.justOverflowed) this.emit('replay_overflow', entry.id, transferChannelOf(index));
+      if (entry.linkUp) {
+        try {
+          channel.putPacket(frame);
+        } catch {
+          // the link is failing; the frame waits in the replay buffer
+        }
+      }
+    }
+    counters.packetsSent++;
+    counters.bytesSent += data.length;
+  }
+
   // ---- receiving ---------------------------------------------------------
+
+  /** Move received packets from the link's channels to its inboxes, stripping session headers. */
+  private pull(entry: PeerEntry): void {
+    for (let i = 0; i < entry.channels.length; i++) {
+      const channel = entry.channels[i]!;
+      const inbox = entry.inbox[i]!;
+      const recv = entry.recv[i];
+      const counters = entry.counters[i]!;
+      while (inbox.length < INBOX_LIMITS.maxPackets) {
+        const raw = channel.getPacket();
+        if (raw === undefined) break;
+        const data = recv ? recv.accept(raw) : raw;
+        if (data === undefined) continue;
+        counters.packetsReceived++;
+        counters.bytesReceived += data.length;
+        inbox.push(data, channel.wasStringPacket());
+      }
+    }
+  }
 
   /** Packets waiting on connected peers' channels. */
   getAvailablePacketCount(): number {
     let n = 0;
     for (const e of this.peers.values()) {
       if (!e.connected) continue;
-      for (const ch of e.channels) n += ch.getAvailablePacketCount();
+      this.pull(e);
+      for (const q of e.inbox) n += q.length;
     }
     return n;
   }
@@ -372,13 +595,14 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> i
       const at = (this.rrNext + k) % order.length;
       const entry = this.peers.get(order[at]!);
       if (!entry || !entry.connected) continue;
-      for (let i = 0; i < entry.channels.length; i++) {
-        const data = entry.channels[i]!.getPacket();
-        if (data === undefined) continue;
+      this.pull(entry);
+      for (let i = 0; i < entry.inbox.length; i++) {
+        const item = entry.inbox[i]!.shift();
+        if (item === undefined) continue;
         this.rrNext = (at + 1) % order.length;
         this.last = { peer: entry.id, index: i, mode: entry.specs[i]!.mode };
         this.counters.packetsReceived++;
-        return data;
+        return item.data;
       }
     }
     return undefined;
@@ -403,8 +627,8 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> i
 
   /**
    * Once per tick: poll every connection (its events fire now), then connect,
-   * keep or remove peers by their state. Emits `peer_connected` /
-   * `peer_disconnected` from here.
+   * keep, reconnect or remove peers by their state; send heartbeats and
+   * acknowledgements. Emits every event from here.
    */
   poll(): void {
     if (this.mode === undefined) return;
@@ -416,29 +640,320 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> i
     }
     this.rrOrder = [...this.peers.keys()];
     if (this.rrNext >= this.rrOrder.length) this.rrNext = 0;
+    if (this.statsMs > 0 && now >= this.nextStatsAt && this.listenerCount('stats') > 0) {
+      this.nextStatsAt = now + this.statsMs;
+      this.emit('stats', this.getStats());
+    }
+  }
+
+  private allOpen(entry: PeerEntry): boolean {
+    return entry.control.getReadyState() === ChannelState.OPEN && entry.channels.every((c) => c.getReadyState() === ChannelState.OPEN);
   }
 
   private update(entry: PeerEntry, now: number): void {
+    if (entry.rc) return this.updateReconnection(entry, now);
     const state = entry.connection.getConnectionState();
+    let lost: string | undefined;
     if (state === ConnectionState.FAILED || state === ConnectionState.CLOSED) {
-      this.drop(entry.id, state === ConnectionState.FAILED ? 'connection failed' : 'connection closed', true);
-      return;
-    }
-    if (state === ConnectionState.DISCONNECTED) {
+      lost = state === ConnectionState.FAILED ? 'connection failed' : 'connection closed';
+    } else if (state === ConnectionState.DISCONNECTED) {
       entry.disconnectedSince ??= now;
-      if (now - entry.disconnectedSince >= this.graceMs) this.drop(entry.id, `disconnected for ${this.graceMs} ms`, true);
-      return;
+      if (now - entry.disconnectedSince >= this.graceMs) lost = `disconnected for ${this.graceMs} ms`;
+    } else {
+      entry.disconnectedSince = undefined;
+      if (entry.linkUp && (entry.control.getReadyState() === ChannelState.CLOSED || entry.channels.some((c) => c.getReadyState() === ChannelState.CLOSED))) {
+        lost = 'a channel closed';
+      }
     }
-    entry.disconnectedSince = undefined;
-    if (entry.connected) {
-      if (entry.channels.some((c) => c.getReadyState() === ChannelState.CLOSED)) this.drop(entry.id, 'a channel closed', true);
-      return;
-    }
-    if (entry.channels.every((c) => c.getReadyState() === ChannelState.OPEN)) {
+    if (lost === undefined && !entry.linkUp && state !== ConnectionState.DISCONNECTED && this.allOpen(entry)) {
+      entry.linkUp = true;
       entry.connected = true;
+      entry.state = 'connected';
+      entry.health.reset(now);
+      this.record(entry, 'connected', now);
       if (this.mode === 'client') this.status = ConnectionStatus.CONNECTED;
       this.emit('peer_connected', entry.id);
+      if (this.peers.get(entry.id) !== entry) return;
     }
+    if (entry.linkUp) {
+      this.pull(entry);
+      this.readControl(entry, now);
+      if (lost === undefined && this.timeoutMs > 0 && now - entry.health.lastHeard >= this.silenceMs) {
+        lost = `heartbeat timeout: nothing heard for ${Math.round(now - entry.health.lastHeard)} ms`;
+      }
+    }
+    if (lost === undefined && !entry.connected && this.reconnectPolicy && now - entry.history[0]!.at >= this.reconnectPolicy.attemptTimeoutMs && this.canReconnect(entry.id)) {
+      lost = `not connected within ${this.reconnectPolicy.attemptTimeoutMs} ms`;
+    }
+    if (lost !== undefined) {
+      this.linkLost(entry, lost, now);
+      return;
+    }
+    if (entry.linkUp) this.sendControl(entry, now);
+  }
+
+  private record(entry: PeerEntry, state: LinkState, at: number, reason?: string): void {
+    entry.history.push(reason === undefined ? { state, at } : { state, at, reason });
+    if (entry.history.length > HISTORY_LENGTH) entry.history.shift();
+  }
+
+  // ---- control channel ---------------------------------------------------
+
+  private acks(entry: PeerEntry): Ack[] {
+    const acks: Ack[] = [];
+    entry.recv.forEach((r, i) => {
+      if (r && r.seq > 0) acks.push([i, r.seq]);
+    });
+    return acks;
+  }
+
+  private sendFrame(entry: PeerEntry, frame: Parameters<typeof encodeFrame>[0], now: number): void {
+    try {
+      entry.control.putPacket(encodeFrame(frame));
+    } catch {
+      return; // closing: the next poll notices
+    }
+    for (const [i, s] of frame.acks) entry.ackSent[i] = s;
+    entry.lastAckAt = now;
+  }
+
+  private readControl(entry: PeerEntry, now: number): void {
+    let raw;
+    while ((raw = entry.control.getPacket()) !== undefined) {
+      const frame = decodeFrame(raw);
+      if (!frame) {
+        entry.controlMalformed++;
+        continue;
+      }
+      for (const [i, s] of frame.acks) {
+        const session = entry.send[i];
+        if (!session || !session.ack(s)) entry.controlMalformed++; // no such reliable channel, or acks what was never sent
+      }
+      entry.health.heard(now);
+      if (frame.type === FrameType.PING) {
+        entry.health.onPing(frame.seq);
+        entry.heartbeatsReceived++;
+        this.sendFrame(entry, { type: FrameType.PONG, seq: frame.seq, time: frame.time, acks: this.acks(entry) }, now);
+      } else if (frame.type === FrameType.PONG) {
+        if (!entry.health.onPong(frame.time, now)) entry.controlMalformed++;
+      }
+    }
+  }
+
+  private sendControl(entry: PeerEntry, now: number): void {
+    const h = entry.health;
+    if (now >= h.nextPingAt) {
+      h.nextPingAt = now + this.heartbeatMs;
+      h.pingsSent++;
+      entry.heartbeatsSent++;
+      this.sendFrame(entry, { type: FrameType.PING, seq: ++h.pingSeq >>> 0, time: now, acks: this.acks(entry) }, now);
+      return;
+    }
+    if (now - entry.lastAckAt < ACK_INTERVAL_MS) return;
+    if (entry.recv.some((r, i) => r !== undefined && r.seq > entry.ackSent[i]!)) {
+      this.sendFrame(entry, { type: FrameType.ACK, acks: this.acks(entry) }, now);
+    }
+  }
+
+  // ---- reconnection ------------------------------------------------------
+
+  /**
+   * Whether a lost link to `peerId` should be re-established. The base class
+   * cannot create connections, so it says no; the lobby says yes while the
+   * peer is still in the lobby.
+   */
+  protected canReconnect(_peerId: number): boolean {
+    return false;
+  }
+
+  /**
+   * Start reconnection attempt `attempt` (1-based) to `peerId`: create a fresh
+   * connection, {@link replaceConnection} it and run its signaling. The
+   * attempt succeeds when every channel opens within `attemptTimeoutMs`.
+   */
+  protected startReconnectAttempt(_peerId: number, _attempt: number): void {}
+
+  private linkLost(entry: PeerEntry, reason: string, now: number): void {
+    if (!this.reconnectPolicy || !this.canReconnect(entry.id)) {
+      this.drop(entry.id, reason, true);
+      return;
+    }
+    this.pull(entry);
+    entry.connection.close();
+    entry.linkUp = false;
+    entry.rc = { lostAt: now, reason, attempt: 0, startedAt: undefined, nextAt: now };
+    if (!entry.connected) {
+      // the first connection failed: retry quietly; the application does not know this peer yet
+      this.record(entry, 'connecting', now, reason);
+      return;
+    }
+    entry.state = 'reconnecting';
+    this.record(entry, 'reconnecting', now, reason);
+    this.emit('link_lost', entry.id, reason);
+  }
+
+  /**
+   * The remote started a new connection (e.g. a fresh offer arrived while the
+   * link looked alive): treat the link as lost now and open an attempt. True
+   * when the peer is (now) reconnecting and the caller should put a fresh
+   * connection under it.
+   */
+  protected restartLink(peerId: number, reason: string): boolean {
+    const entry = this.peers.get(peerId);
+    if (!entry) return false;
+    const now = this.clock.now();
+    if (!entry.rc) {
+      this.linkLost(entry, reason, now);
+      if (this.peers.get(peerId) !== entry || !entry.rc) return false;
+    }
+    const rc = entry.rc;
+    if (rc.startedAt === undefined) {
+      rc.attempt++;
+      if (entry.connected) this.emit('reconnecting', entry.id, rc.attempt);
+    }
+    rc.startedAt = now;
+    return this.peers.get(peerId) === entry;
+  }
+
+  private updateReconnection(entry: PeerEntry, now: number): void {
+    const rc = entry.rc!;
+    const policy = this.reconnectPolicy!;
+    const giveUp = (why: string) =>
+      this.drop(entry.id, `link lost (${rc.reason}) and reconnection failed: ${why} after ${rc.attempt} attempt(s) in ${Math.round(now - rc.lostAt)} ms`, true);
+    if (!this.canReconnect(entry.id)) return giveUp('the peer left');
+    if (rc.startedAt !== undefined) {
+      const state = entry.connection.getConnectionState();
+      if (state !== ConnectionState.FAILED && state !== ConnectionState.CLOSED && this.allOpen(entry)) return this.reconnected(entry, now);
+      if (now - rc.startedAt >= policy.attemptTimeoutMs || state === ConnectionState.FAILED) {
+        rc.startedAt = undefined;
+        rc.nextAt = now + backoffAfter(policy, rc.attempt);
+        if (rc.attempt >= policy.maxAttempts) return giveUp('no attempt succeeded');
+      }
+    }
+    if (now - rc.lostAt >= policy.giveUpMs) return giveUp(`not back within ${policy.giveUpMs} ms`);
+    if (rc.startedAt === undefined && now >= rc.nextAt) {
+      rc.attempt++;
+      rc.startedAt = now;
+      if (entry.connected) this.emit('reconnecting', entry.id, rc.attempt);
+      if (this.peers.get(entry.id) !== entry) return;
+      try {
+        this.startReconnectAttempt(entry.id, rc.attempt);
+      } catch {
+        // this attempt failed to start; it times out like any other
+      }
+    }
+  }
+
+  private reconnected(entry: PeerEntry, now: number): void {
+    const downtime = now - entry.rc!.lostAt;
+    entry.rc = undefined;
+    if (!entry.connected) {
+      // a retried first connection: this is the peer's first appearance
+      entry.linkUp = true;
+      entry.connected = true;
+      entry.state = 'connected';
+      entry.health.reset(now);
+      this.record(entry, 'connected', now);
+      if (this.mode === 'client') this.status = ConnectionStatus.CONNECTED;
+      this.emit('peer_connected', entry.id);
+      return;
+    }
+    entry.state = 'connected';
+    entry.linkUp = true;
+    entry.reconnects++;
+    entry.health.reset(now);
+    entry.ackSent = entry.ackSent.map(() => 0);
+    entry.lastAckAt = -Infinity;
+    this.record(entry, 'connected', now, 'reconnected');
+    entry.send.forEach((session, i) => {
+      if (!session) return;
+      const channel = entry.channels[i]!;
+      for (const frame of session.pending()) {
+        try {
+          channel.putPacket(frame);
+          session.replayed++;
+        } catch {
+          return; // lost again; the frames stay buffered
+        }
+      }
+    });
+    this.sendControl(entry, now);
+    this.emit('reconnected', entry.id, downtime);
+  }
+
+  // ---- monitoring --------------------------------------------------------
+
+  /** Snapshot of the mesh and of every link (see {@link MeshStats}). */
+  getStats(): MeshStats {
+    const now = this.clock.now();
+    const links = [...this.peers.values()].map((e) => this.linkStats(e, now));
+    const count = (s: LinkState) => links.filter((l) => l.state === s).length;
+    return {
+      at: now,
+      id: this.uniqueId,
+      ...this.counters,
+      peersConnected: count('connected') + count('reconnecting'),
+      peersConnecting: count('connecting'),
+      peersReconnecting: count('reconnecting'),
+      links,
+    };
+  }
+
+  /** Snapshot of one link, or undefined for an unknown peer. */
+  getLinkStats(peerId: number): LinkStats | undefined {
+    const e = this.peers.get(peerId);
+    return e && this.linkStats(e, this.clock.now());
+  }
+
+  private linkStats(e: PeerEntry, now: number): LinkStats {
+    const engine = e.connection.getStats();
+    const channels: LinkChannelStats[] = e.specs.map((spec, i) => {
+      const c = e.counters[i]!;
+      const send = e.send[i];
+      const recv = e.recv[i];
+      return {
+        index: i,
+        channel: transferChannelOf(i),
+        label: spec.label,
+        mode: spec.mode,
+        session: send !== undefined,
+        ...c,
+        bufferedAmount: e.channels[i]!.getBufferedAmount(),
+        queued: e.inbox[i]!.length + e.channels[i]!.getAvailablePacketCount(),
+        replayBuffered: send?.buffered ?? 0,
+        replayBufferedBytes: send?.bufferedBytes ?? 0,
+        replayed: send?.replayed ?? 0,
+        duplicatesDropped: recv?.duplicates ?? 0,
+        gaps: recv?.gaps ?? 0,
+      };
+    });
+    const sum = (k: 'packetsSent' | 'bytesSent' | 'packetsReceived' | 'bytesReceived' | 'replayed') => channels.reduce((n, c) => n + c[k], 0);
+    return {
+      peerId: e.id,
+      state: e.state,
+      rttMs: e.health.rttMs,
+      heartbeatRttMs: e.health.lastRttMs,
+      engineRttMs: engine.rttMs,
+      jitterMs: e.health.jitterMs,
+      loss: e.health.loss(),
+      heartbeatsSent: e.heartbeatsSent,
+      heartbeatsReceived: e.heartbeatsReceived,
+      sinceHeardMs: e.linkUp ? now - e.health.lastHeard : -1,
+      reconnects: e.reconnects,
+      attempt: e.rc?.attempt ?? 0,
+      controlMalformed: e.controlMalformed,
+      sessionMalformed: e.recv.reduce((n, r) => n + (r?.malformed ?? 0), 0),
+      candidatePair: engine.selectedCandidatePair,
+      engineBytesSent: engine.bytesSent,
+      engineBytesReceived: engine.bytesReceived,
+      packetsSent: sum('packetsSent'),
+      bytesSent: sum('bytesSent'),
+      packetsReceived: sum('packetsReceived'),
+      bytesReceived: sum('bytesReceived'),
+      replayed: sum('replayed'),
+      channels,
+      history: e.history.map((h) => ({ ...h })),
+    };
   }
 
   /** Close every connection and return to the uninitialised state. */

@@ -3,6 +3,7 @@
  * @module
  */
 import type { EventEmitter } from 'eventemitter3';
+import type { MeshStats } from './health/stats.js';
 
 /** How a packet is delivered (Godot MultiplayerPeer.TransferMode). */
 export const TransferMode = { UNRELIABLE: 0, UNRELIABLE_ORDERED: 1, RELIABLE: 2 } as const;
@@ -28,6 +29,16 @@ export interface MultiplayerPeerEvents {
   peer_disconnected: (id: number, reason?: string) => void;
   /** Sending to one peer of a broadcast failed; counted, never thrown. */
   send_failed: (id: number, error: Error) => void;
+  /** A connected link failed (heartbeat timeout, connection failed or closed); reconnection starts. */
+  link_lost: (id: number, reason: string) => void;
+  /** Reconnection attempt number `attempt` (1-based) starts. */
+  reconnecting: (id: number, attempt: number) => void;
+  /** The link is back with the same peer id; unacknowledged reliable packets were replayed. */
+  reconnected: (id: number, downtimeMs: number) => void;
+  /** A reliable channel's replay buffer overflowed: replay is no longer guaranteed on it. */
+  replay_overflow: (id: number, channel: number) => void;
+  /** Periodic monitoring snapshot. */
+  stats: (stats: MeshStats) => void;
 }
 
 /**

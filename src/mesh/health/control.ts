@@ -1,0 +1,89 @@
+/**
+ * Frames of the control channel (negotiated id 1000, label `rtcmesh-control`,
+ * unordered, maxRetransmits 0). Tiny binary frames:
+ *
+ * | type | name | body                                               |
+ * |------|------|----------------------------------------------------|
+ * | 1    | PING | u32 seq, f64 send time (sender's clock), acks       |
+ * | 2    | PONG | u32 seq, f64 echoed send time, acks                 |
+ * | 3    | ACK  | acks                                                |
+ *
+ * `acks` is a varint count followed by (varint channel index, varint
+ * cumulative sequence) pairs: "I hold every reliable packet of this channel up
+ * to this sequence". Big-endian fixed fields. A frame that does not decode
+ * exactly is rejected (`undefined`); the caller counts and drops it.
+ * @module
+ */
+import { readVarint, varintLength, writeVarint } from './varint.js';
+
+/** Stream id of the control channel (first id of the reserved range 1000–1023). */
+export const CONTROL_CHANNEL_ID = 1000;
+/** Label of the control channel. */
+export const CONTROL_CHANNEL_LABEL = 'rtcmesh-control';
+
+export const FrameType = { PING: 1, PONG: 2, ACK: 3 } as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+/** One cumulative acknowledgement: channel index → highest sequence held. */
+export type Ack = readonly [index: number, seq: number];
+
+/** A decoded control frame. */
+export type ControlFrame =
+  | { type: typeof FrameType.PING | typeof FrameType.PONG; seq: number; time: number; acks: Ack[] }
+  | { type: typeof FrameType.ACK; acks: Ack[] };
+
+/** Most acks one frame may carry (the layout has at most 259 channels). */
+const MAX_ACKS = 259;
+
+/** Encode a control frame. */
+export function encodeFrame(frame: ControlFrame): Uint8Array {
+  const fixed = frame.type === FrameType.ACK ? 1 : 13;
+  let size = fixed + varintLength(frame.acks.length);
+  for (const [i, s] of frame.acks) size += varintLength(i) + varintLength(s);
+  const out = new Uint8Array(size);
+  out[0] = frame.type;
+  if (frame.type !== FrameType.ACK) {
+    const view = new DataView(out.buffer);
+    view.setUint32(1, frame.seq >>> 0);
+    view.setFloat64(5, frame.time);
+  }
+  let at = writeVarint(out, fixed, frame.acks.length);
+  for (const [i, s] of frame.acks) {
+    at = writeVarint(out, at, i);
+    at = writeVarint(out, at, s);
+  }
+  return out;
+}
+
+/** Decode a control frame; undefined when it is not exactly one valid frame. */
+export function decodeFrame(data: Uint8Array): ControlFrame | undefined {
+  if (data.length < 2) return undefined;
+  const type = data[0];
+  let at = 1;
+  let seq = 0;
+  let time = 0;
+  if (type === FrameType.PING || type === FrameType.PONG) {
+    if (data.length < 14) return undefined;
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    seq = view.getUint32(1);
+    time = view.getFloat64(5);
+    if (!Number.isFinite(time)) return undefined;
+    at = 13;
+  } else if (type !== FrameType.ACK) {
+    return undefined;
+  }
+  const count = readVarint(data, at);
+  if (!count || count[0] > MAX_ACKS) return undefined;
+  at = count[1];
+  const acks: Ack[] = [];
+  for (let k = 0; k < count[0]; k++) {
+    const i = readVarint(data, at);
+    if (!i) return undefined;
+    const s = readVarint(data, i[1]);
+    if (!s) return undefined;
+    acks.push([i[0], s[0]]);
+    at = s[1];
+  }
+  if (at !== data.length) return undefined;
+  return type === FrameType.ACK ? { type, acks } : { type, seq, time, acks };
+}

@@ -1,0 +1,106 @@
+/**
+ * Shapes of the monitoring snapshot returned by `WebRTCMultiplayerPeer.getStats()`.
+ * @module
+ */
+import type { EngineCandidatePair } from '../../transport/engine.js';
+import type { TransferMode } from '../types.js';
+
+/** Lifecycle of one link as the application sees it. */
+export type LinkState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+/** One entry of a link's state history. */
+export interface LinkStateChange {
+  state: LinkState;
+  /** Clock time (ms) of the change. */
+  at: number;
+  reason?: string;
+}
+
+/** Counters of one user channel of a link, cumulative across reconnects. */
+export interface LinkChannelStats {
+  /** Layout index (0 reliable, 1 ordered, 2 unreliable, 3+ custom). */
+  index: number;
+  /** Transfer channel as `getPacketChannel()` reports it. */
+  channel: number;
+  label: string;
+  mode: TransferMode;
+  /** Carries the session header (reliable channel with sessions on). */
+  session: boolean;
+  /** Application packets/bytes (without the session header). */
+  packetsSent: number;
+  bytesSent: number;
+  packetsReceived: number;
+  bytesReceived: number;
+  /** Bytes accepted by the engine and not yet sent, current connection. */
+  bufferedAmount: number;
+  /** Received packets waiting for `getPacket()`. */
+  queued: number;
+  /** Unacknowledged packets/bytes held for replay. */
+  replayBuffered: number;
+  replayBufferedBytes: number;
+  /** Packets resent after reconnects. */
+  replayed: number;
+  /** Received duplicates dropped (replays of packets already held). */
+  duplicatesDropped: number;
+  /** Sequence numbers never received (replay buffer overflow on the remote). */
+  gaps: number;
+  /** Unreliable packets dropped because the link was down. */
+  droppedWhileDown: number;
+}
+
+/** Everything known about one link. */
+export interface LinkStats {
+  peerId: number;
+  state: LinkState;
+  /** Smoothed heartbeat RTT (ms), -1 before the first sample. */
+  rttMs: number;
+  /** Last heartbeat RTT sample (ms), -1 before the first. */
+  heartbeatRttMs: number;
+  /** Engine (SCTP) RTT of the current connection (ms), -1 when unknown. */
+  engineRttMs: number;
+  /** Jitter of heartbeat RTT (ms). */
+  jitterMs: number;
+  /** Fraction of the remote's heartbeats lost on the current connection (0..1). */
+  loss: number;
+  heartbeatsSent: number;
+  heartbeatsReceived: number;
+  /** Milliseconds since anything arrived on the control channel. */
+  sinceHeardMs: number;
+  /** Successful reconnections so far. */
+  reconnects: number;
+  /** Current reconnection attempt (0 when not reconnecting). */
+  attempt: number;
+  /** Control frames that did not decode (dropped). */
+  controlMalformed: number;
+  /** Session headers that did not decode (dropped). */
+  sessionMalformed: number;
+  /** Candidate pair of the current connection, when known. */
+  candidatePair: EngineCandidatePair | null;
+  /** Engine payload bytes of the current connection (all channels, headers and control included). */
+  engineBytesSent: number;
+  engineBytesReceived: number;
+  /** Application packets/bytes across every channel, cumulative. */
+  packetsSent: number;
+  bytesSent: number;
+  packetsReceived: number;
+  bytesReceived: number;
+  replayed: number;
+  channels: LinkChannelStats[];
+  /** Recent state changes, oldest first (at most 32). */
+  history: LinkStateChange[];
+}
+
+/** The whole mesh at one moment. */
+export interface MeshStats {
+  /** Clock time (ms) of the snapshot. */
+  at: number;
+  id: number;
+  packetsSent: number;
+  packetsReceived: number;
+  /** Per-peer send failures during broadcasts. */
+  broadcastFailures: number;
+  peersConnected: number;
+  peersConnecting: number;
+  peersReconnecting: number;
+  links: LinkStats[];
+}

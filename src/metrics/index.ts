@@ -1,0 +1,3 @@
+/** Metrics exposition (Node-only). @module */
+export { createMetrics } from './prometheus.js';
+export type { Metrics, MetricsOptions, MeshStatsSource, SignalingStatsSource } from './prometheus.js';

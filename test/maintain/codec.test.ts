@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { FrameType, decodeFrame, encodeFrame } from '../../src/mesh/health/control.js';
+import { ReceiveSession, SendSession } from '../../src/mesh/health/session.js';
+import { readVarint, varintLength, writeVarint } from '../../src/mesh/health/varint.js';
+import { backoffAfter, resolveReconnect } from '../../src/mesh/health/reconnect.js';
+import { LinkHealth } from '../../src/mesh/health/link-health.js';
+
+describe('varint', () => {
+  it('round-trips safe integers and rejects truncated or overlong input', () => {
+    for (const n of [0, 1, 127, 128, 16383, 16384, 2 ** 32, 2 ** 49 - 1]) {
+      const b = new Uint8Array(varintLength(n));
+      expect(writeVarint(b, 0, n)).toBe(b.length);
+      expect(readVarint(b, 0)).toEqual([n, b.length]);
+    }
+    expect(readVarint(new Uint8Array([0x80]), 0)).toBeUndefined();
+    expect(readVarint(new Uint8Array(9).fill(0xff), 0)).toBeUndefined();
+    expect(readVarint(new Uint8Array([]), 0)).toBeUndefined();
+  });
+});
+
+describe('control frames', () => {
+  it('round-trips PING, PONG and ACK with acks', () => {
+    const frames = [
+      { type: FrameType.PING, seq: 7, time: 1234.5, acks: [] },
+      { type: FrameType.PONG, seq: 2 ** 32 - 1, time: 0.25, acks: [[0, 10_000] as const, [5, 1] as const] },
+      { type: FrameType.ACK, acks: [[258, 2 ** 40] as const] },
+    ] as const;
+    for (const f of frames) expect(decodeFrame(encodeFrame(f as never))).toEqual(f);
+    expect(encodeFrame({ type: FrameType.PING, seq: 1, time: 1, acks: [] }).length).toBe(14);
+  });
+
+  it('rejects anything that is not exactly one valid frame', () => {
+    const good = encodeFrame({ type: FrameType.ACK, acks: [[0, 5]] });
+    const bad = [
+      new Uint8Array([]),
+      new Uint8Array([4, 0]),
+      new Uint8Array([1, 0, 0]),
+      new Uint8Array([...good, 0]), // trailing byte
+      good.subarray(0, good.length - 1), // truncated
+      new Uint8Array([3, 0x80, 0x02]), // 256 acks announced, none present
+      (() => {
+        const f = encodeFrame({ type: FrameType.PING, seq: 1, time: 1, acks: [] });
+        new DataView(f.buffer).setFloat64(5, NaN);
+        return f;
+      })(),
+    ];
+    for (const b of bad) expect(decodeFrame(b)).toBeUndefined();
+  });
+});
+
+describe('remote garbage', () => {
+  it('never throws on random bytes (control frames and session headers)', () => {
+    let seed = 12345;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const recv = new ReceiveSession();
+    let decoded = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const b = new Uint8Array(Math.floor(rand() * 40));
+      for (let k = 0; k < b.length; k++) b[k] = Math.floor(rand() * 256);
+      if (i % 3 === 0 && b.length > 0) b[0] = 1 + (i % 3);
+      if (decodeFrame(b)) decoded++;
+      recv.accept(b);
+    }
+    expect(decoded).toBeLessThan(20_000);
+    expect(recv.malformed + recv.duplicates).toBeGreaterThan(0);
+  });
+});
+
+describe('session header', () => {
+  it('delivers each packet once and in order across a replay, and releases acknowledged ones', () => {
+    const send = new SendSession({ packets: 100, bytes: 1 << 20 });
+    const recv = new ReceiveSession();
+    const frames = [1, 2, 3, 4, 5].map((n) => send.frame(new Uint8Array([n])));
+    const got: number[] = [];
+    const deliver = (f: Uint8Array) => {
+      const r = recv.accept(f);
+      if (r) got.push(r[0]!);
+    };
+    frames.slice(0, 3).forEach(deliver); // 4 and 5 were lost with the connection
+    send.ack(2); // the ack of 3 was lost too
+    expect(send.buffered).toBe(3);
+    send.pending().forEach(deliver); // replay 3, 4, 5
+    expect(got).toEqual([1, 2, 3, 4, 5]);
+    expect(recv.duplicates).toBe(1);
+    expect(recv.gaps).toBe(0);
+    send.ack(recv.seq);
+    expect(send.buffered).toBe(0);
+    expect(send.bufferedBytes).toBe(0);
+    send.ack(99); // beyond what was sent: ignored
+    expect(send.acked).toBe(5);
+    expect(recv.accept(new Uint8Array([0x80]))).toBeUndefined();
+    expect(recv.accept(new Uint8Array([0, 1]))).toBeUndefined();
+    expect(recv.accept(new Uint8Array([0x80, 0]))).toBeUndefined(); // sequence 0, two bytes
+    expect(recv.malformed).toBe(3);
+    const two = send.frame(new Uint8Array([9]));
+    expect(two[0]).toBe(6);
+    for (let i = 7; i <= 300; i++) send.frame(new Uint8Array([i & 0xff]));
+    const big = new SendSession({ packets: 1000, bytes: 1 << 20 });
+    const bigRecv = new ReceiveSession();
+    const out: number[] = [];
+    for (let i = 1; i <= 20_000; i++) {
+      const p = bigRecv.accept(big.frame(new Uint8Array([i & 0xff])));
+      if (p) out.push(p[0]!);
+      big.ack(i);
+    }
+    expect(out).toHaveLength(20_000);
+    expect(bigRecv.gaps + bigRecv.duplicates + bigRecv.malformed).toBe(0);
+    expect(bigRecv.seq).toBe(20_000);
+  });
+
+  it('gives up the replay guarantee on overflow instead of growing, and counts the gap the receiver then sees', () => {
+    const send = new SendSession({ packets: 3, bytes: 1 << 20 });
+    const recv = new ReceiveSession();
+    const overflows: boolean[] = [];
+    const results = [1, 2, 3, 4, 5].map((n) => {
+      const frame = send.frame(new Uint8Array([n]));
+      overflows.push(send.justOverflowed);
+      return { frame };
+    });
+    expect(overflows).toEqual([false, false, false, true, false]);
+    expect(send.overflowed).toBe(true);
+    expect(send.buffered).toBe(0);
+    recv.accept(results[0]!.frame);
+    recv.accept(results[4]!.frame);
+    expect(recv.gaps).toBe(3);
+  });
+
+  it('keeps a long run of acknowledged packets compact', () => {
+    const send = new SendSession({ packets: 10, bytes: 1 << 20 });
+    for (let i = 1; i <= 5000; i++) {
+      send.frame(new Uint8Array(3));
+      send.ack(i);
+    }
+    expect(send.buffered).toBe(0);
+    expect(send.overflowed).toBe(false);
+  });
+});
+
+describe('reconnect policy and link health', () => {
+  it('backs off exponentially up to the cap', () => {
+    const p = resolveReconnect({ backoffMs: 100, maxBackoffMs: 1000 })!;
+    expect([1, 2, 3, 4, 5, 6].map((n) => backoffAfter(p, n))).toEqual([100, 200, 400, 800, 1000, 1000]);
+    expect(resolveReconnect(false)).toBeUndefined();
+    expect(resolveReconnect(true)).toMatchObject({ maxAttempts: 10 });
+  });
+
+  it('computes RTT, jitter and loss from heartbeats', () => {
+    const h = new LinkHealth();
+    h.reset(0);
+    h.onPong(0, 10);
+    h.onPong(100, 120);
+    expect(h.lastRttMs).toBe(20);
+    expect(h.rttMs).toBeCloseTo(10 + 10 / 8);
+    expect(h.jitterMs).toBeCloseTo(10 / 16);
+    h.onPong(500, 400); // from the future: forged, ignored
+    expect(h.pongsReceived).toBe(2);
+    for (const s of [1, 2, 4, 5, 8]) h.onPing(s); // 3, 6, 7 lost
+    expect(h.loss()).toBeCloseTo(3 / 8);
+  });
+});
