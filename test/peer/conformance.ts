@@ -240,7 +240,8 @@ export function definePeerConformance(name: string, env: ConformanceEnv): void {
       const ch = a.createDataChannel('after');
       a.createOffer();
       await opened(ch);
-      expect(a.getConnectionState()).toBe(ConnectionState.CONNECTED);
+      // a channel's open and the connection's state change are separate engine callbacks
+      await reachState(a, ConnectionState.CONNECTED);
       expect(() => b.setRemoteDescription('bogus' as 'offer', 'v=0')).toThrowError(RtcmeshError);
     });
 

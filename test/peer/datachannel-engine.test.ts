@@ -66,7 +66,7 @@ describe('node-datachannel engine', () => {
     const got = new Promise<Uint8Array>((resolve) => cd.once('packet', resolve));
     cc.putPacket(new Uint8Array([42]));
     expect([...(await got)]).toEqual([42]);
-    expect(c.getConnectionState()).toBe(ConnectionState.CONNECTED);
+    await reachState(c, ConnectionState.CONNECTED);
     b.close();
     c.close();
     d.close();
