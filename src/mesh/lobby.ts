@@ -33,7 +33,7 @@ export interface LobbySignaling extends EventEmitter<LobbySignalingEvents> {
 export interface LobbySignalingEvents {
   peer_joined: (id: number) => void;
   peer_left: (id: number) => void;
-  /** The peer's signaling connection dropped (it is in the server's resume grace). Optional: older servers never send it. */
+  /** The peer's signaling connection dropped (it is in the server's resume grace). Older servers never send it; custom clients may never emit it. */
   peer_detached: (id: number) => void;
   /** A detached peer resumed its signaling connection. */
   peer_attached: (id: number) => void;

@@ -158,6 +158,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private outbox: string[] = [];
   private isClosed = false;
+  private unknownCount = 0;
   private readonly joinTimeoutMs: number;
   private readonly reconnectPolicy: ReconnectOptions;
   private readonly outboxLimit: number;
@@ -391,8 +392,6 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
   get unknownMessages(): number {
     return this.unknownCount;
   }
-
-  private unknownCount = 0;
 
   private onMessage(text: string): void {
     const parsed = parseServerMessage(text);
