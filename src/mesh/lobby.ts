@@ -33,6 +33,10 @@ export interface LobbySignaling extends EventEmitter<LobbySignalingEvents> {
 export interface LobbySignalingEvents {
   peer_joined: (id: number) => void;
   peer_left: (id: number) => void;
+  /** The peer's signaling connection dropped (it is in the server's resume grace). Older servers never send it; custom clients may never emit it. */
+  peer_detached: (id: number) => void;
+  /** A detached peer resumed its signaling connection. */
+  peer_attached: (id: number) => void;
   description: (from: number, type: 'offer' | 'answer', sdp: string) => void;
   candidate: (from: number, mid: string, index: number, candidate: string) => void;
   [event: string]: (...args: any[]) => void;
@@ -113,6 +117,8 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
   private detach: (() => void) | undefined;
   /** Peers currently in the lobby (as announced by signaling). */
   private readonly members = new Set<number>();
+  /** Members whose signaling connection is down (announced by `peer_detached`, cleared by `peer_attached`/`peer_left`). */
+  private readonly detachedMembers = new Set<number>();
   /** Connections that have had a remote offer applied (a second offer means the remote restarted the link). */
   private readonly offered = new WeakSet<WebRTCPeerConnection>();
 
@@ -134,18 +140,31 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
     };
     const onLeft = (id: number) => {
       this.members.delete(id);
+      this.detachedMembers.delete(id);
       this.early.delete(id);
       if (this.announcedEarly) this.announcedEarly = this.announcedEarly.filter((p) => p !== id);
       this.drop(id, 'left the lobby', true);
+    };
+    const onDetached = (id: number) => {
+      if (this.members.has(id)) this.detachedMembers.add(id);
+    };
+    const onAttached = (id: number) => {
+      this.detachedMembers.delete(id);
+      // Dropped while it was away (its link was lost too): connect afresh, same id.
+      if (this.members.has(id) && !this.announcedEarly) this.connectTo(id);
     };
     const onDescription = (from: number, type: 'offer' | 'answer', sdp: string) => this.route(from, { kind: 'description', type, sdp });
     const onCandidate = (from: number, mid: string, index: number, candidate: string) =>
       this.route(from, { kind: 'candidate', mid, index, candidate });
     s.on('peer_joined', onJoined);
     s.on('peer_left', onLeft);
+    s.on('peer_detached', onDetached);
+    s.on('peer_attached', onAttached);
     s.on('description', onDescription);
     s.on('candidate', onCandidate);
     this.detach = () => {
+      s.off('peer_detached', onDetached);
+      s.off('peer_attached', onAttached);
       s.off('peer_joined', onJoined);
       s.off('peer_left', onLeft);
       s.off('description', onDescription);
@@ -226,6 +245,15 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
   }
 
   /**
+   * A peer that vanished from signaling as well (process killed, cable cut)
+   * cannot take part in a new negotiation: give up on its lost link at once
+   * instead of waiting for the server's resume grace or `giveUpMs`.
+   */
+  protected override reconnectObjection(peerId: number): string | undefined {
+    return this.detachedMembers.has(peerId) ? 'the peer left signaling (detached), not reconnecting' : undefined;
+  }
+
+  /**
    * One reconnection attempt: libdatachannel has no ICE restart, so the link
    * gets a fresh connection. The higher id offers (as for the first
    * connection); the lower id prepares a fresh connection and waits for the
@@ -284,6 +312,7 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
     this.detach = undefined;
     this.early.clear();
     this.members.clear();
+    this.detachedMembers.clear();
     super.close();
     try {
       if (this.settings.closeSignaling) this.signaling.close();

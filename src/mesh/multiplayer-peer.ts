@@ -767,6 +767,17 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   }
 
   /**
+   * Why a lost link to `peerId` must not be re-established although
+   * {@link canReconnect} allows it, or undefined. The lobby objects when the
+   * peer vanished from signaling (it cannot answer a new offer). Asked when
+   * the link is lost and on every tick while reconnecting; an objection drops
+   * the peer at once with `peer_disconnected(id, "<why the link was lost>; <objection>")`.
+   */
+  protected reconnectObjection(_peerId: number): string | undefined {
+    return undefined;
+  }
+
+  /**
    * Start reconnection attempt `attempt` (1-based) to `peerId`: create a fresh
    * connection, {@link replaceConnection} it and run its signaling. The
    * attempt succeeds when every channel opens within `attemptTimeoutMs`.
@@ -776,6 +787,11 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   private linkLost(entry: PeerEntry, reason: string, now: number): void {
     if (!this.reconnectPolicy || !this.canReconnect(entry.id)) {
       this.drop(entry.id, reason, true);
+      return;
+    }
+    const objection = this.reconnectObjection(entry.id);
+    if (objection !== undefined) {
+      this.drop(entry.id, `${reason}; ${objection}`, true);
       return;
     }
     this.pull(entry);
@@ -821,6 +837,8 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     const giveUp = (why: string) =>
       this.drop(entry.id, `link lost (${rc.reason}) and reconnection failed: ${why} after ${rc.attempt} attempt(s) in ${Math.round(now - rc.lostAt)} ms`, true);
     if (!this.canReconnect(entry.id)) return giveUp('the peer left');
+    const objection = this.reconnectObjection(entry.id);
+    if (objection !== undefined) return this.drop(entry.id, `link lost (${rc.reason}); ${objection}`, true);
     if (rc.startedAt !== undefined) {
       const state = entry.connection.getConnectionState();
       if (state !== ConnectionState.FAILED && state !== ConnectionState.CLOSED && this.allOpen(entry)) return this.reconnected(entry, now);

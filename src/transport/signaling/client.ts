@@ -48,6 +48,14 @@ export interface SignalingClientEvents {
   /** A peer this client should connect to arrived (client/server: host sees clients, clients see only the host). */
   peer_joined: (id: number) => void;
   peer_left: (id: number) => void;
+  /**
+   * A visible peer's signaling connection dropped: it is still in the lobby,
+   * within the server's resume grace, and may come back (`peer_attached`) or
+   * leave (`peer_left`). Only from servers that send it (see docs/signaling.md).
+   */
+  peer_detached: (id: number) => void;
+  /** A peer reported by `peer_detached` resumed its signaling connection. */
+  peer_attached: (id: number) => void;
   description: (from: number, type: 'offer' | 'answer', sdp: string) => void;
   candidate: (from: number, mid: string, index: number, candidate: string) => void;
   /** The host sealed the lobby; it will be closed after the server's grace period. */
@@ -150,6 +158,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private outbox: string[] = [];
   private isClosed = false;
+  private unknownCount = 0;
   private readonly joinTimeoutMs: number;
   private readonly reconnectPolicy: ReconnectOptions;
   private readonly outboxLimit: number;
@@ -379,8 +388,17 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
     p.reject(err);
   }
 
+  /** Server messages of a type this client does not know (a newer server), ignored. */
+  get unknownMessages(): number {
+    return this.unknownCount;
+  }
+
   private onMessage(text: string): void {
     const parsed = parseServerMessage(text);
+    if (!parsed.ok && parsed.unknown) {
+      this.unknownCount++;
+      return;
+    }
     if (!parsed.ok) {
       this.emit('error', new RtcmeshError(parsed.code, parsed.error));
       return;
@@ -422,6 +440,10 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
         if (!this.member) return;
         this.member.known.delete(m.id);
         this.emit('peer_left', m.id);
+        return;
+      case 'peer_detached':
+      case 'peer_attached':
+        if (this.member?.known.has(m.id)) this.emit(m.type, m.id);
         return;
       case 'offer':
       case 'answer':

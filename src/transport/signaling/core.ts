@@ -365,6 +365,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
           peer.graceTimer = undefined;
           this.removePeer(peer, 'did not resume');
         }, this.options.resumeGraceMs);
+        this.announce(peer, 'peer_detached');
         this.emit('peer_detached', peer.lobby.name, peer.id);
       }
     }
@@ -475,9 +476,11 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     }
 
     let peer: Peer;
+    let reattached = false;
     if (identity) {
       const existing = lobby.peers.get(identity.id);
       if (existing) {
+        reattached = existing.session === undefined;
         if (existing.graceTimer) clearTimeout(existing.graceTimer);
         existing.graceTimer = undefined;
         const old = existing.session;
@@ -521,6 +524,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
       const queued = peer.queue;
       peer.queue = [];
       for (const text of queued) this.safeSend(s, text);
+      if (reattached) this.announce(peer, 'peer_attached');
     } else {
       const text = JSON.stringify({ type: 'peer_joined', id: peer.id } satisfies ServerMessage);
       for (const other of lobby.peers.values()) {
@@ -547,6 +551,18 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
   /** Whether `a` is told about and may signal `b`: everyone in a mesh; only host↔client in client/server. */
   private sees(lobby: Lobby, a: number, b: number): boolean {
     return lobby.mode === 'mesh' || a === HOST_PEER_ID || b === HOST_PEER_ID;
+  }
+
+  /**
+   * Tell the lobby members that see `peer` that its socket dropped (it is in
+   * its resume grace) or that it came back: `{ type, id }`.
+   */
+  private announce(peer: Peer, type: 'peer_detached' | 'peer_attached'): void {
+    const lobby = peer.lobby;
+    const text = JSON.stringify({ type, id: peer.id } satisfies ServerMessage);
+    for (const other of lobby.peers.values()) {
+      if (other !== peer && this.sees(lobby, other.id, peer.id)) this.deliver(other, text);
+    }
   }
 
   // ---- relay / seal / leave ---------------------------------------------

@@ -59,6 +59,8 @@ export type ServerMessage =
     }
   | { type: 'peer_joined'; id: number }
   | { type: 'peer_left'; id: number }
+  | { type: 'peer_detached'; id: number }
+  | { type: 'peer_attached'; id: number }
   | { type: 'offer' | 'answer'; from: number; sdp: string }
   | { type: 'candidate'; from: number; mid: string; index: number; candidate: string }
   | { type: 'sealed' }
@@ -66,8 +68,12 @@ export type ServerMessage =
   | { type: 'error'; code: string; message: string; ref?: string }
   | { type: 'shutdown'; reason: string; reconnect: boolean };
 
-/** Result of parsing: the message, or a stable error code and a readable reason. */
-export type ParseResult<T> = { ok: true; message: T } | { ok: false; code: ErrorCode; error: string };
+/**
+ * Result of parsing: the message, or a stable error code and a readable reason.
+ * `unknown` marks a well-formed server message of a type this version does not
+ * know (a newer server): clients ignore it instead of reporting an error.
+ */
+export type ParseResult<T> = { ok: true; message: T } | { ok: false; code: ErrorCode; error: string; unknown?: boolean };
 
 const CLIENT_FIELDS: Record<ClientMessage['type'], readonly string[]> = {
   join: ['type', 'lobby', 'mode', 'auth', 'resume'],
@@ -170,6 +176,8 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
       break;
     case 'peer_joined':
     case 'peer_left':
+    case 'peer_detached':
+    case 'peer_attached':
       if (!isPeerId(m.id)) return fail('id');
       break;
     case 'offer':
@@ -195,7 +203,8 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
       if (typeof m.reason !== 'string' || typeof m.reconnect !== 'boolean') return fail('reason/reconnect');
       break;
     default:
-      return bad(`server sent an unknown message type ${JSON.stringify(m.type)}`);
+      if (typeof m.type !== 'string') return bad('server sent a frame without a string "type"', ErrorCode.MALFORMED_DATA);
+      return { ok: false, code: ErrorCode.PROTOCOL_ERROR, error: `server sent an unknown message type ${JSON.stringify(m.type)}`, unknown: true };
   }
   return { ok: true, message: m as unknown as ServerMessage };
 }
