@@ -345,6 +345,7 @@ export function definePeerConformance(name: string, env: ConformanceEnv): void {
       await Promise.all([opened(ca), opened(cb)]);
       for (let i = 0; i < 20; i++) ca.putPacket(new Uint8Array(1000));
       await waitUntil(() => cb.getAvailablePacketCount() === 20, '20 packets');
+      await reachState(a, ConnectionState.CONNECTED);
       const sa = a.getStats();
       const ch = sa.channels.find((c) => c.label === 's')!;
       expect(ch.packetsSent).toBe(20);
