@@ -22,6 +22,19 @@ export interface BenchLink {
 
 const CONFIG = { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true };
 
+/**
+ * Apply a remote candidate without ever throwing inside a native callback
+ * (that aborts the process): libdatachannel refuses a candidate that arrives
+ * before its ICE transport exists, so retry on the next turn a few times.
+ */
+function addCandidate(pc: ndc.PeerConnection, candidate: string, mid: string, tries = 50): void {
+  try {
+    pc.addRemoteCandidate(candidate, mid);
+  } catch {
+    if (tries > 0) setImmediate(() => addCandidate(pc, candidate, mid, tries - 1));
+  }
+}
+
 /** Raw node-datachannel link, negotiated channel id 0. Resolves when open. */
 export function rawLink(): Promise<BenchLink> {
   return new Promise((resolve) => {
@@ -37,15 +50,15 @@ export function rawLink(): Promise<BenchLink> {
       b.setRemoteDescription(sdp, type);
       bHasRemote = true;
       b.setLocalDescription('answer');
-      for (const [c, m] of early) b.addRemoteCandidate(c, m);
+      for (const [c, m] of early) addCandidate(b, c, m);
     });
     b.onLocalDescription((sdp, type) => {
       a.setRemoteDescription(sdp, type);
       aHasRemote = true;
-      for (const [c, m] of earlyB) a.addRemoteCandidate(c, m);
+      for (const [c, m] of earlyB) addCandidate(a, c, m);
     });
-    a.onLocalCandidate((c, m) => (bHasRemote ? b.addRemoteCandidate(c, m) : early.push([c, m])));
-    b.onLocalCandidate((c, m) => (aHasRemote ? a.addRemoteCandidate(c, m) : earlyB.push([c, m])));
+    a.onLocalCandidate((c, m) => (bHasRemote ? addCandidate(b, c, m) : early.push([c, m])));
+    b.onLocalCandidate((c, m) => (aHasRemote ? addCandidate(a, c, m) : earlyB.push([c, m])));
     const da = a.createDataChannel('bench', { negotiated: true, id: 0 });
     const db = b.createDataChannel('bench', { negotiated: true, id: 0 });
     let cbA: (d: Uint8Array) => void = () => {};
