@@ -38,6 +38,9 @@ import { annotateSdp, extractAnnotations, type AnnotatedChannel } from '../chann
 
 let connectionCounter = 0;
 
+/** libdatachannel's refusal of a candidate that merely came too early. */
+const TRANSPORT_NOT_READY = /without (ICE transport|remote description)/i;
+
 /** Parse a validated `stun:` / `turn:` / `turns:` URL into node-datachannel's form. */
 export function toNdcIceServer(server: EngineIceServer): NdcIceServer {
   const match = /^(stun|turn|turns):(\[[^\]]+\]|[^:?]+)(?::(\d+))?(?:\?transport=(udp|tcp))?$/i.exec(server.url);
@@ -299,7 +302,25 @@ class DatachannelConnection implements EngineConnection {
   }
 
   addRemoteCandidate(mid: string, candidate: string): void {
-    this.pc.addRemoteCandidate(candidate, mid);
+    try {
+      this.pc.addRemoteCandidate(candidate, mid);
+    } catch (err) {
+      // libdatachannel refuses a well-formed candidate that arrives before its
+      // ICE transport exists; that is timing, not a bad candidate: retry it.
+      if (!TRANSPORT_NOT_READY.test(err instanceof Error ? err.message : String(err))) throw err;
+      this.retryCandidate(mid, candidate, 50);
+    }
+  }
+
+  private retryCandidate(mid: string, candidate: string, tries: number): void {
+    setImmediate(() => {
+      if (this.closed) return;
+      try {
+        this.pc.addRemoteCandidate(candidate, mid);
+      } catch {
+        if (tries > 1) this.retryCandidate(mid, candidate, tries - 1);
+      }
+    });
   }
 
   maxMessageSize(): number {
