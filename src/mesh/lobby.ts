@@ -13,7 +13,7 @@ import type { PeerConnectionConfig } from '../peer/options.js';
 import type { Engine } from '../transport/engine.js';
 import type { EventEmitter } from 'eventemitter3';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
-import { WebRTCMultiplayerPeer, type MultiplayerPeerOptions } from './multiplayer-peer.js';
+import { MULTIPLAYER_PEER_OPTION_KEYS, WebRTCMultiplayerPeer, type MultiplayerPeerOptions } from './multiplayer-peer.js';
 import { TransferMode } from './types.js';
 import { resolveSignaling, type SignalingSource } from './signaling-source.js';
 
@@ -74,29 +74,9 @@ const JOIN_KEYS = [
   'channels',
   'unreliableLifetime',
   'closeSignaling',
-  'clock',
-  'disconnectGraceMs',
-  'heartbeatIntervalMs',
-  'heartbeatTimeoutMs',
-  'session',
-  'replayBufferPackets',
-  'replayBufferBytes',
-  'statsIntervalMs',
-  'reconnect',
+  ...MULTIPLAYER_PEER_OPTION_KEYS,
 ] as const;
 
-/** Options passed through to the multiplayer peer. */
-const PEER_KEYS = [
-  'clock',
-  'disconnectGraceMs',
-  'heartbeatIntervalMs',
-  'heartbeatTimeoutMs',
-  'session',
-  'replayBufferPackets',
-  'replayBufferBytes',
-  'statsIntervalMs',
-  'reconnect',
-] as const;
 
 /** Most early signaling messages held for a peer not announced yet. */
 const MAX_EARLY_MESSAGES = 64;
@@ -342,7 +322,7 @@ export const Mesh = {
       ...(opts.engine !== undefined && { engine: opts.engine }),
     };
     const peerOptions: Record<string, unknown> = {};
-    for (const key of PEER_KEYS) if (opts[key] !== undefined) peerOptions[key] = opts[key];
+    for (const key of MULTIPLAYER_PEER_OPTION_KEYS) if (opts[key] !== undefined) peerOptions[key] = opts[key];
     const mesh = new LobbyMultiplayerPeer(s, settings, peerOptions as MultiplayerPeerOptions);
     try {
       await mesh.start(opts as JoinMeshOptions, channels);

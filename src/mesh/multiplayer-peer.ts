@@ -137,7 +137,8 @@ interface PeerEntry {
 }
 
 const MODES = [TransferMode.UNRELIABLE, TransferMode.UNRELIABLE_ORDERED, TransferMode.RELIABLE] as const;
-const OPTION_KEYS = [
+/** Every key of {@link MultiplayerPeerOptions} (shared with `Mesh.join`). */
+export const MULTIPLAYER_PEER_OPTION_KEYS = [
   'clock',
   'disconnectGraceMs',
   'heartbeatIntervalMs',
@@ -194,7 +195,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
 
   constructor(options: MultiplayerPeerOptions = {}) {
     super();
-    const opts = checkOptions<MultiplayerPeerOptions>(options, OPTION_KEYS, 'WebRTCMultiplayerPeer options');
+    const opts = checkOptions<MultiplayerPeerOptions>(options, MULTIPLAYER_PEER_OPTION_KEYS, 'WebRTCMultiplayerPeer options');
     if (opts.clock !== undefined && typeof opts.clock?.now !== 'function') invalid('clock', 'an object with now()', opts.clock);
     this.clock = opts.clock ?? realClock;
     this.graceMs = opts.disconnectGraceMs === undefined ? 5000 : checkInt(opts.disconnectGraceMs, 0, 3_600_000, 'disconnectGraceMs');
