@@ -667,13 +667,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
       }
     }
     if (lost === undefined && !entry.linkUp && state !== ConnectionState.DISCONNECTED && this.allOpen(entry)) {
-      entry.linkUp = true;
-      entry.connected = true;
-      entry.state = 'connected';
-      entry.health.reset(now);
-      this.record(entry, 'connected', now);
-      if (this.mode === 'client') this.status = ConnectionStatus.CONNECTED;
-      this.emit('peer_connected', entry.id);
+      this.firstConnected(entry, now);
       if (this.peers.get(entry.id) !== entry) return;
     }
     if (entry.linkUp) {
@@ -863,18 +857,23 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     }
   }
 
+  /** The peer's link is up for the first time: record it and emit `peer_connected`. */
+  private firstConnected(entry: PeerEntry, now: number): void {
+    entry.linkUp = true;
+    entry.connected = true;
+    entry.state = 'connected';
+    entry.health.reset(now);
+    this.record(entry, 'connected', now);
+    if (this.mode === 'client') this.status = ConnectionStatus.CONNECTED;
+    this.emit('peer_connected', entry.id);
+  }
+
   private reconnected(entry: PeerEntry, now: number): void {
     const downtime = now - entry.rc!.lostAt;
     entry.rc = undefined;
     if (!entry.connected) {
       // a retried first connection: this is the peer's first appearance
-      entry.linkUp = true;
-      entry.connected = true;
-      entry.state = 'connected';
-      entry.health.reset(now);
-      this.record(entry, 'connected', now);
-      if (this.mode === 'client') this.status = ConnectionStatus.CONNECTED;
-      this.emit('peer_connected', entry.id);
+      this.firstConnected(entry, now);
       return;
     }
     entry.state = 'connected';
