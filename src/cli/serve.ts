@@ -4,7 +4,10 @@
  * next instance when it shares `--secret`).
  * @module
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
+import { createMetrics, type Metrics } from '../metrics/index.js';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { SignalingServer, type SignalingServerOptions } from '../transport/signaling/server.js';
 
@@ -27,6 +30,7 @@ export const SERVE_USAGE = `usage: rtcmesh serve [options]
   --resume-grace MS     keep a dropped peer's place this long (default 15000)
   --rate-limit N/MS     frames per window per socket (default 200/1000)
   --stats-interval MS   print a stats line this often (default 0 = never)
+  --metrics-port N      serve Prometheus metrics at http://HOST:N/metrics (0 = any free port)
   --quiet               log only the listening line, errors and shutdown
   --help                this text
 `;
@@ -78,6 +82,7 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
         'resume-grace': { type: 'string' },
         'rate-limit': { type: 'string' },
         'stats-interval': { type: 'string' },
+        'metrics-port': { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean' },
       },
@@ -113,6 +118,7 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
     options.rateLimit = { messages: Number(m[1]), windowMs: Number(m[2]) };
   }
   const statsInterval = num(v['stats-interval'], 'stats-interval', 0, 3_600_000) ?? 0;
+  const metricsPort = num(v['metrics-port'], 'metrics-port', 0, 65535);
   const port = num(v.port, 'port', 0, 65535) ?? 9080;
   const host = v.host ?? '0.0.0.0';
   const quiet = v.quiet === true;
@@ -136,6 +142,25 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
   const address = await server.listen({ port, host });
   io.out(`rtcmesh signaling server listening on ${address.url} (bound to ${address.host}:${address.port})`);
 
+  // Prometheus exposition on its own port, so /metrics is never public by accident.
+  let metricsHttp: Server | undefined;
+  let metrics: Metrics | undefined;
+  if (metricsPort !== undefined) {
+    metrics = createMetrics({ signaling: server });
+    const handler = metrics.handler;
+    metricsHttp = createServer((req, res) => {
+      if (req.url === '/metrics') return handler(req, res);
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('GET /metrics\n');
+    });
+    const http = metricsHttp;
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(metricsPort, host, () => resolve());
+    });
+    const bound = http.address() as AddressInfo;
+    io.out(`metrics on http://${bound.address}:${bound.port}/metrics`);
+  }
+
   const statsTimer = statsInterval > 0 ? setInterval(() => log('stats', { ...server.getStats() }), statsInterval) : undefined;
 
   const cleanups: (() => void)[] = [];
@@ -153,5 +178,7 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
   if (statsTimer) clearInterval(statsTimer);
   log('shutdown', { reason: why });
   await server.close({ reason: `server stopped (${why})`, reconnect: true });
+  metrics?.unregister();
+  if (metricsHttp) await new Promise<void>((resolve) => metricsHttp!.close(() => resolve()));
   log('closed');
 }

@@ -31,6 +31,27 @@ describe('rtcmesh serve', () => {
     expect(lines.at(-1)).toMatch(/ closed$/);
   });
 
+  it('serves Prometheus metrics on --metrics-port', async () => {
+    const lines: string[] = [];
+    let stop!: (why: string) => void;
+    const done = runServe(['--port', '0', '--host', '127.0.0.1', '--metrics-port', '0', '--quiet'], {
+      out: (l) => lines.push(l),
+      stop: new Promise<string>((r) => (stop = r)),
+    });
+    await waitUntil(() => lines.some((l) => l.includes('/metrics')), 'metrics line');
+    const url = /listening on (ws:\/\/\S+)/.exec(lines.join('\n'))![1]!;
+    const metricsUrl = /metrics on (http:\/\/\S+)/.exec(lines.join('\n'))![1]!;
+    const a = new WebSocketSignalingClient(url);
+    await a.join({ lobby: 'm' });
+    const text = await (await fetch(metricsUrl)).text();
+    expect(text).toMatch(/^# HELP /m);
+    expect(text).toMatch(/^rtcmesh_signaling_\w+ /m);
+    expect((await fetch(metricsUrl.replace('/metrics', '/other'))).status).toBe(404);
+    a.close();
+    stop('test');
+    await done;
+  });
+
   it('refuses bad flags with a message naming the flag', async () => {
     await expect(runServe(['--port', 'abc'], { out: () => {} })).rejects.toThrow(/--port must be an integer/);
     await expect(runServe(['--rate-limit', 'lots'], { out: () => {} })).rejects.toThrow(/--rate-limit/);
