@@ -14,6 +14,7 @@ import {
   type LobbyMultiplayerPeer,
   type WebRTCMultiplayerPeer,
 } from '../../src/index.js';
+import { runNode } from '../helpers.js';
 import { drain, pollUntil } from './mesh-helpers.js';
 
 const connection = { bindAddress: '127.0.0.1' };
@@ -122,6 +123,14 @@ describe('Mesh.join', () => {
     const all = [a, ...others];
     await pollUntil(all, allConnected(all, 2), 'the 3-mesh over the bus');
     bus.close();
+  });
+
+  it('a process that closes its lobby meshes and server exits by itself (no open handles)', async () => {
+    const fixture = fileURLToPath(new URL('../fixtures/mesh-exit.ts', import.meta.url));
+    const result = await runNode(fixture);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('closed');
+    expect(result.code).toBe(0);
   });
 
   it('rejects bad options with typed errors', async () => {
