@@ -77,6 +77,8 @@ class BrowserConnection implements EngineConnection {
   private statsInFlight = false;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private transportWatched = false;
+  /** A channel ended other than by the remote side resetting it while open. */
+  private channelEndedLocally = false;
 
   constructor(Ctor: RTCPeerConnectionConstructor, config: EngineConfig, private readonly handlers: EngineConnectionHandlers) {
     this.pc = new Ctor({
@@ -123,6 +125,7 @@ class BrowserConnection implements EngineConnection {
       () => this.maxMessageSize(),
       (ch) => this.channels.delete(ch),
       () => this.remoteClosed(),
+      (byRemote) => this.channelEnded(byRemote),
     );
     this.channels.add(channel);
     return channel;
@@ -157,6 +160,19 @@ class BrowserConnection implements EngineConnection {
     if (this.closed) return;
     guard(() => this.handlers.stateChange('closed'))();
     this.close();
+  }
+
+  /**
+   * A channel closed natively. When every channel of the connection was open
+   * and has been closed by the remote side, the remote closed the connection:
+   * rtcmesh creates channels only before negotiation, so a connection left
+   * with none can carry nothing more, and rtcmesh's Node engine resets
+   * every stream before it tears the association down (its ABORT is not
+   * always delivered, and Chromium reports it only on open channels).
+   */
+  private channelEnded(byRemote: boolean): void {
+    if (!byRemote) this.channelEndedLocally = true;
+    else if (this.channels.size === 0 && !this.channelEndedLocally) this.remoteClosed();
   }
 
   /**
