@@ -20,13 +20,15 @@
  *   message payload bytes itself as they are sent and received.
  * - The remote side closing never shows up as a `closed` connection state in
  *   Chromium (it only goes `disconnected` after ~5 s and `failed` after ~15 s,
- *   when ICE consent expires). What does show up: an SCTP ABORT with cause
- *   "User-Initiated Abort" (12), reported on every open channel as an
- *   RTCErrorEvent (`sctp-failure`), which is what node-datachannel and browsers
- *   send on close; or a closed DTLS transport / SCTP association. The engine
- *   turns any of these into `stateChange('closed')` and closes the connection,
- *   as node-datachannel does by itself. With no channel open, or if the ABORT
- *   is lost, only ICE consent expiry (`failed`) remains.
+ *   when ICE consent expires). What does show up: every channel being closed
+ *   by the remote side (stream resets, which rtcmesh's Node engine sends on
+ *   close before anything else); an SCTP ABORT with cause "User-Initiated
+ *   Abort" (12), reported on every open channel as an RTCErrorEvent
+ *   (`sctp-failure`), which is what node-datachannel and browsers send on
+ *   close; or a closed DTLS transport / SCTP association. The engine turns any
+ *   of these into `stateChange('closed')` and closes the connection, as
+ *   node-datachannel does by itself. With no channel open and the ABORT lost,
+ *   only ICE consent expiry (`failed`) remains.
  * - Local descriptions carry `a=x-rtcmesh-dc:` lines for in-band channels (see
  *   channel-annotation.ts); a Node peer learns their options from them. Such
  *   lines in a remote description are removed before the browser sees it
