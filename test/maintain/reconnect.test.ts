@@ -126,7 +126,7 @@ describe('automatic reconnection through the lobby, nothing lost', () => {
   });
 
   it('gives up after giveUpMs and then reports peer_disconnected; unreliable packets are not replayed', async () => {
-    const { meshes, blocks } = await lobby(2, { reconnect: { ...RECONNECT, attemptTimeoutMs: 300, giveUpMs: 1500 } });
+    const { meshes, blocks } = await lobby(2, { reconnect: { ...RECONNECT, attemptTimeoutMs: 2000, giveUpMs: 5000 } });
     const [a, b] = meshes as [LobbyMultiplayerPeer, LobbyMultiplayerPeer];
     const ia = a.getUniqueId();
     const ib = b.getUniqueId();

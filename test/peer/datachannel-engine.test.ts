@@ -43,6 +43,13 @@ describe('node-datachannel engine', () => {
     expect(result.code).toBe(0);
   });
 
+  it('exits by itself after graceful closes too (stream resets, then the bounded teardown timer)', async () => {
+    const result = await runNode(fixture('pairs.ts'), ['20', 'graceful']);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('done 20');
+    expect(result.code).toBe(0);
+  });
+
   it('keeps a channel alive after the user dropped every reference to it (forced GC)', async () => {
     const result = await runNode(fixture('gc-channel.ts'), [], ['--expose-gc']);
     expect(result.stdout.trim()).toBe('ok');

@@ -58,6 +58,8 @@ export class BrowserChannel implements EngineChannel {
   private handlers: EngineChannelHandlers | null = null;
   private pending: Pending[] = [];
   private closedFlag = false;
+  private wasOpen = false;
+  private closedLocally = false;
 
   constructor(
     private readonly dc: RTCDataChannel,
@@ -66,11 +68,18 @@ export class BrowserChannel implements EngineChannel {
     private readonly maxSize: () => number,
     private readonly onRelease: (ch: BrowserChannel) => void,
     private readonly onRemoteAbort: () => void,
+    private readonly onEnded: (byRemote: boolean) => void = () => undefined,
   ) {
     this.init = init;
     dc.binaryType = 'arraybuffer';
     dc.onopen = guard(() => this.dispatch({ kind: 'open' }));
-    dc.onclose = guard(() => this.markClosed());
+    dc.onclose = guard(() => {
+      // Closed natively: by our close(), or by the remote side resetting the
+      // stream of an open channel.
+      const byRemote = this.wasOpen && !this.closedLocally;
+      this.markClosed();
+      this.onEnded(byRemote);
+    });
     dc.onerror = guard((ev: Event) => {
       const err = (ev as RTCErrorEvent).error;
       if (err?.errorDetail === 'sctp-failure' && err.sctpCauseCode === SCTP_USER_INITIATED_ABORT) {
@@ -97,6 +106,7 @@ export class BrowserChannel implements EngineChannel {
 
   private dispatch(event: Pending): void {
     if (this.closedFlag && event.kind !== 'closed') return;
+    if (event.kind === 'open') this.wasOpen = true;
     const h = this.handlers;
     if (!h) {
       this.pending.push(event);
@@ -155,6 +165,7 @@ export class BrowserChannel implements EngineChannel {
 
   close(): void {
     if (this.closedFlag) return;
+    this.closedLocally = true;
     this.dc.close();
   }
 

@@ -20,13 +20,15 @@
  *   message payload bytes itself as they are sent and received.
  * - The remote side closing never shows up as a `closed` connection state in
  *   Chromium (it only goes `disconnected` after ~5 s and `failed` after ~15 s,
- *   when ICE consent expires). What does show up: an SCTP ABORT with cause
- *   "User-Initiated Abort" (12), reported on every open channel as an
- *   RTCErrorEvent (`sctp-failure`), which is what node-datachannel and browsers
- *   send on close; or a closed DTLS transport / SCTP association. The engine
- *   turns any of these into `stateChange('closed')` and closes the connection,
- *   as node-datachannel does by itself. With no channel open, or if the ABORT
- *   is lost, only ICE consent expiry (`failed`) remains.
+ *   when ICE consent expires). What does show up: every channel being closed
+ *   by the remote side (stream resets, which rtcmesh's Node engine sends on
+ *   close before anything else); an SCTP ABORT with cause "User-Initiated
+ *   Abort" (12), reported on every open channel as an RTCErrorEvent
+ *   (`sctp-failure`), which is what node-datachannel and browsers send on
+ *   close; or a closed DTLS transport / SCTP association. The engine turns any
+ *   of these into `stateChange('closed')` and closes the connection, as
+ *   node-datachannel does by itself. With no channel open and the ABORT lost,
+ *   only ICE consent expiry (`failed`) remains.
  * - Local descriptions carry `a=x-rtcmesh-dc:` lines for in-band channels (see
  *   channel-annotation.ts); a Node peer learns their options from them. Such
  *   lines in a remote description are removed before the browser sees it
@@ -77,6 +79,8 @@ class BrowserConnection implements EngineConnection {
   private statsInFlight = false;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private transportWatched = false;
+  /** A channel ended other than by the remote side resetting it while open. */
+  private channelEndedLocally = false;
 
   constructor(Ctor: RTCPeerConnectionConstructor, config: EngineConfig, private readonly handlers: EngineConnectionHandlers) {
     this.pc = new Ctor({
@@ -123,6 +127,7 @@ class BrowserConnection implements EngineConnection {
       () => this.maxMessageSize(),
       (ch) => this.channels.delete(ch),
       () => this.remoteClosed(),
+      (byRemote) => this.channelEnded(byRemote),
     );
     this.channels.add(channel);
     return channel;
@@ -157,6 +162,19 @@ class BrowserConnection implements EngineConnection {
     if (this.closed) return;
     guard(() => this.handlers.stateChange('closed'))();
     this.close();
+  }
+
+  /**
+   * A channel closed natively. When every channel of the connection was open
+   * and has been closed by the remote side, the remote closed the connection:
+   * rtcmesh creates channels only before negotiation, so a connection left
+   * with none can carry nothing more, and rtcmesh's Node engine resets
+   * every stream before it tears the association down (its ABORT is not
+   * always delivered, and Chromium reports it only on open channels).
+   */
+  private channelEnded(byRemote: boolean): void {
+    if (!byRemote) this.channelEndedLocally = true;
+    else if (this.channels.size === 0 && !this.channelEndedLocally) this.remoteClosed();
   }
 
   /**

@@ -14,6 +14,16 @@
  *   `cleanup()` (which would also close connections that other code owns).
  * - Received channels are held in a set, so they are never garbage collected
  *   and closed behind the user's back (node-datachannel#76).
+ * - Closing is graceful on the wire: `pc.close()` sends an SCTP ABORT and
+ *   tears the transports down at once, and now and then the ABORT never leaves
+ *   (Chromium then only notices ICE consent expiring, ~15 s later). So
+ *   `close()` first closes every open channel (libdatachannel sends an SCTP
+ *   stream reset, which SCTP retransmits until acknowledged and which the
+ *   remote side reports as the channel closing), and calls `pc.close()`
+ *   {@link GRACEFUL_CLOSE_MS} later. For the user `close()` takes effect at
+ *   once: the state is final and no handler is called again. libdatachannel
+ *   reports a channel closed as soon as the reset is queued, not when it is
+ *   acknowledged, so the wait is a fixed bound, not an event.
  * @module
  */
 import ndc from 'node-datachannel';
@@ -40,6 +50,14 @@ let connectionCounter = 0;
 
 /** libdatachannel's refusal of a candidate that merely came too early. */
 const TRANSPORT_NOT_READY = /without (ICE transport|remote description)/i;
+
+/**
+ * How long a closed connection keeps its transports up after resetting its
+ * channels' streams, so the resets reach the remote side before the ABORT and
+ * the teardown (ms). The only timer the engine keeps after `close()`; a
+ * process whose connections are all closed exits at most this much later.
+ */
+export const GRACEFUL_CLOSE_MS = 250;
 
 /** Parse a validated `stun:` / `turn:` / `turns:` URL into node-datachannel's form. */
 export function toNdcIceServer(server: EngineIceServer): NdcIceServer {
@@ -109,6 +127,7 @@ class DatachannelChannel implements EngineChannel {
     dc.onBufferedAmountLow(guard(() => this.dispatch({ kind: 'low' })));
     dc.onMessage(
       guard((msg: string | Buffer | ArrayBuffer) => {
+        if (this.closedFlag) return;
         const h = this.handlers;
         if (typeof msg === 'string') {
           const data = Buffer.from(msg, 'utf8');
@@ -124,6 +143,7 @@ class DatachannelChannel implements EngineChannel {
   }
 
   private dispatch(event: Pending): void {
+    if (this.closedFlag && event.kind !== 'closed') return;
     const h = this.handlers;
     if (!h) {
       this.pending.push(event);
@@ -172,6 +192,22 @@ class DatachannelChannel implements EngineChannel {
     this.dc.close();
   }
 
+  /**
+   * Connection closing: close the native channel (an SCTP stream reset, which
+   * the remote side reports as the channel closing). True if it was open, so
+   * a reset is on its way.
+   */
+  resetStream(): boolean {
+    if (this.closedFlag) return false;
+    try {
+      const wasOpen = this.dc.isOpen();
+      this.dc.close();
+      return wasOpen;
+    } catch {
+      return false; // already gone natively: nothing to send
+    }
+  }
+
   /** Mark closed without waiting for the native event (connection closed). */
   markClosed(): void {
     if (this.closedFlag) return;
@@ -201,6 +237,13 @@ class DatachannelConnection implements EngineConnection {
   private readonly localInits: EngineChannelInit[] = [];
   private remoteAnnotations: AnnotatedChannel[] = [];
   private closed = false;
+  /**
+   * The remote description came from libdatachannel (`o=rtc …`). Its ABORT
+   * handling is what node↔node closing relies on, and it reports stream
+   * resets as separate channel closes spread over round trips, so to such a
+   * peer the connection closes without resetting streams first.
+   */
+  private remoteIsLibdatachannel = false;
 
   constructor(config: EngineConfig, private readonly handlers: EngineConnectionHandlers) {
     this.pc = new ndc.PeerConnection(`rtcmesh-${++connectionCounter}`, {
@@ -297,6 +340,7 @@ class DatachannelConnection implements EngineConnection {
   setRemoteDescription(type: SdpType, sdp: string): void {
     const { sdp: clean, channels } = extractAnnotations(sdp);
     this.pc.setRemoteDescription(clean, type);
+    this.remoteIsLibdatachannel = /^o=rtc /m.test(clean);
     this.remoteAnnotations.push(...channels);
     if (type === 'offer') this.pc.setLocalDescription('answer');
   }
@@ -343,16 +387,36 @@ class DatachannelConnection implements EngineConnection {
     };
   }
 
+  /**
+   * Close at once for the user; on the wire, reset every open channel's
+   * stream first and tear the association down {@link GRACEFUL_CLOSE_MS}
+   * later (see the module notes). With no channel open, or to a libdatachannel
+   * peer, tear down now.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     const open = [...this.channels];
     this.channels.clear();
-    try {
-      this.pc.close();
-    } finally {
-      for (const ch of open) ch.markClosed();
+    let resetting = false;
+    if (!this.remoteIsLibdatachannel) for (const ch of open) if (ch.resetStream()) resetting = true;
+    if (!resetting) {
+      try {
+        this.pc.close();
+      } finally {
+        for (const ch of open) ch.markClosed();
+      }
+      return;
     }
+    for (const ch of open) ch.markClosed();
+    const pc = this.pc;
+    setTimeout(() => {
+      try {
+        pc.close();
+      } catch {
+        // Nothing is left to release and nobody to tell.
+      }
+    }, GRACEFUL_CLOSE_MS);
   }
 }
 
