@@ -49,8 +49,65 @@ export class Bundle {
   bytes = 0;
   /**
    * Chunks in order: a {@link Message}, or — for unordered channels with
-   * maxRetransmits 0, which need no per-message state — a stream id followed
-   * by the payload bytes.
+   * maxRetransmits 0, which need no per-message state — four slots: the
+   * stream id, the ArrayBuffer holding the payload (a {@link PayloadSlab}
+   * page), its byte offset and its length. The receiver gets a view of those
+   * bytes; nothing ever writes them again.
    */
   readonly items: unknown[] = [];
+
+  /** Chunk slots as traces count them (a fast chunk counts 2: stream id and bytes). */
+  traceLength(): number {
+    let n = 0;
+    for (let i = 0; i < this.items.length; i++) {
+      if (typeof this.items[i] === 'number') {
+        i += 3;
+        n += 2;
+      } else n++;
+    }
+    return n;
+  }
+}
+
+/** Size of one {@link PayloadSlab} page. */
+export const SLAB_BYTES = 64 * 1024;
+/** Payloads larger than this get a buffer of their own instead of slab space. */
+export const SLAB_MAX_PAYLOAD = 4096;
+
+/**
+ * @internal Append-only storage for the payloads of unordered, unreliable
+ * messages in flight: each payload is copied once, at an offset of the current
+ * page, and delivered as a view of it. A page is never written twice (a full
+ * page is dropped, not reused), so views handed to receivers never change;
+ * the garbage collector frees a page once no bundle or view refers to it.
+ */
+export class PayloadSlab {
+  /** ArrayBuffer of the last {@link copy}. */
+  buffer: ArrayBuffer = new ArrayBuffer(0);
+  /** Byte offset of the last {@link copy}. */
+  offset = 0;
+  private page = new Uint8Array(0);
+  private pos = 0;
+
+  /** Copy `data`; its bytes are then at ({@link buffer}, {@link offset}). */
+  copy(data: Uint8Array): void {
+    const len = data.length;
+    let pos = this.pos;
+    let page = this.page;
+    if (pos + len > page.length) {
+      if (len > SLAB_MAX_PAYLOAD) {
+        const own = new Uint8Array(len);
+        own.set(data);
+        this.buffer = own.buffer;
+        this.offset = 0;
+        return;
+      }
+      page = this.page = new Uint8Array(SLAB_BYTES);
+      pos = 0;
+    }
+    page.set(data, pos);
+    this.buffer = page.buffer;
+    this.offset = pos;
+    this.pos = pos + len;
+  }
 }

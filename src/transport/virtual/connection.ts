@@ -431,17 +431,31 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
 
   // ---- SCTP: sending ----------------------------------------------------
 
-  /** @internal */
-  sendData(ch: VirtualChannel, data: Uint8Array, isText: boolean): boolean {
+  /**
+   * @internal Send one message. `copy`: `data` belongs to the caller, who may
+   * reuse it; the connection keeps a copy.
+   */
+  sendData(ch: VirtualChannel, data: Uint8Array, isText: boolean, copy: boolean): boolean {
     if (this.closed || ch.state !== 'open') throw new Error('DataChannel is closed');
-    if (data.length > this.maxSize) throw new Error(`Message size exceeds limit (${data.length} > ${this.maxSize})`);
+    const len = data.length;
+    if (len > this.maxSize) throw new Error(`Message size exceeds limit (${len} > ${this.maxSize})`);
     if (this.state === 'failed' || this.peer === null) return false;
-    this.bytesSent += data.length;
-    const size = data.length + CHUNK_HEADER;
+    this.bytesSent += len;
+    const size = len + CHUNK_HEADER;
     if (ch.fast && !isText) {
+      // No per-message state: the bytes go into the network's payload slab and the
+      // bundle keeps (stream, buffer, offset, length); the receiver gets a view.
       const b = this.openBundle(size);
-      b.items.push(ch.streamId, data);
+      const slab = this.net.slab;
+      slab.copy(data);
+      b.items.push(ch.streamId, slab.buffer, slab.offset, len);
       return true;
+    }
+    if (copy) {
+      // `new` + `set` keeps small arrays on the V8 heap, where `slice()` would allocate an ArrayBuffer.
+      const own = new Uint8Array(len);
+      own.set(data);
+      data = own;
     }
     const init = ch.init;
     const now = this.clock.now();
@@ -502,7 +516,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     for (let i = 0; i < items.length; i++) {
       const m = items[i];
       if (typeof m === 'number') {
-        i++;
+        i += 3;
         continue;
       }
       (m as Message).tries++;
@@ -528,7 +542,8 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     for (let i = 0; i < items.length; i++) {
       const m = items[i];
       if (typeof m === 'number') {
-        parts.push(`s=${m} len=${(items[++i] as Uint8Array).length}`);
+        parts.push(`s=${m} len=${items[i + 3] as number}`);
+        i += 3;
         continue;
       }
       const msg = m as Message;
@@ -607,7 +622,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     if (this.closed) return;
     if (payload instanceof Bundle) {
       if (payload.received) {
-        if (this.net.trace.enabled) this.net.record('discard-dup', `${this.label} bundle of ${payload.items.length}${duplicate ? ' copy' : ''}`);
+        if (this.net.trace.enabled) this.net.record('discard-dup', `${this.label} bundle of ${payload.traceLength()}${duplicate ? ' copy' : ''}`);
         return;
       }
       payload.received = true;
@@ -618,7 +633,8 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       for (let i = 0; i < items.length && !this.closed; i++) {
         const m = items[i];
         if (typeof m === 'number') {
-          const data = items[++i] as Uint8Array;
+          const data = new Uint8Array(items[i + 1] as ArrayBuffer, items[i + 2] as number, items[i + 3] as number);
+          i += 3;
           if (m !== lastStream) {
             ch = this.byStream.get(m);
             lastStream = m;
