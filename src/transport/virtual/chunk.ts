@@ -87,6 +87,8 @@ export class PayloadSlab {
   /** Byte offset of the last {@link copy}. */
   offset = 0;
   private page = new Uint8Array(0);
+  /** The page's ArrayBuffer (reading `page.buffer` costs a builtin call). */
+  private pageBuffer: ArrayBuffer = this.page.buffer;
   private pos = 0;
 
   /** Copy `data`; its bytes are then at ({@link buffer}, {@link offset}). */
@@ -102,11 +104,13 @@ export class PayloadSlab {
         this.offset = 0;
         return;
       }
-      page = this.page = new Uint8Array(SLAB_BYTES);
+      const buffer = new ArrayBuffer(SLAB_BYTES);
+      page = this.page = new Uint8Array(buffer);
+      this.pageBuffer = buffer;
       pos = 0;
     }
     page.set(data, pos);
-    this.buffer = page.buffer;
+    this.buffer = this.pageBuffer;
     this.offset = pos;
     this.pos = pos + len;
   }
