@@ -48,22 +48,26 @@ export class Bundle {
   received = false;
   bytes = 0;
   /**
-   * Chunks in order: a {@link Message}, or — for unordered channels with
-   * maxRetransmits 0, which need no per-message state — four slots: the
-   * stream id, the ArrayBuffer holding the payload (a {@link PayloadSlab}
-   * page), its byte offset and its length. The receiver gets a view of those
-   * bytes; nothing ever writes them again.
+   * Chunks in order. A {@link Message}; or — for unordered channels with
+   * maxRetransmits 0, which need no per-message state — two slots: the stream
+   * id and where the payload is, either a slab reference (a number, see
+   * {@link PayloadSlab.copy}) into the latest ArrayBuffer before it in the
+   * list, or a Uint8Array of its own. An ArrayBuffer slot marks the
+   * {@link PayloadSlab} page of the slab references that follow.
    */
   readonly items: unknown[] = [];
+  /** Page of the last slab reference pushed (the sender's; the receiver tracks its own). */
+  page: ArrayBuffer | null = null;
 
   /** Chunk slots as traces count them (a fast chunk counts 2: stream id and bytes). */
   traceLength(): number {
     let n = 0;
     for (let i = 0; i < this.items.length; i++) {
-      if (typeof this.items[i] === 'number') {
-        i += 3;
+      const m = this.items[i];
+      if (typeof m === 'number') {
+        i++;
         n += 2;
-      } else n++;
+      } else if (!(m instanceof ArrayBuffer)) n++;
     }
     return n;
   }
@@ -73,6 +77,15 @@ export class Bundle {
 export const SLAB_BYTES = 64 * 1024;
 /** Payloads larger than this get a buffer of their own instead of slab space. */
 export const SLAB_MAX_PAYLOAD = 4096;
+/** A slab reference is `offset << REF_SHIFT | length` (a small integer). */
+export const REF_SHIFT = 13;
+/** Mask of the length in a slab reference. */
+export const REF_LENGTH = (1 << REF_SHIFT) - 1;
+
+/** Length of the payload a fast-chunk slot points to. */
+export function refLength(ref: unknown): number {
+  return typeof ref === 'number' ? ref & REF_LENGTH : (ref as Uint8Array).length;
+}
 
 /**
  * @internal Append-only storage for the payloads of unordered, unreliable
@@ -82,36 +95,34 @@ export const SLAB_MAX_PAYLOAD = 4096;
  * the garbage collector frees a page once no bundle or view refers to it.
  */
 export class PayloadSlab {
-  /** ArrayBuffer of the last {@link copy}. */
+  /** ArrayBuffer of the current page. */
   buffer: ArrayBuffer = new ArrayBuffer(0);
-  /** Byte offset of the last {@link copy}. */
-  offset = 0;
-  private page = new Uint8Array(0);
-  /** The page's ArrayBuffer (reading `page.buffer` costs a builtin call). */
-  private pageBuffer: ArrayBuffer = this.page.buffer;
+  private page = new Uint8Array(this.buffer);
+  /** Next free byte of the page. */
   private pos = 0;
 
-  /** Copy `data`; its bytes are then at ({@link buffer}, {@link offset}). */
-  copy(data: Uint8Array): void {
+  /**
+   * Copy `data`. Returns its slab reference in the current page
+   * ({@link buffer}, which may change with this call), or, for a payload over
+   * {@link SLAB_MAX_PAYLOAD} bytes, a copy in a buffer of its own.
+   */
+  copy(data: Uint8Array): number | Uint8Array {
     const len = data.length;
+    if (len > SLAB_MAX_PAYLOAD) {
+      const own = new Uint8Array(len);
+      own.set(data);
+      return own;
+    }
     let pos = this.pos;
     let page = this.page;
     if (pos + len > page.length) {
-      if (len > SLAB_MAX_PAYLOAD) {
-        const own = new Uint8Array(len);
-        own.set(data);
-        this.buffer = own.buffer;
-        this.offset = 0;
-        return;
-      }
       const buffer = new ArrayBuffer(SLAB_BYTES);
       page = this.page = new Uint8Array(buffer);
-      this.pageBuffer = buffer;
+      this.buffer = buffer;
       pos = 0;
     }
     page.set(data, pos);
-    this.buffer = this.pageBuffer;
-    this.offset = pos;
     this.pos = pos + len;
+    return (pos << REF_SHIFT) | len;
   }
 }

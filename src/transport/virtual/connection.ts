@@ -43,7 +43,7 @@ import type { VirtualHost, VirtualNetwork } from './network.js';
 import { hashBytes } from './rng.js';
 import type { Task, TimerHandle, VirtualClock } from './scheduler.js';
 import { parseCandidate, parseSdp, writeCandidate, writeSdp, type VirtualSdp } from './sdp.js';
-import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, DATA, DCEP_ACK, DCEP_OPEN, FORWARD, KIND_NAMES, Message, RESET, SHUTDOWN } from './chunk.js';
+import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, REF_LENGTH, REF_SHIFT, refLength, DATA, DCEP_ACK, DCEP_OPEN, FORWARD, KIND_NAMES, Message, RESET, SHUTDOWN } from './chunk.js';
 import { VirtualChannel } from './channel.js';
 
 const DEFAULT_MAX_MESSAGE_SIZE = 262144;
@@ -447,8 +447,9 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       // bundle keeps (stream, buffer, offset, length); the receiver gets a view.
       const b = this.openBundle(size);
       const slab = this.net.slab;
-      slab.copy(data);
-      b.items.push(ch.streamId, slab.buffer, slab.offset, len);
+      const ref = slab.copy(data);
+      if (typeof ref === 'number' && b.page !== slab.buffer) b.items.push((b.page = slab.buffer));
+      b.items.push(ch.streamId, ref);
       return true;
     }
     if (copy) {
@@ -516,9 +517,10 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     for (let i = 0; i < items.length; i++) {
       const m = items[i];
       if (typeof m === 'number') {
-        i += 3;
+        i++;
         continue;
       }
+      if (m instanceof ArrayBuffer) continue;
       (m as Message).tries++;
       if (verdict !== Verdict.DELIVERED) this.lost(m as Message, verdict);
     }
@@ -542,10 +544,10 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     for (let i = 0; i < items.length; i++) {
       const m = items[i];
       if (typeof m === 'number') {
-        parts.push(`s=${m} len=${items[i + 3] as number}`);
-        i += 3;
+        parts.push(`s=${m} len=${refLength(items[++i])}`);
         continue;
       }
+      if (m instanceof ArrayBuffer) continue;
       const msg = m as Message;
       parts.push((msg.kind === DATA ? `s=${msg.stream} tsn=${msg.tsn} len=${msg.data!.length}` : `${KIND_NAMES[msg.kind]} s=${msg.stream} tsn=${msg.tsn}`) + ` try=${msg.tries + bundled}`);
     }
@@ -630,20 +632,24 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       const tracing = this.net.trace.enabled;
       let lastStream = -1;
       let ch: VirtualChannel | undefined;
+      let page: ArrayBuffer | null = null;
       for (let i = 0; i < items.length && !this.closed; i++) {
         const m = items[i];
         if (typeof m === 'number') {
-          const data = new Uint8Array(items[i + 1] as ArrayBuffer, items[i + 2] as number, items[i + 3] as number);
-          i += 3;
+          const ref = items[++i];
           if (m !== lastStream) {
             ch = this.byStream.get(m);
             lastStream = m;
           }
           // Unreliable data for a channel not (or no longer) here is dropped, as SCTP would.
           if (ch === undefined || ch.state === 'closed') continue;
+          // A view of the slab: those bytes are never written again.
+          const data = typeof ref === 'number' ? new Uint8Array(page!, ref >>> REF_SHIFT, ref & REF_LENGTH) : (ref as Uint8Array);
           this.bytesReceived += data.length;
           if (tracing) this.traceDeliver(ch, data, -1);
           ch.deliverMessage(data, false);
+        } else if (m instanceof ArrayBuffer) {
+          page = m;
         } else {
           this.receiveOne(m as Message, duplicate);
           lastStream = -1;
