@@ -87,6 +87,17 @@ export function refLength(ref: unknown): number {
   return typeof ref === 'number' ? ref & REF_LENGTH : (ref as Uint8Array).length;
 }
 
+/** Node's `Buffer.allocUnsafeSlow`, when present: a page is written before it is read, so it need not be zeroed. */
+const allocUnsafeSlow = (globalThis as { Buffer?: { allocUnsafeSlow?: (size: number) => Uint8Array } }).Buffer?.allocUnsafeSlow;
+
+function newPage(): ArrayBuffer {
+  if (allocUnsafeSlow !== undefined) {
+    const b = allocUnsafeSlow(SLAB_BYTES);
+    if (b.byteOffset === 0 && b.buffer.byteLength === SLAB_BYTES) return b.buffer as ArrayBuffer;
+  }
+  return new ArrayBuffer(SLAB_BYTES);
+}
+
 /**
  * @internal Append-only storage for the payloads of unordered, unreliable
  * messages in flight: each payload is copied once, at an offset of the current
@@ -116,7 +127,7 @@ export class PayloadSlab {
     let pos = this.pos;
     let page = this.page;
     if (pos + len > page.length) {
-      const buffer = new ArrayBuffer(SLAB_BYTES);
+      const buffer = newPage();
       page = this.page = new Uint8Array(buffer);
       this.buffer = buffer;
       pos = 0;
