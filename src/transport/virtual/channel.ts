@@ -73,7 +73,7 @@ export class VirtualChannel implements EngineChannel {
 
   sendBinary(data: Uint8Array): boolean {
     // The connection copies the bytes once (the caller may reuse its buffer).
-    return this.conn.sendData(this, data, false, true);
+    return this.fast ? this.conn.sendFast(this, data) : this.conn.sendData(this, data, false, true);
   }
 
   sendText(text: string): boolean {

@@ -432,7 +432,29 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
   // ---- SCTP: sending ----------------------------------------------------
 
   /**
-   * @internal Send one message. `copy`: `data` belongs to the caller, who may
+   * @internal Send a binary message on a {@link VirtualChannel.fast} channel
+   * (same checks and outcome as {@link sendData}, without per-message state):
+   * the bytes are copied into the network's payload slab and the bundle keeps
+   * the stream id and a slab reference; the receiver gets a view.
+   */
+  sendFast(ch: VirtualChannel, data: Uint8Array): boolean {
+    if (this.closed || ch.state !== 'open') throw new Error('DataChannel is closed');
+    const len = data.length;
+    if (len > this.maxSize) throw new Error(`Message size exceeds limit (${len} > ${this.maxSize})`);
+    if (this.state === 'failed' || this.peer === null) return false;
+    this.bytesSent += len;
+    const b = this.openBundle(len + CHUNK_HEADER);
+    const slab = this.net.slab;
+    const ref = slab.copy(data);
+    const items = b.items;
+    if (typeof ref === 'number' && b.page !== slab.buffer) items.push((b.page = slab.buffer));
+    items.push(ch.streamId, ref);
+    return true;
+  }
+
+  /**
+   * @internal Send one message with SCTP state (text, or binary on a channel
+   * that is not {@link VirtualChannel.fast}). `copy`: `data` belongs to the caller, who may
    * reuse it; the connection keeps a copy.
    */
   sendData(ch: VirtualChannel, data: Uint8Array, isText: boolean, copy: boolean): boolean {
@@ -442,16 +464,6 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     if (this.state === 'failed' || this.peer === null) return false;
     this.bytesSent += len;
     const size = len + CHUNK_HEADER;
-    if (ch.fast && !isText) {
-      // No per-message state: the bytes go into the network's payload slab and the
-      // bundle keeps (stream, buffer, offset, length); the receiver gets a view.
-      const b = this.openBundle(size);
-      const slab = this.net.slab;
-      const ref = slab.copy(data);
-      if (typeof ref === 'number' && b.page !== slab.buffer) b.items.push((b.page = slab.buffer));
-      b.items.push(ch.streamId, ref);
-      return true;
-    }
     if (copy) {
       // `new` + `set` keeps small arrays on the V8 heap, where `slice()` would allocate an ArrayBuffer.
       const own = new Uint8Array(len);
@@ -644,8 +656,15 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
           // Unreliable data for a channel not (or no longer) here is dropped, as SCTP would.
           if (ch === undefined || ch.state === 'closed') continue;
           // A view of the slab: those bytes are never written again.
-          const data = typeof ref === 'number' ? new Uint8Array(page!, ref >>> REF_SHIFT, ref & REF_LENGTH) : (ref as Uint8Array);
-          this.bytesReceived += data.length;
+          let data: Uint8Array;
+          if (typeof ref === 'number') {
+            const len = ref & REF_LENGTH;
+            data = new Uint8Array(page!, ref >>> REF_SHIFT, len);
+            this.bytesReceived += len;
+          } else {
+            data = ref as Uint8Array;
+            this.bytesReceived += data.length;
+          }
           if (tracing) this.traceDeliver(ch, data, -1);
           ch.deliverMessage(data, false);
         } else if (m instanceof ArrayBuffer) {
