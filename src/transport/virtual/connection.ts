@@ -95,6 +95,9 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
   private readonly remoteCandidates: { address: string; port: number }[] = [];
   private readonly channels: VirtualChannel[] = [];
   private readonly byStream = new Map<number, VirtualChannel>();
+  /** Stream id of the last fast-chunk lookup (-1: none) and its result; reset when byStream changes. */
+  private rxStream = -1;
+  private rxChannel: VirtualChannel | undefined = undefined;
   private readonly retransmits = new Set<Message>();
   /** Lost first transmissions waiting for three SACK gap reports. */
   private frPending: Message[] = [];
@@ -193,7 +196,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       channel.streamId = -1;
     }
     this.channels.push(channel);
-    if (init.negotiated) this.byStream.set(init.id!, channel);
+    if (init.negotiated) this.setStream(init.id!, channel);
     return channel;
   }
 
@@ -352,6 +355,11 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     if (pair.link.isDead()) this.linkHealthChanged(pair);
   }
 
+  private setStream(id: number, ch: VirtualChannel): void {
+    this.byStream.set(id, ch);
+    this.rxStream = -1;
+  }
+
   /** In-band ids: the DTLS client (answerer) uses even ids, the server odd ones. */
   private assignStreamIds(): void {
     let next = this.role === 'answerer' ? 0 : 1;
@@ -360,7 +368,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       while (this.byStream.has(next)) next += 2;
       ch.streamId = next;
       (ch.init as { id?: number }).id = next;
-      this.byStream.set(next, ch);
+      this.setStream(next, ch);
       next += 2;
     }
   }
@@ -650,7 +658,11 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
         if (typeof m === 'number') {
           const ref = items[++i];
           if (m !== lastStream) {
-            ch = this.byStream.get(m);
+            if (m !== this.rxStream) {
+              this.rxStream = m;
+              this.rxChannel = this.byStream.get(m);
+            }
+            ch = this.rxChannel;
             lastStream = m;
           }
           // Unreliable data for a channel not (or no longer) here is dropped, as SCTP would.
@@ -750,7 +762,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
         const ch = new VirtualChannel(this, { ...init });
         ch.state = 'open';
         this.channels.push(ch);
-        this.byStream.set(msg.stream, ch);
+        this.setStream(msg.stream, ch);
         this.net.record('channel', `${this.label} s=${msg.stream} ${JSON.stringify(init.label)}`);
         this.sendControl(DCEP_ACK, msg.stream, null);
         safe(() => this.handlers.dataChannel(ch));
@@ -804,7 +816,10 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     ch.state = 'closed';
     ch.early = null;
     ch.skipped = null;
-    if (ch.streamId >= 0 && this.byStream.get(ch.streamId) === ch) this.byStream.delete(ch.streamId);
+    if (ch.streamId >= 0 && this.byStream.get(ch.streamId) === ch) {
+      this.byStream.delete(ch.streamId);
+      this.rxStream = -1;
+    }
     ch.dispatch({ kind: 'closed' });
   }
 
