@@ -47,6 +47,8 @@ export const CHUNK_HEADER = 16;
 export class Bundle {
   received = false;
   bytes = 0;
+  /** {@link Message} chunks among the items. */
+  messages = 0;
   /**
    * Chunks in order. A {@link Message}; or — for unordered channels with
    * maxRetransmits 0, which need no per-message state — two slots: the stream

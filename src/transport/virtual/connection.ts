@@ -494,7 +494,11 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     if (size >= BUNDLE_BYTES) {
       this.flush();
       this.transmit(msg);
-    } else this.openBundle(size).items.push(msg);
+    } else {
+      const b = this.openBundle(size);
+      b.items.push(msg);
+      b.messages++;
+    }
     return true;
   }
 
@@ -534,15 +538,18 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     const verdict = this.out.transmit(this.peer, b, b.bytes);
     if (this.net.trace.enabled) this.traceSend(verdict, items);
     const hadPending = this.frPending.length > 0;
-    for (let i = 0; i < items.length; i++) {
-      const m = items[i];
-      if (typeof m === 'number') {
-        i++;
-        continue;
+    // Fast chunks keep no state: only Message chunks count their tries.
+    if (b.messages > 0) {
+      for (let i = 0; i < items.length; i++) {
+        const m = items[i];
+        if (typeof m === 'number') {
+          i++;
+          continue;
+        }
+        if (m instanceof ArrayBuffer) continue;
+        (m as Message).tries++;
+        if (verdict !== Verdict.DELIVERED) this.lost(m as Message, verdict);
       }
-      if (m instanceof ArrayBuffer) continue;
-      (m as Message).tries++;
-      if (verdict !== Verdict.DELIVERED) this.lost(m as Message, verdict);
     }
     if (verdict === Verdict.DELIVERED && hadPending) this.notePacketDelivered(this.out.lastArrival);
   }
