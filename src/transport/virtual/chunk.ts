@@ -55,7 +55,10 @@ export class Bundle {
    * id and where the payload is, either a slab reference (a number, see
    * {@link PayloadSlab.copy}) into the latest ArrayBuffer before it in the
    * list, or a Uint8Array of its own. An ArrayBuffer slot marks the
-   * {@link PayloadSlab} page of the slab references that follow.
+   * {@link PayloadSlab} page of the slab references that follow. (Tell the
+   * kinds apart with `typeof` and `instanceof Message`, never `instanceof
+   * ArrayBuffer`: pages may come from Node's realm while this module runs in
+   * another one, as under jest.)
    */
   readonly items: unknown[] = [];
   /** Page of the last slab reference pushed (the sender's; the receiver tracks its own). */
@@ -69,7 +72,7 @@ export class Bundle {
       if (typeof m === 'number') {
         i++;
         n += 2;
-      } else if (!(m instanceof ArrayBuffer)) n++;
+      } else if (m instanceof Message) n++;
     }
     return n;
   }

@@ -546,9 +546,9 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
           i++;
           continue;
         }
-        if (m instanceof ArrayBuffer) continue;
-        (m as Message).tries++;
-        if (verdict !== Verdict.DELIVERED) this.lost(m as Message, verdict);
+        if (!(m instanceof Message)) continue; // page marker
+        m.tries++;
+        if (verdict !== Verdict.DELIVERED) this.lost(m, verdict);
       }
     }
     if (verdict === Verdict.DELIVERED && hadPending) this.notePacketDelivered(this.out.lastArrival);
@@ -574,7 +574,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
         parts.push(`s=${m} len=${refLength(items[++i])}`);
         continue;
       }
-      if (m instanceof ArrayBuffer) continue;
+      if (!(m instanceof Message)) continue; // page marker
       const msg = m as Message;
       parts.push((msg.kind === DATA ? `s=${msg.stream} tsn=${msg.tsn} len=${msg.data!.length}` : `${KIND_NAMES[msg.kind]} s=${msg.stream} tsn=${msg.tsn}`) + ` try=${msg.tries + bundled}`);
     }
@@ -686,11 +686,11 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
           }
           if (tracing) this.traceDeliver(ch, data, -1);
           ch.deliverMessage(data, false);
-        } else if (m instanceof ArrayBuffer) {
-          page = m;
-        } else {
-          this.receiveOne(m as Message, duplicate);
+        } else if (m instanceof Message) {
+          this.receiveOne(m, duplicate);
           lastStream = -1;
+        } else {
+          page = m as ArrayBuffer; // page of the slab references that follow
         }
       }
       return;
