@@ -72,15 +72,12 @@ export class VirtualChannel implements EngineChannel {
   }
 
   sendBinary(data: Uint8Array): boolean {
-    // One copy (the caller may reuse its buffer). `new` + `set` keeps small
-    // arrays on the V8 heap, where `slice()` would allocate an ArrayBuffer.
-    const copy = new Uint8Array(data.length);
-    copy.set(data);
-    return this.conn.sendData(this, copy, false);
+    // The connection copies the bytes once (the caller may reuse its buffer).
+    return this.fast ? this.conn.sendFast(this, data) : this.conn.sendData(this, data, false, true);
   }
 
   sendText(text: string): boolean {
-    return this.conn.sendData(this, encoder.encode(text), true);
+    return this.conn.sendData(this, encoder.encode(text), true, false);
   }
 
   bufferedAmount(): number {

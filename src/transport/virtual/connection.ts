@@ -43,7 +43,7 @@ import type { VirtualHost, VirtualNetwork } from './network.js';
 import { hashBytes } from './rng.js';
 import type { Task, TimerHandle, VirtualClock } from './scheduler.js';
 import { parseCandidate, parseSdp, writeCandidate, writeSdp, type VirtualSdp } from './sdp.js';
-import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, DATA, DCEP_ACK, DCEP_OPEN, FORWARD, KIND_NAMES, Message, RESET, SHUTDOWN } from './chunk.js';
+import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, REF_LENGTH, REF_SHIFT, refLength, DATA, DCEP_ACK, DCEP_OPEN, FORWARD, KIND_NAMES, Message, RESET, SHUTDOWN } from './chunk.js';
 import { VirtualChannel } from './channel.js';
 
 const DEFAULT_MAX_MESSAGE_SIZE = 262144;
@@ -95,6 +95,9 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
   private readonly remoteCandidates: { address: string; port: number }[] = [];
   private readonly channels: VirtualChannel[] = [];
   private readonly byStream = new Map<number, VirtualChannel>();
+  /** Stream id of the last fast-chunk lookup (-1: none) and its result; reset when byStream changes. */
+  private rxStream = -1;
+  private rxChannel: VirtualChannel | undefined = undefined;
   private readonly retransmits = new Set<Message>();
   /** Lost first transmissions waiting for three SACK gap reports. */
   private frPending: Message[] = [];
@@ -193,7 +196,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       channel.streamId = -1;
     }
     this.channels.push(channel);
-    if (init.negotiated) this.byStream.set(init.id!, channel);
+    if (init.negotiated) this.setStream(init.id!, channel);
     return channel;
   }
 
@@ -352,6 +355,11 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     if (pair.link.isDead()) this.linkHealthChanged(pair);
   }
 
+  private setStream(id: number, ch: VirtualChannel): void {
+    this.byStream.set(id, ch);
+    this.rxStream = -1;
+  }
+
   /** In-band ids: the DTLS client (answerer) uses even ids, the server odd ones. */
   private assignStreamIds(): void {
     let next = this.role === 'answerer' ? 0 : 1;
@@ -360,7 +368,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       while (this.byStream.has(next)) next += 2;
       ch.streamId = next;
       (ch.init as { id?: number }).id = next;
-      this.byStream.set(next, ch);
+      this.setStream(next, ch);
       next += 2;
     }
   }
@@ -431,17 +439,44 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
 
   // ---- SCTP: sending ----------------------------------------------------
 
-  /** @internal */
-  sendData(ch: VirtualChannel, data: Uint8Array, isText: boolean): boolean {
+  /**
+   * @internal Send a binary message on a {@link VirtualChannel.fast} channel
+   * (same checks and outcome as {@link sendData}, without per-message state):
+   * the bytes are copied into the network's payload slab and the bundle keeps
+   * the stream id and a slab reference; the receiver gets a view.
+   */
+  sendFast(ch: VirtualChannel, data: Uint8Array): boolean {
     if (this.closed || ch.state !== 'open') throw new Error('DataChannel is closed');
-    if (data.length > this.maxSize) throw new Error(`Message size exceeds limit (${data.length} > ${this.maxSize})`);
+    const len = data.length;
+    if (len > this.maxSize) throw new Error(`Message size exceeds limit (${len} > ${this.maxSize})`);
     if (this.state === 'failed' || this.peer === null) return false;
-    this.bytesSent += data.length;
-    const size = data.length + CHUNK_HEADER;
-    if (ch.fast && !isText) {
-      const b = this.openBundle(size);
-      b.items.push(ch.streamId, data);
-      return true;
+    this.bytesSent += len;
+    const b = this.openBundle(len + CHUNK_HEADER);
+    const slab = this.net.slab;
+    const ref = slab.copy(data);
+    const items = b.items;
+    if (typeof ref === 'number' && b.page !== slab.buffer) items.push((b.page = slab.buffer));
+    items.push(ch.streamId, ref);
+    return true;
+  }
+
+  /**
+   * @internal Send one message with SCTP state (text, or binary on a channel
+   * that is not {@link VirtualChannel.fast}). `copy`: `data` belongs to the caller, who may
+   * reuse it; the connection keeps a copy.
+   */
+  sendData(ch: VirtualChannel, data: Uint8Array, isText: boolean, copy: boolean): boolean {
+    if (this.closed || ch.state !== 'open') throw new Error('DataChannel is closed');
+    const len = data.length;
+    if (len > this.maxSize) throw new Error(`Message size exceeds limit (${len} > ${this.maxSize})`);
+    if (this.state === 'failed' || this.peer === null) return false;
+    this.bytesSent += len;
+    const size = len + CHUNK_HEADER;
+    if (copy) {
+      // `new` + `set` keeps small arrays on the V8 heap, where `slice()` would allocate an ArrayBuffer.
+      const own = new Uint8Array(len);
+      own.set(data);
+      data = own;
     }
     const init = ch.init;
     const now = this.clock.now();
@@ -459,7 +494,11 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     if (size >= BUNDLE_BYTES) {
       this.flush();
       this.transmit(msg);
-    } else this.openBundle(size).items.push(msg);
+    } else {
+      const b = this.openBundle(size);
+      b.items.push(msg);
+      b.messages++;
+    }
     return true;
   }
 
@@ -499,14 +538,18 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     const verdict = this.out.transmit(this.peer, b, b.bytes);
     if (this.net.trace.enabled) this.traceSend(verdict, items);
     const hadPending = this.frPending.length > 0;
-    for (let i = 0; i < items.length; i++) {
-      const m = items[i];
-      if (typeof m === 'number') {
-        i++;
-        continue;
+    // Fast chunks keep no state: only Message chunks count their tries.
+    if (b.messages > 0) {
+      for (let i = 0; i < items.length; i++) {
+        const m = items[i];
+        if (typeof m === 'number') {
+          i++;
+          continue;
+        }
+        if (!(m instanceof Message)) continue; // page marker
+        m.tries++;
+        if (verdict !== Verdict.DELIVERED) this.lost(m, verdict);
       }
-      (m as Message).tries++;
-      if (verdict !== Verdict.DELIVERED) this.lost(m as Message, verdict);
     }
     if (verdict === Verdict.DELIVERED && hadPending) this.notePacketDelivered(this.out.lastArrival);
   }
@@ -528,9 +571,10 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     for (let i = 0; i < items.length; i++) {
       const m = items[i];
       if (typeof m === 'number') {
-        parts.push(`s=${m} len=${(items[++i] as Uint8Array).length}`);
+        parts.push(`s=${m} len=${refLength(items[++i])}`);
         continue;
       }
+      if (!(m instanceof Message)) continue; // page marker
       const msg = m as Message;
       parts.push((msg.kind === DATA ? `s=${msg.stream} tsn=${msg.tsn} len=${msg.data!.length}` : `${KIND_NAMES[msg.kind]} s=${msg.stream} tsn=${msg.tsn}`) + ` try=${msg.tries + bundled}`);
     }
@@ -607,7 +651,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     if (this.closed) return;
     if (payload instanceof Bundle) {
       if (payload.received) {
-        if (this.net.trace.enabled) this.net.record('discard-dup', `${this.label} bundle of ${payload.items.length}${duplicate ? ' copy' : ''}`);
+        if (this.net.trace.enabled) this.net.record('discard-dup', `${this.label} bundle of ${payload.traceLength()}${duplicate ? ' copy' : ''}`);
         return;
       }
       payload.received = true;
@@ -615,22 +659,38 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       const tracing = this.net.trace.enabled;
       let lastStream = -1;
       let ch: VirtualChannel | undefined;
+      let page: ArrayBuffer | null = null;
       for (let i = 0; i < items.length && !this.closed; i++) {
         const m = items[i];
         if (typeof m === 'number') {
-          const data = items[++i] as Uint8Array;
+          const ref = items[++i];
           if (m !== lastStream) {
-            ch = this.byStream.get(m);
+            if (m !== this.rxStream) {
+              this.rxStream = m;
+              this.rxChannel = this.byStream.get(m);
+            }
+            ch = this.rxChannel;
             lastStream = m;
           }
           // Unreliable data for a channel not (or no longer) here is dropped, as SCTP would.
           if (ch === undefined || ch.state === 'closed') continue;
-          this.bytesReceived += data.length;
+          // A view of the slab: those bytes are never written again.
+          let data: Uint8Array;
+          if (typeof ref === 'number') {
+            const len = ref & REF_LENGTH;
+            data = new Uint8Array(page!, ref >>> REF_SHIFT, len);
+            this.bytesReceived += len;
+          } else {
+            data = ref as Uint8Array;
+            this.bytesReceived += data.length;
+          }
           if (tracing) this.traceDeliver(ch, data, -1);
           ch.deliverMessage(data, false);
-        } else {
-          this.receiveOne(m as Message, duplicate);
+        } else if (m instanceof Message) {
+          this.receiveOne(m, duplicate);
           lastStream = -1;
+        } else {
+          page = m as ArrayBuffer; // page of the slab references that follow
         }
       }
       return;
@@ -709,7 +769,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
         const ch = new VirtualChannel(this, { ...init });
         ch.state = 'open';
         this.channels.push(ch);
-        this.byStream.set(msg.stream, ch);
+        this.setStream(msg.stream, ch);
         this.net.record('channel', `${this.label} s=${msg.stream} ${JSON.stringify(init.label)}`);
         this.sendControl(DCEP_ACK, msg.stream, null);
         safe(() => this.handlers.dataChannel(ch));
@@ -763,7 +823,10 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     ch.state = 'closed';
     ch.early = null;
     ch.skipped = null;
-    if (ch.streamId >= 0 && this.byStream.get(ch.streamId) === ch) this.byStream.delete(ch.streamId);
+    if (ch.streamId >= 0 && this.byStream.get(ch.streamId) === ch) {
+      this.byStream.delete(ch.streamId);
+      this.rxStream = -1;
+    }
     ch.dispatch({ kind: 'closed' });
   }
 

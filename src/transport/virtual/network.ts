@@ -17,6 +17,7 @@ import { checkBool, checkInt, checkOneOf, checkOptions, checkString, invalid } f
 import type { Engine } from '../engine.js';
 import { PERFECT, resolveConditions, toPublic, type LinkConditions, type OutageOptions, type ResolvedConditions } from './conditions.js';
 import { VirtualEngine, type VirtualConnection } from './connection.js';
+import { PayloadSlab } from './chunk.js';
 import { Link, LinkDirection } from './link.js';
 import { Rng } from './rng.js';
 import { VirtualClock, type ClockMode, type RunUntilOptions, type Task, type TimerHandle } from './scheduler.js';
@@ -150,6 +151,8 @@ export class VirtualNetwork {
   private partitions: [Set<VirtualHost>, Set<VirtualHost>][] = [];
   private closed = false;
   /** Connections with an open bundle, flushed together by one event. */
+  /** @internal Where payloads of unordered, unreliable messages in flight are copied. */
+  readonly slab = new PayloadSlab();
   private toFlush: VirtualConnection[] = [];
   private flushTimer: TimerHandle | undefined;
   private readonly flusher: Task = {
