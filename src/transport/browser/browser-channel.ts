@@ -2,15 +2,9 @@
  * One browser RTCDataChannel behind the {@link EngineChannel} interface.
  * @module
  */
+import { deliverChannelEvent, type ChannelEvent } from '../channel-events.js';
 import type { EngineChannel, EngineChannelHandlers, EngineChannelInit } from '../engine.js';
 import { guard } from './guard.js';
-
-type Pending =
-  | { kind: 'open' }
-  | { kind: 'closed' }
-  | { kind: 'error'; message: string }
-  | { kind: 'message'; data: Uint8Array; isText: boolean }
-  | { kind: 'low' };
 
 const encoder = new TextEncoder();
 
@@ -56,7 +50,7 @@ export interface ByteCounters {
 export class BrowserChannel implements EngineChannel {
   readonly init: EngineChannelInit;
   private handlers: EngineChannelHandlers | null = null;
-  private pending: Pending[] = [];
+  private pending: ChannelEvent[] = [];
   private closedFlag = false;
   private wasOpen = false;
   private closedLocally = false;
@@ -93,7 +87,7 @@ export class BrowserChannel implements EngineChannel {
     dc.onbufferedamountlow = guard(() => this.dispatch({ kind: 'low' }));
     dc.onmessage = guard((ev: MessageEvent) => {
       const raw: unknown = ev.data;
-      let event: Pending;
+      let event: ChannelEvent;
       if (typeof raw === 'string') event = { kind: 'message', data: encoder.encode(raw), isText: true };
       else if (raw instanceof ArrayBuffer) event = { kind: 'message', data: new Uint8Array(raw), isText: false };
       else return; // binaryType is 'arraybuffer': nothing else arrives
@@ -104,7 +98,7 @@ export class BrowserChannel implements EngineChannel {
     if (dc.readyState === 'open') this.dispatch({ kind: 'open' });
   }
 
-  private dispatch(event: Pending): void {
+  private dispatch(event: ChannelEvent): void {
     if (this.closedFlag && event.kind !== 'closed') return;
     if (event.kind === 'open') this.wasOpen = true;
     const h = this.handlers;
@@ -112,7 +106,7 @@ export class BrowserChannel implements EngineChannel {
       this.pending.push(event);
       return;
     }
-    deliver(h, event);
+    deliverChannelEvent(h, event);
   }
 
   id(): number {
@@ -123,7 +117,7 @@ export class BrowserChannel implements EngineChannel {
     this.handlers = handlers;
     const queued = this.pending;
     this.pending = [];
-    for (const event of queued) deliver(handlers, event);
+    for (const event of queued) deliverChannelEvent(handlers, event);
   }
 
   sendBinary(data: Uint8Array): boolean {
@@ -177,20 +171,5 @@ export class BrowserChannel implements EngineChannel {
     dc.onopen = dc.onclose = dc.onerror = dc.onbufferedamountlow = dc.onmessage = null;
     this.onRelease(this);
     this.dispatch({ kind: 'closed' });
-  }
-}
-
-function deliver(h: EngineChannelHandlers, e: Pending): void {
-  switch (e.kind) {
-    case 'open':
-      return h.open();
-    case 'closed':
-      return h.closed();
-    case 'error':
-      return h.error(e.message);
-    case 'message':
-      return h.message(e.data, e.isText);
-    case 'low':
-      return h.bufferedAmountLow();
   }
 }

@@ -26,6 +26,7 @@
  *   acknowledged, so the wait is a fixed bound, not an event.
  * @module
  */
+import { deliverChannelEvent, type ChannelEvent } from '../channel-events.js';
 import ndc from 'node-datachannel';
 import type { DataChannel as NdcChannel, PeerConnection as NdcConnection, IceServer as NdcIceServer } from 'node-datachannel';
 import {
@@ -95,17 +96,10 @@ function guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => v
   };
 }
 
-type Pending =
-  | { kind: 'open' }
-  | { kind: 'closed' }
-  | { kind: 'error'; message: string }
-  | { kind: 'message'; data: Uint8Array; isText: boolean }
-  | { kind: 'low' };
-
 class DatachannelChannel implements EngineChannel {
   readonly init: EngineChannelInit;
   private handlers: EngineChannelHandlers | null = null;
-  private pending: Pending[] = [];
+  private pending: ChannelEvent[] = [];
   private closedFlag = false;
 
   constructor(
@@ -142,14 +136,14 @@ class DatachannelChannel implements EngineChannel {
     );
   }
 
-  private dispatch(event: Pending): void {
+  private dispatch(event: ChannelEvent): void {
     if (this.closedFlag && event.kind !== 'closed') return;
     const h = this.handlers;
     if (!h) {
       this.pending.push(event);
       return;
     }
-    deliver(h, event);
+    deliverChannelEvent(h, event);
   }
 
   id(): number {
@@ -164,7 +158,7 @@ class DatachannelChannel implements EngineChannel {
     this.handlers = handlers;
     const queued = this.pending;
     this.pending = [];
-    for (const event of queued) deliver(handlers, event);
+    for (const event of queued) deliverChannelEvent(handlers, event);
   }
 
   sendBinary(data: Uint8Array): boolean {
@@ -213,21 +207,6 @@ class DatachannelChannel implements EngineChannel {
     if (this.closedFlag) return;
     this.closedFlag = true;
     this.dispatch({ kind: 'closed' });
-  }
-}
-
-function deliver(h: EngineChannelHandlers, e: Pending): void {
-  switch (e.kind) {
-    case 'open':
-      return h.open();
-    case 'closed':
-      return h.closed();
-    case 'error':
-      return h.error(e.message);
-    case 'message':
-      return h.message(e.data, e.isText);
-    case 'low':
-      return h.bufferedAmountLow();
   }
 }
 

@@ -3,19 +3,12 @@
  * connection; the channel holds its options, stream state and the handlers.
  * @module
  */
+import { deliverChannelEvent, type ChannelEvent } from '../channel-events.js';
 import { rethrowAsync, type EngineChannel, type EngineChannelHandlers, type EngineChannelInit } from '../engine.js';
 import type { Message } from './chunk.js';
 import type { VirtualConnection } from './connection.js';
 
 const encoder = new TextEncoder();
-
-/** @internal An event held until handlers are set. */
-export type Pending =
-  | { kind: 'open' }
-  | { kind: 'closed' }
-  | { kind: 'error'; message: string }
-  | { kind: 'message'; data: Uint8Array; isText: boolean }
-  | { kind: 'low' };
 
 /** A data channel of a virtual connection. */
 export class VirtualChannel implements EngineChannel {
@@ -28,7 +21,7 @@ export class VirtualChannel implements EngineChannel {
   /** @internal Sequence numbers the sender abandoned. */ skipped: Set<number> | null = null;
   /** @internal Unordered with maxRetransmits 0: binary messages skip per-message state. */ readonly fast: boolean;
   private handlers: EngineChannelHandlers | null = null;
-  private pending: Pending[] = [];
+  private pending: ChannelEvent[] = [];
 
   /** @internal */
   constructor(
@@ -52,7 +45,7 @@ export class VirtualChannel implements EngineChannel {
   }
 
   /** @internal */
-  dispatch(e: Pending): void {
+  dispatch(e: ChannelEvent): void {
     if (this.conn.isClosed()) return;
     const h = this.handlers;
     if (h) deliver(h, e);
@@ -97,20 +90,9 @@ export class VirtualChannel implements EngineChannel {
   }
 }
 
-function deliver(h: EngineChannelHandlers, e: Pending): void {
+function deliver(h: EngineChannelHandlers, e: ChannelEvent): void {
   try {
-    switch (e.kind) {
-      case 'open':
-        return h.open();
-      case 'closed':
-        return h.closed();
-      case 'error':
-        return h.error(e.message);
-      case 'message':
-        return h.message(e.data, e.isText);
-      case 'low':
-        return h.bufferedAmountLow();
-    }
+    deliverChannelEvent(h, e);
   } catch (err) {
     rethrowAsync(err);
   }
