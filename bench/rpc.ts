@@ -14,7 +14,7 @@ import { TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../sr
 import { RpcEndpoint, Ticker } from '../src/rpc/index.js';
 import { FrameKind, decodeMessage, encode, encodeHeader } from '../src/rpc/codec.js';
 import { fastEncodeCall } from '../src/rpc/fast-encode.js';
-import ndc from 'node-datachannel';
+import { rawLink } from './lib/links.js';
 import { printFigures, printTable, round } from './lib/report.js';
 
 const RAW_MESSAGES = 100_000;
@@ -65,67 +65,23 @@ function endpoints(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer, counter: 
   return [mk(a), mk(b)] as const;
 }
 
-/**
- * Raw node-datachannel link on loopback, one negotiated channel. Descriptions
- * are exchanged after ICE gathering completes (no trickle), which avoids
- * libdatachannel's "remote candidate without ICE transport" abort.
- */
-function rawLink(): Promise<{ a: ndc.PeerConnection; b: ndc.PeerConnection; da: ndc.DataChannel; db: ndc.DataChannel }> {
-  return new Promise((resolve) => {
-    const cfg = { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true };
-    const a = new ndc.PeerConnection('rpc-raw-a', cfg);
-    const b = new ndc.PeerConnection('rpc-raw-b', cfg);
-    a.onGatheringStateChange((state) => {
-      if (state !== 'complete') return;
-      const d = a.localDescription()!;
-      b.setRemoteDescription(d.sdp, d.type as ndc.DescriptionType);
-      b.setLocalDescription('answer' as ndc.DescriptionType);
-    });
-    b.onGatheringStateChange((state) => {
-      if (state !== 'complete') return;
-      const d = b.localDescription()!;
-      a.setRemoteDescription(d.sdp, d.type as ndc.DescriptionType);
-    });
-    const da = a.createDataChannel('bench', { negotiated: true, id: 0 });
-    const db = b.createDataChannel('bench', { negotiated: true, id: 0 });
-    let open = 0;
-    const onOpen = () => ++open === 2 && resolve({ a, b, da, db });
-    da.onOpen(onOpen);
-    db.onOpen(onOpen);
-    a.setLocalDescription('offer' as ndc.DescriptionType);
-  });
-}
-
 async function rawMessagesPerSecond(): Promise<number> {
-  const { a, b, da, db } = await rawLink();
+  const link = await rawLink();
   const msg = new Uint8Array(64);
   let received = 0;
-  const done = new Promise<void>((resolve) => db.onMessage(() => ++received >= RAW_MESSAGES && resolve()));
-  let lowWaiter: (() => void) | undefined;
-  da.setBufferedAmountLowThreshold(HIGH_WATER / 4);
-  da.onBufferedAmountLow(() => {
-    const w = lowWaiter;
-    lowWaiter = undefined;
-    w?.();
-  });
+  const done = new Promise<void>((resolve) => link.onMessageB(() => ++received >= RAW_MESSAGES && resolve()));
   const t0 = performance.now();
   let sent = 0;
   while (sent < RAW_MESSAGES) {
-    while (sent < RAW_MESSAGES && da.bufferedAmount() < HIGH_WATER) {
-      da.sendMessageBinary(msg);
+    while (sent < RAW_MESSAGES && link.bufferedA() < HIGH_WATER) {
+      link.sendA(msg);
       sent++;
     }
-    if (sent < RAW_MESSAGES) {
-      await new Promise<void>((r) => {
-        lowWaiter = r;
-        if (da.bufferedAmount() <= HIGH_WATER / 4) (lowWaiter = undefined), r();
-      });
-    }
+    if (sent < RAW_MESSAGES) await link.drainedA(HIGH_WATER / 4);
   }
   await done;
   const s = (performance.now() - t0) / 1000;
-  a.close();
-  b.close();
+  link.close();
   return RAW_MESSAGES / s;
 }
 

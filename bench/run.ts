@@ -25,7 +25,9 @@ for (const suite of suites) {
     continue;
   }
   process.stdout.write(`\n=== bench ${suite} ===\n`);
-  const result = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', file], { stdio: 'inherit' });
+  // A suite that does not exit by itself after its figures leaks a handle: stop it and fail.
+  const result = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', file], { stdio: 'inherit', timeout: 15 * 60_000, killSignal: 'SIGKILL' });
+  if (result.error || result.signal) process.stderr.write(`bench: suite "${suite}" did not finish within 15 minutes\n`);
   if (result.status !== 0) failed++;
 }
 process.exitCode = failed > 0 ? 1 : 0;
