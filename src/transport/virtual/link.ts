@@ -3,9 +3,15 @@
  * once per packet (one hop, not once per end): outage/partition, bottleneck
  * queue and bandwidth, loss, delay and jitter, reordering, duplication.
  *
- * Packets whose arrival times do not decrease ride a per-direction FIFO that
- * costs one heap event per batch; only packets that overtake others (jitter,
- * reordering, duplicates) get a heap event of their own.
+ * Packets in flight wait in one of three places. Most ride the network-wide
+ * {@link DeliveryLane}: a single FIFO of packets from every direction whose
+ * arrival times do not decrease (on links of equal latency, that is nearly
+ * all of them), with one timer for the lot and no object per packet. A packet
+ * that would arrive before the lane's last one rides its direction's own FIFO
+ * (one timer per batch); only packets that overtake their own direction's
+ * (jitter, reordering, duplicates) get a heap event of their own. Whatever
+ * fires first delivers the lane's due packets before its own, so packets of
+ * one direction due at the same instant keep the order they were sent in.
  * @module
  */
 import { rethrowAsync } from '../engine.js';
@@ -25,6 +31,7 @@ export class Packet {
     readonly sink: PacketSink,
     readonly payload: unknown,
     readonly duplicate: boolean,
+    readonly lane: DeliveryLane,
   ) {}
 }
 
@@ -54,9 +61,101 @@ export interface DirectionStats {
 const heapDelivery: Task = {
   fire(arg: unknown): void {
     const p = arg as Packet;
+    p.lane.deliverDue();
     p.sink.receive(p.payload, p.duplicate);
   },
 };
+
+/**
+ * @internal Packets in flight from every direction of a network whose arrival
+ * times do not decrease: a ring buffer of parallel arrays (no object per
+ * packet) read front to back, behind one clock event.
+ */
+export class DeliveryLane implements Task {
+  private times = new Float64Array(64);
+  private sinks: (PacketSink | undefined)[] = new Array(64);
+  private payloads: unknown[] = new Array(64);
+  private head = 0;
+  private count = 0;
+  /** Arrival time of the last packet accepted. */
+  lastAt = 0;
+  private timer: TimerHandle | undefined;
+  private firing = false;
+
+  constructor(private readonly clock: VirtualClock) {}
+
+  /** Queue a packet arriving at `at`; the caller has checked `at >= lastAt`. */
+  push(at: number, sink: PacketSink, payload: unknown): void {
+    const n = this.count;
+    if (n === this.times.length) this.grow();
+    const i = (this.head + n) & (this.times.length - 1);
+    this.times[i] = at;
+    this.sinks[i] = sink;
+    this.payloads[i] = payload;
+    this.count = n + 1;
+    this.lastAt = at;
+    if (this.timer === undefined && !this.firing) this.timer = this.clock.schedule(at, this);
+  }
+
+  private grow(): void {
+    const cap = this.times.length;
+    const times = new Float64Array(cap * 2);
+    const sinks: (PacketSink | undefined)[] = new Array(cap * 2);
+    const payloads: unknown[] = new Array(cap * 2);
+    for (let k = 0; k < this.count; k++) {
+      const i = (this.head + k) & (cap - 1);
+      times[k] = this.times[i]!;
+      sinks[k] = this.sinks[i];
+      payloads[k] = this.payloads[i];
+    }
+    this.times = times;
+    this.sinks = sinks;
+    this.payloads = payloads;
+    this.head = 0;
+  }
+
+  /** Deliver every packet due now (also called by other deliveries, before their own packet). */
+  deliverDue(): void {
+    if (this.firing || this.count === 0) return;
+    const now = this.clock.now();
+    if (this.times[this.head]! > now) return;
+    this.firing = true;
+    try {
+      while (this.count > 0) {
+        const i = this.head;
+        if (this.times[i]! > now) break;
+        const sink = this.sinks[i]!;
+        const payload = this.payloads[i];
+        this.sinks[i] = undefined;
+        this.payloads[i] = undefined;
+        this.head = (i + 1) & (this.times.length - 1);
+        this.count--;
+        try {
+          sink.receive(payload, false);
+        } catch (err) {
+          rethrowAsync(err);
+        }
+      }
+    } finally {
+      this.firing = false;
+    }
+  }
+
+  /** @internal The lane's clock event. */
+  fire(): void {
+    this.timer = undefined;
+    this.deliverDue();
+    if (this.count > 0) this.timer = this.clock.schedule(this.times[this.head]!, this);
+  }
+
+  /** Drop everything in flight (the network closed). */
+  clear(): void {
+    this.sinks.fill(undefined);
+    this.payloads.fill(undefined);
+    this.head = 0;
+    this.count = 0;
+  }
+}
 
 /** One direction of a link. */
 export class LinkDirection implements Task {
@@ -93,6 +192,7 @@ export class LinkDirection implements Task {
     cond: ResolvedConditions,
     private readonly rng: Rng,
     private readonly clock: VirtualClock,
+    private readonly lane: DeliveryLane,
   ) {
     this.cond = cond;
   }
@@ -163,11 +263,11 @@ export class LinkDirection implements Task {
     this.lastArrival = at;
     if (c.reorder > 0 && rng.next() < c.reorder) {
       st.packetsReordered++;
-      this.clock.schedule(at + c.reorderDelayMs, heapDelivery, new Packet(at + c.reorderDelayMs, sink, payload, false));
+      this.clock.schedule(at + c.reorderDelayMs, heapDelivery, new Packet(at + c.reorderDelayMs, sink, payload, false, this.lane));
     } else this.enqueue(at, sink, payload);
     if (c.duplicate > 0 && rng.next() < c.duplicate) {
       st.packetsDuplicated++;
-      this.clock.schedule(at, heapDelivery, new Packet(at, sink, payload, true));
+      this.clock.schedule(at, heapDelivery, new Packet(at, sink, payload, true, this.lane));
     }
     return Verdict.DELIVERED;
   }
@@ -187,7 +287,14 @@ export class LinkDirection implements Task {
     const n = this.count;
     if (n > 0 && this.lastAt > at) {
       // Overtakes packets already in flight: give it its own event.
-      this.clock.schedule(at, heapDelivery, new Packet(at, sink, payload, false));
+      this.clock.schedule(at, heapDelivery, new Packet(at, sink, payload, false, this.lane));
+      return;
+    }
+    // The shared lane, unless packets of this direction wait in its own FIFO
+    // (they must not be overtaken at equal times).
+    const lane = this.lane;
+    if (n === 0 && at >= lane.lastAt) {
+      lane.push(at, sink, payload);
       return;
     }
     if (n === this.times.length) this.grow();
@@ -220,6 +327,7 @@ export class LinkDirection implements Task {
   /** @internal Deliver the FIFO's due packets. */
   fire(): void {
     this.fifoTimer = undefined;
+    this.lane.deliverDue();
     const now = this.clock.now();
     this.firing = true;
     while (this.count > 0) {

@@ -18,7 +18,7 @@ import type { Engine } from '../engine.js';
 import { PERFECT, resolveConditions, toPublic, type LinkConditions, type OutageOptions, type ResolvedConditions } from './conditions.js';
 import { VirtualEngine, type VirtualConnection } from './connection.js';
 import { PayloadSlab } from './chunk.js';
-import { Link, LinkDirection } from './link.js';
+import { DeliveryLane, Link, LinkDirection } from './link.js';
 import { Rng } from './rng.js';
 import { VirtualClock, type ClockMode, type RunUntilOptions, type Task, type TimerHandle } from './scheduler.js';
 import { Trace, type TraceOptions } from './trace.js';
@@ -153,6 +153,8 @@ export class VirtualNetwork {
   /** Connections with an open bundle, flushed together by one event. */
   /** @internal Where payloads of unordered, unreliable messages in flight are copied. */
   readonly slab = new PayloadSlab();
+  /** @internal Packets in flight whose arrival times do not decrease (see link.ts). */
+  readonly lane: DeliveryLane;
   private toFlush: VirtualConnection[] = [];
   private flushTimer: TimerHandle | undefined;
   private readonly flusher: Task = {
@@ -168,6 +170,7 @@ export class VirtualNetwork {
     const o = checkOptions<VirtualNetworkOptions>(options, ['seed', 'clock', 'defaultLink', 'ice', 'sctp', 'trace'], 'VirtualNetwork options');
     this.seed = o.seed === undefined ? 1 : checkInt(o.seed, -(2 ** 53 - 1), 2 ** 53 - 1, 'VirtualNetwork seed');
     this.clock = new VirtualClock(o.clock === undefined ? 'virtual' : checkOneOf(o.clock, ['virtual', 'realtime'] as const, 'VirtualNetwork clock'));
+    this.lane = new DeliveryLane(this.clock);
     this.defaults = resolveConditions(o.defaultLink, PERFECT, 'VirtualNetwork defaultLink');
     const ice = checkOptions<VirtualIceOptions>(o.ice, ['checkIntervalMs', 'disconnectedAfterMs', 'failedAfterMs'], 'VirtualNetwork ice');
     this.ice = {
@@ -355,6 +358,7 @@ export class VirtualNetwork {
     for (const h of this.hosts) for (const c of [...h.connections]) c.close();
     this.closed = true;
     this.clock.close();
+    this.lane.clear();
   }
 
   /** Whether {@link close} was called. */
@@ -382,8 +386,8 @@ export class VirtualNetwork {
       const fwd = `${x.address}>${y.address}`;
       const bwd = `${y.address}>${x.address}`;
       link = new Link(
-        new LinkDirection(fwd, this.defaults, new Rng(this.seed, `link ${fwd}`), this.clock),
-        new LinkDirection(bwd, this.defaults, new Rng(this.seed, `link ${bwd}`), this.clock),
+        new LinkDirection(fwd, this.defaults, new Rng(this.seed, `link ${fwd}`), this.clock, this.lane),
+        new LinkDirection(bwd, this.defaults, new Rng(this.seed, `link ${bwd}`), this.clock, this.lane),
       );
       const blocked = this.isPartitioned(x, y);
       link.forward.blocked = blocked;
