@@ -598,12 +598,15 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
       if (!entry || !entry.connected) continue;
       this.pull(entry);
       for (let i = 0; i < entry.inbox.length; i++) {
-        const item = entry.inbox[i]!.shift();
-        if (item === undefined) continue;
+        const data = entry.inbox[i]!.shiftData();
+        if (data === undefined) continue;
         this.rrNext = (at + 1) % order.length;
-        this.last = { peer: entry.id, index: i, mode: entry.specs[i]!.mode };
+        const last = this.last;
+        last.peer = entry.id;
+        last.index = i;
+        last.mode = entry.specs[i]!.mode;
         this.counters.packetsReceived++;
-        return item.data;
+        return data;
       }
     }
     return undefined;

@@ -117,9 +117,11 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
    */
   poll(): void {
     if (this.queue.length === 0 || this.listenerCount('packet') === 0) return;
-    let item;
-    while ((item = this.queue.shift()) !== undefined) {
-      const { data, isText } = item;
+    const q = this.queue;
+    for (;;) {
+      const data = q.shiftData();
+      if (data === undefined) break;
+      const isText = q.lastWasText;
       run(() => this.emit('packet', data, isText));
       if (this.listenerCount('packet') === 0) break;
     }
@@ -169,10 +171,11 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
 
   /** Next received packet, or `undefined` when none is queued. */
   getPacket(): Uint8Array | undefined {
-    const item = this.queue.shift();
-    if (!item) return undefined;
-    this.lastWasString = item.isText;
-    return item.data;
+    const q = this.queue;
+    const data = q.shiftData();
+    if (data === undefined) return undefined;
+    this.lastWasString = q.lastWasText;
+    return data;
   }
 
   /** Whether the packet last returned by {@link getPacket} arrived as text. */

@@ -21,12 +21,17 @@ export interface QueuedPacket {
   isText: boolean;
 }
 
-/** Ring-buffer queue with packet and byte limits. */
+/** Ring-buffer queue with packet and byte limits (parallel arrays: no object per packet). */
 export class PacketQueue {
-  private items: (QueuedPacket | undefined)[] = new Array(16);
+  private data: (Uint8Array | undefined)[] = new Array(16);
+  private text: boolean[] = new Array<boolean>(16).fill(false);
+  /** Capacity − 1 (capacity is a power of two). */
+  private mask = 15;
   private head = 0;
   private count = 0;
   private bytes = 0;
+  /** Whether the packet last returned by {@link shiftData} arrived as text. */
+  lastWasText = false;
   /** Packets dropped because the queue was full. */
   dropped = 0;
 
@@ -46,40 +51,55 @@ export class PacketQueue {
       this.dropped++;
       return false;
     }
-    if (this.count === this.items.length) this.grow();
-    this.items[(this.head + this.count) % this.items.length] = { data, isText };
+    if (this.count > this.mask) this.grow();
+    const i = (this.head + this.count) & this.mask;
+    this.data[i] = data;
+    this.text[i] = isText;
     this.count++;
     this.bytes += data.length;
     return true;
   }
 
-  /** Remove and return the oldest packet. */
-  shift(): QueuedPacket | undefined {
+  /** Remove and return the oldest packet's bytes (its text flag goes to {@link lastWasText}). */
+  shiftData(): Uint8Array | undefined {
     if (this.count === 0) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head] = undefined;
-    this.head = (this.head + 1) % this.items.length;
+    const i = this.head;
+    const data = this.data[i]!;
+    this.lastWasText = this.text[i]!;
+    this.data[i] = undefined;
+    this.head = (i + 1) & this.mask;
     this.count--;
-    if (item) this.bytes -= item.data.length;
-    return item;
+    this.bytes -= data.length;
+    return data;
   }
 
-  /** The oldest packet without removing it. */
-  peek(): QueuedPacket | undefined {
-    return this.count === 0 ? undefined : this.items[this.head];
+  /** Remove and return the oldest packet. */
+  shift(): QueuedPacket | undefined {
+    const data = this.shiftData();
+    return data === undefined ? undefined : { data, isText: this.lastWasText };
   }
 
   clear(): void {
-    this.items = new Array(16);
+    this.data = new Array(16);
+    this.text = new Array<boolean>(16).fill(false);
+    this.mask = 15;
     this.head = 0;
     this.count = 0;
     this.bytes = 0;
   }
 
   private grow(): void {
-    const next: (QueuedPacket | undefined)[] = new Array(this.items.length * 2);
-    for (let i = 0; i < this.count; i++) next[i] = this.items[(this.head + i) % this.items.length];
-    this.items = next;
+    const cap = (this.mask + 1) * 2;
+    const data: (Uint8Array | undefined)[] = new Array(cap);
+    const text = new Array<boolean>(cap).fill(false);
+    for (let k = 0; k < this.count; k++) {
+      const i = (this.head + k) & this.mask;
+      data[k] = this.data[i];
+      text[k] = this.text[i]!;
+    }
+    this.data = data;
+    this.text = text;
+    this.mask = cap - 1;
     this.head = 0;
   }
 }
