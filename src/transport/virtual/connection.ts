@@ -81,41 +81,42 @@ class Pair implements LinkWatcher {
 
 /** A connection of the virtual engine. */
 export class VirtualConnection implements EngineConnection, PacketSink, Task {
-  /** @internal */ readonly label: string;
+  // Fields of the per-packet paths first: they share the object's first memory lines.
   private readonly net: VirtualNetwork;
   private readonly clock: VirtualClock;
+  private closed = false;
+  private state: EngineConnectionState = 'new';
+  /** @internal */ peer: VirtualConnection | null = null;
+  private out: LinkDirection | null = null;
+  /** Negotiated max message size (0 before the remote description). */
+  private maxSize = 0;
+  private bundle: Bundle | null = null;
+  /** Stream id of the last fast-chunk lookup (-1: none) and its result; reset when byStream changes. */
+  private rxStream = -1;
+  private rxChannel: VirtualChannel | undefined = undefined;
+  private bytesSent = 0;
+  private bytesReceived = 0;
+  /** Lost first transmissions waiting for three SACK gap reports. */
+  private frPending: Message[] = [];
+  /** @internal */ readonly label: string;
   private readonly localSdp: VirtualSdp;
   private readonly port: number;
-  private state: EngineConnectionState = 'new';
   private signaling: EngineSignalingState = 'stable';
   private gathering: EngineGatheringState = 'new';
-  private closed = false;
   private remote: VirtualSdp | null = null;
   private role: 'offerer' | 'answerer' | null = null;
   private readonly remoteCandidates: { address: string; port: number }[] = [];
   private readonly channels: VirtualChannel[] = [];
   private readonly byStream = new Map<number, VirtualChannel>();
-  /** Stream id of the last fast-chunk lookup (-1: none) and its result; reset when byStream changes. */
-  private rxStream = -1;
-  private rxChannel: VirtualChannel | undefined = undefined;
   private readonly retransmits = new Set<Message>();
-  /** Lost first transmissions waiting for three SACK gap reports. */
-  private frPending: Message[] = [];
   private readonly timers = new Set<TimerHandle>();
   private orphans: Map<number, Message[]> | null = null;
   private checkTimer: TimerHandle | undefined;
   private checkDeadline = Infinity;
   private checkInFlight = false;
   /** @internal */ pair: Pair | null = null;
-  /** @internal */ peer: VirtualConnection | null = null;
-  private out: LinkDirection | null = null;
   private nextTsn = 1;
-  /** Negotiated max message size (0 before the remote description). */
-  private maxSize = 0;
-  private bundle: Bundle | null = null;
 
-  private bytesSent = 0;
-  private bytesReceived = 0;
 
   /** @internal */
   constructor(

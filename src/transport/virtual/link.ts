@@ -157,6 +157,9 @@ export class DeliveryLane implements Task {
   }
 }
 
+const EMPTY_TIMES = new Float64Array(0);
+const EMPTY: never[] = [];
+
 /** One direction of a link. */
 export class LinkDirection implements Task {
   /** @internal */ cond: ResolvedConditions;
@@ -165,25 +168,24 @@ export class LinkDirection implements Task {
   /** @internal Open scheduled outages. */ outages = 0;
   private geBad = false;
   private busyUntil = 0;
-  // In-order packets in flight: a ring buffer of parallel arrays (no object per packet).
-  private times = new Float64Array(16);
-  private sinks: (PacketSink | undefined)[] = new Array(16);
-  private payloads: unknown[] = new Array(16);
   private head = 0;
   private count = 0;
   private lastAt = 0;
   private firing = false;
   private fifoTimer: TimerHandle | undefined;
-  /** Counters since the link was created. */
-  readonly stats: DirectionStats = {
-    packetsSent: 0,
-    bytesSent: 0,
-    packetsLost: 0,
-    packetsQueueDropped: 0,
-    packetsDownDropped: 0,
-    packetsDuplicated: 0,
-    packetsReordered: 0,
-  };
+  // Counters (fields of this object rather than one of their own: one memory line less per packet).
+  private packetsSent = 0;
+  private bytesSent = 0;
+  private packetsLost = 0;
+  private packetsQueueDropped = 0;
+  private packetsDownDropped = 0;
+  private packetsDuplicated = 0;
+  private packetsReordered = 0;
+  // This direction's own FIFO (packets that cannot ride the lane): a ring
+  // buffer of parallel arrays, allocated on first use.
+  private times = EMPTY_TIMES;
+  private sinks: (PacketSink | undefined)[] = EMPTY;
+  private payloads: unknown[] = EMPTY;
 
   /** @internal Created by {@link VirtualNetwork}. */
   constructor(
@@ -195,6 +197,19 @@ export class LinkDirection implements Task {
     private readonly lane: DeliveryLane,
   ) {
     this.cond = cond;
+  }
+
+  /** Counters since the link was created (a snapshot). */
+  get stats(): DirectionStats {
+    return {
+      packetsSent: this.packetsSent,
+      bytesSent: this.bytesSent,
+      packetsLost: this.packetsLost,
+      packetsQueueDropped: this.packetsQueueDropped,
+      packetsDownDropped: this.packetsDownDropped,
+      packetsDuplicated: this.packetsDuplicated,
+      packetsReordered: this.packetsReordered,
+    };
   }
 
   /** Whether packets can cross now (no outage, no partition). */
@@ -222,12 +237,11 @@ export class LinkDirection implements Task {
    */
   transmit(sink: PacketSink, payload: unknown, size: number): Verdict {
     const c = this.cond;
-    const st = this.stats;
     const wire = size + c.overheadBytes;
-    st.packetsSent++;
-    st.bytesSent += wire;
+    this.packetsSent++;
+    this.bytesSent += wire;
     if (this.blocked || this.outages > 0) {
-      st.packetsDownDropped++;
+      this.packetsDownDropped++;
       return Verdict.DOWN;
     }
     const now = this.clock.now();
@@ -235,7 +249,7 @@ export class LinkDirection implements Task {
     if (c.bytesPerMs > 0) {
       const start = this.busyUntil > now ? this.busyUntil : now;
       if (start > now && (start - now) * c.bytesPerMs + wire > c.queueBytes) {
-        st.packetsQueueDropped++;
+        this.packetsQueueDropped++;
         return Verdict.QUEUE_FULL;
       }
       departure = start + wire / c.bytesPerMs;
@@ -249,12 +263,12 @@ export class LinkDirection implements Task {
       } else if (rng.next() < g.p) this.geBad = true;
       const pl = this.geBad ? g.lossBad : g.lossGood;
       if (pl > 0 && rng.next() < pl) {
-        st.packetsLost++;
+        this.packetsLost++;
         return Verdict.LOST;
       }
     }
     if (c.lossRate > 0 && rng.next() < c.lossRate) {
-      st.packetsLost++;
+      this.packetsLost++;
       return Verdict.LOST;
     }
     let at = departure + c.latencyMs;
@@ -262,11 +276,11 @@ export class LinkDirection implements Task {
     if (at < departure) at = departure;
     this.lastArrival = at;
     if (c.reorder > 0 && rng.next() < c.reorder) {
-      st.packetsReordered++;
+      this.packetsReordered++;
       this.clock.schedule(at + c.reorderDelayMs, heapDelivery, new Packet(at + c.reorderDelayMs, sink, payload, false, this.lane));
     } else this.enqueue(at, sink, payload);
     if (c.duplicate > 0 && rng.next() < c.duplicate) {
-      st.packetsDuplicated++;
+      this.packetsDuplicated++;
       this.clock.schedule(at, heapDelivery, new Packet(at, sink, payload, true, this.lane));
     }
     return Verdict.DELIVERED;
@@ -309,9 +323,10 @@ export class LinkDirection implements Task {
 
   private grow(): void {
     const cap = this.times.length;
-    const times = new Float64Array(cap * 2);
-    const sinks: (PacketSink | undefined)[] = new Array(cap * 2);
-    const payloads: unknown[] = new Array(cap * 2);
+    const size = cap === 0 ? 16 : cap * 2;
+    const times = new Float64Array(size);
+    const sinks: (PacketSink | undefined)[] = new Array(size);
+    const payloads: unknown[] = new Array(size);
     for (let k = 0; k < this.count; k++) {
       const i = (this.head + k) & (cap - 1);
       times[k] = this.times[i]!;
