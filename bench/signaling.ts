@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocketSignalingClient } from '../src/index.js';
+import { printFigures } from './lib/report.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const CANDIDATE = 'candidate:842163049 1 udp 1677729535 203.0.113.7 61234 typ srflx raddr 192.168.1.20 rport 61234 generation 0';
@@ -225,5 +226,5 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   if (values.duration) opts.durationMs = Number(values.duration);
   if (values.lobby) opts.lobbySize = Number(values.lobby);
   const figures = await run(opts);
-  process.stdout.write(`${JSON.stringify(figures)}\n`);
+  printFigures({ suite: 'signaling', ...figures });
 }

@@ -26,6 +26,7 @@ import { pathToFileURL } from 'node:url';
 import { WebRTCPeerConnection, type WebRTCDataChannel } from '../src/core.js';
 import type { EngineChannel, EngineChannelHandlers, EngineConnection, EngineConnectionHandlers } from '../src/transport/engine.js';
 import { VirtualNetwork, type VirtualHost } from '../src/transport/virtual/index.js';
+import { printFigures } from './lib/report.js';
 
 const TICK_MS = 1000 / 60;
 const MESSAGES_PER_TICK = 20;
@@ -379,5 +380,5 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const at = process.argv.indexOf('--seconds');
   const seconds = at >= 0 ? Number(process.argv[at + 1]) : undefined;
   const figures = await run(seconds !== undefined && seconds > 0 ? { seconds } : {});
-  console.log(JSON.stringify(figures));
+  printFigures({ suite: 'virtual', ...figures });
 }
