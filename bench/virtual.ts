@@ -113,6 +113,52 @@ interface Result {
   eventsFired: number;
 }
 
+/** What a scenario does each tick, and how it counts what arrived. */
+interface Workload {
+  /** Send one tick's messages, advance the clock one tick, read what arrived; returns messages sent. */
+  tick(): number;
+  /** Messages received since the last call (the first call after the warm-up resets). */
+  received(): number;
+}
+
+/**
+ * Warm up, then time `seconds` of simulated ticks; what is still in flight
+ * lands after the timed part. Closes the network.
+ */
+function measure(net: VirtualNetwork, seconds: number, kBPerPeer: number, w: Workload): Result {
+  for (let t = 0; t < WARMUP_TICKS; t++) w.tick();
+  net.advance(500); // what the warm-up sent lands before counting starts
+  w.received();
+  const ticks = Math.round(seconds * 60);
+  let sent = 0;
+  const e0 = net.clock.eventsFired;
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const sim0 = net.clock.now();
+  for (let t = 0; t < ticks; t++) sent += w.tick();
+  const wallS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuS = (cpu.user + cpu.system) / 1e6;
+  const simulatedS = (net.clock.now() - sim0) / 1000;
+  const eventsFired = net.clock.eventsFired - e0;
+  net.advance(500); // let what is in flight land (not timed)
+  const delivered = w.received();
+  net.close();
+  return { simulatedS, wallS, cpuS, speedup: simulatedS / wallS, messagesSent: sent, messagesDelivered: delivered, kBPerPeer, eventsFired };
+}
+
+/** Messages counted by raw ends since the last call. */
+function rawReceived(ends: RawEnd[]): () => number {
+  return () => {
+    let n = 0;
+    for (const e of ends) {
+      n += e.received;
+      e.received = 0;
+    }
+    return n;
+  };
+}
+
 export function runStar(peers: number, seconds: number, snapshots = false): Result {
   const before = heapUsed();
   const net = new VirtualNetwork({ seed: 1, defaultLink: LINK });
@@ -125,39 +171,18 @@ export function runStar(peers: number, seconds: number, snapshots = false): Resu
   const kBPerPeer = (heapUsed() - before) / 1024 / peers;
   const payload = new Uint8Array(MESSAGE_BYTES);
   const snapshot = new Uint8Array(SNAPSHOT_BYTES);
-  let sent = 0;
-  const tick = (): void => {
-    for (let p = 0; p < peers; p++) {
-      const [s, c] = pairs[p]!;
-      for (let m = 0; m < MESSAGES_PER_TICK; m++) c.channel.sendBinary(payload);
-      sent += MESSAGES_PER_TICK;
-      if (snapshots) {
-        s.channel.sendBinary(snapshot);
-        sent++;
+  return measure(net, seconds, kBPerPeer, {
+    tick: () => {
+      for (let p = 0; p < peers; p++) {
+        const [s, c] = pairs[p]!;
+        for (let m = 0; m < MESSAGES_PER_TICK; m++) c.channel.sendBinary(payload);
+        if (snapshots) s.channel.sendBinary(snapshot);
       }
-    }
-    net.advance(TICK_MS);
-  };
-  for (let t = 0; t < WARMUP_TICKS; t++) tick();
-  net.advance(500); // what the warm-up sent lands before counting starts
-  sent = 0;
-  for (const [s, c] of pairs) s.received = c.received = 0;
-  const ticks = Math.round(seconds * 60);
-  const e0 = net.clock.eventsFired;
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  const sim0 = net.clock.now();
-  for (let t = 0; t < ticks; t++) tick();
-  const wallS = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const cpuS = (cpu.user + cpu.system) / 1e6;
-  const simulatedS = (net.clock.now() - sim0) / 1000;
-  net.advance(500); // let what is in flight land (not timed)
-  let delivered = 0;
-  for (const [s, c] of pairs) delivered += s.received + c.received;
-  const result = { simulatedS, wallS, cpuS, speedup: simulatedS / wallS, messagesSent: sent, messagesDelivered: delivered, kBPerPeer, eventsFired: net.clock.eventsFired - e0 };
-  net.close();
-  return result;
+      net.advance(TICK_MS);
+      return peers * (MESSAGES_PER_TICK + (snapshots ? 1 : 0));
+    },
+    received: rawReceived(pairs.flat()),
+  });
 }
 
 export function runMesh(peers: number, seconds: number): Result {
@@ -179,33 +204,18 @@ export function runMesh(peers: number, seconds: number): Result {
   net.advance(200);
   const kBPerPeer = (heapUsed() - before) / 1024 / peers;
   const payload = new Uint8Array(MESSAGE_BYTES);
-  let sent = 0;
-  const tick = (): void => {
-    for (const channels of out) {
-      for (const ch of channels) for (let m = 0; m < MESSAGES_PER_TICK; m++) ch.sendBinary(payload);
-      sent += channels.length * MESSAGES_PER_TICK;
-    }
-    net.advance(TICK_MS);
-  };
-  for (let t = 0; t < WARMUP_TICKS; t++) tick();
-  net.advance(500); // what the warm-up sent lands before counting starts
-  sent = 0;
-  for (const e of ends) e.received = 0;
-  const ticks = Math.round(seconds * 60);
-  const e0 = net.clock.eventsFired;
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  const sim0 = net.clock.now();
-  for (let t = 0; t < ticks; t++) tick();
-  const wallS = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const cpuS = (cpu.user + cpu.system) / 1e6;
-  const simulatedS = (net.clock.now() - sim0) / 1000;
-  net.advance(500); // let what is in flight land (not timed)
-  const delivered = ends.reduce((s, e) => s + e.received, 0);
-  const result = { simulatedS, wallS, cpuS, speedup: simulatedS / wallS, messagesSent: sent, messagesDelivered: delivered, kBPerPeer, eventsFired: net.clock.eventsFired - e0 };
-  net.close();
-  return result;
+  return measure(net, seconds, kBPerPeer, {
+    tick: () => {
+      let sent = 0;
+      for (const channels of out) {
+        for (const ch of channels) for (let m = 0; m < MESSAGES_PER_TICK; m++) ch.sendBinary(payload);
+        sent += channels.length * MESSAGES_PER_TICK;
+      }
+      net.advance(TICK_MS);
+      return sent;
+    },
+    received: rawReceived(ends),
+  });
 }
 
 /** The star through WebRTCPeerConnection in poll mode, as a game server runs it. */
@@ -242,49 +252,32 @@ export function runStarPeerLayer(peers: number, seconds: number): Result {
   const kBPerPeer = (heapUsed() - before) / 1024 / peers;
   const payload = new Uint8Array(MESSAGE_BYTES);
   const snapshot = new Uint8Array(SNAPSHOT_BYTES);
-  let sent = 0;
   let delivered = 0;
-  const tick = (): void => {
-    for (const [s, c] of pairs) {
-      for (let m = 0; m < MESSAGES_PER_TICK; m++) c.putPacket(payload);
-      s.putPacket(snapshot);
-      sent += MESSAGES_PER_TICK + 1;
-    }
-    net.advance(TICK_MS);
+  const read = (): void => {
     pollAll();
     for (const [s, c] of pairs) {
       while (s.getPacket() !== undefined) delivered++;
       while (c.getPacket() !== undefined) delivered++;
     }
   };
-  for (let t = 0; t < WARMUP_TICKS; t++) tick();
-  net.advance(500); // what the warm-up sent lands before counting starts
-  pollAll();
-  for (const [s, c] of pairs) {
-    while (s.getPacket() !== undefined);
-    while (c.getPacket() !== undefined);
-  }
-  sent = 0;
-  delivered = 0;
-  const ticks = Math.round(seconds * 60);
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  const sim0 = net.clock.now();
-  const e0 = net.clock.eventsFired;
-  for (let t = 0; t < ticks; t++) tick();
-  const wallS = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const cpuS = (cpu.user + cpu.system) / 1e6;
-  const simulatedS = (net.clock.now() - sim0) / 1000;
-  net.advance(500);
-  pollAll();
-  for (const [s, c] of pairs) {
-    while (s.getPacket() !== undefined) delivered++;
-    while (c.getPacket() !== undefined) delivered++;
-  }
+  const result = measure(net, seconds, kBPerPeer, {
+    tick: () => {
+      for (const [s, c] of pairs) {
+        for (let m = 0; m < MESSAGES_PER_TICK; m++) c.putPacket(payload);
+        s.putPacket(snapshot);
+      }
+      net.advance(TICK_MS);
+      read();
+      return pairs.length * (MESSAGES_PER_TICK + 1);
+    },
+    received: () => {
+      read();
+      const n = delivered;
+      delivered = 0;
+      return n;
+    },
+  });
   for (const pc of conns) pc.close();
-  const result = { simulatedS, wallS, cpuS, speedup: simulatedS / wallS, messagesSent: sent, messagesDelivered: delivered, kBPerPeer, eventsFired: net.clock.eventsFired - e0 };
-  net.close();
   return result;
 }
 

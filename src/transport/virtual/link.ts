@@ -4,7 +4,7 @@
  * queue and bandwidth, loss, delay and jitter, reordering, duplication.
  *
  * Packets in flight wait in one of three places. Most ride the network-wide
- * {@link DeliveryLane}: a single FIFO of packets from every direction whose
+ * delivery lane (a {@link PacketFifo}): a single FIFO of packets from every direction whose
  * arrival times do not decrease (on links of equal latency, that is nearly
  * all of them), with one timer for the lot and no object per packet. A packet
  * that would arrive before the lane's last one rides its direction's own FIFO
@@ -31,7 +31,7 @@ export class Packet {
     readonly sink: PacketSink,
     readonly payload: unknown,
     readonly duplicate: boolean,
-    readonly lane: DeliveryLane,
+    readonly lane: PacketFifo,
   ) {}
 }
 
@@ -66,23 +66,32 @@ const heapDelivery: Task = {
   },
 };
 
+const EMPTY_TIMES = new Float64Array(0);
+const EMPTY: never[] = [];
+
 /**
- * @internal Packets in flight from every direction of a network whose arrival
- * times do not decrease: a ring buffer of parallel arrays (no object per
- * packet) read front to back, behind one clock event.
+ * @internal Packets in flight whose arrival times do not decrease, behind one
+ * clock event: a ring buffer of parallel arrays (no object per packet),
+ * allocated on first use. The network's delivery lane is one; a direction's
+ * own FIFO is another, which delivers the lane's due packets before its own.
  */
-export class DeliveryLane implements Task {
-  private times = new Float64Array(64);
-  private sinks: (PacketSink | undefined)[] = new Array(64);
-  private payloads: unknown[] = new Array(64);
+export class PacketFifo implements Task {
+  private times = EMPTY_TIMES;
+  private sinks: (PacketSink | undefined)[] = EMPTY;
+  private payloads: unknown[] = EMPTY;
   private head = 0;
-  private count = 0;
-  /** Arrival time of the last packet accepted. */
+  /** Packets queued. */
+  count = 0;
+  /** Arrival time of the last packet queued. */
   lastAt = 0;
   private timer: TimerHandle | undefined;
   private firing = false;
 
-  constructor(private readonly clock: VirtualClock) {}
+  constructor(
+    private readonly clock: VirtualClock,
+    /** Delivered (what is due of it) first whenever this one fires. */
+    private readonly before: PacketFifo | null,
+  ) {}
 
   /** Queue a packet arriving at `at`; the caller has checked `at >= lastAt`. */
   push(at: number, sink: PacketSink, payload: unknown): void {
@@ -99,9 +108,10 @@ export class DeliveryLane implements Task {
 
   private grow(): void {
     const cap = this.times.length;
-    const times = new Float64Array(cap * 2);
-    const sinks: (PacketSink | undefined)[] = new Array(cap * 2);
-    const payloads: unknown[] = new Array(cap * 2);
+    const size = cap === 0 ? 16 : cap * 2;
+    const times = new Float64Array(size);
+    const sinks: (PacketSink | undefined)[] = new Array(size);
+    const payloads: unknown[] = new Array(size);
     for (let k = 0; k < this.count; k++) {
       const i = (this.head + k) & (cap - 1);
       times[k] = this.times[i]!;
@@ -114,7 +124,7 @@ export class DeliveryLane implements Task {
     this.head = 0;
   }
 
-  /** Deliver every packet due now (also called by other deliveries, before their own packet). */
+  /** Deliver every packet due now, front first (also called before other deliveries of the same instant). */
   deliverDue(): void {
     if (this.firing || this.count === 0) return;
     const now = this.clock.now();
@@ -141,14 +151,15 @@ export class DeliveryLane implements Task {
     }
   }
 
-  /** @internal The lane's clock event. */
+  /** @internal The clock event. */
   fire(): void {
     this.timer = undefined;
+    this.before?.deliverDue();
     this.deliverDue();
     if (this.count > 0) this.timer = this.clock.schedule(this.times[this.head]!, this);
   }
 
-  /** Drop everything in flight (the network closed). */
+  /** Drop everything queued (the network closed). */
   clear(): void {
     this.sinks.fill(undefined);
     this.payloads.fill(undefined);
@@ -157,22 +168,16 @@ export class DeliveryLane implements Task {
   }
 }
 
-const EMPTY_TIMES = new Float64Array(0);
-const EMPTY: never[] = [];
-
 /** One direction of a link. */
-export class LinkDirection implements Task {
+export class LinkDirection {
   /** @internal */ cond: ResolvedConditions;
   /** @internal Blocked by a partition. */ blocked = false;
   /** @internal Arrival time of the last packet {@link transmit} accepted. */ lastArrival = 0;
   /** @internal Open scheduled outages. */ outages = 0;
   private geBad = false;
   private busyUntil = 0;
-  private head = 0;
-  private count = 0;
-  private lastAt = 0;
-  private firing = false;
-  private fifoTimer: TimerHandle | undefined;
+  /** Packets that cannot ride the lane (created on first use). */
+  private fifo: PacketFifo | null = null;
   // Counters (fields of this object rather than one of their own: one memory line less per packet).
   private packetsSent = 0;
   private bytesSent = 0;
@@ -181,11 +186,6 @@ export class LinkDirection implements Task {
   private packetsDownDropped = 0;
   private packetsDuplicated = 0;
   private packetsReordered = 0;
-  // This direction's own FIFO (packets that cannot ride the lane): a ring
-  // buffer of parallel arrays, allocated on first use.
-  private times = EMPTY_TIMES;
-  private sinks: (PacketSink | undefined)[] = EMPTY;
-  private payloads: unknown[] = EMPTY;
 
   /** @internal Created by {@link VirtualNetwork}. */
   constructor(
@@ -194,7 +194,7 @@ export class LinkDirection implements Task {
     cond: ResolvedConditions,
     private readonly rng: Rng,
     private readonly clock: VirtualClock,
-    private readonly lane: DeliveryLane,
+    private readonly lane: PacketFifo,
   ) {
     this.cond = cond;
   }
@@ -298,8 +298,9 @@ export class LinkDirection implements Task {
   }
 
   private enqueue(at: number, sink: PacketSink, payload: unknown): void {
-    const n = this.count;
-    if (n > 0 && this.lastAt > at) {
+    const fifo = this.fifo;
+    const n = fifo === null ? 0 : fifo.count;
+    if (n > 0 && fifo!.lastAt > at) {
       // Overtakes packets already in flight: give it its own event.
       this.clock.schedule(at, heapDelivery, new Packet(at, sink, payload, false, this.lane));
       return;
@@ -307,61 +308,8 @@ export class LinkDirection implements Task {
     // The shared lane, unless packets of this direction wait in its own FIFO
     // (they must not be overtaken at equal times).
     const lane = this.lane;
-    if (n === 0 && at >= lane.lastAt) {
-      lane.push(at, sink, payload);
-      return;
-    }
-    if (n === this.times.length) this.grow();
-    const i = (this.head + n) & (this.times.length - 1);
-    this.times[i] = at;
-    this.sinks[i] = sink;
-    this.payloads[i] = payload;
-    this.count = n + 1;
-    this.lastAt = at;
-    if (this.fifoTimer === undefined && !this.firing) this.fifoTimer = this.clock.schedule(at, this);
-  }
-
-  private grow(): void {
-    const cap = this.times.length;
-    const size = cap === 0 ? 16 : cap * 2;
-    const times = new Float64Array(size);
-    const sinks: (PacketSink | undefined)[] = new Array(size);
-    const payloads: unknown[] = new Array(size);
-    for (let k = 0; k < this.count; k++) {
-      const i = (this.head + k) & (cap - 1);
-      times[k] = this.times[i]!;
-      sinks[k] = this.sinks[i];
-      payloads[k] = this.payloads[i];
-    }
-    this.times = times;
-    this.sinks = sinks;
-    this.payloads = payloads;
-    this.head = 0;
-  }
-
-  /** @internal Deliver the FIFO's due packets. */
-  fire(): void {
-    this.fifoTimer = undefined;
-    this.lane.deliverDue();
-    const now = this.clock.now();
-    this.firing = true;
-    while (this.count > 0) {
-      const i = this.head;
-      if (this.times[i]! > now) break;
-      const sink = this.sinks[i]!;
-      const payload = this.payloads[i];
-      this.sinks[i] = undefined;
-      this.payloads[i] = undefined;
-      this.head = (i + 1) & (this.times.length - 1);
-      this.count--;
-      try {
-        sink.receive(payload, false);
-      } catch (err) {
-        rethrowAsync(err);
-      }
-    }
-    this.firing = false;
-    if (this.count > 0) this.fifoTimer = this.clock.schedule(this.times[this.head]!, this);
+    if (n === 0 && at >= lane.lastAt) lane.push(at, sink, payload);
+    else (this.fifo ??= new PacketFifo(this.clock, lane)).push(at, sink, payload);
   }
 }
 

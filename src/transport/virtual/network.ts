@@ -18,7 +18,7 @@ import type { Engine } from '../engine.js';
 import { PERFECT, resolveConditions, toPublic, type LinkConditions, type OutageOptions, type ResolvedConditions } from './conditions.js';
 import { VirtualEngine, type VirtualConnection } from './connection.js';
 import { PayloadSlab } from './chunk.js';
-import { DeliveryLane, Link, LinkDirection } from './link.js';
+import { Link, LinkDirection, PacketFifo } from './link.js';
 import { Rng } from './rng.js';
 import { VirtualClock, type ClockMode, type RunUntilOptions, type Task, type TimerHandle } from './scheduler.js';
 import { Trace, type TraceOptions } from './trace.js';
@@ -154,7 +154,7 @@ export class VirtualNetwork {
   /** @internal Where payloads of unordered, unreliable messages in flight are copied. */
   readonly slab = new PayloadSlab();
   /** @internal Packets in flight whose arrival times do not decrease (see link.ts). */
-  readonly lane: DeliveryLane;
+  readonly lane: PacketFifo;
   private toFlush: VirtualConnection[] = [];
   private flushTimer: TimerHandle | undefined;
   private readonly flusher: Task = {
@@ -170,7 +170,7 @@ export class VirtualNetwork {
     const o = checkOptions<VirtualNetworkOptions>(options, ['seed', 'clock', 'defaultLink', 'ice', 'sctp', 'trace'], 'VirtualNetwork options');
     this.seed = o.seed === undefined ? 1 : checkInt(o.seed, -(2 ** 53 - 1), 2 ** 53 - 1, 'VirtualNetwork seed');
     this.clock = new VirtualClock(o.clock === undefined ? 'virtual' : checkOneOf(o.clock, ['virtual', 'realtime'] as const, 'VirtualNetwork clock'));
-    this.lane = new DeliveryLane(this.clock);
+    this.lane = new PacketFifo(this.clock, null);
     this.defaults = resolveConditions(o.defaultLink, PERFECT, 'VirtualNetwork defaultLink');
     const ice = checkOptions<VirtualIceOptions>(o.ice, ['checkIntervalMs', 'disconnectedAfterMs', 'failedAfterMs'], 'VirtualNetwork ice');
     this.ice = {
