@@ -74,6 +74,15 @@ export interface SignalingCoreOptions {
   rateLimit: { messages: number; windowMs: number };
   /** Protocol violations before the socket is closed (default 10). */
   maxStrikes: number;
+  /**
+   * Refused joins a socket may get over its lifetime before it is closed with
+   * 1008 (default 10): sealed, full, server full, authorisation refused,
+   * resume refused, join while already in a lobby or joining. Refusals are not
+   * strikes (an honest client can be refused), but without this cap a socket
+   * could retry a sealed or full lobby, or guess `auth`, at the rate limit
+   * forever. The WebSocket client opens a new socket on its next `join()`.
+   */
+  maxJoinRefusals: number;
   /** Join authorisation hook (default: allow everyone). */
   authorize: AuthorizeHook | undefined;
 }
@@ -89,6 +98,7 @@ export const DEFAULT_CORE_OPTIONS: Readonly<SignalingCoreOptions> = {
   resumeQueueLimit: 256,
   rateLimit: { messages: 200, windowMs: 1000 },
   maxStrikes: 10,
+  maxJoinRefusals: 10,
   authorize: undefined,
 };
 
@@ -183,6 +193,8 @@ class Session implements SignalingSession {
   joining = false;
   isClosed = false;
   strikes = 0;
+  /** Joins refused on this socket, over its lifetime. */
+  refusals = 0;
   windowStart = 0;
   windowCount = 0;
   windowDropped = 0;
@@ -376,14 +388,14 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
 
   private async join(s: Session, m: Extract<ClientMessage, { type: 'join' }>): Promise<void> {
     if (s.peer || s.joining) {
-      this.reply(s, ErrorCode.INVALID_STATE, 'already in a lobby (or joining); send leave first', 'join');
+      this.refuseJoin(s, ErrorCode.INVALID_STATE, 'already in a lobby (or joining); send leave first');
       return;
     }
     let identity: ResumeIdentity | undefined;
     if (m.resume !== undefined) {
       identity = this.tokens.verify(m.resume);
       if (!identity) {
-        this.reply(s, ErrorCode.RESUME_FAILED, 'resume token is invalid or expired; join again without resume', 'join');
+        this.refuseJoin(s, ErrorCode.RESUME_FAILED, 'resume token is invalid or expired; join again without resume');
         return;
       }
     }
@@ -391,27 +403,27 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     const check = (): string | undefined => {
       const lobby = this.lobbies.get(name);
       if (identity && (lobby ? lobby.epoch !== identity.epoch : this.closedEpochs.has(identity.epoch))) {
-        this.reply(s, ErrorCode.RESUME_FAILED, `lobby "${name}" was closed; join again without resume`, 'join');
+        this.refuseJoin(s, ErrorCode.RESUME_FAILED, `lobby "${name}" was closed; join again without resume`);
         return 'gone';
       }
       if (!lobby) {
         if (this.lobbies.size >= this.options.maxLobbies) {
-          this.reply(s, ErrorCode.SERVER_FULL, `the server has its maximum of ${this.options.maxLobbies} lobbies; try later`, 'join');
+          this.refuseJoin(s, ErrorCode.SERVER_FULL, `the server has its maximum of ${this.options.maxLobbies} lobbies; try later`);
           return 'full';
         }
         return undefined;
       }
       const existing = identity ? lobby.peers.get(identity.id) : undefined;
       if (identity && !existing && lobby.usedIds.has(identity.id)) {
-        this.reply(s, ErrorCode.RESUME_FAILED, `peer ${identity.id} already left lobby "${name}"; join again without resume`, 'join');
+        this.refuseJoin(s, ErrorCode.RESUME_FAILED, `peer ${identity.id} already left lobby "${name}"; join again without resume`);
         return 'left';
       }
       if (!identity && lobby.sealed) {
-        this.reply(s, ErrorCode.LOBBY_SEALED, `lobby "${name}" is sealed and accepts no new peers`, 'join');
+        this.refuseJoin(s, ErrorCode.LOBBY_SEALED, `lobby "${name}" is sealed and accepts no new peers`);
         return 'sealed';
       }
       if (!existing && lobby.peers.size >= this.options.maxPeersPerLobby) {
-        this.reply(s, ErrorCode.LOBBY_FULL, `lobby "${name}" is full (${this.options.maxPeersPerLobby} peers)`, 'join');
+        this.refuseJoin(s, ErrorCode.LOBBY_FULL, `lobby "${name}" is full (${this.options.maxPeersPerLobby} peers)`);
         return 'full';
       }
       return undefined;
@@ -450,7 +462,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
       const allow = typeof verdict === 'boolean' ? verdict : verdict?.allow === true;
       if (!allow) {
         const reason = typeof verdict === 'object' && verdict && typeof verdict.reason === 'string' ? verdict.reason : 'not authorized';
-        this.reply(s, ErrorCode.UNAUTHORIZED, `join refused: ${reason}`, 'join');
+        this.refuseJoin(s, ErrorCode.UNAUTHORIZED, `join refused: ${reason}`);
         return;
       }
       data = typeof verdict === 'object' ? verdict.data : undefined;
@@ -676,6 +688,16 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     this.stats.errors[code] = (this.stats.errors[code] ?? 0) + 1;
     this.send(s, { type: 'error', code, message, ...(ref ? { ref } : {}) });
     this.emit('client_error', s.io.remote, code, message);
+  }
+
+  /**
+   * A refused join: an error without a strike, but counted; after
+   * `maxJoinRefusals` refusals the socket is closed (1008), so nobody can
+   * retry a sealed or full lobby, or guess `auth`, on one socket forever.
+   */
+  private refuseJoin(s: Session, code: ErrorCode, message: string): void {
+    this.reply(s, code, message, 'join');
+    if (++s.refusals >= this.options.maxJoinRefusals) this.abuseClose(s, `${s.refusals} refused joins`);
   }
 
   /** A protocol violation: error plus a strike; too many strikes close the socket. */
