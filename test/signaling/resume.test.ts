@@ -3,9 +3,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, type RtcmeshError } from '../../src/index.js';
 import { T, cleanup, client, startServer, waitForEvent } from './helpers.js';
 
-/** A TCP proxy in front of the server whose connections can be cut, like a network blip. */
-async function proxy(targetPort: number): Promise<{ url: string; cut(): void; close(): Promise<void> }> {
+/**
+ * A TCP proxy in front of the server whose connections can be cut, like a
+ * network blip, or stalled: forwarding stops in both directions but nothing is
+ * closed, like a dead NAT or a frozen server. Connections made later are
+ * forwarded normally.
+ */
+async function proxy(targetPort: number): Promise<{ url: string; cut(): void; stall(): void; close(): Promise<void> }> {
   const pairs = new Set<[Socket, Socket]>();
+  const stalled = new Set<[Socket, Socket]>();
   const server: Server = createServer((inbound) => {
     const outbound = connect(targetPort, '127.0.0.1');
     const pair: [Socket, Socket] = [inbound, outbound];
@@ -29,6 +35,23 @@ async function proxy(targetPort: number): Promise<{ url: string; cut(): void; cl
       for (const [a, b] of pairs) {
         a.destroy();
         b.destroy();
+      }
+      pairs.clear();
+      for (const [a, b] of stalled) {
+        a.destroy();
+        b.destroy();
+      }
+      stalled.clear();
+    },
+    stall: () => {
+      for (const pair of pairs) {
+        const [a, b] = pair;
+        a.unpipe(b);
+        b.unpipe(a);
+        // Keep reading (and discarding) so nothing backs up into a close.
+        a.on('data', () => {});
+        b.on('data', () => {});
+        stalled.add(pair);
       }
       pairs.clear();
     },
@@ -101,6 +124,45 @@ describe('resume', () => {
     expect(await gotOffer).toEqual([1, 'offer', 'while away']);
     expect(await gotCand).toEqual([bid, '0', 0, 'queued in client']);
     expect(leftSeen).toBe(false);
+  });
+
+  it('a silent server (stalled link, TCP still open) is noticed by the client ping; it reconnects and resumes with its id', async () => {
+    // The server does not ping here, so only the client can notice the stall.
+    const { url, port, server } = await startServer({ pingIntervalMs: 0 });
+    const p = await proxy(port);
+    const a = client(url);
+    const b = client(p.url, { pingIntervalMs: 50, pingTimeoutMs: 300 });
+    await a.join({ lobby: 'stall' });
+    const { id: bid } = await b.join({ lobby: 'stall' });
+    let leftSeen = false;
+    a.on('peer_left', () => (leftSeen = true));
+
+    const reconnecting = waitForEvent(b, 'reconnecting');
+    const resumed = waitForEvent(b, 'resumed');
+    const serverResumed = waitForEvent(server, 'peer_joined', (_l: string, id: number, info: { resumed: boolean }) => id === bid && info.resumed);
+    p.stall();
+    // While stalled, b's send is lost with its link; what b sends after noticing is queued and flushed on resume.
+    await reconnecting;
+    b.sendCandidate(1, '0', 0, 'after the stall');
+    const gotCand = waitForEvent<[number, string, number, string]>(a, 'candidate');
+    await resumed;
+    expect(b.id).toBe(bid);
+    expect(b.lobby).toBe('stall');
+    // The server kept b's place (its stalled socket still looked open) and b took it back.
+    await serverResumed;
+    expect(await gotCand).toEqual([bid, '0', 0, 'after the stall']);
+    const gotOffer = waitForEvent<[number, string, string]>(b, 'description');
+    a.sendDescription(bid, 'offer', 'after resume');
+    expect(await gotOffer).toEqual([1, 'offer', 'after resume']);
+    expect(server.getStats()).toMatchObject({ peers: 2, resumes: 1 });
+    expect(leftSeen).toBe(false);
+    p.cut(); // release the stalled sockets
+  });
+
+  it('the client liveness options are validated', () => {
+    expect(() => client('ws://127.0.0.1:1', { pingIntervalMs: 100, pingTimeoutMs: 100 })).toThrow(/pingTimeoutMs/);
+    expect(() => client('ws://127.0.0.1:1', { pingIntervalMs: -1 })).toThrow(/pingIntervalMs/);
+    expect(() => client('ws://127.0.0.1:1', { pingIntervalMs: 0, pingTimeoutMs: 5 })).not.toThrow();
   });
 
   it('a peer that does not resume within the grace period leaves, and its token is refused afterwards', async () => {
