@@ -178,6 +178,15 @@ interface Lobby {
   usedIds: Set<number>;
   sealed: boolean;
   sealTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * True while a lobby recreated from a resume token (after a server restart)
+   * waits `resumeGraceMs` for its other members to come back: its member list
+   * is not complete, and late members may still resume into it. Then
+   * `partialTimer` makes the list authoritative and sends every member a
+   * `peers` roster. (With `resumeGraceMs` 0 it stays partial.)
+   */
+  partial: boolean;
+  partialTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** One connection as the lobby logic sees it. The transport feeds it frames. */
@@ -280,6 +289,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     const text = JSON.stringify({ type: 'shutdown', reason, reconnect } satisfies ServerMessage);
     for (const lobby of this.lobbies.values()) {
       if (lobby.sealTimer) clearTimeout(lobby.sealTimer);
+      if (lobby.partialTimer) clearTimeout(lobby.partialTimer);
       for (const p of lobby.peers.values()) if (p.graceTimer) clearTimeout(p.graceTimer);
     }
     this.lobbies.clear();
@@ -414,8 +424,9 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
         return undefined;
       }
       const existing = identity ? lobby.peers.get(identity.id) : undefined;
-      if (identity && !existing && lobby.usedIds.has(identity.id)) {
-        this.refuseJoin(s, ErrorCode.RESUME_FAILED, `peer ${identity.id} already left lobby "${name}"; join again without resume`);
+      // Outside a recreated lobby's waiting time, the member list is complete: a token of a peer not in it is stale.
+      if (identity && !existing && (lobby.usedIds.has(identity.id) || !lobby.partial)) {
+        this.refuseJoin(s, ErrorCode.RESUME_FAILED, `peer ${identity.id} already left lobby "${name}" (or did not resume in time); join again without resume`);
         return 'left';
       }
       if (!identity && lobby.sealed) {
@@ -481,14 +492,18 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
         usedIds: new Set(),
         sealed: false,
         sealTimer: undefined,
+        partial: identity !== undefined,
+        partialTimer: undefined,
       };
       this.lobbies.set(name, lobby);
       this.emit('lobby_created', name, lobby.mode);
       if (!identity) lobby.usedIds.add(HOST_PEER_ID);
+      else this.awaitMembers(lobby);
     }
 
     let peer: Peer;
     let reattached = false;
+    let recreated = false;
     if (identity) {
       const existing = lobby.peers.get(identity.id);
       if (existing) {
@@ -505,6 +520,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
         peer = { id: identity.id, lobby, session: undefined, data, queue: [], graceTimer: undefined };
         lobby.peers.set(peer.id, peer);
         lobby.usedIds.add(peer.id);
+        recreated = true;
       }
       if (data !== undefined) peer.data = data;
       this.stats.resumes++;
@@ -530,14 +546,17 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
       token: this.tokens.issue({ lobby: lobby.name, epoch: lobby.epoch, id: peer.id, mode: lobby.mode }),
       resumed: identity !== undefined,
       sealed: lobby.sealed,
+      complete: !lobby.partial,
       version: PROTOCOL_VERSION,
     });
-    if (identity) {
+    if (identity && !recreated) {
       const queued = peer.queue;
       peer.queue = [];
       for (const text of queued) this.safeSend(s, text);
       if (reattached) this.announce(peer, 'peer_attached');
     } else {
+      // A fresh join, or a member coming back into a lobby recreated after a restart
+      // (those that knew it ignore the repeat; those that joined meanwhile learn of it).
       const text = JSON.stringify({ type: 'peer_joined', id: peer.id } satisfies ServerMessage);
       for (const other of lobby.peers.values()) {
         if (other !== peer && this.sees(lobby, other.id, peer.id)) this.deliver(other, text);
@@ -558,6 +577,25 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
       const name = randomHex(16);
       if (!this.lobbies.has(name)) return name;
     }
+  }
+
+  /**
+   * A lobby recreated from a token (after a server restart) does not know who
+   * else was in it. Its members have `resumeGraceMs` to come back, as after a
+   * blip; then the list is authoritative: late tokens are refused, and every
+   * member gets the roster (`peers`) so it can forget those that never came back.
+   */
+  private awaitMembers(lobby: Lobby): void {
+    if (this.options.resumeGraceMs <= 0) return;
+    lobby.partialTimer = setTimeout(() => {
+      lobby.partialTimer = undefined;
+      lobby.partial = false;
+      if (this.lobbies.get(lobby.name) !== lobby) return;
+      for (const p of lobby.peers.values()) {
+        const ids = [...lobby.peers.keys()].filter((other) => other !== p.id && this.sees(lobby, p.id, other));
+        this.deliver(p, JSON.stringify({ type: 'peers', ids } satisfies ServerMessage));
+      }
+    }, this.options.resumeGraceMs);
   }
 
   /** Whether `a` is told about and may signal `b`: everyone in a mesh; only host↔client in client/server. */
@@ -649,6 +687,8 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     if (this.closedEpochs.size > MAX_CLOSED_EPOCHS) this.closedEpochs.delete(this.closedEpochs.values().next().value!);
     if (lobby.sealTimer) clearTimeout(lobby.sealTimer);
     lobby.sealTimer = undefined;
+    if (lobby.partialTimer) clearTimeout(lobby.partialTimer);
+    lobby.partialTimer = undefined;
     const text = JSON.stringify({ type: 'lobby_closed', reason } satisfies ServerMessage);
     for (const p of lobby.peers.values()) {
       if (p.graceTimer) clearTimeout(p.graceTimer);
