@@ -591,9 +591,11 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
       lobby.partialTimer = undefined;
       lobby.partial = false;
       if (this.lobbies.get(lobby.name) !== lobby) return;
+      // Detached members are not sent it: their `joined` on resume is complete and newer than a queued roster would be.
       for (const p of lobby.peers.values()) {
+        if (!p.session) continue;
         const ids = [...lobby.peers.keys()].filter((other) => other !== p.id && this.sees(lobby, p.id, other));
-        this.deliver(p, JSON.stringify({ type: 'peers', ids } satisfies ServerMessage));
+        this.safeSend(p.session, JSON.stringify({ type: 'peers', ids } satisfies ServerMessage));
       }
     }, this.options.resumeGraceMs);
   }
