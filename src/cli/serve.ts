@@ -23,7 +23,8 @@ export const SERVE_USAGE = `usage: rtcmesh serve [options]
   --origin URL          allowed browser Origin; repeat for several (default: any)
   --path /P             only accept WebSocket upgrades on this path
   --secret S            resume-token secret (or env RTCMESH_SIGNALING_SECRET); share it
-                        between restarts so clients resume with their ids
+                        between restarts so clients resume with their ids (without it
+                        no resume survives a restart; see docs/signaling.md)
   --ping-interval MS    ping period; silent sockets are dropped (default 10000)
   --join-timeout MS     close sockets that do not join in time (default 5000)
   --seal-grace MS       close sealed lobbies after this (default 10000)

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, client, raw, startServer, waitForEvent, waitUntil, type Raw } from './helpers.js';
-import type { WebSocketSignalingClient } from '../../src/index.js';
+import { DEFAULT_CORE_OPTIONS, type WebSocketSignalingClient } from '../../src/index.js';
 
 afterEach(cleanup);
 
@@ -149,6 +149,69 @@ describe('a hostile client', () => {
     r.send({ type: 'join', resume: 'eyJsIjoiaG9uZXN0IiwiaSI6MSwibSI6Im1lc2giLCJlIjo5OTk5OTk5OTk5OTk5fQ.forged' });
     expect(await r.next((m) => m.type === 'error', from)).toMatchObject({ code: 'RESUME_FAILED' });
     await honest.roundTrip();
+  });
+
+  it('repeated refused joins (double join, full, sealed, unauthorised, bad resume) close the socket after maxJoinRefusals; others are unaffected', async () => {
+    const { url, server } = await startServer({
+      maxJoinRefusals: 5,
+      maxPeersPerLobby: 2,
+      sealGraceMs: 60_000,
+      authorize: ({ auth }) => auth !== 'wrong',
+    });
+    const honest = await honestPair(url); // lobby "honest" is now full
+    const host = client(url);
+    await host.join({ lobby: 'sealed-room' });
+    const sealed = waitForEvent(host, 'sealed');
+    host.seal();
+    await sealed;
+    const abuse = waitForEvent<[string, string]>(server, 'abuse_closed');
+
+    const { r } = await joinedRaw(url, 'mine');
+    const refused = async (frame: unknown, code: string) => {
+      const from = r.messages.length;
+      r.send(frame);
+      expect(await r.next((m) => m.type === 'error', from)).toMatchObject({ code, ref: 'join' });
+    };
+    await refused({ type: 'join', lobby: 'other' }, 'INVALID_STATE');
+    r.send({ type: 'leave' });
+    await honest.roundTrip();
+    await refused({ type: 'join', lobby: 'honest' }, 'LOBBY_FULL');
+    await honest.roundTrip();
+    await refused({ type: 'join', lobby: 'sealed-room' }, 'LOBBY_SEALED');
+    await honest.roundTrip();
+    await refused({ type: 'join', lobby: 'other', auth: 'wrong' }, 'UNAUTHORIZED');
+    expect(r.isClosed()).toBe(false);
+    // The fifth refusal is answered, then the socket is closed as abuse.
+    await refused({ type: 'join', resume: 'eyJsIjoiaG9uZXN0IiwiaSI6MSwibSI6Im1lc2giLCJlIjo5OTk5OTk5OTk5OTk5fQ.forged' }, 'RESUME_FAILED');
+    expect((await r.closed).code).toBe(1008);
+    expect((await abuse)[1]).toBe('5 refused joins');
+    expect(server.getStats().abuseClosed).toBe(1);
+    await honest.roundTrip();
+    // The refused peer can come back on a new socket (here: into a lobby that has room).
+    const again = await raw(url);
+    again.send({ type: 'join', lobby: 'other' });
+    expect(await again.next((m) => m.type === 'joined')).toMatchObject({ lobby: 'other', id: 1 });
+  });
+
+  it('guessing auth is cut off: a burst of joins gets exactly maxJoinRefusals refusals, then the socket is closed', async () => {
+    const secret = 'open-sesame';
+    const { url, server } = await startServer({ authorize: async ({ auth }) => auth === secret });
+    const a = client(url);
+    const b = client(url);
+    await a.join({ lobby: 'vault', auth: secret });
+    const { id: bid } = await b.join({ lobby: 'vault', auth: secret });
+    const r = await raw(url);
+    // Pipelined guesses: while one is being authorised, the next ones are refused as double joins; all count.
+    for (let i = 0; i < 50; i++) r.send({ type: 'join', lobby: 'vault', auth: `guess-${i}` });
+    expect((await r.closed).code).toBe(1008);
+    const errors = r.messages.filter((m) => m.type === 'error');
+    expect(errors).toHaveLength(DEFAULT_CORE_OPTIONS.maxJoinRefusals);
+    expect(errors.every((m) => m.ref === 'join' && (m.code === 'UNAUTHORIZED' || m.code === 'INVALID_STATE'))).toBe(true);
+    expect(r.messages.some((m) => m.type === 'joined')).toBe(false);
+    expect(server.getStats().peers).toBe(2);
+    const got = waitForEvent<[number, string, string]>(b, 'description');
+    a.sendDescription(bid, 'offer', 'still here');
+    expect(await got).toEqual([1, 'offer', 'still here']);
   });
 
   it('many hostile sockets at once do not crash the server', async () => {

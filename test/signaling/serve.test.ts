@@ -1,7 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runServe } from '../../src/cli/serve.js';
 import { ErrorCode, WebSocketSignalingClient } from '../../src/index.js';
-import { waitUntil } from './helpers.js';
+import { cleanup, raw, waitUntil } from './helpers.js';
+
+afterEach(cleanup);
 
 describe('rtcmesh serve', () => {
   it('prints where it listens, logs one line per event and shuts down on stop', async () => {
@@ -56,5 +60,42 @@ describe('rtcmesh serve', () => {
     await expect(runServe(['--port', 'abc'], { out: () => {} })).rejects.toThrow(/--port must be an integer/);
     await expect(runServe(['--rate-limit', 'lots'], { out: () => {} })).rejects.toThrow(/--rate-limit/);
     await expect(runServe(['--bogus'], { out: () => {} })).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+  });
+
+  it('the real command stops on SIGTERM: it tells its clients (shutdown, reconnect), closes their sockets (1001) and exits 0', async () => {
+    const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      await waitUntil(() => /listening on ws:\/\/\S+/.test(stdout) || child.exitCode !== null, 'the listening line', 30_000);
+      const url = /listening on (ws:\/\/\S+)/.exec(stdout)?.[1];
+      expect(url, `stdout: ${stdout}\nstderr: ${stderr}`).toBeDefined();
+      const a = await raw(url!);
+      a.send({ type: 'join', lobby: 'sigterm' });
+      await a.next((m) => m.type === 'joined');
+      const b = await raw(url!);
+      b.send({ type: 'join', lobby: 'sigterm' });
+      await b.next((m) => m.type === 'joined');
+
+      child.kill('SIGTERM');
+      for (const r of [a, b]) {
+        expect(await r.next((m) => m.type === 'shutdown')).toEqual({ type: 'shutdown', reason: 'server stopped (SIGTERM)', reconnect: true });
+        expect((await r.closed).code).toBe(1001);
+      }
+      const limit = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const result = await exited;
+      clearTimeout(limit);
+      expect(result, `stderr: ${stderr}`).toEqual({ code: 0, signal: null });
+      expect(stderr).toBe('');
+      const lines = stdout.trimEnd().split('\n');
+      expect(lines.some((l) => / shutdown reason=SIGTERM$/.test(l))).toBe(true);
+      expect(lines.at(-1)).toMatch(/ closed$/);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
   });
 });

@@ -47,6 +47,13 @@ export interface JoinResult {
 export interface SignalingClientEvents {
   /** A peer this client should connect to arrived (client/server: host sees clients, clients see only the host). */
   peer_joined: (id: number) => void;
+  /**
+   * A known peer left the lobby (or did not resume in time). Once per peer.
+   * Also emitted right after `resumed` for known peers that left while this
+   * client was away, even when the server's own `peer_left` was lost (queue
+   * overflow), and after a server restart once the recreated lobby stops
+   * waiting for members that never came back.
+   */
   peer_left: (id: number) => void;
   /**
    * A visible peer's signaling connection dropped: it is still in the lobby,
@@ -414,13 +421,12 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
           this.resuming = false;
           this.reconnectAttempt = 0;
           member.token = m.token;
-          const fresh = m.peers.filter((id) => !member.known.has(id));
-          for (const id of fresh) member.known.add(id);
           const queued = this.outbox;
           this.outbox = [];
           for (const text of queued) this.link?.send(text);
           this.emit('resumed');
-          for (const id of fresh) this.emit('peer_joined', id);
+          // Peers that left while we were away (their peer_left may have been lost) and peers that arrived.
+          this.reconcile(m.peers, m.complete === true);
           return;
         }
         const p = this.pending;
@@ -437,9 +443,12 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
         this.emit('peer_joined', m.id);
         return;
       case 'peer_left':
-        if (!this.member) return;
-        this.member.known.delete(m.id);
+        // Once per peer: a resume may already have reported it (see reconcile).
+        if (!this.member || !this.member.known.delete(m.id)) return;
         this.emit('peer_left', m.id);
+        return;
+      case 'peers':
+        if (this.member && !this.resuming) this.reconcile(m.ids, true);
         return;
       case 'peer_detached':
       case 'peer_attached':
@@ -475,6 +484,29 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
         this.emit('error', err);
         return;
       }
+    }
+  }
+
+  /**
+   * Bring the known peers in line with a list from the server: `peer_joined`
+   * for new ids and, when the list is `complete` (the server knows every
+   * member), `peer_left` for known ids missing from it.
+   */
+  private reconcile(peers: number[], complete: boolean): void {
+    const member = this.member;
+    if (!member) return;
+    const listed = new Set(peers);
+    const gone = complete ? [...member.known].filter((id) => !listed.has(id)) : [];
+    const fresh = peers.filter((id) => !member.known.has(id) && id !== member.id);
+    for (const id of gone) member.known.delete(id);
+    for (const id of fresh) member.known.add(id);
+    for (const id of gone) {
+      if (this.member !== member) return;
+      this.emit('peer_left', id);
+    }
+    for (const id of fresh) {
+      if (this.member !== member) return;
+      this.emit('peer_joined', id);
     }
   }
 

@@ -74,6 +74,15 @@ export interface SignalingCoreOptions {
   rateLimit: { messages: number; windowMs: number };
   /** Protocol violations before the socket is closed (default 10). */
   maxStrikes: number;
+  /**
+   * Refused joins a socket may get over its lifetime before it is closed with
+   * 1008 (default 10): sealed, full, server full, authorisation refused,
+   * resume refused, join while already in a lobby or joining. Refusals are not
+   * strikes (an honest client can be refused), but without this cap a socket
+   * could retry a sealed or full lobby, or guess `auth`, at the rate limit
+   * forever. The WebSocket client opens a new socket on its next `join()`.
+   */
+  maxJoinRefusals: number;
   /** Join authorisation hook (default: allow everyone). */
   authorize: AuthorizeHook | undefined;
 }
@@ -89,6 +98,7 @@ export const DEFAULT_CORE_OPTIONS: Readonly<SignalingCoreOptions> = {
   resumeQueueLimit: 256,
   rateLimit: { messages: 200, windowMs: 1000 },
   maxStrikes: 10,
+  maxJoinRefusals: 10,
   authorize: undefined,
 };
 
@@ -168,6 +178,15 @@ interface Lobby {
   usedIds: Set<number>;
   sealed: boolean;
   sealTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * True while a lobby recreated from a resume token (after a server restart)
+   * waits `resumeGraceMs` for its other members to come back: its member list
+   * is not complete, and late members may still resume into it. Then
+   * `partialTimer` makes the list authoritative and sends every member a
+   * `peers` roster. (With `resumeGraceMs` 0 it stays partial.)
+   */
+  partial: boolean;
+  partialTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** One connection as the lobby logic sees it. The transport feeds it frames. */
@@ -183,6 +202,8 @@ class Session implements SignalingSession {
   joining = false;
   isClosed = false;
   strikes = 0;
+  /** Joins refused on this socket, over its lifetime. */
+  refusals = 0;
   windowStart = 0;
   windowCount = 0;
   windowDropped = 0;
@@ -268,6 +289,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     const text = JSON.stringify({ type: 'shutdown', reason, reconnect } satisfies ServerMessage);
     for (const lobby of this.lobbies.values()) {
       if (lobby.sealTimer) clearTimeout(lobby.sealTimer);
+      if (lobby.partialTimer) clearTimeout(lobby.partialTimer);
       for (const p of lobby.peers.values()) if (p.graceTimer) clearTimeout(p.graceTimer);
     }
     this.lobbies.clear();
@@ -376,14 +398,14 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
 
   private async join(s: Session, m: Extract<ClientMessage, { type: 'join' }>): Promise<void> {
     if (s.peer || s.joining) {
-      this.reply(s, ErrorCode.INVALID_STATE, 'already in a lobby (or joining); send leave first', 'join');
+      this.refuseJoin(s, ErrorCode.INVALID_STATE, 'already in a lobby (or joining); send leave first');
       return;
     }
     let identity: ResumeIdentity | undefined;
     if (m.resume !== undefined) {
       identity = this.tokens.verify(m.resume);
       if (!identity) {
-        this.reply(s, ErrorCode.RESUME_FAILED, 'resume token is invalid or expired; join again without resume', 'join');
+        this.refuseJoin(s, ErrorCode.RESUME_FAILED, 'resume token is invalid or expired; join again without resume');
         return;
       }
     }
@@ -391,27 +413,28 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     const check = (): string | undefined => {
       const lobby = this.lobbies.get(name);
       if (identity && (lobby ? lobby.epoch !== identity.epoch : this.closedEpochs.has(identity.epoch))) {
-        this.reply(s, ErrorCode.RESUME_FAILED, `lobby "${name}" was closed; join again without resume`, 'join');
+        this.refuseJoin(s, ErrorCode.RESUME_FAILED, `lobby "${name}" was closed; join again without resume`);
         return 'gone';
       }
       if (!lobby) {
         if (this.lobbies.size >= this.options.maxLobbies) {
-          this.reply(s, ErrorCode.SERVER_FULL, `the server has its maximum of ${this.options.maxLobbies} lobbies; try later`, 'join');
+          this.refuseJoin(s, ErrorCode.SERVER_FULL, `the server has its maximum of ${this.options.maxLobbies} lobbies; try later`);
           return 'full';
         }
         return undefined;
       }
       const existing = identity ? lobby.peers.get(identity.id) : undefined;
-      if (identity && !existing && lobby.usedIds.has(identity.id)) {
-        this.reply(s, ErrorCode.RESUME_FAILED, `peer ${identity.id} already left lobby "${name}"; join again without resume`, 'join');
+      // Outside a recreated lobby's waiting time, the member list is complete: a token of a peer not in it is stale.
+      if (identity && !existing && (lobby.usedIds.has(identity.id) || !lobby.partial)) {
+        this.refuseJoin(s, ErrorCode.RESUME_FAILED, `peer ${identity.id} already left lobby "${name}" (or did not resume in time); join again without resume`);
         return 'left';
       }
       if (!identity && lobby.sealed) {
-        this.reply(s, ErrorCode.LOBBY_SEALED, `lobby "${name}" is sealed and accepts no new peers`, 'join');
+        this.refuseJoin(s, ErrorCode.LOBBY_SEALED, `lobby "${name}" is sealed and accepts no new peers`);
         return 'sealed';
       }
       if (!existing && lobby.peers.size >= this.options.maxPeersPerLobby) {
-        this.reply(s, ErrorCode.LOBBY_FULL, `lobby "${name}" is full (${this.options.maxPeersPerLobby} peers)`, 'join');
+        this.refuseJoin(s, ErrorCode.LOBBY_FULL, `lobby "${name}" is full (${this.options.maxPeersPerLobby} peers)`);
         return 'full';
       }
       return undefined;
@@ -450,7 +473,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
       const allow = typeof verdict === 'boolean' ? verdict : verdict?.allow === true;
       if (!allow) {
         const reason = typeof verdict === 'object' && verdict && typeof verdict.reason === 'string' ? verdict.reason : 'not authorized';
-        this.reply(s, ErrorCode.UNAUTHORIZED, `join refused: ${reason}`, 'join');
+        this.refuseJoin(s, ErrorCode.UNAUTHORIZED, `join refused: ${reason}`);
         return;
       }
       data = typeof verdict === 'object' ? verdict.data : undefined;
@@ -469,14 +492,18 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
         usedIds: new Set(),
         sealed: false,
         sealTimer: undefined,
+        partial: identity !== undefined,
+        partialTimer: undefined,
       };
       this.lobbies.set(name, lobby);
       this.emit('lobby_created', name, lobby.mode);
       if (!identity) lobby.usedIds.add(HOST_PEER_ID);
+      else this.awaitMembers(lobby);
     }
 
     let peer: Peer;
     let reattached = false;
+    let recreated = false;
     if (identity) {
       const existing = lobby.peers.get(identity.id);
       if (existing) {
@@ -493,6 +520,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
         peer = { id: identity.id, lobby, session: undefined, data, queue: [], graceTimer: undefined };
         lobby.peers.set(peer.id, peer);
         lobby.usedIds.add(peer.id);
+        recreated = true;
       }
       if (data !== undefined) peer.data = data;
       this.stats.resumes++;
@@ -518,14 +546,17 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
       token: this.tokens.issue({ lobby: lobby.name, epoch: lobby.epoch, id: peer.id, mode: lobby.mode }),
       resumed: identity !== undefined,
       sealed: lobby.sealed,
+      complete: !lobby.partial,
       version: PROTOCOL_VERSION,
     });
-    if (identity) {
+    if (identity && !recreated) {
       const queued = peer.queue;
       peer.queue = [];
       for (const text of queued) this.safeSend(s, text);
       if (reattached) this.announce(peer, 'peer_attached');
     } else {
+      // A fresh join, or a member coming back into a lobby recreated after a restart
+      // (those that knew it ignore the repeat; those that joined meanwhile learn of it).
       const text = JSON.stringify({ type: 'peer_joined', id: peer.id } satisfies ServerMessage);
       for (const other of lobby.peers.values()) {
         if (other !== peer && this.sees(lobby, other.id, peer.id)) this.deliver(other, text);
@@ -546,6 +577,27 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
       const name = randomHex(16);
       if (!this.lobbies.has(name)) return name;
     }
+  }
+
+  /**
+   * A lobby recreated from a token (after a server restart) does not know who
+   * else was in it. Its members have `resumeGraceMs` to come back, as after a
+   * blip; then the list is authoritative: late tokens are refused, and every
+   * member gets the roster (`peers`) so it can forget those that never came back.
+   */
+  private awaitMembers(lobby: Lobby): void {
+    if (this.options.resumeGraceMs <= 0) return;
+    lobby.partialTimer = setTimeout(() => {
+      lobby.partialTimer = undefined;
+      lobby.partial = false;
+      if (this.lobbies.get(lobby.name) !== lobby) return;
+      // Detached members are not sent it: their `joined` on resume is complete and newer than a queued roster would be.
+      for (const p of lobby.peers.values()) {
+        if (!p.session) continue;
+        const ids = [...lobby.peers.keys()].filter((other) => other !== p.id && this.sees(lobby, p.id, other));
+        this.safeSend(p.session, JSON.stringify({ type: 'peers', ids } satisfies ServerMessage));
+      }
+    }, this.options.resumeGraceMs);
   }
 
   /** Whether `a` is told about and may signal `b`: everyone in a mesh; only host↔client in client/server. */
@@ -637,6 +689,8 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     if (this.closedEpochs.size > MAX_CLOSED_EPOCHS) this.closedEpochs.delete(this.closedEpochs.values().next().value!);
     if (lobby.sealTimer) clearTimeout(lobby.sealTimer);
     lobby.sealTimer = undefined;
+    if (lobby.partialTimer) clearTimeout(lobby.partialTimer);
+    lobby.partialTimer = undefined;
     const text = JSON.stringify({ type: 'lobby_closed', reason } satisfies ServerMessage);
     for (const p of lobby.peers.values()) {
       if (p.graceTimer) clearTimeout(p.graceTimer);
@@ -676,6 +730,16 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     this.stats.errors[code] = (this.stats.errors[code] ?? 0) + 1;
     this.send(s, { type: 'error', code, message, ...(ref ? { ref } : {}) });
     this.emit('client_error', s.io.remote, code, message);
+  }
+
+  /**
+   * A refused join: an error without a strike, but counted; after
+   * `maxJoinRefusals` refusals the socket is closed (1008), so nobody can
+   * retry a sealed or full lobby, or guess `auth`, on one socket forever.
+   */
+  private refuseJoin(s: Session, code: ErrorCode, message: string): void {
+    this.reply(s, code, message, 'join');
+    if (++s.refusals >= this.options.maxJoinRefusals) this.abuseClose(s, `${s.refusals} refused joins`);
   }
 
   /** A protocol violation: error plus a strike; too many strikes close the socket. */

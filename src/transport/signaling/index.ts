@@ -18,6 +18,7 @@ export {
   type SignalingLinkHandlers,
 } from './client.js';
 export {
+  DEFAULT_CLIENT_PING,
   WebSocketSignalingClient,
   type WebSocketConstructor,
   type WebSocketLike,

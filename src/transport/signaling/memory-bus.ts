@@ -24,6 +24,7 @@ const CORE_KEYS = [
   'resumeQueueLimit',
   'rateLimit',
   'maxStrikes',
+  'maxJoinRefusals',
   'authorize',
 ];
 

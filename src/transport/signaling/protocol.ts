@@ -55,9 +55,19 @@ export type ServerMessage =
       token: string;
       resumed: boolean;
       sealed: boolean;
+      /**
+       * True when `peers` is the lobby's full member list, so a resuming
+       * client may forget known peers missing from it (they left meanwhile).
+       * False in a lobby recreated after a server restart while it still
+       * waits for members to come back. Absent from older servers (treated
+       * as false).
+       */
+      complete?: boolean;
       version: number;
     }
   | { type: 'peer_joined'; id: number }
+  /** The full list of peers the client sees, sent when a lobby recreated after a restart stops waiting for members. */
+  | { type: 'peers'; ids: number[] }
   | { type: 'peer_left'; id: number }
   | { type: 'peer_detached'; id: number }
   | { type: 'peer_attached'; id: number }
@@ -173,6 +183,10 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
       if (!Array.isArray(m.peers) || !m.peers.every(isPeerId)) return fail('peers');
       if (typeof m.token !== 'string') return fail('token');
       if (typeof m.resumed !== 'boolean' || typeof m.sealed !== 'boolean') return fail('resumed/sealed');
+      if (m.complete !== undefined && typeof m.complete !== 'boolean') return fail('complete');
+      break;
+    case 'peers':
+      if (!Array.isArray(m.ids) || !m.ids.every(isPeerId)) return fail('ids');
       break;
     case 'peer_joined':
     case 'peer_left':

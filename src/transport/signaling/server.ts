@@ -58,6 +58,12 @@ export interface SignalingServerOptions {
   rateLimit?: { messages: number; windowMs: number };
   /** Violations before a socket is closed (default 10). */
   maxStrikes?: number;
+  /**
+   * Refused joins (sealed, full, server full, authorisation or resume refused,
+   * join while already in a lobby) before a socket is closed with 1008
+   * (default 10, over the socket's lifetime). Refusals are not strikes.
+   */
+  maxJoinRefusals?: number;
   /** A socket whose send buffer grows over this is dropped as too slow (default 4 MiB). */
   maxBufferedBytes?: number;
   /** On close(), sockets that have not finished closing after this are destroyed (default 2000). */
@@ -115,6 +121,7 @@ const OPTION_KEYS = [
   'resumeTokenTtlMs',
   'rateLimit',
   'maxStrikes',
+  'maxJoinRefusals',
   'maxBufferedBytes',
   'shutdownTimeoutMs',
   'authorize',
@@ -217,6 +224,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
         resumeQueueLimit: int(o.resumeQueueLimit, DEFAULT_CORE_OPTIONS.resumeQueueLimit, 0, 1_000_000, 'resumeQueueLimit'),
         rateLimit,
         maxStrikes: int(o.maxStrikes, DEFAULT_CORE_OPTIONS.maxStrikes, 1, 1_000_000, 'maxStrikes'),
+        maxJoinRefusals: int(o.maxJoinRefusals, DEFAULT_CORE_OPTIONS.maxJoinRefusals, 1, 1_000_000, 'maxJoinRefusals'),
         authorize: o.authorize,
       },
       tokens,

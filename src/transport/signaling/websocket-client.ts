@@ -22,6 +22,16 @@ export interface WebSocketLike {
   onmessage: ((ev: { data: unknown }) => void) | null;
   onclose: ((ev: { code: number; reason: string }) => void) | null;
   onerror: ((ev: unknown) => void) | null;
+  /**
+   * Optional (the `ws` package has it, browsers' WebSocket does not): send a
+   * WebSocket ping. With it and {@link WebSocketLike.on}, the client checks
+   * that the server is alive (see {@link WebSocketSignalingClientOptions.pingIntervalMs}).
+   */
+  ping?(): void;
+  /** Optional (the `ws` package): listen for the server's pongs. */
+  on?(event: 'pong', listener: () => void): unknown;
+  /** Optional (the `ws` package): drop the connection at once, without a closing handshake. */
+  terminate?(): void;
 }
 
 /** A WebSocket constructor (browser `WebSocket`, `ws`'s default export, undici's…). */
@@ -33,20 +43,58 @@ export interface WebSocketSignalingClientOptions extends BaseSignalingClientOpti
   WebSocket?: WebSocketConstructor;
   /** Time for the socket to open (default 10000 ms). */
   connectTimeoutMs?: number;
+  /**
+   * Liveness check: ping the server this often (default 5000 ms; 0 = off).
+   * A link on which nothing (message or pong) arrived for
+   * {@link WebSocketSignalingClientOptions.pingTimeoutMs} is dropped, and the
+   * client reconnects and resumes as after any other drop. So a server that
+   * went silent without closing the TCP connection (a stalled proxy or NAT, a
+   * frozen process) is noticed. Needs a WebSocket with `ping()` and
+   * `on('pong')` (the `ws` package, which the client uses by default in
+   * Node.js); with a browser's WebSocket, which cannot ping, it is off.
+   */
+  pingIntervalMs?: number;
+  /**
+   * A link silent for this long is considered dead (default 15000 ms, or
+   * 3 × `pingIntervalMs` when that is larger). Must
+   * be larger than `pingIntervalMs` (twice or more is advised: a check runs
+   * every `pingIntervalMs`, so a dead link is noticed after `pingTimeoutMs`
+   * to `pingTimeoutMs + pingIntervalMs`).
+   */
+  pingTimeoutMs?: number;
 }
 
-const OPTION_KEYS = ['WebSocket', 'connectTimeoutMs', 'joinTimeoutMs', 'reconnect', 'outboxLimit'] as const;
+const OPTION_KEYS = ['WebSocket', 'connectTimeoutMs', 'joinTimeoutMs', 'reconnect', 'outboxLimit', 'pingIntervalMs', 'pingTimeoutMs'] as const;
+
+/** Defaults of the liveness check of {@link WebSocketSignalingClient}. */
+export const DEFAULT_CLIENT_PING = { intervalMs: 5000, timeoutMs: 15_000 } as const;
+
+/** Close code reported when the liveness check drops a silent link (the same as a network failure: the client resumes). */
+const SILENT_CLOSE_CODE = 1006;
 
 const ignore = (): void => {};
 
 let wsModule: Promise<WebSocketConstructor> | undefined;
 
-async function defaultWebSocket(): Promise<WebSocketConstructor> {
-  const g = (globalThis as { WebSocket?: unknown }).WebSocket;
-  if (typeof g === 'function') return g as WebSocketConstructor;
-  // Node.js without a global WebSocket: use the `ws` dependency.
+function loadWs(): Promise<WebSocketConstructor> {
   wsModule ??= import('ws').then((m) => (m.default ?? m.WebSocket) as unknown as WebSocketConstructor);
   return wsModule;
+}
+
+async function defaultWebSocket(): Promise<WebSocketConstructor> {
+  const g = (globalThis as { WebSocket?: unknown }).WebSocket;
+  const isNode = typeof (globalThis as { process?: { versions?: { node?: unknown } } }).process?.versions?.node === 'string';
+  if (isNode) {
+    // Node.js: prefer the `ws` dependency even where a global WebSocket exists (Node 22+): it can ping, so the liveness check works.
+    try {
+      return await loadWs();
+    } catch (err) {
+      if (typeof g === 'function') return g as WebSocketConstructor;
+      throw err;
+    }
+  }
+  if (typeof g === 'function') return g as WebSocketConstructor;
+  return loadWs();
 }
 
 /**
@@ -59,6 +107,8 @@ export class WebSocketSignalingClient extends BaseSignalingClient {
   readonly url: string;
   private readonly Ctor: WebSocketConstructor | undefined;
   private readonly connectTimeoutMs: number;
+  private readonly pingIntervalMs: number;
+  private readonly pingTimeoutMs: number;
 
   constructor(url: string, options?: WebSocketSignalingClientOptions) {
     const o = checkOptions<WebSocketSignalingClientOptions>(options, OPTION_KEYS, 'WebSocketSignalingClient options');
@@ -69,6 +119,15 @@ export class WebSocketSignalingClient extends BaseSignalingClient {
     this.url = url;
     this.Ctor = o.WebSocket;
     this.connectTimeoutMs = o.connectTimeoutMs === undefined ? 10_000 : checkInt(o.connectTimeoutMs, 1, 3_600_000, 'WebSocketSignalingClient options.connectTimeoutMs');
+    this.pingIntervalMs =
+      o.pingIntervalMs === undefined ? DEFAULT_CLIENT_PING.intervalMs : checkInt(o.pingIntervalMs, 0, 3_600_000, 'WebSocketSignalingClient options.pingIntervalMs');
+    this.pingTimeoutMs =
+      o.pingTimeoutMs === undefined
+        ? Math.max(DEFAULT_CLIENT_PING.timeoutMs, this.pingIntervalMs * 3)
+        : checkInt(o.pingTimeoutMs, 1, 3_600_000, 'WebSocketSignalingClient options.pingTimeoutMs');
+    if (this.pingIntervalMs > 0 && this.pingTimeoutMs <= this.pingIntervalMs) {
+      invalid('WebSocketSignalingClient options.pingTimeoutMs', `more than pingIntervalMs (${this.pingIntervalMs})`, this.pingTimeoutMs);
+    }
   }
 
   protected async openLink(handlers: SignalingLinkHandlers, signal: AbortSignal): Promise<SignalingLink> {
@@ -84,6 +143,44 @@ export class WebSocketSignalingClient extends BaseSignalingClient {
       }
       let open = false;
       let done = false;
+      let lastSeen = 0;
+      let liveness: ReturnType<typeof setInterval> | undefined;
+      const stopLiveness = () => {
+        if (liveness !== undefined) clearInterval(liveness);
+        liveness = undefined;
+      };
+      /** Ping every pingIntervalMs; drop the link when the server was silent for pingTimeoutMs. */
+      const startLiveness = () => {
+        if (this.pingIntervalMs <= 0 || typeof ws.ping !== 'function' || typeof ws.on !== 'function') return;
+        lastSeen = Date.now();
+        ws.on('pong', () => {
+          lastSeen = Date.now();
+        });
+        liveness = setInterval(() => {
+          if (done) return stopLiveness();
+          const silent = Date.now() - lastSeen;
+          if (silent >= this.pingTimeoutMs) {
+            stopLiveness();
+            done = true;
+            ws.onopen = ws.onmessage = ws.onclose = null;
+            ws.onerror = ignore;
+            try {
+              if (typeof ws.terminate === 'function') ws.terminate();
+              else ws.close();
+            } catch {
+              // already gone
+            }
+            handlers.close(SILENT_CLOSE_CODE, `no message or pong from the server for ${silent} ms`);
+            return;
+          }
+          try {
+            ws.ping?.();
+          } catch {
+            // not open any more: onclose follows
+          }
+        }, this.pingIntervalMs);
+        (liveness as { unref?: () => void }).unref?.();
+      };
       const timer = setTimeout(() => {
         if (open) return;
         signal.removeEventListener('abort', onAbort);
@@ -103,6 +200,7 @@ export class WebSocketSignalingClient extends BaseSignalingClient {
         },
         close: (code, reason) => {
           done = true;
+          stopLiveness();
           ws.onopen = ws.onmessage = ws.onclose = null;
           ws.onerror = ignore;
           try {
@@ -130,9 +228,11 @@ export class WebSocketSignalingClient extends BaseSignalingClient {
         signal.removeEventListener('abort', onAbort);
         open = true;
         clearTimeout(timer);
+        startLiveness();
         resolve(link);
       };
       ws.onmessage = (ev) => {
+        lastSeen = Date.now();
         if (typeof ev.data === 'string') handlers.message(ev.data);
         else handlers.invalid('a binary frame');
       };
@@ -141,6 +241,7 @@ export class WebSocketSignalingClient extends BaseSignalingClient {
       };
       ws.onclose = (ev) => {
         clearTimeout(timer);
+        stopLiveness();
         signal.removeEventListener('abort', onAbort);
         if (done) return;
         done = true;
