@@ -79,6 +79,33 @@ describe('node-datachannel engine', () => {
     d.close();
   });
 
+  it('counts packets that libdatachannel only buffered as sent (sendMessage* returning false is not a refusal)', async () => {
+    const [a, b] = [new WebRTCPeerConnection(LOOPBACK, { autoPoll: true }), new WebRTCPeerConnection(LOOPBACK, { autoPoll: true })];
+    wire(a, b);
+    const ca = a.createDataChannel('bulk', { negotiated: true, id: 0 });
+    const cb = b.createDataChannel('bulk', { negotiated: true, id: 0 });
+    a.createOffer();
+    await Promise.all([opened(ca), opened(cb)]);
+    const count = 300;
+    const size = 16 * 1024;
+    let received = 0;
+    const all = new Promise<void>((resolve) =>
+      cb.on('packet', () => {
+        if (++received === count) resolve();
+      }),
+    );
+    // 4.9 MB in one synchronous burst: far more than SCTP can put on the wire
+    // at once, so libdatachannel buffers most of it (and says false for those).
+    for (let i = 0; i < count; i++) ca.putPacket(new Uint8Array(size).fill(i & 0xff));
+    expect(ca.getBufferedAmount()).toBeGreaterThan(0);
+    expect(ca.getStats().packetsSent).toBe(count);
+    expect(ca.getStats().bytesSent).toBe(count * size);
+    await all;
+    expect(cb.getStats().packetsReceived).toBe(count);
+    a.close();
+    b.close();
+  });
+
   it('translates ICE server URLs into node-datachannel form', () => {
     expect(toNdcIceServer({ url: 'stun:127.0.0.1' })).toEqual({ hostname: '127.0.0.1', port: 3478 });
     expect(toNdcIceServer({ url: 'turn:[::1]:3479?transport=tcp', username: 'u', credential: 'p' })).toEqual({

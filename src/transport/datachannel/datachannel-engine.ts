@@ -161,12 +161,19 @@ class DatachannelChannel implements EngineChannel {
     for (const event of queued) deliverChannelEvent(handlers, event);
   }
 
+  /**
+   * node-datachannel's `sendMessage*` returns false when libdatachannel only
+   * buffered the message (it is still sent; `bufferedAmount()` counts it) and
+   * throws when it refuses one, so every return here is an acceptance.
+   */
   sendBinary(data: Uint8Array): boolean {
-    return this.dc.sendMessageBinary(data);
+    this.dc.sendMessageBinary(data);
+    return true;
   }
 
   sendText(text: string): boolean {
-    return this.dc.sendMessage(text);
+    this.dc.sendMessage(text);
+    return true;
   }
 
   bufferedAmount(): number {
