@@ -10,6 +10,13 @@ import { toNdcIceServer } from '../../src/transport/datachannel/datachannel-engi
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 
+/**
+ * How long a fixture process may run, its own work included (about 2 s on
+ * this machine), before it counts as not exiting by itself. runNode's default
+ * (60 s) would let a process that lingers for most of a minute pass.
+ */
+const EXIT_LIMIT_MS = 10_000;
+
 describe('node-datachannel engine', () => {
   it('opens 50 connection pairs, exchanges data on each, and closes them all', async () => {
     const pcs: WebRTCPeerConnection[] = [];
@@ -37,21 +44,21 @@ describe('node-datachannel engine', () => {
   });
 
   it('a process that closes its 50 pairs exits by itself, with no cleanup call', async () => {
-    const result = await runNode(fixture('pairs.ts'), ['50']);
+    const result = await runNode(fixture('pairs.ts'), ['50'], [], EXIT_LIMIT_MS);
     expect(result.stderr).toBe('');
     expect(result.stdout.trim()).toBe('done 50');
     expect(result.code).toBe(0);
   });
 
   it('exits by itself after graceful closes too (stream resets, then the bounded teardown timer)', async () => {
-    const result = await runNode(fixture('pairs.ts'), ['20', 'graceful']);
+    const result = await runNode(fixture('pairs.ts'), ['20', 'graceful'], [], EXIT_LIMIT_MS);
     expect(result.stderr).toBe('');
     expect(result.stdout.trim()).toBe('done 20');
     expect(result.code).toBe(0);
   });
 
   it('keeps a channel alive after the user dropped every reference to it (forced GC)', async () => {
-    const result = await runNode(fixture('gc-channel.ts'), [], ['--expose-gc']);
+    const result = await runNode(fixture('gc-channel.ts'), [], ['--expose-gc'], EXIT_LIMIT_MS);
     expect(result.stdout.trim()).toBe('ok');
     expect(result.code).toBe(0);
   });
