@@ -231,6 +231,30 @@ export function definePeerConformance(name: string, env: ConformanceEnv): void {
       });
     }
 
+    it('closing one data channel closes its remote end and leaves the connection and other channels up', async () => {
+      const [a, b] = pair();
+      const ca = a.createDataChannel('n', { negotiated: true, id: 11 });
+      const cb = b.createDataChannel('n', { negotiated: true, id: 11 });
+      const keepA = a.createDataChannel('keep', { negotiated: true, id: 12 });
+      const keepB = b.createDataChannel('keep', { negotiated: true, id: 12 });
+      a.createOffer();
+      await Promise.all([ca, cb, keepA, keepB].map(opened));
+      await reachState(a, ConnectionState.CONNECTED);
+      await reachState(b, ConnectionState.CONNECTED);
+      const remoteClosed = waitForEvent(ca, 'close');
+      const localClosed = waitForEvent(cb, 'close');
+      cb.close();
+      await Promise.all([remoteClosed, localClosed]);
+      expect(ca.getReadyState()).toBe(ChannelState.CLOSED);
+      expect(cb.getReadyState()).toBe(ChannelState.CLOSED);
+      expect(() => ca.putPacket(new Uint8Array(1))).toThrowError(/CLOSED/);
+      expect(a.getConnectionState()).toBe(ConnectionState.CONNECTED);
+      expect(b.getConnectionState()).toBe(ConnectionState.CONNECTED);
+      const got = waitForEvent<[Uint8Array]>(keepB, 'packet');
+      keepA.putPacket(new Uint8Array([5]));
+      expect([...(await got)[0]]).toEqual([5]);
+    });
+
     it('reports garbage SDP and garbage candidates as errors, leaving state intact', async () => {
       const [a, b] = pair();
       const errors: RtcmeshError[] = [];
