@@ -79,6 +79,33 @@ export function definePeerConformance(name: string, env: ConformanceEnv): void {
       expect(a.getSignalingState()).toBe(SignalingState.STABLE);
     });
 
+    it('setLocalDescription() accepts the emitted description and throws INVALID_ARGUMENT for any other', async () => {
+      const a = make();
+      a.createDataChannel('sld');
+      const offer = waitForEvent<['offer' | 'answer', string]>(a, 'session_description_created');
+      a.createOffer();
+      const [type, sdp] = await offer;
+      expect(type).toBe('offer');
+      expect(() => a.setLocalDescription('offer', sdp)).not.toThrow();
+      const refused = (t: 'offer' | 'answer', text: string) => {
+        try {
+          a.setLocalDescription(t, text);
+        } catch (e) {
+          expect(e).toBeInstanceOf(RtcmeshError);
+          return `${(e as RtcmeshError).code}: ${(e as RtcmeshError).message}`;
+        }
+        return 'no error';
+      };
+      const edited = sdp.replace(/^a=ice-ufrag:.*$/m, 'a=ice-ufrag:edited');
+      expect(edited).not.toBe(sdp);
+      expect(refused('offer', edited)).toMatch(/^INVALID_ARGUMENT: setLocalDescription\(\): this offer is not the one .*pass that one unchanged/);
+      expect(refused('offer', `${sdp}a=extra\r\n`)).toMatch(/^INVALID_ARGUMENT/);
+      // the right text with the wrong type: no answer was emitted
+      expect(refused('answer', sdp)).toMatch(/^INVALID_ARGUMENT: setLocalDescription\(\): this answer/);
+      // a refusal changes nothing: the emitted offer is still the one accepted
+      expect(() => a.setLocalDescription('offer', sdp)).not.toThrow();
+    });
+
     it('delivers events only on poll() unless autoPoll is on', async () => {
       const a = make(env.config, false);
       const b = make(env.config, false);
