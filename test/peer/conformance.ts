@@ -7,6 +7,7 @@ import {
   ChannelState,
   ConnectionState,
   ErrorCode,
+  GatheringState,
   RtcmeshError,
   SignalingState,
   WebRTCPeerConnection,
@@ -69,6 +70,12 @@ export function definePeerConformance(name: string, env: ConformanceEnv): void {
         expect(index).toBeGreaterThanOrEqual(0);
         expect(c).toMatch(/candidate:/);
       });
+      const gathering: Record<'a' | 'b', GatheringState[]> = { a: [], b: [] };
+      const signaling: Record<'a' | 'b', SignalingState[]> = { a: [], b: [] };
+      for (const [side, pc] of [['a', a], ['b', b]] as const) {
+        pc.on('gathering_state_changed', (s) => gathering[side].push(s));
+        pc.on('signaling_state_changed', (s) => signaling[side].push(s));
+      }
       const ch = a.createDataChannel('x');
       a.createOffer();
       await opened(ch);
@@ -77,6 +84,46 @@ export function definePeerConformance(name: string, env: ConformanceEnv): void {
       expect(types).toEqual(['a:offer', 'b:answer']);
       expect(candidates).toBeGreaterThan(0);
       expect(a.getSignalingState()).toBe(SignalingState.STABLE);
+      // Gathering may finish after the connection is up.
+      await waitUntil(() => gathering.a.includes(GatheringState.COMPLETE) && gathering.b.includes(GatheringState.COMPLETE), 'gathering to complete');
+      expect(gathering.a).toEqual([GatheringState.GATHERING, GatheringState.COMPLETE]);
+      expect(gathering.b).toEqual([GatheringState.GATHERING, GatheringState.COMPLETE]);
+      expect(a.getGatheringState()).toBe(GatheringState.COMPLETE);
+      expect(signaling.a).toEqual([SignalingState.HAVE_LOCAL_OFFER, SignalingState.STABLE]);
+      expect(signaling.b).toEqual([SignalingState.HAVE_REMOTE_OFFER, SignalingState.STABLE]);
+    });
+
+    it('negotiates maxMessageSize: each side announces its own, the smaller one applies on both', async () => {
+      const trial = async (sizeA: number | undefined, sizeB: number | undefined) => {
+        const a = make({ ...env.config, ...(sizeA !== undefined && { maxMessageSize: sizeA }) });
+        const b = make({ ...env.config, ...(sizeB !== undefined && { maxMessageSize: sizeB }) });
+        wire(a, b);
+        const ca = a.createDataChannel('m', { negotiated: true, id: 0 });
+        const cb = b.createDataChannel('m', { negotiated: true, id: 0 });
+        a.createOffer();
+        await Promise.all([opened(ca), opened(cb)]);
+        const sizes = [ca.getMaxPacketSize(), cb.getMaxPacketSize(), a.getMaxMessageSize(), b.getMaxMessageSize()];
+        return { ca, cb, sizes };
+      };
+      const DEFAULT = 262144;
+      // Only A lowers it: B, which kept the default, is held to A's limit too.
+      const low = await trial(100_000, undefined);
+      expect(low.sizes).toEqual([100_000, 100_000, 100_000, 100_000]);
+      let err: unknown;
+      try {
+        low.cb.putPacket(new Uint8Array(100_001));
+      } catch (e) {
+        err = e;
+      }
+      expect((err as RtcmeshError).code).toBe(ErrorCode.PACKET_TOO_LARGE);
+      // Only A raises it: B's default still applies.
+      expect((await trial(500_000, undefined)).sizes).toEqual([DEFAULT, DEFAULT, DEFAULT, DEFAULT]);
+      // Both raise it: a packet above the default goes through.
+      const high = await trial(500_000, 500_000);
+      expect(high.sizes).toEqual([500_000, 500_000, 500_000, 500_000]);
+      const got = waitForEvent<[Uint8Array]>(high.cb, 'packet');
+      high.ca.putPacket(new Uint8Array(300_000).fill(7));
+      expect((await got)[0].length).toBe(300_000);
     });
 
     it('setLocalDescription() accepts the emitted description and throws INVALID_ARGUMENT for any other', async () => {

@@ -49,6 +49,17 @@ import { annotateSdp, extractAnnotations, type AnnotatedChannel } from '../chann
 
 let connectionCounter = 0;
 
+/**
+ * node-datachannel's gathering state names (libdatachannel's: `in-progress`,
+ * not the W3C `gathering` its typings declare) to the engine's.
+ */
+const NDC_GATHERING_STATES: Partial<Record<string, EngineGatheringState>> = {
+  new: 'new',
+  'in-progress': 'gathering',
+  gathering: 'gathering',
+  complete: 'complete',
+};
+
 /** libdatachannel's refusal of a candidate that merely came too early. */
 const TRANSPORT_NOT_READY = /without (ICE transport|remote description)/i;
 
@@ -268,7 +279,8 @@ class DatachannelConnection implements EngineConnection {
     );
     pc.onGatheringStateChange(
       guard((state: string) => {
-        if (!this.closed) handlers.gatheringStateChange(state as EngineGatheringState);
+        const mapped = NDC_GATHERING_STATES[state];
+        if (!this.closed && mapped !== undefined) handlers.gatheringStateChange(mapped);
       }),
     );
     pc.onSignalingStateChange(
