@@ -113,6 +113,33 @@ describe('node-datachannel engine', () => {
     b.close();
   });
 
+  it('binds ICE to the configured portRange (candidates and the selected pair)', async () => {
+    // Below the kernel's ephemeral range (32768+), so no other socket is given these ports.
+    const portRange = { min: 24_100, max: 24_149 };
+    const inRange = (port: number) => port >= portRange.min && port <= portRange.max;
+    const config = { ...LOOPBACK, portRange };
+    const [a, b] = [new WebRTCPeerConnection(config, { autoPoll: true }), new WebRTCPeerConnection(config, { autoPoll: true })];
+    const candidatePorts: number[] = [];
+    for (const pc of [a, b]) pc.on('ice_candidate_created', (_mid, _index, c) => candidatePorts.push(Number(c.split(' ')[5])));
+    wire(a, b);
+    const ca = a.createDataChannel('p', { negotiated: true, id: 0 });
+    const cb = b.createDataChannel('p', { negotiated: true, id: 0 });
+    a.createOffer();
+    await Promise.all([opened(ca), opened(cb)]);
+    await reachState(a, ConnectionState.CONNECTED);
+    await reachState(b, ConnectionState.CONNECTED);
+    expect(candidatePorts.length).toBeGreaterThan(0);
+    expect(candidatePorts.filter((p) => !inRange(p))).toEqual([]);
+    for (const pc of [a, b]) {
+      const pair = pc.getStats().selectedCandidatePair;
+      expect(pair).not.toBeNull();
+      expect(pair!.local.address).toBe('127.0.0.1');
+      expect(inRange(pair!.local.port)).toBe(true);
+    }
+    a.close();
+    b.close();
+  });
+
   it('translates ICE server URLs into node-datachannel form', () => {
     expect(toNdcIceServer({ url: 'stun:127.0.0.1' })).toEqual({ hostname: '127.0.0.1', port: 3478 });
     expect(toNdcIceServer({ url: 'turn:[::1]:3479?transport=tcp', username: 'u', credential: 'p' })).toEqual({
