@@ -113,7 +113,18 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
   }
 
   /**
-   * @internal Deliver queued packets to `packet` listeners (poll mode).
+   * Deliver this channel's queued packets to its `packet` listeners, in
+   * arrival order, and return when the queue is empty.
+   *
+   * {@link WebRTCPeerConnection.poll} calls this for every channel of its
+   * connection, so a game loop that polls the connection never needs it. Call
+   * it to drain one channel on its own. Without `autoPoll` every packet waits
+   * in the queue for a poll; with `autoPoll` only those that arrived while no
+   * `packet` listener was attached. With no listener this does nothing and the
+   * packets stay readable with {@link getPacket}; if the last listener is
+   * removed meanwhile, the rest stay queued. Cheap when nothing is queued. A
+   * listener that throws does not stop delivery: its error is rethrown
+   * asynchronously.
    */
   poll(): void {
     if (this.queue.length === 0 || this.listenerCount('packet') === 0) return;

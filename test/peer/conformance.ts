@@ -175,6 +175,30 @@ export function definePeerConformance(name: string, env: ConformanceEnv): void {
       expect(states.at(-1)).toBe(ConnectionState.CLOSED);
     });
 
+    it("a channel's poll() delivers its queued packets to packet listeners (poll mode)", async () => {
+      const a = make(env.config, false);
+      const b = make(env.config, false);
+      wire(a, b);
+      const ca = a.createDataChannel('p', { negotiated: true, id: 13 });
+      const cb = b.createDataChannel('p', { negotiated: true, id: 13 });
+      a.createOffer();
+      await waitUntil(() => {
+        a.poll();
+        b.poll();
+        return ca.getReadyState() === ChannelState.OPEN && cb.getReadyState() === ChannelState.OPEN;
+      }, 'the polled channels to open');
+      const got: number[] = [];
+      cb.on('packet', (d) => got.push(d[0]!));
+      for (const n of [1, 2, 3]) ca.putPacket(new Uint8Array([n]));
+      await waitUntil(() => cb.getAvailablePacketCount() === 3, 'three queued packets');
+      expect(got).toEqual([]); // queued, not delivered, until a poll
+      cb.poll();
+      expect(got).toEqual([1, 2, 3]);
+      expect(cb.getAvailablePacketCount()).toBe(0);
+      cb.poll(); // nothing queued: nothing happens
+      expect(got).toEqual([1, 2, 3]);
+    });
+
     it('receives an in-band channel with its options intact', async () => {
       const [a, b] = pair();
       const got = receivedChannel(b);
