@@ -113,7 +113,18 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
   }
 
   /**
-   * @internal Deliver queued packets to `packet` listeners (poll mode).
+   * Deliver this channel's queued packets to its `packet` listeners, in
+   * arrival order, and return when the queue is empty.
+   *
+   * {@link WebRTCPeerConnection.poll} calls this for every channel of its
+   * connection, so a game loop that polls the connection never needs it. Call
+   * it to drain one channel on its own. Without `autoPoll` every packet waits
+   * in the queue for a poll; with `autoPoll` only those that arrived while no
+   * `packet` listener was attached. With no listener this does nothing and the
+   * packets stay readable with {@link getPacket}; if the last listener is
+   * removed meanwhile, the rest stay queued. Cheap when nothing is queued. A
+   * listener that throws does not stop delivery: its error is rethrown
+   * asynchronously.
    */
   poll(): void {
     if (this.queue.length === 0 || this.listenerCount('packet') === 0) return;
@@ -130,9 +141,14 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
   /**
    * Send one message. In {@link WriteMode.TEXT} the bytes must be valid UTF-8
    * and go out as a text message.
+   *
+   * A packet the engine only queues (see {@link getBufferedAmount}) counts as
+   * sent. A packet the engine refuses is not sent, not counted in
+   * {@link getStats}, and throws: nothing is dropped silently.
    * @throws RtcmeshError NOT_OPEN when the channel is not open,
    *   PACKET_TOO_LARGE above {@link getMaxPacketSize}, INVALID_ARGUMENT for
-   *   non-bytes or invalid UTF-8 in text mode, ENGINE_ERROR when the engine refuses.
+   *   non-bytes or invalid UTF-8 in text mode, ENGINE_ERROR when the engine
+   *   refuses the packet (e.g. the browser's send queue is full).
    */
   putPacket(data: Uint8Array): void {
     if (!(data instanceof Uint8Array)) checkBytes(data, 'putPacket() data');
@@ -149,6 +165,7 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
         `packet of ${data.length} bytes is larger than the negotiated maximum of ${this.maxSize} bytes on "${this.init.label}"; split it or raise maxMessageSize on both sides`,
       );
     }
+    let accepted: boolean;
     try {
       if (this.mode === WriteMode.TEXT) {
         let text: string;
@@ -157,13 +174,20 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
         } catch {
           throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, 'putPacket() in TEXT write mode needs valid UTF-8; switch writeMode to BINARY for raw bytes');
         }
-        this.engine.sendText(text);
+        accepted = this.engine.sendText(text);
       } else {
-        this.engine.sendBinary(data);
+        accepted = this.engine.sendBinary(data);
       }
     } catch (err) {
       if (err instanceof RtcmeshError) throw err;
       throw new RtcmeshError(ErrorCode.ENGINE_ERROR, `send on "${this.init.label}" failed: ${describeError(err)}`, { cause: err });
+    }
+    if (!accepted) {
+      throw new RtcmeshError(
+        ErrorCode.ENGINE_ERROR,
+        `the engine refused a ${data.length}-byte packet on "${this.init.label}" and dropped it (its send queue is full, or the connection failed); ` +
+          'send less at once: watch getBufferedAmount() and the buffered_amount_low event, then send it again',
+      );
     }
     this.counters.packetsSent++;
     this.counters.bytesSent += data.length;

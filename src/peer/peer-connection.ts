@@ -33,7 +33,12 @@ export interface PeerConnectionEvents {
   connection_state_changed: (state: ConnectionState) => void;
   gathering_state_changed: (state: GatheringState) => void;
   signaling_state_changed: (state: SignalingState) => void;
-  /** Something from the remote side or the network was rejected (bad SDP, bad candidate). */
+  /**
+   * Something from the remote side or the network was rejected (bad SDP, bad
+   * candidate, no local candidate gathered). Losing the remote peer is not an
+   * error: it shows in `connection_state_changed` (DISCONNECTED, FAILED,
+   * CLOSED) and each channel's `close`.
+   */
   error: (error: RtcmeshError) => void;
 }
 

@@ -115,8 +115,18 @@ export interface EngineChannel {
   id(): number;
   /** Set the handlers; events that happened before are delivered now, in order. */
   setHandlers(handlers: EngineChannelHandlers): void;
-  /** Send one message. Returns false if the engine did not accept it. Throws when closed. */
+  /**
+   * Send one binary message.
+   *
+   * Returns true when the engine accepted the message: sent at once or queued
+   * to be sent (an engine whose native call reports "only queued" as false,
+   * like node-datachannel's `sendMessageBinary`, must return true for it).
+   * Returns false only on a real refusal: the message was dropped and will
+   * never be sent (e.g. the browser's send queue is full). Throws when the
+   * channel is not open or the message is larger than the engine allows.
+   */
   sendBinary(data: Uint8Array): boolean;
+  /** Send one text message; same contract as {@link sendBinary}. */
   sendText(text: string): boolean;
   bufferedAmount(): number;
   setBufferedAmountLowThreshold(bytes: number): void;

@@ -10,6 +10,13 @@ import { toNdcIceServer } from '../../src/transport/datachannel/datachannel-engi
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 
+/**
+ * How long a fixture process may run, its own work included (about 2 s on
+ * this machine), before it counts as not exiting by itself. runNode's default
+ * (60 s) would let a process that lingers for most of a minute pass.
+ */
+const EXIT_LIMIT_MS = 10_000;
+
 describe('node-datachannel engine', () => {
   it('opens 50 connection pairs, exchanges data on each, and closes them all', async () => {
     const pcs: WebRTCPeerConnection[] = [];
@@ -37,21 +44,21 @@ describe('node-datachannel engine', () => {
   });
 
   it('a process that closes its 50 pairs exits by itself, with no cleanup call', async () => {
-    const result = await runNode(fixture('pairs.ts'), ['50']);
+    const result = await runNode(fixture('pairs.ts'), ['50'], [], EXIT_LIMIT_MS);
     expect(result.stderr).toBe('');
     expect(result.stdout.trim()).toBe('done 50');
     expect(result.code).toBe(0);
   });
 
   it('exits by itself after graceful closes too (stream resets, then the bounded teardown timer)', async () => {
-    const result = await runNode(fixture('pairs.ts'), ['20', 'graceful']);
+    const result = await runNode(fixture('pairs.ts'), ['20', 'graceful'], [], EXIT_LIMIT_MS);
     expect(result.stderr).toBe('');
     expect(result.stdout.trim()).toBe('done 20');
     expect(result.code).toBe(0);
   });
 
   it('keeps a channel alive after the user dropped every reference to it (forced GC)', async () => {
-    const result = await runNode(fixture('gc-channel.ts'), [], ['--expose-gc']);
+    const result = await runNode(fixture('gc-channel.ts'), [], ['--expose-gc'], EXIT_LIMIT_MS);
     expect(result.stdout.trim()).toBe('ok');
     expect(result.code).toBe(0);
   });
@@ -77,6 +84,60 @@ describe('node-datachannel engine', () => {
     b.close();
     c.close();
     d.close();
+  });
+
+  it('counts packets that libdatachannel only buffered as sent (sendMessage* returning false is not a refusal)', async () => {
+    const [a, b] = [new WebRTCPeerConnection(LOOPBACK, { autoPoll: true }), new WebRTCPeerConnection(LOOPBACK, { autoPoll: true })];
+    wire(a, b);
+    const ca = a.createDataChannel('bulk', { negotiated: true, id: 0 });
+    const cb = b.createDataChannel('bulk', { negotiated: true, id: 0 });
+    a.createOffer();
+    await Promise.all([opened(ca), opened(cb)]);
+    const count = 300;
+    const size = 16 * 1024;
+    let received = 0;
+    const all = new Promise<void>((resolve) =>
+      cb.on('packet', () => {
+        if (++received === count) resolve();
+      }),
+    );
+    // 4.9 MB in one synchronous burst: far more than SCTP can put on the wire
+    // at once, so libdatachannel buffers most of it (and says false for those).
+    for (let i = 0; i < count; i++) ca.putPacket(new Uint8Array(size).fill(i & 0xff));
+    expect(ca.getBufferedAmount()).toBeGreaterThan(0);
+    expect(ca.getStats().packetsSent).toBe(count);
+    expect(ca.getStats().bytesSent).toBe(count * size);
+    await all;
+    expect(cb.getStats().packetsReceived).toBe(count);
+    a.close();
+    b.close();
+  });
+
+  it('binds ICE to the configured portRange (candidates and the selected pair)', async () => {
+    // Below the kernel's ephemeral range (32768+), so no other socket is given these ports.
+    const portRange = { min: 24_100, max: 24_149 };
+    const inRange = (port: number) => port >= portRange.min && port <= portRange.max;
+    const config = { ...LOOPBACK, portRange };
+    const [a, b] = [new WebRTCPeerConnection(config, { autoPoll: true }), new WebRTCPeerConnection(config, { autoPoll: true })];
+    const candidatePorts: number[] = [];
+    for (const pc of [a, b]) pc.on('ice_candidate_created', (_mid, _index, c) => candidatePorts.push(Number(c.split(' ')[5])));
+    wire(a, b);
+    const ca = a.createDataChannel('p', { negotiated: true, id: 0 });
+    const cb = b.createDataChannel('p', { negotiated: true, id: 0 });
+    a.createOffer();
+    await Promise.all([opened(ca), opened(cb)]);
+    await reachState(a, ConnectionState.CONNECTED);
+    await reachState(b, ConnectionState.CONNECTED);
+    expect(candidatePorts.length).toBeGreaterThan(0);
+    expect(candidatePorts.filter((p) => !inRange(p))).toEqual([]);
+    for (const pc of [a, b]) {
+      const pair = pc.getStats().selectedCandidatePair;
+      expect(pair).not.toBeNull();
+      expect(pair!.local.address).toBe('127.0.0.1');
+      expect(inRange(pair!.local.port)).toBe(true);
+    }
+    a.close();
+    b.close();
   });
 
   it('translates ICE server URLs into node-datachannel form', () => {

@@ -49,6 +49,17 @@ import { annotateSdp, extractAnnotations, type AnnotatedChannel } from '../chann
 
 let connectionCounter = 0;
 
+/**
+ * node-datachannel's gathering state names (libdatachannel's: `in-progress`,
+ * not the W3C `gathering` its typings declare) to the engine's.
+ */
+const NDC_GATHERING_STATES: Partial<Record<string, EngineGatheringState>> = {
+  new: 'new',
+  'in-progress': 'gathering',
+  gathering: 'gathering',
+  complete: 'complete',
+};
+
 /** libdatachannel's refusal of a candidate that merely came too early. */
 const TRANSPORT_NOT_READY = /without (ICE transport|remote description)/i;
 
@@ -161,12 +172,19 @@ class DatachannelChannel implements EngineChannel {
     for (const event of queued) deliverChannelEvent(handlers, event);
   }
 
+  /**
+   * node-datachannel's `sendMessage*` returns false when libdatachannel only
+   * buffered the message (it is still sent; `bufferedAmount()` counts it) and
+   * throws when it refuses one, so every return here is an acceptance.
+   */
   sendBinary(data: Uint8Array): boolean {
-    return this.dc.sendMessageBinary(data);
+    this.dc.sendMessageBinary(data);
+    return true;
   }
 
   sendText(text: string): boolean {
-    return this.dc.sendMessage(text);
+    this.dc.sendMessage(text);
+    return true;
   }
 
   bufferedAmount(): number {
@@ -261,7 +279,8 @@ class DatachannelConnection implements EngineConnection {
     );
     pc.onGatheringStateChange(
       guard((state: string) => {
-        if (!this.closed) handlers.gatheringStateChange(state as EngineGatheringState);
+        const mapped = NDC_GATHERING_STATES[state];
+        if (!this.closed && mapped !== undefined) handlers.gatheringStateChange(mapped);
       }),
     );
     pc.onSignalingStateChange(
