@@ -18,6 +18,7 @@ import { ChannelState, ConnectionState } from '../peer/enums.js';
 import { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import type { WebRTCDataChannel } from '../peer/data-channel.js';
 import { PacketQueue } from '../peer/packet-queue.js';
+import { randomInt } from '../transport/signaling/tokens.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { checkBool, checkInt, checkOneOf, checkOptions, invalid } from '../util/validate.js';
 import { MAX_CUSTOM_CHANNELS, channelIndexFor, channelLayout, transferChannelOf, type ChannelSpec } from './channel-layout.js';
@@ -443,6 +444,19 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
 
   getUniqueId(): number {
     return this.uniqueId;
+  }
+
+  /**
+   * A random peer id for {@link createClient} or {@link createMesh}, drawn
+   * uniformly from 2..2147483647 (never 0, the broadcast target, nor 1, the
+   * server) with the platform's cryptographic random generator, as Godot's
+   * `MultiplayerPeer.generate_unique_id()` does. Independent of this peer's
+   * state; two peers that draw ids this way collide with probability about
+   * n² / 2³² for n peers, so a lobby that assigns ids (`Mesh.join`) is safer
+   * for larger groups.
+   */
+  generateUniqueId(): number {
+    return randomInt(MIN_PEER_ID, MAX_PEER_ID);
   }
 
   isServer(): boolean {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   ConnectionState,
   ConnectionStatus,
@@ -232,6 +232,36 @@ describe('WebRTCMultiplayerPeer', () => {
     server.disconnectPeer(3);
     expect(events).toEqual([3]);
     expect(errorOf(() => server.disconnectPeer(3)).code).toBe(ErrorCode.INVALID_PEER);
+  });
+
+  it('generateUniqueId() draws crypto-random ids from 2..2147483647, usable with createClient/createMesh', () => {
+    const m = new WebRTCMultiplayerPeer();
+    const ids = Array.from({ length: 1000 }, () => m.generateUniqueId());
+    for (const id of ids) {
+      expect(Number.isInteger(id)).toBe(true);
+      expect(id).toBeGreaterThanOrEqual(2);
+      expect(id).toBeLessThanOrEqual(2147483647);
+    }
+    expect(new Set(ids).size).toBeGreaterThan(990); // 31 random bits: a repeat among 1000 is very unlikely
+    // the extremes of the generator map to the ends of the range; the biased top is redrawn
+    const words = [0, 2147483645, 0xffffffff, 7];
+    const spy = vi.spyOn(globalThis.crypto, 'getRandomValues').mockImplementation(<T extends ArrayBufferView | null>(buf: T): T => {
+      (buf as unknown as Uint32Array)[0] = words.shift()!;
+      return buf;
+    });
+    try {
+      expect([m.generateUniqueId(), m.generateUniqueId(), m.generateUniqueId()]).toEqual([2, 2147483647, 9]);
+    } finally {
+      spy.mockRestore();
+    }
+    m.createClient(m.generateUniqueId());
+    expect(m.getUniqueId()).toBeGreaterThanOrEqual(2);
+    m.close();
+    const mesh = new WebRTCMultiplayerPeer();
+    const id = mesh.generateUniqueId();
+    mesh.createMesh(id);
+    expect(mesh.getUniqueId()).toBe(id);
+    mesh.close();
   });
 
   it('close() releases every connection', async () => {
