@@ -286,23 +286,35 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
 
   /**
    * Add the connection to a remote peer and create its channels. Checks, in
-   * order: initialised; client mode only accepts peer 1; server mode refuses
-   * peer 1; id in range and not our own; lifetime ≥ 0; `refuseNewConnections`;
-   * the connection is in state NEW; the id is not present already. On any
-   * failure nothing is created.
+   * this order; the first that fails throws an {@link RtcmeshError}:
+   *
+   * 1. the peer is initialised (`createServer`/`createClient`/`createMesh`) — `INVALID_STATE`;
+   * 2. client mode only accepts peer 1 — `INVALID_PEER`;
+   * 3. server mode refuses peer 1 — `INVALID_PEER`;
+   * 4. `peerId` is an integer in 1..2147483647 — `INVALID_ARGUMENT` — and not this peer's own id — `INVALID_PEER`;
+   * 5. `unreliableLifetime` is an integer in 0..65535 — `INVALID_ARGUMENT`;
+   * 6. `refuseNewConnections` is off — `UNAUTHORIZED`;
+   * 7. `connection` is a {@link WebRTCPeerConnection} — `INVALID_ARGUMENT` — in state NEW — `INVALID_STATE`;
+   * 8. `peerId` is not present already — `INVALID_PEER`;
+   * 9. the connection has no channel with an id the layout needs (1.., 1000) — `INVALID_ARGUMENT`.
+   *
+   * Then the channels are created. If the engine refuses one (`ENGINE_ERROR`),
+   * the channels already made are closed and removed from the connection
+   * again, so a failed call leaves nothing behind and the same connection can
+   * be passed again.
    * @param unreliableLifetime maxPacketLifeTime (ms) of the two unreliable channels.
    */
   addPeer(connection: WebRTCPeerConnection, peerId: number, unreliableLifetime = 1): void {
     if (this.mode === undefined) {
       throw new RtcmeshError(ErrorCode.INVALID_STATE, 'addPeer(): call createServer(), createClient() or createMesh() first');
     }
-    checkInt(peerId, 1, MAX_PEER_ID, 'addPeer() peerId');
     if (this.mode === 'client' && peerId !== TARGET_PEER_SERVER) {
-      throw new RtcmeshError(ErrorCode.INVALID_PEER, `addPeer(): a client only connects to the server (peer 1), not to peer ${peerId}`);
+      throw new RtcmeshError(ErrorCode.INVALID_PEER, `addPeer(): a client only connects to the server (peer 1), not to peer ${String(peerId)}`);
     }
     if (this.mode === 'server' && peerId === TARGET_PEER_SERVER) {
       throw new RtcmeshError(ErrorCode.INVALID_PEER, 'addPeer(): the server is peer 1 itself; clients have ids 2..2147483647');
     }
+    checkInt(peerId, 1, MAX_PEER_ID, 'addPeer() peerId');
     if (peerId === this.uniqueId) {
       throw new RtcmeshError(ErrorCode.INVALID_PEER, `addPeer(): ${peerId} is this peer's own id`);
     }

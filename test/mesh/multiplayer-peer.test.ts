@@ -205,6 +205,51 @@ describe('WebRTCMultiplayerPeer', () => {
     expect(errorOf(() => mesh.putPacket('x' as never)).code).toBe(ErrorCode.INVALID_ARGUMENT);
   });
 
+  it('addPeer reports the first failing check in spec order when several apply', () => {
+    const conn = () => new WebRTCPeerConnection(LOOPBACK);
+    const used = () => {
+      const c = conn();
+      c.close();
+      return c;
+    };
+    const fresh = new WebRTCPeerConnection(LOOPBACK);
+    // not initialised beats everything
+    expect(errorOf(() => new WebRTCMultiplayerPeer().addPeer(used(), 0, -1)).code).toBe(ErrorCode.INVALID_STATE);
+    const client = new WebRTCMultiplayerPeer();
+    const server = new WebRTCMultiplayerPeer();
+    const mesh = new WebRTCMultiplayerPeer();
+    track([client, server, mesh]);
+    client.createClient(5);
+    server.createServer();
+    mesh.createMesh(3);
+    for (const m of [client, server, mesh]) m.refuseNewConnections = true;
+    // client refusal before the id range check, the lifetime, refuseNewConnections and the connection state
+    const c0 = errorOf(() => client.addPeer(used(), 0, -1));
+    expect(c0.code).toBe(ErrorCode.INVALID_PEER);
+    expect(c0.message).toMatch(/only connects to the server/);
+    expect(errorOf(() => client.addPeer(fresh, 2147483648)).message).toMatch(/only connects to the server/);
+    // server refusal of peer 1 before the lifetime, refuseNewConnections and the connection state
+    expect(errorOf(() => server.addPeer(used(), 1, -1)).message).toMatch(/server is peer 1 itself/);
+    // range before lifetime
+    const range = errorOf(() => mesh.addPeer(used(), 0, -1));
+    expect(range.code).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(range.message).toMatch(/peerId/);
+    expect(errorOf(() => mesh.addPeer(used(), 3, -1)).message).toMatch(/own id/);
+    // lifetime before refuseNewConnections
+    expect(errorOf(() => mesh.addPeer(used(), 4, -1)).message).toMatch(/unreliableLifetime/);
+    expect(errorOf(() => client.addPeer(used(), 1, 70000)).message).toMatch(/unreliableLifetime/);
+    // refuseNewConnections before the connection state
+    expect(errorOf(() => mesh.addPeer(used(), 4)).code).toBe(ErrorCode.UNAUTHORIZED);
+    expect(errorOf(() => server.addPeer(used(), 2)).code).toBe(ErrorCode.UNAUTHORIZED);
+    mesh.refuseNewConnections = false;
+    expect(errorOf(() => mesh.addPeer(used(), 4)).code).toBe(ErrorCode.INVALID_STATE);
+    expect(errorOf(() => mesh.addPeer({} as WebRTCPeerConnection, 4)).code).toBe(ErrorCode.INVALID_ARGUMENT);
+    // nothing was created anywhere
+    expect(fresh.getDataChannels()).toHaveLength(0);
+    for (const m of [client, server, mesh]) expect(m.getPeers()).toEqual([]);
+    fresh.close();
+  });
+
   it('removes a peer whose connection closed and keeps working with the rest', async () => {
     const meshes = track(await fullMesh([2, 3, 4]));
     const [m2, m3, m4] = meshes as [WebRTCMultiplayerPeer, WebRTCMultiplayerPeer, WebRTCMultiplayerPeer];
