@@ -363,7 +363,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     }
   }
 
-  /** Create the layout's channels and the control channel on `connection`; on failure none is left behind. */
+  /** Create the layout's channels and the control channel on `connection`; on failure none is left behind (removed from the connection, ids free again). */
   private createChannels(connection: WebRTCPeerConnection, specs: ChannelSpec[], what: string): { channels: WebRTCDataChannel[]; control: WebRTCDataChannel } {
     const taken = new Set(connection.getDataChannels().map((c) => c.getId()));
     const clash = [...specs.map((s) => s.options.id), CONTROL_CHANNEL_ID].find((id) => taken.has(id));
@@ -375,7 +375,8 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
       for (const spec of specs) made.push(connection.createDataChannel(spec.label, spec.options));
       made.push(connection.createDataChannel(CONTROL_CHANNEL_LABEL, { negotiated: true, id: CONTROL_CHANNEL_ID, ordered: false, maxRetransmits: 0 }));
     } catch (err) {
-      for (const ch of made) ch.close();
+      // roll back: the channels leave the connection and their ids are free for a retry
+      for (const ch of made) connection.discardDataChannel(ch);
       throw err instanceof RtcmeshError
         ? err
         : new RtcmeshError(ErrorCode.ENGINE_ERROR, `${what}: creating channels failed: ${describeError(err)}`, { cause: err });

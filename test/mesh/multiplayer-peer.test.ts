@@ -7,9 +7,10 @@ import {
   TransferMode,
   WebRTCMultiplayerPeer,
   WebRTCPeerConnection,
+  getDefaultEngine,
 } from '../../src/index.js';
 import { LOOPBACK, wire } from '../helpers.js';
-import { drain, fullMesh, link, pollUntil, star } from './mesh-helpers.js';
+import { drain, fullMesh, link, pollUntil, refusingOnce, star } from './mesh-helpers.js';
 
 const live: WebRTCMultiplayerPeer[] = [];
 const track = (ms: WebRTCMultiplayerPeer[]) => {
@@ -248,6 +249,38 @@ describe('WebRTCMultiplayerPeer', () => {
     expect(fresh.getDataChannels()).toHaveLength(0);
     for (const m of [client, server, mesh]) expect(m.getPeers()).toEqual([]);
     fresh.close();
+  });
+
+  it('a failed addPeer removes the channels it made from the connection (node-datachannel: a retry needs initialize())', async () => {
+    const a = new WebRTCMultiplayerPeer();
+    const b = new WebRTCMultiplayerPeer();
+    track([a, b]);
+    a.createMesh(2);
+    b.createMesh(3);
+    // the engine refuses the control channel, the last one addPeer creates: three channels exist by then
+    const engine = refusingOnce(getDefaultEngine(), 'rtcmesh-control');
+    const ca = new WebRTCPeerConnection(LOOPBACK, { engine, autoPoll: true });
+    const cb = new WebRTCPeerConnection(LOOPBACK, { autoPoll: true });
+    wire(ca, cb);
+    const mine = ca.createDataChannel('mine', { negotiated: true, id: 50 }); // the user's own channel stays
+    const failed = errorOf(() => a.addPeer(ca, 3));
+    expect(engine.refused).toBe(1);
+    expect(failed.code).toBe(ErrorCode.ENGINE_ERROR);
+    expect(ca.getDataChannels()).toEqual([mine]);
+    expect(a.hasPeer(3)).toBe(false);
+    // libdatachannel never opens a channel on a stream id used before: the retry fails loudly, leaving nothing
+    const again = errorOf(() => a.addPeer(ca, 3));
+    expect(again.code).toBe(ErrorCode.ENGINE_ERROR);
+    expect(again.message).toMatch(/stream id 1 was used before.*initialize\(\)/);
+    expect(ca.getDataChannels()).toEqual([mine]);
+    expect(a.hasPeer(3)).toBe(false);
+    // the same connection object, re-initialised, works
+    ca.initialize(LOOPBACK);
+    a.addPeer(ca, 3);
+    b.addPeer(cb, 2);
+    cb.createOffer();
+    await pollUntil([a, b], () => a.getPeerIds().length === 1 && b.getPeerIds().length === 1, 'the retried link to open');
+    expect(a.getPeer(3)!.channels.map((c) => c.getId())).toEqual([1, 2, 3]);
   });
 
   it('removes a peer whose connection closed and keeps working with the rest', async () => {

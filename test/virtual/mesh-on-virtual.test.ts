@@ -1,6 +1,16 @@
 import { expect, it } from 'vitest';
-import { ConnectionStatus, TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection, VirtualNetwork } from '../../src/index.js';
+import {
+  ChannelState,
+  ConnectionStatus,
+  ErrorCode,
+  RtcmeshError,
+  TransferMode,
+  WebRTCMultiplayerPeer,
+  WebRTCPeerConnection,
+  VirtualNetwork,
+} from '../../src/index.js';
 import { wire } from '../helpers.js';
+import { refusingOnce } from '../mesh/mesh-helpers.js';
 
 it('an 8-peer mesh runs unchanged on the virtual network, with loss, on the virtual clock', () => {
   const net = new VirtualNetwork({ seed: 3, defaultLink: { latencyMs: 30, jitter: 5, loss: 0.2 } });
@@ -27,5 +37,49 @@ it('an 8-peer mesh runs unchanged on the virtual network, with loss, on the virt
   expect(meshes[1]!.getPeerIds()).not.toContain(2);
   expect(meshes[0]!.getPeerIds()).toEqual([]);
   expect(meshes[0]!.getConnectionStatus()).toBe(ConnectionStatus.CONNECTED); // a mesh peer stays usable
+  net.close();
+});
+
+it('a failed addPeer leaves nothing on the connection: the same connection is added again and the link works', () => {
+  const net = new VirtualNetwork({ seed: 5, defaultLink: { latencyMs: 10 } });
+  const [ha, hb] = [net.createHost('a'), net.createHost('b')];
+  const a = new WebRTCMultiplayerPeer({ clock: net.clock });
+  const b = new WebRTCMultiplayerPeer({ clock: net.clock });
+  a.createMesh(2, [TransferMode.RELIABLE]);
+  b.createMesh(3, [TransferMode.RELIABLE]);
+  // the engine refuses custom channel 1 (id 4): channels 1, 2 and 3 exist by then
+  const engine = refusingOnce(ha.engine, '4');
+  const ca = new WebRTCPeerConnection({}, { engine, autoPoll: true });
+  const cb = new WebRTCPeerConnection({}, { engine: hb.engine, autoPoll: true });
+  wire(ca, cb);
+  const mine = ca.createDataChannel('mine', { negotiated: true, id: 50 }); // the user's own channel stays
+  const theirs = cb.createDataChannel('mine', { negotiated: true, id: 50 });
+  let failure: unknown;
+  try {
+    a.addPeer(ca, 3);
+  } catch (err) {
+    failure = err;
+  }
+  expect(engine.refused).toBe(1);
+  expect(failure).toBeInstanceOf(RtcmeshError);
+  expect((failure as RtcmeshError).code).toBe(ErrorCode.ENGINE_ERROR);
+  expect(ca.getDataChannels()).toEqual([mine]);
+  expect(a.hasPeer(3)).toBe(false);
+  // the retry gets the same negotiated ids on the same connection, at once (no time passes)
+  a.addPeer(ca, 3);
+  b.addPeer(cb, 2);
+  expect(ca.getDataChannels().map((c) => c.getId())).toEqual([50, 1, 2, 3, 4, 1000]);
+  cb.createOffer();
+  expect(net.runUntil(() => { a.poll(); b.poll(); return a.getPeerIds().length === 1 && b.getPeerIds().length === 1; }, { maxMs: 10_000 })).toBe(true);
+  expect(mine.getReadyState()).toBe(ChannelState.OPEN);
+  expect(theirs.getReadyState()).toBe(ChannelState.OPEN);
+  a.targetPeer = 3;
+  a.transferChannel = 1;
+  a.putPacket(new Uint8Array([42]));
+  const got: { from: number; channel: number; data: number[] }[] = [];
+  net.runUntil(() => { a.poll(); b.poll(); let p; while ((p = b.getPacket()) !== undefined) got.push({ from: b.getPacketPeer(), channel: b.getPacketChannel(), data: [...p] }); return got.length === 1; }, { maxMs: 5000 });
+  expect(got).toEqual([{ from: 2, channel: 1, data: [42] }]);
+  a.close();
+  b.close();
   net.close();
 });
