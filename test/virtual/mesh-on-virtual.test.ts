@@ -1,6 +1,7 @@
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ChannelState,
+  ConnectionState,
   ConnectionStatus,
   ErrorCode,
   RtcmeshError,
@@ -82,4 +83,81 @@ it('a failed addPeer leaves nothing on the connection: the same connection is ad
   a.close();
   b.close();
   net.close();
+});
+
+describe('the DISCONNECTED grace period (disconnectGraceMs)', () => {
+  const GRACE = 3000;
+  /** Two mesh peers (2 and 3) linked on the virtual network; ICE goes DISCONNECTED 1 s into a partition and FAILED only after 60 s. */
+  function graceSetup() {
+    const net = new VirtualNetwork({ seed: 11, defaultLink: { latencyMs: 10 }, ice: { disconnectedAfterMs: 1000, failedAfterMs: 60_000 } });
+    const [ha, hb] = [net.createHost('a'), net.createHost('b')];
+    // heartbeat detection off: only the connection state decides
+    const options = { clock: net.clock, disconnectGraceMs: GRACE, heartbeatTimeoutMs: 0 };
+    const a = new WebRTCMultiplayerPeer(options);
+    const b = new WebRTCMultiplayerPeer(options);
+    a.createMesh(2);
+    b.createMesh(3);
+    const ca = new WebRTCPeerConnection({}, { engine: ha.engine, autoPoll: true });
+    const cb = new WebRTCPeerConnection({}, { engine: hb.engine, autoPoll: true });
+    wire(ca, cb);
+    a.addPeer(ca, 3);
+    b.addPeer(cb, 2);
+    cb.createOffer();
+    const poll = () => { a.poll(); b.poll(); };
+    expect(net.runUntil(() => { poll(); return a.getPeerIds().length === 1 && b.getPeerIds().length === 1; }, { maxMs: 10_000 })).toBe(true);
+    const gone: string[] = [];
+    a.on('peer_disconnected', (id, reason) => gone.push(`a:${id}:${reason}`));
+    b.on('peer_disconnected', (id, reason) => gone.push(`b:${id}:${reason}`));
+    /** Poll both until `check()` holds (checked after every network event). */
+    const run = (check: () => boolean, maxMs = 120_000) => net.runUntil(() => { poll(); return check(); }, { maxMs });
+    /** Poll both until the clock reads `at`. */
+    const runTo = (at: number) => run(() => net.clock.now() >= at);
+    /** Cut the link; resolves at the moment both connections are DISCONNECTED. */
+    const partition = () => {
+      net.partition([ha], [hb]);
+      expect(run(() => ca.getConnectionState() === ConnectionState.DISCONNECTED && cb.getConnectionState() === ConnectionState.DISCONNECTED)).toBe(true);
+      return net.clock.now();
+    };
+    return { net, a, b, ca, cb, gone, run, runTo, partition };
+  }
+
+  it('a partition shorter than the grace keeps the peer, and the link carries data again', () => {
+    const { net, a, b, ca, cb, gone, run, runTo, partition } = graceSetup();
+    const since = partition();
+    runTo(since + GRACE - 1000);
+    expect(a.getPeerIds()).toEqual([3]);
+    expect(b.getPeerIds()).toEqual([2]);
+    net.heal();
+    expect(run(() => ca.getConnectionState() === ConnectionState.CONNECTED && cb.getConnectionState() === ConnectionState.CONNECTED)).toBe(true);
+    // well past the moment the grace would have run out: still there, nothing reported
+    runTo(since + 2 * GRACE);
+    expect(gone).toEqual([]);
+    expect(a.getPeerIds()).toEqual([3]);
+    expect(b.getPeerIds()).toEqual([2]);
+    expect(a.getLinkStats(3)!.state).toBe('connected');
+    a.targetPeer = 3;
+    a.putPacket(new Uint8Array([9]));
+    let got: Uint8Array | undefined;
+    expect(run(() => (got = b.getPacket()) !== undefined, 10_000)).toBe(true);
+    expect([...got!]).toEqual([9]);
+    a.close();
+    b.close();
+    net.close();
+  });
+
+  it('a partition longer than the grace removes the peer with peer_disconnected on both sides', () => {
+    const { net, a, b, gone, run, runTo, partition } = graceSetup();
+    const since = partition();
+    runTo(since + GRACE - 10);
+    expect(gone).toEqual([]);
+    expect(a.hasPeer(3)).toBe(true);
+    expect(run(() => gone.length === 2)).toBe(true);
+    expect(gone.sort()).toEqual([`a:3:disconnected for ${GRACE} ms`, `b:2:disconnected for ${GRACE} ms`]);
+    expect(a.hasPeer(3)).toBe(false);
+    expect(b.hasPeer(2)).toBe(false);
+    expect(a.getConnectionStatus()).toBe(ConnectionStatus.CONNECTED); // a mesh peer stays usable
+    a.close();
+    b.close();
+    net.close();
+  });
 });
