@@ -342,6 +342,99 @@ describe('WebRTCMultiplayerPeer', () => {
     mesh.close();
   });
 
+  it('removePeer() closes and forgets a peer, telling both sides; unknown ids are ignored', async () => {
+    const meshes = track(await fullMesh([2, 3, 4]));
+    const [m2, m3, m4] = meshes as [WebRTCMultiplayerPeer, WebRTCMultiplayerPeer, WebRTCMultiplayerPeer];
+    const gone: string[] = [];
+    m2.on('peer_disconnected', (id, reason) => gone.push(`2:${id}:${reason}`));
+    m3.on('peer_disconnected', (id, reason) => gone.push(`3:${id}:${reason}`));
+    const connection = m2.getPeer(3)!.connection;
+    m2.removePeer(3);
+    expect(gone).toEqual(['2:3:removed']); // synchronously, with its reason
+    expect(m2.hasPeer(3)).toBe(false);
+    expect(m2.getPeer(3)).toBeUndefined();
+    expect(m2.getPeerIds()).toEqual([4]);
+    expect(connection.getConnectionState()).toBe(ConnectionState.CLOSED);
+    await pollUntil([m3], () => gone.length === 2, 'peer 3 to notice');
+    expect(gone[1]).toBe('3:2:connection closed');
+    m2.removePeer(3); // gone already: nothing happens
+    m2.removePeer(99);
+    expect(gone).toHaveLength(2);
+    expect(errorOf(() => m2.removePeer(0)).code).toBe(ErrorCode.INVALID_ARGUMENT);
+    // a peer still connecting is removed silently (it was never announced)
+    m4.addPeer(new WebRTCPeerConnection(LOOPBACK), 7);
+    const events: number[] = [];
+    m4.on('peer_disconnected', (id) => events.push(id));
+    m4.removePeer(7);
+    expect(m4.hasPeer(7)).toBe(false);
+    expect(events).toEqual([]);
+    // the rest keeps working
+    m2.targetPeer = 0;
+    m2.putPacket(new Uint8Array([1]));
+    await pollUntil([m2, m4], () => m4.getAvailablePacketCount() === 1, 'a packet after the removal');
+  });
+
+  it('a broadcast that fails for one peer is counted and reported with send_failed; the others still get it', async () => {
+    const a = new WebRTCMultiplayerPeer({ session: false });
+    const b = new WebRTCMultiplayerPeer({ session: false });
+    const small = new WebRTCMultiplayerPeer({ session: false });
+    track([a, b, small]);
+    a.createMesh(2);
+    b.createMesh(3);
+    small.createMesh(4);
+    link(a, b);
+    // peer 4 accepts messages of at most 1024 bytes
+    const ca = new WebRTCPeerConnection(LOOPBACK, { autoPoll: true });
+    const cs = new WebRTCPeerConnection({ ...LOOPBACK, maxMessageSize: 1024 }, { autoPoll: true });
+    wire(ca, cs);
+    a.addPeer(ca, 4);
+    small.addPeer(cs, 2);
+    cs.createOffer();
+    await pollUntil([a, b, small], () => a.getPeerIds().length === 2 && b.getPeerIds().length === 1 && small.getPeerIds().length === 1, 'both links');
+    expect(a.getMaxPacketSize()).toBe(1024);
+    const failures: [number, unknown][] = [];
+    a.on('send_failed', (id, err) => failures.push([id, err]));
+    a.targetPeer = 0;
+    a.putPacket(new Uint8Array(2000)); // does not throw
+    expect(failures).toHaveLength(1);
+    expect(failures[0]![0]).toBe(4);
+    expect(failures[0]![1]).toBeInstanceOf(RtcmeshError);
+    expect((failures[0]![1] as RtcmeshError).code).toBe(ErrorCode.PACKET_TOO_LARGE);
+    expect(a.getStats()).toMatchObject({ packetsSent: 1, broadcastFailures: 1 });
+    await pollUntil([a, b], () => b.getAvailablePacketCount() === 1, 'the broadcast at peer 3');
+    expect(b.getPacket()!.length).toBe(2000);
+    // all but peer 3: only peer 4, which fails again
+    a.targetPeer = -3;
+    a.putPacket(new Uint8Array(2000));
+    expect(a.getStats()).toMatchObject({ packetsSent: 1, broadcastFailures: 2 });
+    // to peer 4 alone the error is thrown, not counted
+    a.targetPeer = 4;
+    expect(errorOf(() => a.putPacket(new Uint8Array(2000))).code).toBe(ErrorCode.PACKET_TOO_LARGE);
+    expect(a.getStats()).toMatchObject({ packetsSent: 1, broadcastFailures: 2 });
+    expect(failures).toHaveLength(2);
+  });
+
+  it('getConnectionStatus() and isServerRelaySupported() follow the role', () => {
+    const m = new WebRTCMultiplayerPeer();
+    expect(m.getConnectionStatus()).toBe(ConnectionStatus.DISCONNECTED);
+    expect(m.isServerRelaySupported()).toBe(false);
+    m.createClient(9);
+    expect(m.getConnectionStatus()).toBe(ConnectionStatus.CONNECTING); // until the server link opens
+    expect(m.isServerRelaySupported()).toBe(true);
+    m.close();
+    expect(m.getConnectionStatus()).toBe(ConnectionStatus.DISCONNECTED);
+    m.createServer();
+    expect(m.getConnectionStatus()).toBe(ConnectionStatus.CONNECTED);
+    expect(m.isServerRelaySupported()).toBe(true);
+    m.close();
+    m.createMesh(4);
+    expect(m.getConnectionStatus()).toBe(ConnectionStatus.CONNECTED);
+    expect(m.isServerRelaySupported()).toBe(false); // every pair of a mesh has its own link
+    m.close();
+    expect(m.getConnectionStatus()).toBe(ConnectionStatus.DISCONNECTED);
+    expect(m.isServerRelaySupported()).toBe(false);
+  });
+
   it('close() releases every connection', async () => {
     const meshes = await fullMesh([2, 3]);
     const conns = meshes.flatMap((m) => m.getPeers().map((p) => p.connection));
