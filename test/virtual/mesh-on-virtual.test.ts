@@ -161,3 +161,63 @@ describe('the DISCONNECTED grace period (disconnectGraceMs)', () => {
     net.close();
   });
 });
+
+it('on a lossy link, UNRELIABLE and UNRELIABLE_ORDERED packets are lost at about the loss rate (never retransmitted) while RELIABLE ones all arrive', () => {
+  const LOSS = 0.2;
+  const N = 500;
+  const net = new VirtualNetwork({ seed: 21, defaultLink: { latencyMs: 10 } });
+  const [ha, hb] = [net.createHost('a'), net.createHost('b')];
+  const a = new WebRTCMultiplayerPeer({ clock: net.clock });
+  const b = new WebRTCMultiplayerPeer({ clock: net.clock });
+  a.createMesh(2);
+  b.createMesh(3);
+  const ca = new WebRTCPeerConnection({}, { engine: ha.engine, autoPoll: true });
+  const cb = new WebRTCPeerConnection({}, { engine: hb.engine, autoPoll: true });
+  wire(ca, cb);
+  a.addPeer(ca, 3); // unreliableLifetime 1 ms: a lost packet is abandoned, not resent
+  b.addPeer(cb, 2);
+  cb.createOffer();
+  const got = new Map<TransferMode, number[]>([[TransferMode.UNRELIABLE, []], [TransferMode.UNRELIABLE_ORDERED, []], [TransferMode.RELIABLE, []]]);
+  const poll = () => {
+    a.poll();
+    b.poll();
+    let p;
+    while ((p = b.getPacket()) !== undefined) got.get(b.getPacketMode())!.push(new DataView(p.buffer, p.byteOffset).getUint16(0));
+  };
+  expect(net.runUntil(() => { poll(); return a.getPeerIds().length === 1 && b.getPeerIds().length === 1; }, { maxMs: 10_000 })).toBe(true);
+  net.link(ha, hb, { forward: { loss: LOSS } }); // a → b loses packets from now on; b → a (acknowledgements) is clean
+  a.targetPeer = 3;
+  const packet = (k: number) => {
+    const data = new Uint8Array(2);
+    new DataView(data.buffer).setUint16(0, k);
+    return data;
+  };
+  for (let k = 0; k < N; k++) {
+    // one packet per mode every 20 ms, so each tick's packets travel in their own SCTP packet
+    for (const mode of [TransferMode.UNRELIABLE, TransferMode.UNRELIABLE_ORDERED, TransferMode.RELIABLE]) {
+      a.transferMode = mode;
+      a.putPacket(packet(k));
+    }
+    const next = net.clock.now() + 20;
+    net.runUntil(() => { poll(); return net.clock.now() >= next; });
+  }
+  expect(net.runUntil(() => { poll(); return got.get(TransferMode.RELIABLE)!.length === N; }, { maxMs: 30_000 })).toBe(true);
+  const settle = net.clock.now() + 2000; // anything still in flight lands; nothing else may
+  net.runUntil(() => { poll(); return net.clock.now() >= settle; });
+  const all = [...Array(N).keys()];
+  expect(got.get(TransferMode.RELIABLE)).toEqual(all);
+  expect(net.directionStats(ha, hb).packetsLost).toBeGreaterThan(0);
+  for (const mode of [TransferMode.UNRELIABLE, TransferMode.UNRELIABLE_ORDERED]) {
+    const seen = got.get(mode)!;
+    expect(new Set(seen).size).toBe(seen.length); // no duplicates
+    const lost = (N - seen.length) / N;
+    // 500 packets at 20 % loss: the expected 100 ± 9 lost, so well inside 12–28 %
+    expect(lost).toBeGreaterThan(LOSS - 0.08);
+    expect(lost).toBeLessThan(LOSS + 0.08);
+  }
+  const ordered = got.get(TransferMode.UNRELIABLE_ORDERED)!;
+  expect(ordered).toEqual([...ordered].sort((x, y) => x - y)); // in order, with gaps
+  a.close();
+  b.close();
+  net.close();
+});
