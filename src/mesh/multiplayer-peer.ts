@@ -1004,9 +1004,26 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     };
   }
 
-  /** Close every connection and return to the uninitialised state. */
+  /**
+   * Close every connection and return to the uninitialised state, as Godot's
+   * `close()` does: no role, own id 0, no custom channels, no peers, status
+   * DISCONNECTED, `targetPeer` back to 0 (broadcast), and the packet last
+   * read forgotten (`getPacketPeer()` and `getPacketChannel()` 0,
+   * `getPacketMode()` RELIABLE). Packets not read yet are dropped.
+   * `transferMode`, `transferChannel`, `refuseNewConnections` and the
+   * counters of {@link getStats} are kept. Create it again with
+   * `createServer`, `createClient` or `createMesh`.
+   *
+   * Then, unlike Godot, every peer that was connected (its `peer_connected`
+   * was emitted; links being reconnected included) gets
+   * `peer_disconnected(id, "closed")`, so whatever tracks peers (an
+   * `RpcEndpoint` cancels their pending requests with PEER_DISCONNECTED)
+   * hears of it. Listeners already see the closed state. A peer still
+   * connecting is closed silently. Calling `close()` again does nothing.
+   */
   close(): void {
-    for (const entry of this.peers.values()) entry.connection.close();
+    const connected = [...this.peers.values()].filter((e) => e.connected).map((e) => e.id);
+    const entries = [...this.peers.values()];
     this.peers.clear();
     this.rrOrder = [];
     this.rrNext = 0;
@@ -1014,5 +1031,12 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     this.uniqueId = 0;
     this.customChannels = [];
     this.status = ConnectionStatus.DISCONNECTED;
+    this.target = 0;
+    this.last = { peer: 0, index: 0, mode: TransferMode.RELIABLE };
+    for (const entry of entries) {
+      entry.connection.close();
+      entry.state = 'closed';
+    }
+    for (const id of connected) this.emit('peer_disconnected', id, 'closed');
   }
 }

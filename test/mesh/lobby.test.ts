@@ -168,8 +168,9 @@ describe('Mesh.join', () => {
     expect(gone.filter((g) => !g.startsWith('c:')).sort()).toEqual([`a:${cId}:left the lobby`, `b:${cId}:left the lobby`]);
     gone.length = 0;
     b.close(); // the mesh's own close leaves the lobby too
-    await pollUntil([a], () => gone.length === 1, 'a to drop b');
-    expect(gone).toEqual([`a:${bId}:left the lobby`]);
+    expect(gone).toEqual([`b:${a.getUniqueId()}:closed`]); // and tells b's own listeners at once
+    await pollUntil([a], () => gone.length === 2, 'a to drop b');
+    expect(gone[1]).toBe(`a:${bId}:left the lobby`);
     expect(a.getPeers()).toEqual([]);
     expect(a.getConnectionStatus()).toBe(ConnectionStatus.CONNECTED); // alone in the lobby, still usable
     bus.close();

@@ -6,6 +6,7 @@ import {
   RtcmeshError,
   TransferMode,
   WebRTCMultiplayerPeer,
+  RpcEndpoint,
   WebRTCPeerConnection,
   getDefaultEngine,
 } from '../../src/index.js';
@@ -442,5 +443,74 @@ describe('WebRTCMultiplayerPeer', () => {
     expect(conns.every((c) => c.getConnectionState() === ConnectionState.CLOSED)).toBe(true);
     expect(meshes[0]!.getConnectionStatus()).toBe(ConnectionStatus.DISCONNECTED);
     expect(meshes[0]!.getPeers()).toEqual([]);
+  });
+
+  it('close() resets the transient state as Godot does and emits peer_disconnected("closed") for each connected peer', async () => {
+    const meshes = track(await fullMesh([2, 3, 4], [TransferMode.UNRELIABLE]));
+    const [m2, m3] = meshes as [WebRTCMultiplayerPeer, WebRTCMultiplayerPeer, WebRTCMultiplayerPeer];
+    m3.targetPeer = 2;
+    m3.transferChannel = 1;
+    m3.putPacket(new Uint8Array([1]));
+    m3.putPacket(new Uint8Array([2]));
+    await pollUntil(meshes, () => m2.getAvailablePacketCount() === 2, 'two packets');
+    m2.getPacket(); // one read, one left unread
+    expect([m2.getPacketPeer(), m2.getPacketChannel(), m2.getPacketMode()]).toEqual([3, 1, TransferMode.UNRELIABLE]);
+    m2.addPeer(new WebRTCPeerConnection(LOOPBACK), 9); // still connecting at close(): closed silently
+    m2.targetPeer = -4;
+    m2.transferMode = TransferMode.UNRELIABLE_ORDERED;
+    m2.transferChannel = 1;
+    m2.refuseNewConnections = true;
+    const sent = m2.getStats().packetsReceived;
+    const seen: string[] = [];
+    m2.on('peer_disconnected', (id, reason) => {
+      // listeners already see the closed peer
+      expect(m2.getConnectionStatus()).toBe(ConnectionStatus.DISCONNECTED);
+      expect(m2.getPeers()).toEqual([]);
+      seen.push(`${id}:${reason}`);
+    });
+    const connections = m2.getPeers().map((p) => p.connection);
+    m2.close();
+    expect(seen.sort()).toEqual(['3:closed', '4:closed']);
+    expect(connections.every((c) => c.getConnectionState() === ConnectionState.CLOSED)).toBe(true);
+    // Godot's close(): peers, role, id, custom channels, target and last packet reset
+    expect(m2.getPeers()).toEqual([]);
+    expect(m2.getMode()).toBeUndefined();
+    expect(m2.getUniqueId()).toBe(0);
+    expect(m2.getCustomChannels()).toEqual([]);
+    expect(m2.getConnectionStatus()).toBe(ConnectionStatus.DISCONNECTED);
+    expect(m2.targetPeer).toBe(0);
+    expect([m2.getPacketPeer(), m2.getPacketChannel(), m2.getPacketMode()]).toEqual([0, 0, TransferMode.RELIABLE]);
+    expect(m2.getAvailablePacketCount()).toBe(0); // the unread packet went with its peer
+    expect(m2.getPacket()).toBeUndefined();
+    // kept: the send settings, refuseNewConnections and the counters
+    expect([m2.transferMode, m2.transferChannel, m2.refuseNewConnections]).toEqual([TransferMode.UNRELIABLE_ORDERED, 1, true]);
+    expect(m2.getStats().packetsReceived).toBe(sent);
+    expect(errorOf(() => m2.putPacket(new Uint8Array([1]))).code).toBe(ErrorCode.INVALID_STATE);
+    m2.close(); // again: nothing happens
+    expect(seen).toHaveLength(2);
+    m2.createMesh(5); // usable again
+    expect(m2.getUniqueId()).toBe(5);
+  });
+
+  it('close() cancels the pending requests of an RpcEndpoint bound to the mesh', async () => {
+    const [m2, m3] = track(await fullMesh([2, 3])) as [WebRTCMultiplayerPeer, WebRTCMultiplayerPeer];
+    const ep2 = new RpcEndpoint(m2).register('slow', () => 1, { mode: 'any_peer' });
+    const ep3 = new RpcEndpoint(m3).register('slow', () => new Promise<number>(() => {}), { mode: 'any_peer' }); // never answers
+    const request = ep2.request(3, 'slow');
+    ep2.flush();
+    await pollUntil([m2, m3], () => (ep3.poll(), ep3.getStats().messagesReceived > 0), 'the request to arrive');
+    const gone: number[] = [];
+    ep2.on('peer_disconnected', (id) => gone.push(id));
+    m2.close();
+    const err = await request.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RtcmeshError);
+    expect((err as RtcmeshError).code).toBe(ErrorCode.PEER_DISCONNECTED);
+    expect(gone).toEqual([3]);
+    expect(ep2.getStats().pendingRequests).toBe(0);
+    ep2.close();
+    ep3.close();
   });
 });
