@@ -258,6 +258,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     this.target = checkInt(id, -MAX_PEER_ID, MAX_PEER_ID, 'targetPeer');
   }
 
+  /** Mode `putPacket` uses when `transferChannel` is 0: RELIABLE (default), UNRELIABLE_ORDERED or UNRELIABLE. */
   get transferMode(): TransferMode {
     return this.mode_;
   }
@@ -266,6 +267,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     this.mode_ = checkOneOf(mode, MODES, 'transferMode (a TransferMode)');
   }
 
+  /** 0 (default): the default channel of `transferMode`; N in 1..255: custom channel N (its own mode). */
   get transferChannel(): number {
     return this.channel_;
   }
@@ -274,6 +276,11 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     this.channel_ = checkInt(channel, 0, 255, 'transferChannel');
   }
 
+  /**
+   * While true, {@link addPeer} refuses every new peer with UNAUTHORIZED
+   * (a lobby mesh then leaves announced peers unconnected). Peers already
+   * added stay. Default false; kept by {@link close}.
+   */
   get refuseNewConnections(): boolean {
     return this.refuse;
   }
@@ -406,15 +413,24 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     entry.disconnectedSince = undefined;
   }
 
-  /** Close and forget a peer; emits `peer_disconnected` if it was connected. */
+  /**
+   * Close and forget a peer. If it was connected, `peer_disconnected(id,
+   * "removed")` is emitted at once; a peer still connecting goes silently. An
+   * id that is not present is ignored.
+   * @throws RtcmeshError INVALID_ARGUMENT for an id outside 1..2147483647.
+   */
   removePeer(peerId: number): void {
     checkInt(peerId, 1, MAX_PEER_ID, 'removePeer() peerId');
     this.drop(peerId, 'removed', true);
   }
 
   /**
-   * Disconnect a peer. With `force`, no `peer_disconnected` is emitted for it.
-   * @throws RtcmeshError INVALID_PEER when the peer is unknown.
+   * Disconnect a peer (Godot's `disconnect_peer`): close its connection and
+   * forget it. Without `force`, `peer_disconnected(id, "disconnected")` is
+   * emitted at once if it was connected; with `force`, nothing is emitted.
+   * The remote side notices its connection closing.
+   * @throws RtcmeshError INVALID_PEER when the peer is not present,
+   *   INVALID_ARGUMENT for a bad id or `force`.
    */
   disconnectPeer(peerId: number, force = false): void {
     checkInt(peerId, 1, MAX_PEER_ID, 'disconnectPeer() peerId');
@@ -434,7 +450,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     if (this.mode === 'client' && peerId === TARGET_PEER_SERVER) this.status = ConnectionStatus.DISCONNECTED;
   }
 
-  /** One peer's connection and channels, or undefined. */
+  /** One peer's connection, channels and state, or undefined when not present (connecting peers included). */
   getPeer(peerId: number): PeerInfo | undefined {
     const e = this.peers.get(peerId);
     return e && { id: e.id, connection: e.connection, channels: e.channels, connected: e.connected, state: e.state };
@@ -455,6 +471,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     return this.peers.has(peerId);
   }
 
+  /** This peer's own id: 1 for the server, the id given to `createClient`/`createMesh`, 0 before (and after {@link close}). */
   getUniqueId(): number {
     return this.uniqueId;
   }
@@ -472,6 +489,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     return randomInt(MIN_PEER_ID, MAX_PEER_ID);
   }
 
+  /** True in server mode (after {@link createServer}). */
   isServer(): boolean {
     return this.mode === 'server';
   }
@@ -486,16 +504,31 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     return this.customChannels;
   }
 
-  /** Server and client modes can relay through the server (the RPC layer does). */
+  /**
+   * True in server and client modes: clients reach each other through the
+   * server (the RPC layer relays). False in mesh mode, where every pair has
+   * its own link, and before initialisation.
+   */
   isServerRelaySupported(): boolean {
     return this.mode === 'server' || this.mode === 'client';
   }
 
+  /**
+   * DISCONNECTED before initialisation and after {@link close}; CONNECTED at
+   * once after `createServer` or `createMesh`; after `createClient`,
+   * CONNECTING until the link to the server (peer 1) opens, CONNECTED then,
+   * and DISCONNECTED again when that peer is removed.
+   */
   getConnectionStatus(): ConnectionStatus {
     return this.status;
   }
 
-  /** Largest packet every connected peer accepts (minus the session header when sessions are on). */
+  /**
+   * Largest packet every connected peer accepts: the smallest negotiated
+   * maximum message size over open links (262144 with none), less the
+   * session header's worst case when sessions are on. Larger packets fail
+   * with PACKET_TOO_LARGE.
+   */
   getMaxPacketSize(): number {
     let max = Infinity;
     for (const e of this.peers.values()) if (e.linkUp) max = Math.min(max, e.channels[0]!.getMaxPacketSize() || max);
@@ -512,9 +545,15 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * and reported with `send_failed`, not thrown. While a peer's link is being
    * reconnected, reliable packets are held for it and unreliable ones dropped
    * (counted in its link stats).
-   * @throws RtcmeshError INVALID_STATE when not connected, INVALID_PEER for an
-   *   unknown target, INVALID_ARGUMENT for a channel that does not exist, and
-   *   the channel's own errors (NOT_OPEN, PACKET_TOO_LARGE) for a single target.
+   * @throws RtcmeshError, checked in this order: INVALID_ARGUMENT when `data`
+   *   is not a Uint8Array; INVALID_STATE before initialisation or while the
+   *   status is DISCONNECTED (a client that lost the server); INVALID_ARGUMENT
+   *   when `transferChannel` names a custom channel that does not exist;
+   *   INVALID_PEER when a positive target is not present. For a single target
+   *   also the channel's own errors: NOT_OPEN while that peer is still
+   *   connecting, PACKET_TOO_LARGE above the negotiated maximum (session
+   *   header included), ENGINE_ERROR when the engine refuses the packet (a
+   *   reliable packet with sessions on stays in the replay buffer instead).
    */
   putPacket(data: Uint8Array): void {
     if (!(data instanceof Uint8Array)) invalid('putPacket() data', 'a Uint8Array', data);
@@ -602,7 +641,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     }
   }
 
-  /** Packets waiting on connected peers' channels. */
+  /** Packets waiting to be read with {@link getPacket}, over every connected peer and channel. */
   getAvailablePacketCount(): number {
     let n = 0;
     for (const e of this.peers.values()) {
