@@ -6,7 +6,7 @@
  * does, so offers never collide); departures remove peers.
  * @module
  */
-import { ErrorCode, RtcmeshError } from '../errors.js';
+import { ErrorCode, RtcmeshError, isRtcmeshError } from '../errors.js';
 import { ConnectionState } from '../peer/enums.js';
 import { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import type { PeerConnectionConfig } from '../peer/options.js';
@@ -21,6 +21,12 @@ import type { LobbyMode } from '../transport/signaling/protocol.js';
 
 /** What the lobby join needs from a signaling client (WebSocket or in-memory). */
 export interface LobbySignaling extends EventEmitter<LobbySignalingEvents> {
+  /**
+   * The lobby's name while in one; undefined once this client left it or
+   * closed. The mesh does not reconnect lost links after that. A custom
+   * client without this property counts as always in the lobby.
+   */
+  readonly lobby?: string | undefined;
   join(options?: { lobby?: string; mode?: LobbyMode; auth?: unknown }): Promise<{ lobby: string; id: number; mode: LobbyMode; peers: number[] }>;
   sendDescription(to: number, type: 'offer' | 'answer', sdp: string): void;
   sendCandidate(to: number, mid: string, index: number, candidate: string): void;
@@ -197,13 +203,23 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
 
   /** Send a connection's descriptions and candidates to `id` through signaling, while it is that peer's current connection. */
   private wire(connection: WebRTCPeerConnection, id: number): void {
-    const current = () => this.getPeer(id)?.connection === connection;
-    connection.on('session_description_created', (type, sdp) => {
-      if (current()) this.signaling.sendDescription(id, type, sdp);
-    });
-    connection.on('ice_candidate_created', (mid, index, candidate) => {
-      if (current()) this.signaling.sendCandidate(id, mid, index, candidate);
-    });
+    const send = (fn: () => void) => {
+      if (this.getPeer(id)?.connection !== connection) return;
+      try {
+        fn();
+      } catch (err) {
+        // This client left the lobby or closed: the negotiation cannot complete (the link is dropped or times out).
+        if (isRtcmeshError(err, ErrorCode.INVALID_STATE) || isRtcmeshError(err, ErrorCode.CLOSED)) return;
+        throw err;
+      }
+    };
+    connection.on('session_description_created', (type, sdp) => send(() => this.signaling.sendDescription(id, type, sdp)));
+    connection.on('ice_candidate_created', (mid, index, candidate) => send(() => this.signaling.sendCandidate(id, mid, index, candidate)));
+  }
+
+  /** Whether our own signaling client is still in the lobby (see {@link LobbySignaling.lobby}). */
+  private inLobby(): boolean {
+    return !('lobby' in this.signaling) || this.signaling.lobby !== undefined;
   }
 
   /** Put a fresh, wired connection under peer `id` (the old one is closed). */
@@ -227,9 +243,11 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
   /**
    * A peer that vanished from signaling as well (process killed, cable cut)
    * cannot take part in a new negotiation: give up on its lost link at once
-   * instead of waiting for the server's resume grace or `giveUpMs`.
+   * instead of waiting for the server's resume grace or `giveUpMs`. Nor can
+   * this peer once its own signaling client left the lobby or closed.
    */
   protected override reconnectObjection(peerId: number): string | undefined {
+    if (!this.inLobby()) return 'this peer is no longer in the lobby (signaling left or closed), not reconnecting';
     return this.detachedMembers.has(peerId) ? 'the peer left signaling (detached), not reconnecting' : undefined;
   }
 
@@ -286,17 +304,26 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
     this.signaling.seal();
   }
 
-  /** Leave the lobby and close every connection (and the signaling client, unless told not to). */
+  /**
+   * Leave the lobby and close every connection (and the signaling client,
+   * unless told not to). The others see a departure (`peer_left`, so
+   * `peer_disconnected(id, "left the lobby")`), not a signaling connection
+   * that dropped and might resume.
+   */
   override close(): void {
     this.detach?.();
     this.detach = undefined;
     this.early.clear();
     this.members.clear();
     this.detachedMembers.clear();
+    try {
+      this.signaling.leave(); // first, so the lobby hears of the departure before the links close
+    } catch {
+      // signaling already closed
+    }
     super.close();
     try {
       if (this.settings.closeSignaling) this.signaling.close();
-      else this.signaling.leave();
     } catch {
       // signaling already closed
     }

@@ -18,6 +18,7 @@ import { ChannelState, ConnectionState } from '../peer/enums.js';
 import { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import type { WebRTCDataChannel } from '../peer/data-channel.js';
 import { PacketQueue } from '../peer/packet-queue.js';
+import { randomInt } from '../transport/signaling/tokens.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { checkBool, checkInt, checkOneOf, checkOptions, invalid } from '../util/validate.js';
 import { MAX_CUSTOM_CHANNELS, channelIndexFor, channelLayout, transferChannelOf, type ChannelSpec } from './channel-layout.js';
@@ -257,6 +258,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     this.target = checkInt(id, -MAX_PEER_ID, MAX_PEER_ID, 'targetPeer');
   }
 
+  /** Mode `putPacket` uses when `transferChannel` is 0: RELIABLE (default), UNRELIABLE_ORDERED or UNRELIABLE. */
   get transferMode(): TransferMode {
     return this.mode_;
   }
@@ -265,6 +267,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     this.mode_ = checkOneOf(mode, MODES, 'transferMode (a TransferMode)');
   }
 
+  /** 0 (default): the default channel of `transferMode`; N in 1..255: custom channel N (its own mode). */
   get transferChannel(): number {
     return this.channel_;
   }
@@ -273,6 +276,11 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     this.channel_ = checkInt(channel, 0, 255, 'transferChannel');
   }
 
+  /**
+   * While true, {@link addPeer} refuses every new peer with UNAUTHORIZED
+   * (a lobby mesh then leaves announced peers unconnected). Peers already
+   * added stay. Default false; kept by {@link close}.
+   */
   get refuseNewConnections(): boolean {
     return this.refuse;
   }
@@ -285,23 +293,35 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
 
   /**
    * Add the connection to a remote peer and create its channels. Checks, in
-   * order: initialised; client mode only accepts peer 1; server mode refuses
-   * peer 1; id in range and not our own; lifetime ≥ 0; `refuseNewConnections`;
-   * the connection is in state NEW; the id is not present already. On any
-   * failure nothing is created.
+   * this order; the first that fails throws an {@link RtcmeshError}:
+   *
+   * 1. the peer is initialised (`createServer`/`createClient`/`createMesh`) — `INVALID_STATE`;
+   * 2. client mode only accepts peer 1 — `INVALID_PEER`;
+   * 3. server mode refuses peer 1 — `INVALID_PEER`;
+   * 4. `peerId` is an integer in 1..2147483647 — `INVALID_ARGUMENT` — and not this peer's own id — `INVALID_PEER`;
+   * 5. `unreliableLifetime` is an integer in 0..65535 — `INVALID_ARGUMENT`;
+   * 6. `refuseNewConnections` is off — `UNAUTHORIZED`;
+   * 7. `connection` is a {@link WebRTCPeerConnection} — `INVALID_ARGUMENT` — in state NEW — `INVALID_STATE`;
+   * 8. `peerId` is not present already — `INVALID_PEER`;
+   * 9. the connection has no channel with an id the layout needs (1.., 1000) — `INVALID_ARGUMENT`.
+   *
+   * Then the channels are created. If the engine refuses one (`ENGINE_ERROR`),
+   * the channels already made are closed and removed from the connection
+   * again, so a failed call leaves nothing behind and the same connection can
+   * be passed again.
    * @param unreliableLifetime maxPacketLifeTime (ms) of the two unreliable channels.
    */
   addPeer(connection: WebRTCPeerConnection, peerId: number, unreliableLifetime = 1): void {
     if (this.mode === undefined) {
       throw new RtcmeshError(ErrorCode.INVALID_STATE, 'addPeer(): call createServer(), createClient() or createMesh() first');
     }
-    checkInt(peerId, 1, MAX_PEER_ID, 'addPeer() peerId');
     if (this.mode === 'client' && peerId !== TARGET_PEER_SERVER) {
-      throw new RtcmeshError(ErrorCode.INVALID_PEER, `addPeer(): a client only connects to the server (peer 1), not to peer ${peerId}`);
+      throw new RtcmeshError(ErrorCode.INVALID_PEER, `addPeer(): a client only connects to the server (peer 1), not to peer ${String(peerId)}`);
     }
     if (this.mode === 'server' && peerId === TARGET_PEER_SERVER) {
       throw new RtcmeshError(ErrorCode.INVALID_PEER, 'addPeer(): the server is peer 1 itself; clients have ids 2..2147483647');
     }
+    checkInt(peerId, 1, MAX_PEER_ID, 'addPeer() peerId');
     if (peerId === this.uniqueId) {
       throw new RtcmeshError(ErrorCode.INVALID_PEER, `addPeer(): ${peerId} is this peer's own id`);
     }
@@ -350,7 +370,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     }
   }
 
-  /** Create the layout's channels and the control channel on `connection`; on failure none is left behind. */
+  /** Create the layout's channels and the control channel on `connection`; on failure none is left behind (removed from the connection, ids free again). */
   private createChannels(connection: WebRTCPeerConnection, specs: ChannelSpec[], what: string): { channels: WebRTCDataChannel[]; control: WebRTCDataChannel } {
     const taken = new Set(connection.getDataChannels().map((c) => c.getId()));
     const clash = [...specs.map((s) => s.options.id), CONTROL_CHANNEL_ID].find((id) => taken.has(id));
@@ -362,7 +382,8 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
       for (const spec of specs) made.push(connection.createDataChannel(spec.label, spec.options));
       made.push(connection.createDataChannel(CONTROL_CHANNEL_LABEL, { negotiated: true, id: CONTROL_CHANNEL_ID, ordered: false, maxRetransmits: 0 }));
     } catch (err) {
-      for (const ch of made) ch.close();
+      // roll back: the channels leave the connection and their ids are free for a retry
+      for (const ch of made) connection.discardDataChannel(ch);
       throw err instanceof RtcmeshError
         ? err
         : new RtcmeshError(ErrorCode.ENGINE_ERROR, `${what}: creating channels failed: ${describeError(err)}`, { cause: err });
@@ -392,15 +413,24 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     entry.disconnectedSince = undefined;
   }
 
-  /** Close and forget a peer; emits `peer_disconnected` if it was connected. */
+  /**
+   * Close and forget a peer. If it was connected, `peer_disconnected(id,
+   * "removed")` is emitted at once; a peer still connecting goes silently. An
+   * id that is not present is ignored.
+   * @throws RtcmeshError INVALID_ARGUMENT for an id outside 1..2147483647.
+   */
   removePeer(peerId: number): void {
     checkInt(peerId, 1, MAX_PEER_ID, 'removePeer() peerId');
     this.drop(peerId, 'removed', true);
   }
 
   /**
-   * Disconnect a peer. With `force`, no `peer_disconnected` is emitted for it.
-   * @throws RtcmeshError INVALID_PEER when the peer is unknown.
+   * Disconnect a peer (Godot's `disconnect_peer`): close its connection and
+   * forget it. Without `force`, `peer_disconnected(id, "disconnected")` is
+   * emitted at once if it was connected; with `force`, nothing is emitted.
+   * The remote side notices its connection closing.
+   * @throws RtcmeshError INVALID_PEER when the peer is not present,
+   *   INVALID_ARGUMENT for a bad id or `force`.
    */
   disconnectPeer(peerId: number, force = false): void {
     checkInt(peerId, 1, MAX_PEER_ID, 'disconnectPeer() peerId');
@@ -420,7 +450,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     if (this.mode === 'client' && peerId === TARGET_PEER_SERVER) this.status = ConnectionStatus.DISCONNECTED;
   }
 
-  /** One peer's connection and channels, or undefined. */
+  /** One peer's connection, channels and state, or undefined when not present (connecting peers included). */
   getPeer(peerId: number): PeerInfo | undefined {
     const e = this.peers.get(peerId);
     return e && { id: e.id, connection: e.connection, channels: e.channels, connected: e.connected, state: e.state };
@@ -441,10 +471,25 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     return this.peers.has(peerId);
   }
 
+  /** This peer's own id: 1 for the server, the id given to `createClient`/`createMesh`, 0 before (and after {@link close}). */
   getUniqueId(): number {
     return this.uniqueId;
   }
 
+  /**
+   * A random peer id for {@link createClient} or {@link createMesh}, drawn
+   * uniformly from 2..2147483647 (never 0, the broadcast target, nor 1, the
+   * server) with the platform's cryptographic random generator, as Godot's
+   * `MultiplayerPeer.generate_unique_id()` does. Independent of this peer's
+   * state; two peers that draw ids this way collide with probability about
+   * n² / 2³² for n peers, so a lobby that assigns ids (`Mesh.join`) is safer
+   * for larger groups.
+   */
+  generateUniqueId(): number {
+    return randomInt(MIN_PEER_ID, MAX_PEER_ID);
+  }
+
+  /** True in server mode (after {@link createServer}). */
   isServer(): boolean {
     return this.mode === 'server';
   }
@@ -459,16 +504,31 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     return this.customChannels;
   }
 
-  /** Server and client modes can relay through the server (the RPC layer does). */
+  /**
+   * True in server and client modes: clients reach each other through the
+   * server (the RPC layer relays). False in mesh mode, where every pair has
+   * its own link, and before initialisation.
+   */
   isServerRelaySupported(): boolean {
     return this.mode === 'server' || this.mode === 'client';
   }
 
+  /**
+   * DISCONNECTED before initialisation and after {@link close}; CONNECTED at
+   * once after `createServer` or `createMesh`; after `createClient`,
+   * CONNECTING until the link to the server (peer 1) opens, CONNECTED then,
+   * and DISCONNECTED again when that peer is removed.
+   */
   getConnectionStatus(): ConnectionStatus {
     return this.status;
   }
 
-  /** Largest packet every connected peer accepts (minus the session header when sessions are on). */
+  /**
+   * Largest packet every connected peer accepts: the smallest negotiated
+   * maximum message size over open links (262144 with none), less the
+   * session header's worst case when sessions are on. Larger packets fail
+   * with PACKET_TOO_LARGE.
+   */
   getMaxPacketSize(): number {
     let max = Infinity;
     for (const e of this.peers.values()) if (e.linkUp) max = Math.min(max, e.channels[0]!.getMaxPacketSize() || max);
@@ -485,9 +545,15 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * and reported with `send_failed`, not thrown. While a peer's link is being
    * reconnected, reliable packets are held for it and unreliable ones dropped
    * (counted in its link stats).
-   * @throws RtcmeshError INVALID_STATE when not connected, INVALID_PEER for an
-   *   unknown target, INVALID_ARGUMENT for a channel that does not exist, and
-   *   the channel's own errors (NOT_OPEN, PACKET_TOO_LARGE) for a single target.
+   * @throws RtcmeshError, checked in this order: INVALID_ARGUMENT when `data`
+   *   is not a Uint8Array; INVALID_STATE before initialisation or while the
+   *   status is DISCONNECTED (a client that lost the server); INVALID_ARGUMENT
+   *   when `transferChannel` names a custom channel that does not exist;
+   *   INVALID_PEER when a positive target is not present. For a single target
+   *   also the channel's own errors: NOT_OPEN while that peer is still
+   *   connecting, PACKET_TOO_LARGE above the negotiated maximum (session
+   *   header included), ENGINE_ERROR when the engine refuses the packet (a
+   *   reliable packet with sessions on stays in the replay buffer instead).
    */
   putPacket(data: Uint8Array): void {
     if (!(data instanceof Uint8Array)) invalid('putPacket() data', 'a Uint8Array', data);
@@ -575,7 +641,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     }
   }
 
-  /** Packets waiting on connected peers' channels. */
+  /** Packets waiting to be read with {@link getPacket}, over every connected peer and channel. */
   getAvailablePacketCount(): number {
     let n = 0;
     for (const e of this.peers.values()) {
@@ -977,9 +1043,26 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     };
   }
 
-  /** Close every connection and return to the uninitialised state. */
+  /**
+   * Close every connection and return to the uninitialised state, as Godot's
+   * `close()` does: no role, own id 0, no custom channels, no peers, status
+   * DISCONNECTED, `targetPeer` back to 0 (broadcast), and the packet last
+   * read forgotten (`getPacketPeer()` and `getPacketChannel()` 0,
+   * `getPacketMode()` RELIABLE). Packets not read yet are dropped.
+   * `transferMode`, `transferChannel`, `refuseNewConnections` and the
+   * counters of {@link getStats} are kept. Create it again with
+   * `createServer`, `createClient` or `createMesh`.
+   *
+   * Then, unlike Godot, every peer that was connected (its `peer_connected`
+   * was emitted; links being reconnected included) gets
+   * `peer_disconnected(id, "closed")`, so whatever tracks peers (an
+   * `RpcEndpoint` cancels their pending requests with PEER_DISCONNECTED)
+   * hears of it. Listeners already see the closed state. A peer still
+   * connecting is closed silently. Calling `close()` again does nothing.
+   */
   close(): void {
-    for (const entry of this.peers.values()) entry.connection.close();
+    const connected = [...this.peers.values()].filter((e) => e.connected).map((e) => e.id);
+    const entries = [...this.peers.values()];
     this.peers.clear();
     this.rrOrder = [];
     this.rrNext = 0;
@@ -987,5 +1070,12 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     this.uniqueId = 0;
     this.customChannels = [];
     this.status = ConnectionStatus.DISCONNECTED;
+    this.target = 0;
+    this.last = { peer: 0, index: 0, mode: TransferMode.RELIABLE };
+    for (const entry of entries) {
+      entry.connection.close();
+      entry.state = 'closed';
+    }
+    for (const id of connected) this.emit('peer_disconnected', id, 'closed');
   }
 }

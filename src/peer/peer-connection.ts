@@ -290,6 +290,20 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
   }
 
   /**
+   * @internal Close a channel this connection created and forget it, so it
+   * leaves {@link getDataChannels} and its negotiated id can be used again.
+   * Only for rolling back channels made before negotiation (a failed
+   * `WebRTCMultiplayerPeer.addPeer`); a channel it does not know is ignored.
+   */
+  discardDataChannel(channel: WebRTCDataChannel): void {
+    const i = this.channels.indexOf(channel);
+    if (i < 0) return;
+    this.channels.splice(i, 1);
+    channel.close();
+    channel.markClosed();
+  }
+
+  /**
    * Start negotiation as the offerer. The offer arrives with
    * `session_description_created('offer', sdp)`.
    * @throws RtcmeshError INVALID_STATE unless in NEW with at least one channel.

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  ConnectionState,
   ConnectionStatus,
   MemorySignalingBus,
   Mesh,
@@ -92,6 +93,32 @@ describe('Mesh.join', () => {
     await pollUntil([a, b], () => b.getAvailablePacketCount() === 1, 'a packet between the survivors');
   });
 
+  it('a peer that leaves the lobby through signaling while its links are up is removed by the others ("left the lobby")', async () => {
+    const a = await join({});
+    const b = await join({ lobby: a.lobby });
+    const c = await join({ lobby: a.lobby });
+    await pollUntil([a, b, c], allConnected([a, b, c], 2), 'the 3-mesh');
+    const cId = c.getUniqueId();
+    const gone: string[] = [];
+    a.on('peer_disconnected', (id, reason) => gone.push(`a:${id}:${reason}`));
+    b.on('peer_disconnected', (id, reason) => gone.push(`b:${id}:${reason}`));
+    expect(c.getPeer(a.getUniqueId())!.connection.getConnectionState()).toBe(ConnectionState.CONNECTED);
+    c.signaling.leave(); // signaling only: c's WebRTC links are still open
+    await pollUntil([a, b], () => gone.length === 2, 'both others to drop the departed peer');
+    expect(gone.sort()).toEqual([`a:${cId}:left the lobby`, `b:${cId}:left the lobby`]);
+    expect(a.getPeerIds()).toEqual([b.getUniqueId()]);
+    // the one that left drops its links as the others close them, and does not try to reconnect through a lobby it left
+    const lost: string[] = [];
+    c.on('peer_disconnected', (id, reason) => lost.push(`${id}:${reason}`));
+    c.on('reconnecting', (id) => lost.push(`reconnecting ${id}`));
+    await pollUntil([c], () => c.getPeers().length === 0, 'the leaver to drop its links');
+    expect(lost).toHaveLength(2);
+    for (const l of lost) expect(l).toMatch(/^\d+:.*this peer is no longer in the lobby/);
+    a.targetPeer = 0;
+    a.putPacket(new Uint8Array([5]));
+    await pollUntil([a, b], () => b.getAvailablePacketCount() === 1, 'a packet between the survivors');
+  });
+
   it('notices a peer process killed with SIGKILL; the survivors keep exchanging data', async () => {
     const a = await join({ disconnectGraceMs: 500 });
     const b = await join({ lobby: a.lobby, disconnectGraceMs: 500 });
@@ -122,6 +149,30 @@ describe('Mesh.join', () => {
     const others = await Promise.all([join({ signaling: bus, lobby: a.lobby }), join({ signaling: bus, lobby: a.lobby })]);
     const all = [a, ...others];
     await pollUntil(all, allConnected(all, 2), 'the 3-mesh over the bus');
+    bus.close();
+  });
+
+  it('over the in-memory bus, a peer that leaves or closes is removed by the others ("left the lobby")', async () => {
+    const bus = new MemorySignalingBus();
+    const a = await join({ signaling: bus });
+    const [b, c] = await Promise.all([join({ signaling: bus, lobby: a.lobby }), join({ signaling: bus, lobby: a.lobby })]);
+    const all = [a, b, c];
+    await pollUntil(all, allConnected(all, 2), 'the 3-mesh over the bus');
+    const [bId, cId] = [b.getUniqueId(), c.getUniqueId()];
+    const gone: string[] = [];
+    a.on('peer_disconnected', (id, reason) => gone.push(`a:${id}:${reason}`));
+    b.on('peer_disconnected', (id, reason) => gone.push(`b:${id}:${reason}`));
+    c.on('peer_disconnected', (id, reason) => gone.push(`c:${id}:${reason}`));
+    c.signaling.leave(); // signaling only, links still up
+    await pollUntil([a, b], () => gone.filter((g) => !g.startsWith('c:')).length === 2, 'a and b to drop c');
+    expect(gone.filter((g) => !g.startsWith('c:')).sort()).toEqual([`a:${cId}:left the lobby`, `b:${cId}:left the lobby`]);
+    gone.length = 0;
+    b.close(); // the mesh's own close leaves the lobby too
+    expect(gone).toEqual([`b:${a.getUniqueId()}:closed`]); // and tells b's own listeners at once
+    await pollUntil([a], () => gone.length === 2, 'a to drop b');
+    expect(gone[1]).toBe(`a:${bId}:left the lobby`);
+    expect(a.getPeers()).toEqual([]);
+    expect(a.getConnectionStatus()).toBe(ConnectionStatus.CONNECTED); // alone in the lobby, still usable
     bus.close();
   });
 

@@ -2,7 +2,16 @@
  * Build meshes by hand over real node-datachannel connections on loopback,
  * and poll them until something is true.
  */
-import { ConnectionStatus, TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../../src/index.js';
+import {
+  ConnectionStatus,
+  TransferMode,
+  WebRTCMultiplayerPeer,
+  WebRTCPeerConnection,
+  type Engine,
+  type EngineChannel,
+  type EngineChannelInit,
+  type EngineConnection,
+} from '../../src/index.js';
 import { LOOPBACK, wire } from '../helpers.js';
 
 /** Poll every mesh until `check()` holds (polling is the mesh's clock, not a sleep). */
@@ -68,4 +77,35 @@ export function drain(m: WebRTCMultiplayerPeer): { from: number; channel: number
     out.push({ from: m.getPacketPeer(), channel: m.getPacketChannel(), mode: m.getPacketMode(), data: [...p] });
   }
   return out;
+}
+
+/**
+ * An engine that refuses to create the first channel labelled `label` (as an
+ * engine out of resources would), then behaves like `inner`. Forces an
+ * `addPeer` to fail partway through creating its channels.
+ */
+export function refusingOnce(inner: Engine, label: string): Engine & { refused: number } {
+  const engine = {
+    name: `${inner.name} (refuses "${label}" once)`,
+    refused: 0,
+    createConnection(config: Parameters<Engine['createConnection']>[0], handlers: Parameters<Engine['createConnection']>[1]): EngineConnection {
+      const conn = inner.createConnection(config, handlers);
+      return {
+        createDataChannel(init: EngineChannelInit): EngineChannel {
+          if (init.label === label && engine.refused === 0) {
+            engine.refused++;
+            throw new Error(`no resources for channel "${label}" (test)`);
+          }
+          return conn.createDataChannel(init);
+        },
+        createOffer: () => conn.createOffer(),
+        setRemoteDescription: (type, sdp) => conn.setRemoteDescription(type, sdp),
+        addRemoteCandidate: (mid, candidate) => conn.addRemoteCandidate(mid, candidate),
+        maxMessageSize: () => conn.maxMessageSize(),
+        stats: () => conn.stats(),
+        close: () => conn.close(),
+      };
+    },
+  };
+  return engine;
 }

@@ -14,6 +14,10 @@
  *   `cleanup()` (which would also close connections that other code owns).
  * - Received channels are held in a set, so they are never garbage collected
  *   and closed behind the user's back (node-datachannel#76).
+ * - libdatachannel never opens a second negotiated channel on a stream id that
+ *   connection has used, even after the first one closed (before negotiation
+ *   too). `createDataChannel` refuses such an id instead of returning a channel
+ *   that would never open.
  * - Closing is graceful on the wire: `pc.close()` sends an SCTP ABORT and
  *   tears the transports down at once, and now and then the ABORT never leaves
  *   (Chromium then only notices ICE consent expiring, ~15 s later). So
@@ -232,6 +236,8 @@ class DatachannelConnection implements EngineConnection {
   private readonly pc: NdcConnection;
   private readonly channels = new Set<DatachannelChannel>();
   private readonly localInits: EngineChannelInit[] = [];
+  /** Negotiated stream ids handed to libdatachannel: it never opens a second channel on one, even after the first closed. */
+  private readonly negotiatedIds = new Set<number>();
   private remoteAnnotations: AnnotatedChannel[] = [];
   private closed = false;
   /**
@@ -319,6 +325,12 @@ class DatachannelConnection implements EngineConnection {
   }
 
   createDataChannel(init: EngineChannelInit): EngineChannel {
+    if (init.negotiated && init.id !== undefined && this.negotiatedIds.has(init.id)) {
+      // Fail loudly: libdatachannel would accept it and the channel would never open.
+      throw new Error(
+        `stream id ${init.id} was used before on this connection, and libdatachannel never opens a second channel on a stream id, even after the first one closed; initialize() the connection to start over`,
+      );
+    }
     const dc = this.pc.createDataChannel(init.label, {
       protocol: init.protocol,
       negotiated: init.negotiated,
@@ -327,6 +339,7 @@ class DatachannelConnection implements EngineConnection {
       ...(init.maxPacketLifeTime !== undefined && { maxPacketLifeTime: init.maxPacketLifeTime }),
       ...(init.maxRetransmits !== undefined && { maxRetransmits: init.maxRetransmits }),
     });
+    if (init.negotiated && init.id !== undefined) this.negotiatedIds.add(init.id);
     this.localInits.push(init);
     return this.track(dc, init);
   }

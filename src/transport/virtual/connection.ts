@@ -816,6 +816,15 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     const wasOpen = ch.streamId >= 0 && this.peer !== null && this.state !== 'failed';
     ch.state = 'closing';
     if (wasOpen) this.sendControl(RESET, ch.streamId, null);
+    if (this.role === null) {
+      // Never negotiated: the stream id is free again at once, as in libdatachannel.
+      if (ch.streamId >= 0 && this.byStream.get(ch.streamId) === ch) {
+        this.byStream.delete(ch.streamId);
+        this.rxStream = -1;
+      }
+      const i = this.channels.indexOf(ch);
+      if (i >= 0) this.channels.splice(i, 1);
+    }
     this.later(() => this.markChannelClosed(ch));
   }
 
