@@ -8,7 +8,8 @@
  *   sides hold each other's description (ufrags match) and the link is alive.
  * - Timeline: connectivity check (1 RTT), then DTLS + SCTP (1 RTT) → CONNECTED
  *   and negotiated channels open; in-band channels open with DCEP (remote side
- *   after ½ RTT, local side after 1 RTT).
+ *   after ½ RTT, local side after 1 RTT). A channel created on a connection
+ *   whose association is up opens the same way, from that moment.
  * - SCTP: one packet per message. A lost packet of a reliable message is sent
  *   again after the retransmission timeout (RTO = clamp(RTT + 4·jitter,
  *   rtoMin, rtoMax), doubled per retry); partially reliable messages are
@@ -187,7 +188,6 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
 
   createDataChannel(init: EngineChannelInit): EngineChannel {
     if (this.closed) throw new Error('Connection is closed');
-    if (this.role !== null) throw new Error('Channels must be created before negotiation in the virtual engine');
     if (init.negotiated && (init.id === undefined || this.byStream.has(init.id))) {
       throw new Error(init.id === undefined ? 'a negotiated channel needs an id' : `stream id ${init.id} is already in use`);
     }
@@ -198,6 +198,20 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     }
     this.channels.push(channel);
     if (init.negotiated) this.setStream(init.id!, channel);
+    // On an association that is already up (a channel created after connecting), open it now:
+    // a negotiated one at once, an in-band one through DCEP. Before that, handshakeComplete() does it.
+    if (this.pair?.handshakeDone && this.peer !== null && this.state !== 'failed') {
+      if (init.negotiated) {
+        this.later(() => {
+          if (channel.state !== 'connecting') return;
+          channel.state = 'open';
+          channel.dispatch({ kind: 'open' });
+        });
+      } else {
+        this.assignStreamIds();
+        this.sendControl(DCEP_OPEN, channel.streamId, { ...channel.init, id: channel.streamId });
+      }
+    }
     return channel;
   }
 
