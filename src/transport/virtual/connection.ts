@@ -10,7 +10,10 @@
  *   and negotiated channels open; in-band channels open with DCEP (remote side
  *   after ½ RTT, local side after 1 RTT). A channel created on a connection
  *   whose association is up opens the same way, from that moment.
- * - SCTP: one packet per message. A lost packet of a reliable message is sent
+ * - SCTP: messages sent in the same instant share packets of up to 1200
+ *   bytes; a larger message travels as fragments, one packet
+ *   each, and arrives only when all of them have (a retry resends only the
+ *   missing ones). A lost packet of a reliable message is sent
  *   again after the retransmission timeout (RTO = clamp(RTT + 4·jitter,
  *   rtoMin, rtoMax), doubled per retry); partially reliable messages are
  *   abandoned as SCTP does (after maxRetransmits retries, or when the next
@@ -44,7 +47,7 @@ import type { VirtualHost, VirtualNetwork } from './network.js';
 import { hashBytes } from './rng.js';
 import type { Task, TimerHandle, VirtualClock } from './scheduler.js';
 import { parseCandidate, parseSdp, writeCandidate, writeSdp, type VirtualSdp } from './sdp.js';
-import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, REF_LENGTH, REF_SHIFT, refLength, DATA, DCEP_ACK, DCEP_OPEN, FORWARD, KIND_NAMES, Message, RESET, SHUTDOWN } from './chunk.js';
+import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, REF_LENGTH, REF_SHIFT, fragmentCount, refLength, DATA, DCEP_ACK, DCEP_OPEN, FORWARD, KIND_NAMES, Message, RESET, SHUTDOWN } from './chunk.js';
 import { VirtualChannel } from './channel.js';
 
 const DEFAULT_MAX_MESSAGE_SIZE = 262144;
@@ -550,6 +553,11 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       this.transmit(items[0] as Message);
       return;
     }
+    // Only a bundle of one fast chunk larger than a packet exceeds the budget.
+    if (b.bytes > BUNDLE_BYTES) {
+      this.flushFragmented(b);
+      return;
+    }
     const verdict = this.out.transmit(this.peer, b, b.bytes);
     if (this.net.trace.enabled) this.traceSend(verdict, items);
     const hadPending = this.frPending.length > 0;
@@ -569,17 +577,54 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     if (verdict === Verdict.DELIVERED && hadPending) this.notePacketDelivered(this.out.lastArrival);
   }
 
+  /** A fast chunk larger than a packet: its fragments, sent once (no retransmission). */
+  private flushFragmented(b: Bundle): void {
+    const out = this.out!;
+    const fragments = fragmentCount(b.bytes - CHUNK_HEADER);
+    const verdict = out.transmitFragments(this.peer!, b, b.bytes + (fragments - 1) * CHUNK_HEADER, fragments);
+    if (this.net.trace.enabled) this.traceSend(verdict, b.items, fragments);
+    this.fragmentsArrived(verdict === Verdict.DELIVERED ? fragments : out.fragmentsAfterLoss);
+  }
+
   private transmit(msg: Message): void {
     const out = this.out!;
     msg.tries++;
     const size = msg.data === null ? CHUNK_HEADER : msg.data.length + CHUNK_HEADER;
+    if (size > BUNDLE_BYTES) {
+      this.transmitFragmented(msg, out);
+      return;
+    }
     const verdict = out.transmit(this.peer!, msg, size);
     if (this.net.trace.enabled) this.traceSend(verdict, [msg]);
     if (verdict !== Verdict.DELIVERED) this.lost(msg, verdict);
     else if (this.frPending.length > 0) this.notePacketDelivered(out.lastArrival);
   }
 
-  private traceSend(verdict: Verdict, items: unknown[]): void {
+  /**
+   * A message larger than a packet travels as SCTP fragments; a try sends the
+   * fragments still missing (SCTP retransmits only those), and the message is
+   * delivered when the last one arrives.
+   */
+  private transmitFragmented(msg: Message, out: LinkDirection): void {
+    const len = msg.data!.length;
+    const total = fragmentCount(len);
+    const left = msg.fragmentsLeft > 0 ? msg.fragmentsLeft : total;
+    const size = (left === total ? len : Math.ceil((len * left) / total)) + left * CHUNK_HEADER;
+    const verdict = out.transmitFragments(this.peer!, msg, size, left);
+    if (this.net.trace.enabled) this.traceSend(verdict, [msg], left);
+    if (verdict !== Verdict.DELIVERED) {
+      msg.fragmentsLeft = out.fragmentsLost;
+      this.lost(msg, verdict);
+      this.fragmentsArrived(out.fragmentsAfterLoss);
+    } else this.fragmentsArrived(left);
+  }
+
+  /** `count` packets (fragments) arrived at `out.lastArrival`: each SACK reports the gaps before it. */
+  private fragmentsArrived(count: number): void {
+    for (let i = 0; i < count && i < 3 && this.frPending.length > 0; i++) this.notePacketDelivered(this.out!.lastArrival);
+  }
+
+  private traceSend(verdict: Verdict, items: unknown[], fragments = 1): void {
     const tag = verdict === Verdict.DELIVERED ? 'send' : verdict === Verdict.LOST ? 'drop-loss' : verdict === Verdict.QUEUE_FULL ? 'drop-queue' : 'drop-down';
     const parts: string[] = [];
     const bundled = items.length > 1 ? 1 : 0;
@@ -593,7 +638,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       const msg = m as Message;
       parts.push((msg.kind === DATA ? `s=${msg.stream} tsn=${msg.tsn} len=${msg.data!.length}` : `${KIND_NAMES[msg.kind]} s=${msg.stream} tsn=${msg.tsn}`) + ` try=${msg.tries + bundled}`);
     }
-    const what = parts.join(', ');
+    const what = parts.join(', ') + (fragments > 1 ? ` frags=${fragments}` : '');
     this.net.record(tag, `${this.label}>${this.peer!.label} ${what}`);
   }
 
