@@ -124,18 +124,22 @@ describe('link impairments, measured', () => {
     for (const x of arrivals) expect(x.at - x.sentAt).toBeCloseTo(33, 9);
   });
 
-  it('bandwidth cap: throughput equals the cap, queue bounds the backlog', () => {
+  it('bandwidth cap: throughput equals the cap; the queue holds queueBytes, the rest of a flood waits at the sender', () => {
     // 800 kbit/s = 100 bytes/ms; 984-byte messages + 16-byte SCTP chunk header, 0 link overhead → one per 10 ms.
     const { net, ca, arrivals, a, b } = setup({ latencyMs: 20, bandwidthKbps: 800, queueBytes: 50_000, overheadBytes: 0 });
     send(net, ca, 200, 0, 984);
-    net.advance(2000);
-    // The queue (counting the packet being serialised) holds 50 packets; the rest is tail-dropped.
-    expect(arrivals.length).toBe(50);
-    expect(net.directionStats(a, b).packetsQueueDropped).toBe(150);
+    // The queue (counting the packet being serialised) takes 50 packets; 150 messages wait in the send buffer.
+    expect(ca.getBufferedAmount()).toBe(150 * 984);
+    net.advance(2100);
+    expect(arrivals.length).toBe(200);
+    expect(arrivals.map((x) => x.seq)).toEqual([...Array(200).keys()]);
+    expect(net.directionStats(a, b).packetsQueueDropped).toBe(0);
+    expect(ca.getBufferedAmount()).toBe(0);
     const span = arrivals[arrivals.length - 1]!.at - arrivals[0]!.at;
     const bytesPerMs = (1000 * (arrivals.length - 1)) / span;
     expect(bytesPerMs).toBeCloseTo(100, 6);
     expect(arrivals[0]!.at - arrivals[0]!.sentAt).toBeCloseTo(30, 6); // 10 ms serialisation + 20 ms latency
+    expect(arrivals[199]!.at - arrivals[199]!.sentAt).toBeCloseTo(2020, 6);
   });
 
   it('paced traffic under the cap sees no queueing delay', () => {
@@ -227,7 +231,7 @@ describe('link impairments, measured', () => {
 
 describe('link impairments, changed while running', () => {
   /** Send `count` packets one every `everyMs` and return the delays of those that arrived (in arrival order). */
-  function phase(t: ReturnType<typeof setup>, count: number, everyMs: number, size = 12): { delays: number[]; seqs: number[] } {
+  function phase(t: ReturnType<typeof setup>, count: number, everyMs: number, size = 12): { delays: number[]; seqs: number[]; buffered: number } {
     const from = t.arrivals.length;
     const first = from === 0 ? 0 : Math.max(...t.arrivals.map((x) => x.seq)) + 1;
     for (let i = 0; i < count; i++) {
@@ -238,9 +242,10 @@ describe('link impairments, changed while running', () => {
       t.ca.putPacket(p);
       if (everyMs > 0) t.net.advance(everyMs);
     }
+    const buffered = t.ca.getBufferedAmount();
     t.net.advance(1000);
     const got = t.arrivals.slice(from);
-    return { delays: got.map((x) => x.at - x.sentAt), seqs: got.map((x) => x.seq) };
+    return { delays: got.map((x) => x.at - x.sentAt), seqs: got.map((x) => x.seq), buffered };
   }
 
   it('jitter: on, then off again', () => {
@@ -258,27 +263,30 @@ describe('link impairments, changed while running', () => {
     expect(t.net.conditions(t.a, t.b).jitter).toEqual({ ms: 0, distribution: 'uniform' });
   });
 
-  it('bandwidth and queue size: throughput and tail drop follow the current setting', () => {
+  it('bandwidth and queue size: throughput and the bottleneck backlog follow the current setting', () => {
     // 984 B + 16 B chunk header, no link overhead: 1000 B per packet.
     const t = setup({ latencyMs: 20, bandwidthKbps: 800, queueBytes: 100_000, overheadBytes: 0 });
     const spacing = (r: { delays: number[] }) => (r.delays[r.delays.length - 1]! - r.delays[0]!) / (r.delays.length - 1);
     const slow = phase(t, 40, 0, 984); // 100 B/ms: one packet per 10 ms
     expect(slow.delays.length).toBe(40);
     expect(spacing(slow)).toBeCloseTo(10, 6);
+    expect(slow.buffered).toBe(0); // all 40 fit the queue
     t.net.link(t.a, t.b, { bandwidthKbps: 1600 });
     const fast = phase(t, 40, 0, 984);
     expect(fast.delays.length).toBe(40);
     expect(spacing(fast)).toBeCloseTo(5, 6);
     expect(fast.delays[0]).toBeCloseTo(25, 6); // 5 ms serialisation + 20 ms latency
     t.net.link(t.a, t.b, { queueBytes: 10_000 });
-    const dropsBefore = t.net.directionStats(t.a, t.b).packetsQueueDropped;
     const small = phase(t, 40, 0, 984);
-    expect(small.delays.length).toBe(10);
-    expect(t.net.directionStats(t.a, t.b).packetsQueueDropped - dropsBefore).toBe(30);
+    expect(small.buffered).toBe(30 * 984); // 10 packets fit the smaller queue, 30 wait at the sender
+    expect(small.delays.length).toBe(40);
+    expect(spacing(small)).toBeCloseTo(5, 6);
     t.net.link(t.a, t.b, { bandwidthKbps: 0 });
     const free = phase(t, 40, 0, 984);
     expect(free.delays.length).toBe(40);
+    expect(free.buffered).toBe(0);
     for (const d of free.delays) expect(d).toBeCloseTo(20, 9);
+    expect(t.net.directionStats(t.a, t.b).packetsQueueDropped).toBe(0);
   });
 
   it('duplication: on, then off again; the receiver never sees a copy', () => {

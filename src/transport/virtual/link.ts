@@ -234,6 +234,20 @@ export class LinkDirection {
     return backlog > 0 ? backlog * c.bytesPerMs : 0;
   }
 
+  /** @internal Whether a packet of `wire` bytes (overhead included) enters the bottleneck queue now rather than being tail-dropped. */
+  fits(wire: number): boolean {
+    const c = this.cond;
+    if (c.bytesPerMs <= 0) return true;
+    const backlog = this.busyUntil - this.clock.now();
+    return backlog <= 0 || backlog * c.bytesPerMs + wire <= c.queueBytes;
+  }
+
+  /** @internal When a packet of `wire` bytes will fit (see {@link fits}), if nothing else is sent first; needs a bandwidth cap. */
+  fitsAt(wire: number): number {
+    const c = this.cond;
+    return this.busyUntil - Math.max(0, c.queueBytes - wire) / c.bytesPerMs;
+  }
+
   /**
    * @internal Send one packet of `size` payload bytes towards `sink`. Returns
    * whether it will arrive (the sender's model of SCTP loss detection uses it).
