@@ -156,7 +156,11 @@ export interface EngineConnectionHandlers {
 
 /** A peer connection inside an engine. */
 export interface EngineConnection {
-  /** Create a channel. Only before the offer or answer is made. */
+  /**
+   * Create a channel: before the offer or answer is made, or once the
+   * connection is connected (an in-band channel then opens through DCEP and
+   * the remote side gets `dataChannel`). The peer layer allows only the first.
+   */
   createDataChannel(init: EngineChannelInit): EngineChannel;
   /** Make an offer; it arrives through `localDescription`. */
   createOffer(): void;

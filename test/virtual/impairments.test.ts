@@ -1,5 +1,6 @@
 /**
- * Each link impairment measured against its setting over many packets, on an
+ * Each link impairment measured against its setting over many packets (also
+ * when it changes mid-run, per direction, and combined), on an
  * unreliable unordered channel (maxRetransmits 0) so the link shows through.
  */
 import { describe, expect, it } from 'vitest';
@@ -37,6 +38,16 @@ function send(net: VirtualNetwork, ch: WebRTCDataChannel, count: number, everyMs
     ch.putPacket(p);
     if (everyMs > 0) net.advance(everyMs);
   }
+}
+
+/** Sorted copy. */
+function sorted(xs: number[]): number[] {
+  return xs.slice().sort((x, y) => x - y);
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = sorted(xs);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 }
 
 function mean(xs: number[]): number {
@@ -113,18 +124,22 @@ describe('link impairments, measured', () => {
     for (const x of arrivals) expect(x.at - x.sentAt).toBeCloseTo(33, 9);
   });
 
-  it('bandwidth cap: throughput equals the cap, queue bounds the backlog', () => {
+  it('bandwidth cap: throughput equals the cap; the queue holds queueBytes, the rest of a flood waits at the sender', () => {
     // 800 kbit/s = 100 bytes/ms; 984-byte messages + 16-byte SCTP chunk header, 0 link overhead → one per 10 ms.
     const { net, ca, arrivals, a, b } = setup({ latencyMs: 20, bandwidthKbps: 800, queueBytes: 50_000, overheadBytes: 0 });
     send(net, ca, 200, 0, 984);
-    net.advance(2000);
-    // The queue (counting the packet being serialised) holds 50 packets; the rest is tail-dropped.
-    expect(arrivals.length).toBe(50);
-    expect(net.directionStats(a, b).packetsQueueDropped).toBe(150);
+    // The queue (counting the packet being serialised) takes 50 packets; 150 messages wait in the send buffer.
+    expect(ca.getBufferedAmount()).toBe(150 * 984);
+    net.advance(2100);
+    expect(arrivals.length).toBe(200);
+    expect(arrivals.map((x) => x.seq)).toEqual([...Array(200).keys()]);
+    expect(net.directionStats(a, b).packetsQueueDropped).toBe(0);
+    expect(ca.getBufferedAmount()).toBe(0);
     const span = arrivals[arrivals.length - 1]!.at - arrivals[0]!.at;
     const bytesPerMs = (1000 * (arrivals.length - 1)) / span;
     expect(bytesPerMs).toBeCloseTo(100, 6);
     expect(arrivals[0]!.at - arrivals[0]!.sentAt).toBeCloseTo(30, 6); // 10 ms serialisation + 20 ms latency
+    expect(arrivals[199]!.at - arrivals[199]!.sentAt).toBeCloseTo(2020, 6);
   });
 
   it('paced traffic under the cap sees no queueing delay', () => {
@@ -211,5 +226,290 @@ describe('link impairments, measured', () => {
     expect(() => new VirtualNetwork({ clock: 'fast' as 'virtual' })).toThrow(/clock/);
     expect(() => net.createHost(a.address)).toThrow(/already exists/);
     expect(net.conditions(a, b).latencyMs).toBe(0);
+  });
+});
+
+describe('link impairments, changed while running', () => {
+  /** Send `count` packets one every `everyMs` and return the delays of those that arrived (in arrival order). */
+  function phase(t: ReturnType<typeof setup>, count: number, everyMs: number, size = 12): { delays: number[]; seqs: number[]; buffered: number } {
+    const from = t.arrivals.length;
+    const first = from === 0 ? 0 : Math.max(...t.arrivals.map((x) => x.seq)) + 1;
+    for (let i = 0; i < count; i++) {
+      const p = new Uint8Array(Math.max(12, size));
+      const v = new DataView(p.buffer);
+      v.setUint32(0, first + i);
+      v.setFloat64(4, t.net.clock.now());
+      t.ca.putPacket(p);
+      if (everyMs > 0) t.net.advance(everyMs);
+    }
+    const buffered = t.ca.getBufferedAmount();
+    t.net.advance(1000);
+    const got = t.arrivals.slice(from);
+    return { delays: got.map((x) => x.at - x.sentAt), seqs: got.map((x) => x.seq), buffered };
+  }
+
+  it('jitter: on, then off again', () => {
+    const t = setup({ latencyMs: 20 });
+    const before = phase(t, 2000, 1);
+    t.net.link(t.a, t.b, { jitter: { ms: 6, distribution: 'uniform' } });
+    const during = phase(t, 2000, 1);
+    t.net.link(t.a, t.b, { jitter: 0 });
+    const after = phase(t, 2000, 1);
+    for (const r of [before, during, after]) expect(r.delays.length).toBe(2000);
+    for (const d of [...before.delays, ...after.delays]) expect(d).toBeCloseTo(20, 9);
+    expect(Math.abs(std(during.delays) - 6 / Math.sqrt(3))).toBeLessThan(0.2);
+    expect(Math.min(...during.delays)).toBeGreaterThanOrEqual(14);
+    expect(Math.max(...during.delays)).toBeLessThanOrEqual(26);
+    expect(t.net.conditions(t.a, t.b).jitter).toEqual({ ms: 0, distribution: 'uniform' });
+  });
+
+  it('bandwidth and queue size: throughput and the bottleneck backlog follow the current setting', () => {
+    // 984 B + 16 B chunk header, no link overhead: 1000 B per packet.
+    const t = setup({ latencyMs: 20, bandwidthKbps: 800, queueBytes: 100_000, overheadBytes: 0 });
+    const spacing = (r: { delays: number[] }) => (r.delays[r.delays.length - 1]! - r.delays[0]!) / (r.delays.length - 1);
+    const slow = phase(t, 40, 0, 984); // 100 B/ms: one packet per 10 ms
+    expect(slow.delays.length).toBe(40);
+    expect(spacing(slow)).toBeCloseTo(10, 6);
+    expect(slow.buffered).toBe(0); // all 40 fit the queue
+    t.net.link(t.a, t.b, { bandwidthKbps: 1600 });
+    const fast = phase(t, 40, 0, 984);
+    expect(fast.delays.length).toBe(40);
+    expect(spacing(fast)).toBeCloseTo(5, 6);
+    expect(fast.delays[0]).toBeCloseTo(25, 6); // 5 ms serialisation + 20 ms latency
+    t.net.link(t.a, t.b, { queueBytes: 10_000 });
+    const small = phase(t, 40, 0, 984);
+    expect(small.buffered).toBe(30 * 984); // 10 packets fit the smaller queue, 30 wait at the sender
+    expect(small.delays.length).toBe(40);
+    expect(spacing(small)).toBeCloseTo(5, 6);
+    t.net.link(t.a, t.b, { bandwidthKbps: 0 });
+    const free = phase(t, 40, 0, 984);
+    expect(free.delays.length).toBe(40);
+    expect(free.buffered).toBe(0);
+    for (const d of free.delays) expect(d).toBeCloseTo(20, 9);
+    expect(t.net.directionStats(t.a, t.b).packetsQueueDropped).toBe(0);
+  });
+
+  it('duplication: on, then off again; the receiver never sees a copy', () => {
+    const t = setup({ latencyMs: 10 });
+    const dups = () => t.net.directionStats(t.a, t.b).packetsDuplicated;
+    const before = phase(t, 5000, 1);
+    expect(dups()).toBe(0);
+    t.net.link(t.a, t.b, { duplicate: 0.3 });
+    const during = phase(t, 5000, 1);
+    const made = dups();
+    expect(made / 5000).toBeGreaterThan(0.28);
+    expect(made / 5000).toBeLessThan(0.32);
+    t.net.link(t.a, t.b, { duplicate: 0 });
+    const after = phase(t, 5000, 1);
+    expect(dups()).toBe(made);
+    for (const r of [before, during, after]) {
+      expect(r.seqs.length).toBe(5000);
+      expect(new Set(r.seqs).size).toBe(5000);
+    }
+  });
+
+  it('reordering: on, then off again', () => {
+    const t = setup({ latencyMs: 10 });
+    const late = (r: { delays: number[] }) => r.delays.filter((d) => d > 10.5).length / r.delays.length;
+    const inversions = (r: { seqs: number[] }) => r.seqs.filter((x, i) => i > 0 && x < r.seqs[i - 1]!).length;
+    const before = phase(t, 5000, 1);
+    t.net.link(t.a, t.b, { reorder: 0.2, reorderDelayMs: 5 });
+    const during = phase(t, 5000, 1);
+    t.net.link(t.a, t.b, { reorder: 0 });
+    const after = phase(t, 5000, 1);
+    expect(late(before)).toBe(0);
+    expect(inversions(before)).toBe(0);
+    expect(late(during)).toBeGreaterThan(0.18);
+    expect(late(during)).toBeLessThan(0.22);
+    expect(inversions(during)).toBeGreaterThan(500);
+    for (const d of during.delays) expect([10, 15]).toContain(Math.round(d));
+    expect(late(after)).toBe(0);
+    expect(inversions(after)).toBe(0);
+    expect(t.net.directionStats(t.a, t.b).packetsReordered).toBe(Math.round(late(during) * 5000));
+  });
+
+  it('setDefaultLink() with packets in flight: those keep their delay, later ones get the new one; configured links are untouched', () => {
+    const net = new VirtualNetwork({ seed: 4, defaultLink: { latencyMs: 50 } });
+    const a = net.createHost();
+    const b = net.createHost();
+    const c = net.createHost();
+    const ab = openNegotiated(net, a, b, { ordered: false, maxRetransmits: 0 });
+    net.link(a, c, { latencyMs: 30 });
+    const ac = openNegotiated(net, a, c, { ordered: false, maxRetransmits: 0 });
+    const got: { seq: number; at: number }[] = [];
+    ab.cb.on('packet', (d) => got.push({ seq: d[0]!, at: net.clock.now() }));
+    const viaC: number[] = [];
+    ac.cb.on('packet', () => viaC.push(net.clock.now()));
+    const t0 = net.clock.now();
+    for (let i = 0; i < 10; i++) {
+      ab.ca.putPacket(new Uint8Array([i]));
+      net.advance(1);
+    }
+    // Ten packets are in flight (due at t0 + 50 … t0 + 59).
+    net.setDefaultLink({ latencyMs: 5 });
+    expect(net.conditions(a, b).latencyMs).toBe(5);
+    expect(net.conditions(b, a).latencyMs).toBe(5);
+    expect(net.conditions(a, c).latencyMs).toBe(30);
+    const t1 = net.clock.now();
+    for (let i = 10; i < 20; i++) {
+      ab.ca.putPacket(new Uint8Array([i]));
+      ac.ca.putPacket(new Uint8Array([i]));
+      net.advance(1);
+    }
+    net.advance(200);
+    expect(got.length).toBe(20);
+    // The new packets overtake the ones sent before the change.
+    expect(got.slice(0, 10).map((x) => x.seq)).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    for (const x of got) expect(x.at - (x.seq < 10 ? t0 + x.seq : t1 + x.seq - 10)).toBeCloseTo(x.seq < 10 ? 50 : 5, 9);
+    expect(viaC.map((at, i) => at - (t1 + i))).toEqual(Array(10).fill(30));
+    // A loss change applies to the default links too.
+    net.setDefaultLink({ loss: 0.5 });
+    expect(net.conditions(a, b)).toMatchObject({ latencyMs: 5, loss: { rate: 0.5 } });
+    expect(net.conditions(a, c).loss).toEqual({ rate: 0 });
+    net.close();
+  });
+});
+
+describe('link impairments, one direction and combined', () => {
+  it('net.outage() drops only its own direction', () => {
+    const t = setup({ latencyMs: 5 });
+    const back: number[] = [];
+    t.cb.putPacket(new Uint8Array(1)); // warm the reverse path
+    t.net.advance(10);
+    t.ca.on('packet', (d) => back.push(d[0]!));
+    const start = Math.ceil(t.net.clock.now()) + 20;
+    t.net.outage(t.a, t.b, { atMs: start, durationMs: 100 });
+    const down = () => [t.net.directionStats(t.a, t.b).packetsDownDropped, t.net.directionStats(t.b, t.a).packetsDownDropped];
+    for (let i = 0; i < 200; i++) {
+      const p = new Uint8Array(12);
+      const v = new DataView(p.buffer);
+      v.setUint32(0, i);
+      v.setFloat64(4, t.net.clock.now());
+      t.ca.putPacket(p);
+      t.cb.putPacket(new Uint8Array([i & 255]));
+      t.net.advance(1);
+    }
+    t.net.advance(50);
+    const [forward, backward] = down();
+    expect(forward).toBe(100);
+    expect(backward).toBe(0);
+    expect(t.arrivals.length).toBe(100);
+    for (const x of t.arrivals) expect(x.sentAt < start || x.sentAt >= start + 100).toBe(true);
+    expect(back.length).toBe(200);
+  });
+
+  it('Gilbert–Elliott mean burst length follows 1/r', () => {
+    for (const r of [0.1, 0.5]) {
+      const p = 0.01;
+      const t = setup({ latencyMs: 5, loss: { gilbertElliott: { p, r } } }, 12);
+      send(t.net, t.ca, 40_000, 1);
+      t.net.advance(100);
+      const got = new Set(t.arrivals.map((x) => x.seq));
+      const bursts: number[] = [];
+      let run = 0;
+      for (let i = 0; i < 40_000; i++) {
+        if (!got.has(i)) run++;
+        else if (run > 0) {
+          bursts.push(run);
+          run = 0;
+        }
+      }
+      expect(Math.abs(mean(bursts) * r - 1)).toBeLessThan(0.1);
+    }
+  });
+
+  it('Gilbert–Elliott with lossGood and lossBad: mean rate and loss after a loss match the chain', () => {
+    const [p, r, lossGood, lossBad] = [0.05, 0.25, 0.02, 0.5];
+    const t = setup({ latencyMs: 5, loss: { gilbertElliott: { p, r, lossGood, lossBad } } });
+    const n = 60_000;
+    send(t.net, t.ca, n, 1);
+    t.net.advance(100);
+    const got = new Set(t.arrivals.map((x) => x.seq));
+    const lost = (i: number) => !got.has(i);
+    // The chain steps once per packet, then the packet is lost with its state's probability.
+    const bad = p / (p + r);
+    const rate = bad * lossBad + (1 - bad) * lossGood; // = (p·lossBad + r·lossGood) / (p + r) = 0.1
+    const both = (1 - bad) * lossGood * ((1 - p) * lossGood + p * lossBad) + bad * lossBad * (r * lossGood + (1 - r) * lossBad);
+    let losses = 0;
+    let pairs = 0;
+    for (let i = 0; i < n; i++) {
+      if (!lost(i)) continue;
+      losses++;
+      if (i + 1 < n && lost(i + 1)) pairs++;
+    }
+    expect(Math.abs(losses / n - rate)).toBeLessThan(0.006);
+    expect(Math.abs(pairs / losses - both / rate)).toBeLessThan(0.03); // ≈ 0.32
+    // Bursty: a loss makes the next one three times likelier than independent loss of the same rate would.
+    expect(pairs / losses).toBeGreaterThan(2.5 * rate);
+    // With lossGood and lossBad both 0 the chain still steps but loses nothing.
+    const none = setup({ latencyMs: 5, loss: { gilbertElliott: { p, r, lossGood: 0, lossBad: 0 } } });
+    send(none.net, none.ca, 5000, 1);
+    none.net.advance(100);
+    expect(none.arrivals.length).toBe(5000);
+  });
+
+  it('Gilbert–Elliott and independent loss both apply', () => {
+    const [p, r, rate] = [0.02, 0.25, 0.05];
+    const t = setup({ latencyMs: 5, loss: { rate, gilbertElliott: { p, r } } });
+    const n = 40_000;
+    send(t.net, t.ca, n, 1);
+    t.net.advance(100);
+    const expected = 1 - (1 - p / (p + r)) * (1 - rate); // ≈ 0.12
+    const measured = 1 - t.arrivals.length / n;
+    expect(Math.abs(measured - expected)).toBeLessThan(0.01);
+    expect(t.net.directionStats(t.a, t.b).packetsLost).toBe(n - t.arrivals.length);
+    expect(t.net.conditions(t.a, t.b).loss).toEqual({ rate, gilbertElliott: { p, r, lossGood: 0, lossBad: 1 } });
+  });
+
+  it('bytesSent counts each packet with the default 48 B overhead (and with a configured one)', () => {
+    const t = setup({ latencyMs: 5 });
+    expect(t.net.conditions(t.a, t.b).overheadBytes).toBe(48);
+    const bytes = () => t.net.directionStats(t.a, t.b).bytesSent;
+    const packets = () => t.net.directionStats(t.a, t.b).packetsSent;
+    let [b0, p0] = [bytes(), packets()];
+    send(t.net, t.ca, 100, 1, 100);
+    expect(packets() - p0).toBe(100);
+    expect(bytes() - b0).toBe(100 * (100 + 16 + 48));
+    // Two 100 B messages in the same instant share a packet: one overhead, two chunk headers.
+    [b0, p0] = [bytes(), packets()];
+    send(t.net, t.ca, 2, 0, 100);
+    t.net.advance(1);
+    expect(packets() - p0).toBe(1);
+    expect(bytes() - b0).toBe(2 * (100 + 16) + 48);
+    t.net.link(t.a, t.b, { overheadBytes: 28 });
+    [b0, p0] = [bytes(), packets()];
+    send(t.net, t.ca, 100, 1, 100);
+    expect(bytes() - b0).toBe(100 * (100 + 16 + 28));
+  });
+
+  it('exponential jitter: never below the latency, median latency + ms·ln 2, a long right tail', () => {
+    const [latency, ms] = [40, 10];
+    const t = setup({ latencyMs: latency, jitter: { ms, distribution: 'exponential' } });
+    send(t.net, t.ca, 20_000, 1);
+    t.net.advance(1000);
+    const d = t.arrivals.map((x) => x.at - x.sentAt);
+    expect(d.length).toBe(20_000);
+    expect(Math.min(...d)).toBeGreaterThanOrEqual(latency);
+    expect(Math.abs(quantile(d, 0.5) - (latency + ms * Math.LN2))).toBeLessThan(0.3);
+    expect(Math.abs(quantile(d, 0.9) - (latency + ms * Math.log(10)))).toBeLessThan(1);
+    // P(extra > ms) = 1/e.
+    expect(Math.abs(d.filter((x) => x > latency + ms).length / d.length - Math.exp(-1))).toBeLessThan(0.012);
+  });
+
+  it('normal jitter: symmetric around the latency, 68 % within one standard deviation', () => {
+    const [latency, ms] = [60, 8];
+    const t = setup({ latencyMs: latency, jitter: { ms, distribution: 'normal' } });
+    send(t.net, t.ca, 20_000, 1);
+    t.net.advance(1000);
+    const d = t.arrivals.map((x) => x.at - x.sentAt);
+    expect(d.length).toBe(20_000);
+    expect(Math.abs(quantile(d, 0.5) - latency)).toBeLessThan(0.25);
+    expect(Math.abs(d.filter((x) => x < latency).length / d.length - 0.5)).toBeLessThan(0.012);
+    // Quantiles mirror each other around the latency.
+    for (const q of [0.05, 0.25]) expect(Math.abs(latency - quantile(d, q) - (quantile(d, 1 - q) - latency))).toBeLessThan(0.5);
+    expect(Math.abs(d.filter((x) => Math.abs(x - latency) <= ms).length / d.length - 0.6827)).toBeLessThan(0.012);
+    const m = mean(d);
+    const skew = d.reduce((s, x) => s + (x - m) ** 3, 0) / d.length / std(d) ** 3;
+    expect(Math.abs(skew)).toBeLessThan(0.06);
   });
 });

@@ -180,6 +180,73 @@ describe('SCTP bundling', () => {
   });
 });
 
+describe('SCTP fragmentation', () => {
+  /** `count` messages of `size` bytes, one every `everyMs`, on a fresh pair; what arrived and when. */
+  function sendSized(channel: ChannelOptions, link: LinkOptions, count: number, size: number, everyMs = 20) {
+    const net = new VirtualNetwork({ seed: 21 });
+    const a = net.createHost();
+    const b = net.createHost();
+    const { ca, cb } = openNegotiated(net, a, b, channel);
+    net.link(a, b, link);
+    const before = net.directionStats(a, b);
+    const got: { seq: number; ok: boolean; at: number }[] = [];
+    cb.on('packet', (d) => got.push({ seq: readSeq(d), ok: d.length === size && d[size - 1] === (readSeq(d) & 255), at: net.clock.now() }));
+    const sentAt: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const p = seqPacket(i, size);
+      p[size - 1] = i & 255;
+      sentAt.push(net.clock.now());
+      ca.putPacket(p);
+      net.advance(everyMs);
+    }
+    net.runUntil(() => false, { maxMs: 60_000 });
+    const after = net.directionStats(a, b);
+    const late = got.filter((x) => x.at - sentAt[x.seq]! > 10.5).length / count;
+    return { got, late, packets: after.packetsSent - before.packetsSent, bytes: after.bytesSent - before.bytesSent };
+  }
+
+  // 12 000 B = 11 fragments of up to 1184 B (+ 16 B chunk header each).
+  const BIG = 12_000;
+  const FRAGMENTS = 11;
+
+  it('a message larger than a packet crosses as fragments, each with its chunk header and link overhead', () => {
+    const { got, packets, bytes } = sendSized({}, { latencyMs: 10 }, 10, BIG);
+    expect(got.map((x) => x.seq)).toEqual([...Array(10).keys()]);
+    expect(got.every((x) => x.ok)).toBe(true);
+    expect(packets).toBe(10 * FRAGMENTS);
+    expect(bytes).toBe(10 * (BIG + FRAGMENTS * (16 + 48)));
+  });
+
+  it('large reliable messages are retransmitted far more often than small ones: one lost fragment is enough', () => {
+    const p = 0.05;
+    const small = sendSized({ ordered: false }, { latencyMs: 10, loss: p }, 2000, 100);
+    const big = sendSized({ ordered: false }, { latencyMs: 10, loss: p }, 2000, BIG);
+    for (const r of [small, big]) {
+      expect(r.got.length).toBe(2000);
+      expect(new Set(r.got.map((x) => x.seq)).size).toBe(2000);
+      expect(r.got.every((x) => x.ok)).toBe(true);
+    }
+    // Late = its first transmission did not get through: p for one packet, 1 − (1 − p)^k for k fragments.
+    expect(Math.abs(small.late - p)).toBeLessThan(0.015);
+    const expectedBig = 1 - (1 - p) ** FRAGMENTS; // ≈ 0.43
+    expect(Math.abs(big.late - expectedBig)).toBeLessThan(0.04);
+    expect(big.late).toBeGreaterThan(5 * small.late);
+    // SCTP resends only the missing fragments: ≈ k / (1 − p) packets per message, not k / (1 − p)^k.
+    expect(big.packets / 2000).toBeGreaterThan(FRAGMENTS);
+    expect(big.packets / 2000).toBeLessThan((FRAGMENTS / (1 - p)) * 1.03);
+  });
+
+  it('an unreliable large message is lost when any of its fragments is (stateless fast path and per-message path)', () => {
+    const p = 0.05;
+    const expected = 1 - (1 - p) ** FRAGMENTS;
+    for (const channel of [{ ordered: false, maxRetransmits: 0 }, { ordered: true, maxRetransmits: 0 }]) {
+      const { got } = sendSized(channel, { latencyMs: 10, loss: p }, 3000, BIG);
+      expect(got.every((x) => x.ok)).toBe(true);
+      expect(Math.abs(1 - got.length / 3000 - expected)).toBeLessThan(0.035);
+    }
+  });
+});
+
 describe('scale', () => {
   it('200 virtual peers connect to one server through the peer layer and exchange a message each', () => {
     const net = new VirtualNetwork({ seed: 10, defaultLink: { latencyMs: 20, jitter: 3 } });

@@ -20,6 +20,8 @@ export class VirtualChannel implements EngineChannel {
   /** @internal Ordered messages that arrived early. */ early: Map<number, Message> | null = null;
   /** @internal Sequence numbers the sender abandoned. */ skipped: Set<number> | null = null;
   /** @internal Unordered with maxRetransmits 0: binary messages skip per-message state. */ readonly fast: boolean;
+  /** @internal Payload bytes of this channel held in the connection's send buffer. */ held = 0;
+  /** @internal `bufferedAmountLow` fires when {@link held} falls to this or below. */ lowThreshold = 0;
   private handlers: EngineChannelHandlers | null = null;
   private pending: ChannelEvent[] = [];
 
@@ -73,12 +75,13 @@ export class VirtualChannel implements EngineChannel {
     return this.conn.sendData(this, encoder.encode(text), true, false);
   }
 
+  /** Bytes accepted and not yet handed to the link: non-zero only while a bandwidth-capped link has no room (see the connection's send buffer). */
   bufferedAmount(): number {
-    return 0;
+    return this.state === 'closed' ? 0 : this.conn.bufferedBytes(this);
   }
 
-  setBufferedAmountLowThreshold(_bytes: number): void {
-    // Nothing is buffered before the link: the bottleneck queue lives in the link.
+  setBufferedAmountLowThreshold(bytes: number): void {
+    this.lowThreshold = bytes;
   }
 
   maxMessageSize(): number {

@@ -22,6 +22,8 @@ export class Message {
   timer: TimerHandle | undefined = undefined;
   /** SACKs that reported this message missing (fast retransmit after 3). */
   misses = -1;
+  /** Fragments of a message larger than a packet still missing at the receiver (0: not sent yet, or one packet). */
+  fragmentsLeft = 0;
   constructor(
     readonly tsn: number,
     readonly kind: number,
@@ -42,6 +44,15 @@ export class Message {
 export const BUNDLE_BYTES = 1200;
 /** Per-chunk header bytes counted against the bundle budget. */
 export const CHUNK_HEADER = 16;
+
+/**
+ * Packets (SCTP fragments) that carry a message of `length` payload bytes:
+ * each fragment holds up to {@link BUNDLE_BYTES} − {@link CHUNK_HEADER} bytes
+ * behind its own chunk header.
+ */
+export function fragmentCount(length: number): number {
+  return length + CHUNK_HEADER <= BUNDLE_BYTES ? 1 : Math.ceil(length / (BUNDLE_BYTES - CHUNK_HEADER));
+}
 
 /** @internal Several messages in one link packet (SCTP chunk bundling). */
 export class Bundle {

@@ -67,7 +67,11 @@ export interface LinkConditions {
   reorderDelayMs?: number;
   /** Bandwidth cap in kilobits per second (1 kbit = 1000 bits); 0 or unset = unlimited. */
   bandwidthKbps?: number;
-  /** Bytes the bottleneck queue holds before it drops (tail drop); default 64 KiB. */
+  /**
+   * Bytes the bottleneck queue holds before it drops (tail drop); default 64 KiB.
+   * Connections offer it only what fits and keep the rest in their send
+   * buffer (`bufferedAmount`), so their own traffic backs up rather than drops.
+   */
   queueBytes?: number;
   /** Bytes added to each packet's size for the bandwidth cap (IP/UDP/DTLS/SCTP headers); default 48. */
   overheadBytes?: number;

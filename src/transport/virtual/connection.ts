@@ -8,8 +8,12 @@
  *   sides hold each other's description (ufrags match) and the link is alive.
  * - Timeline: connectivity check (1 RTT), then DTLS + SCTP (1 RTT) → CONNECTED
  *   and negotiated channels open; in-band channels open with DCEP (remote side
- *   after ½ RTT, local side after 1 RTT).
- * - SCTP: one packet per message. A lost packet of a reliable message is sent
+ *   after ½ RTT, local side after 1 RTT). A channel created on a connection
+ *   whose association is up opens the same way, from that moment.
+ * - SCTP: messages sent in the same instant share packets of up to 1200
+ *   bytes; a larger message travels as fragments, one packet
+ *   each, and arrives only when all of them have (a retry resends only the
+ *   missing ones). A lost packet of a reliable message is sent
  *   again after the retransmission timeout (RTO = clamp(RTT + 4·jitter,
  *   rtoMin, rtoMax), doubled per retry); partially reliable messages are
  *   abandoned as SCTP does (after maxRetransmits retries, or when the next
@@ -17,6 +21,10 @@
  *   them (FORWARD-TSN). Ordered streams deliver in sequence; duplicate copies
  *   are discarded (TSN check). Acknowledgements are not simulated as packets:
  *   the sender learns a loss when the link drops the packet.
+ * - Send buffer: on a bandwidth-capped link a packet goes to the link only
+ *   when the bottleneck queue has room; the rest waits in the connection's
+ *   send buffer (bufferedAmount, bufferedAmountLow) and leaves it as the
+ *   queue drains. Uncapped links never buffer.
  * - Consent: a dead link (partition, outage, 100 % loss) turns the connection
  *   DISCONNECTED after `ice.disconnectedAfterMs` and FAILED after
  *   `ice.failedAfterMs`; healing before FAILED brings it back to CONNECTED.
@@ -43,7 +51,7 @@ import type { VirtualHost, VirtualNetwork } from './network.js';
 import { hashBytes } from './rng.js';
 import type { Task, TimerHandle, VirtualClock } from './scheduler.js';
 import { parseCandidate, parseSdp, writeCandidate, writeSdp, type VirtualSdp } from './sdp.js';
-import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, REF_LENGTH, REF_SHIFT, refLength, DATA, DCEP_ACK, DCEP_OPEN, FORWARD, KIND_NAMES, Message, RESET, SHUTDOWN } from './chunk.js';
+import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, REF_LENGTH, REF_SHIFT, fragmentCount, refLength, DATA, DCEP_ACK, DCEP_OPEN, FORWARD, KIND_NAMES, Message, RESET, SHUTDOWN } from './chunk.js';
 import { VirtualChannel } from './channel.js';
 
 const DEFAULT_MAX_MESSAGE_SIZE = 262144;
@@ -79,6 +87,25 @@ class Pair implements LinkWatcher {
   }
 }
 
+/**
+ * @internal What a connection holds back while its bandwidth-capped link has
+ * no room (see {@link VirtualConnection.hold}); its timer drains it.
+ */
+class SendBuffer implements Task {
+  /** Retransmissions and FORWARD-TSN: they go before new data, as in SCTP. */
+  urgent: Message[] = [];
+  /** New packets (bundles and single messages) in send order, from `head`. */
+  packets: (Bundle | Message | undefined)[] = [];
+  head = 0;
+  timer: TimerHandle | undefined = undefined;
+  constructor(private readonly conn: VirtualConnection) {}
+
+  fire(): void {
+    this.timer = undefined;
+    this.conn.drain(this);
+  }
+}
+
 /** A connection of the virtual engine. */
 export class VirtualConnection implements EngineConnection, PacketSink, Task {
   // Fields of the per-packet paths first: they share the object's first memory lines.
@@ -98,6 +125,8 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
   private bytesReceived = 0;
   /** Lost first transmissions waiting for three SACK gap reports. */
   private frPending: Message[] = [];
+  /** Send buffer while the capped link has no room; null when nothing is held. */
+  private held: SendBuffer | null = null;
   /** @internal */ readonly label: string;
   private readonly localSdp: VirtualSdp;
   private readonly port: number;
@@ -187,7 +216,6 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
 
   createDataChannel(init: EngineChannelInit): EngineChannel {
     if (this.closed) throw new Error('Connection is closed');
-    if (this.role !== null) throw new Error('Channels must be created before negotiation in the virtual engine');
     if (init.negotiated && (init.id === undefined || this.byStream.has(init.id))) {
       throw new Error(init.id === undefined ? 'a negotiated channel needs an id' : `stream id ${init.id} is already in use`);
     }
@@ -198,6 +226,20 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     }
     this.channels.push(channel);
     if (init.negotiated) this.setStream(init.id!, channel);
+    // On an association that is already up (a channel created after connecting), open it now:
+    // a negotiated one at once, an in-band one through DCEP. Before that, handshakeComplete() does it.
+    if (this.pair?.handshakeDone && this.peer !== null && this.state !== 'failed') {
+      if (init.negotiated) {
+        this.later(() => {
+          if (channel.state !== 'connecting') return;
+          channel.state = 'open';
+          channel.dispatch({ kind: 'open' });
+        });
+      } else {
+        this.assignStreamIds();
+        this.sendControl(DCEP_OPEN, channel.streamId, { ...channel.init, id: channel.streamId });
+      }
+    }
     return channel;
   }
 
@@ -494,6 +536,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     );
     if (size >= BUNDLE_BYTES) {
       this.flush();
+      if ((this.held !== null || this.out!.cond.bytesPerMs > 0) && this.hold(msg, false)) return true;
       this.transmit(msg);
     } else {
       const b = this.openBundle(size);
@@ -507,7 +550,9 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
   sendControl(kind: number, stream: number, extra: EngineChannelInit | null, ssn = -1): void {
     if (this.closed || this.peer === null) return;
     this.flush();
-    this.transmit(new Message(this.nextTsn++, kind, stream, ssn, null, false, -1, Infinity, extra));
+    const msg = new Message(this.nextTsn++, kind, stream, ssn, null, false, -1, Infinity, extra);
+    if ((this.held !== null || this.out!.cond.bytesPerMs > 0) && this.hold(msg, kind === FORWARD)) return;
+    this.transmit(msg);
   }
 
   /** The bundle open for this instant with room for `size` more bytes. */
@@ -531,9 +576,21 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     if (b === null) return;
     this.bundle = null;
     if (this.closed || this.peer === null || this.out === null) return;
+    if ((this.held !== null || this.out.cond.bytesPerMs > 0) && this.hold(b, false)) return;
+    this.sendBundle(b);
+  }
+
+  /** Hand a bundle to the link. */
+  private sendBundle(b: Bundle): void {
+    if (this.out === null || this.peer === null) return;
     const items = b.items;
     if (items.length === 1) {
       this.transmit(items[0] as Message);
+      return;
+    }
+    // Only a bundle of one fast chunk larger than a packet exceeds the budget.
+    if (b.bytes > BUNDLE_BYTES) {
+      this.flushFragmented(b);
       return;
     }
     const verdict = this.out.transmit(this.peer, b, b.bytes);
@@ -555,17 +612,54 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     if (verdict === Verdict.DELIVERED && hadPending) this.notePacketDelivered(this.out.lastArrival);
   }
 
+  /** A fast chunk larger than a packet: its fragments, sent once (no retransmission). */
+  private flushFragmented(b: Bundle): void {
+    const out = this.out!;
+    const fragments = fragmentCount(b.bytes - CHUNK_HEADER);
+    const verdict = out.transmitFragments(this.peer!, b, b.bytes + (fragments - 1) * CHUNK_HEADER, fragments);
+    if (this.net.trace.enabled) this.traceSend(verdict, b.items, fragments);
+    this.fragmentsArrived(verdict === Verdict.DELIVERED ? fragments : out.fragmentsAfterLoss);
+  }
+
   private transmit(msg: Message): void {
     const out = this.out!;
     msg.tries++;
     const size = msg.data === null ? CHUNK_HEADER : msg.data.length + CHUNK_HEADER;
+    if (size > BUNDLE_BYTES) {
+      this.transmitFragmented(msg, out);
+      return;
+    }
     const verdict = out.transmit(this.peer!, msg, size);
     if (this.net.trace.enabled) this.traceSend(verdict, [msg]);
     if (verdict !== Verdict.DELIVERED) this.lost(msg, verdict);
     else if (this.frPending.length > 0) this.notePacketDelivered(out.lastArrival);
   }
 
-  private traceSend(verdict: Verdict, items: unknown[]): void {
+  /**
+   * A message larger than a packet travels as SCTP fragments; a try sends the
+   * fragments still missing (SCTP retransmits only those), and the message is
+   * delivered when the last one arrives.
+   */
+  private transmitFragmented(msg: Message, out: LinkDirection): void {
+    const len = msg.data!.length;
+    const total = fragmentCount(len);
+    const left = msg.fragmentsLeft > 0 ? msg.fragmentsLeft : total;
+    const size = (left === total ? len : Math.ceil((len * left) / total)) + left * CHUNK_HEADER;
+    const verdict = out.transmitFragments(this.peer!, msg, size, left);
+    if (this.net.trace.enabled) this.traceSend(verdict, [msg], left);
+    if (verdict !== Verdict.DELIVERED) {
+      msg.fragmentsLeft = out.fragmentsLost;
+      this.lost(msg, verdict);
+      this.fragmentsArrived(out.fragmentsAfterLoss);
+    } else this.fragmentsArrived(left);
+  }
+
+  /** `count` packets (fragments) arrived at `out.lastArrival`: each SACK reports the gaps before it. */
+  private fragmentsArrived(count: number): void {
+    for (let i = 0; i < count && i < 3 && this.frPending.length > 0; i++) this.notePacketDelivered(this.out!.lastArrival);
+  }
+
+  private traceSend(verdict: Verdict, items: unknown[], fragments = 1): void {
     const tag = verdict === Verdict.DELIVERED ? 'send' : verdict === Verdict.LOST ? 'drop-loss' : verdict === Verdict.QUEUE_FULL ? 'drop-queue' : 'drop-down';
     const parts: string[] = [];
     const bundled = items.length > 1 ? 1 : 0;
@@ -579,7 +673,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       const msg = m as Message;
       parts.push((msg.kind === DATA ? `s=${msg.stream} tsn=${msg.tsn} len=${msg.data!.length}` : `${KIND_NAMES[msg.kind]} s=${msg.stream} tsn=${msg.tsn}`) + ` try=${msg.tries + bundled}`);
     }
-    const what = parts.join(', ');
+    const what = parts.join(', ') + (fragments > 1 ? ` frags=${fragments}` : '');
     this.net.record(tag, `${this.label}>${this.peer!.label} ${what}`);
   }
 
@@ -637,7 +731,160 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       this.abandon(msg);
       return;
     }
+    if ((this.held !== null || this.out!.cond.bytesPerMs > 0) && this.hold(msg, true)) return;
     this.transmit(msg);
+  }
+
+  // ---- SCTP: the send buffer (bandwidth-capped links only) ---------------
+
+  /**
+   * The link has a bandwidth cap: send `p` now if nothing is held and the
+   * bottleneck queue has room for it, else hold it in the send buffer, which
+   * hands packets to the link as the queue drains (so a flood backs up here,
+   * in `bufferedAmount`, instead of being tail-dropped). `urgent`:
+   * retransmissions and FORWARD-TSN, which go before new data. Returns
+   * whether `p` was held.
+   */
+  private hold(p: Bundle | Message, urgent: boolean): boolean {
+    const out = this.out!;
+    let buf = this.held;
+    if (buf === null) {
+      if (out.cond.bytesPerMs <= 0 || out.fits(this.wireOf(p))) return false;
+      buf = this.held = new SendBuffer(this);
+    }
+    if (urgent) buf.urgent.push(p as Message);
+    else {
+      buf.packets.push(p);
+      this.account(p, 1, null);
+    }
+    if (buf.timer === undefined) {
+      const head = buf.urgent.length > 0 ? buf.urgent[0]! : buf.packets[buf.head]!;
+      const now = this.clock.now();
+      const at = out.cond.bytesPerMs > 0 ? out.fitsAt(this.wireOf(head)) : now;
+      buf.timer = this.clock.schedule(at > now ? at : now, buf);
+    }
+    return true;
+  }
+
+  /** @internal The send buffer's timer: hand the link what it has room for, then wait for more room. */
+  drain(buf: SendBuffer): void {
+    if (this.held !== buf) return;
+    if (this.closed || this.peer === null || this.out === null) {
+      this.held = null;
+      return;
+    }
+    const out = this.out;
+    const now = this.clock.now();
+    const low: VirtualChannel[] = [];
+    for (;;) {
+      if (this.held !== buf) break;
+      const urgent = buf.urgent.length > 0;
+      const p = urgent ? buf.urgent[0]! : buf.packets[buf.head];
+      if (p === undefined) {
+        this.held = null;
+        break;
+      }
+      if (out.cond.bytesPerMs > 0) {
+        const wire = this.wireOf(p);
+        if (!out.fits(wire)) {
+          // Rounding can leave it a hair short at the computed time: look again a moment later.
+          const at = out.fitsAt(wire);
+          buf.timer = this.clock.schedule(at > now ? at : now + 1e-6, buf);
+          break;
+        }
+      }
+      if (urgent) buf.urgent.shift();
+      else {
+        buf.packets[buf.head++] = undefined;
+        if (buf.head >= 1024 && buf.head * 2 >= buf.packets.length) {
+          buf.packets = buf.packets.slice(buf.head);
+          buf.head = 0;
+        }
+        this.account(p, -1, low);
+      }
+      this.sendHeld(p, urgent, now);
+    }
+    // bufferedAmountLow after the loop: a handler that sends or closes then queues behind what was sent.
+    for (const ch of low) if (ch.state === 'open' && !this.closed) ch.dispatch({ kind: 'low' });
+  }
+
+  /** Send a packet leaving the send buffer; partially reliable messages whose lifetime ran out while held are abandoned unsent, as SCTP does. */
+  private sendHeld(p: Bundle | Message, urgent: boolean, now: number): void {
+    if (p instanceof Message) {
+      if (now >= p.deadline) this.abandon(p);
+      else this.transmit(p);
+      return;
+    }
+    if (!urgent && p.messages > 0) {
+      const items = p.items;
+      let kept = 0;
+      for (let i = 0; i < items.length; i++) {
+        const m = items[i];
+        if (typeof m === 'number') {
+          items[kept++] = m;
+          items[kept++] = items[++i];
+        } else if (m instanceof Message && now >= m.deadline) {
+          p.bytes -= m.data!.length + CHUNK_HEADER;
+          p.messages--;
+          this.abandon(m);
+        } else items[kept++] = m;
+      }
+      items.length = kept;
+      if (p.bytes === 0) return;
+    }
+    this.sendBundle(p);
+  }
+
+  /** Bytes a packet costs on the link (fragments, chunk headers and overhead included). */
+  private wireOf(p: Bundle | Message): number {
+    const overhead = this.out!.cond.overheadBytes;
+    const size = p instanceof Bundle ? p.bytes : p.data === null ? CHUNK_HEADER : p.data.length + CHUNK_HEADER;
+    if (size <= BUNDLE_BYTES) return size + overhead;
+    const len = size - CHUNK_HEADER;
+    const total = fragmentCount(len);
+    const left = p instanceof Message && p.fragmentsLeft > 0 ? p.fragmentsLeft : total;
+    return (left === total ? len : Math.ceil((len * left) / total)) + left * (CHUNK_HEADER + overhead);
+  }
+
+  /** Add (`sign` 1) or remove (-1) the payload bytes of `p` from its channels' held counts; channels that fall to their threshold go to `low`. */
+  private account(p: Bundle | Message, sign: 1 | -1, low: VirtualChannel[] | null): void {
+    if (p instanceof Message) {
+      if (p.kind === DATA) this.accountChunk(p.stream, sign * p.data!.length, low);
+      return;
+    }
+    const items = p.items;
+    for (let i = 0; i < items.length; i++) {
+      const m = items[i];
+      if (typeof m === 'number') this.accountChunk(m, sign * refLength(items[++i]), low);
+      else if (m instanceof Message && m.kind === DATA) this.accountChunk(m.stream, sign * m.data!.length, low);
+    }
+  }
+
+  private accountChunk(stream: number, delta: number, low: VirtualChannel[] | null): void {
+    const ch = this.byStream.get(stream);
+    if (ch === undefined) return;
+    const before = ch.held;
+    const after = before + delta > 0 ? before + delta : 0;
+    ch.held = after;
+    if (low !== null && before > ch.lowThreshold && after <= ch.lowThreshold && !low.includes(ch)) low.push(ch);
+  }
+
+  /** @internal bufferedAmount of `ch`: its bytes held in the send buffer, and those in this instant's bundle, which will queue behind them. */
+  bufferedBytes(ch: VirtualChannel): number {
+    if (this.held === null) return 0;
+    let n = ch.held;
+    const b = this.bundle;
+    if (b !== null) {
+      const items = b.items;
+      for (let i = 0; i < items.length; i++) {
+        const m = items[i];
+        if (typeof m === 'number') {
+          const ref = items[++i];
+          if (m === ch.streamId) n += refLength(ref);
+        } else if (m instanceof Message && m.kind === DATA && m.stream === ch.streamId) n += m.data!.length;
+      }
+    }
+    return n;
   }
 
   private abandon(msg: Message): void {
@@ -851,6 +1098,11 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
   /** @internal Stop all SCTP activity (failed or closed). */
   private dropTransport(): void {
     this.bundle = null;
+    if (this.held !== null) {
+      this.clock.cancel(this.held.timer);
+      this.held = null;
+      for (const ch of this.channels) ch.held = 0;
+    }
     for (const m of this.retransmits) this.clock.cancel(m.timer);
     this.retransmits.clear();
     this.frPending = [];

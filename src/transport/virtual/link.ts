@@ -186,6 +186,9 @@ export class LinkDirection {
   private packetsDownDropped = 0;
   private packetsDuplicated = 0;
   private packetsReordered = 0;
+  // Large messages only (last, off the per-packet memory lines).
+  /** @internal Fragments of the last {@link transmitFragments} that did not arrive. */ fragmentsLost = 0;
+  /** @internal Fragments of the last {@link transmitFragments} that arrived after one that did not. */ fragmentsAfterLoss = 0;
 
   /** @internal Created by {@link VirtualNetwork}. */
   constructor(
@@ -229,6 +232,20 @@ export class LinkDirection {
     if (c.bytesPerMs <= 0) return 0;
     const backlog = this.busyUntil - this.clock.now();
     return backlog > 0 ? backlog * c.bytesPerMs : 0;
+  }
+
+  /** @internal Whether a packet of `wire` bytes (overhead included) enters the bottleneck queue now rather than being tail-dropped. */
+  fits(wire: number): boolean {
+    const c = this.cond;
+    if (c.bytesPerMs <= 0) return true;
+    const backlog = this.busyUntil - this.clock.now();
+    return backlog <= 0 || backlog * c.bytesPerMs + wire <= c.queueBytes;
+  }
+
+  /** @internal When a packet of `wire` bytes will fit (see {@link fits}), if nothing else is sent first; needs a bandwidth cap. */
+  fitsAt(wire: number): number {
+    const c = this.cond;
+    return this.busyUntil - Math.max(0, c.queueBytes - wire) / c.bytesPerMs;
   }
 
   /**
@@ -283,6 +300,82 @@ export class LinkDirection {
       this.packetsDuplicated++;
       this.clock.schedule(at, heapDelivery, new Packet(at, sink, payload, true, this.lane));
     }
+    return Verdict.DELIVERED;
+  }
+
+  /**
+   * @internal Send one message cut into `fragments` packets (SCTP
+   * fragmentation of a message larger than a packet), `size` payload bytes in
+   * all. Each fragment goes through the queue, loss, delay, reordering and
+   * duplication on its own (duplicate fragments are counted, and discarded by
+   * the receiver's reassembly); the message arrives, as one payload, when its
+   * last fragment does, and only if every fragment arrives. After the call,
+   * {@link fragmentsLost} says how many did not (0 when delivered) and
+   * {@link fragmentsAfterLoss} how many arrived after the first that did not
+   * (each reports the gap in a SACK); {@link lastArrival} is the arrival of
+   * the last fragment that arrives.
+   */
+  transmitFragments(sink: PacketSink, payload: unknown, size: number, fragments: number): Verdict {
+    const c = this.cond;
+    const wire = size / fragments + c.overheadBytes;
+    this.packetsSent += fragments;
+    this.bytesSent += size + fragments * c.overheadBytes;
+    this.fragmentsAfterLoss = 0;
+    if (this.blocked || this.outages > 0) {
+      this.packetsDownDropped += fragments;
+      this.fragmentsLost = fragments;
+      return Verdict.DOWN;
+    }
+    const now = this.clock.now();
+    const rng = this.rng;
+    let lost = 0;
+    let queueDropped = 0;
+    let after = 0;
+    let last = -Infinity;
+    for (let f = 0; f < fragments; f++) {
+      let departure = now;
+      if (c.bytesPerMs > 0) {
+        const start = this.busyUntil > now ? this.busyUntil : now;
+        if (start > now && (start - now) * c.bytesPerMs + wire > c.queueBytes) {
+          queueDropped++;
+          continue;
+        }
+        departure = start + wire / c.bytesPerMs;
+        this.busyUntil = departure;
+      }
+      if (c.ge !== null) {
+        const g = c.ge;
+        if (this.geBad) {
+          if (rng.next() < g.r) this.geBad = false;
+        } else if (rng.next() < g.p) this.geBad = true;
+        const pl = this.geBad ? g.lossBad : g.lossGood;
+        if (pl > 0 && rng.next() < pl) {
+          lost++;
+          continue;
+        }
+      }
+      if (c.lossRate > 0 && rng.next() < c.lossRate) {
+        lost++;
+        continue;
+      }
+      let at = departure + c.latencyMs;
+      if (c.jitterMs > 0) at += this.jitter(c);
+      if (at < departure) at = departure;
+      if (c.reorder > 0 && rng.next() < c.reorder) {
+        this.packetsReordered++;
+        at += c.reorderDelayMs;
+      }
+      if (c.duplicate > 0 && rng.next() < c.duplicate) this.packetsDuplicated++;
+      if (at > last) last = at;
+      if (lost + queueDropped > 0) after++;
+    }
+    this.packetsLost += lost;
+    this.packetsQueueDropped += queueDropped;
+    this.fragmentsLost = lost + queueDropped;
+    this.fragmentsAfterLoss = after;
+    if (last !== -Infinity) this.lastArrival = last;
+    if (lost + queueDropped > 0) return queueDropped > 0 ? Verdict.QUEUE_FULL : Verdict.LOST;
+    this.enqueue(last, sink, payload);
     return Verdict.DELIVERED;
   }
 
