@@ -7,6 +7,9 @@ import { killHard, spawnMember } from './process-mesh.js';
 import { varintLength } from '../../src/mesh/health/varint.js';
 import { FrameType, encodeFrame } from '../../src/mesh/health/control.js';
 
+/** Allowance on top of heartbeatTimeoutMs for a loaded test machine (scheduling, not the mechanism). */
+const DETECTION_MARGIN_MS = 2000;
+
 const live: WebRTCMultiplayerPeer[] = [];
 const stops: (() => void)[] = [];
 afterEach(() => {
@@ -32,13 +35,20 @@ describe('heartbeats and dead-link detection', () => {
     const child = await spawnMember(meshes, 5, options);
     stops.push(() => child.kill('SIGKILL'));
     await waitUntil(() => meshes.every((m) => m.getPeerIds().length === 3), 'every survivor to see peer 5', 15_000);
-    const gone: { id: number; reason: string | undefined }[][] = meshes.map(() => []);
-    meshes.forEach((m, i) => m.on('peer_disconnected', (id, reason) => gone[i]!.push({ id, reason })));
+    const gone: { id: number; reason: string | undefined; afterKillMs: number }[][] = meshes.map(() => []);
+    let killedAt = 0;
+    meshes.forEach((m, i) => m.on('peer_disconnected', (id, reason) => gone[i]!.push({ id, reason, afterKillMs: performance.now() - killedAt })));
+    killedAt = performance.now();
     await killHard(child);
     await waitUntil(() => gone.every((g) => g.length === 1), 'every survivor to report peer 5 gone', 10_000);
     for (const g of gone) {
       expect(g[0]!.id).toBe(5);
       expect(g[0]!.reason).toMatch(/heartbeat timeout/);
+      // Detected within the configured time. The 2000 ms margin is for this
+      // shared 2-core machine only: the survivors are polled by a 2 ms
+      // ticker that other test processes can starve, and SIGKILL delivery is
+      // not instant; the mechanism itself reports within heartbeatTimeoutMs.
+      expect(g[0]!.afterKillMs).toBeLessThanOrEqual(options.heartbeatTimeoutMs + DETECTION_MARGIN_MS);
     }
     for (const m of meshes) {
       expect(m.getPeerIds().sort()).toEqual(m.getUniqueId() === 2 ? [3, 4] : m.getUniqueId() === 3 ? [2, 4] : [2, 3]);
