@@ -756,6 +756,22 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   // ---- reconnection ------------------------------------------------------
 
   /**
+   * How long the link to `peerId` has been silent (ms since a control frame
+   * last arrived on its current connection), or -1 while the link is not up.
+   * For subclasses that act before the heartbeat timeout (the lobby asks
+   * signaling whether a silent peer is still there).
+   */
+  protected silentFor(peerId: number): number {
+    const e = this.peers.get(peerId);
+    return e && e.linkUp ? this.clock.now() - e.health.lastHeard : -1;
+  }
+
+  /** Silence (ms) after which a link is lost by heartbeat timeout; 0 when detection is off. */
+  protected get linkSilenceMs(): number {
+    return this.timeoutMs > 0 ? this.silenceMs : 0;
+  }
+
+  /**
    * Whether a lost link to `peerId` should be re-established. The base class
    * cannot create connections, so it says no; the lobby says yes while the
    * peer is still in the lobby.

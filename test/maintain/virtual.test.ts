@@ -55,6 +55,73 @@ describe('maintain on the virtual network (virtual clock, default settings)', ()
     expect(net.runUntil(() => (pollAll(), survivors.slice(1).every((m) => m.getAvailablePacketCount() === 1)), { maxMs: 2000 })).toBe(true);
   });
 
+  it('lobby: a peer whose links and signaling both go silent (cable cut) is reported by every survivor within the heartbeat timeout', async () => {
+    const net = new VirtualNetwork({ seed: 12, defaultLink: { latencyMs: 20, jitter: 2 } });
+    const bus = new MemorySignalingBus();
+    cleanups.push(() => net.close(), () => bus.close());
+    const hosts = [0, 1, 2, 3].map((i) => net.createHost(`m${i}`));
+    const clients = hosts.map(() => bus.createClient());
+    const meshes: LobbyMultiplayerPeer[] = [];
+    for (let i = 0; i < hosts.length; i++) {
+      meshes.push(await Mesh.join({ signaling: clients[i]!, engine: hosts[i]!.engine, clock: net.clock, ...(meshes[0] && { lobby: meshes[0].lobby }) }));
+    }
+    cleanups.push(() => meshes.forEach((m) => m.close()), () => clients.forEach((c) => c.close()));
+    const pollAll = () => meshes.forEach((m) => m.poll());
+    expect(await net.runUntilAsync(() => (pollAll(), meshes.every((m) => m.getPeerIds().length === 3)), { maxMs: 20_000 })).toBe(true);
+    await net.advanceAsync(3000); // heartbeats run a while
+    const survivors = meshes.slice(0, 3);
+    const vanished = meshes[3]!.getUniqueId();
+    const at: number[] = [];
+    const reasons: string[] = [];
+    const lost: number[] = [];
+    for (const m of survivors) {
+      m.on('peer_disconnected', (id, reason) => {
+        if (id !== vanished) return;
+        at.push(net.clock.now());
+        reasons.push(reason ?? '');
+      });
+      m.on('link_lost', (id) => lost.push(id));
+    }
+    // The cable is cut: every link of the peer and its signaling connection go silent; the server notices nothing.
+    const cutAt = net.clock.now();
+    net.partition([hosts[3]!], hosts.slice(0, 3));
+    bus.setReachable(clients[3]!, false);
+    expect(await net.runUntilAsync(() => (pollAll(), at.length === 3), { maxMs: 20_000, stepMs: 5 })).toBe(true);
+    // Default heartbeatTimeoutMs 5000: the survivors asked signaling at ~2.8 s of silence, got no answer, and give up at the timeout.
+    for (const t of at) expect(t - cutAt).toBeLessThanOrEqual(5000 + 5);
+    for (const r of reasons) expect(r).toMatch(/^heartbeat timeout: nothing heard for \d+ ms; the peer did not answer through signaling within 2000 ms \(vanished\), not reconnecting$/);
+    expect(lost).toEqual([]); // given up at once, never reconnected
+    expect(bus.getStats().detachedPeers).toBe(0); // the server never noticed: the mesh found out by itself
+    // The rest of the mesh keeps working.
+    survivors[0]!.targetPeer = 0;
+    survivors[0]!.putPacket(new Uint8Array([9]));
+    expect(await net.runUntilAsync(() => (pollAll(), survivors.slice(1).every((m) => m.getAvailablePacketCount() === 1)), { maxMs: 2000 })).toBe(true);
+    for (const m of survivors) expect(m.getPeerIds()).toHaveLength(2);
+  });
+
+  it('lobby: links silent but signaling alive (a WebRTC-only outage) is reconnected, not given up', async () => {
+    const net = new VirtualNetwork({ seed: 13, defaultLink: { latencyMs: 20 } });
+    const bus = new MemorySignalingBus();
+    cleanups.push(() => net.close(), () => bus.close());
+    const [ha, hb] = [net.createHost('a'), net.createHost('b')];
+    const a = await Mesh.join({ signaling: bus, engine: ha.engine, clock: net.clock });
+    const b = await Mesh.join({ signaling: bus, engine: hb.engine, clock: net.clock, lobby: a.lobby });
+    cleanups.push(() => a.close(), () => b.close());
+    const pollAll = () => (a.poll(), b.poll());
+    expect(await net.runUntilAsync(() => (pollAll(), a.getPeerIds().length === 1 && b.getPeerIds().length === 1), { maxMs: 20_000 })).toBe(true);
+    const events: string[] = [];
+    a.on('link_lost', (id, reason) => events.push(`lost:${id}:${reason}`));
+    a.on('peer_disconnected', (id) => events.push(`gone:${id}`));
+    a.on('reconnected', (id) => events.push(`back:${id}`));
+    net.partition([ha], [hb]);
+    await net.runUntilAsync(() => (pollAll(), false), { maxMs: 8000 });
+    expect(events).toEqual([`lost:${b.getUniqueId()}:heartbeat timeout: nothing heard for 4900 ms`]);
+    expect(a.getPeer(b.getUniqueId())!.state).toBe('reconnecting');
+    net.heal();
+    expect(await net.runUntilAsync(() => (pollAll(), events.length === 2), { maxMs: 20_000 })).toBe(true);
+    expect(events[1]).toBe(`back:${b.getUniqueId()}`);
+  });
+
   it('estimates loss from heartbeat gaps on a lossy link, and measures RTT near the configured latency', () => {
     const net = new VirtualNetwork({ seed: 5, defaultLink: { latencyMs: 40, loss: 0.2 } });
     cleanups.push(() => net.close());
