@@ -82,7 +82,8 @@ describe('automatic reconnection through the lobby, nothing lost', () => {
     }
     blocks[0]!.blocked.add(ib);
     blocks[1]!.blocked.add(ia);
-    a.getPeer(ib)!.connection.close(); // the cut
+    // The cut: the engine connection underneath is closed, so the mesh learns of it only from engine events.
+    a.getPeer(ib)!.connection.engineConnection!.close();
     const unblock = new Promise<void>((resolve) =>
       setTimeout(() => {
         blocks[0]!.blocked.clear();
@@ -122,7 +123,7 @@ describe('automatic reconnection through the lobby, nothing lost', () => {
     expect(sb.channels[0]!.packetsReceived).toBe(10_000);
     expect(sb.channels[0]!.gaps).toBe(0);
     expect(sa.history.map((h) => h.state)).toEqual(['connecting', 'connected', 'reconnecting', 'connected']);
-    expect(sa.history[2]!.reason).toBe('connection closed');
+    expect(sa.history[2]!.reason).toBe('a channel closed');
   });
 
   it('gives up after giveUpMs and then reports peer_disconnected; unreliable packets are not replayed', async () => {
