@@ -65,7 +65,7 @@ interface Def<T> {
   rows: (snapshot: T) => [Record<string, string>, number][];
 }
 
-const LINK_STATES = ['connecting', 'connected', 'reconnecting'] as const;
+const LINK_STATES = ['connecting', 'connected', 'disconnected', 'reconnecting'] as const;
 const seconds = (ms: number) => (ms < 0 ? NaN : ms / 1000);
 
 function linkRows(stats: MeshStats[], value: (l: LinkStats) => number): [Record<string, string>, number][] {

@@ -122,6 +122,68 @@ describe('maintain on the virtual network (virtual clock, default settings)', ()
     expect(events[1]).toBe(`back:${b.getUniqueId()}`);
   });
 
+  it('history: engine state changes, the DISCONNECTED grace (recovered, then expired) and closed, with clock times', () => {
+    const net = new VirtualNetwork({ seed: 8, defaultLink: { latencyMs: 10 }, ice: { disconnectedAfterMs: 1000, failedAfterMs: 60_000 } });
+    cleanups.push(() => net.close());
+    const [ha, hb] = [net.createHost(), net.createHost()];
+    // heartbeat detection off, so only the engine's DISCONNECTED and the grace decide
+    const options = { clock: net.clock, heartbeatTimeoutMs: 0, disconnectGraceMs: 3000 };
+    const a = new WebRTCMultiplayerPeer(options);
+    const b = new WebRTCMultiplayerPeer(options);
+    cleanups.push(() => a.close(), () => b.close());
+    a.createMesh(2);
+    b.createMesh(3);
+    const ca = new WebRTCPeerConnection({}, { engine: ha.engine, autoPoll: true });
+    const cb = new WebRTCPeerConnection({}, { engine: hb.engine, autoPoll: true });
+    wire(ca, cb);
+    const t0 = net.clock.now();
+    a.addPeer(ca, 3);
+    b.addPeer(cb, 2);
+    cb.createOffer();
+    const poll = () => (a.poll(), b.poll());
+    expect(net.runUntil(() => (poll(), a.getPeerIds().length === 1), { maxMs: 10_000 })).toBe(true);
+    // a short outage: DISCONNECTED, then recovered within the grace
+    net.partition([ha], [hb]);
+    const cut1 = net.clock.now();
+    expect(net.runUntil(() => (poll(), a.getPeer(3)!.state === 'disconnected'), { maxMs: 5000 })).toBe(true);
+    const down1 = net.clock.now();
+    expect(down1 - cut1).toBeGreaterThanOrEqual(1000); // ice.disconnectedAfterMs
+    expect(a.getStats().peersConnected).toBe(1);
+    net.heal();
+    expect(net.runUntil(() => (poll(), a.getPeer(3)!.state === 'connected'), { maxMs: 5000 })).toBe(true);
+    // a long one: the grace expires and the peer is removed (no reconnection here)
+    let gone = '';
+    a.on('peer_disconnected', (_id, reason) => (gone = reason ?? ''));
+    net.partition([ha], [hb]);
+    expect(net.runUntil(() => (poll(), gone !== ''), { maxMs: 10_000 })).toBe(true);
+    expect(gone).toBe('disconnected for 3000 ms');
+    expect(a.getLinkStats(3)).toBeUndefined();
+    const final = a.getClosedLinkStats(3)!;
+    expect(final.state).toBe('closed');
+    const h = final.history;
+    expect(h.map((e) => (e.connection ? `engine:${e.connection}` : e.state))).toEqual([
+      'connecting',
+      'engine:connecting',
+      'engine:connected',
+      'connected',
+      'engine:disconnected',
+      'disconnected',
+      'engine:connected',
+      'connected',
+      'engine:disconnected',
+      'disconnected',
+      'closed',
+    ]);
+    expect(h[0]!.at).toBe(t0);
+    expect(h[4]!.at).toBe(down1);
+    expect(h[5]).toMatchObject({ at: down1, reason: 'connection disconnected: lost unless it recovers within 3000 ms' });
+    expect(h[7]!.reason).toMatch(/^connection recovered after \d+ ms$/);
+    expect(h[10]).toMatchObject({ state: 'closed', reason: 'disconnected for 3000 ms' });
+    expect(h[10]!.at - h[9]!.at).toBeGreaterThanOrEqual(3000);
+    expect(h[10]!.at - h[9]!.at).toBeLessThan(3000 + 20);
+    for (let i = 1; i < h.length; i++) expect(h[i]!.at).toBeGreaterThanOrEqual(h[i - 1]!.at);
+  });
+
   it('estimates loss from heartbeat gaps on a lossy link, and measures RTT near the configured latency', () => {
     const net = new VirtualNetwork({ seed: 5, defaultLink: { latencyMs: 40, loss: 0.2 } });
     cleanups.push(() => net.close());
@@ -204,7 +266,7 @@ describe('maintain on the virtual network (virtual clock, default settings)', ()
     expect(sa.reconnects).toBe(1);
     expect(sa.replayed).toBeGreaterThan(0);
     // deterministic (seeded): one side noticed first and the other saw its fresh offer; replays it already held were dropped
-    expect(sa.history.map((h) => h.state)).toEqual(['connecting', 'connected', 'reconnecting', 'connected']);
+    expect(sa.history.filter((h) => h.connection === undefined).map((h) => h.state)).toEqual(['connecting', 'connected', 'reconnecting', 'connected']);
     expect(b.getLinkStats(ia)!.channels[0]!.duplicatesDropped + sa.replayed).toBeGreaterThan(0);
     expect(b.getLinkStats(ia)!.channels[0]!.gaps).toBe(0);
   });
