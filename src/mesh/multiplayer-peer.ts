@@ -767,7 +767,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
       }
       entry.health.heard(now);
       if (frame.type === FrameType.PING) {
-        entry.health.onPing(frame.seq);
+        entry.health.onPing(frame.seq, frame.time, now);
         entry.heartbeatsReceived++;
         this.sendFrame(entry, { type: FrameType.PONG, seq: frame.seq, time: frame.time, acks: this.acks(entry) }, now);
       } else if (frame.type === FrameType.PONG) {
@@ -1021,7 +1021,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
       heartbeatRttMs: e.health.lastRttMs,
       engineRttMs: engine.rttMs,
       jitterMs: e.health.jitterMs,
-      loss: e.health.loss(),
+      loss: e.health.loss(now),
       heartbeatsSent: e.heartbeatsSent,
       heartbeatsReceived: e.heartbeatsReceived,
       sinceHeardMs: e.linkUp ? now - e.health.lastHeard : -1,

@@ -95,7 +95,7 @@ const MESH_DEFS: Def<MeshStats[]>[] = [
   { name: 'link_rtt_seconds', help: 'Smoothed heartbeat round-trip time.', kind: 'gauge', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => seconds(l.rttMs)) },
   { name: 'link_engine_rtt_seconds', help: 'Round-trip time reported by the WebRTC engine (SCTP).', kind: 'gauge', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => seconds(l.engineRttMs)) },
   { name: 'link_jitter_seconds', help: 'Jitter of the heartbeat round-trip time.', kind: 'gauge', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => l.jitterMs / 1000) },
-  { name: 'link_loss_ratio', help: 'Fraction of the remote heartbeats lost on the current connection.', kind: 'gauge', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => l.loss) },
+  { name: 'link_loss_ratio', help: 'Fraction of the last 32 remote heartbeats lost (overdue ones included).', kind: 'gauge', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => l.loss) },
   { name: 'link_reconnects_total', help: 'Successful reconnections of the link.', kind: 'counter', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => l.reconnects) },
   { name: 'link_heartbeats_sent_total', help: 'Heartbeats sent.', kind: 'counter', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => l.heartbeatsSent) },
   { name: 'link_heartbeats_received_total', help: 'Heartbeats received from the remote.', kind: 'counter', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => l.heartbeatsReceived) },

@@ -200,13 +200,67 @@ describe('maintain on the virtual network (virtual clock, default settings)', ()
     b.addPeer(cb, 2);
     cb.createOffer();
     expect(net.runUntil(() => (a.poll(), b.poll(), a.getPeerIds().length === 1 && b.getPeerIds().length === 1), { maxMs: 30_000 })).toBe(true);
-    net.runUntil(() => (a.poll(), b.poll(), false), { maxMs: 60_000, stepMs: 5 });
+    // The estimate covers the last 32 pings (3.2 s here): sample it every second for a minute.
+    const samples: number[] = [];
+    let nextSample = net.clock.now() + 5000;
+    net.runUntil(
+      () => {
+        a.poll();
+        b.poll();
+        if (net.clock.now() >= nextSample) {
+          samples.push(a.getLinkStats(3)!.loss);
+          nextSample += 1000;
+        }
+        return false;
+      },
+      { maxMs: 60_000, stepMs: 5 },
+    );
     const s = a.getLinkStats(3)!;
     expect(s.heartbeatsReceived).toBeGreaterThan(300);
-    expect(s.loss).toBeGreaterThan(0.1);
-    expect(s.loss).toBeLessThan(0.3);
+    const mean = samples.reduce((x, y) => x + y, 0) / samples.length;
+    expect(mean).toBeGreaterThan(0.12); // configured one-way loss 0.2
+    expect(mean).toBeLessThan(0.3);
+    for (const l of samples) expect(l).toBeLessThan(0.5);
     expect(s.rttMs).toBeGreaterThanOrEqual(80);
     expect(s.rttMs).toBeLessThan(120);
+  });
+
+  it('loss counts overdue heartbeats during a blackout and falls back once pings arrive again (sliding window)', () => {
+    const net = new VirtualNetwork({ seed: 6, defaultLink: { latencyMs: 20 } });
+    cleanups.push(() => net.close());
+    const [ha, hb] = [net.createHost(), net.createHost()];
+    const options = { clock: net.clock, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 10_000, disconnectGraceMs: 60_000 };
+    const a = new WebRTCMultiplayerPeer(options);
+    const b = new WebRTCMultiplayerPeer(options);
+    cleanups.push(() => a.close(), () => b.close());
+    a.createMesh(2);
+    b.createMesh(3);
+    const ca = new WebRTCPeerConnection({}, { engine: ha.engine, autoPoll: true });
+    const cb = new WebRTCPeerConnection({}, { engine: hb.engine, autoPoll: true });
+    wire(ca, cb);
+    a.addPeer(ca, 3);
+    b.addPeer(cb, 2);
+    cb.createOffer();
+    const poll = () => (a.poll(), b.poll(), false);
+    expect(net.runUntil(() => (poll(), a.getPeerIds().length === 1), { maxMs: 10_000 })).toBe(true);
+    net.runUntil(poll, { maxMs: 5000, stepMs: 5 });
+    expect(a.getLinkStats(3)!.loss).toBe(0);
+    net.partition([ha], [hb]);
+    const during: number[] = [];
+    for (let k = 0; k < 6; k++) {
+      net.runUntil(poll, { maxMs: 500, stepMs: 5 });
+      during.push(a.getLinkStats(3)!.loss);
+    }
+    // 100 ms pings, window of 32: after t ms of blackout about (t/100 − 1)/32 of the window is overdue
+    expect(during[0]).toBeGreaterThan(0.05);
+    for (let k = 1; k < during.length; k++) expect(during[k]).toBeGreaterThan(during[k - 1]!);
+    expect(during.at(-1)).toBeGreaterThan(0.8);
+    expect(a.getPeerIds()).toEqual([3]); // still within the heartbeat timeout and the grace
+    net.heal();
+    expect(net.runUntil(() => (poll(), a.getLinkStats(3)!.sinceHeardMs < 50), { maxMs: 5000 })).toBe(true);
+    expect(a.getLinkStats(3)!.loss).toBeGreaterThan(0.5); // the gap is still in the window
+    net.runUntil(poll, { maxMs: 4000, stepMs: 5 }); // > 32 pings later
+    expect(a.getLinkStats(3)!.loss).toBe(0);
   });
 
   it('a 10 s partition of one lobby link: reconnection, and 10 000 numbered reliable packets arrive complete, in order, once', async () => {

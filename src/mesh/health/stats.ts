@@ -73,7 +73,11 @@ export interface LinkStats {
   engineRttMs: number;
   /** Jitter of heartbeat RTT (ms). */
   jitterMs: number;
-  /** Fraction of the remote's heartbeats lost on the current connection (0..1). */
+  /**
+   * Fraction of the remote's heartbeats lost (0..1) over the last 32 it
+   * should have sent on the current connection, pings overdue by two
+   * intervals counting as lost (so it rises during a blackout).
+   */
   loss: number;
   heartbeatsSent: number;
   heartbeatsReceived: number;
