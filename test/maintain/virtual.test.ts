@@ -225,6 +225,48 @@ describe('maintain on the virtual network (virtual clock, default settings)', ()
     expect(s.rttMs).toBeLessThan(120);
   });
 
+  it('heartbeat RTT, jitter and engine RTT match the configured latency and jitter', () => {
+    const net = new VirtualNetwork({ seed: 9 });
+    cleanups.push(() => net.close());
+    const [ha, hb, hc] = [net.createHost('a'), net.createHost('b'), net.createHost('c')];
+    net.link(ha, hb, { latencyMs: 25, jitter: 4 }); // uniform ±4 ms each way
+    net.link(ha, hc, { latencyMs: 30 }); // no jitter
+    const meshes = [2, 3, 4].map((id) => {
+      const m = new WebRTCMultiplayerPeer({ clock: net.clock, heartbeatIntervalMs: 100 });
+      m.createMesh(id);
+      return m;
+    });
+    cleanups.push(() => meshes.forEach((m) => m.close()));
+    const [a, b, c] = meshes as [WebRTCMultiplayerPeer, WebRTCMultiplayerPeer, WebRTCMultiplayerPeer];
+    for (const [x, hx, y, hy] of [[a, ha, b, hb], [a, ha, c, hc]] as const) {
+      const cx = new WebRTCPeerConnection({}, { engine: hx.engine, autoPoll: true });
+      const cy = new WebRTCPeerConnection({}, { engine: hy.engine, autoPoll: true });
+      wire(cx, cy);
+      x.addPeer(cx, y.getUniqueId());
+      y.addPeer(cy, x.getUniqueId());
+      cy.createOffer();
+    }
+    const poll = () => (meshes.forEach((m) => m.poll()), false);
+    expect(net.runUntil(() => (poll(), a.getPeerIds().length === 2), { maxMs: 10_000 })).toBe(true);
+    net.runUntil(poll, { maxMs: 30_000, stepMs: 5 }); // ~300 RTT samples per link
+    const jittery = a.getLinkStats(3)!;
+    const steady = a.getLinkStats(4)!;
+    // RTT = 2 × latency: 50 ms (± the jitter of the last samples), 60 ms exactly without jitter
+    expect(jittery.heartbeatsReceived).toBeGreaterThan(250);
+    expect(Math.abs(jittery.rttMs - 50)).toBeLessThanOrEqual(3);
+    expect(Math.abs(jittery.heartbeatRttMs - 50)).toBeLessThanOrEqual(8); // one sample: ±4 ms each way
+    expect(steady.rttMs).toBeCloseTo(60, 6);
+    expect(steady.heartbeatRttMs).toBeCloseTo(60, 6);
+    // RFC 3550 jitter = mean |difference of successive RTTs|; the difference is a sum of four U(−4, 4),
+    // σ = √(4 · 8² / 12) ≈ 4.6 ms, so the mean absolute difference is ≈ 4.6 · √(2/π) ≈ 3.7 ms
+    expect(jittery.jitterMs).toBeGreaterThan(2.5);
+    expect(jittery.jitterMs).toBeLessThan(5);
+    expect(steady.jitterMs).toBeLessThan(0.01);
+    // the engine's (SCTP) RTT: the virtual engine reports the link's mean round trip
+    expect(jittery.engineRttMs).toBe(50);
+    expect(steady.engineRttMs).toBe(60);
+  });
+
   it('loss counts overdue heartbeats during a blackout and falls back once pings arrive again (sliding window)', () => {
     const net = new VirtualNetwork({ seed: 6, defaultLink: { latencyMs: 20 } });
     cleanups.push(() => net.close());
