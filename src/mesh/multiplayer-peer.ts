@@ -1009,6 +1009,8 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
         replayBuffered: send?.buffered ?? 0,
         replayBufferedBytes: send?.bufferedBytes ?? 0,
         replayed: send?.replayed ?? 0,
+        replayOverflows: send?.overflows ?? 0,
+        replayOverflowed: send?.overflowed ?? false,
         duplicatesDropped: recv?.duplicates ?? 0,
         gaps: recv?.gaps ?? 0,
       };

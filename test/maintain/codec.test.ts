@@ -123,6 +123,20 @@ describe('session header', () => {
     recv.accept(results[0]!.frame);
     recv.accept(results[4]!.frame);
     expect(recv.gaps).toBe(3);
+    // buffering stays suspended while anything sent is unacknowledged…
+    send.ack(4);
+    expect(send.overflowed).toBe(true);
+    send.frame(new Uint8Array([6]));
+    expect(send.buffered).toBe(0);
+    // …and resumes once the remote holds everything sent so far
+    send.ack(6);
+    expect(send.overflowed).toBe(false);
+    const seventh = send.frame(new Uint8Array([7]));
+    expect(send.buffered).toBe(1);
+    expect(send.pending()).toEqual([seventh]);
+    for (let n = 8; n <= 10; n++) send.frame(new Uint8Array([n]));
+    expect(send.justOverflowed).toBe(true); // 4 > 3 packets: overflows again
+    expect(send.overflows).toBe(2);
   });
 
   it('keeps a long run of acknowledged packets compact', () => {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelState, ErrorCode, RtcmeshError, TransferMode, WebRTCMultiplayerPeer, type WebRTCDataChannel } from '../../src/index.js';
 import { waitUntil } from '../helpers.js';
 import { link, pollUntil } from '../mesh/mesh-helpers.js';
-import { FAST, ManualClock, healthMesh, numbered, ticker } from './helpers.js';
+import { FAST, ManualClock, healthMesh, numberOf, numbered, ticker } from './helpers.js';
 import { killHard, spawnMember } from './process-mesh.js';
 import { varintLength } from '../../src/mesh/health/varint.js';
 import { FrameType, encodeFrame } from '../../src/mesh/health/control.js';
@@ -225,6 +225,40 @@ describe('heartbeats and dead-link detection', () => {
     let got: Uint8Array | undefined;
     await waitUntil(() => (got ??= b.getPacket()) !== undefined, 'the largest packet');
     expect(got!.length).toBe(max);
+    expect(b.getLinkStats(2)!.channels[0]!.gaps).toBe(0);
+  });
+
+  it('replay_overflow: emitted when the replay buffer overflows; buffering resumes once the backlog is acknowledged', async () => {
+    const t = tick();
+    const [a, b] = (await healthMesh([2, 3], { ...FAST, replayBufferPackets: 8 }, t)) as [WebRTCMultiplayerPeer, WebRTCMultiplayerPeer];
+    live.push(a, b);
+    const overflows: [number, number][] = [];
+    a.on('replay_overflow', (id, channel) => overflows.push([id, channel]));
+    a.targetPeer = 3;
+    let sent = 0;
+    const send = (n: number) => {
+      for (let i = 0; i < n; i++) a.putPacket(numbered(sent++));
+    };
+    const got: number[] = [];
+    const take = () => {
+      let p;
+      while ((p = b.getPacket()) !== undefined) got.push(numberOf(p));
+      return got.length;
+    };
+    send(20); // synchronously: no ack can come back in between, so the 9th overflows the buffer of 8
+    expect(overflows).toEqual([[3, 0]]);
+    expect(a.getLinkStats(3)!.channels[0]).toMatchObject({ replayBuffered: 0, replayOverflowed: true, replayOverflows: 1 });
+    await waitUntil(() => take() === 20 && !a.getLinkStats(3)!.channels[0]!.replayOverflowed, 'the backlog to be delivered and acknowledged');
+    send(5);
+    expect(a.getLinkStats(3)!.channels[0]!.replayBuffered).toBe(5); // held for replay again
+    expect(overflows).toHaveLength(1);
+    send(10); // 15 unacknowledged > 8: overflows again, and says so again
+    expect(overflows).toEqual([
+      [3, 0],
+      [3, 0],
+    ]);
+    await waitUntil(() => take() === 35 && !a.getLinkStats(3)!.channels[0]!.replayOverflowed, 'the rest');
+    expect(got).toEqual([...Array(35).keys()]); // the link never broke: nothing lost
     expect(b.getLinkStats(2)!.channels[0]!.gaps).toBe(0);
   });
 

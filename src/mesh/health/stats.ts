@@ -53,6 +53,14 @@ export interface LinkChannelStats {
   replayBufferedBytes: number;
   /** Packets resent after reconnects. */
   replayed: number;
+  /** Times the replay buffer overflowed (each emitted `replay_overflow`). */
+  replayOverflows: number;
+  /**
+   * Buffering is suspended after an overflow, until the remote has
+   * acknowledged everything sent so far: packets sent meanwhile are not held
+   * for replay.
+   */
+  replayOverflowed: boolean;
   /** Received duplicates dropped (replays of packets already held). */
   duplicatesDropped: number;
   /** Sequence numbers never received (replay buffer overflow on the remote). */
