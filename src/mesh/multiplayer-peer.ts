@@ -1013,6 +1013,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
         replayOverflowed: send?.overflowed ?? false,
         duplicatesDropped: recv?.duplicates ?? 0,
         gaps: recv?.gaps ?? 0,
+        malformed: recv?.malformed ?? 0,
       };
     });
     const sum = (k: 'packetsSent' | 'bytesSent' | 'packetsReceived' | 'bytesReceived' | 'replayed') => channels.reduce((n, c) => n + c[k], 0);

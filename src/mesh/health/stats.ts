@@ -65,6 +65,8 @@ export interface LinkChannelStats {
   duplicatesDropped: number;
   /** Sequence numbers never received (replay buffer overflow on the remote). */
   gaps: number;
+  /** Session headers that did not decode (dropped). */
+  malformed: number;
   /** Unreliable packets dropped because the link was down. */
   droppedWhileDown: number;
 }
