@@ -147,6 +147,11 @@ describe('heartbeats and dead-link detection', () => {
     // engine payload counters agree with the sum of every channel's (control included), within 1 %
     const engineSum = a.getPeer(3)!.connection.getStats().channels.reduce((n, c) => n + c.bytesSent, 0);
     expect(Math.abs(sa.engineBytesSent - engineSum)).toBeLessThanOrEqual(Math.max(64, engineSum * 0.01));
+    // the same on the receiving side: engine bytes received against every channel's, and the reliable payload plus headers
+    const receivedSum = b.getPeer(2)!.connection.getStats().channels.reduce((n, c) => n + c.bytesReceived, 0);
+    expect(sb.engineBytesReceived).toBeGreaterThanOrEqual(userBytes + headerBytes + 7);
+    expect(Math.abs(sb.engineBytesReceived - receivedSum)).toBeLessThanOrEqual(Math.max(64, receivedSum * 0.01));
+    expect(b.getPeer(2)!.channels[0]!.getStats().bytesReceived - userBytes).toBe(headerBytes);
     // the periodic stats event
     const snapshot = await new Promise<import('../../src/index.js').MeshStats>((resolve) => a.once('stats', resolve));
     expect(snapshot.id).toBe(2);

@@ -267,6 +267,60 @@ describe('maintain on the virtual network (virtual clock, default settings)', ()
     expect(steady.engineRttMs).toBe(60);
   });
 
+  it('stats consistency: engine bytes match the channels and the virtual network direction counters', () => {
+    const net = new VirtualNetwork({ seed: 14, defaultLink: { latencyMs: 15 } });
+    cleanups.push(() => net.close());
+    const [ha, hb] = [net.createHost(), net.createHost()];
+    const a = new WebRTCMultiplayerPeer({ clock: net.clock, heartbeatIntervalMs: 100 });
+    const b = new WebRTCMultiplayerPeer({ clock: net.clock, heartbeatIntervalMs: 100 });
+    cleanups.push(() => a.close(), () => b.close());
+    a.createMesh(2);
+    b.createMesh(3);
+    const ca = new WebRTCPeerConnection({}, { engine: ha.engine, autoPoll: true });
+    const cb = new WebRTCPeerConnection({}, { engine: hb.engine, autoPoll: true });
+    wire(ca, cb);
+    a.addPeer(ca, 3);
+    b.addPeer(cb, 2);
+    cb.createOffer();
+    const poll = () => (a.poll(), b.poll());
+    expect(net.runUntil(() => (poll(), a.getPeerIds().length === 1 && b.getPeerIds().length === 1), { maxMs: 10_000 })).toBe(true);
+    const before = { ab: net.directionStats(ha, hb), ba: net.directionStats(hb, ha) };
+    a.targetPeer = 3;
+    b.targetPeer = 2;
+    let userBytes = 0;
+    for (let i = 0; i < 500; i++) {
+      const size = 1 + (i % 40) * 25;
+      a.putPacket(new Uint8Array(size));
+      userBytes += size;
+      if (i % 10 === 0) b.putPacket(new Uint8Array(7));
+      net.runUntil(() => (poll(), false), { maxMs: 4, stepMs: 2 });
+    }
+    net.runUntil(() => (poll(), false), { maxMs: 2000, stepMs: 5 });
+    // quiesce: stop polling (no more heartbeats or acks) and let what is in flight land
+    net.advance(1000);
+    const sa = a.getLinkStats(3)!;
+    const sb = b.getLinkStats(2)!;
+    const channelSum = (m: WebRTCMultiplayerPeer, peer: number, k: 'bytesSent' | 'bytesReceived' | 'packetsSent') =>
+      m.getPeer(peer)!.connection.getStats().channels.reduce((n, c) => n + c[k], 0);
+    // engine counters = the sum of every channel's (control included), both directions, on both sides
+    expect(sa.engineBytesSent).toBe(channelSum(a, 3, 'bytesSent'));
+    expect(sa.engineBytesReceived).toBe(channelSum(a, 3, 'bytesReceived'));
+    expect(sb.engineBytesSent).toBe(channelSum(b, 2, 'bytesSent'));
+    expect(sb.engineBytesReceived).toBe(channelSum(b, 2, 'bytesReceived'));
+    // lossless link, nothing in flight: what one side sent is what the other received
+    expect(sb.engineBytesReceived).toBe(sa.engineBytesSent);
+    expect(sa.engineBytesReceived).toBe(sb.engineBytesSent);
+    expect(sb.channels[0]!.bytesReceived).toBe(userBytes);
+    // the network carried exactly that payload, plus a 16-byte chunk header per message and the per-packet overhead
+    const dir = { ab: net.directionStats(ha, hb), ba: net.directionStats(hb, ha) };
+    const overhead = 48; // the default overheadBytes
+    const wirePayload = (d: 'ab' | 'ba') => dir[d].bytesSent - before[d].bytesSent - overhead * (dir[d].packetsSent - before[d].packetsSent);
+    const CHUNK_HEADER = 16;
+    expect(dir.ab.packetsLost + dir.ba.packetsLost + dir.ab.packetsDownDropped + dir.ba.packetsDownDropped).toBe(0);
+    expect(wirePayload('ab')).toBe(sa.engineBytesSent + CHUNK_HEADER * channelSum(a, 3, 'packetsSent'));
+    expect(wirePayload('ba')).toBe(sb.engineBytesSent + CHUNK_HEADER * channelSum(b, 2, 'packetsSent'));
+  });
+
   it('loss counts overdue heartbeats during a blackout and falls back once pings arrive again (sliding window)', () => {
     const net = new VirtualNetwork({ seed: 6, defaultLink: { latencyMs: 20 } });
     cleanups.push(() => net.close());
