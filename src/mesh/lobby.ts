@@ -26,7 +26,7 @@ export interface LobbySignaling extends EventEmitter<LobbySignalingEvents> {
   sendCandidate(to: number, mid: string, index: number, candidate: string): void;
   /**
    * Ask the server whether peer `to` can still be reached; it answers with a
-   * `peer_alive` (or `peer_detached`) event. False when nothing was sent.
+   * `peer_alive` event when it can. False when nothing was sent.
    * Optional: without it, vanished peers are noticed only through `peer_detached`.
    */
   probe?(to: number): boolean;
@@ -282,6 +282,7 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
   }
 
   private sendProbe(peerId: number): void {
+    if (this.detachedMembers.has(peerId)) return; // known gone: nothing to ask
     let sent = false;
     try {
       sent = this.signaling.probe?.(peerId) === true;

@@ -34,7 +34,7 @@ async function rawMember(url: string, lobby: string): Promise<{ ws: WebSocket; i
 }
 
 describe('signaling probe (liveness check)', () => {
-  it('answers peer_alive when the peer answers a ping, nothing while it cannot, peer_detached when it has no socket', async () => {
+  it('answers peer_alive when the peer answers a ping, and nothing while it cannot or has no socket', async () => {
     const server = new SignalingServer({ resumeGraceMs: 60_000 });
     const { url } = await server.listen({ port: 0, host: '127.0.0.1' });
     cleanups.push(() => server.close({ reconnect: false }));
@@ -66,13 +66,18 @@ describe('signaling probe (liveness check)', () => {
     socket.resume();
     expect((await late)[0]).toBe(target.id);
 
-    // no socket at all: the server says so at once
+    // no socket at all: announced once as detached; a probe then gets no answer (and no repeat)
+    const seen: string[] = [];
+    prober.on('peer_detached', (id) => seen.push(`detached:${id}`));
+    prober.on('peer_alive', (id) => seen.push(`alive:${id}`));
     const detached = waitForEvent<[number]>(prober, 'peer_detached');
     target.ws.terminate();
     expect((await detached)[0]).toBe(target.id);
-    const again = waitForEvent<[number]>(prober, 'peer_detached');
     expect(prober.probe(target.id)).toBe(true);
-    expect((await again)[0]).toBe(target.id);
+    const refusedAgain = waitForEvent(prober, 'error');
+    expect(prober.probe(target.id === 2 ? 3 : 2)).toBe(true);
+    await refusedAgain;
+    expect(seen).toEqual([`detached:${target.id}`]);
   });
 
   it('is validated like any client message, and not sent to a version-1 server', async () => {

@@ -91,8 +91,8 @@ export interface SignalingClient extends EventEmitter<SignalingClientEvents> {
   /**
    * Ask the server whether a peer of the lobby can still be reached: it
    * checks the peer's connection (a WebSocket ping) and answers with
-   * `peer_alive(id)` when it replies, or `peer_detached(id)` when the peer has
-   * no connection. No answer at all means the peer's connection is dead
+   * `peer_alive(id)` when it replies (a detached peer gets no check: its
+   * `peer_detached` came already). No answer means the peer's connection is dead
    * although the server has not noticed yet (a cut cable). False (nothing
    * sent) when not in a lobby, while the link to the server is down, or when
    * the server is older than protocol version 2.

@@ -602,10 +602,12 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
 
   /**
    * `probe`: is `to` still reachable? Its connection is checked (a WebSocket
-   * ping) and the prober gets `peer_alive` when it answers, or `peer_detached`
-   * at once when it has no connection. No answer means its connection is dead
-   * although the server has not noticed yet (cable cut): the prober decides
-   * how long to wait. Checks of one peer are shared by every prober.
+   * ping) and the prober gets `peer_alive` when it answers. A peer without a
+   * connection gets no check and no answer: its `peer_detached` announcement
+   * has reached the prober already (or waits in its resume queue). No answer
+   * means its connection is dead although the server has not noticed yet
+   * (cable cut): the prober decides how long to wait. Checks of one peer are
+   * shared by every prober.
    */
   private probe(s: Session, to: number): void {
     const peer = s.peer;
@@ -622,10 +624,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
       return;
     }
     const ts = target.session;
-    if (!ts) {
-      this.send(s, { type: 'peer_detached', id: to });
-      return;
-    }
+    if (!ts) return; // detached: announced to every member that sees it
     ts.probers.add(s);
     if (ts.checking) return;
     ts.checking = true;
