@@ -149,7 +149,7 @@ async function cutAndReconnect(): Promise<CutResult> {
           a.putPacket(payload.slice());
           if (next === CUT_AT) {
             blocked.add(`${ia}>${ib}`).add(`${ib}>${ia}`);
-            a.getPeer(ib)!.connection.close();
+            a.getPeer(ib)!.connection.engineConnection!.close(); // underneath: the mesh learns from engine events
             setTimeout(() => {
               blocked.clear();
               cutEndedAt = performance.now();

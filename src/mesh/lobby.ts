@@ -30,6 +30,12 @@ export interface LobbySignaling extends EventEmitter<LobbySignalingEvents> {
   join(options?: { lobby?: string; mode?: LobbyMode; auth?: unknown }): Promise<{ lobby: string; id: number; mode: LobbyMode; peers: number[] }>;
   sendDescription(to: number, type: 'offer' | 'answer', sdp: string): void;
   sendCandidate(to: number, mid: string, index: number, candidate: string): void;
+  /**
+   * Ask the server whether peer `to` can still be reached; it answers with a
+   * `peer_alive` event when it can. False when nothing was sent.
+   * Optional: without it, vanished peers are noticed only through `peer_detached`.
+   */
+  probe?(to: number): boolean;
   seal(): void;
   leave(): void;
   close(): void;
@@ -43,6 +49,8 @@ export interface LobbySignalingEvents {
   peer_detached: (id: number) => void;
   /** A detached peer resumed its signaling connection. */
   peer_attached: (id: number) => void;
+  /** Answer to `probe(id)`: the peer's signaling connection answered. */
+  peer_alive: (id: number) => void;
   description: (from: number, type: 'offer' | 'answer', sdp: string) => void;
   candidate: (from: number, mid: string, index: number, candidate: string) => void;
   [event: string]: (...args: any[]) => void;
@@ -68,6 +76,16 @@ export interface JoinMeshOptions extends MultiplayerPeerOptions {
   unreliableLifetime?: number;
   /** Close the signaling client when the mesh closes. Default: true when the mesh created it (URL or bus). */
   closeSignaling?: boolean;
+  /**
+   * How long signaling gets to confirm that a silent peer is still there
+   * (ms; 0 = never ask). When a link has been silent for
+   * `heartbeatTimeoutMs − livenessTimeoutMs` (at least half the timeout), the
+   * mesh asks the signaling server to check the peer's connection (`probe`);
+   * a peer whose connection has not answered after `livenessTimeoutMs` has
+   * vanished (process killed, cable cut) and its lost link is given up with
+   * `peer_disconnected` instead of being reconnected. Default 2000.
+   */
+  livenessTimeoutMs?: number;
 }
 
 const JOIN_KEYS = [
@@ -80,12 +98,16 @@ const JOIN_KEYS = [
   'channels',
   'unreliableLifetime',
   'closeSignaling',
+  'livenessTimeoutMs',
   ...MULTIPLAYER_PEER_OPTION_KEYS,
 ] as const;
 
 
 /** Most early signaling messages held for a peer not announced yet. */
 const MAX_EARLY_MESSAGES = 64;
+
+/** Probes start this much before `heartbeatTimeoutMs − livenessTimeoutMs` of silence: room for the tick. */
+const PROBE_LEAD_MS = 100;
 
 type Early = { kind: 'description'; type: 'offer' | 'answer'; sdp: string } | { kind: 'candidate'; mid: string; index: number; candidate: string };
 
@@ -107,11 +129,14 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
   private readonly detachedMembers = new Set<number>();
   /** Connections that have had a remote offer applied (a second offer means the remote restarted the link). */
   private readonly offered = new WeakSet<WebRTCPeerConnection>();
+  /** Liveness checks through signaling, by peer: when asked (clock ms) and whether it answered. */
+  private readonly probes = new Map<number, { sentAt: number; answered: boolean }>();
 
   /** @internal use {@link Mesh.join}. */
   constructor(
     readonly signaling: LobbySignaling,
-    private readonly settings: Required<Pick<JoinMeshOptions, 'unreliableLifetime' | 'closeSignaling'>> & Pick<JoinMeshOptions, 'connection' | 'engine'>,
+    private readonly settings: Required<Pick<JoinMeshOptions, 'unreliableLifetime' | 'closeSignaling' | 'livenessTimeoutMs'>> &
+      Pick<JoinMeshOptions, 'connection' | 'engine'>,
     options: MultiplayerPeerOptions,
   ) {
     super(options);
@@ -127,12 +152,17 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
     const onLeft = (id: number) => {
       this.members.delete(id);
       this.detachedMembers.delete(id);
+      this.probes.delete(id);
       this.early.delete(id);
       if (this.announcedEarly) this.announcedEarly = this.announcedEarly.filter((p) => p !== id);
       this.drop(id, 'left the lobby', true);
     };
     const onDetached = (id: number) => {
       if (this.members.has(id)) this.detachedMembers.add(id);
+    };
+    const onAlive = (id: number) => {
+      const probe = this.probes.get(id);
+      if (probe) probe.answered = true;
     };
     const onAttached = (id: number) => {
       this.detachedMembers.delete(id);
@@ -146,11 +176,13 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
     s.on('peer_left', onLeft);
     s.on('peer_detached', onDetached);
     s.on('peer_attached', onAttached);
+    s.on('peer_alive', onAlive);
     s.on('description', onDescription);
     s.on('candidate', onCandidate);
     this.detach = () => {
       s.off('peer_detached', onDetached);
       s.off('peer_attached', onAttached);
+      s.off('peer_alive', onAlive);
       s.off('peer_joined', onJoined);
       s.off('peer_left', onLeft);
       s.off('description', onDescription);
@@ -243,12 +275,66 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
   /**
    * A peer that vanished from signaling as well (process killed, cable cut)
    * cannot take part in a new negotiation: give up on its lost link at once
-   * instead of waiting for the server's resume grace or `giveUpMs`. Nor can
-   * this peer once its own signaling client left the lobby or closed.
+   * instead of waiting for the server's resume grace or `giveUpMs`. Vanished
+   * means: the server announced it detached, or its signaling connection did
+   * not answer a liveness check within `livenessTimeoutMs` (the server has
+   * not noticed the dead socket yet). A link lost for another reason than
+   * silence (connection failed or closed) is checked from the moment it is lost.
+   * Nor can this peer reconnect once its own signaling client left the lobby
+   * or closed.
    */
   protected override reconnectObjection(peerId: number): string | undefined {
     if (!this.inLobby()) return 'this peer is no longer in the lobby (signaling left or closed), not reconnecting';
-    return this.detachedMembers.has(peerId) ? 'the peer left signaling (detached), not reconnecting' : undefined;
+    if (this.detachedMembers.has(peerId)) return 'the peer left signaling (detached), not reconnecting';
+    const liveness = this.settings.livenessTimeoutMs;
+    const info = this.getPeer(peerId);
+    if (liveness <= 0 || !info?.connected) return undefined; // a first connection is retried as usual
+    const probe = this.probes.get(peerId);
+    if (!probe) {
+      if (info.state !== 'reconnecting') this.sendProbe(peerId); // lost right now, not through silence
+      return undefined;
+    }
+    if (!probe.answered && this.clock.now() - probe.sentAt >= liveness) {
+      return `the peer did not answer through signaling within ${liveness} ms (vanished), not reconnecting`;
+    }
+    return undefined;
+  }
+
+  private sendProbe(peerId: number): void {
+    if (this.detachedMembers.has(peerId)) return; // known gone: nothing to ask
+    let sent = false;
+    try {
+      sent = this.signaling.probe?.(peerId) === true;
+    } catch {
+      // a custom client that refuses: treated as unable to ask
+    }
+    if (sent) this.probes.set(peerId, { sentAt: this.clock.now(), answered: false });
+    else this.probes.delete(peerId);
+  }
+
+  /** Ask signaling about peers whose links have been silent long enough (before the heartbeat timeout decides). */
+  private checkSilentLinks(): void {
+    const liveness = this.settings.livenessTimeoutMs;
+    const silence = this.linkSilenceMs;
+    if (liveness <= 0 || silence <= 0 || !this.detach) return;
+    const askAt = Math.max(silence / 2, silence - liveness - PROBE_LEAD_MS);
+    for (const id of this.members) {
+      const silent = this.silentFor(id);
+      if (silent < 0) continue; // not up: connecting, or reconnecting with its check under way
+      if (silent < askAt) this.probes.delete(id);
+      else if (!this.probes.has(id)) this.sendProbe(id);
+    }
+  }
+
+  protected override drop(peerId: number, reason: string, notify: boolean): void {
+    this.probes.delete(peerId);
+    super.drop(peerId, reason, notify);
+  }
+
+  /** Liveness checks first, so a link lost on this tick already knows its answer. */
+  override poll(): void {
+    this.checkSilentLinks();
+    super.poll();
   }
 
   /**
@@ -260,6 +346,8 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
   protected override startReconnectAttempt(peerId: number, _attempt: number): void {
     const current = this.getPeer(peerId)?.connection;
     if (!current) return;
+    // Every attempt asks again whether the peer is still there (it may vanish while being reconnected).
+    if (this.settings.livenessTimeoutMs > 0 && this.probes.get(peerId)?.answered !== false) this.sendProbe(peerId);
     if (this.getUniqueId() > peerId) {
       this.freshConnection(peerId).createOffer();
       return;
@@ -270,6 +358,8 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
   }
 
   private route(from: number, message: Early): void {
+    const probe = this.probes.get(from);
+    if (probe) probe.answered = true; // it signals, so it is there
     if (this.hasPeer(from)) return this.apply(from, message);
     // A message can overtake the announcement of its sender; hold a few.
     const list = this.early.get(from) ?? [];
@@ -316,6 +406,7 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
     this.early.clear();
     this.members.clear();
     this.detachedMembers.clear();
+    this.probes.clear();
     try {
       this.signaling.leave(); // first, so the lobby hears of the departure before the links close
     } catch {
@@ -344,6 +435,7 @@ export const Mesh = {
     if (!Array.isArray(channels)) invalid('channels', 'an array of TransferMode values', channels);
     const settings = {
       unreliableLifetime: opts.unreliableLifetime === undefined ? 1 : checkInt(opts.unreliableLifetime, 0, 65535, 'unreliableLifetime'),
+      livenessTimeoutMs: opts.livenessTimeoutMs === undefined ? 2000 : checkInt(opts.livenessTimeoutMs, 0, 3_600_000, 'livenessTimeoutMs'),
       closeSignaling: opts.closeSignaling ?? owned,
       ...(opts.connection !== undefined && { connection: opts.connection }),
       ...(opts.engine !== undefined && { engine: opts.engine }),

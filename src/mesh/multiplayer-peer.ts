@@ -28,6 +28,7 @@ import { backoffAfter, resolveReconnect, type MeshReconnectOptions, type Reconne
 import { MAX_SESSION_HEADER, ReceiveSession, SendSession, type ReplayLimits } from './health/session.js';
 import type { LinkChannelStats, LinkState, LinkStateChange, LinkStats, MeshStats } from './health/stats.js';
 import { varintLength } from './health/varint.js';
+import type { EngineConnectionState } from '../transport/engine.js';
 import {
   ConnectionStatus,
   MAX_PEER_ID,
@@ -84,7 +85,7 @@ export interface PeerInfo {
   channels: readonly WebRTCDataChannel[];
   /** True once the link first opened, and through reconnection attempts. */
   connected: boolean;
-  /** Link lifecycle: connecting, connected or reconnecting. */
+  /** Link lifecycle: connecting, connected, disconnected (within the grace) or reconnecting. */
   state: LinkState;
 }
 
@@ -135,7 +136,18 @@ interface PeerEntry {
   reconnects: number;
   rc: Reconnection | undefined;
   history: LinkStateChange[];
+  /** Engine connection state last seen by poll() (undefined before the first look). */
+  connState?: ConnectionState;
 }
+
+const CONNECTION_STATE_NAMES: Record<ConnectionState, EngineConnectionState> = {
+  [ConnectionState.NEW]: 'new',
+  [ConnectionState.CONNECTING]: 'connecting',
+  [ConnectionState.CONNECTED]: 'connected',
+  [ConnectionState.DISCONNECTED]: 'disconnected',
+  [ConnectionState.FAILED]: 'failed',
+  [ConnectionState.CLOSED]: 'closed',
+};
 
 const MODES = [TransferMode.UNRELIABLE, TransferMode.UNRELIABLE_ORDERED, TransferMode.RELIABLE] as const;
 /** Every key of {@link MultiplayerPeerOptions} (shared with `Mesh.join`). */
@@ -155,6 +167,8 @@ const ACK_INTERVAL_MS = 5;
 /** Most packets held for the application per channel (beyond, they wait in the channel's own queue). */
 const INBOX_LIMITS = { maxPackets: 65536, maxBytes: 64 * 1024 * 1024 };
 const HISTORY_LENGTH = 32;
+/** Final snapshots kept for {@link WebRTCMultiplayerPeer.getClosedLinkStats}. */
+const CLOSED_LINKS_KEPT = 32;
 
 /**
  * A multiplayer peer over WebRTC. Initialise with {@link createServer},
@@ -193,6 +207,8 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   private rrNext = 0;
   private last = { peer: 0, index: 0, mode: TransferMode.RELIABLE as TransferMode };
   private counters = { packetsSent: 0, packetsReceived: 0, broadcastFailures: 0 };
+  /** Final snapshots of removed links, oldest first. */
+  private readonly closedLinks = new Map<number, LinkStats>();
 
   constructor(options: MultiplayerPeerOptions = {}) {
     super();
@@ -444,8 +460,13 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     const entry = this.peers.get(peerId);
     if (!entry) return;
     this.peers.delete(peerId);
-    entry.connection.close();
+    const now = this.clock.now();
     entry.state = 'closed';
+    this.record(entry, 'closed', now, reason);
+    this.closedLinks.delete(peerId);
+    this.closedLinks.set(peerId, this.linkStats(entry, now));
+    if (this.closedLinks.size > CLOSED_LINKS_KEPT) this.closedLinks.delete(this.closedLinks.keys().next().value!);
+    entry.connection.close();
     if (entry.connected && notify) this.emit('peer_disconnected', peerId, reason);
     if (this.mode === 'client' && peerId === TARGET_PEER_SERVER) this.status = ConnectionStatus.DISCONNECTED;
   }
@@ -721,15 +742,29 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   }
 
   private update(entry: PeerEntry, now: number): void {
-    if (entry.rc) return this.updateReconnection(entry, now);
     const state = entry.connection.getConnectionState();
+    if (state !== entry.connState) {
+      if (entry.connState !== undefined) this.record(entry, entry.state, now, undefined, CONNECTION_STATE_NAMES[state]);
+      entry.connState = state;
+    }
+    if (entry.rc) return this.updateReconnection(entry, now);
     let lost: string | undefined;
     if (state === ConnectionState.FAILED || state === ConnectionState.CLOSED) {
       lost = state === ConnectionState.FAILED ? 'connection failed' : 'connection closed';
     } else if (state === ConnectionState.DISCONNECTED) {
-      entry.disconnectedSince ??= now;
+      if (entry.disconnectedSince === undefined) {
+        entry.disconnectedSince = now;
+        if (entry.state === 'connected') {
+          entry.state = 'disconnected';
+          this.record(entry, 'disconnected', now, `connection disconnected: lost unless it recovers within ${this.graceMs} ms`);
+        }
+      }
       if (now - entry.disconnectedSince >= this.graceMs) lost = `disconnected for ${this.graceMs} ms`;
     } else {
+      if (entry.state === 'disconnected') {
+        entry.state = 'connected';
+        this.record(entry, 'connected', now, `connection recovered after ${Math.round(now - entry.disconnectedSince!)} ms`);
+      }
       entry.disconnectedSince = undefined;
       if (entry.linkUp && (entry.control.getReadyState() === ChannelState.CLOSED || entry.channels.some((c) => c.getReadyState() === ChannelState.CLOSED))) {
         lost = 'a channel closed';
@@ -756,8 +791,11 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     if (entry.linkUp) this.sendControl(entry, now);
   }
 
-  private record(entry: PeerEntry, state: LinkState, at: number, reason?: string): void {
-    entry.history.push(reason === undefined ? { state, at } : { state, at, reason });
+  private record(entry: PeerEntry, state: LinkState, at: number, reason?: string, connection?: EngineConnectionState): void {
+    const change: LinkStateChange = { state, at };
+    if (reason !== undefined) change.reason = reason;
+    if (connection !== undefined) change.connection = connection;
+    entry.history.push(change);
     if (entry.history.length > HISTORY_LENGTH) entry.history.shift();
   }
 
@@ -795,7 +833,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
       }
       entry.health.heard(now);
       if (frame.type === FrameType.PING) {
-        entry.health.onPing(frame.seq);
+        entry.health.onPing(frame.seq, frame.time, now);
         entry.heartbeatsReceived++;
         this.sendFrame(entry, { type: FrameType.PONG, seq: frame.seq, time: frame.time, acks: this.acks(entry) }, now);
       } else if (frame.type === FrameType.PONG) {
@@ -820,6 +858,22 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   }
 
   // ---- reconnection ------------------------------------------------------
+
+  /**
+   * How long the link to `peerId` has been silent (ms since a control frame
+   * last arrived on its current connection), or -1 while the link is not up.
+   * For subclasses that act before the heartbeat timeout (the lobby asks
+   * signaling whether a silent peer is still there).
+   */
+  protected silentFor(peerId: number): number {
+    const e = this.peers.get(peerId);
+    return e && e.linkUp ? this.clock.now() - e.health.lastHeard : -1;
+  }
+
+  /** Silence (ms) after which a link is lost by heartbeat timeout; 0 when detection is off. */
+  protected get linkSilenceMs(): number {
+    return this.timeoutMs > 0 ? this.silenceMs : 0;
+  }
 
   /**
    * Whether a lost link to `peerId` should be re-established. The base class
@@ -979,11 +1033,22 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
       at: now,
       id: this.uniqueId,
       ...this.counters,
-      peersConnected: count('connected') + count('reconnecting'),
+      peersConnected: count('connected') + count('disconnected') + count('reconnecting'),
       peersConnecting: count('connecting'),
       peersReconnecting: count('reconnecting'),
       links,
     };
+  }
+
+  /**
+   * Final snapshot of the link to a peer that was removed (state `closed`,
+   * its history ending with the `closed` entry and the reason), taken as it
+   * was removed; undefined when none is kept. The last 32 removed links are
+   * kept; a peer removed again replaces its earlier snapshot.
+   */
+  getClosedLinkStats(peerId: number): LinkStats | undefined {
+    const s = this.closedLinks.get(peerId);
+    return s && { ...s, channels: s.channels.map((c) => ({ ...c })), history: s.history.map((h) => ({ ...h })) };
   }
 
   /** Snapshot of one link, or undefined for an unknown peer. */
@@ -1010,8 +1075,11 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
         replayBuffered: send?.buffered ?? 0,
         replayBufferedBytes: send?.bufferedBytes ?? 0,
         replayed: send?.replayed ?? 0,
+        replayOverflows: send?.overflows ?? 0,
+        replayOverflowed: send?.overflowed ?? false,
         duplicatesDropped: recv?.duplicates ?? 0,
         gaps: recv?.gaps ?? 0,
+        malformed: recv?.malformed ?? 0,
       };
     });
     const sum = (k: 'packetsSent' | 'bytesSent' | 'packetsReceived' | 'bytesReceived' | 'replayed') => channels.reduce((n, c) => n + c[k], 0);
@@ -1022,7 +1090,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
       heartbeatRttMs: e.health.lastRttMs,
       engineRttMs: engine.rttMs,
       jitterMs: e.health.jitterMs,
-      loss: e.health.loss(),
+      loss: e.health.loss(now),
       heartbeatsSent: e.heartbeatsSent,
       heartbeatsReceived: e.heartbeatsReceived,
       sinceHeardMs: e.linkUp ? now - e.health.lastHeard : -1,

@@ -35,7 +35,11 @@ export interface MultiplayerPeerEvents {
   reconnecting: (id: number, attempt: number) => void;
   /** The link is back with the same peer id; unacknowledged reliable packets were replayed. */
   reconnected: (id: number, downtimeMs: number) => void;
-  /** A reliable channel's replay buffer overflowed: replay is no longer guaranteed on it. */
+  /**
+   * A reliable channel's replay buffer overflowed: it was emptied, and packets
+   * sent on it are not held for replay until the remote has acknowledged
+   * everything sent so far (then buffering resumes; it may overflow again).
+   */
   replay_overflow: (id: number, channel: number) => void;
   /** Periodic monitoring snapshot. */
   stats: (stats: MeshStats) => void;

@@ -65,7 +65,7 @@ interface Def<T> {
   rows: (snapshot: T) => [Record<string, string>, number][];
 }
 
-const LINK_STATES = ['connecting', 'connected', 'reconnecting'] as const;
+const LINK_STATES = ['connecting', 'connected', 'disconnected', 'reconnecting'] as const;
 const seconds = (ms: number) => (ms < 0 ? NaN : ms / 1000);
 
 function linkRows(stats: MeshStats[], value: (l: LinkStats) => number): [Record<string, string>, number][] {
@@ -95,10 +95,26 @@ const MESH_DEFS: Def<MeshStats[]>[] = [
   { name: 'link_rtt_seconds', help: 'Smoothed heartbeat round-trip time.', kind: 'gauge', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => seconds(l.rttMs)) },
   { name: 'link_engine_rtt_seconds', help: 'Round-trip time reported by the WebRTC engine (SCTP).', kind: 'gauge', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => seconds(l.engineRttMs)) },
   { name: 'link_jitter_seconds', help: 'Jitter of the heartbeat round-trip time.', kind: 'gauge', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => l.jitterMs / 1000) },
-  { name: 'link_loss_ratio', help: 'Fraction of the remote heartbeats lost on the current connection.', kind: 'gauge', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => l.loss) },
+  { name: 'link_loss_ratio', help: 'Fraction of the last 32 remote heartbeats lost (overdue ones included).', kind: 'gauge', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => l.loss) },
   { name: 'link_reconnects_total', help: 'Successful reconnections of the link.', kind: 'counter', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => l.reconnects) },
   { name: 'link_heartbeats_sent_total', help: 'Heartbeats sent.', kind: 'counter', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => l.heartbeatsSent) },
   { name: 'link_heartbeats_received_total', help: 'Heartbeats received from the remote.', kind: 'counter', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => l.heartbeatsReceived) },
+  { name: 'link_last_heard_seconds', help: 'Time since anything arrived on the control channel (NaN while the link is down).', kind: 'gauge', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => seconds(l.sinceHeardMs)) },
+  { name: 'link_reconnect_attempt', help: 'Current reconnection attempt (0 when not reconnecting).', kind: 'gauge', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => l.attempt) },
+  { name: 'link_engine_bytes_sent_total', help: 'Engine payload bytes sent on the current connection (all channels, headers and control included; starts over after a reconnect).', kind: 'counter', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => l.engineBytesSent) },
+  { name: 'link_engine_bytes_received_total', help: 'Engine payload bytes received on the current connection (all channels, headers and control included; starts over after a reconnect).', kind: 'counter', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => l.engineBytesReceived) },
+  {
+    name: 'link_candidate_pair_info',
+    help: 'Selected ICE candidate pair of the current connection (1; absent while unknown): candidate types host, srflx, prflx or relay.',
+    kind: 'gauge',
+    labels: ['mesh_id', 'peer_id', 'local_type', 'remote_type'],
+    rows: (s) =>
+      s.flatMap((m) =>
+        m.links.flatMap((l) =>
+          l.candidatePair ? [[{ mesh_id: String(m.id), peer_id: String(l.peerId), local_type: l.candidatePair.local.type, remote_type: l.candidatePair.remote.type }, 1] as [Record<string, string>, number]] : [],
+        ),
+      ),
+  },
   { name: 'link_malformed_total', help: 'Control frames and session headers from the remote that did not decode (dropped).', kind: 'counter', labels: ['mesh_id', 'peer_id'], rows: (s) => linkRows(s, (l) => l.controlMalformed + l.sessionMalformed) },
   { name: 'channel_packets_sent_total', help: 'Application packets sent on the channel.', kind: 'counter', labels: ['mesh_id', 'peer_id', 'channel'], rows: (s) => channelRows(s, (c) => c.packetsSent) },
   { name: 'channel_bytes_sent_total', help: 'Application bytes sent on the channel (headers excluded).', kind: 'counter', labels: ['mesh_id', 'peer_id', 'channel'], rows: (s) => channelRows(s, (c) => c.bytesSent) },
@@ -110,6 +126,10 @@ const MESH_DEFS: Def<MeshStats[]>[] = [
   { name: 'channel_buffered_amount_bytes', help: 'Bytes accepted by the engine and not yet sent.', kind: 'gauge', labels: ['mesh_id', 'peer_id', 'channel'], rows: (s) => channelRows(s, (c) => c.bufferedAmount) },
   { name: 'channel_queued_packets', help: 'Received packets waiting for getPacket().', kind: 'gauge', labels: ['mesh_id', 'peer_id', 'channel'], rows: (s) => channelRows(s, (c) => c.queued) },
   { name: 'channel_replay_buffered_packets', help: 'Unacknowledged reliable packets held for replay.', kind: 'gauge', labels: ['mesh_id', 'peer_id', 'channel'], rows: (s) => channelRows(s, (c) => c.replayBuffered) },
+  { name: 'channel_replay_buffered_bytes', help: 'Unacknowledged reliable bytes held for replay.', kind: 'gauge', labels: ['mesh_id', 'peer_id', 'channel'], rows: (s) => channelRows(s, (c) => c.replayBufferedBytes) },
+  { name: 'channel_replay_overflows_total', help: 'Times the replay buffer overflowed.', kind: 'counter', labels: ['mesh_id', 'peer_id', 'channel'], rows: (s) => channelRows(s, (c) => c.replayOverflows) },
+  { name: 'channel_gaps_total', help: 'Sequence numbers never received (the remote replay buffer overflowed).', kind: 'counter', labels: ['mesh_id', 'peer_id', 'channel'], rows: (s) => channelRows(s, (c) => c.gaps) },
+  { name: 'channel_malformed_total', help: 'Session headers from the remote that did not decode (dropped).', kind: 'counter', labels: ['mesh_id', 'peer_id', 'channel'], rows: (s) => channelRows(s, (c) => c.malformed) },
 ];
 
 const one = (v: number): [Record<string, string>, number][] => [[{}, v]];

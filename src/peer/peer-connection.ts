@@ -441,6 +441,15 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     return this.connectionState;
   }
 
+  /**
+   * @internal The engine connection underneath (undefined once released).
+   * For tests and benchmarks that break a link below this object, so that the
+   * layers above learn of it only from the engine's own events.
+   */
+  get engineConnection(): EngineConnection | undefined {
+    return this.conn;
+  }
+
   getGatheringState(): GatheringState {
     return this.conn ? this.gatheringState : GatheringState.NEW;
   }

@@ -3,7 +3,7 @@ import { FrameType, decodeFrame, encodeFrame } from '../../src/mesh/health/contr
 import { ReceiveSession, SendSession } from '../../src/mesh/health/session.js';
 import { readVarint, varintLength, writeVarint } from '../../src/mesh/health/varint.js';
 import { backoffAfter, resolveReconnect } from '../../src/mesh/health/reconnect.js';
-import { LinkHealth } from '../../src/mesh/health/link-health.js';
+import { LOSS_WINDOW, LinkHealth } from '../../src/mesh/health/link-health.js';
 
 describe('varint', () => {
   it('round-trips safe integers and rejects truncated or overlong input', () => {
@@ -123,6 +123,20 @@ describe('session header', () => {
     recv.accept(results[0]!.frame);
     recv.accept(results[4]!.frame);
     expect(recv.gaps).toBe(3);
+    // buffering stays suspended while anything sent is unacknowledged…
+    send.ack(4);
+    expect(send.overflowed).toBe(true);
+    send.frame(new Uint8Array([6]));
+    expect(send.buffered).toBe(0);
+    // …and resumes once the remote holds everything sent so far
+    send.ack(6);
+    expect(send.overflowed).toBe(false);
+    const seventh = send.frame(new Uint8Array([7]));
+    expect(send.buffered).toBe(1);
+    expect(send.pending()).toEqual([seventh]);
+    for (let n = 8; n <= 10; n++) send.frame(new Uint8Array([n]));
+    expect(send.justOverflowed).toBe(true); // 4 > 3 packets: overflows again
+    expect(send.overflows).toBe(2);
   });
 
   it('keeps a long run of acknowledged packets compact', () => {
@@ -154,7 +168,28 @@ describe('reconnect policy and link health', () => {
     expect(h.jitterMs).toBeCloseTo(10 / 16);
     h.onPong(500, 400); // from the future: forged, ignored
     expect(h.pongsReceived).toBe(2);
-    for (const s of [1, 2, 4, 5, 8]) h.onPing(s); // 3, 6, 7 lost
-    expect(h.loss()).toBeCloseTo(3 / 8);
+    // the remote pings every 100 ms of its clock; they arrive 5 ms later
+    for (const s of [1, 2, 4, 5, 8]) h.onPing(s, s * 100, s * 100 + 5); // 3, 6, 7 lost
+    expect(h.remoteIntervalMs()).toBe(100);
+    expect(h.loss(805)).toBeCloseTo(3 / 8);
+    // a blackout: ping 9 is not overdue before two intervals, then every missing one counts
+    expect(h.loss(805 + 199)).toBeCloseTo(3 / 8);
+    expect(h.loss(805 + 200)).toBeCloseTo(4 / 9);
+    expect(h.loss(805 + 500)).toBeCloseTo(7 / 12);
+  });
+
+  it('estimates loss over a sliding window of the last LOSS_WINDOW pings', () => {
+    const h = new LinkHealth();
+    h.reset(0);
+    const at = (s: number) => s * 100;
+    for (let s = 1; s <= LOSS_WINDOW; s++) if (s !== 3) h.onPing(s, at(s), at(s));
+    expect(h.loss(at(LOSS_WINDOW))).toBeCloseTo(1 / LOSS_WINDOW);
+    for (let s = LOSS_WINDOW + 1; s <= LOSS_WINDOW + 3; s++) h.onPing(s, at(s), at(s));
+    expect(h.loss(at(LOSS_WINDOW + 3))).toBe(0); // the gap slid out of the window
+    h.onPing(LOSS_WINDOW + 2, at(LOSS_WINDOW + 2), at(LOSS_WINDOW + 4)); // a duplicate changes nothing
+    expect(h.loss(at(LOSS_WINDOW + 4))).toBe(0);
+    expect(h.loss(at(LOSS_WINDOW + 3 + LOSS_WINDOW + 1))).toBe(1); // a whole window overdue
+    h.reset(0);
+    expect(h.loss(1e9)).toBe(0); // nothing heard yet on a fresh connection
   });
 });

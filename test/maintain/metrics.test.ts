@@ -83,10 +83,56 @@ describe('Prometheus exposition', () => {
     expect(find(samples, 'rtcmesh_link_up', { mesh_id: '2', peer_id: '3' })[0]!.value).toBe(1);
     expect(find(samples, 'rtcmesh_mesh_peers', { mesh_id: '2', state: 'connected' })[0]!.value).toBe(1);
     expect(find(samples, 'rtcmesh_link_rtt_seconds', { mesh_id: '2' })[0]!.value).toBeGreaterThanOrEqual(0);
+    expect(types.get('rtcmesh_link_engine_bytes_sent_total')).toBe('counter');
+    expect(types.get('rtcmesh_link_candidate_pair_info')).toBe('gauge');
+    // engine bytes (heartbeats keep them moving): between a snapshot before the scrape and one after
+    const before = a.getLinkStats(3)!;
+    const scraped = parseExposition(await metrics.metrics()).samples;
+    const after = a.getLinkStats(3)!;
+    const one = (name: string, labels: Record<string, string>) => {
+      const found = find(scraped, name, labels);
+      expect(found, `${name} ${JSON.stringify(labels)}`).toHaveLength(1);
+      return found[0]!.value;
+    };
+    const link23 = { mesh_id: '2', peer_id: '3' };
+    for (const [name, key] of [
+      ['rtcmesh_link_engine_bytes_sent_total', 'engineBytesSent'],
+      ['rtcmesh_link_engine_bytes_received_total', 'engineBytesReceived'],
+    ] as const) {
+      const v = one(name, link23);
+      expect(v).toBeGreaterThanOrEqual(before[key]);
+      expect(v).toBeLessThanOrEqual(after[key]);
+      expect(v).toBeGreaterThan(0);
+    }
+    expect(one('rtcmesh_link_engine_bytes_sent_total', link23)).toBeGreaterThanOrEqual(2000); // at least the payload
+    const heard = one('rtcmesh_link_last_heard_seconds', link23);
+    expect(heard).toBeGreaterThanOrEqual(0);
+    expect(heard).toBeLessThan(FAST.heartbeatTimeoutMs! / 1000);
+    expect(one('rtcmesh_link_reconnect_attempt', link23)).toBe(0);
+    expect(one('rtcmesh_link_candidate_pair_info', { ...link23, local_type: 'host', remote_type: 'host' })).toBe(1);
+    const reliable23 = { ...link23, channel: 'reliable' };
+    expect(one('rtcmesh_channel_replay_buffered_bytes', reliable23)).toBeGreaterThanOrEqual(0);
+    expect(one('rtcmesh_channel_gaps_total', { mesh_id: '3', peer_id: '2', channel: 'reliable' })).toBe(0);
+    expect(one('rtcmesh_channel_malformed_total', reliable23)).toBe(0);
+    expect(one('rtcmesh_channel_replay_overflows_total', reliable23)).toBe(0);
+    expect(find(scraped, 'rtcmesh_mesh_peers', { mesh_id: '2', state: 'disconnected' })[0]!.value).toBe(0);
+    // a malformed session header from the remote is counted on its channel
+    b.getPeer(2)!.channels[0]!.putPacket(new Uint8Array([0x80]));
+    await waitUntil(() => a.getLinkStats(3)!.channels[0]!.malformed === 1, 'the malformed header to be counted');
+    expect(find(parseExposition(await metrics.metrics()).samples, 'rtcmesh_channel_malformed_total', reliable23)[0]!.value).toBe(1);
+    // replay-buffered bytes while nothing can be acknowledged: the remote stops polling
+    t.stop();
+    a.putPacket(new Uint8Array(300));
+    const held = a.getLinkStats(3)!.channels[0]!.replayBufferedBytes;
+    expect(held).toBeGreaterThanOrEqual(301);
+    expect(find(parseExposition(await metrics.metrics()).samples, 'rtcmesh_channel_replay_buffered_bytes', reliable23)[0]!.value).toBe(held);
+    const t2 = ticker([a, b]);
+    cleanups.push(t2.stop);
+    await waitUntil(() => a.getLinkStats(3)!.channels[0]!.replayBuffered === 0 && b.getLinkStats(2)!.channels[0]!.packetsReceived === 21, 'the held packet');
     // a second scrape sees fresh values
     for (let i = 0; i < 5; i++) a.putPacket(new Uint8Array(10));
     const again = parseExposition(await metrics.metrics()).samples;
-    expect(find(again, 'rtcmesh_channel_bytes_sent_total', { mesh_id: '2', peer_id: '3', channel: 'reliable' })[0]!.value).toBe(2050);
+    expect(find(again, 'rtcmesh_channel_bytes_sent_total', { mesh_id: '2', peer_id: '3', channel: 'reliable' })[0]!.value).toBe(2000 + 300 + 50);
     // mountable on a Node HTTP server
     const server = createServer(metrics.handler);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

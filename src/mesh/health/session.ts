@@ -31,8 +31,15 @@ export class SendSession {
   acked = 0;
   /** Packets resent after reconnects. */
   replayed = 0;
-  /** The buffer overflowed: replay is no longer guaranteed on this channel. */
+  /**
+   * The buffer overflowed and buffering is suspended: replay is not
+   * guaranteed for what is sent meanwhile. Cleared as soon as the remote has
+   * acknowledged everything sent so far (then nothing is owed and buffering
+   * resumes with the next packet).
+   */
   overflowed = false;
+  /** Times the buffer overflowed. */
+  overflows = 0;
   /** Frames of sequences `acked + 1 … seq`, from index `head` (sequences are consecutive while buffering). */
   private frames: Uint8Array[] = [];
   private head = 0;
@@ -74,6 +81,7 @@ export class SendSession {
     if (this.overflowed) return frame;
     if (this.frames.length - this.head + 1 > this.limits.packets || this.bytes + frame.length > this.limits.bytes) {
       this.overflowed = true;
+      this.overflows++;
       this.justOverflowed = true;
       this.clear();
       return frame;
@@ -89,6 +97,7 @@ export class SendSession {
     if (seq <= this.acked) return true;
     const release = Math.min(seq - this.acked, this.frames.length - this.head);
     this.acked = seq;
+    if (this.overflowed && seq === this.seq) this.overflowed = false; // the backlog is acknowledged: buffer again
     for (let i = 0; i < release; i++) {
       this.bytes -= this.frames[this.head]!.length;
       this.frames[this.head++] = EMPTY;

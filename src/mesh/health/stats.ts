@@ -2,18 +2,31 @@
  * Shapes of the monitoring snapshot returned by `WebRTCMultiplayerPeer.getStats()`.
  * @module
  */
-import type { EngineCandidatePair } from '../../transport/engine.js';
+import type { EngineCandidatePair, EngineConnectionState } from '../../transport/engine.js';
 import type { TransferMode } from '../types.js';
 
-/** Lifecycle of one link as the application sees it. */
-export type LinkState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+/**
+ * Lifecycle of one link as the application sees it: `connecting` (first
+ * connection), `connected`, `disconnected` (the connection went DISCONNECTED;
+ * it has `disconnectGraceMs` to recover before the link counts as lost),
+ * `reconnecting`, `closed` (the peer was removed; only in history and in
+ * `getClosedLinkStats()`).
+ */
+export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'reconnecting' | 'closed';
 
-/** One entry of a link's state history. */
+/**
+ * One entry of a link's state history. An entry with `connection` records a
+ * change of the engine connection's state (ICE and DTLS together, as seen by
+ * `poll()`), `state` being the link's state at that moment; the others record
+ * a change of the link's state.
+ */
 export interface LinkStateChange {
   state: LinkState;
   /** Clock time (ms) of the change. */
   at: number;
   reason?: string;
+  /** The engine connection's new state (engine entries only). */
+  connection?: EngineConnectionState;
 }
 
 /** Counters of one user channel of a link, cumulative across reconnects. */
@@ -40,10 +53,20 @@ export interface LinkChannelStats {
   replayBufferedBytes: number;
   /** Packets resent after reconnects. */
   replayed: number;
+  /** Times the replay buffer overflowed (each emitted `replay_overflow`). */
+  replayOverflows: number;
+  /**
+   * Buffering is suspended after an overflow, until the remote has
+   * acknowledged everything sent so far: packets sent meanwhile are not held
+   * for replay.
+   */
+  replayOverflowed: boolean;
   /** Received duplicates dropped (replays of packets already held). */
   duplicatesDropped: number;
   /** Sequence numbers never received (replay buffer overflow on the remote). */
   gaps: number;
+  /** Session headers that did not decode (dropped). */
+  malformed: number;
   /** Unreliable packets dropped because the link was down. */
   droppedWhileDown: number;
 }
@@ -60,7 +83,11 @@ export interface LinkStats {
   engineRttMs: number;
   /** Jitter of heartbeat RTT (ms). */
   jitterMs: number;
-  /** Fraction of the remote's heartbeats lost on the current connection (0..1). */
+  /**
+   * Fraction of the remote's heartbeats lost (0..1) over the last 32 it
+   * should have sent on the current connection, pings overdue by two
+   * intervals counting as lost (so it rises during a blackout).
+   */
   loss: number;
   heartbeatsSent: number;
   heartbeatsReceived: number;
@@ -86,7 +113,7 @@ export interface LinkStats {
   bytesReceived: number;
   replayed: number;
   channels: LinkChannelStats[];
-  /** Recent state changes, oldest first (at most 32). */
+  /** Recent link and engine connection state changes, oldest first (at most 32). */
   history: LinkStateChange[];
 }
 
@@ -99,6 +126,7 @@ export interface MeshStats {
   packetsReceived: number;
   /** Per-peer send failures during broadcasts. */
   broadcastFailures: number;
+  /** Peers connected, disconnected (within the grace) or reconnecting: those in `getPeerIds()`. */
   peersConnected: number;
   peersConnecting: number;
   peersReconnecting: number;

@@ -67,6 +67,8 @@ export interface SignalingClientEvents {
   candidate: (from: number, mid: string, index: number, candidate: string) => void;
   /** The host sealed the lobby; it will be closed after the server's grace period. */
   sealed: () => void;
+  /** Answer to {@link SignalingClient.probe}: the peer's signaling connection answered a liveness check. */
+  peer_alive: (id: number) => void;
   /** Error messages from the server, and protocol violations by the server. */
   error: (err: RtcmeshError) => void;
   /** The signaling link dropped; attempt `attempt` to reconnect is scheduled. */
@@ -93,6 +95,16 @@ export interface SignalingClient extends EventEmitter<SignalingClientEvents> {
   sendDescription(to: number, type: 'offer' | 'answer', sdp: string): void;
   /** Send an ICE candidate to a peer of the lobby. Queued while reconnecting. */
   sendCandidate(to: number, mid: string, index: number, candidate: string): void;
+  /**
+   * Ask the server whether a peer of the lobby can still be reached: it
+   * checks the peer's connection (a WebSocket ping) and answers with
+   * `peer_alive(id)` when it replies (a detached peer gets no check: its
+   * `peer_detached` came already). No answer means the peer's connection is dead
+   * although the server has not noticed yet (a cut cable). False (nothing
+   * sent) when not in a lobby, while the link to the server is down, or when
+   * the server is older than protocol version 2.
+   */
+  probe(to: number): boolean;
   /** Refuse new joins; host only (peer 1). */
   seal(): void;
   /** Leave the lobby; the client may join again. No-op when not in a lobby. */
@@ -166,6 +178,8 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
   private outbox: string[] = [];
   private isClosed = false;
   private unknownCount = 0;
+  /** Protocol version the server announced in its last `joined`. */
+  private serverVersion = 0;
   private readonly joinTimeoutMs: number;
   private readonly reconnectPolicy: ReconnectOptions;
   private readonly outboxLimit: number;
@@ -277,6 +291,13 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
     checkString(candidate, 'sendCandidate candidate', MAX_CANDIDATE_LENGTH);
     this.assertMember('sendCandidate');
     this.post(JSON.stringify({ type: 'candidate', to, mid, index, candidate }));
+  }
+
+  probe(to: number): boolean {
+    checkInt(to, HOST_PEER_ID, MAX_SIGNALING_PEER_ID, 'probe to');
+    if (this.isClosed || !this.member || !this.link || this.resuming || this.serverVersion < 2) return false;
+    this.link.send(JSON.stringify({ type: 'probe', to }));
+    return true;
   }
 
   seal(): void {
@@ -416,6 +437,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
   private handle(m: ServerMessage): void {
     switch (m.type) {
       case 'joined': {
+        this.serverVersion = typeof m.version === 'number' ? m.version : 0;
         if (this.resuming && this.member) {
           const member = this.member;
           this.resuming = false;
@@ -452,6 +474,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
         return;
       case 'peer_detached':
       case 'peer_attached':
+      case 'peer_alive':
         if (this.member?.known.has(m.id)) this.emit(m.type, m.id);
         return;
       case 'offer':

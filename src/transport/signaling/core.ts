@@ -108,6 +108,12 @@ export interface SessionTransport {
   send(text: string): void;
   /** Close the connection; the transport later calls {@link SignalingSession.closed}. */
   close(code: number, reason: string): void;
+  /**
+   * Check that the connection still reaches its client (the WebSocket server
+   * sends a ping) and call `onAlive` once it answers; never called when it
+   * does not. Without it, the connection counts as alive at once.
+   */
+  checkAlive?(onAlive: () => void): void;
   remote: string;
   origin?: string;
   headers?: Record<string, string | string[] | undefined>;
@@ -208,6 +214,10 @@ class Session implements SignalingSession {
   windowCount = 0;
   windowDropped = 0;
   joinTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Sessions waiting for this one's liveness check (`probe`). */
+  readonly probers = new Set<Session>();
+  /** A liveness check of this session is under way. */
+  checking = false;
 
   constructor(
     readonly core: SignalingCore,
@@ -334,6 +344,9 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
         return;
       case 'candidate':
         this.relay(s, m.to, { type: 'candidate', from: 0, mid: m.mid, index: m.index, candidate: m.candidate }, m.type);
+        return;
+      case 'probe':
+        this.probe(s, m.to);
         return;
       case 'seal':
         this.seal(s);
@@ -637,6 +650,53 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     out.from = peer.id;
     this.stats.relayed++;
     this.deliver(target, JSON.stringify(out));
+  }
+
+  /**
+   * `probe`: is `to` still reachable? Its connection is checked (a WebSocket
+   * ping) and the prober gets `peer_alive` when it answers. A peer without a
+   * connection gets no check and no answer: its `peer_detached` announcement
+   * has reached the prober already (or waits in its resume queue). No answer
+   * means its connection is dead although the server has not noticed yet
+   * (cable cut): the prober decides how long to wait. Checks of one peer are
+   * shared by every prober.
+   */
+  private probe(s: Session, to: number): void {
+    const peer = s.peer;
+    if (!peer) {
+      this.violation(s, ErrorCode.INVALID_STATE, 'cannot send "probe" before joining a lobby', 'probe');
+      return;
+    }
+    const lobby = peer.lobby;
+    const target = lobby.peers.get(to);
+    if (!target || to === peer.id || !this.sees(lobby, peer.id, to)) {
+      const msg = `peer ${to} is not a peer you can probe in lobby "${lobby.name}"`;
+      if (lobby.usedIds.has(to) && to !== peer.id && this.sees(lobby, peer.id, to)) this.reply(s, ErrorCode.INVALID_PEER, msg, 'probe');
+      else this.violation(s, ErrorCode.INVALID_PEER, msg, 'probe');
+      return;
+    }
+    const ts = target.session;
+    if (!ts) return; // detached: announced to every member that sees it
+    ts.probers.add(s);
+    if (ts.checking) return;
+    ts.checking = true;
+    const answer = () => this.answerProbes(ts);
+    if (!ts.io.checkAlive) return answer();
+    try {
+      ts.io.checkAlive(answer);
+    } catch {
+      ts.checking = false; // the transport is failing; its close follows and detaches the peer
+    }
+  }
+
+  private answerProbes(ts: Session): void {
+    ts.checking = false;
+    const peer = ts.peer;
+    const probers = [...ts.probers];
+    ts.probers.clear();
+    if (!peer || ts.isClosed) return;
+    const text = JSON.stringify({ type: 'peer_alive', id: peer.id } satisfies ServerMessage);
+    for (const p of probers) if (p.peer?.lobby === peer.lobby) this.safeSend(p, text);
   }
 
   private seal(s: Session): void {

@@ -42,6 +42,8 @@ export class MemorySignalingBus {
   /** The lobby logic (events as on the server). */
   readonly core: SignalingCore;
   private readonly links = new Map<BaseSignalingClient, Set<BusLink>>();
+  /** Clients cut off (see {@link setReachable}) and what waits to cross once they are back. */
+  private readonly cut = new Map<BaseSignalingClient, (() => void)[]>();
   private isClosed = false;
   private seq = 0;
 
@@ -65,6 +67,31 @@ export class MemorySignalingBus {
     for (const link of [...(this.links.get(client) ?? [])]) this.drop(client, link, 1006, 'interrupted');
   }
 
+  /**
+   * Cut `client` off (`false`) as a pulled cable would, or reconnect it
+   * (`true`). While cut, nothing it sends reaches the server, nothing reaches
+   * it, and the server's liveness checks of it (`probe`) go unanswered; yet
+   * neither side's connection closes, so the server still counts it as
+   * attached (no `peer_detached`). Frames wait, and arrive in order when it is
+   * reachable again (as TCP would deliver them).
+   */
+  setReachable(client: BaseSignalingClient, reachable: boolean): void {
+    if (!reachable) {
+      if (!this.cut.has(client)) this.cut.set(client, []);
+      return;
+    }
+    const waiting = this.cut.get(client);
+    this.cut.delete(client);
+    for (const fn of waiting ?? []) queueMicrotask(fn);
+  }
+
+  /** Run `fn` on the microtask queue, or hold it while `client` is cut off. */
+  private carry(client: BaseSignalingClient, fn: () => void): void {
+    const waiting = this.cut.get(client);
+    if (waiting) waiting.push(fn);
+    else queueMicrotask(fn);
+  }
+
   /** Shut down: tells every client, closes every link. */
   close(reason = 'bus closed'): void {
     if (this.isClosed) return;
@@ -80,9 +107,12 @@ export class MemorySignalingBus {
     const session = this.core.open({
       remote,
       send: (text) => {
-        if (link.open) queueMicrotask(() => link.open && handlers.message(text));
+        if (link.open) this.carry(client, () => link.open && handlers.message(text));
       },
       close: (code, reason) => this.drop(client, link, code, reason),
+      checkAlive: (onAlive) => {
+        if (link.open) this.carry(client, () => link.open && onAlive());
+      },
     });
     if (!session) return Promise.reject(new RtcmeshError(ErrorCode.CLOSED, 'the memory signaling bus is shutting down'));
     link.session = session;
@@ -91,7 +121,7 @@ export class MemorySignalingBus {
     set.add(link);
     return Promise.resolve({
       send: (text) => {
-        if (link.open) queueMicrotask(() => link.open && session.receive(text, new TextEncoder().encode(text).length, false));
+        if (link.open) this.carry(client, () => link.open && session.receive(text, new TextEncoder().encode(text).length, false));
       },
       close: (code, reason) => {
         if (!link.open) return;

@@ -10,8 +10,11 @@
  */
 import { ErrorCode } from '../../errors.js';
 
-/** Protocol version, announced in `joined`. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Protocol version, announced in `joined`. 2 added `probe` / `peer_alive`
+ * (clients send `probe` only to servers that announce 2 or more).
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** `mesh`: everyone connects to everyone. `client_server`: everyone connects to the host (id 1) only. */
 export type LobbyMode = 'mesh' | 'client_server';
@@ -41,6 +44,7 @@ export type ClientMessage =
   | { type: 'join'; lobby?: string; mode?: LobbyMode; auth?: unknown; resume?: string }
   | { type: 'offer' | 'answer'; to: number; sdp: string }
   | { type: 'candidate'; to: number; mid: string; index: number; candidate: string }
+  | { type: 'probe'; to: number }
   | { type: 'seal' }
   | { type: 'leave' };
 
@@ -71,6 +75,7 @@ export type ServerMessage =
   | { type: 'peer_left'; id: number }
   | { type: 'peer_detached'; id: number }
   | { type: 'peer_attached'; id: number }
+  | { type: 'peer_alive'; id: number }
   | { type: 'offer' | 'answer'; from: number; sdp: string }
   | { type: 'candidate'; from: number; mid: string; index: number; candidate: string }
   | { type: 'sealed' }
@@ -90,6 +95,7 @@ const CLIENT_FIELDS: Record<ClientMessage['type'], readonly string[]> = {
   offer: ['type', 'to', 'sdp'],
   answer: ['type', 'to', 'sdp'],
   candidate: ['type', 'to', 'mid', 'index', 'candidate'],
+  probe: ['type', 'to'],
   seal: ['type'],
   leave: ['type'],
 };
@@ -159,6 +165,9 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
         return bad(`candidate.candidate must be a string of at most ${MAX_CANDIDATE_LENGTH} characters`);
       }
       return { ok: true, message: raw as ClientMessage };
+    case 'probe':
+      if (!isPeerId(raw.to)) return bad(`probe.to must be a peer id (1..${MAX_SIGNALING_PEER_ID})`);
+      return { ok: true, message: raw as ClientMessage };
     default:
       return { ok: true, message: raw as ClientMessage };
   }
@@ -192,6 +201,7 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
     case 'peer_left':
     case 'peer_detached':
     case 'peer_attached':
+    case 'peer_alive':
       if (!isPeerId(m.id)) return fail('id');
       break;
     case 'offer':

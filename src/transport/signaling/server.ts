@@ -300,6 +300,14 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
   }
 
   private accept(ws: WebSocket, req: IncomingMessage, remote: string, address: string): void {
+    /** Waiting for this socket to show it is alive (a pong or any frame). */
+    let aliveWaiters: (() => void)[] = [];
+    const proveAlive = () => {
+      if (aliveWaiters.length === 0) return;
+      const waiters = aliveWaiters;
+      aliveWaiters = [];
+      for (const w of waiters) w();
+    };
     const session = this.core.open({
       remote,
       ...(req.headers.origin !== undefined ? { origin: req.headers.origin } : {}),
@@ -317,6 +325,11 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       close: (code, reason) => {
         if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, reason.slice(0, 120));
       },
+      checkAlive: (onAlive) => {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        aliveWaiters.push(onAlive);
+        if (aliveWaiters.length === 1) ws.ping();
+      },
     });
     if (!session) {
       ws.close(CloseCode.GOING_AWAY, 'server shutting down');
@@ -328,11 +341,13 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     if (!this.pingTimer) this.startPing(); // also when mounted with handleUpgrade() on the caller's HTTP server
     ws.on('message', (data, isBinary) => {
       c.alive = true;
+      proveAlive();
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       session.receive(isBinary ? '' : buf.toString('utf8'), buf.length, isBinary);
     });
     ws.on('pong', () => {
       c.alive = true;
+      proveAlive();
     });
     ws.on('error', (err: Error & { code?: string }) => {
       // ws reports protocol errors here and then closes the socket itself (1009 for a frame over maxPayload, 1002 otherwise).
