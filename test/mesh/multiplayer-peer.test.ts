@@ -292,7 +292,8 @@ describe('WebRTCMultiplayerPeer', () => {
     m3.on('peer_disconnected', (id) => gone.push(`3:${id}`));
     m4.close();
     await pollUntil([m2, m3], () => gone.length === 2, 'both survivors to notice');
-    expect(gone.sort()).toEqual(['2:4:connection closed', '3:4']);
+    // Which the engine reports first, the closed connection or its closed channels, is a race.
+    expect(gone.sort()).toEqual([expect.stringMatching(/^2:4:(connection closed|a channel closed)$/), '3:4']);
     m2.targetPeer = 0;
     m2.putPacket(new Uint8Array([1]));
     await pollUntil([m2, m3], () => m3.getAvailablePacketCount() === 1, 'a packet after the departure');
