@@ -417,7 +417,24 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     }
     if (runsLocal && entry.callLocal) {
       const me2 = this.mesh.getUniqueId();
-      this.dispatchCall(entry, args, { link: me2, sender: me2, channel: entry.channel, mode: entry.transferMode, idsValid: true }, undefined);
+      this.dispatchCall(entry, args, { link: me2, sender: me2, channel: entry.channel, mode: this.deliveryMode(entry), idsValid: true }, undefined);
+    }
+  }
+
+  /**
+   * The transfer mode receivers see for `entry`: its `transferMode` on the
+   * default channels; on a custom channel, that channel's own mode when the
+   * mesh tells (a WebRTCMultiplayerPeer does), so a local run's `ctx.mode`
+   * matches the remote runs'.
+   */
+  private deliveryMode(entry: RpcEntry): TransferMode {
+    if (entry.channel === 0) return entry.transferMode;
+    const mesh = this.mesh as MultiplayerPeer & { getCustomChannels?: () => readonly TransferMode[] };
+    if (typeof mesh.getCustomChannels !== 'function') return entry.transferMode;
+    try {
+      return mesh.getCustomChannels()[entry.channel - 1] ?? entry.transferMode;
+    } catch {
+      return entry.transferMode;
     }
   }
 
@@ -984,7 +1001,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   private runLocalRequest(entry: RpcEntry, args: unknown[]): Promise<any> {
     const me = this.mesh.getUniqueId();
     return new Promise((resolve, reject) => {
-      const arrival: Arrival = { link: me, sender: me, channel: entry.channel, mode: entry.transferMode, idsValid: true };
+      const arrival: Arrival = { link: me, sender: me, channel: entry.channel, mode: this.deliveryMode(entry), idsValid: true };
       if (entry.mode === 'authority' && me !== this.authority) {
         reject(new RpcRemoteError(me, entry.name, RpcErrorCode.UNAUTHORIZED_SENDER, `RPC "${entry.name}" is authority-only (authority is peer ${this.authority})`));
         return;
