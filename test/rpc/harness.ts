@@ -334,8 +334,24 @@ export const MSGPACK_VALUES: [string, unknown][] = [
   ['negative int', -123456],
   ['uint32', 4_000_000_000],
   ['float', 3.25],
+  ['float64 only', 0.1],
+  ['float32-representable', Math.fround(0.1)],
+  ['float32 max', 3.4028234663852886e38],
+  ['float32 smallest subnormal', 1.401298464324817e-45],
+  ['float32 values', [1.5, -0.25, Math.fround(1 / 3), Math.fround(-1e-10), 16777216]],
   ['large int', 2 ** 52 + 1],
   ['bigint', -(2n ** 62n)],
+  ['small bigint (int64, stays a bigint)', 5n],
+  ['positive int64 bigint', 2n ** 62n + 7n],
+  ['int64 max bigint', 2n ** 63n - 1n],
+  ['int64 min bigint', -(2n ** 63n)],
+  ['uint64 bigint', 2n ** 63n],
+  ['uint64 max bigint', 2n ** 64n - 1n],
+  ['Date, timestamp32', new Date(1_700_000_000_000)],
+  ['Date, timestamp64', new Date(1_700_000_000_123)],
+  ['Date, timestamp96 (before 1970)', new Date(-62_135_596_800_001)],
+  ['Date, epoch', new Date(0)],
+  ['Dates nested', { at: new Date(86_400_000), log: [new Date(1), new Map([['d', new Date(2 ** 32 * 1000)]])] }],
   ['empty string', ''],
   ['unicode string', 'héllo ✓ 🚀'],
   ['long string', 'x'.repeat(70_000)],
@@ -361,6 +377,14 @@ export async function roundTripAll(world: World, from: number, to: number): Prom
       expect(got, label).toEqual(v);
     }
     if (v instanceof Map) expect(got, label).toBeInstanceOf(Map);
+    // Exactly the same value and JS type: bigints stay bigints, Dates stay Dates (same ms), floats are bit-exact.
+    if (typeof v === 'bigint') expect(typeof got === 'bigint' && got === v, label).toBe(true);
+    if (v instanceof Date) {
+      expect(got, label).toBeInstanceOf(Date);
+      expect((got as Date).getTime(), label).toBe(v.getTime());
+    }
+    if (typeof v === 'number') expect(Object.is(got, v), label).toBe(true);
+    if (label === 'float32 values') (v as number[]).forEach((x, i) => expect(Object.is((got as number[])[i], x), label).toBe(true));
     if (label === 'nested object') {
       const o = got as { b: { e: unknown } };
       expect(Object.getPrototypeOf(o), label).toBe(Object.prototype);
