@@ -885,6 +885,11 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       this.malformed(arrival, 'relay frame carries a frame that cannot be relayed');
       return;
     }
+    if (target === arrival.link) {
+      // A client handles calls to itself locally: nothing legitimate relays back to its own origin.
+      this.report({ code: RpcErrorCode.UNKNOWN_TARGET, senderId: arrival.link, message: `relay frame from peer ${arrival.link} targets its own origin; dropped (relays never go back to the origin)` });
+      return;
+    }
     const me = this.mesh.getUniqueId();
     const peers = this.safePeerIds();
     if (target > 0 && target !== me && !peers.includes(target)) {

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode, RtcmeshError, isRtcmeshError } from '../../src/errors.js';
 import { TransferMode } from '../../src/mesh/types.js';
 import { RpcEndpoint, RpcRemoteError, type AnyRpcMethods } from '../../src/rpc/index.js';
-import { FrameKind, encode, encodeHeader } from '../../src/rpc/codec.js';
+import { FrameKind } from '../../src/rpc/codec.js';
 import { FakeHub } from './fake-mesh.js';
-import { MSGPACK_VALUES, World, registerStandard, roundTripAll, runMatrix } from './harness.js';
+import { MSGPACK_VALUES, World, rawMessage, registerStandard, roundTripAll, runMatrix } from './harness.js';
 
 function meshWorld(ids = [1, 2, 3], options?: ConstructorParameters<typeof World>[1]) {
   const hub = new FakeHub();
@@ -21,16 +21,7 @@ function starWorld(clients = [2, 3], options?: ConstructorParameters<typeof Worl
 }
 
 /** Bytes of one message with our header and the given frames. */
-function message(checksum: number, ...frames: unknown[]): Uint8Array {
-  const parts = [encodeHeader(checksum), ...frames.map((f) => encode(f))];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const message = rawMessage;
 
 describe('modes, callLocal and targets', () => {
   it('mesh mode: every combination runs on exactly the expected peers with the caller as sender', async () => {
@@ -70,6 +61,25 @@ describe('modes, callLocal and targets', () => {
     await world.barrier();
     expect(world.log.filter((r) => r.name === 'seq')).toEqual([]);
     expect(world.errors.some((e) => e.code === 'FORGED_SENDER' && e.at === 1 && e.senderId === 2)).toBe(true);
+  });
+
+  it('peer 1 never relays a frame back to its origin: a relay targeting its own sender is dropped and reported', async () => {
+    const { world } = starWorld();
+    await world.ready();
+    const server = world.ep(1);
+    const relayed = server.getStats().framesRelayed;
+    const sum = server.getTableChecksum();
+    server.receive(message(sum, [FrameKind.RELAY, 2, 2, [FrameKind.CALL, 'seq', [1]]]), 2, 0, TransferMode.RELIABLE);
+    server.receive(message(sum, [FrameKind.RELAY, 2, 2, [FrameKind.REQUEST, 'ping', [], 5]]), 2, 0, TransferMode.RELIABLE);
+    // Broadcast and all-but-one relays skip the origin too.
+    server.receive(message(sum, [FrameKind.RELAY, 0, 2, [FrameKind.CALL, 'seq', [2]]]), 2, 0, TransferMode.RELIABLE);
+    server.receive(message(sum, [FrameKind.RELAY, -3, 2, [FrameKind.CALL, 'seq', [3]]]), 2, 0, TransferMode.RELIABLE);
+    expect(server.getStats().framesRelayed - relayed).toBe(1); // seq 2, to client 3 only
+    await world.barrier();
+    const seq = world.log.filter((r) => r.name === 'seq').map((r) => [r.at, r.sender, r.args[0]]);
+    expect(seq.sort()).toEqual([[1, 2, 2], [1, 2, 3], [3, 2, 2]]);
+    expect(world.errors.map((e) => [e.code, e.at, e.senderId])).toEqual([['UNKNOWN_TARGET', 1, 2], ['UNKNOWN_TARGET', 1, 2]]);
+    expect(server.getStats().errors.UNKNOWN_TARGET).toBe(2);
   });
 
   it('a client drops relayed and peer-list frames that do not come from peer 1', async () => {

@@ -7,6 +7,7 @@ import { expect } from 'vitest';
 import { TransferMode, type MultiplayerPeer } from '../../src/mesh/types.js';
 import { RpcEndpoint, RpcHandlerError, type AnyRpcMethods, type RpcEndpointOptions, type RpcErrorEvent, type RpcMode } from '../../src/rpc/index.js';
 import { ErrorCode, RtcmeshError } from '../../src/errors.js';
+import { encode, encodeHeader } from '../../src/rpc/codec.js';
 
 export interface CallRecord {
   at: number;
@@ -93,6 +94,18 @@ export function registerChannels(ep: RpcEndpoint<AnyRpcMethods>, log: CallRecord
     );
   }
   return ep;
+}
+
+/** Bytes of one message: the header for `checksum`, then the given frames (hand-made, for forging). */
+export function rawMessage(checksum: number, ...frames: unknown[]): Uint8Array {
+  const parts = [encodeHeader(checksum), ...frames.map((f) => encode(f))];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 export class World {

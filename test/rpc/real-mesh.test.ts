@@ -4,10 +4,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
+import { FrameKind } from '../../src/rpc/codec.js';
 import { TransferMode } from '../../src/mesh/types.js';
 import type { WebRTCMultiplayerPeer } from '../../src/mesh/index.js';
 import { fullMesh, star } from '../mesh/mesh-helpers.js';
-import { CHANNEL_RPCS, CUSTOM_CHANNELS, World, registerChannels, roundTripAll, runChannelMatrix, runDisabledMatrix, runMatrix } from './harness.js';
+import { CHANNEL_RPCS, CUSTOM_CHANNELS, World, rawMessage, registerChannels, roundTripAll, runChannelMatrix, runDisabledMatrix, runMatrix } from './harness.js';
 
 const live: WebRTCMultiplayerPeer[] = [];
 const track = (ms: WebRTCMultiplayerPeer[]) => (live.push(...ms), ms);
@@ -107,6 +108,24 @@ describe('RPC over a real server and two clients', () => {
     expect(world.log.filter((r) => r.name === 'seq')).toEqual([{ at: 3, sender: 2, name: 'seq', args: [99] }]);
     expect(world.ep(1).getStats().framesRelayed).toBeGreaterThan(relayed);
     expect(await roundTripAll(world, 2, 3)).toBeGreaterThan(15);
+  });
+
+  it('peer 1 drops relays with a forged origin or aimed back at their origin, sent over the real link', async () => {
+    const { world, meshes } = await starWorld();
+    const client = meshes[1]!; // peer 2, bypassing its endpoint
+    const sum = world.ep(2).getTableChecksum();
+    client.targetPeer = 1;
+    client.transferChannel = 0;
+    client.transferMode = TransferMode.RELIABLE;
+    client.putPacket(rawMessage(sum, [FrameKind.RELAY, 3, 3, [FrameKind.CALL, 'seq', [1]]])); // claims to be peer 3
+    client.putPacket(rawMessage(sum, [FrameKind.RELAY, 2, 2, [FrameKind.CALL, 'seq', [2]]])); // back to itself
+    client.putPacket(rawMessage(sum, [FrameKind.RELAY, 3, 2, [FrameKind.CALL, 'seq', [3]]])); // honest
+    await world.barrier();
+    expect(world.log.filter((r) => r.name === 'seq').map((r) => [r.at, r.sender, r.args[0]])).toEqual([[3, 2, 3]]);
+    expect(world.errors.map((e) => [e.code, e.at, e.senderId])).toEqual([
+      ['FORGED_SENDER', 1, 2],
+      ['UNKNOWN_TARGET', 1, 2],
+    ]);
   });
 
   it('an authority-only RPC from a client is dropped and reported', async () => {
