@@ -75,7 +75,16 @@ export function decodeMessage(data: Uint8Array): { checksum: unknown; frames: un
   // the decoding of the next): msgpackr keeps them across unpackMultiple calls, so drop them.
   const structures = (decoder as unknown as { structures?: unknown[] }).structures;
   if (structures) structures.length = 0;
-  const values = decoder.unpackMultiple(view as Buffer) as unknown[];
+  // Every value must move the read position forward. msgpackr's bundled-strings extension (0x62)
+  // can send the top-level reader back to an earlier byte, so a crafted 9-byte message would
+  // otherwise be read forever (an endless array of values): refuse it as malformed instead.
+  const values: unknown[] = [];
+  let last = 0;
+  decoder.unpackMultiple(view as Buffer, (value: unknown, _start?: number, end?: number) => {
+    if (end === undefined || end <= last) throw new Error('msgpack value does not advance the read position');
+    last = end;
+    values.push(value);
+  });
   return { checksum: values[0], frames: values.length > 1 ? values.slice(1) : [] };
 }
 

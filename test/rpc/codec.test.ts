@@ -92,6 +92,14 @@ describe('codec', () => {
     expect(() => decodeMessage(msg(new Uint8Array([0x93, 0, 0]), cyclic))).toThrow(/structured clone/i);
   });
 
+  it('a message whose reader would loop back (msgpackr bundled strings, 0x62) is refused, not read forever', () => {
+    // Header '', then '' and a bundled-strings extension whose size points back to byte 0: without the
+    // progress check, every read of the extension sends the reader back to byte 2.
+    const looping = new Uint8Array([0xa0, 0xa0, 0xd6, 0x62, 0xff, 0xff, 0xff, 0xfc, 0xc0]);
+    expect(() => decodeMessage(looping)).toThrow(/does not advance/);
+    expect(decodeMessage(msg(new Uint8Array([0x92, 6, 1]))).frames).toEqual([[6, 1]]); // the decoder is still sound
+  });
+
   it('table checksum depends on the sorted names only', () => {
     expect(tableChecksum(['a', 'b'])).not.toBe(tableChecksum(['ab']));
     expect(tableChecksum(['a', 'b'])).not.toBe(tableChecksum(['a', 'c']));
