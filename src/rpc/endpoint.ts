@@ -25,6 +25,25 @@ import {
   type RpcMethods,
 } from './types.js';
 
+/**
+ * A received value in an error message. Never throws: decoded records may carry
+ * a `toString` key (String() would throw) and bigints defeat JSON.stringify.
+ */
+function show(v: unknown): string {
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v.length > 64 ? `${v.slice(0, 64)}…` : v);
+    case 'bigint':
+      return `${v}n`;
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return String(v);
+    default:
+      return v === null ? 'null' : Array.isArray(v) ? 'an array' : v instanceof Uint8Array ? 'binary data' : 'an object';
+  }
+}
+
 /** Options of an {@link RpcEndpoint}. */
 export interface RpcEndpointOptions {
   /** Time source for request timeouts. Default: the real clock. */
@@ -702,7 +721,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
         else this.malformed(arrival, 'relayed peers frame');
         return;
       default:
-        this.malformed(arrival, `unknown frame kind ${String(frame[0])}`);
+        this.malformed(arrival, `unknown frame kind ${show(frame[0])}`);
     }
   }
 
@@ -745,7 +764,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     }
     const entry = this.resolveMethod(frame[1], arrival);
     if (!entry) {
-      if (isRequest) this.respondFailure(arrival, requestId as number, RpcErrorCode.UNKNOWN_RPC, `RPC ${JSON.stringify(frame[1])} is not registered on peer ${this.mesh.getUniqueId()}`);
+      if (isRequest) this.respondFailure(arrival, requestId as number, RpcErrorCode.UNKNOWN_RPC, `RPC ${show(frame[1])} is not registered on peer ${this.mesh.getUniqueId()}`);
       return;
     }
     this.dispatchCall(entry, args, arrival, isRequest ? (requestId as number) : undefined);
@@ -853,7 +872,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     const id = frame[1];
     const p = typeof id === 'number' ? this.pending.get(id) : undefined;
     if (!p || p.peer !== arrival.sender) {
-      this.report({ code: RpcErrorCode.UNEXPECTED_RESPONSE, senderId: arrival.sender, message: `response to unknown request ${String(id)}` });
+      this.report({ code: RpcErrorCode.UNEXPECTED_RESPONSE, senderId: arrival.sender, message: `response to unknown request ${show(id)}` });
       return;
     }
     if (frame[0] === FAILURE && (typeof frame[2] !== 'string' || typeof frame[3] !== 'string')) {
@@ -877,7 +896,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       return;
     }
     if (origin !== arrival.link) {
-      this.report({ code: RpcErrorCode.FORGED_SENDER, senderId: arrival.link, message: `relay frame from peer ${arrival.link} claims origin ${String(origin)}; dropped` });
+      this.report({ code: RpcErrorCode.FORGED_SENDER, senderId: arrival.link, message: `relay frame from peer ${arrival.link} claims origin ${show(origin)}; dropped` });
       return;
     }
     const kind = inner[0];
@@ -966,7 +985,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       this.report({
         code: RpcErrorCode.METHOD_TABLE_MISMATCH,
         senderId: arrival.link,
-        message: `peer ${arrival.link} has a different RPC table (${String(frame[2])} RPCs, checksum ${checksum} vs ours ${this.table.checksum}); RPC names are sent instead of ids`,
+        message: `peer ${arrival.link} has a different RPC table (${show(frame[2])} RPCs, checksum ${checksum} vs ours ${this.table.checksum}); RPC names are sent instead of ids`,
       });
     }
   }
@@ -999,7 +1018,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     } else if (op === PeersOp.REMOVE) {
       for (const id of ids as number[]) if (this.remoteClients.delete(id)) this.peerGone(id);
     } else {
-      this.malformed(arrival, `unknown peer list operation ${String(op)}`);
+      this.malformed(arrival, `unknown peer list operation ${show(op)}`);
     }
   }
 

@@ -368,6 +368,9 @@ describe('receive-side validation', () => {
       [message(sum, [FrameKind.RESULT, 77, 1]), 'UNEXPECTED_RESPONSE'],
       [message(sum, [99, 1]), 'MALFORMED_FRAME'],
       [message(sum, [FrameKind.RELAY, 0, 2, [FrameKind.CALL, 'seq', [1]]]), 'FORGED_SENDER'],
+      // Values that break naive error messages (JSON.stringify of a bigint, String() of a record with a toString key).
+      [message(sum, [FrameKind.REQUEST, 5n, [], 1]), 'MALFORMED_FRAME'],
+      [message(sum, [FrameKind.RESULT, { toString: 5 }, 1]), 'UNEXPECTED_RESPONSE'],
     ];
     for (const [bytes, code] of cases) {
       world.errors.length = 0;
@@ -375,7 +378,7 @@ describe('receive-side validation', () => {
       expect(world.errors.map((e) => e.code), code).toEqual([code]);
     }
     expect(world.log).toEqual([]);
-    expect(ep.getStats().errors.MALFORMED_FRAME).toBe(4);
+    expect(ep.getStats().errors.MALFORMED_FRAME).toBe(5);
     // Valid traffic still flows afterwards.
     world.ep(1).rpc('seq', 5);
     await world.barrier();
