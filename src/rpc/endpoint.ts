@@ -913,9 +913,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     const peers = this.safePeerIds();
     if (target > 0 && target !== me && !peers.includes(target)) {
       this.report({ code: RpcErrorCode.UNKNOWN_TARGET, senderId: arrival.link, message: `relay to unknown peer ${target}` });
-      if (kind === REQUEST && typeof inner[3] === 'number') {
-        this.respond(arrival, [FAILURE, inner[3], RpcErrorCode.UNKNOWN_TARGET, `peer ${target} is not connected to the server`]);
-      }
+      if (kind === REQUEST) this.failRelayedRequest(arrival, target, inner[3], RpcErrorCode.UNKNOWN_TARGET, `peer ${target} is not connected to the server`);
       return;
     }
     const dests = target > 0 ? (target === me ? [] : [target]) : peers.filter((p) => p !== arrival.link && p !== -target && p !== me);
@@ -939,22 +937,42 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
         }
         name = e.name;
       }
-      for (const d of dests) {
-        let bytes: Uint8Array;
-        if (isCall && name !== undefined && !this.usesMethodIds(d)) {
-          bytes = byName ??= encode([RELAYED, origin, [inner[0], name, ...inner.slice(2)]]);
-        } else {
-          bytes = byId ??= encode([RELAYED, origin, inner]);
+      // Encode for every destination first: all of them get the frame, or none.
+      const out: Uint8Array[] = [];
+      try {
+        for (const d of dests) {
+          if (isCall && name !== undefined && !this.usesMethodIds(d)) {
+            out.push((byName ??= encode([RELAYED, origin, [inner[0], name, ...inner.slice(2)]])));
+          } else {
+            out.push((byId ??= encode([RELAYED, origin, inner])));
+          }
         }
-        if (bytes.length > this.batcher.maxFrameSize) {
-          this.report({ code: RpcErrorCode.FRAME_TOO_LARGE, senderId: arrival.link, message: 'relayed frame does not fit in one message' });
-          return;
-        }
-        this.batcher.append(d, arrival.channel, arrival.mode, bytes);
+      } catch (err) {
+        // Decodable but not encodable by us (e.g. a bigint wider than 64 bits from msgpackr's extension).
+        this.report({ code: RpcErrorCode.MALFORMED_FRAME, senderId: arrival.link, message: `relayed frame cannot be re-encoded: ${describeError(err)}`, error: err });
+        if (kind === REQUEST) this.failRelayedRequest(arrival, target, inner[3], RpcErrorCode.MALFORMED_FRAME, 'the server could not re-encode the request to relay it');
+        return;
+      }
+      if (out.some((b) => b.length > this.batcher.maxFrameSize)) {
+        this.report({ code: RpcErrorCode.FRAME_TOO_LARGE, senderId: arrival.link, message: 'relayed frame does not fit in one message' });
+        return;
+      }
+      for (let i = 0; i < dests.length; i++) {
+        this.batcher.append(dests[i]!, arrival.channel, arrival.mode, out[i]!);
         this.stats.framesRelayed++;
       }
     }
     if (local) this.handleFrame(inner, { ...arrival, sender: origin }, false);
+  }
+
+  /**
+   * Peer 1 could not relay a client's request to `target`: answer it in the
+   * target's name (as a RELAYED failure), which is where the client expects the
+   * answer from, so its request fails at once.
+   */
+  private failRelayedRequest(arrival: Arrival, target: number, requestId: unknown, code: string, message: string): void {
+    if (target <= 0 || typeof requestId !== 'number' || !Number.isInteger(requestId)) return;
+    this.queueSystem(arrival.link, [RELAYED, target, [FAILURE, requestId, code, message]], arrival.channel, arrival.mode);
   }
 
   /** Client: peer 1 forwards a frame from `origin`. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode, RtcmeshError, isRtcmeshError } from '../../src/errors.js';
 import { TransferMode } from '../../src/mesh/types.js';
 import { RpcEndpoint, RpcRemoteError, type AnyRpcMethods } from '../../src/rpc/index.js';
-import { FrameKind } from '../../src/rpc/codec.js';
+import { FrameKind, decodeMessage, encode, encodeHeader } from '../../src/rpc/codec.js';
 import { FakeHub } from './fake-mesh.js';
 import { MSGPACK_VALUES, World, rawMessage, registerStandard, roundTripAll, runMatrix } from './harness.js';
 
@@ -80,6 +80,29 @@ describe('modes, callLocal and targets', () => {
     expect(seq.sort()).toEqual([[1, 2, 2], [1, 2, 3], [3, 2, 2]]);
     expect(world.errors.map((e) => [e.code, e.at, e.senderId])).toEqual([['UNKNOWN_TARGET', 1, 2], ['UNKNOWN_TARGET', 1, 2]]);
     expect(server.getStats().errors.UNKNOWN_TARGET).toBe(2);
+  });
+
+  it('a relay peer 1 cannot re-encode is dropped for every target and its request fails at once', async () => {
+    const { world, hub } = starWorld();
+    await world.ready();
+    const p = world.ep(2).request(3, 'echo', 1);
+    world.ep(2).flush();
+    const inbox = hub.peers.get(1)!.inbox;
+    expect(inbox.length).toBe(1);
+    const honest = decodeMessage(inbox.pop()!.data).frames[0] as [number, number, number, [number, unknown, unknown[], number]];
+    const [, method, , id] = honest[3];
+    // The same request, but its argument is a 129-bit bigint (msgpackr's bigint extension 0x42): decodable, not encodable.
+    const forged = new Uint8Array([
+      ...encodeHeader(world.ep(1).getTableChecksum()),
+      0x94, FrameKind.RELAY, 3, 2,
+      0x94, FrameKind.REQUEST, ...encode(method), 0x91, 0xd8, 0x42, ...new Array(16).fill(0x11), ...encode(id),
+    ]);
+    inbox.push({ from: 2, channel: 0, mode: TransferMode.RELIABLE, data: forged });
+    const err = await world.settle(p).then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ code: ErrorCode.REMOTE_ERROR, remoteCode: 'MALFORMED_FRAME', peerId: 3 });
+    await world.barrier();
+    expect(world.errors.map((e) => [e.code, e.at, e.senderId, e.message.split(':')[0]])).toEqual([['MALFORMED_FRAME', 1, 2, 'relayed frame cannot be re-encoded']]);
+    expect(world.log).toEqual([]);
   });
 
   it('a client drops relayed and peer-list frames that do not come from peer 1', async () => {
