@@ -163,7 +163,11 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
 
   private topology: 'mesh' | 'server' | 'client' = 'mesh';
 
-  /** The endpoint's tick counter: advanced by every {@link poll}. */
+  /**
+   * The current tick, which handlers see as `ctx.tick`. A {@link Ticker}
+   * driving this endpoint sets it to its own tick number (the `tick` its update
+   * gets); otherwise every {@link poll} advances it by one.
+   */
   tick = 0;
 
   constructor(
@@ -314,10 +318,11 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   /**
    * Poll the mesh, dispatch every inbound message in arrival order, and expire
    * timed-out requests. Once per tick, before the game update.
+   * @param tick the tick being run (a {@link Ticker} passes its own); default: the previous {@link tick} + 1.
    */
-  poll(): void {
+  poll(tick?: number): void {
     if (this.closed) return;
-    this.tick++;
+    this.tick = tick === undefined ? this.tick + 1 : checkInt(tick, 0, Number.MAX_SAFE_INTEGER, 'poll() tick');
     this.refreshTopology();
     this.mesh.poll();
     this.dispatchInbound();

@@ -38,7 +38,10 @@ export interface RpcContext {
   readonly channel: number;
   /** Transfer mode it arrived with. */
   readonly mode: TransferMode;
-  /** The endpoint's tick counter when it was dispatched. */
+  /**
+   * The tick it was dispatched in: the driving `Ticker`'s tick number (the
+   * `tick` its update gets), or, without a Ticker, the endpoint's own poll count.
+   */
   readonly tick: number;
   /** Name of the RPC. */
   readonly name: string;
