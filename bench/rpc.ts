@@ -1,20 +1,30 @@
 /**
  * bench/rpc: RPC throughput over one real loopback link (two
- * WebRTCMultiplayerPeers in mesh mode), side by side with raw node-datachannel.
+ * WebRTCMultiplayerPeers in mesh mode), side by side with raw node-datachannel
+ * on the same link. In order, on one connection pair:
  *
+ * - raw: 64 B messages/s on a raw node-datachannel channel of the link's own
+ *   native connections (negotiated id 900, beside the mesh's channels), with
+ *   the same flow control;
  * - unbatched: every call is `immediate`, so one call = one SCTP message;
  * - batched: a 60 Hz Ticker (virtual clock, ticks run back to back) where each
- *   tick's update makes CALLS_PER_TICK calls, flushed as one message per tick;
- * - raw: 64 B node-datachannel messages/s with the same flow control;
- * - codec: msgpackr encode + batch decode cost per call, no network.
+ *   tick's update makes CALLS_PER_TICK calls, flushed as one message per tick.
+ *
+ * Codec, no network: `codec_ns_per_call` is what such a call pays in the
+ * shipping codec (the endpoint's hand-written encoder for calls of numbers /
+ * booleans / null / short ASCII strings, then msgpackr's decoder);
+ * `codec_msgpackr_ns_per_call` is msgpackr for both (the path of calls with
+ * objects, Maps, bins, bigints, Dates or non-ASCII strings).
  * Each call carries (id: int, x, y, z: float64), ~40 B encoded.
  */
+import ndc from 'node-datachannel';
 import { pathToFileURL } from 'node:url';
-import { TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../src/index.js';
+import { DatachannelEngine, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../src/index.js';
 import { RpcEndpoint, Ticker } from '../src/rpc/index.js';
 import { FrameKind, decodeMessage, encode, encodeHeader } from '../src/rpc/codec.js';
 import { fastEncodeCall } from '../src/rpc/fast-encode.js';
-import { rawLink } from './lib/links.js';
+import type { Engine, EngineConnection, EngineConfig, EngineConnectionHandlers } from '../src/transport/engine.js';
+import type { BenchLink } from './lib/links.js';
 import { printFigures, printTable, round } from './lib/report.js';
 
 const RAW_MESSAGES = 100_000;
@@ -26,14 +36,78 @@ const HIGH_WATER = 1024 * 1024;
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
-/** Two mesh-mode multiplayer peers (ids 1, 2) linked over loopback. */
-async function meshLink(): Promise<[WebRTCMultiplayerPeer, WebRTCMultiplayerPeer]> {
+/** The node-datachannel engine, keeping a handle on each connection it makes. */
+class TapEngine implements Engine {
+  readonly name = 'node-datachannel';
+  private readonly inner = new DatachannelEngine();
+  readonly made: EngineConnection[] = [];
+  createConnection(config: EngineConfig, handlers: EngineConnectionHandlers): EngineConnection {
+    const conn = this.inner.createConnection(config, handlers);
+    this.made.push(conn);
+    return conn;
+  }
+}
+
+/** The native node-datachannel connection under an engine connection (bench only: reaches a private field). */
+function nativeOf(conn: EngineConnection | undefined): ndc.PeerConnection {
+  const pc = (conn as unknown as { pc?: ndc.PeerConnection } | undefined)?.pc;
+  if (!pc || typeof pc.createDataChannel !== 'function') throw new Error('bench/rpc: cannot reach the node-datachannel connection under the mesh link');
+  return pc;
+}
+
+/** A raw node-datachannel channel pair (negotiated id 900) on two native connections. */
+function rawChannels(a: ndc.PeerConnection, b: ndc.PeerConnection): { link: BenchLink; open: Promise<void> } {
+  const da = a.createDataChannel('raw-bench', { negotiated: true, id: 900 });
+  const db = b.createDataChannel('raw-bench', { negotiated: true, id: 900 });
+  let cbA: (d: Uint8Array) => void = () => {};
+  let cbB: (d: Uint8Array) => void = () => {};
+  da.onMessage((m) => cbA(m as Buffer));
+  db.onMessage((m) => cbB(m as Buffer));
+  // The binding frees a channel's callbacks only on its own closed event: listen, or the process never exits.
+  da.onClosed(() => {});
+  db.onClosed(() => {});
+  let lowWaiter: (() => void) | undefined;
+  da.onBufferedAmountLow(() => {
+    const w = lowWaiter;
+    lowWaiter = undefined;
+    w?.();
+  });
+  const open = Promise.all([da, db].map((d) => (d.isOpen() ? Promise.resolve() : new Promise<void>((res) => d.onOpen(() => res()))))).then(() => {});
+  const link: BenchLink = {
+    name: 'raw node-datachannel, same link',
+    sendA: (d) => void da.sendMessageBinary(d),
+    sendB: (d) => void db.sendMessageBinary(d),
+    onMessageA: (cb) => (cbA = cb),
+    onMessageB: (cb) => (cbB = cb),
+    bufferedA: () => da.bufferedAmount(),
+    drainedA: (low) =>
+      new Promise((res) => {
+        da.setBufferedAmountLowThreshold(low);
+        if (da.bufferedAmount() <= low) return res();
+        lowWaiter = res;
+      }),
+    close: () => {
+      da.close();
+      db.close();
+    },
+  };
+  return { link, open };
+}
+
+/**
+ * Two mesh-mode multiplayer peers (ids 1, 2) linked over loopback, and a raw
+ * node-datachannel channel pair on the same two native connections.
+ */
+async function meshLink(): Promise<[WebRTCMultiplayerPeer, WebRTCMultiplayerPeer, BenchLink]> {
   const a = new WebRTCMultiplayerPeer();
   const b = new WebRTCMultiplayerPeer();
   a.createMesh(1);
   b.createMesh(2);
-  const ca = new WebRTCPeerConnection({ bindAddress: '127.0.0.1' }, { autoPoll: true });
-  const cb = new WebRTCPeerConnection({ bindAddress: '127.0.0.1' }, { autoPoll: true });
+  const engine = new TapEngine();
+  const ca = new WebRTCPeerConnection({ bindAddress: '127.0.0.1' }, { autoPoll: true, engine });
+  const cb = new WebRTCPeerConnection({ bindAddress: '127.0.0.1' }, { autoPoll: true, engine });
+  if (engine.made.length !== 2) throw new Error('bench/rpc: expected one native connection per side');
+  const raw = rawChannels(nativeOf(engine.made[0]), nativeOf(engine.made[1]));
   ca.on('session_description_created', (t, s) => (ca.setLocalDescription(t, s), cb.setRemoteDescription(t, s)));
   cb.on('session_description_created', (t, s) => (cb.setLocalDescription(t, s), ca.setRemoteDescription(t, s)));
   ca.on('ice_candidate_created', (m, i, c) => cb.addIceCandidate(m, i, c));
@@ -48,7 +122,10 @@ async function meshLink(): Promise<[WebRTCMultiplayerPeer, WebRTCMultiplayerPeer
     b.poll();
     await new Promise((r) => setTimeout(r, 2));
   }
-  return [a, b];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([raw.open, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('bench/rpc: raw channel did not open in 15 s')), 15_000)))]);
+  clearTimeout(timer);
+  return [a, b, raw.link];
 }
 
 function endpoints(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer, counter: { n: number; last: number }) {
@@ -65,8 +142,7 @@ function endpoints(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer, counter: 
   return [mk(a), mk(b)] as const;
 }
 
-async function rawMessagesPerSecond(): Promise<number> {
-  const link = await rawLink();
+async function rawMessagesPerSecond(link: BenchLink): Promise<number> {
   const msg = new Uint8Array(64);
   let received = 0;
   const done = new Promise<void>((resolve) => link.onMessageB(() => ++received >= RAW_MESSAGES && resolve()));
@@ -81,7 +157,7 @@ async function rawMessagesPerSecond(): Promise<number> {
   }
   await done;
   const s = (performance.now() - t0) / 1000;
-  link.close();
+  link.onMessageB(() => {});
   return RAW_MESSAGES / s;
 }
 
@@ -142,10 +218,18 @@ async function batchedCallsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultipla
 }
 
 /**
- * Codec cost per call, no network: encode one call frame (the endpoint's fast
- * path, or msgpackr for `generic`) + its share of decoding a 1000-frame message.
+ * Codec cost per call, no network: encode one call frame + its share of
+ * decoding a 1000-frame message. Shipping codec: the endpoint's encoder for
+ * this call (the hand-written fast path) and msgpackr's decoder; `generic`:
+ * msgpackr for both.
  */
 function codecNsPerCall(generic: boolean): number {
+  // The call shape must take the fast path, and the fast path must write what msgpackr writes.
+  const sample = fastEncodeCall(FrameKind.CALL, 0, [123456, 1.5, 2.5, 3.5]);
+  const reference = encode([FrameKind.CALL, 0, [123456, 1.5, 2.5, 3.5]]);
+  if (!sample || sample.length !== reference.length || sample.some((b, i) => b !== reference[i])) {
+    throw new Error('bench/rpc: the fast path does not take or does not match msgpackr for the benchmark call');
+  }
   const header = encodeHeader(0);
   const run = () => {
     const frames: Uint8Array[] = [];
@@ -178,14 +262,15 @@ export async function run(): Promise<Record<string, number | string>> {
   stage('codec');
   const codecNs = codecNsPerCall(false);
   const codecGenericNs = codecNsPerCall(true);
-  stage('raw node-datachannel');
-  const raw = await rawMessagesPerSecond();
   stage('mesh link');
-  const [a, b] = await meshLink();
+  const [a, b, rawLinkOnMesh] = await meshLink();
+  stage('raw node-datachannel, same link');
+  const raw = await rawMessagesPerSecond(rawLinkOnMesh);
   stage('unbatched');
   const unbatched = await unbatchedCallsPerSecond(a, b);
   stage('batched');
   const batched = await batchedCallsPerSecond(a, b);
+  rawLinkOnMesh.close();
   a.close();
   b.close();
   const frameBytes = encode([FrameKind.CALL, 0, [123456, 1.5, 2.5, 3.5]]).length;
@@ -193,14 +278,14 @@ export async function run(): Promise<Record<string, number | string>> {
     'rpc: one loopback link, node-datachannel; calls carry (int, 3 × float64)',
     ['figure', 'value', 'note'],
     [
-      ['raw node-datachannel 64 B messages/s', raw, `${RAW_MESSAGES} messages`],
+      ['raw node-datachannel 64 B messages/s', raw, `${RAW_MESSAGES} messages, own channel on the same link, run first`],
       ['RPC calls/s, unbatched (immediate)', unbatched, 'one message per call'],
       ['RPC calls/s, batched at 60 Hz', batched.callsPerS, `${CALLS_PER_TICK} calls/tick, ticks back to back`],
       ['batched ÷ raw', batched.callsPerS / raw, 'target ≥ 5'],
       ['unbatched ÷ raw', unbatched / raw, ''],
       ['messages for the batched run', batched.messages, `${BATCHED_CALLS} calls, ${batched.ticks} ticks`],
-      ['codec ns per call (encode + decode)', codecNs, `fast path, ${frameBytes} B per call frame`],
-      ['codec ns per call, msgpackr encode', codecGenericNs, 'path for objects, Maps, bins, non-ASCII'],
+      ['codec ns per call, shipping codec (encode + decode)', codecNs, `hand-written encoder + msgpackr decode, ${frameBytes} B per call frame`],
+      ['codec ns per call, pure msgpackr (encode + decode)', codecGenericNs, 'msgpackr both ways: calls with objects, Maps, bins, bigints, Dates, non-ASCII'],
     ],
   );
   const figures = {

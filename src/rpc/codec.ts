@@ -7,14 +7,28 @@
 import { Packr } from 'msgpackr';
 
 /**
- * Codec for RPC messages. Records are on so that plain objects (records) and
- * `Map`s (msgpack maps, decoded with `mapsAsObjects: false`) stay distinct.
- * Record definitions travel inline in every frame: frames are self-contained.
+ * msgpackr options of the RPC codec. Records are on so that plain objects
+ * (records) and `Map`s (msgpack maps, decoded with `mapsAsObjects: false`) stay
+ * distinct; record definitions travel inline in every frame, so frames are
+ * self-contained. Numbers are written as integers or float64 (never float32), so
+ * every number, float32-representable ones included, comes back exactly; float32
+ * from other encoders is read exactly. int64 / uint64 decode as `bigint`
+ * (`int64AsType: 'bigint'`, pinned here so a msgpackr default cannot change it),
+ * so a bigint in −2^63 … 2^64−1 round-trips as a bigint; larger ones are refused
+ * when encoding (no `useBigIntExtension`). `Date` is the msgpack timestamp
+ * extension (−1).
  */
-export const rpcCodec = new Packr({ useRecords: true, mapsAsObjects: false, moreTypes: false });
+const OPTIONS = { useRecords: true, mapsAsObjects: false, moreTypes: false, int64AsType: 'bigint' } as const;
 
-/** Separate decoder instance, so a decode never disturbs an encode in progress. */
-const decoder = new Packr({ useRecords: true, mapsAsObjects: false, moreTypes: false });
+/** Encoder for RPC messages. */
+export const rpcCodec = new Packr(OPTIONS);
+
+/**
+ * Separate decoder instance, so a decode never disturbs an encode in progress.
+ * Untrusted input: msgpackr's structured-clone extensions (which can build
+ * cyclic values) are refused, so a received value is always a tree.
+ */
+const decoder = new Packr({ ...OPTIONS, structuredClone: false });
 
 /** First element of every frame. */
 export const FrameKind = {
@@ -61,7 +75,16 @@ export function decodeMessage(data: Uint8Array): { checksum: unknown; frames: un
   // the decoding of the next): msgpackr keeps them across unpackMultiple calls, so drop them.
   const structures = (decoder as unknown as { structures?: unknown[] }).structures;
   if (structures) structures.length = 0;
-  const values = decoder.unpackMultiple(view as Buffer) as unknown[];
+  // Every value must move the read position forward. msgpackr's bundled-strings extension (0x62)
+  // can send the top-level reader back to an earlier byte, so a crafted 9-byte message would
+  // otherwise be read forever (an endless array of values): refuse it as malformed instead.
+  const values: unknown[] = [];
+  let last = 0;
+  decoder.unpackMultiple(view as Buffer, (value: unknown, _start?: number, end?: number) => {
+    if (end === undefined || end <= last) throw new Error('msgpack value does not advance the read position');
+    last = end;
+    values.push(value);
+  });
   return { checksum: values[0], frames: values.length > 1 ? values.slice(1) : [] };
 }
 

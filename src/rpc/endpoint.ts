@@ -25,6 +25,25 @@ import {
   type RpcMethods,
 } from './types.js';
 
+/**
+ * A received value in an error message. Never throws: decoded records may carry
+ * a `toString` key (String() would throw) and bigints defeat JSON.stringify.
+ */
+function show(v: unknown): string {
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v.length > 64 ? `${v.slice(0, 64)}…` : v);
+    case 'bigint':
+      return `${v}n`;
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return String(v);
+    default:
+      return v === null ? 'null' : Array.isArray(v) ? 'an array' : v instanceof Uint8Array ? 'binary data' : 'an object';
+  }
+}
+
 /** Options of an {@link RpcEndpoint}. */
 export interface RpcEndpointOptions {
   /** Time source for request timeouts. Default: the real clock. */
@@ -144,7 +163,11 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
 
   private topology: 'mesh' | 'server' | 'client' = 'mesh';
 
-  /** The endpoint's tick counter: advanced by every {@link poll}. */
+  /**
+   * The current tick, which handlers see as `ctx.tick`. A {@link Ticker}
+   * driving this endpoint sets it to its own tick number (the `tick` its update
+   * gets); otherwise every {@link poll} advances it by one.
+   */
   tick = 0;
 
   constructor(
@@ -295,10 +318,11 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   /**
    * Poll the mesh, dispatch every inbound message in arrival order, and expire
    * timed-out requests. Once per tick, before the game update.
+   * @param tick the tick being run (a {@link Ticker} passes its own); default: the previous {@link tick} + 1.
    */
-  poll(): void {
+  poll(tick?: number): void {
     if (this.closed) return;
-    this.tick++;
+    this.tick = tick === undefined ? this.tick + 1 : checkInt(tick, 0, Number.MAX_SAFE_INTEGER, 'poll() tick');
     this.refreshTopology();
     this.mesh.poll();
     this.dispatchInbound();
@@ -417,7 +441,24 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     }
     if (runsLocal && entry.callLocal) {
       const me2 = this.mesh.getUniqueId();
-      this.dispatchCall(entry, args, { link: me2, sender: me2, channel: entry.channel, mode: entry.transferMode, idsValid: true }, undefined);
+      this.dispatchCall(entry, args, { link: me2, sender: me2, channel: entry.channel, mode: this.deliveryMode(entry), idsValid: true }, undefined);
+    }
+  }
+
+  /**
+   * The transfer mode receivers see for `entry`: its `transferMode` on the
+   * default channels; on a custom channel, that channel's own mode when the
+   * mesh tells (a WebRTCMultiplayerPeer does), so a local run's `ctx.mode`
+   * matches the remote runs'.
+   */
+  private deliveryMode(entry: RpcEntry): TransferMode {
+    if (entry.channel === 0) return entry.transferMode;
+    const mesh = this.mesh as MultiplayerPeer & { getCustomChannels?: () => readonly TransferMode[] };
+    if (typeof mesh.getCustomChannels !== 'function') return entry.transferMode;
+    try {
+      return mesh.getCustomChannels()[entry.channel - 1] ?? entry.transferMode;
+    } catch {
+      return entry.transferMode;
     }
   }
 
@@ -685,7 +726,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
         else this.malformed(arrival, 'relayed peers frame');
         return;
       default:
-        this.malformed(arrival, `unknown frame kind ${String(frame[0])}`);
+        this.malformed(arrival, `unknown frame kind ${show(frame[0])}`);
     }
   }
 
@@ -728,7 +769,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     }
     const entry = this.resolveMethod(frame[1], arrival);
     if (!entry) {
-      if (isRequest) this.respondFailure(arrival, requestId as number, RpcErrorCode.UNKNOWN_RPC, `RPC ${JSON.stringify(frame[1])} is not registered on peer ${this.mesh.getUniqueId()}`);
+      if (isRequest) this.respondFailure(arrival, requestId as number, RpcErrorCode.UNKNOWN_RPC, `RPC ${show(frame[1])} is not registered on peer ${this.mesh.getUniqueId()}`);
       return;
     }
     this.dispatchCall(entry, args, arrival, isRequest ? (requestId as number) : undefined);
@@ -836,7 +877,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     const id = frame[1];
     const p = typeof id === 'number' ? this.pending.get(id) : undefined;
     if (!p || p.peer !== arrival.sender) {
-      this.report({ code: RpcErrorCode.UNEXPECTED_RESPONSE, senderId: arrival.sender, message: `response to unknown request ${String(id)}` });
+      this.report({ code: RpcErrorCode.UNEXPECTED_RESPONSE, senderId: arrival.sender, message: `response to unknown request ${show(id)}` });
       return;
     }
     if (frame[0] === FAILURE && (typeof frame[2] !== 'string' || typeof frame[3] !== 'string')) {
@@ -860,7 +901,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       return;
     }
     if (origin !== arrival.link) {
-      this.report({ code: RpcErrorCode.FORGED_SENDER, senderId: arrival.link, message: `relay frame from peer ${arrival.link} claims origin ${String(origin)}; dropped` });
+      this.report({ code: RpcErrorCode.FORGED_SENDER, senderId: arrival.link, message: `relay frame from peer ${arrival.link} claims origin ${show(origin)}; dropped` });
       return;
     }
     const kind = inner[0];
@@ -868,13 +909,16 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       this.malformed(arrival, 'relay frame carries a frame that cannot be relayed');
       return;
     }
+    if (target === arrival.link) {
+      // A client handles calls to itself locally: nothing legitimate relays back to its own origin.
+      this.report({ code: RpcErrorCode.UNKNOWN_TARGET, senderId: arrival.link, message: `relay frame from peer ${arrival.link} targets its own origin; dropped (relays never go back to the origin)` });
+      return;
+    }
     const me = this.mesh.getUniqueId();
     const peers = this.safePeerIds();
     if (target > 0 && target !== me && !peers.includes(target)) {
       this.report({ code: RpcErrorCode.UNKNOWN_TARGET, senderId: arrival.link, message: `relay to unknown peer ${target}` });
-      if (kind === REQUEST && typeof inner[3] === 'number') {
-        this.respond(arrival, [FAILURE, inner[3], RpcErrorCode.UNKNOWN_TARGET, `peer ${target} is not connected to the server`]);
-      }
+      if (kind === REQUEST) this.failRelayedRequest(arrival, target, inner[3], RpcErrorCode.UNKNOWN_TARGET, `peer ${target} is not connected to the server`);
       return;
     }
     const dests = target > 0 ? (target === me ? [] : [target]) : peers.filter((p) => p !== arrival.link && p !== -target && p !== me);
@@ -898,22 +942,42 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
         }
         name = e.name;
       }
-      for (const d of dests) {
-        let bytes: Uint8Array;
-        if (isCall && name !== undefined && !this.usesMethodIds(d)) {
-          bytes = byName ??= encode([RELAYED, origin, [inner[0], name, ...inner.slice(2)]]);
-        } else {
-          bytes = byId ??= encode([RELAYED, origin, inner]);
+      // Encode for every destination first: all of them get the frame, or none.
+      const out: Uint8Array[] = [];
+      try {
+        for (const d of dests) {
+          if (isCall && name !== undefined && !this.usesMethodIds(d)) {
+            out.push((byName ??= encode([RELAYED, origin, [inner[0], name, ...inner.slice(2)]])));
+          } else {
+            out.push((byId ??= encode([RELAYED, origin, inner])));
+          }
         }
-        if (bytes.length > this.batcher.maxFrameSize) {
-          this.report({ code: RpcErrorCode.FRAME_TOO_LARGE, senderId: arrival.link, message: 'relayed frame does not fit in one message' });
-          return;
-        }
-        this.batcher.append(d, arrival.channel, arrival.mode, bytes);
+      } catch (err) {
+        // Decodable but not encodable by us (e.g. a bigint wider than 64 bits from msgpackr's extension).
+        this.report({ code: RpcErrorCode.MALFORMED_FRAME, senderId: arrival.link, message: `relayed frame cannot be re-encoded: ${describeError(err)}`, error: err });
+        if (kind === REQUEST) this.failRelayedRequest(arrival, target, inner[3], RpcErrorCode.MALFORMED_FRAME, 'the server could not re-encode the request to relay it');
+        return;
+      }
+      if (out.some((b) => b.length > this.batcher.maxFrameSize)) {
+        this.report({ code: RpcErrorCode.FRAME_TOO_LARGE, senderId: arrival.link, message: 'relayed frame does not fit in one message' });
+        return;
+      }
+      for (let i = 0; i < dests.length; i++) {
+        this.batcher.append(dests[i]!, arrival.channel, arrival.mode, out[i]!);
         this.stats.framesRelayed++;
       }
     }
     if (local) this.handleFrame(inner, { ...arrival, sender: origin }, false);
+  }
+
+  /**
+   * Peer 1 could not relay a client's request to `target`: answer it in the
+   * target's name (as a RELAYED failure), which is where the client expects the
+   * answer from, so its request fails at once.
+   */
+  private failRelayedRequest(arrival: Arrival, target: number, requestId: unknown, code: string, message: string): void {
+    if (target <= 0 || typeof requestId !== 'number' || !Number.isInteger(requestId)) return;
+    this.queueSystem(arrival.link, [RELAYED, target, [FAILURE, requestId, code, message]], arrival.channel, arrival.mode);
   }
 
   /** Client: peer 1 forwards a frame from `origin`. */
@@ -944,7 +1008,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       this.report({
         code: RpcErrorCode.METHOD_TABLE_MISMATCH,
         senderId: arrival.link,
-        message: `peer ${arrival.link} has a different RPC table (${String(frame[2])} RPCs, checksum ${checksum} vs ours ${this.table.checksum}); RPC names are sent instead of ids`,
+        message: `peer ${arrival.link} has a different RPC table (${show(frame[2])} RPCs, checksum ${checksum} vs ours ${this.table.checksum}); RPC names are sent instead of ids`,
       });
     }
   }
@@ -977,14 +1041,14 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     } else if (op === PeersOp.REMOVE) {
       for (const id of ids as number[]) if (this.remoteClients.delete(id)) this.peerGone(id);
     } else {
-      this.malformed(arrival, `unknown peer list operation ${String(op)}`);
+      this.malformed(arrival, `unknown peer list operation ${show(op)}`);
     }
   }
 
   private runLocalRequest(entry: RpcEntry, args: unknown[]): Promise<any> {
     const me = this.mesh.getUniqueId();
     return new Promise((resolve, reject) => {
-      const arrival: Arrival = { link: me, sender: me, channel: entry.channel, mode: entry.transferMode, idsValid: true };
+      const arrival: Arrival = { link: me, sender: me, channel: entry.channel, mode: this.deliveryMode(entry), idsValid: true };
       if (entry.mode === 'authority' && me !== this.authority) {
         reject(new RpcRemoteError(me, entry.name, RpcErrorCode.UNAUTHORIZED_SENDER, `RPC "${entry.name}" is authority-only (authority is peer ${this.authority})`));
         return;

@@ -77,10 +77,13 @@ export class Ticker extends EventEmitter<TickerEvents> {
     this.update = update;
   }
 
-  /** Run exactly one tick: poll → dispatch → update → flush. */
+  /**
+   * Run exactly one tick: poll → dispatch → update → flush. The endpoints take
+   * this ticker's tick number, so handlers' `ctx.tick` is the `tick` the update gets.
+   */
   step(): void {
     this.tick++;
-    for (const e of this.endpoints) e.poll();
+    for (const e of this.endpoints) e.poll(this.tick);
     try {
       this.update?.(this.tick, this.dtMs);
     } finally {

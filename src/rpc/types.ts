@@ -38,7 +38,10 @@ export interface RpcContext {
   readonly channel: number;
   /** Transfer mode it arrived with. */
   readonly mode: TransferMode;
-  /** The endpoint's tick counter when it was dispatched. */
+  /**
+   * The tick it was dispatched in: the driving `Ticker`'s tick number (the
+   * `tick` its update gets), or, without a Ticker, the endpoint's own poll count.
+   */
   readonly tick: number;
   /** Name of the RPC. */
   readonly name: string;
@@ -62,7 +65,7 @@ export const RpcErrorCode = {
   INVALID_ARGS: 'INVALID_ARGS',
   /** A relayed frame claims an origin other than the link it arrived on, or a system frame came from a non-server. */
   FORGED_SENDER: 'FORGED_SENDER',
-  /** A relay asked for a peer the server does not know. */
+  /** A relay asked for a peer the server does not know, or for the relaying client itself. */
   UNKNOWN_TARGET: 'UNKNOWN_TARGET',
   /** The peers' method tables differ (names are used instead of ids), or ids arrived under another table. */
   METHOD_TABLE_MISMATCH: 'METHOD_TABLE_MISMATCH',

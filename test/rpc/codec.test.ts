@@ -44,6 +44,62 @@ describe('codec', () => {
     expect(Object.getPrototypeOf(bin)).toBe(Uint8Array.prototype);
   });
 
+  it('reads what other msgpack encoders write exactly: float32, (u)int64 as bigint, every timestamp size', () => {
+    const f32 = (x: number) => {
+      const b = new Uint8Array(5);
+      b[0] = 0xca;
+      new DataView(b.buffer).setFloat32(1, x);
+      return b;
+    };
+    const u64 = (x: bigint, tag: 0xcf | 0xd3) => {
+      const b = new Uint8Array(9);
+      b[0] = tag;
+      if (tag === 0xcf) new DataView(b.buffer).setBigUint64(1, x);
+      else new DataView(b.buffer).setBigInt64(1, x);
+      return b;
+    };
+    const ts32 = [0xd6, 0xff, 0x65, 0x53, 0xf1, 0x00]; // 1 700 000 000 s
+    const ts64 = [0xd7, 0xff, 0x1d, 0x54, 0x46, 0x00, 0x65, 0x53, 0xf1, 0x00]; // + 123 000 000 ns
+    const ts96 = [0xc7, 0x0c, 0xff, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]; // −1 s
+    const items = [f32(0.1), f32(-3.4028234663852886e38), u64(5n, 0xcf), u64(2n ** 64n - 1n, 0xcf), u64(-(2n ** 63n), 0xd3), new Uint8Array(ts32), new Uint8Array(ts64), new Uint8Array(ts96)];
+    const body = items.reduce((n, p) => n + p.length, 0);
+    const frame = new Uint8Array([0x93, 0, 0, 0xdc, 0, items.length, ...items.flatMap((p) => [...p])]);
+    expect(frame.length).toBe(6 + body);
+    const args = (decodeMessage(msg(frame)).frames[0] as unknown[])[2] as unknown[];
+    expect(Object.is(args[0], Math.fround(0.1))).toBe(true);
+    expect(Object.is(args[1], -3.4028234663852886e38)).toBe(true);
+    expect(args.slice(2, 5)).toEqual([5n, 2n ** 64n - 1n, -(2n ** 63n)]);
+    expect(args.slice(2, 5).every((v) => typeof v === 'bigint')).toBe(true);
+    expect(args.slice(5).map((d) => (d as Date).getTime())).toEqual([1_700_000_000_000, 1_700_000_000_123, -1000]);
+  });
+
+  it('writes bigints, Dates and float32-representable numbers so they come back exactly', () => {
+    const args = [5n, 2n ** 64n - 1n, -(2n ** 63n), new Date(1_700_000_000_123), new Date(-1), Math.fround(0.1), 3.4028234663852886e38];
+    expect(fastEncodeCall(FrameKind.CALL, 0, args)).toBeUndefined(); // not the fast path: msgpackr writes them
+    const bytes = encode([FrameKind.CALL, 0, args]);
+    expect([...bytes.subarray(4, 5)]).toEqual([0xd3]); // 5n: int64 (msgpackr keeps bigints 64-bit)
+    const out = (decodeMessage(msg(bytes)).frames[0] as unknown[])[2] as unknown[];
+    expect(out).toEqual(args);
+    expect(out.slice(0, 3).every((v) => typeof v === 'bigint')).toBe(true);
+    expect(out.slice(5).every((v, i) => Object.is(v, args[5 + i]))).toBe(true);
+    expect(() => encode(2n ** 64n)).toThrow();
+    expect(() => encode(-(2n ** 63n) - 1n)).toThrow();
+  });
+
+  it('refuses msgpackr structured-clone references from the wire (no cyclic values)', () => {
+    // [ref #1 → [ pointer to #1 ] ]: a self-containing array if it were accepted.
+    const cyclic = new Uint8Array([0x91, 0xd6, 0x69, 0, 0, 0, 1, 0x91, 0xd6, 0x70, 0, 0, 0, 1]);
+    expect(() => decodeMessage(msg(new Uint8Array([0x93, 0, 0]), cyclic))).toThrow(/structured clone/i);
+  });
+
+  it('a message whose reader would loop back (msgpackr bundled strings, 0x62) is refused, not read forever', () => {
+    // Header '', then '' and a bundled-strings extension whose size points back to byte 0: without the
+    // progress check, every read of the extension sends the reader back to byte 2.
+    const looping = new Uint8Array([0xa0, 0xa0, 0xd6, 0x62, 0xff, 0xff, 0xff, 0xfc, 0xc0]);
+    expect(() => decodeMessage(looping)).toThrow(/does not advance/);
+    expect(decodeMessage(msg(new Uint8Array([0x92, 6, 1]))).frames).toEqual([[6, 1]]); // the decoder is still sound
+  });
+
   it('table checksum depends on the sorted names only', () => {
     expect(tableChecksum(['a', 'b'])).not.toBe(tableChecksum(['ab']));
     expect(tableChecksum(['a', 'b'])).not.toBe(tableChecksum(['a', 'c']));

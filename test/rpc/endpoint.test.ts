@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode, RtcmeshError, isRtcmeshError } from '../../src/errors.js';
 import { TransferMode } from '../../src/mesh/types.js';
 import { RpcEndpoint, RpcRemoteError, type AnyRpcMethods } from '../../src/rpc/index.js';
-import { FrameKind, encode, encodeHeader } from '../../src/rpc/codec.js';
+import { FrameKind, decodeMessage, encode, encodeHeader } from '../../src/rpc/codec.js';
 import { FakeHub } from './fake-mesh.js';
-import { MSGPACK_VALUES, World, registerStandard, roundTripAll, runMatrix } from './harness.js';
+import { MSGPACK_VALUES, World, rawMessage, registerStandard, roundTripAll, runMatrix } from './harness.js';
 
 function meshWorld(ids = [1, 2, 3], options?: ConstructorParameters<typeof World>[1]) {
   const hub = new FakeHub();
@@ -21,16 +21,7 @@ function starWorld(clients = [2, 3], options?: ConstructorParameters<typeof Worl
 }
 
 /** Bytes of one message with our header and the given frames. */
-function message(checksum: number, ...frames: unknown[]): Uint8Array {
-  const parts = [encodeHeader(checksum), ...frames.map((f) => encode(f))];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const message = rawMessage;
 
 describe('modes, callLocal and targets', () => {
   it('mesh mode: every combination runs on exactly the expected peers with the caller as sender', async () => {
@@ -70,6 +61,48 @@ describe('modes, callLocal and targets', () => {
     await world.barrier();
     expect(world.log.filter((r) => r.name === 'seq')).toEqual([]);
     expect(world.errors.some((e) => e.code === 'FORGED_SENDER' && e.at === 1 && e.senderId === 2)).toBe(true);
+  });
+
+  it('peer 1 never relays a frame back to its origin: a relay targeting its own sender is dropped and reported', async () => {
+    const { world } = starWorld();
+    await world.ready();
+    const server = world.ep(1);
+    const relayed = server.getStats().framesRelayed;
+    const sum = server.getTableChecksum();
+    server.receive(message(sum, [FrameKind.RELAY, 2, 2, [FrameKind.CALL, 'seq', [1]]]), 2, 0, TransferMode.RELIABLE);
+    server.receive(message(sum, [FrameKind.RELAY, 2, 2, [FrameKind.REQUEST, 'ping', [], 5]]), 2, 0, TransferMode.RELIABLE);
+    // Broadcast and all-but-one relays skip the origin too.
+    server.receive(message(sum, [FrameKind.RELAY, 0, 2, [FrameKind.CALL, 'seq', [2]]]), 2, 0, TransferMode.RELIABLE);
+    server.receive(message(sum, [FrameKind.RELAY, -3, 2, [FrameKind.CALL, 'seq', [3]]]), 2, 0, TransferMode.RELIABLE);
+    expect(server.getStats().framesRelayed - relayed).toBe(1); // seq 2, to client 3 only
+    await world.barrier();
+    const seq = world.log.filter((r) => r.name === 'seq').map((r) => [r.at, r.sender, r.args[0]]);
+    expect(seq.sort()).toEqual([[1, 2, 2], [1, 2, 3], [3, 2, 2]]);
+    expect(world.errors.map((e) => [e.code, e.at, e.senderId])).toEqual([['UNKNOWN_TARGET', 1, 2], ['UNKNOWN_TARGET', 1, 2]]);
+    expect(server.getStats().errors.UNKNOWN_TARGET).toBe(2);
+  });
+
+  it('a relay peer 1 cannot re-encode is dropped for every target and its request fails at once', async () => {
+    const { world, hub } = starWorld();
+    await world.ready();
+    const p = world.ep(2).request(3, 'echo', 1);
+    world.ep(2).flush();
+    const inbox = hub.peers.get(1)!.inbox;
+    expect(inbox.length).toBe(1);
+    const honest = decodeMessage(inbox.pop()!.data).frames[0] as [number, number, number, [number, unknown, unknown[], number]];
+    const [, method, , id] = honest[3];
+    // The same request, but its argument is a 129-bit bigint (msgpackr's bigint extension 0x42): decodable, not encodable.
+    const forged = new Uint8Array([
+      ...encodeHeader(world.ep(1).getTableChecksum()),
+      0x94, FrameKind.RELAY, 3, 2,
+      0x94, FrameKind.REQUEST, ...encode(method), 0x91, 0xd8, 0x42, ...new Array(16).fill(0x11), ...encode(id),
+    ]);
+    inbox.push({ from: 2, channel: 0, mode: TransferMode.RELIABLE, data: forged });
+    const err = await world.settle(p).then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ code: ErrorCode.REMOTE_ERROR, remoteCode: 'MALFORMED_FRAME', peerId: 3 });
+    await world.barrier();
+    expect(world.errors.map((e) => [e.code, e.at, e.senderId, e.message.split(':')[0]])).toEqual([['MALFORMED_FRAME', 1, 2, 'relayed frame cannot be re-encoded']]);
+    expect(world.log).toEqual([]);
   });
 
   it('a client drops relayed and peer-list frames that do not come from peer 1', async () => {
@@ -358,6 +391,9 @@ describe('receive-side validation', () => {
       [message(sum, [FrameKind.RESULT, 77, 1]), 'UNEXPECTED_RESPONSE'],
       [message(sum, [99, 1]), 'MALFORMED_FRAME'],
       [message(sum, [FrameKind.RELAY, 0, 2, [FrameKind.CALL, 'seq', [1]]]), 'FORGED_SENDER'],
+      // Values that break naive error messages (JSON.stringify of a bigint, String() of a record with a toString key).
+      [message(sum, [FrameKind.REQUEST, 5n, [], 1]), 'MALFORMED_FRAME'],
+      [message(sum, [FrameKind.RESULT, { toString: 5 }, 1]), 'UNEXPECTED_RESPONSE'],
     ];
     for (const [bytes, code] of cases) {
       world.errors.length = 0;
@@ -365,7 +401,7 @@ describe('receive-side validation', () => {
       expect(world.errors.map((e) => e.code), code).toEqual([code]);
     }
     expect(world.log).toEqual([]);
-    expect(ep.getStats().errors.MALFORMED_FRAME).toBe(4);
+    expect(ep.getStats().errors.MALFORMED_FRAME).toBe(5);
     // Valid traffic still flows afterwards.
     world.ep(1).rpc('seq', 5);
     await world.barrier();

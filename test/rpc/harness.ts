@@ -4,15 +4,18 @@
  * sleeps), a request barrier, and the standard RPC set used by the scenarios.
  */
 import { expect } from 'vitest';
-import type { MultiplayerPeer } from '../../src/mesh/types.js';
+import { TransferMode, type MultiplayerPeer } from '../../src/mesh/types.js';
 import { RpcEndpoint, RpcHandlerError, type AnyRpcMethods, type RpcEndpointOptions, type RpcErrorEvent, type RpcMode } from '../../src/rpc/index.js';
 import { ErrorCode, RtcmeshError } from '../../src/errors.js';
+import { encode, encodeHeader } from '../../src/rpc/codec.js';
 
 export interface CallRecord {
   at: number;
   sender: number;
   name: string;
   args: unknown[];
+  /** What the handler's context said (recorded by the channel RPCs only). */
+  ctx?: { channel: number; mode: TransferMode; tick: number };
 }
 
 export const MODES: RpcMode[] = ['authority', 'any_peer'];
@@ -47,6 +50,62 @@ export function registerStandard(ep: RpcEndpoint<AnyRpcMethods>, log: CallRecord
     validate: (a): a is [number] => a.length === 1 && typeof a[0] === 'number',
   });
   return ep;
+}
+
+/** Custom channels of the channel scenarios' meshes: channel 1 reliable, channel 2 unreliable. */
+export const CUSTOM_CHANNELS: TransferMode[] = [TransferMode.RELIABLE, TransferMode.UNRELIABLE];
+
+/** An RPC of the channel scenarios and the channel / mode its handler must see. */
+export interface ChannelRpc {
+  name: string;
+  channel: number;
+  mode: TransferMode;
+}
+
+/** Unreliable transfer modes and custom channels (any_peer, callLocal). */
+export const CHANNEL_RPCS: (ChannelRpc & { config: { transferMode?: TransferMode; channel?: number } })[] = [
+  { name: 'ch_unreliable', config: { transferMode: TransferMode.UNRELIABLE }, channel: 0, mode: TransferMode.UNRELIABLE },
+  { name: 'ch_ordered', config: { transferMode: TransferMode.UNRELIABLE_ORDERED }, channel: 0, mode: TransferMode.UNRELIABLE_ORDERED },
+  { name: 'ch_custom_reliable', config: { channel: 1 }, channel: 1, mode: TransferMode.RELIABLE },
+  // No transferMode: the custom channel's own mode is what every runner (local ones too) sees.
+  { name: 'ch_custom_unreliable', config: { channel: 2 }, channel: 2, mode: TransferMode.UNRELIABLE },
+];
+
+/** Registered with mode 'disabled' on this peer, 'any_peer' + callLocal everywhere else. */
+export const DISABLED_AT = 3;
+export const DISABLED_RPC = 'disabled_at_3';
+
+/**
+ * The standard set plus the channel RPCs and {@link DISABLED_RPC}, for meshes
+ * created with {@link CUSTOM_CHANNELS}.
+ */
+export function registerChannels(ep: RpcEndpoint<AnyRpcMethods>, log: CallRecord[]): RpcEndpoint<AnyRpcMethods> {
+  registerStandard(ep, log);
+  const me = () => ep.mesh.getUniqueId();
+  for (const c of [...CHANNEL_RPCS, { name: DISABLED_RPC, config: {} }]) {
+    const mode: RpcMode = c.name === DISABLED_RPC && me() === DISABLED_AT ? 'disabled' : 'any_peer';
+    ep.register(
+      c.name,
+      (ctx, ...args: unknown[]) => {
+        log.push({ at: me(), sender: ctx.senderId, name: c.name, args, ctx: { channel: ctx.channel, mode: ctx.mode, tick: ctx.tick } });
+        return me();
+      },
+      { ...c.config, mode, callLocal: true },
+    );
+  }
+  return ep;
+}
+
+/** Bytes of one message: the header for `checksum`, then the given frames (hand-made, for forging). */
+export function rawMessage(checksum: number, ...frames: unknown[]): Uint8Array {
+  const parts = [encodeHeader(checksum), ...frames.map((f) => encode(f))];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 export class World {
@@ -177,6 +236,108 @@ export async function runMatrix(world: World): Promise<number> {
   return cases;
 }
 
+/**
+ * `rpc` from every caller to every target (0, each peer, all but each peer), all
+ * calls in flight at once, each tagged with its own nonce. Calls on unreliable
+ * channels may be lost, so an incomplete call is sent again every few rounds
+ * (runners are deduplicated). Each runs on exactly the expected peers with the
+ * caller as senderId and the RPC's channel and mode in its context.
+ * Returns the number of calls sent again.
+ */
+export async function runChannelMatrix(world: World, rpc: ChannelRpc): Promise<number> {
+  const ids = [...world.endpoints.keys()].sort((a, b) => a - b);
+  world.log.length = 0;
+  world.errors.length = 0;
+  const cases = ids.flatMap((caller) =>
+    [0, ...ids, ...ids.map((i) => -i)].map((target) => ({
+      caller,
+      target,
+      nonce: `${rpc.name} ${caller}>${target}`,
+      expected: expectedRunners(ids, caller, target, 'any_peer', true),
+    })),
+  );
+  const fire = (c: (typeof cases)[number]) => {
+    const ep = world.ep(c.caller);
+    if (c.target === 0) ep.rpc(rpc.name, c.nonce);
+    else ep.rpcId(c.target, rpc.name, c.nonce);
+  };
+  const runners = (nonce: string) => new Set(world.log.filter((r) => r.name === rpc.name && r.args[0] === nonce).map((r) => r.at));
+  const complete = (c: (typeof cases)[number]) => {
+    const got = runners(c.nonce);
+    return c.expected.every((p) => got.has(p));
+  };
+  for (const c of cases) fire(c);
+  let rounds = 0;
+  let resent = 0;
+  await world.pump(() => {
+    const missing = cases.filter((c) => !complete(c));
+    if (missing.length === 0) return true;
+    if (++rounds % 50 === 0) for (const c of missing) (fire(c), resent++);
+    return false;
+  }, `every ${rpc.name} call reaches its targets`);
+  await world.barrier();
+  for (const c of cases) {
+    const label = `${c.nonce}`;
+    expect([...runners(c.nonce)].sort((a, b) => a - b), label).toEqual(c.expected);
+    for (const r of world.log.filter((x) => x.args[0] === c.nonce)) {
+      expect([r.sender, r.ctx?.channel, r.ctx?.mode], `${label} at ${r.at}`).toEqual([c.caller, rpc.channel, rpc.mode]);
+    }
+  }
+  expect(world.errors.map((e) => `${e.code}@${e.at}<${e.senderId}: ${e.message}`)).toEqual([]);
+  return resent;
+}
+
+/**
+ * {@link DISABLED_RPC} from every caller to every target: refused at the call
+ * site on the peer where it is disabled (INVALID_STATE); elsewhere it runs on the
+ * expected peers except {@link DISABLED_AT}, which drops it and reports
+ * RPC_DISABLED once per call that reached it. A request to that peer is refused
+ * remotely with RPC_DISABLED. Returns the number of calls that were sent.
+ */
+export async function runDisabledMatrix(world: World): Promise<number> {
+  const ids = [...world.endpoints.keys()].sort((a, b) => a - b);
+  const targets = [0, ...ids, ...ids.map((i) => -i)];
+  world.log.length = 0;
+  world.errors.length = 0;
+  const refusedFrom = new Map<number, number>();
+  const expected: { nonce: string; runners: number[] }[] = [];
+  for (const caller of ids) {
+    const ep = world.ep(caller);
+    for (const target of targets) {
+      const nonce = `${caller}>${target}`;
+      const send = () => (target === 0 ? ep.rpc(DISABLED_RPC, nonce) : ep.rpcId(target, DISABLED_RPC, nonce));
+      if (caller === DISABLED_AT) {
+        expect(send, nonce).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_STATE }));
+        continue;
+      }
+      send();
+      const would = expectedRunners(ids, caller, target, 'any_peer', true);
+      expected.push({ nonce, runners: would.filter((p) => p !== DISABLED_AT) });
+      if (would.includes(DISABLED_AT)) refusedFrom.set(caller, (refusedFrom.get(caller) ?? 0) + 1);
+    }
+  }
+  await expect(world.ep(DISABLED_AT).request(ids[0]!, DISABLED_RPC, 'r')).rejects.toMatchObject({ code: ErrorCode.INVALID_STATE });
+  const caller = ids.find((i) => i !== DISABLED_AT)!;
+  const refused = await world.settle(world.ep(caller).request(DISABLED_AT, DISABLED_RPC, 'r')).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(refused).toMatchObject({ code: ErrorCode.REMOTE_ERROR, remoteCode: 'RPC_DISABLED', peerId: DISABLED_AT });
+  await world.barrier();
+  for (const { nonce, runners } of expected) {
+    const ran = world.log.filter((r) => r.name === DISABLED_RPC && r.args[0] === nonce);
+    expect(ran.map((r) => r.at).sort((a, b) => a - b), nonce).toEqual(runners);
+    expect(ran.every((r) => r.sender === Number(nonce.split('>')[0])), nonce).toBe(true);
+  }
+  const errors = world.errors.map((e) => [e.code, e.at, e.senderId, e.name]);
+  const want = [...refusedFrom].flatMap(([from, n]) => Array.from({ length: n }, () => ['RPC_DISABLED', DISABLED_AT, from, DISABLED_RPC]));
+  // The refused request is reported too.
+  want.push(['RPC_DISABLED', DISABLED_AT, caller, DISABLED_RPC]);
+  const order = (a: unknown[], b: unknown[]) => String(a).localeCompare(String(b));
+  expect(errors.sort(order)).toEqual(want.sort(order));
+  return expected.length;
+}
+
 /** One value of every msgpack type (and the JS shapes we promise to keep). */
 export const MSGPACK_VALUES: [string, unknown][] = [
   ['nil', null],
@@ -186,8 +347,24 @@ export const MSGPACK_VALUES: [string, unknown][] = [
   ['negative int', -123456],
   ['uint32', 4_000_000_000],
   ['float', 3.25],
+  ['float64 only', 0.1],
+  ['float32-representable', Math.fround(0.1)],
+  ['float32 max', 3.4028234663852886e38],
+  ['float32 smallest subnormal', 1.401298464324817e-45],
+  ['float32 values', [1.5, -0.25, Math.fround(1 / 3), Math.fround(-1e-10), 16777216]],
   ['large int', 2 ** 52 + 1],
   ['bigint', -(2n ** 62n)],
+  ['small bigint (int64, stays a bigint)', 5n],
+  ['positive int64 bigint', 2n ** 62n + 7n],
+  ['int64 max bigint', 2n ** 63n - 1n],
+  ['int64 min bigint', -(2n ** 63n)],
+  ['uint64 bigint', 2n ** 63n],
+  ['uint64 max bigint', 2n ** 64n - 1n],
+  ['Date, timestamp32', new Date(1_700_000_000_000)],
+  ['Date, timestamp64', new Date(1_700_000_000_123)],
+  ['Date, timestamp96 (before 1970)', new Date(-62_135_596_800_001)],
+  ['Date, epoch', new Date(0)],
+  ['Dates nested', { at: new Date(86_400_000), log: [new Date(1), new Map([['d', new Date(2 ** 32 * 1000)]])] }],
   ['empty string', ''],
   ['unicode string', 'héllo ✓ 🚀'],
   ['long string', 'x'.repeat(70_000)],
@@ -213,6 +390,14 @@ export async function roundTripAll(world: World, from: number, to: number): Prom
       expect(got, label).toEqual(v);
     }
     if (v instanceof Map) expect(got, label).toBeInstanceOf(Map);
+    // Exactly the same value and JS type: bigints stay bigints, Dates stay Dates (same ms), floats are bit-exact.
+    if (typeof v === 'bigint') expect(typeof got === 'bigint' && got === v, label).toBe(true);
+    if (v instanceof Date) {
+      expect(got, label).toBeInstanceOf(Date);
+      expect((got as Date).getTime(), label).toBe(v.getTime());
+    }
+    if (typeof v === 'number') expect(Object.is(got, v), label).toBe(true);
+    if (label === 'float32 values') (v as number[]).forEach((x, i) => expect(Object.is((got as number[])[i], x), label).toBe(true));
     if (label === 'nested object') {
       const o = got as { b: { e: unknown } };
       expect(Object.getPrototypeOf(o), label).toBe(Object.prototype);

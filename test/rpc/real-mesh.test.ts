@@ -4,9 +4,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
+import { FrameKind } from '../../src/rpc/codec.js';
+import { TransferMode } from '../../src/mesh/types.js';
 import type { WebRTCMultiplayerPeer } from '../../src/mesh/index.js';
 import { fullMesh, star } from '../mesh/mesh-helpers.js';
-import { World, roundTripAll, runMatrix } from './harness.js';
+import { CHANNEL_RPCS, CUSTOM_CHANNELS, World, rawMessage, registerChannels, roundTripAll, runChannelMatrix, runDisabledMatrix, runMatrix } from './harness.js';
 
 const live: WebRTCMultiplayerPeer[] = [];
 const track = (ms: WebRTCMultiplayerPeer[]) => (live.push(...ms), ms);
@@ -14,19 +16,22 @@ afterEach(() => {
   for (const m of live.splice(0)) m.close();
 });
 
-async function meshWorld(options?: ConstructorParameters<typeof World>[1]) {
-  const meshes = track(await fullMesh([1, 2, 3]));
-  const world = new World(meshes, options);
+type WorldOptions = ConstructorParameters<typeof World>[1];
+type Register = ConstructorParameters<typeof World>[2];
+
+async function meshWorld(options?: WorldOptions, register?: Register, channels: TransferMode[] = []) {
+  const meshes = track(await fullMesh([1, 2, 3], channels));
+  const world = new World(meshes, options, register);
   await world.ready();
   // Endpoints were created on already-open links and registered afterwards: one HELLO, no spurious mismatch.
   expect(world.errors).toEqual([]);
   return { meshes, world };
 }
 
-async function starWorld(options?: ConstructorParameters<typeof World>[1]) {
-  const [server, clients] = await star([2, 3]);
+async function starWorld(options?: WorldOptions, register?: Register, channels: TransferMode[] = []) {
+  const [server, clients] = await star([2, 3], channels);
   const meshes = track([server, ...clients]);
-  const world = new World(meshes, options);
+  const world = new World(meshes, options, register);
   await world.ready();
   // Endpoints were created on already-open links and registered afterwards: one HELLO, no spurious mismatch.
   expect(world.errors).toEqual([]);
@@ -38,6 +43,12 @@ describe('RPC over a real 3-peer mesh', () => {
     const { world } = await meshWorld();
     expect(world.ep(1).usesMethodIds(2)).toBe(true);
     expect(await runMatrix(world)).toBeGreaterThan(50);
+  });
+
+  it('unreliable, ordered and custom channels: every target, ctx.channel and ctx.mode as sent; disabled RPCs refused', async () => {
+    const { world } = await meshWorld(undefined, registerChannels, CUSTOM_CHANNELS);
+    for (const rpc of CHANNEL_RPCS) await runChannelMatrix(world, rpc);
+    expect(await runDisabledMatrix(world)).toBe(14);
   });
 
   it('request/response round-trips every msgpack type', async () => {
@@ -81,6 +92,14 @@ describe('RPC over a real server and two clients', () => {
     expect(await runMatrix(world)).toBeGreaterThan(50);
   });
 
+  it('unreliable, ordered and custom channels relayed by peer 1 keep their channel and mode; disabled RPCs refused', async () => {
+    const { world } = await starWorld(undefined, registerChannels, CUSTOM_CHANNELS);
+    const relayed = world.ep(1).getStats().framesRelayed;
+    for (const rpc of CHANNEL_RPCS) await runChannelMatrix(world, rpc);
+    expect(world.ep(1).getStats().framesRelayed).toBeGreaterThan(relayed);
+    expect(await runDisabledMatrix(world)).toBe(14);
+  });
+
   it('a client-to-client rpcId arrives via peer 1 with the original sender; requests relay both ways', async () => {
     const { world } = await starWorld({ maxMessageSize: 200_000 });
     const relayed = world.ep(1).getStats().framesRelayed;
@@ -89,6 +108,24 @@ describe('RPC over a real server and two clients', () => {
     expect(world.log.filter((r) => r.name === 'seq')).toEqual([{ at: 3, sender: 2, name: 'seq', args: [99] }]);
     expect(world.ep(1).getStats().framesRelayed).toBeGreaterThan(relayed);
     expect(await roundTripAll(world, 2, 3)).toBeGreaterThan(15);
+  });
+
+  it('peer 1 drops relays with a forged origin or aimed back at their origin, sent over the real link', async () => {
+    const { world, meshes } = await starWorld();
+    const client = meshes[1]!; // peer 2, bypassing its endpoint
+    const sum = world.ep(2).getTableChecksum();
+    client.targetPeer = 1;
+    client.transferChannel = 0;
+    client.transferMode = TransferMode.RELIABLE;
+    client.putPacket(rawMessage(sum, [FrameKind.RELAY, 3, 3, [FrameKind.CALL, 'seq', [1]]])); // claims to be peer 3
+    client.putPacket(rawMessage(sum, [FrameKind.RELAY, 2, 2, [FrameKind.CALL, 'seq', [2]]])); // back to itself
+    client.putPacket(rawMessage(sum, [FrameKind.RELAY, 3, 2, [FrameKind.CALL, 'seq', [3]]])); // honest
+    await world.barrier();
+    expect(world.log.filter((r) => r.name === 'seq').map((r) => [r.at, r.sender, r.args[0]])).toEqual([[3, 2, 3]]);
+    expect(world.errors.map((e) => [e.code, e.at, e.senderId])).toEqual([
+      ['FORGED_SENDER', 1, 2],
+      ['UNKNOWN_TARGET', 1, 2],
+    ]);
   });
 
   it('an authority-only RPC from a client is dropped and reported', async () => {

@@ -29,6 +29,39 @@ describe('Ticker', () => {
     expect(ticker.tick).toBe(5);
   });
 
+  it("handlers' ctx.tick is the driving Ticker's tick, not the endpoint's own poll count", () => {
+    const hub = new FakeHub();
+    const [a, b] = [hub.add(1, 'mesh'), hub.add(2, 'mesh')];
+    hub.link(1, 2);
+    const seen: [string, number, number][] = [];
+    const mk = (m: typeof a) =>
+      new RpcEndpoint(m).register('hit', (ctx, n: number) => void seen.push([`at ${m.getUniqueId()} from ${ctx.senderId}`, ctx.tick, n]), { mode: 'any_peer', callLocal: true });
+    const ea = mk(a);
+    const eb = mk(b);
+    // Polled by hand first (as a game might before starting its loop): the endpoints' counters run ahead.
+    for (let i = 0; i < 7; i++) (ea.poll(), eb.poll(), ea.flush(), eb.flush());
+    expect([ea.tick, eb.tick]).toEqual([7, 7]);
+    const updates: number[] = [];
+    // Two tickers (two game processes) at different tick numbers.
+    const ta = new Ticker(ea, { update: (t) => (updates.push(t), t === 2 && ea.rpc('hit', 1)) });
+    const tb = new Ticker(eb, { update: (t) => t === 12 && eb.rpc('hit', 2) });
+    for (let i = 0; i < 10; i++) tb.step();
+    for (let i = 0; i < 4; i++) (ta.step(), tb.step());
+    // a calls in its tick 2 (and runs it locally then); b runs it when it next polls, in b's tick 12,
+    // and calls back in that update (running it locally in 12); a runs that in its tick 3.
+    expect(seen).toEqual([
+      ['at 1 from 1', 2, 1],
+      ['at 2 from 1', 12, 1],
+      ['at 2 from 2', 12, 2],
+      ['at 1 from 2', 3, 2],
+    ]);
+    expect([ea.tick, eb.tick]).toEqual([ta.tick, tb.tick]);
+    expect(updates).toEqual([1, 2, 3, 4]);
+    expect(() => ea.poll(-1)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
+    ea.poll();
+    expect(ea.tick).toBe(5); // without a ticker: the previous tick + 1
+  });
+
   it('fixed timestep on a virtual clock with bounded catch-up and an overrun counter', () => {
     const { ea } = pair();
     let now = 1000;
