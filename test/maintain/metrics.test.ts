@@ -72,7 +72,10 @@ describe('Prometheus exposition', () => {
     cleanups.push(() => a.close(), () => b.close());
     a.targetPeer = 3;
     for (let i = 0; i < 20; i++) a.putPacket(new Uint8Array(100));
-    await waitUntil(() => b.getStats().links[0]!.channels[0]!.packetsReceived === 20 && a.getLinkStats(3)!.rttMs >= 0, 'the packets and an RTT sample');
+    await waitUntil(
+      () => b.getStats().links[0]!.channels[0]!.packetsReceived === 20 && a.getLinkStats(3)!.rttMs >= 0 && a.getLinkStats(3)!.candidatePair !== null,
+      'the packets, an RTT sample and the selected candidate pair',
+    );
     const metrics = createMetrics({ meshes: [a, b] });
     const { types, samples } = parseExposition(await metrics.metrics());
     expect(metrics.contentType).toMatch(/^text\/plain/);
