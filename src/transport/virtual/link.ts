@@ -261,33 +261,16 @@ export class LinkDirection {
       this.packetsDownDropped++;
       return Verdict.DOWN;
     }
-    const now = this.clock.now();
-    let departure = now;
-    if (c.bytesPerMs > 0) {
-      const start = this.busyUntil > now ? this.busyUntil : now;
-      if (start > now && (start - now) * c.bytesPerMs + wire > c.queueBytes) {
-        this.packetsQueueDropped++;
-        return Verdict.QUEUE_FULL;
-      }
-      departure = start + wire / c.bytesPerMs;
-      this.busyUntil = departure;
+    const departure = this.depart(this.clock.now(), wire);
+    if (departure < 0) {
+      this.packetsQueueDropped++;
+      return Verdict.QUEUE_FULL;
     }
-    const rng = this.rng;
-    if (c.ge !== null) {
-      const g = c.ge;
-      if (this.geBad) {
-        if (rng.next() < g.r) this.geBad = false;
-      } else if (rng.next() < g.p) this.geBad = true;
-      const pl = this.geBad ? g.lossBad : g.lossGood;
-      if (pl > 0 && rng.next() < pl) {
-        this.packetsLost++;
-        return Verdict.LOST;
-      }
-    }
-    if (c.lossRate > 0 && rng.next() < c.lossRate) {
+    if (this.drawLoss()) {
       this.packetsLost++;
       return Verdict.LOST;
     }
+    const rng = this.rng;
     let at = departure + c.latencyMs;
     if (c.jitterMs > 0) at += this.jitter(c);
     if (at < departure) at = departure;
@@ -333,28 +316,12 @@ export class LinkDirection {
     let after = 0;
     let last = -Infinity;
     for (let f = 0; f < fragments; f++) {
-      let departure = now;
-      if (c.bytesPerMs > 0) {
-        const start = this.busyUntil > now ? this.busyUntil : now;
-        if (start > now && (start - now) * c.bytesPerMs + wire > c.queueBytes) {
-          queueDropped++;
-          continue;
-        }
-        departure = start + wire / c.bytesPerMs;
-        this.busyUntil = departure;
+      const departure = this.depart(now, wire);
+      if (departure < 0) {
+        queueDropped++;
+        continue;
       }
-      if (c.ge !== null) {
-        const g = c.ge;
-        if (this.geBad) {
-          if (rng.next() < g.r) this.geBad = false;
-        } else if (rng.next() < g.p) this.geBad = true;
-        const pl = this.geBad ? g.lossBad : g.lossGood;
-        if (pl > 0 && rng.next() < pl) {
-          lost++;
-          continue;
-        }
-      }
-      if (c.lossRate > 0 && rng.next() < c.lossRate) {
+      if (this.drawLoss()) {
         lost++;
         continue;
       }
@@ -377,6 +344,33 @@ export class LinkDirection {
     if (lost + queueDropped > 0) return queueDropped > 0 ? Verdict.QUEUE_FULL : Verdict.LOST;
     this.enqueue(last, sink, payload);
     return Verdict.DELIVERED;
+  }
+
+  /**
+   * When a packet of `wire` bytes sent at `now` leaves the bottleneck (now,
+   * without a bandwidth cap), or -1 when the queue has no room for it.
+   */
+  private depart(now: number, wire: number): number {
+    const c = this.cond;
+    if (c.bytesPerMs <= 0) return now;
+    const start = this.busyUntil > now ? this.busyUntil : now;
+    if (start > now && (start - now) * c.bytesPerMs + wire > c.queueBytes) return -1;
+    return (this.busyUntil = start + wire / c.bytesPerMs);
+  }
+
+  /** Whether loss takes a packet: the Gilbert–Elliott state steps first, then independent loss. */
+  private drawLoss(): boolean {
+    const c = this.cond;
+    const rng = this.rng;
+    if (c.ge !== null) {
+      const g = c.ge;
+      if (this.geBad) {
+        if (rng.next() < g.r) this.geBad = false;
+      } else if (rng.next() < g.p) this.geBad = true;
+      const pl = this.geBad ? g.lossBad : g.lossGood;
+      if (pl > 0 && rng.next() < pl) return true;
+    }
+    return c.lossRate > 0 && rng.next() < c.lossRate;
   }
 
   private jitter(c: ResolvedConditions): number {
