@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Mesh, MemorySignalingBus, VirtualNetwork, WebRTCMultiplayerPeer, WebRTCPeerConnection, type LobbyMultiplayerPeer } from '../../src/index.js';
 import { wire } from '../helpers.js';
+import { meshPairOnVirtual } from '../virtual/util.js';
 import { numberOf, numbered } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
@@ -125,23 +126,10 @@ describe('maintain on the virtual network (virtual clock, default settings)', ()
   it('history: engine state changes, the DISCONNECTED grace (recovered, then expired) and closed, with clock times', () => {
     const net = new VirtualNetwork({ seed: 8, defaultLink: { latencyMs: 10 }, ice: { disconnectedAfterMs: 1000, failedAfterMs: 60_000 } });
     cleanups.push(() => net.close());
-    const [ha, hb] = [net.createHost(), net.createHost()];
-    // heartbeat detection off, so only the engine's DISCONNECTED and the grace decide
-    const options = { clock: net.clock, heartbeatTimeoutMs: 0, disconnectGraceMs: 3000 };
-    const a = new WebRTCMultiplayerPeer(options);
-    const b = new WebRTCMultiplayerPeer(options);
-    cleanups.push(() => a.close(), () => b.close());
-    a.createMesh(2);
-    b.createMesh(3);
-    const ca = new WebRTCPeerConnection({}, { engine: ha.engine, autoPoll: true });
-    const cb = new WebRTCPeerConnection({}, { engine: hb.engine, autoPoll: true });
-    wire(ca, cb);
     const t0 = net.clock.now();
-    a.addPeer(ca, 3);
-    b.addPeer(cb, 2);
-    cb.createOffer();
-    const poll = () => (a.poll(), b.poll());
-    expect(net.runUntil(() => (poll(), a.getPeerIds().length === 1), { maxMs: 10_000 })).toBe(true);
+    // heartbeat detection off, so only the engine's DISCONNECTED and the grace decide
+    const { a, b, ha, hb, poll } = meshPairOnVirtual(net, { heartbeatTimeoutMs: 0, disconnectGraceMs: 3000 }, undefined, { connected: (a) => a.getPeerIds().length === 1 });
+    cleanups.push(() => a.close(), () => b.close());
     // a short outage: DISCONNECTED, then recovered within the grace
     net.partition([ha], [hb]);
     const cut1 = net.clock.now();
@@ -187,19 +175,8 @@ describe('maintain on the virtual network (virtual clock, default settings)', ()
   it('estimates loss from heartbeat gaps on a lossy link, and measures RTT near the configured latency', () => {
     const net = new VirtualNetwork({ seed: 5, defaultLink: { latencyMs: 40, loss: 0.2 } });
     cleanups.push(() => net.close());
-    const [ha, hb] = [net.createHost(), net.createHost()];
-    const a = new WebRTCMultiplayerPeer({ clock: net.clock, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 5000 });
-    const b = new WebRTCMultiplayerPeer({ clock: net.clock, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 5000 });
+    const { a, b } = meshPairOnVirtual(net, { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 5000 }, undefined, { maxMs: 30_000 });
     cleanups.push(() => a.close(), () => b.close());
-    a.createMesh(2);
-    b.createMesh(3);
-    const ca = new WebRTCPeerConnection({}, { engine: ha.engine, autoPoll: true });
-    const cb = new WebRTCPeerConnection({}, { engine: hb.engine, autoPoll: true });
-    wire(ca, cb);
-    a.addPeer(ca, 3);
-    b.addPeer(cb, 2);
-    cb.createOffer();
-    expect(net.runUntil(() => (a.poll(), b.poll(), a.getPeerIds().length === 1 && b.getPeerIds().length === 1), { maxMs: 30_000 })).toBe(true);
     // The estimate covers the last 32 pings (3.2 s here): sample it every second for a minute.
     const samples: number[] = [];
     let nextSample = net.clock.now() + 5000;
@@ -270,20 +247,8 @@ describe('maintain on the virtual network (virtual clock, default settings)', ()
   it('stats consistency: engine bytes match the channels and the virtual network direction counters', () => {
     const net = new VirtualNetwork({ seed: 14, defaultLink: { latencyMs: 15 } });
     cleanups.push(() => net.close());
-    const [ha, hb] = [net.createHost(), net.createHost()];
-    const a = new WebRTCMultiplayerPeer({ clock: net.clock, heartbeatIntervalMs: 100 });
-    const b = new WebRTCMultiplayerPeer({ clock: net.clock, heartbeatIntervalMs: 100 });
+    const { a, b, ha, hb, poll } = meshPairOnVirtual(net, { heartbeatIntervalMs: 100 });
     cleanups.push(() => a.close(), () => b.close());
-    a.createMesh(2);
-    b.createMesh(3);
-    const ca = new WebRTCPeerConnection({}, { engine: ha.engine, autoPoll: true });
-    const cb = new WebRTCPeerConnection({}, { engine: hb.engine, autoPoll: true });
-    wire(ca, cb);
-    a.addPeer(ca, 3);
-    b.addPeer(cb, 2);
-    cb.createOffer();
-    const poll = () => (a.poll(), b.poll());
-    expect(net.runUntil(() => (poll(), a.getPeerIds().length === 1 && b.getPeerIds().length === 1), { maxMs: 10_000 })).toBe(true);
     const before = { ab: net.directionStats(ha, hb), ba: net.directionStats(hb, ha) };
     a.targetPeer = 3;
     b.targetPeer = 2;
@@ -324,21 +289,9 @@ describe('maintain on the virtual network (virtual clock, default settings)', ()
   it('loss counts overdue heartbeats during a blackout and falls back once pings arrive again (sliding window)', () => {
     const net = new VirtualNetwork({ seed: 6, defaultLink: { latencyMs: 20 } });
     cleanups.push(() => net.close());
-    const [ha, hb] = [net.createHost(), net.createHost()];
-    const options = { clock: net.clock, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 10_000, disconnectGraceMs: 60_000 };
-    const a = new WebRTCMultiplayerPeer(options);
-    const b = new WebRTCMultiplayerPeer(options);
+    const options = { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 10_000, disconnectGraceMs: 60_000 };
+    const { a, b, ha, hb, poll } = meshPairOnVirtual(net, options, undefined, { connected: (a) => a.getPeerIds().length === 1 });
     cleanups.push(() => a.close(), () => b.close());
-    a.createMesh(2);
-    b.createMesh(3);
-    const ca = new WebRTCPeerConnection({}, { engine: ha.engine, autoPoll: true });
-    const cb = new WebRTCPeerConnection({}, { engine: hb.engine, autoPoll: true });
-    wire(ca, cb);
-    a.addPeer(ca, 3);
-    b.addPeer(cb, 2);
-    cb.createOffer();
-    const poll = () => (a.poll(), b.poll(), false);
-    expect(net.runUntil(() => (poll(), a.getPeerIds().length === 1), { maxMs: 10_000 })).toBe(true);
     net.runUntil(poll, { maxMs: 5000, stepMs: 5 });
     expect(a.getLinkStats(3)!.loss).toBe(0);
     net.partition([ha], [hb]);

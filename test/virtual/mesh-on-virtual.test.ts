@@ -12,6 +12,7 @@ import {
 } from '../../src/index.js';
 import { wire } from '../helpers.js';
 import { refusingOnce } from '../mesh/mesh-helpers.js';
+import { meshPairOnVirtual } from './util.js';
 
 it('an 8-peer mesh runs unchanged on the virtual network, with loss, on the virtual clock', () => {
   const net = new VirtualNetwork({ seed: 3, defaultLink: { latencyMs: 30, jitter: 5, loss: 0.2 } });
@@ -90,21 +91,8 @@ describe('the DISCONNECTED grace period (disconnectGraceMs)', () => {
   /** Two mesh peers (2 and 3) linked on the virtual network; ICE goes DISCONNECTED 1 s into a partition and FAILED only after 60 s. */
   function graceSetup() {
     const net = new VirtualNetwork({ seed: 11, defaultLink: { latencyMs: 10 }, ice: { disconnectedAfterMs: 1000, failedAfterMs: 60_000 } });
-    const [ha, hb] = [net.createHost('a'), net.createHost('b')];
     // heartbeat detection off: only the connection state decides
-    const options = { clock: net.clock, disconnectGraceMs: GRACE, heartbeatTimeoutMs: 0 };
-    const a = new WebRTCMultiplayerPeer(options);
-    const b = new WebRTCMultiplayerPeer(options);
-    a.createMesh(2);
-    b.createMesh(3);
-    const ca = new WebRTCPeerConnection({}, { engine: ha.engine, autoPoll: true });
-    const cb = new WebRTCPeerConnection({}, { engine: hb.engine, autoPoll: true });
-    wire(ca, cb);
-    a.addPeer(ca, 3);
-    b.addPeer(cb, 2);
-    cb.createOffer();
-    const poll = () => { a.poll(); b.poll(); };
-    expect(net.runUntil(() => { poll(); return a.getPeerIds().length === 1 && b.getPeerIds().length === 1; }, { maxMs: 10_000 })).toBe(true);
+    const { a, b, ha, hb, ca, cb, poll } = meshPairOnVirtual(net, { disconnectGraceMs: GRACE, heartbeatTimeoutMs: 0 }, [net.createHost('a'), net.createHost('b')]);
     const gone: string[] = [];
     a.on('peer_disconnected', (id, reason) => gone.push(`a:${id}:${reason}`));
     b.on('peer_disconnected', (id, reason) => gone.push(`b:${id}:${reason}`));
@@ -166,25 +154,14 @@ it('on a lossy link, UNRELIABLE and UNRELIABLE_ORDERED packets are lost at about
   const LOSS = 0.2;
   const N = 500;
   const net = new VirtualNetwork({ seed: 21, defaultLink: { latencyMs: 10 } });
-  const [ha, hb] = [net.createHost('a'), net.createHost('b')];
-  const a = new WebRTCMultiplayerPeer({ clock: net.clock });
-  const b = new WebRTCMultiplayerPeer({ clock: net.clock });
-  a.createMesh(2);
-  b.createMesh(3);
-  const ca = new WebRTCPeerConnection({}, { engine: ha.engine, autoPoll: true });
-  const cb = new WebRTCPeerConnection({}, { engine: hb.engine, autoPoll: true });
-  wire(ca, cb);
-  a.addPeer(ca, 3); // unreliableLifetime 1 ms: a lost packet is abandoned, not resent
-  b.addPeer(cb, 2);
-  cb.createOffer();
+  // addPeer's default unreliableLifetime 1 ms: a lost packet is abandoned, not resent
+  const { a, b, ha, hb, poll: pollBoth } = meshPairOnVirtual(net, {}, [net.createHost('a'), net.createHost('b')]);
   const got = new Map<TransferMode, number[]>([[TransferMode.UNRELIABLE, []], [TransferMode.UNRELIABLE_ORDERED, []], [TransferMode.RELIABLE, []]]);
   const poll = () => {
-    a.poll();
-    b.poll();
+    pollBoth();
     let p;
     while ((p = b.getPacket()) !== undefined) got.get(b.getPacketMode())!.push(new DataView(p.buffer, p.byteOffset).getUint16(0));
   };
-  expect(net.runUntil(() => { poll(); return a.getPeerIds().length === 1 && b.getPeerIds().length === 1; }, { maxMs: 10_000 })).toBe(true);
   net.link(ha, hb, { forward: { loss: LOSS } }); // a → b loses packets from now on; b → a (acknowledgements) is clean
   a.targetPeer = 3;
   const packet = (k: number) => {

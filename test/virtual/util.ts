@@ -2,7 +2,14 @@
  * Helpers for virtual-network tests: wire two auto-polling connections whose
  * engines are virtual hosts, and drive them with the virtual clock.
  */
-import { WebRTCPeerConnection, type PeerConnectionConfig, type WebRTCDataChannel } from '../../src/core.js';
+import { expect } from 'vitest';
+import {
+  WebRTCMultiplayerPeer,
+  WebRTCPeerConnection,
+  type MultiplayerPeerOptions,
+  type PeerConnectionConfig,
+  type WebRTCDataChannel,
+} from '../../src/core.js';
 import type { VirtualHost, VirtualNetwork } from '../../src/transport/virtual/index.js';
 import { wire } from '../helpers.js';
 
@@ -28,6 +35,40 @@ export function openNegotiated(
   const ok = net.runUntil(() => ca.getReadyState() === 1 && cb.getReadyState() === 1, { maxMs: 20_000 });
   if (!ok) throw new Error('channels did not open');
   return { pa, pb, ca, cb };
+}
+
+/**
+ * Two mesh peers (ids 2 and 3, on the network's clock plus `options`) linked by
+ * a wired pair of auto-polling connections on hosts `ha` and `hb` (two fresh
+ * hosts by default); 3 offers. Polls both until `connected(a, b)` holds (by
+ * default: each sees the other), asserting that it does within `maxMs`.
+ * `poll` polls both and returns false, so it also serves as a predicate that
+ * never stops `runUntil`.
+ */
+export function meshPairOnVirtual(
+  net: VirtualNetwork,
+  options: MultiplayerPeerOptions = {},
+  [ha, hb]: [VirtualHost, VirtualHost] = [net.createHost(), net.createHost()],
+  {
+    maxMs = 10_000,
+    connected = (a, b) => a.getPeerIds().length === 1 && b.getPeerIds().length === 1,
+  }: { maxMs?: number; connected?: (a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer) => boolean } = {},
+) {
+  const a = new WebRTCMultiplayerPeer({ clock: net.clock, ...options });
+  const b = new WebRTCMultiplayerPeer({ clock: net.clock, ...options });
+  a.createMesh(2);
+  b.createMesh(3);
+  const [ca, cb] = virtualPair(ha, hb);
+  a.addPeer(ca, 3);
+  b.addPeer(cb, 2);
+  cb.createOffer();
+  const poll = (): false => {
+    a.poll();
+    b.poll();
+    return false;
+  };
+  expect(net.runUntil(() => (poll(), connected(a, b)), { maxMs })).toBe(true);
+  return { a, b, ha, hb, ca, cb, poll };
 }
 
 /** Collect every packet a channel receives. */
