@@ -12,6 +12,7 @@ import {
   type EngineChannelInit,
   type EngineConnection,
 } from '../../src/index.js';
+import { withCreateDataChannel } from '../engine-wrap.js';
 import { LOOPBACK, wire } from '../helpers.js';
 
 /** Poll every mesh until `check()` holds (polling is the mesh's clock, not a sleep). */
@@ -90,21 +91,13 @@ export function refusingOnce(inner: Engine, label: string): Engine & { refused: 
     refused: 0,
     createConnection(config: Parameters<Engine['createConnection']>[0], handlers: Parameters<Engine['createConnection']>[1]): EngineConnection {
       const conn = inner.createConnection(config, handlers);
-      return {
-        createDataChannel(init: EngineChannelInit): EngineChannel {
-          if (init.label === label && engine.refused === 0) {
-            engine.refused++;
-            throw new Error(`no resources for channel "${label}" (test)`);
-          }
-          return conn.createDataChannel(init);
-        },
-        createOffer: () => conn.createOffer(),
-        setRemoteDescription: (type, sdp) => conn.setRemoteDescription(type, sdp),
-        addRemoteCandidate: (mid, candidate) => conn.addRemoteCandidate(mid, candidate),
-        maxMessageSize: () => conn.maxMessageSize(),
-        stats: () => conn.stats(),
-        close: () => conn.close(),
-      };
+      return withCreateDataChannel(conn, (init: EngineChannelInit): EngineChannel => {
+        if (init.label === label && engine.refused === 0) {
+          engine.refused++;
+          throw new Error(`no resources for channel "${label}" (test)`);
+        }
+        return conn.createDataChannel(init);
+      });
     },
   };
   return engine;

@@ -14,9 +14,9 @@ import {
   isRtcmeshError,
   type Engine,
   type EngineChannel,
-  type EngineConnection,
   type WebRTCDataChannel,
 } from '../../src/core.js';
+import { withCreateDataChannel } from '../engine-wrap.js';
 import { wire } from '../helpers.js';
 
 /** `inner`, except that its channels refuse every send while `refusing.on`. */
@@ -38,16 +38,7 @@ function refusingEngine(inner: Engine, refusing: { on: boolean }): Engine {
     name: 'refusing',
     createConnection(config, handlers) {
       const conn = inner.createConnection(config, { ...handlers, dataChannel: (c) => handlers.dataChannel(wrap(c)) });
-      const wrapped: EngineConnection = {
-        createDataChannel: (init) => wrap(conn.createDataChannel(init)),
-        createOffer: () => conn.createOffer(),
-        setRemoteDescription: (type, sdp) => conn.setRemoteDescription(type, sdp),
-        addRemoteCandidate: (mid, candidate) => conn.addRemoteCandidate(mid, candidate),
-        maxMessageSize: () => conn.maxMessageSize(),
-        stats: () => conn.stats(),
-        close: () => conn.close(),
-      };
-      return wrapped;
+      return withCreateDataChannel(conn, (init) => wrap(conn.createDataChannel(init)));
     },
   };
 }
