@@ -59,6 +59,20 @@ function std(xs: number[]): number {
   return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / xs.length);
 }
 
+/** Lengths of the runs of sequence numbers in 0..count-1 missing from `got` (a run still open at the end is not counted). */
+function lossBursts(got: Set<number>, count: number): number[] {
+  const bursts: number[] = [];
+  let run = 0;
+  for (let i = 0; i < count; i++) {
+    if (!got.has(i)) run++;
+    else if (run > 0) {
+      bursts.push(run);
+      run = 0;
+    }
+  }
+  return bursts;
+}
+
 describe('link impairments, measured', () => {
   it('independent loss: delivered fraction matches the rate', () => {
     const { net, ca, arrivals } = setup({ latencyMs: 10, loss: 0.1 });
@@ -79,16 +93,7 @@ describe('link impairments, measured', () => {
     const lossRate = 1 - got.size / 40_000;
     const expected = p / (p + r);
     expect(Math.abs(lossRate - expected)).toBeLessThan(0.015);
-    const bursts: number[] = [];
-    let run = 0;
-    for (let i = 0; i < 40_000; i++) {
-      if (!got.has(i)) run++;
-      else if (run > 0) {
-        bursts.push(run);
-        run = 0;
-      }
-    }
-    const meanBurst = mean(bursts);
+    const meanBurst = mean(lossBursts(got, 40_000));
     expect(meanBurst).toBeGreaterThan(1 / r - 0.6);
     expect(meanBurst).toBeLessThan(1 / r + 0.6);
     // Bursty: far longer runs than independent loss of the same rate would give (≈ 1.08).
@@ -405,16 +410,7 @@ describe('link impairments, one direction and combined', () => {
       send(t.net, t.ca, 40_000, 1);
       t.net.advance(100);
       const got = new Set(t.arrivals.map((x) => x.seq));
-      const bursts: number[] = [];
-      let run = 0;
-      for (let i = 0; i < 40_000; i++) {
-        if (!got.has(i)) run++;
-        else if (run > 0) {
-          bursts.push(run);
-          run = 0;
-        }
-      }
-      expect(Math.abs(mean(bursts) * r - 1)).toBeLessThan(0.1);
+      expect(Math.abs(mean(lossBursts(got, 40_000)) * r - 1)).toBeLessThan(0.1);
     }
   });
 
