@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TransferMode } from '../../src/mesh/types.js';
 import { FrameKind, encode, encodeHeader } from '../../src/rpc/codec.js';
 import { FakeHub } from './fake-mesh.js';
-import { World } from './harness.js';
+import { World, concat } from './harness.js';
 
 /** Small deterministic PRNG (mulberry32) so a failure reproduces. */
 function rng(seed: number): () => number {
@@ -231,13 +231,3 @@ describe('fuzz', () => {
     await expect(world.settle(world.ep(2).request(1, 'echo', value))).resolves.toEqual(value);
   });
 });
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}

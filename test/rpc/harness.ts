@@ -98,7 +98,11 @@ export function registerChannels(ep: RpcEndpoint<AnyRpcMethods>, log: CallRecord
 
 /** Bytes of one message: the header for `checksum`, then the given frames (hand-made, for forging). */
 export function rawMessage(checksum: number, ...frames: unknown[]): Uint8Array {
-  const parts = [encodeHeader(checksum), ...frames.map((f) => encode(f))];
+  return concat(encodeHeader(checksum), ...frames.map((f) => encode(f)));
+}
+
+/** The bytes of `parts`, one after another. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {
