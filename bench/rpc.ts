@@ -24,7 +24,7 @@ import { RpcEndpoint, Ticker } from '../src/rpc/index.js';
 import { FrameKind, decodeMessage, encode, encodeHeader } from '../src/rpc/codec.js';
 import { fastEncodeCall } from '../src/rpc/fast-encode.js';
 import type { Engine, EngineConnection, EngineConfig, EngineConnectionHandlers } from '../src/transport/engine.js';
-import type { BenchLink } from './lib/links.js';
+import { rawChannelLink, type BenchLink } from './lib/links.js';
 import { printFigures, printTable, round } from './lib/report.js';
 
 const RAW_MESSAGES = 100_000;
@@ -59,39 +59,10 @@ function nativeOf(conn: EngineConnection | undefined): ndc.PeerConnection {
 function rawChannels(a: ndc.PeerConnection, b: ndc.PeerConnection): { link: BenchLink; open: Promise<void> } {
   const da = a.createDataChannel('raw-bench', { negotiated: true, id: 900 });
   const db = b.createDataChannel('raw-bench', { negotiated: true, id: 900 });
-  let cbA: (d: Uint8Array) => void = () => {};
-  let cbB: (d: Uint8Array) => void = () => {};
-  da.onMessage((m) => cbA(m as Buffer));
-  db.onMessage((m) => cbB(m as Buffer));
-  // The binding frees a channel's callbacks only on its own closed event: listen, or the process never exits.
-  da.onClosed(() => {});
-  db.onClosed(() => {});
-  let lowWaiter: (() => void) | undefined;
-  da.onBufferedAmountLow(() => {
-    const w = lowWaiter;
-    lowWaiter = undefined;
-    w?.();
+  return rawChannelLink('raw node-datachannel, same link', da, db, () => {
+    da.close();
+    db.close();
   });
-  const open = Promise.all([da, db].map((d) => (d.isOpen() ? Promise.resolve() : new Promise<void>((res) => d.onOpen(() => res()))))).then(() => {});
-  const link: BenchLink = {
-    name: 'raw node-datachannel, same link',
-    sendA: (d) => void da.sendMessageBinary(d),
-    sendB: (d) => void db.sendMessageBinary(d),
-    onMessageA: (cb) => (cbA = cb),
-    onMessageB: (cb) => (cbB = cb),
-    bufferedA: () => da.bufferedAmount(),
-    drainedA: (low) =>
-      new Promise((res) => {
-        da.setBufferedAmountLowThreshold(low);
-        if (da.bufferedAmount() <= low) return res();
-        lowWaiter = res;
-      }),
-    close: () => {
-      da.close();
-      db.close();
-    },
-  };
-  return { link, open };
 }
 
 /**

@@ -35,70 +35,78 @@ function addCandidate(pc: ndc.PeerConnection, candidate: string, mid: string, tr
   }
 }
 
+/**
+ * A {@link BenchLink} over a raw node-datachannel channel pair (A = `da`,
+ * B = `db`); `close` is what closing the link does. `open` resolves once
+ * both channels are open.
+ */
+export function rawChannelLink(name: string, da: ndc.DataChannel, db: ndc.DataChannel, close: () => void): { link: BenchLink; open: Promise<void> } {
+  let cbA: (d: Uint8Array) => void = () => {};
+  let cbB: (d: Uint8Array) => void = () => {};
+  da.onMessage((m) => cbA(m as Buffer));
+  db.onMessage((m) => cbB(m as Buffer));
+  // The binding frees a channel's callbacks only on its own closed event: listen, or the process never exits.
+  da.onClosed(() => {});
+  db.onClosed(() => {});
+  let lowWaiter: (() => void) | undefined;
+  da.onBufferedAmountLow(() => {
+    const w = lowWaiter;
+    lowWaiter = undefined;
+    w?.();
+  });
+  const open = Promise.all([da, db].map((d) => (d.isOpen() ? Promise.resolve() : new Promise<void>((res) => d.onOpen(() => res()))))).then(() => {});
+  const link: BenchLink = {
+    name,
+    sendA: (d) => void da.sendMessageBinary(d),
+    sendB: (d) => void db.sendMessageBinary(d),
+    onMessageA: (cb) => (cbA = cb),
+    onMessageB: (cb) => (cbB = cb),
+    bufferedA: () => da.bufferedAmount(),
+    drainedA: (low) =>
+      new Promise((res) => {
+        da.setBufferedAmountLowThreshold(low);
+        if (da.bufferedAmount() <= low) return res();
+        lowWaiter = res;
+      }),
+    close,
+  };
+  return { link, open };
+}
+
 /** Raw node-datachannel link, negotiated channel id 0. Resolves when open. */
 export function rawLink(): Promise<BenchLink> {
-  return new Promise((resolve) => {
-    const a = new ndc.PeerConnection('raw-a', CONFIG);
-    const b = new ndc.PeerConnection('raw-b', CONFIG);
-    let bHasRemote = false;
-    let aHasRemote = false;
-    const early: [string, string][] = [];
-    const earlyB: [string, string][] = [];
-    a.onStateChange(() => {});
-    b.onStateChange(() => {});
-    a.onLocalDescription((sdp, type) => {
-      b.setRemoteDescription(sdp, type);
-      bHasRemote = true;
-      b.setLocalDescription('answer');
-      for (const [c, m] of early) addCandidate(b, c, m);
-    });
-    b.onLocalDescription((sdp, type) => {
-      a.setRemoteDescription(sdp, type);
-      aHasRemote = true;
-      for (const [c, m] of earlyB) addCandidate(a, c, m);
-    });
-    a.onLocalCandidate((c, m) => (bHasRemote ? addCandidate(b, c, m) : early.push([c, m])));
-    b.onLocalCandidate((c, m) => (aHasRemote ? addCandidate(a, c, m) : earlyB.push([c, m])));
-    const da = a.createDataChannel('bench', { negotiated: true, id: 0 });
-    const db = b.createDataChannel('bench', { negotiated: true, id: 0 });
-    let cbA: (d: Uint8Array) => void = () => {};
-    let cbB: (d: Uint8Array) => void = () => {};
-    da.onMessage((m) => cbA(m as Buffer));
-    db.onMessage((m) => cbB(m as Buffer));
-    let lowWaiter: (() => void) | undefined;
-    da.onBufferedAmountLow(() => {
-      const w = lowWaiter;
-      lowWaiter = undefined;
-      w?.();
-    });
-    da.onClosed(() => {});
-    db.onClosed(() => {});
-    let opened = 0;
-    const link: BenchLink = {
-      name: 'raw node-datachannel',
-      sendA: (d) => void da.sendMessageBinary(d),
-      sendB: (d) => void db.sendMessageBinary(d),
-      onMessageA: (cb) => (cbA = cb),
-      onMessageB: (cb) => (cbB = cb),
-      bufferedA: () => da.bufferedAmount(),
-      drainedA: (low) =>
-        new Promise((res) => {
-          da.setBufferedAmountLowThreshold(low);
-          if (da.bufferedAmount() <= low) return res();
-          lowWaiter = res;
-        }),
-      close: () => {
-        a.close();
-        b.close();
-      },
-    };
-    const onOpen = () => {
-      if (++opened === 2) resolve(link);
-    };
-    da.onOpen(onOpen);
-    db.onOpen(onOpen);
-    a.setLocalDescription('offer');
+  const a = new ndc.PeerConnection('raw-a', CONFIG);
+  const b = new ndc.PeerConnection('raw-b', CONFIG);
+  let bHasRemote = false;
+  let aHasRemote = false;
+  const early: [string, string][] = [];
+  const earlyB: [string, string][] = [];
+  a.onStateChange(() => {});
+  b.onStateChange(() => {});
+  a.onLocalDescription((sdp, type) => {
+    b.setRemoteDescription(sdp, type);
+    bHasRemote = true;
+    b.setLocalDescription('answer');
+    for (const [c, m] of early) addCandidate(b, c, m);
   });
+  b.onLocalDescription((sdp, type) => {
+    a.setRemoteDescription(sdp, type);
+    aHasRemote = true;
+    for (const [c, m] of earlyB) addCandidate(a, c, m);
+  });
+  a.onLocalCandidate((c, m) => (bHasRemote ? addCandidate(b, c, m) : early.push([c, m])));
+  b.onLocalCandidate((c, m) => (aHasRemote ? addCandidate(a, c, m) : earlyB.push([c, m])));
+  const raw = rawChannelLink(
+    'raw node-datachannel',
+    a.createDataChannel('bench', { negotiated: true, id: 0 }),
+    b.createDataChannel('bench', { negotiated: true, id: 0 }),
+    () => {
+      a.close();
+      b.close();
+    },
+  );
+  a.setLocalDescription('offer');
+  return raw.open.then(() => raw.link);
 }
 
 /** The same link through rtcmesh's WebRTCPeerConnection (autoPoll, packet events). */
