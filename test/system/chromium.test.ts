@@ -14,6 +14,7 @@ import {
 } from '../../src/index.js';
 import { LOOPBACK, opened, reachState, waitForEvent } from '../helpers.js';
 import { BrowserPeers, type Remote } from './browser-peers.js';
+import { sendData } from './page/send-data.js';
 import { describeSystem, systemBinary } from './require-binary.js';
 
 
@@ -37,15 +38,6 @@ describeSystem(
       return [[...data], isText];
     }
 
-    function sendFromNode(ch: WebRTCDataChannel, data: number[] | string): void {
-      if (typeof data === 'string') {
-        ch.writeMode = WriteMode.TEXT;
-        ch.putPacket(new TextEncoder().encode(data));
-      } else {
-        ch.writeMode = WriteMode.BINARY;
-        ch.putPacket(new Uint8Array(data));
-      }
-    }
 
     /** Browser creates `label` in-band and offers; resolves with Node's received channel, open on both sides. */
     async function browserOffers(r: Remote, label: string, options: DataChannelOptions = {}): Promise<WebRTCDataChannel> {
@@ -88,10 +80,10 @@ describeSystem(
       expect(new TextDecoder().decode(new Uint8Array(textBytes))).toBe(text);
 
       const inBrowser = call('nextPacket', r.name, 'data');
-      sendFromNode(ch, binary);
+      sendData(ch, binary);
       expect(await inBrowser).toEqual({ data: binary, isText: false });
       const inBrowserText = call('nextPacket', r.name, 'data');
-      sendFromNode(ch, text);
+      sendData(ch, text);
       const got = await inBrowserText;
       expect(got.isText).toBe(true);
       expect(new TextDecoder().decode(new Uint8Array(got.data))).toBe(text);
@@ -131,7 +123,7 @@ describeSystem(
         expect(info.id).toBe(ch.getId());
         expect(info.negotiated).toBe(true);
         const inBrowser = call('nextPacket', r.name, label);
-        sendFromNode(ch, [ch.getId()]);
+        sendData(ch, [ch.getId()]);
         expect((await inBrowser).data).toEqual([ch.getId()]);
         const inNode = nodePacket(ch);
         await call('send', r.name, label, [ch.getId(), 1]);
@@ -159,7 +151,7 @@ describeSystem(
         id: ch.getId(),
       });
       const inBrowser = call('nextPacket', r.name, 'events');
-      sendFromNode(ch, [42]);
+      sendData(ch, [42]);
       expect((await inBrowser).data).toEqual([42]);
       r.node.close();
     });

@@ -11,6 +11,7 @@ import {
   type PeerConnectionConfig,
   type WebRTCDataChannel,
 } from '../../../src/browser.js';
+import { sendData } from './send-data.js';
 
 /** Exposed by the Node side with page.exposeFunction. */
 declare global {
@@ -94,14 +95,7 @@ const harness = {
     await new Promise<void>((resolve) => ch.once('open', () => resolve()));
   },
   send(name: string, label: string, data: number[] | string): void {
-    const ch = channel(name, label);
-    if (typeof data === 'string') {
-      ch.writeMode = WriteMode.TEXT;
-      ch.putPacket(new TextEncoder().encode(data));
-    } else {
-      ch.writeMode = WriteMode.BINARY;
-      ch.putPacket(new Uint8Array(data));
-    }
+    sendData(channel(name, label), data);
   },
   nextPacket(name: string, label: string): Promise<{ data: number[]; isText: boolean }> {
     const inbox = inboxes.get(channel(name, label))!;
