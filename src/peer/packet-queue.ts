@@ -15,12 +15,6 @@ export interface QueueLimits {
 /** Defaults: generous enough that a polling game loop never hits them. */
 export const DEFAULT_QUEUE_LIMITS: QueueLimits = { maxPackets: 65536, maxBytes: 64 * 1024 * 1024 };
 
-/** A received packet and whether it arrived as text. */
-export interface QueuedPacket {
-  data: Uint8Array;
-  isText: boolean;
-}
-
 /** Ring-buffer queue with packet and byte limits (parallel arrays: no object per packet). */
 export class PacketQueue {
   private data: (Uint8Array | undefined)[] = new Array(16);
@@ -71,12 +65,6 @@ export class PacketQueue {
     this.count--;
     this.bytes -= data.length;
     return data;
-  }
-
-  /** Remove and return the oldest packet. */
-  shift(): QueuedPacket | undefined {
-    const data = this.shiftData();
-    return data === undefined ? undefined : { data, isText: this.lastWasText };
   }
 
   clear(): void {

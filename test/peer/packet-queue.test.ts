@@ -19,14 +19,12 @@ describe('PacketQueue', () => {
     expect(q.length).toBe(next - expected);
     expect(q.byteLength).toBe(next - expected);
     while (q.length > 0) {
-      const item = q.shift()!;
-      expect(item.data[0]).toBe(expected & 0xff);
-      expect(item.isText).toBe(expected % 3 === 0);
+      expect(q.shiftData()![0]).toBe(expected & 0xff);
+      expect(q.lastWasText).toBe(expected % 3 === 0);
       expected++;
     }
     expect(expected).toBe(next);
     expect(q.shiftData()).toBeUndefined();
-    expect(q.shift()).toBeUndefined();
     expect(q.byteLength).toBe(0);
   });
 
