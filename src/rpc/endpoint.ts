@@ -66,6 +66,11 @@ const RELAYED = FrameKind.RELAYED;
 const HELLO = FrameKind.HELLO;
 const PEERS = FrameKind.PEERS;
 
+/** `[CALL, method, args]`, or `[REQUEST, method, args, requestId]` with a request id. */
+function callFrame(method: number | string, args: unknown[], requestId: number | undefined): unknown[] {
+  return requestId === undefined ? [CALL, method, args] : [REQUEST, method, args, requestId];
+}
+
 const OPTION_KEYS = ['clock', 'authority', 'requestTimeoutMs', 'maxMessageSize'] as const;
 const CONFIG_KEYS = ['mode', 'callLocal', 'transferMode', 'channel', 'immediate', 'timeoutMs', 'validate'] as const;
 const MODES = ['authority', 'any_peer', 'disabled'] as const;
@@ -505,10 +510,9 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       // One link: the target itself, or (client mode) the server, which relays.
       const link = relay ? 1 : target;
       const method = this.usesMethodIds(link) ? entry.id : entry.name;
-      const kind = requestId === undefined ? CALL : REQUEST;
-      const fast = relay ? undefined : fastEncodeCall(kind, method, args, requestId);
-      const call = requestId === undefined ? [kind, method, args] : [kind, method, args, requestId];
-      const bytes = fast && fast.length <= this.batcher.maxFrameSize ? fast : this.encodeFrame(relay ? [RELAY, target, this.mesh.getUniqueId(), call] : call, entry.name);
+      const bytes = relay
+        ? this.encodeFrame([RELAY, target, this.mesh.getUniqueId(), callFrame(method, args, requestId)], entry.name)
+        : this.encodeCall(method, entry.name, args, requestId);
       this.appendFrame(link, entry, bytes);
     } else {
       // Broadcast / all-but-one: encode at most twice (ids and names), copy into each link's batch.
@@ -531,11 +535,11 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     if (entry.immediate) this.batcher.sealOne(link, entry.channel, entry.transferMode);
   }
 
-  /** A plain call frame: hand-written fast path, msgpackr otherwise. */
-  private encodeCall(method: number | string, name: string, args: unknown[]): Uint8Array {
-    const fast = fastEncodeCall(CALL, method, args);
+  /** A call (or, with `requestId`, request) frame: hand-written fast path, msgpackr otherwise. */
+  private encodeCall(method: number | string, name: string, args: unknown[], requestId?: number): Uint8Array {
+    const fast = fastEncodeCall(requestId === undefined ? CALL : REQUEST, method, args, requestId);
     if (fast && fast.length <= this.batcher.maxFrameSize) return fast;
-    return this.encodeFrame([CALL, method, args], name);
+    return this.encodeFrame(callFrame(method, args, requestId), name);
   }
 
   private encodeFrame(value: unknown, name: string): Uint8Array {
