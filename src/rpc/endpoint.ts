@@ -228,7 +228,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     if (this.table.has(name)) {
       throw new RtcmeshError(ErrorCode.INVALID_STATE, `RPC "${name}" is already registered; call unregister("${name}") first to replace it`);
     }
-    this.table.set(makeEntry(name, handler as RpcEntry['handler'], c, undefined));
+    this.table.set(makeEntry(name, handler as RpcEntry['handler'], c));
     this.tableChanged();
     return this as unknown as RpcEndpoint<M & { [K in N]: { args: A; result: Awaited<R> } }>;
   }
