@@ -570,10 +570,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     } else {
       // A fresh join, or a member coming back into a lobby recreated after a restart
       // (those that knew it ignore the repeat; those that joined meanwhile learn of it).
-      const text = JSON.stringify({ type: 'peer_joined', id: peer.id } satisfies ServerMessage);
-      for (const other of lobby.peers.values()) {
-        if (other !== peer && this.sees(lobby, other.id, peer.id)) this.deliver(other, text);
-      }
+      this.announce(peer, 'peer_joined');
     }
     this.emit('peer_joined', lobby.name, peer.id, { remote: s.io.remote, resumed: identity !== undefined, data: peer.data });
   }
@@ -619,10 +616,10 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
   }
 
   /**
-   * Tell the lobby members that see `peer` that its socket dropped (it is in
-   * its resume grace) or that it came back: `{ type, id }`.
+   * Tell the lobby members that see `peer` that it joined, left, that its
+   * socket dropped (it is in its resume grace) or that it came back: `{ type, id }`.
    */
-  private announce(peer: Peer, type: 'peer_detached' | 'peer_attached'): void {
+  private announce(peer: Peer, type: 'peer_joined' | 'peer_left' | 'peer_detached' | 'peer_attached'): void {
     const lobby = peer.lobby;
     const text = JSON.stringify({ type, id: peer.id } satisfies ServerMessage);
     for (const other of lobby.peers.values()) {
@@ -738,8 +735,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
       this.closeLobby(lobby, 'empty');
       return;
     }
-    const text = JSON.stringify({ type: 'peer_left', id: peer.id } satisfies ServerMessage);
-    for (const other of lobby.peers.values()) if (this.sees(lobby, other.id, peer.id)) this.deliver(other, text);
+    this.announce(peer, 'peer_left');
   }
 
   private closeLobby(lobby: Lobby, reason: string): void {
