@@ -629,22 +629,33 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
 
   // ---- relay / seal / leave ---------------------------------------------
 
-  private relay(s: Session, to: number, out: ServerMessage & { from: number }, ref: string): void {
+  /**
+   * The peer `s` addresses as `to` (`ref` names the message, `verb` what it
+   * does), or undefined after an error when `s` has not joined or may not
+   * address `to`.
+   */
+  private addressee(s: Session, to: number, ref: string, verb: string): Peer | undefined {
     const peer = s.peer;
     if (!peer) {
       this.violation(s, ErrorCode.INVALID_STATE, `cannot send "${ref}" before joining a lobby`, ref);
-      return;
+      return undefined;
     }
     const lobby = peer.lobby;
     const target = lobby.peers.get(to);
     if (!target || to === peer.id || !this.sees(lobby, peer.id, to)) {
-      const msg = `peer ${to} is not a peer you can signal in lobby "${lobby.name}"`;
+      const msg = `peer ${to} is not a peer you can ${verb} in lobby "${lobby.name}"`;
       // A peer that just left is a normal race; an id never seen (or not visible) is probing.
       if (lobby.usedIds.has(to) && to !== peer.id && this.sees(lobby, peer.id, to)) this.reply(s, ErrorCode.INVALID_PEER, msg, ref);
       else this.violation(s, ErrorCode.INVALID_PEER, msg, ref);
-      return;
+      return undefined;
     }
-    out.from = peer.id;
+    return target;
+  }
+
+  private relay(s: Session, to: number, out: ServerMessage & { from: number }, ref: string): void {
+    const target = this.addressee(s, to, ref, 'signal');
+    if (!target) return;
+    out.from = s.peer!.id;
     this.stats.relayed++;
     this.deliver(target, JSON.stringify(out));
   }
@@ -659,19 +670,8 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
    * shared by every prober.
    */
   private probe(s: Session, to: number): void {
-    const peer = s.peer;
-    if (!peer) {
-      this.violation(s, ErrorCode.INVALID_STATE, 'cannot send "probe" before joining a lobby', 'probe');
-      return;
-    }
-    const lobby = peer.lobby;
-    const target = lobby.peers.get(to);
-    if (!target || to === peer.id || !this.sees(lobby, peer.id, to)) {
-      const msg = `peer ${to} is not a peer you can probe in lobby "${lobby.name}"`;
-      if (lobby.usedIds.has(to) && to !== peer.id && this.sees(lobby, peer.id, to)) this.reply(s, ErrorCode.INVALID_PEER, msg, 'probe');
-      else this.violation(s, ErrorCode.INVALID_PEER, msg, 'probe');
-      return;
-    }
+    const target = this.addressee(s, to, 'probe', 'probe');
+    if (!target) return;
     const ts = target.session;
     if (!ts) return; // detached: announced to every member that sees it
     ts.probers.add(s);
