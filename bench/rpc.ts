@@ -18,14 +18,13 @@
  * Each call carries (id: int, x, y, z: float64), ~40 B encoded.
  */
 import ndc from 'node-datachannel';
-import { pathToFileURL } from 'node:url';
 import { DatachannelEngine, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../src/index.js';
 import { RpcEndpoint, Ticker } from '../src/rpc/index.js';
 import { FrameKind, decodeMessage, encode, encodeHeader } from '../src/rpc/codec.js';
 import { fastEncodeCall } from '../src/rpc/fast-encode.js';
 import type { Engine, EngineConnection, EngineConfig, EngineConnectionHandlers } from '../src/transport/engine.js';
 import { rawChannelLink, type BenchLink } from './lib/links.js';
-import { printFigures, printTable, round } from './lib/report.js';
+import { isMain, printFigures, printTable, round } from './lib/report.js';
 
 const RAW_MESSAGES = 100_000;
 const UNBATCHED_CALLS = 60_000;
@@ -275,4 +274,4 @@ export async function run(): Promise<Record<string, number | string>> {
   return figures;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await run();
+if (isMain(import.meta.url)) await run();
