@@ -444,10 +444,12 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       if (target > 0) this.checkTarget(target);
       this.emitFrame(target, entry, args);
     }
-    if (runsLocal && entry.callLocal) {
-      const me2 = this.mesh.getUniqueId();
-      this.dispatchCall(entry, args, { link: me2, sender: me2, channel: entry.channel, mode: this.deliveryMode(entry), idsValid: true }, undefined);
-    }
+    if (runsLocal && entry.callLocal) this.dispatchCall(entry, args, this.localArrival(me, entry), undefined);
+  }
+
+  /** How a call of `entry` from this peer (`me`) to itself arrives. */
+  private localArrival(me: number, entry: RpcEntry): Arrival {
+    return { link: me, sender: me, channel: entry.channel, mode: this.deliveryMode(entry), idsValid: true };
   }
 
   /**
@@ -1052,7 +1054,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   private runLocalRequest(entry: RpcEntry, args: unknown[]): Promise<any> {
     const me = this.mesh.getUniqueId();
     return new Promise((resolve, reject) => {
-      const arrival: Arrival = { link: me, sender: me, channel: entry.channel, mode: this.deliveryMode(entry), idsValid: true };
+      const arrival = this.localArrival(me, entry);
       if (entry.mode === 'authority' && me !== this.authority) {
         reject(new RpcRemoteError(me, entry.name, RpcErrorCode.UNAUTHORIZED_SENDER, `RPC "${entry.name}" is authority-only (authority is peer ${this.authority})`));
         return;
