@@ -852,6 +852,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   private respond(arrival: Arrival, frame: unknown[]): void {
     if (this.closed) return;
     const to = arrival.sender;
+    if (to === arrival.link && to === this.mesh.getUniqueId()) return; // local request: resolved directly
     let link = to;
     let value = frame;
     if (this.isClientMode() && to !== 1) {
@@ -866,7 +867,6 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   }
 
   private respondResult(arrival: Arrival, requestId: number, entry: RpcEntry, value: unknown): void {
-    if (arrival.sender === this.mesh.getUniqueId() && arrival.link === arrival.sender) return; // local request: resolved directly
     try {
       this.respond(arrival, [RESULT, requestId, value]);
     } catch (err) {
@@ -875,7 +875,6 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   }
 
   private respondFailure(arrival: Arrival, requestId: number, code: string, message: string): void {
-    if (arrival.sender === this.mesh.getUniqueId() && arrival.link === arrival.sender) return;
     this.respond(arrival, [FAILURE, requestId, code, message]);
   }
 
