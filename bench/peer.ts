@@ -4,7 +4,7 @@
  * time to open. Rounds alternate raw and rtcmesh; figures are medians.
  */
 import { isMain, median, percentile, printFigures, printTable, round } from './lib/report.js';
-import { rawLink, rtcmeshLink, type BenchLink } from './lib/links.js';
+import { rawLink, rtcmeshLink, stream, type BenchLink } from './lib/links.js';
 
 const ROUNDS = 3;
 
@@ -12,30 +12,6 @@ async function timeToOpen(make: () => Promise<BenchLink>): Promise<{ ms: number;
   const t0 = performance.now();
   const link = await make();
   return { ms: performance.now() - t0, link };
-}
-
-/** Stream `total` bytes in `size`-byte messages A→B with buffered-amount flow control. */
-async function stream(link: BenchLink, size: number, total: number): Promise<number> {
-  const msg = new Uint8Array(size);
-  const high = size >= 4096 ? 4 * 1024 * 1024 : 1024 * 1024;
-  let received = 0;
-  const done = new Promise<void>((resolve) =>
-    link.onMessageB((d) => {
-      received += d.length;
-      if (received >= total) resolve();
-    }),
-  );
-  const t0 = performance.now();
-  let sent = 0;
-  while (sent < total) {
-    while (sent < total && link.bufferedA() < high) {
-      link.sendA(msg);
-      sent += size;
-    }
-    if (sent < total) await link.drainedA(high / 4);
-  }
-  await done;
-  return (performance.now() - t0) / 1000;
 }
 
 async function pings(link: BenchLink, count: number): Promise<number[]> {

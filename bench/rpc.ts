@@ -18,14 +18,13 @@
  * Each call carries (id: int, x, y, z: float64), ~40 B encoded.
  */
 import ndc from 'node-datachannel';
-import { pathToFileURL } from 'node:url';
 import { DatachannelEngine, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../src/index.js';
 import { RpcEndpoint, Ticker } from '../src/rpc/index.js';
 import { FrameKind, decodeMessage, encode, encodeHeader } from '../src/rpc/codec.js';
 import { fastEncodeCall } from '../src/rpc/fast-encode.js';
 import type { Engine, EngineConnection, EngineConfig, EngineConnectionHandlers } from '../src/transport/engine.js';
-import { rawChannelLink, type BenchLink } from './lib/links.js';
-import { printFigures, printTable, round } from './lib/report.js';
+import { rawChannelLink, stream, type BenchLink } from './lib/links.js';
+import { isMain, printFigures, printTable, round } from './lib/report.js';
 
 const RAW_MESSAGES = 100_000;
 const UNBATCHED_CALLS = 60_000;
@@ -114,20 +113,7 @@ function endpoints(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer, counter: 
 }
 
 async function rawMessagesPerSecond(link: BenchLink): Promise<number> {
-  const msg = new Uint8Array(64);
-  let received = 0;
-  const done = new Promise<void>((resolve) => link.onMessageB(() => ++received >= RAW_MESSAGES && resolve()));
-  const t0 = performance.now();
-  let sent = 0;
-  while (sent < RAW_MESSAGES) {
-    while (sent < RAW_MESSAGES && link.bufferedA() < HIGH_WATER) {
-      link.sendA(msg);
-      sent++;
-    }
-    if (sent < RAW_MESSAGES) await link.drainedA(HIGH_WATER / 4);
-  }
-  await done;
-  const s = (performance.now() - t0) / 1000;
+  const s = await stream(link, 64, RAW_MESSAGES * 64);
   link.onMessageB(() => {});
   return RAW_MESSAGES / s;
 }
@@ -275,4 +261,4 @@ export async function run(): Promise<Record<string, number | string>> {
   return figures;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await run();
+if (isMain(import.meta.url)) await run();

@@ -10,10 +10,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocketSignalingClient } from '../src/index.js';
-import { printFigures } from './lib/report.js';
+import { isMain, printFigures } from './lib/report.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const CANDIDATE = 'candidate:842163049 1 udp 1677729535 203.0.113.7 61234 typ srflx raddr 192.168.1.20 rport 61234 generation 0';
@@ -217,7 +217,7 @@ export async function run(options: Partial<RunOptions> = {}): Promise<Record<str
   return result;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMain(import.meta.url)) {
   const { values } = parseArgs({
     options: { clients: { type: 'string' }, duration: { type: 'string' }, lobby: { type: 'string' } },
   });

@@ -22,11 +22,10 @@
 import { spawnSync } from 'node:child_process';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { pathToFileURL } from 'node:url';
 import { WebRTCPeerConnection, type WebRTCDataChannel } from '../src/core.js';
 import type { EngineChannel, EngineChannelHandlers, EngineConnection, EngineConnectionHandlers } from '../src/transport/engine.js';
 import { VirtualNetwork, type VirtualHost } from '../src/transport/virtual/index.js';
-import { printFigures } from './lib/report.js';
+import { isMain, printFigures } from './lib/report.js';
 
 const TICK_MS = 1000 / 60;
 const MESSAGES_PER_TICK = 20;
@@ -362,7 +361,7 @@ function hasSemiSpaceFlag(): boolean {
   return [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a.startsWith('--max-semi-space-size'));
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMain(import.meta.url)) {
   if (!hasSemiSpaceFlag()) {
     // Messages in flight outlive V8's default young generation and get copied
     // and promoted; a 64 MB semi-space (recommended for big simulations, see

@@ -154,3 +154,31 @@ export function rtcmeshLink(): Promise<BenchLink> {
     a.createOffer();
   });
 }
+
+/**
+ * Stream `total` bytes in `size`-byte messages A→B with buffered-amount flow
+ * control (high water 1 MiB, or 4 MiB for messages of 4 kB and more; refill
+ * at a quarter of it). Resolves with the seconds until B has every byte.
+ */
+export async function stream(link: BenchLink, size: number, total: number): Promise<number> {
+  const msg = new Uint8Array(size);
+  const high = size >= 4096 ? 4 * 1024 * 1024 : 1024 * 1024;
+  let received = 0;
+  const done = new Promise<void>((resolve) =>
+    link.onMessageB((d) => {
+      received += d.length;
+      if (received >= total) resolve();
+    }),
+  );
+  const t0 = performance.now();
+  let sent = 0;
+  while (sent < total) {
+    while (sent < total && link.bufferedA() < high) {
+      link.sendA(msg);
+      sent += size;
+    }
+    if (sent < total) await link.drainedA(high / 4);
+  }
+  await done;
+  return (performance.now() - t0) / 1000;
+}

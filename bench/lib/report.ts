@@ -2,6 +2,7 @@
  * Shared benchmark output: a readable table, then one JSON line of figures
  * (always the last line a suite prints).
  */
+import { pathToFileURL } from 'node:url';
 
 /** Print rows as an aligned table. */
 export function printTable(title: string, header: string[], rows: (string | number)[][]): void {
@@ -45,6 +46,5 @@ export function percentile(values: number[], p: number): number {
 /** True when the module is the script node was started with. */
 export function isMain(metaUrl: string): boolean {
   const arg = process.argv[1];
-  if (!arg) return false;
-  return metaUrl === new URL(`file://${arg.startsWith('/') ? '' : `${process.cwd()}/`}${arg}`).href;
+  return arg !== undefined && metaUrl === pathToFileURL(arg).href;
 }

@@ -114,13 +114,6 @@ export class Batcher {
     this.sealed = this.sealed.filter((m) => m.peer !== peer);
   }
 
-  /** Frames waiting in open batches (not yet sealed). */
-  get pendingFrames(): number {
-    let n = 0;
-    for (const perPeer of this.batches.values()) for (const b of perPeer.values()) n += b.frames;
-    return n;
-  }
-
   private seal(b: Batch): void {
     const h = this.header();
     const start = HEADER_ROOM - h.length;

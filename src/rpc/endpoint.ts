@@ -66,6 +66,11 @@ const RELAYED = FrameKind.RELAYED;
 const HELLO = FrameKind.HELLO;
 const PEERS = FrameKind.PEERS;
 
+/** `[CALL, method, args]`, or `[REQUEST, method, args, requestId]` with a request id. */
+function callFrame(method: number | string, args: unknown[], requestId: number | undefined): unknown[] {
+  return requestId === undefined ? [CALL, method, args] : [REQUEST, method, args, requestId];
+}
+
 const OPTION_KEYS = ['clock', 'authority', 'requestTimeoutMs', 'maxMessageSize'] as const;
 const CONFIG_KEYS = ['mode', 'callLocal', 'transferMode', 'channel', 'immediate', 'timeoutMs', 'validate'] as const;
 const MODES = ['authority', 'any_peer', 'disabled'] as const;
@@ -223,7 +228,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     if (this.table.has(name)) {
       throw new RtcmeshError(ErrorCode.INVALID_STATE, `RPC "${name}" is already registered; call unregister("${name}") first to replace it`);
     }
-    this.table.set(makeEntry(name, handler as RpcEntry['handler'], c, undefined));
+    this.table.set(makeEntry(name, handler as RpcEntry['handler'], c));
     this.tableChanged();
     return this as unknown as RpcEndpoint<M & { [K in N]: { args: A; result: Awaited<R> } }>;
   }
@@ -439,10 +444,12 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       if (target > 0) this.checkTarget(target);
       this.emitFrame(target, entry, args);
     }
-    if (runsLocal && entry.callLocal) {
-      const me2 = this.mesh.getUniqueId();
-      this.dispatchCall(entry, args, { link: me2, sender: me2, channel: entry.channel, mode: this.deliveryMode(entry), idsValid: true }, undefined);
-    }
+    if (runsLocal && entry.callLocal) this.dispatchCall(entry, args, this.localArrival(me, entry), undefined);
+  }
+
+  /** How a call of `entry` from this peer (`me`) to itself arrives. */
+  private localArrival(me: number, entry: RpcEntry): Arrival {
+    return { link: me, sender: me, channel: entry.channel, mode: this.deliveryMode(entry), idsValid: true };
   }
 
   /**
@@ -505,10 +512,9 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       // One link: the target itself, or (client mode) the server, which relays.
       const link = relay ? 1 : target;
       const method = this.usesMethodIds(link) ? entry.id : entry.name;
-      const kind = requestId === undefined ? CALL : REQUEST;
-      const fast = relay ? undefined : fastEncodeCall(kind, method, args, requestId);
-      const call = requestId === undefined ? [kind, method, args] : [kind, method, args, requestId];
-      const bytes = fast && fast.length <= this.batcher.maxFrameSize ? fast : this.encodeFrame(relay ? [RELAY, target, this.mesh.getUniqueId(), call] : call, entry.name);
+      const bytes = relay
+        ? this.encodeFrame([RELAY, target, this.mesh.getUniqueId(), callFrame(method, args, requestId)], entry.name)
+        : this.encodeCall(method, entry.name, args, requestId);
       this.appendFrame(link, entry, bytes);
     } else {
       // Broadcast / all-but-one: encode at most twice (ids and names), copy into each link's batch.
@@ -531,11 +537,11 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     if (entry.immediate) this.batcher.sealOne(link, entry.channel, entry.transferMode);
   }
 
-  /** A plain call frame: hand-written fast path, msgpackr otherwise. */
-  private encodeCall(method: number | string, name: string, args: unknown[]): Uint8Array {
-    const fast = fastEncodeCall(CALL, method, args);
+  /** A call (or, with `requestId`, request) frame: hand-written fast path, msgpackr otherwise. */
+  private encodeCall(method: number | string, name: string, args: unknown[], requestId?: number): Uint8Array {
+    const fast = fastEncodeCall(requestId === undefined ? CALL : REQUEST, method, args, requestId);
     if (fast && fast.length <= this.batcher.maxFrameSize) return fast;
-    return this.encodeFrame([CALL, method, args], name);
+    return this.encodeFrame(callFrame(method, args, requestId), name);
   }
 
   private encodeFrame(value: unknown, name: string): Uint8Array {
@@ -846,6 +852,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   private respond(arrival: Arrival, frame: unknown[]): void {
     if (this.closed) return;
     const to = arrival.sender;
+    if (to === arrival.link && to === this.mesh.getUniqueId()) return; // local request: resolved directly
     let link = to;
     let value = frame;
     if (this.isClientMode() && to !== 1) {
@@ -860,7 +867,6 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   }
 
   private respondResult(arrival: Arrival, requestId: number, entry: RpcEntry, value: unknown): void {
-    if (arrival.sender === this.mesh.getUniqueId() && arrival.link === arrival.sender) return; // local request: resolved directly
     try {
       this.respond(arrival, [RESULT, requestId, value]);
     } catch (err) {
@@ -869,7 +875,6 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   }
 
   private respondFailure(arrival: Arrival, requestId: number, code: string, message: string): void {
-    if (arrival.sender === this.mesh.getUniqueId() && arrival.link === arrival.sender) return;
     this.respond(arrival, [FAILURE, requestId, code, message]);
   }
 
@@ -1048,7 +1053,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   private runLocalRequest(entry: RpcEntry, args: unknown[]): Promise<any> {
     const me = this.mesh.getUniqueId();
     return new Promise((resolve, reject) => {
-      const arrival: Arrival = { link: me, sender: me, channel: entry.channel, mode: this.deliveryMode(entry), idsValid: true };
+      const arrival = this.localArrival(me, entry);
       if (entry.mode === 'authority' && me !== this.authority) {
         reject(new RpcRemoteError(me, entry.name, RpcErrorCode.UNAUTHORIZED_SENDER, `RPC "${entry.name}" is authority-only (authority is peer ${this.authority})`));
         return;

@@ -75,7 +75,7 @@ export class MethodTable {
 }
 
 /** Resolve a config to an entry (already validated by the caller). */
-export function makeEntry(name: string, handler: RpcEntry['handler'], config: RpcConfig<any>, defaultTimeoutMs?: number): RpcEntry {
+export function makeEntry(name: string, handler: RpcEntry['handler'], config: RpcConfig<any>): RpcEntry {
   return {
     name,
     handler,
@@ -84,7 +84,7 @@ export function makeEntry(name: string, handler: RpcEntry['handler'], config: Rp
     transferMode: config.transferMode ?? TransferMode.RELIABLE,
     channel: config.channel ?? 0,
     immediate: config.immediate ?? false,
-    timeoutMs: config.timeoutMs ?? defaultTimeoutMs,
+    timeoutMs: config.timeoutMs,
     validate: config.validate,
     id: -1,
   };

@@ -105,14 +105,12 @@ export class Ticker extends EventEmitter<TickerEvents> {
     const due = Math.floor((now - this.nextAt) / this.dtMs) + 1;
     const run = Math.min(due, this.maxCatchUp);
     for (let i = 0; i < run; i++) this.step();
+    this.nextAt += due * this.dtMs; // skipped ticks are not made up
     if (due > run) {
       const skipped = due - run;
       this.overruns++;
       this.skippedTicks += skipped;
-      this.nextAt += due * this.dtMs;
       this.emit('overrun', skipped);
-    } else {
-      this.nextAt += run * this.dtMs;
     }
     return run;
   }

@@ -159,6 +159,8 @@ interface Membership {
 }
 
 interface PendingJoin {
+  /** The join's `auth`, kept for resuming. */
+  auth: unknown;
   resolve: (r: JoinResult) => void;
   reject: (e: RtcmeshError) => void;
   timer: ReturnType<typeof setTimeout>;
@@ -231,14 +233,13 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
       const timer = setTimeout(() => {
         this.failPending(new RtcmeshError(ErrorCode.TIMEOUT, `join was not answered within ${this.joinTimeoutMs} ms; check the server URL and that it is running`));
       }, this.joinTimeoutMs);
-      this.pending = { resolve, reject, timer };
+      this.pending = { auth: o.auth, resolve, reject, timer };
       const msg = {
         type: 'join',
         ...(o.lobby ? { lobby: o.lobby } : {}),
         ...(o.mode ? { mode: o.mode } : {}),
         ...(o.auth !== undefined ? { auth: o.auth } : {}),
       };
-      this.pendingAuth = o.auth;
       this.ensureLink().then(
         (link) => {
           if (this.pending && this.link === link) link.send(JSON.stringify(msg));
@@ -273,8 +274,6 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
     }
     return o;
   }
-
-  private pendingAuth: unknown;
 
   sendDescription(to: number, type: 'offer' | 'answer', sdp: string): void {
     checkInt(to, HOST_PEER_ID, MAX_SIGNALING_PEER_ID, 'sendDescription to');
@@ -455,7 +454,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
         if (!p) return;
         this.pending = undefined;
         clearTimeout(p.timer);
-        this.member = { lobby: m.lobby, id: m.id, mode: m.mode, token: m.token, auth: this.pendingAuth, known: new Set(m.peers) };
+        this.member = { lobby: m.lobby, id: m.id, mode: m.mode, token: m.token, auth: p.auth, known: new Set(m.peers) };
         p.resolve({ lobby: m.lobby, id: m.id, mode: m.mode, peers: [...m.peers] });
         return;
       }

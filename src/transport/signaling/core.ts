@@ -570,10 +570,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     } else {
       // A fresh join, or a member coming back into a lobby recreated after a restart
       // (those that knew it ignore the repeat; those that joined meanwhile learn of it).
-      const text = JSON.stringify({ type: 'peer_joined', id: peer.id } satisfies ServerMessage);
-      for (const other of lobby.peers.values()) {
-        if (other !== peer && this.sees(lobby, other.id, peer.id)) this.deliver(other, text);
-      }
+      this.announce(peer, 'peer_joined');
     }
     this.emit('peer_joined', lobby.name, peer.id, { remote: s.io.remote, resumed: identity !== undefined, data: peer.data });
   }
@@ -619,10 +616,10 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
   }
 
   /**
-   * Tell the lobby members that see `peer` that its socket dropped (it is in
-   * its resume grace) or that it came back: `{ type, id }`.
+   * Tell the lobby members that see `peer` that it joined, left, that its
+   * socket dropped (it is in its resume grace) or that it came back: `{ type, id }`.
    */
-  private announce(peer: Peer, type: 'peer_detached' | 'peer_attached'): void {
+  private announce(peer: Peer, type: 'peer_joined' | 'peer_left' | 'peer_detached' | 'peer_attached'): void {
     const lobby = peer.lobby;
     const text = JSON.stringify({ type, id: peer.id } satisfies ServerMessage);
     for (const other of lobby.peers.values()) {
@@ -632,22 +629,33 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
 
   // ---- relay / seal / leave ---------------------------------------------
 
-  private relay(s: Session, to: number, out: ServerMessage & { from: number }, ref: string): void {
+  /**
+   * The peer `s` addresses as `to` (`ref` names the message, `verb` what it
+   * does), or undefined after an error when `s` has not joined or may not
+   * address `to`.
+   */
+  private addressee(s: Session, to: number, ref: string, verb: string): Peer | undefined {
     const peer = s.peer;
     if (!peer) {
       this.violation(s, ErrorCode.INVALID_STATE, `cannot send "${ref}" before joining a lobby`, ref);
-      return;
+      return undefined;
     }
     const lobby = peer.lobby;
     const target = lobby.peers.get(to);
     if (!target || to === peer.id || !this.sees(lobby, peer.id, to)) {
-      const msg = `peer ${to} is not a peer you can signal in lobby "${lobby.name}"`;
+      const msg = `peer ${to} is not a peer you can ${verb} in lobby "${lobby.name}"`;
       // A peer that just left is a normal race; an id never seen (or not visible) is probing.
       if (lobby.usedIds.has(to) && to !== peer.id && this.sees(lobby, peer.id, to)) this.reply(s, ErrorCode.INVALID_PEER, msg, ref);
       else this.violation(s, ErrorCode.INVALID_PEER, msg, ref);
-      return;
+      return undefined;
     }
-    out.from = peer.id;
+    return target;
+  }
+
+  private relay(s: Session, to: number, out: ServerMessage & { from: number }, ref: string): void {
+    const target = this.addressee(s, to, ref, 'signal');
+    if (!target) return;
+    out.from = s.peer!.id;
     this.stats.relayed++;
     this.deliver(target, JSON.stringify(out));
   }
@@ -662,19 +670,8 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
    * shared by every prober.
    */
   private probe(s: Session, to: number): void {
-    const peer = s.peer;
-    if (!peer) {
-      this.violation(s, ErrorCode.INVALID_STATE, 'cannot send "probe" before joining a lobby', 'probe');
-      return;
-    }
-    const lobby = peer.lobby;
-    const target = lobby.peers.get(to);
-    if (!target || to === peer.id || !this.sees(lobby, peer.id, to)) {
-      const msg = `peer ${to} is not a peer you can probe in lobby "${lobby.name}"`;
-      if (lobby.usedIds.has(to) && to !== peer.id && this.sees(lobby, peer.id, to)) this.reply(s, ErrorCode.INVALID_PEER, msg, 'probe');
-      else this.violation(s, ErrorCode.INVALID_PEER, msg, 'probe');
-      return;
-    }
+    const target = this.addressee(s, to, 'probe', 'probe');
+    if (!target) return;
     const ts = target.session;
     if (!ts) return; // detached: announced to every member that sees it
     ts.probers.add(s);
@@ -738,8 +735,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
       this.closeLobby(lobby, 'empty');
       return;
     }
-    const text = JSON.stringify({ type: 'peer_left', id: peer.id } satisfies ServerMessage);
-    for (const other of lobby.peers.values()) if (this.sees(lobby, other.id, peer.id)) this.deliver(other, text);
+    this.announce(peer, 'peer_left');
   }
 
   private closeLobby(lobby: Lobby, reason: string): void {

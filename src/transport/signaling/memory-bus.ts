@@ -28,6 +28,9 @@ const CORE_KEYS = [
   'authorize',
 ];
 
+/** Measures frames in bytes, as a socket would count them (one encoder for the bus, not one per frame). */
+const utf8 = new TextEncoder();
+
 interface BusLink {
   session: SignalingSession;
   handlers: SignalingLinkHandlers;
@@ -121,7 +124,7 @@ export class MemorySignalingBus {
     set.add(link);
     return Promise.resolve({
       send: (text) => {
-        if (link.open) this.carry(client, () => link.open && session.receive(text, new TextEncoder().encode(text).length, false));
+        if (link.open) this.carry(client, () => link.open && session.receive(text, utf8.encode(text).length, false));
       },
       close: (code, reason) => {
         if (!link.open) return;

@@ -149,6 +149,22 @@ export class WebSocketSignalingClient extends BaseSignalingClient {
         if (liveness !== undefined) clearInterval(liveness);
         liveness = undefined;
       };
+      /** Stop handling the socket's events (`ws` emits 'error' when closed while connecting; it must keep a listener). */
+      const detach = () => {
+        done = true;
+        ws.onopen = ws.onmessage = ws.onclose = null;
+        ws.onerror = ignore;
+      };
+      /** Connecting failed (timed out or cancelled): drop the socket and reject. */
+      const abandon = (err: RtcmeshError) => {
+        detach();
+        try {
+          ws.close();
+        } catch {
+          // not open yet
+        }
+        reject(err);
+      };
       /** Ping every pingIntervalMs; drop the link when the server was silent for pingTimeoutMs. */
       const startLiveness = () => {
         if (this.pingIntervalMs <= 0 || typeof ws.ping !== 'function' || typeof ws.on !== 'function') return;
@@ -161,9 +177,7 @@ export class WebSocketSignalingClient extends BaseSignalingClient {
           const silent = Date.now() - lastSeen;
           if (silent >= this.pingTimeoutMs) {
             stopLiveness();
-            done = true;
-            ws.onopen = ws.onmessage = ws.onclose = null;
-            ws.onerror = ignore;
+            detach();
             try {
               if (typeof ws.terminate === 'function') ws.terminate();
               else ws.close();
@@ -184,25 +198,15 @@ export class WebSocketSignalingClient extends BaseSignalingClient {
       const timer = setTimeout(() => {
         if (open) return;
         signal.removeEventListener('abort', onAbort);
-        done = true;
-        ws.onopen = ws.onmessage = ws.onclose = null;
-        ws.onerror = ignore; // `ws` emits 'error' when closed while connecting; it must have a listener
-        try {
-          ws.close();
-        } catch {
-          // not open yet
-        }
-        reject(new RtcmeshError(ErrorCode.TIMEOUT, `could not connect to ${this.url} within ${this.connectTimeoutMs} ms`));
+        abandon(new RtcmeshError(ErrorCode.TIMEOUT, `could not connect to ${this.url} within ${this.connectTimeoutMs} ms`));
       }, this.connectTimeoutMs);
       const link: SignalingLink = {
         send: (text) => {
           if (ws.readyState === 1) ws.send(text);
         },
         close: (code, reason) => {
-          done = true;
           stopLiveness();
-          ws.onopen = ws.onmessage = ws.onclose = null;
-          ws.onerror = ignore;
+          detach();
           try {
             ws.close(code, reason);
           } catch {
@@ -213,15 +217,7 @@ export class WebSocketSignalingClient extends BaseSignalingClient {
       const onAbort = () => {
         if (open || done) return;
         clearTimeout(timer);
-        done = true;
-        ws.onopen = ws.onmessage = ws.onclose = null;
-        ws.onerror = ignore; // `ws` emits 'error' when closed while connecting; it must have a listener
-        try {
-          ws.close();
-        } catch {
-          // already closing
-        }
-        reject(new RtcmeshError(ErrorCode.CLOSED, 'connecting was cancelled'));
+        abandon(new RtcmeshError(ErrorCode.CLOSED, 'connecting was cancelled'));
       };
       signal.addEventListener('abort', onAbort, { once: true });
       ws.onopen = () => {
