@@ -3,8 +3,7 @@
  * @module
  */
 import { deliverChannelEvent, type ChannelEvent } from '../channel-events.js';
-import type { EngineChannel, EngineChannelHandlers, EngineChannelInit } from '../engine.js';
-import { guard } from './guard.js';
+import { guard, type EngineChannel, type EngineChannelHandlers, type EngineChannelInit } from '../engine.js';
 
 const encoder = new TextEncoder();
 

@@ -34,7 +34,7 @@ import { deliverChannelEvent, type ChannelEvent } from '../channel-events.js';
 import ndc from 'node-datachannel';
 import type { DataChannel as NdcChannel, PeerConnection as NdcConnection, IceServer as NdcIceServer } from 'node-datachannel';
 import {
-  rethrowAsync,
+  guard,
   type Engine,
   type EngineChannel,
   type EngineChannelHandlers,
@@ -99,16 +99,6 @@ function normaliseTransport(t: string): string {
   if (lower.startsWith('udp')) return 'udp';
   if (lower.startsWith('tcp')) return 'tcp';
   return 'unknown';
-}
-
-function guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
-  return (...args: A) => {
-    try {
-      fn(...args);
-    } catch (err) {
-      rethrowAsync(err);
-    }
-  };
 }
 
 class DatachannelChannel implements EngineChannel {

@@ -4,11 +4,13 @@
  * @module
  */
 import { deliverChannelEvent, type ChannelEvent } from '../channel-events.js';
-import { rethrowAsync, type EngineChannel, type EngineChannelHandlers, type EngineChannelInit } from '../engine.js';
+import { guard, rethrowAsync, type EngineChannel, type EngineChannelHandlers, type EngineChannelInit } from '../engine.js';
 import type { Message } from './chunk.js';
 import type { VirtualConnection } from './connection.js';
 
 const encoder = new TextEncoder();
+/** A channel event to its handler; a handler's exception is rethrown asynchronously. */
+const deliver = guard(deliverChannelEvent);
 
 /** A data channel of a virtual connection. */
 export class VirtualChannel implements EngineChannel {
@@ -90,13 +92,5 @@ export class VirtualChannel implements EngineChannel {
 
   close(): void {
     this.conn.closeChannel(this);
-  }
-}
-
-function deliver(h: EngineChannelHandlers, e: ChannelEvent): void {
-  try {
-    deliverChannelEvent(h, e);
-  } catch (err) {
-    rethrowAsync(err);
   }
 }
