@@ -30,7 +30,7 @@
  *   acknowledged, so the wait is a fixed bound, not an event.
  * @module
  */
-import { deliverChannelEvent, type ChannelEvent } from '../channel-events.js';
+import { EventHoldingChannel, type ChannelEvent } from '../channel-events.js';
 import ndc from 'node-datachannel';
 import type { DataChannel as NdcChannel, PeerConnection as NdcConnection, IceServer as NdcIceServer } from 'node-datachannel';
 import {
@@ -101,10 +101,8 @@ function normaliseTransport(t: string): string {
   return 'unknown';
 }
 
-class DatachannelChannel implements EngineChannel {
+class DatachannelChannel extends EventHoldingChannel implements EngineChannel {
   readonly init: EngineChannelInit;
-  private handlers: EngineChannelHandlers | null = null;
-  private pending: ChannelEvent[] = [];
   private closedFlag = false;
 
   constructor(
@@ -112,6 +110,7 @@ class DatachannelChannel implements EngineChannel {
     init: EngineChannelInit,
     private readonly onRelease: (ch: DatachannelChannel) => void,
   ) {
+    super();
     this.init = init;
     dc.onOpen(guard(() => this.dispatch({ kind: 'open' })));
     dc.onClosed(
@@ -131,11 +130,11 @@ class DatachannelChannel implements EngineChannel {
         if (typeof msg === 'string') {
           const data = Buffer.from(msg, 'utf8');
           if (h) h.message(data, true);
-          else this.pending.push({ kind: 'message', data, isText: true });
+          else this.hold({ kind: 'message', data, isText: true });
         } else {
           const data = msg instanceof ArrayBuffer ? new Uint8Array(msg) : msg;
           if (h) h.message(data, false);
-          else this.pending.push({ kind: 'message', data, isText: false });
+          else this.hold({ kind: 'message', data, isText: false });
         }
       }),
     );
@@ -143,12 +142,7 @@ class DatachannelChannel implements EngineChannel {
 
   private dispatch(event: ChannelEvent): void {
     if (this.closedFlag && event.kind !== 'closed') return;
-    const h = this.handlers;
-    if (!h) {
-      this.pending.push(event);
-      return;
-    }
-    deliverChannelEvent(h, event);
+    this.emit(event);
   }
 
   id(): number {
@@ -157,13 +151,6 @@ class DatachannelChannel implements EngineChannel {
     } catch {
       return this.init.id ?? -1;
     }
-  }
-
-  setHandlers(handlers: EngineChannelHandlers): void {
-    this.handlers = handlers;
-    const queued = this.pending;
-    this.pending = [];
-    for (const event of queued) deliverChannelEvent(handlers, event);
   }
 
   /**
