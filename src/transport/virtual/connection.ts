@@ -403,6 +403,14 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     this.rxStream = -1;
   }
 
+  /** Free `ch`'s stream id, if it still holds it. */
+  private unsetStream(ch: VirtualChannel): void {
+    if (ch.streamId >= 0 && this.byStream.get(ch.streamId) === ch) {
+      this.byStream.delete(ch.streamId);
+      this.rxStream = -1;
+    }
+  }
+
   /** In-band ids: the DTLS client (answerer) uses even ids, the server odd ones. */
   private assignStreamIds(): void {
     let next = this.role === 'answerer' ? 0 : 1;
@@ -1065,10 +1073,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     if (wasOpen) this.sendControl(RESET, ch.streamId, null);
     if (this.role === null) {
       // Never negotiated: the stream id is free again at once, as in libdatachannel.
-      if (ch.streamId >= 0 && this.byStream.get(ch.streamId) === ch) {
-        this.byStream.delete(ch.streamId);
-        this.rxStream = -1;
-      }
+      this.unsetStream(ch);
       const i = this.channels.indexOf(ch);
       if (i >= 0) this.channels.splice(i, 1);
     }
@@ -1080,10 +1085,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     ch.state = 'closed';
     ch.early = null;
     ch.skipped = null;
-    if (ch.streamId >= 0 && this.byStream.get(ch.streamId) === ch) {
-      this.byStream.delete(ch.streamId);
-      this.rxStream = -1;
-    }
+    this.unsetStream(ch);
     ch.dispatch({ kind: 'closed' });
   }
 
