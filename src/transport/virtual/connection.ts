@@ -219,11 +219,10 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     if (init.negotiated && (init.id === undefined || this.byStream.has(init.id))) {
       throw new Error(init.id === undefined ? 'a negotiated channel needs an id' : `stream id ${init.id} is already in use`);
     }
-    const channel = new VirtualChannel(this, { ...init, ...(init.negotiated ? {} : { id: undefined }) });
-    if (!init.negotiated) {
-      delete (channel.init as { id?: number }).id;
-      channel.streamId = -1;
-    }
+    // An in-band channel's id is assigned later (assignStreamIds).
+    const own = { ...init };
+    if (!init.negotiated) delete own.id;
+    const channel = new VirtualChannel(this, own);
     this.channels.push(channel);
     if (init.negotiated) this.setStream(init.id!, channel);
     // On an association that is already up (a channel created after connecting), open it now:
