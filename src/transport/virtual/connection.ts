@@ -331,7 +331,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       if (target.remote?.ufrag !== this.localSdp.ufrag || this.remote?.ufrag !== target.localSdp.ufrag) continue;
       const link = this.net.linkBetween(this.host, target.host);
       if (link.isDead()) continue;
-      const rtt = meanDelay(this.net.direction(this.host, target.host).cond) + meanDelay(this.net.direction(target.host, this.host).cond);
+      const rtt = this.roundTrip(target.host);
       this.checkInFlight = true;
       const h = this.clock.schedule(this.clock.now() + rtt, callTask, () => {
         this.timers.delete(h);
@@ -472,9 +472,12 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
 
   /** @internal Round-trip time from the current link conditions, ms. */
   rttMs(): number {
-    const peer = this.peer;
-    if (!peer) return -1;
-    return meanDelay(this.net.direction(this.host, peer.host).cond) + meanDelay(this.net.direction(peer.host, this.host).cond);
+    return this.peer ? this.roundTrip(this.peer.host) : -1;
+  }
+
+  /** Mean round-trip time to `other` from the current link conditions, ms. */
+  private roundTrip(other: VirtualHost): number {
+    return meanDelay(this.net.direction(this.host, other).cond) + meanDelay(this.net.direction(other, this.host).cond);
   }
 
   private rto(tries: number): number {
