@@ -432,18 +432,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     clock.cancel(pair.reconnectTimer);
     pair.reconnectTimer = undefined;
     if (dead) {
-      if (pair.disconnectTimer === undefined && pair.failTimer === undefined) {
-        pair.disconnectTimer = clock.schedule(now + this.net.ice.disconnectedAfterMs, callTask, () => {
-          pair.disconnectTimer = undefined;
-          pair.a.setState('disconnected');
-          pair.b.setState('disconnected');
-        });
-        pair.failTimer = clock.schedule(now + this.net.ice.failedAfterMs, callTask, () => {
-          pair.failTimer = undefined;
-          pair.a.fail();
-          pair.b.fail();
-        });
-      }
+      this.startConsentTimers(pair, [pair.a, pair.b]);
     } else {
       clock.cancel(pair.disconnectTimer);
       clock.cancel(pair.failTimer);
@@ -460,6 +449,24 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
         });
       }
     }
+  }
+
+  /**
+   * Consent checks stop succeeding for `conns`: they turn DISCONNECTED, then
+   * FAILED, on the pair's timers (unless those already run).
+   */
+  private startConsentTimers(pair: Pair, conns: readonly VirtualConnection[]): void {
+    if (pair.disconnectTimer !== undefined || pair.failTimer !== undefined) return;
+    const clock = this.clock;
+    const now = clock.now();
+    pair.disconnectTimer = clock.schedule(now + this.net.ice.disconnectedAfterMs, callTask, () => {
+      pair.disconnectTimer = undefined;
+      for (const c of conns) c.setState('disconnected');
+    });
+    pair.failTimer = clock.schedule(now + this.net.ice.failedAfterMs, callTask, () => {
+      pair.failTimer = undefined;
+      for (const c of conns) c.fail();
+    });
   }
 
   /** Consent failed: the connection is dead, its channels close. */
@@ -1151,7 +1158,6 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
   /** The peer closed without telling us: consent checks will stop succeeding. */
   private peerVanished(): void {
     if (this.closed || this.state === 'failed') return;
-    const now = this.clock.now();
     if (!this.pair?.handshakeDone) {
       this.later(() => this.setState('failed'), this.net.ice.failedAfterMs);
       return;
@@ -1159,16 +1165,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     const pair = this.pair;
     this.clock.cancel(pair.reconnectTimer);
     pair.reconnectTimer = undefined;
-    if (pair.disconnectTimer === undefined && pair.failTimer === undefined) {
-      pair.disconnectTimer = this.clock.schedule(now + this.net.ice.disconnectedAfterMs, callTask, () => {
-        pair.disconnectTimer = undefined;
-        this.setState('disconnected');
-      });
-      pair.failTimer = this.clock.schedule(now + this.net.ice.failedAfterMs, callTask, () => {
-        pair.failTimer = undefined;
-        this.fail();
-      });
-    }
+    this.startConsentTimers(pair, [this]);
     // The dead peer no longer watches the link; make sure healing does not revive us.
     pair.link.watchers.delete(pair);
   }
