@@ -51,7 +51,7 @@ import type { VirtualHost, VirtualNetwork } from './network.js';
 import { hashBytes } from './rng.js';
 import type { Task, TimerHandle, VirtualClock } from './scheduler.js';
 import { parseCandidate, parseSdp, writeCandidate, writeSdp, type VirtualSdp } from './sdp.js';
-import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, REF_LENGTH, REF_SHIFT, fragmentCount, refLength, DATA, DCEP_ACK, DCEP_OPEN, FORWARD, KIND_NAMES, Message, RESET, SHUTDOWN } from './chunk.js';
+import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, REF_LENGTH, REF_SHIFT, fragmentBytes, fragmentCount, refLength, DATA, DCEP_ACK, DCEP_OPEN, FORWARD, KIND_NAMES, Message, RESET, SHUTDOWN } from './chunk.js';
 import { VirtualChannel } from './channel.js';
 
 const DEFAULT_MAX_MESSAGE_SIZE = 262144;
@@ -661,7 +661,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     const len = msg.data!.length;
     const total = fragmentCount(len);
     const left = msg.fragmentsLeft > 0 ? msg.fragmentsLeft : total;
-    const size = (left === total ? len : Math.ceil((len * left) / total)) + left * CHUNK_HEADER;
+    const size = fragmentBytes(len, left, total) + left * CHUNK_HEADER;
     const verdict = out.transmitFragments(this.peer!, msg, size, left);
     if (this.net.trace.enabled) this.traceSend(verdict, [msg], left);
     if (verdict !== Verdict.DELIVERED) {
@@ -860,7 +860,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     const len = size - CHUNK_HEADER;
     const total = fragmentCount(len);
     const left = p instanceof Message && p.fragmentsLeft > 0 ? p.fragmentsLeft : total;
-    return (left === total ? len : Math.ceil((len * left) / total)) + left * (CHUNK_HEADER + overhead);
+    return fragmentBytes(len, left, total) + left * (CHUNK_HEADER + overhead);
   }
 
   /** Add (`sign` 1) or remove (-1) the payload bytes of `p` from its channels' held counts; channels that fall to their threshold go to `low`. */
