@@ -126,16 +126,11 @@ class DatachannelChannel extends EventHoldingChannel implements EngineChannel {
     dc.onMessage(
       guard((msg: string | Buffer | ArrayBuffer) => {
         if (this.closedFlag) return;
+        const isText = typeof msg === 'string';
+        const data = typeof msg === 'string' ? Buffer.from(msg, 'utf8') : msg instanceof ArrayBuffer ? new Uint8Array(msg) : msg;
         const h = this.handlers;
-        if (typeof msg === 'string') {
-          const data = Buffer.from(msg, 'utf8');
-          if (h) h.message(data, true);
-          else this.hold({ kind: 'message', data, isText: true });
-        } else {
-          const data = msg instanceof ArrayBuffer ? new Uint8Array(msg) : msg;
-          if (h) h.message(data, false);
-          else this.hold({ kind: 'message', data, isText: false });
-        }
+        if (h) h.message(data, isText);
+        else this.hold({ kind: 'message', data, isText });
       }),
     );
   }
