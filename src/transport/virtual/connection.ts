@@ -64,6 +64,11 @@ function safe(fn: () => void): void {
   }
 }
 
+/** Mean round-trip time over `there` and `back` from their current conditions, ms. */
+function roundTrip(there: LinkDirection, back: LinkDirection): number {
+  return meanDelay(there.cond) + meanDelay(back.cond);
+}
+
 /** Runs a closure; used for rare control-plane events only. */
 const callTask: Task = {
   fire(arg: unknown): void {
@@ -331,7 +336,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       if (target.remote?.ufrag !== this.localSdp.ufrag || this.remote?.ufrag !== target.localSdp.ufrag) continue;
       const link = this.net.linkBetween(this.host, target.host);
       if (link.isDead()) continue;
-      const rtt = this.roundTrip(target.host);
+      const rtt = roundTrip(this.net.direction(this.host, target.host), this.net.direction(target.host, this.host));
       this.checkInFlight = true;
       const h = this.clock.schedule(this.clock.now() + rtt, callTask, () => {
         this.timers.delete(h);
@@ -479,22 +484,16 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
 
   /** @internal Round-trip time from the current link conditions, ms. */
   rttMs(): number {
-    return this.peer ? this.roundTrip(this.peer.host) : -1;
-  }
-
-  /** Mean round-trip time to `other` from the current link conditions, ms. */
-  private roundTrip(other: VirtualHost): number {
-    return meanDelay(this.net.direction(this.host, other).cond) + meanDelay(this.net.direction(other, this.host).cond);
+    const peer = this.peer;
+    return peer ? roundTrip(this.out!, peer.out!) : -1;
   }
 
   private rto(tries: number): number {
-    const peer = this.peer!;
-    const a = this.net.direction(this.host, peer.host).cond;
-    const b = this.net.direction(peer.host, this.host).cond;
+    const a = this.out!.cond;
+    const b = this.peer!.out!.cond;
     const base = meanDelay(a) + meanDelay(b) + 4 * (a.jitterMs + b.jitterMs);
     const { rtoMinMs, rtoMaxMs } = this.net.sctp;
-    const rto = Math.min(rtoMaxMs, Math.max(rtoMinMs, base) * 2 ** (tries - 1));
-    return rto;
+    return Math.min(rtoMaxMs, Math.max(rtoMinMs, base) * 2 ** (tries - 1));
   }
 
   // ---- SCTP: sending ----------------------------------------------------
@@ -729,7 +728,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
         if (m.timer !== undefined) pending[keep++] = m;
         continue;
       }
-      const at = arrival + meanDelay(this.net.direction(this.peer!.host, this.host).cond);
+      const at = arrival + meanDelay(this.peer!.out!.cond);
       if (at < m.timer.at) {
         this.clock.cancel(m.timer);
         m.timer = this.clock.schedule(at, this, m);
