@@ -272,7 +272,7 @@ export class VirtualNetwork {
 
   /** Counters of the direction from `from` to `to`. */
   directionStats(from: VirtualHost, to: VirtualHost): LinkDirection['stats'] {
-    return { ...this.direction(from, to).stats };
+    return this.direction(from, to).stats;
   }
 
   /**
