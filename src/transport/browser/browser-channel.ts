@@ -25,7 +25,7 @@ export function nativeInit(dc: RTCDataChannel): EngineChannelInit {
 }
 
 /** Byte length of `text` encoded as UTF-8, without encoding it. */
-export function utf8Length(text: string): number {
+function utf8Length(text: string): number {
   let n = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
