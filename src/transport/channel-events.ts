@@ -29,3 +29,36 @@ export function deliverChannelEvent(h: EngineChannelHandlers, e: ChannelEvent): 
       return h.bufferedAmountLow();
   }
 }
+
+/**
+ * The handler half of an engine channel: holds events until
+ * {@link setHandlers} and then delivers them in order.
+ */
+export abstract class EventHoldingChannel {
+  protected handlers: EngineChannelHandlers | null = null;
+  private pending: ChannelEvent[] = [];
+
+  setHandlers(handlers: EngineChannelHandlers): void {
+    this.handlers = handlers;
+    const queued = this.pending;
+    this.pending = [];
+    for (const event of queued) this.deliver(handlers, event);
+  }
+
+  /** Deliver `event` now, or hold it while no handlers are set. */
+  protected emit(event: ChannelEvent): void {
+    const h = this.handlers;
+    if (h) this.deliver(h, event);
+    else this.pending.push(event);
+  }
+
+  /** Hold `event` for {@link setHandlers} (the caller found no handlers). */
+  protected hold(event: ChannelEvent): void {
+    this.pending.push(event);
+  }
+
+  /** Call the handler for one event; an engine may guard it. */
+  protected deliver(h: EngineChannelHandlers, event: ChannelEvent): void {
+    deliverChannelEvent(h, event);
+  }
+}

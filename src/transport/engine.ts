@@ -200,3 +200,17 @@ export function rethrowAsync(err: unknown): void {
     throw err;
   });
 }
+
+/**
+ * `fn`, with any exception rethrown asynchronously ({@link rethrowAsync}): for
+ * handlers called from native code or a browser's event dispatch.
+ */
+export function guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+  return (...args: A) => {
+    try {
+      fn(...args);
+    } catch (err) {
+      rethrowAsync(err);
+    }
+  };
+}

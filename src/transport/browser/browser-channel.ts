@@ -2,9 +2,8 @@
  * One browser RTCDataChannel behind the {@link EngineChannel} interface.
  * @module
  */
-import { deliverChannelEvent, type ChannelEvent } from '../channel-events.js';
-import type { EngineChannel, EngineChannelHandlers, EngineChannelInit } from '../engine.js';
-import { guard } from './guard.js';
+import { EventHoldingChannel, type ChannelEvent } from '../channel-events.js';
+import { guard, type EngineChannel, type EngineChannelInit } from '../engine.js';
 
 const encoder = new TextEncoder();
 
@@ -26,7 +25,7 @@ export function nativeInit(dc: RTCDataChannel): EngineChannelInit {
 }
 
 /** Byte length of `text` encoded as UTF-8, without encoding it. */
-export function utf8Length(text: string): number {
+function utf8Length(text: string): number {
   let n = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -47,10 +46,8 @@ export interface ByteCounters {
 }
 
 /** @internal An RTCDataChannel as an engine channel. */
-export class BrowserChannel implements EngineChannel {
+export class BrowserChannel extends EventHoldingChannel implements EngineChannel {
   readonly init: EngineChannelInit;
-  private handlers: EngineChannelHandlers | null = null;
-  private pending: ChannelEvent[] = [];
   private closedFlag = false;
   private wasOpen = false;
   private closedLocally = false;
@@ -64,6 +61,7 @@ export class BrowserChannel implements EngineChannel {
     private readonly onRemoteAbort: () => void,
     private readonly onEnded: (byRemote: boolean) => void = () => undefined,
   ) {
+    super();
     this.init = init;
     dc.binaryType = 'arraybuffer';
     dc.onopen = guard(() => this.dispatch({ kind: 'open' }));
@@ -101,23 +99,11 @@ export class BrowserChannel implements EngineChannel {
   private dispatch(event: ChannelEvent): void {
     if (this.closedFlag && event.kind !== 'closed') return;
     if (event.kind === 'open') this.wasOpen = true;
-    const h = this.handlers;
-    if (!h) {
-      this.pending.push(event);
-      return;
-    }
-    deliverChannelEvent(h, event);
+    this.emit(event);
   }
 
   id(): number {
     return this.dc.id ?? this.init.id ?? -1;
-  }
-
-  setHandlers(handlers: EngineChannelHandlers): void {
-    this.handlers = handlers;
-    const queued = this.pending;
-    this.pending = [];
-    for (const event of queued) deliverChannelEvent(handlers, event);
   }
 
   sendBinary(data: Uint8Array): boolean {

@@ -39,22 +39,22 @@
  * @module
  */
 import { annotateSdp, extractAnnotations } from '../channel-annotation.js';
-import type {
-  Engine,
-  EngineChannel,
-  EngineChannelInit,
-  EngineConfig,
-  EngineConnection,
-  EngineConnectionHandlers,
-  EngineConnectionState,
-  EngineGatheringState,
-  EngineSignalingState,
-  EngineStats,
-  SdpType,
+import {
+  guard,
+  type Engine,
+  type EngineChannel,
+  type EngineChannelInit,
+  type EngineConfig,
+  type EngineConnection,
+  type EngineConnectionHandlers,
+  type EngineConnectionState,
+  type EngineGatheringState,
+  type EngineSignalingState,
+  type EngineStats,
+  type SdpType,
 } from '../engine.js';
 import { BrowserChannel, nativeInit, type ByteCounters } from './browser-channel.js';
 import { EMPTY_SNAPSHOT, readStatsReport, type BrowserStatsSnapshot } from './browser-stats.js';
-import { guard } from './guard.js';
 import { checkRemoteSdp } from './sdp-check.js';
 
 /** How often cached statistics are refreshed while connected (ms). */

@@ -30,11 +30,11 @@
  *   acknowledged, so the wait is a fixed bound, not an event.
  * @module
  */
-import { deliverChannelEvent, type ChannelEvent } from '../channel-events.js';
+import { EventHoldingChannel, type ChannelEvent } from '../channel-events.js';
 import ndc from 'node-datachannel';
 import type { DataChannel as NdcChannel, PeerConnection as NdcConnection, IceServer as NdcIceServer } from 'node-datachannel';
 import {
-  rethrowAsync,
+  guard,
   type Engine,
   type EngineChannel,
   type EngineChannelHandlers,
@@ -101,20 +101,8 @@ function normaliseTransport(t: string): string {
   return 'unknown';
 }
 
-function guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
-  return (...args: A) => {
-    try {
-      fn(...args);
-    } catch (err) {
-      rethrowAsync(err);
-    }
-  };
-}
-
-class DatachannelChannel implements EngineChannel {
+class DatachannelChannel extends EventHoldingChannel implements EngineChannel {
   readonly init: EngineChannelInit;
-  private handlers: EngineChannelHandlers | null = null;
-  private pending: ChannelEvent[] = [];
   private closedFlag = false;
 
   constructor(
@@ -122,6 +110,7 @@ class DatachannelChannel implements EngineChannel {
     init: EngineChannelInit,
     private readonly onRelease: (ch: DatachannelChannel) => void,
   ) {
+    super();
     this.init = init;
     dc.onOpen(guard(() => this.dispatch({ kind: 'open' })));
     dc.onClosed(
@@ -137,28 +126,18 @@ class DatachannelChannel implements EngineChannel {
     dc.onMessage(
       guard((msg: string | Buffer | ArrayBuffer) => {
         if (this.closedFlag) return;
+        const isText = typeof msg === 'string';
+        const data = typeof msg === 'string' ? Buffer.from(msg, 'utf8') : msg instanceof ArrayBuffer ? new Uint8Array(msg) : msg;
         const h = this.handlers;
-        if (typeof msg === 'string') {
-          const data = Buffer.from(msg, 'utf8');
-          if (h) h.message(data, true);
-          else this.pending.push({ kind: 'message', data, isText: true });
-        } else {
-          const data = msg instanceof ArrayBuffer ? new Uint8Array(msg) : msg;
-          if (h) h.message(data, false);
-          else this.pending.push({ kind: 'message', data, isText: false });
-        }
+        if (h) h.message(data, isText);
+        else this.hold({ kind: 'message', data, isText });
       }),
     );
   }
 
   private dispatch(event: ChannelEvent): void {
     if (this.closedFlag && event.kind !== 'closed') return;
-    const h = this.handlers;
-    if (!h) {
-      this.pending.push(event);
-      return;
-    }
-    deliverChannelEvent(h, event);
+    this.emit(event);
   }
 
   id(): number {
@@ -167,13 +146,6 @@ class DatachannelChannel implements EngineChannel {
     } catch {
       return this.init.id ?? -1;
     }
-  }
-
-  setHandlers(handlers: EngineChannelHandlers): void {
-    this.handlers = handlers;
-    const queued = this.pending;
-    this.pending = [];
-    for (const event of queued) deliverChannelEvent(handlers, event);
   }
 
   /**

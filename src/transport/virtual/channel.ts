@@ -3,15 +3,17 @@
  * connection; the channel holds its options, stream state and the handlers.
  * @module
  */
-import { deliverChannelEvent, type ChannelEvent } from '../channel-events.js';
-import { rethrowAsync, type EngineChannel, type EngineChannelHandlers, type EngineChannelInit } from '../engine.js';
+import { deliverChannelEvent, EventHoldingChannel, type ChannelEvent } from '../channel-events.js';
+import { guard, rethrowAsync, type EngineChannel, type EngineChannelHandlers, type EngineChannelInit } from '../engine.js';
 import type { Message } from './chunk.js';
 import type { VirtualConnection } from './connection.js';
 
 const encoder = new TextEncoder();
+/** A channel event to its handler; a handler's exception is rethrown asynchronously. */
+const guardedDeliver = guard(deliverChannelEvent);
 
 /** A data channel of a virtual connection. */
-export class VirtualChannel implements EngineChannel {
+export class VirtualChannel extends EventHoldingChannel implements EngineChannel {
   readonly init: EngineChannelInit;
   /** @internal */ streamId: number;
   /** @internal */ state: 'connecting' | 'open' | 'closing' | 'closed' = 'connecting';
@@ -22,14 +24,13 @@ export class VirtualChannel implements EngineChannel {
   /** @internal Unordered with maxRetransmits 0: binary messages skip per-message state. */ readonly fast: boolean;
   /** @internal Payload bytes of this channel held in the connection's send buffer. */ held = 0;
   /** @internal `bufferedAmountLow` fires when {@link held} falls to this or below. */ lowThreshold = 0;
-  private handlers: EngineChannelHandlers | null = null;
-  private pending: ChannelEvent[] = [];
 
   /** @internal */
   constructor(
     private readonly conn: VirtualConnection,
     init: EngineChannelInit,
   ) {
+    super();
     this.init = init;
     this.streamId = init.id ?? -1;
     this.fast = !init.ordered && init.maxRetransmits === 0;
@@ -39,19 +40,14 @@ export class VirtualChannel implements EngineChannel {
     return this.streamId;
   }
 
-  setHandlers(handlers: EngineChannelHandlers): void {
-    this.handlers = handlers;
-    const queued = this.pending;
-    this.pending = [];
-    for (const e of queued) deliver(handlers, e);
-  }
-
   /** @internal */
   dispatch(e: ChannelEvent): void {
-    if (this.conn.isClosed()) return;
-    const h = this.handlers;
-    if (h) deliver(h, e);
-    else this.pending.push(e);
+    if (!this.conn.isClosed()) this.emit(e);
+  }
+
+  /** A handler's exception is rethrown asynchronously. */
+  protected override deliver(h: EngineChannelHandlers, e: ChannelEvent): void {
+    guardedDeliver(h, e);
   }
 
   /** @internal Deliver a received message. */
@@ -63,7 +59,7 @@ export class VirtualChannel implements EngineChannel {
       } catch (err) {
         rethrowAsync(err);
       }
-    } else this.pending.push({ kind: 'message', data, isText });
+    } else this.hold({ kind: 'message', data, isText });
   }
 
   sendBinary(data: Uint8Array): boolean {
@@ -90,13 +86,5 @@ export class VirtualChannel implements EngineChannel {
 
   close(): void {
     this.conn.closeChannel(this);
-  }
-}
-
-function deliver(h: EngineChannelHandlers, e: ChannelEvent): void {
-  try {
-    deliverChannelEvent(h, e);
-  } catch (err) {
-    rethrowAsync(err);
   }
 }

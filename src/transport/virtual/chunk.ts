@@ -54,6 +54,11 @@ export function fragmentCount(length: number): number {
   return length + CHUNK_HEADER <= BUNDLE_BYTES ? 1 : Math.ceil(length / (BUNDLE_BYTES - CHUNK_HEADER));
 }
 
+/** Payload bytes of `left` of the `total` fragments of a `length`-byte message (a retry resends only the missing ones). */
+export function fragmentBytes(length: number, left: number, total: number): number {
+  return left === total ? length : Math.ceil((length * left) / total);
+}
+
 /** @internal Several messages in one link packet (SCTP chunk bundling). */
 export class Bundle {
   received = false;

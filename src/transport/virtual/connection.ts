@@ -51,7 +51,7 @@ import type { VirtualHost, VirtualNetwork } from './network.js';
 import { hashBytes } from './rng.js';
 import type { Task, TimerHandle, VirtualClock } from './scheduler.js';
 import { parseCandidate, parseSdp, writeCandidate, writeSdp, type VirtualSdp } from './sdp.js';
-import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, REF_LENGTH, REF_SHIFT, fragmentCount, refLength, DATA, DCEP_ACK, DCEP_OPEN, FORWARD, KIND_NAMES, Message, RESET, SHUTDOWN } from './chunk.js';
+import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, REF_LENGTH, REF_SHIFT, fragmentBytes, fragmentCount, refLength, DATA, DCEP_ACK, DCEP_OPEN, FORWARD, KIND_NAMES, Message, RESET, SHUTDOWN } from './chunk.js';
 import { VirtualChannel } from './channel.js';
 
 const DEFAULT_MAX_MESSAGE_SIZE = 262144;
@@ -62,6 +62,11 @@ function safe(fn: () => void): void {
   } catch (err) {
     rethrowAsync(err);
   }
+}
+
+/** Mean round-trip time over `there` and `back` from their current conditions, ms. */
+function roundTrip(there: LinkDirection, back: LinkDirection): number {
+  return meanDelay(there.cond) + meanDelay(back.cond);
 }
 
 /** Runs a closure; used for rare control-plane events only. */
@@ -219,11 +224,10 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     if (init.negotiated && (init.id === undefined || this.byStream.has(init.id))) {
       throw new Error(init.id === undefined ? 'a negotiated channel needs an id' : `stream id ${init.id} is already in use`);
     }
-    const channel = new VirtualChannel(this, { ...init, ...(init.negotiated ? {} : { id: undefined }) });
-    if (!init.negotiated) {
-      delete (channel.init as { id?: number }).id;
-      channel.streamId = -1;
-    }
+    // An in-band channel's id is assigned later (assignStreamIds).
+    const own = { ...init };
+    if (!init.negotiated) delete own.id;
+    const channel = new VirtualChannel(this, own);
     this.channels.push(channel);
     if (init.negotiated) this.setStream(init.id!, channel);
     // On an association that is already up (a channel created after connecting), open it now:
@@ -332,7 +336,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
       if (target.remote?.ufrag !== this.localSdp.ufrag || this.remote?.ufrag !== target.localSdp.ufrag) continue;
       const link = this.net.linkBetween(this.host, target.host);
       if (link.isDead()) continue;
-      const rtt = meanDelay(this.net.direction(this.host, target.host).cond) + meanDelay(this.net.direction(target.host, this.host).cond);
+      const rtt = roundTrip(this.net.direction(this.host, target.host), this.net.direction(target.host, this.host));
       this.checkInFlight = true;
       const h = this.clock.schedule(this.clock.now() + rtt, callTask, () => {
         this.timers.delete(h);
@@ -403,6 +407,14 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     this.rxStream = -1;
   }
 
+  /** Free `ch`'s stream id, if it still holds it. */
+  private unsetStream(ch: VirtualChannel): void {
+    if (ch.streamId >= 0 && this.byStream.get(ch.streamId) === ch) {
+      this.byStream.delete(ch.streamId);
+      this.rxStream = -1;
+    }
+  }
+
   /** In-band ids: the DTLS client (answerer) uses even ids, the server odd ones. */
   private assignStreamIds(): void {
     let next = this.role === 'answerer' ? 0 : 1;
@@ -425,18 +437,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     clock.cancel(pair.reconnectTimer);
     pair.reconnectTimer = undefined;
     if (dead) {
-      if (pair.disconnectTimer === undefined && pair.failTimer === undefined) {
-        pair.disconnectTimer = clock.schedule(now + this.net.ice.disconnectedAfterMs, callTask, () => {
-          pair.disconnectTimer = undefined;
-          pair.a.setState('disconnected');
-          pair.b.setState('disconnected');
-        });
-        pair.failTimer = clock.schedule(now + this.net.ice.failedAfterMs, callTask, () => {
-          pair.failTimer = undefined;
-          pair.a.fail();
-          pair.b.fail();
-        });
-      }
+      this.startConsentTimers(pair, [pair.a, pair.b]);
     } else {
       clock.cancel(pair.disconnectTimer);
       clock.cancel(pair.failTimer);
@@ -455,6 +456,24 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     }
   }
 
+  /**
+   * Consent checks stop succeeding for `conns`: they turn DISCONNECTED, then
+   * FAILED, on the pair's timers (unless those already run).
+   */
+  private startConsentTimers(pair: Pair, conns: readonly VirtualConnection[]): void {
+    if (pair.disconnectTimer !== undefined || pair.failTimer !== undefined) return;
+    const clock = this.clock;
+    const now = clock.now();
+    pair.disconnectTimer = clock.schedule(now + this.net.ice.disconnectedAfterMs, callTask, () => {
+      pair.disconnectTimer = undefined;
+      for (const c of conns) c.setState('disconnected');
+    });
+    pair.failTimer = clock.schedule(now + this.net.ice.failedAfterMs, callTask, () => {
+      pair.failTimer = undefined;
+      for (const c of conns) c.fail();
+    });
+  }
+
   /** Consent failed: the connection is dead, its channels close. */
   private fail(): void {
     if (this.closed) return;
@@ -466,18 +485,15 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
   /** @internal Round-trip time from the current link conditions, ms. */
   rttMs(): number {
     const peer = this.peer;
-    if (!peer) return -1;
-    return meanDelay(this.net.direction(this.host, peer.host).cond) + meanDelay(this.net.direction(peer.host, this.host).cond);
+    return peer ? roundTrip(this.out!, peer.out!) : -1;
   }
 
   private rto(tries: number): number {
-    const peer = this.peer!;
-    const a = this.net.direction(this.host, peer.host).cond;
-    const b = this.net.direction(peer.host, this.host).cond;
+    const a = this.out!.cond;
+    const b = this.peer!.out!.cond;
     const base = meanDelay(a) + meanDelay(b) + 4 * (a.jitterMs + b.jitterMs);
     const { rtoMinMs, rtoMaxMs } = this.net.sctp;
-    const rto = Math.min(rtoMaxMs, Math.max(rtoMinMs, base) * 2 ** (tries - 1));
-    return rto;
+    return Math.min(rtoMaxMs, Math.max(rtoMinMs, base) * 2 ** (tries - 1));
   }
 
   // ---- SCTP: sending ----------------------------------------------------
@@ -644,7 +660,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     const len = msg.data!.length;
     const total = fragmentCount(len);
     const left = msg.fragmentsLeft > 0 ? msg.fragmentsLeft : total;
-    const size = (left === total ? len : Math.ceil((len * left) / total)) + left * CHUNK_HEADER;
+    const size = fragmentBytes(len, left, total) + left * CHUNK_HEADER;
     const verdict = out.transmitFragments(this.peer!, msg, size, left);
     if (this.net.trace.enabled) this.traceSend(verdict, [msg], left);
     if (verdict !== Verdict.DELIVERED) {
@@ -712,7 +728,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
         if (m.timer !== undefined) pending[keep++] = m;
         continue;
       }
-      const at = arrival + meanDelay(this.net.direction(this.peer!.host, this.host).cond);
+      const at = arrival + meanDelay(this.peer!.out!.cond);
       if (at < m.timer.at) {
         this.clock.cancel(m.timer);
         m.timer = this.clock.schedule(at, this, m);
@@ -843,7 +859,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     const len = size - CHUNK_HEADER;
     const total = fragmentCount(len);
     const left = p instanceof Message && p.fragmentsLeft > 0 ? p.fragmentsLeft : total;
-    return (left === total ? len : Math.ceil((len * left) / total)) + left * (CHUNK_HEADER + overhead);
+    return fragmentBytes(len, left, total) + left * (CHUNK_HEADER + overhead);
   }
 
   /** Add (`sign` 1) or remove (-1) the payload bytes of `p` from its channels' held counts; channels that fall to their threshold go to `low`. */
@@ -1065,10 +1081,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     if (wasOpen) this.sendControl(RESET, ch.streamId, null);
     if (this.role === null) {
       // Never negotiated: the stream id is free again at once, as in libdatachannel.
-      if (ch.streamId >= 0 && this.byStream.get(ch.streamId) === ch) {
-        this.byStream.delete(ch.streamId);
-        this.rxStream = -1;
-      }
+      this.unsetStream(ch);
       const i = this.channels.indexOf(ch);
       if (i >= 0) this.channels.splice(i, 1);
     }
@@ -1080,10 +1093,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     ch.state = 'closed';
     ch.early = null;
     ch.skipped = null;
-    if (ch.streamId >= 0 && this.byStream.get(ch.streamId) === ch) {
-      this.byStream.delete(ch.streamId);
-      this.rxStream = -1;
-    }
+    this.unsetStream(ch);
     ch.dispatch({ kind: 'closed' });
   }
 
@@ -1147,7 +1157,6 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
   /** The peer closed without telling us: consent checks will stop succeeding. */
   private peerVanished(): void {
     if (this.closed || this.state === 'failed') return;
-    const now = this.clock.now();
     if (!this.pair?.handshakeDone) {
       this.later(() => this.setState('failed'), this.net.ice.failedAfterMs);
       return;
@@ -1155,16 +1164,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, Task {
     const pair = this.pair;
     this.clock.cancel(pair.reconnectTimer);
     pair.reconnectTimer = undefined;
-    if (pair.disconnectTimer === undefined && pair.failTimer === undefined) {
-      pair.disconnectTimer = this.clock.schedule(now + this.net.ice.disconnectedAfterMs, callTask, () => {
-        pair.disconnectTimer = undefined;
-        this.setState('disconnected');
-      });
-      pair.failTimer = this.clock.schedule(now + this.net.ice.failedAfterMs, callTask, () => {
-        pair.failTimer = undefined;
-        this.fail();
-      });
-    }
+    this.startConsentTimers(pair, [this]);
     // The dead peer no longer watches the link; make sure healing does not revive us.
     pair.link.watchers.delete(pair);
   }

@@ -150,11 +150,11 @@ export class VirtualNetwork {
   private defaults: ResolvedConditions;
   private partitions: [Set<VirtualHost>, Set<VirtualHost>][] = [];
   private closed = false;
-  /** Connections with an open bundle, flushed together by one event. */
   /** @internal Where payloads of unordered, unreliable messages in flight are copied. */
   readonly slab = new PayloadSlab();
   /** @internal Packets in flight whose arrival times do not decrease (see link.ts). */
   readonly lane: PacketFifo;
+  /** Connections with an open bundle, flushed together by one event. */
   private toFlush: VirtualConnection[] = [];
   private flushTimer: TimerHandle | undefined;
   private readonly flusher: Task = {
@@ -272,7 +272,7 @@ export class VirtualNetwork {
 
   /** Counters of the direction from `from` to `to`. */
   directionStats(from: VirtualHost, to: VirtualHost): LinkDirection['stats'] {
-    return { ...this.direction(from, to).stats };
+    return this.direction(from, to).stats;
   }
 
   /**

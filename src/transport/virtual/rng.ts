@@ -5,7 +5,7 @@
  */
 
 /** 32-bit FNV-1a hash of a string, for deriving independent streams from one seed. */
-export function hashString(text: string, seed = 0x811c9dc5): number {
+function hashString(text: string, seed = 0x811c9dc5): number {
   let h = seed >>> 0;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

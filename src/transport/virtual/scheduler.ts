@@ -54,6 +54,17 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => (g.setImmediate ? g.setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
+/** Check the arguments of runUntil()/runUntilAsync() (`what` names the call); the options with defaults. */
+function runArgs(predicate: unknown, options: RunUntilOptions, what: string): Required<RunUntilOptions> {
+  if (typeof predicate !== 'function') invalid(`${what} predicate`, 'a function', predicate);
+  const opts = checkOptions<RunUntilOptions>(options, ['maxMs', 'stepMs'], `${what} options`);
+  const maxMs = opts.maxMs ?? 60_000;
+  const stepMs = opts.stepMs ?? 10;
+  if (typeof maxMs !== 'number' || !(maxMs >= 0) || !Number.isFinite(maxMs)) invalid(`${what} maxMs`, 'a finite number ≥ 0', maxMs);
+  if (typeof stepMs !== 'number' || !(stepMs > 0) || !Number.isFinite(stepMs)) invalid(`${what} stepMs`, 'a finite number > 0', stepMs);
+  return { maxMs, stepMs };
+}
+
 function before(x: Entry, y: Entry): boolean {
   return x.at < y.at || (x.at === y.at && x.seq < y.seq);
 }
@@ -147,12 +158,7 @@ export class VirtualClock implements Clock {
    */
   runUntil(predicate: () => boolean, options: RunUntilOptions = {}): boolean {
     this.requireVirtual('runUntil()');
-    if (typeof predicate !== 'function') invalid('runUntil() predicate', 'a function', predicate);
-    const opts = checkOptions<RunUntilOptions>(options, ['maxMs', 'stepMs'], 'runUntil() options');
-    const maxMs = opts.maxMs ?? 60_000;
-    const stepMs = opts.stepMs ?? 10;
-    if (typeof maxMs !== 'number' || !(maxMs >= 0) || !Number.isFinite(maxMs)) invalid('runUntil() maxMs', 'a finite number ≥ 0', maxMs);
-    if (typeof stepMs !== 'number' || !(stepMs > 0) || !Number.isFinite(stepMs)) invalid('runUntil() stepMs', 'a finite number > 0', stepMs);
+    const { maxMs, stepMs } = runArgs(predicate, options, 'runUntil()');
     if (predicate()) return true;
     const end = this.current + maxMs;
     while (this.current < end) {
@@ -171,12 +177,7 @@ export class VirtualClock implements Clock {
    */
   async runUntilAsync(predicate: () => boolean, options: RunUntilOptions = {}): Promise<boolean> {
     this.requireVirtual('runUntilAsync()');
-    if (typeof predicate !== 'function') invalid('runUntilAsync() predicate', 'a function', predicate);
-    const opts = checkOptions<RunUntilOptions>(options, ['maxMs', 'stepMs'], 'runUntilAsync() options');
-    const maxMs = opts.maxMs ?? 60_000;
-    const stepMs = opts.stepMs ?? 10;
-    if (typeof maxMs !== 'number' || !(maxMs >= 0) || !Number.isFinite(maxMs)) invalid('runUntilAsync() maxMs', 'a finite number ≥ 0', maxMs);
-    if (typeof stepMs !== 'number' || !(stepMs > 0) || !Number.isFinite(stepMs)) invalid('runUntilAsync() stepMs', 'a finite number > 0', stepMs);
+    const { maxMs, stepMs } = runArgs(predicate, options, 'runUntilAsync()');
     if (this.asyncRunning) {
       throw new RtcmeshError(ErrorCode.INVALID_STATE, 'runUntilAsync()/advanceAsync() is already running on this clock; await it before starting another');
     }
