@@ -6,7 +6,7 @@
  * does, so offers never collide); departures remove peers.
  * @module
  */
-import { ErrorCode, RtcmeshError, isRtcmeshError } from '../errors.js';
+import { ErrorCode, RtcmeshError, describeError, isRtcmeshError } from '../errors.js';
 import { ConnectionState } from '../peer/enums.js';
 import { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import type { PeerConnectionConfig } from '../peer/options.js';
@@ -448,7 +448,7 @@ export const Mesh = {
     } catch (err) {
       mesh.close();
       if (err instanceof RtcmeshError) throw err;
-      throw new RtcmeshError(ErrorCode.ENGINE_ERROR, `Mesh.join() failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new RtcmeshError(ErrorCode.ENGINE_ERROR, `Mesh.join() failed: ${describeError(err)}`, { cause: err });
     }
     return mesh;
   },
