@@ -846,7 +846,6 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     const h = entry.health;
     if (now >= h.nextPingAt) {
       h.nextPingAt = now + this.heartbeatMs;
-      h.pingsSent++;
       entry.heartbeatsSent++;
       this.sendFrame(entry, { type: FrameType.PING, seq: ++h.pingSeq >>> 0, time: now, acks: this.acks(entry) }, now);
       return;
