@@ -1088,7 +1088,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
         malformed: recv?.malformed ?? 0,
       };
     });
-    const sum = (k: 'packetsSent' | 'bytesSent' | 'packetsReceived' | 'bytesReceived' | 'replayed') => channels.reduce((n, c) => n + c[k], 0);
+    const sum = (k: 'packetsSent' | 'bytesSent' | 'packetsReceived' | 'bytesReceived' | 'replayed' | 'malformed') => channels.reduce((n, c) => n + c[k], 0);
     return {
       peerId: e.id,
       state: e.state,
@@ -1103,7 +1103,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
       reconnects: e.reconnects,
       attempt: e.rc?.attempt ?? 0,
       controlMalformed: e.controlMalformed,
-      sessionMalformed: e.recv.reduce((n, r) => n + (r?.malformed ?? 0), 0),
+      sessionMalformed: sum('malformed'),
       candidatePair: engine.selectedCandidatePair,
       engineBytesSent: engine.bytesSent,
       engineBytesReceived: engine.bytesReceived,
