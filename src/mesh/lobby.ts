@@ -6,7 +6,7 @@
  * does, so offers never collide); departures remove peers.
  * @module
  */
-import { ErrorCode, RtcmeshError, isRtcmeshError } from '../errors.js';
+import { ErrorCode, RtcmeshError, describeError, isRtcmeshError } from '../errors.js';
 import { ConnectionState } from '../peer/enums.js';
 import { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import type { PeerConnectionConfig } from '../peer/options.js';
@@ -145,48 +145,37 @@ export class LobbyMultiplayerPeer extends WebRTCMultiplayerPeer {
   /** @internal */
   async start(options: JoinMeshOptions, channels: TransferMode[]): Promise<void> {
     const s = this.signaling;
-    const onJoined = (id: number) => {
-      this.members.add(id);
-      this.connectTo(id);
-    };
-    const onLeft = (id: number) => {
-      this.members.delete(id);
-      this.detachedMembers.delete(id);
-      this.probes.delete(id);
-      this.early.delete(id);
-      if (this.announcedEarly) this.announcedEarly = this.announcedEarly.filter((p) => p !== id);
-      this.drop(id, 'left the lobby', true);
-    };
-    const onDetached = (id: number) => {
-      if (this.members.has(id)) this.detachedMembers.add(id);
-    };
-    const onAlive = (id: number) => {
-      const probe = this.probes.get(id);
-      if (probe) probe.answered = true;
-    };
-    const onAttached = (id: number) => {
-      this.detachedMembers.delete(id);
-      // Dropped while it was away (its link was lost too): connect afresh, same id.
-      if (this.members.has(id) && !this.announcedEarly) this.connectTo(id);
-    };
-    const onDescription = (from: number, type: 'offer' | 'answer', sdp: string) => this.route(from, { kind: 'description', type, sdp });
-    const onCandidate = (from: number, mid: string, index: number, candidate: string) =>
-      this.route(from, { kind: 'candidate', mid, index, candidate });
-    s.on('peer_joined', onJoined);
-    s.on('peer_left', onLeft);
-    s.on('peer_detached', onDetached);
-    s.on('peer_attached', onAttached);
-    s.on('peer_alive', onAlive);
-    s.on('description', onDescription);
-    s.on('candidate', onCandidate);
+    const listeners = {
+      peer_joined: (id: number) => {
+        this.members.add(id);
+        this.connectTo(id);
+      },
+      peer_left: (id: number) => {
+        this.members.delete(id);
+        this.detachedMembers.delete(id);
+        this.early.delete(id);
+        if (this.announcedEarly) this.announcedEarly = this.announcedEarly.filter((p) => p !== id);
+        this.drop(id, 'left the lobby', true); // forgets its probe too
+      },
+      peer_detached: (id: number) => {
+        if (this.members.has(id)) this.detachedMembers.add(id);
+      },
+      peer_attached: (id: number) => {
+        this.detachedMembers.delete(id);
+        // Dropped while it was away (its link was lost too): connect afresh, same id.
+        if (this.members.has(id) && !this.announcedEarly) this.connectTo(id);
+      },
+      peer_alive: (id: number) => {
+        const probe = this.probes.get(id);
+        if (probe) probe.answered = true;
+      },
+      description: (from: number, type: 'offer' | 'answer', sdp: string) => this.route(from, { kind: 'description', type, sdp }),
+      candidate: (from: number, mid: string, index: number, candidate: string) => this.route(from, { kind: 'candidate', mid, index, candidate }),
+    } satisfies Partial<LobbySignalingEvents>;
+    const entries: [string, (...args: any[]) => void][] = Object.entries(listeners);
+    for (const [event, fn] of entries) s.on(event, fn);
     this.detach = () => {
-      s.off('peer_detached', onDetached);
-      s.off('peer_attached', onAttached);
-      s.off('peer_alive', onAlive);
-      s.off('peer_joined', onJoined);
-      s.off('peer_left', onLeft);
-      s.off('description', onDescription);
-      s.off('candidate', onCandidate);
+      for (const [event, fn] of entries) s.off(event, fn);
     };
     const joined = await s.join({
       ...(options.lobby !== undefined && { lobby: options.lobby }),
@@ -448,7 +437,7 @@ export const Mesh = {
     } catch (err) {
       mesh.close();
       if (err instanceof RtcmeshError) throw err;
-      throw new RtcmeshError(ErrorCode.ENGINE_ERROR, `Mesh.join() failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new RtcmeshError(ErrorCode.ENGINE_ERROR, `Mesh.join() failed: ${describeError(err)}`, { cause: err });
     }
     return mesh;
   },

@@ -203,8 +203,10 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   private mode_: TransferMode = TransferMode.RELIABLE;
   private channel_ = 0;
   private refuse = false;
+  /** Peer ids in the order getPacket() visits them, taken from `peers` by poll() after peers were added or removed. */
   private rrOrder: number[] = [];
   private rrNext = 0;
+  private rrStale = false;
   private last = { peer: 0, index: 0, mode: TransferMode.RELIABLE as TransferMode };
   private counters = { packetsSent: 0, packetsReceived: 0, broadcastFailures: 0 };
   /** Final snapshots of removed links, oldest first. */
@@ -353,6 +355,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     const { channels, control } = this.createChannels(connection, specs, 'addPeer()');
     const now = this.clock.now();
     const session = (s: ChannelSpec) => this.sessions && s.mode === TransferMode.RELIABLE;
+    this.rrStale = true;
     this.peers.set(peerId, {
       id: peerId,
       connection,
@@ -460,6 +463,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     const entry = this.peers.get(peerId);
     if (!entry) return;
     this.peers.delete(peerId);
+    this.rrStale = true;
     const now = this.clock.now();
     entry.state = 'closed';
     this.record(entry, 'closed', now, reason);
@@ -729,8 +733,11 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
       if (this.peers.get(entry.id) !== entry) continue; // removed by a listener
       this.update(entry, now);
     }
-    this.rrOrder = [...this.peers.keys()];
-    if (this.rrNext >= this.rrOrder.length) this.rrNext = 0;
+    if (this.rrStale) {
+      this.rrStale = false;
+      this.rrOrder = [...this.peers.keys()];
+      if (this.rrNext >= this.rrOrder.length) this.rrNext = 0;
+    }
     if (this.statsMs > 0 && now >= this.nextStatsAt && this.listenerCount('stats') > 0) {
       this.nextStatsAt = now + this.statsMs;
       this.emit('stats', this.getStats());
@@ -846,7 +853,6 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     const h = entry.health;
     if (now >= h.nextPingAt) {
       h.nextPingAt = now + this.heartbeatMs;
-      h.pingsSent++;
       entry.heartbeatsSent++;
       this.sendFrame(entry, { type: FrameType.PING, seq: ++h.pingSeq >>> 0, time: now, acks: this.acks(entry) }, now);
       return;
@@ -1082,7 +1088,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
         malformed: recv?.malformed ?? 0,
       };
     });
-    const sum = (k: 'packetsSent' | 'bytesSent' | 'packetsReceived' | 'bytesReceived' | 'replayed') => channels.reduce((n, c) => n + c[k], 0);
+    const sum = (k: 'packetsSent' | 'bytesSent' | 'packetsReceived' | 'bytesReceived' | 'replayed' | 'malformed') => channels.reduce((n, c) => n + c[k], 0);
     return {
       peerId: e.id,
       state: e.state,
@@ -1097,7 +1103,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
       reconnects: e.reconnects,
       attempt: e.rc?.attempt ?? 0,
       controlMalformed: e.controlMalformed,
-      sessionMalformed: e.recv.reduce((n, r) => n + (r?.malformed ?? 0), 0),
+      sessionMalformed: sum('malformed'),
       candidatePair: engine.selectedCandidatePair,
       engineBytesSent: engine.bytesSent,
       engineBytesReceived: engine.bytesReceived,

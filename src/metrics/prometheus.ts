@@ -12,7 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { ErrorCode, RtcmeshError } from '../errors.js';
+import { ErrorCode, RtcmeshError, describeError } from '../errors.js';
 import type { LinkChannelStats, LinkStats, MeshStats } from '../mesh/health/stats.js';
 import type { SignalingStats } from '../transport/signaling/core.js';
 import { checkOptions, checkString, invalid } from '../util/validate.js';
@@ -230,7 +230,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         },
         (err: unknown) => {
           res.writeHead(500, { 'Content-Type': 'text/plain' });
-          res.end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`);
+          res.end(`metrics failed: ${describeError(err)}\n`);
         },
       );
     },

@@ -11,20 +11,12 @@
 /** The loss estimate looks back over this many of the remote's pings. */
 export const LOSS_WINDOW = 32;
 
-/** Heartbeat settings. */
-export interface HeartbeatSettings {
-  intervalMs: number;
-  timeoutMs: number;
-}
-
 /** Heartbeat state of the current connection of one link. */
 export class LinkHealth {
   lastHeard = 0;
   nextPingAt = 0;
   pingSeq = 0;
-  pingsSent = 0;
   pongsReceived = 0;
-  pingsReceived = 0;
   /** Smoothed heartbeat RTT (ms), -1 before the first sample. */
   rttMs = -1;
   /** Last heartbeat RTT sample (ms), -1 before the first. */
@@ -47,7 +39,6 @@ export class LinkHealth {
     this.nextPingAt = now;
     this.firstRemoteSeq = -1;
     this.lastRemoteSeq = -1;
-    this.pingsReceived = 0;
     this.window.fill(-1);
   }
 
@@ -58,7 +49,6 @@ export class LinkHealth {
 
   /** The remote's PING `seq`, sent at `remoteTime` by its clock, arrived at `now`. */
   onPing(seq: number, remoteTime: number, now: number): void {
-    this.pingsReceived++;
     if (this.firstRemoteSeq < 0) {
       this.firstRemoteSeq = this.lastRemoteSeq = seq;
       this.firstRemoteTime = this.lastRemoteTime = remoteTime;
