@@ -45,19 +45,19 @@ export abstract class EventHoldingChannel {
     for (const event of queued) this.deliver(handlers, event);
   }
 
-  /** Deliver `event` now, or hold it while no handlers are set. */
+  /** @internal Deliver `event` now, or hold it while no handlers are set. */
   protected emit(event: ChannelEvent): void {
     const h = this.handlers;
     if (h) this.deliver(h, event);
     else this.pending.push(event);
   }
 
-  /** Hold `event` for {@link setHandlers} (the caller found no handlers). */
+  /** @internal Hold `event` for {@link setHandlers} (the caller found no handlers). */
   protected hold(event: ChannelEvent): void {
     this.pending.push(event);
   }
 
-  /** Call the handler for one event; an engine may guard it. */
+  /** @internal Call the handler for one event; an engine may guard it. */
   protected deliver(h: EngineChannelHandlers, event: ChannelEvent): void {
     deliverChannelEvent(h, event);
   }

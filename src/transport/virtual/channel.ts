@@ -45,7 +45,7 @@ export class VirtualChannel extends EventHoldingChannel implements EngineChannel
     if (!this.conn.isClosed()) this.emit(e);
   }
 
-  /** A handler's exception is rethrown asynchronously. */
+  /** @internal A handler's exception is rethrown asynchronously. */
   protected override deliver(h: EngineChannelHandlers, e: ChannelEvent): void {
     guardedDeliver(h, e);
   }
