@@ -7,7 +7,7 @@ export * from './errors.js';
 export * from './peer/index.js';
 export type * from './transport/engine.js';
 export { setDefaultEngine, getDefaultEngine } from './transport/default-engine.js';
-export * from './transport/signaling/index.js';
+export * from './signaling/index.js';
 export * from './mesh/index.js';
 export { realClock } from './util/clock.js';
 export type { Clock } from './util/clock.js';

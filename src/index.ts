@@ -17,5 +17,5 @@ export {
   type ListenOptions,
   type ListenAddress,
   type ServerCloseOptions,
-} from './transport/signaling/server.js';
+} from './signaling/server.js';
 export * from './metrics/index.js';

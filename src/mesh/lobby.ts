@@ -17,7 +17,7 @@ import { MULTIPLAYER_PEER_OPTION_KEYS, WebRTCMultiplayerPeer, type MultiplayerPe
 import { TransferMode } from './types.js';
 import { resolveSignaling, type SignalingSource } from './signaling-source.js';
 
-import type { LobbyMode } from '../transport/signaling/protocol.js';
+import type { LobbyMode } from '../signaling/protocol.js';
 
 /** What the lobby join needs from a signaling client (WebSocket or in-memory). */
 export interface LobbySignaling extends EventEmitter<LobbySignalingEvents> {

@@ -18,7 +18,7 @@ import { ChannelState, ConnectionState } from '../peer/enums.js';
 import { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import type { WebRTCDataChannel } from '../peer/data-channel.js';
 import { PacketQueue } from '../peer/packet-queue.js';
-import { randomInt } from '../transport/signaling/tokens.js';
+import { randomInt } from '../signaling/tokens.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { checkBool, checkInt, checkOneOf, checkOptions, invalid } from '../util/validate.js';
 import { MAX_CUSTOM_CHANNELS, channelIndexFor, channelLayout, transferChannelOf, type ChannelSpec } from './channel-layout.js';

@@ -3,8 +3,8 @@
  * URL, an in-memory bus, or a client they built themselves.
  * @module
  */
-import { MemorySignalingBus } from '../transport/signaling/memory-bus.js';
-import { WebSocketSignalingClient } from '../transport/signaling/websocket-client.js';
+import { MemorySignalingBus } from '../signaling/memory-bus.js';
+import { WebSocketSignalingClient } from '../signaling/websocket-client.js';
 import { invalid } from '../util/validate.js';
 import type { LobbySignaling } from './lobby.js';
 

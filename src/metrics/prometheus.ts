@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { ErrorCode, RtcmeshError, describeError } from '../errors.js';
 import type { LinkChannelStats, LinkStats, MeshStats } from '../mesh/health/stats.js';
-import type { SignalingStats } from '../transport/signaling/core.js';
+import type { SignalingStats } from '../signaling/core.js';
 import { checkOptions, checkString, invalid } from '../util/validate.js';
 
 /** Anything with a mesh-stats snapshot (a `WebRTCMultiplayerPeer`). */

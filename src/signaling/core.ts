@@ -7,7 +7,7 @@
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
-import { ErrorCode } from '../../errors.js';
+import { ErrorCode } from '../errors.js';
 import {
   CloseCode,
   HOST_PEER_ID,

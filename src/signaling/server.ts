@@ -11,8 +11,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
 import { WebSocket, WebSocketServer } from 'ws';
-import { ErrorCode, RtcmeshError } from '../../errors.js';
-import { checkInt, checkOptions, checkString, invalid } from '../../util/validate.js';
+import { ErrorCode, RtcmeshError } from '../errors.js';
+import { checkInt, checkOptions, checkString, invalid } from '../util/validate.js';
 import {
   DEFAULT_CORE_OPTIONS,
   SignalingCore,

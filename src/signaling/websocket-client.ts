@@ -4,8 +4,8 @@
  * WebSocket when present). A WebSocket constructor can also be passed in.
  * @module
  */
-import { ErrorCode, RtcmeshError } from '../../errors.js';
-import { checkInt, checkOptions, checkString, invalid } from '../../util/validate.js';
+import { ErrorCode, RtcmeshError } from '../errors.js';
+import { checkInt, checkOptions, checkString, invalid } from '../util/validate.js';
 import {
   BaseSignalingClient,
   type BaseSignalingClientOptions,

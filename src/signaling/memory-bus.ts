@@ -5,8 +5,8 @@
  * microtask queue in order, and validated exactly as the server does.
  * @module
  */
-import { ErrorCode, RtcmeshError } from '../../errors.js';
-import { checkOptions } from '../../util/validate.js';
+import { ErrorCode, RtcmeshError } from '../errors.js';
+import { checkOptions } from '../util/validate.js';
 import { BaseSignalingClient, type BaseSignalingClientOptions, type SignalingLink, type SignalingLinkHandlers } from './client.js';
 import { SignalingCore, type SignalingCoreOptions, type SignalingSession, type SignalingStats } from './core.js';
 import { MemoryTokenIssuer } from './tokens.js';

@@ -6,8 +6,8 @@
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
-import { ErrorCode, RtcmeshError } from '../../errors.js';
-import { checkInt, checkOneOf, checkOptions, checkString, invalid } from '../../util/validate.js';
+import { ErrorCode, RtcmeshError } from '../errors.js';
+import { checkInt, checkOneOf, checkOptions, checkString, invalid } from '../util/validate.js';
 import {
   CloseCode,
   HOST_PEER_ID,

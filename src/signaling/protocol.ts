@@ -8,7 +8,7 @@
  * leniently (extra fields are ignored, so an older client talks to a newer server).
  * @module
  */
-import { ErrorCode } from '../../errors.js';
+import { ErrorCode } from '../errors.js';
 
 /**
  * Protocol version, announced in `joined`. 2 added `probe` / `peer_alive`
