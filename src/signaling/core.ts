@@ -4,10 +4,24 @@
  * {@link SignalingSession}s. It validates every frame, assigns ids, relays with
  * the sender stamped, enforces limits, and keeps detached peers for a grace
  * period so they can resume.
+ *
+ * Sans-IO: it arms no timer and reads no clock of its own. Time comes from the
+ * injected `clock` (the driver's), its grace, seal, partial-lobby and join
+ * timers are deadlines run by `poll(now)` (see `nextDeadline()`), and ids,
+ * lobby names and epochs come from the injected `random` source.
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode } from '../errors.js';
+import { randomHex } from '../util/sans-io.js';
+import {
+  DEFAULT_CORE_OPTIONS,
+  type AuthorizeResult,
+  type SignalingCoreOptions,
+  type SignalingServerEvents,
+  type SignalingStats,
+} from './core-types.js';
+import { DeadlineQueue, type Deadline } from './deadlines.js';
 import {
   CloseCode,
   HOST_PEER_ID,
@@ -19,153 +33,20 @@ import {
   type LobbyMode,
   type ServerMessage,
 } from './protocol.js';
-import { randomHex, randomInt, type ResumeIdentity, type TokenIssuer } from './tokens.js';
+import type { ResumeIdentity, TokenIssuer } from './tokens.js';
+import type { SessionTransport, SignalingBackend, SignalingSession } from './transport.js';
 
-/** What the authorize hook learns about the joining client. */
-export interface AuthorizeRequest {
-  /** The `auth` value the client sent with `join` (any JSON). */
-  auth: unknown;
-  /** True when the client is resuming an earlier session with a token. */
-  resume: boolean;
-  /** Peer id it resumes with (resume only). */
-  id?: number;
-  /** Remote address (`ip:port`) or a bus-local name. */
-  remote: string;
-  /** `Origin` header, when the client sent one. */
-  origin?: string;
-  /** HTTP headers of the WebSocket upgrade request (empty on the memory bus). */
-  headers: Record<string, string | string[] | undefined>;
-}
-
-/** What the authorize hook learns about the lobby being joined. */
-export interface AuthorizeLobby {
-  name: string;
-  mode: LobbyMode;
-  /** Peers currently in it. */
-  peers: number;
-  sealed: boolean;
-  /** True when this join would create the lobby. */
-  creating: boolean;
-}
-
-/** Verdict of the authorize hook: a boolean, or an object carrying user data kept with the peer. */
-export type AuthorizeResult = boolean | { allow: boolean; reason?: string; data?: unknown };
-
-/** Decides whether a client may join a lobby. May be async. Throwing denies. */
-export type AuthorizeHook = (request: AuthorizeRequest, lobby: AuthorizeLobby) => AuthorizeResult | Promise<AuthorizeResult>;
-
-/** Limits and timers of the lobby logic. All times in milliseconds; 0 disables a timer. */
-export interface SignalingCoreOptions {
-  /** Peers per lobby (default 4096). */
-  maxPeersPerLobby: number;
-  /** Lobbies on the server (default 4096). */
-  maxLobbies: number;
-  /** Frames larger than this (bytes) get a PACKET_TOO_LARGE error (default 65536). */
-  maxMessageBytes: number;
-  /** A socket that has not joined within this time is closed (default 5000; 0 = never). */
-  joinTimeoutMs: number;
-  /** A sealed lobby is closed this long after sealing (default 10000). */
-  sealGraceMs: number;
-  /** A peer whose socket dropped keeps its place this long, waiting to resume (default 15000; 0 = leaves at once). */
-  resumeGraceMs: number;
-  /** Messages queued for a detached peer, oldest dropped first (default 256). */
-  resumeQueueLimit: number;
-  /** At most `messages` frames per `windowMs` per socket (default 200 per 1000 ms). */
-  rateLimit: { messages: number; windowMs: number };
-  /** Protocol violations before the socket is closed (default 10). */
-  maxStrikes: number;
-  /**
-   * Refused joins a socket may get over its lifetime before it is closed with
-   * 1008 (default 10): sealed, full, server full, authorisation refused,
-   * resume refused, join while already in a lobby or joining. Refusals are not
-   * strikes (an honest client can be refused), but without this cap a socket
-   * could retry a sealed or full lobby, or guess `auth`, at the rate limit
-   * forever. The WebSocket client opens a new socket on its next `join()`.
-   */
-  maxJoinRefusals: number;
-  /** Join authorisation hook (default: allow everyone). */
-  authorize: AuthorizeHook | undefined;
-}
-
-/** Defaults of {@link SignalingCoreOptions}. */
-export const DEFAULT_CORE_OPTIONS: Readonly<SignalingCoreOptions> = {
-  maxPeersPerLobby: 4096,
-  maxLobbies: 4096,
-  maxMessageBytes: 65536,
-  joinTimeoutMs: 5000,
-  sealGraceMs: 10_000,
-  resumeGraceMs: 15_000,
-  resumeQueueLimit: 256,
-  rateLimit: { messages: 200, windowMs: 1000 },
-  maxStrikes: 10,
-  maxJoinRefusals: 10,
-  authorize: undefined,
-};
-
-/** Transport side of one connection, implemented by the server and the bus. */
-export interface SessionTransport {
-  /** Send one text frame. */
-  send(text: string): void;
-  /** Close the connection; the transport later calls {@link SignalingSession.closed}. */
-  close(code: number, reason: string): void;
-  /**
-   * Check that the connection still reaches its client (the WebSocket server
-   * sends a ping) and call `onAlive` once it answers; never called when it
-   * does not. Without it, the connection counts as alive at once.
-   */
-  checkAlive?(onAlive: () => void): void;
-  remote: string;
-  origin?: string;
-  headers?: Record<string, string | string[] | undefined>;
-}
-
-/** Events of the lobby logic (re-emitted by the server). */
-export interface SignalingServerEvents {
-  /** A connection was accepted. */
-  connection: (remote: string) => void;
-  /** A connection ended. */
-  disconnection: (remote: string, code: number, reason: string) => void;
-  lobby_created: (lobby: string, mode: LobbyMode) => void;
-  lobby_closed: (lobby: string, reason: string) => void;
-  /** A peer joined (or resumed, `resumed` true); `data` is what authorize returned. */
-  peer_joined: (lobby: string, id: number, info: { remote: string; resumed: boolean; data: unknown }) => void;
-  /** A peer's socket dropped; it has `resumeGraceMs` to resume. */
-  peer_detached: (lobby: string, id: number) => void;
-  peer_left: (lobby: string, id: number, reason: string) => void;
-  sealed: (lobby: string) => void;
-  /** A client broke a rule; it was sent an `error` with this code. */
-  client_error: (remote: string, code: ErrorCode, message: string) => void;
-  /** A socket was closed for abuse (too many violations, flood, too-large frame). */
-  abuse_closed: (remote: string, reason: string) => void;
-}
-
-/** Counters, for logs and metrics. */
-export interface SignalingStats {
-  /** Open connections. */
-  connections: number;
-  /** Lobbies that exist. */
-  lobbies: number;
-  /** Peers in lobbies, attached or waiting to resume. */
-  peers: number;
-  /** Peers waiting to resume. */
-  detachedPeers: number;
-  /** Connections accepted since start. */
-  connectionsTotal: number;
-  /** Frames received. */
-  messagesIn: number;
-  /** Offers, answers and candidates relayed. */
-  relayed: number;
-  /** Relayed messages dropped (queue of a detached peer overflowed). */
-  relayDropped: number;
-  joins: number;
-  resumes: number;
-  /** Error messages sent, by code. */
-  errors: Record<string, number>;
-  /** Sockets closed for abuse. */
-  abuseClosed: number;
-  /** Sockets closed by the join timeout. */
-  joinTimeouts: number;
-}
+export {
+  DEFAULT_CORE_OPTIONS,
+  type AuthorizeHook,
+  type AuthorizeLobby,
+  type AuthorizeRequest,
+  type AuthorizeResult,
+  type SignalingCoreOptions,
+  type SignalingServerEvents,
+  type SignalingStats,
+} from './core-types.js';
+export type { SessionTransport, SignalingSession } from './transport.js';
 
 interface Peer {
   id: number;
@@ -173,7 +54,7 @@ interface Peer {
   session: Session | undefined;
   data: unknown;
   queue: string[];
-  graceTimer: ReturnType<typeof setTimeout> | undefined;
+  graceTimer: Deadline | undefined;
 }
 
 interface Lobby {
@@ -183,7 +64,7 @@ interface Lobby {
   peers: Map<number, Peer>;
   usedIds: Set<number>;
   sealed: boolean;
-  sealTimer: ReturnType<typeof setTimeout> | undefined;
+  sealTimer: Deadline | undefined;
   /**
    * True while a lobby recreated from a resume token (after a server restart)
    * waits `resumeGraceMs` for its other members to come back: its member list
@@ -192,15 +73,7 @@ interface Lobby {
    * `peers` roster. (With `resumeGraceMs` 0 it stays partial.)
    */
   partial: boolean;
-  partialTimer: ReturnType<typeof setTimeout> | undefined;
-}
-
-/** One connection as the lobby logic sees it. The transport feeds it frames. */
-export interface SignalingSession {
-  /** A text frame (`isBinary` false) or a binary one arrived; `bytes` is its size. */
-  receive(data: string, bytes: number, isBinary: boolean): void;
-  /** The transport's connection ended. */
-  closed(code: number, reason: string): void;
+  partialTimer: Deadline | undefined;
 }
 
 class Session implements SignalingSession {
@@ -213,7 +86,7 @@ class Session implements SignalingSession {
   windowStart = 0;
   windowCount = 0;
   windowDropped = 0;
-  joinTimer: ReturnType<typeof setTimeout> | undefined;
+  joinTimer: Deadline | undefined;
   /** Sessions waiting for this one's liveness check (`probe`). */
   readonly probers = new Set<Session>();
   /** A liveness check of this session is under way. */
@@ -236,8 +109,10 @@ class Session implements SignalingSession {
 const MAX_CLOSED_EPOCHS = 100_000;
 
 /** The lobby state machine. Create one per server (or bus). */
-export class SignalingCore extends EventEmitter<SignalingServerEvents> {
+export class SignalingCore extends EventEmitter<SignalingServerEvents> implements SignalingBackend {
   readonly options: SignalingCoreOptions;
+  private readonly timers = new DeadlineQueue();
+  private wakeListener: ((at: number) => void) | undefined;
   private readonly lobbies = new Map<string, Lobby>();
   /** Epochs of recently closed lobbies: their tokens must not recreate them. Bounded, oldest forgotten first. */
   private readonly closedEpochs = new Set<string>();
@@ -261,6 +136,34 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
   ) {
     super();
     this.options = { ...DEFAULT_CORE_OPTIONS, ...options };
+    this.options.random ??= DEFAULT_CORE_OPTIONS.random;
+    this.options.clock ??= DEFAULT_CORE_OPTIONS.clock;
+  }
+
+  /** Run the timers due at `now` (join, grace, seal, partial-lobby). */
+  poll(now: number): void {
+    this.timers.runDue(now);
+  }
+
+  /** The soonest timer, `Infinity` when none. */
+  nextDeadline(): number {
+    return this.timers.next();
+  }
+
+  /**
+   * `listener(at)` is called when a timer armed at `at` became the soonest
+   * (the driver re-arms). A cancelled soonest timer is not reported: the
+   * driver polls at its time for nothing and re-arms.
+   */
+  setWakeListener(listener: ((at: number) => void) | undefined): void {
+    this.wakeListener = listener;
+  }
+
+  /** Arm a timer `ms` from now on the injected clock. */
+  private after(ms: number, fire: () => void): Deadline {
+    const d = this.timers.schedule(this.options.clock.now() + ms, fire);
+    if (d.at === this.timers.next()) this.wakeListener?.(d.at);
+    return d;
   }
 
   /** Register a new connection. Returns undefined when shutting down (the transport should close it). */
@@ -297,14 +200,13 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     const text = JSON.stringify({ type: 'shutdown', reason, reconnect } satisfies ServerMessage);
+    this.timers.clear();
     for (const lobby of this.lobbies.values()) {
-      if (lobby.sealTimer) clearTimeout(lobby.sealTimer);
-      if (lobby.partialTimer) clearTimeout(lobby.partialTimer);
-      for (const p of lobby.peers.values()) if (p.graceTimer) clearTimeout(p.graceTimer);
+      lobby.sealTimer = lobby.partialTimer = undefined;
+      for (const p of lobby.peers.values()) p.graceTimer = undefined;
     }
     this.lobbies.clear();
     for (const s of [...this.sessions]) {
-      if (s.joinTimer) clearTimeout(s.joinTimer);
       s.joinTimer = undefined;
       s.peer = undefined;
       this.safeSend(s, text);
@@ -365,7 +267,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
   /** Fixed-window rate limit. Over the limit: one RATE_LIMITED error per window; twice the limit: closed. */
   private admit(s: Session): boolean {
     const { messages, windowMs } = this.options.rateLimit;
-    const now = Date.now();
+    const now = this.options.clock.now();
     if (now - s.windowStart >= windowMs) {
       s.windowStart = now;
       s.windowCount = 0;
@@ -387,8 +289,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     if (s.isClosed) return;
     s.isClosed = true;
     this.sessions.delete(s);
-    if (s.joinTimer) clearTimeout(s.joinTimer);
-    s.joinTimer = undefined;
+    s.joinTimer = this.timers.cancel(s.joinTimer);
     const peer = s.peer;
     s.peer = undefined;
     if (peer && peer.session === s) {
@@ -396,10 +297,10 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
         this.removePeer(peer, 'disconnected');
       } else {
         peer.session = undefined;
-        peer.graceTimer = setTimeout(() => {
+        peer.graceTimer = this.after(this.options.resumeGraceMs, () => {
           peer.graceTimer = undefined;
           this.removePeer(peer, 'did not resume');
-        }, this.options.resumeGraceMs);
+        });
         this.announce(peer, 'peer_detached');
         this.emit('peer_detached', peer.lobby.name, peer.id);
       }
@@ -499,7 +400,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     if (!lobby) {
       lobby = {
         name,
-        epoch: identity?.epoch ?? randomHex(8),
+        epoch: identity?.epoch ?? randomHex(this.options.random, 8),
         mode: identity?.mode ?? m.mode ?? 'mesh',
         peers: new Map(),
         usedIds: new Set(),
@@ -521,8 +422,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
       const existing = lobby.peers.get(identity.id);
       if (existing) {
         reattached = existing.session === undefined;
-        if (existing.graceTimer) clearTimeout(existing.graceTimer);
-        existing.graceTimer = undefined;
+        existing.graceTimer = this.timers.cancel(existing.graceTimer);
         const old = existing.session;
         if (old) {
           old.peer = undefined;
@@ -546,8 +446,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     }
     peer.session = s;
     s.peer = peer;
-    if (s.joinTimer) clearTimeout(s.joinTimer);
-    s.joinTimer = undefined;
+    s.joinTimer = this.timers.cancel(s.joinTimer);
 
     const visible = [...lobby.peers.keys()].filter((other) => other !== peer.id && this.sees(lobby, peer.id, other));
     this.send(s, {
@@ -577,14 +476,14 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
 
   private newPeerId(lobby: Lobby): number {
     for (;;) {
-      const id = randomInt(MIN_SIGNALING_PEER_ID, MAX_SIGNALING_PEER_ID);
+      const id = this.options.random.int(MIN_SIGNALING_PEER_ID, MAX_SIGNALING_PEER_ID);
       if (!lobby.usedIds.has(id)) return id;
     }
   }
 
   private newLobbyName(): string {
     for (;;) {
-      const name = randomHex(16);
+      const name = randomHex(this.options.random, 16);
       if (!this.lobbies.has(name)) return name;
     }
   }
@@ -597,7 +496,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
    */
   private awaitMembers(lobby: Lobby): void {
     if (this.options.resumeGraceMs <= 0) return;
-    lobby.partialTimer = setTimeout(() => {
+    lobby.partialTimer = this.after(this.options.resumeGraceMs, () => {
       lobby.partialTimer = undefined;
       lobby.partial = false;
       if (this.lobbies.get(lobby.name) !== lobby) return;
@@ -607,7 +506,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
         const ids = [...lobby.peers.keys()].filter((other) => other !== p.id && this.sees(lobby, p.id, other));
         this.safeSend(p.session, JSON.stringify({ type: 'peers', ids } satisfies ServerMessage));
       }
-    }, this.options.resumeGraceMs);
+    });
   }
 
   /** Whether `a` is told about and may signal `b`: everyone in a mesh; only host↔client in client/server. */
@@ -711,18 +610,17 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     lobby.sealed = true;
     const text = JSON.stringify({ type: 'sealed' } satisfies ServerMessage);
     for (const p of lobby.peers.values()) this.deliver(p, text);
-    lobby.sealTimer = setTimeout(() => {
+    lobby.sealTimer = this.after(this.options.sealGraceMs, () => {
       lobby.sealTimer = undefined;
       this.closeLobby(lobby, 'sealed');
-    }, this.options.sealGraceMs);
+    });
     this.emit('sealed', lobby.name);
   }
 
   private removePeer(peer: Peer, reason: string): void {
     const lobby = peer.lobby;
     if (lobby.peers.get(peer.id) !== peer) return;
-    if (peer.graceTimer) clearTimeout(peer.graceTimer);
-    peer.graceTimer = undefined;
+    peer.graceTimer = this.timers.cancel(peer.graceTimer);
     lobby.peers.delete(peer.id);
     if (peer.session) peer.session.peer = undefined;
     peer.session = undefined;
@@ -743,14 +641,11 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
     this.lobbies.delete(lobby.name);
     this.closedEpochs.add(lobby.epoch);
     if (this.closedEpochs.size > MAX_CLOSED_EPOCHS) this.closedEpochs.delete(this.closedEpochs.values().next().value!);
-    if (lobby.sealTimer) clearTimeout(lobby.sealTimer);
-    lobby.sealTimer = undefined;
-    if (lobby.partialTimer) clearTimeout(lobby.partialTimer);
-    lobby.partialTimer = undefined;
+    lobby.sealTimer = this.timers.cancel(lobby.sealTimer);
+    lobby.partialTimer = this.timers.cancel(lobby.partialTimer);
     const text = JSON.stringify({ type: 'lobby_closed', reason } satisfies ServerMessage);
     for (const p of lobby.peers.values()) {
-      if (p.graceTimer) clearTimeout(p.graceTimer);
-      p.graceTimer = undefined;
+      p.graceTimer = this.timers.cancel(p.graceTimer);
       const s = p.session;
       p.session = undefined;
       if (s) {
@@ -814,16 +709,15 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> {
   }
 
   private armJoinTimer(s: Session): void {
-    if (s.joinTimer) clearTimeout(s.joinTimer);
-    s.joinTimer = undefined;
+    s.joinTimer = this.timers.cancel(s.joinTimer);
     if (this.options.joinTimeoutMs <= 0) return;
-    s.joinTimer = setTimeout(() => {
+    s.joinTimer = this.after(this.options.joinTimeoutMs, () => {
       s.joinTimer = undefined;
       if (s.peer || s.isClosed) return;
       this.stats.joinTimeouts++;
       this.reply(s, ErrorCode.TIMEOUT, `no join within ${this.options.joinTimeoutMs} ms`);
       this.safeClose(s, CloseCode.JOIN_TIMEOUT, 'join timeout');
-    }, this.options.joinTimeoutMs);
+    });
   }
 
   private safeSend(s: Session, text: string): void {
