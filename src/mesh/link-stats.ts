@@ -82,3 +82,22 @@ export function meshStats(
     links: all,
   };
 }
+
+/** Final snapshots of removed links, the most recent `limit` kept (a peer removed again replaces its earlier one). */
+export class ClosedLinks {
+  private readonly snapshots = new Map<number, LinkStats>();
+
+  constructor(private readonly limit: number) {}
+
+  keep(stats: LinkStats): void {
+    this.snapshots.delete(stats.peerId);
+    this.snapshots.set(stats.peerId, stats);
+    if (this.snapshots.size > this.limit) this.snapshots.delete(this.snapshots.keys().next().value!);
+  }
+
+  /** A copy of the snapshot of `peerId`, or undefined. */
+  get(peerId: number): LinkStats | undefined {
+    const s = this.snapshots.get(peerId);
+    return s && { ...s, channels: s.channels.map((c) => ({ ...c })), history: s.history.map((h) => ({ ...h })) };
+  }
+}

@@ -161,7 +161,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
       const askAt = this.probeSilence();
       if (askAt > 0) {
         for (const id of this.members) {
-          const heard = this.mesh.lastHeard(id);
+          const heard = this.mesh.maintenance.lastHeard(id);
           if (heard !== undefined && !this.probes.has(id)) at = Math.min(at, heard + askAt);
         }
       }
@@ -181,7 +181,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
         this.detachedMembers.delete(input.id);
         this.early.delete(input.id);
         this.probes.delete(input.id);
-        return this.mesh.drop(input.id, 'left the lobby', true);
+        return this.mesh.maintenance.removePeer(input.id, 'left the lobby');
       case 'detached':
         if (this.members.has(input.id)) this.detachedMembers.add(input.id);
         return;
@@ -246,7 +246,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
   private freshConnection(id: number): WebRTCPeerConnection {
     const connection = this.newConnection();
     try {
-      this.mesh.replaceConnection(id, connection);
+      this.mesh.maintenance.replaceConnection(id, connection);
     } catch (err) {
       connection.close();
       throw err;
@@ -277,7 +277,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
       let target = connection;
       if (message.type === 'offer' && this.offered.has(connection)) {
         // A second offer: the remote started a fresh connection for this link.
-        if (!this.mesh.restartLink(from, 'the peer restarted the link')) return;
+        if (!this.mesh.maintenance.restartLink(from, 'the peer restarted the link')) return;
         target = this.freshConnection(from);
       }
       if (message.type === 'offer') this.offered.add(target);
@@ -364,7 +364,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
   /** Silence (ms) after which a link's peer is asked about through signaling; 0 = never. */
   private probeSilence(): number {
     const liveness = this.settings.livenessTimeoutMs;
-    const silence = this.mesh.linkSilenceMs;
+    const silence = this.mesh.maintenance.silenceMs;
     if (liveness <= 0 || silence <= 0 || !this.detach) return 0;
     return Math.max(silence / 2, silence - liveness - PROBE_LEAD_MS);
   }
@@ -374,7 +374,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
     const askAt = this.probeSilence();
     if (askAt <= 0) return;
     for (const id of this.members) {
-      const heard = this.mesh.lastHeard(id);
+      const heard = this.mesh.maintenance.lastHeard(id);
       if (heard === undefined) continue; // not up: connecting, or reconnecting with its check under way
       if (now - heard < askAt) this.probes.delete(id);
       else if (!this.probes.has(id)) this.sendProbe(id);

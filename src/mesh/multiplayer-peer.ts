@@ -13,8 +13,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
-import { ConnectionState } from '../peer/enums.js';
-import { WebRTCPeerConnection } from '../peer/peer-connection.js';
+import type { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import type { WebRTCDataChannel } from '../peer/data-channel.js';
 import type { Clock } from '../util/clock.js';
 import type { Pollable, RandomSource } from '../util/sans-io.js';
@@ -23,8 +22,11 @@ import { MAX_CUSTOM_CHANNELS, channelIndexFor, channelLayout, transferChannelOf 
 import { ConnectionStatus, MAX_PEER_ID, MIN_PEER_ID, TARGET_PEER_SERVER, TransferMode } from './constants.js';
 import { MAX_SESSION_HEADER } from './health/session.js';
 import type { LinkState, LinkStats, MeshStats } from './health/stats.js';
+import { PacketReader } from './packet-reader.js';
+import { LinkMaintenance } from './link-maintenance.js';
+import { checkAddPeer } from './peer-checks.js';
 import { MeshLink, type LinkObserver, type LinkSettings, type Reconnector } from './link.js';
-import { linkStats, meshStats } from './link-stats.js';
+import { ClosedLinks, linkStats, meshStats } from './link-stats.js';
 import { resolvePeerOptions, type MultiplayerPeerOptions } from './peer-options.js';
 import type { MultiplayerPeer, MultiplayerPeerEvents } from './types.js';
 
@@ -79,6 +81,8 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   private readonly statsMs: number;
   private readonly reconnector: Reconnector | undefined;
   private readonly observer: LinkObserver;
+  /** Link maintenance for a {@link Reconnector} (the lobby): fresh connections, restarts, silence, removal with a reason. */
+  readonly maintenance: LinkMaintenance;
   private nextStatsAt = 0;
   /** `now` of the last poll (a deadline in the past when events are waiting). */
   private lastPoll = -Infinity;
@@ -86,14 +90,10 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   private mode_: TransferMode = TransferMode.RELIABLE;
   private channel_ = 0;
   private refuse = false;
-  /** Peer ids in the order getPacket() visits them, taken from `links` by poll() after peers were added or removed. */
-  private rrOrder: number[] = [];
-  private rrNext = 0;
-  private rrStale = false;
-  private last = { peer: 0, index: 0, mode: TransferMode.RELIABLE as TransferMode };
+  private readonly reader = new PacketReader();
   private counters = { packetsSent: 0, packetsReceived: 0, broadcastFailures: 0 };
-  /** Final snapshots of removed links, oldest first. */
-  private readonly closedLinks = new Map<number, LinkStats>();
+  /** Final snapshots of removed links. */
+  private readonly closedLinks = new ClosedLinks(CLOSED_LINKS_KEPT);
 
   constructor(options: MultiplayerPeerOptions = {}) {
     super();
@@ -103,6 +103,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     this.settings = o.link;
     this.statsMs = o.statsMs;
     this.reconnector = o.reconnector;
+    this.maintenance = new LinkMaintenance(this.links, this.clock, o.link.timeoutMs > 0 ? o.link.silenceMs : 0, (id, reason) => this.drop(id, reason, true));
     this.observer = {
       opened: (link) => {
         if (this.mode === 'client') this.status = ConnectionStatus.CONNECTED;
@@ -213,78 +214,11 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * @param unreliableLifetime maxPacketLifeTime (ms) of the two unreliable channels.
    */
   addPeer(connection: WebRTCPeerConnection, peerId: number, unreliableLifetime = 1): void {
-    if (this.mode === undefined) {
-      throw new RtcmeshError(ErrorCode.INVALID_STATE, 'addPeer(): call createServer(), createClient() or createMesh() first');
-    }
-    if (this.mode === 'client' && peerId !== TARGET_PEER_SERVER) {
-      throw new RtcmeshError(ErrorCode.INVALID_PEER, `addPeer(): a client only connects to the server (peer 1), not to peer ${String(peerId)}`);
-    }
-    if (this.mode === 'server' && peerId === TARGET_PEER_SERVER) {
-      throw new RtcmeshError(ErrorCode.INVALID_PEER, 'addPeer(): the server is peer 1 itself; clients have ids 2..2147483647');
-    }
-    checkInt(peerId, 1, MAX_PEER_ID, 'addPeer() peerId');
-    if (peerId === this.uniqueId) {
-      throw new RtcmeshError(ErrorCode.INVALID_PEER, `addPeer(): ${peerId} is this peer's own id`);
-    }
-    checkInt(unreliableLifetime, 0, 65535, 'addPeer() unreliableLifetime (ms)');
-    if (this.refuse) {
-      throw new RtcmeshError(ErrorCode.UNAUTHORIZED, `addPeer(): refuseNewConnections is on, so peer ${peerId} was refused`);
-    }
-    checkConnection(connection, 'addPeer()');
-    if (this.links.has(peerId)) {
-      throw new RtcmeshError(ErrorCode.INVALID_PEER, `addPeer(): peer ${peerId} is already present; removePeer() it first`);
-    }
+    checkAddPeer({ mode: this.mode, uniqueId: this.uniqueId, refuse: this.refuse, present: this.links.has(peerId) }, connection, peerId, unreliableLifetime);
     const specs = channelLayout(this.customChannels, unreliableLifetime);
     const link = new MeshLink(peerId, connection, specs, this.settings, this.observer, () => this.reconnector, this.clock.now());
-    this.rrStale = true;
+    this.reader.invalidate();
     this.links.set(peerId, link);
-  }
-
-  /**
-   * Put a fresh connection (state NEW) under an existing peer, keeping its
-   * id, session state, replay buffers and counters. The old connection is
-   * closed; packets already received on it stay readable. For a
-   * {@link Reconnector}'s `startAttempt`; the link opens as channels open.
-   * @throws RtcmeshError INVALID_PEER for an unknown peer, INVALID_STATE for a used connection.
-   */
-  replaceConnection(peerId: number, connection: WebRTCPeerConnection): void {
-    const link = this.links.get(peerId);
-    if (!link) throw new RtcmeshError(ErrorCode.INVALID_PEER, `replaceConnection(): no peer ${peerId}`);
-    checkConnection(connection, 'replaceConnection()');
-    link.replaceConnection(connection);
-  }
-
-  /**
-   * The remote started a new connection for the link to `peerId` (e.g. a
-   * fresh offer arrived while the link looked alive): treat the link as lost
-   * now and open a reconnection attempt. True when the peer is (now)
-   * reconnecting and the caller should put a fresh connection under it with
-   * {@link replaceConnection}; false when the peer is gone (or was dropped
-   * because it may not reconnect). For a {@link Reconnector}.
-   */
-  restartLink(peerId: number, reason: string): boolean {
-    const link = this.links.get(peerId);
-    return link !== undefined && link.restart(reason, this.clock.now()) && this.links.get(peerId) === link;
-  }
-
-  /**
-   * How long the link to `peerId` has been silent (ms since a control frame
-   * last arrived on its current connection), or -1 while the link is not up.
-   * The lobby asks signaling about a silent peer before the heartbeat timeout.
-   */
-  silentFor(peerId: number): number {
-    return this.links.get(peerId)?.silentFor(this.clock.now()) ?? -1;
-  }
-
-  /** When the link to `peerId` was last heard from (clock ms), or undefined while it is not up. */
-  lastHeard(peerId: number): number | undefined {
-    const link = this.links.get(peerId);
-    return link?.linkUp ? link.health.lastHeard : undefined;
-  }
-
-  /** Silence (ms) after which a link is lost by heartbeat timeout; 0 when detection is off. */
-  get linkSilenceMs(): number {
-    return this.settings.timeoutMs > 0 ? this.settings.silenceMs : 0;
   }
 
   /**
@@ -313,20 +247,15 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     this.drop(peerId, 'disconnected', !force);
   }
 
-  /**
-   * Remove a peer, closing its connection; `notify` emits
-   * `peer_disconnected(id, reason)` if it was connected. Unknown ids are ignored.
-   */
-  drop(peerId: number, reason: string, notify: boolean): void {
+  /** Remove a peer, closing its connection; `notify` emits `peer_disconnected(id, reason)` if it was connected. */
+  private drop(peerId: number, reason: string, notify: boolean): void {
     const link = this.links.get(peerId);
     if (!link) return;
     this.links.delete(peerId);
-    this.rrStale = true;
+    this.reader.invalidate();
     const now = this.clock.now();
     link.close(reason, now);
-    this.closedLinks.delete(peerId);
-    this.closedLinks.set(peerId, linkStats(link, now));
-    if (this.closedLinks.size > CLOSED_LINKS_KEPT) this.closedLinks.delete(this.closedLinks.keys().next().value!);
+    this.closedLinks.keep(linkStats(link, now));
     if (link.connected && notify) this.emit('peer_disconnected', peerId, reason);
     if (this.mode === 'client' && peerId === TARGET_PEER_SERVER) this.status = ConnectionStatus.DISCONNECTED;
   }
@@ -473,13 +402,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
 
   /** Packets waiting to be read with {@link getPacket}, over every connected peer and channel. */
   getAvailablePacketCount(): number {
-    let n = 0;
-    for (const l of this.links.values()) {
-      if (!l.connected) continue;
-      l.io.pull();
-      n += l.io.queued();
-    }
-    return n;
+    return this.reader.count(this.links.values());
   }
 
   /**
@@ -487,41 +410,24 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * order. Afterwards `getPacketPeer/Channel/Mode` describe it.
    */
   getPacket(): Uint8Array | undefined {
-    const order = this.rrOrder;
-    for (let k = 0; k < order.length; k++) {
-      const at = (this.rrNext + k) % order.length;
-      const link = this.links.get(order[at]!);
-      if (!link || !link.connected) continue;
-      link.io.pull();
-      const inbox = link.io.inbox;
-      for (let i = 0; i < inbox.length; i++) {
-        const data = inbox[i]!.shiftData();
-        if (data === undefined) continue;
-        this.rrNext = (at + 1) % order.length;
-        const last = this.last;
-        last.peer = link.id;
-        last.index = i;
-        last.mode = link.io.specs[i]!.mode;
-        this.counters.packetsReceived++;
-        return data;
-      }
-    }
-    return undefined;
+    const data = this.reader.read(this.links);
+    if (data !== undefined) this.counters.packetsReceived++;
+    return data;
   }
 
   /** Sender of the packet last returned by `getPacket`. */
   getPacketPeer(): number {
-    return this.last.peer;
+    return this.reader.last.peer;
   }
 
   /** Transfer channel of that packet (0 for the three default channels). */
   getPacketChannel(): number {
-    return transferChannelOf(this.last.index);
+    return transferChannelOf(this.reader.last.index);
   }
 
   /** Transfer mode of that packet. */
   getPacketMode(): TransferMode {
-    return this.last.mode;
+    return this.reader.last.mode;
   }
 
   // ---- the tick ----------------------------------------------------------
@@ -541,11 +447,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
       if (this.links.get(link.id) !== link) continue; // removed by a listener
       link.update(now);
     }
-    if (this.rrStale) {
-      this.rrStale = false;
-      this.rrOrder = [...this.links.keys()];
-      if (this.rrNext >= this.rrOrder.length) this.rrNext = 0;
-    }
+    this.reader.refresh(this.links.keys());
     if (this.statsMs > 0 && now >= this.nextStatsAt && this.listenerCount('stats') > 0) {
       this.nextStatsAt = now + this.statsMs;
       this.emit('stats', this.getStats());
@@ -560,7 +462,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    */
   nextDeadline(): number {
     if (this.mode === undefined) return Infinity;
-    let at = this.rrStale ? this.lastPoll : Infinity;
+    let at = this.reader.isStale ? this.lastPoll : Infinity;
     for (const link of this.links.values()) {
       if (link.connection.hasPendingEvents()) return this.lastPoll;
       at = Math.min(at, link.nextDeadline());
@@ -583,8 +485,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * kept; a peer removed again replaces its earlier snapshot.
    */
   getClosedLinkStats(peerId: number): LinkStats | undefined {
-    const s = this.closedLinks.get(peerId);
-    return s && { ...s, channels: s.channels.map((c) => ({ ...c })), history: s.history.map((h) => ({ ...h })) };
+    return this.closedLinks.get(peerId);
   }
 
   /** Snapshot of one link, or undefined for an unknown peer. */
@@ -614,25 +515,16 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     const links = [...this.links.values()];
     const connected = links.filter((l) => l.connected).map((l) => l.id);
     this.links.clear();
-    this.rrOrder = [];
-    this.rrNext = 0;
+    this.reader.reset();
     this.mode = undefined;
     this.uniqueId = 0;
     this.customChannels = [];
     this.status = ConnectionStatus.DISCONNECTED;
     this.target = 0;
-    this.last = { peer: 0, index: 0, mode: TransferMode.RELIABLE };
     for (const link of links) {
       link.connection.close();
       link.state = 'closed';
     }
     for (const id of connected) this.emit('peer_disconnected', id, 'closed');
-  }
-}
-
-function checkConnection(connection: WebRTCPeerConnection, what: string): void {
-  if (!(connection instanceof WebRTCPeerConnection)) invalid(`${what} connection`, 'a WebRTCPeerConnection', connection);
-  if (connection.getConnectionState() !== ConnectionState.NEW) {
-    throw new RtcmeshError(ErrorCode.INVALID_STATE, `${what}: the connection must be in state NEW (fresh, or after initialize())`);
   }
 }
