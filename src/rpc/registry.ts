@@ -5,8 +5,13 @@
  * @module
  */
 import { TransferMode } from '../mesh/types.js';
+import { checkBool, checkInt, checkOneOf, checkOptions, checkString, invalid } from '../util/validate.js';
 import { tableChecksum } from './codec.js';
 import type { RpcConfig, RpcContext, RpcMode } from './types.js';
+
+const CONFIG_KEYS = ['mode', 'callLocal', 'transferMode', 'channel', 'immediate', 'timeoutMs', 'validate'] as const;
+const MODES = ['authority', 'any_peer', 'disabled'] as const;
+const TRANSFER_MODES = [TransferMode.UNRELIABLE, TransferMode.UNRELIABLE_ORDERED, TransferMode.RELIABLE];
 
 /** A registered RPC with its config resolved to defaults. */
 export interface RpcEntry {
@@ -88,4 +93,23 @@ export function makeEntry(name: string, handler: RpcEntry['handler'], config: Rp
     validate: config.validate,
     id: -1,
   };
+}
+
+/**
+ * Check a `register()` call's name, handler and config (throws
+ * {@link RtcmeshError} INVALID_ARGUMENT / UNKNOWN_OPTION) and resolve it to an entry.
+ */
+export function checkedEntry(rpcName: unknown, handler: unknown, config: unknown, maxNameLength: number): RpcEntry {
+  const name = checkString(rpcName, 'RPC name', maxNameLength);
+  if (name.length === 0) invalid('RPC name', 'a non-empty string', name);
+  if (typeof handler !== 'function') invalid(`handler of RPC "${name}"`, 'a function', handler);
+  const c = checkOptions<RpcConfig<any>>(config, CONFIG_KEYS, `config of RPC "${name}"`);
+  if (c.mode !== undefined) checkOneOf(c.mode, MODES, `config.mode of RPC "${name}"`);
+  if (c.callLocal !== undefined) checkBool(c.callLocal, `config.callLocal of RPC "${name}"`);
+  if (c.transferMode !== undefined) checkOneOf(c.transferMode, TRANSFER_MODES, `config.transferMode of RPC "${name}"`);
+  if (c.channel !== undefined) checkInt(c.channel, 0, 255, `config.channel of RPC "${name}"`);
+  if (c.immediate !== undefined) checkBool(c.immediate, `config.immediate of RPC "${name}"`);
+  if (c.timeoutMs !== undefined) checkInt(c.timeoutMs, 1, 2 ** 31 - 1, `config.timeoutMs of RPC "${name}"`);
+  if (c.validate !== undefined && typeof c.validate !== 'function') invalid(`config.validate of RPC "${name}"`, 'a function', c.validate);
+  return makeEntry(name, handler as RpcEntry['handler'], c);
 }

@@ -3,12 +3,18 @@
  * poll + inbound dispatch in arrival order), runs the user's update, then
  * flushes every endpoint's batches. After a slow tick it catches up by at most
  * `maxCatchUp` ticks and counts the rest as an overrun.
+ *
+ * Sans-IO: the ticker is a state machine ({@link Ticker.poll}`(now)` runs the
+ * ticks due at `now`, {@link Ticker.nextDeadline} is the next tick's time). Its
+ * real-time loop lives in `drivers/ticker-loop.ts`; {@link Ticker.start} uses it.
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { realClock, type Clock } from '../util/clock.js';
+import type { Pollable } from '../util/sans-io.js';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
+import { TickerLoop } from './drivers/ticker-loop.js';
 import type { RpcEndpoint } from './endpoint.js';
 import type { RpcMethods } from './types.js';
 
@@ -30,14 +36,14 @@ export interface TickerEvents {
   tick: (tick: number) => void;
   /** `advance()` was behind by more than `maxCatchUp` ticks; `skipped` ticks were dropped. */
   overrun: (skipped: number) => void;
-  /** The update threw while the real-time driver ran it (with step/advance it is rethrown). */
+  /** The update threw while the real-time driver ran it (with step/advance/poll it is rethrown). */
   update_error: (error: unknown) => void;
 }
 
 const OPTION_KEYS = ['rate', 'clock', 'maxCatchUp', 'update'] as const;
 
 /** Fixed-timestep loop over one or more {@link RpcEndpoint}s. */
-export class Ticker extends EventEmitter<TickerEvents> {
+export class Ticker extends EventEmitter<TickerEvents> implements Pollable {
   /** Milliseconds per tick. */
   readonly dtMs: number;
   readonly rate: number;
@@ -46,7 +52,7 @@ export class Ticker extends EventEmitter<TickerEvents> {
   private readonly endpoints: RpcEndpoint<RpcMethods>[];
   private update: ((tick: number, dtMs: number) => void) | undefined;
   private nextAt: number | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private loop: TickerLoop | undefined;
   /** Ticks run so far. */
   tick = 0;
   /** Times `advance()` fell more than `maxCatchUp` ticks behind. */
@@ -80,10 +86,16 @@ export class Ticker extends EventEmitter<TickerEvents> {
   /**
    * Run exactly one tick: poll → dispatch → update → flush. The endpoints take
    * this ticker's tick number, so handlers' `ctx.tick` is the `tick` the update gets.
+   * @param now the time of this tick on the endpoints' clock (request timeouts);
+   *   default: each endpoint reads its own clock.
    */
-  step(): void {
+  step(now?: number): void {
+    if (now !== undefined && (typeof now !== 'number' || Number.isNaN(now))) invalid('Ticker.step() now', 'a number or undefined', now);
     this.tick++;
-    for (const e of this.endpoints) e.poll(this.tick);
+    for (const e of this.endpoints) {
+      if (now === undefined) e.poll(this.tick);
+      else e.pollAt(now, this.tick);
+    }
     try {
       this.update?.(this.tick, this.dtMs);
     } finally {
@@ -93,18 +105,18 @@ export class Ticker extends EventEmitter<TickerEvents> {
   }
 
   /**
-   * Run the ticks that are due at `clock.now()`: none if it is early, up to
+   * Run the ticks that are due at `now`: none if it is early, up to
    * `maxCatchUp` if it is late (the rest are skipped and counted as an
    * overrun). The first call runs one tick and starts the schedule. Returns the
-   * number of ticks run.
+   * number of ticks run. Sans-IO: reads no clock (drivers and simulations call it).
    */
-  advance(): number {
-    const now = this.clock.now();
+  poll(now: number): number {
+    if (typeof now !== 'number' || Number.isNaN(now)) invalid('Ticker.poll() now', 'a number (a time on the ticker clock)', now);
     if (this.nextAt === undefined) this.nextAt = now;
     if (now < this.nextAt) return 0;
     const due = Math.floor((now - this.nextAt) / this.dtMs) + 1;
     const run = Math.min(due, this.maxCatchUp);
-    for (let i = 0; i < run; i++) this.step();
+    for (let i = 0; i < run; i++) this.step(now);
     this.nextAt += due * this.dtMs; // skipped ticks are not made up
     if (due > run) {
       const skipped = due - run;
@@ -115,33 +127,38 @@ export class Ticker extends EventEmitter<TickerEvents> {
     return run;
   }
 
-  /** Start the real-time driver (timers); uses the configured clock to schedule. */
+  /** When the next tick is due (ticker clock); before the first {@link poll}, `-Infinity` (due now). */
+  nextDeadline(): number {
+    return this.nextAt ?? -Infinity;
+  }
+
+  /** {@link poll} at the configured clock's `now()`. */
+  advance(): number {
+    return this.poll(this.clock.now());
+  }
+
+  /**
+   * Start the real-time driver (`drivers/ticker-loop.ts`): ticks run on the
+   * configured clock at their deadlines. An update that throws is emitted as
+   * `update_error`; with no listener the loop stops and the error is rethrown.
+   */
   start(): void {
-    if (this.timer !== undefined) throw new RtcmeshError(ErrorCode.INVALID_STATE, 'the ticker is already running; call stop() first');
-    const loop = () => {
-      try {
-        this.advance();
-      } catch (err) {
-        this.emit('update_error', err);
-        if (this.listenerCount('update_error') === 0) {
-          this.timer = undefined;
-          throw err;
-        }
-      }
-      const wait = Math.max(0, (this.nextAt ?? this.clock.now()) - this.clock.now());
-      this.timer = setTimeout(loop, wait);
-    };
-    this.timer = setTimeout(loop, 0);
+    if (this.loop?.running) throw new RtcmeshError(ErrorCode.INVALID_STATE, 'the ticker is already running; call stop() first');
+    this.loop = new TickerLoop(this, this.clock, (err) => {
+      this.emit('update_error', err);
+      return this.listenerCount('update_error') > 0;
+    });
+    this.loop.start();
   }
 
   /** Stop the real-time driver. */
   stop(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.loop?.stop();
+    this.loop = undefined;
   }
 
   /** Whether the real-time driver is running. */
   get running(): boolean {
-    return this.timer !== undefined;
+    return this.loop?.running ?? false;
   }
 }

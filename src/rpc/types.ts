@@ -131,3 +131,18 @@ export type RpcMethods = Record<string, RpcSignature>;
 
 /** Use as `RpcEndpoint<AnyRpcMethods>` to call RPCs without static types. */
 export type AnyRpcMethods = Record<string, { args: any[]; result: any }>;
+
+/**
+ * Throw this from a handler to give a `request()` caller a specific
+ * `remoteCode` (any other thrown value arrives as `HANDLER_ERROR`, an
+ * {@link RtcmeshError} with its own code).
+ */
+export class RpcHandlerError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RpcHandlerError';
+  }
+}

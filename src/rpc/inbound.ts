@@ -1,0 +1,76 @@
+/**
+ * Reading messages: taking packets from the mesh, decoding a message into its
+ * header and frames, and handing each frame to the dispatcher. Bad input is
+ * reported, never thrown.
+ * @module
+ */
+import { describeError } from '../errors.js';
+import type { MultiplayerPeer, TransferMode } from '../mesh/types.js';
+import { decodeMessage } from './codec.js';
+import type { Dispatcher } from './dispatch.js';
+import type { Arrival, EndpointState } from './state.js';
+import { RpcErrorCode } from './types.js';
+
+/** A packet taken from the mesh and where it came from. */
+export interface InboundPacket {
+  data: Uint8Array | undefined;
+  peer: number;
+  channel: number;
+  mode: TransferMode;
+}
+
+/**
+ * Take the mesh's next packet into `into`; false when there is none. The one
+ * place that reads `getPacketPeer/Channel/Mode`: they describe the packet just
+ * taken here. When the mesh switches to Godot's semantics (they describe the
+ * NEXT packet), read them before `getPacket()` instead.
+ */
+export function takePacket(mesh: MultiplayerPeer, into: InboundPacket): boolean {
+  const data = mesh.getPacket();
+  if (data === undefined) return false;
+  into.data = data;
+  into.peer = mesh.getPacketPeer();
+  into.channel = mesh.getPacketChannel();
+  into.mode = mesh.getPacketMode();
+  return true;
+}
+
+/** Decode one message from `fromPeer` and dispatch its frames in order. Never throws. */
+export function receiveMessage(state: EndpointState, dispatcher: Dispatcher, maxMessageSize: number, data: Uint8Array, fromPeer: number, channel: number, mode: TransferMode): void {
+  if (state.closed) return;
+  state.stats.messagesReceived++;
+  if (!(data instanceof Uint8Array)) {
+    state.report({ code: RpcErrorCode.MALFORMED_FRAME, senderId: fromPeer, message: 'message is not bytes' });
+    return;
+  }
+  if (data.length > maxMessageSize) {
+    state.report({
+      code: RpcErrorCode.FRAME_TOO_LARGE,
+      senderId: fromPeer,
+      message: `message of ${data.length} bytes exceeds maxMessageSize ${maxMessageSize}`,
+    });
+    return;
+  }
+  let decoded: { checksum: unknown; frames: unknown[] };
+  try {
+    decoded = decodeMessage(data);
+  } catch (err) {
+    state.report({ code: RpcErrorCode.MALFORMED_FRAME, senderId: fromPeer, message: `undecodable msgpack: ${describeError(err)}`, error: err });
+    return;
+  }
+  if (typeof decoded.checksum !== 'number' || !Number.isInteger(decoded.checksum) || decoded.checksum < 0) {
+    state.report({ code: RpcErrorCode.MALFORMED_FRAME, senderId: fromPeer, message: 'message header is not a table checksum' });
+    return;
+  }
+  const arrival: Arrival = { link: fromPeer, sender: fromPeer, channel, mode, idsValid: decoded.checksum === state.table.checksum };
+  for (const frame of decoded.frames) {
+    if (state.closed) return;
+    state.stats.framesReceived++;
+    try {
+      dispatcher.handleFrame(frame, arrival, true);
+    } catch (err) {
+      // Defensive: nothing above should throw; a bug here must not reach the mesh loop.
+      state.report({ code: RpcErrorCode.MALFORMED_FRAME, senderId: fromPeer, message: `frame handling failed: ${describeError(err)}`, error: err });
+    }
+  }
+}
