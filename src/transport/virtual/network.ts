@@ -17,34 +17,14 @@ import { checkBool, checkInt, checkOneOf, checkOptions, checkString, invalid } f
 import type { Engine } from '../engine.js';
 import { PERFECT, resolveConditions, toPublic, type LinkConditions, type OutageOptions, type ResolvedConditions } from './conditions.js';
 import { VirtualEngine, type VirtualConnection } from './connection.js';
+import type { Flushable, HostContext, NetworkContext, VirtualIceOptions, VirtualSctpOptions } from './context.js';
 import { PayloadSlab } from './chunk.js';
 import { Link, LinkDirection, PacketFifo } from './link.js';
 import { Rng } from './rng.js';
 import { VirtualClock, type ClockMode, type RunUntilOptions, type Task, type TimerHandle } from './scheduler.js';
 import { Trace, type TraceOptions } from './trace.js';
 
-/** ICE timing of virtual connections. */
-export interface VirtualIceOptions {
-  /** Connectivity-check retry interval, ms (default 50). */
-  checkIntervalMs?: number;
-  /** A dead link turns a connection DISCONNECTED after this long, ms (default 5000). */
-  disconnectedAfterMs?: number;
-  /** …and FAILED after this long, ms (default 30000); also the limit for first connectivity. */
-  failedAfterMs?: number;
-}
-
-/** SCTP retransmission model. */
-export interface VirtualSctpOptions {
-  /** Lower bound of the retransmission timeout, ms (default 200). */
-  rtoMinMs?: number;
-  /** Upper bound of the retransmission timeout after backoff, ms (default 10000). */
-  rtoMaxMs?: number;
-  /**
-   * Fast retransmit (default true): a lost first transmission is sent again
-   * when three later packets have been acknowledged, instead of after the RTO.
-   */
-  fastRetransmit?: boolean;
-}
+export type { VirtualIceOptions, VirtualSctpOptions } from './context.js';
 
 /** Options of {@link VirtualNetwork}. */
 export interface VirtualNetworkOptions {
@@ -71,7 +51,7 @@ export interface LinkOptions extends LinkConditions {
 }
 
 /** A virtual machine on the network, with its own engine. */
-export class VirtualHost {
+export class VirtualHost implements HostContext<VirtualConnection> {
   /** The engine for `new WebRTCPeerConnection(config, { engine: host.engine })`. */
   readonly engine: Engine;
   /** @internal */ nextPort = 50000;
@@ -132,7 +112,7 @@ class OutageTask implements Task {
  * A simulated network of hosts and links, with one clock and one seed.
  * Close it with {@link close} to release every timer (real-time mode).
  */
-export class VirtualNetwork {
+export class VirtualNetwork implements NetworkContext<VirtualConnection> {
   /** The network's clock; pass it to the mesh and RPC layers as their Clock. */
   readonly clock: VirtualClock;
   /** The seed every random choice derives from. */
@@ -155,7 +135,7 @@ export class VirtualNetwork {
   /** @internal Packets in flight whose arrival times do not decrease (see link.ts). */
   readonly lane: PacketFifo;
   /** Connections with an open bundle, flushed together by one event. */
-  private toFlush: VirtualConnection[] = [];
+  private toFlush: Flushable[] = [];
   private flushTimer: TimerHandle | undefined;
   private readonly flusher: Task = {
     fire: (): void => {
@@ -366,9 +346,9 @@ export class VirtualNetwork {
     return this.closed;
   }
 
-  /** @internal Flush `conn`'s open bundle at the end of this instant. */
-  flushLater(conn: VirtualConnection): void {
-    this.toFlush.push(conn);
+  /** @internal Flush `f`'s open bundle at the end of this instant. */
+  flushLater(f: Flushable): void {
+    this.toFlush.push(f);
     if (this.flushTimer === undefined) this.flushTimer = this.clock.schedule(this.clock.now(), this.flusher);
   }
 
