@@ -31,13 +31,13 @@ import {
 } from '../engine.js';
 import { Association } from './association.js';
 import { DCEP_OPEN, RESET } from './chunk.js';
-import { VirtualChannel, type ChannelOwner } from './channel.js';
+import { VirtualChannel } from './channel.js';
 import { callTask, type HostContext, type NetworkContext } from './context.js';
-import { IceAgent, type IceEndpoint, type Pair } from './ice.js';
+import { IceAgent, type Pair } from './ice.js';
 import { Verdict, type PacketSink } from './link.js';
 import type { TimerHandle, VirtualClock } from './scheduler.js';
 import { parseCandidate, parseSdp, writeCandidate, writeSdp, type VirtualSdp } from './sdp.js';
-import { StreamTable, type StreamOwner } from './streams.js';
+import { StreamTable } from './streams.js';
 
 const DEFAULT_MAX_MESSAGE_SIZE = 262144;
 
@@ -50,7 +50,8 @@ function safe(fn: () => void): void {
 }
 
 /** A connection of the virtual engine. */
-export class VirtualConnection implements EngineConnection, PacketSink, ChannelOwner, StreamOwner, IceEndpoint<VirtualConnection> {
+export class VirtualConnection implements EngineConnection, PacketSink {
+  // Also a ChannelOwner, a StreamOwner and an IceEndpoint (checked where it is passed as one; internal interfaces stay out of the public docs).
   // Fields of the per-packet paths first: they share the object's first memory lines.
   /** @internal The sending half of the association. */ readonly sctp: Association;
   /** @internal The channels and the receiving half. */ readonly streams: StreamTable;
@@ -71,7 +72,7 @@ export class VirtualConnection implements EngineConnection, PacketSink, ChannelO
 
   /** @internal */
   constructor(
-    /** The host this connection lives on. */
+    /** @internal The host this connection lives on. */
     readonly host: HostContext<VirtualConnection>,
     private readonly config: EngineConfig,
     private readonly handlers: EngineConnectionHandlers,
@@ -397,7 +398,7 @@ export class VirtualEngine implements Engine {
 
   /** @internal */
   constructor(
-    /** The host whose connections this engine makes. */
+    /** @internal The host whose connections this engine makes. */
     readonly host: HostContext<VirtualConnection>,
   ) {}
 

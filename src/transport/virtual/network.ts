@@ -15,12 +15,14 @@
 import { ErrorCode, RtcmeshError } from '../../errors.js';
 import { checkBool, checkInt, checkOneOf, checkOptions, checkString, invalid } from '../../util/validate.js';
 import type { Engine } from '../engine.js';
+import { seededRandom, type Pollable, type RandomSource } from '../../util/sans-io.js';
 import { PERFECT, resolveConditions, toPublic, type LinkConditions, type OutageOptions, type ResolvedConditions } from './conditions.js';
 import { VirtualEngine, type VirtualConnection } from './connection.js';
-import type { Flushable, HostContext, NetworkContext, VirtualIceOptions, VirtualSctpOptions } from './context.js';
+import type { Flushable, VirtualIceOptions, VirtualSctpOptions } from './context.js';
 import { PayloadSlab } from './chunk.js';
 import { Link, LinkDirection, PacketFifo } from './link.js';
 import { Rng } from './rng.js';
+import { PollRunner } from './runner.js';
 import { VirtualClock, type ClockMode, type RunUntilOptions, type Task, type TimerHandle } from './scheduler.js';
 import { Trace, type TraceOptions } from './trace.js';
 
@@ -51,7 +53,7 @@ export interface LinkOptions extends LinkConditions {
 }
 
 /** A virtual machine on the network, with its own engine. */
-export class VirtualHost implements HostContext<VirtualConnection> {
+export class VirtualHost {
   /** The engine for `new WebRTCPeerConnection(config, { engine: host.engine })`. */
   readonly engine: Engine;
   /** @internal */ nextPort = 50000;
@@ -112,7 +114,7 @@ class OutageTask implements Task {
  * A simulated network of hosts and links, with one clock and one seed.
  * Close it with {@link close} to release every timer (real-time mode).
  */
-export class VirtualNetwork implements NetworkContext<VirtualConnection> {
+export class VirtualNetwork {
   /** The network's clock; pass it to the mesh and RPC layers as their Clock. */
   readonly clock: VirtualClock;
   /** The seed every random choice derives from. */
@@ -130,6 +132,8 @@ export class VirtualNetwork implements NetworkContext<VirtualConnection> {
   private defaults: ResolvedConditions;
   private partitions: [Set<VirtualHost>, Set<VirtualHost>][] = [];
   private closed = false;
+  private readonly runner: PollRunner;
+  private readonly randoms = new Map<string, RandomSource>();
   /** @internal Where payloads of unordered, unreliable messages in flight are copied. */
   readonly slab = new PayloadSlab();
   /** @internal Packets in flight whose arrival times do not decrease (see link.ts). */
@@ -174,6 +178,7 @@ export class VirtualNetwork implements NetworkContext<VirtualConnection> {
       limit: t.limit === undefined ? 1_000_000 : checkInt(t.limit, 0, 2 ** 31, 'trace.limit'),
     });
     this.rng = new Rng(this.seed, 'signaling');
+    this.runner = new PollRunner(this.clock);
   }
 
   /**
@@ -302,6 +307,65 @@ export class VirtualNetwork implements NetworkContext<VirtualConnection> {
     this.partitions = [];
     this.record('heal', '-');
     this.applyPartitions();
+  }
+
+  /**
+   * Have {@link runFor} and {@link runUntilIdle} drive `p` (a sans-IO object:
+   * multiplayer peer, lobby, signaling client or core, RPC endpoint…) on this
+   * network's clock. Pollables are polled in registration order; registering
+   * the same object twice has no effect.
+   * @throws RtcmeshError INVALID_ARGUMENT when `p` has no `poll`/`nextDeadline`.
+   */
+  register(p: Pollable): void {
+    this.requireOpen('register()');
+    this.runner.register(p);
+  }
+
+  /** Stop driving `p`. Returns whether it was registered. */
+  unregister(p: Pollable): boolean {
+    return this.runner.unregister(p);
+  }
+
+  /**
+   * Run the network and every registered pollable for `ms` of simulated time,
+   * jumping from deadline to deadline: the clock moves to the soonest of the
+   * next network event and every pollable's `nextDeadline()`; network events
+   * due then fire, then every pollable is polled with `poll(now)` (engine
+   * events are input to all of them), or only the due ones when no network
+   * event fired. Virtual clock only; synchronous (promises do not settle
+   * meanwhile). An exception from `poll` propagates.
+   * @throws RtcmeshError INVALID_STATE in real-time mode, from inside a
+   * callback, or when a pollable keeps returning a deadline ≤ now after being
+   * polled (more than 10 000 rounds at one instant).
+   */
+  runFor(ms: number): void {
+    this.requireOpen('runFor()');
+    this.runner.runFor(ms);
+  }
+
+  /**
+   * Like {@link runFor}, until nothing is left to do: no network event
+   * queued and every registered deadline `Infinity`. Returns true when the
+   * stack went idle, false when `maxMs` (default 60 000) of simulated time
+   * passed first.
+   */
+  runUntilIdle(maxMs?: number): boolean {
+    this.requireOpen('runUntilIdle()');
+    return this.runner.runUntilIdle(maxMs);
+  }
+
+  /**
+   * The network's seeded randomness as a {@link RandomSource}, for the stack
+   * it runs (peer ids, tokens, jitter of backoffs…), so that one seed fixes a
+   * whole run. Each `stream` name is an independent sequence of this
+   * network's seed; asking for the same name again returns the same source
+   * (its sequence continues).
+   */
+  random(stream: string): RandomSource {
+    const name = checkString(stream, 'random() stream', 255);
+    let source = this.randoms.get(name);
+    if (source === undefined) this.randoms.set(name, (source = seededRandom(new Rng(this.seed, `random ${name}`))));
+    return source;
   }
 
   /** Shorthand for `clock.advance(ms)`. */
