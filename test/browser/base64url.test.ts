@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { base64urlDecode, base64urlEncode } from '../../src/transport/base64url.js';
-import { annotateSdp, extractAnnotations } from '../../src/transport/channel-annotation.js';
+import { annotateSdp, extractAnnotations } from '../../src/transport/sdp-annotation.js';
 
 describe('browser-safe base64url and channel annotations', () => {
   const samples = ['', 'a', 'ab', 'abc', 'abcd', 'chat', 'héllo wörld ✓ 🎮', '\u0000\uffff', 'x'.repeat(1000)];

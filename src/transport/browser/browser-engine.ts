@@ -30,7 +30,7 @@
  *   node-datachannel does by itself. With no channel open and the ABORT lost,
  *   only ICE consent expiry (`failed`) remains.
  * - Local descriptions carry `a=x-rtcmesh-dc:` lines for in-band channels (see
- *   channel-annotation.ts); a Node peer learns their options from them. Such
+ *   sdp-annotation.ts); a Node peer learns their options from them. Such
  *   lines in a remote description are removed before the browser sees it
  *   (browsers read channel options natively from the DCEP open message).
  *
@@ -38,7 +38,7 @@
  * `enableIceTcp`, `enableIceUdpMux`, `mtu`, `maxMessageSize`) is ignored.
  * @module
  */
-import { annotateSdp, extractAnnotations } from '../channel-annotation.js';
+import { annotateSdp, extractAnnotations } from '../sdp-annotation.js';
 import {
   guard,
   type Engine,

@@ -49,7 +49,7 @@ import {
   type EngineStats,
   type SdpType,
 } from '../engine.js';
-import { annotateSdp, extractAnnotations, type AnnotatedChannel } from '../channel-annotation.js';
+import { annotateSdp, extractAnnotations, type AnnotatedChannel } from '../sdp-annotation.js';
 
 let connectionCounter = 0;
 

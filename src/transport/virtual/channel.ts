@@ -6,7 +6,19 @@
 import { deliverChannelEvent, EventHoldingChannel, type ChannelEvent } from '../channel-events.js';
 import { guard, rethrowAsync, type EngineChannel, type EngineChannelHandlers, type EngineChannelInit } from '../engine.js';
 import type { Message } from './chunk.js';
-import type { VirtualConnection } from './connection.js';
+
+/** @internal What a channel asks of its connection. */
+export interface ChannelOwner {
+  isClosed(): boolean;
+  /** Send a binary message on a {@link VirtualChannel.fast} channel. */
+  sendFast(ch: VirtualChannel, data: Uint8Array): boolean;
+  /** Send a message with SCTP state; `copy`: the caller may reuse `data`. */
+  sendData(ch: VirtualChannel, data: Uint8Array, isText: boolean, copy: boolean): boolean;
+  closeChannel(ch: VirtualChannel): void;
+  /** Bytes of `ch` waiting in the send buffer. */
+  bufferedBytes(ch: VirtualChannel): number;
+  maxMessageSize(): number;
+}
 
 const encoder = new TextEncoder();
 /** A channel event to its handler; a handler's exception is rethrown asynchronously. */
@@ -27,7 +39,7 @@ export class VirtualChannel extends EventHoldingChannel implements EngineChannel
 
   /** @internal */
   constructor(
-    private readonly conn: VirtualConnection,
+    private readonly conn: ChannelOwner,
     init: EngineChannelInit,
   ) {
     super();

@@ -15,36 +15,18 @@
 import { ErrorCode, RtcmeshError } from '../../errors.js';
 import { checkBool, checkInt, checkOneOf, checkOptions, checkString, invalid } from '../../util/validate.js';
 import type { Engine } from '../engine.js';
+import { seededRandom, type Pollable, type RandomSource } from '../../util/sans-io.js';
 import { PERFECT, resolveConditions, toPublic, type LinkConditions, type OutageOptions, type ResolvedConditions } from './conditions.js';
 import { VirtualEngine, type VirtualConnection } from './connection.js';
+import type { Flushable, VirtualIceOptions, VirtualSctpOptions } from './context.js';
 import { PayloadSlab } from './chunk.js';
 import { Link, LinkDirection, PacketFifo } from './link.js';
 import { Rng } from './rng.js';
+import { PollRunner } from './runner.js';
 import { VirtualClock, type ClockMode, type RunUntilOptions, type Task, type TimerHandle } from './scheduler.js';
 import { Trace, type TraceOptions } from './trace.js';
 
-/** ICE timing of virtual connections. */
-export interface VirtualIceOptions {
-  /** Connectivity-check retry interval, ms (default 50). */
-  checkIntervalMs?: number;
-  /** A dead link turns a connection DISCONNECTED after this long, ms (default 5000). */
-  disconnectedAfterMs?: number;
-  /** …and FAILED after this long, ms (default 30000); also the limit for first connectivity. */
-  failedAfterMs?: number;
-}
-
-/** SCTP retransmission model. */
-export interface VirtualSctpOptions {
-  /** Lower bound of the retransmission timeout, ms (default 200). */
-  rtoMinMs?: number;
-  /** Upper bound of the retransmission timeout after backoff, ms (default 10000). */
-  rtoMaxMs?: number;
-  /**
-   * Fast retransmit (default true): a lost first transmission is sent again
-   * when three later packets have been acknowledged, instead of after the RTO.
-   */
-  fastRetransmit?: boolean;
-}
+export type { VirtualIceOptions, VirtualSctpOptions } from './context.js';
 
 /** Options of {@link VirtualNetwork}. */
 export interface VirtualNetworkOptions {
@@ -150,12 +132,14 @@ export class VirtualNetwork {
   private defaults: ResolvedConditions;
   private partitions: [Set<VirtualHost>, Set<VirtualHost>][] = [];
   private closed = false;
+  private readonly runner: PollRunner;
+  private readonly randoms = new Map<string, RandomSource>();
   /** @internal Where payloads of unordered, unreliable messages in flight are copied. */
   readonly slab = new PayloadSlab();
   /** @internal Packets in flight whose arrival times do not decrease (see link.ts). */
   readonly lane: PacketFifo;
   /** Connections with an open bundle, flushed together by one event. */
-  private toFlush: VirtualConnection[] = [];
+  private toFlush: Flushable[] = [];
   private flushTimer: TimerHandle | undefined;
   private readonly flusher: Task = {
     fire: (): void => {
@@ -194,6 +178,7 @@ export class VirtualNetwork {
       limit: t.limit === undefined ? 1_000_000 : checkInt(t.limit, 0, 2 ** 31, 'trace.limit'),
     });
     this.rng = new Rng(this.seed, 'signaling');
+    this.runner = new PollRunner(this.clock);
   }
 
   /**
@@ -324,6 +309,65 @@ export class VirtualNetwork {
     this.applyPartitions();
   }
 
+  /**
+   * Have {@link runFor} and {@link runUntilIdle} drive `p` (a sans-IO object:
+   * multiplayer peer, lobby, signaling client or core, RPC endpoint…) on this
+   * network's clock. Pollables are polled in registration order; registering
+   * the same object twice has no effect.
+   * @throws RtcmeshError INVALID_ARGUMENT when `p` has no `poll`/`nextDeadline`.
+   */
+  register(p: Pollable): void {
+    this.requireOpen('register()');
+    this.runner.register(p);
+  }
+
+  /** Stop driving `p`. Returns whether it was registered. */
+  unregister(p: Pollable): boolean {
+    return this.runner.unregister(p);
+  }
+
+  /**
+   * Run the network and every registered pollable for `ms` of simulated time,
+   * jumping from deadline to deadline: the clock moves to the soonest of the
+   * next network event and every pollable's `nextDeadline()`; network events
+   * due then fire, then every pollable is polled with `poll(now)` (engine
+   * events are input to all of them), or only the due ones when no network
+   * event fired. Virtual clock only; synchronous (promises do not settle
+   * meanwhile). An exception from `poll` propagates.
+   * @throws RtcmeshError INVALID_STATE in real-time mode, from inside a
+   * callback, or when a pollable keeps returning a deadline ≤ now after being
+   * polled (more than 10 000 rounds at one instant).
+   */
+  runFor(ms: number): void {
+    this.requireOpen('runFor()');
+    this.runner.runFor(ms);
+  }
+
+  /**
+   * Like {@link runFor}, until nothing is left to do: no network event
+   * queued and every registered deadline `Infinity`. Returns true when the
+   * stack went idle, false when `maxMs` (default 60 000) of simulated time
+   * passed first.
+   */
+  runUntilIdle(maxMs?: number): boolean {
+    this.requireOpen('runUntilIdle()');
+    return this.runner.runUntilIdle(maxMs);
+  }
+
+  /**
+   * The network's seeded randomness as a {@link RandomSource}, for the stack
+   * it runs (peer ids, tokens, jitter of backoffs…), so that one seed fixes a
+   * whole run. Each `stream` name is an independent sequence of this
+   * network's seed; asking for the same name again returns the same source
+   * (its sequence continues).
+   */
+  random(stream: string): RandomSource {
+    const name = checkString(stream, 'random() stream', 255);
+    let source = this.randoms.get(name);
+    if (source === undefined) this.randoms.set(name, (source = seededRandom(new Rng(this.seed, `random ${name}`))));
+    return source;
+  }
+
   /** Shorthand for `clock.advance(ms)`. */
   advance(ms: number): void {
     this.clock.advance(ms);
@@ -366,9 +410,9 @@ export class VirtualNetwork {
     return this.closed;
   }
 
-  /** @internal Flush `conn`'s open bundle at the end of this instant. */
-  flushLater(conn: VirtualConnection): void {
-    this.toFlush.push(conn);
+  /** @internal Flush `f`'s open bundle at the end of this instant. */
+  flushLater(f: Flushable): void {
+    this.toFlush.push(f);
     if (this.flushTimer === undefined) this.flushTimer = this.clock.schedule(this.clock.now(), this.flusher);
   }
 

@@ -109,6 +109,21 @@ export class VirtualClock implements Clock {
     return this.live;
   }
 
+  /** @internal Time of the soonest live event (Infinity when none is queued). */
+  nextEventAt(): number {
+    if (this.live === 0) return Infinity;
+    return this.peekLive()?.at ?? Infinity;
+  }
+
+  /**
+   * @internal Advance to time `t` (no earlier than now), running every event
+   * due on the way, like {@link advance}. Virtual mode only.
+   */
+  advanceTo(t: number, what = 'advanceTo()'): void {
+    this.requireVirtual(what);
+    this.runTo(t > this.current ? t : this.current, undefined);
+  }
+
   /** @internal Run `task.fire(arg)` at time `at` (clamped to now). */
   schedule(at: number, task: Task, arg?: unknown): TimerHandle {
     const now = this.current;
@@ -306,9 +321,19 @@ export class VirtualClock implements Clock {
     this.arm();
   };
 
+  /** The heap's first bucket that still holds a live event (its time is the next event's), dropping wholly cancelled ones. */
   private peekLive(): Entry | undefined {
-    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
-    return this.heap[0];
+    const h = this.heap;
+    while (h.length > 0) {
+      const top = h[0]!;
+      if (!top.cancelled) return top;
+      const more = top.more;
+      if (more !== null) for (let i = 0; i < more.length; i++) if (!more[i]!.cancelled) return top;
+      // Same-time calls must not join a bucket that left the heap.
+      if (this.bucket === top) this.bucket = undefined;
+      this.pop();
+    }
+    return undefined;
   }
 
   private push(e: Entry): void {

@@ -2,11 +2,12 @@
  * Session descriptions and ICE candidates of the virtual engine. They look
  * like libdatachannel's (a data-channel-only BUNDLE with one `application`
  * section), so code that inspects or forwards SDP treats them like real ones.
- * In-band channel options travel in `a=x-rtcmesh-dc:` lines, like the
- * node-datachannel engine's.
+ * In-band channel options travel in `a=x-rtcmesh-dc:` lines written and read
+ * by the codec every engine shares (../sdp-annotation.ts).
  * @module
  */
 import type { EngineChannelInit } from '../engine.js';
+import { ANNOTATION_PREFIX, encodeAnnotation, parseAnnotation } from '../sdp-annotation.js';
 
 /** What a virtual description carries. */
 export interface VirtualSdp {
@@ -18,22 +19,6 @@ export interface VirtualSdp {
   maxMessageSize: number;
   /** In-band channels announced by the offerer (label, options). */
   channels: EngineChannelInit[];
-}
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-function toHex(text: string): string {
-  let s = '';
-  for (const b of encoder.encode(text)) s += b.toString(16).padStart(2, '0');
-  return s;
-}
-
-function fromHex(hex: string): string | undefined {
-  if (!/^(?:[0-9a-f]{2})*$/.test(hex)) return undefined;
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return decoder.decode(bytes);
 }
 
 /** Write a description. */
@@ -57,18 +42,8 @@ export function writeSdp(d: VirtualSdp, address: string): string {
     'a=sctp-port:5000',
     `a=max-message-size:${d.maxMessageSize}`,
   ];
-  for (const c of d.channels) {
-    lines.push(
-      `a=x-rtcmesh-dc:${c.id ?? -1} ${toHex(c.label) || '-'} ${toHex(c.protocol) || '-'} ${c.ordered ? 1 : 0} ${c.maxPacketLifeTime ?? '-'} ${c.maxRetransmits ?? '-'}`,
-    );
-  }
+  for (const c of d.channels) lines.push(encodeAnnotation(c));
   return lines.join('\r\n') + '\r\n';
-}
-
-function optionalCount(field: string | undefined): number | undefined | null {
-  if (field === '-') return undefined;
-  if (field === undefined || !/^\d{1,10}$/.test(field)) return null;
-  return Number(field);
 }
 
 /** Parse a description. @throws Error saying what is missing or malformed. */
@@ -97,19 +72,13 @@ export function parseSdp(sdp: string): VirtualSdp {
   if (!Number.isInteger(maxMessageSize) || maxMessageSize < 0) throw new Error(`Remote description has an invalid a=max-message-size "${mmsText}"`);
   const channels: EngineChannelInit[] = [];
   for (const line of lines) {
-    if (!line.startsWith('a=x-rtcmesh-dc:')) continue;
-    const [idText, labelHex, protoHex, ordered, plt, rtx] = line.slice('a=x-rtcmesh-dc:'.length).trim().split(' ');
-    const label = labelHex === '-' ? '' : fromHex(labelHex ?? '');
-    const protocol = protoHex === '-' ? '' : fromHex(protoHex ?? '');
-    const id = Number(idText);
-    const lifetime = optionalCount(plt);
-    const retransmits = optionalCount(rtx);
-    if (label === undefined || protocol === undefined || !Number.isInteger(id) || (ordered !== '0' && ordered !== '1') || lifetime === null || retransmits === null) {
-      throw new Error(`Remote description has a malformed channel line "${line.slice(0, 80)}"`);
-    }
-    const init: EngineChannelInit = { label, protocol, negotiated: false, id, ordered: ordered === '1' };
-    if (lifetime !== undefined) init.maxPacketLifeTime = lifetime;
-    if (retransmits !== undefined) init.maxRetransmits = retransmits;
+    if (!line.startsWith(ANNOTATION_PREFIX)) continue;
+    const c = parseAnnotation(line);
+    if (c === undefined) throw new Error(`Remote description has a malformed channel line "${line.slice(0, 80)}"`);
+    const init: EngineChannelInit = { label: c.label, protocol: c.protocol ?? '', negotiated: false, ordered: c.ordered };
+    if (c.id !== undefined) init.id = c.id;
+    if (c.maxPacketLifeTime !== undefined) init.maxPacketLifeTime = c.maxPacketLifeTime;
+    if (c.maxRetransmits !== undefined) init.maxRetransmits = c.maxRetransmits;
     channels.push(init);
   }
   return {
