@@ -22,6 +22,11 @@
  * - batched: a 60 Hz Ticker (virtual clock, ticks run back to back) where each
  *   tick's update makes CALLS_PER_TICK calls, flushed as one message per tick.
  *
+ * The RPC layer alone, no network: `rpc_send_ns_per_call` and
+ * `rpc_receive_ns_per_call`, the CPU an immediate call costs the sender and
+ * the receiver over a mesh that sends nowhere (steady under machine load,
+ * where the network figures swing).
+ *
  * Codec, no network: `codec_ns_per_call` is what such a call pays in the
  * shipping codec (the endpoint's hand-written encoder for calls of numbers /
  * booleans / null / short ASCII strings, then msgpackr's decoder);
@@ -29,12 +34,14 @@
  * objects, Maps, bins, bigints, Dates or non-ASCII strings).
  * Each call carries (id: int, x, y, z: float64), ~40 B encoded.
  * `RPC_BENCH_ROUNDS` sets the rounds (default 3); `RPC_BENCH_STAGES` a
- * comma list of stages to run (codec, raw, mesh, unbatched, turn, batched;
+ * comma list of stages to run (codec, layer, raw, mesh, unbatched, turn, batched;
  * default all); `RPC_BENCH_SESSION=0` runs the meshes without their session
  * header.
  */
 import ndc from 'node-datachannel';
+import { EventEmitter } from 'eventemitter3';
 import { DatachannelEngine, TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../src/index.js';
+import { ConnectionStatus, type MultiplayerPeer, type MultiplayerPeerEvents } from '../src/mesh/types.js';
 import { RpcEndpoint, Ticker } from '../src/rpc/index.js';
 import { FrameKind, decodeMessage, encode, encodeHeader, tableChecksum } from '../src/rpc/codec.js';
 import { fastEncodeCall } from '../src/rpc/fast-encode.js';
@@ -43,11 +50,28 @@ import { rawChannelLink, stream, type BenchLink } from './lib/links.js';
 import { isMain, median, printFigures, printTable, round } from './lib/report.js';
 
 const RAW_MESSAGES = 100_000;
-const ROUNDS = Number(process.env.RPC_BENCH_ROUNDS ?? 3);
-const STAGES = new Set((process.env.RPC_BENCH_STAGES ?? 'codec,raw,mesh,unbatched,turn,batched').split(','));
+const ROUNDS = Number(process.env.RPC_BENCH_ROUNDS ?? 5);
+const STAGES = new Set((process.env.RPC_BENCH_STAGES ?? 'codec,layer,raw,mesh,unbatched,turn,batched').split(','));
 /** RPC_BENCH_SESSION=0: the meshes run without the session header (reliable replay on reconnect), which is on by default. */
 const SESSION = process.env.RPC_BENCH_SESSION !== '0';
-const UNBATCHED_CALLS = 60_000;
+/** Messages (calls) per stage of a round; short stages, alternated, so load drift hits every stage alike. */
+const UNBATCHED_CALLS = Number(process.env.RPC_BENCH_PER_STAGE ?? 20_000);
+
+/** Wall-clock rate and process CPU time (all threads: JS and the native SCTP stack) per message of a stage. */
+interface Rate {
+  perS: number;
+  cpuUs: number;
+}
+
+function meter(): (count: number) => Rate {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  return (count) => {
+    const s = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    return { perS: count / s, cpuUs: (c.user + c.system) / count };
+  };
+}
 /** Calls (and raw messages) sent per synchronous turn in the per-call stages. */
 const PER_TURN = 256;
 /** The RPCs the bench registers (their names make the table checksum in every message header). */
@@ -160,14 +184,14 @@ async function rawReusedMessagesPerSecond(link: BenchLink): Promise<number> {
  * Raw messages of `size` bytes, a fresh array each (as the RPC stages hand the
  * mesh), in the RPC stages' loop shape: up to PER_TURN per turn below the high-water mark.
  */
-async function rawFreshMessagesPerSecond(link: BenchLink, size: number, meshes: WebRTCMultiplayerPeer[]): Promise<number> {
+async function rawFreshMessagesPerSecond(link: BenchLink, size: number, meshes: WebRTCMultiplayerPeer[]): Promise<Rate> {
   let received = 0;
   let last = -1;
   link.onMessageB((d) => {
     received++;
     last = d[0]!;
   });
-  const t0 = performance.now();
+  const done = meter();
   let sent = 0;
   while (received < UNBATCHED_CALLS) {
     while (sent < UNBATCHED_CALLS && link.bufferedA() < HIGH_WATER) {
@@ -179,10 +203,10 @@ async function rawFreshMessagesPerSecond(link: BenchLink, size: number, meshes: 
     for (const m of meshes) m.poll(); // keep the mesh links alive (heartbeats), as the RPC stages do
     await tick();
   }
-  const s = (performance.now() - t0) / 1000;
+  const rate = done(UNBATCHED_CALLS);
   link.onMessageB(() => {});
   if (last !== (UNBATCHED_CALLS - 1) % 256) throw new Error('bench/rpc: raw messages arrived out of order');
-  return UNBATCHED_CALLS / s;
+  return rate;
 }
 
 /**
@@ -190,14 +214,14 @@ async function rawFreshMessagesPerSecond(link: BenchLink, size: number, meshes: 
  * reliable channel, received with `getPacket`, in the same loop shape. The
  * ceiling for an immediate RPC, which is one such packet per call.
  */
-async function meshPacketsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer, size: number): Promise<number> {
+async function meshPacketsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer, size: number): Promise<Rate> {
   const ch = a.getPeer(2)!.channels[0]!;
   a.targetPeer = 2;
   a.transferChannel = 0;
   a.transferMode = TransferMode.RELIABLE;
   let received = 0;
   let last = -1;
-  const t0 = performance.now();
+  const done = meter();
   let sent = 0;
   while (received < UNBATCHED_CALLS) {
     while (sent < UNBATCHED_CALLS && ch.getBufferedAmount() < HIGH_WATER) {
@@ -211,19 +235,19 @@ async function meshPacketsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultiplay
     for (let d = b.getPacket(); d !== undefined; d = b.getPacket()) (received++, (last = d[0]!));
     await tick();
   }
-  const s = (performance.now() - t0) / 1000;
+  const rate = done(UNBATCHED_CALLS);
   if (last !== (UNBATCHED_CALLS - 1) % 256) throw new Error('bench/rpc: mesh packets arrived out of order');
-  return UNBATCHED_CALLS / s;
+  return rate;
 }
 
 /** Calls/s of `name` (immediate or turn-batched), PER_TURN calls per turn. */
-async function perCallCallsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer, name: 'moveNow' | 'moveTurn'): Promise<{ callsPerS: number; messages: number }> {
+async function perCallCallsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer, name: 'moveNow' | 'moveTurn'): Promise<Rate & { messages: number }> {
   const counter = { n: 0, last: -1 };
   const [ea, eb] = endpoints(a, b, counter, turnSupported);
   for (let i = 0; i < 3; i++) (ea.poll(), eb.poll(), ea.flush(), eb.flush(), await tick());
   const ch = a.getPeer(2)!.channels[0]!;
   const msgs0 = ea.getStats().messagesSent;
-  const t0 = performance.now();
+  const done = meter();
   let sent = 0;
   while (counter.n < UNBATCHED_CALLS) {
     while (sent < UNBATCHED_CALLS && ch.getBufferedAmount() < HIGH_WATER) {
@@ -234,12 +258,12 @@ async function perCallCallsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultipla
     eb.poll();
     await tick();
   }
-  const s = (performance.now() - t0) / 1000;
+  const rate = done(UNBATCHED_CALLS);
   if (counter.last !== UNBATCHED_CALLS - 1) throw new Error(`bench/rpc: ${name} calls arrived out of order`);
   const messages = ea.getStats().messagesSent - msgs0;
   ea.close();
   eb.close();
-  return { callsPerS: UNBATCHED_CALLS / s, messages };
+  return { ...rate, messages };
 }
 
 async function batchedCallsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer): Promise<{ callsPerS: number; messages: number; ticks: number }> {
@@ -274,6 +298,98 @@ async function batchedCallsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultipla
   ea.close();
   eb.close();
   return { callsPerS: BATCHED_CALLS / s, messages, ticks: sender.tick };
+}
+
+/** A connected MultiplayerPeer that sends nowhere and holds nothing: the RPC layer alone. */
+class NullMesh extends EventEmitter<MultiplayerPeerEvents> implements MultiplayerPeer {
+  targetPeer = 0;
+  transferMode = TransferMode.RELIABLE;
+  transferChannel = 0;
+  refuseNewConnections = false;
+  bytes = 0;
+  constructor(private readonly id: number) {
+    super();
+  }
+  putPacket(data: Uint8Array): void {
+    this.bytes += data.length;
+  }
+  getAvailablePacketCount(): number {
+    return 0;
+  }
+  getPacket(): Uint8Array | undefined {
+    return undefined;
+  }
+  getPacketPeer(): number {
+    return 0;
+  }
+  getPacketChannel(): number {
+    return 0;
+  }
+  getPacketMode(): TransferMode {
+    return TransferMode.RELIABLE;
+  }
+  getUniqueId(): number {
+    return this.id;
+  }
+  isServer(): boolean {
+    return this.id === 1;
+  }
+  isServerRelaySupported(): boolean {
+    return false;
+  }
+  getConnectionStatus(): ConnectionStatus {
+    return ConnectionStatus.CONNECTED;
+  }
+  getMaxPacketSize(): number {
+    return 65536;
+  }
+  getPeerIds(): number[] {
+    return [3 - this.id];
+  }
+  poll(): void {}
+  close(): void {}
+}
+
+/**
+ * The RPC layer's own CPU cost per immediate call, no network (a {@link NullMesh}):
+ * the sender (`rpcId` → encode → `putPacket`) and the receiver (`receive` →
+ * decode → handler). Process CPU time, median of 7 repetitions: steady under load.
+ */
+function layerNsPerCall(): { send: number; receive: number } {
+  const N = 200_000;
+  let sum = 0;
+  const mk = (id: number) =>
+    new RpcEndpoint(new NullMesh(id)).register('moveNow', (_ctx, id: number, _x: number, _y: number, _z: number) => void (sum += id), { mode: 'any_peer', immediate: true });
+  const sender = mk(1);
+  const receiver = mk(2);
+  const header = encodeHeader(receiver.getTableChecksum());
+  const messages = Array.from({ length: 1024 }, (_, i) => {
+    const f = encode([FrameKind.CALL, 0, [i * 1000, 1.5, 2.5, 3.5]]);
+    const m = new Uint8Array(header.length + f.length);
+    m.set(header);
+    m.set(f, header.length);
+    return m;
+  });
+  const cpuNs = (f: () => void) => {
+    const runs: number[] = [];
+    for (let k = 0; k < 7; k++) {
+      const c0 = process.cpuUsage();
+      f();
+      const c = process.cpuUsage(c0);
+      runs.push(((c.user + c.system) * 1000) / N);
+    }
+    return median(runs);
+  };
+  const send = cpuNs(() => {
+    for (let i = 0; i < N; i++) sender.rpcId(2, 'moveNow', i, 1.5, 2.5, 3.5);
+  });
+  const receive = cpuNs(() => {
+    for (let i = 0; i < N; i++) receiver.receive(messages[i & 1023]!, 1, 0, TransferMode.RELIABLE);
+  });
+  if (receiver.getStats().callsDispatched !== 7 * N || sum <= 0) throw new Error('bench/rpc: the receiver did not dispatch every call');
+  sender.close();
+  receiver.close();
+  return { send, receive };
 }
 
 /**
@@ -322,6 +438,8 @@ export async function run(): Promise<Record<string, number | string>> {
   stage('codec');
   const codecNs = on('codec') ? codecNsPerCall(false) : NaN;
   const codecGenericNs = on('codec') ? codecNsPerCall(true) : NaN;
+  stage('RPC layer alone');
+  const layer = on('layer') ? layerNsPerCall() : { send: NaN, receive: NaN };
   stage('mesh link');
   const [a, b, rawLinkOnMesh] = await meshLink();
   const turnMode = (turnSupported = hasTurnMode(a));
@@ -329,47 +447,56 @@ export async function run(): Promise<Record<string, number | string>> {
   const messageBytes = encodeHeader(tableChecksum([...RPC_NAMES].sort())).length + frameBytes;
   stage('raw node-datachannel, reused 64 B array');
   const rawReused = on('raw') ? await rawReusedMessagesPerSecond(rawLinkOnMesh) : NaN;
-  const rounds: { raw: number; mesh: number; unbatched: number; turn: number; turnMessages: number }[] = [];
+  const NONE: Rate & { messages: number } = { perS: NaN, cpuUs: NaN, messages: NaN };
+  const rounds: { raw: Rate; mesh: Rate; unbatched: Rate; turn: Rate & { messages: number } }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    stage(`round ${r + 1}/${ROUNDS}: raw ${messageBytes} B fresh arrays`);
-    const raw = on('raw') ? await rawFreshMessagesPerSecond(rawLinkOnMesh, messageBytes, [a, b]) : NaN;
-    stage(`round ${r + 1}/${ROUNDS}: mesh putPacket`);
-    const mesh = on('mesh') ? await meshPacketsPerSecond(a, b, messageBytes) : NaN;
-    stage(`round ${r + 1}/${ROUNDS}: unbatched`);
-    const unbatched = on('unbatched') ? (await perCallCallsPerSecond(a, b, 'moveNow')).callsPerS : NaN;
-    stage(`round ${r + 1}/${ROUNDS}: turn-batched`);
-    const turn = on('turn') && turnMode ? await perCallCallsPerSecond(a, b, 'moveTurn') : { callsPerS: NaN, messages: NaN };
-    rounds.push({ raw, mesh, unbatched, turn: turn.callsPerS, turnMessages: turn.messages });
+    stage(`round ${r + 1}/${ROUNDS}: raw ${messageBytes} B fresh arrays, mesh, unbatched, turn-batched`);
+    const raw = on('raw') ? await rawFreshMessagesPerSecond(rawLinkOnMesh, messageBytes, [a, b]) : NONE;
+    const mesh = on('mesh') ? await meshPacketsPerSecond(a, b, messageBytes) : NONE;
+    const unbatched = on('unbatched') ? await perCallCallsPerSecond(a, b, 'moveNow') : NONE;
+    const turn = on('turn') && turnMode ? await perCallCallsPerSecond(a, b, 'moveTurn') : NONE;
+    rounds.push({ raw, mesh, unbatched, turn });
   }
   stage('batched');
   const batched = on('batched') ? await batchedCallsPerSecond(a, b) : { callsPerS: NaN, messages: NaN, ticks: NaN };
   rawLinkOnMesh.close();
   a.close();
   b.close();
-  const raw = median(rounds.map((r) => r.raw));
-  const unbatched = median(rounds.map((r) => r.unbatched));
-  const turn = median(rounds.map((r) => r.turn));
-  const unbatchedRatio = median(rounds.map((r) => r.unbatched / r.raw));
-  const meshRatio = median(rounds.map((r) => r.mesh / r.raw));
-  const unbatchedVsMesh = median(rounds.map((r) => r.unbatched / r.mesh));
-  const turnRatio = median(rounds.map((r) => r.turn / r.raw));
-  const perRound = (f: (r: (typeof rounds)[number]) => number) => rounds.map((r) => round(f(r), 2)).join(' / ');
+  type Round = (typeof rounds)[number];
+  const med = (f: (r: Round) => number) => median(rounds.map(f));
+  const perRound = (f: (r: Round) => number) => rounds.map((r) => round(f(r), 2)).join(' / ');
+  const raw = med((r) => r.raw.perS);
+  const unbatched = med((r) => r.unbatched.perS);
+  const turn = med((r) => r.turn.perS);
+  // Wall ratios (throughput ÷ raw's) and CPU ratios (raw's CPU per message ÷ this CPU per message): ≥ 1 is as cheap as raw.
+  const unbatchedRatio = med((r) => r.unbatched.perS / r.raw.perS);
+  const turnRatio = med((r) => r.turn.perS / r.raw.perS);
+  const meshRatio = med((r) => r.mesh.perS / r.raw.perS);
+  const unbatchedVsMesh = med((r) => r.unbatched.perS / r.mesh.perS);
+  const unbatchedCpu = med((r) => r.raw.cpuUs / r.unbatched.cpuUs);
+  const meshCpu = med((r) => r.raw.cpuUs / r.mesh.cpuUs);
+  const turnCpu = med((r) => r.raw.cpuUs / r.turn.cpuUs);
   printTable(
     `rpc: one loopback link, node-datachannel; calls carry (int, 3 × float64); ${ROUNDS} rounds, medians`,
     ['figure', 'value', 'note'],
     [
       ['raw node-datachannel 64 B messages/s, one reused array', rawReused, `${RAW_MESSAGES} messages, run first (the old anchor)`],
-      [`raw node-datachannel ${messageBytes} B messages/s, fresh arrays`, raw, `the anchor: RPC message size, ${PER_TURN} per turn; rounds ${perRound((r) => r.raw)}`],
-      [`mesh putPacket ${messageBytes} B packets/s, fresh arrays`, median(rounds.map((r) => r.mesh)), `the mesh alone (session ${SESSION ? 'on' : 'off'}), same loop`],
-      ['mesh ÷ raw', meshRatio, `the ceiling of unbatched ÷ raw; rounds ${perRound((r) => r.mesh / r.raw)}`],
-      ['RPC calls/s, unbatched (immediate)', unbatched, 'one message per call'],
-      ['unbatched ÷ raw', unbatchedRatio, `target ≥ 0.9; rounds ${perRound((r) => r.unbatched / r.raw)}`],
-      ['unbatched ÷ mesh', unbatchedVsMesh, `the RPC layer's own cost; rounds ${perRound((r) => r.unbatched / r.mesh)}`],
-      ["RPC calls/s, turn-batched (immediate: 'turn')", turn, `up to ${PER_TURN} calls per turn, ${median(rounds.map((r) => r.turnMessages))} messages`],
-      ['turn-batched ÷ raw', turnRatio, `rounds ${perRound((r) => r.turn / r.raw)}`],
+      [`raw node-datachannel ${messageBytes} B messages/s, fresh arrays`, raw, `the anchor: RPC message size, ${PER_TURN} per turn; ${med((r) => r.raw.cpuUs).toFixed(1)} µs CPU each`],
+      [`mesh putPacket ${messageBytes} B packets/s, fresh arrays`, med((r) => r.mesh.perS), `the mesh alone (session ${SESSION ? 'on' : 'off'}); ${med((r) => r.mesh.cpuUs).toFixed(1)} µs CPU each`],
+      ['mesh ÷ raw', meshRatio, `the ceiling of unbatched ÷ raw; rounds ${perRound((r) => r.mesh.perS / r.raw.perS)}`],
+      ['mesh CPU ratio (raw CPU ÷ mesh CPU per message)', meshCpu, `rounds ${perRound((r) => r.raw.cpuUs / r.mesh.cpuUs)}`],
+      ['RPC calls/s, unbatched (immediate)', unbatched, `one message per call; ${med((r) => r.unbatched.cpuUs).toFixed(1)} µs CPU each`],
+      ['unbatched ÷ raw', unbatchedRatio, `target ≥ 0.9; rounds ${perRound((r) => r.unbatched.perS / r.raw.perS)}`],
+      ['unbatched CPU ratio (raw CPU ÷ RPC CPU per message)', unbatchedCpu, `rounds ${perRound((r) => r.raw.cpuUs / r.unbatched.cpuUs)}`],
+      ['unbatched ÷ mesh', unbatchedVsMesh, `RPC over the mesh alone; rounds ${perRound((r) => r.unbatched.perS / r.mesh.perS)}`],
+      ["RPC calls/s, turn-batched (immediate: 'turn')", turn, `up to ${PER_TURN} calls per turn, ${med((r) => r.turn.messages)} messages per stage`],
+      ['turn-batched ÷ raw', turnRatio, `rounds ${perRound((r) => r.turn.perS / r.raw.perS)}`],
+      ['turn-batched CPU ratio', turnCpu, `rounds ${perRound((r) => r.raw.cpuUs / r.turn.cpuUs)}`],
       ['RPC calls/s, batched at 60 Hz', batched.callsPerS, `${CALLS_PER_TICK} calls/tick, ticks back to back`],
       ['batched ÷ raw', batched.callsPerS / raw, 'target ≥ 5'],
       ['messages for the batched run', batched.messages, `${BATCHED_CALLS} calls, ${batched.ticks} ticks`],
+      ['RPC layer ns per immediate call, sender (no network)', layer.send, 'rpcId → encode → putPacket of a mesh that sends nowhere; CPU time, steady under load'],
+      ['RPC layer ns per immediate call, receiver (no network)', layer.receive, 'receive → decode → handler'],
       ['codec ns per call, shipping codec (encode + decode)', codecNs, `hand-written encoder + msgpackr decode, ${frameBytes} B per call frame`],
       ['codec ns per call, pure msgpackr (encode + decode)', codecGenericNs, 'msgpackr both ways: calls with objects, Maps, bins, bigints, Dates, non-ASCII'],
     ],
@@ -388,12 +515,20 @@ export async function run(): Promise<Record<string, number | string>> {
     turn_batched_calls_per_s: Math.round(turn),
     turn_batched_ratio: round(turnRatio),
     raw_reused_64b_msgs_per_s: Math.round(rawReused),
-    mesh_packets_per_s: Math.round(median(rounds.map((r) => r.mesh))),
+    mesh_packets_per_s: Math.round(med((r) => r.mesh.perS)),
     mesh_ratio: round(meshRatio),
     unbatched_vs_mesh: round(unbatchedVsMesh),
+    rpc_send_ns_per_call: round(layer.send, 1),
+    rpc_receive_ns_per_call: round(layer.receive, 1),
+    unbatched_cpu_ratio: round(unbatchedCpu),
+    mesh_cpu_ratio: round(meshCpu),
+    turn_batched_cpu_ratio: round(turnCpu),
+    raw_cpu_us_per_msg: round(med((r) => r.raw.cpuUs), 2),
+    unbatched_cpu_us_per_call: round(med((r) => r.unbatched.cpuUs), 2),
     message_bytes: messageBytes,
     session: SESSION ? 1 : 0,
     rounds: ROUNDS,
+    per_stage: UNBATCHED_CALLS,
   };
   printFigures(figures);
   return figures;
