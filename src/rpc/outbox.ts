@@ -6,8 +6,8 @@
  *
  * Three ways a call leaves (its RPC's `immediate`): at the tick's flush
  * (batched); at once (`true`: when nothing is batched before it on that link
- * and channel, its message is encoded straight into one array of exactly its
- * size and handed to the mesh, one send per call); or at the end of the
+ * and channel, its whole message is encoded and copied once into an array of
+ * exactly its size, handed to the mesh: one send per call); or at the end of the
  * synchronous turn (`'turn'`: batched, and the batches it touched are flushed
  * by a {@link TurnScheduler} callback).
  * @module
