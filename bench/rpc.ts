@@ -39,14 +39,13 @@
  * header.
  */
 import ndc from 'node-datachannel';
-import { EventEmitter } from 'eventemitter3';
 import { DatachannelEngine, TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../src/index.js';
-import { ConnectionStatus, type MultiplayerPeer, type MultiplayerPeerEvents } from '../src/mesh/types.js';
 import { RpcEndpoint, Ticker } from '../src/rpc/index.js';
 import { FrameKind, decodeMessage, encode, encodeHeader, tableChecksum } from '../src/rpc/codec.js';
 import { fastEncodeCall } from '../src/rpc/fast-encode.js';
 import type { Engine, EngineConnection, EngineConfig, EngineConnectionHandlers } from '../src/transport/engine.js';
 import { rawChannelLink, stream, type BenchLink } from './lib/links.js';
+import { NullMesh } from './lib/null-mesh.js';
 import { isMain, median, printFigures, printTable, round } from './lib/report.js';
 
 const RAW_MESSAGES = 100_000;
@@ -298,56 +297,6 @@ async function batchedCallsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultipla
   ea.close();
   eb.close();
   return { callsPerS: BATCHED_CALLS / s, messages, ticks: sender.tick };
-}
-
-/** A connected MultiplayerPeer that sends nowhere and holds nothing: the RPC layer alone. */
-class NullMesh extends EventEmitter<MultiplayerPeerEvents> implements MultiplayerPeer {
-  targetPeer = 0;
-  transferMode = TransferMode.RELIABLE;
-  transferChannel = 0;
-  refuseNewConnections = false;
-  bytes = 0;
-  constructor(private readonly id: number) {
-    super();
-  }
-  putPacket(data: Uint8Array): void {
-    this.bytes += data.length;
-  }
-  getAvailablePacketCount(): number {
-    return 0;
-  }
-  getPacket(): Uint8Array | undefined {
-    return undefined;
-  }
-  getPacketPeer(): number {
-    return 0;
-  }
-  getPacketChannel(): number {
-    return 0;
-  }
-  getPacketMode(): TransferMode {
-    return TransferMode.RELIABLE;
-  }
-  getUniqueId(): number {
-    return this.id;
-  }
-  isServer(): boolean {
-    return this.id === 1;
-  }
-  isServerRelaySupported(): boolean {
-    return false;
-  }
-  getConnectionStatus(): ConnectionStatus {
-    return ConnectionStatus.CONNECTED;
-  }
-  getMaxPacketSize(): number {
-    return 65536;
-  }
-  getPeerIds(): number[] {
-    return [3 - this.id];
-  }
-  poll(): void {}
-  close(): void {}
 }
 
 /**
