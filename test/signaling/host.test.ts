@@ -6,6 +6,7 @@
  * and its clients see it attached again, as restarted, keeping their ids.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { runServe } from '../../src/cli/serve.js';
 import { ErrorCode, isRtcmeshError } from '../../src/index.js';
 import { cleanup, client, raw, startServer, waitForEvent, waitUntil } from './helpers.js';
 
@@ -153,5 +154,24 @@ describe('host role', () => {
     expect(await r.next((m) => m.type === 'error', 2)).toMatchObject({ code: ErrorCode.PROTOCOL_ERROR });
     r.send({ type: 'join', lobby: 'h7', host: true });
     expect(await r.next((m) => m.type === 'joined')).toMatchObject({ id: 1, version: 3 });
+  });
+
+  it('rtcmesh serve --host-key and --client-server-join-only', async () => {
+    const lines: string[] = [];
+    let stop!: (why: string) => void;
+    const done = runServe(['--port', '0', '--host', '127.0.0.1', '--host-key', KEY, '--client-server-join-only'], {
+      out: (l) => lines.push(l),
+      stop: new Promise<string>((r) => (stop = r)),
+    });
+    await waitUntil(() => lines.some((l) => l.includes('listening on')), 'listening line');
+    const url = /listening on (ws:\/\/\S+)/.exec(lines.join('\n'))![1]!;
+    expect(await codeOf(client(url).join({ lobby: 'cli', mode: 'client_server' }))).toBe(ErrorCode.LOBBY_NOT_FOUND);
+    expect(await codeOf(client(url).join({ lobby: 'cli', mode: 'client_server', host: true, hostKey: 'wrong-key-123' }))).toBe(ErrorCode.UNAUTHORIZED);
+    expect((await client(url).join({ lobby: 'cli', mode: 'client_server', host: true, hostKey: KEY })).id).toBe(1);
+    expect((await client(url).join({ lobby: 'cli' })).id).not.toBe(1);
+    await cleanup();
+    stop('test');
+    await done;
+    expect(lines.some((l) => / client_error .*code=LOBBY_NOT_FOUND/.test(l))).toBe(true);
   });
 });
