@@ -14,7 +14,7 @@ import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/sans-io.js';
-import { checkBool, checkInt, checkOneOf, checkOptions, checkString, invalid } from '../util/validate.js';
+import { checkInt, checkOneOf, checkOptions, checkString, invalid } from '../util/validate.js';
 import type {
   BaseSignalingClientOptions,
   JoinOptions,
@@ -28,19 +28,16 @@ import type {
 import {
   CloseCode,
   HOST_PEER_ID,
-  LOBBY_MODES,
-  LOBBY_NAME_PATTERN,
   MAX_CANDIDATE_LENGTH,
-  MAX_HOST_KEY_LENGTH,
   MAX_MID_LENGTH,
   MAX_SDP_LENGTH,
   MAX_SIGNALING_PEER_ID,
-  MAX_WAIT_FOR_HOST_MS,
   parseServerMessage,
   toErrorCode,
   type LobbyMode,
   type ServerMessage,
 } from './protocol.js';
+import { checkJoinOptions, joinMessage } from './client-join.js';
 import type { Schedulable } from './transport.js';
 
 export type {
@@ -184,16 +181,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
     return new Promise<JoinResult>((resolve, reject) => {
       this.pending = { auth: o.auth, resolve, reject, deadline: this.now() + this.joinTimeoutMs + (o.waitForHostMs ?? 0) };
       this.rescheduled();
-      const msg = {
-        type: 'join',
-        ...(o.lobby ? { lobby: o.lobby } : {}),
-        ...(o.mode ? { mode: o.mode } : {}),
-        ...(o.auth !== undefined ? { auth: o.auth } : {}),
-        ...(o.host === true ? { host: true } : {}),
-        ...(o.hostKey !== undefined ? { hostKey: o.hostKey } : {}),
-        ...(o.create === false ? { create: false } : {}),
-        ...(o.waitForHostMs !== undefined ? { waitForHostMs: o.waitForHostMs } : {}),
-      };
+      const msg = joinMessage(o);
       this.ensureLink().then(
         (link) => {
           if (this.pending && this.link === link) link.send(JSON.stringify(msg));
@@ -209,29 +197,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
 
   /** Validate join options and state; throws RtcmeshError. */
   private checkJoin(options: JoinOptions | undefined): Partial<JoinOptions> {
-    const o = checkOptions<JoinOptions>(options, ['lobby', 'mode', 'auth', 'host', 'hostKey', 'create', 'waitForHostMs'], 'join options');
-    if (o.host !== undefined) checkBool(o.host, 'join options.host');
-    if (o.create !== undefined) checkBool(o.create, 'join options.create');
-    if (o.hostKey !== undefined) {
-      checkString(o.hostKey, 'join options.hostKey', MAX_HOST_KEY_LENGTH);
-      if (o.hostKey === '') invalid('join options.hostKey', `1-${MAX_HOST_KEY_LENGTH} characters`, o.hostKey);
-    }
-    if (o.waitForHostMs !== undefined) checkInt(o.waitForHostMs, 0, MAX_WAIT_FOR_HOST_MS, 'join options.waitForHostMs');
-    if (o.host === true && (o.create === false || o.waitForHostMs !== undefined)) {
-      invalid('join options', 'host: true without create: false or waitForHostMs (a host creates the lobby)', o);
-    }
-    if (o.lobby !== undefined) {
-      checkString(o.lobby, 'join options.lobby', 64);
-      if (o.lobby !== '' && !LOBBY_NAME_PATTERN.test(o.lobby)) invalid('join options.lobby', '"" or 1-64 characters of A-Z a-z 0-9 _ . -', o.lobby);
-    }
-    if (o.mode !== undefined) checkOneOf(o.mode, LOBBY_MODES, 'join options.mode');
-    if (o.auth !== undefined) {
-      try {
-        JSON.stringify(o.auth);
-      } catch {
-        invalid('join options.auth', 'a JSON-serialisable value', o.auth);
-      }
-    }
+    const o = checkJoinOptions(options);
     this.assertOpen();
     if (this.member || this.pending) {
       throw new RtcmeshError(ErrorCode.INVALID_STATE, `already in lobby "${this.member?.lobby ?? '(joining)'}"; call leave() before joining another`);
