@@ -44,7 +44,7 @@ export interface RpcEndpointOptions {
   maxMessageSize?: number;
   /**
    * Runs the end-of-turn flush of RPCs registered with `immediate: 'turn'`.
-   * Default: a microtask ({@link microtaskTurn}). A simulation may pass its own.
+   * Default: a microtask (`queueMicrotask`). A simulation may pass its own.
    */
   turnScheduler?: TurnScheduler;
 }
