@@ -26,6 +26,12 @@ export interface JoinContext {
   /** Arm a deadline `ms` from now. */
   after(ms: number, fire: () => void): Deadline;
   isShuttingDown(): boolean;
+  /** Why `s` may not create a lobby now (a per-address limit), or undefined when it may. */
+  creationRefusal(s: Session): { code: ErrorCode; message: string } | undefined;
+  /** `s` created `lobby` (counted against its address). */
+  lobbyCreated(s: Session, lobby: Lobby): void;
+  /** `peer` is attached again: release its per-address hold; returns what was queued for it. */
+  reattach(peer: Peer): string[];
 }
 
 /** A `join` message. */
@@ -70,6 +76,7 @@ export class JoinHandler {
     const created = !lobby;
     if (!lobby) {
       lobby = ctx.book.create(name, identity?.mode ?? m.mode ?? 'mesh', identity?.epoch);
+      ctx.lobbyCreated(s, lobby);
       ctx.events.emit('lobby_created', name, lobby.mode);
       if (!identity) lobby.usedIds.add(HOST_PEER_ID);
       else this.awaitMembers(lobby);
@@ -97,7 +104,8 @@ export class JoinHandler {
       if (ctx.book.size >= ctx.options.maxLobbies) {
         return refuse(ErrorCode.SERVER_FULL, `the server has its maximum of ${ctx.options.maxLobbies} lobbies; try later`);
       }
-      return false;
+      const limited = ctx.creationRefusal(s);
+      return limited ? refuse(limited.code, limited.message) : false;
     }
     const existing = identity ? lobby.peers.get(identity.id) : undefined;
     // Outside a recreated lobby's waiting time, the member list is complete: a token of a peer not in it is stale.
@@ -151,7 +159,7 @@ export class JoinHandler {
 
   /** A fresh join: `s` becomes peer `id` of `lobby`. */
   private place(s: Session, lobby: Lobby, id: number, data: unknown): void {
-    const peer: Peer = { id, lobby, session: undefined, data, queue: [], graceTimer: undefined };
+    const peer: Peer = { id, lobby, session: undefined, data, queue: [], queueBytes: 0, graceTimer: undefined };
     lobby.peers.set(id, peer);
     lobby.usedIds.add(id);
     this.ctx.stats.joins++;
@@ -175,7 +183,7 @@ export class JoinHandler {
         ctx.out.safeClose(old, CloseCode.REPLACED, 'resumed on another connection');
       }
     } else {
-      peer = { id: identity.id, lobby, session: undefined, data, queue: [], graceTimer: undefined };
+      peer = { id: identity.id, lobby, session: undefined, data, queue: [], queueBytes: 0, graceTimer: undefined };
       lobby.peers.set(peer.id, peer);
       lobby.usedIds.add(peer.id);
     }
@@ -183,9 +191,7 @@ export class JoinHandler {
     ctx.stats.resumes++;
     this.attach(s, peer, true);
     if (!recreated) {
-      const queued = peer.queue;
-      peer.queue = [];
-      for (const text of queued) ctx.out.safeSend(s, text);
+      for (const text of ctx.reattach(peer)) ctx.out.safeSend(s, text);
       if (reattached) ctx.out.announce(peer, 'peer_attached');
     } else {
       // A member coming back into a lobby recreated after a restart

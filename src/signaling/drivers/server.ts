@@ -8,6 +8,7 @@
  * @module
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -22,7 +23,9 @@ import {
   type SignalingStats,
 } from '../core.js';
 import { CloseCode } from '../protocol.js';
+import { AddressGate } from './address-gate.js';
 import { HmacTokenIssuer } from './hmac-tokens.js';
+import { Outbox, type OutboxSlot } from './outbox.js';
 import { PollTimer } from './poll-timer.js';
 
 /** Options of {@link SignalingServer}. Times in milliseconds. */
@@ -33,8 +36,25 @@ export interface SignalingServerOptions {
   maxLobbies?: number;
   /** Open connections (default 10000); further upgrades get HTTP 503. */
   maxConnections?: number;
-  /** Open connections from one IP address (default 0 = no limit); further upgrades get HTTP 429. */
+  /**
+   * What one IP address may hold at once (default 0 = no limit): its open
+   * sockets, its connections still before their upgrade, and its peers in
+   * their resume grace (a socket that joined and dropped). Further upgrades
+   * get HTTP 429.
+   */
   maxConnectionsPerAddress?: number;
+  /** New WebSocket connections per IP address per window (default 100 per 1000 ms; `count` 0 = no limit); past it HTTP 429. */
+  connectionRate?: { count: number; windowMs: number };
+  /** Connections of one IP address still before their WebSocket upgrade (default 16; 0 = no limit); more are destroyed at once. */
+  maxPendingUpgradesPerAddress?: number;
+  /** A connection that has not completed its WebSocket upgrade within this is destroyed (default 5000; 0 = never). */
+  upgradeTimeoutMs?: number;
+  /** Live lobbies one IP address may have created (default 64; 0 = no limit); past it SERVER_FULL. */
+  maxLobbiesPerAddress?: number;
+  /** Lobbies one IP address may create per window (default 20 per 1000 ms); past it RATE_LIMITED. */
+  lobbyCreationRate?: { count: number; windowMs: number };
+  /** Peers in resume grace whose socket came from one IP address (default 64; 0 = no limit); past it a dropped peer leaves at once. */
+  maxDetachedPerAddress?: number;
   /** Frames over this size get a PACKET_TOO_LARGE error; frames over twice this close the socket (default 65536). */
   maxMessageBytes?: number;
   /** Allowed `Origin` values (exact, e.g. `https://game.example`), or `['*']`. Default: any. Clients that send no Origin (non-browsers) are allowed. */
@@ -51,12 +71,18 @@ export interface SignalingServerOptions {
   resumeGraceMs?: number;
   /** Messages queued for a detached peer (default 256). */
   resumeQueueLimit?: number;
+  /** Characters (≈ bytes) queued for one detached peer, oldest dropped first (default 262144). */
+  resumeQueueBytes?: number;
+  /** Characters queued for the detached peers of one lobby (default 1048576). */
+  lobbyQueueBytes?: number;
+  /** Characters queued for detached peers server-wide; past it new ones are dropped (default 67108864). */
+  totalQueueBytes?: number;
   /** Secret for resume tokens; give every instance the same one so tokens survive restarts. Default: random per process. */
   resumeSecret?: string | Uint8Array;
   /** Lifetime of a resume token (default 86400000 = 1 day). */
   resumeTokenTtlMs?: number;
-  /** Per-socket frame rate limit (default 200 per 1000 ms). */
-  rateLimit?: { messages: number; windowMs: number };
+  /** Per-socket rate limit: frames and bytes per window (default 200 frames, 1048576 bytes per 1000 ms). */
+  rateLimit?: { messages: number; windowMs: number; bytes?: number };
   /** Violations before a socket is closed (default 10). */
   maxStrikes?: number;
   /**
@@ -110,6 +136,12 @@ const OPTION_KEYS = [
   'maxLobbies',
   'maxConnections',
   'maxConnectionsPerAddress',
+  'connectionRate',
+  'maxPendingUpgradesPerAddress',
+  'upgradeTimeoutMs',
+  'maxLobbiesPerAddress',
+  'lobbyCreationRate',
+  'maxDetachedPerAddress',
   'maxMessageBytes',
   'allowedOrigins',
   'path',
@@ -118,6 +150,9 @@ const OPTION_KEYS = [
   'sealGraceMs',
   'resumeGraceMs',
   'resumeQueueLimit',
+  'resumeQueueBytes',
+  'lobbyQueueBytes',
+  'totalQueueBytes',
   'resumeSecret',
   'resumeTokenTtlMs',
   'rateLimit',
@@ -143,10 +178,10 @@ const CORE_EVENTS: (keyof SignalingServerEvents)[] = [
 
 const HOUR = 3_600_000;
 
-interface Conn {
-  ws: WebSocket;
+interface Conn extends OutboxSlot {
   session: SignalingSession;
   alive: boolean;
+  remote: string;
 }
 
 /**
@@ -168,8 +203,10 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
   private state: 'new' | 'listening' | 'closing' | 'closed' = 'new';
   private closing: Promise<void> | undefined;
   private readonly maxConnections: number;
-  private readonly maxPerAddress: number;
-  private readonly perAddress = new Map<string, number>();
+  /** Per-address admission: sockets, pending upgrades, detached peers, connection rate, upgrade timeout. */
+  private readonly gate: AddressGate;
+  /** Frames to each socket, written once per event-loop turn. */
+  private readonly outbox: Outbox;
   private readonly allowedOrigins: string[] | undefined;
   private readonly path: string | undefined;
   private readonly pingIntervalMs: number;
@@ -187,12 +224,18 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     const maxMessageBytes = int(o.maxMessageBytes, DEFAULT_CORE_OPTIONS.maxMessageBytes, 256, 16 * 1024 * 1024, 'maxMessageBytes');
     let rateLimit = DEFAULT_CORE_OPTIONS.rateLimit;
     if (o.rateLimit !== undefined) {
-      const r = checkOptions<{ messages: number; windowMs: number }>(o.rateLimit, ['messages', 'windowMs'], 'SignalingServer options.rateLimit');
+      const r = checkOptions<{ messages: number; windowMs: number; bytes?: number }>(o.rateLimit, ['messages', 'windowMs', 'bytes'], 'SignalingServer options.rateLimit');
       rateLimit = {
         messages: checkInt(r.messages, 1, 1e9, 'SignalingServer options.rateLimit.messages'),
         windowMs: checkInt(r.windowMs, 1, HOUR, 'SignalingServer options.rateLimit.windowMs'),
+        bytes: r.bytes === undefined ? DEFAULT_CORE_OPTIONS.rateLimit.bytes : checkInt(r.bytes, 256, 1e12, 'SignalingServer options.rateLimit.bytes'),
       };
     }
+    const rate = (v: { count: number; windowMs: number } | undefined, def: { count: number; windowMs: number }, min: number, name: string) => {
+      if (v === undefined) return def;
+      const r = checkOptions<{ count: number; windowMs: number }>(v, ['count', 'windowMs'], `SignalingServer options.${name}`);
+      return { count: checkInt(r.count, min, 1e9, `SignalingServer options.${name}.count`), windowMs: checkInt(r.windowMs, 1, HOUR, `SignalingServer options.${name}.windowMs`) };
+    };
     if (o.authorize !== undefined && typeof o.authorize !== 'function') invalid('SignalingServer options.authorize', 'a function', o.authorize);
     if (o.allowedOrigins !== undefined) {
       if (!Array.isArray(o.allowedOrigins)) invalid('SignalingServer options.allowedOrigins', 'an array of origins', o.allowedOrigins);
@@ -209,7 +252,6 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       invalid('SignalingServer options.resumeSecret', 'at least 16 characters', '(hidden)');
     }
     this.maxConnections = int(o.maxConnections, 10_000, 1, 10_000_000, 'maxConnections');
-    this.maxPerAddress = int(o.maxConnectionsPerAddress, 0, 0, 10_000_000, 'maxConnectionsPerAddress');
     this.allowedOrigins = o.allowedOrigins && !o.allowedOrigins.includes('*') ? [...o.allowedOrigins] : undefined;
     this.path = o.path;
     this.pingIntervalMs = int(o.pingIntervalMs, 10_000, 0, HOUR, 'pingIntervalMs');
@@ -225,6 +267,12 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
         sealGraceMs: int(o.sealGraceMs, DEFAULT_CORE_OPTIONS.sealGraceMs, 0, HOUR, 'sealGraceMs'),
         resumeGraceMs: int(o.resumeGraceMs, DEFAULT_CORE_OPTIONS.resumeGraceMs, 0, HOUR, 'resumeGraceMs'),
         resumeQueueLimit: int(o.resumeQueueLimit, DEFAULT_CORE_OPTIONS.resumeQueueLimit, 0, 1_000_000, 'resumeQueueLimit'),
+        resumeQueueBytes: int(o.resumeQueueBytes, DEFAULT_CORE_OPTIONS.resumeQueueBytes, 0, 1 << 30, 'resumeQueueBytes'),
+        lobbyQueueBytes: int(o.lobbyQueueBytes, DEFAULT_CORE_OPTIONS.lobbyQueueBytes, 0, 1 << 30, 'lobbyQueueBytes'),
+        totalQueueBytes: int(o.totalQueueBytes, DEFAULT_CORE_OPTIONS.totalQueueBytes, 0, 2 ** 40, 'totalQueueBytes'),
+        maxLobbiesPerAddress: int(o.maxLobbiesPerAddress, DEFAULT_CORE_OPTIONS.maxLobbiesPerAddress, 0, 10_000_000, 'maxLobbiesPerAddress'),
+        maxDetachedPerAddress: int(o.maxDetachedPerAddress, DEFAULT_CORE_OPTIONS.maxDetachedPerAddress, 0, 10_000_000, 'maxDetachedPerAddress'),
+        lobbyCreationRate: rate(o.lobbyCreationRate, DEFAULT_CORE_OPTIONS.lobbyCreationRate, 1, 'lobbyCreationRate'),
         rateLimit,
         maxStrikes: int(o.maxStrikes, DEFAULT_CORE_OPTIONS.maxStrikes, 1, 1_000_000, 'maxStrikes'),
         maxJoinRefusals: int(o.maxJoinRefusals, DEFAULT_CORE_OPTIONS.maxJoinRefusals, 1, 1_000_000, 'maxJoinRefusals'),
@@ -233,6 +281,21 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       tokens,
     );
     this.coreTimer = new PollTimer(this.core);
+    const core = this.core;
+    this.gate = new AddressGate({
+      maxPerAddress: int(o.maxConnectionsPerAddress, 0, 0, 10_000_000, 'maxConnectionsPerAddress'),
+      maxPendingPerAddress: int(o.maxPendingUpgradesPerAddress, 16, 0, 10_000_000, 'maxPendingUpgradesPerAddress'),
+      connectionRate: rate(o.connectionRate, { count: 100, windowMs: 1000 }, 0, 'connectionRate'),
+      upgradeTimeoutMs: int(o.upgradeTimeoutMs, 5000, 0, HOUR, 'upgradeTimeoutMs'),
+      detachedOf: (address) => core.detachedOf(address),
+    });
+    this.outbox = new Outbox((slot, chars) => {
+      if (slot.ws.bufferedAmount + chars <= this.maxBufferedBytes) return true;
+      this.policyClosed++;
+      this.emit('abuse_closed', (slot as Conn).remote, `send buffer over ${this.maxBufferedBytes} bytes (slow consumer)`);
+      slot.ws.terminate();
+      return false;
+    });
     for (const name of CORE_EVENTS) {
       this.core.on(name, (...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => boolean)(name, ...args));
     }
@@ -258,7 +321,11 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       }
       res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('rtcmesh signaling server: connect with a WebSocket\n');
     });
+    // Node's own header timeout backs up the gate's upgrade timeout (checked every second, not every 30).
+    http.headersTimeout = Math.max(1000, this.gate.upgradeTimeoutMs || 60_000);
+    http.requestTimeout = http.headersTimeout;
     this.http = http;
+    http.on('connection', (socket: Socket) => this.gate.connection(socket));
     http.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => {
@@ -287,6 +354,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    this.gate.settle(req.socket);
     socket.on('error', () => socket.destroy());
     const refuse = (status: number, text: string) => {
       this.upgradesRejected++;
@@ -299,8 +367,16 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     if (this.allowedOrigins && origin !== undefined && !this.allowedOrigins.includes(origin)) return refuse(403, 'Forbidden');
     if (this.conns.size >= this.maxConnections) return refuse(503, 'Service Unavailable');
     const address = req.socket.remoteAddress ?? '?';
-    if (this.maxPerAddress > 0 && (this.perAddress.get(address) ?? 0) >= this.maxPerAddress) return refuse(429, 'Too Many Requests');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, remote, address));
+    const limited = this.gate.admit(address, performance.now());
+    if (limited) return refuse(limited.status, limited.text);
+    // Counted from now: a handshake under way holds its address too; a failed one gives it back.
+    this.gate.opened(address);
+    let accepted = false;
+    socket.once('close', () => accepted || this.gate.closed(address));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      accepted = true;
+      this.accept(ws, req, remote, address);
+    });
   }
 
   private accept(ws: WebSocket, req: IncomingMessage, remote: string, address: string): void {
@@ -312,21 +388,17 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       aliveWaiters = [];
       for (const w of waiters) w();
     };
+    const c = { ws, alive: true, remote, out: undefined, outChars: 0 } as Conn;
     const session = this.core.open({
       remote,
+      address,
       ...(req.headers.origin !== undefined ? { origin: req.headers.origin } : {}),
       headers: req.headers,
       send: (text) => {
-        if (ws.readyState !== WebSocket.OPEN) return;
-        if (ws.bufferedAmount > this.maxBufferedBytes) {
-          this.policyClosed++;
-          this.emit('abuse_closed', remote, `send buffer over ${this.maxBufferedBytes} bytes (slow consumer)`);
-          ws.terminate();
-          return;
-        }
-        ws.send(text);
+        if (ws.readyState === WebSocket.OPEN) this.outbox.send(c, text);
       },
       close: (code, reason) => {
+        this.outbox.write(c); // what was sent before the close goes first
         if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, reason.slice(0, 120));
       },
       checkAlive: (onAlive) => {
@@ -336,12 +408,12 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       },
     });
     if (!session) {
+      this.gate.closed(address);
       ws.close(CloseCode.GOING_AWAY, 'server shutting down');
       return;
     }
-    const c: Conn = { ws, session, alive: true };
+    c.session = session;
     this.conns.add(c);
-    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     if (!this.pingTimer) this.startPing(); // also when mounted with handleUpgrade() on the caller's HTTP server
     ws.on('message', (data, isBinary) => {
       c.alive = true;
@@ -360,9 +432,8 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     });
     ws.on('close', (code, reason) => {
       this.conns.delete(c);
-      const left = (this.perAddress.get(address) ?? 1) - 1;
-      if (left > 0) this.perAddress.set(address, left);
-      else this.perAddress.delete(address);
+      c.out = undefined;
+      this.gate.closed(address);
       session.closed(code, reason.toString());
       if (this.state === 'closing' && this.conns.size === 0) this.onAllClosed?.();
     });
@@ -389,9 +460,15 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
   }
 
   /** Counters and gauges (connections, lobbies, relayed messages, errors by code…). */
-  getStats(): SignalingStats & { upgradesRejected: number } {
+  getStats(): SignalingStats & { upgradesRejected: number; upgradeTimeouts: number; pendingUpgrades: number } {
     const stats = this.core.getStats();
-    return { ...stats, abuseClosed: stats.abuseClosed + this.policyClosed, upgradesRejected: this.upgradesRejected };
+    return {
+      ...stats,
+      abuseClosed: stats.abuseClosed + this.policyClosed,
+      upgradesRejected: this.upgradesRejected + this.gate.pendingRefused,
+      upgradeTimeouts: this.gate.upgradeTimeouts,
+      pendingUpgrades: this.gate.pendingCount,
+    };
   }
 
   /**
@@ -412,13 +489,15 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
         else this.onAllClosed = resolve;
       });
       this.core.shutdown(reason, reconnect);
+      this.outbox.flush();
       this.coreTimer.stop();
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([allClosed, new Promise<void>((r) => (timer = setTimeout(r, this.shutdownTimeoutMs)))]);
       if (timer) clearTimeout(timer);
       for (const c of this.conns) c.ws.terminate();
       this.conns.clear();
-      this.perAddress.clear();
+      this.outbox.clear();
+      this.gate.clear();
       this.onAllClosed = undefined;
       this.wss.close();
       const http = this.http;
