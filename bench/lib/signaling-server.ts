@@ -30,8 +30,13 @@ if (kind === 'rtcmesh') {
   const server = new SignalingServer({
     maxConnections: maxClients + 100,
     maxLobbies: 1_000_000,
-    rateLimit: { messages: 1_000_000, windowMs: 1000 },
+    rateLimit: { messages: 1_000_000, windowMs: 1000, bytes: 1e12 },
     joinTimeoutMs: 60_000,
+    // Every bench client comes from 127.0.0.1: per-address limits off.
+    connectionRate: { count: 0, windowMs: 1000 },
+    maxPendingUpgradesPerAddress: 0,
+    maxLobbiesPerAddress: 0,
+    lobbyCreationRate: { count: 1_000_000_000, windowMs: 1 },
   });
   const address = await server.listen({ port: 0, host: '127.0.0.1' });
   url = address.url;
