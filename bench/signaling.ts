@@ -16,7 +16,7 @@
  * rss_kB_per_client_<N> (server RSS growth over its idle RSS, after the window, per client).
  *
  *   npm run bench -- signaling
- *   npx tsx bench/signaling.ts [--clients 1000,5000] [--runs 3] [--duration 3000] [--warmup 1000] [--workers 2] [--lobby 8] [--window 2]
+ *   npx tsx bench/signaling.ts [--clients 1000,5000] [--runs 3] [--duration 3000] [--warmup 1000] [--workers 2] [--lobby 8] [--window 2] [--servers rtcmesh,peerjs]
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -42,6 +42,8 @@ interface RunOptions {
   workers: number;
   lobbySize: number;
   window: number;
+  /** Servers to run (default both; one alone gives no ratio). */
+  servers: Kind[];
 }
 
 interface Sample {
@@ -210,6 +212,7 @@ export async function run(options: Partial<RunOptions> = {}): Promise<Record<str
     workers: Math.max(2, Math.min(4, cpus().length)),
     lobbySize: 8,
     window: 2,
+    servers: ['rtcmesh', 'peerjs'],
     ...options,
   };
   const limit = fdLimit();
@@ -223,7 +226,11 @@ export async function run(options: Partial<RunOptions> = {}): Promise<Record<str
     const byKind: Record<Kind, Result[]> = { rtcmesh: [], peerjs: [] };
     for (let r = 0; r < o.runs; r++) {
       const order: Kind[] = r % 2 === 0 ? ['rtcmesh', 'peerjs'] : ['peerjs', 'rtcmesh'];
-      for (const kind of order) byKind[kind].push(await runOne(kind, n, o));
+      for (const kind of order) if (o.servers.includes(kind)) byKind[kind].push(await runOne(kind, n, o));
+    }
+    if (byKind.rtcmesh.length === 0 || byKind.peerjs.length === 0) {
+      for (const x of [...byKind.rtcmesh, ...byKind.peerjs]) rows.push([x.kind, x.clients, x.held, x.connectMs, x.relayedPerS, x.lagP99Ms, x.lagMaxMs, x.rssKbPerClient, x.serverCpuPct, x.genBusyPct]);
+      continue;
     }
     const ours = medianResult(byKind.rtcmesh);
     const anchor = medianResult(byKind.peerjs);
@@ -259,6 +266,7 @@ if (isMain(import.meta.url)) {
       workers: { type: 'string' },
       lobby: { type: 'string' },
       window: { type: 'string' },
+      servers: { type: 'string' },
     },
   });
   const opts: Partial<RunOptions> = {};
@@ -269,6 +277,7 @@ if (isMain(import.meta.url)) {
   if (values.workers) opts.workers = Math.max(2, Number(values.workers));
   if (values.lobby) opts.lobbySize = Number(values.lobby);
   if (values.window) opts.window = Number(values.window);
+  if (values.servers) opts.servers = values.servers.split(',') as Kind[];
   const figures = await run(opts);
   printFigures({ suite: 'signaling', ...figures });
 }
