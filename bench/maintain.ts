@@ -39,7 +39,7 @@ function until(check: () => boolean, what: string, timeoutMs: number): Promise<v
   });
 }
 
-function pollEvery(meshes: WebRTCMultiplayerPeer[]): () => void {
+function pollEvery(meshes: (WebRTCMultiplayerPeer | LobbyMultiplayerPeer)[]): () => void {
   const timer = setInterval(() => {
     for (const m of meshes) m.poll();
   }, 2);

@@ -2,9 +2,10 @@
 export * from './types.js';
 export { WebRTCMultiplayerPeer } from './multiplayer-peer.js';
 export type { MeshEvents, MeshMode, MultiplayerPeerOptions, MultiplayerPeerStats, PeerInfo } from './multiplayer-peer.js';
+export type { Reconnector } from './link.js';
 export * from './health/index.js';
 export { channelLayout, RESERVED_CHANNEL_ID_BASE, MAX_CUSTOM_CHANNELS } from './channel-layout.js';
 export type { ChannelSpec } from './channel-layout.js';
-export { Mesh, LobbyMultiplayerPeer } from './lobby.js';
-export type { JoinMeshOptions, LobbySignaling, LobbySignalingEvents } from './lobby.js';
-export type { SignalingSource } from './signaling-source.js';
+export { LobbyMultiplayerPeer } from './lobby.js';
+export { Mesh } from './join.js';
+export type { JoinMeshOptions, LobbySignaling, LobbySignalingEvents, LobbyJoinRequest, LobbyJoinResult, SignalingSource } from './lobby-signaling.js';

@@ -6,10 +6,9 @@
 import { MemorySignalingBus } from '../signaling/memory-bus.js';
 import { WebSocketSignalingClient } from '../signaling/drivers/websocket-client.js';
 import { invalid } from '../util/validate.js';
-import type { LobbySignaling } from './lobby.js';
+import type { LobbySignaling, SignalingSource } from './lobby-signaling.js';
 
-/** A signaling server URL, an in-memory bus, or a ready client (not yet joined). */
-export type SignalingSource = string | MemorySignalingBus | LobbySignaling;
+export type { SignalingSource };
 
 /** The client for `source`, and whether the mesh created (and so owns) it. */
 export function resolveSignaling(source: SignalingSource): { client: LobbySignaling; owned: boolean } {

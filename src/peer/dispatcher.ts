@@ -29,6 +29,11 @@ export class Dispatcher {
     if (this.queue.length > 0) this.drain();
   }
 
+  /** Whether events wait for the next drain (never in auto-poll mode). */
+  get pending(): boolean {
+    return this.queue.length > 0;
+  }
+
   /** Drop everything queued. */
   clear(): void {
     this.queue = [];

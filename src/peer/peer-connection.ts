@@ -427,6 +427,15 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     for (const ch of this.channels) ch.poll();
   }
 
+  /**
+   * Whether events (state changes, descriptions, candidates, channel events)
+   * wait for the next {@link poll}. Cheap; a sans-IO owner uses it to say its
+   * next deadline is now. Always false with `autoPoll`.
+   */
+  hasPendingEvents(): boolean {
+    return this.dispatcher.pending;
+  }
+
   /** Close the connection and every channel; reusable after `initialize()`. */
   close(): void {
     if (!this.conn) return;

@@ -3,7 +3,7 @@
  * ticker that polls them (the meshes' clock advances on its own; tests wait on
  * conditions, never sleep), and a manual clock.
  */
-import { ConnectionStatus, WebRTCMultiplayerPeer, type MultiplayerPeerOptions, type Clock } from '../../src/index.js';
+import { ConnectionStatus, WebRTCMultiplayerPeer, type LobbyMultiplayerPeer, type MultiplayerPeerOptions, type Clock } from '../../src/index.js';
 import { link } from '../mesh/mesh-helpers.js';
 import { waitUntil } from '../helpers.js';
 
@@ -11,7 +11,7 @@ import { waitUntil } from '../helpers.js';
 export const FAST: MultiplayerPeerOptions = { heartbeatIntervalMs: 50, heartbeatTimeoutMs: 600, statsIntervalMs: 100 };
 
 /** Poll `meshes` every 2 ms until stopped. */
-export function ticker(meshes: WebRTCMultiplayerPeer[]): { stop(): void; add(m: WebRTCMultiplayerPeer): void } {
+export function ticker(meshes: (WebRTCMultiplayerPeer | LobbyMultiplayerPeer)[]): { stop(): void; add(m: WebRTCMultiplayerPeer | LobbyMultiplayerPeer): void } {
   const all = [...meshes];
   const timer = setInterval(() => {
     for (const m of all) if (m.getConnectionStatus() !== ConnectionStatus.DISCONNECTED || m.getMode() !== undefined) m.poll();

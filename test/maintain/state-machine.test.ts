@@ -8,27 +8,21 @@ afterEach(() => {
   for (const m of live.splice(0)) m.close();
 });
 
-/** A mesh that wants to reconnect but whose attempts never get anywhere. */
-class Stubborn extends WebRTCMultiplayerPeer {
-  attempts: [number, number][] = [];
-  constructor(
-    private readonly clk: ManualClock,
-    options: MultiplayerPeerOptions,
-  ) {
-    super({ ...options, clock: clk });
-  }
-  protected override canReconnect(): boolean {
-    return true;
-  }
-  protected override startReconnectAttempt(_id: number, attempt: number): void {
-    this.attempts.push([attempt, this.clk.t]);
-  }
+/** A mesh that wants to reconnect but whose attempts never get anywhere (its Reconnector records them). */
+function stubborn(clk: ManualClock, options: MultiplayerPeerOptions): WebRTCMultiplayerPeer & { attempts: [number, number][] } {
+  const attempts: [number, number][] = [];
+  const mesh = new WebRTCMultiplayerPeer({
+    ...options,
+    clock: clk,
+    reconnector: { canReconnect: () => true, startAttempt: (_id, attempt) => void attempts.push([attempt, clk.t]) },
+  });
+  return Object.assign(mesh, { attempts });
 }
 
 describe('reconnection state machine (manual clock)', () => {
   it('backs off between attempts, holds reliable packets, drops unreliable ones, and gives up after maxAttempts', async () => {
     const clock = new ManualClock();
-    const a = new Stubborn(clock, { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 100_000, reconnect: { attemptTimeoutMs: 1000, backoffMs: 100, maxBackoffMs: 300, maxAttempts: 4, giveUpMs: 100_000 } });
+    const a = stubborn(clock, { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 100_000, reconnect: { attemptTimeoutMs: 1000, backoffMs: 100, maxBackoffMs: 300, maxAttempts: 4, giveUpMs: 100_000 } });
     const b = new WebRTCMultiplayerPeer();
     live.push(a, b);
     a.createMesh(3);
@@ -72,7 +66,7 @@ describe('reconnection state machine (manual clock)', () => {
 
   it('gives up at giveUpMs even with attempts left', async () => {
     const clock = new ManualClock();
-    const a = new Stubborn(clock, { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 100_000, reconnect: { attemptTimeoutMs: 1000, backoffMs: 0, maxAttempts: 100, giveUpMs: 2500 } });
+    const a = stubborn(clock, { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 100_000, reconnect: { attemptTimeoutMs: 1000, backoffMs: 0, maxAttempts: 100, giveUpMs: 2500 } });
     const b = new WebRTCMultiplayerPeer();
     live.push(a, b);
     a.createMesh(3);

@@ -7,6 +7,7 @@ import {
   TransferMode,
   WebRTCMultiplayerPeer,
   WebRTCPeerConnection,
+  type LobbyMultiplayerPeer,
   type Engine,
   type EngineChannel,
   type EngineChannelInit,
@@ -15,8 +16,11 @@ import {
 import { withCreateDataChannel } from '../engine-wrap.js';
 import { LOOPBACK, wire } from '../helpers.js';
 
+/** A hand-built mesh or a lobby-joined one (which forwards the same API). */
+export type AnyMesh = WebRTCMultiplayerPeer | LobbyMultiplayerPeer;
+
 /** Poll every mesh until `check()` holds (polling is the mesh's clock, not a sleep). */
-export function pollUntil(meshes: WebRTCMultiplayerPeer[], check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+export function pollUntil(meshes: AnyMesh[], check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const tick = () => {
@@ -71,7 +75,7 @@ export async function star(clientIds: number[], channels: TransferMode[] = []): 
 }
 
 /** Drain every packet a mesh has, with its metadata. */
-export function drain(m: WebRTCMultiplayerPeer): { from: number; channel: number; mode: TransferMode; data: number[] }[] {
+export function drain(m: AnyMesh): { from: number; channel: number; mode: TransferMode; data: number[] }[] {
   const out = [];
   let p;
   while ((p = m.getPacket()) !== undefined) {

@@ -3,7 +3,7 @@
  * @module
  */
 import type { EngineCandidatePair, EngineConnectionState } from '../../transport/engine.js';
-import type { TransferMode } from '../types.js';
+import type { TransferMode } from '../constants.js';
 
 /**
  * Lifecycle of one link as the application sees it: `connecting` (first

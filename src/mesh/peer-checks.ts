@@ -1,0 +1,52 @@
+/**
+ * Argument and state checks of `WebRTCMultiplayerPeer.addPeer` and
+ * `replaceConnection`, in the documented order.
+ * @module
+ */
+import { ErrorCode, RtcmeshError } from '../errors.js';
+import { ConnectionState } from '../peer/enums.js';
+import { WebRTCPeerConnection } from '../peer/peer-connection.js';
+import { checkInt, invalid } from '../util/validate.js';
+import { MAX_PEER_ID, TARGET_PEER_SERVER } from './constants.js';
+
+/** What `addPeer` checks against. */
+export interface AddPeerState {
+  mode: 'server' | 'client' | 'mesh' | undefined;
+  uniqueId: number;
+  refuse: boolean;
+  /** The peer id is in the table already. */
+  present: boolean;
+}
+
+/** Throw the first failing check of `addPeer` (see its documentation for the order). */
+export function checkAddPeer(state: AddPeerState, connection: WebRTCPeerConnection, peerId: number, unreliableLifetime: number): void {
+    if (state.mode === undefined) {
+      throw new RtcmeshError(ErrorCode.INVALID_STATE, 'addPeer(): call createServer(), createClient() or createMesh() first');
+    }
+    if (state.mode === 'client' && peerId !== TARGET_PEER_SERVER) {
+      throw new RtcmeshError(ErrorCode.INVALID_PEER, `addPeer(): a client only connects to the server (peer 1), not to peer ${String(peerId)}`);
+    }
+    if (state.mode === 'server' && peerId === TARGET_PEER_SERVER) {
+      throw new RtcmeshError(ErrorCode.INVALID_PEER, 'addPeer(): the server is peer 1 itself; clients have ids 2..2147483647');
+    }
+    checkInt(peerId, 1, MAX_PEER_ID, 'addPeer() peerId');
+    if (peerId === state.uniqueId) {
+      throw new RtcmeshError(ErrorCode.INVALID_PEER, `addPeer(): ${peerId} is this peer's own id`);
+    }
+    checkInt(unreliableLifetime, 0, 65535, 'addPeer() unreliableLifetime (ms)');
+    if (state.refuse) {
+      throw new RtcmeshError(ErrorCode.UNAUTHORIZED, `addPeer(): refuseNewConnections is on, so peer ${peerId} was refused`);
+    }
+    checkConnection(connection, 'addPeer()');
+    if (state.present) {
+      throw new RtcmeshError(ErrorCode.INVALID_PEER, `addPeer(): peer ${peerId} is already present; removePeer() it first`);
+    }
+}
+
+/** The connection is a fresh {@link WebRTCPeerConnection} (state NEW). */
+export function checkConnection(connection: WebRTCPeerConnection, what: string): void {
+  if (!(connection instanceof WebRTCPeerConnection)) invalid(`${what} connection`, 'a WebRTCPeerConnection', connection);
+  if (connection.getConnectionState() !== ConnectionState.NEW) {
+    throw new RtcmeshError(ErrorCode.INVALID_STATE, `${what}: the connection must be in state NEW (fresh, or after initialize())`);
+  }
+}
