@@ -56,7 +56,7 @@ export interface MultiplayerPeerOptions {
    * own use (you then read and close them); return `true` to keep one.
    */
   acceptChannel?: AcceptChannelHook;
-  /** Most in-band channels kept open at once per link by {@link acceptChannel} (default 4); more are closed. */
+  /** Most in-band channels kept open at once per link by `acceptChannel` (default 4); more are closed. */
   maxForeignChannels?: number;
 }
 

@@ -60,7 +60,7 @@ export interface SignalingCoreOptions {
   /**
    * Characters (≈ bytes) queued for one detached peer, oldest dropped first
    * (default 262144). Every queued message counts against this, its lobby's
-   * {@link lobbyQueueBytes} and the server-wide {@link totalQueueBytes}.
+   * `lobbyQueueBytes` and the server-wide `totalQueueBytes`.
    */
   resumeQueueBytes: number;
   /** Characters queued for all detached peers of one lobby; past it the receiving peer's oldest are dropped (default 1048576). */
@@ -74,7 +74,7 @@ export interface SignalingCoreOptions {
   rateLimit: { messages: number; windowMs: number; bytes: number };
   /**
    * Live lobbies one client address may have created (default 64; 0 = no
-   * limit). The address is the transport's {@link SessionTransport.address}
+   * limit). The address is the transport's `SessionTransport.address`
    * (the WebSocket server: the remote IP). Past it, joins that would create a
    * lobby get SERVER_FULL.
    */
