@@ -13,7 +13,10 @@
  *
  * Figures (last line): relayed_per_s_<N>, peerjs_relayed_per_s_<N>,
  * relayed_ratio_<N> (rtcmesh / PeerJS), lag_p99_ms_<N>, peerjs_lag_p99_ms_<N>,
- * rss_kB_per_client_<N> (server RSS growth over its idle RSS, after the window, per client).
+ * rss_kB_per_client_<N> (server RSS growth over its idle RSS, after the window, per client),
+ * server_us_per_relay_<N> / peerjs_… (server CPU per relayed message) and cost_ratio_<N>
+ * (PeerJS's CPU per message / rtcmesh's: the efficiency ratio, which a busy machine
+ * disturbs far less than the throughput ratio).
  *
  *   npm run bench -- signaling
  *   npx tsx bench/signaling.ts [--clients 1000,5000] [--runs 3] [--duration 3000] [--warmup 1000] [--workers 2] [--lobby 8] [--window 2] [--servers rtcmesh,peerjs]
@@ -63,6 +66,8 @@ interface Result {
   lagMaxMs: number;
   rssKbPerClient: number;
   serverCpuPct: number;
+  /** Server CPU time per relayed message (µs): the server's cost, robust to a busy machine. */
+  serverUsPerRelay: number;
   /** Busiest load worker's event-loop utilisation during the window, %. */
   genBusyPct: number;
 }
@@ -99,7 +104,8 @@ function ask<T>(target: ChildProcess | Worker, message: object, key: string): Pr
 
 async function startServer(kind: Kind, maxClients: number): Promise<{ child: ChildProcess; url: string }> {
   const child = fork(SERVER, [kind, String(maxClients)], {
-    execArgv: ['--import', 'tsx', '--expose-gc', '--max-old-space-size=4096'],
+    // BENCH_SERVER_PROF=dir writes a CPU profile of each server process there.
+    execArgv: ['--import', 'tsx', '--expose-gc', '--max-old-space-size=4096', ...(process.env.BENCH_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const ready = await new Promise<{ url: string }>((resolve, reject) => {
@@ -158,10 +164,11 @@ async function runOne(kind: Kind, n: number, o: RunOptions): Promise<Result> {
     await sleep(o.durationMs);
     const [after, ...counts] = await Promise.all([
       ask<{ sample: Sample }>(child, { cmd: 'sample' }, 'sample'),
-      ...workers.map((w) => ask<{ received: number; busy: number; open: number; errors: number; firstError: string }>(w, { cmd: 'count' }, 'count')),
+      ...workers.map((w) => ask<{ received: number; frames: number; busy: number; open: number; errors: number; firstError: string }>(w, { cmd: 'count' }, 'count')),
     ]);
     const elapsedS = (performance.now() - tw) / 1000;
     const errors = counts.reduce((a, c) => a + c.errors, 0);
+    debug(`${kind} ${n}: frames ${counts.reduce((a, c) => a + c.frames, 0)} relayed ${counts.reduce((a, c) => a + c.received, 0)}`);
     if (errors > 0) process.stderr.write(`${kind}: clients got ${errors} errors (first: ${counts.find((c) => c.firstError)?.firstError})\n`);
     const s = after.sample;
     return {
@@ -174,6 +181,7 @@ async function runOne(kind: Kind, n: number, o: RunOptions): Promise<Result> {
       lagMaxMs: round(s.lagMaxMs, 1),
       rssKbPerClient: round((s.rssKb - base.rssKb) / n, 2),
       serverCpuPct: Math.round(((s.cpuS - before.cpuS) / elapsedS) * 100),
+      serverUsPerRelay: round(((s.cpuS - before.cpuS) * 1e6) / Math.max(1, counts.reduce((a, c) => a + c.received, 0)), 2),
       genBusyPct: Math.round(Math.max(...counts.map((c) => c.busy)) * 100),
     };
   } finally {
@@ -198,6 +206,7 @@ function medianResult(rs: Result[]): Result {
     lagMaxMs: m((r) => r.lagMaxMs),
     rssKbPerClient: m((r) => r.rssKbPerClient),
     serverCpuPct: m((r) => r.serverCpuPct),
+    serverUsPerRelay: m((r) => r.serverUsPerRelay),
     genBusyPct: m((r) => r.genBusyPct),
   };
 }
@@ -229,13 +238,13 @@ export async function run(options: Partial<RunOptions> = {}): Promise<Record<str
       for (const kind of order) if (o.servers.includes(kind)) byKind[kind].push(await runOne(kind, n, o));
     }
     if (byKind.rtcmesh.length === 0 || byKind.peerjs.length === 0) {
-      for (const x of [...byKind.rtcmesh, ...byKind.peerjs]) rows.push([x.kind, x.clients, x.held, x.connectMs, x.relayedPerS, x.lagP99Ms, x.lagMaxMs, x.rssKbPerClient, x.serverCpuPct, x.genBusyPct]);
+      for (const x of [...byKind.rtcmesh, ...byKind.peerjs]) rows.push([x.kind, x.clients, x.held, x.connectMs, x.relayedPerS, x.lagP99Ms, x.lagMaxMs, x.rssKbPerClient, x.serverCpuPct, x.serverUsPerRelay, x.genBusyPct]);
       continue;
     }
     const ours = medianResult(byKind.rtcmesh);
     const anchor = medianResult(byKind.peerjs);
     for (const x of [ours, anchor]) {
-      rows.push([x.kind, x.clients, x.held, x.connectMs, x.relayedPerS, x.lagP99Ms, x.lagMaxMs, x.rssKbPerClient, x.serverCpuPct, x.genBusyPct]);
+      rows.push([x.kind, x.clients, x.held, x.connectMs, x.relayedPerS, x.lagP99Ms, x.lagMaxMs, x.rssKbPerClient, x.serverCpuPct, x.serverUsPerRelay, x.genBusyPct]);
     }
     // Each run's ratio against the anchor of the same run, then the median.
     const ratios = byKind.rtcmesh.map((x, i) => x.relayedPerS / Math.max(1, byKind.peerjs[i]!.relayedPerS));
@@ -247,10 +256,13 @@ export async function run(options: Partial<RunOptions> = {}): Promise<Record<str
     figures[`rss_kB_per_client_${requested}`] = ours.rssKbPerClient;
     figures[`peerjs_rss_kB_per_client_${requested}`] = anchor.rssKbPerClient;
     figures[`clients_held_${requested}`] = ours.held;
+    figures[`server_us_per_relay_${requested}`] = ours.serverUsPerRelay;
+    figures[`peerjs_server_us_per_relay_${requested}`] = anchor.serverUsPerRelay;
+    figures[`cost_ratio_${requested}`] = round(median(byKind.peerjs.map((x, i) => x.serverUsPerRelay / Math.max(1e-9, byKind.rtcmesh[i]!.serverUsPerRelay))), 2);
   }
   printTable(
     `signaling: lobbies of ${o.lobbySize}, ${o.window} in flight per client, ${o.warmupMs} ms warm-up + ${o.durationMs} ms window, ${o.workers} load workers, median of ${o.runs} run(s)`,
-    ['server', 'clients', 'held', 'connect ms', 'relayed/s', 'lag p99 ms', 'lag max ms', 'RSS kB/client', 'srv CPU %', 'gen busy %'],
+    ['server', 'clients', 'held', 'connect ms', 'relayed/s', 'lag p99 ms', 'lag max ms', 'RSS kB/client', 'srv CPU %', 'srv µs/relay', 'gen busy %'],
     rows,
   );
   return figures;

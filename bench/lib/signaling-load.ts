@@ -45,6 +45,8 @@ interface Client {
 
 const clients: Client[] = [];
 let received = 0;
+/** Every frame received, relayed or not. */
+let frames = 0;
 let errors = 0;
 let firstError = '';
 let running = false;
@@ -127,6 +129,7 @@ async function connectLobby(li: number, size: number): Promise<void> {
   for (let k = 0; k < size; k++) {
     const c: Client = { ws: members[k]!.ws, frame: frameTo(members[(k + 1) % size]!.id) };
     c.ws.on('message', (data: Buffer) => {
+      frames++;
       if (data.indexOf(MARK) >= 0) {
         received++;
         if (running) c.ws.send(c.frame);
@@ -172,13 +175,14 @@ port.on('message', (m: { cmd: string }) => {
       return;
     case 'reset':
       received = 0;
+      frames = 0;
       elu = performance.eventLoopUtilization();
       port.postMessage({ cmd: 'reset' });
       return;
     case 'count': {
       const busy = performance.eventLoopUtilization(elu).utilization;
       const open = clients.filter((c) => c.ws.readyState === WebSocket.OPEN).length;
-      port.postMessage({ cmd: 'count', received, busy, open, errors, firstError });
+      port.postMessage({ cmd: 'count', received, frames, busy, open, errors, firstError });
       return;
     }
     case 'stop': {
