@@ -9,7 +9,7 @@
  * a measurement window) and `{ cmd: 'sample' }` (lag p99/max in ms, RSS in kB,
  * CPU seconds since start) with `{ sample }`; exits on `{ cmd: 'stop' }`.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 
@@ -21,6 +21,14 @@ const send = (m: unknown) => process.send!(m);
 // Resolution 1 ms: stalls shorter than that are not this bench's concern.
 const lag = monitorEventLoopDelay({ resolution: 1 });
 lag.enable();
+// Cross-check: how late a 10 ms interval timer fires (what a timer or a new socket waits behind), in µs.
+const timerLag = createHistogram();
+let expected = performance.now() + 10;
+const ticker = setInterval(() => {
+  const now = performance.now();
+  timerLag.record(Math.max(1, Math.round((now - expected) * 1000)));
+  expected = now + 10;
+}, 10);
 
 let stop: () => Promise<void>;
 let url: string;
@@ -64,6 +72,7 @@ if (kind === 'rtcmesh') {
 process.on('message', (m: { cmd: string }) => {
   if (m.cmd === 'reset') {
     lag.reset();
+    timerLag.reset();
     send({ reset: true });
   } else if (m.cmd === 'sample') {
     const cpu = process.cpuUsage();
@@ -71,6 +80,9 @@ process.on('message', (m: { cmd: string }) => {
       sample: {
         lagP99Ms: lag.percentile(99) / 1e6,
         lagMaxMs: lag.max / 1e6,
+        lagSamples: lag.count,
+        timerLagP99Ms: timerLag.count > 0 ? timerLag.percentile(99) / 1000 : 0,
+        timerLagMaxMs: timerLag.count > 0 ? timerLag.max / 1000 : 0,
         rssKb: Math.round(process.memoryUsage.rss() / 1024),
         cpuS: (cpu.user + cpu.system) / 1e6,
       },
@@ -80,6 +92,7 @@ process.on('message', (m: { cmd: string }) => {
     send({ gc: true });
   } else if (m.cmd === 'stop') {
     lag.disable();
+    clearInterval(ticker);
     void stop().then(() => process.disconnect());
   }
 });

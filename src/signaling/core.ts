@@ -58,6 +58,8 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
     this.options = { ...DEFAULT_CORE_OPTIONS, ...options };
     this.options.random ??= DEFAULT_CORE_OPTIONS.random;
     this.options.clock ??= DEFAULT_CORE_OPTIONS.clock;
+    // A rate limit given without bytes (an older caller) keeps the default byte limit.
+    this.options.rateLimit = { ...this.options.rateLimit, bytes: this.options.rateLimit.bytes ?? DEFAULT_CORE_OPTIONS.rateLimit.bytes };
     this.book = new LobbyBook(this.options.random);
     this.out = new CoreOutput(this, this.options, this.stats, (s, code, reason) => this.sessionClosed(s, code, reason));
     this.ledger = new AddressLedger(this.options.lobbyCreationRate);
