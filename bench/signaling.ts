@@ -1,28 +1,80 @@
 /**
- * Signaling benchmark: N concurrent WebSocket clients (default 1 000 and 5 000)
- * in lobbies of 8, relaying candidates through a real `rtcmesh serve` running in
- * a child process (so its RSS is measured apart from the clients).
+ * Signaling benchmark: rtcmesh's `SignalingServer` side by side with PeerJS's
+ * server (`peer` 1.0.2, the anchor) in the same run, same load shape.
  *
- * Reports connections held, relayed messages per second (received by clients)
- * and server RSS per client. The last stdout line is one JSON object.
+ * Each server runs alone in its own child process (bench/lib/signaling-server.ts),
+ * which measures its event-loop delay (`monitorEventLoopDelay`, p99), CPU and RSS.
+ * The load comes from worker threads (bench/lib/signaling-load.ts, ≥ 2) so the
+ * generator is not the bottleneck: N clients in lobbies (rings) of 8 join, then
+ * each keeps 2 candidate messages in flight to its ring neighbour (each one
+ * received triggers the next). After a warm-up, relayed messages received by
+ * clients are counted over the measurement window. Runs alternate the order of
+ * the two servers; the figures are medians over runs.
  *
- *   npx tsx bench/signaling.ts [--clients 1000,5000] [--duration 2000] [--lobby 8]
+ * Figures (last line): relayed_per_s_<N>, peerjs_relayed_per_s_<N>,
+ * relayed_ratio_<N> (rtcmesh / PeerJS), lag_p99_ms_<N>, peerjs_lag_p99_ms_<N>,
+ * rss_kB_per_client_<N> (server RSS growth over its idle RSS, after the window, per client),
+ * server_us_per_relay_<N> / peerjs_… (server CPU per relayed message) and cost_ratio_<N>
+ * (PeerJS's CPU per message / rtcmesh's: the efficiency ratio, which a busy machine
+ * disturbs far less than the throughput ratio).
+ *
+ *   npm run bench -- signaling
+ *   npx tsx bench/signaling.ts [--clients 1000,5000] [--runs 3] [--duration 3000] [--warmup 1000] [--workers 2] [--lobby 8] [--window 2] [--servers rtcmesh,peerjs]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { WebSocketSignalingClient } from '../src/index.js';
-import { isMain, printFigures } from './lib/report.js';
+import { Worker } from 'node:worker_threads';
+import type { LoadWorkerData } from './lib/signaling-load.js';
+import { isMain, median, printFigures, printTable, round } from './lib/report.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-const CANDIDATE = 'candidate:842163049 1 udp 1677729535 203.0.113.7 61234 typ srflx raddr 192.168.1.20 rport 61234 generation 0';
+const SERVER = fileURLToPath(new URL('./lib/signaling-server.ts', import.meta.url));
+const LOAD = new URL('./lib/signaling-load.ts', import.meta.url);
+/** Worker threads do not inherit tsx's loader on Node 20: each registers it, then loads the TypeScript worker. */
+const TSX_API = import.meta.resolve('tsx/esm/api');
+const WORKER_BOOT = `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(LOAD.href)}); });`;
+
+type Kind = 'rtcmesh' | 'peerjs';
 
 interface RunOptions {
   clients: number[];
+  runs: number;
   durationMs: number;
+  warmupMs: number;
+  workers: number;
   lobbySize: number;
   window: number;
+  /** Servers to run (default both; one alone gives no ratio). */
+  servers: Kind[];
+}
+
+interface Sample {
+  lagP99Ms: number;
+  lagMaxMs: number;
+  lagSamples: number;
+  timerLagP99Ms: number;
+  timerLagMaxMs: number;
+  rssKb: number;
+  cpuS: number;
+}
+
+interface Result {
+  kind: Kind;
+  clients: number;
+  held: number;
+  connectMs: number;
+  relayedPerS: number;
+  lagP99Ms: number;
+  lagMaxMs: number;
+  /** How late a 10 ms interval timer fired, p99 (cross-check of the event-loop delay). */
+  timerLagP99Ms: number;
+  rssKbPerClient: number;
+  serverCpuPct: number;
+  /** Server CPU time per relayed message (µs): the server's cost, robust to a busy machine. */
+  serverUsPerRelay: number;
+  /** Busiest load worker's event-loop utilisation during the window, %. */
+  genBusyPct: number;
 }
 
 function fdLimit(): number {
@@ -31,200 +83,222 @@ function fdLimit(): number {
   return r.stdout.trim() === 'unlimited' ? Infinity : Number.isFinite(n) && n > 0 ? n : 1024;
 }
 
-function rssKb(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    if (m) return Number(m[1]);
-  } catch {
-    // not Linux
-  }
-  const r = spawnSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' });
-  return Number(r.stdout.trim()) || 0;
-}
-
-/** CPU seconds (user + system) the process has used, from /proc (Linux); NaN elsewhere. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return NaN;
-  }
-}
-
-async function startServer(maxConnections: number): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', MAIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--quiet', '--max-connections', String(maxConnections + 100),
-      '--max-lobbies', '1000000', '--rate-limit', '1000000/1000', '--join-timeout', '30000'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (ws:\/\/\S+)/.exec(out);
-      if (m) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
-        resolve(m[1]!);
-      }
+/** Send a command to a child or worker and wait for the answer carrying `key`. */
+function ask<T>(target: ChildProcess | Worker, message: object, key: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: Record<string, unknown>) => {
+      if (!(key in m) && m.cmd !== key) return;
+      target.off('message', onMessage);
+      target.off('exit', onExit);
+      target.off('error', onExit);
+      resolve(m as T);
     };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening:\n${out}`)));
+    const onExit = (code: number | Error) => {
+      target.off('message', onMessage);
+      target.off('exit', onExit);
+      target.off('error', onExit);
+      reject(code instanceof Error ? code : new Error(`exited (${code}) while waiting for "${key}"`));
+    };
+    target.on('message', onMessage);
+    target.once('exit', onExit);
+    target.once('error', onExit);
+    if (target instanceof Worker) target.postMessage(message);
+    else target.send(message);
   });
-  return { child, url };
+}
+
+async function startServer(kind: Kind, maxClients: number): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(SERVER, [kind, String(maxClients)], {
+    // BENCH_SERVER_PROF=dir writes a CPU profile of each server process there.
+    execArgv: ['--import', 'tsx', '--expose-gc', '--max-old-space-size=4096', ...(process.env.BENCH_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`] : [])],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const ready = await new Promise<{ url: string }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { url: string }));
+    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code} before listening`)));
+  });
+  return { child, url: ready.url };
 }
 
 async function stopServer(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
+  child.send({ cmd: 'stop' });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exited;
+  clearTimeout(timer);
 }
 
-interface Figures {
-  clients: number;
-  held: number;
-  connectMs: number;
-  relayed: number;
-  relayedPerS: number;
-  rssBaseKb: number;
-  rssKb: number;
-  rssKbPerClient: number;
-  /** Server CPU use during the relay window, % of one core. */
-  serverCpuPct: number;
+/** Split `n` clients into lobbies of `size` (the last may be smaller) dealt round-robin to `workers`. */
+function plan(n: number, size: number, workers: number): number[][] {
+  const out: number[][] = Array.from({ length: workers }, () => []);
+  let li = 0;
+  for (let left = n; left > 0; left -= size, li++) out[li % workers]!.push(Math.min(size, left));
+  return out.filter((l) => l.length > 0);
 }
 
-async function runOne(n: number, o: RunOptions): Promise<Figures> {
-  const { child, url } = await startServer(n);
-  const rssBaseKb = rssKb(child.pid!);
-  const clients: WebSocketSignalingClient[] = [];
-  const lobbies: number[][] = [];
-  const t0 = performance.now();
-  const BATCH = 200;
-  for (let start = 0; start < n; start += o.lobbySize) {
-    clients.push(new WebSocketSignalingClient(url, { joinTimeoutMs: 60_000, connectTimeoutMs: 60_000 }));
-    lobbies.push([]);
-  }
-  // Hosts first (they create the lobbies), then everyone else, in batches.
-  const hostIds = await joinAll(clients, (i) => `bench-${i}`, BATCH);
-  lobbies.forEach((l, i) => l.push(hostIds[i]!));
-  const others: { c: WebSocketSignalingClient; lobby: number }[] = [];
-  for (let li = 0; li < lobbies.length; li++) {
-    const members = Math.min(o.lobbySize, n - li * o.lobbySize);
-    for (let k = 1; k < members; k++) others.push({ c: new WebSocketSignalingClient(url, { joinTimeoutMs: 60_000, connectTimeoutMs: 60_000 }), lobby: li });
-  }
-  const otherIds = await joinAll(others.map((x) => x.c), (i) => `bench-${others[i]!.lobby}`, BATCH);
-  others.forEach((x, i) => lobbies[x.lobby]!.push(otherIds[i]!));
-  const all = [...clients.map((c, i) => ({ c, lobby: i })), ...others];
-  const connectMs = performance.now() - t0;
-  const rssAfterKb = rssKb(child.pid!);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms)); // measurement windows, not synchronisation
 
-  // Relay: every client keeps `window` candidates in flight to random peers of its lobby.
-  let received = 0;
-  let running = true;
-  for (const { c, lobby } of all) {
-    const peers = lobbies[lobby]!.filter((id) => id !== c.id);
-    if (peers.length === 0) continue;
-    const sendOne = () => c.sendCandidate(peers[(Math.random() * peers.length) | 0]!, '0', 0, CANDIDATE);
-    c.on('candidate', () => {
-      received++;
-      if (running) sendOne();
-    });
-  }
-  const cpu0 = cpuSeconds(child.pid!);
-  const tRelay = performance.now();
-  for (const { c, lobby } of all) {
-    const peers = lobbies[lobby]!.filter((id) => id !== c.id);
-    if (peers.length) for (let w = 0; w < o.window; w++) c.sendCandidate(peers[(Math.random() * peers.length) | 0]!, '0', 0, CANDIDATE);
-  }
-  await new Promise((r) => setTimeout(r, o.durationMs)); // measurement window, not synchronisation
-  running = false;
-  const elapsed = (performance.now() - tRelay) / 1000;
-  const serverCpuPct = Math.round(((cpuSeconds(child.pid!) - cpu0) / elapsed) * 100);
-  const relayed = received;
-  const held = all.filter(({ c }) => c.id !== undefined && !c.closed).length;
+const debug = process.env.BENCH_DEBUG ? (s: string) => process.stderr.write(`[bench] ${s}\n`) : () => {};
 
-  for (const { c } of all) c.close();
-  await stopServer(child);
+async function runOne(kind: Kind, n: number, o: RunOptions): Promise<Result> {
+  debug(`${kind} ${n}: start server`);
+  const { child, url } = await startServer(kind, n);
+  const workers: Worker[] = [];
+  try {
+    await ask(child, { cmd: 'gc' }, 'gc');
+    const base = (await ask<{ sample: Sample }>(child, { cmd: 'sample' }, 'sample')).sample;
+    for (const [i, lobbies] of plan(n, o.lobbySize, o.workers).entries()) {
+      const data: LoadWorkerData = { kind, url, worker: i, lobbies, window: o.window, concurrency: 64 };
+      const w = new Worker(WORKER_BOOT, { eval: true, workerData: data });
+      workers.push(w);
+    }
+    debug(`${kind} ${n}: connect`);
+    const t0 = performance.now();
+    const joined = await Promise.all(workers.map((w) => ask<{ connected: number; failed: number; error: string }>(w, { cmd: 'connect' }, 'connect')));
+    const connectMs = performance.now() - t0;
+    const failed = joined.reduce((a, j) => a + j.failed, 0);
+    if (failed > 0) process.stderr.write(`${kind}: ${failed} of ${n} clients failed to join (${joined.find((j) => j.error)?.error})\n`);
+
+    debug(`${kind} ${n}: joined in ${Math.round(connectMs)} ms; relay`);
+    await Promise.all(workers.map((w) => ask(w, { cmd: 'start' }, 'start')));
+    await sleep(o.warmupMs);
+    await Promise.all([...workers.map((w) => ask(w, { cmd: 'reset' }, 'reset')), ask(child, { cmd: 'reset' }, 'reset')]);
+    const before = (await ask<{ sample: Sample }>(child, { cmd: 'sample' }, 'sample')).sample;
+    const tw = performance.now();
+    await sleep(o.durationMs);
+    const [after, ...counts] = await Promise.all([
+      ask<{ sample: Sample }>(child, { cmd: 'sample' }, 'sample'),
+      ...workers.map((w) => ask<{ received: number; frames: number; busy: number; open: number; errors: number; firstError: string }>(w, { cmd: 'count' }, 'count')),
+    ]);
+    const elapsedS = (performance.now() - tw) / 1000;
+    const errors = counts.reduce((a, c) => a + c.errors, 0);
+    debug(`${kind} ${n}: frames ${counts.reduce((a, c) => a + c.frames, 0)} relayed ${counts.reduce((a, c) => a + c.received, 0)}`);
+    if (errors > 0) process.stderr.write(`${kind}: clients got ${errors} errors (first: ${counts.find((c) => c.firstError)?.firstError})\n`);
+    const s = after.sample;
+    return {
+      kind,
+      clients: n,
+      held: counts.reduce((a, c) => a + c.open, 0),
+      connectMs: Math.round(connectMs),
+      relayedPerS: Math.round(counts.reduce((a, c) => a + c.received, 0) / elapsedS),
+      lagP99Ms: round(s.lagP99Ms, 1),
+      lagMaxMs: round(Math.max(s.lagMaxMs, s.timerLagMaxMs), 1),
+      timerLagP99Ms: round(s.timerLagP99Ms, 1),
+      rssKbPerClient: round((s.rssKb - base.rssKb) / n, 2),
+      serverCpuPct: Math.round(((s.cpuS - before.cpuS) / elapsedS) * 100),
+      serverUsPerRelay: round(((s.cpuS - before.cpuS) * 1e6) / Math.max(1, counts.reduce((a, c) => a + c.received, 0)), 2),
+      genBusyPct: Math.round(Math.max(...counts.map((c) => c.busy)) * 100),
+    };
+  } finally {
+    debug(`${kind} ${n}: stop workers`);
+    await Promise.all(workers.map((w) => ask(w, { cmd: 'stop' }, 'stop').catch(() => undefined)));
+    await Promise.all(workers.map((w) => w.terminate()));
+    debug(`${kind} ${n}: stop server`);
+    await stopServer(child);
+    debug(`${kind} ${n}: done`);
+  }
+}
+
+function medianResult(rs: Result[]): Result {
+  const m = (f: (r: Result) => number) => median(rs.map(f));
   return {
-    clients: n,
-    held,
-    connectMs: Math.round(connectMs),
-    relayed,
-    relayedPerS: Math.round(relayed / elapsed),
-    rssBaseKb,
-    rssKb: rssAfterKb,
-    rssKbPerClient: Math.round(((rssAfterKb - rssBaseKb) / n) * 100) / 100,
-    serverCpuPct,
+    kind: rs[0]!.kind,
+    clients: rs[0]!.clients,
+    held: m((r) => r.held),
+    connectMs: m((r) => r.connectMs),
+    relayedPerS: m((r) => r.relayedPerS),
+    lagP99Ms: m((r) => r.lagP99Ms),
+    lagMaxMs: m((r) => r.lagMaxMs),
+    timerLagP99Ms: m((r) => r.timerLagP99Ms),
+    rssKbPerClient: m((r) => r.rssKbPerClient),
+    serverCpuPct: m((r) => r.serverCpuPct),
+    serverUsPerRelay: m((r) => r.serverUsPerRelay),
+    genBusyPct: m((r) => r.genBusyPct),
   };
 }
 
-async function joinAll(cs: WebSocketSignalingClient[], lobbyOf: (i: number) => string, batch: number): Promise<number[]> {
-  const ids: number[] = new Array(cs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < cs.length) {
-      const i = next++;
-      const r = await cs[i]!.join({ lobby: lobbyOf(i) });
-      ids[i] = r.id;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(batch, cs.length) }, worker));
-  return ids;
-}
-
-/** Run the benchmark; returns the figures (also printed). */
+/** Run the benchmark; returns the figures (the table is printed). */
 export async function run(options: Partial<RunOptions> = {}): Promise<Record<string, number | string>> {
-  const o: RunOptions = { clients: [1000, 5000], durationMs: 2000, lobbySize: 8, window: 2, ...options };
+  const o: RunOptions = {
+    clients: [1000, 5000],
+    runs: 3,
+    durationMs: 3000,
+    warmupMs: 1000,
+    workers: Math.max(2, Math.min(4, cpus().length)),
+    lobbySize: 8,
+    window: 2,
+    servers: ['rtcmesh', 'peerjs'],
+    ...options,
+  };
   const limit = fdLimit();
-  const result: Record<string, number | string> = { fd_limit: Number.isFinite(limit) ? limit : 'unlimited' };
-  const rows: Figures[] = [];
+  const figures: Record<string, number | string> = { fd_limit: Number.isFinite(limit) ? limit : 'unlimited', runs: o.runs, workers: o.workers };
+  const rows: (string | number)[][] = [];
   for (const requested of o.clients) {
-    // The server and the client process each hold one fd per socket, plus some for themselves.
-    const n = Math.min(requested, Math.floor(limit - 150));
-    if (n < requested) {
-      process.stdout.write(`ulimit -n is ${limit}: running ${n} clients instead of ${requested} (raise it with "ulimit -n ${requested * 2 + 200}")\n`);
-    }
+    // The server and the load process each hold one fd per socket, plus some for themselves.
+    const n = Math.min(requested, Math.floor(limit - 200));
+    if (n < requested) process.stdout.write(`ulimit -n is ${limit}: running ${n} clients instead of ${requested} (raise it with "ulimit -n ${requested + 500}")\n`);
     if (n <= 0) continue;
-    const f = await runOne(n, o);
-    rows.push(f);
-    result[`clients_held_${requested}`] = f.held;
-    result[`relayed_per_s_${requested}`] = f.relayedPerS;
-    result[`rss_kB_per_client_${requested}`] = f.rssKbPerClient;
-    result[`connect_ms_${requested}`] = f.connectMs;
-    result[`server_cpu_pct_${requested}`] = f.serverCpuPct;
+    const byKind: Record<Kind, Result[]> = { rtcmesh: [], peerjs: [] };
+    for (let r = 0; r < o.runs; r++) {
+      const order: Kind[] = r % 2 === 0 ? ['rtcmesh', 'peerjs'] : ['peerjs', 'rtcmesh'];
+      for (const kind of order) if (o.servers.includes(kind)) byKind[kind].push(await runOne(kind, n, o));
+    }
+    if (byKind.rtcmesh.length === 0 || byKind.peerjs.length === 0) {
+      for (const x of [...byKind.rtcmesh, ...byKind.peerjs]) rows.push([x.kind, x.clients, x.held, x.connectMs, x.relayedPerS, x.lagP99Ms, x.timerLagP99Ms, x.lagMaxMs, x.rssKbPerClient, x.serverCpuPct, x.serverUsPerRelay, x.genBusyPct]);
+      continue;
+    }
+    const ours = medianResult(byKind.rtcmesh);
+    const anchor = medianResult(byKind.peerjs);
+    for (const x of [ours, anchor]) {
+      rows.push([x.kind, x.clients, x.held, x.connectMs, x.relayedPerS, x.lagP99Ms, x.timerLagP99Ms, x.lagMaxMs, x.rssKbPerClient, x.serverCpuPct, x.serverUsPerRelay, x.genBusyPct]);
+    }
+    // Each run's ratio against the anchor of the same run, then the median.
+    const ratios = byKind.rtcmesh.map((x, i) => x.relayedPerS / Math.max(1, byKind.peerjs[i]!.relayedPerS));
+    figures[`relayed_per_s_${requested}`] = ours.relayedPerS;
+    figures[`peerjs_relayed_per_s_${requested}`] = anchor.relayedPerS;
+    figures[`relayed_ratio_${requested}`] = round(median(ratios), 2);
+    figures[`lag_p99_ms_${requested}`] = ours.lagP99Ms;
+    figures[`peerjs_lag_p99_ms_${requested}`] = anchor.lagP99Ms;
+    figures[`timer_lag_p99_ms_${requested}`] = ours.timerLagP99Ms;
+    figures[`peerjs_timer_lag_p99_ms_${requested}`] = anchor.timerLagP99Ms;
+    figures[`rss_kB_per_client_${requested}`] = ours.rssKbPerClient;
+    figures[`peerjs_rss_kB_per_client_${requested}`] = anchor.rssKbPerClient;
+    figures[`clients_held_${requested}`] = ours.held;
+    figures[`server_us_per_relay_${requested}`] = ours.serverUsPerRelay;
+    figures[`peerjs_server_us_per_relay_${requested}`] = anchor.serverUsPerRelay;
+    figures[`cost_ratio_${requested}`] = round(median(byKind.peerjs.map((x, i) => x.serverUsPerRelay / Math.max(1e-9, byKind.rtcmesh[i]!.serverUsPerRelay))), 2);
   }
-  const pad = (s: string | number, w: number) => String(s).padStart(w);
-  process.stdout.write(
-    `\nsignaling bench: lobbies of ${o.lobbySize}, ${o.window} messages in flight per client, ${o.durationMs} ms relay\n` +
-      `${pad('clients', 8)} ${pad('held', 6)} ${pad('connect ms', 10)} ${pad('relayed', 9)} ${pad('relayed/s', 10)} ${pad('srv RSS kB', 11)} ${pad('kB/client', 10)} ${pad('srv CPU %', 9)}\n`,
+  printTable(
+    `signaling: lobbies of ${o.lobbySize}, ${o.window} in flight per client, ${o.warmupMs} ms warm-up + ${o.durationMs} ms window, ${o.workers} load workers, median of ${o.runs} run(s)`,
+    ['server', 'clients', 'held', 'connect ms', 'relayed/s', 'lag p99 ms', 'timer lag p99', 'lag max ms', 'RSS kB/client', 'srv CPU %', 'srv µs/relay', 'gen busy %'],
+    rows,
   );
-  for (const f of rows) {
-    process.stdout.write(
-      `${pad(f.clients, 8)} ${pad(f.held, 6)} ${pad(f.connectMs, 10)} ${pad(f.relayed, 9)} ${pad(f.relayedPerS, 10)} ${pad(f.rssKb, 11)} ${pad(f.rssKbPerClient, 10)} ${pad(f.serverCpuPct, 9)}\n`,
-    );
-  }
-  const last = rows.at(-1);
-  if (last) {
-    result.clients = last.clients;
-    result.clients_held = last.held;
-    result.relayed_per_s = last.relayedPerS;
-    result.rss_kB_per_client = last.rssKbPerClient;
-  }
-  return result;
+  return figures;
 }
 
 if (isMain(import.meta.url)) {
   const { values } = parseArgs({
-    options: { clients: { type: 'string' }, duration: { type: 'string' }, lobby: { type: 'string' } },
+    options: {
+      clients: { type: 'string' },
+      runs: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      workers: { type: 'string' },
+      lobby: { type: 'string' },
+      window: { type: 'string' },
+      servers: { type: 'string' },
+    },
   });
   const opts: Partial<RunOptions> = {};
   if (values.clients) opts.clients = values.clients.split(',').map(Number);
+  if (values.runs) opts.runs = Number(values.runs);
   if (values.duration) opts.durationMs = Number(values.duration);
+  if (values.warmup) opts.warmupMs = Number(values.warmup);
+  if (values.workers) opts.workers = Math.max(2, Number(values.workers));
   if (values.lobby) opts.lobbySize = Number(values.lobby);
+  if (values.window) opts.window = Number(values.window);
+  if (values.servers) opts.servers = values.servers.split(',') as Kind[];
   const figures = await run(opts);
   printFigures({ suite: 'signaling', ...figures });
 }

@@ -18,7 +18,13 @@ export const SERVE_USAGE = `usage: rtcmesh serve [options]
   --max-peers N         peers per lobby (default 4096)
   --max-lobbies N       lobbies (default 4096)
   --max-connections N   open sockets (default 10000)
-  --max-per-address N   open sockets per IP address (default 0 = no limit)
+  --max-per-address N   what one IP address holds: open sockets, pending upgrades and
+                        peers in resume grace (default 0 = no limit)
+  --max-lobbies-per-address N   live lobbies one IP address created (default 64; 0 = no limit)
+  --max-detached-per-address N  peers in resume grace per IP address (default 64; 0 = no limit)
+  --upgrade-timeout MS  destroy connections that have not upgraded by then (default 5000)
+  --queue-bytes N       bytes queued per detached peer (default 262144); per lobby 4x,
+                        server-wide 256x unless the server options say otherwise
   --max-message-bytes N largest frame accepted (default 65536)
   --origin URL          allowed browser Origin; repeat for several (default: any)
   --path /P             only accept WebSocket upgrades on this path
@@ -29,7 +35,6 @@ export const SERVE_USAGE = `usage: rtcmesh serve [options]
   --join-timeout MS     close sockets that do not join in time (default 5000)
   --seal-grace MS       close sealed lobbies after this (default 10000)
   --resume-grace MS     keep a dropped peer's place this long (default 15000)
-  --rate-limit N/MS     frames per window per socket (default 200/1000)
   --host-key KEY        host key (or env RTCMESH_HOST_KEY): host joins must carry it, and
                         a restarted host with it reclaims id 1 within the resume grace
   --client-server-join-only
@@ -37,6 +42,7 @@ export const SERVE_USAGE = `usage: rtcmesh serve [options]
                         joins of an absent one get LOBBY_NOT_FOUND (or wait)
   --max-wait-for-host MS
                         cap on a joiner's waitForHostMs (default 60000; 0 = no waiting)
+  --rate-limit N/MS[/B] frames (and bytes) per window per socket (default 200/1000/1048576)
   --stats-interval MS   print a stats line this often (default 0 = never)
   --metrics-port N      serve Prometheus metrics at http://HOST:N/metrics (0 = any free port)
   --quiet               log only the listening line, errors and shutdown
@@ -80,6 +86,10 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
         'max-lobbies': { type: 'string' },
         'max-connections': { type: 'string' },
         'max-per-address': { type: 'string' },
+        'max-lobbies-per-address': { type: 'string' },
+        'max-detached-per-address': { type: 'string' },
+        'upgrade-timeout': { type: 'string' },
+        'queue-bytes': { type: 'string' },
         'max-message-bytes': { type: 'string' },
         origin: { type: 'string', multiple: true },
         path: { type: 'string' },
@@ -114,6 +124,15 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
   set('maxLobbies', num(v['max-lobbies'], 'max-lobbies', 1, 10_000_000));
   set('maxConnections', num(v['max-connections'], 'max-connections', 1, 10_000_000));
   set('maxConnectionsPerAddress', num(v['max-per-address'], 'max-per-address', 0, 10_000_000));
+  set('maxLobbiesPerAddress', num(v['max-lobbies-per-address'], 'max-lobbies-per-address', 0, 10_000_000));
+  set('maxDetachedPerAddress', num(v['max-detached-per-address'], 'max-detached-per-address', 0, 10_000_000));
+  set('upgradeTimeoutMs', num(v['upgrade-timeout'], 'upgrade-timeout', 0, 3_600_000));
+  const queueBytes = num(v['queue-bytes'], 'queue-bytes', 0, 1 << 30);
+  if (queueBytes !== undefined) {
+    options.resumeQueueBytes = queueBytes;
+    options.lobbyQueueBytes = Math.min(1 << 30, queueBytes * 4);
+    options.totalQueueBytes = queueBytes * 256;
+  }
   set('maxMessageBytes', num(v['max-message-bytes'], 'max-message-bytes', 256, 16 * 1024 * 1024));
   set('pingIntervalMs', num(v['ping-interval'], 'ping-interval', 0, 3_600_000));
   set('joinTimeoutMs', num(v['join-timeout'], 'join-timeout', 0, 3_600_000));
@@ -128,9 +147,9 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
   const secret = v.secret ?? process.env.RTCMESH_SIGNALING_SECRET;
   if (secret) options.resumeSecret = secret;
   if (v['rate-limit'] !== undefined) {
-    const m = /^(\d+)\/(\d+)$/.exec(v['rate-limit']);
-    if (!m) throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, `--rate-limit must look like 200/1000 (frames/milliseconds), got "${v['rate-limit']}"`);
-    options.rateLimit = { messages: Number(m[1]), windowMs: Number(m[2]) };
+    const m = /^(\d+)\/(\d+)(?:\/(\d+))?$/.exec(v['rate-limit']);
+    if (!m) throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, `--rate-limit must look like 200/1000 or 200/1000/1048576 (frames/milliseconds[/bytes]), got "${v['rate-limit']}"`);
+    options.rateLimit = { messages: Number(m[1]), windowMs: Number(m[2]), ...(m[3] !== undefined ? { bytes: Number(m[3]) } : {}) };
   }
   const statsInterval = num(v['stats-interval'], 'stats-interval', 0, 3_600_000) ?? 0;
   const metricsPort = num(v['metrics-port'], 'metrics-port', 0, 65535);

@@ -50,6 +50,8 @@ export function linkStats(link: MeshLink, now: number): LinkStats {
     attempt: link.attempt,
     controlMalformed: link.controlMalformed,
     sessionMalformed: sum('malformed'),
+    foreignChannelsClosed: link.foreign.closed,
+    foreignChannelsAccepted: link.foreign.accepted,
     candidatePair: engine.selectedCandidatePair,
     engineBytesSent: engine.bytesSent,
     engineBytesReceived: engine.bytesReceived,

@@ -25,6 +25,7 @@ import { ConnectionState } from '../peer/enums.js';
 import type { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import type { EngineConnectionState } from '../transport/engine.js';
 import type { ChannelSpec } from './channel-layout.js';
+import { ForeignChannelGuard, type ForeignChannelSettings } from './foreign-channels.js';
 import { FrameType, decodeFrame, encodeFrame, type Ack, type ControlFrame } from './health/control.js';
 import { LinkHealth } from './health/link-health.js';
 import { backoffAfter, type ReconnectPolicy } from './health/reconnect.js';
@@ -67,6 +68,8 @@ export interface LinkSettings {
   replayLimits: ReplayLimits;
   /** Reconnection policy; undefined when off. */
   policy: ReconnectPolicy | undefined;
+  /** What to do with in-band channels the remote opens. */
+  foreign: ForeignChannelSettings;
 }
 
 /** What a link reports to its table (the multiplayer peer turns these into events). */
@@ -120,6 +123,8 @@ export class MeshLink {
   heartbeatsSent = 0;
   heartbeatsReceived = 0;
   controlMalformed = 0;
+  /** In-band channels the remote opened on this link: closed on sight unless the `acceptChannel` hook keeps them. */
+  readonly foreign: ForeignChannelGuard;
   reconnects = 0;
   /** Recent state changes, oldest first. */
   readonly history: LinkStateChange[] = [];
@@ -141,6 +146,8 @@ export class MeshLink {
     now: number,
   ) {
     this.io = createLinkChannels(connection, specs, settings.sessions, settings.replayLimits, 'addPeer()');
+    this.foreign = new ForeignChannelGuard(id, settings.foreign);
+    this.foreign.watch(connection);
     this.ackSent = specs.map(() => 0);
     this.createdAt = now;
     this.history.push({ state: 'connecting', at: now });
@@ -174,6 +181,7 @@ export class MeshLink {
   close(reason: string, now: number): void {
     this.state = 'closed';
     this.record('closed', now, reason);
+    this.foreign.stop();
     this.connection.close();
   }
 
@@ -182,6 +190,7 @@ export class MeshLink {
     this.io.attach(connection, 'replaceConnection()');
     this.connection.close();
     this.connection = connection;
+    this.foreign.watch(connection);
     this.linkUp = false;
     this.disconnectedSince = undefined;
   }

@@ -5,6 +5,7 @@
 import { realClock, type Clock } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/sans-io.js';
 import { checkBool, checkInt, checkOptions, invalid } from '../util/validate.js';
+import type { AcceptChannelHook } from './foreign-channels.js';
 import { resolveReconnect, type MeshReconnectOptions } from './health/reconnect.js';
 import type { LinkSettings, Reconnector } from './link.js';
 
@@ -48,6 +49,15 @@ export interface MultiplayerPeerOptions {
    * Without one, a lost link is dropped with `peer_disconnected`.
    */
   reconnector?: Reconnector;
+  /**
+   * Opt-in: data channels a remote opens in band on a mesh link (the mesh
+   * negotiates its own out of band) are closed on sight and counted in the
+   * link's `foreignChannelsClosed`. This hook may keep some open for your
+   * own use (you then read and close them); return `true` to keep one.
+   */
+  acceptChannel?: AcceptChannelHook;
+  /** Most in-band channels kept open at once per link by `acceptChannel` (default 4); more are closed. */
+  maxForeignChannels?: number;
 }
 
 /** Every key of {@link MultiplayerPeerOptions} a `Mesh.join` caller may pass too. */
@@ -62,6 +72,8 @@ export const MULTIPLAYER_PEER_OPTION_KEYS = [
   'replayBufferBytes',
   'statsIntervalMs',
   'reconnect',
+  'acceptChannel',
+  'maxForeignChannels',
 ] as const;
 
 /** Validated options. */
@@ -88,6 +100,7 @@ export function resolvePeerOptions(options: MultiplayerPeerOptions): ResolvedPee
   if (timeoutMs !== 0 && timeoutMs <= heartbeatMs) {
     invalid('heartbeatTimeoutMs', `0 (off) or more than heartbeatIntervalMs (${heartbeatMs} ms); a few intervals is usual`, timeoutMs);
   }
+  if (opts.acceptChannel !== undefined && typeof opts.acceptChannel !== 'function') invalid('acceptChannel', 'a function (peerId, channel) => boolean', opts.acceptChannel);
   return {
     clock: opts.clock ?? realClock,
     random: opts.random ?? cryptoRandom,
@@ -104,6 +117,10 @@ export function resolvePeerOptions(options: MultiplayerPeerOptions): ResolvedPee
         bytes: opts.replayBufferBytes === undefined ? 64 * 1024 * 1024 : checkInt(opts.replayBufferBytes, 1, 2 ** 40, 'replayBufferBytes'),
       },
       policy: resolveReconnect(opts.reconnect),
+      foreign: {
+        accept: opts.acceptChannel,
+        max: opts.maxForeignChannels === undefined ? 4 : checkInt(opts.maxForeignChannels, 0, 65535, 'maxForeignChannels'),
+      },
     },
   };
 }

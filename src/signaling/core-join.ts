@@ -30,6 +30,12 @@ export interface JoinContext {
   /** (Re)start the session's join timeout. */
   armJoinTimer(s: Session): void;
   isShuttingDown(): boolean;
+  /** Why `s` may not create a lobby now (a per-address limit), or undefined when it may. */
+  creationRefusal(s: Session): { code: ErrorCode; message: string } | undefined;
+  /** `s` created `lobby` (counted against its address). */
+  lobbyCreated(s: Session, lobby: Lobby): void;
+  /** `peer` is attached again: release its per-address hold; returns what was queued for it. */
+  reattach(peer: Peer): string[];
 }
 
 /** A `join` message. */
@@ -106,7 +112,7 @@ export class JoinHandler {
     if (identity) {
       const recreated = !lobby;
       if (!lobby) {
-        lobby = this.create(name, identity.mode, identity.epoch);
+        lobby = this.create(s, name, identity.mode, identity.epoch);
         this.awaitMembers(lobby);
       }
       this.resume(s, lobby, identity, data);
@@ -118,7 +124,7 @@ export class JoinHandler {
         this.hold(s, name, m, data);
         return;
       }
-      lobby = this.create(name, m.mode ?? 'mesh');
+      lobby = this.create(s, name, m.mode ?? 'mesh');
       this.place(s, lobby, HOST_PEER_ID, data, m.hostKey);
       this.admitWaiters(lobby);
       return;
@@ -170,7 +176,8 @@ export class JoinHandler {
       if (ctx.book.size >= ctx.options.maxLobbies) {
         return refuse(ErrorCode.SERVER_FULL, `the server has its maximum of ${ctx.options.maxLobbies} lobbies; try later`);
       }
-      return false;
+      const limited = ctx.creationRefusal(s);
+      return limited ? refuse(limited.code, limited.message) : false;
     }
     const existing = identity ? lobby.peers.get(identity.id) : undefined;
     // Outside a recreated lobby's waiting time, the member list is complete: a token of a peer not in it is stale.
@@ -239,15 +246,16 @@ export class JoinHandler {
     return { allow, reason, data: typeof verdict === 'object' && verdict ? verdict.data : undefined };
   }
 
-  private create(name: string, mode: Lobby['mode'], epoch?: string): Lobby {
+  private create(s: Session, name: string, mode: Lobby['mode'], epoch?: string): Lobby {
     const lobby = this.ctx.book.create(name, mode, epoch);
+    this.ctx.lobbyCreated(s, lobby);
     this.ctx.events.emit('lobby_created', name, lobby.mode);
     return lobby;
   }
 
   /** A fresh join: `s` becomes peer `id` of `lobby` (id 1: its host, whose key the lobby keeps). */
   private place(s: Session, lobby: Lobby, id: number, data: unknown, hostKey?: string): void {
-    const peer: Peer = { id, lobby, session: undefined, data, queue: [], graceTimer: undefined };
+    const peer: Peer = { id, lobby, session: undefined, data, queue: [], queueBytes: 0, graceTimer: undefined };
     lobby.peers.set(id, peer);
     lobby.usedIds.add(id);
     if (id === HOST_PEER_ID) lobby.hostKey = this.ctx.options.hostKey ?? hostKey;
@@ -265,8 +273,7 @@ export class JoinHandler {
   private reclaim(s: Session, peer: Peer, data: unknown): void {
     const { ctx } = this;
     peer.graceTimer = ctx.timers.cancel(peer.graceTimer);
-    ctx.stats.relayDropped += peer.queue.length;
-    peer.queue = [];
+    ctx.stats.relayDropped += ctx.reattach(peer).length;
     if (data !== undefined) peer.data = data;
     ctx.stats.joins++;
     this.attach(s, peer, false, true);
@@ -289,7 +296,7 @@ export class JoinHandler {
         ctx.out.safeClose(old, CloseCode.REPLACED, 'resumed on another connection');
       }
     } else {
-      peer = { id: identity.id, lobby, session: undefined, data, queue: [], graceTimer: undefined };
+      peer = { id: identity.id, lobby, session: undefined, data, queue: [], queueBytes: 0, graceTimer: undefined };
       lobby.peers.set(peer.id, peer);
       lobby.usedIds.add(peer.id);
     }
@@ -297,9 +304,7 @@ export class JoinHandler {
     ctx.stats.resumes++;
     this.attach(s, peer, true, false);
     if (!recreated) {
-      const queued = peer.queue;
-      peer.queue = [];
-      for (const text of queued) ctx.out.safeSend(s, text);
+      for (const text of ctx.reattach(peer)) ctx.out.safeSend(s, text);
       if (reattached) ctx.out.announce(peer, 'peer_attached');
     } else {
       // A member coming back into a lobby recreated after a restart

@@ -17,6 +17,10 @@ export interface Peer {
   data: unknown;
   /** Messages waiting while detached. */
   queue: string[];
+  /** Characters in `queue`. */
+  queueBytes: number;
+  /** While detached: the address its dropped socket came from (it holds the peer against that address's limit). */
+  heldBy?: string;
   graceTimer: Deadline | undefined;
 }
 
@@ -45,6 +49,10 @@ export interface Lobby {
    * id 1. Undefined: id 1 comes back only with its resume token.
    */
   hostKey: string | undefined;
+  /** Characters queued for its detached peers. */
+  queuedBytes: number;
+  /** Address of the client that created it (counted against that address's lobbies). */
+  owner?: string;
 }
 
 /** Who a session reports to. */
@@ -64,6 +72,7 @@ export class Session implements SignalingSession {
   windowStart = -Infinity;
   windowCount = 0;
   windowDropped = 0;
+  windowBytes = 0;
   joinTimer: Deadline | undefined;
   /** Sessions waiting for this one's liveness check (`probe`). */
   readonly probers = new Set<Session>();
@@ -102,6 +111,8 @@ export interface CoreCounters {
   messagesIn: number;
   relayed: number;
   relayDropped: number;
+  queuedBytes: number;
+  addressLimited: number;
   joins: number;
   resumes: number;
   errors: Record<string, number>;
@@ -111,5 +122,5 @@ export interface CoreCounters {
 
 /** Fresh counters. */
 export function newCounters(): CoreCounters {
-  return { connectionsTotal: 0, messagesIn: 0, relayed: 0, relayDropped: 0, joins: 0, resumes: 0, errors: {}, abuseClosed: 0, joinTimeouts: 0 };
+  return { connectionsTotal: 0, messagesIn: 0, relayed: 0, relayDropped: 0, queuedBytes: 0, addressLimited: 0, joins: 0, resumes: 0, errors: {}, abuseClosed: 0, joinTimeouts: 0 };
 }

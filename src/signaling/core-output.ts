@@ -9,28 +9,30 @@ import type { ErrorCode } from '../errors.js';
 import type { SignalingCoreOptions, SignalingServerEvents } from './core-types.js';
 import { sees, type CoreCounters, type Peer, type Session } from './core-model.js';
 import { CloseCode, type ServerMessage } from './protocol.js';
+import { ResumeQueues } from './resume-queues.js';
 
 /** Sends on behalf of the lobby logic. */
 export class CoreOutput {
+  /** What is held for detached peers, under byte budgets. */
+  readonly queues: ResumeQueues;
+
   constructor(
     private readonly events: EventEmitter<SignalingServerEvents>,
     private readonly options: SignalingCoreOptions,
     private readonly stats: CoreCounters,
     /** Ends a session the server closed for abuse (stops processing what it already sent). */
     private readonly endSession: (s: Session, code: number, reason: string) => void,
-  ) {}
+  ) {
+    this.queues = new ResumeQueues(options, stats);
+  }
 
-  /** Send to `peer` now, or queue it while detached (oldest dropped past `resumeQueueLimit`). */
+  /** Send to `peer` now, or queue it while detached (within the queue budgets, see {@link ResumeQueues}). */
   deliver(peer: Peer, text: string): void {
     if (peer.session) {
       this.safeSend(peer.session, text);
       return;
     }
-    peer.queue.push(text);
-    if (peer.queue.length > this.options.resumeQueueLimit) {
-      peer.queue.shift();
-      this.stats.relayDropped++;
-    }
+    this.queues.push(peer, text);
   }
 
   /**

@@ -63,8 +63,36 @@ export interface SignalingCoreOptions {
   resumeGraceMs: number;
   /** Messages queued for a detached peer, oldest dropped first (default 256). */
   resumeQueueLimit: number;
-  /** At most `messages` frames per `windowMs` per socket (default 200 per 1000 ms). */
-  rateLimit: { messages: number; windowMs: number };
+  /**
+   * Characters (≈ bytes) queued for one detached peer, oldest dropped first
+   * (default 262144). Every queued message counts against this, its lobby's
+   * `lobbyQueueBytes` and the server-wide `totalQueueBytes`.
+   */
+  resumeQueueBytes: number;
+  /** Characters queued for all detached peers of one lobby; past it the receiving peer's oldest are dropped (default 1048576). */
+  lobbyQueueBytes: number;
+  /** Characters queued for detached peers server-wide; past it new messages for detached peers are dropped (default 67108864). */
+  totalQueueBytes: number;
+  /**
+   * At most `messages` frames and `bytes` bytes per `windowMs` per socket
+   * (default 200 frames, 1048576 bytes per 1000 ms).
+   */
+  rateLimit: { messages: number; windowMs: number; bytes: number };
+  /**
+   * Live lobbies one client address may have created (default 64; 0 = no
+   * limit). The address is the transport's `SessionTransport.address`
+   * (the WebSocket server: the remote IP). Past it, joins that would create a
+   * lobby get SERVER_FULL.
+   */
+  maxLobbiesPerAddress: number;
+  /**
+   * Peers in their resume grace whose socket came from one address (default
+   * 64; 0 = no limit). A peer that drops its socket past this leaves at once
+   * instead of holding its place (and its lobby) for `resumeGraceMs`.
+   */
+  maxDetachedPerAddress: number;
+  /** Lobbies one address may create per window (default 20 per 1000 ms); past it, RATE_LIMITED. */
+  lobbyCreationRate: { count: number; windowMs: number };
   /** Protocol violations before the socket is closed (default 10). */
   maxStrikes: number;
   /**
@@ -112,7 +140,13 @@ export const DEFAULT_CORE_OPTIONS: Readonly<SignalingCoreOptions> = {
   sealGraceMs: 10_000,
   resumeGraceMs: 15_000,
   resumeQueueLimit: 256,
-  rateLimit: { messages: 200, windowMs: 1000 },
+  resumeQueueBytes: 256 * 1024,
+  lobbyQueueBytes: 1024 * 1024,
+  totalQueueBytes: 64 * 1024 * 1024,
+  rateLimit: { messages: 200, windowMs: 1000, bytes: 1024 * 1024 },
+  maxLobbiesPerAddress: 64,
+  maxDetachedPerAddress: 64,
+  lobbyCreationRate: { count: 20, windowMs: 1000 },
   maxStrikes: 10,
   maxJoinRefusals: 10,
   authorize: undefined,
@@ -161,8 +195,12 @@ export interface SignalingStats {
   messagesIn: number;
   /** Offers, answers and candidates relayed. */
   relayed: number;
-  /** Relayed messages dropped (queue of a detached peer overflowed). */
+  /** Messages dropped from (or refused by) the queues of detached peers: count, byte or lobby/server budget overflow. */
   relayDropped: number;
+  /** Characters (≈ bytes) queued for detached peers now (a gauge). */
+  queuedBytes: number;
+  /** Joins refused and peers not kept in grace because of a per-address limit. */
+  addressLimited: number;
   joins: number;
   resumes: number;
   /** Error messages sent, by code. */

@@ -14,6 +14,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode } from '../errors.js';
 import { DEFAULT_CORE_OPTIONS, type SignalingCoreOptions, type SignalingServerEvents, type SignalingStats } from './core-types.js';
+import { AddressLedger } from './address-ledger.js';
 import { JoinHandler } from './core-join.js';
 import { Session, newCounters, sees, type Lobby, type Peer } from './core-model.js';
 import { CoreOutput } from './core-output.js';
@@ -48,6 +49,8 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
   private readonly stats = newCounters();
   private readonly out: CoreOutput;
   private readonly joins: JoinHandler;
+  /** What each client address holds (detached peers, lobbies) and its lobby creation rate. */
+  private readonly ledger: AddressLedger;
 
   constructor(
     options: Partial<SignalingCoreOptions>,
@@ -57,8 +60,11 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
     this.options = { ...DEFAULT_CORE_OPTIONS, ...options };
     this.options.random ??= DEFAULT_CORE_OPTIONS.random;
     this.options.clock ??= DEFAULT_CORE_OPTIONS.clock;
+    // A rate limit given without bytes (an older caller) keeps the default byte limit.
+    this.options.rateLimit = { ...this.options.rateLimit, bytes: this.options.rateLimit.bytes ?? DEFAULT_CORE_OPTIONS.rateLimit.bytes };
     this.book = new LobbyBook(this.options.random);
     this.out = new CoreOutput(this, this.options, this.stats, (s, code, reason) => this.sessionClosed(s, code, reason));
+    this.ledger = new AddressLedger(this.options.lobbyCreationRate);
     this.joins = new JoinHandler({
       options: this.options,
       tokens,
@@ -70,6 +76,17 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
       after: (ms, fire) => this.after(ms, fire),
       armJoinTimer: (s) => this.armJoinTimer(s),
       isShuttingDown: () => this.shuttingDown,
+      creationRefusal: (s) => this.creationRefusal(s),
+      lobbyCreated: (s, lobby) => {
+        lobby.owner = addressOf(s);
+        const now = this.options.clock.now();
+        this.ledger.add(lobby.owner, 'lobbies', 1, now);
+        this.ledger.created(lobby.owner, now);
+      },
+      reattach: (peer) => {
+        this.release(peer);
+        return this.out.queues.take(peer);
+      },
     });
   }
 
@@ -130,6 +147,16 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
     };
   }
 
+  /** Peers in their resume grace whose dropped socket came from `address` (it holds them against its limits). */
+  detachedOf(address: string): number {
+    return this.ledger.detached(address);
+  }
+
+  /** Live lobbies created by `address`. */
+  lobbiesOf(address: string): number {
+    return this.ledger.lobbies(address);
+  }
+
   /** Tell every client, close every connection, clear every timer. */
   shutdown(reason: string, reconnect: boolean): void {
     if (this.shuttingDown) return;
@@ -142,6 +169,8 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
       for (const p of lobby.peers.values()) p.graceTimer = undefined;
     }
     this.book.clear();
+    this.ledger.clear();
+    this.stats.queuedBytes = 0;
     for (const s of [...this.sessions]) {
       s.joinTimer = undefined;
       s.peer = undefined;
@@ -157,7 +186,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
     const s = session as Session;
     if (s.isClosed) return;
     this.stats.messagesIn++;
-    if (!this.admit(s)) return;
+    if (!this.admit(s, bytes)) return;
     if (bytes > this.options.maxMessageBytes) {
       this.out.violation(s, ErrorCode.PACKET_TOO_LARGE, `frame of ${bytes} bytes is over the limit of ${this.options.maxMessageBytes}`);
       return;
@@ -178,10 +207,8 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
         return;
       case 'offer':
       case 'answer':
-        this.relay(s, m.to, { type: m.type, from: 0, sdp: m.sdp }, m.type);
-        return;
       case 'candidate':
-        this.relay(s, m.to, { type: 'candidate', from: 0, mid: m.mid, index: m.index, candidate: m.candidate }, m.type);
+        this.relay(s, m.to, data, m.type);
         return;
       case 'probe':
         this.probe(s, m.to);
@@ -201,19 +228,24 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
     }
   }
 
-  /** Fixed-window rate limit. Over the limit: one RATE_LIMITED error per window; twice the limit: closed. */
-  private admit(s: Session): boolean {
-    const { messages, windowMs } = this.options.rateLimit;
+  /**
+   * Fixed-window rate limit on frames and bytes. Over either limit: one
+   * RATE_LIMITED error per window; twice the frame limit dropped: closed.
+   */
+  private admit(s: Session, bytes: number): boolean {
+    const { messages, windowMs, bytes: maxBytes } = this.options.rateLimit;
     const now = this.options.clock.now();
     if (now - s.windowStart >= windowMs) {
       s.windowStart = now;
       s.windowCount = 0;
       s.windowDropped = 0;
+      s.windowBytes = 0;
     }
-    if (++s.windowCount <= messages) return true;
+    s.windowBytes += bytes;
+    if (++s.windowCount <= messages && s.windowBytes <= maxBytes) return true;
     s.windowDropped++;
     if (s.windowDropped === 1) {
-      this.out.violation(s, ErrorCode.RATE_LIMITED, `more than ${messages} messages in ${windowMs} ms; messages are being dropped`);
+      this.out.violation(s, ErrorCode.RATE_LIMITED, `more than ${messages} messages or ${maxBytes} bytes in ${windowMs} ms; messages are being dropped`);
     } else if (s.windowDropped > messages) {
       this.out.abuseClose(s, 'flood');
     }
@@ -233,6 +265,9 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
     if (peer && peer.session === s) {
       if (this.shuttingDown || this.options.resumeGraceMs <= 0) {
         this.removePeer(peer, 'disconnected');
+      } else if (!this.hold(peer, addressOf(s))) {
+        this.stats.addressLimited++;
+        this.removePeer(peer, 'disconnected (its address holds too many peers in grace)');
       } else {
         peer.session = undefined;
         peer.graceTimer = this.after(this.options.resumeGraceMs, () => {
@@ -271,12 +306,19 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
     return target;
   }
 
-  private relay(s: Session, to: number, out: ServerMessage & { from: number }, ref: string): void {
+  /**
+   * Relay a validated `offer`, `answer` or `candidate` frame (`text`, as
+   * received) with the sender stamped. The text is not re-serialised: `from`
+   * is spliced in front of the client's fields (`to` stays, which lenient
+   * receivers ignore; the strict parser already refused any client `from`).
+   */
+  private relay(s: Session, to: number, text: string, ref: string): void {
     const target = this.addressee(s, to, ref, 'signal');
     if (!target) return;
-    out.from = s.peer!.id;
     this.stats.relayed++;
-    this.out.deliver(target, JSON.stringify(out));
+    // parseClientMessage accepted it as a JSON object; it may still start with whitespace.
+    const body = text.charCodeAt(0) === 0x7b ? text.slice(1) : text.slice(text.indexOf('{') + 1);
+    this.out.deliver(target, `{"from":${s.peer!.id},${body}`);
   }
 
   /**
@@ -341,6 +383,8 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
     const lobby = peer.lobby;
     if (lobby.peers.get(peer.id) !== peer) return;
     peer.graceTimer = this.timers.cancel(peer.graceTimer);
+    this.release(peer);
+    this.out.queues.clear(peer);
     lobby.peers.delete(peer.id);
     if (peer.session) peer.session.peer = undefined;
     peer.session = undefined;
@@ -361,8 +405,12 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
     lobby.sealTimer = this.timers.cancel(lobby.sealTimer);
     lobby.partialTimer = this.timers.cancel(lobby.partialTimer);
     const text = JSON.stringify({ type: 'lobby_closed', reason } satisfies ServerMessage);
+    if (lobby.owner !== undefined) this.ledger.add(lobby.owner, 'lobbies', -1, this.options.clock.now());
+    lobby.owner = undefined;
     for (const p of lobby.peers.values()) {
       p.graceTimer = this.timers.cancel(p.graceTimer);
+      this.release(p);
+      this.out.queues.clear(p);
       const s = p.session;
       p.session = undefined;
       if (s) {
@@ -373,6 +421,40 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
     }
     lobby.peers.clear();
     this.emit('lobby_closed', lobby.name, reason);
+  }
+
+  // ---- per-address holdings ------------------------------------------------
+
+  /** Why `s` may not create a lobby now: its address holds too many, or creates too fast. */
+  private creationRefusal(s: Session): { code: ErrorCode; message: string } | undefined {
+    const address = addressOf(s);
+    const max = this.options.maxLobbiesPerAddress;
+    if (max > 0 && this.ledger.lobbies(address) >= max) {
+      this.stats.addressLimited++;
+      return { code: ErrorCode.SERVER_FULL, message: `your address already created ${max} lobbies that are still open; join one or try later` };
+    }
+    if (!this.ledger.mayCreate(address, this.options.clock.now())) {
+      this.stats.addressLimited++;
+      const { count, windowMs } = this.options.lobbyCreationRate;
+      return { code: ErrorCode.RATE_LIMITED, message: `your address created ${count} lobbies in ${windowMs} ms; try again shortly` };
+    }
+    return undefined;
+  }
+
+  /** Count the detached `peer` against `address`; false when the address holds its maximum already. */
+  private hold(peer: Peer, address: string): boolean {
+    const max = this.options.maxDetachedPerAddress;
+    if (max > 0 && this.ledger.detached(address) >= max) return false;
+    this.ledger.add(address, 'detached', 1, this.options.clock.now());
+    peer.heldBy = address;
+    return true;
+  }
+
+  /** `peer` is no longer detached (resumed, left): its address no longer holds it. */
+  private release(peer: Peer): void {
+    if (peer.heldBy === undefined) return;
+    this.ledger.add(peer.heldBy, 'detached', -1, this.options.clock.now());
+    peer.heldBy = undefined;
   }
 
   private armJoinTimer(s: Session): void {
@@ -386,4 +468,9 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
       this.out.safeClose(s, CloseCode.JOIN_TIMEOUT, 'join timeout');
     });
   }
+}
+
+/** The address a session's limits are counted against. */
+function addressOf(s: Session): string {
+  return s.io.address ?? s.io.remote;
 }

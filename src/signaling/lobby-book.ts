@@ -53,6 +53,7 @@ export class LobbyBook {
       partial: epoch !== undefined,
       partialTimer: undefined,
       hostKey: undefined,
+      queuedBytes: 0,
     };
     this.lobbies.set(name, lobby);
     return lobby;

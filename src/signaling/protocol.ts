@@ -45,6 +45,39 @@ export const MAX_TOKEN_LENGTH = 1024;
 export const MAX_HOST_KEY_LENGTH = 256;
 /** Largest `waitForHostMs` a client may ask for (servers cap it lower, see `maxWaitForHostMs`). */
 export const MAX_WAIT_FOR_HOST_MS = 3_600_000;
+/** Deepest nesting of the free-form `join.auth` value (an object or array holding a scalar is depth 2). */
+export const MAX_AUTH_DEPTH = 8;
+/** Longest `join.auth` value, as JSON text (characters). */
+export const MAX_AUTH_LENGTH = 4096;
+
+/**
+ * Whether a free-form JSON value (already parsed) is at most `maxDepth` deep
+ * and, serialised, at most `maxLength` characters. Iterative, so a hostile
+ * value cannot exhaust the stack; it stops at the first breach.
+ */
+export function isBoundedJson(value: unknown, maxDepth: number, maxLength: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  let length = 0;
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (depth > maxDepth) return false;
+    if (typeof v === 'string') length += v.length + 2;
+    else if (v === null || typeof v !== 'object') length += String(v).length;
+    else if (Array.isArray(v)) {
+      length += 2 + v.length;
+      if (length > maxLength) return false;
+      for (const x of v) stack.push([x, depth + 1]);
+    } else {
+      length += 2;
+      for (const [k, x] of Object.entries(v)) {
+        length += k.length + 4;
+        stack.push([x, depth + 1]);
+      }
+    }
+    if (length > maxLength) return false;
+  }
+  return true;
+}
 
 /** Messages a client sends. */
 export type ClientMessage =
@@ -168,6 +201,9 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
       }
       if (raw.mode !== undefined && !LOBBY_MODES.includes(raw.mode as LobbyMode)) {
         return bad('join.mode must be "mesh" or "client_server"');
+      }
+      if (raw.auth !== undefined && !isBoundedJson(raw.auth, MAX_AUTH_DEPTH, MAX_AUTH_LENGTH)) {
+        return bad(`join.auth must be JSON at most ${MAX_AUTH_DEPTH} levels deep and ${MAX_AUTH_LENGTH} characters long`);
       }
       if (raw.resume !== undefined && !(str(raw.resume, MAX_TOKEN_LENGTH) && raw.resume.length > 0)) {
         return bad(`join.resume must be a non-empty token of at most ${MAX_TOKEN_LENGTH} characters`);

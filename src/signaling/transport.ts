@@ -36,6 +36,11 @@ export interface SessionTransport {
    */
   checkAlive?(onAlive: () => void): void;
   remote: string;
+  /**
+   * The client's address for per-address limits (the WebSocket server: the
+   * remote IP, without the port). Default: `remote`.
+   */
+  address?: string;
   origin?: string;
   headers?: Record<string, string | string[] | undefined>;
 }

@@ -48,8 +48,9 @@ export interface Raw {
   next(pred: (m: Record<string, any>) => boolean, from?: number, timeoutMs?: number): Promise<Record<string, any>>;
 }
 
-export async function raw(url: string, headers: Record<string, string> = {}): Promise<Raw> {
-  const ws = new WebSocket(url, { headers });
+/** `localAddress`: the loopback address to connect from (e.g. `127.0.0.2`, to be another client address). */
+export async function raw(url: string, headers: Record<string, string> = {}, localAddress?: string): Promise<Raw> {
+  const ws = new WebSocket(url, { headers, ...(localAddress ? { localAddress } : {}) });
   clients.add({ close: () => ws.terminate() });
   const messages: Record<string, any>[] = [];
   const waiters = new Set<() => void>();

@@ -101,6 +101,10 @@ export interface LinkStats {
   controlMalformed: number;
   /** Session headers that did not decode (dropped). */
   sessionMalformed: number;
+  /** In-band channels the remote opened on this link that were closed on sight (not negotiated by the mesh; see `acceptChannel`). */
+  foreignChannelsClosed: number;
+  /** In-band channels the `acceptChannel` hook kept, cumulative. */
+  foreignChannelsAccepted: number;
   /** Candidate pair of the current connection, when known. */
   candidatePair: EngineCandidatePair | null;
   /** Engine payload bytes of the current connection (all channels, headers and control included). */

@@ -8,85 +8,27 @@
  * @module
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ErrorCode, RtcmeshError } from '../../errors.js';
-import { checkBool, checkInt, checkOptions, checkString, invalid } from '../../util/validate.js';
+import { checkInt, checkOptions, checkString } from '../../util/validate.js';
 import {
   DEFAULT_CORE_OPTIONS,
   SignalingCore,
-  type AuthorizeHook,
   type SignalingServerEvents,
   type SignalingSession,
   type SignalingStats,
 } from '../core.js';
-import { CloseCode, MAX_HOST_KEY_LENGTH } from '../protocol.js';
+import { CloseCode } from '../protocol.js';
+import { AddressGate } from './address-gate.js';
+import { resolveServerOptions, type SignalingServerOptions } from './server-options.js';
 import { HmacTokenIssuer } from './hmac-tokens.js';
+import { Outbox, type OutboxSlot } from './outbox.js';
 import { PollTimer } from './poll-timer.js';
 
-/** Options of {@link SignalingServer}. Times in milliseconds. */
-export interface SignalingServerOptions {
-  /** Peers per lobby (default 4096). */
-  maxPeersPerLobby?: number;
-  /** Lobbies (default 4096). */
-  maxLobbies?: number;
-  /** Open connections (default 10000); further upgrades get HTTP 503. */
-  maxConnections?: number;
-  /** Open connections from one IP address (default 0 = no limit); further upgrades get HTTP 429. */
-  maxConnectionsPerAddress?: number;
-  /** Frames over this size get a PACKET_TOO_LARGE error; frames over twice this close the socket (default 65536). */
-  maxMessageBytes?: number;
-  /** Allowed `Origin` values (exact, e.g. `https://game.example`), or `['*']`. Default: any. Clients that send no Origin (non-browsers) are allowed. */
-  allowedOrigins?: string[];
-  /** Only accept upgrades on this path (default: any path). */
-  path?: string;
-  /** Close sockets that do not join within this time (default 5000; 0 = never). */
-  joinTimeoutMs?: number;
-  /** Ping every socket this often; one that missed the previous pong is dropped (default 10000; 0 = off). */
-  pingIntervalMs?: number;
-  /** A sealed lobby is closed after this (default 10000). */
-  sealGraceMs?: number;
-  /** A peer whose socket dropped may resume within this (default 15000; 0 = leaves at once). */
-  resumeGraceMs?: number;
-  /** Messages queued for a detached peer (default 256). */
-  resumeQueueLimit?: number;
-  /** Secret for resume tokens; give every instance the same one so tokens survive restarts. Default: random per process. */
-  resumeSecret?: string | Uint8Array;
-  /** Lifetime of a resume token (default 86400000 = 1 day). */
-  resumeTokenTtlMs?: number;
-  /** Per-socket frame rate limit (default 200 per 1000 ms). */
-  rateLimit?: { messages: number; windowMs: number };
-  /** Violations before a socket is closed (default 10). */
-  maxStrikes?: number;
-  /**
-   * Refused joins (sealed, full, server full, authorisation or resume refused,
-   * join while already in a lobby) before a socket is closed with 1008
-   * (default 10, over the socket's lifetime). Refusals are not strikes.
-   */
-  maxJoinRefusals?: number;
-  /** A socket whose send buffer grows over this is dropped as too slow (default 4 MiB). */
-  maxBufferedBytes?: number;
-  /** On close(), sockets that have not finished closing after this are destroyed (default 2000). */
-  shutdownTimeoutMs?: number;
-  /** Join authorisation hook. */
-  authorize?: AuthorizeHook;
-  /**
-   * Host key (at least 8 characters; default none): a `host` join must carry
-   * it (`UNAUTHORIZED` otherwise), and a host that comes back within the
-   * resume grace with it reclaims id 1 although its resume token is lost (a
-   * restarted process). Without it, each lobby keeps the key its host sent.
-   */
-  hostKey?: string;
-  /**
-   * `client_server` lobbies are created only by `host` joins (default false;
-   * protocol-2 clients create a lobby by joining it first). Other joins of an
-   * absent `client_server` lobby get `LOBBY_NOT_FOUND`, or wait with `waitForHostMs`.
-   */
-  clientServerJoinOnly?: boolean;
-  /** Cap on a joiner's `waitForHostMs` (default 60000; 0 = joiners never wait). */
-  maxWaitForHostMs?: number;
-}
+export type { SignalingServerOptions } from './server-options.js';
 
 /** Options of {@link SignalingServer.listen}. */
 export interface ListenOptions {
@@ -120,32 +62,6 @@ export interface SignalingServerAllEvents extends SignalingServerEvents {
   closed: () => void;
 }
 
-const OPTION_KEYS = [
-  'maxPeersPerLobby',
-  'maxLobbies',
-  'maxConnections',
-  'maxConnectionsPerAddress',
-  'maxMessageBytes',
-  'allowedOrigins',
-  'path',
-  'joinTimeoutMs',
-  'pingIntervalMs',
-  'sealGraceMs',
-  'resumeGraceMs',
-  'resumeQueueLimit',
-  'resumeSecret',
-  'resumeTokenTtlMs',
-  'rateLimit',
-  'maxStrikes',
-  'maxJoinRefusals',
-  'maxBufferedBytes',
-  'shutdownTimeoutMs',
-  'authorize',
-  'hostKey',
-  'clientServerJoinOnly',
-  'maxWaitForHostMs',
-];
-
 const CORE_EVENTS: (keyof SignalingServerEvents)[] = [
   'connection',
   'disconnection',
@@ -159,12 +75,10 @@ const CORE_EVENTS: (keyof SignalingServerEvents)[] = [
   'abuse_closed',
 ];
 
-const HOUR = 3_600_000;
-
-interface Conn {
-  ws: WebSocket;
+interface Conn extends OutboxSlot {
   session: SignalingSession;
   alive: boolean;
+  remote: string;
 }
 
 /**
@@ -186,8 +100,10 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
   private state: 'new' | 'listening' | 'closing' | 'closed' = 'new';
   private closing: Promise<void> | undefined;
   private readonly maxConnections: number;
-  private readonly maxPerAddress: number;
-  private readonly perAddress = new Map<string, number>();
+  /** Per-address admission: sockets, pending upgrades, detached peers, connection rate, upgrade timeout. */
+  private readonly gate: AddressGate;
+  /** Frames to each socket, written once per event-loop turn. */
+  private readonly outbox: Outbox;
   private readonly allowedOrigins: string[] | undefined;
   private readonly path: string | undefined;
   private readonly pingIntervalMs: number;
@@ -199,72 +115,30 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
 
   constructor(options?: SignalingServerOptions) {
     super();
-    const o = checkOptions<SignalingServerOptions>(options, OPTION_KEYS, 'SignalingServer options');
-    const int = (v: number | undefined, def: number, min: number, max: number, name: string) =>
-      v === undefined ? def : checkInt(v, min, max, `SignalingServer options.${name}`);
-    const maxMessageBytes = int(o.maxMessageBytes, DEFAULT_CORE_OPTIONS.maxMessageBytes, 256, 16 * 1024 * 1024, 'maxMessageBytes');
-    let rateLimit = DEFAULT_CORE_OPTIONS.rateLimit;
-    if (o.rateLimit !== undefined) {
-      const r = checkOptions<{ messages: number; windowMs: number }>(o.rateLimit, ['messages', 'windowMs'], 'SignalingServer options.rateLimit');
-      rateLimit = {
-        messages: checkInt(r.messages, 1, 1e9, 'SignalingServer options.rateLimit.messages'),
-        windowMs: checkInt(r.windowMs, 1, HOUR, 'SignalingServer options.rateLimit.windowMs'),
-      };
-    }
-    if (o.authorize !== undefined && typeof o.authorize !== 'function') invalid('SignalingServer options.authorize', 'a function', o.authorize);
-    if (o.hostKey !== undefined) {
-      checkString(o.hostKey, 'SignalingServer options.hostKey', MAX_HOST_KEY_LENGTH);
-      if (o.hostKey.length < 8) invalid('SignalingServer options.hostKey', 'at least 8 characters', '(hidden)');
-    }
-    if (o.clientServerJoinOnly !== undefined) checkBool(o.clientServerJoinOnly, 'SignalingServer options.clientServerJoinOnly');
-    if (o.allowedOrigins !== undefined) {
-      if (!Array.isArray(o.allowedOrigins)) invalid('SignalingServer options.allowedOrigins', 'an array of origins', o.allowedOrigins);
-      o.allowedOrigins.forEach((x, i) => checkString(x, `SignalingServer options.allowedOrigins[${i}]`, 1024));
-    }
-    if (o.path !== undefined) {
-      checkString(o.path, 'SignalingServer options.path', 1024);
-      if (!o.path.startsWith('/')) invalid('SignalingServer options.path', 'a path starting with "/"', o.path);
-    }
-    if (o.resumeSecret !== undefined && typeof o.resumeSecret !== 'string' && !(o.resumeSecret instanceof Uint8Array)) {
-      invalid('SignalingServer options.resumeSecret', 'a string or Uint8Array', o.resumeSecret);
-    }
-    if (typeof o.resumeSecret === 'string' && o.resumeSecret.length < 16) {
-      invalid('SignalingServer options.resumeSecret', 'at least 16 characters', '(hidden)');
-    }
-    this.maxConnections = int(o.maxConnections, 10_000, 1, 10_000_000, 'maxConnections');
-    this.maxPerAddress = int(o.maxConnectionsPerAddress, 0, 0, 10_000_000, 'maxConnectionsPerAddress');
-    this.allowedOrigins = o.allowedOrigins && !o.allowedOrigins.includes('*') ? [...o.allowedOrigins] : undefined;
+    const o = resolveServerOptions(options);
+    this.maxConnections = o.maxConnections;
+    this.allowedOrigins = o.allowedOrigins;
     this.path = o.path;
-    this.pingIntervalMs = int(o.pingIntervalMs, 10_000, 0, HOUR, 'pingIntervalMs');
-    this.maxBufferedBytes = int(o.maxBufferedBytes, 4 * 1024 * 1024, 1024, 1 << 30, 'maxBufferedBytes');
-    this.shutdownTimeoutMs = int(o.shutdownTimeoutMs, 2000, 0, HOUR, 'shutdownTimeoutMs');
-    const tokens = new HmacTokenIssuer(o.resumeSecret, int(o.resumeTokenTtlMs, 24 * HOUR, 1000, 365 * 24 * HOUR, 'resumeTokenTtlMs'));
-    this.core = new SignalingCore(
-      {
-        maxPeersPerLobby: int(o.maxPeersPerLobby, DEFAULT_CORE_OPTIONS.maxPeersPerLobby, 1, 1_000_000, 'maxPeersPerLobby'),
-        maxLobbies: int(o.maxLobbies, DEFAULT_CORE_OPTIONS.maxLobbies, 1, 10_000_000, 'maxLobbies'),
-        maxMessageBytes,
-        joinTimeoutMs: int(o.joinTimeoutMs, DEFAULT_CORE_OPTIONS.joinTimeoutMs, 0, HOUR, 'joinTimeoutMs'),
-        sealGraceMs: int(o.sealGraceMs, DEFAULT_CORE_OPTIONS.sealGraceMs, 0, HOUR, 'sealGraceMs'),
-        resumeGraceMs: int(o.resumeGraceMs, DEFAULT_CORE_OPTIONS.resumeGraceMs, 0, HOUR, 'resumeGraceMs'),
-        resumeQueueLimit: int(o.resumeQueueLimit, DEFAULT_CORE_OPTIONS.resumeQueueLimit, 0, 1_000_000, 'resumeQueueLimit'),
-        rateLimit,
-        maxStrikes: int(o.maxStrikes, DEFAULT_CORE_OPTIONS.maxStrikes, 1, 1_000_000, 'maxStrikes'),
-        maxJoinRefusals: int(o.maxJoinRefusals, DEFAULT_CORE_OPTIONS.maxJoinRefusals, 1, 1_000_000, 'maxJoinRefusals'),
-        authorize: o.authorize,
-        hostKey: o.hostKey,
-        clientServerJoinOnly: o.clientServerJoinOnly === true,
-        maxWaitForHostMs: int(o.maxWaitForHostMs, DEFAULT_CORE_OPTIONS.maxWaitForHostMs, 0, HOUR, 'maxWaitForHostMs'),
-      },
-      tokens,
-    );
+    this.pingIntervalMs = o.pingIntervalMs;
+    this.maxBufferedBytes = o.maxBufferedBytes;
+    this.shutdownTimeoutMs = o.shutdownTimeoutMs;
+    this.core = new SignalingCore(o.core, new HmacTokenIssuer(o.resumeSecret, o.resumeTokenTtlMs));
     this.coreTimer = new PollTimer(this.core);
+    const core = this.core;
+    this.gate = new AddressGate({ ...o.gate, detachedOf: (address) => core.detachedOf(address) });
+    this.outbox = new Outbox((slot, chars) => {
+      if (slot.ws.bufferedAmount + chars <= this.maxBufferedBytes) return true;
+      this.policyClosed++;
+      this.emit('abuse_closed', (slot as Conn).remote, `send buffer over ${this.maxBufferedBytes} bytes (slow consumer)`);
+      slot.ws.terminate();
+      return false;
+    });
     for (const name of CORE_EVENTS) {
       this.core.on(name, (...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => boolean)(name, ...args));
     }
     this.wss = new WebSocketServer({
       noServer: true,
-      maxPayload: maxMessageBytes * 2,
+      maxPayload: (o.core.maxMessageBytes ?? DEFAULT_CORE_OPTIONS.maxMessageBytes) * 2,
       perMessageDeflate: false,
       clientTracking: false,
     });
@@ -284,7 +158,11 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       }
       res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('rtcmesh signaling server: connect with a WebSocket\n');
     });
+    // Node's own header timeout backs up the gate's upgrade timeout (checked every second, not every 30).
+    http.headersTimeout = Math.max(1000, this.gate.upgradeTimeoutMs || 60_000);
+    http.requestTimeout = http.headersTimeout;
     this.http = http;
+    http.on('connection', (socket: Socket) => this.gate.connection(socket));
     http.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => {
@@ -313,6 +191,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    this.gate.settle(req.socket);
     socket.on('error', () => socket.destroy());
     const refuse = (status: number, text: string) => {
       this.upgradesRejected++;
@@ -325,8 +204,16 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     if (this.allowedOrigins && origin !== undefined && !this.allowedOrigins.includes(origin)) return refuse(403, 'Forbidden');
     if (this.conns.size >= this.maxConnections) return refuse(503, 'Service Unavailable');
     const address = req.socket.remoteAddress ?? '?';
-    if (this.maxPerAddress > 0 && (this.perAddress.get(address) ?? 0) >= this.maxPerAddress) return refuse(429, 'Too Many Requests');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, remote, address));
+    const limited = this.gate.admit(address, performance.now());
+    if (limited) return refuse(limited.status, limited.text);
+    // Counted from now: a handshake under way holds its address too; a failed one gives it back.
+    this.gate.opened(address);
+    let accepted = false;
+    socket.once('close', () => accepted || this.gate.closed(address));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      accepted = true;
+      this.accept(ws, req, remote, address);
+    });
   }
 
   private accept(ws: WebSocket, req: IncomingMessage, remote: string, address: string): void {
@@ -338,21 +225,17 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       aliveWaiters = [];
       for (const w of waiters) w();
     };
+    const c = { ws, alive: true, remote, out: undefined, outChars: 0 } as Conn;
     const session = this.core.open({
       remote,
+      address,
       ...(req.headers.origin !== undefined ? { origin: req.headers.origin } : {}),
       headers: req.headers,
       send: (text) => {
-        if (ws.readyState !== WebSocket.OPEN) return;
-        if (ws.bufferedAmount > this.maxBufferedBytes) {
-          this.policyClosed++;
-          this.emit('abuse_closed', remote, `send buffer over ${this.maxBufferedBytes} bytes (slow consumer)`);
-          ws.terminate();
-          return;
-        }
-        ws.send(text);
+        if (ws.readyState === WebSocket.OPEN) this.outbox.send(c, text);
       },
       close: (code, reason) => {
+        this.outbox.write(c); // what was sent before the close goes first
         if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, reason.slice(0, 120));
       },
       checkAlive: (onAlive) => {
@@ -362,12 +245,12 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       },
     });
     if (!session) {
+      this.gate.closed(address);
       ws.close(CloseCode.GOING_AWAY, 'server shutting down');
       return;
     }
-    const c: Conn = { ws, session, alive: true };
+    c.session = session;
     this.conns.add(c);
-    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     if (!this.pingTimer) this.startPing(); // also when mounted with handleUpgrade() on the caller's HTTP server
     ws.on('message', (data, isBinary) => {
       c.alive = true;
@@ -386,9 +269,8 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     });
     ws.on('close', (code, reason) => {
       this.conns.delete(c);
-      const left = (this.perAddress.get(address) ?? 1) - 1;
-      if (left > 0) this.perAddress.set(address, left);
-      else this.perAddress.delete(address);
+      c.out = undefined;
+      this.gate.closed(address);
       session.closed(code, reason.toString());
       if (this.state === 'closing' && this.conns.size === 0) this.onAllClosed?.();
     });
@@ -415,9 +297,15 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
   }
 
   /** Counters and gauges (connections, lobbies, relayed messages, errors by code…). */
-  getStats(): SignalingStats & { upgradesRejected: number } {
+  getStats(): SignalingStats & { upgradesRejected: number; upgradeTimeouts: number; pendingUpgrades: number } {
     const stats = this.core.getStats();
-    return { ...stats, abuseClosed: stats.abuseClosed + this.policyClosed, upgradesRejected: this.upgradesRejected };
+    return {
+      ...stats,
+      abuseClosed: stats.abuseClosed + this.policyClosed,
+      upgradesRejected: this.upgradesRejected + this.gate.pendingRefused,
+      upgradeTimeouts: this.gate.upgradeTimeouts,
+      pendingUpgrades: this.gate.pendingCount,
+    };
   }
 
   /**
@@ -438,13 +326,15 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
         else this.onAllClosed = resolve;
       });
       this.core.shutdown(reason, reconnect);
+      this.outbox.flush();
       this.coreTimer.stop();
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([allClosed, new Promise<void>((r) => (timer = setTimeout(r, this.shutdownTimeoutMs)))]);
       if (timer) clearTimeout(timer);
       for (const c of this.conns) c.ws.terminate();
       this.conns.clear();
-      this.perAddress.clear();
+      this.outbox.clear();
+      this.gate.clear();
       this.onAllClosed = undefined;
       this.wss.close();
       const http = this.http;

@@ -1,0 +1,101 @@
+/**
+ * Child process of bench/signaling.ts: runs one signaling server on loopback
+ * — rtcmesh's `SignalingServer` or PeerJS's server (`peer`, the anchor) — and
+ * measures its own event-loop delay, CPU and memory for the parent over IPC.
+ *
+ *   node --import tsx bench/lib/signaling-server.ts rtcmesh|peerjs <maxClients>
+ *
+ * IPC: sends `{ ready, url }` once listening; answers `{ cmd: 'reset' }` (start
+ * a measurement window) and `{ cmd: 'sample' }` (lag p99/max in ms, RSS in kB,
+ * CPU seconds since start) with `{ sample }`; exits on `{ cmd: 'stop' }`.
+ */
+import { createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+
+const kind = process.argv[2];
+const maxClients = Number(process.argv[3] ?? 10_000);
+if (!process.send) throw new Error('signaling-server.ts runs as a child process of bench/signaling.ts (with an IPC channel)');
+const send = (m: unknown) => process.send!(m);
+
+// Resolution 1 ms: stalls shorter than that are not this bench's concern.
+const lag = monitorEventLoopDelay({ resolution: 1 });
+lag.enable();
+// Cross-check: how late a 10 ms interval timer fires (what a timer or a new socket waits behind), in µs.
+const timerLag = createHistogram();
+let expected = performance.now() + 10;
+const ticker = setInterval(() => {
+  const now = performance.now();
+  timerLag.record(Math.max(1, Math.round((now - expected) * 1000)));
+  expected = now + 10;
+}, 10);
+
+let stop: () => Promise<void>;
+let url: string;
+
+if (kind === 'rtcmesh') {
+  const { SignalingServer } = await import('../../src/index.js');
+  const server = new SignalingServer({
+    maxConnections: maxClients + 100,
+    maxLobbies: 1_000_000,
+    rateLimit: { messages: 1_000_000, windowMs: 1000, bytes: 1e12 },
+    joinTimeoutMs: 60_000,
+    // Every bench client comes from 127.0.0.1: per-address limits off.
+    connectionRate: { count: 0, windowMs: 1000 },
+    maxPendingUpgradesPerAddress: 0,
+    maxLobbiesPerAddress: 0,
+    lobbyCreationRate: { count: 1_000_000_000, windowMs: 1 },
+  });
+  const address = await server.listen({ port: 0, host: '127.0.0.1' });
+  url = address.url;
+  stop = () => server.close({ reason: 'bench over', reconnect: false });
+} else if (kind === 'peerjs') {
+  const { PeerServer } = await import('peer');
+  const http = await new Promise<Server>((resolve) => {
+    PeerServer({ port: 0, host: '127.0.0.1', path: '/', key: 'peerjs', concurrent_limit: maxClients + 100, alive_timeout: 600_000 }, (s) =>
+      resolve(s as Server),
+    );
+  });
+  const port = (http.address() as AddressInfo).port;
+  url = `ws://127.0.0.1:${port}/peerjs`;
+  stop = async () => {
+    await new Promise<void>((resolve) => {
+      http.close(() => resolve());
+      http.closeAllConnections();
+    });
+    process.exit(0); // PeerJS keeps interval timers (expiry, broken-connection checks) with no way to stop them.
+  };
+} else {
+  throw new Error(`unknown server kind "${kind}"; expected rtcmesh or peerjs`);
+}
+
+process.on('message', (m: { cmd: string }) => {
+  if (m.cmd === 'reset') {
+    lag.reset();
+    timerLag.reset();
+    send({ reset: true });
+  } else if (m.cmd === 'sample') {
+    const cpu = process.cpuUsage();
+    send({
+      sample: {
+        lagP99Ms: lag.percentile(99) / 1e6,
+        lagMaxMs: lag.max / 1e6,
+        lagSamples: lag.count,
+        timerLagP99Ms: timerLag.count > 0 ? timerLag.percentile(99) / 1000 : 0,
+        timerLagMaxMs: timerLag.count > 0 ? timerLag.max / 1000 : 0,
+        rssKb: Math.round(process.memoryUsage.rss() / 1024),
+        cpuS: (cpu.user + cpu.system) / 1e6,
+      },
+    });
+  } else if (m.cmd === 'gc') {
+    (globalThis as { gc?: () => void }).gc?.();
+    send({ gc: true });
+  } else if (m.cmd === 'stop') {
+    lag.disable();
+    clearInterval(ticker);
+    void stop().then(() => process.disconnect());
+  }
+});
+// Never outlive the bench (killed, crashed): the IPC channel closes with it.
+process.on('disconnect', () => process.exit(0));
+send({ ready: true, url });
