@@ -17,5 +17,5 @@ export {
   type ListenOptions,
   type ListenAddress,
   type ServerCloseOptions,
-} from './signaling/server.js';
+} from './signaling/drivers/server.js';
 export * from './metrics/index.js';

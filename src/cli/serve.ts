@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { createMetrics, type Metrics } from '../metrics/index.js';
 import { ErrorCode, RtcmeshError } from '../errors.js';
-import { SignalingServer, type SignalingServerOptions } from '../signaling/server.js';
+import { SignalingServer, type SignalingServerOptions } from '../signaling/drivers/server.js';
 
 export const SERVE_USAGE = `usage: rtcmesh serve [options]
 

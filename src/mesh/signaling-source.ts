@@ -4,7 +4,7 @@
  * @module
  */
 import { MemorySignalingBus } from '../signaling/memory-bus.js';
-import { WebSocketSignalingClient } from '../signaling/websocket-client.js';
+import { WebSocketSignalingClient } from '../signaling/drivers/websocket-client.js';
 import { invalid } from '../util/validate.js';
 import type { LobbySignaling } from './lobby.js';
 

@@ -3,11 +3,28 @@
  * and candidates, and survive signaling blips by resuming with the same id.
  * {@link BaseSignalingClient} holds the logic; subclasses provide the link
  * (a WebSocket, or the in-memory bus).
+ *
+ * Sans-IO: the client arms no timer. Its join timeout and reconnect backoff
+ * are deadlines on the injected clock, run by `poll(now)` at `nextDeadline()`;
+ * a driver (the WebSocket client's own timer, or the memory bus) polls it.
+ * Reconnect jitter comes from the injected random source.
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
+import { realClock, type Clock } from '../util/clock.js';
+import { cryptoRandom, type RandomSource } from '../util/sans-io.js';
 import { checkInt, checkOneOf, checkOptions, checkString, invalid } from '../util/validate.js';
+import type {
+  BaseSignalingClientOptions,
+  JoinOptions,
+  JoinResult,
+  ReconnectOptions,
+  SignalingClient,
+  SignalingClientEvents,
+  SignalingLink,
+  SignalingLinkHandlers,
+} from './client-types.js';
 import {
   CloseCode,
   HOST_PEER_ID,
@@ -22,130 +39,18 @@ import {
   type LobbyMode,
   type ServerMessage,
 } from './protocol.js';
+import type { Schedulable } from './transport.js';
 
-/** Options of {@link SignalingClient.join}. */
-export interface JoinOptions {
-  /** Lobby to join (created when it does not exist). Omitted or `''` = create a new lobby with an unguessable name. */
-  lobby?: string;
-  /** Mode used when the lobby is created; default `'mesh'`. Ignored when joining an existing lobby. */
-  mode?: LobbyMode;
-  /** Passed to the server's authorize hook (any JSON value). */
-  auth?: unknown;
-}
-
-/** What a successful join returns. */
-export interface JoinResult {
-  lobby: string;
-  /** This peer's id: 1 for the lobby's creator, else in 2..2147483647. */
-  id: number;
-  mode: LobbyMode;
-  /** Peers already present that this peer should connect to: mesh → all others; client → [1]; host → []. */
-  peers: number[];
-}
-
-/** Events of a {@link SignalingClient}. */
-export interface SignalingClientEvents {
-  /** A peer this client should connect to arrived (client/server: host sees clients, clients see only the host). */
-  peer_joined: (id: number) => void;
-  /**
-   * A known peer left the lobby (or did not resume in time). Once per peer.
-   * Also emitted right after `resumed` for known peers that left while this
-   * client was away, even when the server's own `peer_left` was lost (queue
-   * overflow), and after a server restart once the recreated lobby stops
-   * waiting for members that never came back.
-   */
-  peer_left: (id: number) => void;
-  /**
-   * A visible peer's signaling connection dropped: it is still in the lobby,
-   * within the server's resume grace, and may come back (`peer_attached`) or
-   * leave (`peer_left`). Only from servers that send it (see docs/signaling.md).
-   */
-  peer_detached: (id: number) => void;
-  /** A peer reported by `peer_detached` resumed its signaling connection. */
-  peer_attached: (id: number) => void;
-  description: (from: number, type: 'offer' | 'answer', sdp: string) => void;
-  candidate: (from: number, mid: string, index: number, candidate: string) => void;
-  /** The host sealed the lobby; it will be closed after the server's grace period. */
-  sealed: () => void;
-  /** Answer to {@link SignalingClient.probe}: the peer's signaling connection answered a liveness check. */
-  peer_alive: (id: number) => void;
-  /** Error messages from the server, and protocol violations by the server. */
-  error: (err: RtcmeshError) => void;
-  /** The signaling link dropped; attempt `attempt` to reconnect is scheduled. */
-  reconnecting: (attempt: number) => void;
-  /** Rejoined with the same id after a blip. */
-  resumed: () => void;
-  /** Final: given up reconnecting, server shut down, lobby closed, or close() called. */
-  closed: (reason: string) => void;
-}
-
-/** The client interface the mesh layer codes against. */
-export interface SignalingClient extends EventEmitter<SignalingClientEvents> {
-  /** This peer's id while in a lobby. */
-  readonly id: number | undefined;
-  /** The lobby's name while in a lobby. */
-  readonly lobby: string | undefined;
-  /**
-   * Join (or create) a lobby. Rejects (never throws synchronously) with an {@link RtcmeshError}:
-   * INVALID_ARGUMENT / UNKNOWN_OPTION, INVALID_STATE (already in a lobby), LOBBY_SEALED, LOBBY_FULL,
-   * SERVER_FULL, UNAUTHORIZED, TIMEOUT, CLOSED.
-   */
-  join(options?: JoinOptions): Promise<JoinResult>;
-  /** Send an offer or answer to a peer of the lobby. Queued while reconnecting. */
-  sendDescription(to: number, type: 'offer' | 'answer', sdp: string): void;
-  /** Send an ICE candidate to a peer of the lobby. Queued while reconnecting. */
-  sendCandidate(to: number, mid: string, index: number, candidate: string): void;
-  /**
-   * Ask the server whether a peer of the lobby can still be reached: it
-   * checks the peer's connection (a WebSocket ping) and answers with
-   * `peer_alive(id)` when it replies (a detached peer gets no check: its
-   * `peer_detached` came already). No answer means the peer's connection is dead
-   * although the server has not noticed yet (a cut cable). False (nothing
-   * sent) when not in a lobby, while the link to the server is down, or when
-   * the server is older than protocol version 2.
-   */
-  probe(to: number): boolean;
-  /** Refuse new joins; host only (peer 1). */
-  seal(): void;
-  /** Leave the lobby; the client may join again. No-op when not in a lobby. */
-  leave(): void;
-  /** Close for good: releases the socket and every timer. */
-  close(): void;
-}
-
-/** Reconnect policy. */
-export interface ReconnectOptions {
-  /** Attempts before giving up (default 10; 0 = never reconnect). */
-  maxAttempts: number;
-  /** First delay (default 250 ms), doubled each attempt, with jitter. */
-  baseDelayMs: number;
-  /** Largest delay (default 5000 ms). */
-  maxDelayMs: number;
-}
-
-/** Options shared by every client. */
-export interface BaseSignalingClientOptions {
-  /** Time for a join to be answered (default 10000 ms). */
-  joinTimeoutMs?: number;
-  /** Reconnect policy. */
-  reconnect?: Partial<ReconnectOptions>;
-  /** Messages kept while reconnecting (default 1024; oldest dropped). */
-  outboxLimit?: number;
-}
-
-/** One open link to the server. */
-export interface SignalingLink {
-  send(text: string): void;
-  close(code: number, reason: string): void;
-}
-
-/** What a link calls back. */
-export interface SignalingLinkHandlers {
-  message(text: string): void;
-  /** Binary or otherwise unusable frame from the server. */
-  invalid(reason: string): void;
-  close(code: number, reason: string): void;
-}
+export type {
+  BaseSignalingClientOptions,
+  JoinOptions,
+  JoinResult,
+  ReconnectOptions,
+  SignalingClient,
+  SignalingClientEvents,
+  SignalingLink,
+  SignalingLinkHandlers,
+} from './client-types.js';
 
 const DEFAULT_RECONNECT: ReconnectOptions = { maxAttempts: 10, baseDelayMs: 250, maxDelayMs: 5000 };
 
@@ -163,11 +68,12 @@ interface PendingJoin {
   auth: unknown;
   resolve: (r: JoinResult) => void;
   reject: (e: RtcmeshError) => void;
-  timer: ReturnType<typeof setTimeout>;
+  /** When the join times out (client clock). */
+  deadline: number;
 }
 
 /** Client logic over an abstract link. */
-export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEvents> implements SignalingClient {
+export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEvents> implements SignalingClient, Schedulable {
   private link: SignalingLink | undefined;
   private linking: Promise<SignalingLink> | undefined;
   private linkGen = 0;
@@ -176,7 +82,8 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
   private pending: PendingJoin | undefined;
   private resuming = false;
   private reconnectAttempt = 0;
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the next reconnect attempt starts (`Infinity` when none is scheduled). */
+  private reconnectAt = Infinity;
   private outbox: string[] = [];
   private isClosed = false;
   private unknownCount = 0;
@@ -185,6 +92,10 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
   private readonly joinTimeoutMs: number;
   private readonly reconnectPolicy: ReconnectOptions;
   private readonly outboxLimit: number;
+  /** The injected clock (the driver's). */
+  protected readonly clock: Clock;
+  private readonly random: RandomSource;
+  private wakeListener: ((at: number) => void) | undefined;
 
   protected constructor(options: BaseSignalingClientOptions, what: string) {
     super();
@@ -196,6 +107,36 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
       maxDelayMs: r.maxDelayMs === undefined ? DEFAULT_RECONNECT.maxDelayMs : checkInt(r.maxDelayMs, 1, 3_600_000, `${what}.reconnect.maxDelayMs`),
     };
     this.outboxLimit = options.outboxLimit === undefined ? 1024 : checkInt(options.outboxLimit, 0, 1_000_000, `${what}.outboxLimit`);
+    if (options.clock !== undefined && typeof options.clock?.now !== 'function') invalid(`${what}.clock`, 'a Clock ({ now(): number })', options.clock);
+    if (options.random !== undefined && typeof options.random?.float !== 'function') invalid(`${what}.random`, 'a RandomSource', options.random);
+    this.clock = options.clock ?? realClock;
+    this.random = options.random ?? cryptoRandom;
+  }
+
+  /** Run what is due at `now`: a join that timed out, a reconnect attempt. */
+  poll(now: number): void {
+    if (this.pending && now >= this.pending.deadline) {
+      this.failPending(new RtcmeshError(ErrorCode.TIMEOUT, `join was not answered within ${this.joinTimeoutMs} ms; check the server URL and that it is running`));
+    }
+    if (now >= this.reconnectAt) {
+      this.reconnectAt = Infinity;
+      this.attemptReconnect();
+    }
+  }
+
+  /** The join timeout or the next reconnect attempt, whichever is sooner; `Infinity` when idle. */
+  nextDeadline(): number {
+    return Math.min(this.pending?.deadline ?? Infinity, this.reconnectAt);
+  }
+
+  /** `listener(at)` is called with the new `nextDeadline()` whenever it changes. */
+  setWakeListener(listener: ((at: number) => void) | undefined): void {
+    this.wakeListener = listener;
+  }
+
+  /** Deadlines changed: tell the driver. */
+  private rescheduled(): void {
+    this.wakeListener?.(this.nextDeadline());
   }
 
   /**
@@ -230,10 +171,8 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
       return Promise.reject(err as Error);
     }
     return new Promise<JoinResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.failPending(new RtcmeshError(ErrorCode.TIMEOUT, `join was not answered within ${this.joinTimeoutMs} ms; check the server URL and that it is running`));
-      }, this.joinTimeoutMs);
-      this.pending = { auth: o.auth, resolve, reject, timer };
+      this.pending = { auth: o.auth, resolve, reject, deadline: this.clock.now() + this.joinTimeoutMs };
+      this.rescheduled();
       const msg = {
         type: 'join',
         ...(o.lobby ? { lobby: o.lobby } : {}),
@@ -411,7 +350,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
     const p = this.pending;
     if (!p) return;
     this.pending = undefined;
-    clearTimeout(p.timer);
+    this.rescheduled();
     p.reject(err);
   }
 
@@ -453,7 +392,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
         const p = this.pending;
         if (!p) return;
         this.pending = undefined;
-        clearTimeout(p.timer);
+        this.rescheduled();
         this.member = { lobby: m.lobby, id: m.id, mode: m.mode, token: m.token, auth: p.auth, known: new Set(m.peers) };
         p.resolve({ lobby: m.lobby, id: m.id, mode: m.mode, peers: [...m.peers] });
         return;
@@ -555,27 +494,31 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
       return;
     }
     const { baseDelayMs, maxDelayMs } = this.reconnectPolicy;
-    const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(attempt - 1, 20)) * (0.5 + Math.random() * 0.5);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      const member = this.member;
-      if (!member || this.isClosed) return;
-      this.ensureLink().then(
-        (link) => {
-          link.send(JSON.stringify({ type: 'join', resume: member.token, ...(member.auth !== undefined ? { auth: member.auth } : {}) }));
-        },
-        () => {
-          if (!this.link) this.scheduleReconnect();
-        },
-      );
-    }, delay);
+    const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(attempt - 1, 20)) * (0.5 + this.random.float() * 0.5);
+    this.reconnectAt = this.clock.now() + delay;
+    this.rescheduled();
     this.emit('reconnecting', attempt);
   }
 
+  /** The reconnect deadline is due: open a link and resume. */
+  private attemptReconnect(): void {
+    const member = this.member;
+    if (!member || this.isClosed) return;
+    this.ensureLink().then(
+      (link) => {
+        link.send(JSON.stringify({ type: 'join', resume: member.token, ...(member.auth !== undefined ? { auth: member.auth } : {}) }));
+      },
+      () => {
+        if (!this.link) this.scheduleReconnect();
+      },
+    );
+  }
+
   private cancelReconnect(): void {
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
     this.reconnectAttempt = 0;
+    if (this.reconnectAt === Infinity) return;
+    this.reconnectAt = Infinity;
+    this.rescheduled();
   }
 
   /** Close for good, once. */

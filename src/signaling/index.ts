@@ -1,7 +1,7 @@
 /**
  * Signaling that runs anywhere (Node.js and browsers): the protocol, the
  * client interface, the WebSocket client and the in-memory bus. The server is
- * exported from the Node entry only (see `server.ts`).
+ * exported from the Node entry only (see `drivers/server.ts`).
  * @module
  */
 export * from './protocol.js';
@@ -23,8 +23,9 @@ export {
   type WebSocketConstructor,
   type WebSocketLike,
   type WebSocketSignalingClientOptions,
-} from './websocket-client.js';
+} from './drivers/websocket-client.js';
 export { MemorySignalingBus, MemorySignalingClient, type MemorySignalingBusOptions } from './memory-bus.js';
+export type { Schedulable, SignalingBackend } from './transport.js';
 export {
   SignalingCore,
   DEFAULT_CORE_OPTIONS,

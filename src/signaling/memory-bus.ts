@@ -1,18 +1,41 @@
 /**
  * An in-memory signaling bus: the server's lobby logic and clients with the
  * same interface as {@link WebSocketSignalingClient}, without sockets. For
- * tests and the virtual network. Frames are JSON text, delivered on the
- * microtask queue in order, and validated exactly as the server does.
+ * tests and the virtual network. Frames are JSON text, validated exactly as
+ * the server does, and delivered in order.
+ *
+ * The bus is a {@link Pollable} covering its lobby logic and its clients
+ * (their join timeouts and reconnect backoff). By default (`driver:
+ * 'realtime'`) it drives itself on the wall clock and delivers frames on the
+ * microtask queue. With `driver: 'manual'` nothing runs by itself: frames wait
+ * for the next `poll(now)`, time is only what the polls say, and randomness
+ * comes from the `random` option, so a run on the virtual network (which
+ * polls the bus) is reproducible from its seed.
  * @module
  */
 import { ErrorCode, RtcmeshError } from '../errors.js';
-import { checkOptions } from '../util/validate.js';
+import { realClock, type Clock } from '../util/clock.js';
+import { cryptoRandom, type RandomSource } from '../util/sans-io.js';
+import { checkOneOf, checkOptions, invalid } from '../util/validate.js';
 import { BaseSignalingClient, type BaseSignalingClientOptions, type SignalingLink, type SignalingLinkHandlers } from './client.js';
-import { SignalingCore, type SignalingCoreOptions, type SignalingSession, type SignalingStats } from './core.js';
+import { SignalingCore, type SignalingCoreOptions, type SignalingStats } from './core.js';
+import { PollTimer } from './drivers/poll-timer.js';
 import { MemoryTokenIssuer } from './tokens.js';
+import type { Schedulable, SignalingSession } from './transport.js';
 
-/** Options of {@link MemorySignalingBus}: the lobby limits and timers (join timeout off by default). */
-export type MemorySignalingBusOptions = Partial<SignalingCoreOptions>;
+/** Options of {@link MemorySignalingBus}: the lobby limits and timers (join timeout off by default), and how it is driven. */
+export interface MemorySignalingBusOptions extends Partial<Omit<SignalingCoreOptions, 'random' | 'clock'>> {
+  /**
+   * `'realtime'` (default): the bus runs its deadlines on the wall clock and
+   * delivers frames on the microtask queue. `'manual'`: nothing runs by
+   * itself; the owner (e.g. the virtual network) calls `poll(now)` at
+   * `nextDeadline()`, frames are delivered inside those polls, and `now` comes
+   * only from them.
+   */
+  driver?: 'realtime' | 'manual';
+  /** Where peer ids, lobby names, epochs, tokens and reconnect jitter come from (default: the platform's CSPRNG). */
+  random?: RandomSource;
+}
 
 const CORE_KEYS = [
   'maxPeersPerLobby',
@@ -28,6 +51,9 @@ const CORE_KEYS = [
   'authorize',
 ];
 
+/** Frames delivered in one poll before the rest waits for the next (so a ping-pong of frames cannot stall a poll). */
+const MAX_DELIVERIES_PER_POLL = 100_000;
+
 /** Measures frames in bytes, as a socket would count them (one encoder for the bus, not one per frame). */
 const utf8 = new TextEncoder();
 
@@ -41,18 +67,37 @@ interface BusLink {
  * In-process signaling: `bus.createClient()` gives clients that behave like
  * WebSocket clients talking to a {@link SignalingServer}.
  */
-export class MemorySignalingBus {
+export class MemorySignalingBus implements Schedulable {
   /** The lobby logic (events as on the server). */
   readonly core: SignalingCore;
+  /** @internal The bus's time source, shared by its core and clients. */
+  readonly clock: Clock;
+  /** @internal The bus's random source, shared by its core and clients. */
+  readonly random: RandomSource;
+  private readonly manual: boolean;
   private readonly links = new Map<BaseSignalingClient, Set<BusLink>>();
+  private readonly clients = new Set<BaseSignalingClient>();
   /** Clients cut off (see {@link setReachable}) and what waits to cross once they are back. */
   private readonly cut = new Map<BaseSignalingClient, (() => void)[]>();
+  /** Manual mode: deliveries waiting for the next poll. */
+  private inbox: (() => void)[] = [];
+  private now = 0;
+  private wakeListener: ((at: number) => void) | undefined;
+  private readonly timer: PollTimer | undefined;
   private isClosed = false;
   private seq = 0;
 
   constructor(options?: MemorySignalingBusOptions) {
-    const o = checkOptions<SignalingCoreOptions>(options, CORE_KEYS, 'MemorySignalingBus options');
-    this.core = new SignalingCore({ joinTimeoutMs: 0, ...o }, new MemoryTokenIssuer());
+    const o = checkOptions<MemorySignalingBusOptions>(options, [...CORE_KEYS, 'driver', 'random'], 'MemorySignalingBus options');
+    const { driver, random, ...core } = o;
+    if (driver !== undefined) checkOneOf(driver, ['realtime', 'manual'] as const, 'MemorySignalingBus options.driver');
+    if (random !== undefined && typeof random?.int !== 'function') invalid('MemorySignalingBus options.random', 'a RandomSource', random);
+    this.manual = driver === 'manual';
+    this.random = random ?? cryptoRandom;
+    this.clock = this.manual ? { now: () => this.now } : realClock;
+    this.core = new SignalingCore({ joinTimeoutMs: 0, ...core, random: this.random, clock: this.clock }, new MemoryTokenIssuer(this.random));
+    this.core.setWakeListener(() => this.rescheduled());
+    if (!this.manual) this.timer = new PollTimer(this);
   }
 
   /** A new client of this bus. */
@@ -63,6 +108,37 @@ export class MemorySignalingBus {
   /** Counters, as {@link SignalingServer.getStats}. */
   getStats(): SignalingStats {
     return this.core.getStats();
+  }
+
+  /** Deliver waiting frames (manual mode), then run the lobby logic's and the clients' deadlines due at `now`. */
+  poll(now: number): void {
+    if (now > this.now) this.now = now;
+    let budget = MAX_DELIVERIES_PER_POLL;
+    while (this.inbox.length > 0 && budget > 0) {
+      const batch = this.inbox;
+      this.inbox = [];
+      let i = 0;
+      for (; i < batch.length && budget > 0; i++, budget--) batch[i]!();
+      if (i < batch.length) this.inbox = batch.slice(i).concat(this.inbox);
+    }
+    this.core.poll(now);
+    for (const c of [...this.clients]) c.poll(now);
+  }
+
+  /** Now (last polled time) when frames wait, else the soonest deadline of the lobby logic and the clients. */
+  nextDeadline(): number {
+    if (this.inbox.length > 0) return this.now;
+    let next = this.core.nextDeadline();
+    for (const c of this.clients) {
+      const d = c.nextDeadline();
+      if (d < next) next = d;
+    }
+    return next;
+  }
+
+  /** @internal See {@link Schedulable}. */
+  setWakeListener(listener: ((at: number) => void) | undefined): void {
+    this.wakeListener = listener;
   }
 
   /** Drop `client`'s link as a network blip would (it reconnects and resumes). */
@@ -85,14 +161,7 @@ export class MemorySignalingBus {
     }
     const waiting = this.cut.get(client);
     this.cut.delete(client);
-    for (const fn of waiting ?? []) queueMicrotask(fn);
-  }
-
-  /** Run `fn` on the microtask queue, or hold it while `client` is cut off. */
-  private carry(client: BaseSignalingClient, fn: () => void): void {
-    const waiting = this.cut.get(client);
-    if (waiting) waiting.push(fn);
-    else queueMicrotask(fn);
+    for (const fn of waiting ?? []) this.later(fn);
   }
 
   /** Shut down: tells every client, closes every link. */
@@ -100,6 +169,17 @@ export class MemorySignalingBus {
     if (this.isClosed) return;
     this.isClosed = true;
     this.core.shutdown(reason, false);
+    this.timer?.stop();
+  }
+
+  /** @internal A client of this bus was created: the bus drives its deadlines. */
+  adopt(client: BaseSignalingClient): void {
+    this.clients.add(client);
+    client.setWakeListener(() => this.rescheduled());
+    client.once('closed', () => {
+      this.clients.delete(client);
+      client.setWakeListener(undefined);
+    });
   }
 
   /** @internal */
@@ -129,15 +209,37 @@ export class MemorySignalingBus {
       close: (code, reason) => {
         if (!link.open) return;
         // Deliver what was already sent, then close (as a socket's close handshake would).
-        queueMicrotask(() => this.drop(client, link, code, reason, false));
+        this.later(() => this.drop(client, link, code, reason, false));
       },
     });
   }
 
+  /** Some deadline or the inbox changed: tell the driver. */
+  private rescheduled(): void {
+    this.wakeListener?.(this.nextDeadline());
+  }
+
+  /** Run `fn` after what is already on its way: on the microtask queue, or (manual) in the next poll. */
+  private later(fn: () => void): void {
+    if (!this.manual) {
+      queueMicrotask(fn);
+      return;
+    }
+    this.inbox.push(fn);
+    if (this.inbox.length === 1) this.rescheduled();
+  }
+
+  /** Run `fn` later, or hold it while `client` is cut off. */
+  private carry(client: BaseSignalingClient, fn: () => void): void {
+    const waiting = this.cut.get(client);
+    if (waiting) waiting.push(fn);
+    else this.later(fn);
+  }
+
   private drop(client: BaseSignalingClient, link: BusLink, code: number, reason: string, notifyClient = true): void {
     if (!link.open) return;
-    // Frames already queued on the microtask queue are delivered first.
-    queueMicrotask(() => {
+    // Frames already on their way are delivered first.
+    this.later(() => {
       if (!link.open) return;
       link.open = false;
       this.links.get(client)?.delete(link);
@@ -148,18 +250,18 @@ export class MemorySignalingBus {
   }
 }
 
-/** A client of a {@link MemorySignalingBus}. */
+/** A client of a {@link MemorySignalingBus}; the bus drives its deadlines with its own clock and random source. */
 export class MemorySignalingClient extends BaseSignalingClient {
   constructor(
     private readonly bus: MemorySignalingBus,
     options?: BaseSignalingClientOptions,
   ) {
     const o = checkOptions<BaseSignalingClientOptions>(options, ['joinTimeoutMs', 'reconnect', 'outboxLimit'], 'MemorySignalingClient options');
-    super({ reconnect: { baseDelayMs: 1, maxDelayMs: 50 }, ...o }, 'MemorySignalingClient options');
+    super({ reconnect: { baseDelayMs: 1, maxDelayMs: 50 }, ...o, clock: bus.clock, random: bus.random }, 'MemorySignalingClient options');
+    bus.adopt(this);
   }
 
   protected openLink(handlers: SignalingLinkHandlers): Promise<SignalingLink> {
     return this.bus.connect(this, handlers);
   }
 }
-

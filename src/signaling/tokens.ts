@@ -3,6 +3,7 @@
  * after the signaling socket dropped. The server issues one in every `joined`.
  * @module
  */
+import { cryptoRandom, randomHex, type RandomSource } from '../util/sans-io.js';
 import { LOBBY_MODES, type LobbyMode } from './protocol.js';
 
 /** Who a token says its holder is. */
@@ -21,25 +22,12 @@ export interface TokenIssuer {
   verify(token: string): ResumeIdentity | undefined;
 }
 
-/** Random hex string from the platform's CSPRNG (Node 20+ and browsers). */
-export function randomHex(bytes: number): string {
-  const buf = new Uint8Array(bytes);
-  globalThis.crypto.getRandomValues(buf);
-  let out = '';
-  for (const b of buf) out += b.toString(16).padStart(2, '0');
-  return out;
-}
-
-/** Random integer in [min, max] (max - min < 2^32) from the CSPRNG. */
+/**
+ * Random integer in [min, max] from the platform's CSPRNG.
+ * @deprecated Kept for callers outside signaling; take a {@link RandomSource} instead.
+ */
 export function randomInt(min: number, max: number): number {
-  const span = max - min + 1;
-  const buf = new Uint32Array(1);
-  const limit = Math.floor(0x100000000 / span) * span;
-  for (;;) {
-    globalThis.crypto.getRandomValues(buf);
-    const v = buf[0]!;
-    if (v < limit) return min + (v % span);
-  }
+  return cryptoRandom.int(min, max);
 }
 
 /** Tokens kept in memory: valid only within the process that issued them (the memory bus). */
@@ -47,11 +35,14 @@ export class MemoryTokenIssuer implements TokenIssuer {
   private readonly tokens = new Map<string, ResumeIdentity>();
   private readonly byPeer = new Map<string, string>();
 
+  /** @param random where tokens are drawn from (default: the platform's CSPRNG; the virtual network passes its seeded source). */
+  constructor(private readonly random: RandomSource = cryptoRandom) {}
+
   issue(identity: ResumeIdentity): string {
     const key = `${identity.lobby}\n${identity.epoch}\n${identity.id}`;
     const existing = this.byPeer.get(key);
     if (existing) return existing;
-    const token = randomHex(24);
+    const token = randomHex(this.random, 24);
     this.tokens.set(token, { ...identity });
     this.byPeer.set(key, token);
     return token;

@@ -4,8 +4,8 @@
  * @module
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { LOBBY_MODES, LOBBY_NAME_PATTERN, isPeerId, type LobbyMode } from './protocol.js';
-import type { ResumeIdentity, TokenIssuer } from './tokens.js';
+import { LOBBY_MODES, LOBBY_NAME_PATTERN, isPeerId, type LobbyMode } from '../protocol.js';
+import type { ResumeIdentity, TokenIssuer } from '../tokens.js';
 
 /** HMAC-signed tokens `payload.signature` (base64url), carrying lobby, id, mode and expiry. */
 export class HmacTokenIssuer implements TokenIssuer {

@@ -4,14 +4,15 @@
  * WebSocket when present). A WebSocket constructor can also be passed in.
  * @module
  */
-import { ErrorCode, RtcmeshError } from '../errors.js';
-import { checkInt, checkOptions, checkString, invalid } from '../util/validate.js';
+import { ErrorCode, RtcmeshError } from '../../errors.js';
+import { checkInt, checkOptions, checkString, invalid } from '../../util/validate.js';
 import {
   BaseSignalingClient,
   type BaseSignalingClientOptions,
   type SignalingLink,
   type SignalingLinkHandlers,
-} from './client.js';
+} from '../client.js';
+import { PollTimer } from './poll-timer.js';
 
 /** The part of the WHATWG WebSocket API the client uses. */
 export interface WebSocketLike {
@@ -64,7 +65,7 @@ export interface WebSocketSignalingClientOptions extends BaseSignalingClientOpti
   pingTimeoutMs?: number;
 }
 
-const OPTION_KEYS = ['WebSocket', 'connectTimeoutMs', 'joinTimeoutMs', 'reconnect', 'outboxLimit', 'pingIntervalMs', 'pingTimeoutMs'] as const;
+const OPTION_KEYS = ['WebSocket', 'connectTimeoutMs', 'joinTimeoutMs', 'reconnect', 'outboxLimit', 'pingIntervalMs', 'pingTimeoutMs', 'clock', 'random'] as const;
 
 /** Defaults of the liveness check of {@link WebSocketSignalingClient}. */
 export const DEFAULT_CLIENT_PING = { intervalMs: 5000, timeoutMs: 15_000 } as const;
@@ -98,7 +99,9 @@ async function defaultWebSocket(): Promise<WebSocketConstructor> {
 }
 
 /**
- * Signaling client over a WebSocket.
+ * Signaling client over a WebSocket. It drives its own deadlines (join
+ * timeout, reconnect backoff) with a timer, and checks the server's liveness
+ * with WebSocket pings.
  * @example
  * const client = new WebSocketSignalingClient('ws://127.0.0.1:9080');
  * const { id, peers } = await client.join({ lobby: 'my-game' });
@@ -128,6 +131,9 @@ export class WebSocketSignalingClient extends BaseSignalingClient {
     if (this.pingIntervalMs > 0 && this.pingTimeoutMs <= this.pingIntervalMs) {
       invalid('WebSocketSignalingClient options.pingTimeoutMs', `more than pingIntervalMs (${this.pingIntervalMs})`, this.pingTimeoutMs);
     }
+    // Drive the client's deadlines (join timeout, reconnect backoff) on the wall clock, until it closes.
+    const timer = new PollTimer(this, { clock: this.clock });
+    this.once('closed', () => timer.stop());
   }
 
   protected async openLink(handlers: SignalingLinkHandlers, signal: AbortSignal): Promise<SignalingLink> {

@@ -11,8 +11,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
 import { WebSocket, WebSocketServer } from 'ws';
-import { ErrorCode, RtcmeshError } from '../errors.js';
-import { checkInt, checkOptions, checkString, invalid } from '../util/validate.js';
+import { ErrorCode, RtcmeshError } from '../../errors.js';
+import { checkInt, checkOptions, checkString, invalid } from '../../util/validate.js';
 import {
   DEFAULT_CORE_OPTIONS,
   SignalingCore,
@@ -20,9 +20,10 @@ import {
   type SignalingServerEvents,
   type SignalingSession,
   type SignalingStats,
-} from './core.js';
+} from '../core.js';
+import { CloseCode } from '../protocol.js';
 import { HmacTokenIssuer } from './hmac-tokens.js';
-import { CloseCode } from './protocol.js';
+import { PollTimer } from './poll-timer.js';
 
 /** Options of {@link SignalingServer}. Times in milliseconds. */
 export interface SignalingServerOptions {
@@ -158,6 +159,8 @@ interface Conn {
  */
 export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
   private readonly core: SignalingCore;
+  /** Runs the core's deadlines (join, grace, seal, partial-lobby timers) on the wall clock. */
+  private readonly coreTimer: PollTimer;
   private readonly wss: WebSocketServer;
   private readonly conns = new Set<Conn>();
   private http: Server | undefined;
@@ -229,6 +232,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       },
       tokens,
     );
+    this.coreTimer = new PollTimer(this.core);
     for (const name of CORE_EVENTS) {
       this.core.on(name, (...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => boolean)(name, ...args));
     }
@@ -408,6 +412,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
         else this.onAllClosed = resolve;
       });
       this.core.shutdown(reason, reconnect);
+      this.coreTimer.stop();
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([allClosed, new Promise<void>((r) => (timer = setTimeout(r, this.shutdownTimeoutMs)))]);
       if (timer) clearTimeout(timer);

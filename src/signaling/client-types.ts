@@ -1,0 +1,141 @@
+/**
+ * The signaling client's interface, options and events (implemented by
+ * {@link BaseSignalingClient} and its WebSocket and in-memory subclasses).
+ * @module
+ */
+import type { EventEmitter } from 'eventemitter3';
+import type { RtcmeshError } from '../errors.js';
+import type { Clock } from '../util/clock.js';
+import type { RandomSource } from '../util/sans-io.js';
+import type { LobbyMode } from './protocol.js';
+
+/** Options of {@link SignalingClient.join}. */
+export interface JoinOptions {
+  /** Lobby to join (created when it does not exist). Omitted or `''` = create a new lobby with an unguessable name. */
+  lobby?: string;
+  /** Mode used when the lobby is created; default `'mesh'`. Ignored when joining an existing lobby. */
+  mode?: LobbyMode;
+  /** Passed to the server's authorize hook (any JSON value). */
+  auth?: unknown;
+}
+
+/** What a successful join returns. */
+export interface JoinResult {
+  lobby: string;
+  /** This peer's id: 1 for the lobby's creator, else in 2..2147483647. */
+  id: number;
+  mode: LobbyMode;
+  /** Peers already present that this peer should connect to: mesh → all others; client → [1]; host → []. */
+  peers: number[];
+}
+
+/** Events of a {@link SignalingClient}. */
+export interface SignalingClientEvents {
+  /** A peer this client should connect to arrived (client/server: host sees clients, clients see only the host). */
+  peer_joined: (id: number) => void;
+  /**
+   * A known peer left the lobby (or did not resume in time). Once per peer.
+   * Also emitted right after `resumed` for known peers that left while this
+   * client was away, even when the server's own `peer_left` was lost (queue
+   * overflow), and after a server restart once the recreated lobby stops
+   * waiting for members that never came back.
+   */
+  peer_left: (id: number) => void;
+  /**
+   * A visible peer's signaling connection dropped: it is still in the lobby,
+   * within the server's resume grace, and may come back (`peer_attached`) or
+   * leave (`peer_left`). Only from servers that send it (see docs/signaling.md).
+   */
+  peer_detached: (id: number) => void;
+  /** A peer reported by `peer_detached` resumed its signaling connection. */
+  peer_attached: (id: number) => void;
+  description: (from: number, type: 'offer' | 'answer', sdp: string) => void;
+  candidate: (from: number, mid: string, index: number, candidate: string) => void;
+  /** The host sealed the lobby; it will be closed after the server's grace period. */
+  sealed: () => void;
+  /** Answer to {@link SignalingClient.probe}: the peer's signaling connection answered a liveness check. */
+  peer_alive: (id: number) => void;
+  /** Error messages from the server, and protocol violations by the server. */
+  error: (err: RtcmeshError) => void;
+  /** The signaling link dropped; attempt `attempt` to reconnect is scheduled. */
+  reconnecting: (attempt: number) => void;
+  /** Rejoined with the same id after a blip. */
+  resumed: () => void;
+  /** Final: given up reconnecting, server shut down, lobby closed, or close() called. */
+  closed: (reason: string) => void;
+}
+
+/** The client interface the mesh layer codes against. */
+export interface SignalingClient extends EventEmitter<SignalingClientEvents> {
+  /** This peer's id while in a lobby. */
+  readonly id: number | undefined;
+  /** The lobby's name while in a lobby. */
+  readonly lobby: string | undefined;
+  /**
+   * Join (or create) a lobby. Rejects (never throws synchronously) with an {@link RtcmeshError}:
+   * INVALID_ARGUMENT / UNKNOWN_OPTION, INVALID_STATE (already in a lobby), LOBBY_SEALED, LOBBY_FULL,
+   * SERVER_FULL, UNAUTHORIZED, TIMEOUT, CLOSED.
+   */
+  join(options?: JoinOptions): Promise<JoinResult>;
+  /** Send an offer or answer to a peer of the lobby. Queued while reconnecting. */
+  sendDescription(to: number, type: 'offer' | 'answer', sdp: string): void;
+  /** Send an ICE candidate to a peer of the lobby. Queued while reconnecting. */
+  sendCandidate(to: number, mid: string, index: number, candidate: string): void;
+  /**
+   * Ask the server whether a peer of the lobby can still be reached: it
+   * checks the peer's connection (a WebSocket ping) and answers with
+   * `peer_alive(id)` when it replies (a detached peer gets no check: its
+   * `peer_detached` came already). No answer means the peer's connection is dead
+   * although the server has not noticed yet (a cut cable). False (nothing
+   * sent) when not in a lobby, while the link to the server is down, or when
+   * the server is older than protocol version 2.
+   */
+  probe(to: number): boolean;
+  /** Refuse new joins; host only (peer 1). */
+  seal(): void;
+  /** Leave the lobby; the client may join again. No-op when not in a lobby. */
+  leave(): void;
+  /** Close for good: releases the socket and every timer. */
+  close(): void;
+}
+
+/** Reconnect policy. */
+export interface ReconnectOptions {
+  /** Attempts before giving up (default 10; 0 = never reconnect). */
+  maxAttempts: number;
+  /** First delay (default 250 ms), doubled each attempt, with jitter. */
+  baseDelayMs: number;
+  /** Largest delay (default 5000 ms). */
+  maxDelayMs: number;
+}
+
+/** Options shared by every client. */
+export interface BaseSignalingClientOptions {
+  /** Time for a join to be answered (default 10000 ms). */
+  joinTimeoutMs?: number;
+  /** Reconnect policy. */
+  reconnect?: Partial<ReconnectOptions>;
+  /** Messages kept while reconnecting (default 1024; oldest dropped). */
+  outboxLimit?: number;
+  /**
+   * Time source for the join timeout and reconnect backoff (default
+   * `performance.now()`); must be the clock of the driver that calls `poll(now)`.
+   */
+  clock?: Clock;
+  /** Where the reconnect jitter comes from (default: the platform's CSPRNG). */
+  random?: RandomSource;
+}
+
+/** One open link to the server. */
+export interface SignalingLink {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+}
+
+/** What a link calls back. */
+export interface SignalingLinkHandlers {
+  message(text: string): void;
+  /** Binary or otherwise unusable frame from the server. */
+  invalid(reason: string): void;
+  close(code: number, reason: string): void;
+}

@@ -1,0 +1,100 @@
+/**
+ * What the lobby logic sends: frames to sessions, queued frames for detached
+ * peers, announcements to lobby members, and the error discipline (replies,
+ * refused joins, strikes, closing abusive sockets).
+ * @module
+ */
+import type { EventEmitter } from 'eventemitter3';
+import type { ErrorCode } from '../errors.js';
+import type { SignalingCoreOptions, SignalingServerEvents } from './core-types.js';
+import { sees, type CoreCounters, type Peer, type Session } from './core-model.js';
+import { CloseCode, type ServerMessage } from './protocol.js';
+
+/** Sends on behalf of the lobby logic. */
+export class CoreOutput {
+  constructor(
+    private readonly events: EventEmitter<SignalingServerEvents>,
+    private readonly options: SignalingCoreOptions,
+    private readonly stats: CoreCounters,
+    /** Ends a session the server closed for abuse (stops processing what it already sent). */
+    private readonly endSession: (s: Session, code: number, reason: string) => void,
+  ) {}
+
+  /** Send to `peer` now, or queue it while detached (oldest dropped past `resumeQueueLimit`). */
+  deliver(peer: Peer, text: string): void {
+    if (peer.session) {
+      this.safeSend(peer.session, text);
+      return;
+    }
+    peer.queue.push(text);
+    if (peer.queue.length > this.options.resumeQueueLimit) {
+      peer.queue.shift();
+      this.stats.relayDropped++;
+    }
+  }
+
+  /**
+   * Tell the lobby members that see `peer` that it joined, left, that its
+   * socket dropped (it is in its resume grace) or that it came back: `{ type, id }`.
+   */
+  announce(peer: Peer, type: 'peer_joined' | 'peer_left' | 'peer_detached' | 'peer_attached'): void {
+    const lobby = peer.lobby;
+    const text = JSON.stringify({ type, id: peer.id } satisfies ServerMessage);
+    for (const other of lobby.peers.values()) {
+      if (other !== peer && sees(lobby, other.id, peer.id)) this.deliver(other, text);
+    }
+  }
+
+  send(s: Session, m: ServerMessage): void {
+    this.safeSend(s, JSON.stringify(m));
+  }
+
+  /** An error the client may legitimately cause (full lobby, auth refused): no strike. */
+  reply(s: Session, code: ErrorCode, message: string, ref?: string): void {
+    this.stats.errors[code] = (this.stats.errors[code] ?? 0) + 1;
+    this.send(s, { type: 'error', code, message, ...(ref ? { ref } : {}) });
+    this.events.emit('client_error', s.io.remote, code, message);
+  }
+
+  /**
+   * A refused join: an error without a strike, but counted; after
+   * `maxJoinRefusals` refusals the socket is closed (1008), so nobody can
+   * retry a sealed or full lobby, or guess `auth`, on one socket forever.
+   */
+  refuseJoin(s: Session, code: ErrorCode, message: string): void {
+    this.reply(s, code, message, 'join');
+    if (++s.refusals >= this.options.maxJoinRefusals) this.abuseClose(s, `${s.refusals} refused joins`);
+  }
+
+  /** A protocol violation: error plus a strike; too many strikes close the socket. */
+  violation(s: Session, code: ErrorCode, message: string, ref?: string): void {
+    this.reply(s, code, message, ref);
+    if (++s.strikes >= this.options.maxStrikes) this.abuseClose(s, `${s.strikes} protocol violations`);
+  }
+
+  abuseClose(s: Session, reason: string): void {
+    if (s.isClosed) return;
+    this.stats.abuseClosed++;
+    this.events.emit('abuse_closed', s.io.remote, reason);
+    this.safeClose(s, CloseCode.POLICY, reason);
+    // Stop processing anything else it already sent.
+    this.endSession(s, CloseCode.POLICY, reason);
+  }
+
+  safeSend(s: Session, text: string): void {
+    if (s.isClosed) return;
+    try {
+      s.io.send(text);
+    } catch {
+      this.safeClose(s, CloseCode.TRY_AGAIN, 'send failed');
+    }
+  }
+
+  safeClose(s: Session, code: number, reason: string): void {
+    try {
+      s.io.close(code, reason);
+    } catch {
+      // The transport is already gone; its close notification will follow.
+    }
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Options, events, counters and the authorize hook of the signaling server's
+ * lobby logic ({@link SignalingCore}).
+ * @module
+ */
+import type { ErrorCode } from '../errors.js';
+import { realClock, type Clock } from '../util/clock.js';
+import { cryptoRandom, type RandomSource } from '../util/sans-io.js';
+import type { LobbyMode } from './protocol.js';
+
+/** What the authorize hook learns about the joining client. */
+export interface AuthorizeRequest {
+  /** The `auth` value the client sent with `join` (any JSON). */
+  auth: unknown;
+  /** True when the client is resuming an earlier session with a token. */
+  resume: boolean;
+  /** Peer id it resumes with (resume only). */
+  id?: number;
+  /** Remote address (`ip:port`) or a bus-local name. */
+  remote: string;
+  /** `Origin` header, when the client sent one. */
+  origin?: string;
+  /** HTTP headers of the WebSocket upgrade request (empty on the memory bus). */
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** What the authorize hook learns about the lobby being joined. */
+export interface AuthorizeLobby {
+  name: string;
+  mode: LobbyMode;
+  /** Peers currently in it. */
+  peers: number;
+  sealed: boolean;
+  /** True when this join would create the lobby. */
+  creating: boolean;
+}
+
+/** Verdict of the authorize hook: a boolean, or an object carrying user data kept with the peer. */
+export type AuthorizeResult = boolean | { allow: boolean; reason?: string; data?: unknown };
+
+/** Decides whether a client may join a lobby. May be async. Throwing denies. */
+export type AuthorizeHook = (request: AuthorizeRequest, lobby: AuthorizeLobby) => AuthorizeResult | Promise<AuthorizeResult>;
+
+/** Limits and timers of the lobby logic. All times in milliseconds; 0 disables a timer. */
+export interface SignalingCoreOptions {
+  /** Peers per lobby (default 4096). */
+  maxPeersPerLobby: number;
+  /** Lobbies on the server (default 4096). */
+  maxLobbies: number;
+  /** Frames larger than this (bytes) get a PACKET_TOO_LARGE error (default 65536). */
+  maxMessageBytes: number;
+  /** A socket that has not joined within this time is closed (default 5000; 0 = never). */
+  joinTimeoutMs: number;
+  /** A sealed lobby is closed this long after sealing (default 10000). */
+  sealGraceMs: number;
+  /** A peer whose socket dropped keeps its place this long, waiting to resume (default 15000; 0 = leaves at once). */
+  resumeGraceMs: number;
+  /** Messages queued for a detached peer, oldest dropped first (default 256). */
+  resumeQueueLimit: number;
+  /** At most `messages` frames per `windowMs` per socket (default 200 per 1000 ms). */
+  rateLimit: { messages: number; windowMs: number };
+  /** Protocol violations before the socket is closed (default 10). */
+  maxStrikes: number;
+  /**
+   * Refused joins a socket may get over its lifetime before it is closed with
+   * 1008 (default 10): sealed, full, server full, authorisation refused,
+   * resume refused, join while already in a lobby or joining. Refusals are not
+   * strikes (an honest client can be refused), but without this cap a socket
+   * could retry a sealed or full lobby, or guess `auth`, at the rate limit
+   * forever. The WebSocket client opens a new socket on its next `join()`.
+   */
+  maxJoinRefusals: number;
+  /** Join authorisation hook (default: allow everyone). */
+  authorize: AuthorizeHook | undefined;
+  /** Where peer ids, lobby names and epochs come from (default: the platform's CSPRNG). */
+  random: RandomSource;
+  /**
+   * Time source for arming deadlines and rate-limit windows (default
+   * `performance.now()`); must be the clock of the driver that calls `poll(now)`.
+   */
+  clock: Clock;
+}
+
+/** Defaults of {@link SignalingCoreOptions}. */
+export const DEFAULT_CORE_OPTIONS: Readonly<SignalingCoreOptions> = {
+  maxPeersPerLobby: 4096,
+  maxLobbies: 4096,
+  maxMessageBytes: 65536,
+  joinTimeoutMs: 5000,
+  sealGraceMs: 10_000,
+  resumeGraceMs: 15_000,
+  resumeQueueLimit: 256,
+  rateLimit: { messages: 200, windowMs: 1000 },
+  maxStrikes: 10,
+  maxJoinRefusals: 10,
+  authorize: undefined,
+  random: cryptoRandom,
+  clock: realClock,
+};
+
+/** Events of the lobby logic (re-emitted by the server). */
+export interface SignalingServerEvents {
+  /** A connection was accepted. */
+  connection: (remote: string) => void;
+  /** A connection ended. */
+  disconnection: (remote: string, code: number, reason: string) => void;
+  lobby_created: (lobby: string, mode: LobbyMode) => void;
+  lobby_closed: (lobby: string, reason: string) => void;
+  /** A peer joined (or resumed, `resumed` true); `data` is what authorize returned. */
+  peer_joined: (lobby: string, id: number, info: { remote: string; resumed: boolean; data: unknown }) => void;
+  /** A peer's socket dropped; it has `resumeGraceMs` to resume. */
+  peer_detached: (lobby: string, id: number) => void;
+  peer_left: (lobby: string, id: number, reason: string) => void;
+  sealed: (lobby: string) => void;
+  /** A client broke a rule; it was sent an `error` with this code. */
+  client_error: (remote: string, code: ErrorCode, message: string) => void;
+  /** A socket was closed for abuse (too many violations, flood, too-large frame). */
+  abuse_closed: (remote: string, reason: string) => void;
+}
+
+/** Counters, for logs and metrics. */
+export interface SignalingStats {
+  /** Open connections. */
+  connections: number;
+  /** Lobbies that exist. */
+  lobbies: number;
+  /** Peers in lobbies, attached or waiting to resume. */
+  peers: number;
+  /** Peers waiting to resume. */
+  detachedPeers: number;
+  /** Connections accepted since start. */
+  connectionsTotal: number;
+  /** Frames received. */
+  messagesIn: number;
+  /** Offers, answers and candidates relayed. */
+  relayed: number;
+  /** Relayed messages dropped (queue of a detached peer overflowed). */
+  relayDropped: number;
+  joins: number;
+  resumes: number;
+  /** Error messages sent, by code. */
+  errors: Record<string, number>;
+  /** Sockets closed for abuse. */
+  abuseClosed: number;
+  /** Sockets closed by the join timeout. */
+  joinTimeouts: number;
+}
