@@ -58,7 +58,7 @@ export interface LobbySignalingEvents {
 
 /** Options of {@link Mesh.join}. */
 export interface JoinMeshOptions extends MultiplayerPeerOptions {
-  /** A signaling server URL (`ws://…`), a `MemorySignalingBus`, or a client not yet joined. */
+  /** A signaling server URL (`ws://…`), several URLs of one service (fail-over), a `MemorySignalingBus`, or a client not yet joined. */
   signaling: SignalingSource;
   /** Lobby name; omit or '' to create a new lobby. */
   lobby?: string;

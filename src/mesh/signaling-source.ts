@@ -8,8 +8,12 @@ import { WebSocketSignalingClient } from '../signaling/drivers/websocket-client.
 import { invalid } from '../util/validate.js';
 import type { LobbySignaling } from './lobby.js';
 
-/** A signaling server URL, an in-memory bus, or a ready client (not yet joined). */
-export type SignalingSource = string | MemorySignalingBus | LobbySignaling;
+/**
+ * A signaling server URL, several URLs of one signaling service (processes
+ * sharing lobbies through Redis: the client fails over between them), an
+ * in-memory bus, or a ready client (not yet joined).
+ */
+export type SignalingSource = string | readonly string[] | MemorySignalingBus | LobbySignaling;
 
 /** The client for `source`, and whether the mesh created (and so owns) it. */
 export function resolveSignaling(source: SignalingSource): { client: LobbySignaling; owned: boolean } {
@@ -17,7 +21,13 @@ export function resolveSignaling(source: SignalingSource): { client: LobbySignal
     if (!/^wss?:\/\//.test(source)) invalid('signaling', 'a ws:// or wss:// URL, a MemorySignalingBus or a signaling client', source);
     return { client: new WebSocketSignalingClient(source), owned: true };
   }
+  if (Array.isArray(source)) {
+    if (source.length === 0 || source.some((u) => typeof u !== 'string' || !/^wss?:\/\//.test(u))) {
+      invalid('signaling', 'a non-empty array of ws:// or wss:// URLs', source);
+    }
+    return { client: new WebSocketSignalingClient(source as readonly string[]), owned: true };
+  }
   if (source instanceof MemorySignalingBus) return { client: source.createClient(), owned: true };
-  if (source && typeof source === 'object' && typeof (source as LobbySignaling).join === 'function') return { client: source, owned: false };
+  if (source && typeof source === 'object' && typeof (source as LobbySignaling).join === 'function') return { client: source as LobbySignaling, owned: false };
   return invalid('signaling', 'a ws:// or wss:// URL, a MemorySignalingBus or a signaling client', source);
 }

@@ -24,6 +24,8 @@ import {
 import { CloseCode } from '../protocol.js';
 import { HmacTokenIssuer } from './hmac-tokens.js';
 import { PollTimer } from './poll-timer.js';
+import type { SignalingBackend } from '../transport.js';
+import { RedisSignalingBackend, type RedisBackendOptions } from '../redis/backend.js';
 
 /** Options of {@link SignalingServer}. Times in milliseconds. */
 export interface SignalingServerOptions {
@@ -71,6 +73,12 @@ export interface SignalingServerOptions {
   shutdownTimeoutMs?: number;
   /** Join authorisation hook. */
   authorize?: AuthorizeHook;
+  /**
+   * Share lobbies with other server processes through Redis (issue #16):
+   * `redis://host:port` or {@link RedisBackendOptions}. Every process needs
+   * the same `resumeSecret`. See docs/scale-out.md.
+   */
+  redis?: string | RedisBackendOptions;
 }
 
 /** Options of {@link SignalingServer.listen}. */
@@ -106,6 +114,7 @@ export interface SignalingServerAllEvents extends SignalingServerEvents {
 }
 
 const OPTION_KEYS = [
+  'redis',
   'maxPeersPerLobby',
   'maxLobbies',
   'maxConnections',
@@ -158,7 +167,9 @@ interface Conn {
  * await server.close();
  */
 export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
-  private readonly core: SignalingCore;
+  private readonly core: SignalingBackend;
+  /** The Redis back end when the server was created with `redis` (health events, Redis stats). */
+  readonly redis: RedisSignalingBackend | undefined;
   /** Runs the core's deadlines (join, grace, seal, partial-lobby timers) on the wall clock. */
   private readonly coreTimer: PollTimer;
   private readonly wss: WebSocketServer;
@@ -216,8 +227,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     this.maxBufferedBytes = int(o.maxBufferedBytes, 4 * 1024 * 1024, 1024, 1 << 30, 'maxBufferedBytes');
     this.shutdownTimeoutMs = int(o.shutdownTimeoutMs, 2000, 0, HOUR, 'shutdownTimeoutMs');
     const tokens = new HmacTokenIssuer(o.resumeSecret, int(o.resumeTokenTtlMs, 24 * HOUR, 1000, 365 * 24 * HOUR, 'resumeTokenTtlMs'));
-    this.core = new SignalingCore(
-      {
+    const coreOptions = {
         maxPeersPerLobby: int(o.maxPeersPerLobby, DEFAULT_CORE_OPTIONS.maxPeersPerLobby, 1, 1_000_000, 'maxPeersPerLobby'),
         maxLobbies: int(o.maxLobbies, DEFAULT_CORE_OPTIONS.maxLobbies, 1, 10_000_000, 'maxLobbies'),
         maxMessageBytes,
@@ -229,9 +239,25 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
         maxStrikes: int(o.maxStrikes, DEFAULT_CORE_OPTIONS.maxStrikes, 1, 1_000_000, 'maxStrikes'),
         maxJoinRefusals: int(o.maxJoinRefusals, DEFAULT_CORE_OPTIONS.maxJoinRefusals, 1, 1_000_000, 'maxJoinRefusals'),
         authorize: o.authorize,
-      },
-      tokens,
-    );
+      };
+    if (o.redis !== undefined) {
+      const r = typeof o.redis === 'string' ? { url: o.redis } : checkOptions<RedisBackendOptions>(o.redis, ['url', 'prefix', 'processId', 'heartbeatIntervalMs', 'heartbeatTtlMs', 'redisOptions'], 'SignalingServer options.redis');
+      const url = checkString(r.url, 'SignalingServer options.redis url', 2048);
+      if (!/^rediss?:\/\/.+/i.test(url)) invalid('SignalingServer options.redis', 'a redis:// or rediss:// URL', url);
+      if (o.resumeSecret === undefined) {
+        throw new RtcmeshError(
+          ErrorCode.INVALID_ARGUMENT,
+          'SignalingServer options.redis needs options.resumeSecret: give every server process the same secret so a client can resume on any of them',
+        );
+      }
+      if (r.heartbeatIntervalMs !== undefined) checkInt(r.heartbeatIntervalMs, 50, 60_000, 'SignalingServer options.redis.heartbeatIntervalMs');
+      if (r.heartbeatTtlMs !== undefined) checkInt(r.heartbeatTtlMs, 100, 600_000, 'SignalingServer options.redis.heartbeatTtlMs');
+      this.redis = new RedisSignalingBackend(coreOptions, tokens, { ...r, url });
+      this.core = this.redis;
+    } else {
+      this.redis = undefined;
+      this.core = new SignalingCore(coreOptions, tokens);
+    }
     this.coreTimer = new PollTimer(this.core);
     for (const name of CORE_EVENTS) {
       this.core.on(name, (...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => boolean)(name, ...args));
@@ -251,6 +277,16 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     const host = o.host === undefined ? '0.0.0.0' : checkString(o.host, 'listen options.host', 255);
     if (this.state !== 'new') throw new RtcmeshError(ErrorCode.INVALID_STATE, `listen() was already called (server is ${this.state}); create a new SignalingServer`);
     this.state = 'listening';
+    if (this.redis) {
+      try {
+        await this.redis.start();
+      } catch (err) {
+        this.state = 'closed';
+        this.coreTimer.stop();
+        await this.redis.stop();
+        throw new RtcmeshError(ErrorCode.INVALID_STATE, `cannot connect to Redis: ${err instanceof Error ? err.message : String(err)}; check the redis URL and that Redis is running`, { cause: err });
+      }
+    }
     const http = createServer((req, res) => {
       if (req.url === '/healthz') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
@@ -429,6 +465,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
           http.closeAllConnections();
         });
       }
+      if (this.redis) await this.redis.stop();
       this.state = 'closed';
       this.emit('closed');
     })();

@@ -323,6 +323,14 @@ export class RedisSignalingStore extends EventEmitter<RedisStoreEvents> {
     return Number(await this.run('rtcComplete', lobby, epoch)) === 1;
   }
 
+  /** A look at a lobby (not atomic with anything: for the authorize hook). Undefined when it does not exist. */
+  async lobbyInfo(lobby: string): Promise<{ mode: LobbyMode; sealed: boolean; peers: number } | undefined> {
+    const L = `${this.prefix}lobby:${lobby}`;
+    const [fields, peers] = await Promise.all([this.redis.hmget(L, 'mode', 'sealed'), this.redis.hlen(`${L}:m`)]);
+    if (!fields[0]) return undefined;
+    return { mode: fields[0] as LobbyMode, sealed: fields[1] === '1', peers };
+  }
+
   /** Refresh this process's heartbeat; measures the Redis round trip with `clock` and samples the pub/sub backlog. */
   async heartbeat(clock: () => number): Promise<void> {
     const t0 = clock();
