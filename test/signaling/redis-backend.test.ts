@@ -15,12 +15,13 @@ import { startRedis, type RedisServer } from '../system/redis-server.js';
 const binary = systemBinary('redis-server', '/usr/bin/redis-server');
 const SECRET = 'test-secret-0123456789';
 
-function once<T extends unknown[]>(emitter: { once(e: string, fn: (...a: T) => void): unknown }, event: string, timeoutMs = 5000): Promise<T> {
+function once<T extends unknown[] = unknown[]>(emitter: unknown, event: string, timeoutMs = 5000): Promise<T> {
+  const e = emitter as { once(e: string, fn: (...a: unknown[]) => void): unknown };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "${event}" within ${timeoutMs} ms`)), timeoutMs);
-    emitter.once(event, (...args: T) => {
+    e.once(event, (...args: unknown[]) => {
       clearTimeout(timer);
-      resolve(args);
+      resolve(args as T);
     });
   });
 }
