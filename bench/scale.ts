@@ -162,11 +162,18 @@ async function latency(procs: Proc[], samples: number): Promise<number[]> {
 }
 
 /** Clients on procs[0] (failing over to the others), partners on procs[1]; SIGKILL procs[0]. */
-async function failover(procs: Proc[], n: number): Promise<{ ms: number; lost: number }> {
+async function failover(procs: Proc[], n: number): Promise<{ ms: number; lost: number; detachMs: number }> {
   const urls = procs.map((p) => p.url);
   const victims = Array.from({ length: n }, () => client(urls));
   const partners = Array.from({ length: n }, () => client(procs[1]!.url));
+  // A client that knows only the dying process: the survivors must announce it detached (heartbeat expiry).
+  const ghost = new WebSocketSignalingClient(procs[0]!.url, { reconnect: { maxAttempts: 0 } });
+  ghost.on('error', () => undefined);
+  const watcher = client(procs[1]!.url);
   try {
+    await watcher.join({ lobby: 'fo-ghost' });
+    const ghostId = (await ghost.join({ lobby: 'fo-ghost' })).id;
+    const detached = new Promise<number>((resolve) => watcher.on('peer_detached', (id) => id === ghostId && resolve(performance.now())));
     const ids: number[] = [];
     for (let i = 0; i < n; i++) {
       await partners[i]!.join({ lobby: `fo-${i}` });
@@ -183,9 +190,11 @@ async function failover(procs: Proc[], n: number): Promise<{ ms: number; lost: n
     clearTimeout(timer);
     const ms = performance.now() - t0;
     const lost = victims.filter((v, i) => v.id !== ids[i]).length;
-    return { ms, lost };
+    const detachMs = (await Promise.race([detached, new Promise<number>((r) => (timer = setTimeout(() => r(NaN), 15_000)))])) - t0;
+    clearTimeout(timer);
+    return { ms, lost, detachMs };
   } finally {
-    for (const c of [...victims, ...partners]) c.close();
+    for (const c of [...victims, ...partners, ghost, watcher]) c.close();
   }
 }
 
@@ -234,6 +243,7 @@ export async function run(options: Partial<Options> = {}): Promise<Record<string
       ['latency p99 (ms)', percentile(lat, 99)],
       [`fail-over of ${o.failoverClients} clients (ms)`, fo.ms],
       ['ids lost in fail-over', fo.lost],
+      ['stranded peer announced detached after (ms)', fo.detachMs],
     ]);
     // Per-process cost: what one relayed message costs each Node process and Redis, so a bigger machine's
     // capacity is about cores / (server ms per msg) for the Node side, and 1 core / (Redis ms per msg) for Redis.
@@ -255,6 +265,7 @@ export async function run(options: Partial<Options> = {}): Promise<Record<string
       cross_process_latency_ms_p99: round(percentile(lat, 99)),
       failover_ms: Math.round(fo.ms),
       failover_lost_ids: fo.lost,
+      dead_process_detach_announce_ms: Math.round(fo.detachMs),
     });
   } finally {
     probe.disconnect();

@@ -117,6 +117,19 @@ describeSystem(
       expect(await got).toEqual([jb.id, 'answer', 'after-failover']);
     });
 
+    it('counts connections per address across servers (maxConnectionsPerAddress)', async () => {
+      await startServers(2, { maxConnectionsPerAddress: 2 });
+      const rejected: number[] = [];
+      for (const s of servers) s.on('rejected', (_remote, status) => rejected.push(status));
+      await client(urls[0]!).join({ lobby: 'addr' });
+      await client(urls[1]!).join({ lobby: 'addr' });
+      const third = new WebSocketSignalingClient(urls[0]!, { reconnect: { maxAttempts: 0 } });
+      third.on('error', () => undefined);
+      clients.push(third);
+      await expect(third.join({ lobby: 'addr' })).rejects.toBeInstanceOf(RtcmeshError);
+      expect(rejected).toContain(429);
+    });
+
     it('seal, and the host of a client/server lobby leaving, reach members on the other server', async () => {
       await startServers(2, { sealGraceMs: 60_000 });
       const host = client(urls[0]!);

@@ -194,6 +194,16 @@ describeSystem(
       const ids = trio.map((m) => m.getUniqueId());
       let resumed = 0;
       for (const m of onVictim) m.signaling.on('resumed', () => resumed++);
+      // A client that knows only the victim's URL cannot fail over: the survivors announce it detached.
+      const ghost = new WebSocketSignalingClient(victim.url, { reconnect: { maxAttempts: 0 } });
+      const watcher = new WebSocketSignalingClient(serves[2]!.url);
+      for (const c of [ghost, watcher]) c.on('error', () => undefined);
+      await watcher.join({ lobby: 'ghosts' });
+      const ghostId = (await ghost.join({ lobby: 'ghosts' })).id;
+      let detachedAt: number | undefined;
+      watcher.on('peer_detached', (id) => {
+        if (id === ghostId) detachedAt ??= Date.now();
+      });
       const started = Date.now();
       victim.child.kill('SIGKILL');
       await exited(victim.child);
@@ -207,6 +217,11 @@ describeSystem(
       await pollUntil(five, () => fullMesh(five), 'the newcomer to link with everyone after the fail-over');
       expect(lost).toEqual([]);
       expect(failoverMs).toBeGreaterThanOrEqual(0);
+      // Dead-process detection (heartbeat TTL 3 s, checked every second): the ghost is announced detached.
+      await pollUntil(five, () => detachedAt !== undefined, 'the survivors to announce the stranded peer detached', 15_000);
+      expect(detachedAt! - started).toBeGreaterThan(0);
+      ghost.close();
+      watcher.close();
       serves = serves.filter((s) => s !== victim);
     }, 40_000);
   },

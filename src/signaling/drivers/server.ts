@@ -336,6 +336,22 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     if (this.conns.size >= this.maxConnections) return refuse(503, 'Service Unavailable');
     const address = req.socket.remoteAddress ?? '?';
     if (this.maxPerAddress > 0 && (this.perAddress.get(address) ?? 0) >= this.maxPerAddress) return refuse(429, 'Too Many Requests');
+    if (this.redis && this.maxPerAddress > 0) {
+      // Across every process sharing the Redis: counted there (fails open while Redis is unreachable).
+      const store = this.redis.store;
+      store.acquireAddress(address, this.maxPerAddress).then(
+        (ok) => {
+          if (!ok) return refuse(429, 'Too Many Requests');
+          if (socket.destroyed || this.state === 'closing' || this.state === 'closed') return void store.releaseAddress(address).catch(() => undefined);
+          this.wss.handleUpgrade(req, socket, head, (ws) => {
+            ws.once('close', () => void store.releaseAddress(address).catch(() => undefined));
+            this.accept(ws, req, remote, address);
+          });
+        },
+        () => this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, remote, address)),
+      );
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, remote, address));
   }
 
