@@ -69,9 +69,10 @@ const MAX_HELD = 1024;
 /** A {@link SignalingBackend} over Redis. Call {@link start} before use and {@link stop} after `shutdown`. */
 export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> implements SignalingBackend {
   readonly options: SignalingCoreOptions;
+  /** @internal The Redis state and this process's channel. */
+  readonly store: RedisSignalingStore;
   /** Redis connectivity and dead-process events, for logs. */
   readonly health = new EventEmitter<RedisHealthEvents>();
-  readonly store: RedisSignalingStore;
   private readonly timers = new DeadlineQueue();
   private wakeListener: ((at: number) => void) | undefined;
   private readonly sessions = new Set<Session>();
