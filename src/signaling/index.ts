@@ -26,6 +26,7 @@ export {
 } from './drivers/websocket-client.js';
 export { MemorySignalingBus, MemorySignalingClient, type MemorySignalingBusOptions } from './memory-bus.js';
 export type { Schedulable, SignalingBackend } from './transport.js';
+export type { Pollable, RandomSource } from '../util/sans-io.js';
 export {
   SignalingCore,
   DEFAULT_CORE_OPTIONS,
