@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SignalingServer } from '../../src/signaling/drivers/server.js';
 import { WebSocketSignalingClient } from '../../src/signaling/drivers/websocket-client.js';
 import { RtcmeshError } from '../../src/errors.js';
+import { createMetrics } from '../../src/metrics/index.js';
 import { describeSystem, systemBinary } from '../system/require-binary.js';
 import { startRedis, type RedisServer } from '../system/redis-server.js';
 
@@ -115,6 +116,20 @@ describeSystem(
       const got = once<[number, string, string]>(a, 'description');
       b.sendDescription(1, 'answer', 'after-failover');
       expect(await got).toEqual([jb.id, 'answer', 'after-failover']);
+    });
+
+    it('exposes Redis health per process in Prometheus metrics', async () => {
+      await startServers(1);
+      const metrics = createMetrics({ signaling: servers[0]! });
+      try {
+        const text = await metrics.metrics();
+        const proc = servers[0]!.redis!.processId;
+        expect(text).toContain(`rtcmesh_signaling_redis_up{process="${proc}"} 1`);
+        expect(text).toMatch(new RegExp(`rtcmesh_signaling_redis_round_trip_seconds\\{process="${proc}"\\} [0-9.e-]+`));
+        expect(text).toContain(`rtcmesh_signaling_redis_pubsub_backlog_bytes{process="${proc}"} 0`);
+      } finally {
+        metrics.unregister();
+      }
     });
 
     it('counts connections per address across servers (maxConnectionsPerAddress)', async () => {
