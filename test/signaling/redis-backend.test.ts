@@ -118,6 +118,19 @@ describeSystem(
       expect(await got).toEqual([jb.id, 'answer', 'after-failover']);
     });
 
+    it('host role across servers: one host, HOST_TAKEN, join-only refusals, host key', async () => {
+      await startServers(2, { clientServerJoinOnly: true, hostKey: 'host-key-123456' });
+      await expect(client(urls[0]!).join({ lobby: 'hr', mode: 'client_server' })).rejects.toMatchObject({ code: 'LOBBY_NOT_FOUND' });
+      await expect(client(urls[0]!).join({ lobby: 'hr', create: false })).rejects.toMatchObject({ code: 'LOBBY_NOT_FOUND' });
+      await expect(client(urls[1]!).join({ lobby: 'hr', mode: 'client_server', host: true, hostKey: 'wrong-key-000000' })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+      const host = await client(urls[0]!).join({ lobby: 'hr', mode: 'client_server', host: true, hostKey: 'host-key-123456' });
+      expect(host.id).toBe(1);
+      await expect(client(urls[1]!).join({ lobby: 'hr', mode: 'client_server', host: true, hostKey: 'host-key-123456' })).rejects.toMatchObject({ code: 'HOST_TAKEN' });
+      const member = await client(urls[1]!).join({ lobby: 'hr', mode: 'client_server', create: false });
+      expect(member.id).not.toBe(1);
+      expect(member.peers).toEqual([1]);
+    });
+
     it('exposes Redis health per process in Prometheus metrics', async () => {
       await startServers(1);
       const metrics = createMetrics({ signaling: servers[0]! });

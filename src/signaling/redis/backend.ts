@@ -515,6 +515,7 @@ export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> i
       lobbies: this.lobbyCount,
       peers: this.attached.size + this.graces.size,
       detachedPeers: this.graces.size,
+      waitingForHost: 0,
       ...this.stats,
       errors: { ...this.stats.errors },
       processId: this.processId,

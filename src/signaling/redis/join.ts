@@ -8,7 +8,7 @@ import { ErrorCode } from '../../errors.js';
 import { randomHex } from '../../util/sans-io.js';
 import type { AuthorizeResult } from '../core-types.js';
 import type { CoreCounters, Session } from '../core-model.js';
-import type { JoinMessage } from '../core-join.js';
+import { keyEquals, type JoinMessage } from '../core-join.js';
 import { CloseCode, MAX_SIGNALING_PEER_ID, MIN_SIGNALING_PEER_ID, PROTOCOL_VERSION, type LobbyMode, type ServerMessage } from '../protocol.js';
 import type { ResumeIdentity, TokenIssuer } from '../tokens.js';
 import type { RedisSignalingBackend } from './backend.js';
@@ -50,6 +50,11 @@ export class RedisJoins {
         return;
       }
     }
+    const host = m.host === true && !identity;
+    if (host && b.options.hostKey !== undefined && !keyEquals(m.hostKey, b.options.hostKey)) {
+      b.out.refuseJoin(s, ErrorCode.UNAUTHORIZED, `host join refused: ${m.hostKey === undefined ? 'this server requires a host key' : 'wrong host key'}`);
+      return;
+    }
     const name = identity?.lobby ?? (m.lobby ? m.lobby : randomHex(b.options.random, 16));
     s.joining = true;
     b.inFlight++;
@@ -65,7 +70,7 @@ export class RedisJoins {
         data = verdict.data;
       }
       if (identity) await this.resume(s, identity, data);
-      else await this.fresh(s, name, m.mode ?? 'mesh', data);
+      else await this.fresh(s, name, m.mode ?? 'mesh', data, host, this.mayCreate(m));
     } catch {
       if (!s.isClosed) b.out.refuseJoin(s, ErrorCode.TIMEOUT, UNREACHABLE);
     } finally {
@@ -74,16 +79,30 @@ export class RedisJoins {
     }
   }
 
-  private async fresh(s: Session, name: string, mode: LobbyMode, data: unknown): Promise<void> {
+  /**
+   * Whether a fresh join may create an absent lobby: a host join always; not a
+   * join-only one (`create: false`, `waitForHostMs`), nor a `client_server`
+   * one under `clientServerJoinOnly`. (Joiners do not wait for their host on
+   * this back end: `waitForHostMs` gets `LOBBY_NOT_FOUND` at once.)
+   */
+  private mayCreate(m: JoinMessage): boolean {
+    if (m.host === true) return true;
+    if (m.create === false || m.waitForHostMs !== undefined) return false;
+    return !(this.b.options.clientServerJoinOnly && m.mode === 'client_server');
+  }
+
+  private async fresh(s: Session, name: string, mode: LobbyMode, data: unknown, host: boolean, create: boolean): Promise<void> {
     const { b } = this;
     const epoch = randomHex(b.options.random, 8);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const candidates = Array.from({ length: CANDIDATES }, () => b.options.random.int(MIN_SIGNALING_PEER_ID, MAX_SIGNALING_PEER_ID));
-      const r = await b.store.join(name, mode, epoch, true, false, candidates);
+      const r = await b.store.join(name, mode, epoch, create, host, candidates);
       if (!r.ok) {
         if (r.reason === 'retry') continue;
         if (s.isClosed) return;
-        if (r.reason === 'sealed') b.out.refuseJoin(s, ErrorCode.LOBBY_SEALED, `lobby "${name}" is sealed and accepts no new peers`);
+        if (r.reason === 'not_found') b.out.refuseJoin(s, ErrorCode.LOBBY_NOT_FOUND, `lobby "${name}" does not exist; its host creates it`);
+        else if (r.reason === 'host_taken') b.out.refuseJoin(s, ErrorCode.HOST_TAKEN, `lobby "${name}" already has a host (id 1)`);
+        else if (r.reason === 'sealed') b.out.refuseJoin(s, ErrorCode.LOBBY_SEALED, `lobby "${name}" is sealed and accepts no new peers`);
         else if (r.reason === 'full') b.out.refuseJoin(s, ErrorCode.LOBBY_FULL, `lobby "${name}" is full (${b.options.maxPeersPerLobby} peers)`);
         else b.out.refuseJoin(s, ErrorCode.SERVER_FULL, `the server has its maximum of ${b.options.maxLobbies} lobbies; try later`);
         return;
@@ -176,6 +195,8 @@ export class RedisJoins {
         {
           auth: m.auth,
           resume: identity !== undefined,
+          host: m.host === true && !identity,
+          ...(m.hostKey !== undefined ? { hostKey: m.hostKey } : {}),
           ...(identity ? { id: identity.id } : {}),
           remote: s.io.remote,
           ...(s.io.origin !== undefined ? { origin: s.io.origin } : {}),
@@ -187,6 +208,7 @@ export class RedisJoins {
           peers: info?.peers ?? 0,
           sealed: info?.sealed ?? false,
           creating: !info,
+          hasHost: info?.hasHost ?? false,
         },
       );
     } catch {

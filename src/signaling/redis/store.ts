@@ -324,11 +324,11 @@ export class RedisSignalingStore extends EventEmitter<RedisStoreEvents> {
   }
 
   /** A look at a lobby (not atomic with anything: for the authorize hook). Undefined when it does not exist. */
-  async lobbyInfo(lobby: string): Promise<{ mode: LobbyMode; sealed: boolean; peers: number } | undefined> {
+  async lobbyInfo(lobby: string): Promise<{ mode: LobbyMode; sealed: boolean; peers: number; hasHost: boolean } | undefined> {
     const L = `${this.prefix}lobby:${lobby}`;
-    const [fields, peers] = await Promise.all([this.redis.hmget(L, 'mode', 'sealed'), this.redis.hlen(`${L}:m`)]);
+    const [fields, peers, hasHost] = await Promise.all([this.redis.hmget(L, 'mode', 'sealed'), this.redis.hlen(`${L}:m`), this.redis.hexists(`${L}:m`, '1')]);
     if (!fields[0]) return undefined;
-    return { mode: fields[0] as LobbyMode, sealed: fields[1] === '1', peers };
+    return { mode: fields[0] as LobbyMode, sealed: fields[1] === '1', peers, hasHost: hasHost === 1 };
   }
 
   /** Refresh this process's heartbeat; measures the Redis round trip with `clock` and samples the pub/sub backlog. */
