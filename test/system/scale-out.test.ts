@@ -32,7 +32,7 @@ interface Serve {
 }
 
 function startServe(redisUrl: string): Promise<Serve> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--redis', redisUrl, '--secret', SECRET, '--ping-interval', '2000'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--redis', redisUrl, '--secret', SECRET], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -180,7 +180,11 @@ describeSystem(
       for (const s of serves) expect(s.child.exitCode).toBeNull();
       const d = await join(1, lobby);
       const four = [...trio, d];
-      await pollUntil(four, () => fullMesh(four), 'the newcomer to link with everyone after the Redis restart');
+      await pollUntil(four, () => fullMesh(four), 'the newcomer to link with everyone after the Redis restart').catch((e) => {
+        console.log('DEBUG', four.map((m) => [m.getUniqueId(), m.getPeerIds()]));
+        for (const [i, s] of serves.entries()) console.log('SERVE', i, s.out().slice(marks[i]).split('\n').filter((l) => !/ connection | disconnection /.test(l)).join('\n'));
+        throw e;
+      });
       expect(trio.map((m) => m.getUniqueId())).toEqual(before);
       expect(before).not.toContain(d.getUniqueId());
       expect(lost).toEqual([]);

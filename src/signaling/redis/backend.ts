@@ -18,10 +18,12 @@ import { DEFAULT_CORE_OPTIONS, type SignalingCoreOptions, type SignalingServerEv
 import { Session, newCounters } from '../core-model.js';
 import { CoreOutput } from '../core-output.js';
 import { DeadlineQueue, type Deadline } from '../deadlines.js';
-import { CloseCode, HOST_PEER_ID, parseClientMessage, type LobbyMode, type ServerMessage } from '../protocol.js';
+import { CloseCode, parseClientMessage, type ServerMessage } from '../protocol.js';
 import type { TokenIssuer } from '../tokens.js';
 import type { SessionTransport, SignalingBackend, SignalingSession } from '../transport.js';
-import { RedisJoins, type LocalPeer } from './join.js';
+import { sees, type LocalPeer, type RedisBackendContext } from './context.js';
+import { RedisJoins } from './join.js';
+import { RedisSignals } from './signals.js';
 import { RedisSignalingStore, type RedisBusMessage, type RedisStoreLimits, type RedisStoreStats } from './store.js';
 import type { RedisOptions } from 'ioredis';
 
@@ -67,7 +69,7 @@ const key = (lobby: string, id: number) => `${lobby}\n${id}`;
 const MAX_HELD = 1024;
 
 /** A {@link SignalingBackend} over Redis. Call {@link start} before use and {@link stop} after `shutdown`. */
-export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> implements SignalingBackend {
+export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> implements SignalingBackend, RedisBackendContext {
   readonly options: SignalingCoreOptions;
   /** @internal The Redis state and this process's channel. */
   readonly store: RedisSignalingStore;
@@ -90,11 +92,13 @@ export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> i
   private beating = false;
   private lobbyCount = 0;
   private readonly heartbeatMs: number;
-  private readonly stats = newCounters();
+  /** @internal */
+  readonly stats = newCounters();
   private readonly extra = { undeliverable: 0, takenOver: 0 };
   /** @internal */
   readonly out: CoreOutput;
   private readonly joins: RedisJoins;
+  private readonly signals: RedisSignals;
   private readonly pendingOps = new Set<Promise<unknown>>();
 
   constructor(options: Partial<SignalingCoreOptions>, tokens: TokenIssuer, redis: RedisBackendOptions) {
@@ -117,6 +121,7 @@ export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> i
     });
     this.out = new CoreOutput(this, this.options, this.stats, (s, code, reason) => this.sessionClosed(s, code, reason));
     this.joins = new RedisJoins(this, tokens, this.stats);
+    this.signals = new RedisSignals(this);
     this.store.on('message', (m) => this.onBusMessage(m));
     this.store.on('connection_lost', (which) => this.health.emit('redis_lost', which));
     this.store.on('ready', (first) => {
@@ -210,16 +215,16 @@ export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> i
         return;
       case 'offer':
       case 'answer':
-        this.relay(s, m.to, { type: m.type, from: 0, sdp: m.sdp }, m.type);
+        this.signals.relay(s, m.to, { type: m.type, from: 0, sdp: m.sdp }, m.type);
         return;
       case 'candidate':
-        this.relay(s, m.to, { type: 'candidate', from: 0, mid: m.mid, index: m.index, candidate: m.candidate }, m.type);
+        this.signals.relay(s, m.to, { type: 'candidate', from: 0, mid: m.mid, index: m.index, candidate: m.candidate }, m.type);
         return;
       case 'probe':
-        this.probe(s, m.to);
+        this.signals.probe(s, m.to);
         return;
       case 'seal':
-        this.seal(s);
+        this.signals.seal(s);
         return;
       case 'leave': {
         const p = this.unregister(s);
@@ -346,72 +351,6 @@ export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> i
     });
   }
 
-  // ---- relay / probe / seal -------------------------------------------------
-
-  private addressee(s: Session, to: number, ref: string): LocalPeer | undefined {
-    const p = this.peerOf.get(s);
-    if (!p) {
-      this.out.violation(s, ErrorCode.INVALID_STATE, `cannot send "${ref}" before joining a lobby`, ref);
-      return undefined;
-    }
-    if (to === p.id || !sees(p.mode, p.id, to)) {
-      this.out.violation(s, ErrorCode.INVALID_PEER, `peer ${to} is not a peer you can address in lobby "${p.lobby}"`, ref);
-      return undefined;
-    }
-    return p;
-  }
-
-  /** Redis said `to` is not a member: a peer that left is a normal race, an id never seen is probing. */
-  private notMember(s: Session, p: LocalPeer, to: number, code: number, ref: string): void {
-    if (s.isClosed) return;
-    const msg = `peer ${to} is not a peer you can address in lobby "${p.lobby}"`;
-    if (code === -1) this.out.reply(s, ErrorCode.INVALID_PEER, msg, ref);
-    else this.out.violation(s, ErrorCode.INVALID_PEER, msg, ref);
-  }
-
-  private relay(s: Session, to: number, out: ServerMessage & { from: number }, ref: string): void {
-    const p = this.addressee(s, to, ref);
-    if (!p) return;
-    out.from = p.id;
-    this.track(
-      this.store.relay(p.lobby, to, JSON.stringify(out)).then(
-        (code) => {
-          if (code >= 1) this.stats.relayed++;
-          if (code === 3) this.stats.relayDropped++;
-          if (code <= 0) this.notMember(s, p, to, code, ref);
-        },
-        () => void this.stats.relayDropped++,
-      ),
-    );
-  }
-
-  private probe(s: Session, to: number): void {
-    const p = this.addressee(s, to, 'probe');
-    if (!p) return;
-    this.track(this.store.probe(p.lobby, to, p.id).then((code) => code <= 0 && this.notMember(s, p, to, code, 'probe')));
-  }
-
-  private seal(s: Session): void {
-    const p = this.peerOf.get(s);
-    if (!p) {
-      this.out.violation(s, ErrorCode.INVALID_STATE, 'cannot seal before joining a lobby', 'seal');
-      return;
-    }
-    if (p.id !== HOST_PEER_ID) {
-      this.out.reply(s, ErrorCode.UNAUTHORIZED, 'only the lobby host (peer 1) may seal it', 'seal');
-      return;
-    }
-    this.track(
-      this.store.seal(p.lobby, p.id).then((r) => {
-        if (r !== 1) return;
-        this.emit('sealed', p.lobby);
-        this.after(this.options.sealGraceMs, () => {
-          this.track(this.store.close(p.lobby, p.epoch, 'sealed').then((closed) => closed && this.emit('lobby_closed', p.lobby, 'sealed')));
-        });
-      }),
-    );
-  }
-
   // ---- this process's channel ----------------------------------------------
 
   private onBusMessage(m: RedisBusMessage): void {
@@ -487,6 +426,15 @@ export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> i
 
   /** Redis came back (maybe empty after a restart): register every local peer again. */
   private async reregister(): Promise<void> {
+    // Announcements to this process's peers must find it subscribed again.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.store.ensureSubscribed();
+        break;
+      } catch {
+        if (attempt >= 20 || this.shuttingDown) return;
+      }
+    }
     let n = 0;
     for (const [s, p] of [...this.peerOf]) {
       if (s.isClosed) continue;
@@ -546,9 +494,4 @@ export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> i
     this.timers.clear();
     this.graces.clear();
   }
-}
-
-/** Whether `a` sees `b` in a lobby of `mode`. */
-export function sees(mode: LobbyMode, a: number, b: number): boolean {
-  return mode === 'mesh' || a === HOST_PEER_ID || b === HOST_PEER_ID;
 }

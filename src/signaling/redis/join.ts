@@ -11,16 +11,7 @@ import type { CoreCounters, Session } from '../core-model.js';
 import { keyEquals, type JoinMessage } from '../core-join.js';
 import { CloseCode, MAX_SIGNALING_PEER_ID, MIN_SIGNALING_PEER_ID, PROTOCOL_VERSION, type LobbyMode, type ServerMessage } from '../protocol.js';
 import type { ResumeIdentity, TokenIssuer } from '../tokens.js';
-import type { RedisSignalingBackend } from './backend.js';
-
-/** A lobby member attached to a socket of this process. */
-export interface LocalPeer {
-  lobby: string;
-  id: number;
-  epoch: string;
-  mode: LobbyMode;
-  data: unknown;
-}
+import type { LocalPeer, RedisBackendContext } from './context.js';
 
 /** Random ids offered to the allocation script per attempt. */
 const CANDIDATES = 8;
@@ -31,7 +22,7 @@ const UNREACHABLE = 'the signaling state store (Redis) is unreachable; retry in 
 /** Handles `join` on the Redis back end. */
 export class RedisJoins {
   constructor(
-    private readonly b: RedisSignalingBackend,
+    private readonly b: RedisBackendContext,
     private readonly tokens: TokenIssuer,
     private readonly stats: CoreCounters,
   ) {}

@@ -189,6 +189,15 @@ export class RedisSignalingStore extends EventEmitter<RedisStoreEvents> {
     await this.sub.subscribe(this.channel);
   }
 
+  /**
+   * Resolves once this process's channel subscription is confirmed (after a
+   * reconnection ioredis resubscribes by itself, but only once the subscriber
+   * connection is back: until then messages published to the channel are lost).
+   */
+  async ensureSubscribed(): Promise<void> {
+    await this.sub.subscribe(this.channel);
+  }
+
   private onLost(which: 'command' | 'subscriber'): void {
     if (this.closed) return;
     if (which === 'command') {
