@@ -21,7 +21,7 @@ import { DeadlineQueue, type Deadline } from '../deadlines.js';
 import { CloseCode, parseClientMessage, type ServerMessage } from '../protocol.js';
 import type { TokenIssuer } from '../tokens.js';
 import type { SessionTransport, SignalingBackend, SignalingSession } from '../transport.js';
-import { sees, type LocalPeer, type RedisBackendContext } from './context.js';
+import { sees, type LocalPeer } from './context.js';
 import { RedisJoins } from './join.js';
 import { RedisSignals } from './signals.js';
 import { RedisSignalingStore, type RedisBusMessage, type RedisStoreLimits, type RedisStoreStats } from './store.js';
@@ -69,7 +69,7 @@ const key = (lobby: string, id: number) => `${lobby}\n${id}`;
 const MAX_HELD = 1024;
 
 /** A {@link SignalingBackend} over Redis. Call {@link start} before use and {@link stop} after `shutdown`. */
-export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> implements SignalingBackend, RedisBackendContext {
+export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> implements SignalingBackend {
   readonly options: SignalingCoreOptions;
   /** @internal The Redis state and this process's channel. */
   readonly store: RedisSignalingStore;
