@@ -123,6 +123,7 @@ export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> i
     this.joins = new RedisJoins(this, tokens, this.stats);
     this.signals = new RedisSignals(this);
     this.store.on('message', (m) => this.onBusMessage(m));
+    this.store.on('bad_message', () => void this.extra.undeliverable++); // dropped and counted, never thrown
     this.store.on('connection_lost', (which) => this.health.emit('redis_lost', which));
     this.store.on('ready', (first) => {
       if (!first) this.track(this.reregister());
