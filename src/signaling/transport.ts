@@ -70,4 +70,11 @@ export interface SignalingBackend extends Schedulable, EventEmitter<SignalingSer
   getStats(): SignalingStats;
   /** Tell every client (`shutdown`), close every connection, forget every deadline. */
   shutdown(reason: string, reconnect: boolean): void;
+  /**
+   * Optional: connect to what the back end needs (the Redis back end: Redis)
+   * before the transport accepts connections. Rejects when it cannot.
+   */
+  start?(): Promise<void>;
+  /** Optional: after `shutdown`, release what `start` acquired (the Redis back end: its connections). */
+  stop?(): Promise<void>;
 }

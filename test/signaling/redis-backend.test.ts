@@ -10,6 +10,7 @@ import { SignalingServer } from '../../src/signaling/drivers/server.js';
 import { WebSocketSignalingClient } from '../../src/signaling/drivers/websocket-client.js';
 import { RtcmeshError } from '../../src/errors.js';
 import { createMetrics } from '../../src/metrics/index.js';
+import { runServe } from '../../src/cli/serve.js';
 import { describeSystem, systemBinary } from '../system/require-binary.js';
 import { startRedis, type RedisServer } from '../system/redis-server.js';
 
@@ -185,5 +186,19 @@ describe('WebSocketSignalingClient URLs', () => {
     const c = new WebSocketSignalingClient(['ws://127.0.0.1:1', 'ws://127.0.0.1:2']);
     expect(c.url).toBe('ws://127.0.0.1:1');
     c.close();
+  });
+});
+
+describe('rtcmesh serve --redis', () => {
+  it('needs a redis:// URL and a shared secret', async () => {
+    const out = () => undefined;
+    const env = process.env['RTCMESH_SIGNALING_SECRET'];
+    delete process.env['RTCMESH_SIGNALING_SECRET'];
+    try {
+      await expect(runServe(['--redis', 'redis://127.0.0.1:6379'], { out })).rejects.toThrow(/--redis needs --secret/);
+      await expect(runServe(['--redis', 'http://x', '--secret', SECRET], { out })).rejects.toThrow(/redis:\/\/ URL/);
+    } finally {
+      if (env !== undefined) process.env['RTCMESH_SIGNALING_SECRET'] = env;
+    }
   });
 });

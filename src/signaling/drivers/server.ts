@@ -303,14 +303,14 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     const host = o.host === undefined ? '0.0.0.0' : checkString(o.host, 'listen options.host', 255);
     if (this.state !== 'new') throw new RtcmeshError(ErrorCode.INVALID_STATE, `listen() was already called (server is ${this.state}); create a new SignalingServer`);
     this.state = 'listening';
-    if (this.redis) {
+    if (this.core.start) {
       try {
-        await this.redis.start();
+        await this.core.start();
       } catch (err) {
         this.state = 'closed';
         this.coreTimer.stop();
-        await this.redis.stop();
-        throw new RtcmeshError(ErrorCode.INVALID_STATE, `cannot connect to Redis: ${err instanceof Error ? err.message : String(err)}; check the redis URL and that Redis is running`, { cause: err });
+        await this.core.stop?.();
+        throw new RtcmeshError(ErrorCode.INVALID_STATE, `cannot start the signaling back end: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
     }
     const http = createServer((req, res) => {
@@ -507,7 +507,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
           http.closeAllConnections();
         });
       }
-      if (this.redis) await this.redis.stop();
+      await this.core.stop?.();
       this.state = 'closed';
       this.emit('closed');
     })();

@@ -12,7 +12,7 @@
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
-import { ErrorCode } from '../../errors.js';
+import { ErrorCode, RtcmeshError } from '../../errors.js';
 import { randomHex } from '../../util/sans-io.js';
 import { DEFAULT_CORE_OPTIONS, type SignalingCoreOptions, type SignalingServerEvents, type SignalingStats } from '../core-types.js';
 import { Session, newCounters } from '../core-model.js';
@@ -139,7 +139,15 @@ export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> i
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    await this.store.connect();
+    try {
+      await this.store.connect();
+    } catch (err) {
+      throw new RtcmeshError(
+        ErrorCode.INVALID_STATE,
+        `cannot connect to Redis (${err instanceof Error ? err.message : String(err)}); check the redis URL and that Redis is running`,
+        { cause: err },
+      );
+    }
     await this.beat();
   }
 
