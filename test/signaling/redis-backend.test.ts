@@ -28,6 +28,19 @@ function once<T extends unknown[] = unknown[]>(emitter: unknown, event: string, 
   });
 }
 
+/** Resolve once `check()` holds (checked on every macrotask turn), or reject after `timeoutMs`. */
+function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const tick = () => {
+      if (check()) return resolve();
+      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out waiting until ${what}`));
+      setImmediate(tick);
+    };
+    tick();
+  });
+}
+
 describeSystem(
   'SignalingServer over Redis (two servers, one Redis)',
   binary,
@@ -130,6 +143,19 @@ describeSystem(
       const member = await client(urls[1]!).join({ lobby: 'hr', mode: 'client_server', create: false });
       expect(member.id).not.toBe(1);
       expect(member.peers).toEqual([1]);
+    });
+
+    it('a joiner waits (waitForHostMs) for its host to create the lobby on another server', async () => {
+      await startServers(2);
+      const waiter = client(urls[1]!).join({ lobby: 'later', mode: 'client_server', waitForHostMs: 10_000 });
+      await expect(client(urls[1]!).join({ lobby: 'never', waitForHostMs: 300 })).rejects.toMatchObject({ code: 'LOBBY_NOT_FOUND' });
+      await until(() => servers[1]!.getStats().waitingForHost === 1, 'the joiner to wait for its host');
+      const host = await client(urls[0]!).join({ lobby: 'later', mode: 'client_server', host: true });
+      expect(host.id).toBe(1);
+      const joined = await waiter;
+      expect(joined.id).not.toBe(1);
+      expect(joined.peers).toEqual([1]);
+      expect(servers[1]!.getStats().waitingForHost).toBe(0);
     });
 
     it('exposes Redis health per process in Prometheus metrics', async () => {

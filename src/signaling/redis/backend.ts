@@ -87,6 +87,8 @@ export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> i
   private held: RedisBusMessage[] = [];
   /** @internal Joins and resumes waiting for Redis. */
   inFlight = 0;
+  /** @internal Joins waiting for their lobby's host. */
+  waitingForHost = 0;
   private shuttingDown = false;
   private started = false;
   private beating = false;
@@ -472,7 +474,7 @@ export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> i
       lobbies: this.lobbyCount,
       peers: this.attached.size + this.graces.size,
       detachedPeers: this.graces.size,
-      waitingForHost: 0,
+      waitingForHost: this.waitingForHost,
       ...this.stats,
       errors: { ...this.stats.errors },
       processId: this.processId,

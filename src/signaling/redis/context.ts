@@ -38,6 +38,8 @@ export interface RedisBackendContext extends EventEmitter<SignalingServerEvents>
   readonly attached: Map<string, Session>;
   /** Joins and resumes waiting for Redis. */
   inFlight: number;
+  /** Joins waiting for their lobby's host to create it. */
+  waitingForHost: number;
   after(ms: number, fire: () => void): Deadline;
   track<T>(p: Promise<T>): Promise<T | undefined>;
   register(s: Session, p: LocalPeer): void;

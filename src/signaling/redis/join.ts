@@ -16,6 +16,8 @@ import type { LocalPeer, RedisBackendContext } from './context.js';
 /** Random ids offered to the allocation script per attempt. */
 const CANDIDATES = 8;
 const ATTEMPTS = 4;
+/** How often a joiner waiting for its host looks for the lobby again (ms). */
+const HOST_POLL_MS = 200;
 
 const UNREACHABLE = 'the signaling state store (Redis) is unreachable; retry in a moment';
 
@@ -61,7 +63,7 @@ export class RedisJoins {
         data = verdict.data;
       }
       if (identity) await this.resume(s, identity, data);
-      else await this.fresh(s, name, m.mode ?? 'mesh', data, host, this.mayCreate(m));
+      else await this.fresh(s, name, m.mode ?? 'mesh', data, host, this.mayCreate(m), Math.min(m.waitForHostMs ?? 0, b.options.maxWaitForHostMs));
     } catch {
       if (!s.isClosed) b.out.refuseJoin(s, ErrorCode.TIMEOUT, UNREACHABLE);
     } finally {
@@ -73,8 +75,7 @@ export class RedisJoins {
   /**
    * Whether a fresh join may create an absent lobby: a host join always; not a
    * join-only one (`create: false`, `waitForHostMs`), nor a `client_server`
-   * one under `clientServerJoinOnly`. (Joiners do not wait for their host on
-   * this back end: `waitForHostMs` gets `LOBBY_NOT_FOUND` at once.)
+   * one under `clientServerJoinOnly`.
    */
   private mayCreate(m: JoinMessage): boolean {
     if (m.host === true) return true;
@@ -82,16 +83,31 @@ export class RedisJoins {
     return !(this.b.options.clientServerJoinOnly && m.mode === 'client_server');
   }
 
-  private async fresh(s: Session, name: string, mode: LobbyMode, data: unknown, host: boolean, create: boolean): Promise<void> {
+  /**
+   * A fresh join. A join-only joiner of an absent lobby with `waitMs` looks
+   * again every {@link HOST_POLL_MS} (deadlines of the back end, no timer) until
+   * its host created the lobby or `waitMs` passed.
+   */
+  private async fresh(s: Session, name: string, mode: LobbyMode, data: unknown, host: boolean, create: boolean, waitMs: number): Promise<void> {
     const { b } = this;
     const epoch = randomHex(b.options.random, 8);
+    const giveUpAt = b.options.clock.now() + waitMs;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const candidates = Array.from({ length: CANDIDATES }, () => b.options.random.int(MIN_SIGNALING_PEER_ID, MAX_SIGNALING_PEER_ID));
       const r = await b.store.join(name, mode, epoch, create, host, candidates);
       if (!r.ok) {
         if (r.reason === 'retry') continue;
         if (s.isClosed) return;
-        if (r.reason === 'not_found') b.out.refuseJoin(s, ErrorCode.LOBBY_NOT_FOUND, `lobby "${name}" does not exist; its host creates it`);
+        if (r.reason === 'not_found' && b.options.clock.now() < giveUpAt) {
+          b.waitingForHost++;
+          await new Promise<void>((resolve) => b.after(Math.min(HOST_POLL_MS, giveUpAt - b.options.clock.now()), resolve));
+          b.waitingForHost--;
+          if (s.isClosed) return;
+          attempt--;
+          continue;
+        }
+        const absent = waitMs > 0 ? `was not created within ${waitMs} ms` : 'does not exist';
+        if (r.reason === 'not_found') b.out.refuseJoin(s, ErrorCode.LOBBY_NOT_FOUND, `lobby "${name}" ${absent}; its host creates it`);
         else if (r.reason === 'host_taken') b.out.refuseJoin(s, ErrorCode.HOST_TAKEN, `lobby "${name}" already has a host (id 1)`);
         else if (r.reason === 'sealed') b.out.refuseJoin(s, ErrorCode.LOBBY_SEALED, `lobby "${name}" is sealed and accepts no new peers`);
         else if (r.reason === 'full') b.out.refuseJoin(s, ErrorCode.LOBBY_FULL, `lobby "${name}" is full (${b.options.maxPeersPerLobby} peers)`);
