@@ -18,4 +18,11 @@ export {
   type ListenAddress,
   type ServerCloseOptions,
 } from './signaling/drivers/server.js';
+export {
+  RedisSignalingBackend,
+  type RedisBackendOptions,
+  type RedisHealthEvents,
+  type RedisSignalingStats,
+} from './signaling/redis/backend.js';
+export type { RedisStoreStats } from './signaling/redis/store.js';
 export * from './metrics/index.js';

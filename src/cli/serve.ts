@@ -43,6 +43,10 @@ export const SERVE_USAGE = `usage: rtcmesh serve [options]
   --max-wait-for-host MS
                         cap on a joiner's waitForHostMs (default 60000; 0 = no waiting)
   --rate-limit N/MS[/B] frames (and bytes) per window per socket (default 200/1000/1048576)
+  --redis URL           share lobbies with other serve processes through Redis
+                        (redis://host:port); needs --secret, the same on every process
+                        (see docs/scale-out.md)
+  --redis-prefix P      Redis key/channel prefix (default rtcmesh:)
   --stats-interval MS   print a stats line this often (default 0 = never)
   --metrics-port N      serve Prometheus metrics at http://HOST:N/metrics (0 = any free port)
   --quiet               log only the listening line, errors and shutdown
@@ -103,6 +107,8 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
         'client-server-join-only': { type: 'boolean' },
         'max-wait-for-host': { type: 'string' },
         'stats-interval': { type: 'string' },
+        redis: { type: 'string' },
+        'redis-prefix': { type: 'string' },
         'metrics-port': { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean' },
@@ -151,6 +157,11 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
     if (!m) throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, `--rate-limit must look like 200/1000 or 200/1000/1048576 (frames/milliseconds[/bytes]), got "${v['rate-limit']}"`);
     options.rateLimit = { messages: Number(m[1]), windowMs: Number(m[2]), ...(m[3] !== undefined ? { bytes: Number(m[3]) } : {}) };
   }
+  if (v.redis !== undefined) {
+    if (!/^rediss?:\/\/.+/i.test(v.redis)) throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, `--redis must be a redis:// URL, got "${v.redis}"`);
+    if (!options.resumeSecret) throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, '--redis needs --secret (or RTCMESH_SIGNALING_SECRET), the same on every process');
+    options.redis = v['redis-prefix'] !== undefined ? { url: v.redis, prefix: v['redis-prefix'] } : v.redis;
+  }
   const statsInterval = num(v['stats-interval'], 'stats-interval', 0, 3_600_000) ?? 0;
   const metricsPort = num(v['metrics-port'], 'metrics-port', 0, 65535);
   const port = num(v.port, 'port', 0, 65535) ?? 9080;
@@ -172,9 +183,16 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
   }
   server.on('client_error', (remote, code, message) => log('client_error', { remote, code, message }));
   server.on('abuse_closed', (remote, reason) => log('abuse_closed', { remote, reason }));
+  if (server.redis) {
+    const health = server.redis.health;
+    health.on('redis_lost', (which) => log('redis_lost', { connection: which, process: server.redis!.processId }));
+    health.on('redis_ready', (reregistered) => log('redis_ready', { reregistered }));
+    health.on('process_dead', (processId, peers) => log('process_dead', { process: processId, peers_taken_over: peers }));
+  }
 
   const address = await server.listen({ port, host });
   io.out(`rtcmesh signaling server listening on ${address.url} (bound to ${address.host}:${address.port})`);
+  if (server.redis) io.out(`sharing lobbies through Redis as process ${server.redis.processId}`);
 
   // Prometheus exposition on its own port, so /metrics is never public by accident.
   let metricsHttp: Server | undefined;

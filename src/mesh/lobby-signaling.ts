@@ -78,8 +78,8 @@ export interface LobbySignalingEvents {
   [event: string]: (...args: any[]) => void;
 }
 
-/** A signaling server URL, an in-memory bus, or a ready client (not yet joined). */
-export type SignalingSource = string | MemorySignalingBus | LobbySignaling;
+/** A signaling server URL, several URLs of one signaling service (processes sharing lobbies through Redis: the client fails over between them), an in-memory bus, or a ready client (not yet joined). */
+export type SignalingSource = string | readonly string[] | MemorySignalingBus | LobbySignaling;
 
 /** Options of `Mesh.join`. */
 export interface JoinMeshOptions extends MultiplayerPeerOptions {

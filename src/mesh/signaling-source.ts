@@ -16,7 +16,13 @@ export function resolveSignaling(source: SignalingSource): { client: LobbySignal
     if (!/^wss?:\/\//.test(source)) invalid('signaling', 'a ws:// or wss:// URL, a MemorySignalingBus or a signaling client', source);
     return { client: new WebSocketSignalingClient(source), owned: true };
   }
+  if (Array.isArray(source)) {
+    if (source.length === 0 || source.some((u) => typeof u !== 'string' || !/^wss?:\/\//.test(u))) {
+      invalid('signaling', 'a non-empty array of ws:// or wss:// URLs', source);
+    }
+    return { client: new WebSocketSignalingClient(source as readonly string[]), owned: true };
+  }
   if (source instanceof MemorySignalingBus) return { client: source.createClient(), owned: true };
-  if (source && typeof source === 'object' && typeof (source as LobbySignaling).join === 'function') return { client: source, owned: false };
+  if (source && typeof source === 'object' && typeof (source as LobbySignaling).join === 'function') return { client: source as LobbySignaling, owned: false };
   return invalid('signaling', 'a ws:// or wss:// URL, a MemorySignalingBus or a signaling client', source);
 }

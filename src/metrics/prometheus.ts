@@ -150,6 +150,43 @@ const SIGNALING_DEFS: Def<SignalingStats>[] = [
   { name: 'signaling_join_timeouts_total', help: 'Sockets closed by the join timeout.', kind: 'counter', labels: [], rows: (s) => one(s.joinTimeouts) },
 ];
 
+/** Stats of a server sharing lobbies through Redis (`SignalingServer({ redis })`); see docs/scale-out.md. */
+interface RedisStatsPart {
+  processId: string;
+  redis: {
+    roundTripMs: number;
+    pending: number;
+    pubsubBacklogBytes: number;
+    disconnects: number;
+    reconnects: number;
+    messagesIn: number;
+    failures: number;
+    connected: boolean;
+    undeliverable: number;
+    takenOver: number;
+  };
+}
+const redisPart = (s: SignalingStats): RedisStatsPart | undefined => {
+  const r = s as SignalingStats & Partial<RedisStatsPart>;
+  return r.redis && typeof r.processId === 'string' ? (r as RedisStatsPart) : undefined;
+};
+const redisRow = (value: (r: RedisStatsPart['redis']) => number) => (s: SignalingStats): [Record<string, string>, number][] => {
+  const r = redisPart(s);
+  return r ? [[{ process: r.processId }, value(r.redis)]] : [];
+};
+const REDIS_DEFS: Def<SignalingStats>[] = [
+  { name: 'signaling_redis_up', help: '1 while the Redis command connection is ready.', kind: 'gauge', labels: ['process'], rows: redisRow((r) => (r.connected ? 1 : 0)) },
+  { name: 'signaling_redis_round_trip_seconds', help: 'Redis round trip of the last heartbeat.', kind: 'gauge', labels: ['process'], rows: redisRow((r) => r.roundTripMs / 1000) },
+  { name: 'signaling_redis_pending_commands', help: 'Redis commands sent and not yet answered.', kind: 'gauge', labels: ['process'], rows: redisRow((r) => r.pending) },
+  { name: 'signaling_redis_pubsub_backlog_bytes', help: "Bytes in Redis's output buffer towards this process's channel subscriber (not yet read).", kind: 'gauge', labels: ['process'], rows: redisRow((r) => r.pubsubBacklogBytes) },
+  { name: 'signaling_redis_disconnects_total', help: 'Times a Redis connection was lost.', kind: 'counter', labels: ['process'], rows: redisRow((r) => r.disconnects) },
+  { name: 'signaling_redis_reconnects_total', help: 'Times the Redis connection came back (local peers registered again).', kind: 'counter', labels: ['process'], rows: redisRow((r) => r.reconnects) },
+  { name: 'signaling_redis_failures_total', help: 'Redis commands that failed.', kind: 'counter', labels: ['process'], rows: redisRow((r) => r.failures) },
+  { name: 'signaling_redis_channel_messages_total', help: "Messages received on this process's channel.", kind: 'counter', labels: ['process'], rows: redisRow((r) => r.messagesIn) },
+  { name: 'signaling_redis_undeliverable_total', help: 'Channel messages for a peer no longer attached here (dropped).', kind: 'counter', labels: ['process'], rows: redisRow((r) => r.undeliverable) },
+  { name: 'signaling_redis_taken_over_total', help: 'Peers taken over from dead processes.', kind: 'counter', labels: ['process'], rows: redisRow((r) => r.takenOver) },
+];
+
 const hasGetStats = (v: unknown): boolean => typeof (v as { getStats?: unknown } | null)?.getStats === 'function';
 
 /**
@@ -213,6 +250,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   };
   if (meshes.size > 0 || o.meshes !== undefined) register(MESH_DEFS, meshSnapshot);
   if (signaling) register(SIGNALING_DEFS, signalingSnapshot);
+  if (signaling && redisPart(signaling.getStats())) register(REDIS_DEFS, signalingSnapshot);
 
   const metrics = () => {
     meshSnap = undefined;

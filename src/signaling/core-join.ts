@@ -42,7 +42,8 @@ export interface JoinContext {
 export type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
 
 /** Key comparison that does not stop at the first differing character. */
-function keyEquals(given: string | undefined, expected: string): boolean {
+/** Constant-time comparison of a host key with the expected one. */
+export function keyEquals(given: string | undefined, expected: string): boolean {
   if (given === undefined) return false;
   let diff = given.length ^ expected.length;
   for (let i = 0; i < expected.length; i++) diff |= (given.charCodeAt(i % Math.max(1, given.length)) || 0) ^ expected.charCodeAt(i);

@@ -73,6 +73,15 @@ export interface SignalingBackend extends Schedulable, EventEmitter<SignalingSer
   open(io: SessionTransport): SignalingSession | undefined;
   /** Counters and gauges. */
   getStats(): SignalingStats;
+  /** Optional: peers detached (in their resume grace) whose last connection came from `address` (counted against its per-address limit). */
+  detachedOf?(address: string): number;
   /** Tell every client (`shutdown`), close every connection, forget every deadline. */
   shutdown(reason: string, reconnect: boolean): void;
+  /**
+   * Optional: connect to what the back end needs (the Redis back end: Redis)
+   * before the transport accepts connections. Rejects when it cannot.
+   */
+  start?(): Promise<void>;
+  /** Optional: after `shutdown`, release what `start` acquired (the Redis back end: its connections). */
+  stop?(): Promise<void>;
 }

@@ -5,6 +5,8 @@
  */
 import { checkBool, checkInt, checkOptions, checkString, invalid } from '../../util/validate.js';
 import { MAX_HOST_KEY_LENGTH } from '../protocol.js';
+import { ErrorCode, RtcmeshError } from '../../errors.js';
+import type { RedisBackendOptions } from '../redis/backend.js';
 import { DEFAULT_CORE_OPTIONS, type AuthorizeHook, type SignalingCoreOptions } from '../core.js';
 import type { AddressGateOptions } from './address-gate.js';
 import type { SignalingServer } from './server.js';
@@ -93,6 +95,12 @@ export interface SignalingServerOptions {
   clientServerJoinOnly?: boolean;
   /** Cap on a joiner's `waitForHostMs` (default 60000; 0 = joiners never wait). */
   maxWaitForHostMs?: number;
+  /**
+   * Share lobbies with other server processes through Redis (issue #16):
+   * `redis://host:port` or {@link RedisBackendOptions}. Every process needs
+   * the same `resumeSecret`. See docs/scale-out.md.
+   */
+  redis?: string | RedisBackendOptions;
 }
 
 const OPTION_KEYS = [
@@ -128,6 +136,7 @@ const OPTION_KEYS = [
   'hostKey',
   'clientServerJoinOnly',
   'maxWaitForHostMs',
+  'redis',
 ];
 
 const HOUR = 3_600_000;
@@ -144,6 +153,7 @@ export interface ResolvedServerOptions {
   shutdownTimeoutMs: number;
   resumeSecret: string | Uint8Array | undefined;
   resumeTokenTtlMs: number;
+  redis: RedisBackendOptions | undefined;
 }
 
 /** Validate `options` (throws RtcmeshError naming the bad one). */
@@ -210,6 +220,7 @@ const o = checkOptions<SignalingServerOptions>(options, OPTION_KEYS, 'SignalingS
   };
   return {
     core,
+    redis: o.redis === undefined ? undefined : redisOptions(o.redis, o.resumeSecret),
     gate: {
       maxPerAddress: int(o.maxConnectionsPerAddress, 0, 0, 10_000_000, 'maxConnectionsPerAddress'),
       maxPendingPerAddress: int(o.maxPendingUpgradesPerAddress, 16, 0, 10_000_000, 'maxPendingUpgradesPerAddress'),
@@ -225,4 +236,23 @@ const o = checkOptions<SignalingServerOptions>(options, OPTION_KEYS, 'SignalingS
     resumeSecret: o.resumeSecret,
     resumeTokenTtlMs: int(o.resumeTokenTtlMs, 24 * HOUR, 1000, 365 * 24 * HOUR, 'resumeTokenTtlMs'),
   };
+}
+
+/** Check the `redis` option (a URL or {@link RedisBackendOptions}); Redis needs a resume secret shared by every process. */
+function redisOptions(redis: string | RedisBackendOptions, resumeSecret: unknown): RedisBackendOptions {
+  const r =
+    typeof redis === 'string'
+      ? { url: redis }
+      : checkOptions<RedisBackendOptions>(redis, ['url', 'prefix', 'processId', 'heartbeatIntervalMs', 'heartbeatTtlMs', 'redisOptions'], 'SignalingServer options.redis');
+  const url = checkString(r.url, 'SignalingServer options.redis url', 2048);
+  if (!/^rediss?:\/\/.+/i.test(url)) invalid('SignalingServer options.redis', 'a redis:// or rediss:// URL', url);
+  if (resumeSecret === undefined) {
+    throw new RtcmeshError(
+      ErrorCode.INVALID_ARGUMENT,
+      'SignalingServer options.redis needs options.resumeSecret: give every server process the same secret so a client can resume on any of them',
+    );
+  }
+  if (r.heartbeatIntervalMs !== undefined) checkInt(r.heartbeatIntervalMs, 50, 60_000, 'SignalingServer options.redis.heartbeatIntervalMs');
+  if (r.heartbeatTtlMs !== undefined) checkInt(r.heartbeatTtlMs, 100, 600_000, 'SignalingServer options.redis.heartbeatTtlMs');
+  return { ...r, url };
 }

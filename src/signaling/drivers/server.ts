@@ -27,6 +27,8 @@ import { resolveServerOptions, type SignalingServerOptions } from './server-opti
 import { HmacTokenIssuer } from './hmac-tokens.js';
 import { Outbox, type OutboxSlot } from './outbox.js';
 import { PollTimer } from './poll-timer.js';
+import type { SignalingBackend } from '../transport.js';
+import { RedisSignalingBackend, type RedisBackendOptions } from '../redis/backend.js';
 
 export type { SignalingServerOptions } from './server-options.js';
 
@@ -90,7 +92,9 @@ interface Conn extends OutboxSlot {
  * await server.close();
  */
 export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
-  private readonly core: SignalingCore;
+  private readonly core: SignalingBackend;
+  /** The Redis back end when the server was created with `redis` (health events, Redis stats). */
+  readonly redis: RedisSignalingBackend | undefined;
   /** Runs the core's deadlines (join, grace, seal, partial-lobby timers) on the wall clock. */
   private readonly coreTimer: PollTimer;
   private readonly wss: WebSocketServer;
@@ -100,6 +104,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
   private state: 'new' | 'listening' | 'closing' | 'closed' = 'new';
   private closing: Promise<void> | undefined;
   private readonly maxConnections: number;
+  private readonly maxPerAddress: number;
   /** Per-address admission: sockets, pending upgrades, detached peers, connection rate, upgrade timeout. */
   private readonly gate: AddressGate;
   /** Frames to each socket, written once per event-loop turn. */
@@ -122,10 +127,18 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     this.pingIntervalMs = o.pingIntervalMs;
     this.maxBufferedBytes = o.maxBufferedBytes;
     this.shutdownTimeoutMs = o.shutdownTimeoutMs;
-    this.core = new SignalingCore(o.core, new HmacTokenIssuer(o.resumeSecret, o.resumeTokenTtlMs));
+    this.maxPerAddress = o.gate.maxPerAddress;
+    const tokens = new HmacTokenIssuer(o.resumeSecret, o.resumeTokenTtlMs);
+    if (o.redis !== undefined) {
+      this.redis = new RedisSignalingBackend(o.core, tokens, o.redis);
+      this.core = this.redis;
+    } else {
+      this.redis = undefined;
+      this.core = new SignalingCore(o.core, tokens);
+    }
     this.coreTimer = new PollTimer(this.core);
     const core = this.core;
-    this.gate = new AddressGate({ ...o.gate, detachedOf: (address) => core.detachedOf(address) });
+    this.gate = new AddressGate({ ...o.gate, detachedOf: (address) => core.detachedOf?.(address) ?? 0 });
     this.outbox = new Outbox((slot, chars) => {
       if (slot.ws.bufferedAmount + chars <= this.maxBufferedBytes) return true;
       this.policyClosed++;
@@ -151,6 +164,16 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     const host = o.host === undefined ? '0.0.0.0' : checkString(o.host, 'listen options.host', 255);
     if (this.state !== 'new') throw new RtcmeshError(ErrorCode.INVALID_STATE, `listen() was already called (server is ${this.state}); create a new SignalingServer`);
     this.state = 'listening';
+    if (this.core.start) {
+      try {
+        await this.core.start();
+      } catch (err) {
+        this.state = 'closed';
+        this.coreTimer.stop();
+        await this.core.stop?.();
+        throw new RtcmeshError(ErrorCode.INVALID_STATE, `cannot start the signaling back end: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+    }
     const http = createServer((req, res) => {
       if (req.url === '/healthz') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
@@ -210,10 +233,23 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     this.gate.opened(address);
     let accepted = false;
     socket.once('close', () => accepted || this.gate.closed(address));
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      accepted = true;
-      this.accept(ws, req, remote, address);
-    });
+    const upgrade = () =>
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        accepted = true;
+        this.accept(ws, req, remote, address);
+      });
+    if (!this.redis || this.maxPerAddress <= 0) return upgrade();
+    // Across every process sharing the Redis: counted there too (fails open while Redis is unreachable).
+    const store = this.redis.store;
+    store.acquireAddress(address, this.maxPerAddress).then(
+      (ok) => {
+        if (!ok) return refuse(429, 'Too Many Requests');
+        if (socket.destroyed || this.state === 'closing' || this.state === 'closed') return void store.releaseAddress(address).catch(() => undefined);
+        socket.once('close', () => void store.releaseAddress(address).catch(() => undefined));
+        upgrade();
+      },
+      () => upgrade(),
+    );
   }
 
   private accept(ws: WebSocket, req: IncomingMessage, remote: string, address: string): void {
@@ -345,6 +381,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
           http.closeAllConnections();
         });
       }
+      await this.core.stop?.();
       this.state = 'closed';
       this.emit('closed');
     })();

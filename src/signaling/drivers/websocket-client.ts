@@ -107,19 +107,33 @@ async function defaultWebSocket(): Promise<WebSocketConstructor> {
  * const { id, peers } = await client.join({ lobby: 'my-game' });
  */
 export class WebSocketSignalingClient extends BaseSignalingClient {
-  readonly url: string;
+  /**
+   * Every server URL it may use, in order of preference. With several (one
+   * signaling service of several processes, see docs/scale-out.md), a link
+   * that fails to open or drops makes the next attempt use the next URL, so a
+   * client whose server process died resumes its id on another one.
+   */
+  readonly urls: readonly string[];
+  private cursor = 0;
+  /** The last link failed to open or dropped: the next attempt moves on to the next URL. */
+  private moveOn = false;
   private readonly Ctor: WebSocketConstructor | undefined;
   private readonly connectTimeoutMs: number;
   private readonly pingIntervalMs: number;
   private readonly pingTimeoutMs: number;
 
-  constructor(url: string, options?: WebSocketSignalingClientOptions) {
+  /** @param url a server URL, or several URLs of one signaling service (fail-over, in order). */
+  constructor(url: string | readonly string[], options?: WebSocketSignalingClientOptions) {
     const o = checkOptions<WebSocketSignalingClientOptions>(options, OPTION_KEYS, 'WebSocketSignalingClient options');
     super(o, 'WebSocketSignalingClient options');
-    checkString(url, 'WebSocketSignalingClient url', 2048);
-    if (!/^wss?:\/\/.+/i.test(url)) invalid('WebSocketSignalingClient url', 'a ws:// or wss:// URL', url);
+    const urls = typeof url === 'string' ? [url] : url;
+    if (!Array.isArray(urls) || urls.length === 0 || urls.length > 64) invalid('WebSocketSignalingClient url', 'a ws:// URL or an array of 1 to 64 of them', url);
+    urls.forEach((u: unknown, i: number) => {
+      checkString(u, `WebSocketSignalingClient url[${i}]`, 2048);
+      if (!/^wss?:\/\/.+/i.test(u as string)) invalid('WebSocketSignalingClient url', 'a ws:// or wss:// URL', u);
+    });
     if (o.WebSocket !== undefined && typeof o.WebSocket !== 'function') invalid('WebSocketSignalingClient options.WebSocket', 'a WebSocket constructor', o.WebSocket);
-    this.url = url;
+    this.urls = [...urls];
     this.Ctor = o.WebSocket;
     this.connectTimeoutMs = o.connectTimeoutMs === undefined ? 10_000 : checkInt(o.connectTimeoutMs, 1, 3_600_000, 'WebSocketSignalingClient options.connectTimeoutMs');
     this.pingIntervalMs =
@@ -136,7 +150,33 @@ export class WebSocketSignalingClient extends BaseSignalingClient {
     this.once('closed', () => timer.stop());
   }
 
+  /** The URL in use (or about to be tried). */
+  get url(): string {
+    return this.urls[this.cursor]!;
+  }
+
   protected async openLink(handlers: SignalingLinkHandlers, signal: AbortSignal): Promise<SignalingLink> {
+    if (this.moveOn) {
+      this.moveOn = false;
+      this.cursor = (this.cursor + 1) % this.urls.length;
+    }
+    try {
+      return await this.openOne(handlers, signal);
+    } catch (err) {
+      this.moveOn = true;
+      throw err;
+    }
+  }
+
+  private async openOne(outer: SignalingLinkHandlers, signal: AbortSignal): Promise<SignalingLink> {
+    const handlers: SignalingLinkHandlers = {
+      message: (text) => outer.message(text),
+      invalid: (reason) => outer.invalid(reason),
+      close: (code, reason) => {
+        this.moveOn = true; // dropped by the server or the network (a close we asked for never gets here)
+        outer.close(code, reason);
+      },
+    };
     const Ctor = this.Ctor ?? (await defaultWebSocket());
     if (signal.aborted) throw new RtcmeshError(ErrorCode.CLOSED, 'connecting was cancelled');
     return new Promise<SignalingLink>((resolve, reject) => {
