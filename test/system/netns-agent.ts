@@ -30,6 +30,7 @@ type Command =
   | { op: 'stats' }
   | { op: 'burst'; reliable: number; unreliable: number }
   | { op: 'report' }
+  | { op: 'awaitReliable'; count: number }
   | { op: 'sampleLoss'; count: number; everyMs: number }
   | { op: 'close' };
 
@@ -59,8 +60,10 @@ function check(channel: number, bytes: Uint8Array): number {
 }
 
 const received = {
-  reliable: { count: 0, next: 0, outOfOrder: 0, corrupt: 0 },
-  unreliable: { count: 0, seen: new Set<number>(), duplicates: 0, corrupt: 0 },
+  reliable: { count: 0, next: 0, outOfOrder: 0 },
+  unreliable: { count: 0, seen: new Set<number>(), duplicates: 0 },
+  /** Packets matching neither channel's numbering. */
+  corrupt: 0,
 };
 
 function start(cmd: Extract<Command, { op: 'start' }>): void {
@@ -88,35 +91,48 @@ function start(cmd: Extract<Command, { op: 'start' }>): void {
   if (cmd.offer) pc.createOffer();
 }
 
+/** Emit `received` (a report) once this many reliable packets arrived (0: not waiting). */
+let awaitReliable = 0;
+
+function report(ev: string): void {
+  const { reliable, unreliable, corrupt } = received;
+  out(ev, {
+    reliable,
+    unreliable: { count: unreliable.count, distinct: unreliable.seen.size, duplicates: unreliable.duplicates },
+    corrupt,
+    link: mesh?.getLinkStats(remoteId),
+  });
+}
+
 let toSend = { reliable: 0, unreliable: 0, sentReliable: 0, sentUnreliable: 0 };
 
 function tick(): void {
   const m = mesh!;
   m.poll();
-  while (m.getAvailablePacketCount() > 0) {
-    const mode = m.getPacketMode(); // describes the next packet
-    const bytes = m.getPacket()!;
-    if (mode === TransferMode.RELIABLE) {
+  // Packets are told apart by content (each channel's bytes differ), so a
+  // corrupt packet counts on its own and nothing depends on getPacketMode().
+  for (let bytes = m.getPacket(); bytes !== undefined; bytes = m.getPacket()) {
+    const reliableSeq = check(0, bytes);
+    if (reliableSeq >= 0) {
       const r = received.reliable;
-      const seq = check(0, bytes);
-      if (seq < 0) {
-        r.corrupt++;
-        continue;
-      }
       r.count++;
-      if (seq !== r.next) r.outOfOrder++;
-      r.next = seq + 1;
-    } else {
-      const u = received.unreliable;
-      const seq = check(2, bytes);
-      if (seq < 0) {
-        u.corrupt++;
-        continue;
-      }
-      u.count++;
-      if (u.seen.has(seq)) u.duplicates++;
-      u.seen.add(seq);
+      if (reliableSeq !== r.next) r.outOfOrder++;
+      r.next = reliableSeq + 1;
+      continue;
     }
+    const seq = check(2, bytes);
+    const u = received.unreliable;
+    if (seq < 0) {
+      received.corrupt++;
+      continue;
+    }
+    u.count++;
+    if (u.seen.has(seq)) u.duplicates++;
+    u.seen.add(seq);
+  }
+  if (awaitReliable > 0 && received.reliable.count >= awaitReliable) {
+    awaitReliable = 0;
+    report('received');
   }
   const peer = m.getPeer(remoteId);
   if (!peer?.connected) return;
@@ -156,15 +172,11 @@ function handle(cmd: Command): void {
     case 'burst':
       toSend = { reliable: cmd.reliable, unreliable: cmd.unreliable, sentReliable: 0, sentUnreliable: 0 };
       return;
-    case 'report': {
-      const { reliable, unreliable } = received;
-      out('report', {
-        reliable,
-        unreliable: { count: unreliable.count, distinct: unreliable.seen.size, duplicates: unreliable.duplicates, corrupt: unreliable.corrupt },
-        link: mesh?.getLinkStats(remoteId),
-      });
+    case 'report':
+      return report('report');
+    case 'awaitReliable':
+      awaitReliable = cmd.count;
       return;
-    }
     case 'sampleLoss': {
       const samples: number[] = [];
       const take = () => {
