@@ -28,7 +28,7 @@ type Command =
   | { op: 'description'; type: 'offer' | 'answer'; sdp: string }
   | { op: 'candidate'; mid: string; index: number; candidate: string }
   | { op: 'stats' }
-  | { op: 'burst'; reliable: number; unreliable: number }
+  | { op: 'burst'; reliable: number; unreliable: number; concurrent?: boolean }
   | { op: 'report' }
   | { op: 'awaitReliable'; count: number }
   | { op: 'sampleLoss'; count: number; everyMs: number }
@@ -60,7 +60,7 @@ function check(channel: number, bytes: Uint8Array): number {
 }
 
 const received = {
-  reliable: { count: 0, next: 0, outOfOrder: 0 },
+  reliable: { count: 0, next: 0, outOfOrder: 0, /** Longest wait between two reliable packets (ms): shows stalls. */ maxGapMs: 0, lastAt: 0 },
   unreliable: { count: 0, seen: new Set<number>(), duplicates: 0 },
   /** Packets matching neither channel's numbering. */
   corrupt: 0,
@@ -85,7 +85,7 @@ function start(cmd: Extract<Command, { op: 'start' }>): void {
     mesh.createMesh(cmd.id);
     mesh.addPeer(pc, remoteId);
     mesh.on('peer_connected', (id) => out('peer_connected', { id }));
-    mesh.on('peer_disconnected', (id) => out('peer_disconnected', { id }));
+    mesh.on('peer_disconnected', (id, reason) => out('peer_disconnected', { id, reason, history: mesh?.getClosedLinkStats(id)?.history }));
     loop = setInterval(tick, 2);
   }
   if (cmd.offer) pc.createOffer();
@@ -97,14 +97,15 @@ let awaitReliable = 0;
 function report(ev: string): void {
   const { reliable, unreliable, corrupt } = received;
   out(ev, {
-    reliable,
+    reliable: { count: reliable.count, next: reliable.next, outOfOrder: reliable.outOfOrder, maxGapMs: reliable.maxGapMs },
     unreliable: { count: unreliable.count, distinct: unreliable.seen.size, duplicates: unreliable.duplicates },
     corrupt,
     link: mesh?.getLinkStats(remoteId),
   });
 }
 
-let toSend = { reliable: 0, unreliable: 0, sentReliable: 0, sentUnreliable: 0 };
+let toSend = { reliable: 0, unreliable: 0, sentReliable: 0, sentUnreliable: 0, concurrent: false };
+const nextSeq = { reliable: 0, unreliable: 0 };
 
 function tick(): void {
   const m = mesh!;
@@ -115,6 +116,9 @@ function tick(): void {
     const reliableSeq = check(0, bytes);
     if (reliableSeq >= 0) {
       const r = received.reliable;
+      const now = performance.now();
+      if (r.count > 0) r.maxGapMs = Math.max(r.maxGapMs, Math.round(now - r.lastAt));
+      r.lastAt = now;
       r.count++;
       if (reliableSeq !== r.next) r.outOfOrder++;
       r.next = reliableSeq + 1;
@@ -136,21 +140,25 @@ function tick(): void {
   }
   const peer = m.getPeer(remoteId);
   if (!peer?.connected) return;
-  // Keep the reliable channel's send buffer short; pace the unreliable one.
-  const reliableChannel = peer.channels[0]!;
-  while (toSend.sentReliable < toSend.reliable && reliableChannel.getBufferedAmount() < 64 * 1024) {
-    m.transferMode = TransferMode.RELIABLE;
-    m.targetPeer = remoteId;
-    for (let i = 0; i < 200 && toSend.sentReliable < toSend.reliable; i++) m.putPacket(packet(0, toSend.sentReliable++));
-  }
+  // Unreliable packets first (paced), then the reliable ones (send buffer kept
+  // short), or both at once when `concurrent`. Numbering continues across
+  // bursts, so a reliable packet after a burst of unreliable ones arrives
+  // after everything that burst delivered.
   for (let i = 0; i < 10 && toSend.sentUnreliable < toSend.unreliable; i++) {
     m.transferMode = TransferMode.UNRELIABLE;
     m.targetPeer = remoteId;
-    m.putPacket(packet(2, toSend.sentUnreliable++));
+    m.putPacket(packet(2, nextSeq.unreliable++));
+    toSend.sentUnreliable++;
+  }
+  const reliableChannel = peer.channels[0]!;
+  while ((toSend.concurrent || toSend.sentUnreliable === toSend.unreliable) && toSend.sentReliable < toSend.reliable && reliableChannel.getBufferedAmount() < 64 * 1024) {
+    m.transferMode = TransferMode.RELIABLE;
+    m.targetPeer = remoteId;
+    for (let i = 0; i < 200 && toSend.sentReliable < toSend.reliable; i++, toSend.sentReliable++) m.putPacket(packet(0, nextSeq.reliable++));
   }
   if (toSend.reliable + toSend.unreliable > 0 && toSend.sentReliable === toSend.reliable && toSend.sentUnreliable === toSend.unreliable) {
     out('sent', { reliable: toSend.reliable, unreliable: toSend.unreliable });
-    toSend = { reliable: 0, unreliable: 0, sentReliable: 0, sentUnreliable: 0 };
+    toSend = { reliable: 0, unreliable: 0, sentReliable: 0, sentUnreliable: 0, concurrent: false };
   }
 }
 
@@ -170,7 +178,7 @@ function handle(cmd: Command): void {
       return;
     }
     case 'burst':
-      toSend = { reliable: cmd.reliable, unreliable: cmd.unreliable, sentReliable: 0, sentUnreliable: 0 };
+      toSend = { reliable: cmd.reliable, unreliable: cmd.unreliable, sentReliable: 0, sentUnreliable: 0, concurrent: cmd.concurrent ?? false };
       return;
     case 'report':
       return report('report');

@@ -18,7 +18,7 @@
  * Namespaces are named `rtmnat-<pid>-<n>-<role>`; {@link cleanLeftovers}
  * deletes those of processes that no longer exist (a crashed earlier run).
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -37,6 +37,18 @@ export function natLabUnavailable(): string | undefined {
   if (process.platform !== 'linux') return 'network namespaces need Linux';
   if (process.getuid?.() !== 0) return 'network namespaces need root (run as root, e.g. in CI)';
   for (const bin of ['ip', 'iptables', 'sysctl']) if (!systemBinary(bin, `/usr/sbin/${bin}`, `/sbin/${bin}`)) return `${bin} is not installed (iproute2/iptables/procps)`;
+  // Root in a container may still lack CAP_NET_ADMIN / CAP_SYS_ADMIN: try one namespace.
+  const probe = `${NETNS_PREFIX}${process.pid}-probe`;
+  try {
+    execFileSync('ip', ['netns', 'add', probe], { stdio: 'pipe', timeout: 10_000 });
+  } catch (err) {
+    return `cannot create a network namespace (needs CAP_SYS_ADMIN and CAP_NET_ADMIN): ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`;
+  }
+  try {
+    execFileSync('ip', ['netns', 'del', probe], { stdio: 'pipe', timeout: 10_000 });
+  } catch {
+    // removed by cleanLeftovers() at the next run
+  }
   return undefined;
 }
 
