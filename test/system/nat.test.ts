@@ -61,6 +61,7 @@ describeNatLab('NAT traversal in network namespaces', (turnserver) => {
   /** Both sides open, greet each other; returns both sides' stats. */
   async function exchange(a: LabPeer, b: LabPeer): Promise<[PeerConnectionStats, PeerConnectionStats]> {
     const greetings = Promise.all([a.next('packet', (e) => e['text'] === 'hello from 2', 20_000, true), b.next('packet', (e) => e['text'] === 'hello from 1', 20_000, true)]);
+    greetings.catch(() => undefined); // reported below, or superseded by the open failure
     await Promise.all([a.next('open', undefined, 20_000, true), b.next('open', undefined, 20_000, true)]);
     await greetings;
     return Promise.all([stats(a), stats(b)]);
@@ -72,8 +73,9 @@ describeNatLab('NAT traversal in network namespaces', (turnserver) => {
       throw new Error(`${p.name} connected although no candidate pair should work`);
     });
     const failed = p.next('state', (e) => e['state'] === ConnectionState.FAILED, FAIL_BOUND_MS, true);
-    await Promise.race([failed, connected]);
     connected.catch(() => undefined);
+    failed.catch(() => undefined);
+    await Promise.race([failed, connected]);
     const ms = performance.now() - started;
     console.log(`[nat] ${p.name} reached FAILED after ${Math.round(ms)} ms`);
     return ms;

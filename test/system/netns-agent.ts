@@ -141,21 +141,26 @@ function tick(): void {
   const peer = m.getPeer(remoteId);
   if (!peer?.connected) return;
   // Unreliable packets first (paced), then the reliable ones (send buffer kept
-  // short), or both at once when `concurrent`. Numbering continues across
-  // bursts, so a reliable packet after a burst of unreliable ones arrives
-  // after everything that burst delivered.
+  // short). Numbering continues across bursts, so a reliable packet after a
+  // burst of unreliable ones arrives after everything that burst delivered.
+  // `concurrent`: both at once, each tick's unreliable packets queued behind
+  // up to 64 KiB of reliable data (as when the stalls were seen).
+  const reliableChannel = peer.channels[0]!;
+  const sendReliable = () => {
+    while (toSend.sentReliable < toSend.reliable && reliableChannel.getBufferedAmount() < 64 * 1024) {
+      m.transferMode = TransferMode.RELIABLE;
+      m.targetPeer = remoteId;
+      for (let i = 0; i < 200 && toSend.sentReliable < toSend.reliable; i++, toSend.sentReliable++) m.putPacket(packet(0, nextSeq.reliable++));
+    }
+  };
+  if (toSend.concurrent) sendReliable();
   for (let i = 0; i < 10 && toSend.sentUnreliable < toSend.unreliable; i++) {
     m.transferMode = TransferMode.UNRELIABLE;
     m.targetPeer = remoteId;
     m.putPacket(packet(2, nextSeq.unreliable++));
     toSend.sentUnreliable++;
   }
-  const reliableChannel = peer.channels[0]!;
-  while ((toSend.concurrent || toSend.sentUnreliable === toSend.unreliable) && toSend.sentReliable < toSend.reliable && reliableChannel.getBufferedAmount() < 64 * 1024) {
-    m.transferMode = TransferMode.RELIABLE;
-    m.targetPeer = remoteId;
-    for (let i = 0; i < 200 && toSend.sentReliable < toSend.reliable; i++, toSend.sentReliable++) m.putPacket(packet(0, nextSeq.reliable++));
-  }
+  if (toSend.sentUnreliable === toSend.unreliable) sendReliable();
   if (toSend.reliable + toSend.unreliable > 0 && toSend.sentReliable === toSend.reliable && toSend.sentUnreliable === toSend.unreliable) {
     out('sent', { reliable: toSend.reliable, unreliable: toSend.unreliable });
     toSend = { reliable: 0, unreliable: 0, sentReliable: 0, sentUnreliable: 0, concurrent: false };
