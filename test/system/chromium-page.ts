@@ -73,6 +73,41 @@ export interface HarnessPage {
 /** Called for each `window.toNode(name, kind, ...args)` in the page. */
 export type PageMessageHandler = (name: string, kind: string, args: unknown[]) => void;
 
+/** A headless Chromium started with {@link CHROMIUM_ARGS} (through the flag-merging wrapper). */
+export interface LaunchedChromium {
+  browser: Browser;
+  /** The switches Chromium was started with (after merging). */
+  argv(): Promise<string[]>;
+  /** Close the browser and remove the wrapper's directory. */
+  close(): Promise<void>;
+}
+
+/** Launch Chromium (headless, fresh temporary profile) with the project's flags. */
+export async function launchChromium(chromiumPath: string): Promise<LaunchedChromium> {
+  const dir = await mkdtemp(join(tmpdir(), 'rtcmesh-chromium-'));
+  const wrapper = join(dir, 'chromium');
+  let browser: Browser | undefined;
+  const close = async () => {
+    await browser?.close().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await writeFile(wrapper, WRAPPER);
+    await chmod(wrapper, 0o755);
+    // launch() gives Chromium a fresh temporary user-data-dir and removes it on close.
+    browser = await chromium.launch({
+      executablePath: wrapper,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      env: { ...process.env, RTCMESH_CHROMIUM: chromiumPath },
+    });
+    return { browser, argv: async () => (await readFile(join(dir, 'argv'), 'utf8')).trim().split('\n'), close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
 /**
  * Launch Chromium (headless, fresh profile) and open the harness page from
  * 127.0.0.1, with `window.toNode` forwarding to `onMessage`.
@@ -86,25 +121,15 @@ export async function openHarnessPage(chromiumPath: string, onMessage: PageMessa
     else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const dir = await mkdtemp(join(tmpdir(), 'rtcmesh-chromium-'));
-  const wrapper = join(dir, 'chromium');
-  await writeFile(wrapper, WRAPPER);
-  await chmod(wrapper, 0o755);
-  let browser: Browser | undefined;
+  let launched: LaunchedChromium | undefined;
   const close = async () => {
-    await browser?.close().catch(() => undefined);
+    await launched?.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
-    await rm(dir, { recursive: true, force: true });
   };
   try {
-    // launch() gives Chromium a fresh temporary user-data-dir and removes it on close.
-    browser = await chromium.launch({
-      executablePath: wrapper,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      env: { ...process.env, RTCMESH_CHROMIUM: chromiumPath },
-    });
+    launched = await launchChromium(chromiumPath);
+    const { browser } = launched;
     const page = await browser.newPage();
     page.on('pageerror', (err) => console.error('[chromium pageerror]', err));
     if (process.env['RTCMESH_DEBUG_PAGE']) page.on('console', (msg) => console.log('[page]', msg.text()));
@@ -112,7 +137,7 @@ export async function openHarnessPage(chromiumPath: string, onMessage: PageMessa
     const { port } = server.address() as AddressInfo;
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.waitForFunction(() => 'harness' in window);
-    return { browser, page, argv: async () => (await readFile(join(dir, 'argv'), 'utf8')).trim().split('\n'), close };
+    return { browser, page, argv: launched.argv, close };
   } catch (err) {
     await close();
     throw err;
