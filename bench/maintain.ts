@@ -17,7 +17,8 @@
  *
  * Last stdout line: `{"suite":"maintain","detect_ms":…,"reconnect_ms":…,"lost":…,"duplicated":…,…}`.
  */
-import { Mesh, SignalingServer, WebRTCMultiplayerPeer, WebSocketSignalingClient, type LobbyMultiplayerPeer } from '../src/index.js';
+import { Mesh, WebRTCMultiplayerPeer, type LobbyMultiplayerPeer } from '../src/index.js';
+import { SignalingServer, WebSocketSignalingClient } from '../src/entries/signaling.js';
 import { link } from '../test/mesh/mesh-helpers.js';
 import { killHard, spawnMember } from '../test/maintain/process-mesh.js';
 import { isMain, median, printFigures, printTable, round } from './lib/report.js';

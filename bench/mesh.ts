@@ -4,7 +4,8 @@
  * last peer_connected), memory per connection, and 64 B broadcast throughput
  * in an 8-mesh, with raw node-datachannel's 64 B rate on one link for scale.
  */
-import { Mesh, SignalingServer, type LobbyMultiplayerPeer } from '../src/index.js';
+import { Mesh, type LobbyMultiplayerPeer } from '../src/index.js';
+import { SignalingServer } from '../src/entries/signaling.js';
 import { rawLink } from './lib/links.js';
 import { isMain, median, printFigures, printTable, round } from './lib/report.js';
 

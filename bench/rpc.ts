@@ -39,7 +39,8 @@
  * header.
  */
 import ndc from 'node-datachannel';
-import { DatachannelEngine, TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../src/index.js';
+import { TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../src/index.js';
+import { DatachannelEngine } from '../src/entries/engine.js';
 import { RpcEndpoint, Ticker } from '../src/rpc/index.js';
 import { FrameKind, decodeMessage, encode, encodeHeader, tableChecksum } from '../src/rpc/codec.js';
 import { fastEncodeCall } from '../src/rpc/fast-encode.js';

@@ -19,7 +19,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { WebSocketSignalingClient } from '../src/index.js';
+import { WebSocketSignalingClient } from '../src/entries/signaling.js';
 import { startRedis, type RedisServer } from '../test/system/redis-server.js';
 import { isMain, median, percentile, printFigures, printTable, round } from './lib/report.js';
 

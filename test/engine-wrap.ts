@@ -2,7 +2,7 @@
  * Test engines that wrap a real one: a connection that delegates every call
  * to the inner connection except how it creates channels.
  */
-import type { EngineChannel, EngineChannelInit, EngineConnection } from '../src/core.js';
+import type { EngineChannel, EngineChannelInit, EngineConnection } from './api.js';
 
 /** `conn`, except that channels are created by `createDataChannel`. */
 export function withCreateDataChannel(conn: EngineConnection, createDataChannel: (init: EngineChannelInit) => EngineChannel): EngineConnection {

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { EventEmitter } from 'eventemitter3';
-import { ConnectionState, WebRTCPeerConnection, type PeerConnectionConfig, type WebRTCDataChannel } from '../src/index.js';
+import { ConnectionState, WebRTCPeerConnection, type PeerConnectionConfig, type WebRTCDataChannel } from './api.js';
 
 /** Default time allowed for a WebRTC event on loopback (opening can take ~1 s). */
 export const EVENT_TIMEOUT = 10_000;

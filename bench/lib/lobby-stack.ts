@@ -5,8 +5,9 @@
  * network so `net.runFor()` drives them deadline to deadline. Used by the
  * `lobby16` scenario of bench/virtual and by the determinism test.
  */
-import { Mesh, MemorySignalingBus, RpcEndpoint, Ticker, type LobbyMultiplayerPeer } from '../../src/index.js';
-import type { VirtualHost, VirtualNetwork } from '../../src/transport/virtual/index.js';
+import { Mesh, RpcEndpoint, Ticker, type LobbyMultiplayerPeer } from '../../src/index.js';
+import { MemorySignalingBus } from '../../src/entries/signaling.js';
+import type { VirtualHost, VirtualNetwork } from '../../src/entries/virtual.js';
 
 /** What the stack reports as it runs (all optional). */
 export interface LobbyStackHooks {

@@ -34,7 +34,7 @@ let stop: () => Promise<void>;
 let url: string;
 
 if (kind === 'rtcmesh') {
-  const { SignalingServer } = await import('../../src/index.js');
+  const { SignalingServer } = await import('../../src/entries/signaling.js');
   const server = new SignalingServer({
     maxConnections: maxClients + 100,
     maxLobbies: 1_000_000,

@@ -7,7 +7,8 @@
  * @module
  */
 import { parseArgs } from 'node:util';
-import { Mesh, SignalingServer, TransferMode, type LobbyMultiplayerPeer } from '../index.js';
+import { Mesh, TransferMode, type LobbyMultiplayerPeer } from '../index.js';
+import { SignalingServer } from '../signaling/drivers/server.js';
 
 interface Row {
   sent: number;

@@ -3,7 +3,8 @@
  * printing their states, the RTT and a transfer summary.
  * @module
  */
-import { ConnectionState, WebRTCPeerConnection, enumName, type WebRTCDataChannel } from '../index.js';
+import { ConnectionState, WebRTCPeerConnection, type WebRTCDataChannel } from '../index.js';
+import { enumName } from '../peer/enums.js';
 
 function log(line: string): void {
   process.stdout.write(`${line}\n`);

@@ -14,3 +14,10 @@ export {
   type ServerCloseOptions,
 } from '../signaling/drivers/server.js';
 export { HmacTokenIssuer } from '../signaling/drivers/hmac-tokens.js';
+export {
+  RedisSignalingBackend,
+  type RedisBackendOptions,
+  type RedisHealthEvents,
+  type RedisSignalingStats,
+} from '../signaling/redis/backend.js';
+export type { RedisStoreStats } from '../signaling/redis/store.js';

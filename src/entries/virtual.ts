@@ -12,4 +12,4 @@ export type { LinkConditions, JitterOptions, JitterDistribution, LossOptions, Gi
 export { Link, LinkDirection, type DirectionStats, type PacketSink } from '../transport/virtual/link.js';
 export { VirtualClock, type ClockMode, type RunUntilOptions, type TimerHandle, type Task } from '../transport/virtual/scheduler.js';
 export { VirtualEngine } from '../transport/virtual/connection.js';
-export type { TraceOptions } from '../transport/virtual/trace.js';
+export { Trace, type TraceOptions } from '../transport/virtual/trace.js';

@@ -4,7 +4,7 @@
  * signaling, the lobby connects to it afresh under the same id.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Mesh, MemorySignalingBus, type LobbyMultiplayerPeer, type MemorySignalingClient } from '../../src/index.js';
+import { Mesh, MemorySignalingBus, type LobbyMultiplayerPeer, type MemorySignalingClient } from '../api.js';
 import { LOOPBACK, waitForEvent, waitUntil } from '../helpers.js';
 import { FAST, ticker } from './helpers.js';
 

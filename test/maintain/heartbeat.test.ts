@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChannelState, ErrorCode, RtcmeshError, TransferMode, WebRTCMultiplayerPeer, type WebRTCDataChannel } from '../../src/index.js';
+import { ChannelState, ErrorCode, RtcmeshError, TransferMode, WebRTCMultiplayerPeer, type WebRTCDataChannel } from '../api.js';
 import { waitUntil } from '../helpers.js';
 import { link, pollUntil } from '../mesh/mesh-helpers.js';
 import { FAST, ManualClock, healthMesh, numberOf, numbered, ticker } from './helpers.js';
@@ -153,7 +153,7 @@ describe('heartbeats and dead-link detection', () => {
     expect(Math.abs(sb.engineBytesReceived - receivedSum)).toBeLessThanOrEqual(Math.max(64, receivedSum * 0.01));
     expect(b.getPeer(2)!.channels[0]!.getStats().bytesReceived - userBytes).toBe(headerBytes);
     // the periodic stats event
-    const snapshot = await new Promise<import('../../src/index.js').MeshStats>((resolve) => a.once('stats', resolve));
+    const snapshot = await new Promise<import('../api.js').MeshStats>((resolve) => a.once('stats', resolve));
     expect(snapshot.id).toBe(2);
     expect(snapshot.links.map((l) => l.peerId)).toEqual([3]);
     expect(snapshot.peersConnected).toBe(1);

@@ -3,7 +3,7 @@
  * ticker that polls them (the meshes' clock advances on its own; tests wait on
  * conditions, never sleep), and a manual clock.
  */
-import { ConnectionStatus, WebRTCMultiplayerPeer, type LobbyMultiplayerPeer, type MultiplayerPeerOptions, type Clock } from '../../src/index.js';
+import { ConnectionStatus, WebRTCMultiplayerPeer, type LobbyMultiplayerPeer, type MultiplayerPeerOptions, type Clock } from '../api.js';
 import { link } from '../mesh/mesh-helpers.js';
 import { waitUntil } from '../helpers.js';
 

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { ErrorCode, SignalingServer, WebRTCMultiplayerPeer, WebSocketSignalingClient, createMetrics } from '../../src/index.js';
+import { ErrorCode, SignalingServer, WebRTCMultiplayerPeer, WebSocketSignalingClient, createMetrics } from '../api.js';
 import { waitUntil } from '../helpers.js';
 import { FAST, healthMesh, ticker } from './helpers.js';
 

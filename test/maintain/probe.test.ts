@@ -5,7 +5,7 @@
  */
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BaseSignalingClient, SignalingServer, WebSocketSignalingClient, parseClientMessage, type SignalingLink, type SignalingLinkHandlers } from '../../src/index.js';
+import { BaseSignalingClient, SignalingServer, WebSocketSignalingClient, parseClientMessage, type SignalingLink, type SignalingLinkHandlers } from '../api.js';
 import { waitForEvent } from '../helpers.js';
 
 const cleanups: (() => unknown)[] = [];

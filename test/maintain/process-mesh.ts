@@ -4,7 +4,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { WebRTCMultiplayerPeer, WebRTCPeerConnection, type MultiplayerPeerOptions } from '../../src/index.js';
+import { WebRTCMultiplayerPeer, WebRTCPeerConnection, type MultiplayerPeerOptions } from '../api.js';
 
 /** A signaling message between the parent and the child. */
 export type IpcSignal =

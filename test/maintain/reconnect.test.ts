@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Mesh, MemorySignalingBus, type LobbyMultiplayerPeer, type JoinMeshOptions } from '../../src/index.js';
+import { Mesh, MemorySignalingBus, type LobbyMultiplayerPeer, type JoinMeshOptions } from '../api.js';
 import { LOOPBACK, waitUntil } from '../helpers.js';
 import { FAST, numberOf, numbered, ticker } from './helpers.js';
 

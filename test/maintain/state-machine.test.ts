@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { TransferMode, WebRTCMultiplayerPeer, type MultiplayerPeerOptions } from '../../src/index.js';
+import { TransferMode, WebRTCMultiplayerPeer, type MultiplayerPeerOptions } from '../api.js';
 import { link, pollUntil } from '../mesh/mesh-helpers.js';
 import { ManualClock } from './helpers.js';
 

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Mesh, SignalingServer, type LobbyMultiplayerPeer } from '../../src/index.js';
+import { Mesh, SignalingServer, type LobbyMultiplayerPeer } from '../api.js';
 import { waitUntil } from '../helpers.js';
 import { killHard } from './process-mesh.js';
 import { ticker } from './helpers.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Mesh, MemorySignalingBus, VirtualNetwork, WebRTCMultiplayerPeer, WebRTCPeerConnection, type LobbyMultiplayerPeer } from '../../src/index.js';
+import { Mesh, MemorySignalingBus, VirtualNetwork, WebRTCMultiplayerPeer, WebRTCPeerConnection, type LobbyMultiplayerPeer } from '../api.js';
 import { wire } from '../helpers.js';
 import { meshPairOnVirtual } from '../virtual/util.js';
 import { numberOf, numbered } from './helpers.js';

@@ -5,7 +5,7 @@
  * keeps some, up to `maxForeignChannels` per link.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChannelState, WebRTCMultiplayerPeer, WebRTCPeerConnection, type WebRTCDataChannel } from '../../src/index.js';
+import { ChannelState, WebRTCMultiplayerPeer, WebRTCPeerConnection, type WebRTCDataChannel } from '../api.js';
 import { LOOPBACK, wire } from '../helpers.js';
 import { pollUntil } from './mesh-helpers.js';
 

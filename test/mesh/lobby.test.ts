@@ -14,7 +14,7 @@ import {
   TransferMode,
   type LobbyMultiplayerPeer,
   type WebRTCMultiplayerPeer,
-} from '../../src/index.js';
+} from '../api.js';
 import { runNode } from '../helpers.js';
 import { drain, pollUntil } from './mesh-helpers.js';
 

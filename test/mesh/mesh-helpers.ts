@@ -12,7 +12,7 @@ import {
   type EngineChannel,
   type EngineChannelInit,
   type EngineConnection,
-} from '../../src/index.js';
+} from '../api.js';
 import { withCreateDataChannel } from '../engine-wrap.js';
 import { LOOPBACK, wire } from '../helpers.js';
 

@@ -9,7 +9,7 @@ import {
   RpcEndpoint,
   WebRTCPeerConnection,
   getDefaultEngine,
-} from '../../src/index.js';
+} from '../api.js';
 import { LOOPBACK, wire } from '../helpers.js';
 import { drain, fullMesh, link, pollUntil, refusingOnce, star } from './mesh-helpers.js';
 

@@ -5,7 +5,7 @@
  * with their ids, and the lobby keeps working for newcomers.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Mesh, SignalingServer, type LobbyMultiplayerPeer } from '../../src/index.js';
+import { Mesh, SignalingServer, type LobbyMultiplayerPeer } from '../api.js';
 import { drain, pollUntil } from './mesh-helpers.js';
 
 const connection = { bindAddress: '127.0.0.1' };

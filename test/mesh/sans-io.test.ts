@@ -3,7 +3,7 @@
  * `nextDeadline()`, injected randomness, signaling acted on inside poll.
  */
 import { expect, it } from 'vitest';
-import { MemorySignalingBus, Mesh, VirtualNetwork, WebRTCMultiplayerPeer, type LobbyMultiplayerPeer } from '../../src/index.js';
+import { MemorySignalingBus, Mesh, VirtualNetwork, WebRTCMultiplayerPeer, type LobbyMultiplayerPeer } from '../api.js';
 import { seededRandom } from '../../src/util/sans-io.js';
 
 function counterRng(seed: number): { nextUint32(): number } {

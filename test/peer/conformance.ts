@@ -15,7 +15,7 @@ import {
   type Engine,
   type PeerConnectionConfig,
   type WebRTCDataChannel,
-} from '../../src/index.js';
+} from '../api.js';
 import { opened, reachState, waitForEvent, waitUntil, wire } from '../helpers.js';
 
 /** The peer layer's own candidate syntax check (src/peer/peer-connection.ts). */

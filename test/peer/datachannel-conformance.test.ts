@@ -1,4 +1,4 @@
-import { datachannelEngine } from '../../src/index.js';
+import { datachannelEngine } from '../api.js';
 import { LOOPBACK } from '../helpers.js';
 import { definePeerConformance } from './conformance.js';
 

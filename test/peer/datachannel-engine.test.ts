@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConnectionState, WebRTCPeerConnection, type WebRTCDataChannel } from '../../src/index.js';
+import { ConnectionState, WebRTCPeerConnection, type WebRTCDataChannel } from '../api.js';
 import { LOOPBACK, opened, reachState, runNode, wire } from '../helpers.js';
 import { toNdcIceServer } from '../../src/transport/datachannel/datachannel-engine.js';
 

@@ -8,7 +8,7 @@
  * against the engine interface runs unchanged on it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { datachannelEngine, VirtualNetwork } from '../../src/index.js';
+import { datachannelEngine, VirtualNetwork } from '../api.js';
 import type { Engine, EngineChannel, EngineChannelInit, EngineConfig, EngineConnection, EngineConnectionState } from '../../src/transport/engine.js';
 import { waitUntil } from '../helpers.js';
 

@@ -15,7 +15,7 @@ import {
   type Engine,
   type EngineChannel,
   type WebRTCDataChannel,
-} from '../../src/core.js';
+} from '../api.js';
 import { withCreateDataChannel } from '../engine-wrap.js';
 import { wire } from '../helpers.js';
 

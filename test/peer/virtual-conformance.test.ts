@@ -3,7 +3,7 @@
  * same tests the node-datachannel engine passes.
  */
 import { afterAll } from 'vitest';
-import { VirtualNetwork } from '../../src/index.js';
+import { VirtualNetwork } from '../api.js';
 import { definePeerConformance } from './conformance.js';
 
 const net = new VirtualNetwork({ clock: 'realtime', defaultLink: { latencyMs: 2 } });

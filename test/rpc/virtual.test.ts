@@ -4,7 +4,7 @@
  * virtual clock. Deterministic: no real time passes.
  */
 import { expect, it } from 'vitest';
-import { ConnectionStatus, ErrorCode, VirtualNetwork, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../../src/index.js';
+import { ConnectionStatus, ErrorCode, VirtualNetwork, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../api.js';
 import { RpcEndpoint, Ticker, type AnyRpcMethods } from '../../src/rpc/index.js';
 import { wire } from '../helpers.js';
 

@@ -8,7 +8,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, raw, startServer, waitUntil, type Raw } from './helpers.js';
-import type { SignalingServer } from '../../src/index.js';
+import type { SignalingServer } from '../api.js';
 
 afterEach(cleanup);
 

@@ -11,7 +11,7 @@ import {
   type MemorySignalingClient,
   type SignalingLink,
   type SignalingLinkHandlers,
-} from '../../src/core.js';
+} from '../api.js';
 import { waitForEvent } from './helpers.js';
 
 let bus: MemorySignalingBus | undefined;

@@ -3,7 +3,7 @@
  * clients, and a raw WebSocket for speaking (or breaking) the protocol by hand.
  */
 import { WebSocket } from 'ws';
-import { SignalingServer, WebSocketSignalingClient, type SignalingServerOptions, type WebSocketSignalingClientOptions } from '../../src/index.js';
+import { SignalingServer, WebSocketSignalingClient, type SignalingServerOptions, type WebSocketSignalingClientOptions } from '../api.js';
 
 export { waitForEvent, waitUntil } from '../helpers.js';
 

@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { runServe } from '../../src/cli/serve.js';
-import { ErrorCode, isRtcmeshError } from '../../src/index.js';
+import { ErrorCode, isRtcmeshError } from '../api.js';
 import { cleanup, client, raw, startServer, waitForEvent, waitUntil } from './helpers.js';
 
 afterEach(cleanup);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, client, raw, startServer, waitForEvent, waitUntil, type Raw } from './helpers.js';
-import { DEFAULT_CORE_OPTIONS, type WebSocketSignalingClient } from '../../src/index.js';
+import { DEFAULT_CORE_OPTIONS, type WebSocketSignalingClient } from '../api.js';
 
 afterEach(cleanup);
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, isRtcmeshError, type RtcmeshError } from '../../src/index.js';
+import { ErrorCode, isRtcmeshError, type RtcmeshError } from '../api.js';
 import { T, cleanup, client, raw, startServer, waitForEvent } from './helpers.js';
 
 afterEach(cleanup);
@@ -238,7 +238,7 @@ describe('lobby lifecycle', () => {
 describe('mounting', () => {
   it('handleUpgrade() serves signaling from your own HTTP server, on a path', async () => {
     const { createServer } = await import('node:http');
-    const { SignalingServer } = await import('../../src/index.js');
+    const { SignalingServer } = await import('../api.js');
     const http = createServer((_req, res) => res.end('app'));
     const signaling = new SignalingServer({ path: '/signal', pingIntervalMs: 1000 });
     http.on('upgrade', (req, socket, head) => signaling.handleUpgrade(req, socket, head));

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, MemorySignalingBus, isRtcmeshError, type RtcmeshError } from '../../src/core.js';
+import { ErrorCode, MemorySignalingBus, isRtcmeshError, type RtcmeshError } from '../api.js';
 import { waitForEvent } from './helpers.js';
 
 let bus: MemorySignalingBus | undefined;

@@ -1,6 +1,6 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, type RtcmeshError } from '../../src/index.js';
+import { ErrorCode, type RtcmeshError } from '../api.js';
 import { T, cleanup, client, raw, startServer, waitForEvent, waitUntil } from './helpers.js';
 
 /** A TCP proxy in front of the server, with faults on demand. */

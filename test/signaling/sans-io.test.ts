@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, MemorySignalingBus, isRtcmeshError, type MemorySignalingClient } from '../../src/index.js';
+import { ErrorCode, MemorySignalingBus, isRtcmeshError, type MemorySignalingClient } from '../api.js';
 import { SignalingCore } from '../../src/signaling/core.js';
 import { DeadlineQueue } from '../../src/signaling/deadlines.js';
 import { MemoryTokenIssuer } from '../../src/signaling/tokens.js';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runServe } from '../../src/cli/serve.js';
-import { ErrorCode, WebSocketSignalingClient } from '../../src/index.js';
+import { ErrorCode, WebSocketSignalingClient } from '../api.js';
 import { cleanup, raw, waitUntil } from './helpers.js';
 
 afterEach(cleanup);

@@ -3,7 +3,7 @@
  * Playwright. Shared by the Chromium and TURN system tests.
  */
 import { EventEmitter } from 'eventemitter3';
-import { ConnectionState, WebRTCPeerConnection, type PeerConnectionConfig } from '../../src/index.js';
+import { ConnectionState, WebRTCPeerConnection, type PeerConnectionConfig } from '../api.js';
 import { LOOPBACK, waitForEvent } from '../helpers.js';
 import { openHarnessPage, type HarnessPage } from './chromium-page.js';
 

@@ -11,7 +11,7 @@ import {
   WriteMode,
   type DataChannelOptions,
   type WebRTCDataChannel,
-} from '../../src/index.js';
+} from '../api.js';
 import { LOOPBACK, opened, reachState, waitForEvent } from '../helpers.js';
 import { BrowserPeers, type Remote } from './browser-peers.js';
 import { sendData } from './page/send-data.js';

@@ -7,7 +7,7 @@
  * RTCMESH_REQUIRE_SYSTEM=1).
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { ConnectionState, type PeerConnectionConfig, type PeerConnectionStats } from '../../src/index.js';
+import { ConnectionState, type PeerConnectionConfig, type PeerConnectionStats } from '../api.js';
 import { candidateType, LabPeer, relaySignaling, type AgentEvent } from './lab-peer.js';
 import { createNatLab, describeNatLab, startLabTurn, type LabTurn, type NatLab, type RouterOptions } from './netns.js';
 

@@ -21,7 +21,7 @@ import {
   type MultiplayerPeerOptions,
   type PeerConnectionConfig,
   type WebRTCDataChannel,
-} from '../../src/index.js';
+} from '../api.js';
 
 type Command =
   | { op: 'start'; mode: 'peer' | 'mesh'; id: number; remoteId: number; config: PeerConnectionConfig; offer: boolean; mesh?: MultiplayerPeerOptions }

@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Mesh, type LobbyMultiplayerPeer } from '../../src/index.js';
+import { Mesh, type LobbyMultiplayerPeer } from '../api.js';
 import { RpcEndpoint, type AnyRpcMethods } from '../../src/rpc/index.js';
 import { WebSocketSignalingClient } from '../../src/signaling/drivers/websocket-client.js';
 import { describeSystem, systemBinary } from './require-binary.js';

@@ -2,7 +2,7 @@
  * Two Node peers relayed through a real coturn on loopback.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ConnectionState, ErrorCode, isRtcmeshError, type RtcmeshError, type WebRTCDataChannel } from '../../src/index.js';
+import { ConnectionState, ErrorCode, isRtcmeshError, type RtcmeshError, type WebRTCDataChannel } from '../api.js';
 import { LOOPBACK, makePair, opened, waitForEvent } from '../helpers.js';
 import { BrowserPeers } from './browser-peers.js';
 import { startCoturn, type Coturn } from './coturn.js';

@@ -3,7 +3,7 @@
  * lines, the two older grammars still read, malformed lines dropped.
  */
 import { describe, expect, it } from 'vitest';
-import { WebRTCPeerConnection } from '../../src/index.js';
+import { WebRTCPeerConnection } from '../api.js';
 import { ANNOTATION_PREFIX, annotateSdp, encodeAnnotation, extractAnnotations, parseAnnotation } from '../../src/transport/sdp-annotation.js';
 import { VirtualNetwork } from '../../src/transport/virtual/index.js';
 import { parseSdp } from '../../src/transport/virtual/sdp.js';

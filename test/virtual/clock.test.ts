@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ChannelState, ErrorCode, WebRTCPeerConnection, isRtcmeshError } from '../../src/core.js';
+import { ChannelState, ErrorCode, WebRTCPeerConnection, isRtcmeshError } from '../api.js';
 import { Rng, VirtualClock, VirtualNetwork } from '../../src/transport/virtual/index.js';
 import type { Clock } from '../../src/util/clock.js';
 

@@ -17,7 +17,7 @@ import {
   type RtcmeshError,
   type WebRTCDataChannel,
   type WebRTCPeerConnection,
-} from '../../src/core.js';
+} from '../api.js';
 import { VirtualNetwork, type VirtualHost } from '../../src/transport/virtual/index.js';
 import { waitUntil } from '../helpers.js';
 import { virtualPair } from './util.js';

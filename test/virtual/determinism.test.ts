@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { VirtualNetwork } from '../../src/index.js';
+import { VirtualNetwork } from '../api.js';
 import { buildLobbyStack } from '../../bench/lib/lobby-stack.js';
 
 async function run(seed: number, cut = true): Promise<{ trace: string; reconnected: number; fullMesh: boolean; hellos: number }> {

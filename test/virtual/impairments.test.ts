@@ -4,7 +4,7 @@
  * unreliable unordered channel (maxRetransmits 0) so the link shows through.
  */
 import { describe, expect, it } from 'vitest';
-import type { WebRTCDataChannel } from '../../src/core.js';
+import type { WebRTCDataChannel } from '../api.js';
 import { VirtualNetwork, type LinkOptions, type VirtualHost } from '../../src/transport/virtual/index.js';
 import { openNegotiated } from './util.js';
 

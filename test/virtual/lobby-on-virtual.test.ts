@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { Mesh, MemorySignalingBus, VirtualNetwork, TransferMode } from '../../src/index.js';
+import { Mesh, MemorySignalingBus, VirtualNetwork, TransferMode } from '../api.js';
 
 it('Mesh.join over a memory bus with virtual hosts and the virtual clock', async () => {
   const net = new VirtualNetwork({ seed: 9, defaultLink: { latencyMs: 20, jitter: 4, loss: 0.05 } });

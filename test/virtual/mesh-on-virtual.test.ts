@@ -9,7 +9,7 @@ import {
   WebRTCMultiplayerPeer,
   WebRTCPeerConnection,
   VirtualNetwork,
-} from '../../src/index.js';
+} from '../api.js';
 import { wire } from '../helpers.js';
 import { refusingOnce } from '../mesh/mesh-helpers.js';
 import { meshPairOnVirtual } from './util.js';

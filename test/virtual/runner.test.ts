@@ -4,7 +4,7 @@
  * as a RandomSource.
  */
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, RtcmeshError, TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../../src/index.js';
+import { ErrorCode, RtcmeshError, TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../api.js';
 import type { EngineChannelHandlers, EngineConnectionHandlers } from '../../src/transport/engine.js';
 import { VirtualNetwork } from '../../src/transport/virtual/index.js';
 import type { Pollable } from '../../src/util/sans-io.js';

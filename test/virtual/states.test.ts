@@ -4,7 +4,7 @@
  * healing in time brings them back.
  */
 import { describe, expect, it } from 'vitest';
-import { ChannelState, ConnectionState } from '../../src/core.js';
+import { ChannelState, ConnectionState } from '../api.js';
 import { VirtualNetwork } from '../../src/transport/virtual/index.js';
 import { openNegotiated, virtualPair } from './util.js';
 

@@ -9,7 +9,7 @@ import {
   type MultiplayerPeerOptions,
   type PeerConnectionConfig,
   type WebRTCDataChannel,
-} from '../../src/core.js';
+} from '../api.js';
 import type { VirtualHost, VirtualNetwork } from '../../src/transport/virtual/index.js';
 import { wire } from '../helpers.js';
 

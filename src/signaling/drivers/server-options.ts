@@ -1,5 +1,5 @@
 /**
- * Options of the WebSocket {@link SignalingServer} and their validation:
+ * Options of the WebSocket `SignalingServer` and their validation:
  * what goes to the lobby logic, to the per-address gate and to the server.
  * @module
  */
@@ -9,9 +9,8 @@ import { ErrorCode, RtcmeshError } from '../../errors.js';
 import type { RedisBackendOptions } from '../redis/backend.js';
 import { DEFAULT_CORE_OPTIONS, type AuthorizeHook, type SignalingCoreOptions } from '../core.js';
 import type { AddressGateOptions } from './address-gate.js';
-import type { SignalingServer } from './server.js';
 
-/** Options of {@link SignalingServer}. Times in milliseconds. */
+/** Options of the WebSocket `SignalingServer`. Times in milliseconds. */
 export interface SignalingServerOptions {
   /** Peers per lobby (default 4096). */
   maxPeersPerLobby?: number;
