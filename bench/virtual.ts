@@ -329,7 +329,7 @@ new PerformanceObserver((list) => {
   for (const e of list.getEntries()) gcPauses.push({ start: e.startTime, ms: e.duration });
 }).observe({ entryTypes: ['gc'] });
 
-/** Milliseconds of GC pause that started inside [t0, t1] (V8 reports pauses asynchronously: call after the runs, see {@link settleGcReports}). */
+/** Milliseconds of GC pause that started inside [t0, t1] (V8 reports pauses asynchronously: call after {@link settleGcReports}). */
 function gcPauseMs(t0: number, t1: number): number {
   let ms = 0;
   for (const g of gcPauses) if (g.start >= t0 && g.start <= t1) ms += g.ms;
