@@ -33,8 +33,8 @@ import { setFlagsFromString } from 'node:v8';
 import { WebRTCPeerConnection, type WebRTCDataChannel } from '../src/core.js';
 import type { EngineChannel, EngineChannelHandlers, EngineConnection, EngineConnectionHandlers } from '../src/transport/engine.js';
 import { VirtualNetwork, type VirtualHost } from '../src/transport/virtual/index.js';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { isMain, median, printFigures, printTable, round } from './lib/report.js';
+import { copyFloor, gcPauseMs, gcPauses, settleGcReports } from './lib/yardstick.js';
 
 const TICK_MS = 1000 / 60;
 const MESSAGES_PER_TICK = 20;
@@ -293,53 +293,8 @@ export function runStarPeerLayer(peers: number, seconds: number): Result {
   return result;
 }
 
-/**
- * The yardstick: the floor under any engine that copies each payload once —
- * the same number of 32-byte heap copies as the scenario's messages, in
- * batches of one tick's messages, each batch kept alive for two ticks (about
- * the flight time). Measured right before every scenario run, so the ratio to
- * it does not depend on how loaded the machine is at that moment.
- */
-function copyFloor(messages: number, perTick: number): { wallS: number; cpuS: number; copies: number } {
-  const payload = new Uint8Array(MESSAGE_BYTES);
-  const ticks = Math.ceil(messages / perTick);
-  const live: Uint8Array[][] = [];
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  for (let t = 0; t < ticks; t++) {
-    const batch: Uint8Array[] = new Array(perTick);
-    for (let i = 0; i < perTick; i++) {
-      const copy = new Uint8Array(MESSAGE_BYTES);
-      copy.set(payload);
-      batch[i] = copy;
-    }
-    live.push(batch);
-    if (live.length > 2) live.shift();
-  }
-  const cpu = process.cpuUsage(cpu0);
-  return { wallS: (performance.now() - t0) / 1000, cpuS: (cpu.user + cpu.system) / 1e6, copies: ticks * perTick };
-}
-
 /** Runs of every scenario; figures are medians over them. */
 const RUNS = 5;
-
-/** GC pauses (ms) reported by V8, with their start time. */
-const gcPauses: { start: number; ms: number }[] = [];
-new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) gcPauses.push({ start: e.startTime, ms: e.duration });
-}).observe({ entryTypes: ['gc'] });
-
-/** Milliseconds of GC pause that started inside [t0, t1] (V8 reports pauses asynchronously: call after {@link settleGcReports}). */
-function gcPauseMs(t0: number, t1: number): number {
-  let ms = 0;
-  for (const g of gcPauses) if (g.start >= t0 && g.start <= t1) ms += g.ms;
-  return ms;
-}
-
-/** Let the pending GC reports arrive. */
-async function settleGcReports(): Promise<void> {
-  for (let i = 0; i < 3; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-}
 
 interface Scenario {
   key: string;
@@ -381,7 +336,7 @@ function scenarioList(seconds: number): Scenario[] {
 
 /** One run: the yardstick, then the scenario, then the GC pauses of its timed part. */
 async function measureOnce(s: Scenario): Promise<Measured> {
-  const floor = copyFloor(s.perTick * Math.round(s.seconds * 60), s.perTick);
+  const floor = copyFloor(MESSAGE_BYTES, s.perTick * Math.round(s.seconds * 60), s.perTick);
   const result = s.run();
   await settleGcReports();
   const gcMs = gcPauseMs(result.t0, result.t1);
