@@ -13,19 +13,28 @@
  * - star1000+snapshots through WebRTCPeerConnection (poll mode), the way a
  *   game server uses it.
  *
- * Reports simulated seconds per wall second (speedup) and heap per virtual
- * peer. Runs on one core (the simulation is single-threaded).
+ * Reports, per scenario, simulated seconds per wall second (speedup) and per
+ * CPU second of the process, CPU ns per message, the ratio to the yardstick
+ * (one 32-byte heap copy per message, measured right before every run: the
+ * scenarios and the yardstick take turns, five runs each), GC pauses in the
+ * timed part, and heap per virtual peer. Runs on one core (the simulation is
+ * single-threaded). No heap flag is forced: pass one in NODE_OPTIONS to try it.
  *
- * Run: `npx tsx bench/virtual.ts` (add `--seconds N` to simulate longer).
+ * Run: `npm run bench -- virtual` or `npx tsx bench/virtual.ts` (`--seconds N`
+ * simulates longer, `--runs N` changes the number of runs, `--only star1000,mesh32`
+ * runs some scenarios, `--in-process` runs them all in one process instead of a
+ * fresh process per run).
  * The last stdout line is one JSON object of figures.
  */
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { WebRTCPeerConnection, type WebRTCDataChannel } from '../src/core.js';
 import type { EngineChannel, EngineChannelHandlers, EngineConnection, EngineConnectionHandlers } from '../src/transport/engine.js';
 import { VirtualNetwork, type VirtualHost } from '../src/transport/virtual/index.js';
-import { isMain, printFigures } from './lib/report.js';
+import { isMain, median, printFigures, printTable, round } from './lib/report.js';
+import { copyFloor, gcPauseMs, gcPauses, settleGcReports } from './lib/yardstick.js';
 
 const TICK_MS = 1000 / 60;
 const MESSAGES_PER_TICK = 20;
@@ -110,6 +119,9 @@ interface Result {
   messagesDelivered: number;
   kBPerPeer: number;
   eventsFired: number;
+  /** performance.now() at the start and end of the timed part (to attribute GC pauses). */
+  t0: number;
+  t1: number;
 }
 
 /** What a scenario does each tick, and how it counts what arrived. */
@@ -135,7 +147,8 @@ function measure(net: VirtualNetwork, seconds: number, kBPerPeer: number, w: Wor
   const cpu0 = process.cpuUsage();
   const sim0 = net.clock.now();
   for (let t = 0; t < ticks; t++) sent += w.tick();
-  const wallS = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  const wallS = (t1 - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const cpuS = (cpu.user + cpu.system) / 1e6;
   const simulatedS = (net.clock.now() - sim0) / 1000;
@@ -143,7 +156,7 @@ function measure(net: VirtualNetwork, seconds: number, kBPerPeer: number, w: Wor
   net.advance(500); // let what is in flight land (not timed)
   const delivered = w.received();
   net.close();
-  return { simulatedS, wallS, cpuS, speedup: simulatedS / wallS, messagesSent: sent, messagesDelivered: delivered, kBPerPeer, eventsFired };
+  return { simulatedS, wallS, cpuS, speedup: simulatedS / wallS, messagesSent: sent, messagesDelivered: delivered, kBPerPeer, eventsFired, t0, t1 };
 }
 
 /** Messages counted by raw ends since the last call. */
@@ -280,97 +293,187 @@ export function runStarPeerLayer(peers: number, seconds: number): Result {
   return result;
 }
 
-/**
- * The floor under any engine that copies each payload once: the same number
- * of 32-byte copies, kept alive about as long as messages in flight. Measured
- * in the same process at the same time, so the ratio to it does not depend on
- * how loaded the machine is.
- */
-function copyFloorS(messages: number, perTick: number): number {
-  const payload = new Uint8Array(MESSAGE_BYTES);
-  const ticks = Math.ceil(messages / perTick);
-  const live: Uint8Array[][] = [];
-  const t0 = performance.now();
-  for (let t = 0; t < ticks; t++) {
-    const batch: Uint8Array[] = new Array(perTick);
-    for (let i = 0; i < perTick; i++) {
-      const copy = new Uint8Array(MESSAGE_BYTES);
-      copy.set(payload);
-      batch[i] = copy;
-    }
-    live.push(batch);
-    if (live.length > 2) live.shift();
-  }
-  return (performance.now() - t0) / 1000;
+/** Runs of every scenario; figures are medians over them. */
+const RUNS = 5;
+
+interface Scenario {
+  key: string;
+  name: string;
+  seconds: number;
+  /** Messages per simulated tick (the floor copies as many per batch). */
+  perTick: number;
+  run(): Result;
 }
 
-/** Runs per scenario; the figures are those of the median run (by speedup), so one noisy moment does not decide them. */
-const RUNS = 3;
-
-function medianRun(scenario: () => Result): Result {
-  const results = Array.from({ length: RUNS }, scenario).sort((a, b) => a.speedup - b.speedup);
-  return results[Math.floor(RUNS / 2)]!;
+interface Measured {
+  result: Result;
+  floor: { wallS: number; cpuS: number; copies: number };
+  gcMs: number;
 }
 
-function row(name: string, r: Result): string {
+const cpuNsPerMsg = (m: Measured): number => (m.result.cpuS / m.result.messagesSent) * 1e9;
+const floorCpuNs = (m: Measured): number => (m.floor.cpuS / m.floor.copies) * 1e9;
+const cpuVsFloor = (m: Measured): number => cpuNsPerMsg(m) / floorCpuNs(m);
+const wallVsFloor = (m: Measured): number => (m.result.wallS / m.result.messagesSent) / (m.floor.wallS / m.floor.copies);
+const simPerCpu = (m: Measured): number => m.result.simulatedS / m.result.cpuS;
+
+/** Heap flags in effect (the benchmark forces none; see docs/virtual-network.md). */
+function heapFlags(): string {
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].filter((a) => /semi-space|old-space|young/.test(a));
+  return flags.length > 0 ? flags.join(' ') : "Node's defaults";
+}
+
+/** The scenarios, for `seconds` of simulated time each (the peer layer: at most 2). */
+function scenarioList(seconds: number): Scenario[] {
+  const peerSeconds = Math.min(seconds, 2);
   return [
-    name.padEnd(20),
-    r.simulatedS.toFixed(1).padStart(6),
-    r.wallS.toFixed(2).padStart(7),
-    r.speedup.toFixed(1).padStart(8),
-    (r.simulatedS / r.cpuS).toFixed(1).padStart(9),
-    (r.messagesSent / r.wallS / 1e6).toFixed(2).padStart(9),
-    ((r.messagesSent - r.messagesDelivered) / r.messagesSent * 100).toFixed(2).padStart(7),
-    r.kBPerPeer.toFixed(1).padStart(8),
-  ].join(' ');
+    { key: 'star1000', name: 'star1000 engine', seconds, perTick: 1000 * MESSAGES_PER_TICK, run: () => runStar(1000, seconds) },
+    { key: 'star1000_snapshots', name: 'star1000+snap engine', seconds, perTick: 1000 * (MESSAGES_PER_TICK + 1), run: () => runStar(1000, seconds, true) },
+    { key: 'mesh32', name: 'mesh32 engine', seconds, perTick: 32 * 31 * MESSAGES_PER_TICK, run: () => runMesh(32, seconds) },
+    { key: 'star1000_peer_layer', name: 'star1000+snap peer', seconds: peerSeconds, perTick: 1000 * (MESSAGES_PER_TICK + 1), run: () => runStarPeerLayer(1000, peerSeconds) },
+  ];
+}
+
+/** One run: the yardstick, then the scenario, then the GC pauses of its timed part. */
+async function measureOnce(s: Scenario): Promise<Measured> {
+  const floor = copyFloor(MESSAGE_BYTES, s.perTick * Math.round(s.seconds * 60), s.perTick);
+  const result = s.run();
+  await settleGcReports();
+  const gcMs = gcPauseMs(result.t0, result.t1);
+  gcPauses.length = 0;
+  return { result, floor, gcMs };
+}
+
+const CHILD_FLAG = '--child-run';
+
+/**
+ * One run in a fresh process (same Node flags). Each network leaves the
+ * process's JIT state behind it: the hot path is deoptimized when the previous
+ * network dies (its code embedded objects of that network) and at the first
+ * close, and re-optimized with feedback from every run before; later runs in
+ * one process were 1.2–1.4× slower per message than a fresh process measured
+ * right beside them (no JS state grows: heap snapshots after run 1 and run 4
+ * differ only in compiled code). A fresh process per run measures the engine,
+ * not the history of the process.
+ */
+function measureInChild(key: string, seconds: number): Measured {
+  const file = fileURLToPath(import.meta.url);
+  const child = spawnSync(process.execPath, [...process.execArgv, file, CHILD_FLAG, key, '--seconds', String(seconds)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    timeout: 5 * 60_000,
+  });
+  const last = child.stdout?.trim().split('\n').pop();
+  if (child.status !== 0 || last === undefined) throw new Error(`bench virtual: the run of ${key} failed (exit ${child.status}, ${child.signal ?? 'no signal'})`);
+  return JSON.parse(last) as Measured;
 }
 
 /** Run the benchmark; returns the figures. */
-export async function run(options: { seconds?: number } = {}): Promise<Record<string, number | string>> {
+export async function run(options: { seconds?: number; runs?: number; only?: string[]; inProcess?: boolean } = {}): Promise<Record<string, number | string>> {
   const seconds = options.seconds ?? 3;
-  const star = medianRun(() => runStar(1000, seconds));
-  const starSnap = medianRun(() => runStar(1000, seconds, true));
-  const mesh = medianRun(() => runMesh(32, seconds));
-  const starPeer = medianRun(() => runStarPeerLayer(1000, Math.min(seconds, 2)));
-  const floor = copyFloorS(star.messagesSent, star.messagesSent / Math.round(seconds * 60));
-  console.log(`virtual network, median of ${RUNS} runs each, 60 ticks/s (timed after ${WARMUP_TICKS} untimed warm-up ticks), ${MESSAGES_PER_TICK} msgs x ${MESSAGE_BYTES} B per peer per tick (+snap: and one ${SNAPSHOT_BYTES} B snapshot per client from the server), links ${LINK.latencyMs} ms / ${LINK.loss * 100}% loss`);
-  console.log(['scenario'.padEnd(20), 'sim s'.padStart(6), 'wall s'.padStart(7), 'speedup'.padStart(8), 'sim/cpu'.padStart(9), 'Mmsg/s'.padStart(9), 'lost %'.padStart(7), 'kB/peer'.padStart(8)].join(' '));
-  console.log(row('star1000 engine', star));
-  console.log(row('star1000+snap engine', starSnap));
-  console.log(row('mesh32 engine', mesh));
-  console.log(row('star1000+snap peer', starPeer));
-  console.log(`one 32-byte copy per star1000 message alone takes ${floor.toFixed(2)} s here: the engine runs at ${(star.wallS / floor).toFixed(1)}x that floor`);
-  return {
-    star1000_speedup: Number(star.speedup.toFixed(2)),
-    star1000_snapshots_speedup: Number(starSnap.speedup.toFixed(2)),
-    mesh32_speedup: Number(mesh.speedup.toFixed(2)),
-    star1000_sim_per_cpu_s: Number((star.simulatedS / star.cpuS).toFixed(2)),
-    star1000_wall_vs_copy_floor: Number((star.wallS / floor).toFixed(2)),
-    star1000_peer_layer_speedup: Number(starPeer.speedup.toFixed(2)),
-    kB_per_virtual_peer: Number(star.kBPerPeer.toFixed(1)),
-    kB_per_virtual_peer_peer_layer: Number(starPeer.kBPerPeer.toFixed(1)),
-    star1000_msgs_per_wall_s: Math.round(star.messagesSent / star.wallS),
-    mesh32_msgs_per_wall_s: Math.round(mesh.messagesSent / mesh.wallS),
+  const runs = options.runs ?? RUNS;
+  const scenarios: Scenario[] = [
+    ...scenarioList(seconds),
+  ].filter((s) => options.only === undefined || options.only.includes(s.key));
+  if (scenarios.length === 0) throw new Error(`--only: no such scenario; pick from star1000, star1000_snapshots, mesh32, star1000_peer_layer`);
+  const measured = new Map<string, Measured[]>(scenarios.map((s) => [s.key, []]));
+  const mode = options.inProcess ? 'all runs in this process' : 'every run in a fresh process';
+  const perRun: (string | number)[][] = [];
+  const order: [number, string, Measured][] = [];
+  // Scenarios take turns run after run, each right after its own yardstick. By default every
+  // run is a fresh process, so no run inherits another's JIT state (see measureOnce); with
+  // `inProcess` they share this process, which shows what running many networks in one process costs.
+  for (let r = 0; r < runs; r++) {
+    for (const s of scenarios) {
+      const m = options.inProcess ? await measureOnce(s) : measureInChild(s.key, seconds);
+      measured.get(s.key)!.push(m);
+      order.push([r + 1, s.name, m]);
+    }
+  }
+  for (const [r, name, m] of order) {
+    perRun.push([r, name, m.result.wallS, m.result.cpuS, m.result.speedup, simPerCpu(m), cpuNsPerMsg(m), floorCpuNs(m), cpuVsFloor(m), m.gcMs]);
+  }
+  const med = (key: string, f: (m: Measured) => number): number => median(measured.get(key)!.map(f));
+  console.log(
+    `virtual network: ${runs} runs of each scenario (${mode}), taking turns, each right after its yardstick (one ${MESSAGE_BYTES}-byte heap copy per message, ` +
+      `batches kept alive two ticks); 60 ticks/s (timed after ${WARMUP_TICKS} untimed warm-up ticks), ${MESSAGES_PER_TICK} msgs x ${MESSAGE_BYTES} B per peer per tick ` +
+      `(+snap: and one ${SNAPSHOT_BYTES} B snapshot per client from the server), links ${LINK.latencyMs} ms / ${LINK.loss * 100}% loss; heap: ${heapFlags()}`,
+  );
+  printTable(
+    'every run (cpu = this process, all threads; floor = the yardstick measured just before; gc = pauses inside the timed part)',
+    ['run', 'scenario', 'wall s', 'cpu s', 'speedup', 'sim/cpu', 'cpu ns/msg', 'floor ns/copy', 'cpu/floor', 'gc ms'],
+    perRun,
+  );
+  printTable(
+    `medians of ${runs} runs`,
+    ['scenario', 'sim s', 'speedup', 'sim/cpu', 'Mmsg/wall s', 'cpu ns/msg', 'cpu/floor', 'wall/floor', 'lost %', 'kB/peer'],
+    scenarios.map((s) => {
+      const all = measured.get(s.key)!;
+      return [
+        s.name,
+        all[0]!.result.simulatedS,
+        med(s.key, (m) => m.result.speedup),
+        med(s.key, simPerCpu),
+        med(s.key, (m) => m.result.messagesSent / m.result.wallS / 1e6),
+        med(s.key, cpuNsPerMsg),
+        med(s.key, cpuVsFloor),
+        med(s.key, wallVsFloor),
+        med(s.key, (m) => ((m.result.messagesSent - m.result.messagesDelivered) / m.result.messagesSent) * 100),
+        med(s.key, (m) => m.result.kBPerPeer),
+      ];
+    }),
+  );
+  const figures: Record<string, number | string> = {};
+  for (const s of scenarios) {
+    figures[`${s.key}_speedup`] = round(med(s.key, (m) => m.result.speedup), 2);
+    figures[`${s.key}_cpu_vs_floor`] = round(med(s.key, cpuVsFloor), 3);
+  }
+  const star = measured.get('star1000');
+  const peerLayer = measured.get('star1000_peer_layer');
+  const mesh = measured.get('mesh32');
+  if (star) Object.assign(figures, {
+    star1000_sim_per_cpu_s: round(med('star1000', simPerCpu), 2),
+    star1000_cpu_ns_per_msg: round(med('star1000', cpuNsPerMsg), 1),
+    star1000_wall_vs_floor: round(med('star1000', wallVsFloor), 3),
+    floor_cpu_ns_per_copy: round(med('star1000', floorCpuNs), 1),
+    // Process age: last run against first, for the engine and for the yardstick measured beside it.
+    star1000_last_vs_first_cpu: round(cpuNsPerMsg(star[star.length - 1]!) / cpuNsPerMsg(star[0]!), 2),
+    floor_last_vs_first_cpu: round(floorCpuNs(star[star.length - 1]!) / floorCpuNs(star[0]!), 2),
+    kB_per_virtual_peer: round(med('star1000', (m) => m.result.kBPerPeer), 1),
+    star1000_msgs_per_wall_s: Math.round(med('star1000', (m) => m.result.messagesSent / m.result.wallS)),
+  });
+  if (peerLayer) figures.kB_per_virtual_peer_peer_layer = round(med('star1000_peer_layer', (m) => m.result.kBPerPeer), 1);
+  if (mesh) figures.mesh32_msgs_per_wall_s = Math.round(med('mesh32', (m) => m.result.messagesSent / m.result.wallS));
+  Object.assign(figures, {
+    runs,
     simulated_seconds: seconds,
-  };
-}
-
-const SEMI_SPACE_FLAG = '--max-semi-space-size=64';
-
-function hasSemiSpaceFlag(): boolean {
-  return [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a.startsWith('--max-semi-space-size'));
+    heap: heapFlags(),
+  });
+  return figures;
 }
 
 if (isMain(import.meta.url)) {
-  if (!hasSemiSpaceFlag()) {
-    // Messages in flight outlive V8's default young generation and get copied
-    // and promoted; a 64 MB semi-space (recommended for big simulations, see
-    // docs/virtual-network.md) halves the CPU cost. Re-run with it.
-    const child = spawnSync(process.execPath, [...process.execArgv, SEMI_SPACE_FLAG, ...process.argv.slice(1)], { stdio: 'inherit' });
-    process.exit(child.status ?? 1);
+  const arg = (name: string): number | undefined => {
+    const at = process.argv.indexOf(name);
+    const v = at >= 0 ? Number(process.argv[at + 1]) : NaN;
+    return Number.isFinite(v) && v > 0 ? v : undefined;
+  };
+  const seconds = arg('--seconds');
+  const child = process.argv.indexOf(CHILD_FLAG);
+  if (child >= 0) {
+    const scenario = scenarioList(seconds ?? 3).find((s) => s.key === process.argv[child + 1]);
+    if (scenario === undefined) throw new Error(`${CHILD_FLAG}: unknown scenario ${process.argv[child + 1]}`);
+    process.stdout.write(`${JSON.stringify(await measureOnce(scenario))}\n`);
+  } else {
+    const runs = arg('--runs');
+    const at = process.argv.indexOf('--only');
+    const only = at >= 0 ? process.argv[at + 1]?.split(',') : undefined;
+    const figures = await run({
+      ...(seconds !== undefined && { seconds }),
+      ...(runs !== undefined && { runs: Math.round(runs) }),
+      ...(only !== undefined && { only }),
+      inProcess: process.argv.includes('--in-process'),
+    });
+    printFigures({ suite: 'virtual', ...figures });
   }
-  const at = process.argv.indexOf('--seconds');
-  const seconds = at >= 0 ? Number(process.argv[at + 1]) : undefined;
-  const figures = await run(seconds !== undefined && seconds > 0 ? { seconds } : {});
-  printFigures({ suite: 'virtual', ...figures });
 }
