@@ -13,3 +13,4 @@ export { realClock } from './util/clock.js';
 export type { Clock } from './util/clock.js';
 export * from './transport/virtual/index.js';
 export * from './rpc/index.js';
+export * from './sync/index.js';
