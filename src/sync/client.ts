@@ -353,6 +353,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
           for (let i = 0; i < count; i++) existing.slots[i] = e.slots[i]!;
           existing.tick = h.tick;
           existing.sample(time, existing.slots);
+          existing.changed();
           this.emit('update', existing);
           continue;
         }
@@ -371,6 +372,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       for (let i = 0; i < count; i++) if (e.mask[i]) obj.slots[i] = e.slots[i]!;
       obj.tick = h.tick;
       obj.sample(time, obj.slots);
+      obj.changed();
       this.emit('update', obj);
     }
     if (h.inputAck >= 0) this.inputs.ack(h.inputAck);

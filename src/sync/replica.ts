@@ -24,6 +24,7 @@ export class Replica<F extends Fields = Fields> {
   head = 0;
   /** Host tick of the latest state applied. */
   tick: number;
+  private settled = false;
 
   /** @internal */
   constructor(
@@ -64,6 +65,15 @@ export class Replica<F extends Fields = Fields> {
     return this.count === 0 ? -Infinity : this.times[(this.head + RING - 1) % RING]!;
   }
 
+  /** @internal the latest state changed: copy the non-interpolated slots to the render slots */
+  changed(): void {
+    const rs = this.renderSlots;
+    const slots = this.slots;
+    const interp = this.schema.leaves;
+    for (let i = 0; i < slots.length; i++) if (!interp[i]!.interpolate) rs[i] = slots[i]!;
+    this.settled = false;
+  }
+
   /** @internal append a sample of the interpolated slots of `slots` at `time` */
   sample(time: number, slots: readonly SlotValue[]): void {
     const idx = this.schema.interpolated;
@@ -89,9 +99,10 @@ export class Replica<F extends Fields = Fields> {
   interpolate(rt: number, maxExtrapolation: number, moving: boolean): void {
     const idx = this.schema.interpolated;
     const rs = this.renderSlots;
-    const slots = this.slots;
-    for (let i = 0; i < slots.length; i++) rs[i] = slots[i]!;
     if (idx.length === 0 || this.count === 0) return;
+    // Settled: past the newest sample, not moving, already showing it.
+    if (this.settled && !moving && rt >= this.lastSampleTime()) return;
+    this.settled = !moving && rt >= this.lastSampleTime();
     const n = idx.length;
     const at = (k: number) => (this.head + RING - this.count + k) % RING; // k = 0 oldest
     let hi = this.count - 1;

@@ -144,7 +144,20 @@ function stringLeaf(maxBytes: number): Leaf {
       return v;
     },
     write(w, v) {
-      const b = utf8Encoder.encode(v as string);
+      const str = v as string;
+      let ascii = true;
+      for (let i = 0; i < str.length; i++) {
+        if (str.charCodeAt(i) > 0x7f) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        w.uvar(str.length);
+        for (let i = 0; i < str.length; i++) w.bits(str.charCodeAt(i), 8);
+        return;
+      }
+      const b = utf8Encoder.encode(str);
       w.uvar(b.length);
       for (let i = 0; i < b.length; i++) w.bits(b[i]!, 8);
     },

@@ -124,7 +124,7 @@ describe('schema codec', () => {
     expect(() => All.toSlots(missing as AllState, 'v')).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
     expect(() => t.quant(1, 1, 0.1)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
     expect(() => t.enum([])).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
-    expect(() => t.vec2(t.string())).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
+    expect(() => t.vec2(t.string() as never)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
   });
 
   it('decoding refuses truncated data and out-of-range codes', () => {
