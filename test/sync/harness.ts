@@ -62,3 +62,40 @@ export function closeStar(s: VirtualStar): void {
   }
   s.net.close();
 }
+
+/** In-memory transports for a host (id 1) and clients: messages queue until {@link MemoryLinks.deliver}. */
+export class MemoryLinks {
+  readonly queue: { from: number; to: number; data: Uint8Array }[] = [];
+  private readonly handlers = new Map<number, (peer: number, data: unknown) => void>();
+  constructor(readonly clientIds: number[]) {}
+
+  transport(id: number): import('../../src/sync/index.js').SyncTransport {
+    return {
+      ownId: () => id,
+      authority: () => 1,
+      peers: () => (id === 1 ? this.clientIds : [1]),
+      send: (peer, data) => (this.queue.push({ from: id, to: peer, data: data.slice() }), true),
+      maxMessageSize: () => 65536,
+      onMessage: (h) => void this.handlers.set(id, h),
+      onPeerLeft: () => {},
+      close: () => void this.handlers.delete(id),
+    };
+  }
+
+  /** Inject a message as if `from` had sent it to `to`. */
+  inject(from: number, to: number, data: unknown): void {
+    this.handlers.get(to)?.(from, data);
+  }
+
+  /** Deliver every queued message (optionally filtered / altered). */
+  deliver(filter: (m: { from: number; to: number; data: Uint8Array }) => boolean = () => true): number {
+    const batch = this.queue.splice(0);
+    let n = 0;
+    for (const m of batch) {
+      if (!filter(m)) continue;
+      this.handlers.get(m.to)?.(m.from, m.data);
+      n++;
+    }
+    return n;
+  }
+}
