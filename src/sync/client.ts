@@ -9,6 +9,7 @@ import { ErrorCode, RtcmeshError } from '../errors.js';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
 import { BitReader, BitWriter, TruncatedError } from './bits.js';
 import { checkSchemas, syncHash } from './host.js';
+import { readCoded } from './history.js';
 import { InputBuffer, type SequencedInput } from './inputs.js';
 import { Replica } from './replica.js';
 import type { Schema, SlotValue } from './schema.js';
@@ -267,7 +268,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       const kind = r.bits(2);
       if (kind !== KIND_SNAPSHOT) return this.report(SyncErrorCode.MALFORMED, peer, `unexpected sync message kind ${kind} at a client`);
       readSnapshotHeader(r, h);
-      if (h.schemaHash !== this.hash) return this.report(SyncErrorCode.SCHEMA_MISMATCH, peer, 'the host uses other schemas (or input schema) than this client');
+      if (h.baselineDelta === 0 && h.schemaHash !== this.hash) return this.report(SyncErrorCode.SCHEMA_MISMATCH, peer, 'the host uses other schemas (or input schema) than this client');
       if (h.tick < this.latest) return void this.stats.staleParts++;
       if (h.tick === this.latest) {
         if (this.partSeen[h.partIndex >>> 3]! & (1 << (h.partIndex & 7))) return void this.stats.duplicateParts++;
@@ -278,8 +279,11 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         if (this.completed[b % COMPLETED_RING] !== b) return this.report(SyncErrorCode.BASELINE_MISSING, peer, `snapshot ${h.tick} is built on tick ${b}, which this client has not completed`);
       }
       // Decode every entry before changing anything.
+      const b = h.tick - h.baselineDelta;
       let prev = 0;
       let spawns = 0;
+      let maskSchema: Schema<any> | undefined;
+      let lastMask: Uint8Array | undefined;
       for (; n < h.entryCount; n++) {
         const e = this.entry(n);
         const id = prev + r.uvar() + 1;
@@ -289,13 +293,15 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         e.kind = readEntryKind(r);
         if (e.kind === ENTRY_DESPAWN) continue;
         let schema: Schema<any> | undefined;
+        let replica: Replica<any> | undefined;
         if (e.kind === ENTRY_FULL) {
           const si = r.uvar();
           schema = this.schemas[si];
           if (schema === undefined) throw new TruncatedError(`schema index ${si} out of range`);
           if (!this.objectMap.has(id)) spawns++;
         } else {
-          schema = this.objectMap.get(id)?.schema;
+          replica = this.objectMap.get(id);
+          schema = replica?.schema;
           if (schema === undefined) return this.report(SyncErrorCode.UNKNOWN_OBJECT, peer, `snapshot ${h.tick} updates object ${id}, which this client does not have`);
         }
         e.schema = schema;
@@ -305,8 +311,23 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         if (e.kind === ENTRY_FULL) {
           for (let i = 0; i < leaves.length; i++) e.slots[i] = leaves[i]!.read(r);
         } else {
-          for (let i = 0; i < leaves.length; i++) e.mask[i] = r.bits(1);
-          for (let i = 0; i < leaves.length; i++) if (e.mask[i]) e.slots[i] = leaves[i]!.read(r);
+          if (r.bits(1) === 1) {
+            if (maskSchema !== schema || lastMask === undefined) throw new TruncatedError('sameMask without a previous mask of that schema');
+            for (let i = 0; i < leaves.length; i++) e.mask[i] = lastMask[i]!;
+          } else {
+            for (let i = 0; i < leaves.length; i++) e.mask[i] = r.bits(1);
+            maskSchema = schema;
+            lastMask = e.mask;
+          }
+          const coded = schema.codedIndex;
+          const base = schema.codedSlots.length > 0 ? replica!.history.find(b) : -1;
+          for (let i = 0; i < leaves.length; i++) {
+            if (!e.mask[i]) continue;
+            const k = coded[i]!;
+            if (k < 0) e.slots[i] = leaves[i]!.read(r);
+            else if (base < 0) return this.report(SyncErrorCode.BASELINE_MISSING, peer, `snapshot ${h.tick}: object ${id} has no value at baseline ${b}`);
+            else e.slots[i] = readCoded(r, leaves[i]!, replica!.history.codeAt(base, k));
+          }
         }
       }
       if (r.remaining >= 8) throw new TruncatedError(`${r.remaining} bits after the last entry`);
@@ -328,11 +349,11 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       this.partSeen.fill(0);
       this.latestIsReset = h.baselineDelta === 0;
       this.touched.clear();
-      this.rate = h.rate;
+      if (h.rate > 0) this.rate = h.rate;
       this.arrivalPending = true;
     }
-    const time = (h.tick * 1000) / h.rate;
-    const holdTime = this.prevApplied >= 0 ? (this.prevApplied * 1000) / h.rate : -Infinity;
+    const time = (h.tick * 1000) / this.rate;
+    const holdTime = this.prevApplied >= 0 ? (this.prevApplied * 1000) / this.rate : -Infinity;
     const map = this.objectMap;
     for (let k = 0; k < n; k++) {
       const e = this.pool[k]!;
@@ -352,6 +373,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
           this.hold(existing, holdTime);
           for (let i = 0; i < count; i++) existing.slots[i] = e.slots[i]!;
           existing.tick = h.tick;
+          existing.history.record(h.tick, existing.slots);
           existing.sample(time, existing.slots);
           existing.changed();
           this.emit('update', existing);
@@ -371,6 +393,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       this.hold(obj, holdTime);
       for (let i = 0; i < count; i++) if (e.mask[i]) obj.slots[i] = e.slots[i]!;
       obj.tick = h.tick;
+      obj.history.record(h.tick, obj.slots);
       obj.sample(time, obj.slots);
       obj.changed();
       this.emit('update', obj);

@@ -5,6 +5,7 @@
  */
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { invalid } from '../util/validate.js';
+import { CodeHistory } from './history.js';
 import type { FieldValue, Fields, InferFields, Schema, SlotValue } from './schema.js';
 
 /** What a host object needs from its owner. */
@@ -12,6 +13,8 @@ export interface ObjectOwner {
   /** The tick being built (changes are stamped with it). */
   readonly currentTick: number;
   despawn(obj: HostObject<any>): void;
+  /** The object changed for the first time in the current tick. */
+  markDirty(obj: HostObject<any>): void;
 }
 
 /** A replicated object on the host. Create with `SyncHost.spawn`. */
@@ -22,6 +25,8 @@ export class HostObject<F extends Fields = Fields> {
   lastChanged: number;
   /** False once despawned. */
   alive = true;
+  /** @internal coded slot values by tick (baselines for delta coding) */
+  readonly history: CodeHistory;
   private scratch: SlotValue[] = [];
 
   /** @internal */
@@ -37,6 +42,8 @@ export class HostObject<F extends Fields = Fields> {
   ) {
     this.changed = new Int32Array(slots.length).fill(owner.currentTick);
     this.lastChanged = owner.currentTick;
+    this.history = new CodeHistory(schema);
+    owner.markDirty(this);
   }
 
   /** Current value of a field (as the clients see it: quantised, rounded). */
@@ -85,7 +92,10 @@ export class HostObject<F extends Fields = Fields> {
       if (slots[at] !== scratch[i]) {
         slots[at] = scratch[i]!;
         this.changed[at] = tick;
-        this.lastChanged = tick;
+        if (this.lastChanged !== tick) {
+          this.lastChanged = tick;
+          this.owner.markDirty(this);
+        }
       }
     }
   }

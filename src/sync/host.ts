@@ -9,6 +9,7 @@ import { ErrorCode, RtcmeshError } from '../errors.js';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
 import { BitReader, BitWriter, TruncatedError, patchBits } from './bits.js';
 import { HostObject, type ObjectOwner } from './host-object.js';
+import { CodeHistory, writeCoded } from './history.js';
 import { InputQueue, readInputs, type SequencedInput } from './inputs.js';
 import type { InterestRule } from './interest.js';
 import { schemaSetHash, type Fields, type InferFields, type Schema, type SlotValue } from './schema.js';
@@ -107,6 +108,10 @@ export class SyncHost extends EventEmitter<SyncHostEvents> implements ObjectOwne
   private readonly maxQueuedInputs: number;
   private nextId = 1;
   private closed = false;
+  private readonly dirty: HostObject<any>[] = [];
+  private maskSchema: Schema<any> | undefined;
+  private lastMask = new Uint8Array(64);
+  private mask = new Uint8Array(64);
   private readonly w = new BitWriter(2048);
   private readonly r = new BitReader();
   private keys = new Float64Array(1024);
@@ -161,6 +166,11 @@ export class SyncHost extends EventEmitter<SyncHostEvents> implements ObjectOwne
     return obj;
   }
 
+  /** @internal an object changed for the first time in the current tick */
+  markDirty(obj: HostObject<any>): void {
+    this.dirty.push(obj);
+  }
+
   /** Despawn an object (also `obj.despawn()`); clients remove it at the next snapshot they take. */
   despawn(obj: HostObject<any>): void {
     if (!(obj instanceof HostObject)) invalid('despawn() object', 'a HostObject of this host', obj);
@@ -180,6 +190,8 @@ export class SyncHost extends EventEmitter<SyncHostEvents> implements ObjectOwne
   tick(): void {
     this.checkOpen();
     const t = this.currentTick;
+    for (const obj of this.dirty) if (obj.alive) obj.history.record(t, obj.slots);
+    this.dirty.length = 0;
     const peers = this.transport.peers();
     for (const id of peers) if (!this.peerStates.has(id)) this.peerStates.set(id, new PeerState(new InputQueue(this.maxQueuedInputs)));
     if (this.peerStates.size > peers.length) {
@@ -306,6 +318,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> implements ObjectOwne
       marks = writeSnapshotHeader(w, h, multi);
       count = 0;
       prev = 0;
+      this.maskSchema = undefined;
     };
     const end = () => {
       w.patch(marks.entryCountAt, count, 16);
@@ -341,7 +354,8 @@ export class SyncHost extends EventEmitter<SyncHostEvents> implements ObjectOwne
     writeEntryKind(w, kind);
     if (kind === ENTRY_DESPAWN) return;
     const obj = this.objectMap.get(id)!;
-    const leaves = obj.schema.leaves;
+    const schema = obj.schema;
+    const leaves = schema.leaves;
     const slots = obj.slots;
     if (kind === ENTRY_FULL) {
       w.uvar(obj.schemaIndex);
@@ -349,8 +363,33 @@ export class SyncHost extends EventEmitter<SyncHostEvents> implements ObjectOwne
       return;
     }
     const changed = obj.changed;
-    for (let i = 0; i < leaves.length; i++) w.bits(changed[i]! > b ? 1 : 0, 1);
-    for (let i = 0; i < leaves.length; i++) if (changed[i]! > b) leaves[i]!.write(w, slots[i]!);
+    const n = leaves.length;
+    if (this.mask.length < n) {
+      this.mask = new Uint8Array(n);
+      this.lastMask = new Uint8Array(n);
+    }
+    const mask = this.mask;
+    let same = this.maskSchema === schema;
+    for (let i = 0; i < n; i++) {
+      const m = changed[i]! > b ? 1 : 0;
+      mask[i] = m;
+      if (same && this.lastMask[i] !== m) same = false;
+    }
+    w.bits(same ? 1 : 0, 1);
+    if (!same) {
+      for (let i = 0; i < n; i++) w.bits(mask[i]!, 1);
+      this.lastMask.set(mask.subarray(0, n));
+      this.maskSchema = schema;
+    }
+    const coded = schema.codedIndex;
+    const base = coded.length > 0 && schema.codedSlots.length > 0 ? obj.history.find(b) : -1;
+    for (let i = 0; i < n; i++) {
+      if (!mask[i]) continue;
+      const k = coded[i]!;
+      if (k >= 0 && base >= 0) writeCoded(w, leaves[i]!, slots[i]!, obj.history.codeAt(base, k));
+      else if (k >= 0) writeCoded(w, leaves[i]!, slots[i]!, -1e15); // no history (cannot happen for a visible object): raw
+      else leaves[i]!.write(w, slots[i]!);
+    }
   }
 
   // ------------------------------------------------------------ inbound

@@ -4,6 +4,7 @@
  * continuous fields) that renders it a little in the past.
  * @module
  */
+import { CodeHistory } from './history.js';
 import type { FieldValue, Fields, InferFields, Schema, SlotValue } from './schema.js';
 
 /** Samples kept per object for interpolation. */
@@ -24,6 +25,8 @@ export class Replica<F extends Fields = Fields> {
   head = 0;
   /** Host tick of the latest state applied. */
   tick: number;
+  /** @internal coded slot values by tick (baselines of delta-coded updates) */
+  readonly history: CodeHistory;
   private settled = false;
 
   /** @internal */
@@ -38,6 +41,8 @@ export class Replica<F extends Fields = Fields> {
     this.renderSlots = slots.slice();
     this.values = new Float64Array(RING * schema.interpolated.length);
     this.tick = tick;
+    this.history = new CodeHistory(schema);
+    this.history.record(tick, slots);
   }
 
   /** Latest authoritative value of a field. */

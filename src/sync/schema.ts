@@ -30,6 +30,12 @@ export interface Leaf {
   write(w: BitWriter, v: SlotValue): void;
   /** Read and validate; throws {@link TruncatedError} on bad data. */
   read(r: BitReader): SlotValue;
+  /**
+   * Integer-coded leaves (ints, quantised floats) can travel as a difference
+   * from the peer's acknowledged baseline: `code` maps a value to 0…maxCode,
+   * `fromCode` maps back (throws {@link TruncatedError} out of range).
+   */
+  readonly coded?: { bits: number; maxCode: number; code(v: SlotValue): number; fromCode(c: number): SlotValue };
 }
 
 /** A field type: one or more leaves and how a value maps onto them. */
@@ -79,7 +85,18 @@ function intLeaf(min: number, max: number, bits: number, name: string): Leaf {
       w.bits((v as number) - min, bits);
     },
     read(r) {
-      return r.bits(bits) + min;
+      const v = r.bits(bits) + min;
+      if (v > max) throw new TruncatedError(`${name} value ${v} out of range`);
+      return v;
+    },
+    coded: {
+      bits,
+      maxCode: max - min,
+      code: (v) => (v as number) - min,
+      fromCode(c) {
+        if (c < 0 || c > max - min) throw new TruncatedError(`${name} code ${c} out of range`);
+        return c + min;
+      },
     },
   };
 }
@@ -199,6 +216,19 @@ function quantLeaf(min: number, max: number, precision: number): Leaf {
       if (q > steps) throw new TruncatedError(`quantised value ${q} above ${steps}`);
       const v = at(q);
       return v === 0 ? 0 : v;
+    },
+    coded: {
+      bits,
+      maxCode: steps,
+      code(v) {
+        const x = v as number;
+        return x <= min ? 0 : x >= max ? steps : Math.round((x - min) / step);
+      },
+      fromCode(q) {
+        if (q < 0 || q > steps) throw new TruncatedError(`quantised code ${q} out of range`);
+        const v = at(q);
+        return v === 0 ? 0 : v;
+      },
     },
   };
 }
@@ -335,6 +365,10 @@ export class Schema<F extends Fields = Fields> {
   readonly leaves: readonly Leaf[];
   /** Slot indexes of interpolated leaves. */
   readonly interpolated: readonly number[];
+  /** Slot indexes of integer-coded leaves (delta-encoded against baselines). */
+  readonly codedSlots: readonly number[];
+  /** Slot → index in {@link codedSlots}, or −1. */
+  readonly codedIndex: Int32Array;
   /** Text identifying the layout (names, order, encodings). */
   readonly fingerprint: string;
   /** Field names in declaration (wire) order. */
@@ -358,6 +392,9 @@ export class Schema<F extends Fields = Fields> {
     if (leaves.length > 4096) invalid(`schema "${name}"`, 'at most 4096 leaf values (vector components and array elements count)', leaves.length);
     this.leaves = leaves;
     this.interpolated = leaves.flatMap((l, i) => (l.interpolate ? [i] : []));
+    this.codedSlots = leaves.flatMap((l, i) => (l.coded !== undefined ? [i] : []));
+    this.codedIndex = new Int32Array(leaves.length).fill(-1);
+    this.codedSlots.forEach((slot, k) => (this.codedIndex[slot] = k));
     this.fingerprint = parts.join(';');
     this.fieldNames = names as (keyof F & string)[];
   }

@@ -3,12 +3,17 @@
  *
  * ```
  * snapshot part (host → client)
- *   kind 2 = 1 | schemaHash 16 | tick 32 | rate 8 | baselineDelta 6 (0 = reset)
+ *   kind 2 = 1 | tick 32 | baselineDelta 6 (0 = reset) | [reset only: schemaHash 16 | rate 8]
  *   | multi 1 [partIndex 8 | partCount 8] | hasInputAck 1 [inputAck 32] | entryCount 16
  *   entries, sorted by object id, ids as gaps (uvar of id − previous − 1):
- *     gap | 0 | changeMask (slotCount bits) | changed slots          update
- *     gap | 1 0 | schemaIndex (uvar) | every slot                   full state (spawn, or enters interest)
- *     gap | 1 1                                                    despawn
+ *     gap | 0 | sameMask 1 [changeMask (slotCount bits)] | changed slots   update
+ *     gap | 1 0 | schemaIndex (uvar) | every slot                         full state (spawn, or enters interest)
+ *     gap | 1 1                                                          despawn
+ *   In an update, an integer-coded slot (ints, quantised floats) is
+ *   `1 | EG3(zigzag(code − code at the baseline))` or `0 | raw code`,
+ *   whichever is shorter; sameMask 1 reuses the previous update's mask
+ *   (same schema) in this part. A delta snapshot needs a completed baseline,
+ *   which only exists after a reset the client accepted (schema hash checked).
  * client message (client → host)
  *   kind 2 = 2 | schemaHash 16 | hasAck 1 [ackTick 32] | inputCount uvar [firstSeq 32 | inputs…]
  * ```
@@ -52,10 +57,12 @@ export interface HeaderMarks {
 
 export function writeSnapshotHeader(w: BitWriter, h: SnapshotHeader, multi: boolean): HeaderMarks {
   w.bits(KIND_SNAPSHOT, 2);
-  w.bits(h.schemaHash, 16);
   w.bits(h.tick, 32);
-  w.bits(h.rate, 8);
   w.bits(h.baselineDelta, 6);
+  if (h.baselineDelta === 0) {
+    w.bits(h.schemaHash, 16);
+    w.bits(h.rate, 8);
+  }
   w.bool(multi);
   let partCountAt = -1;
   if (multi) {
@@ -72,10 +79,15 @@ export function writeSnapshotHeader(w: BitWriter, h: SnapshotHeader, multi: bool
 
 /** Reads the rest of a snapshot header after its kind bits. */
 export function readSnapshotHeader(r: BitReader, out: SnapshotHeader): SnapshotHeader {
-  out.schemaHash = r.bits(16);
   out.tick = r.bits(32);
-  out.rate = r.bits(8);
   out.baselineDelta = r.bits(6);
+  if (out.baselineDelta === 0) {
+    out.schemaHash = r.bits(16);
+    out.rate = r.bits(8);
+  } else {
+    out.schemaHash = -1; // checked on the reset this chain of deltas started from
+    out.rate = -1;
+  }
   if (r.bool()) {
     out.partIndex = r.bits(8);
     out.partCount = r.bits(8);
@@ -87,6 +99,7 @@ export function readSnapshotHeader(r: BitReader, out: SnapshotHeader): SnapshotH
   out.inputAck = r.bool() ? r.bits(32) : -1;
   out.entryCount = r.bits(16);
   if (out.rate === 0) throw new TruncatedError('tick rate 0');
+  if (out.baselineDelta > 32) throw new TruncatedError(`baseline ${out.baselineDelta} ticks back`);
   if (out.baselineDelta > out.tick) throw new TruncatedError('baseline before tick 0');
   return out;
 }

@@ -32,7 +32,7 @@ it('interpolates between snapshots, extrapolates at most maxExtrapolationMs, hol
     }
     client.poll(now);
     links.deliver();
-    if (frame > 40 && delivering) checks.push([client.renderTime, client.objects.get(moving.id)!.renderGet('x')]);
+    if (frame > 40 && delivering) checks.push([client.renderTime, client.objects.get(moving.id)!.renderGet('x') as number]);
     if (frame === 200) delivering = false;
   }
   expect(events).toEqual([`spawn ${moving.id}`, `spawn ${still.id}`]);
@@ -40,7 +40,7 @@ it('interpolates between snapshots, extrapolates at most maxExtrapolationMs, hol
   expect(checks.length).toBeGreaterThan(100);
   for (const [rt, x] of checks) expect(x).toBeCloseTo(rt * 0.02, 6);
   const newestTime = (client.tick * 1000) / 20;
-  const last = client.objects.get(moving.id)!;
+  const last = client.objects.get(moving.id)! as import('../../src/sync/index.js').Replica<typeof Dot.fields>;
   // After snapshots stop, the mover extrapolates to exactly 150 ms past its newest sample and stops there.
   expect(client.renderTime).toBeGreaterThan(newestTime + 150);
   expect(last.renderGet('x')).toBeCloseTo(last.get('x') + 150 * 0.02, 6);
