@@ -23,51 +23,60 @@ const LO = 1 - HI;
 /** Appends bits to a growable buffer that is reused across messages. */
 export class BitWriter {
   private buf: Uint8Array;
-  /** Bits written so far. */
-  bitLength = 0;
+  /** Whole bytes written to {@link buf}. */
+  private pos = 0;
+  /** Pending bits (fewer than 8), right-aligned. */
+  private acc = 0;
+  private accBits = 0;
 
   constructor(initialBytes = 1500) {
     this.buf = new Uint8Array(initialBytes);
   }
 
+  /** Bits written so far. */
+  get bitLength(): number {
+    return this.pos * 8 + this.accBits;
+  }
+
   /** Start a new message (keeps the buffer). */
   reset(): void {
-    this.buf.fill(0, 0, (this.bitLength + 7) >>> 3);
-    this.bitLength = 0;
+    this.pos = 0;
+    this.acc = 0;
+    this.accBits = 0;
   }
 
   /** Bytes written so far (a partial last byte counts). */
   get byteLength(): number {
-    return (this.bitLength + 7) >>> 3;
+    return this.pos + (this.accBits > 0 ? 1 : 0);
   }
 
   /** Cut back to `bits` bits (drops what was written after: a rollback). */
   truncate(bits: number): void {
-    const end = (this.bitLength + 7) >>> 3;
-    const keep = bits >>> 3;
-    if (bits & 7) this.buf[keep]! &= 0xff << (8 - (bits & 7));
-    this.buf.fill(0, (bits + 7) >>> 3, end);
-    this.bitLength = bits;
+    if (bits >= this.bitLength) return;
+    this.flushPartial();
+    this.pos = bits >>> 3;
+    this.accBits = bits & 7;
+    this.acc = this.accBits === 0 ? 0 : this.buf[this.pos]! >>> (8 - this.accBits);
   }
 
   /** Write the low `n` bits of `v` (0 ≤ n ≤ 32; `v` taken as unsigned). */
   bits(v: number, n: number): void {
-    if (n === 0) return;
-    if (((this.bitLength + n + 7) >>> 3) > this.buf.length) this.grow((this.bitLength + n + 7) >>> 3);
-    const buf = this.buf;
-    let pos = this.bitLength;
-    if (n < 32) v &= (1 << n) - 1;
-    else v >>>= 0;
-    while (n > 0) {
-      const free = 8 - (pos & 7);
-      const take = free < n ? free : n;
-      const shift = n - take;
-      const chunk = (shift >= 32 ? 0 : v >>> shift) & ((1 << take) - 1);
-      buf[pos >>> 3]! |= chunk << (free - take);
-      pos += take;
-      n -= take;
+    if (n > 24) {
+      this.bits(Math.floor((v >>> 0) / 65536), n - 16);
+      this.bits(v & 0xffff, 16);
+      return;
     }
-    this.bitLength = pos;
+    if (n === 0) return;
+    if (this.pos + 4 > this.buf.length) this.grow(this.pos + 4);
+    let acc = (this.acc << n) | (v & ((1 << n) - 1));
+    let k = this.accBits + n;
+    const buf = this.buf;
+    while (k >= 8) {
+      k -= 8;
+      buf[this.pos++] = (acc >>> k) & 0xff;
+    }
+    this.acc = acc & ((1 << k) - 1);
+    this.accBits = k;
   }
 
   bool(b: boolean): void {
@@ -95,8 +104,14 @@ export class BitWriter {
   /** Exp-Golomb code of an unsigned integer 0 ≤ v < 2^32 (1 bit for 0, 3 for 1–2, 5 for 3–6…). */
   uvar(v: number): void {
     const x = v + 1;
-    let len = 0;
-    while (len < 33 && x >= 2 ** (len + 1)) len++;
+    if (x < 2 ** 31) {
+      const len = 31 - Math.clz32(x);
+      if (2 * len + 1 <= 24) return this.bits(x, 2 * len + 1); // the leading zeros come for free
+      this.bits(0, len);
+      this.bits(x, len + 1);
+      return;
+    }
+    const len = x >= 2 ** 32 ? 32 : 31;
     this.bits(0, len);
     this.wide(x, len + 1);
   }
@@ -104,29 +119,31 @@ export class BitWriter {
   /** Raw bytes, byte-aligned first. */
   bytes(b: Uint8Array): void {
     this.align();
-    const start = this.bitLength >>> 3;
-    if (start + b.length > this.buf.length) this.grow(start + b.length);
-    this.buf.set(b, start);
-    this.bitLength += b.length * 8;
+    if (this.pos + b.length > this.buf.length) this.grow(this.pos + b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
   }
 
   /** Pad with zero bits to a byte boundary. */
   align(): void {
-    const r = this.bitLength & 7;
-    if (r) this.bits(0, 8 - r);
+    if (this.accBits) this.bits(0, 8 - this.accBits);
   }
 
-  /** Set `n` bits at an earlier position `at` (a field reserved with zeros). */
+  /** Set `n` bits at an earlier position `at` (a field reserved with zeros, complete bytes only). */
   patch(at: number, v: number, n: number): void {
-    const saved = this.bitLength;
-    this.bitLength = at;
-    this.bits(v, n);
-    this.bitLength = saved;
+    this.flushPartial();
+    patchBits(this.buf, at, v, n);
+    if (this.accBits) this.acc = this.buf[this.pos]! >>> (8 - this.accBits);
   }
 
   /** A copy of the bytes written (the buffer itself is reused). */
   finish(): Uint8Array {
+    this.flushPartial();
     return this.buf.slice(0, this.byteLength);
+  }
+
+  private flushPartial(): void {
+    if (this.accBits) this.buf[this.pos] = (this.acc << (8 - this.accBits)) & 0xff;
   }
 
   private grow(min: number): void {
@@ -156,22 +173,18 @@ export class BitReader {
   }
 
   bits(n: number): number {
-    if (n === 0) return 0;
-    if (this.pos + n > this.end) throw new TruncatedError(`needed ${n} bits at bit ${this.pos} of ${this.end}`);
-    const buf = this.buf;
-    let pos = this.pos;
-    let v = 0;
-    let left = n;
-    while (left > 0) {
-      const avail = 8 - (pos & 7);
-      const take = avail < left ? avail : left;
-      const chunk = (buf[pos >>> 3]! >>> (avail - take)) & ((1 << take) - 1);
-      v = v * (1 << take) + chunk; // multiplication keeps 32-bit values unsigned
-      pos += take;
-      left -= take;
+    if (n > 24) {
+      const hi = this.bits(n - 16);
+      return hi * 65536 + this.bits(16);
     }
-    this.pos = pos;
-    return v;
+    if (n === 0) return 0;
+    const pos = this.pos;
+    if (pos + n > this.end) throw new TruncatedError(`needed ${n} bits at bit ${pos} of ${this.end}`);
+    const buf = this.buf;
+    const i = pos >>> 3;
+    const window = ((buf[i]! << 24) | ((buf[i + 1] ?? 0) << 16) | ((buf[i + 2] ?? 0) << 8) | (buf[i + 3] ?? 0)) << (pos & 7);
+    this.pos = pos + n;
+    return window >>> (32 - n);
   }
 
   bool(): boolean {
@@ -197,6 +210,14 @@ export class BitReader {
 
   /** Reads {@link BitWriter.uvar}; refuses codes of values ≥ 2^32. */
   uvar(): number {
+    const pos = this.pos;
+    if (pos < this.end) {
+      const buf = this.buf;
+      const i = pos >>> 3;
+      const window = ((buf[i]! << 24) | ((buf[i + 1] ?? 0) << 16) | ((buf[i + 2] ?? 0) << 8) | (buf[i + 3] ?? 0)) << (pos & 7);
+      const zeros = Math.clz32(window);
+      if (zeros <= 11 && 2 * zeros + 1 <= 24) return this.bits(2 * zeros + 1) - 1;
+    }
     let len = 0;
     while (this.bits(1) === 0) {
       if (++len > 32) throw new TruncatedError('exp-Golomb code too long');

@@ -77,6 +77,8 @@ const COMPLETED_RING = 64;
  */
 export class SyncClient extends EventEmitter<SyncClientEvents> {
   private readonly objectMap = new Map<number, Replica<any>>();
+  /** Objects whose render values still move (changed and not yet settled). */
+  private readonly active: Replica<any>[] = [];
   private readonly schemas: readonly Schema<any>[];
   private readonly inputSchema: Schema<any> | undefined;
   private readonly hash: number;
@@ -202,7 +204,15 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     const rt = Math.max(this.renderT, now + this.offset - this.delay);
     this.renderT = rt;
     const newest = (this.latest * 1000) / this.rate;
-    for (const obj of this.objectMap.values()) obj.interpolate(rt, this.maxExtrapolation, obj.lastSampleTime() >= newest);
+    const active = this.active;
+    for (let i = active.length - 1; i >= 0; i--) {
+      const obj = active[i]!;
+      if (obj.gone || obj.interpolate(rt, this.maxExtrapolation, obj.lastSampleTime() >= newest)) {
+        obj.active = false;
+        active[i] = active[active.length - 1]!;
+        active.pop();
+      }
+    }
   }
 
   /** Counters (a copy). */
@@ -361,6 +371,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       if (e.kind === ENTRY_DESPAWN) {
         if (existing !== undefined) {
           map.delete(e.id);
+          existing.gone = true;
           this.emit('despawn', existing);
         }
         continue;
@@ -376,16 +387,19 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
           existing.history.record(h.tick, existing.slots);
           existing.sample(time, existing.slots);
           existing.changed();
+          this.activate(existing);
           this.emit('update', existing);
           continue;
         }
         if (existing !== undefined) {
           map.delete(e.id);
+          existing.gone = true;
           this.emit('despawn', existing);
         }
         const obj = new Replica(e.id, schema, e.slots.slice(0, count), h.tick);
         obj.sample(time, obj.slots);
         map.set(e.id, obj);
+        this.activate(obj);
         this.emit('spawn', obj);
         continue;
       }
@@ -396,12 +410,19 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       obj.history.record(h.tick, obj.slots);
       obj.sample(time, obj.slots);
       obj.changed();
+      this.activate(obj);
       this.emit('update', obj);
     }
     if (h.inputAck >= 0) this.inputs.ack(h.inputAck);
     this.stats.partsApplied++;
     this.partSeen[h.partIndex >>> 3]! |= 1 << (h.partIndex & 7);
     if (++this.partsGot === this.latestParts) this.complete(h.tick);
+  }
+
+  private activate(obj: Replica<any>): void {
+    if (obj.active) return;
+    obj.active = true;
+    this.active.push(obj);
   }
 
   /** Before an object changes: if it was unchanged through the previous applied tick, pin that as a sample (so a stop-then-move interpolates right). */
@@ -414,6 +435,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       for (const [id, obj] of this.objectMap) {
         if (!this.touched.has(id)) {
           this.objectMap.delete(id);
+          obj.gone = true;
           this.emit('despawn', obj);
         }
       }

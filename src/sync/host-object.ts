@@ -39,6 +39,8 @@ export class HostObject<F extends Fields = Fields> {
     /** @internal current slot values (what the wire carries) */
     readonly slots: SlotValue[],
     private readonly owner: ObjectOwner,
+    /** @internal slot in the host's object table (reused after despawn) */
+    readonly index: number,
   ) {
     this.changed = new Int32Array(slots.length).fill(owner.currentTick);
     this.lastChanged = owner.currentTick;

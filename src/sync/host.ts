@@ -66,23 +66,62 @@ export interface SyncHostEvents {
   sync_error: (event: SyncErrorEvent) => void;
 }
 
-interface Visible {
-  obj: HostObject<any>;
-  entered: number;
-  seen: number;
-}
-
-/** Replication state of one peer. */
+/** Replication state of one peer. Visibility is kept in arrays indexed by object slot (see HostObject.index). */
 class PeerState {
-  readonly visible = new Map<number, Visible>();
-  /** Objects that left this peer's interest (or were despawned) → tick. */
+  /** Tick the object at each slot entered this peer's interest, or −1 when not visible. */
+  entered = new Int32Array(0);
+  /** Last tick the interest rule reported the object at each slot. */
+  seen = new Int32Array(0);
+  /** Where each visible slot sits in {@link list}. */
+  at = new Int32Array(0);
+  /** Dense list of visible slots. */
+  list = new Int32Array(16);
+  count = 0;
+  /** Objects that left this peer's interest (or were despawned): id → tick. */
   readonly left = new Map<number, number>();
   /** Ticks sent, by tick % WINDOW. */
   readonly sent = new Int32Array(WINDOW).fill(-1);
   lastSent = -1;
   /** Latest acknowledged tick, or −1. */
   baseline = -1;
-  constructor(readonly inputs: InputQueue) {}
+  constructor(
+    readonly inputs: InputQueue,
+    capacity: number,
+  ) {
+    this.resize(capacity);
+  }
+
+  resize(capacity: number): void {
+    if (capacity <= this.entered.length) return;
+    const grow = (a: Int32Array, fill: number) => {
+      const b = new Int32Array(capacity).fill(fill);
+      b.set(a);
+      return b;
+    };
+    this.entered = grow(this.entered, -1);
+    this.seen = grow(this.seen, -1);
+    this.at = grow(this.at, -1);
+  }
+
+  add(slot: number, t: number): void {
+    if (this.count === this.list.length) {
+      const l = new Int32Array(this.list.length * 2);
+      l.set(this.list);
+      this.list = l;
+    }
+    this.entered[slot] = t;
+    this.at[slot] = this.count;
+    this.list[this.count++] = slot;
+  }
+
+  remove(slot: number): void {
+    const i = this.at[slot]!;
+    const last = this.list[--this.count]!;
+    this.list[i] = last;
+    this.at[last] = i;
+    this.entered[slot] = -1;
+    this.at[slot] = -1;
+  }
 }
 
 const PART_RESERVE = 24; // bytes left for the transport's framing inside maxPartBytes
@@ -96,6 +135,10 @@ export class SyncHost extends EventEmitter<SyncHostEvents> implements ObjectOwne
   /** The tick being built: changes made now are sent by the next {@link tick}. */
   currentTick = 1;
   private readonly objectMap = new Map<number, HostObject<any>>();
+  /** Objects by slot index (reused after despawn). */
+  private readonly bySlot: (HostObject<any> | undefined)[] = [];
+  private readonly freeSlots: number[] = [];
+  private capacity = 64;
   private readonly peerStates = new Map<number, PeerState>();
   private readonly schemas: readonly Schema<any>[];
   private readonly schemaIndex = new Map<Schema<any>, number>();
@@ -161,7 +204,13 @@ export class SyncHost extends EventEmitter<SyncHostEvents> implements ObjectOwne
     if (index === undefined) invalid('spawn() schema', 'one of the schemas given to the SyncHost', schema);
     if (this.nextId > 2 ** 32 - 2) throw new RtcmeshError(ErrorCode.INVALID_STATE, 'object ids are exhausted (2^32 spawns); create a new SyncHost');
     const slots = schema.toSlots(value, `spawn(${schema.name})`);
-    const obj = new HostObject<F>(this.nextId++, schema, index, slots, this);
+    const slot = this.freeSlots.pop() ?? this.bySlot.length;
+    const obj = new HostObject<F>(this.nextId++, schema, index, slots, this, slot);
+    this.bySlot[slot] = obj;
+    if (this.bySlot.length > this.capacity) {
+      this.capacity *= 2;
+      for (const p of this.peerStates.values()) p.resize(this.capacity);
+    }
     this.objectMap.set(obj.id, obj);
     return obj;
   }
@@ -178,8 +227,14 @@ export class SyncHost extends EventEmitter<SyncHostEvents> implements ObjectOwne
     obj.alive = false;
     this.objectMap.delete(obj.id);
     for (const p of this.peerStates.values()) {
-      if (p.visible.delete(obj.id)) p.left.set(obj.id, this.currentTick);
+      if (p.entered[obj.index]! >= 0) {
+        p.remove(obj.index);
+        p.left.set(obj.id, this.currentTick);
+      }
+      p.seen[obj.index] = -1;
     }
+    this.bySlot[obj.index] = undefined;
+    this.freeSlots.push(obj.index);
   }
 
   /**
@@ -193,7 +248,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> implements ObjectOwne
     for (const obj of this.dirty) if (obj.alive) obj.history.record(t, obj.slots);
     this.dirty.length = 0;
     const peers = this.transport.peers();
-    for (const id of peers) if (!this.peerStates.has(id)) this.peerStates.set(id, new PeerState(new InputQueue(this.maxQueuedInputs)));
+    for (const id of peers) if (!this.peerStates.has(id)) this.peerStates.set(id, new PeerState(new InputQueue(this.maxQueuedInputs), this.capacity));
     if (this.peerStates.size > peers.length) {
       const present = new Set(peers);
       for (const id of this.peerStates.keys()) if (!present.has(id)) this.peerStates.delete(id);
@@ -222,7 +277,11 @@ export class SyncHost extends EventEmitter<SyncHostEvents> implements ObjectOwne
 
   /** Ids of the objects `peer` currently has in its interest. */
   visibleTo(peer: number): number[] {
-    return [...(this.peerStates.get(peer)?.visible.keys() ?? [])];
+    const p = this.peerStates.get(peer);
+    if (p === undefined) return [];
+    const out: number[] = [];
+    for (let i = 0; i < p.count; i++) out.push(this.bySlot[p.list[i]!]!.id);
+    return out;
   }
 
   /** Counters (a copy). */
@@ -243,22 +302,23 @@ export class SyncHost extends EventEmitter<SyncHostEvents> implements ObjectOwne
   // ------------------------------------------------------------ snapshots
 
   private updateInterest(p: PeerState, peer: number, t: number): void {
-    const visible = p.visible;
+    const seen = p.seen;
     const add = (obj: HostObject<any>) => {
-      if (!obj.alive) return;
-      const v = visible.get(obj.id);
-      if (v !== undefined) v.seen = t;
-      else {
-        visible.set(obj.id, { obj, entered: t, seen: t });
-        p.left.delete(obj.id);
+      const slot = obj.index;
+      if (seen[slot] === t || !obj.alive) return;
+      seen[slot] = t;
+      if (p.entered[slot]! < 0) {
+        p.add(slot, t);
+        if (p.left.size > 0) p.left.delete(obj.id);
       }
     };
     if (this.interest === undefined) for (const obj of this.objectMap.values()) add(obj);
     else this.interest.collect(peer, this.objectMap, add);
-    for (const [id, v] of visible) {
-      if (v.seen !== t) {
-        visible.delete(id);
-        p.left.set(id, t);
+    for (let i = p.count - 1; i >= 0; i--) {
+      const slot = p.list[i]!;
+      if (seen[slot] !== t) {
+        p.left.set(this.bySlot[slot]!.id, t);
+        p.remove(slot);
       }
     }
   }
@@ -268,12 +328,15 @@ export class SyncHost extends EventEmitter<SyncHostEvents> implements ObjectOwne
     const b = p.baseline >= 0 && t - p.baseline <= WINDOW ? p.baseline : -1;
     // Collect entries as sortable keys: id * 4 + kind.
     let n = 0;
-    const need = p.visible.size + p.left.size;
+    const need = p.count + p.left.size;
     if (this.keys.length < need) this.keys = new Float64Array(need * 2);
     const keys = this.keys;
-    for (const [id, v] of p.visible) {
-      if (b < 0 || v.entered > b) keys[n++] = id * 4 + ENTRY_FULL;
-      else if (v.obj.lastChanged > b) keys[n++] = id * 4 + ENTRY_UPDATE;
+    const bySlot = this.bySlot;
+    for (let i = 0; i < p.count; i++) {
+      const slot = p.list[i]!;
+      const obj = bySlot[slot]!;
+      if (b < 0 || p.entered[slot]! > b) keys[n++] = obj.id * 4 + ENTRY_FULL;
+      else if (obj.lastChanged > b) keys[n++] = obj.id * 4 + ENTRY_UPDATE;
     }
     const oldest = t - WINDOW;
     for (const [id, leftAt] of p.left) {

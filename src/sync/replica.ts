@@ -28,6 +28,10 @@ export class Replica<F extends Fields = Fields> {
   /** @internal coded slot values by tick (baselines of delta-coded updates) */
   readonly history: CodeHistory;
   private settled = false;
+  /** @internal in the client's list of objects still being interpolated */
+  active = false;
+  /** @internal despawned */
+  gone = false;
 
   /** @internal */
   constructor(
@@ -101,10 +105,18 @@ export class Replica<F extends Fields = Fields> {
    * samples around it; past the newest, extrapolate up to `maxExtrapolation` ms
    * when `moving` (the object changed in the newest snapshot), else hold.
    */
-  interpolate(rt: number, maxExtrapolation: number, moving: boolean): void {
+  interpolate(rt: number, maxExtrapolation: number, moving: boolean): boolean {
+    this.interpolateInto(rt, maxExtrapolation, moving);
+    return this.settled;
+  }
+
+  private interpolateInto(rt: number, maxExtrapolation: number, moving: boolean): void {
     const idx = this.schema.interpolated;
     const rs = this.renderSlots;
-    if (idx.length === 0 || this.count === 0) return;
+    if (idx.length === 0 || this.count === 0) {
+      this.settled = true;
+      return;
+    }
     // Settled: past the newest sample, not moving, already showing it.
     if (this.settled && !moving && rt >= this.lastSampleTime()) return;
     this.settled = !moving && rt >= this.lastSampleTime();
