@@ -57,6 +57,13 @@ export class CodeHistory {
     return -1;
   }
 
+  /** Offset of the newest entry (the current value), or −1. */
+  newest(): number {
+    if (this.count === 0) return -1;
+    const cap = this.ticks.length;
+    return ((this.head + cap - 1) % cap) * this.schema.codedSlots.length;
+  }
+
   /** Code of coded slot `k` in the entry at `offset`. */
   codeAt(offset: number, k: number): number {
     return this.codes[offset + k]!;
@@ -64,7 +71,7 @@ export class CodeHistory {
 
   private grow(): void {
     const cap = this.ticks.length;
-    const next = Math.min(CAPACITY, cap * 2);
+    const next = cap < 4 ? 4 : cap < 12 ? 12 : CAPACITY;
     const n = this.schema.codedSlots.length;
     const ticks = new Int32Array(next);
     const codes = new Float64Array(next * n);
@@ -85,13 +92,12 @@ const LOW = (1 << K) - 1;
 
 function egBits(v: number): number {
   const q = Math.floor(v / (1 << K)) + 1;
-  return 2 * Math.floor(Math.log2(q)) + 1 + K;
+  return q < 2 ** 31 ? 2 * (31 - Math.clz32(q)) + 1 + K : 64 + K;
 }
 
-/** Write a coded leaf value: `1 + EG3(zigzag(code − base))` when shorter than raw, else `0 + raw`. */
-export function writeCoded(w: BitWriter, leaf: Leaf, value: SlotValue, base: number): void {
+/** Write a coded leaf value given as its code: `1 + EG3(zigzag(code − base))` when shorter than raw, else `0 + raw`. */
+export function writeCoded(w: BitWriter, leaf: Leaf, code: number, base: number): void {
   const coded = leaf.coded!;
-  const code = coded.code(value);
   const d = code - base;
   const zz = d >= 0 ? 2 * d : -2 * d - 1;
   if (egBits(zz) < coded.bits) {

@@ -445,13 +445,15 @@ export class SyncHost extends EventEmitter<SyncHostEvents> implements ObjectOwne
       this.maskSchema = schema;
     }
     const coded = schema.codedIndex;
-    const base = coded.length > 0 && schema.codedSlots.length > 0 ? obj.history.find(b) : -1;
+    const history = obj.history;
+    const hasCodes = schema.codedSlots.length > 0;
+    const base = hasCodes ? history.find(b) : -1;
+    const now = hasCodes ? history.newest() : -1; // recorded at the start of this tick()
     for (let i = 0; i < n; i++) {
       if (!mask[i]) continue;
       const k = coded[i]!;
-      if (k >= 0 && base >= 0) writeCoded(w, leaves[i]!, slots[i]!, obj.history.codeAt(base, k));
-      else if (k >= 0) writeCoded(w, leaves[i]!, slots[i]!, -1e15); // no history (cannot happen for a visible object): raw
-      else leaves[i]!.write(w, slots[i]!);
+      if (k < 0) leaves[i]!.write(w, slots[i]!);
+      else writeCoded(w, leaves[i]!, history.codeAt(now, k), base >= 0 ? history.codeAt(base, k) : -1e15); // no base cannot happen for a visible object: raw
     }
   }
 

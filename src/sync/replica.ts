@@ -121,17 +121,17 @@ export class Replica<F extends Fields = Fields> {
     if (this.settled && !moving && rt >= this.lastSampleTime()) return;
     this.settled = !moving && rt >= this.lastSampleTime();
     const n = idx.length;
-    const at = (k: number) => (this.head + RING - this.count + k) % RING; // k = 0 oldest
+    const first = this.head + RING - this.count; // slot of the oldest sample, before % RING
     let hi = this.count - 1;
-    while (hi >= 0 && this.times[at(hi)]! > rt) hi--;
+    while (hi >= 0 && this.times[(first + hi) % RING]! > rt) hi--;
     if (hi < 0) {
-      const s = at(0) * n;
+      const s = (first % RING) * n;
       for (let i = 0; i < n; i++) rs[idx[i]!] = this.values[s + i]!;
       return;
     }
     if (hi < this.count - 1) {
-      const a = at(hi);
-      const b = at(hi + 1);
+      const a = (first + hi) % RING;
+      const b = (first + hi + 1) % RING;
       const ta = this.times[a]!;
       const f = (rt - ta) / (this.times[b]! - ta);
       for (let i = 0; i < n; i++) {
@@ -140,12 +140,12 @@ export class Replica<F extends Fields = Fields> {
       }
       return;
     }
-    const last = at(hi);
+    const last = (first + hi) % RING;
     if (!moving || hi === 0) {
       for (let i = 0; i < n; i++) rs[idx[i]!] = this.values[last * n + i]!;
       return;
     }
-    const prev = at(hi - 1);
+    const prev = (first + hi - 1) % RING;
     const tl = this.times[last]!;
     const dt = tl - this.times[prev]!;
     const ahead = Math.min(rt - tl, maxExtrapolation);
