@@ -397,8 +397,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
           this.emit('despawn', existing);
         }
         const obj = new Replica(e.id, schema, e.slots.slice(0, count), h.tick);
-        obj.sample(time, obj.slots);
-        map.set(e.id, obj);
+        map.set(e.id, obj); // no sample yet: it renders its state until it first changes
         this.activate(obj);
         this.emit('spawn', obj);
         continue;

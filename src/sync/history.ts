@@ -50,9 +50,12 @@ export class CodeHistory {
   /** Offset (into {@link codeAt}) of the newest entry at or before `tick`, or −1. */
   find(tick: number): number {
     const cap = this.ticks.length;
-    for (let i = 1; i <= this.count; i++) {
-      const at = (this.head + cap - i) % cap;
-      if (this.ticks[at]! <= tick) return at * this.schema.codedSlots.length;
+    const ticks = this.ticks;
+    let at = this.head - 1;
+    for (let i = 0; i < this.count; i++) {
+      if (at < 0) at += cap;
+      if (ticks[at]! <= tick) return at * this.codes.length / cap;
+      at--;
     }
     return -1;
   }

@@ -9,6 +9,7 @@ import type { FieldValue, Fields, InferFields, Schema, SlotValue } from './schem
 
 /** Samples kept per object for interpolation. */
 const RING = 16;
+const EMPTY = new Float64Array(0);
 
 /** A replicated object as a client sees it. Read-only: the host owns it. */
 export class Replica<F extends Fields = Fields> {
@@ -16,10 +17,10 @@ export class Replica<F extends Fields = Fields> {
   readonly slots: SlotValue[];
   /** @internal slot values at the render time (interpolated) */
   readonly renderSlots: SlotValue[];
-  /** @internal sample times (host ms) */
-  readonly times = new Float64Array(RING);
+  /** @internal sample times (host ms); allocated on the first sample (still objects never need one) */
+  times = EMPTY;
   /** @internal sampled values of the interpolated slots, RING × interpolated.length */
-  readonly values: Float64Array;
+  values = EMPTY;
   /** @internal samples stored / next write index */
   count = 0;
   head = 0;
@@ -28,6 +29,7 @@ export class Replica<F extends Fields = Fields> {
   /** @internal coded slot values by tick (baselines of delta-coded updates) */
   readonly history: CodeHistory;
   private settled = false;
+  private lastTime = -Infinity;
   /** @internal in the client's list of objects still being interpolated */
   active = false;
   /** @internal despawned */
@@ -43,7 +45,6 @@ export class Replica<F extends Fields = Fields> {
   ) {
     this.slots = slots;
     this.renderSlots = slots.slice();
-    this.values = new Float64Array(RING * schema.interpolated.length);
     this.tick = tick;
     this.history = new CodeHistory(schema);
     this.history.record(tick, slots);
@@ -71,7 +72,7 @@ export class Replica<F extends Fields = Fields> {
 
   /** @internal time of the newest sample, or −Infinity */
   lastSampleTime(): number {
-    return this.count === 0 ? -Infinity : this.times[(this.head + RING - 1) % RING]!;
+    return this.lastTime;
   }
 
   /** @internal the latest state changed: copy the non-interpolated slots to the render slots */
@@ -87,6 +88,10 @@ export class Replica<F extends Fields = Fields> {
   sample(time: number, slots: readonly SlotValue[]): void {
     const idx = this.schema.interpolated;
     if (idx.length === 0) return;
+    if (this.times.length === 0) {
+      this.times = new Float64Array(RING);
+      this.values = new Float64Array(RING * idx.length);
+    }
     if (this.count > 0 && this.lastSampleTime() >= time) {
       // same (or older) time: overwrite the newest
       this.head = (this.head + RING - 1) % RING;
@@ -94,6 +99,7 @@ export class Replica<F extends Fields = Fields> {
     }
     const at = this.head;
     this.times[at] = time;
+    this.lastTime = time;
     const base = at * idx.length;
     for (let i = 0; i < idx.length; i++) this.values[base + i] = slots[idx[i]!] as number;
     this.head = (at + 1) % RING;
