@@ -8,7 +8,7 @@ import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
 import { BitReader, BitWriter, TruncatedError, patchBits } from './bits.js';
-import { HostObject, type ObjectOwner } from './host-object.js';
+import { HostObject } from './host-object.js';
 import { CodeHistory, writeCoded } from './history.js';
 import { InputQueue, readInputs, type SequencedInput } from './inputs.js';
 import type { InterestRule } from './interest.js';
@@ -131,7 +131,7 @@ const PART_RESERVE = 24; // bytes left for the transport's framing inside maxPar
  * {@link rpcTransport}, spawn objects, change them in your update, and call
  * {@link tick} once per tick after the update (before the endpoint flushes).
  */
-export class SyncHost extends EventEmitter<SyncHostEvents> implements ObjectOwner {
+export class SyncHost extends EventEmitter<SyncHostEvents> {
   /** The tick being built: changes made now are sent by the next {@link tick}. */
   currentTick = 1;
   private readonly objectMap = new Map<number, HostObject<any>>();

@@ -5,7 +5,7 @@
  * @module
  */
 export { defineSchema, Schema, t } from './schema.js';
-export type { FieldType, FieldValue, Fields, Infer, InferFields, Vec2, Vec3 } from './schema.js';
+export type { FieldType, FieldValue, Fields, Infer, InferFields, SlotValue, Vec2, Vec3 } from './schema.js';
 export { HostObject } from './host-object.js';
 export { SyncHost } from './host.js';
 export type { SyncHostEvents, SyncHostOptions, SyncHostStats } from './host.js';

@@ -19,7 +19,7 @@ import { TruncatedError, type BitReader, type BitWriter } from './bits.js';
 /** What one slot holds: a number (ints, floats, bools as 0/1, enum indexes) or a string. */
 export type SlotValue = number | string;
 
-/** One scalar on the wire. Internal building block of {@link FieldType}. */
+/** One scalar on the wire; the building block of a field type. @internal */
 export interface Leaf {
   /** Short text naming the encoding (schema fingerprints). */
   readonly describe: string;
@@ -40,10 +40,11 @@ export interface Leaf {
 
 /** A field type: one or more leaves and how a value maps onto them. */
 export interface FieldType<T> {
+  /** @internal */
   readonly leaves: readonly Leaf[];
-  /** Normalise `v` into `slots[at…]`; throws INVALID_ARGUMENT. */
+  /** Normalise `v` into `slots[at…]`; throws INVALID_ARGUMENT. @internal */
   store(v: unknown, slots: SlotValue[], at: number, what: string): void;
-  /** Build the user value from `slots[at…]`. */
+  /** Build the user value from `slots[at…]`. @internal */
   load(slots: readonly SlotValue[], at: number): T;
   /** Phantom for inference. */
   readonly __type?: T;
@@ -361,13 +362,13 @@ interface FieldInfo {
 export class Schema<F extends Fields = Fields> {
   /** Field name → type and first slot. */
   private readonly byName = new Map<string, FieldInfo>();
-  /** Every leaf, in slot order. */
+  /** Every leaf, in slot order. @internal */
   readonly leaves: readonly Leaf[];
-  /** Slot indexes of interpolated leaves. */
+  /** Slot indexes of interpolated leaves. @internal */
   readonly interpolated: readonly number[];
-  /** Slot indexes of integer-coded leaves (delta-encoded against baselines). */
+  /** Slot indexes of integer-coded leaves (delta-encoded against baselines). @internal */
   readonly codedSlots: readonly number[];
-  /** Slot → index in {@link codedSlots}, or −1. */
+  /** Slot → index in `codedSlots`, or −1. @internal */
   readonly codedIndex: Int32Array;
   /** Text identifying the layout (names, order, encodings). */
   readonly fingerprint: string;
@@ -404,7 +405,7 @@ export class Schema<F extends Fields = Fields> {
     return this.leaves.length;
   }
 
-  /** Field info; throws INVALID_ARGUMENT for an unknown name. */
+  /** Field info; throws INVALID_ARGUMENT for an unknown name. @internal */
   field(name: string): FieldInfo {
     const f = this.byName.get(name);
     if (f === undefined) {
@@ -413,7 +414,7 @@ export class Schema<F extends Fields = Fields> {
     return f;
   }
 
-  /** Normalise a complete value into fresh slots; throws INVALID_ARGUMENT naming the bad field. */
+  /** Normalise a complete value into fresh slots; throws INVALID_ARGUMENT naming the bad field. @internal */
   toSlots(value: unknown, what: string): SlotValue[] {
     if (value === null || typeof value !== 'object') invalid(what, `an object with the fields of schema "${this.name}"`, value);
     const slots: SlotValue[] = new Array(this.leaves.length);
@@ -427,13 +428,13 @@ export class Schema<F extends Fields = Fields> {
     return slots;
   }
 
-  /** The typed value of one field from slots. */
+  /** The typed value of one field from slots. @internal */
   get<K extends keyof F & string>(slots: readonly SlotValue[], key: K): FieldValue<F[K]> {
     const f = this.field(key);
     return f.type.load(slots, f.offset) as FieldValue<F[K]>;
   }
 
-  /** The whole typed value from slots (a fresh object). */
+  /** The whole typed value from slots (a fresh object). @internal */
   toValue(slots: readonly SlotValue[]): InferFields<F> {
     const out: Record<string, unknown> = {};
     for (const key of this.fieldNames) {
@@ -443,13 +444,13 @@ export class Schema<F extends Fields = Fields> {
     return out as InferFields<F>;
   }
 
-  /** Write every slot. */
+  /** Write every slot. @internal */
   writeAll(w: BitWriter, slots: readonly SlotValue[]): void {
     const leaves = this.leaves;
     for (let i = 0; i < leaves.length; i++) leaves[i]!.write(w, slots[i]!);
   }
 
-  /** Read every slot into `out`. */
+  /** Read every slot into `out`. @internal */
   readAll(r: BitReader, out: SlotValue[]): void {
     const leaves = this.leaves;
     for (let i = 0; i < leaves.length; i++) out[i] = leaves[i]!.read(r);
