@@ -136,6 +136,23 @@ export class BitWriter {
     if (this.accBits) this.acc = this.buf[this.pos]! >>> (8 - this.accBits);
   }
 
+  /** Append the first `nbits` bits of `src` (as written by another writer). */
+  append(src: Uint8Array, nbits: number): void {
+    let i = 0;
+    while (nbits >= 24) {
+      this.bits((src[i]! << 16) | (src[i + 1]! << 8) | src[i + 2]!, 24);
+      i += 3;
+      nbits -= 24;
+    }
+    if (nbits > 0) this.bits((((src[i] ?? 0) << 16) | ((src[i + 1] ?? 0) << 8) | (src[i + 2] ?? 0)) >>> (24 - nbits), nbits);
+  }
+
+  /** The bytes written so far, without copying (valid until the next write or reset). */
+  view(): Uint8Array {
+    this.flushPartial();
+    return this.buf.subarray(0, this.byteLength);
+  }
+
   /** A copy of the bytes written (the buffer itself is reused). */
   finish(): Uint8Array {
     this.flushPartial();

@@ -25,6 +25,14 @@ export class HostObject<F extends Fields = Fields> {
   lastChanged: number;
   /** False once despawned. */
   alive = true;
+  /** @internal encoded changed values of the current tick against baseline {@link encB} (shared by peers with that baseline) */
+  encT = -1;
+  /** @internal */
+  encB = -1;
+  /** @internal */
+  encBits = 0;
+  /** @internal */
+  encBytes: Uint8Array = new Uint8Array(0);
   /** @internal coded slot values by tick (baselines for delta coding) */
   readonly history: CodeHistory;
   private scratch: SlotValue[] = [];

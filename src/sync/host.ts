@@ -156,6 +156,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   private lastMask = new Uint8Array(64);
   private mask = new Uint8Array(64);
   private readonly w = new BitWriter(2048);
+  private readonly scratch = new BitWriter(256);
   private readonly r = new BitReader();
   private keys = new Float64Array(1024);
   private readonly header: SnapshotHeader = { schemaHash: 0, tick: 0, rate: 0, baselineDelta: 0, partIndex: 0, partCount: 1, inputAck: -1, entryCount: 0 };
@@ -444,17 +445,29 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
       this.lastMask.set(mask.subarray(0, n));
       this.maskSchema = schema;
     }
-    const coded = schema.codedIndex;
-    const history = obj.history;
-    const hasCodes = schema.codedSlots.length > 0;
-    const base = hasCodes ? history.find(b) : -1;
-    const now = hasCodes ? history.newest() : -1; // recorded at the start of this tick()
-    for (let i = 0; i < n; i++) {
-      if (!mask[i]) continue;
-      const k = coded[i]!;
-      if (k < 0) leaves[i]!.write(w, slots[i]!);
-      else writeCoded(w, leaves[i]!, history.codeAt(now, k), base >= 0 ? history.codeAt(base, k) : -1e15); // no base cannot happen for a visible object: raw
+    // The changed values depend only on (object, tick, baseline): encode once, copy for every peer with that baseline.
+    if (obj.encT !== this.currentTick || obj.encB !== b) {
+      const s = this.scratch;
+      s.reset();
+      const coded = schema.codedIndex;
+      const history = obj.history;
+      const hasCodes = schema.codedSlots.length > 0;
+      const base = hasCodes ? history.find(b) : -1;
+      const now = hasCodes ? history.newest() : -1; // recorded at the start of this tick()
+      for (let i = 0; i < n; i++) {
+        if (!mask[i]) continue;
+        const k = coded[i]!;
+        if (k < 0) leaves[i]!.write(s, slots[i]!);
+        else writeCoded(s, leaves[i]!, history.codeAt(now, k), base >= 0 ? history.codeAt(base, k) : -1e15); // no base cannot happen for a visible object: raw
+      }
+      const bytes = s.view();
+      if (obj.encBytes.length < bytes.length) obj.encBytes = new Uint8Array(Math.max(16, bytes.length * 2));
+      obj.encBytes.set(bytes);
+      obj.encBits = s.bitLength;
+      obj.encT = this.currentTick;
+      obj.encB = b;
     }
+    w.append(obj.encBytes, obj.encBits);
   }
 
   // ------------------------------------------------------------ inbound
