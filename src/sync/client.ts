@@ -8,7 +8,7 @@ import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
 import { BitReader, BitWriter, TruncatedError } from './bits.js';
-import { checkSchemas, syncHash } from './host.js';
+import { checkSchemas, syncHash } from './schema-set.js';
 import { readCoded } from './history.js';
 import { InputBuffer, type SequencedInput } from './inputs.js';
 import { Replica } from './replica.js';

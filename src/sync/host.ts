@@ -9,10 +9,12 @@ import { ErrorCode, RtcmeshError } from '../errors.js';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
 import { BitReader, BitWriter, TruncatedError, patchBits } from './bits.js';
 import { HostObject } from './host-object.js';
-import { CodeHistory, writeCoded } from './history.js';
+import { writeCoded } from './history.js';
 import { InputQueue, readInputs, type SequencedInput } from './inputs.js';
 import type { InterestRule } from './interest.js';
-import { schemaSetHash, type Fields, type InferFields, type Schema, type SlotValue } from './schema.js';
+import { PeerState } from './peer-state.js';
+import type { Fields, InferFields, Schema } from './schema.js';
+import { checkSchemas, syncHash } from './schema-set.js';
 import { newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
 import {
   ENTRY_DESPAWN,
@@ -64,64 +66,6 @@ export interface SyncHostStats extends SyncCounters {
 export interface SyncHostEvents {
   /** An inbound message was dropped (hostile or malformed); never thrown. */
   sync_error: (event: SyncErrorEvent) => void;
-}
-
-/** Replication state of one peer. Visibility is kept in arrays indexed by object slot (see HostObject.index). */
-class PeerState {
-  /** Tick the object at each slot entered this peer's interest, or −1 when not visible. */
-  entered = new Int32Array(0);
-  /** Last tick the interest rule reported the object at each slot. */
-  seen = new Int32Array(0);
-  /** Where each visible slot sits in {@link list}. */
-  at = new Int32Array(0);
-  /** Dense list of visible slots. */
-  list = new Int32Array(16);
-  count = 0;
-  /** Objects that left this peer's interest (or were despawned): id → tick. */
-  readonly left = new Map<number, number>();
-  /** Ticks sent, by tick % WINDOW. */
-  readonly sent = new Int32Array(WINDOW).fill(-1);
-  lastSent = -1;
-  /** Latest acknowledged tick, or −1. */
-  baseline = -1;
-  constructor(
-    readonly inputs: InputQueue,
-    capacity: number,
-  ) {
-    this.resize(capacity);
-  }
-
-  resize(capacity: number): void {
-    if (capacity <= this.entered.length) return;
-    const grow = (a: Int32Array, fill: number) => {
-      const b = new Int32Array(capacity).fill(fill);
-      b.set(a);
-      return b;
-    };
-    this.entered = grow(this.entered, -1);
-    this.seen = grow(this.seen, -1);
-    this.at = grow(this.at, -1);
-  }
-
-  add(slot: number, t: number): void {
-    if (this.count === this.list.length) {
-      const l = new Int32Array(this.list.length * 2);
-      l.set(this.list);
-      this.list = l;
-    }
-    this.entered[slot] = t;
-    this.at[slot] = this.count;
-    this.list[this.count++] = slot;
-  }
-
-  remove(slot: number): void {
-    const i = this.at[slot]!;
-    const last = this.list[--this.count]!;
-    this.list[i] = last;
-    this.at[last] = i;
-    this.entered[slot] = -1;
-    this.at[slot] = -1;
-  }
 }
 
 const PART_RESERVE = 24; // bytes left for the transport's framing inside maxPartBytes
@@ -523,16 +467,3 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   }
 }
 
-/** Hash of the schema list and input schema (host and clients must agree). */
-export function syncHash(schemas: readonly Schema<any>[], inputSchema: Schema<any> | undefined): number {
-  return schemaSetHash(inputSchema === undefined ? schemas : [...schemas, inputSchema]);
-}
-
-export function checkSchemas(schemas: unknown, what: string): readonly Schema<any>[] {
-  if (!Array.isArray(schemas) || schemas.length === 0) invalid(what, 'a non-empty array of schemas from defineSchema()', schemas);
-  for (const s of schemas) if (s === null || typeof s !== 'object' || typeof (s as Schema).fingerprint !== 'string') invalid(what, 'schemas from defineSchema()', s);
-  if (new Set(schemas).size !== schemas.length) invalid(what, 'distinct schemas', schemas);
-  return schemas as Schema<any>[];
-}
-
-export type { SlotValue };
