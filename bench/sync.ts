@@ -218,7 +218,7 @@ function runOnce(seed: number): RunFigures {
   const host = new SyncHost(links.transport(1), {
     schemas: [Entity],
     tickRate: RATE,
-    interest: new SpatialInterest({ radius: RADIUS, cellSize: RADIUS / 2, position: 'pos', viewer: (p) => world.viewers[p - 2] }),
+    interest: new SpatialInterest({ radius: RADIUS, position: 'pos', viewer: (p) => world.viewers[p - 2] }),
   });
   const objs: HostObject<typeof Entity.fields>[] = [];
   for (let i = 0; i < OBJECTS; i++) {
@@ -373,7 +373,7 @@ function sim64(seed: number): { speedup: number; verified: number } {
   const host = new SyncHost(rpcTransport(server), {
     schemas: [Entity],
     tickRate: RATE,
-    interest: new SpatialInterest({ radius: RADIUS, cellSize: RADIUS / 2, position: 'pos', viewer: (p) => world.viewers[p - 2] }),
+    interest: new SpatialInterest({ radius: RADIUS, position: 'pos', viewer: (p) => world.viewers[p - 2] }),
   });
   const eps: RpcEndpoint<AnyRpcMethods>[] = [];
   const clients: SyncClient[] = [];

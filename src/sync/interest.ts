@@ -31,7 +31,7 @@ export function visibleWhen(visible: (peer: number, obj: HostObject<any>) => boo
 export interface SpatialInterestOptions {
   /** A peer sees objects within this distance of its viewpoint. */
   radius: number;
-  /** Grid cell size. Default: `radius`. */
+  /** Grid cell size. Default: `radius` / 4. */
   cellSize?: number;
   /**
    * Where an object is on the x/y plane: the name of a vec2/vec3 field (the
@@ -86,7 +86,7 @@ export class SpatialInterest implements InterestRule {
     if (o.filter !== undefined && typeof o.filter !== 'function') invalid('SpatialInterest filter', 'a function', o.filter);
     if (o.always !== undefined && typeof o.always !== 'function') invalid('SpatialInterest always', 'a function', o.always);
     this.radius = o.radius;
-    this.cell = o.cellSize ?? o.radius;
+    this.cell = o.cellSize ?? o.radius / 4;
     this.field = typeof o.position === 'string' ? o.position : undefined;
   }
 
@@ -207,9 +207,16 @@ export class SpatialInterest implements InterestRule {
     const ys = this.sortedY;
     const sorted = this.sorted;
     for (let cy = y0; cy <= y1; cy++) {
+      // The circle's extent within this row of cells: only those cells are scanned.
+      const yl = this.minY + cy * size;
+      const dy0 = v.y < yl ? yl - v.y : v.y > yl + size ? v.y - yl - size : 0;
+      const half = Math.sqrt(Math.max(0, r2 - dy0 * dy0));
+      const rx0 = Math.max(x0, Math.floor((v.x - half - this.minX) / size));
+      const rx1 = Math.min(x1, Math.floor((v.x + half - this.minX) / size));
+      if (rx1 < rx0) continue;
       // Cells of one row are contiguous in the sorted order.
-      const from = start[cy * nx + x0]!;
-      const to = start[cy * nx + x1 + 1]!;
+      const from = start[cy * nx + rx0]!;
+      const to = start[cy * nx + rx1 + 1]!;
       for (let k = from; k < to; k++) {
         const dx = xs[k]! - v.x;
         const dy = ys[k]! - v.y;

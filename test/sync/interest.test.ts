@@ -4,9 +4,9 @@
  * outside, and spawned again with its current values when it comes back.
  */
 import { expect, it } from 'vitest';
-import { defineSchema, rpcTransport, SpatialInterest, SyncClient, SyncHost, t, type Replica } from '../../src/sync/index.js';
+import { defineSchema, rpcTransport, SpatialInterest, SyncClient, SyncHost, t, type HostObject, type Replica } from '../../src/sync/index.js';
 import type { SlotValue } from '../../src/sync/schema.js';
-import { closeStar, virtualStar } from './harness.js';
+import { closeStar, MemoryLinks, virtualStar } from './harness.js';
 
 const Ball = defineSchema('ball', { pos: t.vec2(t.quant(-1000, 1000, 0.01)), spin: t.uint16 });
 
@@ -69,4 +69,31 @@ it('leaving the radius despawns, nothing is sent while outside, re-entering spaw
   expect(c2.objects.get(still.id)?.state).toEqual({ pos: { x: 10, y: 10 }, spin: 7 });
   expect(clients[1]!.objects.has(still.id)).toBe(false);
   expect(clients.every((c) => Object.keys(c.getStats().errors).length === 0)).toBe(true);
+});
+
+it('SpatialInterest returns exactly the objects within the radius, for any cell size, by field or function', () => {
+  const links = new MemoryLinks([2]);
+  const P = defineSchema('p', { at: t.vec3(t.quant(-1000, 1000, 0.01)) });
+  const host = new SyncHost(links.transport(1), { schemas: [P] });
+  let s = 12345;
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  for (let i = 0; i < 500; i++) host.spawn(P, { at: { x: rnd() * 900, y: rnd() * 900, z: 0 } });
+  const viewers = Array.from({ length: 20 }, () => ({ x: rnd() * 1200, y: rnd() * 1200 }));
+  for (const radius of [10, 150, 400, 5000]) {
+    for (const cellSize of [undefined, 7, 100, 999]) {
+      for (const position of ['at', (o: HostObject<any>) => o.get('at') as { x: number; y: number }]) {
+        const rule = new SpatialInterest({ radius, cellSize, position, viewer: (p) => viewers[p] });
+        rule.prepare(host.objects);
+        viewers.forEach((v, peer) => {
+          const got: number[] = [];
+          rule.collect(peer, host.objects, (o) => got.push(o.id));
+          const want = [...host.objects.values()].filter((o) => {
+            const a = o.get('at') as { x: number; y: number };
+            return (a.x - v.x) ** 2 + (a.y - v.y) ** 2 <= radius * radius;
+          });
+          expect(got.sort((a, b) => a - b)).toEqual(want.map((o) => o.id));
+        });
+      }
+    }
+  }
 });
