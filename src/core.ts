@@ -16,3 +16,4 @@ export { realClock } from './util/clock.js';
 export type { Clock } from './util/clock.js';
 export type { Pollable, RandomSource } from './util/sans-io.js';
 export type { LobbyMode } from './signaling/protocol.js';
+export * from './sync/index.js';

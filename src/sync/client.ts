@@ -1,0 +1,448 @@
+/**
+ * The client side of state sync: applies snapshots from the authority on the
+ * baseline they were built on, acknowledges complete ticks, keeps an
+ * interpolation buffer, and streams numbered inputs.
+ * @module
+ */
+import { EventEmitter } from 'eventemitter3';
+import { ErrorCode, RtcmeshError } from '../errors.js';
+import { checkInt, checkOptions, invalid } from '../util/validate.js';
+import { BitReader, BitWriter, TruncatedError } from './bits.js';
+import { checkSchemas, syncHash } from './schema-set.js';
+import { readCoded } from './history.js';
+import { InputBuffer, type SequencedInput } from './inputs.js';
+import { Replica } from './replica.js';
+import type { Schema, SlotValue } from './schema.js';
+import { newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
+import { ENTRY_DESPAWN, ENTRY_FULL, KIND_CLIENT, KIND_SNAPSHOT, readEntryKind, readSnapshotHeader, type SnapshotHeader } from './wire.js';
+
+/** Options of a {@link SyncClient}. */
+export interface SyncClientOptions {
+  /** The host's schemas, same order. */
+  schemas: readonly Schema<any>[];
+  /** The host's input schema, if it takes inputs. */
+  inputSchema?: Schema<any>;
+  /** Render this far behind the newest snapshot, in ms. Default 100. */
+  interpolationDelayMs?: number;
+  /** Extrapolate moving objects at most this far past their newest sample, in ms. Default 250. */
+  maxExtrapolationMs?: number;
+  /** Most unacknowledged inputs sent per message (oldest first). Default 32. */
+  inputRedundancy?: number;
+  /** Most unacknowledged inputs kept; older ones are dropped. Default 256. */
+  maxPendingInputs?: number;
+  /** Most objects held; snapshots spawning more are dropped (`LIMIT`). Default 100000. */
+  maxObjects?: number;
+}
+
+/** Counters of a {@link SyncClient}. */
+export interface SyncClientStats extends SyncCounters {
+  /** Snapshot parts applied. */
+  partsApplied: number;
+  /** Ticks whose every part was applied (each acknowledged). */
+  ticksCompleted: number;
+  /** Parts of a tick older than one already applied (loss of order; harmless). */
+  staleParts: number;
+  /** Parts received twice. */
+  duplicateParts: number;
+  inputsSent: number;
+  /** Inputs dropped because more than `maxPendingInputs` were unacknowledged. */
+  inputsDropped: number;
+  objects: number;
+}
+
+/** Events of a {@link SyncClient}. */
+export interface SyncClientEvents {
+  spawn: (obj: Replica<any>) => void;
+  update: (obj: Replica<any>) => void;
+  despawn: (obj: Replica<any>) => void;
+  /** Every part of host tick `tick` was applied: the state equals the host's at that tick. */
+  snapshot: (tick: number) => void;
+  sync_error: (event: SyncErrorEvent) => void;
+}
+
+interface Entry {
+  id: number;
+  kind: number;
+  schema: Schema<any> | undefined;
+  slots: SlotValue[];
+  mask: Uint8Array;
+}
+
+const COMPLETED_RING = 64;
+
+/**
+ * Client of replicated state. Bind it to the RPC endpoint with
+ * {@link rpcTransport}; call {@link poll} once per frame with the time (it
+ * sends acknowledgements and inputs, and updates render values).
+ */
+export class SyncClient extends EventEmitter<SyncClientEvents> {
+  private readonly objectMap = new Map<number, Replica<any>>();
+  /** Objects whose render values still move (changed and not yet settled). */
+  private readonly active: Replica<any>[] = [];
+  private readonly schemas: readonly Schema<any>[];
+  private readonly inputSchema: Schema<any> | undefined;
+  private readonly hash: number;
+  private readonly delay: number;
+  private readonly maxExtrapolation: number;
+  private readonly redundancy: number;
+  private readonly maxObjects: number;
+  private readonly inputs: InputBuffer;
+  private readonly r = new BitReader();
+  private readonly w = new BitWriter(256);
+  private readonly header: SnapshotHeader = { schemaHash: 0, tick: 0, rate: 0, baselineDelta: 0, partIndex: 0, partCount: 1, inputAck: -1, entryCount: 0 };
+  private readonly pool: Entry[] = [];
+  private readonly completed = new Int32Array(COMPLETED_RING).fill(-1);
+  // Tick being assembled (the newest seen).
+  private latest = -1;
+  private latestParts = 0;
+  private partsGot = 0;
+  private readonly partSeen = new Uint8Array(32);
+  private latestIsReset = false;
+  private readonly touched = new Set<number>();
+  private prevApplied = -1;
+  private rate = 30;
+  private lastComplete = -1;
+  private ackSent = -1;
+  private inputsDirty = false;
+  // Time.
+  private arrivalPending = false;
+  private offset = NaN;
+  private renderT = -Infinity;
+  private closed = false;
+  private readonly stats: SyncClientStats = {
+    ...newCounters(),
+    partsApplied: 0,
+    ticksCompleted: 0,
+    staleParts: 0,
+    duplicateParts: 0,
+    inputsSent: 0,
+    inputsDropped: 0,
+    objects: 0,
+  };
+
+  constructor(
+    private readonly transport: SyncTransport,
+    options: SyncClientOptions,
+  ) {
+    super();
+    const o = checkOptions<SyncClientOptions>(
+      options,
+      ['schemas', 'inputSchema', 'interpolationDelayMs', 'maxExtrapolationMs', 'inputRedundancy', 'maxPendingInputs', 'maxObjects'],
+      'SyncClient options',
+    );
+    if (transport === null || typeof transport !== 'object' || typeof transport.send !== 'function') invalid('SyncClient transport', 'a SyncTransport (e.g. rpcTransport(endpoint))', transport);
+    this.schemas = checkSchemas(o.schemas, 'SyncClient options.schemas');
+    this.inputSchema = o.inputSchema;
+    this.hash = syncHash(this.schemas, this.inputSchema);
+    this.delay = o.interpolationDelayMs === undefined ? 100 : checkInt(o.interpolationDelayMs, 0, 60_000, 'SyncClient options.interpolationDelayMs');
+    this.maxExtrapolation = o.maxExtrapolationMs === undefined ? 250 : checkInt(o.maxExtrapolationMs, 0, 60_000, 'SyncClient options.maxExtrapolationMs');
+    this.redundancy = o.inputRedundancy === undefined ? 32 : checkInt(o.inputRedundancy, 1, 1024, 'SyncClient options.inputRedundancy');
+    this.inputs = new InputBuffer(o.maxPendingInputs === undefined ? 256 : checkInt(o.maxPendingInputs, 1, 65536, 'SyncClient options.maxPendingInputs'));
+    this.maxObjects = o.maxObjects === undefined ? 100_000 : checkInt(o.maxObjects, 1, 2 ** 24, 'SyncClient options.maxObjects');
+    transport.onMessage((peer, data) => this.receive(peer, data));
+  }
+
+  /** Replicated objects by id. */
+  get objects(): ReadonlyMap<number, Replica<any>> {
+    return this.objectMap;
+  }
+
+  /** Newest host tick whose every part was applied (−1 before the first). */
+  get tick(): number {
+    return this.lastComplete;
+  }
+
+  /** The render time of the last {@link poll}, in host milliseconds (tick × 1000 / rate). */
+  get renderTime(): number {
+    return this.renderT;
+  }
+
+  /** Last input sequence number the host says it processed (0 before any). */
+  get lastProcessedInput(): number {
+    return this.inputs.acked;
+  }
+
+  /** Queue an input (checked against the input schema); returns its sequence number. Sent at the next {@link poll}, and again until acknowledged. */
+  sendInput(input: unknown): number {
+    this.checkOpen();
+    if (this.inputSchema === undefined) throw new RtcmeshError(ErrorCode.INVALID_STATE, 'this SyncClient has no inputSchema; pass one (the same as the host\'s) to send inputs');
+    const seq = this.inputs.push(this.inputSchema.toSlots(input, 'sendInput() input'));
+    this.inputsDirty = true;
+    return seq;
+  }
+
+  /** Inputs sent and not yet processed by the host, oldest first: what to replay on top of the latest authoritative state. */
+  unacknowledgedInputs<T = unknown>(): SequencedInput<T>[] {
+    const schema = this.inputSchema;
+    if (schema === undefined) return [];
+    return this.inputs.entries().map((s) => ({ seq: s.seq, input: schema.toValue(s.slots) as T }));
+  }
+
+  /** Prediction helper: call `apply` for every unacknowledged input, oldest first (reset your predicted state to the authoritative one first). */
+  replay<T = unknown>(apply: (input: T, seq: number) => void): number {
+    if (typeof apply !== 'function') invalid('replay() callback', 'a function (input, seq) => void', apply);
+    const list = this.unacknowledgedInputs<T>();
+    for (const { input, seq } of list) apply(input, seq);
+    return list.length;
+  }
+
+  /**
+   * Once per frame: send the acknowledgement and pending inputs to the host,
+   * and move the render time to `now` − delay (updating each object's render values).
+   * @param now the local time in ms (any monotonic clock)
+   */
+  poll(now: number): void {
+    if (this.closed) return;
+    if (typeof now !== 'number' || !Number.isFinite(now)) invalid('SyncClient.poll() now', 'a finite number of milliseconds', now);
+    if (this.arrivalPending && this.latest >= 0) {
+      this.arrivalPending = false;
+      const sample = (this.latest * 1000) / this.rate - now;
+      this.offset = Number.isNaN(this.offset) ? sample : this.offset + (sample - this.offset) * 0.1;
+    }
+    this.sendClientMessage();
+    if (Number.isNaN(this.offset)) return;
+    const rt = Math.max(this.renderT, now + this.offset - this.delay);
+    this.renderT = rt;
+    const newest = (this.latest * 1000) / this.rate;
+    const active = this.active;
+    for (let i = active.length - 1; i >= 0; i--) {
+      const obj = active[i]!;
+      if (obj.gone || obj.interpolate(rt, this.maxExtrapolation, obj.lastSampleTime() >= newest)) {
+        obj.active = false;
+        active[i] = active[active.length - 1]!;
+        active.pop();
+      }
+    }
+  }
+
+  /** Counters (a copy). */
+  getStats(): SyncClientStats {
+    return { ...this.stats, errors: { ...this.stats.errors }, objects: this.objectMap.size, inputsDropped: this.inputs.dropped };
+  }
+
+  /** Stop: detach from the transport (objects stay readable). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.transport.close();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new RtcmeshError(ErrorCode.CLOSED, 'this SyncClient is closed; create a new one');
+  }
+
+  private sendClientMessage(): void {
+    const ack = this.lastComplete > this.ackSent ? this.lastComplete : -1;
+    if (ack < 0 && !(this.inputs.size > 0 && (this.inputsDirty || this.lastComplete >= 0))) return;
+    const w = this.w;
+    w.reset();
+    w.bits(KIND_CLIENT, 2);
+    w.bits(this.hash, 16);
+    // Always carry the newest complete tick once there is one (a lost ack then costs nothing).
+    const carry = this.lastComplete;
+    w.bool(carry >= 0);
+    if (carry >= 0) w.bits(carry, 32);
+    const n = this.inputs.write(w, this.inputSchema, this.redundancy);
+    const data = w.finish();
+    if (this.transport.send(this.transport.authority(), data)) {
+      this.ackSent = Math.max(this.ackSent, carry);
+      this.inputsDirty = false;
+      this.stats.inputsSent += n;
+      this.stats.messagesSent++;
+      this.stats.bytesSent += data.length;
+    }
+  }
+
+  private report(code: SyncErrorCode, peer: number, message: string): void {
+    this.stats.errors[code] = (this.stats.errors[code] ?? 0) + 1;
+    this.emit('sync_error', { code, peer, message });
+  }
+
+  private entry(i: number): Entry {
+    let e = this.pool[i];
+    if (e === undefined) this.pool[i] = e = { id: 0, kind: 0, schema: undefined, slots: [], mask: new Uint8Array(0) };
+    return e;
+  }
+
+  /** Handle one inbound message from `peer` (the transport calls this). */
+  receive(peer: number, data: unknown): void {
+    if (this.closed) return;
+    if (!(data instanceof Uint8Array)) return this.report(SyncErrorCode.MALFORMED, peer, 'sync message is not binary');
+    this.stats.messagesReceived++;
+    this.stats.bytesReceived += data.length;
+    if (peer !== this.transport.authority()) return this.report(SyncErrorCode.NOT_AUTHORITY, peer, `sync message from peer ${peer}, which is not the authority`);
+    const r = this.r.reset(data);
+    const h = this.header;
+    let n = 0;
+    try {
+      const kind = r.bits(2);
+      if (kind !== KIND_SNAPSHOT) return this.report(SyncErrorCode.MALFORMED, peer, `unexpected sync message kind ${kind} at a client`);
+      readSnapshotHeader(r, h);
+      if (h.baselineDelta === 0 && h.schemaHash !== this.hash) return this.report(SyncErrorCode.SCHEMA_MISMATCH, peer, 'the host uses other schemas (or input schema) than this client');
+      if (h.tick < this.latest) return void this.stats.staleParts++;
+      if (h.tick === this.latest) {
+        if (this.partSeen[h.partIndex >>> 3]! & (1 << (h.partIndex & 7))) return void this.stats.duplicateParts++;
+        if (h.partCount !== this.latestParts) return this.report(SyncErrorCode.MALFORMED, peer, `tick ${h.tick} announced ${this.latestParts} parts, now ${h.partCount}`);
+      }
+      if (h.baselineDelta > 0) {
+        const b = h.tick - h.baselineDelta;
+        if (this.completed[b % COMPLETED_RING] !== b) return this.report(SyncErrorCode.BASELINE_MISSING, peer, `snapshot ${h.tick} is built on tick ${b}, which this client has not completed`);
+      }
+      // Decode every entry before changing anything.
+      const b = h.tick - h.baselineDelta;
+      let prev = 0;
+      let spawns = 0;
+      let maskSchema: Schema<any> | undefined;
+      let lastMask: Uint8Array | undefined;
+      for (; n < h.entryCount; n++) {
+        const e = this.entry(n);
+        const id = prev + r.uvar() + 1;
+        if (id > 2 ** 32 - 1) throw new TruncatedError(`object id ${id} out of range`);
+        prev = id;
+        e.id = id;
+        e.kind = readEntryKind(r);
+        if (e.kind === ENTRY_DESPAWN) continue;
+        let schema: Schema<any> | undefined;
+        let replica: Replica<any> | undefined;
+        if (e.kind === ENTRY_FULL) {
+          const si = r.uvar();
+          schema = this.schemas[si];
+          if (schema === undefined) throw new TruncatedError(`schema index ${si} out of range`);
+          if (!this.objectMap.has(id)) spawns++;
+        } else {
+          replica = this.objectMap.get(id);
+          schema = replica?.schema;
+          if (schema === undefined) return this.report(SyncErrorCode.UNKNOWN_OBJECT, peer, `snapshot ${h.tick} updates object ${id}, which this client does not have`);
+        }
+        e.schema = schema;
+        const leaves = schema.leaves;
+        if (e.slots.length < leaves.length) e.slots = new Array(leaves.length);
+        if (e.mask.length < leaves.length) e.mask = new Uint8Array(leaves.length);
+        if (e.kind === ENTRY_FULL) {
+          for (let i = 0; i < leaves.length; i++) e.slots[i] = leaves[i]!.read(r);
+        } else {
+          if (r.bits(1) === 1) {
+            if (maskSchema !== schema || lastMask === undefined) throw new TruncatedError('sameMask without a previous mask of that schema');
+            for (let i = 0; i < leaves.length; i++) e.mask[i] = lastMask[i]!;
+          } else {
+            for (let i = 0; i < leaves.length; i++) e.mask[i] = r.bits(1);
+            maskSchema = schema;
+            lastMask = e.mask;
+          }
+          const coded = schema.codedIndex;
+          const base = schema.codedSlots.length > 0 ? replica!.history.find(b) : -1;
+          for (let i = 0; i < leaves.length; i++) {
+            if (!e.mask[i]) continue;
+            const k = coded[i]!;
+            if (k < 0) e.slots[i] = leaves[i]!.read(r);
+            else if (base < 0) return this.report(SyncErrorCode.BASELINE_MISSING, peer, `snapshot ${h.tick}: object ${id} has no value at baseline ${b}`);
+            else e.slots[i] = readCoded(r, leaves[i]!, replica!.history.codeAt(base, k));
+          }
+        }
+      }
+      if (r.remaining >= 8) throw new TruncatedError(`${r.remaining} bits after the last entry`);
+      if (this.objectMap.size + spawns > this.maxObjects) return this.report(SyncErrorCode.LIMIT, peer, `snapshot ${h.tick} would exceed maxObjects (${this.maxObjects})`);
+    } catch (err) {
+      if (err instanceof TruncatedError) return this.report(SyncErrorCode.MALFORMED, peer, `bad snapshot: ${err.message}`);
+      throw err;
+    }
+    this.apply(n);
+  }
+
+  private apply(n: number): void {
+    const h = this.header;
+    if (h.tick > this.latest) {
+      if (this.latest >= 0) this.prevApplied = this.latest;
+      this.latest = h.tick;
+      this.latestParts = h.partCount;
+      this.partsGot = 0;
+      this.partSeen.fill(0);
+      this.latestIsReset = h.baselineDelta === 0;
+      this.touched.clear();
+      if (h.rate > 0) this.rate = h.rate;
+      this.arrivalPending = true;
+    }
+    const time = (h.tick * 1000) / this.rate;
+    const holdTime = this.prevApplied >= 0 ? (this.prevApplied * 1000) / this.rate : -Infinity;
+    const map = this.objectMap;
+    for (let k = 0; k < n; k++) {
+      const e = this.pool[k]!;
+      const existing = map.get(e.id);
+      if (e.kind === ENTRY_DESPAWN) {
+        if (existing !== undefined) {
+          map.delete(e.id);
+          existing.gone = true;
+          this.emit('despawn', existing);
+        }
+        continue;
+      }
+      const schema = e.schema!;
+      const count = schema.leaves.length;
+      if (e.kind === ENTRY_FULL) {
+        if (this.latestIsReset) this.touched.add(e.id);
+        if (existing !== undefined && existing.schema === schema) {
+          this.hold(existing, holdTime);
+          for (let i = 0; i < count; i++) existing.slots[i] = e.slots[i]!;
+          existing.tick = h.tick;
+          existing.history.record(h.tick, existing.slots);
+          existing.sample(time, existing.slots);
+          existing.changed();
+          this.activate(existing);
+          this.emit('update', existing);
+          continue;
+        }
+        if (existing !== undefined) {
+          map.delete(e.id);
+          existing.gone = true;
+          this.emit('despawn', existing);
+        }
+        const obj = new Replica(e.id, schema, e.slots.slice(0, count), h.tick);
+        map.set(e.id, obj); // no sample yet: it renders its state until it first changes
+        this.activate(obj);
+        this.emit('spawn', obj);
+        continue;
+      }
+      const obj = existing!;
+      this.hold(obj, holdTime);
+      for (let i = 0; i < count; i++) if (e.mask[i]) obj.slots[i] = e.slots[i]!;
+      obj.tick = h.tick;
+      obj.history.record(h.tick, obj.slots);
+      obj.sample(time, obj.slots);
+      obj.changed();
+      this.activate(obj);
+      this.emit('update', obj);
+    }
+    if (h.inputAck >= 0) this.inputs.ack(h.inputAck);
+    this.stats.partsApplied++;
+    this.partSeen[h.partIndex >>> 3]! |= 1 << (h.partIndex & 7);
+    if (++this.partsGot === this.latestParts) this.complete(h.tick);
+  }
+
+  private activate(obj: Replica<any>): void {
+    if (obj.active) return;
+    obj.active = true;
+    this.active.push(obj);
+  }
+
+  /** Before an object changes: if it was unchanged through the previous applied tick, pin that as a sample (so a stop-then-move interpolates right). */
+  private hold(obj: Replica<any>, holdTime: number): void {
+    if (obj.lastSampleTime() < holdTime) obj.sample(holdTime, obj.slots);
+  }
+
+  private complete(tick: number): void {
+    if (this.latestIsReset) {
+      for (const [id, obj] of this.objectMap) {
+        if (!this.touched.has(id)) {
+          this.objectMap.delete(id);
+          obj.gone = true;
+          this.emit('despawn', obj);
+        }
+      }
+      this.touched.clear();
+    }
+    this.completed[tick % COMPLETED_RING] = tick;
+    this.lastComplete = tick;
+    this.stats.ticksCompleted++;
+    this.emit('snapshot', tick);
+  }
+}

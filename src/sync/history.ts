@@ -1,0 +1,123 @@
+/**
+ * Per-object history of integer-coded slot values by tick, so a value can be
+ * sent as a difference from the value at the peer's acknowledged baseline.
+ * Host and client keep the same structure; it grows lazily to a fixed bound
+ * (an object that never changes holds one entry).
+ * @module
+ */
+import type { BitReader, BitWriter } from './bits.js';
+import type { Leaf, Schema, SlotValue } from './schema.js';
+import { WINDOW } from './wire.js';
+
+/** Entries kept: enough that the newest entry at or before any usable baseline (≤ WINDOW ticks back) survives. */
+const CAPACITY = WINDOW + 2;
+
+export class CodeHistory {
+  private ticks = new Int32Array(1);
+  private codes: Float64Array;
+  private head = 0;
+  private count = 0;
+
+  constructor(private readonly schema: Schema<any>) {
+    this.codes = new Float64Array(schema.codedSlots.length);
+  }
+
+  /** Record the codes of `slots` as the value at `tick` (ticks only grow; the same tick overwrites). */
+  record(tick: number, slots: readonly SlotValue[]): void {
+    const n = this.schema.codedSlots.length;
+    if (n === 0) return;
+    let at: number;
+    const cap = this.ticks.length;
+    if (this.count > 0 && this.ticks[(this.head + cap - 1) % cap] === tick) {
+      at = (this.head + cap - 1) % cap;
+    } else {
+      if (this.count === cap && cap < CAPACITY) this.grow();
+      const c = this.ticks.length;
+      at = this.head;
+      this.head = (at + 1) % c;
+      if (this.count < c) this.count++;
+    }
+    this.ticks[at] = tick;
+    const slotsIdx = this.schema.codedSlots;
+    const leaves = this.schema.leaves;
+    const base = at * n;
+    for (let k = 0; k < n; k++) {
+      const slot = slotsIdx[k]!;
+      this.codes[base + k] = leaves[slot]!.coded!.code(slots[slot]!);
+    }
+  }
+
+  /** Offset (into {@link codeAt}) of the newest entry at or before `tick`, or −1. */
+  find(tick: number): number {
+    const cap = this.ticks.length;
+    const ticks = this.ticks;
+    let at = this.head - 1;
+    for (let i = 0; i < this.count; i++) {
+      if (at < 0) at += cap;
+      if (ticks[at]! <= tick) return at * this.codes.length / cap;
+      at--;
+    }
+    return -1;
+  }
+
+  /** Offset of the newest entry (the current value), or −1. */
+  newest(): number {
+    if (this.count === 0) return -1;
+    const cap = this.ticks.length;
+    return ((this.head + cap - 1) % cap) * this.schema.codedSlots.length;
+  }
+
+  /** Code of coded slot `k` in the entry at `offset`. */
+  codeAt(offset: number, k: number): number {
+    return this.codes[offset + k]!;
+  }
+
+  private grow(): void {
+    const cap = this.ticks.length;
+    const next = cap < 4 ? 4 : cap < 12 ? 12 : CAPACITY;
+    const n = this.schema.codedSlots.length;
+    const ticks = new Int32Array(next);
+    const codes = new Float64Array(next * n);
+    // Unroll oldest → newest into 0…count-1.
+    for (let i = 0; i < this.count; i++) {
+      const from = (this.head + cap - this.count + i) % cap;
+      ticks[i] = this.ticks[from]!;
+      codes.set(this.codes.subarray(from * n, from * n + n), i * n);
+    }
+    this.ticks = ticks;
+    this.codes = codes;
+    this.head = this.count % next;
+  }
+}
+
+const K = 3;
+const LOW = (1 << K) - 1;
+
+function egBits(v: number): number {
+  const q = Math.floor(v / (1 << K)) + 1;
+  return q < 2 ** 31 ? 2 * (31 - Math.clz32(q)) + 1 + K : 64 + K;
+}
+
+/** Write a coded leaf value given as its code: `1 + EG3(zigzag(code − base))` when shorter than raw, else `0 + raw`. */
+export function writeCoded(w: BitWriter, leaf: Leaf, code: number, base: number): void {
+  const coded = leaf.coded!;
+  const d = code - base;
+  const zz = d >= 0 ? 2 * d : -2 * d - 1;
+  if (egBits(zz) < coded.bits) {
+    w.bits(1, 1);
+    w.uvar(Math.floor(zz / (1 << K)));
+    w.bits(zz & LOW, K);
+  } else {
+    w.bits(0, 1);
+    w.bits(code, coded.bits);
+  }
+}
+
+/** Read what {@link writeCoded} wrote; throws on a code out of range. */
+export function readCoded(r: BitReader, leaf: Leaf, base: number): SlotValue {
+  const coded = leaf.coded!;
+  if (r.bits(1) === 0) return coded.fromCode(r.bits(coded.bits));
+  const zz = r.uvar() * (1 << K) + r.bits(K);
+  const d = zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2;
+  return coded.fromCode(base + d);
+}

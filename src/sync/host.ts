@@ -1,0 +1,469 @@
+/**
+ * The authority side of state sync: spawns replicated objects and, each
+ * tick, sends every peer one snapshot (in parts when large) holding only what
+ * changed since the last snapshot that peer acknowledged.
+ * @module
+ */
+import { EventEmitter } from 'eventemitter3';
+import { ErrorCode, RtcmeshError } from '../errors.js';
+import { checkInt, checkOptions, invalid } from '../util/validate.js';
+import { BitReader, BitWriter, TruncatedError, patchBits } from './bits.js';
+import { HostObject } from './host-object.js';
+import { writeCoded } from './history.js';
+import { InputQueue, readInputs, type SequencedInput } from './inputs.js';
+import type { InterestRule } from './interest.js';
+import { PeerState } from './peer-state.js';
+import type { Fields, InferFields, Schema } from './schema.js';
+import { checkSchemas, syncHash } from './schema-set.js';
+import { newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
+import {
+  ENTRY_DESPAWN,
+  ENTRY_FULL,
+  ENTRY_UPDATE,
+  KIND_CLIENT,
+  KIND_SNAPSHOT,
+  MAX_ENTRIES_PER_PART,
+  MAX_PARTS,
+  WINDOW,
+  writeEntryKind,
+  writeSnapshotHeader,
+  type SnapshotHeader,
+} from './wire.js';
+
+/** Options of a {@link SyncHost}. */
+export interface SyncHostOptions {
+  /** Every schema that can be spawned, in the same order on host and clients. */
+  schemas: readonly Schema<any>[];
+  /** Schema of client inputs (same on host and clients). Default: no inputs. */
+  inputSchema?: Schema<any>;
+  /** Snapshots per second (1–255), used by clients to time interpolation. Default 30. */
+  tickRate?: number;
+  /** Who sees what. Default: every peer sees every object. */
+  interest?: InterestRule;
+  /** Largest snapshot part in bytes; a bigger snapshot is split between objects. Default 1100 (one datagram). */
+  maxPartBytes?: number;
+  /** Most inputs accepted in one client message. Default 64. */
+  maxInputsPerMessage?: number;
+  /** Most inputs queued per peer awaiting the game; more are refused (and resent by the client). Default 128. */
+  maxQueuedInputs?: number;
+}
+
+/** Counters of a {@link SyncHost}. */
+export interface SyncHostStats extends SyncCounters {
+  snapshotsSent: number;
+  partsSent: number;
+  /** Snapshots sent as a reset (no usable acknowledged baseline). */
+  resetsSent: number;
+  acksReceived: number;
+  inputsReceived: number;
+  /** Input sequence numbers a client never delivered (it gave up on them). */
+  inputsSkipped: number;
+  objects: number;
+  peers: number;
+}
+
+/** Events of a {@link SyncHost}. */
+export interface SyncHostEvents {
+  /** An inbound message was dropped (hostile or malformed); never thrown. */
+  sync_error: (event: SyncErrorEvent) => void;
+}
+
+const PART_RESERVE = 24; // bytes left for the transport's framing inside maxPartBytes
+
+/**
+ * Host (authority) of replicated state. Bind it to an RPC endpoint with
+ * {@link rpcTransport}, spawn objects, change them in your update, and call
+ * {@link tick} once per tick after the update (before the endpoint flushes).
+ */
+export class SyncHost extends EventEmitter<SyncHostEvents> {
+  /** The tick being built: changes made now are sent by the next {@link tick}. */
+  currentTick = 1;
+  private readonly objectMap = new Map<number, HostObject<any>>();
+  /** Objects by slot index (reused after despawn). */
+  private readonly bySlot: (HostObject<any> | undefined)[] = [];
+  private readonly freeSlots: number[] = [];
+  private capacity = 64;
+  private readonly peerStates = new Map<number, PeerState>();
+  private readonly schemas: readonly Schema<any>[];
+  private readonly schemaIndex = new Map<Schema<any>, number>();
+  private readonly inputSchema: Schema<any> | undefined;
+  private readonly hash: number;
+  private readonly rate: number;
+  private readonly interest: InterestRule | undefined;
+  private readonly maxPartBytes: number;
+  private readonly maxInputsPerMessage: number;
+  private readonly maxQueuedInputs: number;
+  private nextId = 1;
+  private closed = false;
+  private readonly dirty: HostObject<any>[] = [];
+  private maskSchema: Schema<any> | undefined;
+  private lastMask = new Uint8Array(64);
+  private mask = new Uint8Array(64);
+  private readonly w = new BitWriter(2048);
+  private readonly scratch = new BitWriter(256);
+  private readonly r = new BitReader();
+  private keys = new Float64Array(1024);
+  private readonly header: SnapshotHeader = { schemaHash: 0, tick: 0, rate: 0, baselineDelta: 0, partIndex: 0, partCount: 1, inputAck: -1, entryCount: 0 };
+  private readonly stats: SyncHostStats = {
+    ...newCounters(),
+    snapshotsSent: 0,
+    partsSent: 0,
+    resetsSent: 0,
+    acksReceived: 0,
+    inputsReceived: 0,
+    inputsSkipped: 0,
+    objects: 0,
+    peers: 0,
+  };
+
+  constructor(
+    private readonly transport: SyncTransport,
+    options: SyncHostOptions,
+  ) {
+    super();
+    const o = checkOptions<SyncHostOptions>(options, ['schemas', 'inputSchema', 'tickRate', 'interest', 'maxPartBytes', 'maxInputsPerMessage', 'maxQueuedInputs'], 'SyncHost options');
+    if (transport === null || typeof transport !== 'object' || typeof transport.send !== 'function') invalid('SyncHost transport', 'a SyncTransport (e.g. rpcTransport(endpoint))', transport);
+    this.schemas = checkSchemas(o.schemas, 'SyncHost options.schemas');
+    this.schemas.forEach((s, i) => this.schemaIndex.set(s, i));
+    this.inputSchema = o.inputSchema;
+    this.hash = syncHash(this.schemas, this.inputSchema);
+    this.rate = o.tickRate === undefined ? 30 : checkInt(o.tickRate, 1, 255, 'SyncHost options.tickRate');
+    if (o.interest !== undefined && (o.interest === null || typeof o.interest.collect !== 'function')) invalid('SyncHost options.interest', 'an InterestRule (SpatialInterest or visibleWhen(…))', o.interest);
+    this.interest = o.interest;
+    this.maxPartBytes = o.maxPartBytes === undefined ? 1100 : checkInt(o.maxPartBytes, 64, 1 << 20, 'SyncHost options.maxPartBytes');
+    this.maxInputsPerMessage = o.maxInputsPerMessage === undefined ? 64 : checkInt(o.maxInputsPerMessage, 1, 1024, 'SyncHost options.maxInputsPerMessage');
+    this.maxQueuedInputs = o.maxQueuedInputs === undefined ? 128 : checkInt(o.maxQueuedInputs, 1, 65536, 'SyncHost options.maxQueuedInputs');
+    transport.onMessage((peer, data) => this.receive(peer, data));
+    transport.onPeerLeft((peer) => this.peerStates.delete(peer));
+  }
+
+  /** Live objects by id. */
+  get objects(): ReadonlyMap<number, HostObject<any>> {
+    return this.objectMap;
+  }
+
+  /** Spawn an object of `schema` (one of the host's schemas) with a complete initial value. */
+  spawn<F extends Fields>(schema: Schema<F>, value: InferFields<F>): HostObject<F> {
+    this.checkOpen();
+    const index = this.schemaIndex.get(schema);
+    if (index === undefined) invalid('spawn() schema', 'one of the schemas given to the SyncHost', schema);
+    if (this.nextId > 2 ** 32 - 2) throw new RtcmeshError(ErrorCode.INVALID_STATE, 'object ids are exhausted (2^32 spawns); create a new SyncHost');
+    const slots = schema.toSlots(value, `spawn(${schema.name})`);
+    const slot = this.freeSlots.pop() ?? this.bySlot.length;
+    const obj = new HostObject<F>(this.nextId++, schema, index, slots, this, slot);
+    this.bySlot[slot] = obj;
+    if (this.bySlot.length > this.capacity) {
+      this.capacity *= 2;
+      for (const p of this.peerStates.values()) p.resize(this.capacity);
+    }
+    this.objectMap.set(obj.id, obj);
+    return obj;
+  }
+
+  /** @internal an object changed for the first time in the current tick */
+  markDirty(obj: HostObject<any>): void {
+    this.dirty.push(obj);
+  }
+
+  /** Despawn an object (also `obj.despawn()`); clients remove it at the next snapshot they take. */
+  despawn(obj: HostObject<any>): void {
+    if (!(obj instanceof HostObject)) invalid('despawn() object', 'a HostObject of this host', obj);
+    if (!obj.alive || this.objectMap.get(obj.id) !== obj) return;
+    obj.alive = false;
+    this.objectMap.delete(obj.id);
+    for (const p of this.peerStates.values()) {
+      if (p.entered[obj.index]! >= 0) {
+        p.remove(obj.index);
+        p.left.set(obj.id, this.currentTick);
+      }
+      p.seen[obj.index] = -1;
+    }
+    this.bySlot[obj.index] = undefined;
+    this.freeSlots.push(obj.index);
+  }
+
+  /**
+   * Send this tick's snapshot to every peer, then start the next tick. Call
+   * once per tick after your update (a `Ticker` update works), before the
+   * RPC endpoint flushes.
+   */
+  tick(): void {
+    this.checkOpen();
+    const t = this.currentTick;
+    for (const obj of this.dirty) if (obj.alive) obj.history.record(t, obj.slots);
+    this.dirty.length = 0;
+    const peers = this.transport.peers();
+    for (const id of peers) if (!this.peerStates.has(id)) this.peerStates.set(id, new PeerState(new InputQueue(this.maxQueuedInputs), this.capacity));
+    if (this.peerStates.size > peers.length) {
+      const present = new Set(peers);
+      for (const id of this.peerStates.keys()) if (!present.has(id)) this.peerStates.delete(id);
+    }
+    this.interest?.prepare?.(this.objectMap);
+    for (const [id, p] of this.peerStates) this.snapshot(id, p, t);
+    this.currentTick = t + 1;
+  }
+
+  /** Next input of `peer` in sequence order (each exactly once), or undefined. Marks it processed (acknowledged in the next snapshots). */
+  takeInput<T = unknown>(peer: number): SequencedInput<T> | undefined {
+    const s = this.peerStates.get(peer)?.inputs.take();
+    if (s === undefined || this.inputSchema === undefined) return undefined;
+    return { seq: s.seq, input: this.inputSchema.toValue(s.slots) as T };
+  }
+
+  /** Inputs of `peer` waiting to be taken. */
+  pendingInputs(peer: number): number {
+    return this.peerStates.get(peer)?.inputs.size ?? 0;
+  }
+
+  /** Peers currently replicated to. */
+  getPeerIds(): number[] {
+    return [...this.peerStates.keys()];
+  }
+
+  /** Ids of the objects `peer` currently has in its interest. */
+  visibleTo(peer: number): number[] {
+    const p = this.peerStates.get(peer);
+    if (p === undefined) return [];
+    const out: number[] = [];
+    for (let i = 0; i < p.count; i++) out.push(this.bySlot[p.list[i]!]!.id);
+    return out;
+  }
+
+  /** Counters (a copy). */
+  getStats(): SyncHostStats {
+    let skipped = 0;
+    for (const p of this.peerStates.values()) skipped += p.inputs.skipped;
+    return { ...this.stats, errors: { ...this.stats.errors }, objects: this.objectMap.size, peers: this.peerStates.size, inputsSkipped: skipped };
+  }
+
+  /** Stop: detach from the transport and forget every peer (objects stay readable). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.transport.close();
+    this.peerStates.clear();
+  }
+
+  // ------------------------------------------------------------ snapshots
+
+  private updateInterest(p: PeerState, peer: number, t: number): void {
+    const seen = p.seen;
+    const add = (obj: HostObject<any>) => {
+      const slot = obj.index;
+      if (seen[slot] === t || !obj.alive) return;
+      seen[slot] = t;
+      if (p.entered[slot]! < 0) {
+        p.add(slot, t);
+        if (p.left.size > 0) p.left.delete(obj.id);
+      }
+    };
+    if (this.interest === undefined) for (const obj of this.objectMap.values()) add(obj);
+    else this.interest.collect(peer, this.objectMap, add);
+    for (let i = p.count - 1; i >= 0; i--) {
+      const slot = p.list[i]!;
+      if (seen[slot] !== t) {
+        p.left.set(this.bySlot[slot]!.id, t);
+        p.remove(slot);
+      }
+    }
+  }
+
+  private snapshot(peer: number, p: PeerState, t: number): void {
+    this.updateInterest(p, peer, t);
+    const b = p.baseline >= 0 && t - p.baseline <= WINDOW ? p.baseline : -1;
+    // Collect entries as sortable keys: id * 4 + kind.
+    let n = 0;
+    const need = p.count + p.left.size;
+    if (this.keys.length < need) this.keys = new Float64Array(need * 2);
+    const keys = this.keys;
+    const bySlot = this.bySlot;
+    for (let i = 0; i < p.count; i++) {
+      const slot = p.list[i]!;
+      const obj = bySlot[slot]!;
+      if (b < 0 || p.entered[slot]! > b) keys[n++] = obj.id * 4 + ENTRY_FULL;
+      else if (obj.lastChanged > b) keys[n++] = obj.id * 4 + ENTRY_UPDATE;
+    }
+    const oldest = t - WINDOW;
+    for (const [id, leftAt] of p.left) {
+      if (leftAt <= oldest || (b >= 0 && leftAt <= b)) p.left.delete(id);
+      else if (b >= 0) keys[n++] = id * 4 + ENTRY_DESPAWN;
+    }
+    const sorted = keys.subarray(0, n).sort();
+    const h = this.header;
+    h.schemaHash = this.hash;
+    h.tick = t;
+    h.rate = this.rate;
+    h.baselineDelta = b < 0 ? 0 : t - b;
+    h.inputAck = p.inputs.lastProcessed > 0 ? p.inputs.lastProcessed : -1;
+    const parts = this.encodeParts(sorted, b, p, false) ?? this.encodeParts(sorted, b, p, true)!;
+    p.sent[t % WINDOW] = t;
+    p.lastSent = t;
+    this.stats.snapshotsSent++;
+    if (b < 0) this.stats.resetsSent++;
+    for (const part of parts) {
+      if (this.transport.send(peer, part)) {
+        this.stats.partsSent++;
+        this.stats.messagesSent++;
+        this.stats.bytesSent += part.length;
+      }
+    }
+  }
+
+  /** Encode the snapshot into parts; undefined when single-part encoding overflowed (retry multi-part). */
+  private encodeParts(sorted: Float64Array, b: number, p: PeerState, multi: boolean): Uint8Array[] | undefined {
+    const w = this.w;
+    const h = this.header;
+    const budget = Math.max(64, Math.min(this.maxPartBytes, this.transport.maxMessageSize()) - PART_RESERVE);
+    const parts: Uint8Array[] = [];
+    let marks = { partCountAt: -1, entryCountAt: -1 };
+    let count = 0;
+    let prev = 0;
+    const begin = () => {
+      w.reset();
+      h.partIndex = parts.length;
+      h.partCount = 0;
+      h.entryCount = 0;
+      marks = writeSnapshotHeader(w, h, multi);
+      count = 0;
+      prev = 0;
+      this.maskSchema = undefined;
+    };
+    const end = () => {
+      w.patch(marks.entryCountAt, count, 16);
+      parts.push(w.finish());
+    };
+    begin();
+    for (let i = 0; i < sorted.length; i++) {
+      const key = sorted[i]!;
+      const kind = key % 4;
+      const id = (key - kind) / 4;
+      const mark = w.bitLength;
+      this.writeEntry(id, kind, prev, b);
+      if ((w.byteLength > budget && count > 0) || count === MAX_ENTRIES_PER_PART) {
+        if (!multi) return undefined;
+        w.truncate(mark);
+        end();
+        if (parts.length >= MAX_PARTS) break; // cannot happen with sane budgets; the rest waits for the next tick
+        begin();
+        this.writeEntry(id, kind, 0, b);
+      }
+      count++;
+      prev = id;
+    }
+    end();
+    if (multi) for (const part of parts) patchBits(part, marks.partCountAt, parts.length, 8);
+    void p;
+    return parts;
+  }
+
+  private writeEntry(id: number, kind: number, prev: number, b: number): void {
+    const w = this.w;
+    w.uvar(id - prev - 1);
+    writeEntryKind(w, kind);
+    if (kind === ENTRY_DESPAWN) return;
+    const obj = this.objectMap.get(id)!;
+    const schema = obj.schema;
+    const leaves = schema.leaves;
+    const slots = obj.slots;
+    if (kind === ENTRY_FULL) {
+      w.uvar(obj.schemaIndex);
+      for (let i = 0; i < leaves.length; i++) leaves[i]!.write(w, slots[i]!);
+      return;
+    }
+    const changed = obj.changed;
+    const n = leaves.length;
+    if (this.mask.length < n) {
+      this.mask = new Uint8Array(n);
+      this.lastMask = new Uint8Array(n);
+    }
+    const mask = this.mask;
+    let same = this.maskSchema === schema;
+    for (let i = 0; i < n; i++) {
+      const m = changed[i]! > b ? 1 : 0;
+      mask[i] = m;
+      if (same && this.lastMask[i] !== m) same = false;
+    }
+    w.bits(same ? 1 : 0, 1);
+    if (!same) {
+      for (let i = 0; i < n; i++) w.bits(mask[i]!, 1);
+      this.lastMask.set(mask.subarray(0, n));
+      this.maskSchema = schema;
+    }
+    // The changed values depend only on (object, tick, baseline): encode once, copy for every peer with that baseline.
+    if (obj.encT !== this.currentTick || obj.encB !== b) {
+      const s = this.scratch;
+      s.reset();
+      const coded = schema.codedIndex;
+      const history = obj.history;
+      const hasCodes = schema.codedSlots.length > 0;
+      const base = hasCodes ? history.find(b) : -1;
+      const now = hasCodes ? history.newest() : -1; // recorded at the start of this tick()
+      for (let i = 0; i < n; i++) {
+        if (!mask[i]) continue;
+        const k = coded[i]!;
+        if (k < 0) leaves[i]!.write(s, slots[i]!);
+        else writeCoded(s, leaves[i]!, history.codeAt(now, k), base >= 0 ? history.codeAt(base, k) : -1e15); // no base cannot happen for a visible object: raw
+      }
+      const bytes = s.view();
+      if (obj.encBytes.length < bytes.length) obj.encBytes = new Uint8Array(Math.max(16, bytes.length * 2));
+      obj.encBytes.set(bytes);
+      obj.encBits = s.bitLength;
+      obj.encT = this.currentTick;
+      obj.encB = b;
+    }
+    w.append(obj.encBytes, obj.encBits);
+  }
+
+  // ------------------------------------------------------------ inbound
+
+  private report(code: SyncErrorCode, peer: number, message: string): void {
+    this.stats.errors[code] = (this.stats.errors[code] ?? 0) + 1;
+    this.emit('sync_error', { code, peer, message });
+  }
+
+  /** Handle one inbound message from `peer` (the transport calls this). */
+  receive(peer: number, data: unknown): void {
+    if (this.closed) return;
+    if (!(data instanceof Uint8Array)) return this.report(SyncErrorCode.MALFORMED, peer, 'sync message is not binary');
+    this.stats.messagesReceived++;
+    this.stats.bytesReceived += data.length;
+    const r = this.r.reset(data);
+    try {
+      const kind = r.bits(2);
+      if (kind === KIND_SNAPSHOT) return this.report(SyncErrorCode.NOT_AUTHORITY, peer, `peer ${peer} sent a snapshot to the authority`);
+      if (kind !== KIND_CLIENT) return this.report(SyncErrorCode.MALFORMED, peer, `unknown sync message kind ${kind}`);
+      if (r.bits(16) !== this.hash) return this.report(SyncErrorCode.SCHEMA_MISMATCH, peer, `peer ${peer} uses other schemas (or input schema) than this host`);
+      const ack = r.bool() ? r.bits(32) : -1;
+      const { firstSeq, inputs, tooMany } = readInputs(r, this.inputSchema, this.maxInputsPerMessage);
+      const p = this.peerStates.get(peer);
+      if (p === undefined) {
+        if (!this.transport.peers().includes(peer)) return this.report(SyncErrorCode.NOT_AUTHORITY, peer, `message from ${peer}, which is not a replicated peer`);
+        return; // a peer that joins this tick: its state starts at the next tick()
+      }
+      if (ack >= 0) this.acknowledge(peer, p, ack);
+      if (tooMany) return this.report(SyncErrorCode.INPUT_FLOOD, peer, `peer ${peer} sent more than ${this.maxInputsPerMessage} inputs in one message`);
+      if (inputs.length > 0) {
+        const before = p.inputs.lastReceived;
+        const refused = p.inputs.accept(firstSeq, inputs);
+        this.stats.inputsReceived += Math.max(0, p.inputs.lastReceived - before);
+        if (refused > 0) this.report(SyncErrorCode.INPUT_FLOOD, peer, `peer ${peer} has ${this.maxQueuedInputs} inputs queued; ${refused} refused`);
+      }
+    } catch (err) {
+      if (err instanceof TruncatedError) return this.report(SyncErrorCode.MALFORMED, peer, `bad client message: ${err.message}`);
+      throw err;
+    }
+  }
+
+  private acknowledge(peer: number, p: PeerState, tick: number): void {
+    if (tick > p.lastSent || (tick > p.lastSent - WINDOW && p.sent[tick % WINDOW] !== tick)) {
+      return this.report(SyncErrorCode.BAD_ACK, peer, `peer ${peer} acknowledged tick ${tick}, which was never sent to it`);
+    }
+    this.stats.acksReceived++;
+    if (p.sent[tick % WINDOW] === tick && tick > p.baseline) p.baseline = tick;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new RtcmeshError(ErrorCode.CLOSED, 'this SyncHost is closed; create a new one');
+  }
+}
+

@@ -1,0 +1,230 @@
+/**
+ * Interest management: which objects each peer sees. A rule is a callback
+ * ({@link visibleWhen}) or the built-in spatial grid ({@link SpatialInterest}).
+ * Objects entering a peer's interest are spawned there with their current
+ * values; objects leaving it are despawned there.
+ * @module
+ */
+import { checkOptions, invalid } from '../util/validate.js';
+import type { HostObject } from './host-object.js';
+import type { Schema, Vec2 } from './schema.js';
+
+/** Decides, each tick, which objects a peer sees. */
+export interface InterestRule {
+  /** Called once per tick before {@link collect} runs for each peer. */
+  prepare?(objects: ReadonlyMap<number, HostObject<any>>): void;
+  /** Call `add` for every object `peer` sees (each at most once). */
+  collect(peer: number, objects: ReadonlyMap<number, HostObject<any>>, add: (obj: HostObject<any>) => void): void;
+}
+
+/** An interest rule from a per-peer, per-object predicate. */
+export function visibleWhen(visible: (peer: number, obj: HostObject<any>) => boolean): InterestRule {
+  if (typeof visible !== 'function') invalid('visibleWhen predicate', 'a function (peer, object) => boolean', visible);
+  return {
+    collect(peer, objects, add) {
+      for (const obj of objects.values()) if (visible(peer, obj)) add(obj);
+    },
+  };
+}
+
+/** Options of {@link SpatialInterest}. */
+export interface SpatialInterestOptions {
+  /** A peer sees objects within this distance of its viewpoint. */
+  radius: number;
+  /** Grid cell size. Default: `radius` / 4. */
+  cellSize?: number;
+  /**
+   * Where an object is on the x/y plane: the name of a vec2/vec3 field (the
+   * fast path; objects of schemas without it are seen everywhere), or a
+   * function returning `{ x, y }`, or `undefined` for "everywhere" (seen by every peer).
+   */
+  position: string | ((obj: HostObject<any>) => Vec2 | undefined);
+  /** Where a peer looks from; `undefined` = the peer sees only the objects without a position. */
+  viewer: (peer: number) => Vec2 | undefined;
+  /** Optional extra rule applied after the distance test. */
+  filter?: (peer: number, obj: HostObject<any>) => boolean;
+  /** Objects a peer sees regardless of distance (its own avatar, say). */
+  always?: (peer: number) => Iterable<HostObject<any>>;
+}
+
+const MAX_CELLS = 1 << 20;
+
+/**
+ * Spatial interest on a uniform grid over the x/y plane, rebuilt once per
+ * tick by a counting sort (no per-object allocation), then queried per peer.
+ */
+export class SpatialInterest implements InterestRule {
+  private readonly radius: number;
+  private readonly cell: number;
+  private readonly field: string | undefined;
+  private readonly offsets = new Map<Schema<any>, number>();
+  // Grid of the current tick, objects sorted by cell.
+  private xs = new Float64Array(0);
+  private ys = new Float64Array(0);
+  private objs: HostObject<any>[] = [];
+  private cellOf = new Int32Array(0);
+  private start = new Int32Array(0);
+  private sortedX = new Float64Array(0);
+  private sortedY = new Float64Array(0);
+  private sorted: HostObject<any>[] = [];
+  private readonly global: HostObject<any>[] = [];
+  private n = 0;
+  private nx = 0;
+  private ny = 0;
+  private minX = 0;
+  private minY = 0;
+  private size = 1;
+
+  constructor(private readonly options: SpatialInterestOptions) {
+    const o = checkOptions<SpatialInterestOptions>(options, ['radius', 'cellSize', 'position', 'viewer', 'filter', 'always'], 'SpatialInterest options');
+    if (typeof o.radius !== 'number' || !(o.radius > 0) || !Number.isFinite(o.radius)) invalid('SpatialInterest radius', 'a positive number', o.radius);
+    if (o.cellSize !== undefined && (typeof o.cellSize !== 'number' || !(o.cellSize > 0) || !Number.isFinite(o.cellSize))) {
+      invalid('SpatialInterest cellSize', 'a positive number', o.cellSize);
+    }
+    if (typeof o.position !== 'function' && typeof o.position !== 'string') invalid('SpatialInterest position', 'a vec2/vec3 field name or a function (object) => { x, y } | undefined', o.position);
+    if (typeof o.viewer !== 'function') invalid('SpatialInterest viewer', 'a function (peer) => { x, y } | undefined', o.viewer);
+    if (o.filter !== undefined && typeof o.filter !== 'function') invalid('SpatialInterest filter', 'a function', o.filter);
+    if (o.always !== undefined && typeof o.always !== 'function') invalid('SpatialInterest always', 'a function', o.always);
+    this.radius = o.radius;
+    this.cell = o.cellSize ?? o.radius / 4;
+    this.field = typeof o.position === 'string' ? o.position : undefined;
+  }
+
+  /** Slot offset of the position field in `schema`, or −1 when it has none. */
+  private offset(schema: Schema<any>): number {
+    let off = this.offsets.get(schema);
+    if (off === undefined) {
+      off = -1;
+      if (schema.fieldNames.includes(this.field!)) {
+        const f = schema.field(this.field!);
+        if (f.type.leaves.length >= 2 && f.type.leaves.length <= 3 && f.type.leaves.every((l) => l.interpolate || l.coded !== undefined)) off = f.offset;
+      }
+      this.offsets.set(schema, off);
+    }
+    return off;
+  }
+
+  prepare(objects: ReadonlyMap<number, HostObject<any>>): void {
+    const cap = objects.size;
+    if (this.xs.length < cap) {
+      this.xs = new Float64Array(cap * 2);
+      this.ys = new Float64Array(cap * 2);
+      this.cellOf = new Int32Array(cap * 2);
+      this.sortedX = new Float64Array(cap * 2);
+      this.sortedY = new Float64Array(cap * 2);
+    }
+    this.global.length = 0;
+    const objs = this.objs;
+    objs.length = 0;
+    let n = 0;
+    let minX = Infinity;
+    let minY = Infinity;
+    let maxX = -Infinity;
+    let maxY = -Infinity;
+    const fn = typeof this.options.position === 'function' ? this.options.position : undefined;
+    for (const obj of objects.values()) {
+      let x: number;
+      let y: number;
+      if (fn !== undefined) {
+        const p = fn(obj);
+        if (p === undefined) {
+          this.global.push(obj);
+          continue;
+        }
+        x = p.x;
+        y = p.y;
+      } else {
+        const off = this.offset(obj.schema);
+        if (off < 0) {
+          this.global.push(obj);
+          continue;
+        }
+        x = obj.slots[off] as number;
+        y = obj.slots[off + 1] as number;
+      }
+      if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+      this.xs[n] = x;
+      this.ys[n] = y;
+      objs.push(obj);
+      n++;
+      if (x < minX) minX = x;
+      if (x > maxX) maxX = x;
+      if (y < minY) minY = y;
+      if (y > maxY) maxY = y;
+    }
+    this.n = n;
+    if (n === 0) {
+      this.nx = this.ny = 0;
+      return;
+    }
+    let size = this.cell;
+    while (Math.floor((maxX - minX) / size + 1) * Math.floor((maxY - minY) / size + 1) > Math.min(MAX_CELLS, 4 * n + 1024)) size *= 2;
+    const nx = Math.floor((maxX - minX) / size) + 1;
+    const ny = Math.floor((maxY - minY) / size) + 1;
+    this.nx = nx;
+    this.ny = ny;
+    this.minX = minX;
+    this.minY = minY;
+    this.size = size;
+    const cells = nx * ny;
+    if (this.start.length < cells + 1) this.start = new Int32Array(cells + 1);
+    const start = this.start;
+    start.fill(0, 0, cells + 1);
+    for (let i = 0; i < n; i++) {
+      const c = Math.floor((this.ys[i]! - minY) / size) * nx + Math.floor((this.xs[i]! - minX) / size);
+      this.cellOf[i] = c;
+      start[c + 1]!++;
+    }
+    for (let c = 0; c < cells; c++) start[c + 1]! += start[c]!;
+    const fill = this.cellOf; // reuse: next free position per cell, computed below
+    const sorted = this.sorted;
+    sorted.length = n;
+    const next = new Int32Array(start.subarray(0, cells));
+    for (let i = 0; i < n; i++) {
+      const k = next[fill[i]!]!++;
+      this.sortedX[k] = this.xs[i]!;
+      this.sortedY[k] = this.ys[i]!;
+      sorted[k] = objs[i]!;
+    }
+  }
+
+  collect(peer: number, _objects: ReadonlyMap<number, HostObject<any>>, add: (obj: HostObject<any>) => void): void {
+    const filter = this.options.filter;
+    for (const obj of this.global) if (filter === undefined || filter(peer, obj)) add(obj);
+    if (this.options.always !== undefined) for (const obj of this.options.always(peer)) if (obj.alive) add(obj);
+    const v = this.options.viewer(peer);
+    if (v === undefined || !Number.isFinite(v.x) || !Number.isFinite(v.y) || this.n === 0) return;
+    const r = this.radius;
+    const r2 = r * r;
+    const size = this.size;
+    const nx = this.nx;
+    const x0 = Math.max(0, Math.floor((v.x - r - this.minX) / size));
+    const x1 = Math.min(nx - 1, Math.floor((v.x + r - this.minX) / size));
+    const y0 = Math.max(0, Math.floor((v.y - r - this.minY) / size));
+    const y1 = Math.min(this.ny - 1, Math.floor((v.y + r - this.minY) / size));
+    const start = this.start;
+    const xs = this.sortedX;
+    const ys = this.sortedY;
+    const sorted = this.sorted;
+    for (let cy = y0; cy <= y1; cy++) {
+      // The circle's extent within this row of cells: only those cells are scanned.
+      const yl = this.minY + cy * size;
+      const dy0 = v.y < yl ? yl - v.y : v.y > yl + size ? v.y - yl - size : 0;
+      const half = Math.sqrt(Math.max(0, r2 - dy0 * dy0));
+      const rx0 = Math.max(x0, Math.floor((v.x - half - this.minX) / size));
+      const rx1 = Math.min(x1, Math.floor((v.x + half - this.minX) / size));
+      if (rx1 < rx0) continue;
+      // Cells of one row are contiguous in the sorted order.
+      const from = start[cy * nx + rx0]!;
+      const to = start[cy * nx + rx1 + 1]!;
+      for (let k = from; k < to; k++) {
+        const dx = xs[k]! - v.x;
+        const dy = ys[k]! - v.y;
+        if (dx * dx + dy * dy <= r2) {
+          const obj = sorted[k]!;
+          if (filter === undefined || filter(peer, obj)) add(obj);
+        }
+      }
+    }
+  }
+}

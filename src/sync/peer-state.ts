@@ -1,0 +1,66 @@
+/**
+ * Replication state the host keeps for one peer: what it sees, what left its
+ * interest recently, the ticks sent to it and its acknowledged baseline.
+ * @module
+ */
+import type { InputQueue } from './inputs.js';
+import { WINDOW } from './wire.js';
+
+/** Replication state of one peer. Visibility is kept in arrays indexed by object slot (see HostObject.index). */
+export class PeerState {
+  /** Tick the object at each slot entered this peer's interest, or −1 when not visible. */
+  entered = new Int32Array(0);
+  /** Last tick the interest rule reported the object at each slot. */
+  seen = new Int32Array(0);
+  /** Where each visible slot sits in {@link list}. */
+  at = new Int32Array(0);
+  /** Dense list of visible slots. */
+  list = new Int32Array(16);
+  count = 0;
+  /** Objects that left this peer's interest (or were despawned): id → tick. */
+  readonly left = new Map<number, number>();
+  /** Ticks sent, by tick % WINDOW. */
+  readonly sent = new Int32Array(WINDOW).fill(-1);
+  lastSent = -1;
+  /** Latest acknowledged tick, or −1. */
+  baseline = -1;
+  constructor(
+    readonly inputs: InputQueue,
+    capacity: number,
+  ) {
+    this.resize(capacity);
+  }
+
+  resize(capacity: number): void {
+    if (capacity <= this.entered.length) return;
+    const grow = (a: Int32Array, fill: number) => {
+      const b = new Int32Array(capacity).fill(fill);
+      b.set(a);
+      return b;
+    };
+    this.entered = grow(this.entered, -1);
+    this.seen = grow(this.seen, -1);
+    this.at = grow(this.at, -1);
+  }
+
+  add(slot: number, t: number): void {
+    if (this.count === this.list.length) {
+      const l = new Int32Array(this.list.length * 2);
+      l.set(this.list);
+      this.list = l;
+    }
+    this.entered[slot] = t;
+    this.at[slot] = this.count;
+    this.list[this.count++] = slot;
+  }
+
+  remove(slot: number): void {
+    const i = this.at[slot]!;
+    const last = this.list[--this.count]!;
+    this.list[i] = last;
+    this.at[last] = i;
+    this.entered[slot] = -1;
+    this.at[slot] = -1;
+  }
+}
+

@@ -1,0 +1,163 @@
+/**
+ * A replicated object on a client: the latest authoritative slots, and an
+ * interpolation buffer (a small ring of timed samples of the numeric
+ * continuous fields) that renders it a little in the past.
+ * @module
+ */
+import { CodeHistory } from './history.js';
+import type { FieldValue, Fields, InferFields, Schema, SlotValue } from './schema.js';
+
+/** Samples kept per object for interpolation. */
+const RING = 16;
+const EMPTY = new Float64Array(0);
+
+/** A replicated object as a client sees it. Read-only: the host owns it. */
+export class Replica<F extends Fields = Fields> {
+  /** @internal latest authoritative slot values */
+  readonly slots: SlotValue[];
+  /** @internal slot values at the render time (interpolated) */
+  readonly renderSlots: SlotValue[];
+  /** @internal sample times (host ms); allocated on the first sample (still objects never need one) */
+  times = EMPTY;
+  /** @internal sampled values of the interpolated slots, RING × interpolated.length */
+  values = EMPTY;
+  /** @internal samples stored / next write index */
+  count = 0;
+  head = 0;
+  /** Host tick of the latest state applied. */
+  tick: number;
+  /** @internal coded slot values by tick (baselines of delta-coded updates) */
+  readonly history: CodeHistory;
+  private settled = false;
+  private lastTime = -Infinity;
+  /** @internal in the client's list of objects still being interpolated */
+  active = false;
+  /** @internal despawned */
+  gone = false;
+
+  /** @internal */
+  constructor(
+    /** Id the host gave the object. */
+    readonly id: number,
+    readonly schema: Schema<F>,
+    slots: SlotValue[],
+    tick: number,
+  ) {
+    this.slots = slots;
+    this.renderSlots = slots.slice();
+    this.tick = tick;
+    this.history = new CodeHistory(schema);
+    this.history.record(tick, slots);
+  }
+
+  /** Latest authoritative value of a field. */
+  get<K extends keyof F & string>(key: K): FieldValue<F[K]> {
+    return this.schema.get(this.slots, key);
+  }
+
+  /** Latest authoritative value (a fresh object). */
+  get state(): InferFields<F> {
+    return this.schema.toValue(this.slots);
+  }
+
+  /** Value of a field at the client's render time (numeric fields interpolated, others latest). */
+  renderGet<K extends keyof F & string>(key: K): FieldValue<F[K]> {
+    return this.schema.get(this.renderSlots, key);
+  }
+
+  /** The whole value at the render time (a fresh object). */
+  get render(): InferFields<F> {
+    return this.schema.toValue(this.renderSlots);
+  }
+
+  /** @internal time of the newest sample, or −Infinity */
+  lastSampleTime(): number {
+    return this.lastTime;
+  }
+
+  /** @internal the latest state changed: copy the non-interpolated slots to the render slots */
+  changed(): void {
+    const rs = this.renderSlots;
+    const slots = this.slots;
+    const interp = this.schema.leaves;
+    for (let i = 0; i < slots.length; i++) if (!interp[i]!.interpolate) rs[i] = slots[i]!;
+    this.settled = false;
+  }
+
+  /** @internal append a sample of the interpolated slots of `slots` at `time` */
+  sample(time: number, slots: readonly SlotValue[]): void {
+    const idx = this.schema.interpolated;
+    if (idx.length === 0) return;
+    if (this.times.length === 0) {
+      this.times = new Float64Array(RING);
+      this.values = new Float64Array(RING * idx.length);
+    }
+    if (this.count > 0 && this.lastSampleTime() >= time) {
+      // same (or older) time: overwrite the newest
+      this.head = (this.head + RING - 1) % RING;
+      this.count--;
+    }
+    const at = this.head;
+    this.times[at] = time;
+    this.lastTime = time;
+    const base = at * idx.length;
+    for (let i = 0; i < idx.length; i++) this.values[base + i] = slots[idx[i]!] as number;
+    this.head = (at + 1) % RING;
+    if (this.count < RING) this.count++;
+  }
+
+  /**
+   * @internal Set {@link renderSlots} for render time `rt`: interpolate between the
+   * samples around it; past the newest, extrapolate up to `maxExtrapolation` ms
+   * when `moving` (the object changed in the newest snapshot), else hold.
+   */
+  interpolate(rt: number, maxExtrapolation: number, moving: boolean): boolean {
+    this.interpolateInto(rt, maxExtrapolation, moving);
+    return this.settled;
+  }
+
+  private interpolateInto(rt: number, maxExtrapolation: number, moving: boolean): void {
+    const idx = this.schema.interpolated;
+    const rs = this.renderSlots;
+    if (idx.length === 0 || this.count === 0) {
+      this.settled = true;
+      return;
+    }
+    // Settled: past the newest sample, not moving, already showing it.
+    if (this.settled && !moving && rt >= this.lastSampleTime()) return;
+    this.settled = !moving && rt >= this.lastSampleTime();
+    const n = idx.length;
+    const first = this.head + RING - this.count; // slot of the oldest sample, before % RING
+    let hi = this.count - 1;
+    while (hi >= 0 && this.times[(first + hi) % RING]! > rt) hi--;
+    if (hi < 0) {
+      const s = (first % RING) * n;
+      for (let i = 0; i < n; i++) rs[idx[i]!] = this.values[s + i]!;
+      return;
+    }
+    if (hi < this.count - 1) {
+      const a = (first + hi) % RING;
+      const b = (first + hi + 1) % RING;
+      const ta = this.times[a]!;
+      const f = (rt - ta) / (this.times[b]! - ta);
+      for (let i = 0; i < n; i++) {
+        const va = this.values[a * n + i]!;
+        rs[idx[i]!] = va + (this.values[b * n + i]! - va) * f;
+      }
+      return;
+    }
+    const last = (first + hi) % RING;
+    if (!moving || hi === 0) {
+      for (let i = 0; i < n; i++) rs[idx[i]!] = this.values[last * n + i]!;
+      return;
+    }
+    const prev = (first + hi - 1) % RING;
+    const tl = this.times[last]!;
+    const dt = tl - this.times[prev]!;
+    const ahead = Math.min(rt - tl, maxExtrapolation);
+    for (let i = 0; i < n; i++) {
+      const vl = this.values[last * n + i]!;
+      rs[idx[i]!] = dt > 0 ? vl + ((vl - this.values[prev * n + i]!) * ahead) / dt : vl;
+    }
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Sync test harness: a server and clients as real WebRTCMultiplayerPeers with
+ * RPC endpoints on the virtual network (deterministic for a seed), and a
+ * fixed-rate loop on the virtual clock.
+ */
+import { VirtualNetwork, WebRTCMultiplayerPeer, WebRTCPeerConnection, type LinkOptions } from '../api.js';
+import { RpcEndpoint, type AnyRpcMethods } from '../../src/rpc/index.js';
+import { wire } from '../helpers.js';
+
+export interface VirtualStar {
+  net: VirtualNetwork;
+  server: RpcEndpoint<AnyRpcMethods>;
+  clients: RpcEndpoint<AnyRpcMethods>[];
+  all: RpcEndpoint<AnyRpcMethods>[];
+}
+
+/** Build a star of `n` clients (ids 2…n+1) around server 1; links are `link` both ways. Endpoints are created before links open. */
+export function virtualStar(n: number, link: LinkOptions, seed = 1, register?: (ep: RpcEndpoint<AnyRpcMethods>) => void): VirtualStar {
+  const net = new VirtualNetwork({ seed });
+  const sHost = net.createHost('server');
+  const serverMesh = new WebRTCMultiplayerPeer({ clock: net.clock });
+  serverMesh.createServer();
+  const server = new RpcEndpoint<AnyRpcMethods>(serverMesh, { clock: net.clock });
+  register?.(server);
+  const clients: RpcEndpoint<AnyRpcMethods>[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = i + 2;
+    const host = net.createHost(`client${id}`);
+    net.link(sHost, host, link);
+    const mesh = new WebRTCMultiplayerPeer({ clock: net.clock });
+    mesh.createClient(id);
+    const a = new WebRTCPeerConnection({}, { engine: sHost.engine, autoPoll: true });
+    const b = new WebRTCPeerConnection({}, { engine: host.engine, autoPoll: true });
+    wire(a, b);
+    serverMesh.addPeer(a, id);
+    mesh.addPeer(b, 1);
+    b.createOffer();
+    const ep = new RpcEndpoint<AnyRpcMethods>(mesh, { clock: net.clock });
+    register?.(ep);
+    clients.push(ep);
+  }
+  const all = [server, ...clients];
+  const ok = net.runUntil(
+    () => {
+      for (const ep of all) {
+        ep.poll();
+        ep.flush();
+      }
+      return server.getPeerIds().length === n && clients.every((c) => c.getPeerIds().includes(1) && c.usesMethodIds(1)) && clients.every((c) => server.usesMethodIds(c.mesh.getUniqueId()));
+    },
+    { maxMs: 60_000, stepMs: 10 },
+  );
+  if (!ok) throw new Error('the virtual star did not connect');
+  return { net, server, clients, all };
+}
+
+/** Close every endpoint, mesh and the network. */
+export function closeStar(s: VirtualStar): void {
+  for (const ep of s.all) {
+    ep.close();
+    ep.mesh.close();
+  }
+  s.net.close();
+}
+
+/** In-memory transports for a host (id 1) and clients: messages queue until {@link MemoryLinks.deliver}. */
+export class MemoryLinks {
+  readonly queue: { from: number; to: number; data: Uint8Array }[] = [];
+  private readonly handlers = new Map<number, (peer: number, data: unknown) => void>();
+  constructor(readonly clientIds: number[]) {}
+
+  transport(id: number): import('../../src/sync/index.js').SyncTransport {
+    return {
+      ownId: () => id,
+      authority: () => 1,
+      peers: () => (id === 1 ? this.clientIds : [1]),
+      send: (peer, data) => (this.queue.push({ from: id, to: peer, data: data.slice() }), true),
+      maxMessageSize: () => 65536,
+      onMessage: (h) => void this.handlers.set(id, h),
+      onPeerLeft: () => {},
+      close: () => void this.handlers.delete(id),
+    };
+  }
+
+  /** Inject a message as if `from` had sent it to `to`. */
+  inject(from: number, to: number, data: unknown): void {
+    this.handlers.get(to)?.(from, data);
+  }
+
+  /** Deliver every queued message (optionally filtered / altered). */
+  deliver(filter: (m: { from: number; to: number; data: Uint8Array }) => boolean = () => true): number {
+    const batch = this.queue.splice(0);
+    let n = 0;
+    for (const m of batch) {
+      if (!filter(m)) continue;
+      this.handlers.get(m.to)?.(m.from, m.data);
+      n++;
+    }
+    return n;
+  }
+}
