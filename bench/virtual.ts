@@ -12,6 +12,9 @@
  *   20 messages (32 B) to every other peer. Same link conditions.
  * - star1000+snapshots through WebRTCPeerConnection (poll mode), the way a
  *   game server uses it.
+ * - lobby16: the whole stack (memory-bus signaling, lobby meshes, RPC on
+ *   Tickers) for 16 peers, 60 simulated seconds, driven deadline to deadline
+ *   by `net.runFor` (figure `lobby16_speedup`).
  *
  * Reports, per scenario, simulated seconds per wall second (speedup) and per
  * CPU second of the process, CPU ns per message, the ratio to the yardstick
@@ -35,6 +38,7 @@ import type { EngineChannel, EngineChannelHandlers, EngineConnection, EngineConn
 import { VirtualNetwork, type VirtualHost } from '../src/transport/virtual/index.js';
 import { isMain, median, printFigures, printTable, round } from './lib/report.js';
 import { copyFloor, gcPauseMs, gcPauses, settleGcReports } from './lib/yardstick.js';
+import { runLobby } from './lib/lobby-stack.js';
 
 const TICK_MS = 1000 / 60;
 const MESSAGES_PER_TICK = 20;
@@ -293,6 +297,21 @@ export function runStarPeerLayer(peers: number, seconds: number): Result {
   return result;
 }
 
+/** Simulated seconds of the lobby16 scenario (issue #11: 60). */
+const LOBBY_SECONDS = 60;
+
+/**
+ * lobby16: the whole stack — 16 peers joined through the memory bus, lobby
+ * meshes, RPC endpoints on Tickers — on links of 25 ms and 1 % loss, run
+ * deadline to deadline for 60 simulated seconds (timed after the mesh formed).
+ * Messages here are RPC calls received.
+ */
+async function runLobby16(): Promise<Result> {
+  const net = new VirtualNetwork({ seed: 16, defaultLink: LINK });
+  const r = await runLobby(net, 16, LOBBY_SECONDS);
+  return { simulatedS: r.simulatedS, wallS: r.wallS, cpuS: r.cpuS, speedup: r.simulatedS / r.wallS, messagesSent: r.received, messagesDelivered: r.received, kBPerPeer: 0, eventsFired: r.eventsFired, t0: r.t0, t1: r.t1 };
+}
+
 /** Runs of every scenario; figures are medians over them. */
 const RUNS = 5;
 
@@ -302,7 +321,7 @@ interface Scenario {
   seconds: number;
   /** Messages per simulated tick (the floor copies as many per batch). */
   perTick: number;
-  run(): Result;
+  run(): Result | Promise<Result>;
 }
 
 interface Measured {
@@ -331,13 +350,14 @@ function scenarioList(seconds: number): Scenario[] {
     { key: 'star1000_snapshots', name: 'star1000+snap engine', seconds, perTick: 1000 * (MESSAGES_PER_TICK + 1), run: () => runStar(1000, seconds, true) },
     { key: 'mesh32', name: 'mesh32 engine', seconds, perTick: 32 * 31 * MESSAGES_PER_TICK, run: () => runMesh(32, seconds) },
     { key: 'star1000_peer_layer', name: 'star1000+snap peer', seconds: peerSeconds, perTick: 1000 * (MESSAGES_PER_TICK + 1), run: () => runStarPeerLayer(1000, peerSeconds) },
+    { key: 'lobby16', name: 'lobby16 whole stack', seconds: LOBBY_SECONDS, perTick: 16, run: () => runLobby16() },
   ];
 }
 
 /** One run: the yardstick, then the scenario, then the GC pauses of its timed part. */
 async function measureOnce(s: Scenario): Promise<Measured> {
   const floor = copyFloor(MESSAGE_BYTES, s.perTick * Math.round(s.seconds * 60), s.perTick);
-  const result = s.run();
+  const result = await s.run();
   await settleGcReports();
   const gcMs = gcPauseMs(result.t0, result.t1);
   gcPauses.length = 0;
@@ -375,7 +395,7 @@ export async function run(options: { seconds?: number; runs?: number; only?: str
   const scenarios: Scenario[] = [
     ...scenarioList(seconds),
   ].filter((s) => options.only === undefined || options.only.includes(s.key));
-  if (scenarios.length === 0) throw new Error(`--only: no such scenario; pick from star1000, star1000_snapshots, mesh32, star1000_peer_layer`);
+  if (scenarios.length === 0) throw new Error(`--only: no such scenario; pick from star1000, star1000_snapshots, mesh32, star1000_peer_layer, lobby16`);
   const measured = new Map<string, Measured[]>(scenarios.map((s) => [s.key, []]));
   const mode = options.inProcess ? 'all runs in this process' : 'every run in a fresh process';
   const perRun: (string | number)[][] = [];

@@ -97,3 +97,46 @@ export async function buildLobbyStack(net: VirtualNetwork, peers: number, hooks:
     },
   };
 }
+
+/** What one timed lobby run measured. */
+export interface LobbyRun {
+  simulatedS: number;
+  wallS: number;
+  cpuS: number;
+  /** RPC calls received during the timed part. */
+  received: number;
+  eventsFired: number;
+  t0: number;
+  t1: number;
+}
+
+/**
+ * The `lobby16` workload of bench/virtual: `peers` peers join through the
+ * memory bus (untimed, with the mesh forming in the first simulated seconds),
+ * then `seconds` of simulated time run deadline to deadline with every peer
+ * saying hello to everyone once a second (timed).
+ */
+export async function runLobby(net: VirtualNetwork, peers: number, seconds: number): Promise<LobbyRun> {
+  const stack = await buildLobbyStack(net, peers);
+  net.runFor(5_000); // the mesh forms
+  const r0 = stack.received;
+  const e0 = net.clock.eventsFired;
+  const sim0 = net.clock.now();
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  net.runFor(seconds * 1000);
+  const cpu = process.cpuUsage(cpu0);
+  const t1 = performance.now();
+  const run: LobbyRun = {
+    simulatedS: (net.clock.now() - sim0) / 1000,
+    wallS: (t1 - t0) / 1000,
+    cpuS: (cpu.user + cpu.system) / 1e6,
+    received: stack.received - r0,
+    eventsFired: net.clock.eventsFired - e0,
+    t0,
+    t1,
+  };
+  stack.close();
+  net.close();
+  return run;
+}
