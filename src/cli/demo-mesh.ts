@@ -6,7 +6,6 @@
  * peer's links, RTT and traffic. Runs until Ctrl-C or `--seconds`.
  * @module
  */
-import { parseArgs } from 'node:util';
 import { Mesh, SignalingServer, TransferMode, type LobbyMultiplayerPeer } from '../index.js';
 
 interface Row {
@@ -15,21 +14,19 @@ interface Row {
   bytesIn: number;
 }
 
-/** Parse the demo's flags and run it. */
-export async function runMeshDemo(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      peers: { type: 'string', default: '6' },
-      seconds: { type: 'string', default: '0' },
-      port: { type: 'string', default: '0' },
-    },
-    strict: true,
-  });
-  const peers = Number(values.peers);
-  const seconds = Number(values.seconds);
-  if (!Number.isInteger(peers) || peers < 2 || peers > 32) throw new Error('--peers must be an integer from 2 to 32');
-  if (!Number.isFinite(seconds) || seconds < 0) throw new Error('--seconds must be 0 (run until Ctrl-C) or more');
+/** Options of {@link runMeshDemo} (parsed and validated by the CLI). */
+export interface MeshDemoOptions {
+  peers: number;
+  /** 0 = until Ctrl-C. */
+  seconds: number;
+  port: number;
+  json: boolean;
+}
+
+/** Run the demo. */
+export async function runMeshDemo(options: MeshDemoOptions): Promise<void> {
+  const { peers, seconds } = options;
+  const values = { port: options.port };
   const out = (line: string) => process.stdout.write(`${line}\n`);
 
   const server = new SignalingServer({ pingIntervalMs: 0 });
