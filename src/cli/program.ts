@@ -48,6 +48,21 @@ function examples(lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 }
 
+interface DemoFlags {
+  peers: number;
+  seconds: number;
+  lobby: string;
+  port: number;
+  webPort: number;
+  web: boolean;
+  virtual?: boolean;
+  latency: number;
+  jitter: number;
+  loss: number;
+  seed: number;
+  json?: boolean;
+}
+
 /** Build the program. Exported for tests; `main.ts` runs it. */
 export function buildProgram(io: CliIo = processIo): Command {
   const program = new Command('rtcmesh');
@@ -72,16 +87,40 @@ export function buildProgram(io: CliIo = processIo): Command {
 
   program
     .command('demo')
-    .summary('the arena game: signaling server + host + bots on loopback, live stats')
-    .description('Start an embedded signaling server and real WebRTC peers (node-datachannel) forming a mesh on loopback, with a live per-link stats table.')
-    .addOption(new Option('--peers <n>', 'number of peers').argParser(integer(2, 32)).default(4))
-    .addOption(new Option('--seconds <s>', 'stop after S seconds (0 = until Ctrl-C)').argParser(decimal(0, 86_400)).default(0))
+    .summary('the arena game: signaling server, host and bot processes, game page, live link stats')
+    .description(
+      'Start an embedded signaling server, a host process and bot processes (real WebRTC, node-datachannel) playing a small arena game in one lobby on loopback, serve the game page so you can play too, and show a live per-link table. kill -9 a peer process to watch detection and recovery. --virtual runs the same game on the virtual network.',
+    )
+    .addOption(new Option('--peers <n>', 'players started by the demo (the host and n-1 bots)').argParser(integer(2, 32)).default(4))
+    .addOption(new Option('--seconds <s>', 'stop after S seconds (0 = until Ctrl-C; --virtual: simulated seconds, default 10)').argParser(decimal(0, 86_400)).default(0))
+    .addOption(new Option('--lobby <name>', 'lobby name (printed; join it from the page or your code)').default('arena'))
     .addOption(new Option('--port <n>', 'signaling server port (0 = any free port)').argParser(integer(0, 65535)).default(0))
-    .addOption(new Option('--json', 'print one JSON summary line last'))
-    .addHelpText('after', examples(['rtcmesh demo', 'rtcmesh demo --peers 6 --seconds 10', 'rtcmesh demo --seconds 5 --json']))
-    .action(async (opts: { peers: number; seconds: number; port: number; json?: boolean }) => {
+    .addOption(new Option('--web-port <n>', 'game page port (0 = any free port)').argParser(integer(0, 65535)).default(0))
+    .addOption(new Option('--no-web', 'do not serve the game page'))
+    .addOption(new Option('--virtual', 'run the same game on the virtual network, as fast as the CPU allows'))
+    .addOption(new Option('--latency <ms>', 'virtual: one-way latency').argParser(decimal(0, 10_000)).default(40))
+    .addOption(new Option('--jitter <ms>', 'virtual: jitter').argParser(decimal(0, 10_000)).default(5))
+    .addOption(new Option('--loss <p>', 'virtual: packet loss, 0..1').argParser(decimal(0, 0.9)).default(0.02))
+    .addOption(new Option('--seed <n>', 'virtual: random seed').argParser(integer(0, 2 ** 31 - 1)).default(1))
+    .addOption(new Option('--json', 'print one JSON summary line last (peers, links, rtt_p50_ms, rtt_p99_ms, msgs, lost_reliable, reconnects)'))
+    .addHelpText(
+      'after',
+      examples(['rtcmesh demo                               # then open the printed http://127.0.0.1:PORT/', 'rtcmesh demo --peers 6 --seconds 30', 'rtcmesh demo --seconds 10 --json', 'rtcmesh demo --virtual --latency 80 --jitter 20 --loss 0.05 --seconds 60']),
+    )
+    .action(async (opts: DemoFlags) => {
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(opts.lobby)) throw new CliError(`demo: --lobby "${opts.lobby}" is not a lobby name`, ExitCode.USAGE, 'use 1-64 characters of A-Z a-z 0-9 _ . -');
       const { runMeshDemo } = await import('./demo-mesh.js');
-      await runMeshDemo({ peers: opts.peers, seconds: opts.seconds, port: opts.port, json: opts.json === true });
+      await runMeshDemo({
+        peers: opts.peers,
+        seconds: opts.seconds,
+        port: opts.port,
+        lobby: opts.lobby,
+        json: opts.json === true,
+        ...(opts.web ? { webPort: opts.webPort } : {}),
+        ...(opts.virtual ? { virtual: { latencyMs: opts.latency, jitterMs: opts.jitter, loss: opts.loss, seed: opts.seed } } : {}),
+        out: io.out,
+        tty: io.out === processIo.out && process.stdout.isTTY === true,
+      });
     });
 
   program
