@@ -65,6 +65,7 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<DemoSummary> {
   const names = ['host', ...Array.from({ length: o.peers - 1 }, (_, i) => `bot${i + 1}`)];
   const expectedLinks = (o.peers * (o.peers - 1)) / 2;
   let formed = false;
+  const guestsSeen = new Set<string>();
 
   const start = (name: string): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -78,6 +79,13 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<DemoSummary> {
           resolve();
         } else if (m.type === 'stats') {
           board.report(name, m.id, m.links, m.counters, m.players, performance.now());
+          // Players the demo did not start (a person on the page, your own code).
+          for (const p of m.players) {
+            const key = `${name}>${p.id}`;
+            if (names.includes(p.name) || guestsSeen.has(key)) continue;
+            guestsSeen.add(key);
+            if (!stopping) screen.line(`${name} sees player "${p.name}" (peer ${p.id})`);
+          }
         } else if (m.type === 'event' && !stopping) {
           screen.line(`${name}: ${m.text}`);
         }
@@ -107,12 +115,15 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<DemoSummary> {
   }, 500);
   const plain = screen.live ? undefined : setInterval(() => screen.line(`\n${board.table().trimEnd()}`), 2000);
 
+  let onSignal: (sig: string) => void = () => {};
   const why = await new Promise<string>((resolve) => {
-    const onSignal = (sig: string) => resolve(sig);
+    onSignal = (sig: string) => resolve(sig);
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     if (o.seconds > 0) setTimeout(() => resolve('time'), o.seconds * 1000).unref();
   });
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   stopping = true;
   clearInterval(refresh);
   if (plain) clearInterval(plain);

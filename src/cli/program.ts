@@ -109,6 +109,7 @@ export function buildProgram(io: CliIo = processIo): Command {
     )
     .action(async (opts: DemoFlags) => {
       if (!/^[A-Za-z0-9_.-]{1,64}$/.test(opts.lobby)) throw new CliError(`demo: --lobby "${opts.lobby}" is not a lobby name`, ExitCode.USAGE, 'use 1-64 characters of A-Z a-z 0-9 _ . -');
+      if (!opts.json || process.stdout.isTTY) io.out(`rtcmesh demo: starting ${opts.peers} players${opts.virtual ? ' on the virtual network' : ' in their own processes'}…\n`);
       const { runMeshDemo } = await import('./demo-mesh.js');
       await runMeshDemo({
         peers: opts.peers,

@@ -16,11 +16,12 @@ const HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
   body { font: 14px system-ui, sans-serif; margin: 16px; background: #111; color: #ddd; }
-  #wrap { display: flex; gap: 16px; flex-wrap: wrap; }
+  #wrap { display: flex; gap: 16px; align-items: flex-start; }
+  h1 { margin: 0 0 4px; font-size: 22px; } h3 { margin: 0 0 6px; }
   canvas { background: #1c2430; border: 1px solid #345; }
   table { border-collapse: collapse; font: 12px ui-monospace, monospace; }
   td, th { padding: 2px 8px; text-align: right; } th { color: #9ab; }
-  #chat { font: 12px ui-monospace, monospace; height: 120px; overflow: auto; width: 640px; color: #abc; }
+  #chat { font: 12px ui-monospace, monospace; height: 110px; overflow: auto; width: 640px; color: #abc; }
 </style></head>
 <body>
 <h1>rtcmesh arena</h1>
