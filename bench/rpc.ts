@@ -1,14 +1,31 @@
 /**
  * bench/rpc: RPC throughput over one real loopback link (two
  * WebRTCMultiplayerPeers in mesh mode), side by side with raw node-datachannel
- * on the same link. In order, on one connection pair:
+ * on the same link. On one connection pair:
  *
- * - raw: 64 B messages/s on a raw node-datachannel channel of the link's own
- *   native connections (negotiated id 900, beside the mesh's channels), with
- *   the same flow control;
- * - unbatched: every call is `immediate`, so one call = one SCTP message;
+ * - raw (reused 64 B), once, first: the old anchor, 64 B messages resending
+ *   one array (kept for continuity: `raw_reused_64b_msgs_per_s`);
+ * - then ROUNDS rounds of, in order:
+ *   - raw: messages of the RPC message's exact size (header + call frame), a
+ *     fresh array per message, on a raw node-datachannel channel of the link's
+ *     own native connections (negotiated id 900, beside the mesh's channels),
+ *     sent in the same loop shape as the RPC stages (up to 256 per turn under
+ *     the same high-water mark, both meshes polled each turn, receiver
+ *     counting in its callback);
+ *   - mesh: the mesh alone, `putPacket` of fresh arrays of that size (the
+ *     ceiling of an immediate RPC, which is one such packet per call);
+ *   - unbatched: every call is `immediate`, so one call = one SCTP message;
+ *   - turn-batched: every call is `immediate: 'turn'`, so the calls made in one
+ *     synchronous turn (up to 256 here) leave as one message at its end;
+ *   each round's ratios are taken against that round's raw figure, and the
+ *   figures line has the medians over the rounds;
  * - batched: a 60 Hz Ticker (virtual clock, ticks run back to back) where each
  *   tick's update makes CALLS_PER_TICK calls, flushed as one message per tick.
+ *
+ * The RPC layer alone, no network: `rpc_send_ns_per_call` and
+ * `rpc_receive_ns_per_call`, the CPU an immediate call costs the sender and
+ * the receiver over a mesh that sends nowhere (steady under machine load,
+ * where the network figures swing).
  *
  * Codec, no network: `codec_ns_per_call` is what such a call pays in the
  * shipping codec (the endpoint's hand-written encoder for calls of numbers /
@@ -16,18 +33,48 @@
  * `codec_msgpackr_ns_per_call` is msgpackr for both (the path of calls with
  * objects, Maps, bins, bigints, Dates or non-ASCII strings).
  * Each call carries (id: int, x, y, z: float64), ~40 B encoded.
+ * `RPC_BENCH_ROUNDS` sets the rounds (default 3); `RPC_BENCH_STAGES` a
+ * comma list of stages to run (codec, layer, raw, mesh, unbatched, turn, batched;
+ * default all); `RPC_BENCH_SESSION=0` runs the meshes without their session
+ * header.
  */
 import ndc from 'node-datachannel';
-import { DatachannelEngine, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../src/index.js';
+import { DatachannelEngine, TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../src/index.js';
 import { RpcEndpoint, Ticker } from '../src/rpc/index.js';
-import { FrameKind, decodeMessage, encode, encodeHeader } from '../src/rpc/codec.js';
+import { FrameKind, decodeMessage, encode, encodeHeader, tableChecksum } from '../src/rpc/codec.js';
 import { fastEncodeCall } from '../src/rpc/fast-encode.js';
 import type { Engine, EngineConnection, EngineConfig, EngineConnectionHandlers } from '../src/transport/engine.js';
 import { rawChannelLink, stream, type BenchLink } from './lib/links.js';
-import { isMain, printFigures, printTable, round } from './lib/report.js';
+import { NullMesh } from './lib/null-mesh.js';
+import { isMain, median, printFigures, printTable, round } from './lib/report.js';
 
 const RAW_MESSAGES = 100_000;
-const UNBATCHED_CALLS = 60_000;
+const ROUNDS = Number(process.env.RPC_BENCH_ROUNDS ?? 5);
+const STAGES = new Set((process.env.RPC_BENCH_STAGES ?? 'codec,layer,raw,mesh,unbatched,turn,batched').split(','));
+/** RPC_BENCH_SESSION=0: the meshes run without the session header (reliable replay on reconnect), which is on by default. */
+const SESSION = process.env.RPC_BENCH_SESSION !== '0';
+/** Messages (calls) per stage of a round; short stages, alternated, so load drift hits every stage alike. */
+const UNBATCHED_CALLS = Number(process.env.RPC_BENCH_PER_STAGE ?? 20_000);
+
+/** Wall-clock rate and process CPU time (all threads: JS and the native SCTP stack) per message of a stage. */
+interface Rate {
+  perS: number;
+  cpuUs: number;
+}
+
+function meter(): (count: number) => Rate {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  return (count) => {
+    const s = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    return { perS: count / s, cpuUs: (c.user + c.system) / count };
+  };
+}
+/** Calls (and raw messages) sent per synchronous turn in the per-call stages. */
+const PER_TURN = 256;
+/** The RPCs the bench registers (their names make the table checksum in every message header). */
+const RPC_NAMES = ['move', 'moveNow', 'moveTurn'];
 const BATCHED_CALLS = 600_000;
 const CALLS_PER_TICK = Number(process.env.RPC_BENCH_CALLS_PER_TICK ?? 2_000);
 const CODEC_CALLS = 200_000;
@@ -69,8 +116,8 @@ function rawChannels(a: ndc.PeerConnection, b: ndc.PeerConnection): { link: Benc
  * node-datachannel channel pair on the same two native connections.
  */
 async function meshLink(): Promise<[WebRTCMultiplayerPeer, WebRTCMultiplayerPeer, BenchLink]> {
-  const a = new WebRTCMultiplayerPeer();
-  const b = new WebRTCMultiplayerPeer();
+  const a = new WebRTCMultiplayerPeer({ session: SESSION });
+  const b = new WebRTCMultiplayerPeer({ session: SESSION });
   a.createMesh(1);
   b.createMesh(2);
   const engine = new TapEngine();
@@ -98,51 +145,129 @@ async function meshLink(): Promise<[WebRTCMultiplayerPeer, WebRTCMultiplayerPeer
   return [a, b, raw.link];
 }
 
-function endpoints(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer, counter: { n: number; last: number }) {
-  const mk = (m: WebRTCMultiplayerPeer) =>
-    new RpcEndpoint(m)
-      .register('move', (_ctx, id: number, _x: number, _y: number, _z: number) => {
-        counter.n++;
-        counter.last = id;
-      }, { mode: 'any_peer' })
-      .register('moveNow', (_ctx, id: number, _x: number, _y: number, _z: number) => {
-        counter.n++;
-        counter.last = id;
-      }, { mode: 'any_peer', immediate: true });
+let turnSupported = false;
+
+/** Whether this build has `immediate: 'turn'` (the bench also runs on older builds for before/after figures). */
+function hasTurnMode(m: WebRTCMultiplayerPeer): boolean {
+  try {
+    new RpcEndpoint(m).register('probe', () => {}, { immediate: 'turn' } as never).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function endpoints(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer, counter: { n: number; last: number }, turn: boolean) {
+  const handler = (_ctx: unknown, id: number, _x: number, _y: number, _z: number) => {
+    counter.n++;
+    counter.last = id;
+  };
+  const mk = (m: WebRTCMultiplayerPeer) => {
+    const ep = new RpcEndpoint(m)
+      .register('move', handler, { mode: 'any_peer' })
+      .register('moveNow', handler, { mode: 'any_peer', immediate: true });
+    // Registered on old builds too (as a plain RPC) so the table checksum, hence the header, is the same.
+    return ep.register('moveTurn', handler, { mode: 'any_peer', ...(turn ? { immediate: 'turn' as never } : {}) });
+  };
   return [mk(a), mk(b)] as const;
 }
 
-async function rawMessagesPerSecond(link: BenchLink): Promise<number> {
+/** Old anchor: 64 B messages resending one reused array, with `stream`'s flow control. */
+async function rawReusedMessagesPerSecond(link: BenchLink): Promise<number> {
   const s = await stream(link, 64, RAW_MESSAGES * 64);
   link.onMessageB(() => {});
   return RAW_MESSAGES / s;
 }
 
-async function unbatchedCallsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer): Promise<number> {
+/**
+ * Raw messages of `size` bytes, a fresh array each (as the RPC stages hand the
+ * mesh), in the RPC stages' loop shape: up to PER_TURN per turn below the high-water mark.
+ */
+async function rawFreshMessagesPerSecond(link: BenchLink, size: number, meshes: WebRTCMultiplayerPeer[]): Promise<Rate> {
+  let received = 0;
+  let last = -1;
+  link.onMessageB((d) => {
+    received++;
+    last = d[0]!;
+  });
+  const done = meter();
+  let sent = 0;
+  while (received < UNBATCHED_CALLS) {
+    while (sent < UNBATCHED_CALLS && link.bufferedA() < HIGH_WATER) {
+      const msg = new Uint8Array(size);
+      msg[0] = sent & 0xff;
+      link.sendA(msg);
+      if ((++sent & (PER_TURN - 1)) === 0) break;
+    }
+    for (const m of meshes) m.poll(); // keep the mesh links alive (heartbeats), as the RPC stages do
+    await tick();
+  }
+  const rate = done(UNBATCHED_CALLS);
+  link.onMessageB(() => {});
+  if (last !== (UNBATCHED_CALLS - 1) % 256) throw new Error('bench/rpc: raw messages arrived out of order');
+  return rate;
+}
+
+/**
+ * The mesh alone: `putPacket` of fresh `size`-byte arrays to peer 2 on the
+ * reliable channel, received with `getPacket`, in the same loop shape. The
+ * ceiling for an immediate RPC, which is one such packet per call.
+ */
+async function meshPacketsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer, size: number): Promise<Rate> {
+  const ch = a.getPeer(2)!.channels[0]!;
+  a.targetPeer = 2;
+  a.transferChannel = 0;
+  a.transferMode = TransferMode.RELIABLE;
+  let received = 0;
+  let last = -1;
+  const done = meter();
+  let sent = 0;
+  while (received < UNBATCHED_CALLS) {
+    while (sent < UNBATCHED_CALLS && ch.getBufferedAmount() < HIGH_WATER) {
+      const msg = new Uint8Array(size);
+      msg[0] = sent & 0xff;
+      a.putPacket(msg);
+      if ((++sent & (PER_TURN - 1)) === 0) break;
+    }
+    a.poll();
+    b.poll();
+    for (let d = b.getPacket(); d !== undefined; d = b.getPacket()) (received++, (last = d[0]!));
+    await tick();
+  }
+  const rate = done(UNBATCHED_CALLS);
+  if (last !== (UNBATCHED_CALLS - 1) % 256) throw new Error('bench/rpc: mesh packets arrived out of order');
+  return rate;
+}
+
+/** Calls/s of `name` (immediate or turn-batched), PER_TURN calls per turn. */
+async function perCallCallsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer, name: 'moveNow' | 'moveTurn'): Promise<Rate & { messages: number }> {
   const counter = { n: 0, last: -1 };
-  const [ea, eb] = endpoints(a, b, counter);
+  const [ea, eb] = endpoints(a, b, counter, turnSupported);
   for (let i = 0; i < 3; i++) (ea.poll(), eb.poll(), ea.flush(), eb.flush(), await tick());
   const ch = a.getPeer(2)!.channels[0]!;
-  const t0 = performance.now();
+  const msgs0 = ea.getStats().messagesSent;
+  const done = meter();
   let sent = 0;
   while (counter.n < UNBATCHED_CALLS) {
     while (sent < UNBATCHED_CALLS && ch.getBufferedAmount() < HIGH_WATER) {
-      ea.rpcId(2, 'moveNow', sent++, 1.5, 2.5, 3.5);
-      if ((sent & 255) === 0) break;
+      ea.rpcId(2, name, sent++, 1.5, 2.5, 3.5);
+      if ((sent & (PER_TURN - 1)) === 0) break;
     }
+    ea.poll();
     eb.poll();
     await tick();
   }
-  const s = (performance.now() - t0) / 1000;
-  if (counter.last !== UNBATCHED_CALLS - 1) throw new Error('bench/rpc: unbatched calls arrived out of order');
+  const rate = done(UNBATCHED_CALLS);
+  if (counter.last !== UNBATCHED_CALLS - 1) throw new Error(`bench/rpc: ${name} calls arrived out of order`);
+  const messages = ea.getStats().messagesSent - msgs0;
   ea.close();
   eb.close();
-  return UNBATCHED_CALLS / s;
+  return { ...rate, messages };
 }
 
 async function batchedCallsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer): Promise<{ callsPerS: number; messages: number; ticks: number }> {
   const counter = { n: 0, last: -1 };
-  const [ea, eb] = endpoints(a, b, counter);
+  const [ea, eb] = endpoints(a, b, counter, false);
   let now = 0;
   const clock = { now: () => now };
   let sent = 0;
@@ -172,6 +297,48 @@ async function batchedCallsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultipla
   ea.close();
   eb.close();
   return { callsPerS: BATCHED_CALLS / s, messages, ticks: sender.tick };
+}
+
+/**
+ * The RPC layer's own CPU cost per immediate call, no network (a {@link NullMesh}):
+ * the sender (`rpcId` → encode → `putPacket`) and the receiver (`receive` →
+ * decode → handler). Process CPU time, median of 7 repetitions: steady under load.
+ */
+function layerNsPerCall(): { send: number; receive: number } {
+  const N = 200_000;
+  let sum = 0;
+  const mk = (id: number) =>
+    new RpcEndpoint(new NullMesh(id)).register('moveNow', (_ctx, id: number, _x: number, _y: number, _z: number) => void (sum += id), { mode: 'any_peer', immediate: true });
+  const sender = mk(1);
+  const receiver = mk(2);
+  const header = encodeHeader(receiver.getTableChecksum());
+  const messages = Array.from({ length: 1024 }, (_, i) => {
+    const f = encode([FrameKind.CALL, 0, [i * 1000, 1.5, 2.5, 3.5]]);
+    const m = new Uint8Array(header.length + f.length);
+    m.set(header);
+    m.set(f, header.length);
+    return m;
+  });
+  const cpuNs = (f: () => void) => {
+    const runs: number[] = [];
+    for (let k = 0; k < 7; k++) {
+      const c0 = process.cpuUsage();
+      f();
+      const c = process.cpuUsage(c0);
+      runs.push(((c.user + c.system) * 1000) / N);
+    }
+    return median(runs);
+  };
+  const send = cpuNs(() => {
+    for (let i = 0; i < N; i++) sender.rpcId(2, 'moveNow', i, 1.5, 2.5, 3.5);
+  });
+  const receive = cpuNs(() => {
+    for (let i = 0; i < N; i++) receiver.receive(messages[i & 1023]!, 1, 0, TransferMode.RELIABLE);
+  });
+  if (receiver.getStats().callsDispatched !== 7 * N || sum <= 0) throw new Error('bench/rpc: the receiver did not dispatch every call');
+  sender.close();
+  receiver.close();
+  return { send, receive };
 }
 
 /**
@@ -216,31 +383,69 @@ function codecNsPerCall(generic: boolean): number {
 
 export async function run(): Promise<Record<string, number | string>> {
   const stage = (s: string) => process.stderr.write(`bench/rpc: ${s}\n`);
+  const on = (s: string) => STAGES.has(s);
   stage('codec');
-  const codecNs = codecNsPerCall(false);
-  const codecGenericNs = codecNsPerCall(true);
+  const codecNs = on('codec') ? codecNsPerCall(false) : NaN;
+  const codecGenericNs = on('codec') ? codecNsPerCall(true) : NaN;
+  stage('RPC layer alone');
+  const layer = on('layer') ? layerNsPerCall() : { send: NaN, receive: NaN };
   stage('mesh link');
   const [a, b, rawLinkOnMesh] = await meshLink();
-  stage('raw node-datachannel, same link');
-  const raw = await rawMessagesPerSecond(rawLinkOnMesh);
-  stage('unbatched');
-  const unbatched = await unbatchedCallsPerSecond(a, b);
+  const turnMode = (turnSupported = hasTurnMode(a));
+  const frameBytes = encode([FrameKind.CALL, 0, [123456, 1.5, 2.5, 3.5]]).length;
+  const messageBytes = encodeHeader(tableChecksum([...RPC_NAMES].sort())).length + frameBytes;
+  stage('raw node-datachannel, reused 64 B array');
+  const rawReused = on('raw') ? await rawReusedMessagesPerSecond(rawLinkOnMesh) : NaN;
+  const NONE: Rate & { messages: number } = { perS: NaN, cpuUs: NaN, messages: NaN };
+  const rounds: { raw: Rate; mesh: Rate; unbatched: Rate; turn: Rate & { messages: number } }[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    stage(`round ${r + 1}/${ROUNDS}: raw ${messageBytes} B fresh arrays, mesh, unbatched, turn-batched`);
+    const raw = on('raw') ? await rawFreshMessagesPerSecond(rawLinkOnMesh, messageBytes, [a, b]) : NONE;
+    const mesh = on('mesh') ? await meshPacketsPerSecond(a, b, messageBytes) : NONE;
+    const unbatched = on('unbatched') ? await perCallCallsPerSecond(a, b, 'moveNow') : NONE;
+    const turn = on('turn') && turnMode ? await perCallCallsPerSecond(a, b, 'moveTurn') : NONE;
+    rounds.push({ raw, mesh, unbatched, turn });
+  }
   stage('batched');
-  const batched = await batchedCallsPerSecond(a, b);
+  const batched = on('batched') ? await batchedCallsPerSecond(a, b) : { callsPerS: NaN, messages: NaN, ticks: NaN };
   rawLinkOnMesh.close();
   a.close();
   b.close();
-  const frameBytes = encode([FrameKind.CALL, 0, [123456, 1.5, 2.5, 3.5]]).length;
+  type Round = (typeof rounds)[number];
+  const med = (f: (r: Round) => number) => median(rounds.map(f));
+  const perRound = (f: (r: Round) => number) => rounds.map((r) => round(f(r), 2)).join(' / ');
+  const raw = med((r) => r.raw.perS);
+  const unbatched = med((r) => r.unbatched.perS);
+  const turn = med((r) => r.turn.perS);
+  // Wall ratios (throughput ÷ raw's) and CPU ratios (raw's CPU per message ÷ this CPU per message): ≥ 1 is as cheap as raw.
+  const unbatchedRatio = med((r) => r.unbatched.perS / r.raw.perS);
+  const turnRatio = med((r) => r.turn.perS / r.raw.perS);
+  const meshRatio = med((r) => r.mesh.perS / r.raw.perS);
+  const unbatchedVsMesh = med((r) => r.unbatched.perS / r.mesh.perS);
+  const unbatchedCpu = med((r) => r.raw.cpuUs / r.unbatched.cpuUs);
+  const meshCpu = med((r) => r.raw.cpuUs / r.mesh.cpuUs);
+  const turnCpu = med((r) => r.raw.cpuUs / r.turn.cpuUs);
   printTable(
-    'rpc: one loopback link, node-datachannel; calls carry (int, 3 × float64)',
+    `rpc: one loopback link, node-datachannel; calls carry (int, 3 × float64); ${ROUNDS} rounds, medians`,
     ['figure', 'value', 'note'],
     [
-      ['raw node-datachannel 64 B messages/s', raw, `${RAW_MESSAGES} messages, own channel on the same link, run first`],
-      ['RPC calls/s, unbatched (immediate)', unbatched, 'one message per call'],
+      ['raw node-datachannel 64 B messages/s, one reused array', rawReused, `${RAW_MESSAGES} messages, run first (the old anchor)`],
+      [`raw node-datachannel ${messageBytes} B messages/s, fresh arrays`, raw, `the anchor: RPC message size, ${PER_TURN} per turn; ${med((r) => r.raw.cpuUs).toFixed(1)} µs CPU each`],
+      [`mesh putPacket ${messageBytes} B packets/s, fresh arrays`, med((r) => r.mesh.perS), `the mesh alone (session ${SESSION ? 'on' : 'off'}); ${med((r) => r.mesh.cpuUs).toFixed(1)} µs CPU each`],
+      ['mesh ÷ raw', meshRatio, `the ceiling of unbatched ÷ raw; rounds ${perRound((r) => r.mesh.perS / r.raw.perS)}`],
+      ['mesh CPU ratio (raw CPU ÷ mesh CPU per message)', meshCpu, `rounds ${perRound((r) => r.raw.cpuUs / r.mesh.cpuUs)}`],
+      ['RPC calls/s, unbatched (immediate)', unbatched, `one message per call; ${med((r) => r.unbatched.cpuUs).toFixed(1)} µs CPU each`],
+      ['unbatched ÷ raw', unbatchedRatio, `target ≥ 0.9; rounds ${perRound((r) => r.unbatched.perS / r.raw.perS)}`],
+      ['unbatched CPU ratio (raw CPU ÷ RPC CPU per message)', unbatchedCpu, `rounds ${perRound((r) => r.raw.cpuUs / r.unbatched.cpuUs)}`],
+      ['unbatched ÷ mesh', unbatchedVsMesh, `RPC over the mesh alone; rounds ${perRound((r) => r.unbatched.perS / r.mesh.perS)}`],
+      ["RPC calls/s, turn-batched (immediate: 'turn')", turn, `up to ${PER_TURN} calls per turn, ${med((r) => r.turn.messages)} messages per stage`],
+      ['turn-batched ÷ raw', turnRatio, `rounds ${perRound((r) => r.turn.perS / r.raw.perS)}`],
+      ['turn-batched CPU ratio', turnCpu, `rounds ${perRound((r) => r.raw.cpuUs / r.turn.cpuUs)}`],
       ['RPC calls/s, batched at 60 Hz', batched.callsPerS, `${CALLS_PER_TICK} calls/tick, ticks back to back`],
       ['batched ÷ raw', batched.callsPerS / raw, 'target ≥ 5'],
-      ['unbatched ÷ raw', unbatched / raw, ''],
       ['messages for the batched run', batched.messages, `${BATCHED_CALLS} calls, ${batched.ticks} ticks`],
+      ['RPC layer ns per immediate call, sender (no network)', layer.send, 'rpcId → encode → putPacket of a mesh that sends nowhere; CPU time, steady under load'],
+      ['RPC layer ns per immediate call, receiver (no network)', layer.receive, 'receive → decode → handler'],
       ['codec ns per call, shipping codec (encode + decode)', codecNs, `hand-written encoder + msgpackr decode, ${frameBytes} B per call frame`],
       ['codec ns per call, pure msgpackr (encode + decode)', codecGenericNs, 'msgpackr both ways: calls with objects, Maps, bins, bigints, Dates, non-ASCII'],
     ],
@@ -251,11 +456,28 @@ export async function run(): Promise<Record<string, number | string>> {
     batched_calls_per_s: Math.round(batched.callsPerS),
     raw_msgs_per_s: Math.round(raw),
     batched_ratio: round(batched.callsPerS / raw),
-    unbatched_ratio: round(unbatched / raw),
+    unbatched_ratio: round(unbatchedRatio),
     codec_ns_per_call: round(codecNs, 1),
     codec_msgpackr_ns_per_call: round(codecGenericNs, 1),
     calls_per_tick: CALLS_PER_TICK,
     frame_bytes: frameBytes,
+    turn_batched_calls_per_s: Math.round(turn),
+    turn_batched_ratio: round(turnRatio),
+    raw_reused_64b_msgs_per_s: Math.round(rawReused),
+    mesh_packets_per_s: Math.round(med((r) => r.mesh.perS)),
+    mesh_ratio: round(meshRatio),
+    unbatched_vs_mesh: round(unbatchedVsMesh),
+    rpc_send_ns_per_call: round(layer.send, 1),
+    rpc_receive_ns_per_call: round(layer.receive, 1),
+    unbatched_cpu_ratio: round(unbatchedCpu),
+    mesh_cpu_ratio: round(meshCpu),
+    turn_batched_cpu_ratio: round(turnCpu),
+    raw_cpu_us_per_msg: round(med((r) => r.raw.cpuUs), 2),
+    unbatched_cpu_us_per_call: round(med((r) => r.unbatched.cpuUs), 2),
+    message_bytes: messageBytes,
+    session: SESSION ? 1 : 0,
+    rounds: ROUNDS,
+    per_stage: UNBATCHED_CALLS,
   };
   printFigures(figures);
   return figures;

@@ -31,6 +31,13 @@ export const SERVE_USAGE = `usage: rtcmesh serve [options]
   --seal-grace MS       close sealed lobbies after this (default 10000)
   --resume-grace MS     keep a dropped peer's place this long (default 15000)
   --rate-limit N/MS     frames per window per socket (default 200/1000)
+  --host-key KEY        host key (or env RTCMESH_HOST_KEY): host joins must carry it, and
+                        a restarted host with it reclaims id 1 within the resume grace
+  --client-server-join-only
+                        client_server lobbies are created only by host joins; other
+                        joins of an absent one get LOBBY_NOT_FOUND (or wait)
+  --max-wait-for-host MS
+                        cap on a joiner's waitForHostMs (default 60000; 0 = no waiting)
   --stats-interval MS   print a stats line this often (default 0 = never)
   --metrics-port N      serve Prometheus metrics at http://HOST:N/metrics (0 = any free port)
   --quiet               log only the listening line, errors and shutdown
@@ -83,6 +90,9 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
         'seal-grace': { type: 'string' },
         'resume-grace': { type: 'string' },
         'rate-limit': { type: 'string' },
+        'host-key': { type: 'string' },
+        'client-server-join-only': { type: 'boolean' },
+        'max-wait-for-host': { type: 'string' },
         'stats-interval': { type: 'string' },
         'metrics-port': { type: 'string' },
         quiet: { type: 'boolean' },
@@ -110,6 +120,10 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
   set('joinTimeoutMs', num(v['join-timeout'], 'join-timeout', 0, 3_600_000));
   set('sealGraceMs', num(v['seal-grace'], 'seal-grace', 0, 3_600_000));
   set('resumeGraceMs', num(v['resume-grace'], 'resume-grace', 0, 3_600_000));
+  set('maxWaitForHostMs', num(v['max-wait-for-host'], 'max-wait-for-host', 0, 3_600_000));
+  const hostKey = v['host-key'] ?? process.env.RTCMESH_HOST_KEY;
+  if (hostKey) options.hostKey = hostKey;
+  if (v['client-server-join-only']) options.clientServerJoinOnly = true;
   if (v.origin) options.allowedOrigins = v.origin;
   if (v.path) options.path = v.path;
   const secret = v.secret ?? process.env.RTCMESH_SIGNALING_SECRET;
@@ -132,7 +146,7 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
     server.on('disconnection', (remote, code, reason) => log('disconnection', { remote, code, ...(reason ? { reason } : {}) }));
     server.on('lobby_created', (lobby, mode) => log('lobby_created', { lobby, mode }));
     server.on('lobby_closed', (lobby, reason) => log('lobby_closed', { lobby, reason }));
-    server.on('peer_joined', (lobby, id, info) => log(info.resumed ? 'peer_resumed' : 'peer_joined', { lobby, id, remote: info.remote }));
+    server.on('peer_joined', (lobby, id, info) => log(info.resumed ? 'peer_resumed' : info.reclaimed ? 'host_reclaimed' : 'peer_joined', { lobby, id, remote: info.remote }));
     server.on('peer_detached', (lobby, id) => log('peer_detached', { lobby, id }));
     server.on('peer_left', (lobby, id, reason) => log('peer_left', { lobby, id, reason }));
     server.on('sealed', (lobby) => log('sealed', { lobby }));

@@ -81,7 +81,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   private readonly statsMs: number;
   private readonly reconnector: Reconnector | undefined;
   private readonly observer: LinkObserver;
-  /** Link maintenance for a {@link Reconnector} (the lobby): fresh connections, restarts, silence, removal with a reason. */
+  /** @internal Link maintenance for a {@link Reconnector} (the lobby): fresh connections, restarts, silence, removal with a reason. */
   readonly maintenance: LinkMaintenance;
   private nextStatsAt = 0;
   /** `now` of the last poll (a deadline in the past when events are waiting). */

@@ -138,6 +138,7 @@ const SIGNALING_DEFS: Def<SignalingStats>[] = [
   { name: 'signaling_lobbies', help: 'Lobbies that exist.', kind: 'gauge', labels: [], rows: (s) => one(s.lobbies) },
   { name: 'signaling_peers', help: 'Peers in lobbies, attached or waiting to resume.', kind: 'gauge', labels: [], rows: (s) => one(s.peers) },
   { name: 'signaling_detached_peers', help: 'Peers waiting to resume.', kind: 'gauge', labels: [], rows: (s) => one(s.detachedPeers) },
+  { name: 'signaling_waiting_for_host', help: 'Joins held waiting for their lobby host (waitForHostMs).', kind: 'gauge', labels: [], rows: (s) => one(s.waitingForHost) },
   { name: 'signaling_connections_total', help: 'Connections accepted since start.', kind: 'counter', labels: [], rows: (s) => one(s.connectionsTotal) },
   { name: 'signaling_messages_in_total', help: 'Frames received.', kind: 'counter', labels: [], rows: (s) => one(s.messagesIn) },
   { name: 'signaling_relayed_total', help: 'Offers, answers and candidates relayed.', kind: 'counter', labels: [], rows: (s) => one(s.relayed) },

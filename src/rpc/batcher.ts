@@ -10,6 +10,9 @@ import { TransferMode } from '../mesh/types.js';
 /** Room kept at the front of each buffer for the header (msgpack uint32 ≤ 5 bytes). */
 export const HEADER_ROOM = 5;
 const INITIAL_CAPACITY = 256;
+/** A batch keeps a buffer up to this size between messages (larger ones go out with their message). */
+const KEEP_CAPACITY = 4096;
+const EMPTY = new Uint8Array(0);
 
 /** A finished message waiting to be sent. */
 export interface OutMessage {
@@ -21,7 +24,7 @@ export interface OutMessage {
 }
 
 class Batch {
-  buf: Uint8Array = new Uint8Array(0);
+  buf: Uint8Array = EMPTY;
   len = HEADER_ROOM;
   frames = 0;
   constructor(
@@ -85,6 +88,12 @@ export class Batcher {
     b.frames++;
   }
 
+  /** Whether nothing is batched for `peer` on (channel, mode). */
+  isEmpty(peer: number, channel: number, mode: TransferMode): boolean {
+    const b = this.batches.get(peer)?.get(channelKey(channel, mode));
+    return b === undefined || b.frames === 0;
+  }
+
   /** Seal the batch of one link and channel now (for `immediate` RPCs). */
   sealOne(peer: number, channel: number, mode: TransferMode): void {
     const b = this.batches.get(peer)?.get(channelKey(channel, mode));
@@ -99,6 +108,11 @@ export class Batcher {
     const out = this.sealed;
     this.sealed = [];
     return out;
+  }
+
+  /** Whether sealed messages wait to be taken. */
+  hasSealed(): boolean {
+    return this.sealed.length > 0;
   }
 
   /** Take the sealed messages only (without sealing open batches). */
@@ -117,9 +131,18 @@ export class Batcher {
   private seal(b: Batch): void {
     const h = this.header();
     const start = HEADER_ROOM - h.length;
-    b.buf.set(h, start);
-    this.sealed.push({ peer: b.peer, channel: b.channel, mode: b.mode, data: b.buf.subarray(start, b.len), frames: b.frames });
-    b.buf = new Uint8Array(0);
+    const buf = b.buf;
+    buf.set(h, start);
+    let data: Uint8Array;
+    if (buf.length <= KEEP_CAPACITY) {
+      // Small: copy the message out and keep the buffer for the next one (no allocation per append).
+      data = buf.slice(start, b.len);
+    } else {
+      // Large: hand the buffer itself over (no copy) and start the next message small.
+      data = buf.subarray(start, b.len);
+      b.buf = EMPTY;
+    }
+    this.sealed.push({ peer: b.peer, channel: b.channel, mode: b.mode, data, frames: b.frames });
     b.len = HEADER_ROOM;
     b.frames = 0;
   }

@@ -18,6 +18,7 @@ import { realClock, type Clock } from '../util/clock.js';
 import type { Pollable } from '../util/sans-io.js';
 import { checkInt, checkOptions, checkString, invalid } from '../util/validate.js';
 import { Dispatcher } from './dispatch.js';
+import { microtaskTurn, type TurnScheduler } from './drivers/turn.js';
 import { Handshake } from './handshake.js';
 import { receiveMessage, takePacket, type InboundPacket } from './inbound.js';
 import { Outbox } from './outbox.js';
@@ -28,6 +29,7 @@ import { EndpointState, MAX_NAME_LENGTH, type RpcStats } from './state.js';
 import { RpcHandlerError, type RpcConfig, type RpcContext, type RpcEndpointEvents, type RpcErrorEvent, type RpcMethods } from './types.js';
 
 export type { RpcStats } from './state.js';
+export type { TurnScheduler } from './drivers/turn.js';
 export { RpcHandlerError };
 
 /** Options of an {@link RpcEndpoint}. */
@@ -40,9 +42,14 @@ export interface RpcEndpointOptions {
   requestTimeoutMs?: number;
   /** Largest message sent or accepted, in bytes (capped by the mesh's max packet size). Default 65536. */
   maxMessageSize?: number;
+  /**
+   * Runs the end-of-turn flush of RPCs registered with `immediate: 'turn'`.
+   * Default: a microtask ({@link microtaskTurn}). A simulation may pass its own.
+   */
+  turnScheduler?: TurnScheduler;
 }
 
-const OPTION_KEYS = ['clock', 'authority', 'requestTimeoutMs', 'maxMessageSize'] as const;
+const OPTION_KEYS = ['clock', 'authority', 'requestTimeoutMs', 'maxMessageSize', 'turnScheduler'] as const;
 
 /**
  * RPC endpoint bound to one multiplayer peer. Register RPCs with
@@ -90,6 +97,9 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       o.requestTimeoutMs === undefined ? 5000 : checkInt(o.requestTimeoutMs, 1, 2 ** 31 - 1, 'RpcEndpoint options.requestTimeoutMs');
     this.maxMessageSizeOption =
       o.maxMessageSize === undefined ? 65536 : checkInt(o.maxMessageSize, 64, 2 ** 30, 'RpcEndpoint options.maxMessageSize');
+    if (o.turnScheduler !== undefined && typeof o.turnScheduler !== 'function') {
+      invalid('RpcEndpoint options.turnScheduler', 'a function that runs its argument after the current turn', o.turnScheduler);
+    }
     this.state = new EndpointState(mesh, new MethodTable(), authority, {
       report: (e) => this.report(e),
       peerConnected: (id) => this.emit('peer_connected', id),
@@ -99,7 +109,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     this.requests = new RequestTable(
       (p) => new RtcmeshError(ErrorCode.TIMEOUT, `request("${p.name}") to peer ${p.peer} got no answer in time; raise timeoutMs or check that the peer polls its endpoint`),
     );
-    this.outbox = new Outbox(this.state, this.handshake, this.effectiveMaxMessageSize());
+    this.outbox = new Outbox(this.state, this.handshake, this.effectiveMaxMessageSize(), o.turnScheduler ?? microtaskTurn);
     this.relay = new StarRelay(this.state, this.handshake, this.outbox, (frame, arrival) => this.dispatcher.handleFrame(frame, arrival, false));
     this.dispatcher = new Dispatcher(this.state, this.handshake, this.relay, this.requests, this.outbox);
     this.state.refreshTopology();

@@ -115,19 +115,15 @@ function writeValue(v: unknown): boolean {
   }
 }
 
-/**
- * Encode `[kind, method, args]` (or with `requestId`, `[kind, method, args, requestId]`)
- * if every part takes the fast path; otherwise undefined. The result is a fresh copy.
- */
-export function fastEncodeCall(kind: number, method: number | string, args: readonly unknown[], requestId?: number): Uint8Array | undefined {
+/** Write `[kind, method, args(, requestId)]` at `pos`; false when a part does not take the fast path. */
+function writeCall(kind: number, method: number | string, args: readonly unknown[], requestId: number | undefined): boolean {
   const n = args.length;
-  if (n > 0xffff) return undefined;
-  pos = 0;
+  if (n > 0xffff) return false;
   ensure(8);
   scratch[pos++] = requestId === undefined ? 0x93 : 0x94;
   scratch[pos++] = kind;
   if (typeof method === 'number') writeNumber(method);
-  else if (!writeString(method)) return undefined;
+  else if (!writeString(method)) return false;
   ensure(3);
   if (n < 16) scratch[pos++] = 0x90 | n;
   else {
@@ -135,7 +131,64 @@ export function fastEncodeCall(kind: number, method: number | string, args: read
     dv.setUint16(pos, n);
     pos += 2;
   }
-  for (let i = 0; i < n; i++) if (!writeValue(args[i])) return undefined;
+  for (let i = 0; i < n; i++) if (!writeValue(args[i])) return false;
   if (requestId !== undefined) writeNumber(requestId);
-  return scratch.slice(0, pos);
+  return true;
+}
+
+/**
+ * Encode `[kind, method, args]` (or with `requestId`, `[kind, method, args, requestId]`)
+ * if every part takes the fast path; otherwise undefined. The result is a fresh copy.
+ */
+export function fastEncodeCall(kind: number, method: number | string, args: readonly unknown[], requestId?: number): Uint8Array | undefined {
+  pos = 0;
+  return writeCall(kind, method, args, requestId) ? scratch.slice(0, pos) : undefined;
+}
+
+/** Size of the slabs whole messages are cut from (like Node's Buffer pool). */
+const SLAB_SIZE = 8192;
+/** Messages longer than this get an array of their own. */
+const MAX_SLAB_MESSAGE = 1024;
+let slab = new Uint8Array(SLAB_SIZE);
+let slabUsed = 0;
+
+/**
+ * A fresh array of `n` bytes holding `scratch[0, n)`. Small ones are cut from
+ * a shared slab that is never written twice (so they may be kept by whoever
+ * receives them), which spares each message its own allocation, and spares
+ * native senders the first-touch cost of a small heap-allocated array.
+ */
+function copyOut(n: number): Uint8Array {
+  if (n > MAX_SLAB_MESSAGE) return scratch.slice(0, n);
+  if (slabUsed + n > SLAB_SIZE) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + n);
+  slabUsed += n;
+  for (let i = 0; i < n; i++) out[i] = scratch[i]!;
+  return out;
+}
+
+/**
+ * A whole one-frame message: `header` then the call frame of
+ * {@link fastEncodeCall}, encoded in the reused scratch buffer and copied out
+ * once into a fresh array of exactly its size. Undefined when the call does
+ * not take the fast path or the message would be longer than `maxLength`.
+ */
+export function fastEncodeMessage(
+  header: Uint8Array,
+  maxLength: number,
+  kind: number,
+  method: number | string,
+  args: readonly unknown[],
+  requestId?: number,
+): Uint8Array | undefined {
+  const h = header.length;
+  pos = 0;
+  ensure(h);
+  for (let i = 0; i < h; i++) scratch[i] = header[i]!;
+  pos = h;
+  if (!writeCall(kind, method, args, requestId) || pos > maxLength) return undefined;
+  return copyOut(pos);
 }

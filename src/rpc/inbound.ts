@@ -7,6 +7,7 @@
 import { describeError } from '../errors.js';
 import type { MultiplayerPeer, TransferMode } from '../mesh/types.js';
 import { decodeMessage } from './codec.js';
+import { fastDecodeMessage } from './fast-decode.js';
 import type { Dispatcher } from './dispatch.js';
 import type { Arrival, EndpointState } from './state.js';
 import { RpcErrorCode } from './types.js';
@@ -51,12 +52,15 @@ export function receiveMessage(state: EndpointState, dispatcher: Dispatcher, max
     });
     return;
   }
-  let decoded: { checksum: unknown; frames: unknown[] };
-  try {
-    decoded = decodeMessage(data);
-  } catch (err) {
-    state.report({ code: RpcErrorCode.MALFORMED_FRAME, senderId: fromPeer, message: `undecodable msgpack: ${describeError(err)}`, error: err });
-    return;
+  // The hand-written reader takes the common message; anything else goes to msgpackr.
+  let decoded: { checksum: unknown; frames: unknown[] } | undefined = fastDecodeMessage(data);
+  if (decoded === undefined) {
+    try {
+      decoded = decodeMessage(data);
+    } catch (err) {
+      state.report({ code: RpcErrorCode.MALFORMED_FRAME, senderId: fromPeer, message: `undecodable msgpack: ${describeError(err)}`, error: err });
+      return;
+    }
   }
   if (typeof decoded.checksum !== 'number' || !Number.isInteger(decoded.checksum) || decoded.checksum < 0) {
     state.report({ code: RpcErrorCode.MALFORMED_FRAME, senderId: fromPeer, message: 'message header is not a table checksum' });

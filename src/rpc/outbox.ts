@@ -3,13 +3,21 @@
  * them per link and channel ({@link Batcher}), and hands finished messages to
  * the mesh. In client mode every call not for peer 1 travels to peer 1 inside
  * a RELAY frame.
+ *
+ * Three ways a call leaves (its RPC's `immediate`): at the tick's flush
+ * (batched); at once (`true`: when nothing is batched before it on that link
+ * and channel, its whole message is encoded and copied once into an array of
+ * exactly its size, handed to the mesh: one send per call); or at the end of the
+ * synchronous turn (`'turn'`: batched, and the batches it touched are flushed
+ * by a {@link TurnScheduler} callback).
  * @module
  */
 import { ErrorCode, RtcmeshError, describeError } from '../errors.js';
 import { TransferMode } from '../mesh/types.js';
-import { Batcher, type OutMessage } from './batcher.js';
+import { Batcher, channelKey, type OutMessage } from './batcher.js';
 import { encode, encodeHeader } from './codec.js';
-import { fastEncodeCall } from './fast-encode.js';
+import type { TurnScheduler } from './drivers/turn.js';
+import { fastEncodeCall, fastEncodeMessage } from './fast-encode.js';
 import type { Handshake } from './handshake.js';
 import type { RpcEntry } from './registry.js';
 import { CALL, RELAY, REQUEST, type EndpointState } from './state.js';
@@ -24,11 +32,20 @@ export function callFrame(method: number | string, args: unknown[], requestId: n
 export class Outbox {
   readonly batcher: Batcher;
   private headerCache: { checksum: number; bytes: Uint8Array } | undefined;
+  /** Batches holding `'turn'` calls, flushed at the end of the turn. */
+  private turnDue: { peer: number; channel: number; mode: TransferMode }[] = [];
+  private readonly turnKeys = new Set<number>();
+  private turnScheduled = false;
+  private readonly runTurn = () => {
+    this.turnScheduled = false;
+    this.flushTurn();
+  };
 
   constructor(
     private readonly state: EndpointState,
     private readonly handshake: Handshake,
     maxMessageSize: number,
+    private readonly scheduleTurn: TurnScheduler,
   ) {
     this.batcher = new Batcher(maxMessageSize, () => this.header());
   }
@@ -44,11 +61,14 @@ export class Outbox {
    */
   emitCall(target: number, entry: RpcEntry, args: unknown[], requestId?: number): void {
     const state = this.state;
+    const handshake = this.handshake;
+    const direct = entry.immediate === true;
     const relay = target !== 1 && state.isClientMode();
     if (relay || target > 0) {
       // One link: the target itself, or (client mode) the server, which relays.
       const link = relay ? 1 : target;
-      const method = this.handshake.usesMethodIds(link) ? entry.id : entry.name;
+      const method = handshake.usesMethodIds(link) ? entry.id : entry.name;
+      if (direct && !relay && this.sendDirect(link, entry, method, args, requestId)) return;
       const bytes = relay
         ? this.encodeFrame([RELAY, target, state.mesh.getUniqueId(), callFrame(method, args, requestId)], entry.name)
         : this.encodeCall(method, entry.name, args, requestId);
@@ -57,15 +77,25 @@ export class Outbox {
       // Broadcast / all-but-one: encode at most twice (ids and names), copy into each link's batch.
       let byId: Uint8Array | undefined;
       let byName: Uint8Array | undefined;
-      for (const link of this.handshake.ids()) {
+      let messageById: Uint8Array | undefined;
+      let messageByName: Uint8Array | undefined;
+      for (const link of handshake.ids()) {
         if (link === -target) continue;
-        const bytes = this.handshake.usesMethodIds(link)
-          ? (byId ??= this.encodeCall(entry.id, entry.name, args))
-          : (byName ??= this.encodeCall(entry.name, entry.name, args));
+        const ids = handshake.usesMethodIds(link);
+        if (direct && this.batcher.isEmpty(link, entry.channel, entry.transferMode)) {
+          // One message shared by every link that has nothing batched before it (receivers never modify it).
+          const message = ids ? (messageById ??= this.directMessage(entry.id, args)) : (messageByName ??= this.directMessage(entry.name, args));
+          if (message !== undefined) {
+            this.state.stats.framesSent++;
+            this.sendOne(link, entry.channel, entry.transferMode, message);
+            continue;
+          }
+        }
+        const bytes = ids ? (byId ??= this.encodeCall(entry.id, entry.name, args)) : (byName ??= this.encodeCall(entry.name, entry.name, args));
         this.appendCall(link, entry, bytes);
       }
     }
-    if (entry.immediate) this.send(this.batcher.takeSealed());
+    if (direct && this.batcher.hasSealed()) this.send(this.batcher.takeSealed());
   }
 
   /** Batch a system or response frame on one link (reliable channel unless given); false when it does not fit. */
@@ -83,7 +113,17 @@ export class Outbox {
 
   /** Send every batched message. */
   flush(): void {
+    this.clearTurn();
     this.send(this.batcher.drain());
+  }
+
+  /** End of a turn: send the batches that hold `'turn'` calls. */
+  flushTurn(): void {
+    if (this.turnDue.length === 0) return;
+    const due = this.turnDue;
+    this.clearTurn();
+    for (const d of due) this.batcher.sealOne(d.peer, d.channel, d.mode);
+    if (this.batcher.hasSealed()) this.send(this.batcher.takeSealed());
   }
 
   /** Forget everything queued for `peer`. */
@@ -109,9 +149,51 @@ export class Outbox {
   }
 
   private appendCall(link: number, entry: RpcEntry, bytes: Uint8Array): void {
-    this.batcher.append(link, entry.channel, entry.transferMode, bytes);
+    const channel = entry.channel;
+    const mode = entry.transferMode;
+    this.batcher.append(link, channel, mode, bytes);
     this.state.stats.framesSent++;
-    if (entry.immediate) this.batcher.sealOne(link, entry.channel, entry.transferMode);
+    const immediate = entry.immediate;
+    if (immediate === true) this.batcher.sealOne(link, channel, mode);
+    else if (immediate === 'turn') this.dueAtTurnEnd(link, channel, mode);
+  }
+
+  /** The whole message of an immediate call (header + frame), or undefined when it does not take the fast encoder. */
+  private directMessage(method: number | string, args: unknown[], requestId?: number): Uint8Array | undefined {
+    const header = this.header();
+    return fastEncodeMessage(header, header.length + this.batcher.maxFrameSize, requestId === undefined ? CALL : REQUEST, method, args, requestId);
+  }
+
+  /**
+   * Send an immediate call to `link` as its own message with one mesh send,
+   * when nothing is batched before it there (order) and it takes the fast
+   * encoder; false otherwise (the caller batches it).
+   */
+  private sendDirect(link: number, entry: RpcEntry, method: number | string, args: unknown[], requestId: number | undefined): boolean {
+    if (!this.batcher.isEmpty(link, entry.channel, entry.transferMode)) return false;
+    const message = this.directMessage(method, args, requestId);
+    if (message === undefined) return false;
+    this.state.stats.framesSent++;
+    this.sendOne(link, entry.channel, entry.transferMode, message);
+    return true;
+  }
+
+  private dueAtTurnEnd(peer: number, channel: number, mode: TransferMode): void {
+    const key = peer * 512 + channelKey(channel, mode);
+    if (!this.turnKeys.has(key)) {
+      this.turnKeys.add(key);
+      this.turnDue.push({ peer, channel, mode });
+    }
+    if (!this.turnScheduled) {
+      this.turnScheduled = true;
+      this.scheduleTurn(this.runTurn);
+    }
+  }
+
+  private clearTurn(): void {
+    if (this.turnDue.length === 0) return;
+    this.turnDue = [];
+    this.turnKeys.clear();
   }
 
   /** A call (or, with `requestId`, request) frame: hand-written fast path, msgpackr otherwise. */
@@ -122,18 +204,21 @@ export class Outbox {
   }
 
   private send(messages: OutMessage[]): void {
+    for (const m of messages) this.sendOne(m.peer, m.channel, m.mode, m.data);
+  }
+
+  private sendOne(peer: number, channel: number, mode: TransferMode, data: Uint8Array): void {
     const state = this.state;
     const mesh = state.mesh;
-    for (const m of messages) {
-      try {
-        mesh.targetPeer = m.peer;
-        mesh.transferChannel = m.channel;
-        mesh.transferMode = m.mode;
-        mesh.putPacket(m.data);
-        state.stats.messagesSent++;
-      } catch (err) {
-        state.report({ code: RpcErrorCode.SEND_FAILED, senderId: mesh.getUniqueId(), message: `could not send to peer ${m.peer}: ${describeError(err)}`, error: err });
-      }
+    try {
+      // Set only what changed: the mesh validates every assignment.
+      if (mesh.targetPeer !== peer) mesh.targetPeer = peer;
+      if (mesh.transferChannel !== channel) mesh.transferChannel = channel;
+      if (mesh.transferMode !== mode) mesh.transferMode = mode;
+      mesh.putPacket(data);
+      state.stats.messagesSent++;
+    } catch (err) {
+      state.report({ code: RpcErrorCode.SEND_FAILED, senderId: mesh.getUniqueId(), message: `could not send to peer ${peer}: ${describeError(err)}`, error: err });
     }
   }
 

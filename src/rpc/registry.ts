@@ -11,6 +11,7 @@ import type { RpcConfig, RpcContext, RpcMode } from './types.js';
 
 const CONFIG_KEYS = ['mode', 'callLocal', 'transferMode', 'channel', 'immediate', 'timeoutMs', 'validate'] as const;
 const MODES = ['authority', 'any_peer', 'disabled'] as const;
+const IMMEDIATE = [false, true, 'turn'] as const;
 const TRANSFER_MODES = [TransferMode.UNRELIABLE, TransferMode.UNRELIABLE_ORDERED, TransferMode.RELIABLE];
 
 /** A registered RPC with its config resolved to defaults. */
@@ -21,7 +22,7 @@ export interface RpcEntry {
   callLocal: boolean;
   transferMode: TransferMode;
   channel: number;
-  immediate: boolean;
+  immediate: boolean | 'turn';
   timeoutMs: number | undefined;
   validate: ((args: unknown[]) => boolean) | undefined;
   /** Index in the sorted table; refreshed on every change. */
@@ -108,7 +109,7 @@ export function checkedEntry(rpcName: unknown, handler: unknown, config: unknown
   if (c.callLocal !== undefined) checkBool(c.callLocal, `config.callLocal of RPC "${name}"`);
   if (c.transferMode !== undefined) checkOneOf(c.transferMode, TRANSFER_MODES, `config.transferMode of RPC "${name}"`);
   if (c.channel !== undefined) checkInt(c.channel, 0, 255, `config.channel of RPC "${name}"`);
-  if (c.immediate !== undefined) checkBool(c.immediate, `config.immediate of RPC "${name}"`);
+  if (c.immediate !== undefined) checkOneOf(c.immediate, IMMEDIATE, `config.immediate of RPC "${name}"`);
   if (c.timeoutMs !== undefined) checkInt(c.timeoutMs, 1, 2 ** 31 - 1, `config.timeoutMs of RPC "${name}"`);
   if (c.validate !== undefined && typeof c.validate !== 'function') invalid(`config.validate of RPC "${name}"`, 'a function', c.validate);
   return makeEntry(name, handler as RpcEntry['handler'], c);

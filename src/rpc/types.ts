@@ -19,8 +19,15 @@ export interface RpcConfig<A extends unknown[] = unknown[]> {
   transferMode?: TransferMode;
   /** 0 = the default channel of `transferMode`; N > 0 = custom channel N. Default 0. */
   channel?: number;
-  /** Flush this RPC's batch at once instead of at the end of the tick. Default false. */
-  immediate?: boolean;
+  /**
+   * When calls of this RPC leave. `false` (default): at the tick's `flush()`,
+   * batched. `true`: at once, one message per call (after what was batched
+   * before it on the same link and channel). `'turn'`: at the end of the
+   * current synchronous turn (a microtask by default, see the endpoint's
+   * `turnScheduler` option): every call made in one turn shares one message
+   * per link and channel.
+   */
+  immediate?: boolean | 'turn';
   /** Time allowed for `request()` of this RPC, in ms. Default: the endpoint's `requestTimeoutMs`. */
   timeoutMs?: number;
   /**

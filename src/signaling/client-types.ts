@@ -11,22 +11,58 @@ import type { LobbyMode } from './protocol.js';
 
 /** Options of {@link SignalingClient.join}. */
 export interface JoinOptions {
-  /** Lobby to join (created when it does not exist). Omitted or `''` = create a new lobby with an unguessable name. */
+  /** Lobby to join (created when it does not exist, unless join-only). Omitted or `''` = create a new lobby with an unguessable name. */
   lobby?: string;
   /** Mode used when the lobby is created; default `'mesh'`. Ignored when joining an existing lobby. */
   mode?: LobbyMode;
   /** Passed to the server's authorize hook (any JSON value). */
   auth?: unknown;
+  /**
+   * Join as the lobby's host: create it with this peer as id 1. Rejects with
+   * `HOST_TAKEN` when a live host holds it. A host that comes back within the
+   * server's resume grace with the same `hostKey` reclaims id 1 (its process
+   * restarted and lost its resume token). Needs a protocol-3 server.
+   */
+  host?: boolean;
+  /**
+   * The host's key (1–256 characters): checked against the server's key when
+   * it has one (`UNAUTHORIZED` otherwise); else the lobby keeps it and a
+   * restarted host must present it to reclaim id 1. Also passed to `authorize`.
+   */
+  hostKey?: string;
+  /** `false`: join only, never create; rejects with `LOBBY_NOT_FOUND` when the lobby does not exist. */
+  create?: boolean;
+  /**
+   * Join only; when the lobby does not exist yet, the server holds the join up
+   * to this long (capped by its `maxWaitForHostMs`) for the host to create it,
+   * then rejects with `LOBBY_NOT_FOUND`. The join timeout is extended by it.
+   */
+  waitForHostMs?: number;
+}
+
+/** A STUN or TURN server a server may hand out with a join (the W3C RTCIceServer shape). */
+export interface SignalingIceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
 }
 
 /** What a successful join returns. */
 export interface JoinResult {
   lobby: string;
-  /** This peer's id: 1 for the lobby's creator, else in 2..2147483647. */
+  /** This peer's id: 1 for the lobby's host (its creator, or a `host` join), else in 2..2147483647. */
   id: number;
   mode: LobbyMode;
-  /** Peers already present that this peer should connect to: mesh → all others; client → [1]; host → []. */
+  /** Peers already present that this peer should connect to: mesh → all others; client → [1]; host → clients present. */
   peers: number[];
+  /**
+   * True when this `host` join reclaimed id 1 from its own detached previous
+   * process (same host key, within the resume grace). `peers` are the members
+   * present; they were told `peer_attached` with `restarted` and rebuild their links.
+   */
+  reclaimed?: boolean;
+  /** STUN/TURN servers handed out by the server with the join (issue #14; not sent yet). */
+  iceServers?: SignalingIceServer[];
 }
 
 /** Events of a {@link SignalingClient}. */
@@ -49,6 +85,13 @@ export interface SignalingClientEvents {
   peer_detached: (id: number) => void;
   /** A peer reported by `peer_detached` resumed its signaling connection. */
   peer_attached: (id: number) => void;
+  /**
+   * Emitted right after `peer_attached` when the peer came back as a new
+   * process: a restarted host that reclaimed id 1 with its host key (server
+   * protocol 3). Its old WebRTC links are dead: drop them and connect afresh.
+   * After a plain signaling blip only `peer_attached` is emitted (links unaffected).
+   */
+  peer_restarted: (id: number) => void;
   description: (from: number, type: 'offer' | 'answer', sdp: string) => void;
   candidate: (from: number, mid: string, index: number, candidate: string) => void;
   /** The host sealed the lobby; it will be closed after the server's grace period. */

@@ -28,8 +28,6 @@ import type {
 import {
   CloseCode,
   HOST_PEER_ID,
-  LOBBY_MODES,
-  LOBBY_NAME_PATTERN,
   MAX_CANDIDATE_LENGTH,
   MAX_MID_LENGTH,
   MAX_SDP_LENGTH,
@@ -39,6 +37,7 @@ import {
   type LobbyMode,
   type ServerMessage,
 } from './protocol.js';
+import { checkJoinOptions, joinMessage } from './client-join.js';
 import type { Schedulable } from './transport.js';
 
 export type {
@@ -48,6 +47,7 @@ export type {
   ReconnectOptions,
   SignalingClient,
   SignalingClientEvents,
+  SignalingIceServer,
   SignalingLink,
   SignalingLinkHandlers,
 } from './client-types.js';
@@ -96,6 +96,8 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
   protected readonly clock: Clock;
   private readonly random: RandomSource;
   private wakeListener: ((at: number) => void) | undefined;
+  /** The latest `now` given to `poll` (deadlines armed while polling count from it). */
+  private polledAt = -Infinity;
 
   protected constructor(options: BaseSignalingClientOptions, what: string) {
     super();
@@ -115,6 +117,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
 
   /** Run what is due at `now`: a join that timed out, a reconnect attempt. */
   poll(now: number): void {
+    if (now > this.polledAt) this.polledAt = now;
     if (this.pending && now >= this.pending.deadline) {
       this.failPending(new RtcmeshError(ErrorCode.TIMEOUT, `join was not answered within ${this.joinTimeoutMs} ms; check the server URL and that it is running`));
     }
@@ -132,6 +135,11 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
   /** `listener(at)` is called with the new `nextDeadline()` whenever it changes. */
   setWakeListener(listener: ((at: number) => void) | undefined): void {
     this.wakeListener = listener;
+  }
+
+  /** Current time: the injected clock, or the latest poll if that is later. */
+  private now(): number {
+    return Math.max(this.clock.now(), this.polledAt);
   }
 
   /** Deadlines changed: tell the driver. */
@@ -171,14 +179,9 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
       return Promise.reject(err as Error);
     }
     return new Promise<JoinResult>((resolve, reject) => {
-      this.pending = { auth: o.auth, resolve, reject, deadline: this.clock.now() + this.joinTimeoutMs };
+      this.pending = { auth: o.auth, resolve, reject, deadline: this.now() + this.joinTimeoutMs + (o.waitForHostMs ?? 0) };
       this.rescheduled();
-      const msg = {
-        type: 'join',
-        ...(o.lobby ? { lobby: o.lobby } : {}),
-        ...(o.mode ? { mode: o.mode } : {}),
-        ...(o.auth !== undefined ? { auth: o.auth } : {}),
-      };
+      const msg = joinMessage(o);
       this.ensureLink().then(
         (link) => {
           if (this.pending && this.link === link) link.send(JSON.stringify(msg));
@@ -194,19 +197,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
 
   /** Validate join options and state; throws RtcmeshError. */
   private checkJoin(options: JoinOptions | undefined): Partial<JoinOptions> {
-    const o = checkOptions<JoinOptions>(options, ['lobby', 'mode', 'auth'], 'join options');
-    if (o.lobby !== undefined) {
-      checkString(o.lobby, 'join options.lobby', 64);
-      if (o.lobby !== '' && !LOBBY_NAME_PATTERN.test(o.lobby)) invalid('join options.lobby', '"" or 1-64 characters of A-Z a-z 0-9 _ . -', o.lobby);
-    }
-    if (o.mode !== undefined) checkOneOf(o.mode, LOBBY_MODES, 'join options.mode');
-    if (o.auth !== undefined) {
-      try {
-        JSON.stringify(o.auth);
-      } catch {
-        invalid('join options.auth', 'a JSON-serialisable value', o.auth);
-      }
-    }
+    const o = checkJoinOptions(options);
     this.assertOpen();
     if (this.member || this.pending) {
       throw new RtcmeshError(ErrorCode.INVALID_STATE, `already in lobby "${this.member?.lobby ?? '(joining)'}"; call leave() before joining another`);
@@ -394,7 +385,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
         this.pending = undefined;
         this.rescheduled();
         this.member = { lobby: m.lobby, id: m.id, mode: m.mode, token: m.token, auth: p.auth, known: new Set(m.peers) };
-        p.resolve({ lobby: m.lobby, id: m.id, mode: m.mode, peers: [...m.peers] });
+        p.resolve({ lobby: m.lobby, id: m.id, mode: m.mode, peers: [...m.peers], ...(m.reclaimed === true ? { reclaimed: true } : {}) });
         return;
       }
       case 'peer_joined':
@@ -410,8 +401,12 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
       case 'peers':
         if (this.member && !this.resuming) this.reconcile(m.ids, true);
         return;
-      case 'peer_detached':
       case 'peer_attached':
+        if (!this.member?.known.has(m.id)) return;
+        this.emit('peer_attached', m.id);
+        if (m.restarted === true && this.member?.known.has(m.id)) this.emit('peer_restarted', m.id);
+        return;
+      case 'peer_detached':
       case 'peer_alive':
         if (this.member?.known.has(m.id)) this.emit(m.type, m.id);
         return;
@@ -495,7 +490,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
     }
     const { baseDelayMs, maxDelayMs } = this.reconnectPolicy;
     const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(attempt - 1, 20)) * (0.5 + this.random.float() * 0.5);
-    this.reconnectAt = this.clock.now() + delay;
+    this.reconnectAt = this.now() + delay;
     this.rescheduled();
     this.emit('reconnecting', attempt);
   }

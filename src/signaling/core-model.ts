@@ -39,6 +39,12 @@ export interface Lobby {
    */
   partial: boolean;
   partialTimer: Deadline | undefined;
+  /**
+   * The key that lets a restarted host reclaim id 1 within its resume grace:
+   * the server's `hostKey` option, else the key sent by the peer that took
+   * id 1. Undefined: id 1 comes back only with its resume token.
+   */
+  hostKey: string | undefined;
 }
 
 /** Who a session reports to. */

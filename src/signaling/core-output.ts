@@ -35,11 +35,12 @@ export class CoreOutput {
 
   /**
    * Tell the lobby members that see `peer` that it joined, left, that its
-   * socket dropped (it is in its resume grace) or that it came back: `{ type, id }`.
+   * socket dropped (it is in its resume grace) or that it came back: `{ type, id }`
+   * (`restarted: true` on `peer_attached` when a restarted host reclaimed its id).
    */
-  announce(peer: Peer, type: 'peer_joined' | 'peer_left' | 'peer_detached' | 'peer_attached'): void {
+  announce(peer: Peer, type: 'peer_joined' | 'peer_left' | 'peer_detached' | 'peer_attached', restarted = false): void {
     const lobby = peer.lobby;
-    const text = JSON.stringify({ type, id: peer.id } satisfies ServerMessage);
+    const text = JSON.stringify((restarted ? { type, id: peer.id, restarted } : { type, id: peer.id }) satisfies ServerMessage);
     for (const other of lobby.peers.values()) {
       if (other !== peer && sees(lobby, other.id, peer.id)) this.deliver(other, text);
     }

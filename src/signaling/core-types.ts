@@ -22,6 +22,10 @@ export interface AuthorizeRequest {
   origin?: string;
   /** HTTP headers of the WebSocket upgrade request (empty on the memory bus). */
   headers: Record<string, string | string[] | undefined>;
+  /** True when the client asks to be the lobby's host (id 1). */
+  host: boolean;
+  /** The host key it sent (host joins; check it here for per-lobby keys). */
+  hostKey?: string;
 }
 
 /** What the authorize hook learns about the lobby being joined. */
@@ -33,6 +37,8 @@ export interface AuthorizeLobby {
   sealed: boolean;
   /** True when this join would create the lobby. */
   creating: boolean;
+  /** True when the lobby has a host (id 1), attached or within its resume grace. */
+  hasHost: boolean;
 }
 
 /** Verdict of the authorize hook: a boolean, or an object carrying user data kept with the peer. */
@@ -72,6 +78,22 @@ export interface SignalingCoreOptions {
   maxJoinRefusals: number;
   /** Join authorisation hook (default: allow everyone). */
   authorize: AuthorizeHook | undefined;
+  /**
+   * The host key (default none). When set, a `host` join must carry it
+   * (`UNAUTHORIZED` otherwise), and a host that comes back within the resume
+   * grace with it reclaims id 1. When unset, a lobby's key is the one its host
+   * sent when it took id 1 (none: id 1 can only be resumed with its token).
+   */
+  hostKey: string | undefined;
+  /**
+   * `client_server` lobbies are created only by `host` joins (default false):
+   * any other join of an absent `client_server` lobby gets `LOBBY_NOT_FOUND`
+   * (or waits with `waitForHostMs`). Off by default so that protocol-2 clients,
+   * which create a lobby by joining it first, keep working.
+   */
+  clientServerJoinOnly: boolean;
+  /** Cap on a joiner's `waitForHostMs` (default 60000; 0 = joiners never wait). */
+  maxWaitForHostMs: number;
   /** Where peer ids, lobby names and epochs come from (default: the platform's CSPRNG). */
   random: RandomSource;
   /**
@@ -94,6 +116,9 @@ export const DEFAULT_CORE_OPTIONS: Readonly<SignalingCoreOptions> = {
   maxStrikes: 10,
   maxJoinRefusals: 10,
   authorize: undefined,
+  hostKey: undefined,
+  clientServerJoinOnly: false,
+  maxWaitForHostMs: 60_000,
   random: cryptoRandom,
   clock: realClock,
 };
@@ -106,8 +131,8 @@ export interface SignalingServerEvents {
   disconnection: (remote: string, code: number, reason: string) => void;
   lobby_created: (lobby: string, mode: LobbyMode) => void;
   lobby_closed: (lobby: string, reason: string) => void;
-  /** A peer joined (or resumed, `resumed` true); `data` is what authorize returned. */
-  peer_joined: (lobby: string, id: number, info: { remote: string; resumed: boolean; data: unknown }) => void;
+  /** A peer joined (or resumed, `resumed` true; or a restarted host reclaimed id 1 with its key, `reclaimed` true); `data` is what authorize returned. */
+  peer_joined: (lobby: string, id: number, info: { remote: string; resumed: boolean; data: unknown; reclaimed?: boolean }) => void;
   /** A peer's socket dropped; it has `resumeGraceMs` to resume. */
   peer_detached: (lobby: string, id: number) => void;
   peer_left: (lobby: string, id: number, reason: string) => void;
@@ -128,6 +153,8 @@ export interface SignalingStats {
   peers: number;
   /** Peers waiting to resume. */
   detachedPeers: number;
+  /** Joins held waiting for their lobby's host (`waitForHostMs`). */
+  waitingForHost: number;
   /** Connections accepted since start. */
   connectionsTotal: number;
   /** Frames received. */

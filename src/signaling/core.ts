@@ -40,6 +40,8 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
   readonly options: SignalingCoreOptions;
   private readonly timers = new DeadlineQueue();
   private wakeListener: ((at: number) => void) | undefined;
+  /** The latest `now` given to `poll` (deadlines armed while polling count from it). */
+  private polledAt = -Infinity;
   private readonly book: LobbyBook;
   private readonly sessions = new Set<Session>();
   private shuttingDown = false;
@@ -66,12 +68,14 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
       events: this,
       timers: this.timers,
       after: (ms, fire) => this.after(ms, fire),
+      armJoinTimer: (s) => this.armJoinTimer(s),
       isShuttingDown: () => this.shuttingDown,
     });
   }
 
   /** Run the timers due at `now` (join, grace, seal, partial-lobby). */
   poll(now: number): void {
+    if (now > this.polledAt) this.polledAt = now;
     this.timers.runDue(now);
   }
 
@@ -89,9 +93,9 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
     this.wakeListener = listener;
   }
 
-  /** Arm a timer `ms` from now on the injected clock. */
+  /** Arm a timer `ms` from now (the injected clock, or the latest poll if that is later). */
   private after(ms: number, fire: () => void): Deadline {
-    const d = this.timers.schedule(this.options.clock.now() + ms, fire);
+    const d = this.timers.schedule(Math.max(this.options.clock.now(), this.polledAt) + ms, fire);
     if (d.at === this.timers.next()) this.wakeListener?.(d.at);
     return d;
   }
@@ -120,6 +124,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
       lobbies: this.book.size,
       peers,
       detachedPeers: detached,
+      waitingForHost: this.joins.waitingJoins,
       ...this.stats,
       errors: { ...this.stats.errors },
     };
@@ -131,6 +136,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
     this.shuttingDown = true;
     const text = JSON.stringify({ type: 'shutdown', reason, reconnect } satisfies ServerMessage);
     this.timers.clear();
+    this.joins.clear();
     for (const lobby of this.book.values()) {
       lobby.sealTimer = lobby.partialTimer = undefined;
       for (const p of lobby.peers.values()) p.graceTimer = undefined;
@@ -184,6 +190,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
         this.seal(s);
         return;
       case 'leave':
+        this.joins.cancelWait(s);
         if (s.peer) {
           const peer = s.peer;
           s.peer = undefined;
@@ -220,6 +227,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
     s.isClosed = true;
     this.sessions.delete(s);
     s.joinTimer = this.timers.cancel(s.joinTimer);
+    this.joins.cancelWait(s);
     const peer = s.peer;
     s.peer = undefined;
     if (peer && peer.session === s) {

@@ -11,6 +11,7 @@ export {
   type BaseSignalingClientOptions,
   type JoinOptions,
   type JoinResult,
+  type SignalingIceServer,
   type ReconnectOptions,
   type SignalingClient,
   type SignalingClientEvents,

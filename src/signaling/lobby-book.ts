@@ -52,6 +52,7 @@ export class LobbyBook {
       sealTimer: undefined,
       partial: epoch !== undefined,
       partialTimer: undefined,
+      hostKey: undefined,
     };
     this.lobbies.set(name, lobby);
     return lobby;

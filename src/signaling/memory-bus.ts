@@ -49,6 +49,9 @@ const CORE_KEYS = [
   'maxStrikes',
   'maxJoinRefusals',
   'authorize',
+  'hostKey',
+  'clientServerJoinOnly',
+  'maxWaitForHostMs',
 ];
 
 /** Frames delivered in one poll before the rest waits for the next (so a ping-pong of frames cannot stall a poll). */

@@ -12,9 +12,12 @@ import { ErrorCode } from '../errors.js';
 
 /**
  * Protocol version, announced in `joined`. 2 added `probe` / `peer_alive`
- * (clients send `probe` only to servers that announce 2 or more).
+ * (clients send `probe` only to servers that announce 2 or more). 3 added the
+ * host role: `join` fields `host`, `hostKey`, `create`, `waitForHostMs`, the
+ * errors `HOST_TAKEN` and `LOBBY_NOT_FOUND`, and `peer_attached.restarted`.
+ * A version 3 server accepts every version 2 message unchanged.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** `mesh`: everyone connects to everyone. `client_server`: everyone connects to the host (id 1) only. */
 export type LobbyMode = 'mesh' | 'client_server';
@@ -38,10 +41,28 @@ export const MAX_MID_LENGTH = 256;
 export const MAX_CANDIDATE_LENGTH = 4096;
 /** Longest resume token accepted. */
 export const MAX_TOKEN_LENGTH = 1024;
+/** Longest host key accepted. */
+export const MAX_HOST_KEY_LENGTH = 256;
+/** Largest `waitForHostMs` a client may ask for (servers cap it lower, see `maxWaitForHostMs`). */
+export const MAX_WAIT_FOR_HOST_MS = 3_600_000;
 
 /** Messages a client sends. */
 export type ClientMessage =
-  | { type: 'join'; lobby?: string; mode?: LobbyMode; auth?: unknown; resume?: string }
+  | {
+      type: 'join';
+      lobby?: string;
+      mode?: LobbyMode;
+      auth?: unknown;
+      resume?: string;
+      /** (3) Join as the lobby's host: create it with this peer as id 1, or reclaim id 1 with the host key. */
+      host?: boolean;
+      /** (3) The host's key: proves a restarted host is the lobby's host; checked against the server's key when it has one. */
+      hostKey?: string;
+      /** (3) `false`: join only, never create (`LOBBY_NOT_FOUND` when absent). */
+      create?: boolean;
+      /** (3) Join only; when the lobby does not exist, wait up to this long for its host to create it. */
+      waitForHostMs?: number;
+    }
   | { type: 'offer' | 'answer'; to: number; sdp: string }
   | { type: 'candidate'; to: number; mid: string; index: number; candidate: string }
   | { type: 'probe'; to: number }
@@ -67,6 +88,8 @@ export type ServerMessage =
        * as false).
        */
       complete?: boolean;
+      /** (3) True when this join reclaimed id 1 from a host in its resume grace (a restarted host with its key). */
+      reclaimed?: boolean;
       version: number;
     }
   | { type: 'peer_joined'; id: number }
@@ -74,7 +97,8 @@ export type ServerMessage =
   | { type: 'peers'; ids: number[] }
   | { type: 'peer_left'; id: number }
   | { type: 'peer_detached'; id: number }
-  | { type: 'peer_attached'; id: number }
+  /** `restarted` (3): the peer came back as a new process (a host that reclaimed id 1 with its key): links to it must be rebuilt. */
+  | { type: 'peer_attached'; id: number; restarted?: boolean }
   | { type: 'peer_alive'; id: number }
   | { type: 'offer' | 'answer'; from: number; sdp: string }
   | { type: 'candidate'; from: number; mid: string; index: number; candidate: string }
@@ -91,7 +115,7 @@ export type ServerMessage =
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; code: ErrorCode; error: string; unknown?: boolean };
 
 const CLIENT_FIELDS: Record<ClientMessage['type'], readonly string[]> = {
-  join: ['type', 'lobby', 'mode', 'auth', 'resume'],
+  join: ['type', 'lobby', 'mode', 'auth', 'resume', 'host', 'hostKey', 'create', 'waitForHostMs'],
   offer: ['type', 'to', 'sdp'],
   answer: ['type', 'to', 'sdp'],
   candidate: ['type', 'to', 'mid', 'index', 'candidate'],
@@ -148,6 +172,20 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
       if (raw.resume !== undefined && !(str(raw.resume, MAX_TOKEN_LENGTH) && raw.resume.length > 0)) {
         return bad(`join.resume must be a non-empty token of at most ${MAX_TOKEN_LENGTH} characters`);
       }
+      if (raw.host !== undefined && typeof raw.host !== 'boolean') return bad('join.host must be a boolean');
+      if (raw.create !== undefined && typeof raw.create !== 'boolean') return bad('join.create must be a boolean');
+      if (raw.hostKey !== undefined && !(str(raw.hostKey, MAX_HOST_KEY_LENGTH) && raw.hostKey.length > 0)) {
+        return bad(`join.hostKey must be a non-empty string of at most ${MAX_HOST_KEY_LENGTH} characters`);
+      }
+      if (
+        raw.waitForHostMs !== undefined &&
+        !(typeof raw.waitForHostMs === 'number' && Number.isInteger(raw.waitForHostMs) && raw.waitForHostMs >= 0 && raw.waitForHostMs <= MAX_WAIT_FOR_HOST_MS)
+      ) {
+        return bad(`join.waitForHostMs must be an integer from 0 to ${MAX_WAIT_FOR_HOST_MS}`);
+      }
+      if (raw.host === true && (raw.create === false || raw.waitForHostMs !== undefined)) {
+        return bad('join.host cannot be combined with create: false or waitForHostMs (a host creates the lobby)');
+      }
       return { ok: true, message: raw as ClientMessage };
     }
     case 'offer':
@@ -203,6 +241,7 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
     case 'peer_attached':
     case 'peer_alive':
       if (!isPeerId(m.id)) return fail('id');
+      if (m.type === 'peer_attached' && m.restarted !== undefined && typeof m.restarted !== 'boolean') return fail('restarted');
       break;
     case 'offer':
     case 'answer':
@@ -246,6 +285,8 @@ export const SIGNALING_ERROR_CODES: readonly ErrorCode[] = [
   ErrorCode.LOBBY_FULL,
   ErrorCode.SERVER_FULL,
   ErrorCode.RESUME_FAILED,
+  ErrorCode.HOST_TAKEN,
+  ErrorCode.LOBBY_NOT_FOUND,
   ErrorCode.TIMEOUT,
 ];
 

@@ -22,13 +22,6 @@ export interface TokenIssuer {
   verify(token: string): ResumeIdentity | undefined;
 }
 
-/**
- * Random integer in [min, max] from the platform's CSPRNG.
- * @deprecated Kept for callers outside signaling; take a {@link RandomSource} instead.
- */
-export function randomInt(min: number, max: number): number {
-  return cryptoRandom.int(min, max);
-}
 
 /** Tokens kept in memory: valid only within the process that issued them (the memory bus). */
 export class MemoryTokenIssuer implements TokenIssuer {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FrameKind, decodeMessage, encode, encodeHeader, tableChecksum } from '../../src/rpc/codec.js';
-import { fastEncodeCall } from '../../src/rpc/fast-encode.js';
+import { fastDecodeMessage } from '../../src/rpc/fast-decode.js';
+import { fastEncodeCall, fastEncodeMessage } from '../../src/rpc/fast-encode.js';
+import { MSGPACK_VALUES } from './harness.js';
 
 const msg = (...frames: Uint8Array[]) => {
   const parts = [encodeHeader(7), ...frames];
@@ -11,6 +13,52 @@ const msg = (...frames: Uint8Array[]) => {
 };
 
 describe('codec', () => {
+  it('the fast reader gives what msgpackr gives, or leaves the message to msgpackr', () => {
+    const args = [0, 1, 31, 32, 63, 64, 100, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1, 1.5, -0.25, NaN, Infinity, 2 ** 53, true, false, null, '', 'abc', 'x'.repeat(31), 'y'.repeat(32), 'z'.repeat(200)];
+    const call = fastEncodeCall(FrameKind.CALL, 70, args)!;
+    const request = encode([FrameKind.REQUEST, 'name', [1, [2, 3]], 123456]);
+    const both = msg(call, request, encode([FrameKind.HELLO, 4_000_000_000, 3]));
+    const fast = fastDecodeMessage(both)!;
+    expect(fast).toBeDefined();
+    expect(fast).toEqual(decodeMessage(both));
+    // Deeper nesting is left to msgpackr.
+    expect(fastDecodeMessage(msg(encode([FrameKind.CALL, 0, [[[1]]]])))).toBeUndefined();
+    expect(decodeMessage(msg(encode([FrameKind.CALL, 0, [[[1]]]]))).frames).toEqual([[FrameKind.CALL, 0, [[[1]]]]]);
+    // The whole-message encoder is the header then the frame.
+    const header = encodeHeader(tableChecksum(['a', 'b']));
+    const small = fastEncodeCall(FrameKind.REQUEST, 'name', [1, 'x'], 123456)!;
+    const whole = fastEncodeMessage(header, 1000, FrameKind.REQUEST, 'name', [1, 'x'], 123456)!;
+    expect([...whole]).toEqual([...header, ...small]);
+    expect(fastEncodeMessage(header, header.length + small.length - 1, FrameKind.REQUEST, 'name', [1, 'x'], 123456)).toBeUndefined();
+    // Every msgpack type: either the same value as msgpackr, or left to msgpackr.
+    let taken = 0;
+    for (const [label, v] of MSGPACK_VALUES) {
+      const m = msg(encode([FrameKind.CALL, 0, [v]]));
+      const f = fastDecodeMessage(m);
+      if (f !== undefined) {
+        taken++;
+        expect(f, label).toEqual(decodeMessage(m));
+      }
+    }
+    expect(taken).toBeGreaterThan(5);
+    expect(taken).toBeLessThan(MSGPACK_VALUES.length);
+    // Mutated and truncated bytes: never a throw, never a value msgpackr would not give.
+    let seed = 12345;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) / 2 ** 24;
+    let agreed = 0;
+    for (let i = 0; i < 5000; i++) {
+      const m = both.slice(0, rnd() < 0.5 ? both.length : 1 + Math.floor(rnd() * both.length));
+      for (let k = Math.floor(rnd() * 3); k > 0; k--) m[Math.floor(rnd() * m.length)] = Math.floor(rnd() * 256);
+      const f = fastDecodeMessage(m);
+      if (f === undefined) continue;
+      expect(f).toEqual(decodeMessage(m));
+      agreed++;
+    }
+    expect(agreed).toBeGreaterThan(100);
+    expect(fastDecodeMessage(new Uint8Array([0x93, 0, 0]))).toBeUndefined(); // header is not a number
+    expect(fastDecodeMessage(new Uint8Array([0x05, 0x93, 0, 0x40, 0x90]))).toBeUndefined(); // 0x40: a record reference to msgpackr
+  });
+
   it('the fast path writes what msgpackr reads back, for every number range and short strings', () => {
     const args = [0, 1, 31, 32, 63, 64, 100, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1, 1.5, -0.25, NaN, Infinity, 2 ** 53, true, false, null, '', 'abc', 'x'.repeat(31), 'y'.repeat(32), 'z'.repeat(200)];
     const fast = fastEncodeCall(FrameKind.CALL, 70, args)!;

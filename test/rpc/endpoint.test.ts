@@ -314,6 +314,75 @@ describe('batching', () => {
     expect(seen).toEqual([1, 2]);
   });
 
+  it('immediate calls with nothing batched before them leave as one message each; a broadcast shares it; other arguments take the batcher', async () => {
+    const { world, hub } = meshWorld([1, 2, 3]);
+    world.ep(1).register('now', (ctx, x: unknown) => void world.log.push({ at: 1, sender: ctx.senderId, name: 'now', args: [x] }), { mode: 'any_peer', immediate: true });
+    for (const id of [2, 3]) world.ep(id).register('now', (ctx, x: unknown) => void world.log.push({ at: id, sender: ctx.senderId, name: 'now', args: [x] }), { mode: 'any_peer', immediate: true });
+    await world.ready();
+    const ep = world.ep(1);
+    const before = hub.packetsSent;
+    ep.rpc('now', 1); // one message to each of 2 links
+    ep.rpcId(2, 'now', 'two');
+    ep.rpcId(-2, 'now', { three: 3 }); // an object: msgpackr, through the batcher, still at once
+    expect(hub.packetsSent - before).toBe(4);
+    expect(ep.getStats().framesSent).toBeGreaterThanOrEqual(4);
+    world.round();
+    const got = (p: number) => world.log.filter((r) => r.at === p && r.name === 'now').map((r) => r.args[0]);
+    expect(got(2)).toEqual([1, 'two']);
+    expect(got(3)).toEqual([1, { three: 3 }]);
+    // An immediate request answers like any other.
+    await expect(world.settle(world.ep(2).request(1, 'now', 4))).resolves.toBeUndefined();
+    expect(world.errors).toEqual([]);
+  });
+
+  it("immediate: 'turn' merges the calls of one synchronous turn into one message per link and channel", async () => {
+    const hub = new FakeHub();
+    const [a, b] = [hub.add(1, 'mesh'), hub.add(2, 'mesh')];
+    hub.link(1, 2);
+    const seen: number[] = [];
+    const turns: (() => void)[] = [];
+    const mk = (m: typeof a) =>
+      new RpcEndpoint(m, { turnScheduler: (flush) => void turns.push(flush) })
+        .register('n', (_c, x: number) => void seen.push(x))
+        .register('t', (_c, x: number) => void seen.push(x), { immediate: 'turn' })
+        .register('u', (_c, x: number) => void seen.push(x), { immediate: 'turn', transferMode: TransferMode.UNRELIABLE_ORDERED });
+    const ea = mk(a);
+    const eb = mk(b);
+    ea.poll(), eb.poll(), ea.flush(), eb.flush();
+    eb.poll();
+    const before = hub.packetsSent;
+    ea.rpc('t', 1);
+    ea.rpc('n', 2); // tick-batched on the same channel: leaves with the turn's message, in order
+    ea.rpc('t', 3);
+    ea.rpc('u', 4); // another channel: its own message
+    expect(turns.length).toBe(1); // one end-of-turn flush scheduled however many calls
+    expect(hub.packetsSent - before).toBe(0);
+    turns.shift()!();
+    expect(hub.packetsSent - before).toBe(2);
+    eb.poll();
+    expect(seen).toEqual([1, 2, 3, 4]);
+    // A tick flush before the turn ends sends it; the late turn flush then has nothing to send.
+    ea.rpc('t', 5);
+    ea.flush();
+    expect(hub.packetsSent - before).toBe(3);
+    turns.shift()!();
+    expect(hub.packetsSent - before).toBe(3);
+    eb.poll();
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+    // The default scheduler: a microtask.
+    const ec = new RpcEndpoint(a).register('t', (_c, _x: number) => {}, { immediate: 'turn' });
+    ec.poll();
+    ec.flush();
+    const sent = hub.packetsSent;
+    ec.rpc('t', 6);
+    ec.rpc('t', 7);
+    expect(hub.packetsSent).toBe(sent);
+    await Promise.resolve();
+    expect(hub.packetsSent).toBe(sent + 1);
+    expect(() => new RpcEndpoint(a, { turnScheduler: 5 as never })).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
+    expect(() => ec.register('x', () => {}, { immediate: 'later' as never })).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
+  });
+
   it('a frame that can never fit is refused at the call site', async () => {
     const { world } = meshWorld([1, 2], { maxMessageSize: 1024 });
     await world.ready();

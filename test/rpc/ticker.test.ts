@@ -102,6 +102,25 @@ describe('Ticker', () => {
     ticker.stop();
   });
 
+  it('the real-time driver reports a throwing update as update_error and keeps ticking', async () => {
+    const { ea } = pair();
+    const errors: unknown[] = [];
+    const ticker = new Ticker(ea, {
+      rate: 1000,
+      update: (t) => {
+        if (t === 2) throw new Error('boom');
+      },
+    });
+    ticker.on('update_error', (e) => errors.push(e));
+    await new Promise<void>((resolve) => {
+      ticker.on('tick', (t) => t === 4 && resolve());
+      ticker.start();
+    });
+    ticker.stop();
+    expect(errors).toEqual([expect.objectContaining({ message: 'boom' })]);
+    expect(ticker.running).toBe(false);
+  });
+
   it('validates its options', () => {
     const { ea } = pair();
     expect(() => new Ticker(ea, { rate: 0 })).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));

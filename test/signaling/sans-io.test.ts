@@ -106,6 +106,23 @@ describe('signaling is sans-IO', () => {
     expect(core.nextDeadline()).toBe(Infinity);
   });
 
+  it("a joiner's wait for its host is a deadline of the core: LOBBY_NOT_FOUND on the poll at waitForHostMs", () => {
+    let now = 0;
+    const core = new SignalingCore({ joinTimeoutMs: 1000, clock: { now: () => now } }, new MemoryTokenIssuer());
+    const sent: Record<string, unknown>[] = [];
+    const s = core.open({ remote: 'w', send: (t) => sent.push(JSON.parse(t) as Record<string, unknown>), close: () => sent.push({ closed: true }) })!;
+    now = 10;
+    s.receive(JSON.stringify({ type: 'join', lobby: 'later', waitForHostMs: 5000 }), 60, false);
+    expect(core.getStats().waitingForHost).toBe(1);
+    expect(core.nextDeadline()).toBe(5010); // the wait replaced the join timeout (1000)
+    core.poll(5009);
+    expect(sent).toEqual([]);
+    core.poll(5010);
+    expect(sent).toEqual([expect.objectContaining({ type: 'error', code: ErrorCode.LOBBY_NOT_FOUND, ref: 'join' })]);
+    expect(core.getStats().waitingForHost).toBe(0);
+    expect(core.nextDeadline()).toBe(6010); // idle again: the join timeout runs anew
+  });
+
   it('a manual bus does nothing until polled; its join timeout is a deadline', async () => {
     const bus = new MemorySignalingBus({ driver: 'manual', random: seededRandom(new Rng(3)) });
     const client = bus.createClient({ joinTimeoutMs: 1000 });

@@ -1,68 +1,41 @@
 /**
- * One seed fixes every random choice: the same seed and inputs export a
- * byte-identical trace; another seed gives another trace.
+ * One seed fixes a whole run (issue #11): a 16-peer lobby mesh on the virtual
+ * network — signaling over a manually driven memory bus, links with latency,
+ * jitter and 2 % loss, RPC traffic from a Ticker, one link cut long enough to
+ * be lost and reconnected — driven deadline to deadline by the network gives a
+ * byte-identical event trace for the same seed, and a different one for
+ * another seed.
  */
-import { describe, expect, it } from 'vitest';
-import { VirtualNetwork } from '../../src/transport/virtual/index.js';
-import { openNegotiated, seqPacket } from './util.js';
+import { createHash } from 'node:crypto';
+import { expect, it } from 'vitest';
+import { VirtualNetwork } from '../../src/index.js';
+import { buildLobbyStack } from '../../bench/lib/lobby-stack.js';
 
-function scenario(seed: number): { trace: string; delivered: number } {
-  const net = new VirtualNetwork({ seed, trace: { enabled: true } });
-  const hosts = [net.createHost('server'), net.createHost('p1'), net.createHost('p2'), net.createHost('p3')];
-  const server = hosts[0]!;
-  const conditions = { latencyMs: 30, jitter: { ms: 8, distribution: 'normal' as const }, loss: { rate: 0.05, gilbertElliott: { p: 0.02, r: 0.3 } }, duplicate: 0.02, reorder: 0.05, bandwidthKbps: 2000 };
-  let delivered = 0;
-  const links = hosts.slice(1).map((h, i) => {
-    net.link(server, h, conditions);
-    const reliable = openNegotiated(net, server, h);
-    const unreliable = openNegotiated(net, h, server, { ordered: false, maxRetransmits: 0 });
-    reliable.cb.on('packet', () => delivered++);
-    unreliable.cb.on('packet', () => delivered++);
-    return { reliable, unreliable, i };
-  });
-  for (let tick = 0; tick < 120; tick++) {
-    for (const { reliable, unreliable, i } of links) {
-      reliable.ca.putPacket(seqPacket(tick * 10 + i, 40));
-      for (let k = 0; k < 3; k++) unreliable.ca.putPacket(seqPacket(tick * 100 + k, 24));
-    }
-    net.advance(1000 / 60);
+async function run(seed: number, cut = true): Promise<{ trace: string; reconnected: number; fullMesh: boolean; hellos: number }> {
+  const net = new VirtualNetwork({ seed, defaultLink: { latencyMs: 30, jitter: 5, loss: 0.02 }, trace: { enabled: true, limit: 2_000_000 } });
+  const log: string[] = [];
+  const stack = await buildLobbyStack(net, 16, { log: (line) => log.push(line) });
+  net.runFor(8_000);
+  if (cut) {
+    // Cut one link long enough for the heartbeat to declare it lost; it comes back and reconnects.
+    net.link(stack.hosts[3]!, stack.hosts[11]!, { outages: [{ atMs: net.clock.now() + 100, durationMs: 6000 }] });
+    net.runFor(12_000);
   }
-  net.partition([hosts[1]!], [server]);
-  net.advance(6000);
-  net.heal();
-  net.advance(5000);
-  const trace = net.exportTrace();
+  const fullMesh = stack.meshes.every((m) => m.getPeerIds().length === 15);
+  const digest = createHash('sha256').update(net.exportTrace()).digest('hex');
+  const { reconnected, received } = stack;
+  stack.close();
   net.close();
-  return { trace, delivered };
+  return { trace: `${log.join('\n')}\nnetwork ${digest}`, reconnected, fullMesh, hellos: received };
 }
 
-describe('determinism', () => {
-  it('the same seed gives a byte-identical trace', () => {
-    const first = scenario(1234);
-    const second = scenario(1234);
-    expect(first.trace.length).toBeGreaterThan(10_000);
-    expect(first.trace).toMatch(/ deliver /);
-    expect(first.trace).toMatch(/ drop-loss /);
-    expect(first.trace).toMatch(/ disconnected/);
-    expect(second.trace).toBe(first.trace);
-    expect(second.delivered).toBe(first.delivered);
-  });
-
-  it('a different seed gives a different trace', () => {
-    const first = scenario(1234);
-    const other = scenario(4321);
-    expect(other.trace).not.toBe(first.trace);
-  });
-
-  it('the trace can be limited and cleared', () => {
-    const net = new VirtualNetwork({ trace: { enabled: true, limit: 3 } });
-    const a = net.createHost();
-    const b = net.createHost();
-    openNegotiated(net, a, b);
-    expect(net.trace.length).toBe(3);
-    expect(net.trace.overflow).toBeGreaterThan(0);
-    expect(net.trace.entries()).toHaveLength(3);
-    net.trace.clear();
-    expect(net.exportTrace()).toBe('');
-  });
-});
+it('the same seed gives a byte-identical trace of a 16-peer lobby mesh with RPC, loss and a reconnection; another seed does not', async () => {
+  const a = await run(7);
+  const b = await run(7);
+  const c = await run(8, false);
+  expect(a.fullMesh).toBe(true);
+  expect(a.reconnected).toBeGreaterThan(0);
+  expect(a.hellos).toBeGreaterThan(100);
+  expect(b.trace).toBe(a.trace);
+  expect(c.trace).not.toBe(a.trace);
+}, 240_000);

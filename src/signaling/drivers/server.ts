@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ErrorCode, RtcmeshError } from '../../errors.js';
-import { checkInt, checkOptions, checkString, invalid } from '../../util/validate.js';
+import { checkBool, checkInt, checkOptions, checkString, invalid } from '../../util/validate.js';
 import {
   DEFAULT_CORE_OPTIONS,
   SignalingCore,
@@ -21,7 +21,7 @@ import {
   type SignalingSession,
   type SignalingStats,
 } from '../core.js';
-import { CloseCode } from '../protocol.js';
+import { CloseCode, MAX_HOST_KEY_LENGTH } from '../protocol.js';
 import { HmacTokenIssuer } from './hmac-tokens.js';
 import { PollTimer } from './poll-timer.js';
 
@@ -71,6 +71,21 @@ export interface SignalingServerOptions {
   shutdownTimeoutMs?: number;
   /** Join authorisation hook. */
   authorize?: AuthorizeHook;
+  /**
+   * Host key (at least 8 characters; default none): a `host` join must carry
+   * it (`UNAUTHORIZED` otherwise), and a host that comes back within the
+   * resume grace with it reclaims id 1 although its resume token is lost (a
+   * restarted process). Without it, each lobby keeps the key its host sent.
+   */
+  hostKey?: string;
+  /**
+   * `client_server` lobbies are created only by `host` joins (default false;
+   * protocol-2 clients create a lobby by joining it first). Other joins of an
+   * absent `client_server` lobby get `LOBBY_NOT_FOUND`, or wait with `waitForHostMs`.
+   */
+  clientServerJoinOnly?: boolean;
+  /** Cap on a joiner's `waitForHostMs` (default 60000; 0 = joiners never wait). */
+  maxWaitForHostMs?: number;
 }
 
 /** Options of {@link SignalingServer.listen}. */
@@ -126,6 +141,9 @@ const OPTION_KEYS = [
   'maxBufferedBytes',
   'shutdownTimeoutMs',
   'authorize',
+  'hostKey',
+  'clientServerJoinOnly',
+  'maxWaitForHostMs',
 ];
 
 const CORE_EVENTS: (keyof SignalingServerEvents)[] = [
@@ -194,6 +212,11 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       };
     }
     if (o.authorize !== undefined && typeof o.authorize !== 'function') invalid('SignalingServer options.authorize', 'a function', o.authorize);
+    if (o.hostKey !== undefined) {
+      checkString(o.hostKey, 'SignalingServer options.hostKey', MAX_HOST_KEY_LENGTH);
+      if (o.hostKey.length < 8) invalid('SignalingServer options.hostKey', 'at least 8 characters', '(hidden)');
+    }
+    if (o.clientServerJoinOnly !== undefined) checkBool(o.clientServerJoinOnly, 'SignalingServer options.clientServerJoinOnly');
     if (o.allowedOrigins !== undefined) {
       if (!Array.isArray(o.allowedOrigins)) invalid('SignalingServer options.allowedOrigins', 'an array of origins', o.allowedOrigins);
       o.allowedOrigins.forEach((x, i) => checkString(x, `SignalingServer options.allowedOrigins[${i}]`, 1024));
@@ -229,6 +252,9 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
         maxStrikes: int(o.maxStrikes, DEFAULT_CORE_OPTIONS.maxStrikes, 1, 1_000_000, 'maxStrikes'),
         maxJoinRefusals: int(o.maxJoinRefusals, DEFAULT_CORE_OPTIONS.maxJoinRefusals, 1, 1_000_000, 'maxJoinRefusals'),
         authorize: o.authorize,
+        hostKey: o.hostKey,
+        clientServerJoinOnly: o.clientServerJoinOnly === true,
+        maxWaitForHostMs: int(o.maxWaitForHostMs, DEFAULT_CORE_OPTIONS.maxWaitForHostMs, 0, HOUR, 'maxWaitForHostMs'),
       },
       tokens,
     );

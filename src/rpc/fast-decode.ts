@@ -1,0 +1,133 @@
+/**
+ * Fast path for reading the common message: a header, then frames whose
+ * values are arrays (up to three deep), numbers, booleans, null and short
+ * ASCII strings — what the fast encoder writes. Reads standard msgpack by
+ * hand, giving exactly what msgpackr gives for the same bytes; anything else
+ * (maps, bins, extensions, records, float32, 64-bit ints, non-ASCII strings,
+ * truncation) returns undefined and the caller decodes the whole message with
+ * msgpackr, which also reports malformed input. Never throws.
+ * @module
+ */
+
+/** Nesting allowed: frame → args → one more level. */
+const MAX_DEPTH = 3;
+/** Longest array the fast path reads. */
+const MAX_ARRAY = 0xffff;
+
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+/** Float64Array is platform-endian; msgpack is big-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Sentinel for "not on the fast path". */
+const FAIL: unique symbol = Symbol('fast-decode fail');
+type Value = unknown;
+
+let buf: Uint8Array = new Uint8Array(0);
+let pos = 0;
+let end = 0;
+
+function readFloat64(): number | typeof FAIL {
+  if (pos + 8 > end) return FAIL;
+  if (LITTLE_ENDIAN) for (let i = 7; i >= 0; i--) f64Bytes[i] = buf[pos++]!;
+  else for (let i = 0; i < 8; i++) f64Bytes[i] = buf[pos++]!;
+  return f64[0]!;
+}
+
+function readAscii(n: number): string | typeof FAIL {
+  if (pos + n > end) return FAIL;
+  let s = '';
+  for (let i = 0; i < n; i++) {
+    const c = buf[pos + i]!;
+    if (c >= 0x80) return FAIL;
+    s += String.fromCharCode(c);
+  }
+  pos += n;
+  return s;
+}
+
+function readArray(n: number, depth: number): Value[] | typeof FAIL {
+  if (depth >= MAX_DEPTH) return FAIL;
+  const out = new Array<Value>(n);
+  for (let i = 0; i < n; i++) {
+    const v = readValue(depth + 1);
+    if (v === FAIL) return FAIL;
+    out[i] = v;
+  }
+  return out;
+}
+
+function readValue(depth: number): Value | typeof FAIL {
+  if (pos >= end) return FAIL;
+  const b = buf[pos++]!;
+  // 0x40–0x7f are record references in msgpackr's record mode: not on the fast path.
+  if (b < 0x40) return b;
+  if (b >= 0xe0) return b - 0x100;
+  if (b >= 0x90 && b <= 0x9f) return readArray(b & 0x0f, depth);
+  if (b >= 0xa0 && b <= 0xbf) return readAscii(b & 0x1f);
+  switch (b) {
+    case 0xc0:
+      return null;
+    case 0xc2:
+      return false;
+    case 0xc3:
+      return true;
+    case 0xcc:
+      return pos + 1 > end ? FAIL : buf[pos++]!;
+    case 0xcd:
+      if (pos + 2 > end) return FAIL;
+      pos += 2;
+      return (buf[pos - 2]! << 8) | buf[pos - 1]!;
+    case 0xce:
+      if (pos + 4 > end) return FAIL;
+      pos += 4;
+      return ((buf[pos - 4]! << 24) >>> 0) + ((buf[pos - 3]! << 16) | (buf[pos - 2]! << 8) | buf[pos - 1]!);
+    case 0xd0:
+      return pos + 1 > end ? FAIL : (buf[pos++]! << 24) >> 24;
+    case 0xd1:
+      if (pos + 2 > end) return FAIL;
+      pos += 2;
+      return (((buf[pos - 2]! << 8) | buf[pos - 1]!) << 16) >> 16;
+    case 0xd2:
+      if (pos + 4 > end) return FAIL;
+      pos += 4;
+      return (buf[pos - 4]! << 24) | (buf[pos - 3]! << 16) | (buf[pos - 2]! << 8) | buf[pos - 1]!;
+    case 0xcb:
+      return readFloat64();
+    case 0xd9:
+      return pos + 1 > end ? FAIL : readAscii(buf[pos++]!);
+    case 0xdc: {
+      if (pos + 2 > end) return FAIL;
+      const n = (buf[pos]! << 8) | buf[pos + 1]!;
+      pos += 2;
+      return n > MAX_ARRAY ? FAIL : readArray(n, depth);
+    }
+    default:
+      return FAIL;
+  }
+}
+
+/**
+ * Decode `data` as a header (an unsigned integer) followed by frames, if the
+ * whole message takes the fast path; otherwise undefined.
+ */
+export function fastDecodeMessage(data: Uint8Array): { checksum: number; frames: unknown[] } | undefined {
+  buf = data;
+  pos = 0;
+  end = data.length;
+  try {
+    const checksum = readValue(0);
+    if (typeof checksum !== 'number' || checksum < 0) return undefined;
+    const frames: unknown[] = [];
+    while (pos < end) {
+      const frame = readValue(0);
+      if (frame === FAIL) return undefined;
+      frames.push(frame);
+    }
+    return { checksum, frames };
+  } finally {
+    buf = EMPTY;
+  }
+}
+
+const EMPTY = new Uint8Array(0);

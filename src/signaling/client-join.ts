@@ -1,0 +1,50 @@
+/**
+ * The client side of `join`: validating {@link JoinOptions} and building the
+ * wire message.
+ * @module
+ */
+import { checkBool, checkInt, checkOneOf, checkOptions, checkString, invalid } from '../util/validate.js';
+import type { JoinOptions } from './client-types.js';
+import { LOBBY_MODES, LOBBY_NAME_PATTERN, MAX_HOST_KEY_LENGTH, MAX_WAIT_FOR_HOST_MS, type ClientMessage } from './protocol.js';
+
+/** Validate join options; throws `RtcmeshError` (INVALID_ARGUMENT, UNKNOWN_OPTION). */
+export function checkJoinOptions(options: JoinOptions | undefined): Partial<JoinOptions> {
+  const o = checkOptions<JoinOptions>(options, ['lobby', 'mode', 'auth', 'host', 'hostKey', 'create', 'waitForHostMs'], 'join options');
+  if (o.lobby !== undefined) {
+    checkString(o.lobby, 'join options.lobby', 64);
+    if (o.lobby !== '' && !LOBBY_NAME_PATTERN.test(o.lobby)) invalid('join options.lobby', '"" or 1-64 characters of A-Z a-z 0-9 _ . -', o.lobby);
+  }
+  if (o.mode !== undefined) checkOneOf(o.mode, LOBBY_MODES, 'join options.mode');
+  if (o.auth !== undefined) {
+    try {
+      JSON.stringify(o.auth);
+    } catch {
+      invalid('join options.auth', 'a JSON-serialisable value', o.auth);
+    }
+  }
+  if (o.host !== undefined) checkBool(o.host, 'join options.host');
+  if (o.create !== undefined) checkBool(o.create, 'join options.create');
+  if (o.hostKey !== undefined) {
+    checkString(o.hostKey, 'join options.hostKey', MAX_HOST_KEY_LENGTH);
+    if (o.hostKey === '') invalid('join options.hostKey', `1-${MAX_HOST_KEY_LENGTH} characters`, o.hostKey);
+  }
+  if (o.waitForHostMs !== undefined) checkInt(o.waitForHostMs, 0, MAX_WAIT_FOR_HOST_MS, 'join options.waitForHostMs');
+  if (o.host === true && (o.create === false || o.waitForHostMs !== undefined)) {
+    invalid('join options', 'host: true without create: false or waitForHostMs (a host creates the lobby)', o);
+  }
+  return o;
+}
+
+/** The `join` message for validated options (fields left out when they are the default). */
+export function joinMessage(o: Partial<JoinOptions>): Extract<ClientMessage, { type: 'join' }> {
+  return {
+    type: 'join',
+    ...(o.lobby ? { lobby: o.lobby } : {}),
+    ...(o.mode ? { mode: o.mode } : {}),
+    ...(o.auth !== undefined ? { auth: o.auth } : {}),
+    ...(o.host === true ? { host: true } : {}),
+    ...(o.hostKey !== undefined ? { hostKey: o.hostKey } : {}),
+    ...(o.create === false ? { create: false } : {}),
+    ...(o.waitForHostMs !== undefined ? { waitForHostMs: o.waitForHostMs } : {}),
+  };
+}
