@@ -143,7 +143,7 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<DemoSummary> {
   );
   await web?.close();
   await server.close();
-  if (!o.json) screen.line(`\nsummary: ${summary.peers} peers, ${summary.links} links, rtt p50 ${summary.rtt_p50_ms} ms p99 ${summary.rtt_p99_ms} ms, ${summary.msgs} messages, ${summary.lost_reliable} reliable lost, ${summary.reconnects} reconnects, ${summary.restarts} restarts`);
+  if (!o.json) screen.line(`\nsummary: ${summary.peers} peers, ${summary.links} link${summary.links === 1 ? "" : "s"}, rtt p50 ${summary.rtt_p50_ms} ms p99 ${summary.rtt_p99_ms} ms, ${summary.msgs} messages, ${summary.lost_reliable} reliable lost, ${summary.reconnects} reconnects, ${summary.restarts} restarts`);
   screen.line(`stopped (${why}): closed every peer process, the page and the server`);
   if (o.json) write(`${JSON.stringify(summary)}\n`);
   return summary;

@@ -10,6 +10,7 @@
 import type { RandomSource } from '../../util/sans-io.js';
 import { TransferMode } from '../../mesh/index.js';
 import type { AnyRpcMethods, RpcEndpoint } from '../../rpc/index.js';
+import type { Player } from './player.js';
 import { attachReplication, type Replication } from './replication.js';
 
 export const ARENA_WIDTH = 640;
@@ -17,13 +18,7 @@ export const ARENA_HEIGHT = 400;
 /** Units per second. */
 const BOT_SPEED = 120;
 
-/** One player as everyone sees it. */
-export interface Player {
-  id: number;
-  name: string;
-  x: number;
-  y: number;
-}
+export type { Player } from './player.js';
 
 /** What one peer counts about the game traffic. */
 export interface GameCounters {
@@ -91,7 +86,7 @@ export class ArenaPeer {
     this.players.set(this.me.id, this.me);
     this.replication.tick(tick);
     const every = this.options.chatEvery ?? 40;
-    if (this.options.bot && tick % every === every - 1 && this.net.mesh.getPeerIds?.().length) this.say(`${this.me.name} at (${this.me.x.toFixed(0)}, ${this.me.y.toFixed(0)})`);
+    if (this.options.bot && tick % every === every - 1 && this.net.mesh.getPeerIds().length > 0) this.say(`${this.me.name} at (${this.me.x.toFixed(0)}, ${this.me.y.toFixed(0)})`);
   }
 
   /** Send a chat line to everyone over reliable RPC. */

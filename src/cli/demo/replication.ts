@@ -7,7 +7,7 @@
  */
 import { TransferMode } from '../../mesh/index.js';
 import type { AnyRpcMethods, RpcEndpoint } from '../../rpc/index.js';
-import type { Player } from './arena.js';
+import type { Player } from './player.js';
 
 /** The game state replication needs. */
 export interface ReplicatedWorld {
@@ -59,7 +59,7 @@ export function attachReplication(net: RpcEndpoint<AnyRpcMethods>, world: Replic
   return {
     tick() {
       const mesh = net.mesh;
-      const connected = mesh.getPeerIds?.() ?? [];
+      const connected = mesh.getPeerIds();
       if (world.me.id === HOST) {
         // Drop players whose link is gone, then tell everyone where everyone is.
         for (const id of world.players.keys()) if (id !== HOST && !connected.includes(id)) world.players.delete(id);
