@@ -60,3 +60,14 @@ it('--seconds ends by itself; --virtual plays the same game on the virtual netwo
   expect(summary.rtt_p50_ms).toBeLessThan(65);
   expect(summary.msgs).toBeGreaterThan(4 * 5 * 20);
 }, 150_000);
+
+it('--seconds with --json on real WebRTC: ends by itself, the JSON summary is the last line', async () => {
+  const r = await runNode(main, ['demo', '--peers', '2', '--seconds', '3', '--json', '--no-web'], [], 120_000);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/full mesh formed: 2 peers, 1 links?/);
+  expect(r.stdout).toContain('stopped (time)');
+  const summary = JSON.parse(r.stdout.trimEnd().split('\n').at(-1)!) as Record<string, number>;
+  expect(summary).toMatchObject({ peers: 2, links: 1, lost_reliable: 0, reconnects: 0, restarts: 0 });
+  expect(summary.msgs).toBeGreaterThan(0);
+}, 150_000);

@@ -109,7 +109,7 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<DemoSummary> {
     const links = board.connectedLinks();
     if (!formed && links >= expectedLinks) {
       formed = true;
-      screen.line(`full mesh formed: ${o.peers} peers, ${expectedLinks} links, in ${(performance.now() - t0).toFixed(0)} ms`);
+      screen.line(`full mesh formed: ${o.peers} peers, ${expectedLinks} link${expectedLinks === 1 ? "" : "s"}, in ${(performance.now() - t0).toFixed(0)} ms`);
     }
     if (screen.live) screen.block(`${board.table()}${formed ? '' : `connecting: ${links}/${expectedLinks} links\n`}Ctrl-C stops`);
   }, 500);
