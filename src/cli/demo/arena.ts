@@ -58,17 +58,17 @@ export class ArenaPeer {
     this.pickTarget();
     net.register(
       'chat',
-      (ctx, seq: number, text: string) => {
+      (ctx, seq: number, from: string, text: string) => {
         this.counters.chatsReceived++;
         const last = this.lastSeq.get(ctx.senderId);
         if (last !== undefined && seq > last + 1) this.counters.lostReliable += seq - last - 1;
         this.lastSeq.set(ctx.senderId, Math.max(seq, last ?? seq));
-        this.options.onChat?.(this.nameOf(ctx.senderId), text);
+        this.options.onChat?.(this.players.get(ctx.senderId)?.name ?? from, text);
       },
       {
         mode: 'any_peer',
         transferMode: TransferMode.RELIABLE,
-        validate: (a): a is [number, string] => Number.isInteger(a[0]) && typeof a[1] === 'string' && a[1].length <= 200,
+        validate: (a): a is [number, string, string] => Number.isInteger(a[0]) && typeof a[1] === 'string' && a[1].length <= 32 && typeof a[2] === 'string' && a[2].length <= 200,
       },
     );
     this.replication = attachReplication(net, this);
@@ -86,13 +86,13 @@ export class ArenaPeer {
     this.players.set(this.me.id, this.me);
     this.replication.tick(tick);
     const every = this.options.chatEvery ?? 40;
-    if (this.options.bot && tick % every === every - 1 && this.net.mesh.getPeerIds().length > 0) this.say(`${this.me.name} at (${this.me.x.toFixed(0)}, ${this.me.y.toFixed(0)})`);
+    if (this.options.bot && tick % every === every - 1 && this.net.mesh.getPeerIds().length > 0) this.say(`at (${this.me.x.toFixed(0)}, ${this.me.y.toFixed(0)}), ${this.players.size} players in view`);
   }
 
   /** Send a chat line to everyone over reliable RPC. */
   say(text: string): void {
     try {
-      this.net.rpc('chat', this.chatSeq++, text.slice(0, 200));
+      this.net.rpc('chat', this.chatSeq++, this.me.name.slice(0, 32), text.slice(0, 200));
       this.counters.chatsSent++;
     } catch {
       // Not connected yet: nothing to tell.

@@ -13,7 +13,7 @@ import { linkRows } from './link-report.js';
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = $('status');
 const chatBox = $('chat');
-const canvas = $<HTMLCanvasElement>('arena');
+const canvas = $<HTMLCanvasElement>('field');
 const ctx = canvas.getContext('2d')!;
 
 async function main(): Promise<void> {

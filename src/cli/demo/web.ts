@@ -27,7 +27,7 @@ const HTML = `<!doctype html>
 <h1>rtcmesh arena</h1>
 <p id="status">loading…</p>
 <div id="wrap">
-  <div><canvas id="arena" width="640" height="400"></canvas><div id="chat"></div></div>
+  <div><canvas id="field" width="640" height="400"></canvas><div id="chat"></div></div>
   <div><h3>links</h3><table id="links"><thead><tr><th>peer</th><th>state</th><th>rtt ms</th><th>loss</th><th>pkts</th><th>candidates</th><th>reconnects</th></tr></thead><tbody></tbody></table>
   <p>Move: arrow keys / WASD, or click the arena.</p></div>
 </div>
