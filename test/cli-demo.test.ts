@@ -1,18 +1,73 @@
 /**
- * `rtcmesh demo` (what `npm start` runs) forms a real mesh, prints live
- * stats, and exits by itself when told to stop.
+ * `rtcmesh demo` (what `npm start` runs): the arena game with real peer
+ * processes on loopback, its JSON summary, detection and recovery after
+ * `kill -9` on a bot, and the same game on the virtual network.
  */
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { runNode } from './helpers.js';
+import { runNode, waitUntil } from './helpers.js';
 
-it('rtcmesh demo forms a full mesh, prints stats and exits cleanly', async () => {
-  const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-  const result = await runNode(main, ['demo', '--peers', '4', '--seconds', '2']);
-  expect(result.stderr).toBe('');
-  expect(result.stdout).toMatch(/signaling server listening on ws:\/\/127\.0\.0\.1:\d+/);
-  expect(result.stdout).toMatch(/full mesh formed: 4 peers, 6 links/);
-  expect(result.stdout).toMatch(/peer links rtt ms/);
-  expect(result.stdout).toContain('closed every peer and the server; exiting');
-  expect(result.code).toBe(0);
-});
+const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+
+it('plays the arena with real peer processes, recovers from kill -9 and prints one JSON summary line last', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', main, 'demo', '--peers', '3', '--json', '--no-web'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    await waitUntil(() => /full mesh formed: 3 peers, 3 links/.test(stdout), 'mesh formed', 90_000, 50);
+    expect(stdout).toMatch(/lobby "arena"/);
+    const bot = /bot1 joined as peer \d+ \(pid (\d+)\)/.exec(stdout);
+    expect(bot).not.toBeNull();
+    // A peer-process table arrives (plain lines: stdout is not a TTY).
+    await waitUntil(() => /host - bot1 +connected +\d+\.\d{3} /.test(stdout) || /bot1 - host +connected/.test(stdout), 'table with bot1', 30_000, 50);
+    process.kill(Number(bot![1]), 'SIGKILL');
+    await waitUntil(() => /bot1 \(pid \d+\) died \(SIGKILL\); restarting it/.test(stdout), 'death noticed', 30_000, 50);
+    await waitUntil(() => /host: lost bot1/.test(stdout), 'host detects the lost link', 30_000, 50);
+    await waitUntil(() => (stdout.match(/bot1 joined as peer/g) ?? []).length === 2, 'bot1 back', 60_000, 50);
+  } finally {
+    child.kill('SIGINT');
+  }
+  expect(await exited).toBe(0);
+  expect(stderr).toBe('');
+  expect(stdout).not.toMatch(/peer 0|undefined|NaN/);
+  expect(stdout).toContain('stopped (SIGINT): closed every peer process, the page and the server');
+  const summary = JSON.parse(stdout.trimEnd().split('\n').at(-1)!) as Record<string, number>;
+  expect(Object.keys(summary)).toEqual(expect.arrayContaining(['peers', 'links', 'rtt_p50_ms', 'rtt_p99_ms', 'msgs', 'lost_reliable', 'reconnects']));
+  expect(summary.peers).toBe(3);
+  expect(summary.restarts).toBe(1);
+  expect(summary.lost_reliable).toBe(0);
+  expect(summary.msgs).toBeGreaterThan(0);
+  expect(summary.rtt_p50_ms).toBeGreaterThan(0);
+  expect(summary.rtt_p99_ms).toBeGreaterThanOrEqual(summary.rtt_p50_ms!);
+  // Sub-millisecond resolution: the RTT is a ping on the link, not a game tick.
+  expect(Number.isInteger(summary.rtt_p50_ms)).toBe(false);
+}, 240_000);
+
+it('--seconds ends by itself; --virtual plays the same game on the virtual network with latency and loss', async () => {
+  const r = await runNode(main, ['demo', '--virtual', '--peers', '4', '--seconds', '5', '--latency', '30', '--jitter', '0', '--loss', '0.02', '--json'], [], 120_000);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/full mesh formed: 4 peers, 6 links/);
+  expect(r.stdout).toMatch(/every peer sees 4\.\.4 of 4 players/);
+  const summary = JSON.parse(r.stdout.trimEnd().split('\n').at(-1)!) as Record<string, number>;
+  expect(summary).toMatchObject({ peers: 4, links: 6, lost_reliable: 0, reconnects: 0 });
+  // 30 ms each way and no jitter: the heartbeat RTT is the links' 60 ms, not the 50 ms game tick.
+  expect(summary.rtt_p50_ms).toBeGreaterThanOrEqual(60);
+  expect(summary.rtt_p50_ms).toBeLessThan(65);
+  expect(summary.msgs).toBeGreaterThan(4 * 5 * 20);
+}, 150_000);
+
+it('--seconds with --json on real WebRTC: ends by itself, the JSON summary is the last line', async () => {
+  const r = await runNode(main, ['demo', '--peers', '2', '--seconds', '3', '--json', '--no-web'], [], 120_000);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/full mesh formed: 2 peers, 1 links?/);
+  expect(r.stdout).toContain('stopped (time)');
+  const summary = JSON.parse(r.stdout.trimEnd().split('\n').at(-1)!) as Record<string, number>;
+  expect(summary).toMatchObject({ peers: 2, links: 1, lost_reliable: 0, reconnects: 0, restarts: 0 });
+  expect(summary.msgs).toBeGreaterThan(0);
+}, 150_000);

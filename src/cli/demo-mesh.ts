@@ -1,115 +1,150 @@
 /**
- * `rtcmesh demo`: an embedded signaling server on loopback and N real WebRTC
- * peers (node-datachannel) joining one lobby and forming a full mesh. Each
- * peer broadcasts a small state packet 20 times a second on the unreliable
- * channel and a reliable message once a second; a live table shows every
- * peer's links, RTT and traffic. Runs until Ctrl-C or `--seconds`.
+ * `rtcmesh demo` (what `npm start` runs): the arena game on loopback. An
+ * embedded signaling server, a host process and N-1 bot processes
+ * (node-datachannel) join one lobby; bots move, the host replicates every
+ * position each tick (RPC snapshots from a Ticker), chat goes over reliable
+ * RPC. The game page is served on http://127.0.0.1:PORT so a person can play
+ * in the same lobby. The terminal shows a per-link table (RTT from the
+ * heartbeat ping, packets/s, bytes/s, loss, candidates, reconnects). A peer
+ * process that dies (try `kill -9`) is detected by the others and restarted.
+ * `--virtual` runs the same game on the virtual network (demo/virtual-run.ts).
  * @module
  */
-import { parseArgs } from 'node:util';
-import { Mesh, TransferMode, type LobbyMultiplayerPeer } from '../index.js';
+import { fork, type ChildProcess } from 'node:child_process';
 import { SignalingServer } from '../signaling/drivers/server.js';
+import type { ParentMessage, PeerMessage } from './demo/messages.js';
+import { Screen } from './demo/screen.js';
+import { StatsBoard, type DemoSummary } from './demo/stats-board.js';
 
-interface Row {
-  sent: number;
-  received: number;
-  bytesIn: number;
+/** Options of {@link runMeshDemo} (parsed and validated by the CLI). */
+export interface MeshDemoOptions {
+  peers: number;
+  /** 0 = until Ctrl-C. */
+  seconds: number;
+  /** Signaling server port (0 = any free port). */
+  port: number;
+  /** Game page port (0 = any free port); undefined = no page. */
+  webPort?: number;
+  lobby: string;
+  json: boolean;
+  virtual?: { latencyMs: number; jitterMs: number; loss: number; seed: number };
+  /** Where output goes (default stdout) and whether it is a terminal. */
+  out?: (text: string) => void;
+  tty?: boolean;
 }
 
-/** Parse the demo's flags and run it. */
-export async function runMeshDemo(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      peers: { type: 'string', default: '6' },
-      seconds: { type: 'string', default: '0' },
-      port: { type: 'string', default: '0' },
-    },
-    strict: true,
-  });
-  const peers = Number(values.peers);
-  const seconds = Number(values.seconds);
-  if (!Number.isInteger(peers) || peers < 2 || peers > 32) throw new Error('--peers must be an integer from 2 to 32');
-  if (!Number.isFinite(seconds) || seconds < 0) throw new Error('--seconds must be 0 (run until Ctrl-C) or more');
-  const out = (line: string) => process.stdout.write(`${line}\n`);
+const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+const PEER_PROCESS = new URL(`./demo/peer-process${EXT}`, import.meta.url);
 
-  const server = new SignalingServer({ pingIntervalMs: 0 });
-  const { url } = await server.listen({ port: Number(values.port), host: '127.0.0.1' });
-  out(`signaling server listening on ${url}`);
-  const t0 = performance.now();
-  const connection = { bindAddress: '127.0.0.1' };
-  const first = await Mesh.join({ signaling: url, connection, mode: 'mesh' });
-  out(`lobby "${first.lobby}" created by peer ${first.getUniqueId()}`);
-  const meshes: LobbyMultiplayerPeer[] = [first];
-  for (let i = 1; i < peers; i++) meshes.push(await Mesh.join({ signaling: url, connection, lobby: first.lobby }));
-  const rows = new Map<LobbyMultiplayerPeer, Row>(meshes.map((m) => [m, { sent: 0, received: 0, bytesIn: 0 }]));
-  const links = peers * (peers - 1);
-  let opened = 0;
-  let formed = false;
-  for (const m of meshes) {
-    m.on('peer_connected', () => {
-      opened++;
-      if (opened === links) {
-        formed = true;
-        out(`full mesh formed: ${peers} peers, ${links / 2} links, in ${(performance.now() - t0).toFixed(0)} ms`);
-      }
-    });
-    m.on('peer_disconnected', (id, reason) => out(`peer ${m.getUniqueId()}: peer ${id} disconnected (${reason ?? 'unknown'})`));
+/** Run the demo until `--seconds` or Ctrl-C. */
+export async function runMeshDemo(o: MeshDemoOptions): Promise<DemoSummary> {
+  const write = o.out ?? ((t: string) => process.stdout.write(t));
+  const screen = new Screen(write, o.tty ?? process.stdout.isTTY === true);
+  if (o.virtual) {
+    const { runVirtualDemo } = await import('./demo/virtual-run.js');
+    const summary = await runVirtualDemo({ peers: o.peers, seconds: o.seconds || 10, lobby: o.lobby, ...o.virtual }, screen);
+    if (o.json) write(`${JSON.stringify(summary)}\n`);
+    return summary;
   }
 
-  let tick = 0;
-  const state = new Uint8Array(48);
-  const loop = setInterval(() => {
-    tick++;
-    for (const m of meshes) {
-      m.poll();
-      const row = rows.get(m)!;
-      let p;
-      while ((p = m.getPacket()) !== undefined) {
-        row.received++;
-        row.bytesIn += p.length;
-      }
-      if (!formed) continue;
-      m.targetPeer = 0;
-      m.transferMode = TransferMode.UNRELIABLE;
-      m.putPacket(state);
-      row.sent++;
-      if (tick % 20 === 0) {
-        m.transferMode = TransferMode.RELIABLE;
-        m.putPacket(new TextEncoder().encode(`tick ${tick} from ${m.getUniqueId()}`));
-        row.sent++;
-      }
-    }
-  }, 50);
+  const t0 = performance.now();
+  const server = new SignalingServer({ pingIntervalMs: 0 });
+  const { url } = await server.listen({ port: o.port, host: '127.0.0.1' });
+  screen.line(`rtcmesh demo: signaling server on ${url}, lobby "${o.lobby}"`);
+  let web: { url: string; close(): Promise<void> } | undefined;
+  if (o.webPort !== undefined) {
+    const { serveGamePage } = await import('./demo/web.js');
+    web = await serveGamePage({ port: o.webPort, signaling: url, lobby: o.lobby });
+    screen.line(`play in the browser: ${web.url}   (join from code: Mesh.join({ signaling: '${url}', lobby: '${o.lobby}' }))`);
+  }
 
-  let last = performance.now();
-  const stats = setInterval(() => {
-    const now = performance.now();
-    const dt = (now - last) / 1000;
-    last = now;
-    out(`\n${'peer'.padStart(11)} ${'links'.padStart(5)} ${'rtt ms'.padStart(6)} ${'sent/s'.padStart(7)} ${'recv/s'.padStart(7)} ${'kB in/s'.padStart(8)}`);
-    for (const m of meshes) {
-      const row = rows.get(m)!;
-      const rtts = m.getPeers().map((p) => p.connection.getStats().rttMs).filter((r) => r >= 0);
-      const rtt = rtts.length ? (rtts.reduce((a, b) => a + b, 0) / rtts.length).toFixed(1) : '-';
-      out(
-        `${String(m.getUniqueId()).padStart(11)} ${String(m.getPeerIds().length).padStart(5)} ${rtt.padStart(6)} ${(row.sent / dt).toFixed(0).padStart(7)} ${(row.received / dt).toFixed(0).padStart(7)} ${(row.bytesIn / 1024 / dt).toFixed(1).padStart(8)}`,
-      );
-      row.sent = 0;
-      row.received = 0;
-      row.bytesIn = 0;
-    }
-  }, 1000);
+  const board = new StatsBoard();
+  const children = new Map<string, ChildProcess>();
+  const joined = new Set<string>();
+  let stopping = false;
+  const names = ['host', ...Array.from({ length: o.peers - 1 }, (_, i) => `bot${i + 1}`)];
+  const expectedLinks = (o.peers * (o.peers - 1)) / 2;
+  let formed = false;
+  const guestsSeen = new Set<string>();
 
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    if (seconds > 0) setTimeout(stop, seconds * 1000).unref();
+  const start = (name: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const child = fork(PEER_PROCESS, [url, o.lobby, name, name === 'host' ? 'host' : 'bot'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      children.set(name, child);
+      child.on('message', (m: PeerMessage) => {
+        if (m.type === 'joined') {
+          board.name(m.id, name);
+          joined.add(name);
+          if (!stopping) screen.line(`${name} joined as peer ${m.id} (pid ${child.pid})`);
+          resolve();
+        } else if (m.type === 'stats') {
+          board.report(name, m.id, m.links, m.counters, m.players, performance.now());
+          // Players the demo did not start (a person on the page, your own code).
+          for (const p of m.players) {
+            const key = `${name}>${p.id}`;
+            if (names.includes(p.name) || guestsSeen.has(key)) continue;
+            guestsSeen.add(key);
+            if (!stopping) screen.line(`${name} sees player "${p.name}" (peer ${p.id})`);
+          }
+        } else if (m.type === 'event' && !stopping) {
+          screen.line(`${name}: ${m.text}`);
+        }
+      });
+      child.once('exit', (code, signal) => {
+        if (children.get(name) === child) children.delete(name);
+        if (!joined.has(name)) reject(new Error(`${name} exited before joining (code ${code}, signal ${signal})`));
+        joined.delete(name);
+        if (stopping) return;
+        screen.line(`${name} (pid ${child.pid}) died (${signal ?? `exit code ${code}`}); restarting it`);
+        board.restarted(name);
+        start(name).catch((err: unknown) => screen.line(`could not restart ${name}: ${err instanceof Error ? err.message : String(err)}`));
+      });
+    });
+
+  screen.line(`starting ${names.length} peer processes: ${names.join(', ')}`);
+  await start('host');
+  await Promise.all(names.slice(1).map(start));
+
+  const refresh = setInterval(() => {
+    const links = board.connectedLinks();
+    if (!formed && links >= expectedLinks) {
+      formed = true;
+      screen.line(`full mesh formed: ${o.peers} peers, ${expectedLinks} link${expectedLinks === 1 ? "" : "s"}, in ${(performance.now() - t0).toFixed(0)} ms`);
+    }
+    if (screen.live) screen.block(`${board.table()}${formed ? '' : `connecting: ${links}/${expectedLinks} links\n`}Ctrl-C stops`);
+  }, 500);
+  const plain = screen.live ? undefined : setInterval(() => screen.line(`\n${board.table().trimEnd()}`), 2000);
+
+  let onSignal: (sig: string) => void = () => {};
+  const why = await new Promise<string>((resolve) => {
+    onSignal = (sig: string) => resolve(sig);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    if (o.seconds > 0) setTimeout(() => resolve('time'), o.seconds * 1000).unref();
   });
-  clearInterval(loop);
-  clearInterval(stats);
-  for (const m of meshes) m.close();
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  stopping = true;
+  clearInterval(refresh);
+  if (plain) clearInterval(plain);
+  screen.block(board.table());
+  screen.release();
+  const summary = board.summary((performance.now() - t0) / 1000);
+  await Promise.all(
+    [...children.values()].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.send({ type: 'stop' } satisfies ParentMessage, () => {});
+          setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+        }),
+    ),
+  );
+  await web?.close();
   await server.close();
-  out('\nclosed every peer and the server; exiting');
+  if (!o.json) screen.line(`\nsummary: ${summary.peers} peers, ${summary.links} link${summary.links === 1 ? "" : "s"}, rtt p50 ${summary.rtt_p50_ms} ms p99 ${summary.rtt_p99_ms} ms, ${summary.msgs} messages, ${summary.lost_reliable} reliable lost, ${summary.reconnects} reconnects, ${summary.restarts} restarts`);
+  screen.line(`stopped (${why}): closed every peer process, the page and the server`);
+  if (o.json) write(`${JSON.stringify(summary)}\n`);
+  return summary;
 }

@@ -14,7 +14,8 @@ import { SignalingServer, type SignalingServerOptions } from '../signaling/drive
 export const SERVE_USAGE = `usage: rtcmesh serve [options]
 
   --port N              TCP port (default 9080; 0 = any free port)
-  --host ADDR           address to bind (default 0.0.0.0)
+  --host ADDR           address to bind (default 127.0.0.1, this machine only;
+                        0.0.0.0 = every interface)
   --max-peers N         peers per lobby (default 4096)
   --max-lobbies N       lobbies (default 4096)
   --max-connections N   open sockets (default 10000)
@@ -165,7 +166,7 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
   const statsInterval = num(v['stats-interval'], 'stats-interval', 0, 3_600_000) ?? 0;
   const metricsPort = num(v['metrics-port'], 'metrics-port', 0, 65535);
   const port = num(v.port, 'port', 0, 65535) ?? 9080;
-  const host = v.host ?? '0.0.0.0';
+  const host = v.host ?? '127.0.0.1';
   const quiet = v.quiet === true;
 
   const server = new SignalingServer(options);

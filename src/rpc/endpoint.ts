@@ -121,7 +121,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   /**
    * The current tick, which handlers see as `ctx.tick`. A {@link Ticker}
    * driving this endpoint sets it to its own tick number (the `tick` its update
-   * gets); otherwise every {@link poll} advances it by one.
+   * gets); otherwise every {@link RpcEndpoint.poll} advances it by one.
    */
   get tick(): number {
     return this.state.tick;
@@ -242,7 +242,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
    * Poll the mesh, dispatch every inbound message in arrival order, and expire
    * timed-out requests (at the endpoint clock's time). Once per tick, before
    * the game update.
-   * @param tick the tick being run (a {@link Ticker} passes its own); default: the previous {@link tick} + 1.
+   * @param tick the tick being run (a {@link Ticker} passes its own); default: the previous {@link RpcEndpoint.tick} + 1.
    */
   poll(tick?: number): void {
     if (this.state.closed) return;
@@ -253,7 +253,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
    * {@link poll} at a time the caller gives (sans-IO drivers and simulations):
    * requests whose deadline is at or before `now` time out.
    * @param now time on the endpoint's clock.
-   * @param tick as for {@link poll}.
+   * @param tick as for {@link RpcEndpoint.poll}.
    */
   pollAt(now: number, tick?: number): void {
     const state = this.state;

@@ -46,7 +46,7 @@ export async function bundleForBrowser(entry: string): Promise<{ code: string; i
   return { code: result.outputFiles[0]!.text, inputs: Object.keys(result.metafile.inputs) };
 }
 
-const WRAPPER = `#!/bin/bash
+export const WRAPPER = `#!/bin/bash
 # Merge every --disable-features=… into one switch (Chromium keeps only the last).
 features=""
 args=()
