@@ -91,6 +91,9 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   private channel_ = 0;
   private refuse = false;
   private readonly reader = new PacketReader();
+  private packetError: ErrorCode | undefined;
+  /** Peers `disconnectPeer(id)` closed, removed (with `peer_disconnected`) on the next poll. */
+  private readonly disconnecting = new Set<number>();
   private counters = { packetsSent: 0, packetsReceived: 0, broadcastFailures: 0 };
   /** Final snapshots of removed links. */
   private readonly closedLinks = new ClosedLinks(CLOSED_LINKS_KEPT);
@@ -233,23 +236,29 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   }
 
   /**
-   * Disconnect a peer (Godot's `disconnect_peer`): close its connection and
-   * forget it. Without `force`, `peer_disconnected(id, "disconnected")` is
-   * emitted at once if it was connected; with `force`, nothing is emitted.
-   * The remote side notices its connection closing.
+   * Disconnect a peer (Godot's `disconnect_peer`). Without `force` its
+   * connection is closed now and the peer removed on the next {@link poll},
+   * which emits `peer_disconnected(id, "disconnected")` if it was connected
+   * (until then it is still listed, its received packets still readable).
+   * With `force` it is removed at once, silently. The remote side notices its
+   * connection closing.
    * @throws RtcmeshError INVALID_PEER when the peer is not present,
    *   INVALID_ARGUMENT for a bad id or `force`.
    */
   disconnectPeer(peerId: number, force = false): void {
     checkInt(peerId, 1, MAX_PEER_ID, 'disconnectPeer() peerId');
     checkBool(force, 'disconnectPeer() force');
-    if (!this.links.has(peerId)) throw new RtcmeshError(ErrorCode.INVALID_PEER, `disconnectPeer(): no peer ${peerId}`);
-    this.drop(peerId, 'disconnected', !force);
+    const link = this.links.get(peerId);
+    if (!link) throw new RtcmeshError(ErrorCode.INVALID_PEER, `disconnectPeer(): no peer ${peerId}`);
+    if (force) return this.drop(peerId, 'disconnected', false);
+    link.connection.close();
+    this.disconnecting.add(peerId);
   }
 
   /** Remove a peer, closing its connection; `notify` emits `peer_disconnected(id, reason)` if it was connected. */
   private drop(peerId: number, reason: string, notify: boolean): void {
     const link = this.links.get(peerId);
+    this.disconnecting.delete(peerId);
     if (!link) return;
     this.links.delete(peerId);
     this.reader.invalidate();
@@ -299,9 +308,9 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     return this.random.int(MIN_PEER_ID, MAX_PEER_ID);
   }
 
-  /** True in server mode (after {@link createServer}). */
+  /** True whenever the own id is 1 (Godot: `unique_id == TARGET_PEER_SERVER`): server mode, and `createMesh(1)`. */
   isServer(): boolean {
-    return this.mode === 'server';
+    return this.uniqueId === TARGET_PEER_SERVER;
   }
 
   /** The role chosen at creation, or undefined before. */
@@ -407,27 +416,49 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
 
   /**
    * Next packet: peers in fair round-robin, each peer's channels in index
-   * order. Afterwards `getPacketPeer/Channel/Mode` describe it.
+   * order; undefined when none waits (then {@link getPacketError} says why).
+   * Read `getPacketPeer/Channel/Mode` BEFORE it: they describe the packet it
+   * will return, as in Godot.
    */
   getPacket(): Uint8Array | undefined {
     const data = this.reader.read(this.links);
-    if (data !== undefined) this.counters.packetsReceived++;
+    if (data === undefined) {
+      this.packetError = this.mode === undefined ? ErrorCode.INVALID_STATE : ErrorCode.UNAVAILABLE;
+      return undefined;
+    }
+    this.packetError = undefined;
+    this.counters.packetsReceived++;
     return data;
   }
 
-  /** Sender of the packet last returned by `getPacket`. */
+  /**
+   * Why the last {@link getPacket} returned nothing (Godot's PacketPeer
+   * `get_packet_error()`): `UNAVAILABLE` when no packet was queued,
+   * `INVALID_STATE` before initialisation (or after `close()`); undefined
+   * when it returned a packet, or before the first call.
+   */
+  getPacketError(): ErrorCode | undefined {
+    return this.packetError;
+  }
+
+  /**
+   * Sender of the NEXT available packet (the one {@link getPacket} returns
+   * next), as Godot's `get_packet_peer()`; 0 when none is queued.
+   */
   getPacketPeer(): number {
-    return this.reader.last.peer;
+    return this.reader.peek(this.links)?.link.id ?? 0;
   }
 
-  /** Transfer channel of that packet (0 for the three default channels). */
+  /** Transfer channel of the next available packet (0 for the three default channels, and when none is queued). */
   getPacketChannel(): number {
-    return transferChannelOf(this.reader.last.index);
+    const next = this.reader.peek(this.links);
+    return next ? transferChannelOf(next.index) : 0;
   }
 
-  /** Transfer mode of that packet. */
+  /** Transfer mode of the next available packet; with none queued, the mode of the packet read last (RELIABLE before any). */
   getPacketMode(): TransferMode {
-    return this.reader.last.mode;
+    const next = this.reader.peek(this.links);
+    return next ? next.link.io.specs[next.index]!.mode : this.reader.last.mode;
   }
 
   // ---- the tick ----------------------------------------------------------
@@ -442,6 +473,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   poll(now: number = this.clock.now()): void {
     if (this.mode === undefined) return;
     this.lastPoll = now;
+    for (const id of [...this.disconnecting]) this.drop(id, 'disconnected', true);
     for (const link of [...this.links.values()]) {
       link.connection.poll();
       if (this.links.get(link.id) !== link) continue; // removed by a listener
@@ -462,7 +494,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    */
   nextDeadline(): number {
     if (this.mode === undefined) return Infinity;
-    let at = this.reader.isStale ? this.lastPoll : Infinity;
+    let at = this.reader.isStale || this.disconnecting.size > 0 ? this.lastPoll : Infinity;
     for (const link of this.links.values()) {
       if (link.connection.hasPendingEvents()) return this.lastPoll;
       at = Math.min(at, link.nextDeadline());
@@ -512,6 +544,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * connecting is closed silently. Calling `close()` again does nothing.
    */
   close(): void {
+    this.disconnecting.clear();
     const links = [...this.links.values()];
     const connected = links.filter((l) => l.connected).map((l) => l.id);
     this.links.clear();

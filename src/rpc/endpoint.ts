@@ -338,9 +338,13 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   dispatchInbound(): void {
     const mesh = this.mesh;
     while (mesh.getAvailablePacketCount() > 0) {
+      // As in Godot, getPacketPeer/Channel/Mode describe the packet getPacket() returns next.
+      const peer = mesh.getPacketPeer();
+      const channel = mesh.getPacketChannel();
+      const mode = mesh.getPacketMode();
       const data = mesh.getPacket();
       if (data === undefined) break;
-      this.receive(data, mesh.getPacketPeer(), mesh.getPacketChannel(), mesh.getPacketMode());
+      this.receive(data, peer, channel, mode);
     }
   }
 
