@@ -117,6 +117,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
       reconnecting: (link, attempt) => this.emit('reconnecting', link.id, attempt),
       reconnected: (link, downtime) => this.emit('reconnected', link.id, downtime),
       replayOverflow: (link, channel) => this.emit('replay_overflow', link.id, channel),
+      restarted: (link) => this.emit('peer_restarted', link.id),
     };
   }
 

@@ -104,6 +104,7 @@ export function resolvePeerOptions(options: MultiplayerPeerOptions): ResolvedPee
         bytes: opts.replayBufferBytes === undefined ? 64 * 1024 * 1024 : checkInt(opts.replayBufferBytes, 1, 2 ** 40, 'replayBufferBytes'),
       },
       policy: resolveReconnect(opts.reconnect),
+      epoch: (opts.random ?? cryptoRandom).int(1, 0xffffffff),
     },
   };
 }

@@ -28,6 +28,14 @@ export interface MultiplayerPeerEvents {
    * everything sent so far (then buffering resumes; it may overflow again).
    */
   replay_overflow: (id: number, channel: number) => void;
+  /**
+   * The remote peer's process restarted (its link came back, on a fresh
+   * connection, with a new session epoch — e.g. a host that reclaimed id 1):
+   * whatever state it held for us is gone. Reliable packets its previous
+   * instance had not acknowledged were resent to the new one; what it sends
+   * now starts a new sequence. Emitted right after `reconnected`.
+   */
+  peer_restarted: (id: number) => void;
   /** Periodic monitoring snapshot. */
   stats: (stats: MeshStats) => void;
 }
