@@ -8,4 +8,4 @@ export { channelLayout, RESERVED_CHANNEL_ID_BASE, MAX_CUSTOM_CHANNELS } from './
 export type { ChannelSpec } from './channel-layout.js';
 export { LobbyMultiplayerPeer } from './lobby.js';
 export { Mesh } from './join.js';
-export type { JoinMeshOptions, LobbySignaling, LobbySignalingEvents, LobbyJoinRequest, LobbyJoinResult, SignalingSource } from './lobby-signaling.js';
+export type { HostMeshOptions, JoinMeshOptions, LobbySignaling, LobbySignalingEvents, LobbyJoinRequest, LobbyJoinResult, SignalingSource } from './lobby-signaling.js';
