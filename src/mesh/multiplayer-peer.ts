@@ -14,45 +14,25 @@
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import type { WebRTCPeerConnection } from '../peer/peer-connection.js';
-import type { WebRTCDataChannel } from '../peer/data-channel.js';
 import type { Clock } from '../util/clock.js';
 import type { Pollable, RandomSource } from '../util/sans-io.js';
 import { checkBool, checkInt, checkOneOf, invalid } from '../util/validate.js';
-import { MAX_CUSTOM_CHANNELS, channelIndexFor, channelLayout, transferChannelOf } from './channel-layout.js';
+import { channelIndexFor, channelLayout, transferChannelOf } from './channel-layout.js';
 import { ConnectionStatus, MAX_PEER_ID, MIN_PEER_ID, TARGET_PEER_SERVER, TransferMode } from './constants.js';
 import { MAX_SESSION_HEADER } from './health/session.js';
-import type { LinkState, LinkStats, MeshStats } from './health/stats.js';
+import type { LinkStats, MeshStats } from './health/stats.js';
 import { PacketReader } from './packet-reader.js';
+import { sendPacket } from './packet-writer.js';
 import { LinkMaintenance } from './link-maintenance.js';
-import { checkAddPeer } from './peer-checks.js';
+import { checkAddPeer, checkChannels } from './peer-checks.js';
 import { MeshLink, type LinkObserver, type LinkSettings, type Reconnector } from './link.js';
 import { ClosedLinks, linkStats, meshStats } from './link-stats.js';
 import { resolvePeerOptions, type MultiplayerPeerOptions } from './peer-options.js';
-import type { MultiplayerPeer, MultiplayerPeerEvents } from './types.js';
+import type { MeshEvents, MeshMode, MultiplayerPeer, PeerInfo } from './types.js';
+
+export type { MeshEvents, MeshMode, MultiplayerPeerStats, PeerInfo } from './types.js';
 
 export { MULTIPLAYER_PEER_OPTION_KEYS, type MultiplayerPeerOptions } from './peer-options.js';
-
-/** Which role this multiplayer peer plays. */
-export type MeshMode = 'server' | 'client' | 'mesh';
-
-/** What {@link WebRTCMultiplayerPeer.getPeer} reports about one peer. */
-export interface PeerInfo {
-  id: number;
-  /** The current connection (a fresh one after each reconnect). */
-  connection: WebRTCPeerConnection;
-  /** User channels by layout index (the control channel is not listed). */
-  channels: readonly WebRTCDataChannel[];
-  /** True once the link first opened, and through reconnection attempts. */
-  connected: boolean;
-  /** Link lifecycle: connecting, connected, disconnected (within the grace) or reconnecting. */
-  state: LinkState;
-}
-
-/** Counters for monitoring (the top of {@link MeshStats}). */
-export type MultiplayerPeerStats = MeshStats;
-
-/** Events of a {@link WebRTCMultiplayerPeer} (the MultiplayerPeer events, link maintenance included). */
-export type MeshEvents = MultiplayerPeerEvents;
 
 const MODES = [TransferMode.UNRELIABLE, TransferMode.UNRELIABLE_ORDERED, TransferMode.RELIABLE] as const;
 /** Final snapshots kept for {@link WebRTCMultiplayerPeer.getClosedLinkStats}. */
@@ -141,9 +121,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   }
 
   private init(mode: MeshMode, id: number, channels: TransferMode[], status: ConnectionStatus): void {
-    if (!Array.isArray(channels)) invalid('channels', 'an array of TransferMode values', channels);
-    if (channels.length > MAX_CUSTOM_CHANNELS) invalid('channels', `at most ${MAX_CUSTOM_CHANNELS} custom channels`, channels);
-    channels.forEach((m, i) => checkOneOf(m, MODES, `channels[${i}] (a TransferMode)`));
+    checkChannels(channels);
     if (this.mode !== undefined) {
       throw new RtcmeshError(ErrorCode.INVALID_STATE, `this multiplayer peer is already a ${this.mode}; call close() before creating it again`);
     }
@@ -387,25 +365,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
         `putPacket(): transferChannel ${this.channel_} does not exist; this peer has ${this.customChannels.length} custom channel(s)`,
       );
     }
-    const target = this.target;
-    if (target > 0) {
-      const link = this.links.get(target);
-      if (!link) throw new RtcmeshError(ErrorCode.INVALID_PEER, `putPacket(): target peer ${target} is not connected to this peer`);
-      link.send(index, data);
-      this.counters.packetsSent++;
-      return;
-    }
-    const exclude = -target;
-    for (const link of this.links.values()) {
-      if (!link.connected || link.id === exclude) continue;
-      try {
-        link.send(index, data);
-        this.counters.packetsSent++;
-      } catch (err) {
-        this.counters.broadcastFailures++;
-        this.emit('send_failed', link.id, err as Error);
-      }
-    }
+    sendPacket(this.links, this.target, index, data, this.counters, (id, err) => this.emit('send_failed', id, err));
   }
 
   // ---- receiving ---------------------------------------------------------
@@ -529,20 +489,13 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
 
   /**
    * Close every connection and return to the uninitialised state, as Godot's
-   * `close()` does: no role, own id 0, no custom channels, no peers, status
-   * DISCONNECTED, `targetPeer` back to 0 (broadcast), and the packet last
-   * read forgotten (`getPacketPeer()` and `getPacketChannel()` 0,
-   * `getPacketMode()` RELIABLE). Packets not read yet are dropped.
-   * `transferMode`, `transferChannel`, `refuseNewConnections` and the
-   * counters of {@link getStats} are kept. Create it again with
-   * `createServer`, `createClient` or `createMesh`.
-   *
-   * Then, unlike Godot, every peer that was connected (its `peer_connected`
-   * was emitted; links being reconnected included) gets
-   * `peer_disconnected(id, "closed")`, so whatever tracks peers (an
-   * `RpcEndpoint` cancels their pending requests with PEER_DISCONNECTED)
-   * hears of it. Listeners already see the closed state. A peer still
-   * connecting is closed silently. Calling `close()` again does nothing.
+   * `close()` does: no role, id 0, no custom channels or peers, status
+   * DISCONNECTED, `targetPeer` 0, unread packets dropped; `transferMode`,
+   * `transferChannel`, `refuseNewConnections` and the stats counters are kept.
+   * Unlike Godot, every peer that was connected (reconnecting ones included)
+   * then gets `peer_disconnected(id, "closed")` — listeners already see the
+   * closed state — so an `RpcEndpoint` cancels its pending requests. A peer
+   * still connecting is closed silently. A second call does nothing.
    */
   close(): void {
     this.disconnecting.clear();

@@ -3,7 +3,9 @@
  * @module
  */
 import type { EventEmitter } from 'eventemitter3';
-import type { MeshStats } from './health/stats.js';
+import type { WebRTCDataChannel } from '../peer/data-channel.js';
+import type { WebRTCPeerConnection } from '../peer/peer-connection.js';
+import type { LinkState, MeshStats } from './health/stats.js';
 
 export { TransferMode, ConnectionStatus, TARGET_PEER_BROADCAST, TARGET_PEER_SERVER, MIN_PEER_ID, MAX_PEER_ID } from './constants.js';
 import type { TransferMode, ConnectionStatus } from './constants.js';
@@ -70,7 +72,29 @@ export interface MultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> {
   getMaxPacketSize(): number;
   /** Ids of connected peers. */
   getPeerIds(): number[];
-  /** Advance state machines and deliver events; once per tick. */
-  poll(): void;
+  /** Advance state machines and deliver events; once per tick (`now`: clock ms, default the peer's clock). */
+  poll(now?: number): void;
   close(): void;
 }
+
+/** Which role this multiplayer peer plays. */
+export type MeshMode = 'server' | 'client' | 'mesh';
+
+/** What {@link WebRTCMultiplayerPeer.getPeer} reports about one peer. */
+export interface PeerInfo {
+  id: number;
+  /** The current connection (a fresh one after each reconnect). */
+  connection: WebRTCPeerConnection;
+  /** User channels by layout index (the control channel is not listed). */
+  channels: readonly WebRTCDataChannel[];
+  /** True once the link first opened, and through reconnection attempts. */
+  connected: boolean;
+  /** Link lifecycle: connecting, connected, disconnected (within the grace) or reconnecting. */
+  state: LinkState;
+}
+
+/** Counters for monitoring (the top of {@link MeshStats}). */
+export type MultiplayerPeerStats = MeshStats;
+
+/** Events of a {@link WebRTCMultiplayerPeer} (the MultiplayerPeer events, link maintenance included). */
+export type MeshEvents = MultiplayerPeerEvents;
