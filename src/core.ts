@@ -11,5 +11,6 @@ export * from './signaling/index.js';
 export * from './mesh/index.js';
 export { realClock } from './util/clock.js';
 export type { Clock } from './util/clock.js';
+export type { Pollable, RandomSource } from './util/sans-io.js';
 export * from './transport/virtual/index.js';
 export * from './rpc/index.js';

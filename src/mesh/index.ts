@@ -3,6 +3,7 @@ export * from './types.js';
 export { WebRTCMultiplayerPeer } from './multiplayer-peer.js';
 export type { MeshEvents, MeshMode, MultiplayerPeerOptions, MultiplayerPeerStats, PeerInfo } from './multiplayer-peer.js';
 export type { Reconnector } from './link.js';
+export type { LinkMaintenance } from './link-maintenance.js';
 export * from './health/index.js';
 export { channelLayout, RESERVED_CHANNEL_ID_BASE, MAX_CUSTOM_CHANNELS } from './channel-layout.js';
 export type { ChannelSpec } from './channel-layout.js';
