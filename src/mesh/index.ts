@@ -5,7 +5,9 @@ export type { MeshEvents, MeshMode, MultiplayerPeerOptions, MultiplayerPeerStats
 export type { Reconnector } from './link.js';
 export type { AcceptChannelHook } from './foreign-channels.js';
 export type { MeshReconnectOptions, LinkChannelStats, LinkState, LinkStateChange, LinkStats, MeshStats } from './health/index.js';
+export type { LinkMaintenance } from './link-maintenance.js';
 export type { ChannelSpec } from './channel-layout.js';
 export { LobbyMultiplayerPeer } from './lobby.js';
+export type { MultiplayerPeerFacade } from './facade.js';
 export { Mesh } from './join.js';
-export type { JoinMeshOptions, LobbySignaling, LobbySignalingEvents, LobbyJoinRequest, LobbyJoinResult, SignalingSource } from './lobby-signaling.js';
+export type { HostMeshOptions, JoinMeshOptions, LobbySignaling, LobbySignalingEvents, LobbyJoinRequest, LobbyJoinResult, SignalingSource } from './lobby-signaling.js';

@@ -65,7 +65,7 @@ describe('Mesh.join', () => {
   });
 
   it('forms a server with four clients in a client_server lobby; clients see only the server', async () => {
-    const host = await join({ mode: 'client_server', channels: [TransferMode.UNRELIABLE] });
+    const host = await join({ mode: 'client_server', create: true, channels: [TransferMode.UNRELIABLE] });
     expect(host.isServer()).toBe(true);
     const clients = await Promise.all(Array.from({ length: 4 }, () => join({ lobby: host.lobby, channels: [TransferMode.UNRELIABLE] })));
     const all = [host, ...clients];

@@ -56,7 +56,9 @@ export class MeshMember {
   constructor(private readonly api: RtcmeshApi) {}
 
   async join(s: JoinSettings): Promise<{ id: number; lobby: string; peers: number[] }> {
-    const mesh = await this.api.Mesh.join({
+    // The first member of a client_server lobby is its host (joiners never create one).
+    const enter = s.mode === 'client_server' && s.lobby === undefined ? this.api.Mesh.host : this.api.Mesh.join;
+    const mesh = await enter({
       signaling: s.url,
       ...(s.lobby !== undefined && { lobby: s.lobby }),
       ...(s.mode !== undefined && { mode: s.mode }),
