@@ -24,6 +24,10 @@ export const SERVE_USAGE = `usage: rtcmesh serve [options]
   --max-lobbies-per-address N   live lobbies one IP address created (default 64; 0 = no limit)
   --max-detached-per-address N  peers in resume grace per IP address (default 64; 0 = no limit)
   --upgrade-timeout MS  destroy connections that have not upgraded by then (default 5000)
+  --max-pending-per-address N   connections of one IP address still upgrading (default 16;
+                        0 = no limit)
+  --connection-rate N/MS  new connections per IP address per window (default 100/1000;
+                        0/1000 = no limit)
   --queue-bytes N       bytes queued per detached peer (default 262144); per lobby 4x,
                         server-wide 256x unless the server options say otherwise
   --max-message-bytes N largest frame accepted (default 65536)
@@ -94,6 +98,8 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
         'max-lobbies-per-address': { type: 'string' },
         'max-detached-per-address': { type: 'string' },
         'upgrade-timeout': { type: 'string' },
+        'max-pending-per-address': { type: 'string' },
+        'connection-rate': { type: 'string' },
         'queue-bytes': { type: 'string' },
         'max-message-bytes': { type: 'string' },
         origin: { type: 'string', multiple: true },
@@ -134,6 +140,12 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
   set('maxLobbiesPerAddress', num(v['max-lobbies-per-address'], 'max-lobbies-per-address', 0, 10_000_000));
   set('maxDetachedPerAddress', num(v['max-detached-per-address'], 'max-detached-per-address', 0, 10_000_000));
   set('upgradeTimeoutMs', num(v['upgrade-timeout'], 'upgrade-timeout', 0, 3_600_000));
+  set('maxPendingUpgradesPerAddress', num(v['max-pending-per-address'], 'max-pending-per-address', 0, 10_000_000));
+  if (v['connection-rate'] !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(v['connection-rate']);
+    if (!m) throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, `--connection-rate must look like 100/1000 (connections/milliseconds), got "${v['connection-rate']}"`);
+    options.connectionRate = { count: Number(m[1]), windowMs: Number(m[2]) };
+  }
   const queueBytes = num(v['queue-bytes'], 'queue-bytes', 0, 1 << 30);
   if (queueBytes !== undefined) {
     options.resumeQueueBytes = queueBytes;

@@ -32,7 +32,9 @@ interface Serve {
 }
 
 function startServe(redisUrl: string): Promise<Serve> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--redis', redisUrl, '--secret', SECRET], {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--redis', redisUrl, '--secret', SECRET,
+    // Every test client connects from 127.0.0.1: lift the per-address upgrade limits meant for the internet.
+    '--max-pending-per-address', '0', '--connection-rate', '0/1000'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
