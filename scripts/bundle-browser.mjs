@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * Bundle rtcmesh's browser entry point (src/browser.ts) into one ES module,
+ * Bundle rtcmesh's browser entry point (src/browser.ts) and the browser side of
+ * rtcmesh/signaling (src/entries/browser-bundle.ts) into one ES module,
  * dist/rtcmesh.browser.js (+ .map), for pages and examples that load rtcmesh
  * without a bundler of their own. Run by `npm run build` after tsc.
  * Fails if the bundle would pull in any Node.js module. Prints the size, raw
@@ -24,7 +25,7 @@ const outfile = args.find((a) => a.startsWith('--outfile='))?.slice('--outfile='
 const nodeModules = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
 const result = await build({
-  entryPoints: [join(root, 'src', 'browser.ts')],
+  entryPoints: [join(root, 'src', 'entries', 'browser-bundle.ts')],
   outfile,
   bundle: true,
   platform: 'browser',

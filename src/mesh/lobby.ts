@@ -122,8 +122,8 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
     else if (joined.id === 1) this.mesh.createServer(channels);
     else this.mesh.createClient(joined.id, channels);
     for (const id of joined.peers) this.members.add(id);
-    if (joined.mode === 'mesh') this.readiness.require(joined.peers);
-    else if (joined.id !== 1) this.readiness.require([1]);
+    if (joined.mode === 'mesh') this.readiness.waitFor(joined.peers);
+    else if (joined.id !== 1) this.readiness.waitFor([1]);
     // connect to those present first, then to what was announced meanwhile
     this.inputs.unshift(...joined.peers.map((id): Input => ({ kind: 'connect', id })));
     this.joined = true;

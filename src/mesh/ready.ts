@@ -20,7 +20,7 @@ export class ReadyTracker {
   private waiters: Waiter[] = [];
 
   /** Require an open link to each of `ids` (client mode: the host; mesh mode: every member present at join). */
-  require(ids: Iterable<number>): void {
+  waitFor(ids: Iterable<number>): void {
     for (const id of ids) this.required.add(id);
   }
 

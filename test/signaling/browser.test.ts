@@ -12,7 +12,7 @@ import { cleanup, client, startServer, waitForEvent } from './helpers.js';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
 const required = process.env.RTCMESH_REQUIRE_SYSTEM === '1';
-const entry = fileURLToPath(new URL('../../src/browser.ts', import.meta.url));
+const entry = fileURLToPath(new URL('../../src/entries/browser-bundle.ts', import.meta.url));
 
 let browser: Browser | undefined;
 afterAll(async () => {
