@@ -199,6 +199,12 @@ const PER_TURN = 256;
 const HIGH_WATER = 1024 * 1024;
 const SIZE = 64;
 
+/** Wall-clock rate and process CPU time (JS and the native SCTP threads) per message of a stage. */
+interface Rate {
+  perS: number;
+  cpuUs: number;
+}
+
 /** Two linked mesh-mode peers (ids 2 and 3) with the session header on or off. */
 async function pair(session: boolean): Promise<[WebRTCMultiplayerPeer, WebRTCMultiplayerPeer]> {
   const a = new WebRTCMultiplayerPeer({ session });
@@ -222,12 +228,13 @@ async function pair(session: boolean): Promise<[WebRTCMultiplayerPeer, WebRTCMul
  * application hands the mesh), up to PER_TURN per turn below a 1 MiB
  * high-water mark, both peers polled every turn, B reading with getPacket.
  */
-async function throughput([a, b]: [WebRTCMultiplayerPeer, WebRTCMultiplayerPeer]): Promise<number> {
+async function throughput([a, b]: [WebRTCMultiplayerPeer, WebRTCMultiplayerPeer]): Promise<Rate> {
   const channel = a.getPeer(3)!.channels[0]!;
   let received = 0;
   let last = -1;
   let sent = 0;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   while (received < PER_STAGE) {
     while (sent < PER_STAGE && channel.getBufferedAmount() < HIGH_WATER) {
       const msg = new Uint8Array(SIZE);
@@ -240,21 +247,22 @@ async function throughput([a, b]: [WebRTCMultiplayerPeer, WebRTCMultiplayerPeer]
     for (let d = b.getPacket(); d !== undefined; d = b.getPacket()) (received++, (last = d[0]!));
     await new Promise((r) => setImmediate(r));
   }
-  const rate = PER_STAGE / ((performance.now() - t0) / 1000);
+  const perS = PER_STAGE / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(c0);
   if (last !== (PER_STAGE - 1) % 256) throw new Error('bench: packets arrived out of order');
-  return rate;
+  return { perS, cpuUs: (cpu.user + cpu.system) / PER_STAGE };
 }
 
 /** Session on vs off, alternating rounds on two live pairs; per-round ratios. */
-async function sessionCost(): Promise<{ on: number[]; off: number[]; ratios: number[] }> {
+async function sessionCost(): Promise<{ on: Rate[]; off: Rate[]; ratios: number[] }> {
   const withSession = await pair(true);
   const without = await pair(false);
   const stop = pollEvery([...withSession, ...without]);
   try {
     await throughput(withSession); // warm-up, not counted
     await throughput(without);
-    const on: number[] = [];
-    const off: number[] = [];
+    const on: Rate[] = [];
+    const off: Rate[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       if (r % 2 === 0) {
         off.push(await throughput(without));
@@ -264,7 +272,7 @@ async function sessionCost(): Promise<{ on: number[]; off: number[]; ratios: num
         off.push(await throughput(without));
       }
     }
-    return { on, off, ratios: on.map((x, i) => x / off[i]!) };
+    return { on, off, ratios: on.map((x, i) => x.perS / off[i]!.perS) };
   } finally {
     stop();
     for (const m of [...withSession, ...without]) m.close();
@@ -313,13 +321,18 @@ export async function run(): Promise<Record<string, number | string>> {
   if (cost) {
     printTable(
       `maintain: ${SIZE} B reliable messages/s over one link, a fresh array per putPacket, ${ROUNDS} alternating rounds of ${PER_STAGE} (the session header and replay buffer cost)`,
-      ['round', 'session on', 'session off', 'on ÷ off'],
-      [...cost.on.map((x, i) => [String(i + 1), x, cost.off[i]!, cost.ratios[i]!]), ['median', median(cost.on), median(cost.off), median(cost.ratios)]],
+      ['round', 'session on', 'session off', 'on ÷ off', 'CPU µs/msg on', 'CPU µs/msg off'],
+      [
+        ...cost.on.map((x, i) => [String(i + 1), x.perS, cost.off[i]!.perS, cost.ratios[i]!, x.cpuUs, cost.off[i]!.cpuUs]),
+        ['median', median(cost.on.map((x) => x.perS)), median(cost.off.map((x) => x.perS)), median(cost.ratios), median(cost.on.map((x) => x.cpuUs)), median(cost.off.map((x) => x.cpuUs))],
+      ],
     );
     Object.assign(figures, {
-      session_msgs_per_s: Math.round(median(cost.on)),
-      plain_msgs_per_s: Math.round(median(cost.off)),
+      session_msgs_per_s: Math.round(median(cost.on.map((x) => x.perS))),
+      plain_msgs_per_s: Math.round(median(cost.off.map((x) => x.perS))),
       session_ratio: round(median(cost.ratios)),
+      session_cpu_us_per_msg: round(median(cost.on.map((x) => x.cpuUs)), 2),
+      plain_cpu_us_per_msg: round(median(cost.off.map((x) => x.cpuUs)), 2),
     });
   }
   printFigures(figures);
