@@ -61,6 +61,12 @@ const ROUND_S = 1;
 const BACKLOG = 256 * 1024;
 const PER_TURN = 64;
 
+/** Deliveries/s over the whole mesh and process CPU time (JS and native threads) per delivery. */
+interface Rate {
+  perS: number;
+  cpuUs: number;
+}
+
 /** The native node-datachannel connection under an engine connection (bench only: reaches a private field). */
 function nativeOf(conn: EngineConnection | undefined): ndc.PeerConnection {
   const pc = (conn as unknown as { pc?: ndc.PeerConnection } | undefined)?.pc;
@@ -94,11 +100,12 @@ async function rawChannels(meshes: LobbyMultiplayerPeer[], delivered: { n: numbe
  * to its 7 raw channels — while its largest backlog is below BACKLOG; every
  * member is polled and read each turn. Deliveries/s over the whole mesh.
  */
-async function roundRate(meshes: LobbyMultiplayerPeer[], raw: ndc.DataChannel[][] | undefined, delivered: { n: number }): Promise<number> {
+async function roundRate(meshes: LobbyMultiplayerPeer[], raw: ndc.DataChannel[][] | undefined, delivered: { n: number }): Promise<Rate> {
   const msg = new Uint8Array(64);
   const start = delivered.n;
   const end = performance.now() + ROUND_S * 1000;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await new Promise<void>((resolve) => {
     const tick = () => {
       for (let k = 0; k < meshes.length; k++) {
@@ -124,7 +131,9 @@ async function roundRate(meshes: LobbyMultiplayerPeer[], raw: ndc.DataChannel[][
     };
     tick();
   });
-  const rate = (delivered.n - start) / ((performance.now() - t0) / 1000);
+  const count = delivered.n - start;
+  const cpu = process.cpuUsage(c0);
+  const rate = { perS: count / ((performance.now() - t0) / 1000), cpuUs: (cpu.user + cpu.system) / Math.max(1, count) };
   // drain what is still in flight before the next round, so it is not counted there
   const quiet = performance.now() + 300;
   while (performance.now() < quiet) {
@@ -138,14 +147,14 @@ async function roundRate(meshes: LobbyMultiplayerPeer[], raw: ndc.DataChannel[][
 }
 
 /** Broadcast vs raw on the same 8-mesh, alternating rounds (plus one warm-up of each). */
-async function broadcastVsRaw(meshes: LobbyMultiplayerPeer[]): Promise<{ broadcast: number[]; raw: number[]; ratios: number[] }> {
+async function broadcastVsRaw(meshes: LobbyMultiplayerPeer[]): Promise<{ broadcast: Rate[]; raw: Rate[]; ratios: number[] }> {
   const delivered = { n: 0 };
   const raw = await rawChannels(meshes, delivered);
   try {
     await roundRate(meshes, undefined, delivered);
     await roundRate(meshes, raw, delivered);
-    const b: number[] = [];
-    const r: number[] = [];
+    const b: Rate[] = [];
+    const r: Rate[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       if (i % 2 === 0) {
         r.push(await roundRate(meshes, raw, delivered));
@@ -155,7 +164,7 @@ async function broadcastVsRaw(meshes: LobbyMultiplayerPeer[]): Promise<{ broadca
         r.push(await roundRate(meshes, raw, delivered));
       }
     }
-    return { broadcast: b, raw: r, ratios: b.map((x, i) => x / r[i]!) };
+    return { broadcast: b, raw: r, ratios: b.map((x, i) => x.perS / r[i]!.perS) };
   } finally {
     for (const dc of raw.flat()) dc.close();
   }
@@ -220,16 +229,25 @@ export async function run(): Promise<Record<string, number | string>> {
     const lone = await rawRate(2);
     printTable(
       `mesh: 8-mesh, every member sending one 64 B message to its 7 peers, ${ROUNDS} alternating rounds of ${ROUND_S} s (deliveries/s)`,
-      ['round', 'broadcast', 'raw, same 7 channels', 'broadcast ÷ raw'],
+      ['round', 'broadcast', 'raw, same 7 channels', 'broadcast ÷ raw', 'CPU µs/delivery broadcast', 'CPU µs/delivery raw'],
       [
-        ...cmp.broadcast.map((x, i) => [String(i + 1), x, cmp.raw[i]!, cmp.ratios[i]!]),
-        ['median', median(cmp.broadcast), median(cmp.raw), median(cmp.ratios)],
+        ...cmp.broadcast.map((x, i) => [String(i + 1), x.perS, cmp.raw[i]!.perS, cmp.ratios[i]!, x.cpuUs, cmp.raw[i]!.cpuUs]),
+        [
+          'median',
+          median(cmp.broadcast.map((x) => x.perS)),
+          median(cmp.raw.map((x) => x.perS)),
+          median(cmp.ratios),
+          median(cmp.broadcast.map((x) => x.cpuUs)),
+          median(cmp.raw.map((x) => x.cpuUs)),
+        ],
       ],
     );
     printTable('mesh: for scale', ['figure', 'value'], [['raw node-datachannel 64 B msgs/s, 1 lone link', lone]]);
     Object.assign(figures, {
-      broadcast_msgs_per_s: Math.round(median(cmp.broadcast)),
-      raw_broadcast_msgs_per_s: Math.round(median(cmp.raw)),
+      broadcast_msgs_per_s: Math.round(median(cmp.broadcast.map((x) => x.perS))),
+      raw_broadcast_msgs_per_s: Math.round(median(cmp.raw.map((x) => x.perS))),
+      broadcast_cpu_us: round(median(cmp.broadcast.map((x) => x.cpuUs)), 2),
+      raw_broadcast_cpu_us: round(median(cmp.raw.map((x) => x.cpuUs)), 2),
       raw_msgs_per_s: Math.round(lone),
       broadcast_ratio: round(median(cmp.ratios)),
     });

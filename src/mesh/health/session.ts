@@ -14,12 +14,12 @@ import { MAX_VARINT_BYTES, readVarint, varintLength, writeVarint } from './varin
 export const MAX_SESSION_HEADER = MAX_VARINT_BYTES;
 
 /** First slab of a channel's replay ring (allocated on the first packet; grows by doubling). */
-const MIN_SLAB = 4096;
+const MIN_SLAB = 2048;
 /** An idle ring (everything acknowledged) larger than this is released, so a burst does not pin memory. */
 const IDLE_SLAB = 256 * 1024;
 /** Chunk that frames sent while buffering is suspended are cut from. */
 const SCRATCH = 16 * 1024;
-const MIN_RECORDS = 64;
+const MIN_RECORDS = 16;
 
 /** Limits of one channel's replay buffer. */
 export interface ReplayLimits {
