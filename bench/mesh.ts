@@ -11,7 +11,7 @@
  * per-round ratios (deliveries/s ÷ deliveries/s). For scale,
  * `raw_msgs_per_s` is raw node-datachannel's 64 B rate on one lone link.
  * `MESH_BENCH_STAGES` (form, broadcast; default both) and
- * `MESH_BENCH_ROUNDS` (default 5) narrow a run.
+ * `MESH_BENCH_ROUNDS` (default 7) narrow a run.
  */
 import ndc from 'node-datachannel';
 import { Mesh, SignalingServer, type LobbyMultiplayerPeer } from '../src/index.js';
@@ -56,7 +56,7 @@ async function settle(): Promise<number> {
 }
 
 const STAGES = new Set((process.env.MESH_BENCH_STAGES ?? 'form,broadcast').split(','));
-const ROUNDS = Number(process.env.MESH_BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.MESH_BENCH_ROUNDS ?? 7);
 const ROUND_S = 1;
 const BACKLOG = 256 * 1024;
 const PER_TURN = 64;

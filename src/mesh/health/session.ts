@@ -20,6 +20,8 @@ const IDLE_SLAB = 256 * 1024;
 /** Chunk that frames sent while buffering is suspended are cut from. */
 const SCRATCH = 16 * 1024;
 const MIN_RECORDS = 16;
+const NO_OFFSETS = new Float64Array(0);
+const NO_LENGTHS = new Int32Array(0);
 
 /** Limits of one channel's replay buffer. */
 export interface ReplayLimits {
@@ -61,9 +63,10 @@ export class SendSession {
   /** Byte ring of the buffered frames (empty until the first packet). */
   private slab = new Uint8Array(0);
   /** Offsets and lengths of the buffered frames, a ring from `head`, oldest first (sequences `seq − count + 1 … seq`). */
-  private offs = new Float64Array(MIN_RECORDS);
-  private lens = new Int32Array(MIN_RECORDS);
-  private mask = MIN_RECORDS - 1;
+  private offs = NO_OFFSETS;
+  private lens = NO_LENGTHS;
+  /** Record capacity − 1 (a power of two; −1 before the first packet: an idle channel holds no arrays). */
+  private mask = -1;
   private head = 0;
   private count = 0;
   private bytes = 0;
@@ -199,7 +202,7 @@ export class SendSession {
   }
 
   private growRecords(): void {
-    const cap = (this.mask + 1) * 2;
+    const cap = Math.max(MIN_RECORDS, (this.mask + 1) * 2);
     const offs = new Float64Array(cap);
     const lens = new Int32Array(cap);
     for (let i = 0; i < this.count; i++) {
@@ -218,11 +221,9 @@ export class SendSession {
     this.count = 0;
     this.bytes = 0;
     this.slab = new Uint8Array(0);
-    if (this.offs.length > MIN_RECORDS) {
-      this.offs = new Float64Array(MIN_RECORDS);
-      this.lens = new Int32Array(MIN_RECORDS);
-      this.mask = MIN_RECORDS - 1;
-    }
+    this.offs = NO_OFFSETS;
+    this.lens = NO_LENGTHS;
+    this.mask = -1;
   }
 }
 
