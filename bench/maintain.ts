@@ -12,8 +12,11 @@
  *    cut until both sides report `reconnected`; packets lost, duplicated, out
  *    of order at the receiver.
  *
- * 3. The session header's cost: 64 B reliable messages/s over one link with
- *    `session` on and off, alternating rounds.
+ * 3. The session header's cost: 64 B reliable messages/s (a fresh array per
+ *    putPacket on both sides) over two live links, one with `session` on and
+ *    one with it off, in alternating rounds; `session_ratio` is the median of
+ *    the per-round ratios. `MAINTAIN_BENCH_STAGES` (detect,cut,throughput),
+ *    `MAINTAIN_BENCH_ROUNDS` and `MAINTAIN_BENCH_PER_STAGE` narrow a run.
  *
  * Last stdout line: `{"suite":"maintain","detect_ms":…,"reconnect_ms":…,"lost":…,"duplicated":…,…}`.
  */
@@ -187,101 +190,152 @@ async function cutAndReconnect(): Promise<CutResult> {
   }
 }
 
-/** 64 B reliable messages per second over one link, session header on or off (the header's cost). */
-async function throughput(session: boolean): Promise<number> {
+/** Messages per stage of a throughput round (short stages, alternated, so load drift hits both alike). */
+const PER_STAGE = Number(process.env.MAINTAIN_BENCH_PER_STAGE ?? 20_000);
+/** Throughput rounds (each: session on and off, in alternating order). */
+const ROUNDS = Number(process.env.MAINTAIN_BENCH_ROUNDS ?? 5);
+/** Stages to run: detect, cut, throughput (default all). */
+const STAGES = new Set((process.env.MAINTAIN_BENCH_STAGES ?? 'detect,cut,throughput').split(','));
+const PER_TURN = 256;
+const HIGH_WATER = 1024 * 1024;
+const SIZE = 64;
+
+/** Wall-clock rate and process CPU time (JS and the native SCTP threads) per message of a stage. */
+interface Rate {
+  perS: number;
+  cpuUs: number;
+}
+
+/** Two linked mesh-mode peers (ids 2 and 3) with the session header on or off. */
+async function pair(session: boolean): Promise<[WebRTCMultiplayerPeer, WebRTCMultiplayerPeer]> {
   const a = new WebRTCMultiplayerPeer({ session });
   const b = new WebRTCMultiplayerPeer({ session });
   a.createMesh(2);
   b.createMesh(3);
-  const stop = pollEvery([a, b]);
-  try {
-    link(a, b);
-    await until(() => a.getPeerIds().length === 1 && b.getPeerIds().length === 1, 'the pair to connect', 20_000);
-    const count = 100_000;
-    const msg = new Uint8Array(64);
-    const channel = a.getPeer(3)!.channels[0]!;
-    let received = 0;
-    a.targetPeer = 3;
-    const t0 = performance.now();
-    let sent = 0;
-    while (received < count) {
-      while (sent < count && channel.getBufferedAmount() < 1024 * 1024) {
-        a.putPacket(msg);
-        sent++;
-      }
-      await new Promise((r) => setImmediate(r));
-      a.poll();
-      b.poll();
-      while (b.getPacket() !== undefined) received++;
+  link(a, b);
+  const started = performance.now();
+  while (a.getPeerIds().length !== 1 || b.getPeerIds().length !== 1) {
+    if (performance.now() - started > 20_000) throw new Error('bench: timed out waiting until the pair connects');
+    a.poll();
+    b.poll();
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  a.targetPeer = 3;
+  return [a, b];
+}
+
+/**
+ * 64 B reliable messages/s A→B, a FRESH array per `putPacket` (what an
+ * application hands the mesh), up to PER_TURN per turn below a 1 MiB
+ * high-water mark, both peers polled every turn, B reading with getPacket.
+ */
+async function throughput([a, b]: [WebRTCMultiplayerPeer, WebRTCMultiplayerPeer]): Promise<Rate> {
+  const channel = a.getPeer(3)!.channels[0]!;
+  let received = 0;
+  let last = -1;
+  let sent = 0;
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  while (received < PER_STAGE) {
+    while (sent < PER_STAGE && channel.getBufferedAmount() < HIGH_WATER) {
+      const msg = new Uint8Array(SIZE);
+      msg[0] = sent & 0xff;
+      a.putPacket(msg);
+      if ((++sent & (PER_TURN - 1)) === 0) break;
     }
-    return count / ((performance.now() - t0) / 1000);
+    a.poll();
+    b.poll();
+    for (let d = b.getPacket(); d !== undefined; d = b.getPacket()) (received++, (last = d[0]!));
+    await new Promise((r) => setImmediate(r));
+  }
+  const perS = PER_STAGE / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(c0);
+  if (last !== (PER_STAGE - 1) % 256) throw new Error('bench: packets arrived out of order');
+  return { perS, cpuUs: (cpu.user + cpu.system) / PER_STAGE };
+}
+
+/** Session on vs off, alternating rounds on two live pairs; per-round ratios. */
+async function sessionCost(): Promise<{ on: Rate[]; off: Rate[]; ratios: number[] }> {
+  const withSession = await pair(true);
+  const without = await pair(false);
+  const stop = pollEvery([...withSession, ...without]);
+  try {
+    await throughput(withSession); // warm-up, not counted
+    await throughput(without);
+    const on: Rate[] = [];
+    const off: Rate[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      if (r % 2 === 0) {
+        off.push(await throughput(without));
+        on.push(await throughput(withSession));
+      } else {
+        on.push(await throughput(withSession));
+        off.push(await throughput(without));
+      }
+    }
+    return { on, off, ratios: on.map((x, i) => x.perS / off[i]!.perS) };
   } finally {
     stop();
-    a.close();
-    b.close();
+    for (const m of [...withSession, ...without]) m.close();
   }
 }
 
 export async function run(): Promise<Record<string, number | string>> {
-  const det = await detection();
-  const cut = await cutAndReconnect();
-  // alternate, and take medians, so JIT warm-up favours neither
-  const on: number[] = [];
-  const off: number[] = [];
-  for (let r = 0; r < 3; r++) {
-    if (r % 2 === 0) {
-      off.push(await throughput(false));
-      on.push(await throughput(true));
-    } else {
-      on.push(await throughput(true));
-      off.push(await throughput(false));
-    }
+  const det = STAGES.has('detect') ? await detection() : undefined;
+  const cut = STAGES.has('cut') ? await cutAndReconnect() : undefined;
+  const cost = STAGES.has('throughput') ? await sessionCost() : undefined;
+  const figures: Record<string, number | string> = { suite: 'maintain' };
+  if (det) {
+    printTable(
+      'maintain: SIGKILL of one member of a 4-peer mesh (heartbeat 1 s / timeout 5 s, defaults)',
+      ['survivor', 'detect ms', 'reason'],
+      det.perSurvivor.map((ms, i) => [String(i + 1), ms, det.reasons[i]!]),
+    );
+    figures.detect_ms = round(Math.max(...det.perSurvivor), 0);
+    figures.detect_min_ms = round(Math.min(...det.perSurvivor), 0);
   }
-  const withSession = median(on);
-  const withoutSession = median(off);
-  const detectMs = Math.max(...det.perSurvivor);
-  printTable(
-    'maintain: SIGKILL of one member of a 4-peer mesh (heartbeat 1 s / timeout 5 s, defaults)',
-    ['survivor', 'detect ms', 'reason'],
-    det.perSurvivor.map((ms, i) => [String(i + 1), ms, det.reasons[i]!]),
-  );
-  printTable(
-    `maintain: link cut underneath for ${CUT_MS / 1000} s while ${TOTAL} numbered reliable packets flow (${RATE_PER_S}/s)`,
-    ['figure', 'value'],
-    [
-      ['reconnect ms after the cut ended', cut.reconnectMs],
-      ['downtime ms (lost → reconnected)', cut.downtimeMs],
-      ['reconnection attempts', cut.attempts],
-      ['packets received', cut.received],
-      ['packets lost', cut.lost],
-      ['packets duplicated', cut.duplicated],
-      ['packets out of order', cut.outOfOrder],
-      ['packets replayed by the sender', cut.replayed],
-    ],
-  );
-  printTable(
-    'maintain: 64 B reliable messages/s over one link, median of 3 alternating rounds (the session header and replay buffer cost)',
-    ['session', 'msgs/s'],
-    [
-      ['on (default)', withSession],
-      ['off', withoutSession],
-    ],
-  );
-  const figures = {
-    suite: 'maintain',
-    detect_ms: round(detectMs, 0),
-    detect_min_ms: round(Math.min(...det.perSurvivor), 0),
-    reconnect_ms: round(cut.reconnectMs, 0),
-    downtime_ms: round(cut.downtimeMs, 0),
-    lost: cut.lost,
-    duplicated: cut.duplicated,
-    out_of_order: cut.outOfOrder,
-    replayed: cut.replayed,
-    attempts: cut.attempts,
-    session_msgs_per_s: Math.round(withSession),
-    plain_msgs_per_s: Math.round(withoutSession),
-    session_ratio: round(withSession / withoutSession),
-  };
+  if (cut) {
+    printTable(
+      `maintain: link cut underneath for ${CUT_MS / 1000} s while ${TOTAL} numbered reliable packets flow (${RATE_PER_S}/s)`,
+      ['figure', 'value'],
+      [
+        ['reconnect ms after the cut ended', cut.reconnectMs],
+        ['downtime ms (lost → reconnected)', cut.downtimeMs],
+        ['reconnection attempts', cut.attempts],
+        ['packets received', cut.received],
+        ['packets lost', cut.lost],
+        ['packets duplicated', cut.duplicated],
+        ['packets out of order', cut.outOfOrder],
+        ['packets replayed by the sender', cut.replayed],
+      ],
+    );
+    Object.assign(figures, {
+      reconnect_ms: round(cut.reconnectMs, 0),
+      downtime_ms: round(cut.downtimeMs, 0),
+      lost: cut.lost,
+      duplicated: cut.duplicated,
+      out_of_order: cut.outOfOrder,
+      replayed: cut.replayed,
+      attempts: cut.attempts,
+    });
+  }
+  if (cost) {
+    printTable(
+      `maintain: ${SIZE} B reliable messages/s over one link, a fresh array per putPacket, ${ROUNDS} alternating rounds of ${PER_STAGE} (the session header and replay buffer cost)`,
+      ['round', 'session on', 'session off', 'on ÷ off', 'CPU µs/msg on', 'CPU µs/msg off'],
+      [
+        ...cost.on.map((x, i) => [String(i + 1), x.perS, cost.off[i]!.perS, cost.ratios[i]!, x.cpuUs, cost.off[i]!.cpuUs]),
+        ['median', median(cost.on.map((x) => x.perS)), median(cost.off.map((x) => x.perS)), median(cost.ratios), median(cost.on.map((x) => x.cpuUs)), median(cost.off.map((x) => x.cpuUs))],
+      ],
+    );
+    Object.assign(figures, {
+      session_msgs_per_s: Math.round(median(cost.on.map((x) => x.perS))),
+      plain_msgs_per_s: Math.round(median(cost.off.map((x) => x.perS))),
+      session_ratio: round(median(cost.ratios)),
+      session_cpu_us_per_msg: round(median(cost.on.map((x) => x.cpuUs)), 2),
+      plain_cpu_us_per_msg: round(median(cost.off.map((x) => x.cpuUs)), 2),
+    });
+  }
   printFigures(figures);
   return figures;
 }

@@ -14,7 +14,7 @@ import type { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import { transferChannelOf, type ChannelSpec } from './channel-layout.js';
 import { TransferMode } from './constants.js';
 import { CONTROL_CHANNEL_ID, CONTROL_CHANNEL_LABEL } from './health/control.js';
-import { ReceiveSession, SendSession, type ReplayLimits } from './health/session.js';
+import { MAX_SESSION_HEADER, ReceiveSession, SendSession, type ReplayLimits } from './health/session.js';
 import { varintLength } from './health/varint.js';
 
 /** Most packets held for the application per channel (beyond, they wait in the channel's own queue). */
@@ -144,7 +144,7 @@ export class LinkChannels {
       channel.putPacket(data); // throws NOT_OPEN while connecting, as documented
     } else {
       const max = channel.getMaxPacketSize();
-      if (max > 0 && data.length + varintLength(session.seq + 1) > max) {
+      if (max > 0 && data.length + MAX_SESSION_HEADER > max && data.length + varintLength(session.seq + 1) > max) {
         throw new RtcmeshError(
           ErrorCode.PACKET_TOO_LARGE,
           `packet of ${data.length} bytes plus its session header is larger than the negotiated maximum of ${max} bytes; split it (getMaxPacketSize() says what fits)`,

@@ -109,8 +109,13 @@ const CONNECTION_STATE_NAMES: Record<ConnectionState, EngineConnectionState> = {
   [ConnectionState.CLOSED]: 'closed',
 };
 
-/** Least time between two ACK frames of a link (ms). */
-const ACK_INTERVAL_MS = 5;
+/**
+ * Least time between two ACK frames of a link (ms). Acks only release the
+ * sender's replay buffer (which holds about rate × this interval), and every
+ * ACK is a message of its own on each busy link: in a mesh where every link
+ * carries data, a short interval costs more native sends than the data.
+ */
+const ACK_INTERVAL_MS = 20;
 const HISTORY_LENGTH = 32;
 
 /** The state machine of the link to one remote peer. */

@@ -124,6 +124,9 @@ export interface EngineChannel {
    * Returns false only on a real refusal: the message was dropped and will
    * never be sent (e.g. the browser's send queue is full). Throws when the
    * channel is not open or the message is larger than the engine allows.
+   * The engine copies the bytes (or has sent them) before it returns: the
+   * caller may overwrite `data` afterwards (the mesh's session layer reuses
+   * its frame slab once the remote acknowledged a frame).
    */
   sendBinary(data: Uint8Array): boolean;
   /** Send one text message; same contract as {@link sendBinary}. */

@@ -13,7 +13,15 @@ import { MAX_VARINT_BYTES, readVarint, varintLength, writeVarint } from './varin
 /** Largest session header in bytes. */
 export const MAX_SESSION_HEADER = MAX_VARINT_BYTES;
 
-const EMPTY = new Uint8Array(0);
+/** First slab of a channel's replay ring (allocated on the first packet; grows by doubling). */
+const MIN_SLAB = 2048;
+/** An idle ring (everything acknowledged) larger than this is released, so a burst does not pin memory. */
+const IDLE_SLAB = 256 * 1024;
+/** Chunk that frames sent while buffering is suspended are cut from. */
+const SCRATCH = 16 * 1024;
+const MIN_RECORDS = 16;
+const NO_OFFSETS = new Float64Array(0);
+const NO_LENGTHS = new Int32Array(0);
 
 /** Limits of one channel's replay buffer. */
 export interface ReplayLimits {
@@ -23,7 +31,17 @@ export interface ReplayLimits {
   bytes: number;
 }
 
-/** Sending half of one reliable channel's session. */
+/**
+ * Sending half of one reliable channel's session.
+ *
+ * Frames are written in place, header then payload, into a byte ring (one
+ * slab, no allocation per packet beyond the returned view), and recorded in
+ * a ring of (offset, length) pairs indexed by sequence − acked − 1: no
+ * object per packet is kept. A frame's bytes stay untouched until the remote
+ * acknowledges it (or buffering is given up on overflow); engines copy what
+ * they are handed before `sendBinary` returns, so the views may be reused
+ * after that.
+ */
 export class SendSession {
   /** Sequence of the last packet framed. */
   seq = 0;
@@ -40,16 +58,27 @@ export class SendSession {
   overflowed = false;
   /** Times the buffer overflowed. */
   overflows = 0;
-  /** Frames of sequences `acked + 1 … seq`, from index `head` (sequences are consecutive while buffering). */
-  private frames: Uint8Array[] = [];
+  /** The last {@link frame} call overflowed the buffer (true once, on the call that gave up). */
+  justOverflowed = false;
+  /** Byte ring of the buffered frames (empty until the first packet). */
+  private slab = new Uint8Array(0);
+  /** Offsets and lengths of the buffered frames, a ring from `head`, oldest first (sequences `seq − count + 1 … seq`). */
+  private offs = NO_OFFSETS;
+  private lens = NO_LENGTHS;
+  /** Record capacity − 1 (a power of two; −1 before the first packet: an idle channel holds no arrays). */
+  private mask = -1;
   private head = 0;
+  private count = 0;
   private bytes = 0;
+  /** Where frames sent while buffering is suspended are cut from (bump allocation; a full chunk is left to the GC). */
+  private scratch = new Uint8Array(0);
+  private scratchAt = 0;
 
   constructor(private readonly limits: ReplayLimits) {}
 
   /** Unacknowledged packets held. */
   get buffered(): number {
-    return this.frames.length - this.head;
+    return this.count;
   }
 
   /** Unacknowledged bytes held. */
@@ -57,70 +86,144 @@ export class SendSession {
     return this.bytes;
   }
 
-  /** The last {@link frame} call overflowed the buffer (true once, on the call that gave up). */
-  justOverflowed = false;
-
   /** Frame `data` with the next sequence and keep it for replay (see {@link justOverflowed}). */
   frame(data: Uint8Array): Uint8Array {
     this.justOverflowed = false;
     const seq = ++this.seq;
-    let frame: Uint8Array;
-    if (seq < 0x80) {
-      frame = new Uint8Array(1 + data.length);
-      frame[0] = seq;
-      frame.set(data, 1);
-    } else if (seq < 0x4000) {
-      frame = new Uint8Array(2 + data.length);
-      frame[0] = (seq & 0x7f) | 0x80;
-      frame[1] = seq >>> 7;
-      frame.set(data, 2);
-    } else {
-      frame = new Uint8Array(varintLength(seq) + data.length);
-      frame.set(data, writeVarint(frame, 0, seq));
-    }
-    if (this.overflowed) return frame;
-    if (this.frames.length - this.head + 1 > this.limits.packets || this.bytes + frame.length > this.limits.bytes) {
+    const h = seq < 0x80 ? 1 : seq < 0x4000 ? 2 : varintLength(seq);
+    const n = h + data.length;
+    if (!this.overflowed && (this.count + 1 > this.limits.packets || this.bytes + n > this.limits.bytes)) {
       this.overflowed = true;
       this.overflows++;
       this.justOverflowed = true;
       this.clear();
-      return frame;
     }
-    this.frames.push(frame);
-    this.bytes += frame.length;
-    return frame;
+    let buf: Uint8Array;
+    let at: number;
+    if (this.overflowed) {
+      if (this.scratchAt + n > this.scratch.length) {
+        this.scratch = new Uint8Array(Math.max(SCRATCH, n));
+        this.scratchAt = 0;
+      }
+      buf = this.scratch;
+      at = this.scratchAt;
+      this.scratchAt += n;
+    } else {
+      at = this.alloc(n);
+      buf = this.slab;
+      if (this.count > this.mask) this.growRecords();
+      const r = (this.head + this.count) & this.mask;
+      this.offs[r] = at;
+      this.lens[r] = n;
+      this.count++;
+      this.bytes += n;
+    }
+    if (h === 1) buf[at] = seq;
+    else if (h === 2) {
+      buf[at] = (seq & 0x7f) | 0x80;
+      buf[at + 1] = seq >>> 7;
+    } else writeVarint(buf, at, seq);
+    buf.set(data, at + h);
+    return buf.subarray(at, at + n);
   }
 
   /** The remote holds everything up to `seq`: release it. False for an ack beyond what was sent (forged; ignored). */
   ack(seq: number): boolean {
     if (seq > this.seq) return false;
     if (seq <= this.acked) return true;
-    const release = Math.min(seq - this.acked, this.frames.length - this.head);
+    const release = Math.min(seq - this.acked, this.count);
     this.acked = seq;
     if (this.overflowed && seq === this.seq) this.overflowed = false; // the backlog is acknowledged: buffer again
+    const mask = this.mask;
+    const lens = this.lens;
+    let head = this.head;
+    let freed = 0;
     for (let i = 0; i < release; i++) {
-      this.bytes -= this.frames[this.head]!.length;
-      this.frames[this.head++] = EMPTY;
+      freed += lens[head]!;
+      head = (head + 1) & mask;
     }
-    if (this.head === this.frames.length) {
-      this.frames = [];
+    this.head = head;
+    this.count -= release;
+    this.bytes -= freed;
+    if (this.count === 0) {
       this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.frames.length) {
-      this.frames = this.frames.slice(this.head);
-      this.head = 0;
+      if (this.slab.length > IDLE_SLAB) this.slab = new Uint8Array(0);
     }
     return true;
   }
 
-  /** Every unacknowledged frame, oldest first (to resend on a new connection). */
+  /** Every unacknowledged frame, oldest first (to resend on a new connection; views valid until the next {@link frame} or {@link ack}). */
   pending(): Uint8Array[] {
-    return this.frames.slice(this.head);
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < this.count; i++) {
+      const r = (this.head + i) & this.mask;
+      const at = this.offs[r]!;
+      out.push(this.slab.subarray(at, at + this.lens[r]!));
+    }
+    return out;
+  }
+
+  /** Offset in the slab for a new frame of `n` bytes (the ring is contiguous per frame; grows when full). */
+  private alloc(n: number): number {
+    const cap = this.slab.length;
+    if (this.count === 0) {
+      if (n <= cap) return 0;
+      return this.grow(n);
+    }
+    const start = this.offs[this.head]!;
+    const last = (this.head + this.count - 1) & this.mask;
+    const end = this.offs[last]! + this.lens[last]!;
+    if (end > start) {
+      // used: [start, end); free: [end, cap) and [0, start)
+      if (end + n <= cap) return end;
+      if (n <= start) return 0;
+    } else if (end + n <= start) {
+      return end; // wrapped: used [start, cap') and [0, end); free: [end, start)
+    }
+    return this.grow(n);
+  }
+
+  /** Move the frames, compacted in order, into a larger slab with room for `n` more bytes; the offset for those. */
+  private grow(n: number): number {
+    let cap = Math.max(MIN_SLAB, this.slab.length * 2);
+    while (cap < this.bytes + n) cap *= 2;
+    const slab = new Uint8Array(cap);
+    let at = 0;
+    for (let i = 0; i < this.count; i++) {
+      const r = (this.head + i) & this.mask;
+      const off = this.offs[r]!;
+      const len = this.lens[r]!;
+      slab.set(this.slab.subarray(off, off + len), at);
+      this.offs[r] = at;
+      at += len;
+    }
+    this.slab = slab;
+    return at;
+  }
+
+  private growRecords(): void {
+    const cap = Math.max(MIN_RECORDS, (this.mask + 1) * 2);
+    const offs = new Float64Array(cap);
+    const lens = new Int32Array(cap);
+    for (let i = 0; i < this.count; i++) {
+      const r = (this.head + i) & this.mask;
+      offs[i] = this.offs[r]!;
+      lens[i] = this.lens[r]!;
+    }
+    this.offs = offs;
+    this.lens = lens;
+    this.mask = cap - 1;
+    this.head = 0;
   }
 
   private clear(): void {
-    this.frames = [];
     this.head = 0;
+    this.count = 0;
     this.bytes = 0;
+    this.slab = new Uint8Array(0);
+    this.offs = NO_OFFSETS;
+    this.lens = NO_LENGTHS;
+    this.mask = -1;
   }
 }
 
