@@ -5,10 +5,10 @@
  * @module
  */
 import type { EventEmitter } from 'eventemitter3';
-import type { ErrorCode } from '../errors.js';
+import { ErrorCode } from '../errors.js';
 import type { SignalingCoreOptions, SignalingServerEvents } from './core-types.js';
 import { sees, type CoreCounters, type Peer, type Session } from './core-model.js';
-import { CloseCode, type ServerMessage } from './protocol.js';
+import { CloseCode, parseClientMessage, type ClientMessage, type ServerMessage } from './protocol.js';
 import { ResumeQueues } from './resume-queues.js';
 
 /** Sends on behalf of the lobby logic. */
@@ -70,6 +70,27 @@ export class CoreOutput {
   }
 
   /** A protocol violation: error plus a strike; too many strikes close the socket. */
+  /**
+   * The client message in a received frame, or undefined after reporting why
+   * it was refused (over `maxBytes`, binary, malformed) as a violation.
+   */
+  readFrame(s: Session, data: string, bytes: number, isBinary: boolean, maxBytes: number): ClientMessage | undefined {
+    if (bytes > maxBytes) {
+      this.violation(s, ErrorCode.PACKET_TOO_LARGE, `frame of ${bytes} bytes is over the limit of ${maxBytes}`);
+      return undefined;
+    }
+    if (isBinary) {
+      this.violation(s, ErrorCode.MALFORMED_DATA, 'binary frames are not part of the protocol; send JSON text frames');
+      return undefined;
+    }
+    const parsed = parseClientMessage(data);
+    if (!parsed.ok) {
+      this.violation(s, parsed.code, parsed.error);
+      return undefined;
+    }
+    return parsed.message;
+  }
+
   violation(s: Session, code: ErrorCode, message: string, ref?: string): void {
     this.reply(s, code, message, ref);
     if (++s.strikes >= this.options.maxStrikes) this.abuseClose(s, `${s.strikes} protocol violations`);

@@ -20,7 +20,7 @@ import { Session, newCounters, sees, type Lobby, type Peer } from './core-model.
 import { CoreOutput } from './core-output.js';
 import { DeadlineQueue, type Deadline } from './deadlines.js';
 import { LobbyBook } from './lobby-book.js';
-import { CloseCode, HOST_PEER_ID, parseClientMessage, type ServerMessage } from './protocol.js';
+import { CloseCode, HOST_PEER_ID, type ServerMessage } from './protocol.js';
 import type { TokenIssuer } from './tokens.js';
 import type { SessionTransport, SignalingBackend, SignalingSession } from './transport.js';
 
@@ -187,20 +187,8 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
     if (s.isClosed) return;
     this.stats.messagesIn++;
     if (!this.admit(s, bytes)) return;
-    if (bytes > this.options.maxMessageBytes) {
-      this.out.violation(s, ErrorCode.PACKET_TOO_LARGE, `frame of ${bytes} bytes is over the limit of ${this.options.maxMessageBytes}`);
-      return;
-    }
-    if (isBinary) {
-      this.out.violation(s, ErrorCode.MALFORMED_DATA, 'binary frames are not part of the protocol; send JSON text frames');
-      return;
-    }
-    const parsed = parseClientMessage(data);
-    if (!parsed.ok) {
-      this.out.violation(s, parsed.code, parsed.error);
-      return;
-    }
-    const m = parsed.message;
+    const m = this.out.readFrame(s, data, bytes, isBinary, this.options.maxMessageBytes);
+    if (m === undefined) return;
     switch (m.type) {
       case 'join':
         void this.joins.join(s, m);

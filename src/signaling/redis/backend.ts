@@ -18,7 +18,7 @@ import { DEFAULT_CORE_OPTIONS, type SignalingCoreOptions, type SignalingServerEv
 import { Session, newCounters } from '../core-model.js';
 import { CoreOutput } from '../core-output.js';
 import { DeadlineQueue, type Deadline } from '../deadlines.js';
-import { CloseCode, parseClientMessage, type ServerMessage } from '../protocol.js';
+import { CloseCode, type ServerMessage } from '../protocol.js';
 import type { TokenIssuer } from '../tokens.js';
 import type { SessionTransport, SignalingBackend, SignalingSession } from '../transport.js';
 import { sees, type LocalPeer } from './context.js';
@@ -206,20 +206,8 @@ export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> i
     if (s.isClosed) return;
     this.stats.messagesIn++;
     if (!this.admit(s)) return;
-    if (bytes > this.options.maxMessageBytes) {
-      this.out.violation(s, ErrorCode.PACKET_TOO_LARGE, `frame of ${bytes} bytes is over the limit of ${this.options.maxMessageBytes}`);
-      return;
-    }
-    if (isBinary) {
-      this.out.violation(s, ErrorCode.MALFORMED_DATA, 'binary frames are not part of the protocol; send JSON text frames');
-      return;
-    }
-    const parsed = parseClientMessage(data);
-    if (!parsed.ok) {
-      this.out.violation(s, parsed.code, parsed.error);
-      return;
-    }
-    const m = parsed.message;
+    const m = this.out.readFrame(s, data, bytes, isBinary, this.options.maxMessageBytes);
+    if (m === undefined) return;
     switch (m.type) {
       case 'join':
         void this.joins.join(s, m);
