@@ -54,6 +54,12 @@ export const ErrorCode = {
   REMOTE_ERROR: 'REMOTE_ERROR',
   /** The peer a pending operation was waiting on disconnected. */
   PEER_DISCONNECTED: 'PEER_DISCONNECTED',
+  /** Nothing to read: no packet is queued (what `getPacketError()` reports after an empty `getPacket()`, Godot's ERR_UNAVAILABLE). */
+  UNAVAILABLE: 'UNAVAILABLE',
+  /** The lobby already has a live host (id 1); `Mesh.host` refused. */
+  HOST_TAKEN: 'HOST_TAKEN',
+  /** The lobby does not exist and the join may not create it (`create: false`, or a client of a client_server lobby). */
+  LOBBY_NOT_FOUND: 'LOBBY_NOT_FOUND',
 } as const;
 
 /** One of the {@link ErrorCode} values. */
