@@ -15,10 +15,5 @@ export { setDefaultEngine, getDefaultEngine } from './transport/default-engine.j
 export { realClock } from './util/clock.js';
 export type { Clock } from './util/clock.js';
 export type { Pollable, RandomSource } from './util/sans-io.js';
-<<<<<<< HEAD
 export type { LobbyMode } from './signaling/protocol.js';
 export * from './sync/index.js';
-=======
-export * from './transport/virtual/index.js';
-export * from './rpc/index.js';
->>>>>>> wt-mesh

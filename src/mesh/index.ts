@@ -3,14 +3,10 @@ export * from './types.js';
 export { WebRTCMultiplayerPeer } from './multiplayer-peer.js';
 export type { MeshEvents, MeshMode, MultiplayerPeerOptions, MultiplayerPeerStats, PeerInfo } from './multiplayer-peer.js';
 export type { Reconnector } from './link.js';
-<<<<<<< HEAD
 export type { AcceptChannelHook } from './foreign-channels.js';
-export type { MeshReconnectOptions, LinkChannelStats, LinkState, LinkStateChange, LinkStats, MeshStats } from './health/index.js';
-=======
 export type { LinkMaintenance } from './link-maintenance.js';
 export * from './health/index.js';
 export { channelLayout, RESERVED_CHANNEL_ID_BASE, MAX_CUSTOM_CHANNELS } from './channel-layout.js';
->>>>>>> wt-mesh
 export type { ChannelSpec } from './channel-layout.js';
 export { LobbyMultiplayerPeer } from './lobby.js';
 export type { MultiplayerPeerFacade } from './facade.js';

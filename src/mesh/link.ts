@@ -205,11 +205,8 @@ export class MeshLink {
     this.io.attach(connection, 'replaceConnection()');
     this.connection.close();
     this.connection = connection;
-<<<<<<< HEAD
     this.foreign.watch(connection);
-=======
     this.heardOnConnection = false;
->>>>>>> wt-mesh
     this.linkUp = false;
     this.disconnectedSince = undefined;
   }

@@ -117,14 +117,11 @@ export function resolvePeerOptions(options: MultiplayerPeerOptions): ResolvedPee
         bytes: opts.replayBufferBytes === undefined ? 64 * 1024 * 1024 : checkInt(opts.replayBufferBytes, 1, 2 ** 40, 'replayBufferBytes'),
       },
       policy: resolveReconnect(opts.reconnect),
-<<<<<<< HEAD
       foreign: {
         accept: opts.acceptChannel,
         max: opts.maxForeignChannels === undefined ? 4 : checkInt(opts.maxForeignChannels, 0, 65535, 'maxForeignChannels'),
       },
-=======
       epoch: (opts.random ?? cryptoRandom).int(1, 0xffffffff),
->>>>>>> wt-mesh
     },
   };
 }

@@ -285,22 +285,11 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   /** Dispatch whatever the mesh holds now, without polling it. */
   dispatchInbound(): void {
     const mesh = this.mesh;
-<<<<<<< HEAD
     const p = this.packet;
     while (mesh.getAvailablePacketCount() > 0 && takePacket(mesh, p)) {
       const data = p.data!;
       p.data = undefined;
       this.receive(data, p.peer, p.channel, p.mode);
-=======
-    while (mesh.getAvailablePacketCount() > 0) {
-      // As in Godot, getPacketPeer/Channel/Mode describe the packet getPacket() returns next.
-      const peer = mesh.getPacketPeer();
-      const channel = mesh.getPacketChannel();
-      const mode = mesh.getPacketMode();
-      const data = mesh.getPacket();
-      if (data === undefined) break;
-      this.receive(data, peer, channel, mode);
->>>>>>> wt-mesh
     }
   }
 

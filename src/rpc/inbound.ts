@@ -22,17 +22,19 @@ export interface InboundPacket {
 
 /**
  * Take the mesh's next packet into `into`; false when there is none. The one
- * place that reads `getPacketPeer/Channel/Mode`: they describe the packet just
- * taken here. When the mesh switches to Godot's semantics (they describe the
- * NEXT packet), read them before `getPacket()` instead.
+ * place that reads `getPacketPeer/Channel/Mode`: as in Godot, they describe
+ * the packet `getPacket()` returns NEXT, so they are read before it.
  */
 export function takePacket(mesh: MultiplayerPeer, into: InboundPacket): boolean {
+  const peer = mesh.getPacketPeer();
+  const channel = mesh.getPacketChannel();
+  const mode = mesh.getPacketMode();
   const data = mesh.getPacket();
   if (data === undefined) return false;
   into.data = data;
-  into.peer = mesh.getPacketPeer();
-  into.channel = mesh.getPacketChannel();
-  into.mode = mesh.getPacketMode();
+  into.peer = peer;
+  into.channel = channel;
+  into.mode = mode;
   return true;
 }
 

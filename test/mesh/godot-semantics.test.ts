@@ -4,7 +4,7 @@
  * read before and after getPacket().
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChannelState, ConnectionState, ErrorCode, TransferMode, WebRTCMultiplayerPeer } from '../../src/index.js';
+import { ChannelState, ConnectionState, ErrorCode, TransferMode, WebRTCMultiplayerPeer } from '../api.js';
 import { makePair, opened, waitUntil } from '../helpers.js';
 import { fullMesh, pollUntil, star } from './mesh-helpers.js';
 

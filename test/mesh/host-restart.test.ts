@@ -6,7 +6,7 @@
  * a hand-written Reconnector, as the lobby drives it through signaling.
  */
 import { afterEach, expect, it } from 'vitest';
-import { TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../../src/index.js';
+import { TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../api.js';
 import { LOOPBACK, wire } from '../helpers.js';
 import { link, pollUntil } from './mesh-helpers.js';
 

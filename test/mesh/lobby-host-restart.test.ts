@@ -17,7 +17,7 @@ import {
   type LobbyMultiplayerPeer,
   type LobbySignaling,
   type LobbySignalingEvents,
-} from '../../src/index.js';
+} from '../api.js';
 import { pollUntil } from './mesh-helpers.js';
 
 /** An in-process lobby server for one client_server lobby; a host joining with `host: true` takes id 1, reclaiming it from a dead one. */

@@ -16,7 +16,7 @@ import {
   type LobbyMultiplayerPeer,
   type LobbySignaling,
   type LobbySignalingEvents,
-} from '../../src/index.js';
+} from '../api.js';
 import { pollUntil } from './mesh-helpers.js';
 
 const connection = { bindAddress: '127.0.0.1' };

@@ -80,9 +80,13 @@ export class MeshMember {
       return;
     }
     mesh.poll();
-    for (let data = mesh.getPacket(); data !== undefined; data = mesh.getPacket()) {
-      // getPacketPeer/Mode describe the packet getPacket just returned.
-      this.inbox.push({ from: mesh.getPacketPeer(), mode: mesh.getPacketMode(), text: new TextDecoder().decode(data) });
+    while (mesh.getAvailablePacketCount() > 0) {
+      // As in Godot, getPacketPeer/Mode describe the packet getPacket() returns next.
+      const from = mesh.getPacketPeer();
+      const mode = mesh.getPacketMode();
+      const data = mesh.getPacket();
+      if (data === undefined) break;
+      this.inbox.push({ from, mode, text: new TextDecoder().decode(data) });
     }
   }
 
