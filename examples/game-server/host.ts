@@ -3,7 +3,7 @@
  * player's position, moves it by the inputs its client sends, and replicates
  * it at 30 Hz with the sync layer.
  *
- *   npx tsx examples/game-server/host.ts ws://127.0.0.1:8080 [lobby] [hostKey]
+ *   npx tsx examples/game-server/host.ts ws://127.0.0.1:8080 [lobby] [hostKey] [bindAddress]
  */
 import { Mesh, SyncHost, Ticker, rpcTransport, type HostObject, type PeerConnectionConfig } from 'rtcmesh';
 import { ARENA, Input, Player, SCHEMAS, SPEED, arenaRpc, type InputState } from './arena.js';
@@ -72,11 +72,16 @@ export async function startHost(o: HostOptions) {
   };
 }
 
-// Run as a program: `tsx host.ts URL [lobby] [hostKey]`.
+// Run as a program: `tsx host.ts URL [lobby] [hostKey] [bindAddress]`.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [url, lobby = 'arena', hostKey] = process.argv.slice(2);
-  if (!url) throw new Error('usage: host.ts ws://HOST:PORT [lobby] [hostKey]');
-  const host = await startHost({ signaling: url, lobby, ...(hostKey !== undefined && { hostKey }) });
+  const [url, lobby = 'arena', hostKey, bindAddress] = process.argv.slice(2);
+  if (!url) throw new Error('usage: host.ts ws://HOST:PORT [lobby] [hostKey] [bindAddress]');
+  const host = await startHost({
+    signaling: url,
+    lobby,
+    ...(hostKey && { hostKey }),
+    ...(bindAddress && { connection: { bindAddress } }),
+  });
   console.log(`hosting lobby "${lobby}" as peer ${host.mesh.getUniqueId()}`);
   host.rpc.on('peer_connected', (id) => console.log(`client ${id} joined`));
   process.once('SIGINT', () => host.close());
