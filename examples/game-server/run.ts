@@ -1,7 +1,7 @@
 /**
  * The whole arena in one process, on loopback: a signaling server (what
  * `rtcmesh serve` runs), the host and 3 bots. It runs until every bot has
- * seen every player move, prints what the bots see, and exits.
+ * seen every player move and the chat, prints what the bots see, and exits.
  *
  *   npm run build && npx tsx examples/game-server/run.ts
  */
@@ -19,9 +19,9 @@ const host = await startHost({ signaling: url, lobby: 'arena', hostKey: 'arena-h
 const bots = await Promise.all(joining);
 bots[0]!.say('hello arena');
 
-const everyoneMoves = () => bots.every((b) => b.players().length === 3 && b.players().every((p) => p.moved));
+const done = () => bots.every((b) => b.chat.length > 0 && b.players().length === 3 && b.players().every((p) => p.moved));
 await new Promise<void>((resolve) => {
-  const check = setInterval(() => everyoneMoves() && (clearInterval(check), resolve()), 50);
+  const check = setInterval(() => done() && (clearInterval(check), resolve()), 50);
 });
 
 console.log(`host sees ${host.players.size} clients`);
