@@ -46,9 +46,9 @@ export const ErrorCode = {
   SERVER_FULL: 'SERVER_FULL',
   /** A signaling session could not be resumed (token invalid or expired, or the peer already left). */
   RESUME_FAILED: 'RESUME_FAILED',
-  /** A host join found a live host (id 1) already holding the lobby. */
+  /** A host join found a live host (id 1) already holding the lobby (`Mesh.host` refused). */
   HOST_TAKEN: 'HOST_TAKEN',
-  /** A join-only join found no such lobby (or the host did not come within `waitForHostMs`). */
+  /** A join-only join found no such lobby (`create: false`, a client of a client_server lobby, or the host did not come within `waitForHostMs`). */
   LOBBY_NOT_FOUND: 'LOBBY_NOT_FOUND',
   /** A remote procedure failed on the remote peer (see RpcRemoteError). */
   REMOTE_ERROR: 'REMOTE_ERROR',

@@ -40,4 +40,14 @@ describe('examples', () => {
     for (const id of [2, 3, 4]) expect(r.stdout).toContain(`server got "thanks from ${id}" from ${id}`);
     expect(r.code).toBe(0);
   });
+
+  it('game-server/run.ts: the host sees 3 bots, every bot sees every player and the chat, and it exits', async () => {
+    const r = await example('game-server/run.ts');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('host sees 3 clients');
+    const lines = r.stdout.split('\n').filter((l) => l.startsWith('bot '));
+    expect(lines).toHaveLength(3);
+    for (const line of lines) expect(line).toMatch(/sees p\d+ \(.*\), p\d+ \(.*\), p\d+ \(.*\); chat: \d+: hello arena$/);
+    expect(r.code).toBe(0);
+  });
 });
