@@ -119,8 +119,8 @@ async function cutAndReconnect(): Promise<CutResult> {
     let last = -1;
     const reader = setInterval(() => {
       let p;
-      while ((p = b.getPacket()) !== undefined) {
-        if (b.getPacketPeer() !== ia) continue;
+      for (let from = b.getPacketPeer(); (p = b.getPacket()) !== undefined; from = b.getPacketPeer()) {
+        if (from !== ia) continue;
         const n = new DataView(p.buffer, p.byteOffset, p.byteLength).getUint32(0);
         received++;
         if (n < TOTAL && seen[n]) duplicated++;

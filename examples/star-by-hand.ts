@@ -44,9 +44,10 @@ const tick = setInterval(() => {
       c.putPacket(new TextEncoder().encode(`thanks from ${c.getUniqueId()}`));
     }
   }
-  let p;
-  while ((p = server.getPacket())) {
-    console.log(`server got "${new TextDecoder().decode(p)}" from ${server.getPacketPeer()}`);
+  while (server.getAvailablePacketCount() > 0) {
+    const from = server.getPacketPeer(); // as in Godot: the sender of the packet getPacket() returns next
+    const p = server.getPacket()!;
+    console.log(`server got "${new TextDecoder().decode(p)}" from ${from}`);
     if (++replies === clients.length) {
       clearInterval(tick);
       for (const m of [server, ...clients]) m.close();

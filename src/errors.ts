@@ -54,6 +54,8 @@ export const ErrorCode = {
   REMOTE_ERROR: 'REMOTE_ERROR',
   /** The peer a pending operation was waiting on disconnected. */
   PEER_DISCONNECTED: 'PEER_DISCONNECTED',
+  /** Nothing to read: no packet is queued (what `getPacketError()` reports after an empty `getPacket()`, Godot's ERR_UNAVAILABLE). */
+  UNAVAILABLE: 'UNAVAILABLE',
 } as const;
 
 /** One of the {@link ErrorCode} values. */

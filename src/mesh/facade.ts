@@ -7,6 +7,7 @@
  * @module
  */
 import type { EventEmitter } from 'eventemitter3';
+import type { ErrorCode } from '../errors.js';
 import type { ConnectionStatus, TransferMode } from './constants.js';
 import type { LinkStats, MeshStats } from './health/stats.js';
 import type { MeshEvents, MeshMode, PeerInfo, WebRTCMultiplayerPeer } from './multiplayer-peer.js';
@@ -115,6 +116,10 @@ export abstract class MultiplayerPeerFacade implements MultiplayerPeer {
   /** See {@link WebRTCMultiplayerPeer.getPacketChannel}. */
   getPacketChannel(): number {
     return this.mesh.getPacketChannel();
+  }
+  /** See {@link WebRTCMultiplayerPeer.getPacketError}. */
+  getPacketError(): ErrorCode | undefined {
+    return this.mesh.getPacketError();
   }
   /** See {@link WebRTCMultiplayerPeer.getPacketMode}. */
   getPacketMode(): TransferMode {

@@ -5,7 +5,8 @@
  */
 import { ErrorCode, RtcmeshError, describeError } from '../errors.js';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
-import type { JoinMeshOptions, LobbyJoinRequest } from './lobby-signaling.js';
+import { checkBool } from '../util/validate.js';
+import type { HostMeshOptions, JoinMeshOptions, LobbyJoinRequest } from './lobby-signaling.js';
 import { LobbyMultiplayerPeer, type LobbySettings } from './lobby.js';
 import { MULTIPLAYER_PEER_OPTION_KEYS, type MultiplayerPeerOptions } from './peer-options.js';
 import { resolveSignaling } from './signaling-source.js';
@@ -23,6 +24,8 @@ const JOIN_KEYS = [
   'livenessTimeoutMs',
   ...MULTIPLAYER_PEER_OPTION_KEYS,
 ] as const;
+const HOST_KEYS = [...JOIN_KEYS, 'hostKey'] as const;
+const JOIN_ONLY_KEYS = [...JOIN_KEYS, 'create', 'waitForHostMs'] as const;
 
 /** Validate the options, join and return the lobby peer (closed again on failure). */
 async function joinLobby(opts: JoinMeshOptions, request: LobbyJoinRequest, what: string): Promise<LobbyMultiplayerPeer> {
@@ -58,12 +61,50 @@ export const Mesh = {
    * @throws RtcmeshError for bad options, or the signaling client's join error.
    */
   async join(options: JoinMeshOptions): Promise<LobbyMultiplayerPeer> {
-    const opts = checkOptions<JoinMeshOptions>(options, JOIN_KEYS, 'Mesh.join() options');
+    const opts = checkOptions<JoinMeshOptions>(options, JOIN_ONLY_KEYS, 'Mesh.join() options');
     const request: LobbyJoinRequest = {
       ...(opts.lobby !== undefined && { lobby: opts.lobby }),
       ...(opts.mode !== undefined && { mode: opts.mode }),
       ...(opts.auth !== undefined && { auth: opts.auth }),
+      ...(opts.create !== undefined && { create: checkBool(opts.create, 'create') }),
+      ...(opts.waitForHostMs !== undefined && { waitForHostMs: checkInt(opts.waitForHostMs, 0, 3_600_000, 'waitForHostMs') }),
     };
     return joinLobby(opts as JoinMeshOptions, request, 'Mesh.join()');
+  },
+
+  /**
+   * Create (or, after a restart, reclaim) a lobby as its host: this peer
+   * gets id 1 (the server in a client_server lobby). The signaling server
+   * refuses with an {@link RtcmeshError} coded `HOST_TAKEN` while a live host
+   * holds the lobby; a host that restarts within the server's grace reclaims
+   * id 1 with the same `hostKey`, and its clients rebuild their links to it
+   * keeping their own ids (see docs/mesh.md).
+   * Call `poll()` on it every tick, as for {@link Mesh.join}.
+   * @throws RtcmeshError for bad options, HOST_TAKEN, or the signaling client's join error;
+   *   PROTOCOL_ERROR when the server did not make this peer id 1.
+   */
+  async host(options: HostMeshOptions): Promise<LobbyMultiplayerPeer> {
+    const opts = checkOptions<HostMeshOptions>(options, HOST_KEYS, 'Mesh.host() options');
+    if (opts.hostKey !== undefined && (typeof opts.hostKey !== 'string' || opts.hostKey.length === 0 || opts.hostKey.length > 512)) {
+      invalid('hostKey', 'a non-empty string of at most 512 characters', opts.hostKey);
+    }
+    const request: LobbyJoinRequest = {
+      ...(opts.lobby !== undefined && { lobby: opts.lobby }),
+      mode: opts.mode ?? 'client_server',
+      ...(opts.auth !== undefined && { auth: opts.auth }),
+      host: true,
+      create: true,
+      ...(opts.hostKey !== undefined && { hostKey: opts.hostKey }),
+    };
+    const lobby = await joinLobby(opts as JoinMeshOptions, request, 'Mesh.host()');
+    if (lobby.getUniqueId() !== 1) {
+      const id = lobby.getUniqueId();
+      lobby.close();
+      throw new RtcmeshError(
+        ErrorCode.PROTOCOL_ERROR,
+        `Mesh.host(): the signaling server gave this peer id ${id}, not 1; it does not support hosts (update the server, or use Mesh.join)`,
+      );
+    }
+    return lobby;
   },
 };

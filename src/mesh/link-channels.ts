@@ -35,6 +35,12 @@ export class LinkChannels {
   readonly sendSessions: (SendSession | undefined)[];
   readonly recvSessions: (ReceiveSession | undefined)[];
   readonly counters: ChannelCounters[];
+  /**
+   * Reliable (session) channels of the current connection are not read until
+   * the remote's first control frame on it says which session epoch it is in
+   * (set on a fresh connection when sessions hold state, cleared by the link).
+   */
+  gated = false;
 
   private constructor(
     readonly specs: ChannelSpec[],
@@ -62,6 +68,7 @@ export class LinkChannels {
     this.pull();
     this.channels = channels;
     this.control = control;
+    this.gated = this.recvSessions.some((r) => r !== undefined && r.seq > 0);
   }
 
   /** Every channel, control included, is open. */
@@ -81,6 +88,7 @@ export class LinkChannels {
       const inbox = this.inbox[i]!;
       const recv = this.recvSessions[i];
       const counters = this.counters[i]!;
+      if (recv && this.gated) continue;
       while (inbox.length < INBOX_LIMITS.maxPackets) {
         const raw = channel.getPacket();
         if (raw === undefined) break;

@@ -52,6 +52,17 @@ export class LinkMaintenance {
     return link !== undefined && link.restart(reason, this.clock.now()) && this.links.get(peerId) === link;
   }
 
+  /**
+   * Start a reconnection attempt for `peerId` now (its peer came back through
+   * signaling, e.g. a restarted host): the attempt under way is abandoned, a
+   * link that looks up is treated as lost. False when the peer is not present
+   * or was dropped instead (it may not reconnect).
+   */
+  retryNow(peerId: number, reason: string): boolean {
+    const link = this.links.get(peerId);
+    return link !== undefined && link.retryNow(reason, this.clock.now()) && this.links.get(peerId) === link;
+  }
+
   /** When the link to `peerId` was last heard from (clock ms), or undefined while it is not up. */
   lastHeard(peerId: number): number | undefined {
     const link = this.links.get(peerId);

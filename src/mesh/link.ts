@@ -66,6 +66,8 @@ export interface LinkSettings {
   silenceMs: number;
   sessions: boolean;
   replayLimits: ReplayLimits;
+  /** This multiplayer peer's session epoch (u32, not 0): drawn once, so a restarted process has a new one. */
+  epoch: number;
   /** Reconnection policy; undefined when off. */
   policy: ReconnectPolicy | undefined;
   /** What to do with in-band channels the remote opens. */
@@ -83,6 +85,8 @@ export interface LinkObserver {
   reconnecting(link: MeshLink, attempt: number): void;
   reconnected(link: MeshLink, downtimeMs: number): void;
   replayOverflow(link: MeshLink, channel: number): void;
+  /** The remote's first control frame on a fresh connection carries a new session epoch: its process restarted. */
+  restarted(link: MeshLink): void;
 }
 
 /** A reconnection under way. */
@@ -126,6 +130,12 @@ export class MeshLink {
   /** In-band channels the remote opened on this link: closed on sight unless the `acceptChannel` hook keeps them. */
   readonly foreign: ForeignChannelGuard;
   reconnects = 0;
+  /** The remote's session epoch (0 until heard). */
+  remoteEpoch = 0;
+  /** Times the remote restarted (a new epoch on a fresh connection). */
+  restarts = 0;
+  /** A control frame arrived on the current connection (its epoch is known). */
+  private heardOnConnection = false;
   /** Recent state changes, oldest first. */
   readonly history: LinkStateChange[] = [];
   private rc: Reconnection | undefined;
@@ -151,6 +161,11 @@ export class MeshLink {
     this.ackSent = specs.map(() => 0);
     this.createdAt = now;
     this.history.push({ state: 'connecting', at: now });
+  }
+
+  /** This peer's session epoch. */
+  get epoch(): number {
+    return this.settings.epoch;
   }
 
   /** Current reconnection attempt (0 when not reconnecting). */
@@ -191,6 +206,7 @@ export class MeshLink {
     this.connection.close();
     this.connection = connection;
     this.foreign.watch(connection);
+    this.heardOnConnection = false;
     this.linkUp = false;
     this.disconnectedSince = undefined;
   }
@@ -373,6 +389,38 @@ export class MeshLink {
     this.observer.reconnected(this, downtime);
   }
 
+  /**
+   * The remote restarted: what our receiving sessions hold belongs to its
+   * previous instance, so they start afresh (its new sessions number from 1).
+   * Our sending sessions are kept: their unacknowledged packets were (or
+   * will be) resent on this connection and the remote's fresh sessions take
+   * the first as their base, so nothing we sent is lost or delivered twice
+   * to the new instance.
+   */
+  private remoteRestarted(epoch: number): void {
+    for (const r of this.io.recvSessions) r?.reset();
+    this.ackSent = this.ackSent.map(() => 0);
+    this.lastAckAt = -Infinity;
+    this.restarts++;
+    this.remoteEpoch = epoch;
+    this.observer.restarted(this);
+  }
+
+  /**
+   * Start a reconnection attempt now (the remote came back through
+   * signaling): abandon the attempt under way, or treat a link that looks up
+   * as lost. False when the link was dropped instead (it may not reconnect).
+   */
+  retryNow(reason: string, now: number): boolean {
+    if (!this.rc) {
+      this.linkLost(reason, now);
+      if (this.closed || !this.rc) return false;
+    }
+    this.rc.startedAt = undefined;
+    this.rc.nextAt = now;
+    return true;
+  }
+
   // ---- sending ------------------------------------------------------------
 
   /** Send one application packet on channel `index` (see WebRTCMultiplayerPeer.putPacket for the rules). */
@@ -385,6 +433,11 @@ export class MeshLink {
 
   private unacked(): boolean {
     return this.io.recvSessions.some((r, i) => r !== undefined && r.seq > this.ackSent[i]!);
+  }
+
+  /** Frame fields every control frame carries: our epoch and the remote's as we know it. */
+  private epochs(): { epoch: number; ackEpoch: number } {
+    return { epoch: this.settings.epoch, ackEpoch: this.remoteEpoch };
   }
 
   private acks(): Ack[] {
@@ -413,15 +466,27 @@ export class MeshLink {
         this.controlMalformed++;
         continue;
       }
-      for (const [i, s] of frame.acks) {
-        const session = this.io.sendSessions[i];
-        if (!session || !session.ack(s)) this.controlMalformed++; // no such reliable channel, or acks what was never sent
+      if (!this.heardOnConnection) {
+        // the first frame on this connection tells the remote's epoch: a new one means its process restarted
+        this.heardOnConnection = true;
+        this.io.gated = false;
+        if (this.remoteEpoch !== 0 && frame.epoch !== this.remoteEpoch) this.remoteRestarted(frame.epoch);
+        this.remoteEpoch = frame.epoch;
+      } else if (frame.epoch !== this.remoteEpoch) {
+        this.controlMalformed++; // an epoch changes only with a fresh connection
+        continue;
+      }
+      if (frame.ackEpoch === this.settings.epoch) {
+        for (const [i, s] of frame.acks) {
+          const session = this.io.sendSessions[i];
+          if (!session || !session.ack(s)) this.controlMalformed++; // no such reliable channel, or acks what was never sent
+        }
       }
       this.health.heard(now);
       if (frame.type === FrameType.PING) {
         this.health.onPing(frame.seq, frame.time, now);
         this.heartbeatsReceived++;
-        this.sendFrame({ type: FrameType.PONG, seq: frame.seq, time: frame.time, acks: this.acks() }, now);
+        this.sendFrame({ type: FrameType.PONG, ...this.epochs(), seq: frame.seq, time: frame.time, acks: this.acks() }, now);
       } else if (frame.type === FrameType.PONG) {
         if (!this.health.onPong(frame.time, now)) this.controlMalformed++;
       }
@@ -433,10 +498,10 @@ export class MeshLink {
     if (now >= h.nextPingAt) {
       h.nextPingAt = now + this.settings.heartbeatMs;
       this.heartbeatsSent++;
-      this.sendFrame({ type: FrameType.PING, seq: ++h.pingSeq >>> 0, time: now, acks: this.acks() }, now);
+      this.sendFrame({ type: FrameType.PING, ...this.epochs(), seq: ++h.pingSeq >>> 0, time: now, acks: this.acks() }, now);
       return;
     }
     if (now - this.lastAckAt < ACK_INTERVAL_MS) return;
-    if (this.unacked()) this.sendFrame({ type: FrameType.ACK, acks: this.acks() }, now);
+    if (this.unacked()) this.sendFrame({ type: FrameType.ACK, ...this.epochs(), acks: this.acks() }, now);
   }
 }

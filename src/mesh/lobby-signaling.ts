@@ -102,6 +102,15 @@ export interface JoinMeshOptions extends MultiplayerPeerOptions {
   /** Close the signaling client when the mesh closes. Default: true when the mesh created it (URL or bus). */
   closeSignaling?: boolean;
   /**
+   * Whether this join may create the lobby. Default: true in mesh lobbies
+   * ("first joiner creates"); a client of a client_server lobby never
+   * creates one (it fails with LOBBY_NOT_FOUND, or waits for the host with
+   * `waitForHostMs`). `false`: join-only.
+   */
+  create?: boolean;
+  /** How long the server may hold this join waiting for the host of a client_server lobby (ms). Default: fail at once. */
+  waitForHostMs?: number;
+  /**
    * How long signaling gets to confirm that a silent peer is still there
    * (ms; 0 = never ask). When a link has been silent for
    * `heartbeatTimeoutMs − livenessTimeoutMs` (at least half the timeout), the
@@ -111,4 +120,16 @@ export interface JoinMeshOptions extends MultiplayerPeerOptions {
    * `peer_disconnected` instead of being reconnected. Default 2000.
    */
   livenessTimeoutMs?: number;
+}
+
+/** Options of `Mesh.host`: those of `Mesh.join` (but `create`), plus the host key. */
+export interface HostMeshOptions extends Omit<JoinMeshOptions, 'create' | 'waitForHostMs' | 'mode'> {
+  /** Kind of lobby: 'client_server' (default; clients link to the host only) or 'mesh'. */
+  mode?: LobbyMode;
+  /**
+   * Secret that lets this host reclaim id 1 after a restart (within the
+   * server's grace); the server checks it (`rtcmesh serve --host-key KEY`, or
+   * its `authorize` hook).
+   */
+  hostKey?: string;
 }

@@ -21,6 +21,8 @@ import type { TransferMode } from './constants.js';
 import type { LobbyJoinRequest, LobbySignaling, LobbySignalingEvents, JoinMeshOptions } from './lobby-signaling.js';
 import type { Reconnector } from './link.js';
 import { MultiplayerPeerFacade } from './facade.js';
+import { ReadyTracker } from './ready.js';
+import { checkInt } from '../util/validate.js';
 import { WebRTCMultiplayerPeer, type MultiplayerPeerOptions } from './multiplayer-peer.js';
 
 export type { JoinMeshOptions, LobbySignaling, LobbySignalingEvents, LobbyJoinRequest, LobbyJoinResult } from './lobby-signaling.js';
@@ -71,6 +73,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
   private readonly probes = new Map<number, { sentAt: number; answered: boolean }>();
   /** `now` of the current (or last) poll. */
   private now = -Infinity;
+  private readonly readiness = new ReadyTracker();
 
   /** @internal use `Mesh.join`. */
   constructor(
@@ -119,6 +122,8 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
     else if (joined.id === 1) this.mesh.createServer(channels);
     else this.mesh.createClient(joined.id, channels);
     for (const id of joined.peers) this.members.add(id);
+    if (joined.mode === 'mesh') this.readiness.require(joined.peers);
+    else if (joined.id !== 1) this.readiness.require([1]);
     // connect to those present first, then to what was announced meanwhile
     this.inputs.unshift(...joined.peers.map((id): Input => ({ kind: 'connect', id })));
     this.joined = true;
@@ -143,6 +148,28 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
     this.checkSilentLinks(now);
     this.mesh.poll(now);
     for (const id of this.probes.keys()) if (!this.mesh.hasPeer(id)) this.probes.delete(id);
+    this.readiness.settle(now, (id) => this.mesh.getPeer(id)?.state === 'connected');
+  }
+
+  /**
+   * A promise that resolves when the mesh is usable: in a client_server
+   * lobby, a client's link to the host (id 1) is open (the host itself is
+   * ready at once); in a mesh lobby, the links to every member present when
+   * this peer joined are open (members that left meanwhile are not waited
+   * for). With `timeoutMs` it rejects with a TIMEOUT {@link RtcmeshError}
+   * naming the peers that did not connect. Rejects with CLOSED when the mesh
+   * closes first.
+   *
+   * Sans-IO: it settles inside {@link poll}, and the timeout is a deadline
+   * checked there (it is part of {@link nextDeadline}), so keep polling —
+   * from the game loop, a ticker or a `RealtimeDriver` — while you await it.
+   * @param timeoutMs most milliseconds (by the mesh clock) to wait; default: no limit.
+   * @throws RtcmeshError INVALID_ARGUMENT for a bad `timeoutMs`.
+   */
+  ready(timeoutMs?: number): Promise<void> {
+    if (timeoutMs !== undefined) checkInt(timeoutMs, 0, 86_400_000, 'ready() timeoutMs');
+    const now = Number.isFinite(this.now) ? Math.max(this.now, this.mesh.clock.now()) : this.mesh.clock.now();
+    return this.readiness.wait(now, timeoutMs);
   }
 
   /**
@@ -153,7 +180,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
    */
   nextDeadline(): number {
     if (this.joined && this.inputs.length > 0) return this.now;
-    let at = this.mesh.nextDeadline();
+    let at = Math.min(this.mesh.nextDeadline(), this.readiness.nextDeadline());
     if (typeof this.signaling.nextDeadline === 'function') at = Math.min(at, this.signaling.nextDeadline());
     const liveness = this.settings.livenessTimeoutMs;
     if (liveness > 0) {
@@ -175,8 +202,12 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
         return this.connectTo(input.id);
       case 'joined':
         this.members.add(input.id);
+        this.detachedMembers.delete(input.id);
+        // An id we are linked to joined again: a new instance (e.g. a restarted host reclaiming id 1). Reconnect now.
+        if (this.mesh.hasPeer(input.id)) this.mesh.maintenance.retryNow(input.id, 'the peer joined the lobby again');
         return this.connectTo(input.id);
       case 'left':
+        if (this.lobbyMode === 'mesh') this.readiness.forget(input.id);
         this.members.delete(input.id);
         this.detachedMembers.delete(input.id);
         this.early.delete(input.id);
@@ -185,11 +216,16 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
       case 'detached':
         if (this.members.has(input.id)) this.detachedMembers.add(input.id);
         return;
-      case 'attached':
+      case 'attached': {
         this.detachedMembers.delete(input.id);
+        if (!this.members.has(input.id)) return;
+        // Back on signaling while its link is down or still forming: try again now rather than at the next backoff.
+        const state = this.mesh.getPeer(input.id)?.state;
+        if (state === 'reconnecting' || state === 'connecting') this.mesh.maintenance.retryNow(input.id, 'the peer is back on signaling');
         // Dropped while it was away (its link was lost too): connect afresh, same id.
-        if (this.members.has(input.id)) this.connectTo(input.id);
+        this.connectTo(input.id);
         return;
+      }
       case 'alive': {
         const probe = this.probes.get(input.id);
         if (probe) probe.answered = true;
@@ -294,6 +330,11 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
     return !('lobby' in this.signaling) || this.signaling.lobby !== undefined;
   }
 
+  /** The host (id 1) of a client_server lobby, seen from a client: waited for while it is still a member. */
+  private hostMayReturn(peerId: number): boolean {
+    return peerId === 1 && this.lobbyMode === 'client_server' && this.mesh.getUniqueId() !== 1;
+  }
+
   /** A lost link is re-established while the peer is still in the lobby. */
   private canReconnect(peerId: number): boolean {
     return this.detach !== undefined && this.members.has(peerId);
@@ -312,6 +353,8 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
    */
   private reconnectObjection(peerId: number): string | undefined {
     if (!this.inLobby()) return 'this peer is no longer in the lobby (signaling left or closed), not reconnecting';
+    // The host of a client_server lobby may come back (restarted with its host key, within the server's grace): keep its link.
+    if (this.hostMayReturn(peerId)) return undefined;
     if (this.detachedMembers.has(peerId)) return 'the peer left signaling (detached), not reconnecting';
     const liveness = this.settings.livenessTimeoutMs;
     const info = this.mesh.getPeer(peerId);
@@ -395,6 +438,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
    * that dropped and might resume.
    */
   override close(): void {
+    this.readiness.cancel('the mesh was closed');
     this.detach?.();
     this.detach = undefined;
     this.inputs.length = 0;

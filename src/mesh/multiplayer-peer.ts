@@ -14,45 +14,25 @@
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import type { WebRTCPeerConnection } from '../peer/peer-connection.js';
-import type { WebRTCDataChannel } from '../peer/data-channel.js';
 import type { Clock } from '../util/clock.js';
 import type { Pollable, RandomSource } from '../util/sans-io.js';
 import { checkBool, checkInt, checkOneOf, invalid } from '../util/validate.js';
-import { MAX_CUSTOM_CHANNELS, channelIndexFor, channelLayout, transferChannelOf } from './channel-layout.js';
+import { channelIndexFor, channelLayout, transferChannelOf } from './channel-layout.js';
 import { ConnectionStatus, MAX_PEER_ID, MIN_PEER_ID, TARGET_PEER_SERVER, TransferMode } from './constants.js';
 import { MAX_SESSION_HEADER } from './health/session.js';
-import type { LinkState, LinkStats, MeshStats } from './health/stats.js';
+import type { LinkStats, MeshStats } from './health/stats.js';
 import { PacketReader } from './packet-reader.js';
+import { sendPacket } from './packet-writer.js';
 import { LinkMaintenance } from './link-maintenance.js';
-import { checkAddPeer } from './peer-checks.js';
+import { checkAddPeer, checkChannels } from './peer-checks.js';
 import { MeshLink, type LinkObserver, type LinkSettings, type Reconnector } from './link.js';
 import { ClosedLinks, linkStats, meshStats } from './link-stats.js';
 import { resolvePeerOptions, type MultiplayerPeerOptions } from './peer-options.js';
-import type { MultiplayerPeer, MultiplayerPeerEvents } from './types.js';
+import type { MeshEvents, MeshMode, MultiplayerPeer, PeerInfo } from './types.js';
+
+export type { MeshEvents, MeshMode, MultiplayerPeerStats, PeerInfo } from './types.js';
 
 export { MULTIPLAYER_PEER_OPTION_KEYS, type MultiplayerPeerOptions } from './peer-options.js';
-
-/** Which role this multiplayer peer plays. */
-export type MeshMode = 'server' | 'client' | 'mesh';
-
-/** What {@link WebRTCMultiplayerPeer.getPeer} reports about one peer. */
-export interface PeerInfo {
-  id: number;
-  /** The current connection (a fresh one after each reconnect). */
-  connection: WebRTCPeerConnection;
-  /** User channels by layout index (the control channel is not listed). */
-  channels: readonly WebRTCDataChannel[];
-  /** True once the link first opened, and through reconnection attempts. */
-  connected: boolean;
-  /** Link lifecycle: connecting, connected, disconnected (within the grace) or reconnecting. */
-  state: LinkState;
-}
-
-/** Counters for monitoring (the top of {@link MeshStats}). */
-export type MultiplayerPeerStats = MeshStats;
-
-/** Events of a {@link WebRTCMultiplayerPeer} (the MultiplayerPeer events, link maintenance included). */
-export type MeshEvents = MultiplayerPeerEvents;
 
 const MODES = [TransferMode.UNRELIABLE, TransferMode.UNRELIABLE_ORDERED, TransferMode.RELIABLE] as const;
 /** Final snapshots kept for {@link WebRTCMultiplayerPeer.getClosedLinkStats}. */
@@ -91,6 +71,9 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   private channel_ = 0;
   private refuse = false;
   private readonly reader = new PacketReader();
+  private packetError: ErrorCode | undefined;
+  /** Peers `disconnectPeer(id)` closed, removed (with `peer_disconnected`) on the next poll. */
+  private readonly disconnecting = new Set<number>();
   private counters = { packetsSent: 0, packetsReceived: 0, broadcastFailures: 0 };
   /** Final snapshots of removed links. */
   private readonly closedLinks = new ClosedLinks(CLOSED_LINKS_KEPT);
@@ -114,6 +97,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
       reconnecting: (link, attempt) => this.emit('reconnecting', link.id, attempt),
       reconnected: (link, downtime) => this.emit('reconnected', link.id, downtime),
       replayOverflow: (link, channel) => this.emit('replay_overflow', link.id, channel),
+      restarted: (link) => this.emit('peer_restarted', link.id),
     };
   }
 
@@ -137,9 +121,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   }
 
   private init(mode: MeshMode, id: number, channels: TransferMode[], status: ConnectionStatus): void {
-    if (!Array.isArray(channels)) invalid('channels', 'an array of TransferMode values', channels);
-    if (channels.length > MAX_CUSTOM_CHANNELS) invalid('channels', `at most ${MAX_CUSTOM_CHANNELS} custom channels`, channels);
-    channels.forEach((m, i) => checkOneOf(m, MODES, `channels[${i}] (a TransferMode)`));
+    checkChannels(channels);
     if (this.mode !== undefined) {
       throw new RtcmeshError(ErrorCode.INVALID_STATE, `this multiplayer peer is already a ${this.mode}; call close() before creating it again`);
     }
@@ -233,23 +215,29 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   }
 
   /**
-   * Disconnect a peer (Godot's `disconnect_peer`): close its connection and
-   * forget it. Without `force`, `peer_disconnected(id, "disconnected")` is
-   * emitted at once if it was connected; with `force`, nothing is emitted.
-   * The remote side notices its connection closing.
+   * Disconnect a peer (Godot's `disconnect_peer`). Without `force` its
+   * connection is closed now and the peer removed on the next {@link poll},
+   * which emits `peer_disconnected(id, "disconnected")` if it was connected
+   * (until then it is still listed, its received packets still readable).
+   * With `force` it is removed at once, silently. The remote side notices its
+   * connection closing.
    * @throws RtcmeshError INVALID_PEER when the peer is not present,
    *   INVALID_ARGUMENT for a bad id or `force`.
    */
   disconnectPeer(peerId: number, force = false): void {
     checkInt(peerId, 1, MAX_PEER_ID, 'disconnectPeer() peerId');
     checkBool(force, 'disconnectPeer() force');
-    if (!this.links.has(peerId)) throw new RtcmeshError(ErrorCode.INVALID_PEER, `disconnectPeer(): no peer ${peerId}`);
-    this.drop(peerId, 'disconnected', !force);
+    const link = this.links.get(peerId);
+    if (!link) throw new RtcmeshError(ErrorCode.INVALID_PEER, `disconnectPeer(): no peer ${peerId}`);
+    if (force) return this.drop(peerId, 'disconnected', false);
+    link.connection.close();
+    this.disconnecting.add(peerId);
   }
 
   /** Remove a peer, closing its connection; `notify` emits `peer_disconnected(id, reason)` if it was connected. */
   private drop(peerId: number, reason: string, notify: boolean): void {
     const link = this.links.get(peerId);
+    this.disconnecting.delete(peerId);
     if (!link) return;
     this.links.delete(peerId);
     this.reader.invalidate();
@@ -299,9 +287,9 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     return this.random.int(MIN_PEER_ID, MAX_PEER_ID);
   }
 
-  /** True in server mode (after {@link createServer}). */
+  /** True whenever the own id is 1 (Godot: `unique_id == TARGET_PEER_SERVER`): server mode, and `createMesh(1)`. */
   isServer(): boolean {
-    return this.mode === 'server';
+    return this.uniqueId === TARGET_PEER_SERVER;
   }
 
   /** The role chosen at creation, or undefined before. */
@@ -377,25 +365,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
         `putPacket(): transferChannel ${this.channel_} does not exist; this peer has ${this.customChannels.length} custom channel(s)`,
       );
     }
-    const target = this.target;
-    if (target > 0) {
-      const link = this.links.get(target);
-      if (!link) throw new RtcmeshError(ErrorCode.INVALID_PEER, `putPacket(): target peer ${target} is not connected to this peer`);
-      link.send(index, data);
-      this.counters.packetsSent++;
-      return;
-    }
-    const exclude = -target;
-    for (const link of this.links.values()) {
-      if (!link.connected || link.id === exclude) continue;
-      try {
-        link.send(index, data);
-        this.counters.packetsSent++;
-      } catch (err) {
-        this.counters.broadcastFailures++;
-        this.emit('send_failed', link.id, err as Error);
-      }
-    }
+    sendPacket(this.links, this.target, index, data, this.counters, (id, err) => this.emit('send_failed', id, err));
   }
 
   // ---- receiving ---------------------------------------------------------
@@ -407,27 +377,49 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
 
   /**
    * Next packet: peers in fair round-robin, each peer's channels in index
-   * order. Afterwards `getPacketPeer/Channel/Mode` describe it.
+   * order; undefined when none waits (then {@link getPacketError} says why).
+   * Read `getPacketPeer/Channel/Mode` BEFORE it: they describe the packet it
+   * will return, as in Godot.
    */
   getPacket(): Uint8Array | undefined {
     const data = this.reader.read(this.links);
-    if (data !== undefined) this.counters.packetsReceived++;
+    if (data === undefined) {
+      this.packetError = this.mode === undefined ? ErrorCode.INVALID_STATE : ErrorCode.UNAVAILABLE;
+      return undefined;
+    }
+    this.packetError = undefined;
+    this.counters.packetsReceived++;
     return data;
   }
 
-  /** Sender of the packet last returned by `getPacket`. */
+  /**
+   * Why the last {@link getPacket} returned nothing (Godot's PacketPeer
+   * `get_packet_error()`): `UNAVAILABLE` when no packet was queued,
+   * `INVALID_STATE` before initialisation (or after `close()`); undefined
+   * when it returned a packet, or before the first call.
+   */
+  getPacketError(): ErrorCode | undefined {
+    return this.packetError;
+  }
+
+  /**
+   * Sender of the NEXT available packet (the one {@link getPacket} returns
+   * next), as Godot's `get_packet_peer()`; 0 when none is queued.
+   */
   getPacketPeer(): number {
-    return this.reader.last.peer;
+    return this.reader.peek(this.links)?.link.id ?? 0;
   }
 
-  /** Transfer channel of that packet (0 for the three default channels). */
+  /** Transfer channel of the next available packet (0 for the three default channels, and when none is queued). */
   getPacketChannel(): number {
-    return transferChannelOf(this.reader.last.index);
+    const next = this.reader.peek(this.links);
+    return next ? transferChannelOf(next.index) : 0;
   }
 
-  /** Transfer mode of that packet. */
+  /** Transfer mode of the next available packet; with none queued, the mode of the packet read last (RELIABLE before any). */
   getPacketMode(): TransferMode {
-    return this.reader.last.mode;
+    const next = this.reader.peek(this.links);
+    return next ? next.link.io.specs[next.index]!.mode : this.reader.last.mode;
   }
 
   // ---- the tick ----------------------------------------------------------
@@ -442,6 +434,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   poll(now: number = this.clock.now()): void {
     if (this.mode === undefined) return;
     this.lastPoll = now;
+    for (const id of [...this.disconnecting]) this.drop(id, 'disconnected', true);
     for (const link of [...this.links.values()]) {
       link.connection.poll();
       if (this.links.get(link.id) !== link) continue; // removed by a listener
@@ -462,7 +455,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    */
   nextDeadline(): number {
     if (this.mode === undefined) return Infinity;
-    let at = this.reader.isStale ? this.lastPoll : Infinity;
+    let at = this.reader.isStale || this.disconnecting.size > 0 ? this.lastPoll : Infinity;
     for (const link of this.links.values()) {
       if (link.connection.hasPendingEvents()) return this.lastPoll;
       at = Math.min(at, link.nextDeadline());
@@ -496,22 +489,16 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
 
   /**
    * Close every connection and return to the uninitialised state, as Godot's
-   * `close()` does: no role, own id 0, no custom channels, no peers, status
-   * DISCONNECTED, `targetPeer` back to 0 (broadcast), and the packet last
-   * read forgotten (`getPacketPeer()` and `getPacketChannel()` 0,
-   * `getPacketMode()` RELIABLE). Packets not read yet are dropped.
-   * `transferMode`, `transferChannel`, `refuseNewConnections` and the
-   * counters of {@link getStats} are kept. Create it again with
-   * `createServer`, `createClient` or `createMesh`.
-   *
-   * Then, unlike Godot, every peer that was connected (its `peer_connected`
-   * was emitted; links being reconnected included) gets
-   * `peer_disconnected(id, "closed")`, so whatever tracks peers (an
-   * `RpcEndpoint` cancels their pending requests with PEER_DISCONNECTED)
-   * hears of it. Listeners already see the closed state. A peer still
-   * connecting is closed silently. Calling `close()` again does nothing.
+   * `close()` does: no role, id 0, no custom channels or peers, status
+   * DISCONNECTED, `targetPeer` 0, unread packets dropped; `transferMode`,
+   * `transferChannel`, `refuseNewConnections` and the stats counters are kept.
+   * Unlike Godot, every peer that was connected (reconnecting ones included)
+   * then gets `peer_disconnected(id, "closed")` — listeners already see the
+   * closed state — so an `RpcEndpoint` cancels its pending requests. A peer
+   * still connecting is closed silently. A second call does nothing.
    */
   close(): void {
+    this.disconnecting.clear();
     const links = [...this.links.values()];
     const connected = links.filter((l) => l.connected).map((l) => l.id);
     this.links.clear();

@@ -53,8 +53,11 @@ export class PacketReader {
     return n;
   }
 
-  /** Next packet, recording its origin in {@link last}; undefined when none waits. */
-  read(links: ReadonlyMap<number, MeshLink>): Uint8Array | undefined {
+  /**
+   * Where the next packet waits (the link and channel index) without taking
+   * it, or undefined when none waits. {@link read} returns exactly this one.
+   */
+  peek(links: ReadonlyMap<number, MeshLink>): { link: MeshLink; index: number; at: number } | undefined {
     const order = this.order;
     for (let k = 0; k < order.length; k++) {
       const at = (this.next + k) % order.length;
@@ -62,18 +65,23 @@ export class PacketReader {
       if (!link || !link.connected) continue;
       link.io.pull();
       const inbox = link.io.inbox;
-      for (let i = 0; i < inbox.length; i++) {
-        const data = inbox[i]!.shiftData();
-        if (data === undefined) continue;
-        this.next = (at + 1) % order.length;
-        const last = this.last;
-        last.peer = link.id;
-        last.index = i;
-        last.mode = link.io.specs[i]!.mode;
-        return data;
-      }
+      for (let i = 0; i < inbox.length; i++) if (inbox[i]!.length > 0) return { link, index: i, at };
     }
     return undefined;
+  }
+
+  /** Next packet, recording its origin in {@link last}; undefined when none waits. */
+  read(links: ReadonlyMap<number, MeshLink>): Uint8Array | undefined {
+    const next = this.peek(links);
+    if (!next) return undefined;
+    const { link, index, at } = next;
+    const data = link.io.inbox[index]!.shiftData()!;
+    this.next = (at + 1) % this.order.length;
+    const last = this.last;
+    last.peer = link.id;
+    last.index = index;
+    last.mode = link.io.specs[index]!.mode;
+    return data;
   }
 
   /** Forget the order and the last packet (close()). */

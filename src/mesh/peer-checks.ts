@@ -6,8 +6,9 @@
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { ConnectionState } from '../peer/enums.js';
 import { WebRTCPeerConnection } from '../peer/peer-connection.js';
-import { checkInt, invalid } from '../util/validate.js';
-import { MAX_PEER_ID, TARGET_PEER_SERVER } from './constants.js';
+import { checkInt, checkOneOf, invalid } from '../util/validate.js';
+import { MAX_CUSTOM_CHANNELS } from './channel-layout.js';
+import { MAX_PEER_ID, TARGET_PEER_SERVER, TransferMode } from './constants.js';
 
 /** What `addPeer` checks against. */
 export interface AddPeerState {
@@ -49,4 +50,13 @@ export function checkConnection(connection: WebRTCPeerConnection, what: string):
   if (connection.getConnectionState() !== ConnectionState.NEW) {
     throw new RtcmeshError(ErrorCode.INVALID_STATE, `${what}: the connection must be in state NEW (fresh, or after initialize())`);
   }
+}
+
+const MODES = [TransferMode.UNRELIABLE, TransferMode.UNRELIABLE_ORDERED, TransferMode.RELIABLE] as const;
+
+/** The custom channels of `createServer`/`createClient`/`createMesh`: an array of at most 256 TransferModes. */
+export function checkChannels(channels: unknown): asserts channels is TransferMode[] {
+  if (!Array.isArray(channels)) invalid('channels', 'an array of TransferMode values', channels);
+  if (channels.length > MAX_CUSTOM_CHANNELS) invalid('channels', `at most ${MAX_CUSTOM_CHANNELS} custom channels`, channels);
+  channels.forEach((m, i) => checkOneOf(m, MODES, `channels[${i}] (a TransferMode)`));
 }

@@ -121,6 +121,7 @@ export function resolvePeerOptions(options: MultiplayerPeerOptions): ResolvedPee
         accept: opts.acceptChannel,
         max: opts.maxForeignChannels === undefined ? 4 : checkInt(opts.maxForeignChannels, 0, 65535, 'maxForeignChannels'),
       },
+      epoch: (opts.random ?? cryptoRandom).int(1, 0xffffffff),
     },
   };
 }

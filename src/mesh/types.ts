@@ -3,7 +3,9 @@
  * @module
  */
 import type { EventEmitter } from 'eventemitter3';
-import type { MeshStats } from './health/stats.js';
+import type { WebRTCDataChannel } from '../peer/data-channel.js';
+import type { WebRTCPeerConnection } from '../peer/peer-connection.js';
+import type { LinkState, MeshStats } from './health/stats.js';
 
 export { TransferMode, ConnectionStatus, TARGET_PEER_BROADCAST, TARGET_PEER_SERVER, MIN_PEER_ID, MAX_PEER_ID } from './constants.js';
 import type { TransferMode, ConnectionStatus } from './constants.js';
@@ -28,6 +30,14 @@ export interface MultiplayerPeerEvents {
    * everything sent so far (then buffering resumes; it may overflow again).
    */
   replay_overflow: (id: number, channel: number) => void;
+  /**
+   * The remote peer's process restarted (its link came back, on a fresh
+   * connection, with a new session epoch — e.g. a host that reclaimed id 1):
+   * whatever state it held for us is gone. Reliable packets its previous
+   * instance had not acknowledged were resent to the new one; what it sends
+   * now starts a new sequence. Emitted right after `reconnected`.
+   */
+  peer_restarted: (id: number) => void;
   /** Periodic monitoring snapshot. */
   stats: (stats: MeshStats) => void;
 }
@@ -62,7 +72,29 @@ export interface MultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> {
   getMaxPacketSize(): number;
   /** Ids of connected peers. */
   getPeerIds(): number[];
-  /** Advance state machines and deliver events; once per tick. */
-  poll(): void;
+  /** Advance state machines and deliver events; once per tick (`now`: clock ms, default the peer's clock). */
+  poll(now?: number): void;
   close(): void;
 }
+
+/** Which role this multiplayer peer plays. */
+export type MeshMode = 'server' | 'client' | 'mesh';
+
+/** What {@link WebRTCMultiplayerPeer.getPeer} reports about one peer. */
+export interface PeerInfo {
+  id: number;
+  /** The current connection (a fresh one after each reconnect). */
+  connection: WebRTCPeerConnection;
+  /** User channels by layout index (the control channel is not listed). */
+  channels: readonly WebRTCDataChannel[];
+  /** True once the link first opened, and through reconnection attempts. */
+  connected: boolean;
+  /** Link lifecycle: connecting, connected, disconnected (within the grace) or reconnecting. */
+  state: LinkState;
+}
+
+/** Counters for monitoring (the top of {@link MeshStats}). */
+export type MultiplayerPeerStats = MeshStats;
+
+/** Events of a {@link WebRTCMultiplayerPeer} (the MultiplayerPeer events, link maintenance included). */
+export type MeshEvents = MultiplayerPeerEvents;

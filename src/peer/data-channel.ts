@@ -62,6 +62,7 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
   private mode: WriteMode = WriteMode.BINARY;
   private readonly queue: PacketQueue;
   private lastWasString = false;
+  private packetError: ErrorCode | undefined;
   private maxSize = 0;
   private counters = { packetsSent: 0, bytesSent: 0, packetsReceived: 0, bytesReceived: 0, malformed: 0 };
 
@@ -193,13 +194,29 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
     this.counters.bytesSent += data.length;
   }
 
-  /** Next received packet, or `undefined` when none is queued. */
+  /** Next received packet, or `undefined` when none is queued (then {@link getPacketError} says why). */
   getPacket(): Uint8Array | undefined {
     const q = this.queue;
     const data = q.shiftData();
-    if (data === undefined) return undefined;
+    if (data === undefined) {
+      const state = this.getReadyState();
+      this.packetError = state === ChannelState.OPEN ? ErrorCode.UNAVAILABLE : state === ChannelState.CONNECTING ? ErrorCode.NOT_OPEN : ErrorCode.CLOSED;
+      return undefined;
+    }
+    this.packetError = undefined;
     this.lastWasString = q.lastWasText;
     return data;
+  }
+
+  /**
+   * Why the last {@link getPacket} returned nothing (Godot's
+   * `PacketPeer.get_packet_error()`): `UNAVAILABLE` when the channel is open
+   * and nothing is queued, `NOT_OPEN` while it is still connecting, `CLOSED`
+   * once it is closing or closed. `undefined` when the last call returned a
+   * packet, or before the first call.
+   */
+  getPacketError(): ErrorCode | undefined {
+    return this.packetError;
   }
 
   /** Whether the packet last returned by {@link getPacket} arrived as text. */
@@ -272,14 +289,14 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
     return this.init.negotiated;
   }
 
-  /** Milliseconds, or -1 when unset. */
+  /** Milliseconds; 65535 when unset (as Godot reports it). */
   getMaxPacketLifeTime(): number {
-    return this.init.maxPacketLifeTime ?? -1;
+    return this.init.maxPacketLifeTime ?? 65535;
   }
 
-  /** Retransmissions, or -1 when unset. */
+  /** Retransmissions; 65535 when unset (as Godot reports it). */
   getMaxRetransmits(): number {
-    return this.init.maxRetransmits ?? -1;
+    return this.init.maxRetransmits ?? 65535;
   }
 
   /** Sub-protocol, '' when unset. */

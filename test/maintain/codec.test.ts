@@ -21,26 +21,26 @@ describe('varint', () => {
 describe('control frames', () => {
   it('round-trips PING, PONG and ACK with acks', () => {
     const frames = [
-      { type: FrameType.PING, seq: 7, time: 1234.5, acks: [] },
-      { type: FrameType.PONG, seq: 2 ** 32 - 1, time: 0.25, acks: [[0, 10_000] as const, [5, 1] as const] },
-      { type: FrameType.ACK, acks: [[258, 2 ** 40] as const] },
+      { type: FrameType.PING, epoch: 1, ackEpoch: 0, seq: 7, time: 1234.5, acks: [] },
+      { type: FrameType.PONG, epoch: 2 ** 32 - 1, ackEpoch: 77, seq: 2 ** 32 - 1, time: 0.25, acks: [[0, 10_000] as const, [5, 1] as const] },
+      { type: FrameType.ACK, epoch: 5, ackEpoch: 6, acks: [[258, 2 ** 40] as const] },
     ] as const;
     for (const f of frames) expect(decodeFrame(encodeFrame(f as never))).toEqual(f);
-    expect(encodeFrame({ type: FrameType.PING, seq: 1, time: 1, acks: [] }).length).toBe(14);
+    expect(encodeFrame({ type: FrameType.PING, epoch: 1, ackEpoch: 2, seq: 1, time: 1, acks: [] }).length).toBe(22);
   });
 
   it('rejects anything that is not exactly one valid frame', () => {
-    const good = encodeFrame({ type: FrameType.ACK, acks: [[0, 5]] });
+    const good = encodeFrame({ type: FrameType.ACK, epoch: 1, ackEpoch: 1, acks: [[0, 5]] });
     const bad = [
       new Uint8Array([]),
       new Uint8Array([4, 0]),
       new Uint8Array([1, 0, 0]),
       new Uint8Array([...good, 0]), // trailing byte
       good.subarray(0, good.length - 1), // truncated
-      new Uint8Array([3, 0x80, 0x02]), // 256 acks announced, none present
+      new Uint8Array([3, 0, 0, 0, 1, 0, 0, 0, 1, 0x80, 0x02]), // 256 acks announced, none present
       (() => {
-        const f = encodeFrame({ type: FrameType.PING, seq: 1, time: 1, acks: [] });
-        new DataView(f.buffer).setFloat64(5, NaN);
+        const f = encodeFrame({ type: FrameType.PING, epoch: 1, ackEpoch: 1, seq: 1, time: 1, acks: [] });
+        new DataView(f.buffer).setFloat64(13, NaN);
         return f;
       })(),
     ];

@@ -76,7 +76,7 @@ describe('lobby mesh and detached peers', () => {
     a.targetPeer = ib;
     a.putPacket(new Uint8Array([42]));
     await waitUntil(() => b.getAvailablePacketCount() > 0, 'a packet over the new link', 10_000);
-    expect([...b.getPacket()!]).toEqual([42]);
     expect(b.getPacketPeer()).toBe(ia);
+    expect([...b.getPacket()!]).toEqual([42]);
   });
 });

@@ -167,16 +167,21 @@ describe('heartbeats and dead-link detection', () => {
     a.on('peer_disconnected', (id) => errors.push(id));
     const control = controlOf(b, 2);
     expect(control.getReadyState()).toBe(ChannelState.OPEN);
-    // undecodable frames, an ack for a channel that does not exist, an ack of packets never sent, a PONG echoing a time in the future
+    // undecodable frames, an ack for a channel that does not exist, an ack of packets never sent, a PONG echoing a time in the future,
+    // a frame with another epoch on the same connection
+    await waitUntil(() => a.getLinkStats(3)!.remoteEpoch !== 0, "b's first control frame");
+    const { sessionEpoch: epochA, remoteEpoch: epochB } = a.getLinkStats(3)!;
+    expect(epochB).toBe(b.getLinkStats(2)!.sessionEpoch);
+    const epochs = { epoch: epochB, ackEpoch: epochA };
     const forged = [
       [],
       [9, 9, 9],
       [1, 0, 0],
       [3, 5],
-      [3, 1, 200, 1],
-      [3, 1, 0, 0x7f],
-      [2, 0, 0, 0, 1, 0x7f, 0xf0, 0, 0, 0, 0, 0, 0, 0],
-      [...encodeFrame({ type: FrameType.PONG, seq: 1, time: 1e15, acks: [] })],
+      [...encodeFrame({ type: FrameType.ACK, ...epochs, acks: [[200, 1]] })],
+      [...encodeFrame({ type: FrameType.ACK, ...epochs, acks: [[0, 0x7f]] })],
+      [...encodeFrame({ type: FrameType.PONG, ...epochs, seq: 1, time: 1e15, acks: [] })],
+      [...encodeFrame({ type: FrameType.PING, epoch: (epochB + 1) >>> 0 || 1, ackEpoch: epochA, seq: 1, time: 1, acks: [] })],
     ];
     for (const junk of forged) control.putPacket(new Uint8Array(junk));
     const reliable = b.getPeer(2)!.channels[0]!;

@@ -67,7 +67,7 @@ describe('automatic reconnection through the lobby, nothing lost', () => {
     const got: number[] = [];
     const take = () => {
       let p;
-      while ((p = b.getPacket()) !== undefined) if (b.getPacketPeer() === ia) got.push(numberOf(p));
+      for (let from = b.getPacketPeer(); (p = b.getPacket()) !== undefined; from = b.getPacketPeer()) if (from === ia) got.push(numberOf(p));
     };
     a.targetPeer = ib;
     let next = 0;

@@ -84,8 +84,8 @@ describe('a vanished lobby member', () => {
       () => {
         meshes.forEach((m, i) => {
           while (m.getAvailablePacketCount() > 0) {
+            const from = m.getPacketPeer(); // the next packet's sender (Godot semantics)
             m.getPacket();
-            const from = m.getPacketPeer();
             received[i]!.add(String(from));
           }
         });

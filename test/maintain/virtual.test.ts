@@ -354,7 +354,7 @@ describe('maintain on the virtual network (virtual clock, default settings)', ()
       }
       pollAll();
       let p;
-      while ((p = b.getPacket()) !== undefined) if (b.getPacketPeer() === ia) got.push(numberOf(p));
+      for (let from = b.getPacketPeer(); (p = b.getPacket()) !== undefined; from = b.getPacketPeer()) if (from === ia) got.push(numberOf(p));
       while (c.getPacket() !== undefined);
       return got.length >= TOTAL;
     };

@@ -77,9 +77,12 @@ export async function star(clientIds: number[], channels: TransferMode[] = []): 
 /** Drain every packet a mesh has, with its metadata. */
 export function drain(m: AnyMesh): { from: number; channel: number; mode: TransferMode; data: number[] }[] {
   const out = [];
-  let p;
-  while ((p = m.getPacket()) !== undefined) {
-    out.push({ from: m.getPacketPeer(), channel: m.getPacketChannel(), mode: m.getPacketMode(), data: [...p] });
+  for (;;) {
+    // Godot semantics: the getters describe the packet getPacket() returns next
+    const meta = { from: m.getPacketPeer(), channel: m.getPacketChannel(), mode: m.getPacketMode() };
+    const p = m.getPacket();
+    if (p === undefined) break;
+    out.push({ ...meta, data: [...p] });
   }
   return out;
 }

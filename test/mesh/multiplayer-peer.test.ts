@@ -71,7 +71,7 @@ describe('WebRTCMultiplayerPeer', () => {
       expect(channels.map((c) => c.getLabel())).toEqual(['reliable', 'ordered', 'unreliable', '4', '5', '6']);
       expect(channels.map((c) => c.isNegotiated())).toEqual([true, true, true, true, true, true]);
       expect(channels.map((c) => c.isOrdered())).toEqual([true, true, false, true, true, false]);
-      expect(channels.map((c) => c.getMaxPacketLifeTime())).toEqual([-1, 1, 1, -1, 1, 1]);
+      expect(channels.map((c) => c.getMaxPacketLifeTime())).toEqual([65535, 1, 1, 65535, 1, 1]);
     }
   });
 
@@ -83,7 +83,7 @@ describe('WebRTCMultiplayerPeer', () => {
     b.createMesh(3);
     link(a, b, 250);
     await pollUntil([a, b], () => a.getPeerIds().length === 1 && b.getPeerIds().length === 1, 'link');
-    expect(b.getPeer(2)!.channels.map((c) => c.getMaxPacketLifeTime())).toEqual([-1, 250, 250]);
+    expect(b.getPeer(2)!.channels.map((c) => c.getMaxPacketLifeTime())).toEqual([65535, 250, 250]);
   });
 
   it('routes broadcast, single-peer and all-but-one targets', async () => {
@@ -309,8 +309,13 @@ describe('WebRTCMultiplayerPeer', () => {
     server.disconnectPeer(2, true);
     expect(server.hasPeer(2)).toBe(false);
     await pollUntil([clients[0]!], () => clients[0]!.getConnectionStatus() === ConnectionStatus.DISCONNECTED, 'client 2 to lose the server');
-    server.disconnectPeer(3);
+    server.disconnectPeer(3); // Godot: closed now, removed (and reported) on the next poll()
+    expect(events).toEqual([]);
+    expect(server.hasPeer(3)).toBe(true);
+    expect(server.getPeer(3)!.connection.getConnectionState()).toBe(ConnectionState.CLOSED);
+    server.poll();
     expect(events).toEqual([3]);
+    expect(server.hasPeer(3)).toBe(false);
     expect(errorOf(() => server.disconnectPeer(3)).code).toBe(ErrorCode.INVALID_PEER);
   });
 
@@ -454,7 +459,7 @@ describe('WebRTCMultiplayerPeer', () => {
     m3.putPacket(new Uint8Array([1]));
     m3.putPacket(new Uint8Array([2]));
     await pollUntil(meshes, () => m2.getAvailablePacketCount() === 2, 'two packets');
-    m2.getPacket(); // one read, one left unread
+    m2.getPacket(); // one read, one left unread: the getters describe it
     expect([m2.getPacketPeer(), m2.getPacketChannel(), m2.getPacketMode()]).toEqual([3, 1, TransferMode.UNRELIABLE]);
     m2.addPeer(new WebRTCPeerConnection(LOOPBACK), 9); // still connecting at close(): closed silently
     m2.targetPeer = -4;

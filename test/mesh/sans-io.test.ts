@@ -4,6 +4,7 @@
  */
 import { expect, it } from 'vitest';
 import { MemorySignalingBus, Mesh, VirtualNetwork, WebRTCMultiplayerPeer, type LobbyMultiplayerPeer } from '../api.js';
+import { RpcEndpoint, type AnyRpcMethods } from '../../src/rpc/index.js';
 import { seededRandom } from '../../src/util/sans-io.js';
 
 function counterRng(seed: number): { nextUint32(): number } {
@@ -85,5 +86,34 @@ it('the lobby acts on signaling only inside poll(), with connections it polls it
   expect(a.getLinkStats(ib)!.heartbeatsSent).toBeGreaterThan(sentBefore);
   expect(a.getPeerIds()).toEqual([ib]);
   for (const m of all) m.close();
+  net.close();
+});
+
+it('an RpcEndpoint binds to a lobby mesh (new RpcEndpoint(lobby)) and round-trips a request over it', async () => {
+  const net = new VirtualNetwork({ seed: 5, defaultLink: { latencyMs: 5 } });
+  const bus = new MemorySignalingBus();
+  const opts = { signaling: bus, clock: net.clock };
+  const a = await Mesh.join({ ...opts, engine: net.createHost().engine });
+  const b = await Mesh.join({ ...opts, lobby: a.lobby, engine: net.createHost().engine });
+  const ea = new RpcEndpoint<AnyRpcMethods>(a);
+  const eb = new RpcEndpoint<AnyRpcMethods>(b);
+  eb.register('add', (_ctx, x: number, y: number) => x + y, { mode: 'any_peer' });
+  ea.register('add', (_ctx, x: number, y: number) => x + y, { mode: 'any_peer' });
+  const eps = [ea, eb];
+  const pump = () => {
+    for (const e of eps) {
+      e.poll();
+      e.flush();
+    }
+    return true;
+  };
+  expect(await net.runUntilAsync(() => pump() && a.getPeerIds().length === 1 && b.getPeerIds().length === 1, { maxMs: 10_000 })).toBe(true);
+  let answer: unknown;
+  ea.request(b.getUniqueId(), 'add', 2, 40).then((v) => (answer = v));
+  expect(await net.runUntilAsync(() => pump() && answer !== undefined, { maxMs: 10_000 })).toBe(true);
+  expect(answer).toBe(42);
+  for (const e of eps) e.close();
+  a.close();
+  b.close();
   net.close();
 });

@@ -100,14 +100,15 @@ export class FakeMesh extends EventEmitter<MultiplayerPeerEvents> implements Mul
     this.last = this.inbox.shift();
     return this.last?.data;
   }
+  // As in Godot: these describe the NEXT packet getPacket() returns.
   getPacketPeer(): number {
-    return this.last?.from ?? 0;
+    return this.inbox[0]?.from ?? 0;
   }
   getPacketChannel(): number {
-    return this.last?.channel ?? 0;
+    return this.inbox[0]?.channel ?? 0;
   }
   getPacketMode(): TransferMode {
-    return this.last?.mode ?? TransferMode.RELIABLE;
+    return this.inbox[0]?.mode ?? this.last?.mode ?? TransferMode.RELIABLE;
   }
   getUniqueId(): number {
     return this.id;

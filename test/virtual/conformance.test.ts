@@ -99,8 +99,8 @@ for (const mode of ['virtual', 'realtime'] as const) {
       const r1 = byLabel.get('chat')!;
       const r2 = byLabel.get('state')!;
       const r3 = byLabel.get('')!;
-      expect([r1.isOrdered(), r1.getMaxRetransmits(), r1.getMaxPacketLifeTime(), r1.getProtocol(), r1.isNegotiated()]).toEqual([false, 3, -1, 'p1', false]);
-      expect([r2.isOrdered(), r2.getMaxRetransmits(), r2.getMaxPacketLifeTime(), r2.getProtocol()]).toEqual([true, -1, 250, '']);
+      expect([r1.isOrdered(), r1.getMaxRetransmits(), r1.getMaxPacketLifeTime(), r1.getProtocol(), r1.isNegotiated()]).toEqual([false, 3, 65535, 'p1', false]);
+      expect([r2.isOrdered(), r2.getMaxRetransmits(), r2.getMaxPacketLifeTime(), r2.getProtocol()]).toEqual([true, 65535, 250, '']);
       expect(r3.isOrdered()).toBe(true);
       for (const [local, remote] of [[c1, r1], [c2, r2], [c3, r3]] as const) {
         expect(local.getId()).toBeGreaterThanOrEqual(0);

@@ -79,7 +79,7 @@ it('a failed addPeer leaves nothing on the connection: the same connection is ad
   a.transferChannel = 1;
   a.putPacket(new Uint8Array([42]));
   const got: { from: number; channel: number; data: number[] }[] = [];
-  net.runUntil(() => { a.poll(); b.poll(); let p; while ((p = b.getPacket()) !== undefined) got.push({ from: b.getPacketPeer(), channel: b.getPacketChannel(), data: [...p] }); return got.length === 1; }, { maxMs: 5000 });
+  net.runUntil(() => { a.poll(); b.poll(); let p; for (let from = b.getPacketPeer(), channel = b.getPacketChannel(); (p = b.getPacket()) !== undefined; from = b.getPacketPeer(), channel = b.getPacketChannel()) got.push({ from, channel, data: [...p] }); return got.length === 1; }, { maxMs: 5000 });
   expect(got).toEqual([{ from: 2, channel: 1, data: [42] }]);
   a.close();
   b.close();
@@ -160,7 +160,7 @@ it('on a lossy link, UNRELIABLE and UNRELIABLE_ORDERED packets are lost at about
   const poll = () => {
     pollBoth();
     let p;
-    while ((p = b.getPacket()) !== undefined) got.get(b.getPacketMode())!.push(new DataView(p.buffer, p.byteOffset).getUint16(0));
+    for (let mode = b.getPacketMode(); (p = b.getPacket()) !== undefined; mode = b.getPacketMode()) got.get(mode)!.push(new DataView(p.buffer, p.byteOffset).getUint16(0));
   };
   net.link(ha, hb, { forward: { loss: LOSS } }); // a → b loses packets from now on; b → a (acknowledgements) is clean
   a.targetPeer = 3;

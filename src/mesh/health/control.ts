@@ -2,11 +2,17 @@
  * Frames of the control channel (negotiated id 1000, label `rtcmesh-control`,
  * unordered, maxRetransmits 0). Tiny binary frames:
  *
- * | type | name | body                                               |
- * |------|------|----------------------------------------------------|
- * | 1    | PING | u32 seq, f64 send time (sender's clock), acks       |
- * | 2    | PONG | u32 seq, f64 echoed send time, acks                 |
- * | 3    | ACK  | acks                                                |
+ * | type | name | body                                                            |
+ * |------|------|-----------------------------------------------------------------|
+ * | 1    | PING | epochs, u32 seq, f64 send time (sender's clock), acks            |
+ * | 2    | PONG | epochs, u32 seq, f64 echoed send time, acks                      |
+ * | 3    | ACK  | epochs, acks                                                     |
+ *
+ * `epochs` is the sender's session epoch (u32, drawn once per multiplayer
+ * peer, so a restarted process has a new one) followed by the epoch the acks
+ * refer to (the receiver's epoch as the sender last heard it, 0 when
+ * unknown). A receiver that sees a new epoch knows the remote restarted and
+ * starts its receiving sessions afresh; acks for another epoch are ignored.
  *
  * `acks` is a varint count followed by (varint channel index, varint
  * cumulative sequence) pairs: "I hold every reliable packet of this channel up
@@ -29,23 +35,28 @@ export type Ack = readonly [index: number, seq: number];
 
 /** A decoded control frame. */
 export type ControlFrame =
-  | { type: typeof FrameType.PING | typeof FrameType.PONG; seq: number; time: number; acks: Ack[] }
-  | { type: typeof FrameType.ACK; acks: Ack[] };
+  | { type: typeof FrameType.PING | typeof FrameType.PONG; epoch: number; ackEpoch: number; seq: number; time: number; acks: Ack[] }
+  | { type: typeof FrameType.ACK; epoch: number; ackEpoch: number; acks: Ack[] };
+
+/** Bytes before the type-specific fields: type, epoch, ackEpoch. */
+const HEAD = 9;
 
 /** Most acks one frame may carry (the layout has at most 259 channels). */
 const MAX_ACKS = 259;
 
 /** Encode a control frame. */
 export function encodeFrame(frame: ControlFrame): Uint8Array {
-  const fixed = frame.type === FrameType.ACK ? 1 : 13;
+  const fixed = frame.type === FrameType.ACK ? HEAD : HEAD + 12;
   let size = fixed + varintLength(frame.acks.length);
   for (const [i, s] of frame.acks) size += varintLength(i) + varintLength(s);
   const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
   out[0] = frame.type;
+  view.setUint32(1, frame.epoch >>> 0);
+  view.setUint32(5, frame.ackEpoch >>> 0);
   if (frame.type !== FrameType.ACK) {
-    const view = new DataView(out.buffer);
-    view.setUint32(1, frame.seq >>> 0);
-    view.setFloat64(5, frame.time);
+    view.setUint32(HEAD, frame.seq >>> 0);
+    view.setFloat64(HEAD + 4, frame.time);
   }
   let at = writeVarint(out, fixed, frame.acks.length);
   for (const [i, s] of frame.acks) {
@@ -57,18 +68,20 @@ export function encodeFrame(frame: ControlFrame): Uint8Array {
 
 /** Decode a control frame; undefined when it is not exactly one valid frame. */
 export function decodeFrame(data: Uint8Array): ControlFrame | undefined {
-  if (data.length < 2) return undefined;
+  if (data.length < HEAD + 1) return undefined;
   const type = data[0];
-  let at = 1;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const epoch = view.getUint32(1);
+  const ackEpoch = view.getUint32(5);
+  let at = HEAD;
   let seq = 0;
   let time = 0;
   if (type === FrameType.PING || type === FrameType.PONG) {
-    if (data.length < 14) return undefined;
-    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    seq = view.getUint32(1);
-    time = view.getFloat64(5);
+    if (data.length < HEAD + 13) return undefined;
+    seq = view.getUint32(HEAD);
+    time = view.getFloat64(HEAD + 4);
     if (!Number.isFinite(time)) return undefined;
-    at = 13;
+    at = HEAD + 12;
   } else if (type !== FrameType.ACK) {
     return undefined;
   }
@@ -85,5 +98,5 @@ export function decodeFrame(data: Uint8Array): ControlFrame | undefined {
     at = s[1];
   }
   if (at !== data.length) return undefined;
-  return type === FrameType.ACK ? { type, acks } : { type, seq, time, acks };
+  return type === FrameType.ACK ? { type, epoch, ackEpoch, acks } : { type, epoch, ackEpoch, seq, time, acks };
 }

@@ -132,6 +132,18 @@ export class ReceiveSession {
   /** Sequences skipped (lost because the sender's replay buffer overflowed). */
   gaps = 0;
   malformed = 0;
+  /**
+   * Nothing accepted yet in this session epoch: the first sequence is taken
+   * as the base (a remote that restarted resends from its first
+   * unacknowledged packet, which need not be 1), not counted as a gap.
+   */
+  private fresh = true;
+
+  /** The remote restarted (a new session epoch): hold nothing, take the next sequence as the base. */
+  reset(): void {
+    this.seq = 0;
+    this.fresh = true;
+  }
 
   /** Strip the header: the payload, or undefined for a duplicate (counted) or a malformed header (counted). */
   accept(frame: Uint8Array): Uint8Array | undefined {
@@ -161,7 +173,8 @@ export class ReceiveSession {
       this.duplicates++;
       return undefined;
     }
-    this.gaps += seq - this.seq - 1;
+    if (!this.fresh) this.gaps += seq - this.seq - 1;
+    this.fresh = false;
     this.seq = seq;
     return frame.subarray(at);
   }

@@ -97,7 +97,12 @@ export interface LinkStats {
   reconnects: number;
   /** Current reconnection attempt (0 when not reconnecting). */
   attempt: number;
-  /** Control frames that did not decode (dropped). */
+  /** This peer's session epoch and the remote's (0 until heard); a new remote epoch means its process restarted. */
+  sessionEpoch: number;
+  remoteEpoch: number;
+  /** Times the remote restarted (came back with a new session epoch). */
+  restarts: number;
+  /** Control frames that did not decode, or carried a wrong epoch (dropped). */
   controlMalformed: number;
   /** Session headers that did not decode (dropped). */
   sessionMalformed: number;
