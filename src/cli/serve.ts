@@ -47,6 +47,10 @@ export const SERVE_USAGE = `usage: rtcmesh serve [options]
                         joins of an absent one get LOBBY_NOT_FOUND (or wait)
   --max-wait-for-host MS
                         cap on a joiner's waitForHostMs (default 60000; 0 = no waiting)
+  --turn-secret S       coturn static-auth-secret (or env RTCMESH_TURN_SECRET): every join
+                        answer carries iceServers with time-limited TURN credentials
+  --turn-url URL[,URL]  TURN URLs handed out, e.g. turn:turn.example.com:3478 (needs --turn-secret)
+  --turn-ttl SECONDS    credential lifetime (default 86400); fresh ones are re-sent at half of it
   --rate-limit N/MS[/B] frames (and bytes) per window per socket (default 200/1000/1048576)
   --redis URL           share lobbies with other serve processes through Redis
                         (redis://host:port); needs --secret, the same on every process
@@ -111,6 +115,9 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
         'resume-grace': { type: 'string' },
         'rate-limit': { type: 'string' },
         'host-key': { type: 'string' },
+        'turn-secret': { type: 'string' },
+        'turn-url': { type: 'string', multiple: true },
+        'turn-ttl': { type: 'string' },
         'client-server-join-only': { type: 'boolean' },
         'max-wait-for-host': { type: 'string' },
         'stats-interval': { type: 'string' },
@@ -169,6 +176,14 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
     const m = /^(\d+)\/(\d+)(?:\/(\d+))?$/.exec(v['rate-limit']);
     if (!m) throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, `--rate-limit must look like 200/1000 or 200/1000/1048576 (frames/milliseconds[/bytes]), got "${v['rate-limit']}"`);
     options.rateLimit = { messages: Number(m[1]), windowMs: Number(m[2]), ...(m[3] !== undefined ? { bytes: Number(m[3]) } : {}) };
+  }
+  const turnSecret = v['turn-secret'] ?? process.env.RTCMESH_TURN_SECRET;
+  const turnUrls = (v['turn-url'] ?? []).flatMap((u) => u.split(',')).map((u) => u.trim()).filter((u) => u.length > 0);
+  if (turnSecret || turnUrls.length > 0 || v['turn-ttl'] !== undefined) {
+    if (!turnSecret) throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, '--turn-url/--turn-ttl need --turn-secret (or RTCMESH_TURN_SECRET): the static-auth-secret coturn runs with');
+    if (turnUrls.length === 0) throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, '--turn-secret needs --turn-url turn:HOST:PORT[,…]: the TURN server(s) to hand out');
+    const ttlSeconds = num(v['turn-ttl'], 'turn-ttl', 2, 365 * 86400);
+    options.turn = { secret: turnSecret, urls: turnUrls, ...(ttlSeconds !== undefined ? { ttlSeconds } : {}) };
   }
   if (v.redis !== undefined) {
     if (!/^rediss?:\/\/.+/i.test(v.redis)) throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, `--redis must be a redis:// URL, got "${v.redis}"`);

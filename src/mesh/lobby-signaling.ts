@@ -3,6 +3,7 @@
  * the options of `Mesh.join`. Types only.
  * @module
  */
+import type { IceServerConfig } from '../peer/options.js';
 import type { EventEmitter } from 'eventemitter3';
 import type { PeerConnectionConfig } from '../peer/options.js';
 import type { MemorySignalingBus } from '../signaling/memory-bus.js';
@@ -35,6 +36,8 @@ export interface LobbyJoinResult {
   id: number;
   mode: LobbyMode;
   peers: number[];
+  /** STUN/TURN servers (with TURN credentials) the server handed out; used unless `connection.iceServers` is given. */
+  iceServers?: IceServerConfig[];
 }
 
 /** What the lobby needs from a signaling client (WebSocket or in-memory). */
@@ -75,6 +78,8 @@ export interface LobbySignalingEvents {
   peer_alive: (id: number) => void;
   description: (from: number, type: 'offer' | 'answer', sdp: string) => void;
   candidate: (from: number, mid: string, index: number, candidate: string) => void;
+  /** Fresh STUN/TURN servers (refreshed TURN credentials) for connections created from now on. Optional for custom clients. */
+  ice_servers: (iceServers: IceServerConfig[]) => void;
   [event: string]: (...args: any[]) => void;
 }
 

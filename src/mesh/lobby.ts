@@ -15,6 +15,7 @@
 import { ErrorCode, isRtcmeshError } from '../errors.js';
 import { ConnectionState } from '../peer/enums.js';
 import { WebRTCPeerConnection } from '../peer/peer-connection.js';
+import type { IceServerConfig } from '../peer/options.js';
 import type { LobbyMode } from '../signaling/protocol.js';
 import type { Pollable } from '../util/sans-io.js';
 import type { TransferMode } from './constants.js';
@@ -74,6 +75,8 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
   /** `now` of the current (or last) poll. */
   private now = -Infinity;
   private readonly readiness = new ReadyTracker();
+  /** STUN/TURN servers the signaling server handed out (join answer, then refreshes); used unless `connection.iceServers` was given. */
+  private lobbyIceServers: IceServerConfig[] | undefined;
 
   /** @internal use `Mesh.join`. */
   constructor(
@@ -105,6 +108,10 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
       description: (from: number, type: 'offer' | 'answer', sdp: string) => queue({ kind: 'message', from, message: { kind: 'description', type, sdp } }),
       candidate: (from: number, mid: string, index: number, candidate: string) =>
         queue({ kind: 'message', from, message: { kind: 'candidate', mid, index, candidate } }),
+      // Not queued: it only changes the configuration of connections made later.
+      ice_servers: (iceServers: IceServerConfig[]) => {
+        if (Array.isArray(iceServers)) this.lobbyIceServers = iceServers;
+      },
     } satisfies Partial<LobbySignalingEvents>;
     const entries: [string, (...args: any[]) => void][] = Object.entries(listeners);
     for (const [event, fn] of entries) s.on(event, fn);
@@ -116,6 +123,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
   /** @internal join the lobby and take the role it gives (`Mesh.join` calls it once). */
   async start(request: LobbyJoinRequest, channels: TransferMode[]): Promise<void> {
     const joined = await this.signaling.join(request);
+    if (Array.isArray(joined.iceServers)) this.lobbyIceServers = joined.iceServers;
     this.lobby = joined.lobby;
     this.lobbyMode = joined.mode;
     if (joined.mode === 'mesh') this.mesh.createMesh(joined.id, channels);
@@ -259,7 +267,9 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
 
   /** A connection the mesh polls (no autoPoll: its events fire inside the mesh's poll). */
   private newConnection(): WebRTCPeerConnection {
-    return new WebRTCPeerConnection(this.settings.connection ?? {}, this.settings.engine ? { engine: this.settings.engine } : {});
+    const own = this.settings.connection ?? {};
+    const config = own.iceServers === undefined && this.lobbyIceServers ? { ...own, iceServers: this.lobbyIceServers } : own;
+    return new WebRTCPeerConnection(config, this.settings.engine ? { engine: this.settings.engine } : {});
   }
 
   /** Send a connection's descriptions and candidates to `id` through signaling, while it is that peer's current connection. */

@@ -61,12 +61,18 @@ export interface JoinResult {
    * present; they were told `peer_attached` with `restarted` and rebuild their links.
    */
   reclaimed?: boolean;
-  /** STUN/TURN servers handed out by the server with the join (issue #14; not sent yet). */
+  /** STUN/TURN servers with time-limited TURN credentials, handed out by a server configured with `turn` (issue #14). */
   iceServers?: SignalingIceServer[];
 }
 
 /** Events of a {@link SignalingClient}. */
 export interface SignalingClientEvents {
+  /**
+   * Fresh STUN/TURN servers from the server (a resume's `joined`, or the
+   * server's periodic `ice_servers` refresh before the credentials expire).
+   * Use them for connections created from now on.
+   */
+  ice_servers: (iceServers: SignalingIceServer[]) => void;
   /** A peer this client should connect to arrived (client/server: host sees clients, clients see only the host). */
   peer_joined: (id: number) => void;
   /**

@@ -372,6 +372,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
           this.resuming = false;
           this.reconnectAttempt = 0;
           member.token = m.token;
+          if (m.iceServers) this.emit('ice_servers', m.iceServers.map((x) => ({ ...x })));
           const queued = this.outbox;
           this.outbox = [];
           for (const text of queued) this.link?.send(text);
@@ -385,9 +386,19 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
         this.pending = undefined;
         this.rescheduled();
         this.member = { lobby: m.lobby, id: m.id, mode: m.mode, token: m.token, auth: p.auth, known: new Set(m.peers) };
-        p.resolve({ lobby: m.lobby, id: m.id, mode: m.mode, peers: [...m.peers], ...(m.reclaimed === true ? { reclaimed: true } : {}) });
+        p.resolve({
+          lobby: m.lobby,
+          id: m.id,
+          mode: m.mode,
+          peers: [...m.peers],
+          ...(m.reclaimed === true ? { reclaimed: true } : {}),
+          ...(m.iceServers ? { iceServers: m.iceServers.map((x) => ({ ...x })) } : {}),
+        });
         return;
       }
+      case 'ice_servers':
+        if (this.member) this.emit('ice_servers', m.iceServers.map((x) => ({ ...x })));
+        return;
       case 'peer_joined':
         if (!this.member || this.member.known.has(m.id)) return;
         this.member.known.add(m.id);

@@ -16,6 +16,12 @@ import { ErrorCode } from '../errors.js';
  * host role: `join` fields `host`, `hostKey`, `create`, `waitForHostMs`, the
  * errors `HOST_TAKEN` and `LOBBY_NOT_FOUND`, and `peer_attached.restarted`.
  * A version 3 server accepts every version 2 message unchanged.
+ *
+ * TURN credentials (issue #14) need no version bump: a server configured with
+ * `turn` adds the optional `iceServers` to `joined` and sends `ice_servers`
+ * (fresh credentials, every half lifetime); older clients ignore both (an
+ * unknown server message type is counted and dropped), and no client → server
+ * message changed.
  */
 export const PROTOCOL_VERSION = 3;
 
@@ -123,8 +129,12 @@ export type ServerMessage =
       complete?: boolean;
       /** (3) True when this join reclaimed id 1 from a host in its resume grace (a restarted host with its key). */
       reclaimed?: boolean;
+      /** STUN/TURN servers with time-limited credentials, from a server configured with `turn`. */
+      iceServers?: WireIceServer[];
       version: number;
     }
+  /** Fresh TURN credentials for connections created from now on (sent every half credential lifetime). */
+  | { type: 'ice_servers'; iceServers: WireIceServer[] }
   | { type: 'peer_joined'; id: number }
   /** The full list of peers the client sees, sent when a lobby recreated after a restart stops waiting for members. */
   | { type: 'peers'; ids: number[] }
@@ -247,6 +257,29 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
   }
 }
 
+/** A STUN/TURN server on the wire (the W3C RTCIceServer shape). */
+export interface WireIceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+/** Most `iceServers` entries / URLs per entry accepted from a server. */
+const MAX_ICE_SERVERS = 16;
+
+function isIceServers(v: unknown): v is WireIceServer[] {
+  if (!Array.isArray(v) || v.length > MAX_ICE_SERVERS) return false;
+  return v.every((x) => {
+    if (!isObject(x)) return false;
+    const urls = x.urls;
+    const okUrls =
+      (typeof urls === 'string' && urls.length <= 1024) ||
+      (Array.isArray(urls) && urls.length > 0 && urls.length <= MAX_ICE_SERVERS && urls.every((u) => typeof u === 'string' && u.length <= 1024));
+    const okStr = (s: unknown) => s === undefined || (typeof s === 'string' && s.length <= 1024);
+    return okUrls && okStr(x.username) && okStr(x.credential);
+  });
+}
+
 /** Decode and validate one server → client frame. Extra fields are ignored. */
 export function parseServerMessage(text: string): ParseResult<ServerMessage> {
   let raw: unknown;
@@ -267,6 +300,10 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
       if (typeof m.token !== 'string') return fail('token');
       if (typeof m.resumed !== 'boolean' || typeof m.sealed !== 'boolean') return fail('resumed/sealed');
       if (m.complete !== undefined && typeof m.complete !== 'boolean') return fail('complete');
+      if (m.iceServers !== undefined && !isIceServers(m.iceServers)) return fail('iceServers');
+      break;
+    case 'ice_servers':
+      if (!isIceServers(m.iceServers)) return fail('iceServers');
       break;
     case 'peers':
       if (!Array.isArray(m.ids) || !m.ids.every(isPeerId)) return fail('ids');

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runServe } from '../../src/cli/serve.js';
-import { ErrorCode, WebSocketSignalingClient } from '../api.js';
+import { ErrorCode, WebSocketSignalingClient, turnCredential } from '../api.js';
 import { cleanup, raw, waitUntil } from './helpers.js';
 
 afterEach(cleanup);
@@ -54,6 +54,30 @@ describe('rtcmesh serve', () => {
     a.close();
     stop('test');
     await done;
+  });
+
+  it('--turn-secret/--turn-url/--turn-ttl hand out TURN credentials with the join', async () => {
+    const lines: string[] = [];
+    let stop!: (why: string) => void;
+    const done = runServe(
+      ['--port', '0', '--host', '127.0.0.1', '--quiet', '--turn-secret', 'cli-secret', '--turn-url', 'turn:127.0.0.1:3478,turns:127.0.0.1:5349', '--turn-ttl', '60'],
+      { out: (l) => lines.push(l), stop: new Promise<string>((r) => (stop = r)) },
+    );
+    await waitUntil(() => lines.some((l) => l.includes('listening on')), 'listening line');
+    const url = /listening on (ws:\/\/\S+)/.exec(lines.join('\n'))![1]!;
+    const a = new WebSocketSignalingClient(url);
+    const joined = await a.join({ lobby: 'turn' });
+    const ice = joined.iceServers![0]!;
+    expect(ice.urls).toEqual(['turn:127.0.0.1:3478', 'turns:127.0.0.1:5349']);
+    const expiry = Number(ice.username!.split(':')[0]);
+    expect(ice.username).toBe(`${expiry}:turn:${joined.id}`);
+    expect(ice.credential).toBe(turnCredential('cli-secret', `turn:${joined.id}`, 0, expiry * 1000).credential);
+    expect(expiry - Date.now() / 1000).toBeGreaterThan(50);
+    a.close();
+    stop('test');
+    await done;
+    await expect(runServe(['--turn-url', 'turn:h:1'], { out: () => {} })).rejects.toThrow(/--turn-secret/);
+    await expect(runServe(['--turn-secret', 'x'], { out: () => {} })).rejects.toThrow(/--turn-url/);
   });
 
   it('refuses bad flags with a message naming the flag', async () => {

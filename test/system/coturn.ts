@@ -71,7 +71,7 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /** Start coturn (`binary`) and wait until it answers STUN. */
-export async function startCoturn(binary: string): Promise<Coturn> {
+export async function startCoturn(binary: string, options: { authSecret?: string } = {}): Promise<Coturn> {
   const dir = await mkdtemp(join(tmpdir(), 'rtcmesh-coturn-'));
   const username = 'rtcmesh';
   const credential = randomBytes(9).toString('base64url');
@@ -88,8 +88,9 @@ export async function startCoturn(binary: string): Promise<Coturn> {
         `--listening-port=${port}`,
         '--relay-ip=127.0.0.2',
         '--allow-loopback-peers',
-        '--lt-cred-mech',
-        `--user=${username}:${credential}`,
+        ...(options.authSecret !== undefined
+          ? ['--use-auth-secret', `--static-auth-secret=${options.authSecret}`] // time-limited credentials (TURN REST API)
+          : ['--lt-cred-mech', `--user=${username}:${credential}`]),
         `--realm=${realm}`,
         '--no-tls',
         '--no-dtls',

@@ -3,6 +3,7 @@
  * what goes to the lobby logic, to the per-address gate and to the server.
  * @module
  */
+import { resolveTurnOptions, type ResolvedTurnOptions, type TurnOptions } from './turn-credentials.js';
 import { checkBool, checkInt, checkOptions, checkString, invalid } from '../../util/validate.js';
 import { MAX_HOST_KEY_LENGTH } from '../protocol.js';
 import { ErrorCode, RtcmeshError } from '../../errors.js';
@@ -100,6 +101,14 @@ export interface SignalingServerOptions {
    * the same `resumeSecret`. See docs/scale-out.md.
    */
   redis?: string | RedisBackendOptions;
+  /**
+   * Hand out TURN credentials (issue #14): every `joined` answer carries
+   * `iceServers` with coturn time-limited credentials for these URLs, made
+   * from `secret` (coturn `--use-auth-secret --static-auth-secret=<secret>`),
+   * user part `<lobby>:<peer id>`; fresh ones are re-sent on the socket
+   * (`ice_servers`) every `ttlSeconds / 2`. See docs/networks.md.
+   */
+  turn?: TurnOptions;
 }
 
 const OPTION_KEYS = [
@@ -136,6 +145,7 @@ const OPTION_KEYS = [
   'clientServerJoinOnly',
   'maxWaitForHostMs',
   'redis',
+  'turn',
 ];
 
 const HOUR = 3_600_000;
@@ -153,6 +163,7 @@ export interface ResolvedServerOptions {
   resumeSecret: string | Uint8Array | undefined;
   resumeTokenTtlMs: number;
   redis: RedisBackendOptions | undefined;
+  turn: ResolvedTurnOptions | undefined;
 }
 
 /** Validate `options` (throws RtcmeshError naming the bad one). */
@@ -220,6 +231,7 @@ const o = checkOptions<SignalingServerOptions>(options, OPTION_KEYS, 'SignalingS
   return {
     core,
     redis: o.redis === undefined ? undefined : redisOptions(o.redis, o.resumeSecret),
+    turn: o.turn === undefined ? undefined : resolveTurnOptions(o.turn),
     gate: {
       maxPerAddress: int(o.maxConnectionsPerAddress, 0, 0, 10_000_000, 'maxConnectionsPerAddress'),
       maxPendingPerAddress: int(o.maxPendingUpgradesPerAddress, 16, 0, 10_000_000, 'maxPendingUpgradesPerAddress'),

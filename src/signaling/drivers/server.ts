@@ -25,6 +25,7 @@ import { CloseCode } from '../protocol.js';
 import { AddressGate } from './address-gate.js';
 import { resolveServerOptions, type SignalingServerOptions } from './server-options.js';
 import { HmacTokenIssuer } from './hmac-tokens.js';
+import { TurnIssuer } from './turn-credentials.js';
 import { Outbox, type OutboxSlot } from './outbox.js';
 import { PollTimer } from './poll-timer.js';
 import type { SignalingBackend } from '../transport.js';
@@ -81,6 +82,8 @@ interface Conn extends OutboxSlot {
   session: SignalingSession;
   alive: boolean;
   remote: string;
+  /** Re-sends fresh TURN credentials (`ice_servers`) while joined, when the server hands them out. */
+  turnTimer?: ReturnType<typeof setInterval>;
 }
 
 /**
@@ -114,6 +117,8 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
   private readonly pingIntervalMs: number;
   private readonly maxBufferedBytes: number;
   private readonly shutdownTimeoutMs: number;
+  /** Issues TURN credentials with every `joined` (option `turn`). */
+  private readonly turn: TurnIssuer | undefined;
   private upgradesRejected = 0;
   /** Sockets closed at the WebSocket level: frame over the hard limit, WebSocket protocol error, slow consumer. */
   private policyClosed = 0;
@@ -127,6 +132,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     this.pingIntervalMs = o.pingIntervalMs;
     this.maxBufferedBytes = o.maxBufferedBytes;
     this.shutdownTimeoutMs = o.shutdownTimeoutMs;
+    this.turn = o.turn ? new TurnIssuer(o.turn) : undefined;
     this.maxPerAddress = o.gate.maxPerAddress;
     const tokens = new HmacTokenIssuer(o.resumeSecret, o.resumeTokenTtlMs);
     if (o.redis !== undefined) {
@@ -252,6 +258,31 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     );
   }
 
+  /**
+   * Add fresh TURN credentials to a `joined` frame (fresh join, resume, host
+   * reclaim; both back ends send it through here) and re-send fresh ones as
+   * `ice_servers` every half lifetime while the socket lives.
+   */
+  private withTurn(c: Conn, text: string): string {
+    const turn = this.turn!;
+    if (!text.startsWith('{"type":"joined"')) return text;
+    let m: { lobby?: unknown; id?: unknown };
+    try {
+      m = JSON.parse(text) as typeof m;
+    } catch {
+      return text;
+    }
+    if (typeof m.lobby !== 'string' || typeof m.id !== 'number') return text;
+    const lobby = m.lobby;
+    const id = m.id;
+    if (c.turnTimer) clearInterval(c.turnTimer);
+    c.turnTimer = setInterval(() => {
+      if (c.ws.readyState === WebSocket.OPEN) this.outbox.send(c, JSON.stringify({ type: 'ice_servers', iceServers: turn.iceServersFor(lobby, id) }));
+    }, turn.refreshMs);
+    c.turnTimer.unref?.();
+    return JSON.stringify({ ...m, iceServers: turn.iceServersFor(lobby, id) });
+  }
+
   private accept(ws: WebSocket, req: IncomingMessage, remote: string, address: string): void {
     /** Waiting for this socket to show it is alive (a pong or any frame). */
     let aliveWaiters: (() => void)[] = [];
@@ -268,7 +299,8 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       ...(req.headers.origin !== undefined ? { origin: req.headers.origin } : {}),
       headers: req.headers,
       send: (text) => {
-        if (ws.readyState === WebSocket.OPEN) this.outbox.send(c, text);
+        if (ws.readyState !== WebSocket.OPEN) return;
+        this.outbox.send(c, this.turn ? this.withTurn(c, text) : text);
       },
       close: (code, reason) => {
         this.outbox.write(c); // what was sent before the close goes first
@@ -304,6 +336,8 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       this.emit('abuse_closed', remote, err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'frame over the hard size limit' : `WebSocket protocol error (${err.code ?? err.message})`);
     });
     ws.on('close', (code, reason) => {
+      if (c.turnTimer) clearInterval(c.turnTimer);
+      c.turnTimer = undefined;
       this.conns.delete(c);
       c.out = undefined;
       this.gate.closed(address);

@@ -96,6 +96,12 @@ export class MeshMember {
     return this.mesh?.getUniqueId() ?? 0;
   }
 
+  /** Local and remote candidate types of the selected pair of the link to `id` ('' when none). */
+  pairTypes(id: number): { local: string; remote: string } {
+    const pair = this.mesh?.getPeer(id)?.connection.getStats().selectedCandidatePair;
+    return { local: pair?.local.type ?? '', remote: pair?.remote.type ?? '' };
+  }
+
   /** Peers whose link is up (connected, not merely announced). */
   connectedPeers(): number[] {
     return (this.mesh?.getPeers() ?? [])
