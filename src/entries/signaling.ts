@@ -14,7 +14,7 @@ export {
   type ServerCloseOptions,
 } from '../signaling/drivers/server.js';
 export { HmacTokenIssuer } from '../signaling/drivers/hmac-tokens.js';
-export { turnCredential, TurnIssuer, type TurnOptions, type TurnCredential } from '../signaling/drivers/turn-credentials.js';
+export { turnCredential, TurnIssuer, type TurnOptions, type TurnCredential, type ResolvedTurnOptions } from '../signaling/drivers/turn-credentials.js';
 export {
   RedisSignalingBackend,
   type RedisBackendOptions,
