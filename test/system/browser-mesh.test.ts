@@ -6,24 +6,15 @@
  * Playwright. Chromium runs with the no-DNS, loopback and no-mDNS flags of
  * chromium-page.ts.
  */
-import { execFile } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as rtcmesh from '../api.js';
 import { SignalingServer, TransferMode } from '../api.js';
 import { launchChromium, type LaunchedChromium } from './chromium-page.js';
+import { serveMeshPage, type MeshPageServer } from './mesh-page-server.js';
 import { MeshMember, type JoinSettings } from './page/mesh-member.js';
 import { describeSystem, systemBinary } from './require-binary.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HEARTBEAT = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 3000, livenessTimeoutMs: 1000 };
 /** Room beyond the heartbeat timeout for the 5 ms tick and a loaded machine. */
 const DETECTION_SLACK_MS = 1500;
@@ -65,8 +56,7 @@ describeSystem(
   'Chromium pages and Node peers in one lobby (mesh, RPC, departures)',
   systemBinary('chromium', '/usr/bin/chromium'),
   (chromiumPath) => {
-    let dir: string;
-    let web: Server;
+    let pageServer: MeshPageServer | undefined;
     let pageUrl: string;
     let signaling: SignalingServer;
     let url: string;
@@ -74,36 +64,8 @@ describeSystem(
     const members: Member[] = [];
 
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'rtcmesh-browser-mesh-'));
-      await promisify(execFile)(process.execPath, [join(ROOT, 'scripts/bundle-browser.mjs'), `--outfile=${join(dir, 'rtcmesh.browser.js')}`], { cwd: ROOT });
-      const page = await build({
-        entryPoints: [join(ROOT, 'test/system/page/mesh-page.ts')],
-        bundle: true,
-        platform: 'browser',
-        format: 'esm',
-        write: false,
-        logLevel: 'silent',
-        plugins: [
-          {
-            name: 'use-dist-bundle',
-            setup(b) {
-              b.onResolve({ filter: /src\/browser\.js$/ }, () => ({ path: './rtcmesh.browser.js', external: true }));
-            },
-          },
-        ],
-      });
-      const files: Record<string, string> = {
-        '/': '<!doctype html><meta charset="utf-8"><title>rtcmesh mesh</title><script type="module" src="/mesh-page.js"></script>',
-        '/mesh-page.js': page.outputFiles[0]!.text,
-        '/rtcmesh.browser.js': await readFile(join(dir, 'rtcmesh.browser.js'), 'utf8'),
-      };
-      web = createServer((req, res) => {
-        const body = files[req.url ?? ''];
-        if (body === undefined) res.writeHead(404).end();
-        else res.writeHead(200, { 'content-type': req.url === '/' ? 'text/html' : 'text/javascript' }).end(body);
-      });
-      await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
-      pageUrl = `http://127.0.0.1:${(web.address() as AddressInfo).port}/`;
+      pageServer = await serveMeshPage('rtcmesh mesh');
+      pageUrl = pageServer.url;
       signaling = new SignalingServer({ resumeGraceMs: 1000, pingIntervalMs: 0 });
       url = (await signaling.listen({ port: 0, host: '127.0.0.1' })).url;
       chromium = await launchChromium(chromiumPath);
@@ -113,11 +75,7 @@ describeSystem(
       for (const m of members) m.close();
       await chromium?.close();
       await signaling?.close();
-      if (web) {
-        await new Promise<void>((resolve) => web.close(() => resolve()));
-        web.closeAllConnections();
-      }
-      if (dir) await rm(dir, { recursive: true, force: true });
+      await pageServer?.close();
     });
 
     async function openPage(): Promise<Page> {

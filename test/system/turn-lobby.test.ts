@@ -6,26 +6,17 @@
  * expired and forged credentials are refused by coturn and reported as
  * NO_CANDIDATES (ICE gathers no relay candidate, the channel never opens).
  */
-import { execFile } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as rtcmesh from '../api.js';
 import { ErrorCode, SignalingServer, TransferMode, isRtcmeshError, turnCredential, type RtcmeshError } from '../api.js';
 import { makePair, waitForEvent } from '../helpers.js';
 import { launchChromium, type LaunchedChromium } from './chromium-page.js';
+import { serveMeshPage, type MeshPageServer } from './mesh-page-server.js';
 import { startCoturn, type Coturn } from './coturn.js';
 import { MeshMember, type JoinSettings } from './page/mesh-member.js';
 import { describeSystem, systemBinary } from './require-binary.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SECRET = 'rtcmesh-turn-lobby-secret';
 const HEARTBEAT = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 5000, livenessTimeoutMs: 2000 };
 const LINK_TIMEOUT = 30_000;
@@ -120,52 +111,19 @@ describeSystem(
       'Chromium with lobby-issued TURN credentials',
       systemBinary('chromium', '/usr/bin/chromium'),
       (chromiumPath) => {
-        let dir: string;
-        let web: Server;
+        let pageServer: MeshPageServer | undefined;
         let pageUrl: string;
         let chromium: LaunchedChromium;
 
         beforeAll(async () => {
-          dir = await mkdtemp(join(tmpdir(), 'rtcmesh-turn-lobby-'));
-          await promisify(execFile)(process.execPath, [join(ROOT, 'scripts/bundle-browser.mjs'), `--outfile=${join(dir, 'rtcmesh.browser.js')}`], { cwd: ROOT });
-          const page = await build({
-            entryPoints: [join(ROOT, 'test/system/page/mesh-page.ts')],
-            bundle: true,
-            platform: 'browser',
-            format: 'esm',
-            write: false,
-            logLevel: 'silent',
-            plugins: [
-              {
-                name: 'use-dist-bundle',
-                setup(b) {
-                  b.onResolve({ filter: /src\/browser\.js$/ }, () => ({ path: './rtcmesh.browser.js', external: true }));
-                },
-              },
-            ],
-          });
-          const files: Record<string, string> = {
-            '/': '<!doctype html><meta charset="utf-8"><title>rtcmesh turn</title><script type="module" src="/mesh-page.js"></script>',
-            '/mesh-page.js': page.outputFiles[0]!.text,
-            '/rtcmesh.browser.js': await readFile(join(dir, 'rtcmesh.browser.js'), 'utf8'),
-          };
-          web = createServer((req, res) => {
-            const body = files[req.url ?? ''];
-            if (body === undefined) res.writeHead(404).end();
-            else res.writeHead(200, { 'content-type': req.url === '/' ? 'text/html' : 'text/javascript' }).end(body);
-          });
-          await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
-          pageUrl = `http://127.0.0.1:${(web.address() as AddressInfo).port}/`;
+          pageServer = await serveMeshPage('rtcmesh turn');
+          pageUrl = pageServer.url;
           chromium = await launchChromium(chromiumPath);
         }, 60_000);
 
         afterAll(async () => {
           await chromium?.close();
-          if (web) {
-            await new Promise<void>((resolve) => web.close(() => resolve()));
-            web.closeAllConnections();
-          }
-          if (dir) await rm(dir, { recursive: true, force: true });
+          await pageServer?.close();
         });
 
         async function openPage(): Promise<Page> {
