@@ -4,6 +4,7 @@
  * behaviour lives in `core.ts` and `core-join.ts`.
  * @module
  */
+import type { SignalingStats } from './core-types.js';
 import type { Deadline } from './deadlines.js';
 import { HOST_PEER_ID, type LobbyMode } from './protocol.js';
 import type { SessionTransport, SignalingSession } from './transport.js';
@@ -105,20 +106,21 @@ export function visibleIds(lobby: Lobby, id: number): number[] {
   return out;
 }
 
-/** Counters kept by the lobby logic (see `SignalingStats`). */
-export interface CoreCounters {
-  connectionsTotal: number;
-  messagesIn: number;
-  relayed: number;
-  relayDropped: number;
-  queuedBytes: number;
-  addressLimited: number;
-  joins: number;
-  resumes: number;
-  errors: Record<string, number>;
-  abuseClosed: number;
-  joinTimeouts: number;
-}
+/** Counters kept by the lobby logic: the counting part of {@link SignalingStats}. */
+export type CoreCounters = Pick<
+  SignalingStats,
+  | 'connectionsTotal'
+  | 'messagesIn'
+  | 'relayed'
+  | 'relayDropped'
+  | 'queuedBytes'
+  | 'addressLimited'
+  | 'joins'
+  | 'resumes'
+  | 'errors'
+  | 'abuseClosed'
+  | 'joinTimeouts'
+>;
 
 /** Fresh counters. */
 export function newCounters(): CoreCounters {
