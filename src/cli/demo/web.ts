@@ -29,7 +29,8 @@ const HTML = `<!doctype html>
 <div id="wrap">
   <div><canvas id="field" width="640" height="400"></canvas><div id="chat"></div></div>
   <div><h3>links</h3><table id="links"><thead><tr><th>peer</th><th>state</th><th>rtt ms</th><th>loss</th><th>pkts</th><th>candidates</th><th>reconnects</th></tr></thead><tbody></tbody></table>
-  <p>Move: arrow keys / WASD, or click the arena.</p></div>
+  <h3 style="margin-top:12px">sync (from the host, peer 1)</h3><table id="sync"><tbody></tbody></table>
+  <p>Move: arrow keys / WASD, or click the arena.<br>You see every player and the orbs within the circle.</p></div>
 </div>
 <script type="module" src="/game.js"></script>
 </body></html>
