@@ -25,7 +25,16 @@ const net = new RpcEndpoint<AnyRpcMethods>(mesh);
 const game = role === 'host' ? new ArenaHost(net, { name, random: cryptoRandom }) : new ArenaClient(net, { name, kind: 'bot', random: cryptoRandom, clock: realClock });
 send({ type: 'joined', name, id: mesh.getUniqueId(), lobby: mesh.lobby });
 
-mesh.on('peer_disconnected', (id) => send({ type: 'event', name, text: `lost ${game.nameOf(id) ?? `peer ${id}`}` }));
+// Names of the players seen lately: a player is despawned when its peer
+// leaves, possibly before this listener runs.
+const known = new Map<number, string>();
+const remember = () => {
+  for (const p of game.players()) known.set(p.id, p.name);
+};
+mesh.on('peer_disconnected', (id) => {
+  send({ type: 'event', name, text: `lost ${game.nameOf(id) ?? known.get(id) ?? `peer ${id}`}` });
+  known.delete(id);
+});
 mesh.on('peer_restarted', (id) => send({ type: 'event', name, text: `peer ${id} came back as a new process (${id === 1 ? 'host restarted: replica rebuilt' : 'restarted'})` }));
 
 const ticker = new Ticker(net, { rate: 20, update: (tick, dt) => game.update(tick, dt) });
@@ -35,6 +44,7 @@ ticker.start();
 // link, not the game's tick.
 const fastPoll = setInterval(() => mesh.poll(), 1);
 const report = setInterval(() => {
+  remember();
   send({
     type: 'stats',
     name,
