@@ -95,7 +95,7 @@ export class SyncBoard {
         fmt(e.bytesPerTick, 1),
         fmt(e.kBps, 1),
         fmt(e.snapsPerS, 0),
-        Number.isFinite(e.acked) ? `${(e.acked * 100).toFixed(0)}%` : '-',
+        r.role === 'host' && Number.isFinite(e.acked) ? `${(e.acked * 100).toFixed(0)}%` : '-', // a client acknowledges every tick it completes
         r.role === 'client' ? String((r.inputLag * 1000) / TICK_RATE) : '-',
         String(r.errors + (e.past?.errors ?? 0)),
       ];
