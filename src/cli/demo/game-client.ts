@@ -6,7 +6,7 @@
  * inputs the host has not processed yet). No Node.js imports here.
  * @module
  */
-import { rpcTransport, SyncClient, type AnyRpcMethods, type Clock, type RandomSource, type Replica, type RpcEndpoint } from '../../core.js';
+import { ErrorCode, RtcmeshError, rpcTransport, SyncClient, type AnyRpcMethods, type Clock, type RandomSource, type Replica, type RpcEndpoint } from '../../core.js';
 import { applyStick, InputSchema, OrbSchema, PlayerSchema, SCHEMAS, type Player, type PlayerKind, type PlayerState, type StickInput } from './arena.js';
 import { BotBrain } from './bot-brain.js';
 import { ArenaRpc } from './chat.js';
@@ -54,7 +54,7 @@ export class ArenaClient {
     else if (options.random) {
       const brain = new BotBrain(options.random);
       this.steer = (pos) => brain.stick(pos);
-    } else throw new Error('ArenaClient: a bot needs options.random (or give options.steer)');
+    } else throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, 'ArenaClient: a bot needs options.random to pick its targets; pass one, or pass options.steer');
     const mesh = net.mesh;
     mesh.on('peer_connected', (id) => {
       if (id !== HOST) return;

@@ -36,10 +36,15 @@ const HTML = `<!doctype html>
 </body></html>
 `;
 
-async function bundle(): Promise<string> {
+/** The page script: page.ts and what it imports (the browser entry and the demo's Node-free game modules), bundled for the browser. */
+export async function bundlePage(): Promise<{ code: string; inputs: string[] }> {
   const { build } = await import('esbuild');
-  const result = await build({ entryPoints: [PAGE_ENTRY], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent' });
-  return result.outputFiles[0]!.text;
+  const result = await build({ entryPoints: [PAGE_ENTRY], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent', metafile: true });
+  return { code: result.outputFiles[0]!.text, inputs: Object.keys(result.metafile.inputs) };
+}
+
+async function bundle(): Promise<string> {
+  return (await bundlePage()).code;
 }
 
 /** Serve the page; resolves once listening. */
