@@ -89,6 +89,9 @@ it('--seconds ends by itself; --virtual plays the same game on the virtual netwo
   expect(summary.msgs).toBeGreaterThan(4 * 5 * 20);
   expectSync(summary, 4);
   expect(r.stdout).toMatch(/^bot3 +client +\d+ +4 /m);
+  // Delta snapshots against acknowledged baselines are smaller than full msgpack snapshots of the same views.
+  expect(summary.msgpack_full_bytes_per_client_tick).toBeGreaterThan(summary.sync_bytes_per_client_tick!);
+  expect(summary.sync_ratio_vs_full).toBeLessThan(1);
 }, 150_000);
 
 it('--seconds with --json on real WebRTC: ends by itself, the JSON summary is the last line', async () => {

@@ -102,7 +102,7 @@ export function buildProgram(io: CliIo = processIo): Command {
     .addOption(new Option('--jitter <ms>', 'virtual: jitter').argParser(decimal(0, 10_000)).default(5))
     .addOption(new Option('--loss <p>', 'virtual: packet loss, 0..1').argParser(decimal(0, 0.9)).default(0.02))
     .addOption(new Option('--seed <n>', 'virtual: random seed').argParser(integer(0, 2 ** 31 - 1)).default(1))
-    .addOption(new Option('--json', 'print one JSON summary line last (peers, links, rtt_p50_ms, rtt_p99_ms, msgs, lost_reliable, reconnects, restarts, sync_objects, sync_objects_min, sync_players_min, sync_bytes_per_client_tick, sync_acked, sync_input_lag_ms_p50, sync_errors…)'))
+    .addOption(new Option('--json', 'print one JSON summary line last (peers, links, rtt_p50_ms, rtt_p99_ms, msgs, lost_reliable, reconnects, restarts, sync_objects, sync_objects_min, sync_players_min, sync_bytes_per_client_tick, msgpack_full_bytes_per_client_tick, sync_ratio_vs_full, sync_acked, sync_input_lag_ms_p50, sync_errors…)'))
     .addHelpText(
       'after',
       examples(['rtcmesh demo                               # then open the printed http://127.0.0.1:PORT/', 'rtcmesh demo --peers 6 --seconds 30', 'rtcmesh demo --seconds 10 --json', 'rtcmesh demo --virtual --latency 80 --jitter 20 --loss 0.05 --seconds 60']),

@@ -22,6 +22,10 @@ export interface SyncSummary {
   sync_bytes_per_client_tick: number;
   /** Snapshot bytes the host sent, whole run. */
   sync_bytes: number;
+  /** The same views as full msgpack snapshots each tick (the hand-written RPC way), bytes per client per tick (mean of samples). */
+  msgpack_full_bytes_per_client_tick: number;
+  /** `sync_bytes_per_client_tick` ÷ `msgpack_full_bytes_per_client_tick`. */
+  sync_ratio_vs_full: number;
   /** Share of the host's snapshots that were acknowledged. */
   sync_acked: number;
   /** Median input lag (inputs a client sent and the host had not processed yet, in ms of ticks). */
@@ -47,6 +51,8 @@ const MAX_SAMPLES = 20_000;
 export class SyncBoard {
   private readonly entries = new Map<string, Entry>();
   private readonly lags: number[] = [];
+  private fullSum = 0;
+  private fullCount = 0;
 
   /** A fresh report from `name` at `now` (ms). */
   report(name: string, row: SyncRow, now: number): void {
@@ -66,6 +72,10 @@ export class SyncBoard {
     }
     e.row = row;
     e.at = now;
+    if (row.role === 'host' && row.fullBytes > 0) {
+      this.fullSum += row.fullBytes;
+      this.fullCount++;
+    }
     if (row.role === 'client') {
       this.lags.push((row.inputLag * 1000) / TICK_RATE);
       if (this.lags.length > MAX_SAMPLES) this.lags.splice(0, this.lags.length - MAX_SAMPLES);
@@ -77,7 +87,7 @@ export class SyncBoard {
     const e = this.entries.get(name);
     if (!e) return;
     e.past = e.past ? addSyncRows(e.past, e.row) : e.row;
-    e.row = { ...e.row, objects: 0, players: 0, snapshots: 0, bytes: 0, acks: 0, inputs: 0, inputLag: 0, errors: 0 };
+    e.row = { ...e.row, objects: 0, players: 0, snapshots: 0, bytes: 0, acks: 0, inputs: 0, inputLag: 0, errors: 0, fullBytes: 0 };
   }
 
   /** One row per peer, `names` first in their order. */
@@ -93,6 +103,7 @@ export class SyncBoard {
         String(r.objects),
         String(r.players),
         fmt(e.bytesPerTick, 1),
+        r.role === 'host' && r.fullBytes > 0 ? r.fullBytes.toFixed(0) : '-',
         fmt(e.kBps, 1),
         fmt(e.snapsPerS, 0),
         r.role === 'host' && Number.isFinite(e.acked) ? `${(e.acked * 100).toFixed(0)}%` : '-', // a client acknowledges every tick it completes
@@ -100,7 +111,7 @@ export class SyncBoard {
         String(r.errors + (e.past?.errors ?? 0)),
       ];
     });
-    return renderTable(['sync', 'role', 'objects', 'players', 'B/tick', 'kB/s', 'snaps/s', 'acked', 'input lag ms', 'errors'], rows);
+    return renderTable(['sync', 'role', 'objects', 'players', 'B/tick', 'full B', 'kB/s', 'snaps/s', 'acked', 'input lag ms', 'errors'], rows);
   }
 
   /** The end-of-run sync figures. */
@@ -115,13 +126,17 @@ export class SyncBoard {
       else clients.push(e.row);
     }
     const round = (n: number, k = 1000) => Math.round(n * k) / k;
+    const perTick = host && host.snapshots > 0 ? round(host.bytes / host.snapshots, 10) : 0;
+    const full = this.fullCount > 0 ? round(this.fullSum / this.fullCount, 10) : 0;
     return {
       sync_objects: host?.objects ?? 0,
       sync_clients: clients.length,
       sync_objects_min: clients.length ? Math.min(...clients.map((c) => c.objects)) : 0,
       sync_players_min: clients.length ? Math.min(...clients.map((c) => c.players)) : 0,
-      sync_bytes_per_client_tick: host && host.snapshots > 0 ? round(host.bytes / host.snapshots, 10) : 0,
+      sync_bytes_per_client_tick: perTick,
       sync_bytes: host?.bytes ?? 0,
+      msgpack_full_bytes_per_client_tick: full,
+      sync_ratio_vs_full: full > 0 ? round(perTick / full) : 0,
       sync_acked: host && host.snapshots > 0 ? round(Math.min(1, host.acks / host.snapshots)) : 0,
       sync_input_lag_ms_p50: round(percentile([...this.lags].sort((a, b) => a - b), 0.5)),
       sync_errors: errors,
@@ -131,5 +146,5 @@ export class SyncBoard {
 
 /** The summary's sync figures in one line. */
 export function syncLine(s: SyncSummary): string {
-  return `sync: ${s.sync_objects} objects on the host, each of ${s.sync_clients} clients holding ${s.sync_objects_min}+ of them (${s.sync_players_min}+ players), ${s.sync_bytes_per_client_tick} B per client per tick, ${(s.sync_acked * 100).toFixed(1)}% of snapshots acknowledged, input lag p50 ${s.sync_input_lag_ms_p50} ms, ${s.sync_errors} dropped`;
+  return `sync: ${s.sync_objects} objects on the host, each of ${s.sync_clients} clients holding ${s.sync_objects_min}+ of them (${s.sync_players_min}+ players), ${s.sync_bytes_per_client_tick} B per client per tick (full msgpack snapshots of the same views: ${s.msgpack_full_bytes_per_client_tick} B, ratio ${s.sync_ratio_vs_full}), ${(s.sync_acked * 100).toFixed(1)}% of snapshots acknowledged, input lag p50 ${s.sync_input_lag_ms_p50} ms, ${s.sync_errors} dropped`;
 }

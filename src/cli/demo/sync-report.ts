@@ -4,6 +4,7 @@
  * into rates by the reader.
  * @module
  */
+import { pack } from 'msgpackr';
 import type { SyncClient, SyncHost } from '../../core.js';
 
 /** The sync figures of one peer, cumulative. */
@@ -25,6 +26,8 @@ export interface SyncRow {
   inputLag: number;
   /** Inbound sync messages dropped (malformed, not from the authority, unknown baseline…). */
   errors: number;
+  /** Host: what one client's view would cost per tick as a full msgpack snapshot (the hand-written RPC way), bytes; client: 0. */
+  fullBytes: number;
 }
 
 const errorCount = (errors: Record<string, number>) => Object.values(errors).reduce((n, v) => n + v, 0);
@@ -32,7 +35,33 @@ const errorCount = (errors: Record<string, number>) => Object.values(errors).red
 /** The figures of a host. */
 export function hostSyncRow(sync: SyncHost, players: number): SyncRow {
   const s = sync.getStats();
-  return { role: 'host', objects: s.objects, players, snapshots: s.snapshotsSent, bytes: s.bytesSent, acks: s.acksReceived, inputs: s.inputsReceived, inputLag: 0, errors: errorCount(s.errors) };
+  return { role: 'host', objects: s.objects, players, snapshots: s.snapshotsSent, bytes: s.bytesSent, acks: s.acksReceived, inputs: s.inputsReceived, inputLag: 0, errors: errorCount(s.errors), fullBytes: fullSnapshotBytes(sync) };
+}
+
+const leaves = (v: unknown, out: unknown[]): unknown[] => {
+  if (v !== null && typeof v === 'object') for (const x of Object.values(v)) leaves(x, out);
+  else out.push(v);
+  return out;
+};
+
+/**
+ * The reference the sync layer is measured against, sampled now: every
+ * object a client sees, as `[id, ...field values]` in one msgpack array (what
+ * a hand-written RPC snapshot sends each tick), averaged over the clients.
+ */
+export function fullSnapshotBytes(sync: SyncHost): number {
+  const peers = sync.getPeerIds();
+  if (peers.length === 0) return 0;
+  let total = 0;
+  for (const peer of peers) {
+    const rows: unknown[][] = [];
+    for (const id of sync.visibleTo(peer)) {
+      const obj = sync.objects.get(id);
+      if (obj) rows.push(leaves(obj.state, [id]));
+    }
+    total += pack(rows).length;
+  }
+  return total / peers.length;
 }
 
 /** The figures of a client. */
@@ -48,6 +77,7 @@ export function clientSyncRow(sync: SyncClient, players: number, inputsSent: num
     inputs: inputsSent,
     inputLag: sync.unacknowledgedInputs().length,
     errors: errorCount(s.errors),
+    fullBytes: 0,
   };
 }
 
