@@ -27,9 +27,12 @@ export class OwnerTransports {
     private readonly onSnapshot: (peer: number, data: Uint8Array) => void,
   ) {
     base.onMessage((peer, data) => this.route(peer, data));
-    base.onPeerLeft((peer) => {
+    const gone = (peer: number) => {
       for (const h of this.left) h(peer);
-    });
+    };
+    base.onPeerLeft(gone);
+    // A restarted peer holds nothing of ours and starts its ticks again: forget it as if it had left; it rejoins at once.
+    base.onPeerRestarted?.(gone);
   }
 
   private route(peer: number, data: unknown): void {
@@ -72,7 +75,7 @@ export class OwnerTransports {
     };
   }
 
-  /** Register a listener for peers that leave. */
+  /** Register a listener for peers that leave (or restart). */
   onPeerLeft(handler: (peer: number) => void): void {
     this.left.push(handler);
   }

@@ -138,7 +138,12 @@ describe('mesh mode: every peer the authority of its own objects', () => {
 class MemoryMesh {
   readonly queue: { from: number; to: number; data: Uint8Array }[] = [];
   private readonly handlers = new Map<number, (peer: number, data: unknown) => void>();
+  private readonly restartHandlers = new Map<number, (peer: number) => void>();
   constructor(readonly ids: number[]) {}
+  /** `id`'s process restarted: the others are told (as the mesh's peer_restarted does). */
+  restarted(id: number): void {
+    for (const [at, h] of this.restartHandlers) if (at !== id) h(id);
+  }
   transport(id: number): SyncTransport {
     return {
       ownId: () => id,
@@ -148,6 +153,7 @@ class MemoryMesh {
       maxMessageSize: () => 65536,
       onMessage: (h) => void this.handlers.set(id, h),
       onPeerLeft: () => {},
+      onPeerRestarted: (h) => void this.restartHandlers.set(id, h),
       close: () => void this.handlers.delete(id),
     };
   }
@@ -238,6 +244,29 @@ describe('mesh mode under hostile input', () => {
     // Then the real snapshot still applies.
     w.net.inject(2, 1, genuine);
     expect(p1.objectsOf(2).size + w.errors.length).toBeGreaterThan(0);
+  });
+
+  it('a peer that restarts under the same id: the others drop its old objects, take its new ones, and resend theirs from scratch', () => {
+    const w = world();
+    const [p1, p2, p3] = w.peers as [SyncPeer, SyncPeer, SyncPeer];
+    p1.spawn(Player, { pos: { x: 1, y: 1 }, yaw: 0, hp: 1, name: 'one' });
+    for (let k = 0; k < 3; k++) p2.spawn(Shot, { pos: { x: k, y: k }, ttl: 9 });
+    for (let i = 0; i < 40; i++) w.round(); // peer 2 is far ahead of tick 1 now
+    expect(p1.objectsOf(2).size).toBe(3);
+    const gone: number[] = [];
+    p1.on('despawn', (_o, owner) => gone.push(owner));
+    // Peer 2's process restarts: a new SyncPeer, ticks from 1 again, one other object.
+    p2.close();
+    const again = new SyncPeer(w.net.transport(2), { schemas: SCHEMAS });
+    w.peers[1] = again;
+    again.spawn(Player, { pos: { x: 5, y: 5 }, yaw: 1, hp: 7, name: 'two-b' });
+    w.net.restarted(2);
+    expect(gone).toEqual([2, 2, 2]);
+    for (let i = 0; i < 3; i++) w.round();
+    expect([...p1.objectsOf(2).values()].map((o) => o.get('name'))).toEqual(['two-b']);
+    expect([...p3.objectsOf(2).values()].map((o) => o.get('name'))).toEqual(['two-b']);
+    expect([...again.objectsOf(1).values()].map((o) => o.get('name'))).toEqual(['one']);
+    expect(w.errors).toEqual([]);
   });
 
   it('validates its options and refuses use after close', () => {
