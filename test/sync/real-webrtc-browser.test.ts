@@ -6,18 +6,20 @@
  * dist/rtcmesh.browser.js) and the same SyncMember code as the Node clients
  * (test/system/page/sync-member.ts). Every tick a client completes must equal
  * the host's state at that tick; once the objects stop, every client's state
- * equals the host's (within quantisation). Chromium runs with the no-DNS,
+ * equals the host's (within quantisation). In mesh mode, 2 Node peers and
+ * the page join a mesh lobby, each the authority of 20 moving objects of its
+ * own (SyncMeshMember), and all converge. Chromium runs with the no-DNS,
  * loopback and no-mDNS flags of test/system/chromium-page.ts; without
  * Chromium the test is skipped (fails under RTCMESH_REQUIRE_SYSTEM=1).
  */
 import type { Page } from 'playwright-core';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as rtcmesh from '../api.js';
 import { Mesh, RpcEndpoint, SignalingServer, SyncHost, rpcTransport, type AnyRpcMethods, type SlotValue } from '../api.js';
 import { LOOPBACK } from '../helpers.js';
-import { launchChromium } from '../system/chromium-page.js';
-import { serveMeshPage } from '../system/mesh-page-server.js';
-import { moverSchema, SyncMember, type SyncReport, type TickState } from '../system/page/sync-member.js';
+import { launchChromium, type LaunchedChromium } from '../system/chromium-page.js';
+import { serveMeshPage, type MeshPageServer } from '../system/mesh-page-server.js';
+import { moverSchema, SyncMember, SyncMeshMember, type MeshReport, type SyncReport, type TickState } from '../system/page/sync-member.js';
 import { describeSystem, systemBinary } from '../system/require-binary.js';
 
 const TIMEOUT = 60_000;
@@ -32,21 +34,36 @@ interface Client {
   report(): Promise<SyncReport>;
 }
 
-describeSystem('sync: a host, 3 Node clients and 1 Chromium page over real WebRTC', systemBinary('chromium', '/usr/bin/chromium'), (chromiumPath) => {
+describeSystem('sync over real WebRTC with a Chromium page (server mode and mesh mode)', systemBinary('chromium', '/usr/bin/chromium'), (chromiumPath) => {
   const cleanup: (() => unknown)[] = [];
+  let pageServer: MeshPageServer;
+  let url: string;
+  let chromium: LaunchedChromium;
+  beforeAll(async () => {
+    pageServer = await serveMeshPage('rtcmesh sync', 'test/system/page/sync-page.ts');
+    cleanup.push(() => pageServer.close());
+    const signaling = new SignalingServer({ pingIntervalMs: 0 });
+    cleanup.push(() => signaling.close());
+    url = (await signaling.listen({ port: 0, host: '127.0.0.1' })).url;
+    chromium = await launchChromium(chromiumPath);
+    cleanup.push(() => chromium.close());
+  }, 60_000);
   afterAll(async () => {
     for (const step of cleanup.reverse()) await step();
   });
 
-  it('replicate 100 moving objects for 5 s: every completed tick equals the host\'s, and all converge', async () => {
-    const pageServer = await serveMeshPage('rtcmesh sync', 'test/system/page/sync-page.ts');
-    cleanup.push(() => pageServer.close());
-    const signaling = new SignalingServer({ pingIntervalMs: 0 });
-    cleanup.push(() => signaling.close());
-    const { url } = await signaling.listen({ port: 0, host: '127.0.0.1' });
-    const chromium = await launchChromium(chromiumPath);
-    cleanup.push(() => chromium.close());
+  async function openPage(): Promise<Page> {
+    const page = await chromium.browser.newPage();
+    page.on('pageerror', (err) => console.error('[chromium pageerror]', err));
+    if (process.env['RTCMESH_DEBUG_PAGE']) page.on('console', (msg) => console.log('[page]', msg.text()));
+    await page.goto(pageServer.url);
+    await page.waitForFunction(() => 'syncMember' in window);
+    expect(await page.evaluate(() => window.syncEngineName)).toBe('browser');
+    cleanup.push(() => page.close().catch(() => undefined));
+    return page;
+  }
 
+  it('replicate 100 moving objects for 5 s: every completed tick equals the host\'s, and all converge', async () => {
     // The host: id 1, its sync registered before anyone connects.
     const hostMesh = await Mesh.host({ signaling: url, lobby: 'sync', mode: 'client_server', connection: LOOPBACK });
     cleanup.push(() => hostMesh.close());
@@ -87,12 +104,7 @@ describeSystem('sync: a host, 3 Node clients and 1 Chromium page over real WebRT
     // 3 Node clients and the page join the host's lobby.
     const nodeMembers = [0, 1, 2].map(() => new SyncMember(rtcmesh));
     for (const m of nodeMembers) cleanup.push(() => m.close());
-    const page: Page = await chromium.browser.newPage();
-    page.on('pageerror', (err) => console.error('[chromium pageerror]', err));
-    if (process.env['RTCMESH_DEBUG_PAGE']) page.on('console', (msg) => console.log('[page]', msg.text()));
-    await page.goto(pageServer.url);
-    await page.waitForFunction(() => 'syncMember' in window);
-    expect(await page.evaluate(() => window.syncEngineName)).toBe('browser');
+    const page = await openPage();
     cleanup.push(() => page.evaluate(() => window.syncMember.close()).catch(() => undefined));
     const ids = await Promise.all([
       ...nodeMembers.map((m) => m.join({ url, lobby: 'sync', connection: LOOPBACK })),
@@ -154,5 +166,52 @@ describeSystem('sync: a host, 3 Node clients and 1 Chromium page over real WebRT
     }
     expect(host.getStats().errors).toEqual({});
     expect(host.getPeerIds().sort()).toEqual([...ids].sort());
+  }, 120_000);
+
+  it('mesh mode: 2 Node peers and 1 Chromium page in a mesh lobby, each the authority of its own 20 moving objects, all converge', async () => {
+    const nodes = [0, 1].map(() => new SyncMeshMember(rtcmesh));
+    for (const m of nodes) cleanup.push(() => m.close());
+    const page = await openPage();
+    cleanup.push(() => page.evaluate(() => window.syncMeshMember.close()).catch(() => undefined));
+    const first = await nodes[0]!.join({ url, connection: LOOPBACK }, 20);
+    const others = await Promise.all([
+      nodes[1]!.join({ url, lobby: first.lobby, connection: LOOPBACK }, 20),
+      page.evaluate(([u, lobby]) => window.syncMeshMember.join({ url: u, lobby, connection: {} }, 20), [url, first.lobby] as const),
+    ]);
+    const ids = [first.id, ...others.map((o) => o.id)];
+    expect(new Set(ids).size).toBe(3);
+    const members: { name: string; report(): Promise<MeshReport>; stop(): Promise<void> }[] = [
+      ...nodes.map((m, i) => ({ name: `node${i + 1}`, report: async () => m.report(), stop: async () => m.stop() })),
+      { name: 'page', report: () => page.evaluate(() => window.syncMeshMember.report()), stop: () => page.evaluate(() => window.syncMeshMember.stop()) },
+    ];
+    // While everything moves, each member applies updates of both other owners.
+    for (const m of members) {
+      await expect
+        .poll(async () => {
+          const r = await m.report();
+          return r.updates.length === 2 && r.updates.every(([, n]) => n >= 20 * 50);
+        }, { timeout: TIMEOUT, interval: 100, message: `${m.name} applies 50 updates per object of each other owner` })
+        .toBe(true);
+    }
+    for (const m of members) await m.stop();
+    // Stopped: every member holds exactly every other owner's current objects (within quantisation).
+    const close = (a: number, b: number) => Math.abs(a - b) <= HALF_STEP;
+    type S = { pos: { x: number; y: number; z: number }; yaw: number; hp: number };
+    const same = (got: [number, unknown][], want: [number, unknown][]) =>
+      got.length === want.length &&
+      want.every(([id, w]) => {
+        const g = got.find(([gid]) => gid === id)?.[1] as S | undefined;
+        const v = w as S;
+        return g !== undefined && close(g.pos.x, v.pos.x) && close(g.pos.y, v.pos.y) && close(g.pos.z, v.pos.z) && close(g.yaw, v.yaw) && g.hp === v.hp;
+      });
+    const converged = async () => {
+      const reports = await Promise.all(members.map((m) => m.report()));
+      return reports.every((r) => {
+        const remote = new Map(r.remote);
+        return reports.every((owner) => owner === r || (owner.owned.length === 20 && same(remote.get(owner.id) ?? [], owner.owned)));
+      });
+    };
+    await expect.poll(converged, { timeout: TIMEOUT, interval: 100, message: 'every member holds every other owner\'s objects' }).toBe(true);
+    for (const m of members) expect((await m.report()).errors, `${m.name} errors`).toEqual({});
   }, 120_000);
 });

@@ -1,18 +1,34 @@
 /**
- * A sync client in a lobby, written once and run on both sides: in Node
+ * Sync members of a lobby, written once and run on both sides: in Node
  * (rtcmesh's Node entry) and in Chromium (the page loads it with
- * dist/rtcmesh.browser.js). It joins a client_server lobby, replicates the
- * host's objects with a SyncClient driven on a 5 ms timer, and records the
- * state of every tick it completes so the test can compare it with the
- * host's. Everything it reports is plain JSON.
+ * dist/rtcmesh.browser.js). A {@link SyncMember} joins a client_server lobby,
+ * replicates the host's objects with a SyncClient driven on a 5 ms timer,
+ * and records the state of every tick it completes so the test can compare
+ * it with the host's. A {@link SyncMeshMember} joins a mesh lobby with a
+ * SyncPeer, owns moving objects of its own and replicates everyone else's.
+ * Everything they report is plain JSON.
  */
-import type { defineSchema as DefineSchema, LobbyMultiplayerPeer, Mesh, PeerConnectionConfig, RpcEndpoint, rpcTransport as RpcTransport, Schema, SlotValue, SyncClient, t as T } from '../../../src/browser.js';
+import type {
+  defineSchema as DefineSchema,
+  HostObject,
+  LobbyMultiplayerPeer,
+  Mesh,
+  PeerConnectionConfig,
+  RpcEndpoint,
+  rpcTransport as RpcTransport,
+  Schema,
+  SlotValue,
+  SyncClient,
+  SyncPeer,
+  t as T,
+} from '../../../src/browser.js';
 
 /** The parts of rtcmesh the member uses (the Node or the browser entry point). */
 export interface SyncApi {
   Mesh: typeof Mesh;
   RpcEndpoint: typeof RpcEndpoint;
   SyncClient: typeof SyncClient;
+  SyncPeer: typeof SyncPeer;
   rpcTransport: typeof RpcTransport;
   defineSchema: typeof DefineSchema;
   t: typeof T;
@@ -103,6 +119,82 @@ export class SyncMember {
       ...this.counts,
       errors: sync?.getStats().errors ?? {},
       state: sync === undefined ? [] : [...sync.objects.values()].map((o) => [o.id, o.state]),
+    };
+  }
+
+  close(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    this.sync?.close();
+    this.endpoint?.close();
+    this.mesh?.close();
+  }
+}
+
+/** What a mesh member holds: its own objects, and every remote owner's. Values are plain objects. */
+export interface MeshReport {
+  id: number;
+  owned: [number, unknown][];
+  remote: [number, [number, unknown][]][];
+  /** Updates applied per remote owner. */
+  updates: [number, number][];
+  errors: Record<string, number>;
+}
+
+export class SyncMeshMember {
+  private mesh: LobbyMultiplayerPeer | undefined;
+  private endpoint: RpcEndpoint | undefined;
+  private sync: SyncPeer | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly updates = new Map<number, number>();
+  private readonly schema: Schema<any>;
+  private moving = true;
+  private turn = 0;
+
+  constructor(private readonly api: SyncApi) {
+    this.schema = moverSchema(api);
+  }
+
+  /** Join (or, without `lobby`, create) a mesh lobby and own `count` objects that move on a circle until {@link stop}. */
+  async join(s: { url: string; lobby?: string; connection: PeerConnectionConfig }, count: number): Promise<{ id: number; lobby: string }> {
+    const mesh = await this.api.Mesh.join({ signaling: s.url, ...(s.lobby !== undefined && { lobby: s.lobby }), mode: 'mesh', connection: s.connection });
+    this.mesh = mesh;
+    const ep = new this.api.RpcEndpoint(mesh);
+    this.endpoint = ep;
+    const sync = new this.api.SyncPeer(this.api.rpcTransport(ep), { schemas: [this.schema] });
+    this.sync = sync;
+    sync.on('update', (_obj, owner) => this.updates.set(owner, (this.updates.get(owner) ?? 0) + 1));
+    const me = mesh.getUniqueId();
+    const own: HostObject<any>[] = Array.from({ length: count }, (_, k) => sync.spawn(this.schema, { pos: { x: k, y: 0, z: 0 }, yaw: 0, hp: k }));
+    this.timer = setInterval(() => {
+      ep.poll();
+      if (this.moving) {
+        this.turn++;
+        for (const o of own) {
+          const a = this.turn / 20 + o.id + me;
+          o.set({ pos: { x: 50 * Math.cos(a), y: 50 * Math.sin(a), z: me % 1000 }, yaw: Math.sin(a) * 3, hp: (this.turn + o.id) % 256 });
+        }
+      }
+      sync.tick();
+      sync.poll(performance.now());
+      ep.flush();
+    }, 10);
+    return { id: me, lobby: mesh.lobby };
+  }
+
+  /** Stop moving (the objects keep being replicated). */
+  stop(): void {
+    this.moving = false;
+  }
+
+  report(): MeshReport {
+    const sync = this.sync;
+    return {
+      id: this.mesh?.getUniqueId() ?? 0,
+      owned: sync === undefined ? [] : [...sync.owned.values()].map((o) => [o.id, o.state]),
+      remote: sync === undefined ? [] : sync.owners().map((owner) => [owner, [...sync.objectsOf(owner).values()].map((o) => [o.id, o.state])]),
+      updates: [...this.updates],
+      errors: sync?.getStats().errors ?? {},
     };
   }
 
