@@ -113,6 +113,7 @@ function simulate(seed: number, ticks: number) {
 describe('mesh mode: every peer the authority of its own objects', () => {
   it('4 peers over 10 % loss, jitter, duplication and reordering: every completed tick equals its owner\'s state; all converge; deterministic for a seed', () => {
     const a = simulate(5, 600);
+    if (process.env['SYNC_DEBUG']) console.log(JSON.stringify(a.stats.map((s) => ({ bytesPerTickPerPeer: s.sent.bytesSent / 690 / 3, resets: s.sent.resetsSent, acks: s.sent.acksReceived }))));
     expect(a.problems).toEqual([]);
     expect(a.errors).toEqual([]);
     expect(a.converged).toEqual([true, true, true, true]);
