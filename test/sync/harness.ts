@@ -67,7 +67,13 @@ export function closeStar(s: VirtualStar): void {
 export class MemoryLinks {
   readonly queue: { from: number; to: number; data: Uint8Array }[] = [];
   private readonly handlers = new Map<number, (peer: number, data: unknown) => void>();
+  private readonly restartHandlers = new Map<number, (peer: number) => void>();
   constructor(readonly clientIds: number[]) {}
+
+  /** `id`'s process restarted under the same id: the others are told (as the mesh's peer_restarted does). */
+  restarted(id: number): void {
+    for (const [at, h] of this.restartHandlers) if (at !== id) h(id);
+  }
 
   transport(id: number): import('../../src/sync/index.js').SyncTransport {
     return {
@@ -78,6 +84,7 @@ export class MemoryLinks {
       maxMessageSize: () => 65536,
       onMessage: (h) => void this.handlers.set(id, h),
       onPeerLeft: () => {},
+      onPeerRestarted: (h) => void this.restartHandlers.set(id, h),
       close: () => void this.handlers.delete(id),
     };
   }
