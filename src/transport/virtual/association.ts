@@ -12,7 +12,7 @@
  */
 import type { EngineChannelInit } from '../engine.js';
 import { meanDelay } from './conditions.js';
-import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, DATA, FORWARD, KIND_NAMES, Message, SHUTDOWN, fragmentBytes, fragmentCount, refLength } from './chunk.js';
+import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, DATA, FORWARD, KIND_NAMES, Message, SHUTDOWN, SLAB_MAX_PAYLOAD, fragmentBytes, fragmentCount, runCount, runLength } from './chunk.js';
 import type { VirtualChannel } from './channel.js';
 import type { NetworkContext } from './context.js';
 import { Verdict, type LinkDirection, type PacketSink } from './link.js';
@@ -91,8 +91,10 @@ export class Association implements Task, BufferOwner {
   /**
    * Send a binary message on a {@link VirtualChannel.fast} channel (same
    * checks and outcome as {@link sendData}, without per-message state): the
-   * bytes are copied into the network's payload slab and the bundle keeps
-   * the stream id and a slab reference; the receiver gets a view.
+   * bytes are copied into the network's payload slab, right behind the
+   * previous message of the same size and channel when there is one, so the
+   * bundle's run of them grows by one (see {@link Bundle}); the receiver gets
+   * a view.
    */
   sendFast(ch: VirtualChannel, data: Uint8Array): boolean {
     if (this.closed || ch.state !== 'open') throw new Error('DataChannel is closed');
@@ -101,11 +103,27 @@ export class Association implements Task, BufferOwner {
     if (this.failed || this.sink === null) return false;
     this.bytesSent += len;
     const b = this.openBundle(len + CHUNK_HEADER);
-    const slab = this.net.slab;
-    const ref = slab.copy(data);
     const items = b.items;
-    if (typeof ref === 'number' && b.page !== slab.buffer) items.push((b.page = slab.buffer));
-    items.push(ch.streamId, ref);
+    const stream = ch.streamId;
+    if (len === 0 || len > SLAB_MAX_PAYLOAD) {
+      const own = new Uint8Array(len);
+      own.set(data);
+      items.push(stream, -1, 0, own);
+      return true;
+    }
+    const slab = this.net.slab;
+    const page = slab.room(len);
+    const pos = slab.pos;
+    page.set(data, pos);
+    const end = (slab.pos = pos + len);
+    const n = items.length;
+    // The bundle's last chunk is a run of this channel's messages of this size ending here: extend it.
+    // (A number in the last slot is always a run's length; b.page === page means there is one.)
+    if (b.page === page && items[n - 1] === len && items[n - 2] === pos && items[n - 4] === stream) items[n - 2] = end;
+    else {
+      if (b.page !== page) items.push((b.page = page));
+      items.push(stream, pos, end, len);
+    }
     return true;
   }
 
@@ -218,7 +236,7 @@ export class Association implements Task, BufferOwner {
       for (let i = 0; i < items.length; i++) {
         const m = items[i];
         if (typeof m === 'number') {
-          i++;
+          i += 3; // a run of fast chunks
           continue;
         }
         if (!(m instanceof Message)) continue; // page marker
@@ -284,7 +302,9 @@ export class Association implements Task, BufferOwner {
     for (let i = 0; i < items.length; i++) {
       const m = items[i];
       if (typeof m === 'number') {
-        parts.push(`s=${m} len=${refLength(items[++i])}`);
+        const part = `s=${m} len=${runLength(items, i)}`;
+        for (let k = runCount(items, i); k > 0; k--) parts.push(part);
+        i += 3;
         continue;
       }
       if (!(m instanceof Message)) continue; // page marker

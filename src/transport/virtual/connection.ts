@@ -279,11 +279,6 @@ export class VirtualConnection implements EngineConnection, PacketSink {
   // ---- the association ----------------------------------------------------
 
   /** @internal */
-  sendFast(ch: VirtualChannel, data: Uint8Array): boolean {
-    return this.sctp.sendFast(ch, data);
-  }
-
-  /** @internal */
   sendData(ch: VirtualChannel, data: Uint8Array, isText: boolean, copy: boolean): boolean {
     return this.sctp.sendData(ch, data, isText, copy);
   }
