@@ -9,6 +9,7 @@ import type { EngineChannelInit } from '../engine.js';
 import { Bundle, DATA, DCEP_ACK, DCEP_OPEN, FORWARD, Message, RESET, SHUTDOWN } from './chunk.js';
 import { VirtualChannel, type ChannelOwner } from './channel.js';
 import { hashBytes } from './rng.js';
+import type { PacketSink } from './link.js';
 import type { Trace } from './trace.js';
 
 /** @internal What the stream table needs from its connection. */
@@ -31,7 +32,7 @@ export interface StreamTrace {
 }
 
 /** @internal Channels by stream id, and everything that arrives for them. */
-export class StreamTable {
+export class StreamTable implements PacketSink {
   /** Every channel of the connection, in creation order. */
   readonly channels: VirtualChannel[] = [];
   /** Payload bytes delivered. */
@@ -126,7 +127,7 @@ export class StreamTable {
     for (const ch of this.channels) this.markClosed(ch);
   }
 
-  /** A packet arrived from the link. */
+  /** A packet arrived from the link (the sending association's sink is this table). */
   receive(payload: unknown, duplicate: boolean): void {
     if (this.closed) return;
     if (payload instanceof Bundle) {
