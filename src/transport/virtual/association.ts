@@ -12,7 +12,7 @@
  */
 import type { EngineChannelInit } from '../engine.js';
 import { meanDelay } from './conditions.js';
-import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, DATA, FORWARD, KIND_NAMES, Message, SHUTDOWN, SLAB_MAX_PAYLOAD, fragmentBytes, fragmentCount, runCount, runLength } from './chunk.js';
+import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, DATA, FORWARD, KIND_NAMES, Message, SHUTDOWN, SLAB_MAX_PAYLOAD, type PayloadSlab, fragmentBytes, fragmentCount, runCount, runLength } from './chunk.js';
 import type { VirtualChannel } from './channel.js';
 import type { NetworkContext } from './context.js';
 import { Verdict, type LinkDirection, type PacketSink } from './link.js';
@@ -44,6 +44,8 @@ export class Association implements Task, BufferOwner {
   /** @internal Send buffer while the capped link has no room; null when nothing is held. */
   held: SendBuffer | null = null;
   readonly clock: VirtualClock;
+  /** The network's payload slab (one load less per message than through `net`). */
+  private readonly slab: PayloadSlab;
   private readonly retransmits = new Set<Message>();
   private nextTsn = 1;
   private peerLabel = '?';
@@ -55,6 +57,7 @@ export class Association implements Task, BufferOwner {
     private readonly streams: { get(id: number): VirtualChannel | undefined },
   ) {
     this.clock = net.clock;
+    this.slab = net.slab;
   }
 
   /** ICE paired the connection: `out` to the peer, `back` from it, `sink` receives. */
@@ -111,7 +114,7 @@ export class Association implements Task, BufferOwner {
       items.push(stream, -1, 0, own);
       return true;
     }
-    const slab = this.net.slab;
+    const slab = this.slab;
     const page = slab.room(len);
     const pos = slab.pos;
     page.set(data, pos);
