@@ -41,6 +41,8 @@ export class Association implements Task, BufferOwner {
   bytesSent = 0;
   /** Lost first transmissions waiting for three SACK gap reports. */
   private frPending: Message[] = [];
+  /** frPending.length, read per packet (a field here spares a look at the array). */
+  private frWaiting = 0;
   /** @internal Send buffer while the capped link has no room; null when nothing is held. */
   held: SendBuffer | null = null;
   readonly clock: VirtualClock;
@@ -233,7 +235,7 @@ export class Association implements Task, BufferOwner {
     }
     const verdict = this.out.transmit(this.sink, b, b.bytes);
     if (this.net.trace.enabled) this.traceSend(verdict, items);
-    const hadPending = this.frPending.length > 0;
+    const hadPending = this.frWaiting > 0;
     // Fast chunks keep no state: only Message chunks count their tries.
     if (b.messages > 0) {
       for (let i = 0; i < items.length; i++) {
@@ -271,7 +273,7 @@ export class Association implements Task, BufferOwner {
     const verdict = out.transmit(this.sink!, msg, size);
     if (this.net.trace.enabled) this.traceSend(verdict, [msg]);
     if (verdict !== Verdict.DELIVERED) this.lost(msg, verdict);
-    else if (this.frPending.length > 0) this.notePacketDelivered(out.lastArrival);
+    else if (this.frWaiting > 0) this.notePacketDelivered(out.lastArrival);
   }
 
   /**
@@ -295,7 +297,7 @@ export class Association implements Task, BufferOwner {
 
   /** `count` packets (fragments) arrived at `out.lastArrival`: each SACK reports the gaps before it. */
   private fragmentsArrived(count: number): void {
-    for (let i = 0; i < count && i < 3 && this.frPending.length > 0; i++) this.notePacketDelivered(this.out!.lastArrival);
+    for (let i = 0; i < count && i < 3 && this.frWaiting > 0; i++) this.notePacketDelivered(this.out!.lastArrival);
   }
 
   private traceSend(verdict: Verdict, items: unknown[], fragments = 1): void {
@@ -335,7 +337,7 @@ export class Association implements Task, BufferOwner {
     this.retransmits.add(msg);
     if (fast) {
       msg.misses = 0;
-      this.frPending.push(msg);
+      this.frWaiting = this.frPending.push(msg);
     }
   }
 
@@ -360,6 +362,7 @@ export class Association implements Task, BufferOwner {
       }
     }
     pending.length = keep;
+    this.frWaiting = keep;
   }
 
   /** Retransmission timer. */
@@ -393,5 +396,6 @@ export class Association implements Task, BufferOwner {
     for (const m of this.retransmits) this.clock.cancel(m.timer);
     this.retransmits.clear();
     this.frPending = [];
+    this.frWaiting = 0;
   }
 }
