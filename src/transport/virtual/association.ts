@@ -122,6 +122,12 @@ export class Association implements Task, BufferOwner {
     page.set(data, pos);
     const end = (slab.pos = pos + len);
     const n = items.length;
+    if (n === 0) {
+      // Most packets carry one run: an array of exactly its slots is smaller than one grown by push().
+      b.page = page;
+      b.items = [page, stream, pos, end, len];
+      return true;
+    }
     // The bundle's last chunk is a run of this channel's messages of this size ending here: extend it.
     // (A number in the last slot is always a run's length; b.page === page means there is one.)
     if (b.page === page && items[n - 1] === len && items[n - 2] === pos && items[n - 4] === stream) items[n - 2] = end;

@@ -80,8 +80,8 @@ export class Bundle {
   bytes = 0;
   /** {@link Message} chunks among the items. */
   messages = 0;
-  /** Chunks in order (see the class). */
-  readonly items: unknown[] = [];
+  /** Chunks in order (see the class); replaced by a literal of exactly its first run's slots when that comes first, see Association.sendFast. */
+  items: unknown[] = [];
   /** Page of the last run pushed (the sender's; the receiver tracks its own). */
   page: Uint8Array | null = null;
 
