@@ -407,19 +407,18 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * next), as Godot's `get_packet_peer()`; 0 when none is queued.
    */
   getPacketPeer(): number {
-    return this.reader.peek(this.links)?.link.id ?? 0;
+    return this.reader.peek(this.links)?.id ?? 0;
   }
 
   /** Transfer channel of the next available packet (0 for the three default channels, and when none is queued). */
   getPacketChannel(): number {
-    const next = this.reader.peek(this.links);
-    return next ? transferChannelOf(next.index) : 0;
+    return this.reader.peek(this.links) ? transferChannelOf(this.reader.nextChannelIndex) : 0;
   }
 
   /** Transfer mode of the next available packet; with none queued, the mode of the packet read last (RELIABLE before any). */
   getPacketMode(): TransferMode {
     const next = this.reader.peek(this.links);
-    return next ? next.link.io.specs[next.index]!.mode : this.reader.last.mode;
+    return next ? next.io.specs[this.reader.nextChannelIndex]!.mode : this.reader.last.mode;
   }
 
   // ---- the tick ----------------------------------------------------------

@@ -286,7 +286,9 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   dispatchInbound(): void {
     const mesh = this.mesh;
     const p = this.packet;
-    while (mesh.getAvailablePacketCount() > 0 && takePacket(mesh, p)) {
+    // Counting once is enough: takePacket says when the mesh has nothing more (counting per packet visits every link).
+    if (mesh.getAvailablePacketCount() === 0) return;
+    while (takePacket(mesh, p)) {
       const data = p.data!;
       p.data = undefined;
       this.receive(data, p.peer, p.channel, p.mode);

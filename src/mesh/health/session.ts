@@ -22,6 +22,8 @@ const SCRATCH = 16 * 1024;
 const MIN_RECORDS = 16;
 const NO_OFFSETS = new Float64Array(0);
 const NO_LENGTHS = new Int32Array(0);
+/** Payloads up to this size are copied out of a received frame rather than viewed (V8 keeps typed arrays this small on its heap). */
+const SMALL_PAYLOAD = 64;
 
 /** Limits of one channel's replay buffer. */
 export interface ReplayLimits {
@@ -279,6 +281,12 @@ export class ReceiveSession {
     if (!this.fresh) this.gaps += seq - this.seq - 1;
     this.fresh = false;
     this.seq = seq;
-    return frame.subarray(at);
+    const n = frame.length - at;
+    if (n > SMALL_PAYLOAD) return frame.subarray(at);
+    // A small payload is copied: a fresh array this small lives on the JS heap, which costs a fraction
+    // of a view on the engine's buffer (a view makes V8 materialise that buffer's ArrayBuffer).
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = frame[at + i]!;
+    return out;
   }
 }
