@@ -92,7 +92,7 @@ export class SendSession {
   frame(data: Uint8Array): Uint8Array {
     this.justOverflowed = false;
     const seq = ++this.seq;
-    const h = seq < 0x80 ? 1 : seq < 0x4000 ? 2 : varintLength(seq);
+    const h = seq < 0x80 ? 1 : seq < 0x4000 ? 2 : seq < 0x200000 ? 3 : varintLength(seq);
     const n = h + data.length;
     if (!this.overflowed && (this.count + 1 > this.limits.packets || this.bytes + n > this.limits.bytes)) {
       this.overflowed = true;
@@ -124,6 +124,10 @@ export class SendSession {
     else if (h === 2) {
       buf[at] = (seq & 0x7f) | 0x80;
       buf[at + 1] = seq >>> 7;
+    } else if (h === 3) {
+      buf[at] = (seq & 0x7f) | 0x80;
+      buf[at + 1] = ((seq >>> 7) & 0x7f) | 0x80;
+      buf[at + 2] = seq >>> 14;
     } else writeVarint(buf, at, seq);
     buf.set(data, at + h);
     return buf.subarray(at, at + n);
@@ -256,12 +260,16 @@ export class ReceiveSession {
     let at: number;
     const b0 = frame[0];
     const b1 = frame[1];
+    const b2 = frame[2];
     if (b0 !== undefined && b0 < 0x80 && b0 !== 0) {
       seq = b0;
       at = 1;
     } else if (b0 !== undefined && b0 >= 0x80 && b1 !== undefined && b1 < 0x80) {
       seq = (b0 & 0x7f) + b1 * 128;
       at = 2;
+    } else if (b0 !== undefined && b0 >= 0x80 && b1 !== undefined && b2 !== undefined && b2 < 0x80) {
+      seq = (b0 & 0x7f) + (b1 & 0x7f) * 128 + b2 * 16384; // up to 2^21 − 1 packets: no array from readVarint
+      at = 3;
     } else {
       const head = readVarint(frame, 0);
       if (!head || head[0] === 0) {
