@@ -45,7 +45,7 @@ export interface ListenOptions {
 export interface ListenAddress {
   port: number;
   host: string;
-  /** URL clients can use, e.g. `ws://127.0.0.1:9080`. */
+  /** URL clients can use, e.g. `ws://127.0.0.1:9080` (with the `path` option's path when set). */
   url: string;
 }
 
@@ -209,7 +209,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     const addr = http.address();
     const boundPort = typeof addr === 'object' && addr ? addr.port : port;
     const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
-    const address: ListenAddress = { port: boundPort, host, url: `ws://${urlHost}:${boundPort}` };
+    const address: ListenAddress = { port: boundPort, host, url: `ws://${urlHost}:${boundPort}${this.path ?? ''}` };
     this.emit('listening', address);
     return address;
   }
