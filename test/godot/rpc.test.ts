@@ -5,7 +5,7 @@
  * loopback (node-datachannel).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, RpcEndpoint, TransferMode, type RpcContext, type RpcErrorEvent, type WebRTCMultiplayerPeer } from '../api.js';
+import { ErrorCode, RpcEndpoint, TransferMode, type AnyRpcMethods, type RpcContext, type RpcErrorEvent, type WebRTCMultiplayerPeer } from '../api.js';
 import { star } from '../mesh/mesh-helpers.js';
 import { codeOf } from './godot-helpers.js';
 
@@ -22,10 +22,10 @@ async function world() {
   live.push(...meshes);
   const calls: Call[] = [];
   const errors: (RpcErrorEvent & { at: number })[] = [];
-  const eps = new Map<number, RpcEndpoint>();
+  const eps = new Map<number, RpcEndpoint<AnyRpcMethods>>();
   for (const m of meshes) {
     const at = m.getUniqueId();
-    const ep = new RpcEndpoint(m);
+    const ep = new RpcEndpoint<AnyRpcMethods>(m);
     const record = (name: string) => (ctx: RpcContext, ...args: unknown[]) => void calls.push({ at, name, sender: ctx.senderId, mode: ctx.mode, channel: ctx.channel, args });
     // @rpc with no arguments: "authority", "call_remote", "reliable", channel 0
     ep.register('plain', record('plain'));
