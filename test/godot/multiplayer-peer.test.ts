@@ -19,7 +19,7 @@ import {
 } from '../api.js';
 import { LOOPBACK } from '../helpers.js';
 import { drain, fullMesh, link, pollUntil, star } from '../mesh/mesh-helpers.js';
-import { codeOf } from './godot-helpers.js';
+import { codeOf, polled, relay } from './godot-helpers.js';
 
 const live: { close(): void }[] = [];
 const keep = <T extends { close(): void }>(x: T): T => (live.push(x), x);
@@ -186,6 +186,30 @@ describe('Godot WebRTCMultiplayerPeer.add_peer', () => {
 });
 
 describe('Godot WebRTCMultiplayerPeer over real connections', () => {
+  it('"This class will not create offers nor set descriptions, it will only poll them": poll-driven connections are polled by the multiplayer peer', async () => {
+    const a = fresh();
+    a.createMesh(1);
+    const b = fresh();
+    b.createMesh(2);
+    const pa = keep(polled());
+    const pb = keep(polled());
+    relay(pa, pb);
+    let offers = 0;
+    pa.on('session_description_created', () => offers++);
+    a.addPeer(pa, 2);
+    b.addPeer(pb, 1);
+    pa.createOffer();
+    // the offer waits for a poll; only the multiplayer peers' poll() is called from here on
+    await pollUntil([], () => pa.hasPendingEvents(), 'the offer to be ready');
+    expect(offers).toBe(0);
+    const connected: string[] = [];
+    a.on('peer_connected', (id) => connected.push(`1 sees ${id}`));
+    b.on('peer_connected', (id) => connected.push(`2 sees ${id}`));
+    await pollUntil([a, b], () => connected.length === 2, 'both peers to connect');
+    expect(offers).toBe(1);
+    expect(connected.sort()).toEqual(['1 sees 2', '2 sees 1']);
+  });
+
   it('client: CONNECTING until the server connects, then CONNECTED with peer_connected(1); the server gets peer_connected(client id)', async () => {
     const server = keep(fresh());
     server.createServer();
