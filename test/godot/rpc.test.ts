@@ -23,9 +23,12 @@ async function world() {
   const calls: Call[] = [];
   const errors: (RpcErrorEvent & { at: number })[] = [];
   const eps = new Map<number, RpcEndpoint<AnyRpcMethods>>();
+  const peerEvents: string[] = [];
   for (const m of meshes) {
     const at = m.getUniqueId();
     const ep = new RpcEndpoint<AnyRpcMethods>(m);
+    ep.on('peer_connected', (id) => peerEvents.push(`${at}+${id}`));
+    ep.on('peer_disconnected', (id) => peerEvents.push(`${at}-${id}`));
     const record = (name: string) => (ctx: RpcContext, ...args: unknown[]) => void calls.push({ at, name, sender: ctx.senderId, mode: ctx.mode, channel: ctx.channel, args });
     // @rpc with no arguments: "authority", "call_remote", "reliable", channel 0
     ep.register('plain', record('plain'));
@@ -45,7 +48,7 @@ async function world() {
     }
   };
   await pump(() => [...eps.values()].every((ep) => ep.getPeerIds().length === 2), 'every endpoint to know both other peers');
-  return { eps, calls, errors, pump };
+  return { eps, calls, errors, pump, meshes, peerEvents };
 }
 
 describe('Godot RPC semantics', () => {
@@ -93,5 +96,16 @@ describe('Godot RPC semantics', () => {
     // with call_local, calling yourself runs locally
     eps.get(1)!.rpcId(1, 'chat', 'me');
     expect(calls.at(-1)).toMatchObject({ at: 1, sender: 1, args: ['me'] });
+  });
+
+  it('MultiplayerAPI get_peers / peer_connected with server_relay: clients learn of each other through the server, and of their leaving', async () => {
+    const { eps, pump, meshes, peerEvents } = await world();
+    expect([...eps.get(2)!.getPeerIds()].sort()).toEqual([1, 3]);
+    expect([...eps.get(1)!.getPeerIds()].sort()).toEqual([2, 3]);
+    // (the endpoints were made after the links to the server opened, so only the relayed peers are announced here)
+    expect(peerEvents).toEqual(expect.arrayContaining(['2+3', '3+2']));
+    meshes[2]!.close(); // client 3 leaves
+    await pump(() => peerEvents.includes('2-3') && peerEvents.includes('1-3'), 'the others to learn that 3 left');
+    expect(eps.get(2)!.getPeerIds()).toEqual([1]);
   });
 });
