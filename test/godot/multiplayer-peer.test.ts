@@ -80,6 +80,11 @@ describe('Godot MultiplayerPeer: enums, defaults, initialisation', () => {
     // "The 'channels_config' array must contain only enum values from 'MultiplayerPeer.TransferMode'"
     expect(codeOf(() => fresh().createServer([3 as TransferMode]))).toBe(ErrorCode.INVALID_ARGUMENT);
     expect(codeOf(() => fresh().createMesh(2, ['reliable' as unknown as TransferMode]))).toBe(ErrorCode.INVALID_ARGUMENT);
+    // every custom channel has a transfer_channel number: 255 of them at most, numbered 1..255
+    const many = fresh();
+    many.createMesh(2, new Array<TransferMode>(255).fill(TransferMode.RELIABLE));
+    many.transferChannel = 255;
+    expect(codeOf(() => fresh().createMesh(2, new Array<TransferMode>(256).fill(TransferMode.RELIABLE)))).toBe(ErrorCode.INVALID_ARGUMENT);
   });
 
   it('generate_unique_id: "a randomly generated integer that can be used as a network unique ID" (2..2147483647)', () => {
