@@ -110,7 +110,15 @@ function ask<T>(target: ChildProcess | Worker, message: object, key: string): Pr
 async function startServer(kind: Kind, maxClients: number): Promise<{ child: ChildProcess; url: string }> {
   const child = fork(SERVER, [kind, String(maxClients)], {
     // BENCH_SERVER_PROF=dir writes a CPU profile of each server process there.
-    execArgv: ['--import', 'tsx', '--expose-gc', '--max-old-space-size=4096', ...(process.env.BENCH_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`] : [])],
+    // BENCH_SERVER_FLAGS="--trace-gc …" adds Node/V8 flags to each server process.
+    execArgv: [
+      '--import',
+      'tsx',
+      '--expose-gc',
+      '--max-old-space-size=4096',
+      ...(process.env.BENCH_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`] : []),
+      ...(process.env.BENCH_SERVER_FLAGS ? process.env.BENCH_SERVER_FLAGS.split(' ').filter(Boolean) : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const ready = await new Promise<{ url: string }>((resolve, reject) => {
@@ -161,6 +169,12 @@ async function runOne(kind: Kind, n: number, o: RunOptions): Promise<Result> {
     if (failed > 0) process.stderr.write(`${kind}: ${failed} of ${n} clients failed to join (${joined.find((j) => j.error)?.error})\n`);
 
     debug(`${kind} ${n}: joined in ${Math.round(connectMs)} ms; relay`);
+    if (process.env.BENCH_DEBUG) {
+      // Idle memory with every client joined, after a full GC (the server prints its breakdown).
+      await ask(child, { cmd: 'gc' }, 'gc');
+      const idle = (await ask<{ sample: Sample }>(child, { cmd: 'sample' }, 'sample')).sample;
+      debug(`${kind} ${n}: idle RSS ${Math.round((idle.rssKb - base.rssKb) / n * 100) / 100} kB/client after GC`);
+    }
     await Promise.all(workers.map((w) => ask(w, { cmd: 'start' }, 'start')));
     await sleep(o.warmupMs);
     await Promise.all([...workers.map((w) => ask(w, { cmd: 'reset' }, 'reset')), ask(child, { cmd: 'reset' }, 'reset')]);

@@ -11,6 +11,10 @@
  */
 import { createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
+import v8 from 'node:v8';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Server } from 'node:http';
 
 const kind = process.argv[2];
@@ -30,11 +34,40 @@ const ticker = setInterval(() => {
   expected = now + 10;
 }, 10);
 
+/**
+ * The rtcmesh code to measure: the built `dist/` (what users run, compiled by
+ * tsc) unless BENCH_SIGNALING_FROM=src. Running the sources through tsx
+ * measures tsx's output instead: its keepNames wraps every function created
+ * at run time with a `name` definition (CPU, and a dictionary-mode property
+ * store of ~256 B on each of the server's per-socket closures). A `dist/` older
+ * than any source is refused, so a stale build is never measured.
+ */
+function signalingEntry(): string {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  if (process.env.BENCH_SIGNALING_FROM === 'src') return pathToFileURL(join(root, 'src/entries/signaling.ts')).href;
+  const stale: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(join(root, 'src', dir), { withFileTypes: true })) {
+      const rel = join(dir, e.name);
+      if (e.isDirectory()) walk(rel);
+      else if (rel.endsWith('.ts') && !rel.endsWith('.d.ts')) {
+        const out = join(root, 'dist', rel.replace(/\.ts$/, '.js'));
+        if (!existsSync(out) || statSync(out).mtimeMs < statSync(join(root, 'src', rel)).mtimeMs) stale.push(rel);
+      }
+    }
+  };
+  walk('.');
+  if (stale.length > 0) {
+    throw new Error(`dist/ is older than src/ (${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', …' : ''}): run "npm run build" first, or BENCH_SIGNALING_FROM=src to measure the sources through tsx`);
+  }
+  return pathToFileURL(join(root, 'dist/entries/signaling.js')).href;
+}
+
 let stop: () => Promise<void>;
 let url: string;
 
 if (kind === 'rtcmesh') {
-  const { SignalingServer } = await import('../../src/entries/signaling.js');
+  const { SignalingServer } = (await import(signalingEntry())) as typeof import('../../src/entries/signaling.js');
   const server = new SignalingServer({
     maxConnections: maxClients + 100,
     maxLobbies: 1_000_000,
@@ -87,8 +120,17 @@ process.on('message', (m: { cmd: string }) => {
         cpuS: (cpu.user + cpu.system) / 1e6,
       },
     });
+    if (process.env.BENCH_DEBUG) {
+      // Where the memory is (BENCH_DEBUG=1): process figures and V8 heap spaces, in kB.
+      const kb = (n: number) => Math.round(n / 1024);
+      const mu = process.memoryUsage();
+      const spaces = v8.getHeapSpaceStatistics().map((sp) => `${sp.space_name}=${kb(sp.space_used_size)}/${kb(sp.space_size)}`);
+      process.stderr.write(`[${kind}] rss=${kb(mu.rss)} heapUsed=${kb(mu.heapUsed)} heapTotal=${kb(mu.heapTotal)} external=${kb(mu.external)} arrayBuffers=${kb(mu.arrayBuffers)} ${spaces.join(' ')}\n`);
+    }
   } else if (m.cmd === 'gc') {
     (globalThis as { gc?: () => void }).gc?.();
+    // BENCH_HEAP_SNAPSHOT=dir: a heap snapshot at every requested GC (idle, and with every client joined under BENCH_DEBUG).
+    if (process.env.BENCH_HEAP_SNAPSHOT) v8.writeHeapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}/${kind}-${Date.now()}.heapsnapshot`);
     send({ gc: true });
   } else if (m.cmd === 'stop') {
     lag.disable();
