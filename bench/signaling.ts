@@ -109,14 +109,13 @@ function ask<T>(target: ChildProcess | Worker, message: object, key: string): Pr
 
 async function startServer(kind: Kind, maxClients: number): Promise<{ child: ChildProcess; url: string }> {
   const child = fork(SERVER, [kind, String(maxClients)], {
-    // BENCH_SERVER_PROF=dir writes a CPU profile of each server process there.
+    // BENCH_SERVER_PROF=dir: each server process writes a CPU profile of its measurement window there.
     // BENCH_SERVER_FLAGS="--trace-gc …" adds Node/V8 flags to each server process.
     execArgv: [
       '--import',
       'tsx',
       '--expose-gc',
       '--max-old-space-size=4096',
-      ...(process.env.BENCH_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`] : []),
       ...(process.env.BENCH_SERVER_FLAGS ? process.env.BENCH_SERVER_FLAGS.split(' ').filter(Boolean) : []),
     ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -12,7 +12,8 @@
 import { createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Server } from 'node:http';
@@ -36,7 +37,8 @@ const ticker = setInterval(() => {
 
 /**
  * The rtcmesh code to measure: the built `dist/` (what users run, compiled by
- * tsc) unless BENCH_SIGNALING_FROM=src. Running the sources through tsx
+ * tsc) unless BENCH_SIGNALING_FROM=src, or =<dir> for another build's
+ * `dist` directory (before/after comparisons in one session). Running the sources through tsx
  * measures tsx's output instead: its keepNames wraps every function created
  * at run time with a `name` definition (CPU, and a dictionary-mode property
  * store of ~256 B on each of the server's per-socket closures). A `dist/` older
@@ -44,7 +46,10 @@ const ticker = setInterval(() => {
  */
 function signalingEntry(): string {
   const root = fileURLToPath(new URL('../../', import.meta.url));
-  if (process.env.BENCH_SIGNALING_FROM === 'src') return pathToFileURL(join(root, 'src/entries/signaling.ts')).href;
+  const from = process.env.BENCH_SIGNALING_FROM;
+  if (from === 'src') return pathToFileURL(join(root, 'src/entries/signaling.ts')).href;
+  // Another build (a directory holding entries/signaling.js), to compare before/after in one session.
+  if (from) return pathToFileURL(join(from, 'entries/signaling.js')).href;
   const stale: string[] = [];
   const walk = (dir: string) => {
     for (const e of readdirSync(join(root, 'src', dir), { withFileTypes: true })) {
@@ -64,6 +69,9 @@ function signalingEntry(): string {
 }
 
 let stop: () => Promise<void>;
+let outbox: { writes: number; frames: number } | undefined;
+let outboxAtReset = { writes: 0, frames: 0 };
+let samplesSinceReset = 0;
 let url: string;
 
 if (kind === 'rtcmesh') {
@@ -80,6 +88,8 @@ if (kind === 'rtcmesh') {
     lobbyCreationRate: { count: 1_000_000_000, windowMs: 1 },
   });
   const address = await server.listen({ port: 0, host: '127.0.0.1' });
+  // BENCH_DEBUG: how well output coalesced (the outbox's counters; internal, read for the bench only).
+  outbox = (server as unknown as { outbox?: { writes: number; frames: number } }).outbox;
   url = address.url;
   stop = () => server.close({ reason: 'bench over', reconnect: false });
 } else if (kind === 'peerjs') {
@@ -102,17 +112,44 @@ if (kind === 'rtcmesh') {
   throw new Error(`unknown server kind "${kind}"; expected rtcmesh or peerjs`);
 }
 
+// BENCH_SERVER_PROF=dir: a CPU profile of the measurement window (from reset to stop), written there.
+const profiler = process.env.BENCH_SERVER_PROF ? new inspector.Session() : undefined;
+if (profiler) mkdirSync(process.env.BENCH_SERVER_PROF!, { recursive: true });
+let profiling = false;
+function startProfile(): void {
+  if (!profiler || profiling) return;
+  profiling = true;
+  profiler.connect();
+  profiler.post('Profiler.enable', () => profiler.post('Profiler.start'));
+}
+function stopProfile(): void {
+  if (!profiler || !profiling) return;
+  profiling = false;
+  profiler.post('Profiler.stop', (err, r) => {
+    if (!err) writeFileSync(join(process.env.BENCH_SERVER_PROF!, `${kind}-${Date.now()}.cpuprofile`), JSON.stringify(r.profile));
+  });
+}
+
 process.on('message', (m: { cmd: string }) => {
   if (m.cmd === 'reset') {
+    startProfile();
+    samplesSinceReset = 0;
+    if (outbox) outboxAtReset = { writes: outbox.writes, frames: outbox.frames };
     lag.reset();
     timerLag.reset();
     send({ reset: true });
   } else if (m.cmd === 'sample') {
     const cpu = process.cpuUsage();
+    if (++samplesSinceReset === 2) stopProfile(); // the window ends at its second sample
+    // A loop blocked since before the window (reset and sample read in the same turn) left no sample
+    // in either histogram: the stall under way is then the figure, not 0.
+    const stalled = Math.max(0, performance.now() - expected);
+    if (timerLag.count === 0) timerLag.record(Math.max(1, Math.round(stalled * 1000)));
+    const noLag = lag.count === 0;
     send({
       sample: {
-        lagP99Ms: lag.percentile(99) / 1e6,
-        lagMaxMs: lag.max / 1e6,
+        lagP99Ms: noLag ? stalled : lag.percentile(99) / 1e6,
+        lagMaxMs: noLag ? stalled : lag.max / 1e6,
         lagSamples: lag.count,
         timerLagP99Ms: timerLag.count > 0 ? timerLag.percentile(99) / 1000 : 0,
         timerLagMaxMs: timerLag.count > 0 ? timerLag.max / 1000 : 0,
@@ -125,6 +162,8 @@ process.on('message', (m: { cmd: string }) => {
       const kb = (n: number) => Math.round(n / 1024);
       const mu = process.memoryUsage();
       const spaces = v8.getHeapSpaceStatistics().map((sp) => `${sp.space_name}=${kb(sp.space_used_size)}/${kb(sp.space_size)}`);
+      const w = outbox ? outbox.writes - outboxAtReset.writes : 0;
+      if (w > 0) process.stderr.write(`[${kind}] since reset: ${w} socket writes, ${Math.round(((outbox!.frames - outboxAtReset.frames) / w) * 100) / 100} frames per write\n`);
       process.stderr.write(`[${kind}] rss=${kb(mu.rss)} heapUsed=${kb(mu.heapUsed)} heapTotal=${kb(mu.heapTotal)} external=${kb(mu.external)} arrayBuffers=${kb(mu.arrayBuffers)} ${spaces.join(' ')}\n`);
     }
   } else if (m.cmd === 'gc') {

@@ -45,8 +45,8 @@ export interface InboxHandler {
   frame(c: Connection, data: Buffer, isBinary: boolean): void;
   /** `c`'s socket closed (after its queued frames). */
   closed(c: Connection, code: number, reason: string): void;
-  /** A slice was handled: write what it produced. */
-  afterSlice(): void;
+  /** A slice was handled (`drained`: nothing is left waiting): write what it produced. */
+  afterSlice(drained: boolean): void;
 }
 
 /** Frames waiting to be handled, in arrival order (parallel arrays: no object per frame). */
@@ -134,7 +134,7 @@ export class Inbox {
       this.binary = binary.slice(i);
       this.head = 0;
     }
-    this.handler.afterSlice();
+    this.handler.afterSlice(this.size === 0);
     if (this.size > 0) this.scheduled ??= setImmediate(this.drain);
   }
 

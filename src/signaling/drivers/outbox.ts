@@ -64,12 +64,27 @@ export function encodeTextFrames(texts: readonly string[]): Buffer {
 export class Outbox {
   private due: OutboxSlot[] = [];
   private scheduled: ReturnType<typeof setImmediate> | undefined;
-  private readonly flushNow = () => this.flush();
+  /** When the oldest frame waiting was queued (`performance.now()`). */
+  private dueSince = 0;
+  private readonly onTurnEnd = () => {
+    this.scheduled = undefined;
+    if (!this.mayWait()) this.flush();
+  };
+  /** Socket writes and frames written (what coalescing achieved). */
+  writes = 0;
+  frames = 0;
 
   constructor(
     /** Called before writing to a socket; false drops its frames (e.g. it was terminated as a slow consumer). */
     private readonly beforeWrite: (slot: OutboxSlot, chars: number) => boolean,
+    /** At the end of a turn: true leaves the frames waiting (someone else calls `flush` soon, e.g. the inbox after its next slice). */
+    private readonly mayWait: () => boolean = () => false,
   ) {}
+
+  /** How long the oldest frame has been waiting (ms; 0 when none). */
+  waitingMs(now: number): number {
+    return this.due.length > 0 ? now - this.dueSince : 0;
+  }
 
   /** Queue `text` for `slot`'s socket; written at the end of this turn (or of the inbox slice). */
   send(slot: OutboxSlot, text: string): void {
@@ -80,8 +95,9 @@ export class Outbox {
     }
     slot.out = [text];
     slot.outChars = text.length;
+    if (this.due.length === 0) this.dueSince = performance.now();
     this.due.push(slot);
-    this.scheduled ??= setImmediate(this.flushNow);
+    this.scheduled ??= setImmediate(this.onTurnEnd);
   }
 
   /** Write everything due now. */
@@ -104,6 +120,8 @@ export class Outbox {
     const ws = slot.ws;
     if (ws.readyState !== WebSocket.OPEN || !this.beforeWrite(slot, chars)) return;
     const socket = (ws as unknown as { _socket?: Duplex })._socket;
+    this.writes++;
+    this.frames += out.length;
     if (!socket) {
       for (const text of out) ws.send(text);
       return;

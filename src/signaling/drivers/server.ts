@@ -79,6 +79,15 @@ const CORE_EVENTS: (keyof SignalingServerEvents)[] = [
   'abuse_closed',
 ];
 
+/**
+ * Longest time output waits for coalescing while the server is saturated
+ * (frames still waiting in the inbox after a slice); never while it is not.
+ */
+const OUTPUT_HOLD_MS = 50;
+
+/** Ticks of one ping round (each pings its share of the sockets). */
+const PING_STEPS = 10;
+
 /** Listeners shared by every accepted socket (`this` is the socket; its connection is found on it). */
 function onSocketError(this: Duplex): void {
   this.destroy();
@@ -160,7 +169,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       this.emit('abuse_closed', (slot as Connection).remote, `send buffer over ${this.maxBufferedBytes} bytes (slow consumer)`);
       slot.ws.terminate();
       return false;
-    });
+    }, () => this.inbox.size > 0);
     this.host = {
       send: (c, text) => this.outbox.send(c, this.turn ? this.withTurn(c, text) : text),
       flush: (c) => this.outbox.write(c),
@@ -168,7 +177,11 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     this.inbox = new Inbox({
       frame: (c, data, isBinary) => c.session.receive(isBinary ? '' : data.toString('utf8'), data.length, isBinary),
       closed: (c, code, reason) => this.connectionClosed(c, code, reason),
-      afterSlice: () => this.outbox.flush(),
+      // Saturated (frames left waiting): what this slice produced may wait for the next slices, up to
+      // OUTPUT_HOLD_MS, so a socket gets more of its frames in one write. Not saturated: written now.
+      afterSlice: (drained) => {
+        if (drained || this.outbox.waitingMs(performance.now()) >= OUTPUT_HOLD_MS) this.outbox.flush();
+      },
     });
     const server = this;
     this.socketListeners = {
@@ -368,10 +381,23 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
 
   private onAllClosed: (() => void) | undefined;
 
+  /**
+   * The ping round: every socket is checked once per `pingIntervalMs` (one not
+   * seen alive since its last ping is terminated), spread over
+   * {@link PING_STEPS} ticks so no turn pings thousands of sockets at once.
+   */
   private startPing(): void {
     if (this.pingIntervalMs <= 0 || this.pingTimer || this.state === 'closing' || this.state === 'closed') return;
+    let round: Iterator<Connection> | undefined;
     this.pingTimer = setInterval(() => {
-      for (const c of this.conns) {
+      round ??= this.conns.values();
+      for (let left = Math.ceil(this.conns.size / PING_STEPS); left > 0; left--) {
+        const next = round.next();
+        if (next.done) {
+          round = undefined;
+          return;
+        }
+        const c = next.value;
         if (!c.alive) {
           c.ws.terminate();
           continue;
@@ -383,7 +409,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
           c.ws.terminate();
         }
       }
-    }, this.pingIntervalMs);
+    }, Math.max(1, Math.floor(this.pingIntervalMs / PING_STEPS)));
   }
 
   /** Counters and gauges (connections, lobbies, relayed messages, errors by code…). */
