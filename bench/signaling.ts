@@ -4,6 +4,9 @@
  *
  * Each server runs alone in its own child process (bench/lib/signaling-server.ts),
  * which measures its event-loop delay (`monitorEventLoopDelay`, p99), CPU and RSS.
+ * rtcmesh's server is the built `dist/` (what users run; `npm run build` first —
+ * a `dist/` older than `src/` is refused): BENCH_SIGNALING_FROM=src measures the
+ * sources through tsx, =<dir> another build's dist (before/after in one session).
  * The load comes from worker threads (bench/lib/signaling-load.ts, ≥ 2) so the
  * generator is not the bottleneck: N clients in lobbies (rings) of 8 join, then
  * each keeps 2 candidate messages in flight to its ring neighbour (each one
