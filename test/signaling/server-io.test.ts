@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { encodeTextFrames } from '../../src/signaling/drivers/outbox.js';
+import { encodeTextFrames, Outbox } from '../../src/signaling/drivers/outbox.js';
 import { Inbox } from '../../src/signaling/drivers/inbox.js';
 import type { Connection } from '../../src/signaling/drivers/connection.js';
 import { cleanup, raw, startServer, T, type Raw } from './helpers.js';
@@ -69,6 +69,41 @@ describe('signaling server output', () => {
     const got = b.r.messages.slice(from).filter((m) => m.type === 'offer');
     expect(got.map((m) => m.sdp)).toEqual(sdps);
     expect(got.every((m) => m.from === a.id)).toBe(true);
+  });
+});
+
+describe('signaling server output, bounded', () => {
+  it('writes at most its budget per turn and the rest next turn, every socket once with all its frames in order', async () => {
+    const writes: string[][] = [];
+    const slots = Array.from({ length: 100 }, (_, k) => ({
+      out: undefined as string[] | undefined,
+      outChars: 0,
+      ws: {
+        readyState: WebSocket.OPEN,
+        _socket: {
+          write: (buf: Buffer) => {
+            writes.push([String(k), ...decodeFrames(buf)]);
+            const until = performance.now() + 1; // 1 ms per socket write: 8 ms cannot take all 100
+            while (performance.now() < until);
+          },
+        },
+      } as unknown as WebSocket,
+    }));
+    const outbox = new Outbox(() => true, () => false, 8);
+    for (const slot of slots) outbox.send(slot, 'a');
+    for (const slot of slots) outbox.send(slot, 'b');
+    let writtenWhenTimerRan = -1;
+    outbox.flush(8);
+    const first = writes.length;
+    setTimeout(() => (writtenWhenTimerRan = writes.length), 0);
+    await new Promise<void>((resolve) => {
+      const check = () => (writes.length === 100 && writtenWhenTimerRan >= 0 ? resolve() : setImmediate(check));
+      check();
+    });
+    expect(first).toBeGreaterThanOrEqual(8);
+    expect(first).toBeLessThan(100);
+    expect(writtenWhenTimerRan).toBeLessThan(100);
+    expect(writes).toEqual(slots.map((_, k) => [String(k), 'a', 'b']));
   });
 });
 

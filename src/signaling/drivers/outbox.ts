@@ -68,7 +68,7 @@ export class Outbox {
   private dueSince = 0;
   private readonly onTurnEnd = () => {
     this.scheduled = undefined;
-    if (!this.mayWait()) this.flush();
+    if (!this.mayWait()) this.flush(this.turnBudgetMs);
   };
   /** Socket writes and frames written (what coalescing achieved). */
   writes = 0;
@@ -79,6 +79,8 @@ export class Outbox {
     private readonly beforeWrite: (slot: OutboxSlot, chars: number) => boolean,
     /** At the end of a turn: true leaves the frames waiting (someone else calls `flush` soon, e.g. the inbox after its next slice). */
     private readonly mayWait: () => boolean = () => false,
+    /** Writing time per turn when the outbox flushes by itself at the end of a turn (ms). */
+    private readonly turnBudgetMs = Infinity,
   ) {}
 
   /** How long the oldest frame has been waiting (ms; 0 when none). */
@@ -100,14 +102,29 @@ export class Outbox {
     this.scheduled ??= setImmediate(this.onTurnEnd);
   }
 
-  /** Write everything due now. */
-  flush(): void {
+  /**
+   * Write what is due now: everything, or (with `budgetMs`) as much as fits in
+   * that time — the rest is written next turn, so no turn writes to thousands
+   * of sockets at once.
+   */
+  flush(budgetMs = Infinity): void {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;
     const due = this.due;
     if (due.length === 0) return;
     this.due = [];
-    for (const slot of due) this.write(slot);
+    const start = budgetMs === Infinity ? 0 : performance.now();
+    let i = 0;
+    while (i < due.length) {
+      this.write(due[i++]!);
+      if ((i & 31) === 0 && budgetMs !== Infinity && performance.now() - start >= budgetMs) break;
+    }
+    if (i < due.length) {
+      // Out of time: the rest first next turn (their frames keep collecting meanwhile).
+      const rest = i === 0 ? due : due.slice(i);
+      this.due = this.due.length > 0 ? rest.concat(this.due) : rest;
+      this.scheduled = setImmediate(this.onTurnEnd);
+    }
   }
 
   /** Write `slot`'s waiting frames now (before its socket is closed, so they go first). */

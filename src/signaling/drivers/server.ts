@@ -85,6 +85,9 @@ const CORE_EVENTS: (keyof SignalingServerEvents)[] = [
  */
 const OUTPUT_HOLD_MS = 50;
 
+/** Writing time per event-loop turn (ms): the rest of the due sockets are written next turn. */
+const WRITE_SLICE_MS = 8;
+
 /** Ticks of one ping round (each pings its share of the sockets). */
 const PING_STEPS = 10;
 
@@ -169,7 +172,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       this.emit('abuse_closed', (slot as Connection).remote, `send buffer over ${this.maxBufferedBytes} bytes (slow consumer)`);
       slot.ws.terminate();
       return false;
-    }, () => this.inbox.size > 0);
+    }, () => this.inbox.size > 0, WRITE_SLICE_MS);
     this.host = {
       send: (c, text) => this.outbox.send(c, this.turn ? this.withTurn(c, text) : text),
       flush: (c) => this.outbox.write(c),
@@ -180,7 +183,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       // Saturated (frames left waiting): what this slice produced may wait for the next slices, up to
       // OUTPUT_HOLD_MS, so a socket gets more of its frames in one write. Not saturated: written now.
       afterSlice: (drained) => {
-        if (drained || this.outbox.waitingMs(performance.now()) >= OUTPUT_HOLD_MS) this.outbox.flush();
+        if (drained || this.outbox.waitingMs(performance.now()) >= OUTPUT_HOLD_MS) this.outbox.flush(WRITE_SLICE_MS);
       },
     });
     const server = this;
