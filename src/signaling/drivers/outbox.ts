@@ -64,8 +64,6 @@ export function encodeTextFrames(texts: readonly string[]): Buffer {
 export class Outbox {
   private due: OutboxSlot[] = [];
   private scheduled: ReturnType<typeof setImmediate> | undefined;
-  /** When the oldest frame waiting was queued (`performance.now()`). */
-  private dueSince = 0;
   private readonly onTurnEnd = () => {
     this.scheduled = undefined;
     if (!this.mayWait()) this.flush(this.turnBudgetMs);
@@ -83,10 +81,6 @@ export class Outbox {
     private readonly turnBudgetMs = Infinity,
   ) {}
 
-  /** How long the oldest frame has been waiting (ms; 0 when none). */
-  waitingMs(now: number): number {
-    return this.due.length > 0 ? now - this.dueSince : 0;
-  }
 
   /** Queue `text` for `slot`'s socket; written at the end of this turn (or of the inbox slice). */
   send(slot: OutboxSlot, text: string): void {
@@ -97,7 +91,6 @@ export class Outbox {
     }
     slot.out = [text];
     slot.outChars = text.length;
-    if (this.due.length === 0) this.dueSince = performance.now();
     this.due.push(slot);
     this.scheduled ??= setImmediate(this.onTurnEnd);
   }

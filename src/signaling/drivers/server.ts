@@ -79,12 +79,6 @@ const CORE_EVENTS: (keyof SignalingServerEvents)[] = [
   'abuse_closed',
 ];
 
-/**
- * Longest time output waits for coalescing while the server is saturated
- * (frames still waiting in the inbox after a slice); never while it is not.
- */
-const OUTPUT_HOLD_MS = 50;
-
 /** Writing time per event-loop turn (ms): the rest of the due sockets are written next turn. */
 const WRITE_SLICE_MS = 8;
 
@@ -180,11 +174,9 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     this.inbox = new Inbox({
       frame: (c, data, isBinary) => c.session.receive(isBinary ? '' : data.toString('utf8'), data.length, isBinary),
       closed: (c, code, reason) => this.connectionClosed(c, code, reason),
-      // Saturated (frames left waiting): what this slice produced may wait for the next slices, up to
-      // OUTPUT_HOLD_MS, so a socket gets more of its frames in one write. Not saturated: written now.
-      afterSlice: (drained) => {
-        if (drained || this.outbox.waitingMs(performance.now()) >= OUTPUT_HOLD_MS) this.outbox.flush(WRITE_SLICE_MS);
-      },
+      // What the slice produced is written now (holding it back for more coalescing while saturated
+      // was tried: a closed loop of clients then waits on the hold, and the relay rate halved).
+      afterSlice: () => this.outbox.flush(WRITE_SLICE_MS),
     });
     const server = this;
     this.socketListeners = {
