@@ -439,17 +439,26 @@ function sim64(seed: number): { speedup: number; verified: number } {
   return { speedup: simulated / wall, verified };
 }
 
-export function main(): void {
+export function main(argv: string[] = process.argv.slice(2)): void {
+  // `--only encode` runs the encoder comparison alone, `--only sim64` the whole simulation alone (for profiling).
+  const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
+  if (only !== undefined && only !== 'encode' && only !== 'sim64') throw new Error(`--only takes encode or sim64, not ${only}`);
   const runs: RunFigures[] = [];
-  for (let r = 0; r < RUNS; r++) runs.push(runOnce(1000 + r));
-  const med = (f: (x: RunFigures) => number) => median(runs.map(f));
+  if (only !== 'sim64') for (let r = 0; r < RUNS; r++) runs.push(runOnce(1000 + r));
   const sims: { speedup: number; verified: number }[] = [];
-  for (let r = 0; r < RUNS; r++) sims.push(sim64(2000 + r));
+  if (only !== 'encode') for (let r = 0; r < RUNS; r++) sims.push(sim64(2000 + r));
+  if (only === 'sim64') {
+    const speedup = median(sims.map((s) => s.speedup));
+    printTable('sim64 only', ['figure', 'value'], [['sim64 speedup, per run', sims.map((s) => s.speedup.toFixed(2)).join(' / ')], ['clients current', `${median(sims.map((s) => s.verified))} of 64`]]);
+    printFigures({ sim64_speedup: round(speedup, 2) });
+    return;
+  }
+  const med = (f: (x: RunFigures) => number) => median(runs.map(f));
   const bytes = med((x) => x.bytes);
   const csBytes = med((x) => x.csBytes);
   const encodeUs = med((x) => x.encodeUs);
   const csEncodeUs = med((x) => x.csEncodeUs);
-  const speedup = median(sims.map((s) => s.speedup));
+  const speedup = only === 'encode' ? NaN : median(sims.map((s) => s.speedup));
   printTable(
     `sync: ${OBJECTS} objects, ${MOVERS} moving, ${CLIENTS} clients seeing ~${(med((x) => x.visibleFraction) * 100).toFixed(0)} % of the world (${med((x) => x.movingVisible).toFixed(1)} moving objects each), ${RATE} Hz; medians of ${RUNS} runs`,
     ['encoder', 'bytes/client/tick', 'encode µs/client/tick', 'vs colyseus (bytes)', 'vs colyseus (encode)'],
@@ -477,7 +486,7 @@ export function main(): void {
     encode_ratio_vs_colyseus: round(encodeUs / csEncodeUs, 3),
     kB_per_client: round(med((x) => x.hostKb), 2),
     client_kB: round(med((x) => x.clientKb), 1),
-    sim64_speedup: round(speedup, 2),
+    ...(only === 'encode' ? {} : { sim64_speedup: round(speedup, 2) }),
   });
 }
 

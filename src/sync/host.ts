@@ -69,6 +69,10 @@ export interface SyncHostEvents {
 }
 
 const PART_RESERVE = 24; // bytes left for the transport's framing inside maxPartBytes
+/** Sort keys carry the object's slot in their low bits while the slot table is at most this big. */
+const SLOT_SPAN = 2 ** 19;
+/** Schemas of at most this many slots keep an update's change mask as one integer. */
+const MASK_INT_SLOTS = 30;
 
 /**
  * Host (authority) of replicated state. Bind it to an RPC endpoint with
@@ -95,10 +99,16 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   private readonly maxQueuedInputs: number;
   private nextId = 1;
   private closed = false;
-  private readonly dirty: HostObject<any>[] = [];
+  /** Objects changed (or spawned) in the tick being built. */
+  private dirty: HostObject<any>[] = [];
+  /** Objects changed in the tick being sent (what incremental interest re-tests). */
+  private changedNow: HostObject<any>[] = [];
+  /** By slot: tick the object last changed, and its id (typed, so the per-peer scan touches no objects). */
+  private lastChangedAt = new Int32Array(64);
+  private idAt = new Float64Array(64);
   private maskSchema: Schema<any> | undefined;
+  private lastMaskBits = 0;
   private lastMask = new Uint8Array(64);
-  private mask = new Uint8Array(64);
   private readonly w = new BitWriter(2048);
   private readonly scratch = new BitWriter(256);
   private readonly r = new BitReader();
@@ -134,7 +144,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     this.maxInputsPerMessage = o.maxInputsPerMessage === undefined ? 64 : checkInt(o.maxInputsPerMessage, 1, 1024, 'SyncHost options.maxInputsPerMessage');
     this.maxQueuedInputs = o.maxQueuedInputs === undefined ? 128 : checkInt(o.maxQueuedInputs, 1, 65536, 'SyncHost options.maxQueuedInputs');
     transport.onMessage((peer, data) => this.receive(peer, data));
-    transport.onPeerLeft((peer) => this.peerStates.delete(peer));
+    transport.onPeerLeft((peer) => this.forgetPeer(peer));
   }
 
   /** Live objects by id. */
@@ -155,7 +165,15 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     if (this.bySlot.length > this.capacity) {
       this.capacity *= 2;
       for (const p of this.peerStates.values()) p.resize(this.capacity);
+      const lc = new Int32Array(this.capacity);
+      lc.set(this.lastChangedAt);
+      this.lastChangedAt = lc;
+      const ids = new Float64Array(this.capacity);
+      ids.set(this.idAt);
+      this.idAt = ids;
     }
+    this.idAt[slot] = obj.id;
+    this.lastChangedAt[slot] = this.currentTick;
     this.objectMap.set(obj.id, obj);
     return obj;
   }
@@ -163,6 +181,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   /** @internal an object changed for the first time in the current tick */
   markDirty(obj: HostObject<any>): void {
     this.dirty.push(obj);
+    if (obj.index < this.lastChangedAt.length) this.lastChangedAt[obj.index] = this.currentTick; // (a spawn sets it once its slot exists)
   }
 
   /** Despawn an object (also `obj.despawn()`); clients remove it at the next snapshot they take. */
@@ -190,13 +209,16 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   tick(): void {
     this.checkOpen();
     const t = this.currentTick;
-    for (const obj of this.dirty) if (obj.alive) obj.history.record(t, obj.slots);
+    const changed = this.dirty;
+    for (const obj of changed) if (obj.alive) obj.history.record(t, obj.slots);
+    this.dirty = this.changedNow;
     this.dirty.length = 0;
+    this.changedNow = changed;
     const peers = this.transport.peers();
     for (const id of peers) if (!this.peerStates.has(id)) this.peerStates.set(id, new PeerState(new InputQueue(this.maxQueuedInputs), this.capacity));
     if (this.peerStates.size > peers.length) {
       const present = new Set(peers);
-      for (const id of this.peerStates.keys()) if (!present.has(id)) this.peerStates.delete(id);
+      for (const id of this.peerStates.keys()) if (!present.has(id)) this.forgetPeer(id);
     }
     this.interest?.prepare?.(this.objectMap);
     for (const [id, p] of this.peerStates) this.snapshot(id, p, t);
@@ -241,12 +263,36 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     if (this.closed) return;
     this.closed = true;
     this.transport.close();
-    this.peerStates.clear();
+    for (const id of [...this.peerStates.keys()]) this.forgetPeer(id);
+  }
+
+  private forgetPeer(peer: number): void {
+    if (this.peerStates.delete(peer)) this.interest?.forget?.(peer);
   }
 
   // ------------------------------------------------------------ snapshots
 
   private updateInterest(p: PeerState, peer: number, t: number): void {
+    if (p.interestKnown) {
+      // Incremental: only the objects that changed this tick can have changed visibility.
+      const changed = this.changedNow;
+      const enter = (obj: HostObject<any>) => {
+        if (!obj.alive || p.entered[obj.index]! >= 0) return;
+        p.add(obj.index, t);
+        if (p.left.size > 0) p.left.delete(obj.id);
+      };
+      if (this.interest === undefined) {
+        for (let i = 0; i < changed.length; i++) enter(changed[i]!);
+        return;
+      }
+      const leave = (obj: HostObject<any>) => {
+        if (!obj.alive || p.entered[obj.index]! < 0) return; // a dead object's slot may hold a new one
+        p.left.set(obj.id, t);
+        p.remove(obj.index);
+      };
+      if (this.interest.update?.(peer, changed, enter, leave) === true) return;
+    }
+    p.interestKnown = true;
     const seen = p.seen;
     const add = (obj: HostObject<any>) => {
       const slot = obj.index;
@@ -276,17 +322,22 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     const need = p.count + p.left.size;
     if (this.keys.length < need) this.keys = new Float64Array(need * 2);
     const keys = this.keys;
-    const bySlot = this.bySlot;
-    for (let i = 0; i < p.count; i++) {
-      const slot = p.list[i]!;
-      const obj = bySlot[slot]!;
-      if (b < 0 || p.entered[slot]! > b) keys[n++] = obj.id * 4 + ENTRY_FULL;
-      else if (obj.lastChanged > b) keys[n++] = obj.id * 4 + ENTRY_UPDATE;
+    // Keys carry the slot below the entry (id * 4 + kind) while slots fit, so no lookup by id is needed.
+    const mul = this.capacity <= SLOT_SPAN ? SLOT_SPAN : 1;
+    const list = p.list;
+    const entered = p.entered;
+    const lastChanged = this.lastChangedAt;
+    const ids = this.idAt;
+    const count = p.count;
+    for (let i = 0; i < count; i++) {
+      const slot = list[i]!;
+      if (b < 0 || entered[slot]! > b) keys[n++] = (ids[slot]! * 4 + ENTRY_FULL) * mul + (mul > 1 ? slot : 0);
+      else if (lastChanged[slot]! > b) keys[n++] = (ids[slot]! * 4 + ENTRY_UPDATE) * mul + (mul > 1 ? slot : 0);
     }
     const oldest = t - WINDOW;
     for (const [id, leftAt] of p.left) {
       if (leftAt <= oldest || (b >= 0 && leftAt <= b)) p.left.delete(id);
-      else if (b >= 0) keys[n++] = id * 4 + ENTRY_DESPAWN;
+      else if (b >= 0) keys[n++] = (id * 4 + ENTRY_DESPAWN) * mul;
     }
     const sorted = keys.subarray(0, n).sort();
     const h = this.header;
@@ -295,7 +346,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     h.rate = this.rate;
     h.baselineDelta = b < 0 ? 0 : t - b;
     h.inputAck = p.inputs.lastProcessed > 0 ? p.inputs.lastProcessed : -1;
-    const parts = this.encodeParts(sorted, b, p, false) ?? this.encodeParts(sorted, b, p, true)!;
+    const parts = this.encodeParts(sorted, b, mul, false) ?? this.encodeParts(sorted, b, mul, true)!;
     p.sent[t % WINDOW] = t;
     p.lastSent = t;
     this.stats.snapshotsSent++;
@@ -310,7 +361,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   }
 
   /** Encode the snapshot into parts; undefined when single-part encoding overflowed (retry multi-part). */
-  private encodeParts(sorted: Float64Array, b: number, p: PeerState, multi: boolean): Uint8Array[] | undefined {
+  private encodeParts(sorted: Float64Array, b: number, mul: number, multi: boolean): Uint8Array[] | undefined {
     const w = this.w;
     const h = this.header;
     const budget = Math.max(64, Math.min(this.maxPartBytes, this.transport.maxMessageSize()) - PART_RESERVE);
@@ -335,83 +386,102 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     begin();
     for (let i = 0; i < sorted.length; i++) {
       const key = sorted[i]!;
-      const kind = key % 4;
-      const id = (key - kind) / 4;
+      const slot = key % mul;
+      const entry = (key - slot) / mul;
+      const kind = entry % 4;
+      const id = (entry - kind) / 4;
+      const obj = kind === ENTRY_DESPAWN ? undefined : mul > 1 ? this.bySlot[slot]! : this.objectMap.get(id)!;
       const mark = w.bitLength;
-      this.writeEntry(id, kind, prev, b);
+      this.writeEntry(id, kind, prev, b, obj);
       if ((w.byteLength > budget && count > 0) || count === MAX_ENTRIES_PER_PART) {
         if (!multi) return undefined;
         w.truncate(mark);
         end();
         if (parts.length >= MAX_PARTS) break; // cannot happen with sane budgets; the rest waits for the next tick
         begin();
-        this.writeEntry(id, kind, 0, b);
+        this.writeEntry(id, kind, 0, b, obj);
       }
       count++;
       prev = id;
     }
     end();
     if (multi) for (const part of parts) patchBits(part, marks.partCountAt, parts.length, 8);
-    void p;
     return parts;
   }
 
-  private writeEntry(id: number, kind: number, prev: number, b: number): void {
+  private writeEntry(id: number, kind: number, prev: number, b: number, obj: HostObject<any> | undefined): void {
     const w = this.w;
     w.uvar(id - prev - 1);
     writeEntryKind(w, kind);
-    if (kind === ENTRY_DESPAWN) return;
-    const obj = this.objectMap.get(id)!;
+    if (obj === undefined) return; // despawn
     const schema = obj.schema;
     const leaves = schema.leaves;
-    const slots = obj.slots;
     if (kind === ENTRY_FULL) {
       w.uvar(obj.schemaIndex);
+      const slots = obj.slots;
       for (let i = 0; i < leaves.length; i++) leaves[i]!.write(w, slots[i]!);
       return;
     }
-    const changed = obj.changed;
+    // The change mask and changed values depend only on (object, tick, baseline): encoded once, copied for every peer with that baseline.
+    if (obj.encT !== this.currentTick || obj.encB !== b) this.encodeChanges(obj, b);
     const n = leaves.length;
-    if (this.mask.length < n) {
-      this.mask = new Uint8Array(n);
-      this.lastMask = new Uint8Array(n);
-    }
-    const mask = this.mask;
-    let same = this.maskSchema === schema;
-    for (let i = 0; i < n; i++) {
-      const m = changed[i]! > b ? 1 : 0;
-      mask[i] = m;
-      if (same && this.lastMask[i] !== m) same = false;
-    }
-    w.bits(same ? 1 : 0, 1);
-    if (!same) {
-      for (let i = 0; i < n; i++) w.bits(mask[i]!, 1);
-      this.lastMask.set(mask.subarray(0, n));
-      this.maskSchema = schema;
-    }
-    // The changed values depend only on (object, tick, baseline): encode once, copy for every peer with that baseline.
-    if (obj.encT !== this.currentTick || obj.encB !== b) {
-      const s = this.scratch;
-      s.reset();
-      const coded = schema.codedIndex;
-      const history = obj.history;
-      const hasCodes = schema.codedSlots.length > 0;
-      const base = hasCodes ? history.find(b) : -1;
-      const now = hasCodes ? history.newest() : -1; // recorded at the start of this tick()
-      for (let i = 0; i < n; i++) {
-        if (!mask[i]) continue;
-        const k = coded[i]!;
-        if (k < 0) leaves[i]!.write(s, slots[i]!);
-        else writeCoded(s, leaves[i]!, history.codeAt(now, k), base >= 0 ? history.codeAt(base, k) : -1e15); // no base cannot happen for a visible object: raw
+    if (n <= MASK_INT_SLOTS) {
+      const m = obj.encMask;
+      if (this.maskSchema === schema && this.lastMaskBits === m) w.bits(1, 1);
+      else {
+        w.bits(0, 1);
+        w.bits(m, n);
+        this.maskSchema = schema;
+        this.lastMaskBits = m;
       }
-      const bytes = s.view();
-      if (obj.encBytes.length < bytes.length) obj.encBytes = new Uint8Array(Math.max(16, bytes.length * 2));
-      obj.encBytes.set(bytes);
-      obj.encBits = s.bitLength;
-      obj.encT = this.currentTick;
-      obj.encB = b;
+    } else {
+      const mask = obj.encMaskSlots;
+      let same = this.maskSchema === schema;
+      for (let i = 0; same && i < n; i++) if (this.lastMask[i] !== mask[i]) same = false;
+      w.bits(same ? 1 : 0, 1);
+      if (!same) {
+        for (let i = 0; i < n; i++) w.bits(mask[i]!, 1);
+        if (this.lastMask.length < n) this.lastMask = new Uint8Array(n);
+        this.lastMask.set(mask.subarray(0, n));
+        this.maskSchema = schema;
+      }
     }
     w.append(obj.encBytes, obj.encBits);
+  }
+
+  /** Encode `obj`'s change mask and changed values against baseline `b` into its per-tick cache. */
+  private encodeChanges(obj: HostObject<any>, b: number): void {
+    const schema = obj.schema;
+    const leaves = schema.leaves;
+    const n = leaves.length;
+    const changed = obj.changed;
+    const slots = obj.slots;
+    const s = this.scratch;
+    s.reset();
+    const coded = schema.codedIndex;
+    const history = obj.history;
+    const hasCodes = schema.codedSlots.length > 0;
+    const base = hasCodes ? history.find(b) : -1;
+    const now = hasCodes ? history.newest() : -1; // recorded at the start of this tick()
+    let m = 0;
+    const wide = n > MASK_INT_SLOTS;
+    if (wide && obj.encMaskSlots.length < n) obj.encMaskSlots = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const bit = changed[i]! > b ? 1 : 0;
+      if (wide) obj.encMaskSlots[i] = bit;
+      else m = m * 2 + bit;
+      if (bit === 0) continue;
+      const k = coded[i]!;
+      if (k < 0) leaves[i]!.write(s, slots[i]!);
+      else writeCoded(s, leaves[i]!, history.codeAt(now, k), base >= 0 ? history.codeAt(base, k) : -1e15); // no base cannot happen for a visible object: raw
+    }
+    obj.encMask = m;
+    const bytes = s.view();
+    if (obj.encBytes.length < bytes.length) obj.encBytes = new Uint8Array(Math.max(16, bytes.length * 2));
+    obj.encBytes.set(bytes);
+    obj.encBits = s.bitLength;
+    obj.encT = this.currentTick;
+    obj.encB = b;
   }
 
   // ------------------------------------------------------------ inbound

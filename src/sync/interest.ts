@@ -15,6 +15,17 @@ export interface InterestRule {
   prepare?(objects: ReadonlyMap<number, HostObject<any>>): void;
   /** Call `add` for every object `peer` sees (each at most once). */
   collect(peer: number, objects: ReadonlyMap<number, HostObject<any>>, add: (obj: HostObject<any>) => void): void;
+  /**
+   * Optional fast path, tried before {@link collect} once `peer` has been
+   * collected: bring `peer`'s visibility up to date from only the objects
+   * that changed (or spawned) this tick, calling `add` for each of them it
+   * sees and `drop` for each it no longer sees; every other object keeps its
+   * visibility. Return false (having called nothing) when that is not valid
+   * this tick (say the viewer moved); the host then calls {@link collect}.
+   */
+  update?(peer: number, changed: readonly HostObject<any>[], add: (obj: HostObject<any>) => void, drop: (obj: HostObject<any>) => void): boolean;
+  /** The host forgot `peer` (it left): drop anything kept for it. */
+  forget?(peer: number): void;
 }
 
 /** An interest rule from a per-peer, per-object predicate. */
@@ -49,9 +60,24 @@ export interface SpatialInterestOptions {
 
 const MAX_CELLS = 1 << 20;
 
+/** What a peer looked from when its visibility was last computed. */
+interface ViewerMemo {
+  defined: boolean;
+  x: number;
+  y: number;
+  /** Objects `always` gave then (re-tested when they leave that list). */
+  always: HostObject<any>[];
+}
+
+/** Most `always` objects per peer the incremental path handles (more: full query). */
+const MAX_ALWAYS = 16;
+
 /**
- * Spatial interest on a uniform grid over the x/y plane, rebuilt once per
- * tick by a counting sort (no per-object allocation), then queried per peer.
+ * Spatial interest on a uniform grid over the x/y plane, rebuilt (lazily,
+ * when some peer needs a full query) once per tick by a counting sort, then
+ * queried per peer. Incremental: a peer whose viewpoint did not move is
+ * updated from only the objects that changed this tick (when `position` is a
+ * field name and there is no `filter`, whose answers may change at any time).
  */
 export class SpatialInterest implements InterestRule {
   private readonly radius: number;
@@ -74,6 +100,9 @@ export class SpatialInterest implements InterestRule {
   private minX = 0;
   private minY = 0;
   private size = 1;
+  /** The grid is out of date (objects may have moved since it was built). */
+  private stale = true;
+  private readonly viewers = new Map<number, ViewerMemo>();
 
   constructor(private readonly options: SpatialInterestOptions) {
     const o = checkOptions<SpatialInterestOptions>(options, ['radius', 'cellSize', 'position', 'viewer', 'filter', 'always'], 'SpatialInterest options');
@@ -104,7 +133,81 @@ export class SpatialInterest implements InterestRule {
     return off;
   }
 
-  prepare(objects: ReadonlyMap<number, HostObject<any>>): void {
+  prepare(_objects: ReadonlyMap<number, HostObject<any>>): void {
+    this.stale = true;
+  }
+
+  forget(peer: number): void {
+    this.viewers.delete(peer);
+  }
+
+  update(peer: number, changed: readonly HostObject<any>[], add: (obj: HostObject<any>) => void, drop: (obj: HostObject<any>) => void): boolean {
+    const field = this.field;
+    if (field === undefined || this.options.filter !== undefined) return false;
+    const memo = this.viewers.get(peer);
+    if (memo === undefined) return false;
+    const v = this.options.viewer(peer);
+    const defined = v !== undefined && Number.isFinite(v.x) && Number.isFinite(v.y);
+    if (defined !== memo.defined || (defined && (v.x !== memo.x || v.y !== memo.y))) return false;
+    const always = this.options.always;
+    let now: HostObject<any>[] | undefined;
+    if (always !== undefined) {
+      now = [];
+      for (const obj of always(peer)) {
+        if (now.length === MAX_ALWAYS) return false;
+        now.push(obj);
+      }
+    }
+    const r2 = this.radius * this.radius;
+    const vx = memo.x;
+    const vy = memo.y;
+    let lastSchema: Schema<any> | undefined;
+    let lastOff = -1;
+    const sees = (obj: HostObject<any>): boolean => {
+      if (obj.schema !== lastSchema) {
+        lastSchema = obj.schema;
+        lastOff = this.offset(lastSchema);
+      }
+      const off = lastOff;
+      if (off < 0) return true;
+      if (!defined) return false;
+      const x = obj.slots[off] as number;
+      const y = obj.slots[off + 1] as number;
+      const dx = x - vx;
+      const dy = y - vy;
+      return dx * dx + dy * dy <= r2; // NaN (not finite) is never seen, as in collect
+    };
+    if (now === undefined) {
+      for (let i = 0; i < changed.length; i++) {
+        const obj = changed[i]!;
+        if (sees(obj)) add(obj);
+        else drop(obj);
+      }
+      return true;
+    }
+    for (const obj of changed) {
+      if (sees(obj) || now.includes(obj)) add(obj);
+      else drop(obj);
+    }
+    for (const obj of memo.always) if (!now.includes(obj) && obj.alive && !sees(obj)) drop(obj);
+    for (const obj of now) if (obj.alive) add(obj);
+    memo.always = now;
+    return true;
+  }
+
+  /** Remember what `peer` looked from (the next tick may then be incremental). */
+  private remember(peer: number, v: Vec2 | undefined, always: HostObject<any>[] | undefined): void {
+    const defined = v !== undefined && Number.isFinite(v.x) && Number.isFinite(v.y);
+    let memo = this.viewers.get(peer);
+    if (memo === undefined) this.viewers.set(peer, (memo = { defined, x: 0, y: 0, always: [] }));
+    memo.defined = defined;
+    memo.x = defined ? v.x : 0;
+    memo.y = defined ? v.y : 0;
+    memo.always = always ?? [];
+  }
+
+  private build(objects: ReadonlyMap<number, HostObject<any>>): void {
+    this.stale = false;
     const cap = objects.size;
     if (this.xs.length < cap) {
       this.xs = new Float64Array(cap * 2);
@@ -188,11 +291,18 @@ export class SpatialInterest implements InterestRule {
     }
   }
 
-  collect(peer: number, _objects: ReadonlyMap<number, HostObject<any>>, add: (obj: HostObject<any>) => void): void {
+  collect(peer: number, objects: ReadonlyMap<number, HostObject<any>>, add: (obj: HostObject<any>) => void): void {
+    if (this.stale) this.build(objects);
     const filter = this.options.filter;
     for (const obj of this.global) if (filter === undefined || filter(peer, obj)) add(obj);
-    if (this.options.always !== undefined) for (const obj of this.options.always(peer)) if (obj.alive) add(obj);
+    let always: HostObject<any>[] | undefined;
+    if (this.options.always !== undefined) {
+      always = [...this.options.always(peer)];
+      for (const obj of always) if (obj.alive) add(obj);
+    }
     const v = this.options.viewer(peer);
+    if (this.field !== undefined) this.remember(peer, v, always !== undefined && always.length <= MAX_ALWAYS ? always : undefined);
+    if (always !== undefined && always.length > MAX_ALWAYS) this.viewers.delete(peer);
     if (v === undefined || !Number.isFinite(v.x) || !Number.isFinite(v.y) || this.n === 0) return;
     const r = this.radius;
     const r2 = r * r;

@@ -24,6 +24,8 @@ export class PeerState {
   lastSent = -1;
   /** Latest acknowledged tick, or −1. */
   baseline = -1;
+  /** The interest rule ran in full for this peer once: later ticks may update it incrementally. */
+  interestKnown = false;
   constructor(
     readonly inputs: InputQueue,
     capacity: number,
