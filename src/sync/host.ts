@@ -103,6 +103,9 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   private dirty: HostObject<any>[] = [];
   /** Objects changed in the tick being sent (what incremental interest re-tests). */
   private changedNow: HostObject<any>[] = [];
+  /** Slot of each of {@link changedNow} (−1: despawned), and whether the peer being updated sees it. */
+  private changedSlots = new Int32Array(64);
+  private changedVisible = new Uint8Array(64);
   /** By slot: tick the object last changed, and its id (typed, so the per-peer scan touches no objects). */
   private lastChangedAt = new Int32Array(64);
   private idAt = new Float64Array(64);
@@ -214,6 +217,11 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     this.dirty = this.changedNow;
     this.dirty.length = 0;
     this.changedNow = changed;
+    if (this.changedSlots.length < changed.length) {
+      this.changedSlots = new Int32Array(changed.length * 2);
+      this.changedVisible = new Uint8Array(changed.length * 2);
+    }
+    for (let i = 0; i < changed.length; i++) this.changedSlots[i] = changed[i]!.alive ? changed[i]!.index : -1;
     const peers = this.transport.peers();
     for (const id of peers) if (!this.peerStates.has(id)) this.peerStates.set(id, new PeerState(new InputQueue(this.maxQueuedInputs), this.capacity));
     if (this.peerStates.size > peers.length) {
@@ -273,24 +281,27 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   // ------------------------------------------------------------ snapshots
 
   private updateInterest(p: PeerState, peer: number, t: number): void {
+    p.now = t;
     if (p.interestKnown) {
       // Incremental: only the objects that changed this tick can have changed visibility.
       const changed = this.changedNow;
-      const enter = (obj: HostObject<any>) => {
-        if (!obj.alive || p.entered[obj.index]! >= 0) return;
-        p.add(obj.index, t);
-        if (p.left.size > 0) p.left.delete(obj.id);
-      };
-      if (this.interest === undefined) {
-        for (let i = 0; i < changed.length; i++) enter(changed[i]!);
+      const n = changed.length;
+      const visible = this.changedVisible;
+      let done = true;
+      if (this.interest === undefined) visible.fill(1, 0, n);
+      else done = this.interest.update?.(peer, changed, visible, p.enter, p.leave) === true;
+      if (done) {
+        const slots = this.changedSlots;
+        const entered = p.entered;
+        for (let i = 0; i < n; i++) {
+          const slot = slots[i]!;
+          if (slot < 0) continue; // despawned
+          if (visible[i] === 1) {
+            if (entered[slot]! < 0) p.enter(changed[i]!);
+          } else if (entered[slot]! >= 0) p.leave(changed[i]!);
+        }
         return;
       }
-      const leave = (obj: HostObject<any>) => {
-        if (!obj.alive || p.entered[obj.index]! < 0) return; // a dead object's slot may hold a new one
-        p.left.set(obj.id, t);
-        p.remove(obj.index);
-      };
-      if (this.interest.update?.(peer, changed, enter, leave) === true) return;
     }
     p.interestKnown = true;
     const seen = p.seen;

@@ -16,14 +16,16 @@ export interface InterestRule {
   /** Call `add` for every object `peer` sees (each at most once). */
   collect(peer: number, objects: ReadonlyMap<number, HostObject<any>>, add: (obj: HostObject<any>) => void): void;
   /**
-   * Optional fast path, tried before {@link collect} once `peer` has been
-   * collected: bring `peer`'s visibility up to date from only the objects
-   * that changed (or spawned) this tick, calling `add` for each of them it
-   * sees and `drop` for each it no longer sees; every other object keeps its
-   * visibility. Return false (having called nothing) when that is not valid
-   * this tick (say the viewer moved); the host then calls {@link collect}.
+   * Optional fast path, tried (after {@link prepare}) before {@link collect}
+   * once `peer` has been collected: bring `peer`'s visibility up to date
+   * from only the objects that changed (or spawned) this tick. Set
+   * `visible[i]` to 1 when `peer` sees `changed[i]`, else 0; call `add` /
+   * `drop` for any other object whose visibility changed; every other object
+   * keeps its visibility. Return false (having changed nothing) when that is
+   * not valid this tick (say the viewer moved); the host then calls
+   * {@link collect}.
    */
-  update?(peer: number, changed: readonly HostObject<any>[], add: (obj: HostObject<any>) => void, drop: (obj: HostObject<any>) => void): boolean;
+  update?(peer: number, changed: readonly HostObject<any>[], visible: Uint8Array, add: (obj: HostObject<any>) => void, drop: (obj: HostObject<any>) => void): boolean;
   /** The host forgot `peer` (it left): drop anything kept for it. */
   forget?(peer: number): void;
 }
@@ -69,6 +71,10 @@ interface ViewerMemo {
   always: HostObject<any>[];
 }
 
+const POSITIONED = 0;
+const GLOBAL = 1;
+const NOWHERE = 2;
+
 /** Most `always` objects per peer the incremental path handles (more: full query). */
 const MAX_ALWAYS = 16;
 
@@ -103,6 +109,13 @@ export class SpatialInterest implements InterestRule {
   /** The grid is out of date (objects may have moved since it was built). */
   private stale = true;
   private readonly viewers = new Map<number, ViewerMemo>();
+  // This tick's changed objects (see update): positions and kinds, read once.
+  private changedFor: readonly HostObject<any>[] | undefined;
+  private changedCount = 0;
+  private changedStale = true;
+  private cx = new Float64Array(0);
+  private cy = new Float64Array(0);
+  private ck = new Uint8Array(0);
 
   constructor(private readonly options: SpatialInterestOptions) {
     const o = checkOptions<SpatialInterestOptions>(options, ['radius', 'cellSize', 'position', 'viewer', 'filter', 'always'], 'SpatialInterest options');
@@ -135,15 +148,15 @@ export class SpatialInterest implements InterestRule {
 
   prepare(_objects: ReadonlyMap<number, HostObject<any>>): void {
     this.stale = true;
+    this.changedStale = true;
   }
 
   forget(peer: number): void {
     this.viewers.delete(peer);
   }
 
-  update(peer: number, changed: readonly HostObject<any>[], add: (obj: HostObject<any>) => void, drop: (obj: HostObject<any>) => void): boolean {
-    const field = this.field;
-    if (field === undefined || this.options.filter !== undefined) return false;
+  update(peer: number, changed: readonly HostObject<any>[], visible: Uint8Array, add: (obj: HostObject<any>) => void, drop: (obj: HostObject<any>) => void): boolean {
+    if (this.field === undefined || this.options.filter !== undefined) return false;
     const memo = this.viewers.get(peer);
     if (memo === undefined) return false;
     const v = this.options.viewer(peer);
@@ -158,41 +171,75 @@ export class SpatialInterest implements InterestRule {
         now.push(obj);
       }
     }
+    if (this.changedFor !== changed || this.changedCount !== changed.length || this.changedStale) this.readChanged(changed);
+    const n = changed.length;
+    const cx = this.cx;
+    const cy = this.cy;
+    const ck = this.ck;
     const r2 = this.radius * this.radius;
     const vx = memo.x;
     const vy = memo.y;
-    let lastSchema: Schema<any> | undefined;
-    let lastOff = -1;
-    const sees = (obj: HostObject<any>): boolean => {
-      if (obj.schema !== lastSchema) {
-        lastSchema = obj.schema;
-        lastOff = this.offset(lastSchema);
-      }
-      const off = lastOff;
-      if (off < 0) return true;
-      if (!defined) return false;
-      const x = obj.slots[off] as number;
-      const y = obj.slots[off + 1] as number;
-      const dx = x - vx;
-      const dy = y - vy;
-      return dx * dx + dy * dy <= r2; // NaN (not finite) is never seen, as in collect
+    for (let i = 0; i < n; i++) {
+      const k = ck[i]!;
+      if (k === POSITIONED && defined) {
+        const dx = cx[i]! - vx;
+        const dy = cy[i]! - vy;
+        visible[i] = dx * dx + dy * dy <= r2 ? 1 : 0;
+      } else visible[i] = k === GLOBAL ? 1 : 0;
+    }
+    if (now === undefined) return true;
+    const at = (obj: HostObject<any>): number => {
+      for (let i = 0; i < n; i++) if (changed[i] === obj) return i;
+      return -1;
     };
-    if (now === undefined) {
-      for (let i = 0; i < changed.length; i++) {
-        const obj = changed[i]!;
-        if (sees(obj)) add(obj);
-        else drop(obj);
-      }
-      return true;
+    for (const obj of memo.always) {
+      if (now.includes(obj) || !obj.alive || at(obj) >= 0) continue;
+      // Left the always list without changing: seen only if within the radius.
+      const off = this.offset(obj.schema);
+      if (off < 0) continue; // no position: seen by everyone
+      const dx = (obj.slots[off] as number) - vx;
+      const dy = (obj.slots[off + 1] as number) - vy;
+      if (!(defined && dx * dx + dy * dy <= r2)) drop(obj);
     }
-    for (const obj of changed) {
-      if (sees(obj) || now.includes(obj)) add(obj);
-      else drop(obj);
+    for (const obj of now) {
+      if (!obj.alive) continue;
+      const i = at(obj);
+      if (i >= 0) visible[i] = 1;
+      else add(obj);
     }
-    for (const obj of memo.always) if (!now.includes(obj) && obj.alive && !sees(obj)) drop(obj);
-    for (const obj of now) if (obj.alive) add(obj);
     memo.always = now;
     return true;
+  }
+
+  /** Positions of this tick's changed objects, read once for every peer. */
+  private readChanged(changed: readonly HostObject<any>[]): void {
+    const n = changed.length;
+    if (this.cx.length < n) {
+      this.cx = new Float64Array(n * 2);
+      this.cy = new Float64Array(n * 2);
+      this.ck = new Uint8Array(n * 2);
+    }
+    let lastSchema: Schema<any> | undefined;
+    let off = -1;
+    for (let i = 0; i < n; i++) {
+      const obj = changed[i]!;
+      if (obj.schema !== lastSchema) {
+        lastSchema = obj.schema;
+        off = this.offset(lastSchema);
+      }
+      if (off < 0) {
+        this.ck[i] = GLOBAL;
+        continue;
+      }
+      const x = obj.slots[off] as number;
+      const y = obj.slots[off + 1] as number;
+      this.cx[i] = x;
+      this.cy[i] = y;
+      this.ck[i] = Number.isFinite(x) && Number.isFinite(y) ? POSITIONED : NOWHERE;
+    }
+    this.changedFor = changed;
+    this.changedCount = n;
+    this.changedStale = false;
   }
 
   /** Remember what `peer` looked from (the next tick may then be incremental). */
