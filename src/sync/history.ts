@@ -22,17 +22,24 @@ export class CodeHistory {
     this.codes = new Float64Array(schema.codedSlots.length);
   }
 
-  /** Record the codes of `slots` as the value at `tick` (ticks only grow; the same tick overwrites). */
-  record(tick: number, slots: readonly SlotValue[]): void {
+  /**
+   * Record the codes of `slots` as the value at `tick` (ticks only grow; the
+   * same tick overwrites). With `changedAt` (the tick each slot last
+   * changed), only the slots changed at `tick` are coded again; the rest are
+   * copied from the previous entry.
+   */
+  record(tick: number, slots: readonly SlotValue[], changedAt?: Int32Array): void {
     const n = this.schema.codedSlots.length;
     if (n === 0) return;
     let at: number;
+    let prev = -1;
     const cap = this.ticks.length;
     if (this.count > 0 && this.ticks[(this.head + cap - 1) % cap] === tick) {
       at = (this.head + cap - 1) % cap;
     } else {
       if (this.count === cap && cap < CAPACITY) this.grow();
       const c = this.ticks.length;
+      if (this.count > 0) prev = ((this.head + c - 1) % c) * n;
       at = this.head;
       this.head = (at + 1) % c;
       if (this.count < c) this.count++;
@@ -40,10 +47,18 @@ export class CodeHistory {
     this.ticks[at] = tick;
     const slotsIdx = this.schema.codedSlots;
     const leaves = this.schema.leaves;
+    const codes = this.codes;
     const base = at * n;
+    if (changedAt !== undefined && prev >= 0) {
+      for (let k = 0; k < n; k++) {
+        const slot = slotsIdx[k]!;
+        codes[base + k] = changedAt[slot] === tick ? leaves[slot]!.coded!.code(slots[slot]!) : codes[prev + k]!;
+      }
+      return;
+    }
     for (let k = 0; k < n; k++) {
       const slot = slotsIdx[k]!;
-      this.codes[base + k] = leaves[slot]!.coded!.code(slots[slot]!);
+      codes[base + k] = leaves[slot]!.coded!.code(slots[slot]!);
     }
   }
 

@@ -213,7 +213,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     this.checkOpen();
     const t = this.currentTick;
     const changed = this.dirty;
-    for (const obj of changed) if (obj.alive) obj.history.record(t, obj.slots);
+    for (const obj of changed) if (obj.alive) obj.history.record(t, obj.slots, obj.changed);
     this.dirty = this.changedNow;
     this.dirty.length = 0;
     this.changedNow = changed;
@@ -397,10 +397,10 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     begin();
     for (let i = 0; i < sorted.length; i++) {
       const key = sorted[i]!;
-      const slot = key % mul;
-      const entry = (key - slot) / mul;
-      const kind = entry % 4;
-      const id = (entry - kind) / 4;
+      const entry = Math.floor(key / mul);
+      const slot = key - entry * mul;
+      const id = Math.floor(entry / 4);
+      const kind = entry - id * 4;
       const obj = kind === ENTRY_DESPAWN ? undefined : mul > 1 ? this.bySlot[slot]! : this.objectMap.get(id)!;
       const mark = w.bitLength;
       this.writeEntry(id, kind, prev, b, obj);
@@ -422,10 +422,26 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
 
   private writeEntry(id: number, kind: number, prev: number, b: number, obj: HostObject<any> | undefined): void {
     const w = this.w;
+    const schema = obj?.schema;
+    if (kind === ENTRY_UPDATE && id - prev < 256 && schema!.leaves.length <= 8) {
+      // The common case in one write: gap (exp-Golomb of id − prev − 1), kind 0, the mask or its "same" bit.
+      if (obj!.encT !== this.currentTick || obj!.encB !== b) this.encodeChanges(obj!, b);
+      const x = id - prev;
+      const gapBits = 2 * (31 - Math.clz32(x)) + 1;
+      const m = obj!.encMask;
+      if (this.maskSchema === schema && this.lastMaskBits === m) w.bits(x * 4 + 1, gapBits + 2);
+      else {
+        const n = schema!.leaves.length;
+        w.bits(x * 4 * (1 << n) + m, gapBits + 2 + n);
+        this.maskSchema = schema;
+        this.lastMaskBits = m;
+      }
+      w.append(obj!.encBytes, obj!.encBits);
+      return;
+    }
     w.uvar(id - prev - 1);
     writeEntryKind(w, kind);
-    if (obj === undefined) return; // despawn
-    const schema = obj.schema;
+    if (obj === undefined || schema === undefined) return; // despawn
     const leaves = schema.leaves;
     if (kind === ENTRY_FULL) {
       w.uvar(obj.schemaIndex);
