@@ -31,24 +31,11 @@ export class CodeHistory {
   record(tick: number, slots: readonly SlotValue[], changedAt?: Int32Array): void {
     const n = this.schema.codedSlots.length;
     if (n === 0) return;
-    let at: number;
-    let prev = -1;
-    const cap = this.ticks.length;
-    if (this.count > 0 && this.ticks[(this.head + cap - 1) % cap] === tick) {
-      at = (this.head + cap - 1) % cap;
-    } else {
-      if (this.count === cap && cap < CAPACITY) this.grow();
-      const c = this.ticks.length;
-      if (this.count > 0) prev = ((this.head + c - 1) % c) * n;
-      at = this.head;
-      this.head = (at + 1) % c;
-      if (this.count < c) this.count++;
-    }
-    this.ticks[at] = tick;
+    const base = this.entryFor(tick) * n;
+    const prev = this.prevRow;
     const slotsIdx = this.schema.codedSlots;
     const leaves = this.schema.leaves;
     const codes = this.codes;
-    const base = at * n;
     if (changedAt !== undefined && prev >= 0) {
       for (let k = 0; k < n; k++) {
         const slot = slotsIdx[k]!;
@@ -62,6 +49,43 @@ export class CodeHistory {
     }
   }
 
+  /**
+   * Record the value at `tick` from already decoded codes: coded slot `k`
+   * takes `decoded[k]` where `mask` (by slot) is set, else the previous
+   * entry's code (an update changes only the masked slots). Needs a previous entry.
+   */
+  recordCodes(tick: number, decoded: Float64Array, mask: Uint8Array): void {
+    const n = this.schema.codedSlots.length;
+    if (n === 0) return;
+    const base = this.entryFor(tick) * n;
+    const prev = this.prevRow;
+    const slotsIdx = this.schema.codedSlots;
+    const codes = this.codes;
+    for (let k = 0; k < n; k++) codes[base + k] = mask[slotsIdx[k]!] ? decoded[k]! : codes[prev + k]!;
+  }
+
+  /** Row offset (of the previous newest entry) set by {@link entryFor}; −1 when there was none. */
+  private prevRow = -1;
+
+  /** Index of the entry to write for `tick` (a new one, or the newest when it is of `tick`); sets {@link prevRow}. */
+  private entryFor(tick: number): number {
+    const n = this.schema.codedSlots.length;
+    const cap = this.ticks.length;
+    if (this.count > 0 && this.ticks[(this.head + cap - 1) % cap] === tick) {
+      const at = (this.head + cap - 1) % cap;
+      this.prevRow = at * n; // overwriting the newest: it holds the current codes
+      return at;
+    }
+    if (this.count === cap && cap < CAPACITY) this.grow();
+    const c = this.ticks.length;
+    this.prevRow = this.count > 0 ? ((this.head + c - 1) % c) * n : -1;
+    const at = this.head;
+    this.head = (at + 1) % c;
+    if (this.count < c) this.count++;
+    this.ticks[at] = tick;
+    return at;
+  }
+
   /** Offset (into {@link codeAt}) of the newest entry at or before `tick`, or −1. */
   find(tick: number): number {
     const cap = this.ticks.length;
@@ -69,7 +93,7 @@ export class CodeHistory {
     let at = this.head - 1;
     for (let i = 0; i < this.count; i++) {
       if (at < 0) at += cap;
-      if (ticks[at]! <= tick) return at * this.codes.length / cap;
+      if (ticks[at]! <= tick) return at * this.schema.codedSlots.length;
       at--;
     }
     return -1;
@@ -126,6 +150,14 @@ export function writeCoded(w: BitWriter, leaf: Leaf, code: number, base: number)
     w.bits(0, 1);
     w.bits(code, coded.bits);
   }
+}
+
+/** Read the code {@link writeCoded} wrote (not range-checked: `coded.fromCode` checks it). */
+export function readCode(r: BitReader, leaf: Leaf, base: number): number {
+  const coded = leaf.coded!;
+  if (r.bits(1) === 0) return r.bits(coded.bits);
+  const zz = r.uvar() * (1 << K) + r.bits(K);
+  return base + (zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2);
 }
 
 /** Read what {@link writeCoded} wrote; throws on a code out of range. */
