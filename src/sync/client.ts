@@ -104,6 +104,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private latestIsReset = false;
   private readonly touched = new Set<number>();
   private prevApplied = -1;
+  /** Baseline of the newest delta snapshot accepted: later ones use this or a newer one. */
+  private baselineFloor = -1;
   private rate = 30;
   private lastComplete = -1;
   private ackSent = -1;
@@ -365,6 +367,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
 
   private apply(n: number): void {
     const h = this.header;
+    // The host's baselines for this client only grow: history older than this one is never needed again.
+    if (h.baselineDelta > 0 && h.tick - h.baselineDelta > this.baselineFloor) this.baselineFloor = h.tick - h.baselineDelta;
     if (h.tick > this.latest) {
       if (this.latest >= 0) this.prevApplied = this.latest;
       this.latest = h.tick;
@@ -429,6 +433,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
 
   private applyUpdate(e: Entry, tick: number, time: number, holdTime: number): void {
     const obj = e.replica!;
+    obj.history.prune(this.baselineFloor);
     this.hold(obj, holdTime);
     const mask = e.mask;
     const slots = obj.slots;

@@ -14,12 +14,13 @@ const CAPACITY = WINDOW + 2;
 
 export class CodeHistory {
   private ticks = new Int32Array(1);
-  private codes: Float64Array;
+  /** Codes by entry (every coded leaf's code fits 32 unsigned bits). */
+  private codes: Uint32Array;
   private head = 0;
   private count = 0;
 
   constructor(private readonly schema: Schema<any>) {
-    this.codes = new Float64Array(schema.codedSlots.length);
+    this.codes = new Uint32Array(schema.codedSlots.length);
   }
 
   /**
@@ -86,6 +87,22 @@ export class CodeHistory {
     return at;
   }
 
+  /**
+   * Forget the entries no baseline from `floor` on can need: all older than
+   * the newest entry at or before `floor` (a peer whose baselines only grow
+   * then keeps a few entries, not the whole window).
+   */
+  prune(floor: number): void {
+    const cap = this.ticks.length;
+    let oldest = (this.head + cap - this.count) % cap;
+    while (this.count > 1) {
+      const next = oldest + 1 === cap ? 0 : oldest + 1;
+      if (this.ticks[next]! > floor) return;
+      oldest = next;
+      this.count--;
+    }
+  }
+
   /** Offset (into {@link codeAt}) of the newest entry at or before `tick`, or −1. */
   find(tick: number): number {
     const cap = this.ticks.length;
@@ -116,7 +133,7 @@ export class CodeHistory {
     const next = cap < 4 ? 4 : cap < 12 ? 12 : CAPACITY;
     const n = this.schema.codedSlots.length;
     const ticks = new Int32Array(next);
-    const codes = new Float64Array(next * n);
+    const codes = new Uint32Array(next * n);
     // Unroll oldest → newest into 0…count-1.
     for (let i = 0; i < this.count; i++) {
       const from = (this.head + cap - this.count + i) % cap;
