@@ -7,28 +7,16 @@
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
-import { BitReader, BitWriter, TruncatedError, patchBits } from './bits.js';
+import { BitReader, TruncatedError } from './bits.js';
 import { HostObject } from './host-object.js';
-import { writeCoded } from './history.js';
+import { SnapshotWriter } from './snapshot-writer.js';
 import { InputQueue, readInputs, type SequencedInput } from './inputs.js';
 import type { InterestRule } from './interest.js';
 import { PeerState } from './peer-state.js';
 import type { Fields, InferFields, Schema } from './schema.js';
 import { checkSchemas, syncHash } from './schema-set.js';
 import { newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
-import {
-  ENTRY_DESPAWN,
-  ENTRY_FULL,
-  ENTRY_UPDATE,
-  KIND_CLIENT,
-  KIND_SNAPSHOT,
-  MAX_ENTRIES_PER_PART,
-  MAX_PARTS,
-  WINDOW,
-  writeEntryKind,
-  writeSnapshotHeader,
-  type SnapshotHeader,
-} from './wire.js';
+import { ENTRY_DESPAWN, ENTRY_FULL, ENTRY_UPDATE, KIND_CLIENT, KIND_SNAPSHOT, WINDOW } from './wire.js';
 
 /** Options of a {@link SyncHost}. */
 export interface SyncHostOptions {
@@ -71,8 +59,6 @@ export interface SyncHostEvents {
 const PART_RESERVE = 24; // bytes left for the transport's framing inside maxPartBytes
 /** Sort keys carry the object's slot in their low bits while the slot table is at most this big. */
 const SLOT_SPAN = 2 ** 19;
-/** Schemas of at most this many slots keep an update's change mask as one integer. */
-const MASK_INT_SLOTS = 30;
 
 /**
  * Host (authority) of replicated state. Bind it to an RPC endpoint with
@@ -109,14 +95,9 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   /** By slot: tick the object last changed, and its id (typed, so the per-peer scan touches no objects). */
   private lastChangedAt = new Int32Array(64);
   private idAt = new Float64Array(64);
-  private maskSchema: Schema<any> | undefined;
-  private lastMaskBits = 0;
-  private lastMask = new Uint8Array(64);
-  private readonly w = new BitWriter(2048);
-  private readonly scratch = new BitWriter(256);
+  private readonly writer = new SnapshotWriter(this.bySlot, this.objectMap);
   private readonly r = new BitReader();
   private keys = new Float64Array(1024);
-  private readonly header: SnapshotHeader = { schemaHash: 0, tick: 0, rate: 0, baselineDelta: 0, partIndex: 0, partCount: 1, inputAck: -1, entryCount: 0 };
   private readonly stats: SyncHostStats = {
     ...newCounters(),
     snapshotsSent: 0,
@@ -351,13 +332,14 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
       else if (b >= 0) keys[n++] = (id * 4 + ENTRY_DESPAWN) * mul;
     }
     const sorted = keys.subarray(0, n).sort();
-    const h = this.header;
+    const h = this.writer.header;
     h.schemaHash = this.hash;
     h.tick = t;
     h.rate = this.rate;
     h.baselineDelta = b < 0 ? 0 : t - b;
     h.inputAck = p.inputs.lastProcessed > 0 ? p.inputs.lastProcessed : -1;
-    const parts = this.encodeParts(sorted, b, mul, false) ?? this.encodeParts(sorted, b, mul, true)!;
+    const budget = Math.max(64, Math.min(this.maxPartBytes, this.transport.maxMessageSize()) - PART_RESERVE);
+    const parts = this.writer.write(sorted, b, mul, t, budget);
     p.sent[t % WINDOW] = t;
     p.lastSent = t;
     this.stats.snapshotsSent++;
@@ -369,146 +351,6 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
         this.stats.bytesSent += part.length;
       }
     }
-  }
-
-  /** Encode the snapshot into parts; undefined when single-part encoding overflowed (retry multi-part). */
-  private encodeParts(sorted: Float64Array, b: number, mul: number, multi: boolean): Uint8Array[] | undefined {
-    const w = this.w;
-    const h = this.header;
-    const budget = Math.max(64, Math.min(this.maxPartBytes, this.transport.maxMessageSize()) - PART_RESERVE);
-    const parts: Uint8Array[] = [];
-    let marks = { partCountAt: -1, entryCountAt: -1 };
-    let count = 0;
-    let prev = 0;
-    const begin = () => {
-      w.reset();
-      h.partIndex = parts.length;
-      h.partCount = 0;
-      h.entryCount = 0;
-      marks = writeSnapshotHeader(w, h, multi);
-      count = 0;
-      prev = 0;
-      this.maskSchema = undefined;
-    };
-    const end = () => {
-      w.patch(marks.entryCountAt, count, 16);
-      parts.push(w.finish());
-    };
-    begin();
-    for (let i = 0; i < sorted.length; i++) {
-      const key = sorted[i]!;
-      const entry = Math.floor(key / mul);
-      const slot = key - entry * mul;
-      const id = Math.floor(entry / 4);
-      const kind = entry - id * 4;
-      const obj = kind === ENTRY_DESPAWN ? undefined : mul > 1 ? this.bySlot[slot]! : this.objectMap.get(id)!;
-      const mark = w.bitLength;
-      this.writeEntry(id, kind, prev, b, obj);
-      if ((w.byteLength > budget && count > 0) || count === MAX_ENTRIES_PER_PART) {
-        if (!multi) return undefined;
-        w.truncate(mark);
-        end();
-        if (parts.length >= MAX_PARTS) break; // cannot happen with sane budgets; the rest waits for the next tick
-        begin();
-        this.writeEntry(id, kind, 0, b, obj);
-      }
-      count++;
-      prev = id;
-    }
-    end();
-    if (multi) for (const part of parts) patchBits(part, marks.partCountAt, parts.length, 8);
-    return parts;
-  }
-
-  private writeEntry(id: number, kind: number, prev: number, b: number, obj: HostObject<any> | undefined): void {
-    const w = this.w;
-    const schema = obj?.schema;
-    if (kind === ENTRY_UPDATE && id - prev < 256 && schema!.leaves.length <= 8) {
-      // The common case in one write: gap (exp-Golomb of id − prev − 1), kind 0, the mask or its "same" bit.
-      if (obj!.encT !== this.currentTick || obj!.encB !== b) this.encodeChanges(obj!, b);
-      const x = id - prev;
-      const gapBits = 2 * (31 - Math.clz32(x)) + 1;
-      const m = obj!.encMask;
-      if (this.maskSchema === schema && this.lastMaskBits === m) w.bits(x * 4 + 1, gapBits + 2);
-      else {
-        const n = schema!.leaves.length;
-        w.bits(x * 4 * (1 << n) + m, gapBits + 2 + n);
-        this.maskSchema = schema;
-        this.lastMaskBits = m;
-      }
-      w.append(obj!.encBytes, obj!.encBits);
-      return;
-    }
-    w.uvar(id - prev - 1);
-    writeEntryKind(w, kind);
-    if (obj === undefined || schema === undefined) return; // despawn
-    const leaves = schema.leaves;
-    if (kind === ENTRY_FULL) {
-      w.uvar(obj.schemaIndex);
-      const slots = obj.slots;
-      for (let i = 0; i < leaves.length; i++) leaves[i]!.write(w, slots[i]!);
-      return;
-    }
-    // The change mask and changed values depend only on (object, tick, baseline): encoded once, copied for every peer with that baseline.
-    if (obj.encT !== this.currentTick || obj.encB !== b) this.encodeChanges(obj, b);
-    const n = leaves.length;
-    if (n <= MASK_INT_SLOTS) {
-      const m = obj.encMask;
-      if (this.maskSchema === schema && this.lastMaskBits === m) w.bits(1, 1);
-      else {
-        w.bits(0, 1);
-        w.bits(m, n);
-        this.maskSchema = schema;
-        this.lastMaskBits = m;
-      }
-    } else {
-      const mask = obj.encMaskSlots;
-      let same = this.maskSchema === schema;
-      for (let i = 0; same && i < n; i++) if (this.lastMask[i] !== mask[i]) same = false;
-      w.bits(same ? 1 : 0, 1);
-      if (!same) {
-        for (let i = 0; i < n; i++) w.bits(mask[i]!, 1);
-        if (this.lastMask.length < n) this.lastMask = new Uint8Array(n);
-        this.lastMask.set(mask.subarray(0, n));
-        this.maskSchema = schema;
-      }
-    }
-    w.append(obj.encBytes, obj.encBits);
-  }
-
-  /** Encode `obj`'s change mask and changed values against baseline `b` into its per-tick cache. */
-  private encodeChanges(obj: HostObject<any>, b: number): void {
-    const schema = obj.schema;
-    const leaves = schema.leaves;
-    const n = leaves.length;
-    const changed = obj.changed;
-    const slots = obj.slots;
-    const s = this.scratch;
-    s.reset();
-    const coded = schema.codedIndex;
-    const history = obj.history;
-    const hasCodes = schema.codedSlots.length > 0;
-    const base = hasCodes ? history.find(b) : -1;
-    const now = hasCodes ? history.newest() : -1; // recorded at the start of this tick()
-    let m = 0;
-    const wide = n > MASK_INT_SLOTS;
-    if (wide && obj.encMaskSlots.length < n) obj.encMaskSlots = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      const bit = changed[i]! > b ? 1 : 0;
-      if (wide) obj.encMaskSlots[i] = bit;
-      else m = m * 2 + bit;
-      if (bit === 0) continue;
-      const k = coded[i]!;
-      if (k < 0) leaves[i]!.write(s, slots[i]!);
-      else writeCoded(s, leaves[i]!, history.codeAt(now, k), base >= 0 ? history.codeAt(base, k) : -1e15); // no base cannot happen for a visible object: raw
-    }
-    obj.encMask = m;
-    const bytes = s.view();
-    if (obj.encBytes.length < bytes.length) obj.encBytes = new Uint8Array(Math.max(16, bytes.length * 2));
-    obj.encBytes.set(bytes);
-    obj.encBits = s.bitLength;
-    obj.encT = this.currentTick;
-    obj.encB = b;
   }
 
   // ------------------------------------------------------------ inbound
