@@ -194,7 +194,14 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     this.checkOpen();
     const t = this.currentTick;
     const changed = this.dirty;
-    for (const obj of changed) if (obj.alive) obj.history.record(t, obj.slots, obj.changed);
+    // No peer's baseline goes below its current one (they only grow; a reset needs none): older history can go.
+    let floor = t;
+    for (const p of this.peerStates.values()) if (p.baseline >= 0 && p.baseline < floor) floor = p.baseline;
+    for (const obj of changed) {
+      if (!obj.alive) continue;
+      obj.history.prune(floor);
+      obj.history.record(t, obj.slots, obj.changed);
+    }
     this.dirty = this.changedNow;
     this.dirty.length = 0;
     this.changedNow = changed;
@@ -277,9 +284,10 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
         for (let i = 0; i < n; i++) {
           const slot = slots[i]!;
           if (slot < 0) continue; // despawned
-          if (visible[i] === 1) {
-            if (entered[slot]! < 0) p.enter(changed[i]!);
-          } else if (entered[slot]! >= 0) p.leave(changed[i]!);
+          const inside = entered[slot]! >= 0 ? 1 : 0;
+          if (visible[i] === inside) continue; // the common case: no change
+          if (inside === 0) p.enter(changed[i]!);
+          else p.leave(changed[i]!);
         }
         return;
       }
@@ -331,7 +339,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
       if (leftAt <= oldest || (b >= 0 && leftAt <= b)) p.left.delete(id);
       else if (b >= 0) keys[n++] = (id * 4 + ENTRY_DESPAWN) * mul;
     }
-    const sorted = keys.subarray(0, n).sort();
+    const sorted = sortKeys(keys, n);
     const h = this.writer.header;
     h.schemaHash = this.hash;
     h.tick = t;
@@ -406,3 +414,18 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   }
 }
 
+/** The first `n` keys, sorted ascending (insertion sort for the usual few; the native sort beyond). */
+function sortKeys(keys: Float64Array, n: number): Float64Array {
+  const out = keys.subarray(0, n);
+  if (n > 64) return out.sort();
+  for (let i = 1; i < n; i++) {
+    const k = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > k) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+  return out;
+}
