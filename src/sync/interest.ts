@@ -146,15 +146,23 @@ export class SpatialInterest implements InterestRule {
     return off;
   }
 
+  /** A new tick: the grid is rebuilt at the next full query; changed positions are read again. */
   prepare(_objects: ReadonlyMap<number, HostObject<any>>): void {
     this.stale = true;
     this.changedStale = true;
   }
 
+  /** Forget what `peer` looked from (it left). */
   forget(peer: number): void {
     this.viewers.delete(peer);
   }
 
+  /**
+   * Incremental update (see {@link InterestRule.update}): valid when
+   * `position` is a field name, there is no `filter`, the peer's viewpoint is
+   * exactly where it was at its last query, and `always` gives at most 16
+   * objects; then only this tick's changed objects are tested.
+   */
   update(peer: number, changed: readonly HostObject<any>[], visible: Uint8Array, add: (obj: HostObject<any>) => void, drop: (obj: HostObject<any>) => void): boolean {
     if (this.field === undefined || this.options.filter !== undefined) return false;
     const memo = this.viewers.get(peer);
