@@ -26,7 +26,9 @@
  *
  * Bytes are sync payload bytes (what the encoders produce); rtcmesh's RPC
  * framing adds about 12 bytes per message (`wire_bytes_per_client_tick`).
- * Encode times are the median tick of a run, per client. Three runs; the figures are medians. Run: `npm run bench -- sync`.
+ * Encode times are the median tick of a run, per client. Three runs; the figures are medians. `sim64_cpu_speedup` is
+ * simulated time ÷ the process's CPU time (less sensitive to a loaded machine than the wall-clock `sim64_speedup`).
+ * Run: `npm run bench -- sync`, or one half alone (for profiling): `node --import tsx bench/sync.ts --only encode|sim64`.
  */
 import { schema as csSchema, t as ct, Decoder, Encoder, StateView } from '@colyseus/schema';
 import { pack } from 'msgpackr';
