@@ -26,7 +26,9 @@
  *
  * Bytes are sync payload bytes (what the encoders produce); rtcmesh's RPC
  * framing adds about 12 bytes per message (`wire_bytes_per_client_tick`).
- * Encode times are the median tick of a run, per client. Three runs; the figures are medians. Run: `npm run bench -- sync`.
+ * Encode times are the median tick of a run, per client. Three runs; the figures are medians. `sim64_cpu_speedup` is
+ * simulated time ÷ the process's CPU time (less sensitive to a loaded machine than the wall-clock `sim64_speedup`).
+ * Run: `npm run bench -- sync`, or one half alone (for profiling): `node --import tsx bench/sync.ts --only encode|sim64`.
  */
 import { schema as csSchema, t as ct, Decoder, Encoder, StateView } from '@colyseus/schema';
 import { pack } from 'msgpackr';
@@ -363,7 +365,7 @@ function runOnce(seed: number): RunFigures {
 }
 
 /** 64 clients × 1000 objects at 30 Hz: the whole stack on the virtual network. Returns simulated ÷ wall time. */
-function sim64(seed: number): { speedup: number; verified: number } {
+function sim64(seed: number): { speedup: number; cpuSpeedup: number; verified: number } {
   const N = 64;
   const net = new VirtualNetwork({ seed });
   const world = new World(seed, N);
@@ -428,28 +430,43 @@ function sim64(seed: number): { speedup: number; verified: number } {
   for (let i = 0; i < WARMUP; i++) step();
   const simStart = net.clock.now();
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < TICKS; i++) step();
   const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const simulated = net.clock.now() - simStart;
   let verified = 0;
   // A client is current when its newest complete tick is within a round trip (+ a tick) of the host's.
   for (let i = 0; i < N; i++) if (clients[i]!.tick >= host.currentTick - 4) verified++;
   for (const ep of all) (ep.close(), ep.mesh.close());
   net.close();
-  return { speedup: simulated / wall, verified };
+  return { speedup: simulated / wall, cpuSpeedup: simulated / ((cpu.user + cpu.system) / 1000), verified };
 }
 
-export function main(): void {
+export function main(argv: string[] = process.argv.slice(2)): void {
+  // `--only encode` runs the encoder comparison alone, `--only sim64` the whole simulation alone (for profiling).
+  const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
+  if (only !== undefined && only !== 'encode' && only !== 'sim64') throw new Error(`--only takes encode or sim64, not ${only}`);
   const runs: RunFigures[] = [];
-  for (let r = 0; r < RUNS; r++) runs.push(runOnce(1000 + r));
+  if (only !== 'sim64') for (let r = 0; r < RUNS; r++) runs.push(runOnce(1000 + r));
+  const sims: { speedup: number; cpuSpeedup: number; verified: number }[] = [];
+  if (only !== 'encode') for (let r = 0; r < RUNS; r++) sims.push(sim64(2000 + r));
+  if (only === 'sim64') {
+    const speedup = median(sims.map((s) => s.speedup));
+    printTable('sim64 only', ['figure', 'value'], [
+      ['sim64 speedup, per run', sims.map((s) => s.speedup.toFixed(2)).join(' / ')],
+      ['sim64 simulated ÷ CPU time, per run', sims.map((s) => s.cpuSpeedup.toFixed(2)).join(' / ')],
+      ['clients current', `${median(sims.map((s) => s.verified))} of 64`],
+    ]);
+    printFigures({ sim64_speedup: round(speedup, 2), sim64_cpu_speedup: round(median(sims.map((s) => s.cpuSpeedup)), 2) });
+    return;
+  }
   const med = (f: (x: RunFigures) => number) => median(runs.map(f));
-  const sims: { speedup: number; verified: number }[] = [];
-  for (let r = 0; r < RUNS; r++) sims.push(sim64(2000 + r));
   const bytes = med((x) => x.bytes);
   const csBytes = med((x) => x.csBytes);
   const encodeUs = med((x) => x.encodeUs);
   const csEncodeUs = med((x) => x.csEncodeUs);
-  const speedup = median(sims.map((s) => s.speedup));
+  const speedup = only === 'encode' ? NaN : median(sims.map((s) => s.speedup));
   printTable(
     `sync: ${OBJECTS} objects, ${MOVERS} moving, ${CLIENTS} clients seeing ~${(med((x) => x.visibleFraction) * 100).toFixed(0)} % of the world (${med((x) => x.movingVisible).toFixed(1)} moving objects each), ${RATE} Hz; medians of ${RUNS} runs`,
     ['encoder', 'bytes/client/tick', 'encode µs/client/tick', 'vs colyseus (bytes)', 'vs colyseus (encode)'],
@@ -464,6 +481,7 @@ export function main(): void {
     ['host kB per client (per-peer state)', med((x) => x.hostKb)],
     ['client kB (replicas, interpolation, history)', med((x) => x.clientKb)],
     ['sim64 speedup (simulated ÷ wall), per run', sims.map((s) => s.speedup.toFixed(2)).join(' / ')],
+    ['sim64 simulated ÷ CPU time of the process (robust to a loaded machine), per run', sims.map((s) => s.cpuSpeedup.toFixed(2)).join(' / ')],
     ['sim64 clients current at the end (complete tick within 4 of the host)', `${median(sims.map((s) => s.verified))} of 64`],
   ]);
   printFigures({
@@ -477,7 +495,7 @@ export function main(): void {
     encode_ratio_vs_colyseus: round(encodeUs / csEncodeUs, 3),
     kB_per_client: round(med((x) => x.hostKb), 2),
     client_kB: round(med((x) => x.clientKb), 1),
-    sim64_speedup: round(speedup, 2),
+    ...(only === 'encode' ? {} : { sim64_speedup: round(speedup, 2), sim64_cpu_speedup: round(median(sims.map((s) => s.cpuSpeedup)), 2) }),
   });
 }
 

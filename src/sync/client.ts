@@ -9,12 +9,12 @@ import { ErrorCode, RtcmeshError } from '../errors.js';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
 import { BitReader, BitWriter, TruncatedError } from './bits.js';
 import { checkSchemas, syncHash } from './schema-set.js';
-import { readCoded } from './history.js';
+import { readCode } from './history.js';
 import { InputBuffer, type SequencedInput } from './inputs.js';
 import { Replica } from './replica.js';
 import type { Schema, SlotValue } from './schema.js';
 import { newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
-import { ENTRY_DESPAWN, ENTRY_FULL, KIND_CLIENT, KIND_SNAPSHOT, readEntryKind, readSnapshotHeader, type SnapshotHeader } from './wire.js';
+import { ENTRY_DESPAWN, ENTRY_FULL, ENTRY_UPDATE, KIND_CLIENT, KIND_SNAPSHOT, readEntryKind, readSnapshotHeader, type SnapshotHeader } from './wire.js';
 
 /** Options of a {@link SyncClient}. */
 export interface SyncClientOptions {
@@ -64,8 +64,12 @@ interface Entry {
   id: number;
   kind: number;
   schema: Schema<any> | undefined;
+  /** The replica an update applies to. */
+  replica: Replica<any> | undefined;
   slots: SlotValue[];
   mask: Uint8Array;
+  /** An update's decoded codes, by coded slot (recorded as the new baseline without re-coding). */
+  codes: Float64Array;
 }
 
 const COMPLETED_RING = 64;
@@ -100,6 +104,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private latestIsReset = false;
   private readonly touched = new Set<number>();
   private prevApplied = -1;
+  /** Baseline of the newest delta snapshot accepted: later ones use this or a newer one. */
+  private baselineFloor = -1;
   private rate = 30;
   private lastComplete = -1;
   private ackSent = -1;
@@ -260,7 +266,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
 
   private entry(i: number): Entry {
     let e = this.pool[i];
-    if (e === undefined) this.pool[i] = e = { id: 0, kind: 0, schema: undefined, slots: [], mask: new Uint8Array(0) };
+    if (e === undefined) this.pool[i] = e = { id: 0, kind: 0, schema: undefined, replica: undefined, slots: [], mask: new Uint8Array(0), codes: new Float64Array(0) };
     return e;
   }
 
@@ -315,9 +321,11 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
           if (schema === undefined) return this.report(SyncErrorCode.UNKNOWN_OBJECT, peer, `snapshot ${h.tick} updates object ${id}, which this client does not have`);
         }
         e.schema = schema;
+        e.replica = replica;
         const leaves = schema.leaves;
         if (e.slots.length < leaves.length) e.slots = new Array(leaves.length);
         if (e.mask.length < leaves.length) e.mask = new Uint8Array(leaves.length);
+        if (e.codes.length < schema.codedSlots.length) e.codes = new Float64Array(schema.codedSlots.length);
         if (e.kind === ENTRY_FULL) {
           for (let i = 0; i < leaves.length; i++) e.slots[i] = leaves[i]!.read(r);
         } else {
@@ -330,13 +338,21 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
             lastMask = e.mask;
           }
           const coded = schema.codedIndex;
-          const base = schema.codedSlots.length > 0 ? replica!.history.find(b) : -1;
+          const history = replica!.history;
+          const base = schema.codedSlots.length > 0 ? history.find(b) : -1;
+          const mask = e.mask;
+          const codes = e.codes;
+          const slots = e.slots;
           for (let i = 0; i < leaves.length; i++) {
-            if (!e.mask[i]) continue;
+            if (!mask[i]) continue;
             const k = coded[i]!;
-            if (k < 0) e.slots[i] = leaves[i]!.read(r);
+            if (k < 0) slots[i] = leaves[i]!.read(r);
             else if (base < 0) return this.report(SyncErrorCode.BASELINE_MISSING, peer, `snapshot ${h.tick}: object ${id} has no value at baseline ${b}`);
-            else e.slots[i] = readCoded(r, leaves[i]!, replica!.history.codeAt(base, k));
+            else {
+              const code = readCode(r, leaves[i]!, history.codeAt(base, k));
+              slots[i] = leaves[i]!.coded!.fromCode(code); // throws out of range
+              codes[k] = code;
+            }
           }
         }
       }
@@ -351,6 +367,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
 
   private apply(n: number): void {
     const h = this.header;
+    // The host's baselines for this client only grow: history older than this one is never needed again.
+    if (h.baselineDelta > 0 && h.tick - h.baselineDelta > this.baselineFloor) this.baselineFloor = h.tick - h.baselineDelta;
     if (h.tick > this.latest) {
       if (this.latest >= 0) this.prevApplied = this.latest;
       this.latest = h.tick;
@@ -367,6 +385,10 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     const map = this.objectMap;
     for (let k = 0; k < n; k++) {
       const e = this.pool[k]!;
+      if (e.kind === ENTRY_UPDATE) {
+        this.applyUpdate(e, h.tick, time, holdTime);
+        continue;
+      }
       const existing = map.get(e.id);
       if (e.kind === ENTRY_DESPAWN) {
         if (existing !== undefined) {
@@ -402,20 +424,27 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         this.emit('spawn', obj);
         continue;
       }
-      const obj = existing!;
-      this.hold(obj, holdTime);
-      for (let i = 0; i < count; i++) if (e.mask[i]) obj.slots[i] = e.slots[i]!;
-      obj.tick = h.tick;
-      obj.history.record(h.tick, obj.slots);
-      obj.sample(time, obj.slots);
-      obj.changed();
-      this.activate(obj);
-      this.emit('update', obj);
     }
     if (h.inputAck >= 0) this.inputs.ack(h.inputAck);
     this.stats.partsApplied++;
     this.partSeen[h.partIndex >>> 3]! |= 1 << (h.partIndex & 7);
     if (++this.partsGot === this.latestParts) this.complete(h.tick);
+  }
+
+  private applyUpdate(e: Entry, tick: number, time: number, holdTime: number): void {
+    const obj = e.replica!;
+    obj.history.prune(this.baselineFloor);
+    this.hold(obj, holdTime);
+    const mask = e.mask;
+    const slots = obj.slots;
+    const n = slots.length;
+    for (let i = 0; i < n; i++) if (mask[i]) slots[i] = e.slots[i]!;
+    obj.tick = tick;
+    obj.history.recordCodes(tick, e.codes, mask);
+    obj.sample(time, slots);
+    obj.changed();
+    this.activate(obj);
+    this.emit('update', obj);
   }
 
   private activate(obj: Replica<any>): void {

@@ -14,36 +14,92 @@ const CAPACITY = WINDOW + 2;
 
 export class CodeHistory {
   private ticks = new Int32Array(1);
-  private codes: Float64Array;
+  /** Codes by entry (every coded leaf's code fits 32 unsigned bits). */
+  private codes: Uint32Array;
   private head = 0;
   private count = 0;
 
   constructor(private readonly schema: Schema<any>) {
-    this.codes = new Float64Array(schema.codedSlots.length);
+    this.codes = new Uint32Array(schema.codedSlots.length);
   }
 
-  /** Record the codes of `slots` as the value at `tick` (ticks only grow; the same tick overwrites). */
-  record(tick: number, slots: readonly SlotValue[]): void {
+  /**
+   * Record the codes of `slots` as the value at `tick` (ticks only grow; the
+   * same tick overwrites). With `changedAt` (the tick each slot last
+   * changed), only the slots changed at `tick` are coded again; the rest are
+   * copied from the previous entry.
+   */
+  record(tick: number, slots: readonly SlotValue[], changedAt?: Int32Array): void {
     const n = this.schema.codedSlots.length;
     if (n === 0) return;
-    let at: number;
-    const cap = this.ticks.length;
-    if (this.count > 0 && this.ticks[(this.head + cap - 1) % cap] === tick) {
-      at = (this.head + cap - 1) % cap;
-    } else {
-      if (this.count === cap && cap < CAPACITY) this.grow();
-      const c = this.ticks.length;
-      at = this.head;
-      this.head = (at + 1) % c;
-      if (this.count < c) this.count++;
-    }
-    this.ticks[at] = tick;
+    const base = this.entryFor(tick) * n;
+    const prev = this.prevRow;
     const slotsIdx = this.schema.codedSlots;
     const leaves = this.schema.leaves;
-    const base = at * n;
+    const codes = this.codes;
+    if (changedAt !== undefined && prev >= 0) {
+      for (let k = 0; k < n; k++) {
+        const slot = slotsIdx[k]!;
+        codes[base + k] = changedAt[slot] === tick ? leaves[slot]!.coded!.code(slots[slot]!) : codes[prev + k]!;
+      }
+      return;
+    }
     for (let k = 0; k < n; k++) {
       const slot = slotsIdx[k]!;
-      this.codes[base + k] = leaves[slot]!.coded!.code(slots[slot]!);
+      codes[base + k] = leaves[slot]!.coded!.code(slots[slot]!);
+    }
+  }
+
+  /**
+   * Record the value at `tick` from already decoded codes: coded slot `k`
+   * takes `decoded[k]` where `mask` (by slot) is set, else the previous
+   * entry's code (an update changes only the masked slots). Needs a previous entry.
+   */
+  recordCodes(tick: number, decoded: Float64Array, mask: Uint8Array): void {
+    const n = this.schema.codedSlots.length;
+    if (n === 0) return;
+    const base = this.entryFor(tick) * n;
+    const prev = this.prevRow;
+    const slotsIdx = this.schema.codedSlots;
+    const codes = this.codes;
+    for (let k = 0; k < n; k++) codes[base + k] = mask[slotsIdx[k]!] ? decoded[k]! : codes[prev + k]!;
+  }
+
+  /** Row offset (of the previous newest entry) set by {@link entryFor}; −1 when there was none. */
+  private prevRow = -1;
+
+  /** Index of the entry to write for `tick` (a new one, or the newest when it is of `tick`); sets {@link prevRow}. */
+  private entryFor(tick: number): number {
+    const n = this.schema.codedSlots.length;
+    const cap = this.ticks.length;
+    if (this.count > 0 && this.ticks[(this.head + cap - 1) % cap] === tick) {
+      const at = (this.head + cap - 1) % cap;
+      this.prevRow = at * n; // overwriting the newest: it holds the current codes
+      return at;
+    }
+    if (this.count === cap && cap < CAPACITY) this.grow();
+    const c = this.ticks.length;
+    this.prevRow = this.count > 0 ? ((this.head + c - 1) % c) * n : -1;
+    const at = this.head;
+    this.head = (at + 1) % c;
+    if (this.count < c) this.count++;
+    this.ticks[at] = tick;
+    return at;
+  }
+
+  /**
+   * Forget the entries no baseline from `floor` on can need: all older than
+   * the newest entry at or before `floor` (a peer whose baselines only grow
+   * then keeps a few entries, not the whole window).
+   */
+  prune(floor: number): void {
+    const cap = this.ticks.length;
+    let oldest = (this.head + cap - this.count) % cap;
+    while (this.count > 1) {
+      const next = oldest + 1 === cap ? 0 : oldest + 1;
+      if (this.ticks[next]! > floor) return;
+      oldest = next;
+      this.count--;
     }
   }
 
@@ -54,7 +110,7 @@ export class CodeHistory {
     let at = this.head - 1;
     for (let i = 0; i < this.count; i++) {
       if (at < 0) at += cap;
-      if (ticks[at]! <= tick) return at * this.codes.length / cap;
+      if (ticks[at]! <= tick) return at * this.schema.codedSlots.length;
       at--;
     }
     return -1;
@@ -77,7 +133,7 @@ export class CodeHistory {
     const next = cap < 4 ? 4 : cap < 12 ? 12 : CAPACITY;
     const n = this.schema.codedSlots.length;
     const ticks = new Int32Array(next);
-    const codes = new Float64Array(next * n);
+    const codes = new Uint32Array(next * n);
     // Unroll oldest → newest into 0…count-1.
     for (let i = 0; i < this.count; i++) {
       const from = (this.head + cap - this.count + i) % cap;
@@ -111,6 +167,14 @@ export function writeCoded(w: BitWriter, leaf: Leaf, code: number, base: number)
     w.bits(0, 1);
     w.bits(code, coded.bits);
   }
+}
+
+/** Read the code {@link writeCoded} wrote (not range-checked: `coded.fromCode` checks it). */
+export function readCode(r: BitReader, leaf: Leaf, base: number): number {
+  const coded = leaf.coded!;
+  if (r.bits(1) === 0) return r.bits(coded.bits);
+  const zz = r.uvar() * (1 << K) + r.bits(K);
+  return base + (zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2);
 }
 
 /** Read what {@link writeCoded} wrote; throws on a code out of range. */

@@ -33,6 +33,10 @@ export class HostObject<F extends Fields = Fields> {
   encBits = 0;
   /** @internal */
   encBytes: Uint8Array = new Uint8Array(0);
+  /** @internal change mask against {@link encB}, slot 0 in the highest bit (schemas of ≤ 30 slots) */
+  encMask = 0;
+  /** @internal the same, one byte per slot (larger schemas) */
+  encMaskSlots: Uint8Array = new Uint8Array(0);
   /** @internal coded slot values by tick (baselines for delta coding) */
   readonly history: CodeHistory;
   private scratch: SlotValue[] = [];

@@ -7,28 +7,16 @@
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
-import { BitReader, BitWriter, TruncatedError, patchBits } from './bits.js';
+import { BitReader, TruncatedError } from './bits.js';
 import { HostObject } from './host-object.js';
-import { writeCoded } from './history.js';
+import { SnapshotWriter } from './snapshot-writer.js';
 import { InputQueue, readInputs, type SequencedInput } from './inputs.js';
 import type { InterestRule } from './interest.js';
 import { PeerState } from './peer-state.js';
 import type { Fields, InferFields, Schema } from './schema.js';
 import { checkSchemas, syncHash } from './schema-set.js';
 import { newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
-import {
-  ENTRY_DESPAWN,
-  ENTRY_FULL,
-  ENTRY_UPDATE,
-  KIND_CLIENT,
-  KIND_SNAPSHOT,
-  MAX_ENTRIES_PER_PART,
-  MAX_PARTS,
-  WINDOW,
-  writeEntryKind,
-  writeSnapshotHeader,
-  type SnapshotHeader,
-} from './wire.js';
+import { ENTRY_DESPAWN, ENTRY_FULL, ENTRY_UPDATE, KIND_CLIENT, KIND_SNAPSHOT, WINDOW } from './wire.js';
 
 /** Options of a {@link SyncHost}. */
 export interface SyncHostOptions {
@@ -69,6 +57,8 @@ export interface SyncHostEvents {
 }
 
 const PART_RESERVE = 24; // bytes left for the transport's framing inside maxPartBytes
+/** Sort keys carry the object's slot in their low bits while the slot table is at most this big. */
+const SLOT_SPAN = 2 ** 19;
 
 /**
  * Host (authority) of replicated state. Bind it to an RPC endpoint with
@@ -95,15 +85,19 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   private readonly maxQueuedInputs: number;
   private nextId = 1;
   private closed = false;
-  private readonly dirty: HostObject<any>[] = [];
-  private maskSchema: Schema<any> | undefined;
-  private lastMask = new Uint8Array(64);
-  private mask = new Uint8Array(64);
-  private readonly w = new BitWriter(2048);
-  private readonly scratch = new BitWriter(256);
+  /** Objects changed (or spawned) in the tick being built. */
+  private dirty: HostObject<any>[] = [];
+  /** Objects changed in the tick being sent (what incremental interest re-tests). */
+  private changedNow: HostObject<any>[] = [];
+  /** Slot of each of {@link changedNow} (−1: despawned), and whether the peer being updated sees it. */
+  private changedSlots = new Int32Array(64);
+  private changedVisible = new Uint8Array(64);
+  /** By slot: tick the object last changed, and its id (typed, so the per-peer scan touches no objects). */
+  private lastChangedAt = new Int32Array(64);
+  private idAt = new Float64Array(64);
+  private readonly writer = new SnapshotWriter(this.bySlot, this.objectMap);
   private readonly r = new BitReader();
   private keys = new Float64Array(1024);
-  private readonly header: SnapshotHeader = { schemaHash: 0, tick: 0, rate: 0, baselineDelta: 0, partIndex: 0, partCount: 1, inputAck: -1, entryCount: 0 };
   private readonly stats: SyncHostStats = {
     ...newCounters(),
     snapshotsSent: 0,
@@ -134,9 +128,9 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     this.maxInputsPerMessage = o.maxInputsPerMessage === undefined ? 64 : checkInt(o.maxInputsPerMessage, 1, 1024, 'SyncHost options.maxInputsPerMessage');
     this.maxQueuedInputs = o.maxQueuedInputs === undefined ? 128 : checkInt(o.maxQueuedInputs, 1, 65536, 'SyncHost options.maxQueuedInputs');
     transport.onMessage((peer, data) => this.receive(peer, data));
-    transport.onPeerLeft((peer) => this.peerStates.delete(peer));
+    transport.onPeerLeft((peer) => this.forgetPeer(peer));
     // A restarted peer holds nothing and numbers its inputs from 1 again: start it over (a reset at the next tick).
-    transport.onPeerRestarted?.((peer) => this.peerStates.delete(peer));
+    transport.onPeerRestarted?.((peer) => this.forgetPeer(peer));
   }
 
   /** Live objects by id. */
@@ -157,7 +151,15 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     if (this.bySlot.length > this.capacity) {
       this.capacity *= 2;
       for (const p of this.peerStates.values()) p.resize(this.capacity);
+      const lc = new Int32Array(this.capacity);
+      lc.set(this.lastChangedAt);
+      this.lastChangedAt = lc;
+      const ids = new Float64Array(this.capacity);
+      ids.set(this.idAt);
+      this.idAt = ids;
     }
+    this.idAt[slot] = obj.id;
+    this.lastChangedAt[slot] = this.currentTick;
     this.objectMap.set(obj.id, obj);
     return obj;
   }
@@ -165,6 +167,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   /** @internal an object changed for the first time in the current tick */
   markDirty(obj: HostObject<any>): void {
     this.dirty.push(obj);
+    if (obj.index < this.lastChangedAt.length) this.lastChangedAt[obj.index] = this.currentTick; // (a spawn sets it once its slot exists)
   }
 
   /** Despawn an object (also `obj.despawn()`); clients remove it at the next snapshot they take. */
@@ -192,13 +195,28 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   tick(): void {
     this.checkOpen();
     const t = this.currentTick;
-    for (const obj of this.dirty) if (obj.alive) obj.history.record(t, obj.slots);
+    const changed = this.dirty;
+    // No peer's baseline goes below its current one (they only grow; a reset needs none): older history can go.
+    let floor = t;
+    for (const p of this.peerStates.values()) if (p.baseline >= 0 && p.baseline < floor) floor = p.baseline;
+    for (const obj of changed) {
+      if (!obj.alive) continue;
+      obj.history.prune(floor);
+      obj.history.record(t, obj.slots, obj.changed);
+    }
+    this.dirty = this.changedNow;
     this.dirty.length = 0;
+    this.changedNow = changed;
+    if (this.changedSlots.length < changed.length) {
+      this.changedSlots = new Int32Array(changed.length * 2);
+      this.changedVisible = new Uint8Array(changed.length * 2);
+    }
+    for (let i = 0; i < changed.length; i++) this.changedSlots[i] = changed[i]!.alive ? changed[i]!.index : -1;
     const peers = this.transport.peers();
     for (const id of peers) if (!this.peerStates.has(id)) this.peerStates.set(id, new PeerState(new InputQueue(this.maxQueuedInputs), this.capacity));
     if (this.peerStates.size > peers.length) {
       const present = new Set(peers);
-      for (const id of this.peerStates.keys()) if (!present.has(id)) this.peerStates.delete(id);
+      for (const id of this.peerStates.keys()) if (!present.has(id)) this.forgetPeer(id);
     }
     this.interest?.prepare?.(this.objectMap);
     for (const [id, p] of this.peerStates) this.snapshot(id, p, t);
@@ -243,12 +261,40 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     if (this.closed) return;
     this.closed = true;
     this.transport.close();
-    this.peerStates.clear();
+    for (const id of [...this.peerStates.keys()]) this.forgetPeer(id);
+  }
+
+  private forgetPeer(peer: number): void {
+    if (this.peerStates.delete(peer)) this.interest?.forget?.(peer);
   }
 
   // ------------------------------------------------------------ snapshots
 
   private updateInterest(p: PeerState, peer: number, t: number): void {
+    p.now = t;
+    if (p.interestKnown) {
+      // Incremental: only the objects that changed this tick can have changed visibility.
+      const changed = this.changedNow;
+      const n = changed.length;
+      const visible = this.changedVisible;
+      let done = true;
+      if (this.interest === undefined) visible.fill(1, 0, n);
+      else done = this.interest.update?.(peer, changed, visible, p.enter, p.leave) === true;
+      if (done) {
+        const slots = this.changedSlots;
+        const entered = p.entered;
+        for (let i = 0; i < n; i++) {
+          const slot = slots[i]!;
+          if (slot < 0) continue; // despawned
+          const inside = entered[slot]! >= 0 ? 1 : 0;
+          if (visible[i] === inside) continue; // the common case: no change
+          if (inside === 0) p.enter(changed[i]!);
+          else p.leave(changed[i]!);
+        }
+        return;
+      }
+    }
+    p.interestKnown = true;
     const seen = p.seen;
     const add = (obj: HostObject<any>) => {
       const slot = obj.index;
@@ -278,26 +324,32 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     const need = p.count + p.left.size;
     if (this.keys.length < need) this.keys = new Float64Array(need * 2);
     const keys = this.keys;
-    const bySlot = this.bySlot;
-    for (let i = 0; i < p.count; i++) {
-      const slot = p.list[i]!;
-      const obj = bySlot[slot]!;
-      if (b < 0 || p.entered[slot]! > b) keys[n++] = obj.id * 4 + ENTRY_FULL;
-      else if (obj.lastChanged > b) keys[n++] = obj.id * 4 + ENTRY_UPDATE;
+    // Keys carry the slot below the entry (id * 4 + kind) while slots fit, so no lookup by id is needed.
+    const mul = this.capacity <= SLOT_SPAN ? SLOT_SPAN : 1;
+    const list = p.list;
+    const entered = p.entered;
+    const lastChanged = this.lastChangedAt;
+    const ids = this.idAt;
+    const count = p.count;
+    for (let i = 0; i < count; i++) {
+      const slot = list[i]!;
+      if (b < 0 || entered[slot]! > b) keys[n++] = (ids[slot]! * 4 + ENTRY_FULL) * mul + (mul > 1 ? slot : 0);
+      else if (lastChanged[slot]! > b) keys[n++] = (ids[slot]! * 4 + ENTRY_UPDATE) * mul + (mul > 1 ? slot : 0);
     }
     const oldest = t - WINDOW;
     for (const [id, leftAt] of p.left) {
       if (leftAt <= oldest || (b >= 0 && leftAt <= b)) p.left.delete(id);
-      else if (b >= 0) keys[n++] = id * 4 + ENTRY_DESPAWN;
+      else if (b >= 0) keys[n++] = (id * 4 + ENTRY_DESPAWN) * mul;
     }
-    const sorted = keys.subarray(0, n).sort();
-    const h = this.header;
+    const sorted = sortKeys(keys, n);
+    const h = this.writer.header;
     h.schemaHash = this.hash;
     h.tick = t;
     h.rate = this.rate;
     h.baselineDelta = b < 0 ? 0 : t - b;
     h.inputAck = p.inputs.lastProcessed > 0 ? p.inputs.lastProcessed : -1;
-    const parts = this.encodeParts(sorted, b, p, false) ?? this.encodeParts(sorted, b, p, true)!;
+    const budget = Math.max(64, Math.min(this.maxPartBytes, this.transport.maxMessageSize()) - PART_RESERVE);
+    const parts = this.writer.write(sorted, b, mul, t, budget);
     p.sent[t % WINDOW] = t;
     p.lastSent = t;
     this.stats.snapshotsSent++;
@@ -309,111 +361,6 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
         this.stats.bytesSent += part.length;
       }
     }
-  }
-
-  /** Encode the snapshot into parts; undefined when single-part encoding overflowed (retry multi-part). */
-  private encodeParts(sorted: Float64Array, b: number, p: PeerState, multi: boolean): Uint8Array[] | undefined {
-    const w = this.w;
-    const h = this.header;
-    const budget = Math.max(64, Math.min(this.maxPartBytes, this.transport.maxMessageSize()) - PART_RESERVE);
-    const parts: Uint8Array[] = [];
-    let marks = { partCountAt: -1, entryCountAt: -1 };
-    let count = 0;
-    let prev = 0;
-    const begin = () => {
-      w.reset();
-      h.partIndex = parts.length;
-      h.partCount = 0;
-      h.entryCount = 0;
-      marks = writeSnapshotHeader(w, h, multi);
-      count = 0;
-      prev = 0;
-      this.maskSchema = undefined;
-    };
-    const end = () => {
-      w.patch(marks.entryCountAt, count, 16);
-      parts.push(w.finish());
-    };
-    begin();
-    for (let i = 0; i < sorted.length; i++) {
-      const key = sorted[i]!;
-      const kind = key % 4;
-      const id = (key - kind) / 4;
-      const mark = w.bitLength;
-      this.writeEntry(id, kind, prev, b);
-      if ((w.byteLength > budget && count > 0) || count === MAX_ENTRIES_PER_PART) {
-        if (!multi) return undefined;
-        w.truncate(mark);
-        end();
-        if (parts.length >= MAX_PARTS) break; // cannot happen with sane budgets; the rest waits for the next tick
-        begin();
-        this.writeEntry(id, kind, 0, b);
-      }
-      count++;
-      prev = id;
-    }
-    end();
-    if (multi) for (const part of parts) patchBits(part, marks.partCountAt, parts.length, 8);
-    void p;
-    return parts;
-  }
-
-  private writeEntry(id: number, kind: number, prev: number, b: number): void {
-    const w = this.w;
-    w.uvar(id - prev - 1);
-    writeEntryKind(w, kind);
-    if (kind === ENTRY_DESPAWN) return;
-    const obj = this.objectMap.get(id)!;
-    const schema = obj.schema;
-    const leaves = schema.leaves;
-    const slots = obj.slots;
-    if (kind === ENTRY_FULL) {
-      w.uvar(obj.schemaIndex);
-      for (let i = 0; i < leaves.length; i++) leaves[i]!.write(w, slots[i]!);
-      return;
-    }
-    const changed = obj.changed;
-    const n = leaves.length;
-    if (this.mask.length < n) {
-      this.mask = new Uint8Array(n);
-      this.lastMask = new Uint8Array(n);
-    }
-    const mask = this.mask;
-    let same = this.maskSchema === schema;
-    for (let i = 0; i < n; i++) {
-      const m = changed[i]! > b ? 1 : 0;
-      mask[i] = m;
-      if (same && this.lastMask[i] !== m) same = false;
-    }
-    w.bits(same ? 1 : 0, 1);
-    if (!same) {
-      for (let i = 0; i < n; i++) w.bits(mask[i]!, 1);
-      this.lastMask.set(mask.subarray(0, n));
-      this.maskSchema = schema;
-    }
-    // The changed values depend only on (object, tick, baseline): encode once, copy for every peer with that baseline.
-    if (obj.encT !== this.currentTick || obj.encB !== b) {
-      const s = this.scratch;
-      s.reset();
-      const coded = schema.codedIndex;
-      const history = obj.history;
-      const hasCodes = schema.codedSlots.length > 0;
-      const base = hasCodes ? history.find(b) : -1;
-      const now = hasCodes ? history.newest() : -1; // recorded at the start of this tick()
-      for (let i = 0; i < n; i++) {
-        if (!mask[i]) continue;
-        const k = coded[i]!;
-        if (k < 0) leaves[i]!.write(s, slots[i]!);
-        else writeCoded(s, leaves[i]!, history.codeAt(now, k), base >= 0 ? history.codeAt(base, k) : -1e15); // no base cannot happen for a visible object: raw
-      }
-      const bytes = s.view();
-      if (obj.encBytes.length < bytes.length) obj.encBytes = new Uint8Array(Math.max(16, bytes.length * 2));
-      obj.encBytes.set(bytes);
-      obj.encBits = s.bitLength;
-      obj.encT = this.currentTick;
-      obj.encB = b;
-    }
-    w.append(obj.encBytes, obj.encBits);
   }
 
   // ------------------------------------------------------------ inbound
@@ -469,3 +416,18 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   }
 }
 
+/** The first `n` keys, sorted ascending (insertion sort for the usual few; the native sort beyond). */
+function sortKeys(keys: Float64Array, n: number): Float64Array {
+  const out = keys.subarray(0, n);
+  if (n > 64) return out.sort();
+  for (let i = 1; i < n; i++) {
+    const k = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > k) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+  return out;
+}

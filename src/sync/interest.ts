@@ -15,6 +15,19 @@ export interface InterestRule {
   prepare?(objects: ReadonlyMap<number, HostObject<any>>): void;
   /** Call `add` for every object `peer` sees (each at most once). */
   collect(peer: number, objects: ReadonlyMap<number, HostObject<any>>, add: (obj: HostObject<any>) => void): void;
+  /**
+   * Optional fast path, tried (after {@link prepare}) before {@link collect}
+   * once `peer` has been collected: bring `peer`'s visibility up to date
+   * from only the objects that changed (or spawned) this tick. Set
+   * `visible[i]` to 1 when `peer` sees `changed[i]`, else 0; call `add` /
+   * `drop` for any other object whose visibility changed; every other object
+   * keeps its visibility. Return false (having changed nothing) when that is
+   * not valid this tick (say the viewer moved); the host then calls
+   * {@link collect}.
+   */
+  update?(peer: number, changed: readonly HostObject<any>[], visible: Uint8Array, add: (obj: HostObject<any>) => void, drop: (obj: HostObject<any>) => void): boolean;
+  /** The host forgot `peer` (it left): drop anything kept for it. */
+  forget?(peer: number): void;
 }
 
 /** An interest rule from a per-peer, per-object predicate. */
@@ -49,9 +62,28 @@ export interface SpatialInterestOptions {
 
 const MAX_CELLS = 1 << 20;
 
+/** What a peer looked from when its visibility was last computed. */
+interface ViewerMemo {
+  defined: boolean;
+  x: number;
+  y: number;
+  /** Objects `always` gave then (re-tested when they leave that list). */
+  always: HostObject<any>[];
+}
+
+const POSITIONED = 0;
+const GLOBAL = 1;
+const NOWHERE = 2;
+
+/** Most `always` objects per peer the incremental path handles (more: full query). */
+const MAX_ALWAYS = 16;
+
 /**
- * Spatial interest on a uniform grid over the x/y plane, rebuilt once per
- * tick by a counting sort (no per-object allocation), then queried per peer.
+ * Spatial interest on a uniform grid over the x/y plane, rebuilt (lazily,
+ * when some peer needs a full query) once per tick by a counting sort, then
+ * queried per peer. Incremental: a peer whose viewpoint did not move is
+ * updated from only the objects that changed this tick (when `position` is a
+ * field name and there is no `filter`, whose answers may change at any time).
  */
 export class SpatialInterest implements InterestRule {
   private readonly radius: number;
@@ -74,6 +106,16 @@ export class SpatialInterest implements InterestRule {
   private minX = 0;
   private minY = 0;
   private size = 1;
+  /** The grid is out of date (objects may have moved since it was built). */
+  private stale = true;
+  private readonly viewers = new Map<number, ViewerMemo>();
+  // This tick's changed objects (see update): positions and kinds, read once.
+  private changedFor: readonly HostObject<any>[] | undefined;
+  private changedCount = 0;
+  private changedStale = true;
+  private cx = new Float64Array(0);
+  private cy = new Float64Array(0);
+  private ck = new Uint8Array(0);
 
   constructor(private readonly options: SpatialInterestOptions) {
     const o = checkOptions<SpatialInterestOptions>(options, ['radius', 'cellSize', 'position', 'viewer', 'filter', 'always'], 'SpatialInterest options');
@@ -104,7 +146,123 @@ export class SpatialInterest implements InterestRule {
     return off;
   }
 
-  prepare(objects: ReadonlyMap<number, HostObject<any>>): void {
+  /** A new tick: the grid is rebuilt at the next full query; changed positions are read again. */
+  prepare(_objects: ReadonlyMap<number, HostObject<any>>): void {
+    this.stale = true;
+    this.changedStale = true;
+  }
+
+  /** Forget what `peer` looked from (it left). */
+  forget(peer: number): void {
+    this.viewers.delete(peer);
+  }
+
+  /**
+   * Incremental update (see {@link InterestRule.update}): valid when
+   * `position` is a field name, there is no `filter`, the peer's viewpoint is
+   * exactly where it was at its last query, and `always` gives at most 16
+   * objects; then only this tick's changed objects are tested.
+   */
+  update(peer: number, changed: readonly HostObject<any>[], visible: Uint8Array, add: (obj: HostObject<any>) => void, drop: (obj: HostObject<any>) => void): boolean {
+    if (this.field === undefined || this.options.filter !== undefined) return false;
+    const memo = this.viewers.get(peer);
+    if (memo === undefined) return false;
+    const v = this.options.viewer(peer);
+    const defined = v !== undefined && Number.isFinite(v.x) && Number.isFinite(v.y);
+    if (defined !== memo.defined || (defined && (v.x !== memo.x || v.y !== memo.y))) return false;
+    const always = this.options.always;
+    let now: HostObject<any>[] | undefined;
+    if (always !== undefined) {
+      now = [];
+      for (const obj of always(peer)) {
+        if (now.length === MAX_ALWAYS) return false;
+        now.push(obj);
+      }
+    }
+    if (this.changedFor !== changed || this.changedCount !== changed.length || this.changedStale) this.readChanged(changed);
+    const n = changed.length;
+    const cx = this.cx;
+    const cy = this.cy;
+    const ck = this.ck;
+    const r2 = this.radius * this.radius;
+    const vx = memo.x;
+    const vy = memo.y;
+    for (let i = 0; i < n; i++) {
+      const k = ck[i]!;
+      if (k === POSITIONED && defined) {
+        const dx = cx[i]! - vx;
+        const dy = cy[i]! - vy;
+        visible[i] = dx * dx + dy * dy <= r2 ? 1 : 0;
+      } else visible[i] = k === GLOBAL ? 1 : 0;
+    }
+    if (now === undefined) return true;
+    const at = (obj: HostObject<any>): number => {
+      for (let i = 0; i < n; i++) if (changed[i] === obj) return i;
+      return -1;
+    };
+    for (const obj of memo.always) {
+      if (now.includes(obj) || !obj.alive || at(obj) >= 0) continue;
+      // Left the always list without changing: seen only if within the radius.
+      const off = this.offset(obj.schema);
+      if (off < 0) continue; // no position: seen by everyone
+      const dx = (obj.slots[off] as number) - vx;
+      const dy = (obj.slots[off + 1] as number) - vy;
+      if (!(defined && dx * dx + dy * dy <= r2)) drop(obj);
+    }
+    for (const obj of now) {
+      if (!obj.alive) continue;
+      const i = at(obj);
+      if (i >= 0) visible[i] = 1;
+      else add(obj);
+    }
+    memo.always = now;
+    return true;
+  }
+
+  /** Positions of this tick's changed objects, read once for every peer. */
+  private readChanged(changed: readonly HostObject<any>[]): void {
+    const n = changed.length;
+    if (this.cx.length < n) {
+      this.cx = new Float64Array(n * 2);
+      this.cy = new Float64Array(n * 2);
+      this.ck = new Uint8Array(n * 2);
+    }
+    let lastSchema: Schema<any> | undefined;
+    let off = -1;
+    for (let i = 0; i < n; i++) {
+      const obj = changed[i]!;
+      if (obj.schema !== lastSchema) {
+        lastSchema = obj.schema;
+        off = this.offset(lastSchema);
+      }
+      if (off < 0) {
+        this.ck[i] = GLOBAL;
+        continue;
+      }
+      const x = obj.slots[off] as number;
+      const y = obj.slots[off + 1] as number;
+      this.cx[i] = x;
+      this.cy[i] = y;
+      this.ck[i] = Number.isFinite(x) && Number.isFinite(y) ? POSITIONED : NOWHERE;
+    }
+    this.changedFor = changed;
+    this.changedCount = n;
+    this.changedStale = false;
+  }
+
+  /** Remember what `peer` looked from (the next tick may then be incremental). */
+  private remember(peer: number, v: Vec2 | undefined, always: HostObject<any>[] | undefined): void {
+    const defined = v !== undefined && Number.isFinite(v.x) && Number.isFinite(v.y);
+    let memo = this.viewers.get(peer);
+    if (memo === undefined) this.viewers.set(peer, (memo = { defined, x: 0, y: 0, always: [] }));
+    memo.defined = defined;
+    memo.x = defined ? v.x : 0;
+    memo.y = defined ? v.y : 0;
+    memo.always = always ?? [];
+  }
+
+  private build(objects: ReadonlyMap<number, HostObject<any>>): void {
+    this.stale = false;
     const cap = objects.size;
     if (this.xs.length < cap) {
       this.xs = new Float64Array(cap * 2);
@@ -188,11 +346,18 @@ export class SpatialInterest implements InterestRule {
     }
   }
 
-  collect(peer: number, _objects: ReadonlyMap<number, HostObject<any>>, add: (obj: HostObject<any>) => void): void {
+  collect(peer: number, objects: ReadonlyMap<number, HostObject<any>>, add: (obj: HostObject<any>) => void): void {
+    if (this.stale) this.build(objects);
     const filter = this.options.filter;
     for (const obj of this.global) if (filter === undefined || filter(peer, obj)) add(obj);
-    if (this.options.always !== undefined) for (const obj of this.options.always(peer)) if (obj.alive) add(obj);
+    let always: HostObject<any>[] | undefined;
+    if (this.options.always !== undefined) {
+      always = [...this.options.always(peer)];
+      for (const obj of always) if (obj.alive) add(obj);
+    }
     const v = this.options.viewer(peer);
+    if (this.field !== undefined) this.remember(peer, v, always !== undefined && always.length <= MAX_ALWAYS ? always : undefined);
+    if (always !== undefined && always.length > MAX_ALWAYS) this.viewers.delete(peer);
     if (v === undefined || !Number.isFinite(v.x) || !Number.isFinite(v.y) || this.n === 0) return;
     const r = this.radius;
     const r2 = r * r;

@@ -3,6 +3,7 @@
  * interest recently, the ticks sent to it and its acknowledged baseline.
  * @module
  */
+import type { HostObject } from './host-object.js';
 import type { InputQueue } from './inputs.js';
 import { WINDOW } from './wire.js';
 
@@ -24,6 +25,22 @@ export class PeerState {
   lastSent = -1;
   /** Latest acknowledged tick, or −1. */
   baseline = -1;
+  /** The interest rule ran in full for this peer once: later ticks may update it incrementally. */
+  interestKnown = false;
+  /** The tick being sent ({@link enter} and {@link leave} stamp it). */
+  now = 0;
+  /** `obj` is in this peer's interest from now (no-op when it already is, or is despawned). */
+  readonly enter = (obj: HostObject<any>): void => {
+    if (!obj.alive || this.entered[obj.index]! >= 0) return;
+    this.add(obj.index, this.now);
+    if (this.left.size > 0) this.left.delete(obj.id);
+  };
+  /** `obj` left this peer's interest now (no-op when it was not in it; a despawned object's slot may hold a new one). */
+  readonly leave = (obj: HostObject<any>): void => {
+    if (!obj.alive || this.entered[obj.index]! < 0) return;
+    this.left.set(obj.id, this.now);
+    this.remove(obj.index);
+  };
   constructor(
     readonly inputs: InputQueue,
     capacity: number,

@@ -97,3 +97,79 @@ it('SpatialInterest returns exactly the objects within the radius, for any cell 
     }
   }
 });
+
+it('incremental interest (only changed objects re-tested while a viewer stays put) equals a full evaluation every tick, and clients hold exactly what they see', () => {
+  const ids = [2, 3, 4, 5];
+  const links = new MemoryLinks(ids);
+  const P = defineSchema('p', { at: t.vec2(t.quant(-1000, 1000, 0.01)), hp: t.uint8 });
+  const G = defineSchema('g', { score: t.uint16 }); // no position: seen by every peer
+  let s = 777;
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  const viewers = new Map<number, { x: number; y: number } | undefined>(ids.map((id) => [id, { x: rnd() * 500, y: rnd() * 500 }]));
+  viewers.set(5, undefined); // sees only the objects without a position (and its always list)
+  const radius = 250;
+  const alwaysOf = new Map<number, HostObject<any>[]>(ids.map((id) => [id, []]));
+  const rules = {
+    spatial: new SpatialInterest({ radius, cellSize: 60, position: 'at', viewer: (p) => viewers.get(p), always: (p) => alwaysOf.get(p)! }),
+    none: undefined,
+  };
+  for (const [name, rule] of Object.entries(rules)) {
+    links.queue.length = 0;
+    const host = new SyncHost(links.transport(1), { schemas: [P, G], interest: rule });
+    const clients = ids.map((id) => new SyncClient(links.transport(id), { schemas: [P, G] }));
+    const objs: HostObject<any>[] = [];
+    const spawn = () => objs.push(rnd() < 0.1 ? host.spawn(G, { score: 0 }) : host.spawn(P, { at: { x: rnd() * 800, y: rnd() * 800 }, hp: 1 }));
+    for (let i = 0; i < 150; i++) spawn();
+    let incremental = 0;
+    if (rule !== undefined) {
+      const update = rule.update.bind(rule);
+      rule.update = (...args) => {
+        const done = update(...args);
+        if (done) incremental++;
+        return done;
+      };
+    }
+    for (let tick = 1; tick <= 300; tick++) {
+      for (const o of objs) {
+        if (!o.alive || o.schema !== P || rnd() < 0.7) continue;
+        const at = o.get('at') as { x: number; y: number };
+        o.set('at', { x: at.x + rnd() * 40, y: at.y + rnd() * 40 });
+      }
+      if (rnd() < 0.3) objs[Math.floor(((rnd() + 1) / 2) * objs.length)]!.despawn();
+      if (rnd() < 0.3) spawn();
+      if (rnd() < 0.05) viewers.set(2, { x: rnd() * 500, y: rnd() * 500 });
+      if (rnd() < 0.1) {
+        const live = objs.filter((o) => o.alive);
+        alwaysOf.set(3, rnd() < 0.5 ? [] : [live[Math.floor(((rnd() + 1) / 2) * live.length)]!]);
+      }
+      host.tick();
+      for (const id of ids) {
+        const v = viewers.get(id);
+        const want = [...host.objects.values()]
+          .filter((o) => {
+            if (rule === undefined || o.schema === G || alwaysOf.get(id)!.includes(o)) return true;
+            if (v === undefined) return false;
+            const a = o.get('at') as { x: number; y: number };
+            return (a.x - v.x) ** 2 + (a.y - v.y) ** 2 <= radius * radius;
+          })
+          .map((o) => o.id)
+          .sort((a, b) => a - b);
+        expect(host.visibleTo(id).sort((a, b) => a - b), `${name}: peer ${id} at tick ${tick}`).toEqual(want);
+      }
+      links.deliver();
+      for (const c of clients) c.poll(tick * 33);
+      links.deliver();
+    }
+    // Most peer-ticks took the incremental path (peer 2's viewer moves now and then, the first tick is full).
+    if (rule !== undefined) expect(incremental).toBeGreaterThan(ids.length * 300 * 0.8);
+    // Clients hold exactly the objects they see, with the host's values.
+    for (const [i, id] of ids.entries()) {
+      const c = clients[i]!;
+      expect([...c.objects.keys()].sort((a, b) => a - b), `${name}: client ${id}`).toEqual(host.visibleTo(id).sort((a, b) => a - b));
+      for (const [oid, r] of c.objects) expect(r.state).toEqual(host.objects.get(oid)!.state);
+      expect(c.getStats().errors).toEqual({});
+    }
+    host.close();
+    for (const c of clients) c.close();
+  }
+});
