@@ -63,12 +63,19 @@ export function closeStar(s: VirtualStar): void {
   s.net.close();
 }
 
-/** In-memory transports for a host (id 1) and clients: messages queue until {@link MemoryLinks.deliver}. */
+/**
+ * In-memory transports for a host (id 1) and clients — or, with `mesh`, for
+ * peers that each talk to all the others: messages queue until {@link MemoryLinks.deliver}.
+ */
 export class MemoryLinks {
   readonly queue: { from: number; to: number; data: Uint8Array }[] = [];
   private readonly handlers = new Map<number, (peer: number, data: unknown) => void>();
   private readonly restartHandlers = new Map<number, (peer: number) => void>();
-  constructor(readonly clientIds: number[]) {}
+  /** `ids`: the clients (a star around host 1), or with `mesh` every peer. */
+  constructor(
+    readonly clientIds: number[],
+    private readonly options: { mesh?: boolean } = {},
+  ) {}
 
   /** `id`'s process restarted under the same id: the others are told (as the mesh's peer_restarted does). */
   restarted(id: number): void {
@@ -79,7 +86,7 @@ export class MemoryLinks {
     return {
       ownId: () => id,
       authority: () => 1,
-      peers: () => (id === 1 ? this.clientIds : [1]),
+      peers: () => (this.options.mesh ? this.clientIds.filter((p) => p !== id) : id === 1 ? this.clientIds : [1]),
       send: (peer, data) => (this.queue.push({ from: id, to: peer, data: data.slice() }), true),
       maxMessageSize: () => 65536,
       onMessage: (h) => void this.handlers.set(id, h),

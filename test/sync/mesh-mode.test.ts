@@ -11,10 +11,10 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
 import { BitWriter } from '../../src/sync/bits.js';
-import { defineSchema, rpcTransport, SyncErrorCode, SyncPeer, t, visibleWhen, type HostObject, type SyncErrorEvent, type SyncTransport } from '../../src/sync/index.js';
+import { defineSchema, rpcTransport, SyncErrorCode, SyncPeer, t, visibleWhen, type HostObject, type SyncErrorEvent } from '../../src/sync/index.js';
 import type { SlotValue } from '../../src/sync/schema.js';
 import { writeEntryKind, writeSnapshotHeader, ENTRY_UPDATE } from '../../src/sync/wire.js';
-import { virtualMesh } from './harness.js';
+import { MemoryLinks, virtualMesh } from './harness.js';
 
 const Player = defineSchema('player', { pos: t.vec2(t.quant(-500, 500, 0.01)), yaw: t.quant(-Math.PI, Math.PI, 0.001), hp: t.uint8, name: t.string(8) });
 const Shot = defineSchema('shot', { pos: t.vec2(t.quant(-500, 500, 0.01)), ttl: t.uint8 });
@@ -135,40 +135,9 @@ describe('mesh mode: every peer the authority of its own objects', () => {
   });
 });
 
-/** In-memory mesh transports: messages queue until delivered. */
-class MemoryMesh {
-  readonly queue: { from: number; to: number; data: Uint8Array }[] = [];
-  private readonly handlers = new Map<number, (peer: number, data: unknown) => void>();
-  private readonly restartHandlers = new Map<number, (peer: number) => void>();
-  constructor(readonly ids: number[]) {}
-  /** `id`'s process restarted: the others are told (as the mesh's peer_restarted does). */
-  restarted(id: number): void {
-    for (const [at, h] of this.restartHandlers) if (at !== id) h(id);
-  }
-  transport(id: number): SyncTransport {
-    return {
-      ownId: () => id,
-      authority: () => 1,
-      peers: () => this.ids.filter((p) => p !== id),
-      send: (peer, data) => (this.queue.push({ from: id, to: peer, data: data.slice() }), true),
-      maxMessageSize: () => 65536,
-      onMessage: (h) => void this.handlers.set(id, h),
-      onPeerLeft: () => {},
-      onPeerRestarted: (h) => void this.restartHandlers.set(id, h),
-      close: () => void this.handlers.delete(id),
-    };
-  }
-  inject(from: number, to: number, data: unknown): void {
-    this.handlers.get(to)?.(from, data);
-  }
-  deliver(): void {
-    for (const m of this.queue.splice(0)) this.handlers.get(m.to)?.(m.from, m.data);
-  }
-}
-
 describe('mesh mode under hostile input', () => {
   function world() {
-    const net = new MemoryMesh([1, 2, 3]);
+    const net = new MemoryLinks([1, 2, 3], { mesh: true });
     const peers = [1, 2, 3].map((id) => new SyncPeer(net.transport(id), { schemas: SCHEMAS }));
     const errors: SyncErrorEvent[] = [];
     peers[0]!.on('sync_error', (e) => errors.push(e));
@@ -271,7 +240,7 @@ describe('mesh mode under hostile input', () => {
   });
 
   it('interest: an owner decides which of its objects each peer sees', () => {
-    const net = new MemoryMesh([1, 2, 3]);
+    const net = new MemoryLinks([1, 2, 3], { mesh: true });
     const p1 = new SyncPeer(net.transport(1), { schemas: SCHEMAS, interest: visibleWhen((peer, obj) => peer !== 3 || obj.id !== 1) });
     const others = [2, 3].map((id) => new SyncPeer(net.transport(id), { schemas: SCHEMAS }));
     p1.spawn(Shot, { pos: { x: 1, y: 0 }, ttl: 1 });
@@ -288,7 +257,7 @@ describe('mesh mode under hostile input', () => {
   });
 
   it('validates its options and refuses use after close', () => {
-    const net = new MemoryMesh([1, 2]);
+    const net = new MemoryLinks([1, 2], { mesh: true });
     expect(() => new SyncPeer(net.transport(1), { schemas: SCHEMAS, tickRate: 0 })).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
     expect(() => new SyncPeer(net.transport(1), { schemas: SCHEMAS, maxObjectsPerOwner: -1 })).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
     expect(() => new SyncPeer(net.transport(1), { schemas: SCHEMAS, inputSchema: Player } as never)).toThrow(expect.objectContaining({ code: ErrorCode.UNKNOWN_OPTION }));
