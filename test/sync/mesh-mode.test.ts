@@ -14,22 +14,11 @@ import { BitWriter } from '../../src/sync/bits.js';
 import { defineSchema, rpcTransport, SyncErrorCode, SyncPeer, t, visibleWhen, type HostObject, type SyncErrorEvent } from '../../src/sync/index.js';
 import type { SlotValue } from '../../src/sync/schema.js';
 import { writeEntryKind, writeSnapshotHeader, ENTRY_UPDATE } from '../../src/sync/wire.js';
-import { MemoryLinks, virtualMesh } from './harness.js';
+import { MemoryLinks, rng, virtualMesh } from './harness.js';
 
 const Player = defineSchema('player', { pos: t.vec2(t.quant(-500, 500, 0.01)), yaw: t.quant(-Math.PI, Math.PI, 0.001), hp: t.uint8, name: t.string(8) });
 const Shot = defineSchema('shot', { pos: t.vec2(t.quant(-500, 500, 0.01)), ttl: t.uint8 });
 const SCHEMAS = [Player, Shot];
-
-/** mulberry32: the test's own seeded dice. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const slotsOf = (objects: ReadonlyMap<number, { slots: SlotValue[] }>) => new Map([...objects].map(([id, o]) => [id, [...o.slots]]));
 

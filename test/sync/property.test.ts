@@ -9,7 +9,7 @@
 import { expect, it } from 'vitest';
 import { defineSchema, rpcTransport, SyncClient, SyncHost, t, visibleWhen, type HostObject } from '../../src/sync/index.js';
 import type { SlotValue } from '../../src/sync/schema.js';
-import { closeStar, virtualStar } from './harness.js';
+import { closeStar, rng, virtualStar } from './harness.js';
 
 const Thing = defineSchema('thing', {
   pos: t.vec2(t.quant(-500, 500, 0.01)),
@@ -21,17 +21,6 @@ const Thing = defineSchema('thing', {
   score: t.int32,
 });
 const Marker = defineSchema('marker', { at: t.vec3(t.int16), label: t.string(4) });
-
-/** mulberry32: a small seeded generator for the test's own dice. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 it('10 000 ticks, 200 random objects, 150 ms / jitter / 10 % loss / duplicates / reordering: every acknowledged tick matches the host', () => {
   const TICKS = 10_000;
