@@ -17,6 +17,8 @@
  *   - unbatched: every call is `immediate`, so one call = one SCTP message;
  *   - turn-batched: every call is `immediate: 'turn'`, so the calls made in one
  *     synchronous turn (up to 256 here) leave as one message at its end;
+ *   the RPC stages start once both endpoints call by method id (their hello
+ *   handshake done), so their messages have the raw stage's size;
  *   each round's ratios are taken against that round's raw figure, and the
  *   figures line has the medians over the rounds;
  * - batched: a 60 Hz Ticker (virtual clock, ticks run back to back) where each
@@ -240,11 +242,25 @@ async function meshPacketsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultiplay
   return rate;
 }
 
+/**
+ * Run `step` each turn until both endpoints call by method id (their hello
+ * handshake is done), so every measured message has the size the raw stage
+ * sends: before it, calls carry the method's name (a longer message).
+ */
+async function handshaken(ea: RpcEndpoint, eb: RpcEndpoint, step: () => void): Promise<void> {
+  const t0 = Date.now();
+  for (let i = 0; i < 3 || !ea.usesMethodIds(2) || !eb.usesMethodIds(1); i++) {
+    if (Date.now() - t0 > 15_000) throw new Error('bench/rpc: the RPC endpoints did not finish their handshake in 15 s');
+    step();
+    await tick();
+  }
+}
+
 /** Calls/s of `name` (immediate or turn-batched), PER_TURN calls per turn. */
 async function perCallCallsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer, name: 'moveNow' | 'moveTurn'): Promise<Rate & { messages: number }> {
   const counter = { n: 0, last: -1 };
   const [ea, eb] = endpoints(a, b, counter, turnSupported);
-  for (let i = 0; i < 3; i++) (ea.poll(), eb.poll(), ea.flush(), eb.flush(), await tick());
+  await handshaken(ea, eb, () => (ea.poll(), eb.poll(), ea.flush(), eb.flush()));
   const ch = a.getPeer(2)!.channels[0]!;
   const msgs0 = ea.getStats().messagesSent;
   const done = meter();
@@ -283,7 +299,7 @@ async function batchedCallsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultipla
     },
   });
   const receiver = new Ticker(eb, { rate: 60, clock });
-  for (let i = 0; i < 3; i++) (sender.step(), receiver.step(), await tick());
+  await handshaken(ea, eb, () => (sender.step(), receiver.step()));
   const msgs0 = ea.getStats().messagesSent;
   const t0 = performance.now();
   while (counter.n < BATCHED_CALLS) {

@@ -4,6 +4,10 @@
  *
  * Each server runs alone in its own child process (bench/lib/signaling-server.ts),
  * which measures its event-loop delay (`monitorEventLoopDelay`, p99), CPU and RSS.
+ * rtcmesh's server is the built `dist/` (what users run; `npm run build` first —
+ * with a `dist/` older than `src/` the sources are measured through tsx, and
+ * `rtcmesh_code` says so): BENCH_SIGNALING_FROM=src measures the sources
+ * through tsx, =<dir> another build's dist (before/after in one session).
  * The load comes from worker threads (bench/lib/signaling-load.ts, ≥ 2) so the
  * generator is not the bottleneck: N clients in lobbies (rings) of 8 join, then
  * each keeps 2 candidate messages in flight to its ring neighbour (each one
@@ -107,16 +111,27 @@ function ask<T>(target: ChildProcess | Worker, message: object, key: string): Pr
   });
 }
 
+/** Which rtcmesh code the server children ran (`dist`, `src (tsx)` or a dist directory). */
+let rtcmeshCode = '';
+
 async function startServer(kind: Kind, maxClients: number): Promise<{ child: ChildProcess; url: string }> {
   const child = fork(SERVER, [kind, String(maxClients)], {
-    // BENCH_SERVER_PROF=dir writes a CPU profile of each server process there.
-    execArgv: ['--import', 'tsx', '--expose-gc', '--max-old-space-size=4096', ...(process.env.BENCH_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`] : [])],
+    // BENCH_SERVER_PROF=dir: each server process writes a CPU profile of its measurement window there.
+    // BENCH_SERVER_FLAGS="--trace-gc …" adds Node/V8 flags to each server process.
+    execArgv: [
+      '--import',
+      'tsx',
+      '--expose-gc',
+      '--max-old-space-size=4096',
+      ...(process.env.BENCH_SERVER_FLAGS ? process.env.BENCH_SERVER_FLAGS.split(' ').filter(Boolean) : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const ready = await new Promise<{ url: string }>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as { url: string }));
+  const ready = await new Promise<{ url: string; code: string }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { url: string; code: string }));
     child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code} before listening`)));
   });
+  if (kind === 'rtcmesh') rtcmeshCode = ready.code;
   return { child, url: ready.url };
 }
 
@@ -161,6 +176,12 @@ async function runOne(kind: Kind, n: number, o: RunOptions): Promise<Result> {
     if (failed > 0) process.stderr.write(`${kind}: ${failed} of ${n} clients failed to join (${joined.find((j) => j.error)?.error})\n`);
 
     debug(`${kind} ${n}: joined in ${Math.round(connectMs)} ms; relay`);
+    if (process.env.BENCH_DEBUG) {
+      // Idle memory with every client joined, after a full GC (the server prints its breakdown).
+      await ask(child, { cmd: 'gc' }, 'gc');
+      const idle = (await ask<{ sample: Sample }>(child, { cmd: 'sample' }, 'sample')).sample;
+      debug(`${kind} ${n}: idle RSS ${Math.round((idle.rssKb - base.rssKb) / n * 100) / 100} kB/client after GC`);
+    }
     await Promise.all(workers.map((w) => ask(w, { cmd: 'start' }, 'start')));
     await sleep(o.warmupMs);
     await Promise.all([...workers.map((w) => ask(w, { cmd: 'reset' }, 'reset')), ask(child, { cmd: 'reset' }, 'reset')]);
@@ -269,8 +290,9 @@ export async function run(options: Partial<RunOptions> = {}): Promise<Record<str
     figures[`peerjs_server_us_per_relay_${requested}`] = anchor.serverUsPerRelay;
     figures[`cost_ratio_${requested}`] = round(median(byKind.peerjs.map((x, i) => x.serverUsPerRelay / Math.max(1e-9, byKind.rtcmesh[i]!.serverUsPerRelay))), 2);
   }
+  if (rtcmeshCode) figures.rtcmesh_code = rtcmeshCode;
   printTable(
-    `signaling: lobbies of ${o.lobbySize}, ${o.window} in flight per client, ${o.warmupMs} ms warm-up + ${o.durationMs} ms window, ${o.workers} load workers, median of ${o.runs} run(s)`,
+    `signaling (rtcmesh from ${rtcmeshCode || '?'}): lobbies of ${o.lobbySize}, ${o.window} in flight per client, ${o.warmupMs} ms warm-up + ${o.durationMs} ms window, ${o.workers} load workers, median of ${o.runs} run(s)`,
     ['server', 'clients', 'held', 'connect ms', 'relayed/s', 'lag p99 ms', 'timer lag p99', 'lag max ms', 'RSS kB/client', 'srv CPU %', 'srv µs/relay', 'gen busy %'],
     rows,
   );

@@ -11,6 +11,11 @@
  */
 import { createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
+import v8 from 'node:v8';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Server } from 'node:http';
 
 const kind = process.argv[2];
@@ -30,11 +35,56 @@ const ticker = setInterval(() => {
   expected = now + 10;
 }, 10);
 
+/**
+ * The rtcmesh code to measure: the built `dist/` (what users run, compiled by
+ * tsc) unless BENCH_SIGNALING_FROM=src, or =<dir> for another build's
+ * `dist` directory (before/after comparisons in one session). Running the sources through tsx
+ * measures tsx's output instead: its keepNames wraps every function created
+ * at run time with a `name` definition (CPU, and a dictionary-mode property
+ * store of ~256 B on each of the server's per-socket closures). A `dist/` older
+ * than any source is not measured: the sources are, through tsx, and the
+ * figures say so (`rtcmesh_code`).
+ */
+/** Which rtcmesh code is measured (reported to the bench with `ready`). */
+let code = 'dist';
+function signalingEntry(): string {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const from = process.env.BENCH_SIGNALING_FROM;
+  if (from === 'src') code = 'src (tsx)';
+  if (from === 'src') return pathToFileURL(join(root, 'src/entries/signaling.ts')).href;
+  // Another build (a directory holding entries/signaling.js), to compare before/after in one session.
+  if (from) code = from;
+  if (from) return pathToFileURL(join(from, 'entries/signaling.js')).href;
+  const stale: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(join(root, 'src', dir), { withFileTypes: true })) {
+      const rel = join(dir, e.name);
+      if (e.isDirectory()) walk(rel);
+      else if (rel.endsWith('.ts') && !rel.endsWith('.d.ts')) {
+        const out = join(root, 'dist', rel.replace(/\.ts$/, '.js'));
+        if (!existsSync(out) || statSync(out).mtimeMs < statSync(join(root, 'src', rel)).mtimeMs) stale.push(rel);
+      }
+    }
+  };
+  walk('.');
+  if (stale.length > 0) {
+    process.stderr.write(
+      `bench/signaling: dist/ is missing or older than src/ (${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', …' : ''}): measuring the sources through tsx instead ("npm run build" to measure what users run)\n`,
+    );
+    code = 'src (tsx)';
+    return pathToFileURL(join(root, 'src/entries/signaling.ts')).href;
+  }
+  return pathToFileURL(join(root, 'dist/entries/signaling.js')).href;
+}
+
 let stop: () => Promise<void>;
+let outbox: { writes: number; frames: number } | undefined;
+let outboxAtReset = { writes: 0, frames: 0 };
+let samplesSinceReset = 0;
 let url: string;
 
 if (kind === 'rtcmesh') {
-  const { SignalingServer } = await import('../../src/entries/signaling.js');
+  const { SignalingServer } = (await import(signalingEntry())) as typeof import('../../src/entries/signaling.js');
   const server = new SignalingServer({
     maxConnections: maxClients + 100,
     maxLobbies: 1_000_000,
@@ -47,6 +97,8 @@ if (kind === 'rtcmesh') {
     lobbyCreationRate: { count: 1_000_000_000, windowMs: 1 },
   });
   const address = await server.listen({ port: 0, host: '127.0.0.1' });
+  // BENCH_DEBUG: how well output coalesced (the outbox's counters; internal, read for the bench only).
+  outbox = (server as unknown as { outbox?: { writes: number; frames: number } }).outbox;
   url = address.url;
   stop = () => server.close({ reason: 'bench over', reconnect: false });
 } else if (kind === 'peerjs') {
@@ -69,17 +121,44 @@ if (kind === 'rtcmesh') {
   throw new Error(`unknown server kind "${kind}"; expected rtcmesh or peerjs`);
 }
 
+// BENCH_SERVER_PROF=dir: a CPU profile of the measurement window (from reset to stop), written there.
+const profiler = process.env.BENCH_SERVER_PROF ? new inspector.Session() : undefined;
+if (profiler) mkdirSync(process.env.BENCH_SERVER_PROF!, { recursive: true });
+let profiling = false;
+function startProfile(): void {
+  if (!profiler || profiling) return;
+  profiling = true;
+  profiler.connect();
+  profiler.post('Profiler.enable', () => profiler.post('Profiler.start'));
+}
+function stopProfile(): void {
+  if (!profiler || !profiling) return;
+  profiling = false;
+  profiler.post('Profiler.stop', (err, r) => {
+    if (!err) writeFileSync(join(process.env.BENCH_SERVER_PROF!, `${kind}-${Date.now()}.cpuprofile`), JSON.stringify(r.profile));
+  });
+}
+
 process.on('message', (m: { cmd: string }) => {
   if (m.cmd === 'reset') {
+    startProfile();
+    samplesSinceReset = 0;
+    if (outbox) outboxAtReset = { writes: outbox.writes, frames: outbox.frames };
     lag.reset();
     timerLag.reset();
     send({ reset: true });
   } else if (m.cmd === 'sample') {
     const cpu = process.cpuUsage();
+    if (++samplesSinceReset === 2) stopProfile(); // the window ends at its second sample
+    // A loop blocked since before the window (reset and sample read in the same turn) left no sample
+    // in either histogram: the stall under way is then the figure, not 0.
+    const stalled = Math.max(0, performance.now() - expected);
+    if (timerLag.count === 0) timerLag.record(Math.max(1, Math.round(stalled * 1000)));
+    const noLag = lag.count === 0;
     send({
       sample: {
-        lagP99Ms: lag.percentile(99) / 1e6,
-        lagMaxMs: lag.max / 1e6,
+        lagP99Ms: noLag ? stalled : lag.percentile(99) / 1e6,
+        lagMaxMs: noLag ? stalled : lag.max / 1e6,
         lagSamples: lag.count,
         timerLagP99Ms: timerLag.count > 0 ? timerLag.percentile(99) / 1000 : 0,
         timerLagMaxMs: timerLag.count > 0 ? timerLag.max / 1000 : 0,
@@ -87,8 +166,19 @@ process.on('message', (m: { cmd: string }) => {
         cpuS: (cpu.user + cpu.system) / 1e6,
       },
     });
+    if (process.env.BENCH_DEBUG) {
+      // Where the memory is (BENCH_DEBUG=1): process figures and V8 heap spaces, in kB.
+      const kb = (n: number) => Math.round(n / 1024);
+      const mu = process.memoryUsage();
+      const spaces = v8.getHeapSpaceStatistics().map((sp) => `${sp.space_name}=${kb(sp.space_used_size)}/${kb(sp.space_size)}`);
+      const w = outbox ? outbox.writes - outboxAtReset.writes : 0;
+      if (w > 0) process.stderr.write(`[${kind}] since reset: ${w} socket writes, ${Math.round(((outbox!.frames - outboxAtReset.frames) / w) * 100) / 100} frames per write\n`);
+      process.stderr.write(`[${kind}] rss=${kb(mu.rss)} heapUsed=${kb(mu.heapUsed)} heapTotal=${kb(mu.heapTotal)} external=${kb(mu.external)} arrayBuffers=${kb(mu.arrayBuffers)} ${spaces.join(' ')}\n`);
+    }
   } else if (m.cmd === 'gc') {
     (globalThis as { gc?: () => void }).gc?.();
+    // BENCH_HEAP_SNAPSHOT=dir: a heap snapshot at every requested GC (idle, and with every client joined under BENCH_DEBUG).
+    if (process.env.BENCH_HEAP_SNAPSHOT) v8.writeHeapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}/${kind}-${Date.now()}.heapsnapshot`);
     send({ gc: true });
   } else if (m.cmd === 'stop') {
     lag.disable();
@@ -98,4 +188,4 @@ process.on('message', (m: { cmd: string }) => {
 });
 // Never outlive the bench (killed, crashed): the IPC channel closes with it.
 process.on('disconnect', () => process.exit(0));
-send({ ready: true, url });
+send({ ready: true, url, code: kind === 'rtcmesh' ? code : 'peer' });

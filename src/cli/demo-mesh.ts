@@ -1,20 +1,26 @@
 /**
  * `rtcmesh demo` (what `npm start` runs): the arena game on loopback. An
- * embedded signaling server, a host process and N-1 bot processes
- * (node-datachannel) join one lobby; bots move, the host replicates every
- * position each tick (RPC snapshots from a Ticker), chat goes over reliable
- * RPC. The game page is served on http://127.0.0.1:PORT so a person can play
- * in the same lobby. The terminal shows a per-link table (RTT from the
- * heartbeat ping, packets/s, bytes/s, loss, candidates, reconnects). A peer
- * process that dies (try `kill -9`) is detected by the others and restarted.
+ * embedded signaling server, a host process (`Mesh.host`, id 1) and N-1 bot
+ * processes (`Mesh.join`, node-datachannel) form one mesh lobby; bots stream
+ * their stick to the host through the sync input stream, the host moves
+ * every player and orb and replicates them with the sync layer (delta
+ * snapshots per client, spatial interest), chat goes over reliable RPC. The
+ * game page is served on http://127.0.0.1:PORT so a person can play in the
+ * same lobby. The terminal shows a per-link table (RTT from the heartbeat
+ * ping, packets/s, bytes/s, loss, candidates, reconnects) and a per-peer sync
+ * table (objects, bytes per tick per client, acks, input lag). A peer process
+ * that dies (try `kill -9`) is detected by the others and restarted; a
+ * restarted host reclaims id 1 with the demo's host key.
  * `--virtual` runs the same game on the virtual network (demo/virtual-run.ts).
  * @module
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { SignalingServer } from '../signaling/drivers/server.js';
 import type { ParentMessage, PeerMessage } from './demo/messages.js';
 import { Screen } from './demo/screen.js';
 import { StatsBoard, type DemoSummary } from './demo/stats-board.js';
+import { syncLine } from './demo/sync-board.js';
 
 /** Options of {@link runMeshDemo} (parsed and validated by the CLI). */
 export interface MeshDemoOptions {
@@ -59,17 +65,19 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<DemoSummary> {
   }
 
   const board = new StatsBoard();
+  const hostKey = randomBytes(16).toString('hex'); // lets a restarted host process reclaim id 1
   const children = new Map<string, ChildProcess>();
   const joined = new Set<string>();
   let stopping = false;
   const names = ['host', ...Array.from({ length: o.peers - 1 }, (_, i) => `bot${i + 1}`)];
+  board.order = names;
   const expectedLinks = (o.peers * (o.peers - 1)) / 2;
   let formed = false;
   const guestsSeen = new Set<string>();
 
   const start = (name: string): Promise<void> =>
     new Promise((resolve, reject) => {
-      const child = fork(PEER_PROCESS, [url, o.lobby, name, name === 'host' ? 'host' : 'bot'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(PEER_PROCESS, [url, o.lobby, name, name === 'host' ? 'host' : 'bot', hostKey], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       children.set(name, child);
       child.on('message', (m: PeerMessage) => {
         if (m.type === 'joined') {
@@ -78,7 +86,7 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<DemoSummary> {
           if (!stopping) screen.line(`${name} joined as peer ${m.id} (pid ${child.pid})`);
           resolve();
         } else if (m.type === 'stats') {
-          board.report(name, m.id, m.links, m.counters, m.players, performance.now());
+          board.report(name, m.id, m.links, m.counters, m.players, performance.now(), m.sync);
           // Players the demo did not start (a person on the page, your own code).
           for (const p of m.players) {
             const key = `${name}>${p.id}`;
@@ -144,6 +152,7 @@ export async function runMeshDemo(o: MeshDemoOptions): Promise<DemoSummary> {
   await web?.close();
   await server.close();
   if (!o.json) screen.line(`\nsummary: ${summary.peers} peers, ${summary.links} link${summary.links === 1 ? "" : "s"}, rtt p50 ${summary.rtt_p50_ms} ms p99 ${summary.rtt_p99_ms} ms, ${summary.msgs} messages, ${summary.lost_reliable} reliable lost, ${summary.reconnects} reconnects, ${summary.restarts} restarts`);
+  if (!o.json) screen.line(syncLine(summary));
   screen.line(`stopped (${why}): closed every peer process, the page and the server`);
   if (o.json) write(`${JSON.stringify(summary)}\n`);
   return summary;

@@ -79,10 +79,11 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestReport> {
       member.id = result.id;
       for (const p of result.peers) member.peers.add(p);
       members.push(member);
+      progress.tick(true);
     } catch (err) {
       fail(err instanceof Error ? err.message : String(err));
+      progress.tick(false);
     }
-    progress.tick();
   };
   await Promise.all(
     Array.from({ length: Math.min(o.concurrency, o.clients) }, async () => {
@@ -147,22 +148,25 @@ function round(n: number): number {
 }
 
 /** A one-line bar redrawn in place on a TTY; a line per 10 % elsewhere. */
-function progressBar(o: LoadtestOptions, total: number): { tick(): void; done(): void } {
+/** Join progress: attempts drive the bar, successes are what it reports as joined. */
+function progressBar(o: LoadtestOptions, total: number): { tick(joined: boolean): void; done(): void } {
   let count = 0;
+  let ok = 0;
   let lastDecile = -1;
   const draw = () => {
     const width = 30;
     const filled = Math.round((count / total) * width);
-    o.out(`\rjoining [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${count}/${total}`);
+    o.out(`\rjoining [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${ok}/${total} joined${count > ok ? `, ${count - ok} failed` : ''}`);
   };
   return {
-    tick() {
+    tick(joined) {
       count++;
+      if (joined) ok++;
       if (o.tty) return draw();
       const decile = Math.floor((count / total) * 10);
       if (decile !== lastDecile) {
         lastDecile = decile;
-        o.out(`joined ${count}/${total}\n`);
+        o.out(`joined ${ok}/${total}${count > ok ? ` (${count - ok} failed)` : ''}\n`);
       }
     },
     done() {

@@ -87,9 +87,9 @@ export function buildProgram(io: CliIo = processIo): Command {
 
   program
     .command('demo')
-    .summary('the arena game: signaling server, host and bot processes, game page, live link stats')
+    .summary('the arena game: signaling server, host and bot processes, game page, live link and sync stats')
     .description(
-      'Start an embedded signaling server, a host process and bot processes (real WebRTC, node-datachannel) playing a small arena game in one lobby on loopback, serve the game page so you can play too, and show a live per-link table. kill -9 a peer process to watch detection and recovery. --virtual runs the same game on the virtual network.',
+      'Start an embedded signaling server, a host process (Mesh.host, peer 1) and bot processes (Mesh.join; real WebRTC, node-datachannel) playing a small arena game in one mesh lobby on loopback: bots stream inputs to the host, the host replicates players and orbs with the sync layer (delta snapshots, spatial interest), chat goes over RPC. Serves the game page so you can play too, and shows live per-link and per-peer sync tables. kill -9 a peer process (the host too) to watch detection and recovery. --virtual runs the same game on the virtual network.',
     )
     .addOption(new Option('--peers <n>', 'players started by the demo (the host and n-1 bots)').argParser(integer(2, 32)).default(4))
     .addOption(new Option('--seconds <s>', 'stop after S seconds (0 = until Ctrl-C; --virtual: simulated seconds, default 10)').argParser(decimal(0, 86_400)).default(0))
@@ -102,7 +102,7 @@ export function buildProgram(io: CliIo = processIo): Command {
     .addOption(new Option('--jitter <ms>', 'virtual: jitter').argParser(decimal(0, 10_000)).default(5))
     .addOption(new Option('--loss <p>', 'virtual: packet loss, 0..1').argParser(decimal(0, 0.9)).default(0.02))
     .addOption(new Option('--seed <n>', 'virtual: random seed').argParser(integer(0, 2 ** 31 - 1)).default(1))
-    .addOption(new Option('--json', 'print one JSON summary line last (peers, links, rtt_p50_ms, rtt_p99_ms, msgs, lost_reliable, reconnects)'))
+    .addOption(new Option('--json', 'print one JSON summary line last (peers, links, rtt_p50_ms, rtt_p99_ms, msgs, lost_reliable, reconnects, restarts, sync_objects, sync_objects_min, sync_players_min, sync_bytes_per_client_tick, msgpack_full_bytes_per_client_tick, sync_ratio_vs_full, sync_acked, sync_input_lag_ms_p50, sync_errors…)'))
     .addHelpText(
       'after',
       examples(['rtcmesh demo                               # then open the printed http://127.0.0.1:PORT/', 'rtcmesh demo --peers 6 --seconds 30', 'rtcmesh demo --seconds 10 --json', 'rtcmesh demo --virtual --latency 80 --jitter 20 --loss 0.05 --seconds 60']),

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { createMetrics, type Metrics } from '../metrics/index.js';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { SignalingServer, type SignalingServerOptions } from '../signaling/drivers/server.js';
+import { CliError, ExitCode } from './exit-codes.js';
 
 export const SERVE_USAGE = `usage: rtcmesh serve [options]
 
@@ -218,7 +219,13 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
     health.on('process_dead', (processId, peers) => log('process_dead', { process: processId, peers_taken_over: peers }));
   }
 
-  const address = await server.listen({ port, host });
+  const address = await server.listen({ port, host }).catch((err: unknown) => {
+    // An unreachable Redis is a network failure (exit 3), like a port in use.
+    if (server.redis && /cannot connect to Redis/.test(err instanceof Error ? err.message : '')) {
+      throw new CliError(err instanceof Error ? err.message : String(err), ExitCode.NETWORK, 'is Redis running at the --redis URL, reachable from this machine?');
+    }
+    throw err;
+  });
   io.out(`rtcmesh signaling server listening on ${address.url} (bound to ${address.host}:${address.port})`);
   if (server.redis) io.out(`sharing lobbies through Redis as process ${server.redis.processId}`);
 

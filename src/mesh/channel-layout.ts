@@ -19,8 +19,8 @@ import { TransferMode } from './types.js';
 
 /** First stream id reserved for rtcmesh control channels. */
 export const RESERVED_CHANNEL_ID_BASE = 1000;
-/** Most custom channels a mesh may declare (ids 4..259). */
-export const MAX_CUSTOM_CHANNELS = 256;
+/** Most custom channels a mesh may declare (ids 4..258), so every one has a transferChannel / RPC channel number (1..255). */
+export const MAX_CUSTOM_CHANNELS = 255;
 
 /** One channel of the layout. */
 export interface ChannelSpec {

@@ -83,12 +83,14 @@ export class LinkChannels {
 
   /** Move received packets from the channels to the inboxes, stripping session headers. */
   pull(): void {
-    for (let i = 0; i < this.channels.length; i++) {
-      const channel = this.channels[i]!;
-      const inbox = this.inbox[i]!;
+    const channels = this.channels;
+    for (let i = 0; i < channels.length; i++) {
+      const channel = channels[i]!;
+      if (channel.getAvailablePacketCount() === 0) continue; // the common case: called for every packet read
       const recv = this.recvSessions[i];
-      const counters = this.counters[i]!;
       if (recv && this.gated) continue;
+      const inbox = this.inbox[i]!;
+      const counters = this.counters[i]!;
       while (inbox.length < INBOX_LIMITS.maxPackets) {
         const raw = channel.getPacket();
         if (raw === undefined) break;

@@ -342,7 +342,9 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * connected peer except the excluded one; a failure for one peer is counted
    * and reported with `send_failed`, not thrown. While a peer's link is being
    * reconnected, reliable packets are held for it and unreliable ones dropped
-   * (counted in its link stats).
+   * (counted in its link stats). `data` is not kept once the call returns
+   * (it is copied into the replay buffer or by the engine): the caller may
+   * reuse it.
    * @throws RtcmeshError, checked in this order: INVALID_ARGUMENT when `data`
    *   is not a Uint8Array; INVALID_STATE before initialisation or while the
    *   status is DISCONNECTED (a client that lost the server); INVALID_ARGUMENT
@@ -404,22 +406,23 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
 
   /**
    * Sender of the NEXT available packet (the one {@link getPacket} returns
-   * next), as Godot's `get_packet_peer()`; 0 when none is queued.
+   * next), as Godot's `get_packet_peer()`; 0 when none is queued. As in
+   * Godot, a packet once described stays the next one until `getPacket()`
+   * takes it, whatever arrives meanwhile.
    */
   getPacketPeer(): number {
-    return this.reader.peek(this.links)?.link.id ?? 0;
+    return this.reader.peek(this.links)?.id ?? 0;
   }
 
   /** Transfer channel of the next available packet (0 for the three default channels, and when none is queued). */
   getPacketChannel(): number {
-    const next = this.reader.peek(this.links);
-    return next ? transferChannelOf(next.index) : 0;
+    return this.reader.peek(this.links) ? transferChannelOf(this.reader.nextChannelIndex) : 0;
   }
 
   /** Transfer mode of the next available packet; with none queued, the mode of the packet read last (RELIABLE before any). */
   getPacketMode(): TransferMode {
     const next = this.reader.peek(this.links);
-    return next ? next.link.io.specs[next.index]!.mode : this.reader.last.mode;
+    return next ? next.io.specs[this.reader.nextChannelIndex]!.mode : this.reader.last.mode;
   }
 
   // ---- the tick ----------------------------------------------------------

@@ -3,6 +3,10 @@
  * next. Peers are visited in fair round-robin (the order refreshed by
  * `poll()` after peers were added or removed), each peer's channels in index
  * order; only connected links are read.
+ *
+ * The packet found by a look-ahead ({@link PacketReader.peek}) is remembered
+ * until it is read, so `getPacketPeer/Channel/Mode` and `getPacket` cost one
+ * search per packet between them, and always describe the same packet.
  * @module
  */
 import { TransferMode } from './constants.js';
@@ -23,10 +27,16 @@ export class PacketReader {
   private stale = false;
   /** The packet last returned by {@link read}. */
   readonly last: PacketOrigin = { peer: 0, index: 0, mode: TransferMode.RELIABLE };
+  /** The link of the next packet found by {@link peek} (undefined: not looked for yet, or none then). */
+  private nextLink: MeshLink | undefined = undefined;
+  /** Its channel index and position in {@link order}. */
+  private nextIndex = 0;
+  private nextAt = 0;
 
   /** Peers were added or removed: take the new order on the next {@link refresh}. */
   invalidate(): void {
     this.stale = true;
+    this.nextLink = undefined;
   }
 
   /** Whether the order waits for a refresh. */
@@ -38,6 +48,7 @@ export class PacketReader {
   refresh(ids: Iterable<number>): void {
     if (!this.stale) return;
     this.stale = false;
+    this.nextLink = undefined;
     this.order = [...ids];
     if (this.next >= this.order.length) this.next = 0;
   }
@@ -54,29 +65,49 @@ export class PacketReader {
   }
 
   /**
-   * Where the next packet waits (the link and channel index) without taking
-   * it, or undefined when none waits. {@link read} returns exactly this one.
+   * The link where the next packet waits, without taking it (its channel
+   * index is then {@link nextChannelIndex}), or undefined when none waits.
+   * {@link read} returns exactly this packet.
    */
-  peek(links: ReadonlyMap<number, MeshLink>): { link: MeshLink; index: number; at: number } | undefined {
+  peek(links: ReadonlyMap<number, MeshLink>): MeshLink | undefined {
+    const known = this.nextLink;
+    // Still at the head of its inbox: only read() takes packets from an inbox, and it forgets this one.
+    if (known !== undefined && known.connected && known.io.inbox[this.nextIndex]!.length > 0) return known;
+    this.nextLink = undefined;
     const order = this.order;
-    for (let k = 0; k < order.length; k++) {
-      const at = (this.next + k) % order.length;
+    const n = order.length;
+    let at = this.next;
+    for (let k = 0; k < n; k++, at = at + 1 === n ? 0 : at + 1) {
       const link = links.get(order[at]!);
-      if (!link || !link.connected) continue;
+      if (link === undefined || !link.connected) continue;
       link.io.pull();
       const inbox = link.io.inbox;
-      for (let i = 0; i < inbox.length; i++) if (inbox[i]!.length > 0) return { link, index: i, at };
+      for (let i = 0; i < inbox.length; i++) {
+        if (inbox[i]!.length > 0) {
+          this.nextLink = link;
+          this.nextIndex = i;
+          this.nextAt = at;
+          return link;
+        }
+      }
     }
     return undefined;
   }
 
+  /** Channel index of the packet {@link peek} found (meaningful only right after it returned a link). */
+  get nextChannelIndex(): number {
+    return this.nextIndex;
+  }
+
   /** Next packet, recording its origin in {@link last}; undefined when none waits. */
   read(links: ReadonlyMap<number, MeshLink>): Uint8Array | undefined {
-    const next = this.peek(links);
-    if (!next) return undefined;
-    const { link, index, at } = next;
+    const link = this.peek(links);
+    if (link === undefined) return undefined;
+    const index = this.nextIndex;
     const data = link.io.inbox[index]!.shiftData()!;
-    this.next = (at + 1) % this.order.length;
+    this.nextLink = undefined;
+    const at = this.nextAt + 1;
+    this.next = at >= this.order.length ? 0 : at;
     const last = this.last;
     last.peer = link.id;
     last.index = index;
@@ -89,6 +120,7 @@ export class PacketReader {
     this.order = [];
     this.next = 0;
     this.stale = false;
+    this.nextLink = undefined;
     this.last.peer = 0;
     this.last.index = 0;
     this.last.mode = TransferMode.RELIABLE;

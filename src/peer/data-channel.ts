@@ -276,9 +276,10 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
     return this.init.label;
   }
 
-  /** SCTP stream id; -1 before an in-band channel is assigned one. */
+  /** SCTP stream id; 65535 until an in-band channel is assigned one (as Godot reports it). */
   getId(): number {
-    return safeNumber(() => this.engine.id(), this.init.id ?? -1);
+    const id = safeNumber(() => this.engine.id(), this.init.id ?? -1);
+    return id >= 0 ? id : 65535;
   }
 
   isOrdered(): boolean {

@@ -156,6 +156,7 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
         localDescription: (type, sdp) =>
           live(() => {
             this.emitted[type] = sdp;
+            this.setSignalingState(type === 'offer' ? SignalingState.HAVE_LOCAL_OFFER : SignalingState.STABLE);
             this.dispatcher.post(() => this.emit('session_description_created', type, sdp));
           }),
         localCandidate: (mid, index, candidate) =>
@@ -178,7 +179,8 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
               );
             }
           }),
-        signalingStateChange: (state) => live(() => this.setSignalingState(SIGNALING_STATES[state] ?? SignalingState.STABLE)),
+        // Offer/answer states are tracked here, in call order (engines report them late and out of order).
+        signalingStateChange: (state) => live(() => state.includes('pranswer') && this.setSignalingState(SIGNALING_STATES[state])),
         remoteError: (kind, message) =>
           live(() => {
             if (kind === 'candidate') this.candidateErrors++;
@@ -361,6 +363,9 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     }
     this.negotiationStarted = true;
     this.remoteDescriptionSet = true;
+    if (type === 'answer' || this.emitted.answer === undefined) {
+      this.setSignalingState(type === 'offer' ? SignalingState.HAVE_REMOTE_OFFER : SignalingState.STABLE);
+    }
     if (type === 'answer') {
       this.awaitingAnswer = false;
       this.releaseHeldCandidates();

@@ -13,6 +13,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
+import { WebRTCMultiplayerPeer } from '../mesh/multiplayer-peer.js';
 import { ConnectionStatus, MAX_PEER_ID, type MultiplayerPeer, type TransferMode } from '../mesh/types.js';
 import { realClock, type Clock } from '../util/clock.js';
 import type { Pollable } from '../util/sans-io.js';
@@ -109,7 +110,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     this.requests = new RequestTable(
       (p) => new RtcmeshError(ErrorCode.TIMEOUT, `request("${p.name}") to peer ${p.peer} got no answer in time; raise timeoutMs or check that the peer polls its endpoint`),
     );
-    this.outbox = new Outbox(this.state, this.handshake, this.effectiveMaxMessageSize(), o.turnScheduler ?? microtaskTurn);
+    this.outbox = new Outbox(this.state, this.handshake, this.effectiveMaxMessageSize(), o.turnScheduler ?? microtaskTurn, mesh instanceof WebRTCMultiplayerPeer);
     this.relay = new StarRelay(this.state, this.handshake, this.outbox, (frame, arrival) => this.dispatcher.handleFrame(frame, arrival, false));
     this.dispatcher = new Dispatcher(this.state, this.handshake, this.relay, this.requests, this.outbox);
     this.state.refreshTopology();
@@ -286,7 +287,9 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   dispatchInbound(): void {
     const mesh = this.mesh;
     const p = this.packet;
-    while (mesh.getAvailablePacketCount() > 0 && takePacket(mesh, p)) {
+    // Counting once is enough: takePacket says when the mesh has nothing more (counting per packet visits every link).
+    if (mesh.getAvailablePacketCount() === 0) return;
+    while (takePacket(mesh, p)) {
       const data = p.data!;
       p.data = undefined;
       this.receive(data, p.peer, p.channel, p.mode);

@@ -13,12 +13,18 @@ const view = () => new DataView(scratch.buffer);
 let dv = view();
 let pos = 0;
 
+/** Views of `scratch[0, n)` by length `n` (made once per scratch buffer; see {@link fastEncodeMessageView}). */
+let views: (Uint8Array | undefined)[] = [];
+/** Longest message whose view is kept. */
+const MAX_KEPT_VIEW = 1024;
+
 function ensure(n: number): void {
   if (pos + n <= scratch.length) return;
   const next = new Uint8Array(Math.max(scratch.length * 2, pos + n));
   next.set(scratch.subarray(0, pos));
   scratch = next;
   dv = view();
+  views = [];
 }
 
 function writeNumber(v: number): void {
@@ -170,6 +176,16 @@ function copyOut(n: number): Uint8Array {
   return out;
 }
 
+/** Write `header` then the call frame into the scratch buffer; false when it does not take the fast path or is longer than `maxLength`. */
+function writeMessage(header: Uint8Array, maxLength: number, kind: number, method: number | string, args: readonly unknown[], requestId: number | undefined): boolean {
+  const h = header.length;
+  pos = 0;
+  ensure(h);
+  for (let i = 0; i < h; i++) scratch[i] = header[i]!;
+  pos = h;
+  return writeCall(kind, method, args, requestId) && pos <= maxLength;
+}
+
 /**
  * A whole one-frame message: `header` then the call frame of
  * {@link fastEncodeCall}, encoded in the reused scratch buffer and copied out
@@ -184,11 +200,26 @@ export function fastEncodeMessage(
   args: readonly unknown[],
   requestId?: number,
 ): Uint8Array | undefined {
-  const h = header.length;
-  pos = 0;
-  ensure(h);
-  for (let i = 0; i < h; i++) scratch[i] = header[i]!;
-  pos = h;
-  if (!writeCall(kind, method, args, requestId) || pos > maxLength) return undefined;
-  return copyOut(pos);
+  return writeMessage(header, maxLength, kind, method, args, requestId) ? copyOut(pos) : undefined;
+}
+
+/**
+ * {@link fastEncodeMessage} without the copy: a view of the reused scratch
+ * buffer, valid only until the next encode. For a consumer that is done with
+ * the bytes when its call returns (a mesh whose `putPacket` copies them into
+ * its replay buffer or hands them to an engine, which copies them): no array
+ * and no copy per message (views are kept by length).
+ */
+export function fastEncodeMessageView(
+  header: Uint8Array,
+  maxLength: number,
+  kind: number,
+  method: number | string,
+  args: readonly unknown[],
+  requestId?: number,
+): Uint8Array | undefined {
+  if (!writeMessage(header, maxLength, kind, method, args, requestId)) return undefined;
+  const n = pos;
+  if (n > MAX_KEPT_VIEW) return scratch.subarray(0, n);
+  return (views[n] ??= scratch.subarray(0, n));
 }

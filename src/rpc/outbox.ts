@@ -6,8 +6,9 @@
  *
  * Three ways a call leaves (its RPC's `immediate`): at the tick's flush
  * (batched); at once (`true`: when nothing is batched before it on that link
- * and channel, its whole message is encoded and copied once into an array of
- * exactly its size, handed to the mesh: one send per call); or at the end of the
+ * and channel, its whole message is encoded and handed to the mesh: one send
+ * per call, from the encoder's buffer when rtcmesh's own mesh takes it, else
+ * copied once into an array of exactly its size); or at the end of the
  * synchronous turn (`'turn'`: batched, and the batches it touched are flushed
  * by a {@link TurnScheduler} callback).
  * @module
@@ -17,7 +18,7 @@ import { TransferMode } from '../mesh/types.js';
 import { Batcher, channelKey, type OutMessage } from './batcher.js';
 import { encode, encodeHeader } from './codec.js';
 import type { TurnScheduler } from './drivers/turn.js';
-import { fastEncodeCall, fastEncodeMessage } from './fast-encode.js';
+import { fastEncodeCall, fastEncodeMessage, fastEncodeMessageView } from './fast-encode.js';
 import type { Handshake } from './handshake.js';
 import type { RpcEntry } from './registry.js';
 import { CALL, RELAY, REQUEST, type EndpointState } from './state.js';
@@ -46,6 +47,12 @@ export class Outbox {
     private readonly handshake: Handshake,
     maxMessageSize: number,
     private readonly scheduleTurn: TurnScheduler,
+    /**
+     * The mesh keeps no packet after `putPacket` returns (rtcmesh's own: it
+     * copies into its replay buffer or the engine copies): an immediate call
+     * to one peer is then sent from the encoder's scratch buffer, uncopied.
+     */
+    private readonly meshCopies = false,
   ) {
     this.batcher = new Batcher(maxMessageSize, () => this.header());
   }
@@ -164,6 +171,13 @@ export class Outbox {
     return fastEncodeMessage(header, header.length + this.batcher.maxFrameSize, requestId === undefined ? CALL : REQUEST, method, args, requestId);
   }
 
+  /** {@link directMessage} for one send right now: uncopied when the mesh copies (see {@link meshCopies}). */
+  private directMessageForOne(method: number | string, args: unknown[], requestId: number | undefined): Uint8Array | undefined {
+    if (!this.meshCopies) return this.directMessage(method, args, requestId);
+    const header = this.header();
+    return fastEncodeMessageView(header, header.length + this.batcher.maxFrameSize, requestId === undefined ? CALL : REQUEST, method, args, requestId);
+  }
+
   /**
    * Send an immediate call to `link` as its own message with one mesh send,
    * when nothing is batched before it there (order) and it takes the fast
@@ -171,7 +185,8 @@ export class Outbox {
    */
   private sendDirect(link: number, entry: RpcEntry, method: number | string, args: unknown[], requestId: number | undefined): boolean {
     if (!this.batcher.isEmpty(link, entry.channel, entry.transferMode)) return false;
-    const message = this.directMessage(method, args, requestId);
+    // Sent to one peer before anything else can encode (a broadcast shares one message over several sends: copied).
+    const message = this.directMessageForOne(method, args, requestId);
     if (message === undefined) return false;
     this.state.stats.framesSent++;
     this.sendOne(link, entry.channel, entry.transferMode, message);

@@ -75,8 +75,8 @@ export class Session implements SignalingSession {
   windowDropped = 0;
   windowBytes = 0;
   joinTimer: Deadline | undefined;
-  /** Sessions waiting for this one's liveness check (`probe`). */
-  readonly probers = new Set<Session>();
+  /** Sessions waiting for this one's liveness check (`probe`); created on the first probe (most sessions are never probed). */
+  probers: Set<Session> | undefined = undefined;
   /** A liveness check of this session is under way. */
   checking = false;
 

@@ -323,7 +323,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
     if (!target) return;
     const ts = target.session;
     if (!ts) return; // detached: announced to every member that sees it
-    ts.probers.add(s);
+    (ts.probers ??= new Set()).add(s);
     if (ts.checking) return;
     ts.checking = true;
     const answer = () => this.answerProbes(ts);
@@ -338,8 +338,8 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
   private answerProbes(ts: Session): void {
     ts.checking = false;
     const peer = ts.peer;
-    const probers = [...ts.probers];
-    ts.probers.clear();
+    const probers = ts.probers ? [...ts.probers] : [];
+    ts.probers = undefined;
     if (!peer || ts.isClosed) return;
     const text = JSON.stringify({ type: 'peer_alive', id: peer.id } satisfies ServerMessage);
     for (const p of probers) if (p.peer?.lobby === peer.lobby) this.out.safeSend(p, text);

@@ -129,6 +129,8 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     this.maxQueuedInputs = o.maxQueuedInputs === undefined ? 128 : checkInt(o.maxQueuedInputs, 1, 65536, 'SyncHost options.maxQueuedInputs');
     transport.onMessage((peer, data) => this.receive(peer, data));
     transport.onPeerLeft((peer) => this.forgetPeer(peer));
+    // A restarted peer holds nothing and numbers its inputs from 1 again: start it over (a reset at the next tick).
+    transport.onPeerRestarted?.((peer) => this.forgetPeer(peer));
   }
 
   /** Live objects by id. */

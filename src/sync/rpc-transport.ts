@@ -35,6 +35,11 @@ export function rpcTransport(rpc: RpcEndpoint<any>, options?: RpcTransportOption
     immediate: true,
   });
   ep.on('peer_disconnected', onLeft);
+  const restarted: ((peer: number) => void)[] = [];
+  const onRestarted = (id: number) => {
+    for (const h of restarted) h(id);
+  };
+  ep.mesh.on('peer_restarted', onRestarted);
   return {
     ownId: () => ep.mesh.getUniqueId(),
     authority: () => ep.getAuthority(),
@@ -61,8 +66,13 @@ export function rpcTransport(rpc: RpcEndpoint<any>, options?: RpcTransportOption
     onPeerLeft(handler) {
       left.push(handler);
     },
+    onPeerRestarted(handler) {
+      restarted.push(handler);
+    },
     close() {
       ep.off('peer_disconnected', onLeft);
+      ep.mesh.off('peer_restarted', onRestarted);
+      restarted.length = 0;
       onMessage = () => {};
       left.length = 0;
       try {

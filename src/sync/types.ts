@@ -54,6 +54,13 @@ export interface SyncTransport {
   onMessage(handler: (peer: number, data: unknown) => void): void;
   /** Register a listener for peers that leave. */
   onPeerLeft(handler: (peer: number) => void): void;
+  /**
+   * Register a listener for peers whose process restarted under the same id
+   * (what they held for this side is gone). Optional: without it a restarted
+   * peer is resynchronised by the usual rules (a reset once its baseline is
+   * older than the window).
+   */
+  onPeerRestarted?(handler: (peer: number) => void): void;
   /** Detach the handlers. */
   close(): void;
 }

@@ -51,6 +51,26 @@ describe('Godot semantics of the multiplayer peer', () => {
     expect(fresh.getPacketError()).toBe(ErrorCode.INVALID_STATE);
   });
 
+  it('the packet the getters describe stays next until getPacket() takes it, even when packets arrive meanwhile (as in Godot)', async () => {
+    const meshes = await fullMesh([2, 4]);
+    live.push(...meshes);
+    const [m2, m4] = meshes as [WebRTCMultiplayerPeer, WebRTCMultiplayerPeer];
+    m4.targetPeer = 2;
+    m4.transferMode = TransferMode.UNRELIABLE;
+    m4.putPacket(new Uint8Array([1]));
+    await pollUntil(meshes, () => m2.getAvailablePacketCount() === 1, 'the unreliable packet');
+    expect([m2.getPacketPeer(), m2.getPacketMode()]).toEqual([4, TransferMode.UNRELIABLE]);
+    // A reliable packet (a channel read before the unreliable one) arrives after the look-ahead.
+    m4.transferMode = TransferMode.RELIABLE;
+    m4.putPacket(new Uint8Array([2]));
+    await pollUntil(meshes, () => m2.getAvailablePacketCount() === 2, 'the reliable packet');
+    expect([m2.getPacketPeer(), m2.getPacketMode()]).toEqual([4, TransferMode.UNRELIABLE]);
+    expect(Array.from(m2.getPacket()!)).toEqual([1]);
+    expect([m2.getPacketPeer(), m2.getPacketMode()]).toEqual([4, TransferMode.RELIABLE]);
+    expect(Array.from(m2.getPacket()!)).toEqual([2]);
+    expect(m2.getPacketPeer()).toBe(0);
+  });
+
   it('isServer() is true whenever the unique id is 1: createServer and createMesh(1), not clients or other mesh ids', () => {
     const make = (f: (m: WebRTCMultiplayerPeer) => void) => {
       const m = new WebRTCMultiplayerPeer();

@@ -68,3 +68,39 @@ it('a 13-peer star exchanges relayed RPCs tick by tick on the virtual clock; req
   expect(net.clock.now() - t1).toBeGreaterThanOrEqual(500);
   net.close();
 });
+
+it('immediate calls to one peer, sent from the encoder without a copy, arrive intact and in order: every length, with and without sessions, across encoder growth', async () => {
+  for (const session of [true, false]) {
+    const net = new VirtualNetwork({ seed: 3, defaultLink: { latencyMs: 5 } });
+    const [ma, mb] = [1, 2].map((id) => {
+      const m = new WebRTCMultiplayerPeer({ clock: net.clock, session });
+      m.createMesh(id);
+      return m;
+    }) as [WebRTCMultiplayerPeer, WebRTCMultiplayerPeer];
+    const ca = new WebRTCPeerConnection({}, { engine: net.createHost('a').engine, autoPoll: true });
+    const cb = new WebRTCPeerConnection({}, { engine: net.createHost('b').engine, autoPoll: true });
+    wire(ca, cb);
+    ma.addPeer(ca, 2);
+    mb.addPeer(cb, 1);
+    cb.createOffer();
+    const got: unknown[][] = [];
+    const mk = (m: WebRTCMultiplayerPeer) =>
+      new RpcEndpoint<AnyRpcMethods>(m, { clock: net.clock }).register('say', (_ctx, ...args: unknown[]) => void got.push(args), { mode: 'any_peer', immediate: true });
+    const [ea, eb] = [mk(ma), mk(mb)];
+    const both = () => (ea.poll(), eb.poll(), ea.flush(), eb.flush());
+    expect(net.runUntil(() => (both(), ea.usesMethodIds(2) && eb.usesMethodIds(1)), { maxMs: 10_000 })).toBe(true);
+    const sent: unknown[][] = [];
+    // Strings of every length up to 40 (each message length once or more), then calls of ~2 KB (the encoder's buffer grows), then short ones again.
+    for (let n = 0; n <= 40; n++) sent.push([n, 'x'.repeat(n), n * 1.5]);
+    for (let k = 0; k < 3; k++) sent.push(Array.from({ length: 10 }, (_, i) => String.fromCharCode(97 + ((i + k) % 26)).repeat(200)));
+    for (let n = 40; n >= 0; n--) sent.push([n, 'y'.repeat(n), true, null]);
+    for (const args of sent) ea.rpcId(2, 'say', ...args);
+    expect(ea.getStats().messagesSent).toBeGreaterThanOrEqual(sent.length);
+    expect(net.runUntil(() => (both(), got.length === sent.length), { maxMs: 10_000 })).toBe(true);
+    expect(got).toEqual(sent);
+    ea.close();
+    eb.close();
+    ma.close();
+    mb.close();
+  }
+});

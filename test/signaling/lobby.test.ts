@@ -124,7 +124,8 @@ describe('lobby lifecycle', () => {
   });
 
   it('seal: only the host may seal; joins are refused; the lobby closes after the grace period', async () => {
-    const { url, server } = await startServer({ sealGraceMs: 50 });
+    // The late join must reach the server inside the grace period: long enough for a loaded CI machine.
+    const { url, server } = await startServer({ sealGraceMs: 1500 });
     const host = client(url);
     const other = client(url);
     await host.join({ lobby: 'sealme' });

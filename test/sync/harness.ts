@@ -67,7 +67,13 @@ export function closeStar(s: VirtualStar): void {
 export class MemoryLinks {
   readonly queue: { from: number; to: number; data: Uint8Array }[] = [];
   private readonly handlers = new Map<number, (peer: number, data: unknown) => void>();
+  private readonly restartHandlers = new Map<number, (peer: number) => void>();
   constructor(readonly clientIds: number[]) {}
+
+  /** `id`'s process restarted under the same id: the others are told (as the mesh's peer_restarted does). */
+  restarted(id: number): void {
+    for (const [at, h] of this.restartHandlers) if (at !== id) h(id);
+  }
 
   transport(id: number): import('../../src/sync/index.js').SyncTransport {
     return {
@@ -78,6 +84,7 @@ export class MemoryLinks {
       maxMessageSize: () => 65536,
       onMessage: (h) => void this.handlers.set(id, h),
       onPeerLeft: () => {},
+      onPeerRestarted: (h) => void this.restartHandlers.set(id, h),
       close: () => void this.handlers.delete(id),
     };
   }
@@ -98,4 +105,43 @@ export class MemoryLinks {
     }
     return n;
   }
+}
+
+/** A full mesh of `n` peers (ids 1…n) on the virtual network, each with an RPC endpoint; every pair linked with `link`. */
+export function virtualMesh(n: number, link: LinkOptions, seed = 1, register?: (ep: RpcEndpoint<AnyRpcMethods>) => void): { net: VirtualNetwork; all: RpcEndpoint<AnyRpcMethods>[] } {
+  const net = new VirtualNetwork({ seed });
+  const hosts = Array.from({ length: n }, (_, i) => net.createHost(`peer${i + 1}`));
+  const meshes = hosts.map((_, i) => {
+    const m = new WebRTCMultiplayerPeer({ clock: net.clock });
+    m.createMesh(i + 1);
+    return m;
+  });
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      net.link(hosts[i]!, hosts[j]!, link);
+      const a = new WebRTCPeerConnection({}, { engine: hosts[i]!.engine, autoPoll: true });
+      const b = new WebRTCPeerConnection({}, { engine: hosts[j]!.engine, autoPoll: true });
+      wire(a, b);
+      meshes[i]!.addPeer(a, j + 1);
+      meshes[j]!.addPeer(b, i + 1);
+      b.createOffer();
+    }
+  }
+  const all = meshes.map((m) => {
+    const ep = new RpcEndpoint<AnyRpcMethods>(m, { clock: net.clock });
+    register?.(ep);
+    return ep;
+  });
+  const ok = net.runUntil(
+    () => {
+      for (const ep of all) {
+        ep.poll();
+        ep.flush();
+      }
+      return all.every((ep) => ep.getPeerIds().length === n - 1 && ep.getPeerIds().every((p) => ep.usesMethodIds(p)));
+    },
+    { maxMs: 60_000, stepMs: 10 },
+  );
+  if (!ok) throw new Error('the virtual mesh did not connect');
+  return { net, all };
 }

@@ -1,8 +1,10 @@
 /**
  * The demo's game page in real Chromium: a person opens the printed URL,
- * joins the lobby with the browser's RTCPeerConnection, sees the host and
- * the bots move on the canvas, and the bots see the person. Saves the
- * screenshot the docs use (docs/media/demo.png).
+ * joins the lobby with the browser's RTCPeerConnection, gets the arena
+ * replicated by the host's sync layer (every player and the orbs near it),
+ * sees the host and the bots move on the canvas, moves its own player through
+ * the sync input stream, and the bots see the person. Saves the screenshot
+ * the docs use (docs/media/demo.png).
  */
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -55,6 +57,22 @@ describeSystem('rtcmesh demo page in Chromium', systemBinary('chromium', '/usr/b
       const at = async () => page.evaluate(() => (window as unknown as { arena: { players(): { name: string; x: number }[] } }).arena.players().find((p) => p.name === 'bot1')!.x);
       const x0 = await at();
       await page.waitForFunction((x) => (window as unknown as { arena: { players(): { name: string; x: number }[] } }).arena.players().find((p) => p.name === 'bot1')!.x !== x, x0, { timeout: 10_000 });
+      // The person moves: its stick goes to the host as sync inputs, the host moves its player.
+      type Arena = { arena: { id(): number; players(): { id: number; x: number; y: number }[]; sync(): { objects: number; players: number; bytes: number; acks: number; inputs: number; errors: number } } };
+      const mine = async () => page.evaluate(() => { const a = (window as unknown as Arena).arena; return a.players().find((p) => p.id === a.id())!.x; });
+      const before = await mine();
+      await page.keyboard.down(before > 320 ? 'ArrowLeft' : 'ArrowRight');
+      await page.waitForFunction((x) => { const a = (window as unknown as Arena).arena; return Math.abs(a.players().find((p) => p.id === a.id())!.x - x) > 20; }, before, { timeout: 10_000 });
+      await page.keyboard.up(before > 320 ? 'ArrowLeft' : 'ArrowRight');
+      // Sync figures: every player and some orbs in view, snapshots applied and acknowledged, inputs sent, nothing dropped.
+      const sync = await page.evaluate(() => (window as unknown as Arena).arena.sync());
+      expect(sync.players).toBe(4);
+      expect(sync.objects).toBeGreaterThanOrEqual(4);
+      expect(sync.bytes).toBeGreaterThan(0);
+      expect(sync.acks).toBeGreaterThan(0);
+      expect(sync.inputs).toBeGreaterThan(0);
+      expect(sync.errors).toBe(0);
+      await page.waitForFunction(() => /objects in view/.test(document.querySelector('#sync')!.textContent ?? ''), undefined, { timeout: 10_000 });
       // The link panel lists a connected link to every other player.
       await page.waitForFunction(() => document.querySelectorAll('#links tbody tr').length === 3, undefined, { timeout: 10_000 });
       expect(await page.locator('#links tbody').innerText()).toMatch(/host\s+connected/);

@@ -1,5 +1,6 @@
 /**
- * Serves the mesh-member page (test/system/page/mesh-page.ts) on loopback,
+ * Serves the mesh-member page (test/system/page/mesh-page.ts, or another
+ * page script) on loopback,
  * loading the real `dist`-style browser bundle that scripts/bundle-browser.mjs
  * writes (built here into a temporary directory).
  */
@@ -21,13 +22,17 @@ export interface MeshPageServer {
   close(): Promise<void>;
 }
 
-/** Bundle the page against the browser bundle and serve both on 127.0.0.1 (`title` names the page). */
-export async function serveMeshPage(title: string): Promise<MeshPageServer> {
+/**
+ * Bundle the page against the browser bundle and serve both on 127.0.0.1
+ * (`title` names the page; `entry` is the page script, default the
+ * mesh-member page).
+ */
+export async function serveMeshPage(title: string, entry = 'test/system/page/mesh-page.ts'): Promise<MeshPageServer> {
   const dir = await mkdtemp(join(tmpdir(), 'rtcmesh-mesh-page-'));
   try {
     await promisify(execFile)(process.execPath, [join(ROOT, 'scripts/bundle-browser.mjs'), `--outfile=${join(dir, 'rtcmesh.browser.js')}`], { cwd: ROOT });
     const page = await build({
-      entryPoints: [join(ROOT, 'test/system/page/mesh-page.ts')],
+      entryPoints: [join(ROOT, entry)],
       bundle: true,
       platform: 'browser',
       format: 'esm',

@@ -1,39 +1,41 @@
 /**
  * One demo player (the host or a bot) in its own process, so `kill -9` on it
  * shows the others detecting the loss and the demo recovering. Started by
- * demo-mesh.ts with `fork(file, [signalingUrl, lobby, name, role])`; reports to
- * the parent over IPC; exits when told to stop or when the parent goes away.
+ * demo-mesh.ts with `fork(file, [signalingUrl, lobby, name, role, hostKey])`:
+ * the host takes id 1 with `Mesh.host` (a restarted host reclaims it with the
+ * key), a bot joins with `Mesh.join`. Reports to the parent over IPC; exits
+ * when told to stop or when the parent goes away.
  * @module
  */
-import { Mesh } from '../../mesh/index.js';
-import { RpcEndpoint, Ticker, type AnyRpcMethods } from '../../rpc/index.js';
+import { Mesh, realClock, RpcEndpoint, Ticker, type AnyRpcMethods, type LobbyMultiplayerPeer } from '../../index.js'; // the Node entry: node-datachannel
 import { cryptoRandom } from '../../util/sans-io.js';
-import '../../index.js'; // sets node-datachannel as the default engine
-import { ArenaPeer } from './arena.js';
+import { ArenaClient } from './game-client.js';
+import { ArenaHost } from './game-host.js';
 import { linkRows } from './link-report.js';
 import type { ParentMessage, PeerMessage } from './messages.js';
 
-const [url, lobby, name, role] = process.argv.slice(2) as [string, string, string, string];
+const [url, lobby, name, role, hostKey] = process.argv.slice(2) as [string, string, string, 'host' | 'bot', string];
 const send = (m: PeerMessage) => process.send?.(m);
+const common = { signaling: url, lobby, mode: 'mesh', connection: { bindAddress: '127.0.0.1' }, heartbeatIntervalMs: 250 } as const;
 
-const mesh = await Mesh.join({
-  signaling: url,
-  lobby,
-  mode: 'mesh',
-  connection: { bindAddress: '127.0.0.1' },
-  heartbeatIntervalMs: 250,
-});
+// The host creates the lobby as id 1 (or reclaims id 1 after a restart);
+// bots never create it: they wait for the host.
+const mesh: LobbyMultiplayerPeer = role === 'host' ? await Mesh.host({ ...common, hostKey }) : await Mesh.join({ ...common, create: false, waitForHostMs: 30_000 });
 const net = new RpcEndpoint<AnyRpcMethods>(mesh);
-const game = new ArenaPeer(net, { name, bot: true, random: cryptoRandom });
+const game = role === 'host' ? new ArenaHost(net, { name, random: cryptoRandom }) : new ArenaClient(net, { name, kind: 'bot', random: cryptoRandom, clock: realClock });
 send({ type: 'joined', name, id: mesh.getUniqueId(), lobby: mesh.lobby });
-if (role === 'host' && mesh.getUniqueId() !== 1) send({ type: 'event', name, text: `expected to host the lobby but got id ${mesh.getUniqueId()}` });
 
-const connectedAt = new Map<number, number>();
-mesh.on('peer_connected', (id) => connectedAt.set(id, performance.now()));
+// Names of the players seen lately: a player is despawned when its peer
+// leaves, possibly before this listener runs.
+const known = new Map<number, string>();
+const remember = () => {
+  for (const p of game.players()) known.set(p.id, p.name);
+};
 mesh.on('peer_disconnected', (id) => {
-  send({ type: 'event', name, text: `lost ${game.nameOf(id)}` });
-  game.remove(id);
+  send({ type: 'event', name, text: `lost ${game.nameOf(id) ?? known.get(id) ?? `peer ${id}`}` });
+  known.delete(id);
 });
+mesh.on('peer_restarted', (id) => send({ type: 'event', name, text: `peer ${id} came back as a new process (${id === 1 ? 'host restarted: replica rebuilt' : 'restarted'})` }));
 
 const ticker = new Ticker(net, { rate: 20, update: (tick, dt) => game.update(tick, dt) });
 ticker.start();
@@ -42,13 +44,15 @@ ticker.start();
 // link, not the game's tick.
 const fastPoll = setInterval(() => mesh.poll(), 1);
 const report = setInterval(() => {
+  remember();
   send({
     type: 'stats',
     name,
     id: mesh.getUniqueId(),
     links: linkRows(mesh),
-    players: [...game.players.values()].map((p) => ({ id: p.id, name: p.name })),
-    counters: { ...game.counters },
+    players: game.players().map((p) => ({ id: p.id, name: p.name })),
+    counters: { ...game.rpc.counters },
+    sync: game.syncRow(),
   });
 }, 500);
 
@@ -59,6 +63,7 @@ const stop = () => {
   clearInterval(report);
   clearInterval(fastPoll);
   ticker.stop();
+  game.close();
   net.close();
   mesh.close();
   process.disconnect?.();

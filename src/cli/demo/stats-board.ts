@@ -5,11 +5,13 @@
  * @module
  */
 import { percentile, renderTable } from '../table.js';
-import type { GameCounters } from './arena.js';
+import type { GameCounters } from './chat.js';
 import type { LinkRow } from './link-report.js';
+import { SyncBoard, type SyncSummary } from './sync-board.js';
+import type { SyncRow } from './sync-report.js';
 
-/** The JSON summary line of `rtcmesh demo --json`. */
-export interface DemoSummary {
+/** The JSON summary line of `rtcmesh demo --json`: link figures, then the sync layer's. */
+export interface DemoSummary extends SyncSummary {
   peers: number;
   links: number;
   rtt_p50_ms: number;
@@ -47,6 +49,9 @@ export class StatsBoard {
   private readonly rates = new Map<string, RateState>();
   private readonly rtts: number[] = [];
   private readonly maxReconnects = new Map<string, number>();
+  private readonly sync = new SyncBoard();
+  /** Peer names in the order the table lists them (the demo's own first). */
+  order: readonly string[] = [];
   restarts = 0;
 
   /** Remember a peer's short name. */
@@ -68,12 +73,14 @@ export class StatsBoard {
       r.counters = { chatsSent: 0, chatsReceived: 0, lostReliable: 0 };
       r.links = [];
     }
+    this.sync.restarted(name);
     this.restarts++;
   }
 
   /** A fresh report from `name` at `now` (ms). */
-  report(name: string, id: number, links: LinkRow[], counters: GameCounters, players: { id: number; name: string }[], now: number): void {
+  report(name: string, id: number, links: LinkRow[], counters: GameCounters, players: { id: number; name: string }[], now: number, sync?: SyncRow): void {
     this.names.set(id, name);
+    if (sync) this.sync.report(name, sync, now);
     for (const p of players) if (!this.names.has(p.id) || this.names.get(p.id)!.startsWith('#')) this.names.set(p.id, p.name);
     let r = this.reporters.get(name);
     if (!r) {
@@ -118,8 +125,13 @@ export class StatsBoard {
     return [...seen.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** The live table, one row per link. */
+  /** The live tables: one row per link, then one per peer's sync layer. */
   table(): string {
+    return `${this.linkTable()}\n${this.sync.table(this.order)}`;
+  }
+
+  /** One row per link. */
+  linkTable(): string {
     const rows = this.links().map(({ name, l, from }) => {
       const rate = this.rates.get(`${from}>${l.peer}`);
       return [
@@ -164,6 +176,7 @@ export class StatsBoard {
       reconnects,
       restarts: this.restarts,
       seconds: round(seconds),
+      ...this.sync.summary(),
     };
   }
 }

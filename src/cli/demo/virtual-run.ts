@@ -1,6 +1,7 @@
 /**
- * `rtcmesh demo --virtual`: the same arena game (same ArenaPeer, RPCs and
- * Ticker) with every peer on one VirtualNetwork in this process, with the
+ * `rtcmesh demo --virtual`: the same arena game (the same ArenaHost on
+ * `Mesh.host`, ArenaClients on `Mesh.join`, the sync layer, RPCs and
+ * Tickers) with every peer on one VirtualNetwork in this process, with the
  * latency, jitter and loss asked for, run deadline to deadline as fast as the
  * CPU allows (`net.register` + `net.runFor`).
  * @module
@@ -11,10 +12,12 @@ import { RpcEndpoint, Ticker, type AnyRpcMethods } from '../../rpc/index.js';
 import { MemorySignalingBus } from '../../signaling/memory-bus.js';
 import { VirtualNetwork } from '../../transport/virtual/index.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { ArenaPeer } from './arena.js';
+import { ArenaClient } from './game-client.js';
+import { ArenaHost } from './game-host.js';
 import { linkRows } from './link-report.js';
 import type { Screen } from './screen.js';
 import { StatsBoard, type DemoSummary } from './stats-board.js';
+import { syncLine } from './sync-board.js';
 
 /** Options of {@link runVirtualDemo}. */
 export interface VirtualDemoOptions {
@@ -36,21 +39,15 @@ export async function runVirtualDemo(o: VirtualDemoOptions, screen: Screen): Pro
   screen.line(`rtcmesh demo --virtual: ${o.peers} peers on a virtual network (latency ${o.latencyMs} ms, jitter ${o.jitterMs} ms, loss ${(o.loss * 100).toFixed(1)}%, seed ${o.seed}), lobby "${o.lobby}"`);
   const names = ['host', ...Array.from({ length: o.peers - 1 }, (_, i) => `bot${i + 1}`)];
   const board = new StatsBoard();
-  const players: { name: string; mesh: LobbyMultiplayerPeer; net: RpcEndpoint<AnyRpcMethods>; game: ArenaPeer; ticker: Ticker }[] = [];
+  board.order = names;
+  const players: { name: string; mesh: LobbyMultiplayerPeer; net: RpcEndpoint<AnyRpcMethods>; game: ArenaHost | ArenaClient; ticker: Ticker }[] = [];
   try {
     for (const name of names) {
-      const mesh = await Mesh.join({
-        signaling: bus,
-        lobby: o.lobby,
-        mode: 'mesh',
-        engine: net.createHost(name).engine,
-        clock: net.clock,
-        random: net.random(name),
-        heartbeatIntervalMs: 250,
-      });
+      const options = { signaling: bus, lobby: o.lobby, mode: 'mesh', engine: net.createHost(name).engine, clock: net.clock, random: net.random(name), heartbeatIntervalMs: 250 } as const;
+      const mesh = name === 'host' ? await Mesh.host({ ...options, hostKey: 'virtual-host' }) : await Mesh.join({ ...options, create: false });
       const rpc = new RpcEndpoint<AnyRpcMethods>(mesh, { clock: net.clock });
-      const game = new ArenaPeer(rpc, { name, bot: true, random: net.random(`${name}-game`) });
-      mesh.on('peer_disconnected', (id) => game.remove(id));
+      const random = net.random(`${name}-game`);
+      const game = name === 'host' ? new ArenaHost(rpc, { name, random }) : new ArenaClient(rpc, { name, kind: 'bot', random, clock: net.clock });
       const ticker = new Ticker(rpc, { rate: 20, clock: net.clock, update: (tick, dt) => game.update(tick, dt) });
       board.name(mesh.getUniqueId(), name);
       players.push({ name, mesh, net: rpc, game, ticker });
@@ -74,18 +71,21 @@ export async function runVirtualDemo(o: VirtualDemoOptions, screen: Screen): Pro
       net.runFor(Math.min(1000, o.seconds * 1000 - (s - 1) * 1000));
       const now = net.clock.now();
       for (const p of players) {
-        board.report(p.name, p.mesh.getUniqueId(), linkRows(p.mesh), p.game.counters, [...p.game.players.values()], now);
+        board.report(p.name, p.mesh.getUniqueId(), linkRows(p.mesh), p.game.rpc.counters, p.game.players(), now, p.game.syncRow());
       }
       if (!screen.live && s % 5 === 0) screen.line(`t=${((now - t0) / 1000).toFixed(0)} s (virtual)`);
     }
     screen.line(board.table().trimEnd());
-    const seen = players.map((p) => p.game.players.size);
+    const seen = players.map((p) => p.game.players().length);
     screen.line(`every peer sees ${Math.min(...seen)}..${Math.max(...seen)} of ${o.peers} players; simulated ${o.seconds} s in ${((performance.now() - wall0) / 1000).toFixed(2)} s of wall time`);
-    return board.summary(o.seconds);
+    const summary = board.summary(o.seconds);
+    screen.line(syncLine(summary));
+    return summary;
   } finally {
     for (const p of players) {
       net.unregister(p.ticker);
       net.unregister(p.mesh);
+      p.game.close();
       p.net.close();
       p.mesh.close();
     }

@@ -29,16 +29,22 @@ const HTML = `<!doctype html>
 <div id="wrap">
   <div><canvas id="field" width="640" height="400"></canvas><div id="chat"></div></div>
   <div><h3>links</h3><table id="links"><thead><tr><th>peer</th><th>state</th><th>rtt ms</th><th>loss</th><th>pkts</th><th>candidates</th><th>reconnects</th></tr></thead><tbody></tbody></table>
-  <p>Move: arrow keys / WASD, or click the arena.</p></div>
+  <h3 style="margin-top:12px">sync (from the host, peer 1)</h3><table id="sync"><tbody></tbody></table>
+  <p>Move: arrow keys / WASD, or click the arena.<br>You see every player and the orbs within the circle.</p></div>
 </div>
 <script type="module" src="/game.js"></script>
 </body></html>
 `;
 
-async function bundle(): Promise<string> {
+/** The page script: page.ts and what it imports (the browser entry and the demo's Node-free game modules), bundled for the browser. */
+export async function bundlePage(): Promise<{ code: string; inputs: string[] }> {
   const { build } = await import('esbuild');
-  const result = await build({ entryPoints: [PAGE_ENTRY], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent' });
-  return result.outputFiles[0]!.text;
+  const result = await build({ entryPoints: [PAGE_ENTRY], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent', metafile: true });
+  return { code: result.outputFiles[0]!.text, inputs: Object.keys(result.metafile.inputs) };
+}
+
+async function bundle(): Promise<string> {
+  return (await bundlePage()).code;
 }
 
 /** Serve the page; resolves once listening. */

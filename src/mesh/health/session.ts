@@ -22,6 +22,8 @@ const SCRATCH = 16 * 1024;
 const MIN_RECORDS = 16;
 const NO_OFFSETS = new Float64Array(0);
 const NO_LENGTHS = new Int32Array(0);
+/** Payloads up to this size are copied out of a received frame rather than viewed (V8 keeps typed arrays this small on its heap). */
+const SMALL_PAYLOAD = 64;
 
 /** Limits of one channel's replay buffer. */
 export interface ReplayLimits {
@@ -90,7 +92,7 @@ export class SendSession {
   frame(data: Uint8Array): Uint8Array {
     this.justOverflowed = false;
     const seq = ++this.seq;
-    const h = seq < 0x80 ? 1 : seq < 0x4000 ? 2 : varintLength(seq);
+    const h = seq < 0x80 ? 1 : seq < 0x4000 ? 2 : seq < 0x200000 ? 3 : varintLength(seq);
     const n = h + data.length;
     if (!this.overflowed && (this.count + 1 > this.limits.packets || this.bytes + n > this.limits.bytes)) {
       this.overflowed = true;
@@ -122,6 +124,10 @@ export class SendSession {
     else if (h === 2) {
       buf[at] = (seq & 0x7f) | 0x80;
       buf[at + 1] = seq >>> 7;
+    } else if (h === 3) {
+      buf[at] = (seq & 0x7f) | 0x80;
+      buf[at + 1] = ((seq >>> 7) & 0x7f) | 0x80;
+      buf[at + 2] = seq >>> 14;
     } else writeVarint(buf, at, seq);
     buf.set(data, at + h);
     return buf.subarray(at, at + n);
@@ -254,12 +260,16 @@ export class ReceiveSession {
     let at: number;
     const b0 = frame[0];
     const b1 = frame[1];
+    const b2 = frame[2];
     if (b0 !== undefined && b0 < 0x80 && b0 !== 0) {
       seq = b0;
       at = 1;
     } else if (b0 !== undefined && b0 >= 0x80 && b1 !== undefined && b1 < 0x80) {
       seq = (b0 & 0x7f) + b1 * 128;
       at = 2;
+    } else if (b0 !== undefined && b0 >= 0x80 && b1 !== undefined && b2 !== undefined && b2 < 0x80) {
+      seq = (b0 & 0x7f) + (b1 & 0x7f) * 128 + b2 * 16384; // up to 2^21 − 1 packets: no array from readVarint
+      at = 3;
     } else {
       const head = readVarint(frame, 0);
       if (!head || head[0] === 0) {
@@ -279,6 +289,12 @@ export class ReceiveSession {
     if (!this.fresh) this.gaps += seq - this.seq - 1;
     this.fresh = false;
     this.seq = seq;
-    return frame.subarray(at);
+    const n = frame.length - at;
+    if (n > SMALL_PAYLOAD) return frame.subarray(at);
+    // A small payload is copied: a fresh array this small lives on the JS heap, which costs a fraction
+    // of a view on the engine's buffer (a view makes V8 materialise that buffer's ArrayBuffer).
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = frame[at + i]!;
+    return out;
   }
 }

@@ -28,11 +28,26 @@ export interface AddressGateOptions {
   detachedOf: (address: string) => number;
 }
 
+/** A connection before its upgrade. */
+interface Pending {
+  address: string;
+  /** When its upgrade time is up (`performance.now()` time). */
+  deadline: number;
+}
+
 /** Per-address admission of the WebSocket server. */
 export class AddressGate {
   private readonly open = new Map<string, number>();
   private readonly pending = new Map<string, number>();
-  private readonly pendingSockets = new Map<Socket, { address: string; timer: ReturnType<typeof setTimeout> | undefined }>();
+  /**
+   * Connections before their upgrade, oldest first (a Map keeps insertion
+   * order, and every one gets the same timeout, so the first is the soonest
+   * due): one timer for all of them, no timer or closure per connection.
+   */
+  private readonly pendingSockets = new Map<Socket, Pending>();
+  private sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The one `close` listener of every pending socket (`this` is the socket). */
+  private readonly onPendingClose: (this: Socket) => void;
   private readonly rate: AddressLedger;
   /** Connections destroyed because they did not finish the upgrade in time. */
   upgradeTimeouts = 0;
@@ -46,6 +61,10 @@ export class AddressGate {
 
   constructor(private readonly o: AddressGateOptions) {
     this.rate = new AddressLedger(o.connectionRate);
+    const gate = this;
+    this.onPendingClose = function (this: Socket) {
+      gate.settle(this);
+    };
   }
 
   /** What `address` holds now: open sockets, pending upgrades, detached peers. */
@@ -61,7 +80,7 @@ export class AddressGate {
   /**
    * A new TCP connection on the server's own HTTP server: count it as a
    * pending upgrade of its address (destroyed at once past the pending
-   * limit), and arm its upgrade timeout.
+   * limit), and start its upgrade timeout.
    */
   connection(socket: Socket): void {
     const address = socket.remoteAddress ?? '?';
@@ -73,26 +92,41 @@ export class AddressGate {
       return;
     }
     bump(this.pending, address, 1);
-    const entry = { address, timer: undefined as ReturnType<typeof setTimeout> | undefined };
-    if (this.o.upgradeTimeoutMs > 0) {
-      entry.timer = setTimeout(() => {
-        entry.timer = undefined;
-        if (!this.pendingSockets.has(socket)) return;
-        this.upgradeTimeouts++;
-        socket.destroy();
-      }, this.o.upgradeTimeoutMs);
-    }
-    this.pendingSockets.set(socket, entry);
-    socket.once('close', () => this.settle(socket));
+    this.pendingSockets.set(socket, { address, deadline: performance.now() + this.o.upgradeTimeoutMs });
+    socket.once('close', this.onPendingClose);
+    if (this.o.upgradeTimeoutMs > 0 && !this.sweepTimer) this.armSweep(this.o.upgradeTimeoutMs);
   }
 
-  /** The connection asked for an upgrade: it is no longer pending (admission follows). */
+  /** The connection asked for an upgrade (or closed): it is no longer pending (admission follows). */
   settle(socket: Socket): void {
     const entry = this.pendingSockets.get(socket);
     if (!entry) return;
     this.pendingSockets.delete(socket);
-    if (entry.timer) clearTimeout(entry.timer);
+    socket.off('close', this.onPendingClose);
     bump(this.pending, entry.address, -1);
+    if (this.pendingSockets.size === 0 && this.sweepTimer) {
+      clearTimeout(this.sweepTimer);
+      this.sweepTimer = undefined;
+    }
+  }
+
+  private armSweep(ms: number): void {
+    this.sweepTimer = setTimeout(() => this.sweep(), Math.max(1, Math.ceil(ms)));
+  }
+
+  /** Destroy the pending connections whose upgrade time is up; re-arm for the next one. */
+  private sweep(): void {
+    this.sweepTimer = undefined;
+    const now = performance.now();
+    for (const [socket, entry] of this.pendingSockets) {
+      if (entry.deadline > now) {
+        this.armSweep(entry.deadline - now);
+        return;
+      }
+      this.upgradeTimeouts++;
+      this.settle(socket);
+      socket.destroy();
+    }
   }
 
   /** Whether a WebSocket from `address` may open now; an HTTP status to refuse with otherwise. */
@@ -114,11 +148,14 @@ export class AddressGate {
 
   /** Forget everything and clear every timer (server closed). */
   clear(): void {
-    for (const [socket, entry] of this.pendingSockets) {
-      if (entry.timer) clearTimeout(entry.timer);
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+    const sockets = [...this.pendingSockets.keys()];
+    this.pendingSockets.clear();
+    for (const socket of sockets) {
+      socket.off('close', this.onPendingClose);
       socket.destroy();
     }
-    this.pendingSockets.clear();
     this.pending.clear();
     this.open.clear();
     this.rate.clear();

@@ -18,7 +18,6 @@ import {
   DEFAULT_CORE_OPTIONS,
   SignalingCore,
   type SignalingServerEvents,
-  type SignalingSession,
   type SignalingStats,
 } from '../core.js';
 import { CloseCode } from '../protocol.js';
@@ -27,6 +26,8 @@ import { resolveServerOptions, type SignalingServerOptions } from './server-opti
 import { HmacTokenIssuer } from './hmac-tokens.js';
 import { TurnIssuer } from './turn-credentials.js';
 import { Outbox, type OutboxSlot } from './outbox.js';
+import { Connection, connectionOf, type ConnectionHost } from './connection.js';
+import { Inbox } from './inbox.js';
 import { PollTimer } from './poll-timer.js';
 import type { SignalingBackend } from '../transport.js';
 import { RedisSignalingBackend, type RedisBackendOptions } from '../redis/backend.js';
@@ -45,7 +46,7 @@ export interface ListenOptions {
 export interface ListenAddress {
   port: number;
   host: string;
-  /** URL clients can use, e.g. `ws://127.0.0.1:9080`. */
+  /** URL clients can use, e.g. `ws://127.0.0.1:9080` (with the `path` option's path when set). */
   url: string;
 }
 
@@ -78,12 +79,15 @@ const CORE_EVENTS: (keyof SignalingServerEvents)[] = [
   'abuse_closed',
 ];
 
-interface Conn extends OutboxSlot {
-  session: SignalingSession;
-  alive: boolean;
-  remote: string;
-  /** Re-sends fresh TURN credentials (`ice_servers`) while joined, when the server hands them out. */
-  turnTimer?: ReturnType<typeof setInterval>;
+/** Writing time per event-loop turn (ms): the rest of the due sockets are written next turn. */
+const WRITE_SLICE_MS = 8;
+
+/** Ticks of one ping round (each pings its share of the sockets). */
+const PING_STEPS = 10;
+
+/** Listeners shared by every accepted socket (`this` is the socket; its connection is found on it). */
+function onSocketError(this: Duplex): void {
+  this.destroy();
 }
 
 /**
@@ -101,7 +105,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
   /** Runs the core's deadlines (join, grace, seal, partial-lobby timers) on the wall clock. */
   private readonly coreTimer: PollTimer;
   private readonly wss: WebSocketServer;
-  private readonly conns = new Set<Conn>();
+  private readonly conns = new Set<Connection>();
   private http: Server | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private state: 'new' | 'listening' | 'closing' | 'closed' = 'new';
@@ -110,8 +114,19 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
   private readonly maxPerAddress: number;
   /** Per-address admission: sockets, pending upgrades, detached peers, connection rate, upgrade timeout. */
   private readonly gate: AddressGate;
-  /** Frames to each socket, written once per event-loop turn. */
+  /** Frames to each socket, written once per event-loop turn (or inbox slice). */
   private readonly outbox: Outbox;
+  /** Frames received, handled in bounded slices per event-loop turn. */
+  private readonly inbox: Inbox;
+  /** What connections ask of the server. */
+  private readonly host: ConnectionHost;
+  /** The listeners of every accepted socket (`this` is the socket). */
+  private readonly socketListeners: {
+    message: (this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void;
+    pong: (this: WebSocket) => void;
+    error: (this: WebSocket, err: Error & { code?: string }) => void;
+    close: (this: WebSocket, code: number, reason: Buffer) => void;
+  };
   private readonly allowedOrigins: string[] | undefined;
   private readonly path: string | undefined;
   private readonly pingIntervalMs: number;
@@ -148,10 +163,44 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     this.outbox = new Outbox((slot, chars) => {
       if (slot.ws.bufferedAmount + chars <= this.maxBufferedBytes) return true;
       this.policyClosed++;
-      this.emit('abuse_closed', (slot as Conn).remote, `send buffer over ${this.maxBufferedBytes} bytes (slow consumer)`);
+      this.emit('abuse_closed', (slot as Connection).remote, `send buffer over ${this.maxBufferedBytes} bytes (slow consumer)`);
       slot.ws.terminate();
       return false;
+    }, () => this.inbox.size > 0, WRITE_SLICE_MS);
+    this.host = {
+      send: (c, text) => this.outbox.send(c, this.turn ? this.withTurn(c, text) : text),
+      flush: (c) => this.outbox.write(c),
+    };
+    this.inbox = new Inbox({
+      frame: (c, data, isBinary) => c.session.receive(isBinary ? '' : data.toString('utf8'), data.length, isBinary),
+      closed: (c, code, reason) => this.connectionClosed(c, code, reason),
+      // What the slice produced is written now (holding it back for more coalescing while saturated
+      // was tried: a closed loop of clients then waits on the hold, and the relay rate halved).
+      afterSlice: () => this.outbox.flush(WRITE_SLICE_MS),
     });
+    const server = this;
+    this.socketListeners = {
+      message(data, isBinary) {
+        const c = connectionOf(this);
+        if (!c) return;
+        c.proveAlive();
+        const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+        server.inbox.push(c, buf, isBinary);
+      },
+      pong() {
+        connectionOf(this)?.proveAlive();
+      },
+      error(err) {
+        // ws reports protocol errors here and then closes the socket itself (1009 for a frame over maxPayload, 1002 otherwise).
+        const c = connectionOf(this);
+        server.policyClosed++;
+        server.emit('abuse_closed', c?.remote ?? '?', err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'frame over the hard size limit' : `WebSocket protocol error (${err.code ?? err.message})`);
+      },
+      close(code, reason) {
+        const c = connectionOf(this);
+        if (c) server.inbox.close(c, code, reason.toString());
+      },
+    };
     for (const name of CORE_EVENTS) {
       this.core.on(name, (...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => boolean)(name, ...args));
     }
@@ -209,7 +258,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     const addr = http.address();
     const boundPort = typeof addr === 'object' && addr ? addr.port : port;
     const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
-    const address: ListenAddress = { port: boundPort, host, url: `ws://${urlHost}:${boundPort}` };
+    const address: ListenAddress = { port: boundPort, host, url: `ws://${urlHost}:${boundPort}${this.path ?? ''}` };
     this.emit('listening', address);
     return address;
   }
@@ -221,7 +270,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
     this.gate.settle(req.socket);
-    socket.on('error', () => socket.destroy());
+    socket.on('error', onSocketError);
     const refuse = (status: number, text: string) => {
       this.upgradesRejected++;
       this.emit('rejected', remote, status, text);
@@ -236,13 +285,12 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     const limited = this.gate.admit(address, performance.now());
     if (limited) return refuse(limited.status, limited.text);
     // Counted from now: a handshake under way holds its address too; a failed one gives it back.
-    this.gate.opened(address);
-    let accepted = false;
-    socket.once('close', () => accepted || this.gate.closed(address));
+    const accepted = this.holdAddress(socket, address);
     const upgrade = () =>
       this.wss.handleUpgrade(req, socket, head, (ws) => {
-        accepted = true;
-        this.accept(ws, req, remote, address);
+        accepted();
+        socket.off('error', onSocketError); // ws handles the socket's errors from now on
+        this.accept(ws, req.headers, remote, address);
       });
     if (!this.redis || this.maxPerAddress <= 0) return upgrade();
     // Across every process sharing the Redis: counted there too (fails open while Redis is unreachable).
@@ -259,11 +307,23 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
   }
 
   /**
+   * Count a socket under way against `address` until it closes; the returned
+   * function stops that (the WebSocket opened: its own close gives the address
+   * back). Its own function, so the listener keeps nothing of the upgrade request.
+   */
+  private holdAddress(socket: Duplex, address: string): () => void {
+    this.gate.opened(address);
+    const onClose = () => this.gate.closed(address);
+    socket.once('close', onClose);
+    return () => socket.off('close', onClose);
+  }
+
+  /**
    * Add fresh TURN credentials to a `joined` frame (fresh join, resume, host
    * reclaim; both back ends send it through here) and re-send fresh ones as
    * `ice_servers` every half lifetime while the socket lives.
    */
-  private withTurn(c: Conn, text: string): string {
+  private withTurn(c: Connection, text: string): string {
     const turn = this.turn!;
     if (!text.startsWith('{"type":"joined"')) return text;
     let m: { lobby?: unknown; id?: unknown };
@@ -283,35 +343,9 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     return JSON.stringify({ ...m, iceServers: turn.iceServersFor(lobby, id) });
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage, remote: string, address: string): void {
-    /** Waiting for this socket to show it is alive (a pong or any frame). */
-    let aliveWaiters: (() => void)[] = [];
-    const proveAlive = () => {
-      if (aliveWaiters.length === 0) return;
-      const waiters = aliveWaiters;
-      aliveWaiters = [];
-      for (const w of waiters) w();
-    };
-    const c = { ws, alive: true, remote, out: undefined, outChars: 0 } as Conn;
-    const session = this.core.open({
-      remote,
-      address,
-      ...(req.headers.origin !== undefined ? { origin: req.headers.origin } : {}),
-      headers: req.headers,
-      send: (text) => {
-        if (ws.readyState !== WebSocket.OPEN) return;
-        this.outbox.send(c, this.turn ? this.withTurn(c, text) : text);
-      },
-      close: (code, reason) => {
-        this.outbox.write(c); // what was sent before the close goes first
-        if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, reason.slice(0, 120));
-      },
-      checkAlive: (onAlive) => {
-        if (ws.readyState !== WebSocket.OPEN) return;
-        aliveWaiters.push(onAlive);
-        if (aliveWaiters.length === 1) ws.ping();
-      },
-    });
+  private accept(ws: WebSocket, headers: IncomingMessage['headers'], remote: string, address: string): void {
+    const c = new Connection(ws, remote, address, headers, this.host);
+    const session = this.core.open(c);
     if (!session) {
       this.gate.closed(address);
       ws.close(CloseCode.GOING_AWAY, 'server shutting down');
@@ -320,38 +354,45 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     c.session = session;
     this.conns.add(c);
     if (!this.pingTimer) this.startPing(); // also when mounted with handleUpgrade() on the caller's HTTP server
-    ws.on('message', (data, isBinary) => {
-      c.alive = true;
-      proveAlive();
-      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-      session.receive(isBinary ? '' : buf.toString('utf8'), buf.length, isBinary);
-    });
-    ws.on('pong', () => {
-      c.alive = true;
-      proveAlive();
-    });
-    ws.on('error', (err: Error & { code?: string }) => {
-      // ws reports protocol errors here and then closes the socket itself (1009 for a frame over maxPayload, 1002 otherwise).
-      this.policyClosed++;
-      this.emit('abuse_closed', remote, err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'frame over the hard size limit' : `WebSocket protocol error (${err.code ?? err.message})`);
-    });
-    ws.on('close', (code, reason) => {
-      if (c.turnTimer) clearInterval(c.turnTimer);
-      c.turnTimer = undefined;
-      this.conns.delete(c);
-      c.out = undefined;
-      this.gate.closed(address);
-      session.closed(code, reason.toString());
-      if (this.state === 'closing' && this.conns.size === 0) this.onAllClosed?.();
-    });
+    const l = this.socketListeners;
+    ws.on('message', l.message);
+    ws.on('pong', l.pong);
+    ws.on('error', l.error);
+    ws.on('close', l.close);
+  }
+
+  /** `c`'s socket closed (after the frames it sent before were handled). */
+  private connectionClosed(c: Connection, code: number, reason: string): void {
+    if (c.ended) return;
+    c.ended = true;
+    this.conns.delete(c);
+    if (c.turnTimer) clearInterval(c.turnTimer);
+    c.turnTimer = undefined;
+    c.out = undefined;
+    this.gate.closed(c.address);
+    c.session.closed(code, reason);
+    if (this.state === 'closing' && this.conns.size === 0) this.onAllClosed?.();
   }
 
   private onAllClosed: (() => void) | undefined;
 
+  /**
+   * The ping round: every socket is checked once per `pingIntervalMs` (one not
+   * seen alive since its last ping is terminated), spread over
+   * {@link PING_STEPS} ticks so no turn pings thousands of sockets at once.
+   */
   private startPing(): void {
     if (this.pingIntervalMs <= 0 || this.pingTimer || this.state === 'closing' || this.state === 'closed') return;
+    let round: Iterator<Connection> | undefined;
     this.pingTimer = setInterval(() => {
-      for (const c of this.conns) {
+      round ??= this.conns.values();
+      for (let left = Math.ceil(this.conns.size / PING_STEPS); left > 0; left--) {
+        const next = round.next();
+        if (next.done) {
+          round = undefined;
+          return;
+        }
+        const c = next.value;
         if (!c.alive) {
           c.ws.terminate();
           continue;
@@ -363,7 +404,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
           c.ws.terminate();
         }
       }
-    }, this.pingIntervalMs);
+    }, Math.max(1, Math.floor(this.pingIntervalMs / PING_STEPS)));
   }
 
   /** Counters and gauges (connections, lobbies, relayed messages, errors by code…). */
@@ -404,6 +445,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       for (const c of this.conns) c.ws.terminate();
       this.conns.clear();
       this.outbox.clear();
+      this.inbox.clear();
       this.gate.clear();
       this.onAllClosed = undefined;
       this.wss.close();

@@ -12,7 +12,7 @@
  */
 import type { EngineChannelInit } from '../engine.js';
 import { meanDelay } from './conditions.js';
-import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, DATA, FORWARD, KIND_NAMES, Message, SHUTDOWN, fragmentBytes, fragmentCount, refLength } from './chunk.js';
+import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, DATA, FORWARD, KIND_NAMES, Message, SHUTDOWN, SLAB_MAX_PAYLOAD, type PayloadSlab, fragmentBytes, fragmentCount, runCount, runLength } from './chunk.js';
 import type { VirtualChannel } from './channel.js';
 import type { NetworkContext } from './context.js';
 import { Verdict, type LinkDirection, type PacketSink } from './link.js';
@@ -41,9 +41,13 @@ export class Association implements Task, BufferOwner {
   bytesSent = 0;
   /** Lost first transmissions waiting for three SACK gap reports. */
   private frPending: Message[] = [];
+  /** frPending.length, read per packet (a field here spares a look at the array). */
+  private frWaiting = 0;
   /** @internal Send buffer while the capped link has no room; null when nothing is held. */
   held: SendBuffer | null = null;
   readonly clock: VirtualClock;
+  /** The network's payload slab (one load less per message than through `net`). */
+  private readonly slab: PayloadSlab;
   private readonly retransmits = new Set<Message>();
   private nextTsn = 1;
   private peerLabel = '?';
@@ -55,6 +59,7 @@ export class Association implements Task, BufferOwner {
     private readonly streams: { get(id: number): VirtualChannel | undefined },
   ) {
     this.clock = net.clock;
+    this.slab = net.slab;
   }
 
   /** ICE paired the connection: `out` to the peer, `back` from it, `sink` receives. */
@@ -91,8 +96,10 @@ export class Association implements Task, BufferOwner {
   /**
    * Send a binary message on a {@link VirtualChannel.fast} channel (same
    * checks and outcome as {@link sendData}, without per-message state): the
-   * bytes are copied into the network's payload slab and the bundle keeps
-   * the stream id and a slab reference; the receiver gets a view.
+   * bytes are copied into the network's payload slab, right behind the
+   * previous message of the same size and channel when there is one, so the
+   * bundle's run of them grows by one (see {@link Bundle}); the receiver gets
+   * a view.
    */
   sendFast(ch: VirtualChannel, data: Uint8Array): boolean {
     if (this.closed || ch.state !== 'open') throw new Error('DataChannel is closed');
@@ -101,11 +108,33 @@ export class Association implements Task, BufferOwner {
     if (this.failed || this.sink === null) return false;
     this.bytesSent += len;
     const b = this.openBundle(len + CHUNK_HEADER);
-    const slab = this.net.slab;
-    const ref = slab.copy(data);
     const items = b.items;
-    if (typeof ref === 'number' && b.page !== slab.buffer) items.push((b.page = slab.buffer));
-    items.push(ch.streamId, ref);
+    const stream = ch.streamId;
+    if (len === 0 || len > SLAB_MAX_PAYLOAD) {
+      const own = new Uint8Array(len);
+      own.set(data);
+      items.push(stream, -1, 0, own);
+      return true;
+    }
+    const slab = this.slab;
+    const page = slab.room(len);
+    const pos = slab.pos;
+    page.set(data, pos);
+    const end = (slab.pos = pos + len);
+    const n = items.length;
+    if (n === 0) {
+      // Most packets carry one run: an array of exactly its slots is smaller than one grown by push().
+      b.page = page;
+      b.items = [page, stream, pos, end, len];
+      return true;
+    }
+    // The bundle's last chunk is a run of this channel's messages of this size ending here: extend it.
+    // (A number in the last slot is always a run's length; b.page === page means there is one.)
+    if (b.page === page && items[n - 1] === len && items[n - 2] === pos && items[n - 4] === stream) items[n - 2] = end;
+    else {
+      if (b.page !== page) items.push((b.page = page));
+      items.push(stream, pos, end, len);
+    }
     return true;
   }
 
@@ -212,13 +241,13 @@ export class Association implements Task, BufferOwner {
     }
     const verdict = this.out.transmit(this.sink, b, b.bytes);
     if (this.net.trace.enabled) this.traceSend(verdict, items);
-    const hadPending = this.frPending.length > 0;
+    const hadPending = this.frWaiting > 0;
     // Fast chunks keep no state: only Message chunks count their tries.
     if (b.messages > 0) {
       for (let i = 0; i < items.length; i++) {
         const m = items[i];
         if (typeof m === 'number') {
-          i++;
+          i += 3; // a run of fast chunks
           continue;
         }
         if (!(m instanceof Message)) continue; // page marker
@@ -250,7 +279,7 @@ export class Association implements Task, BufferOwner {
     const verdict = out.transmit(this.sink!, msg, size);
     if (this.net.trace.enabled) this.traceSend(verdict, [msg]);
     if (verdict !== Verdict.DELIVERED) this.lost(msg, verdict);
-    else if (this.frPending.length > 0) this.notePacketDelivered(out.lastArrival);
+    else if (this.frWaiting > 0) this.notePacketDelivered(out.lastArrival);
   }
 
   /**
@@ -274,7 +303,7 @@ export class Association implements Task, BufferOwner {
 
   /** `count` packets (fragments) arrived at `out.lastArrival`: each SACK reports the gaps before it. */
   private fragmentsArrived(count: number): void {
-    for (let i = 0; i < count && i < 3 && this.frPending.length > 0; i++) this.notePacketDelivered(this.out!.lastArrival);
+    for (let i = 0; i < count && i < 3 && this.frWaiting > 0; i++) this.notePacketDelivered(this.out!.lastArrival);
   }
 
   private traceSend(verdict: Verdict, items: unknown[], fragments = 1): void {
@@ -284,7 +313,9 @@ export class Association implements Task, BufferOwner {
     for (let i = 0; i < items.length; i++) {
       const m = items[i];
       if (typeof m === 'number') {
-        parts.push(`s=${m} len=${refLength(items[++i])}`);
+        const part = `s=${m} len=${runLength(items, i)}`;
+        for (let k = runCount(items, i); k > 0; k--) parts.push(part);
+        i += 3;
         continue;
       }
       if (!(m instanceof Message)) continue; // page marker
@@ -312,7 +343,7 @@ export class Association implements Task, BufferOwner {
     this.retransmits.add(msg);
     if (fast) {
       msg.misses = 0;
-      this.frPending.push(msg);
+      this.frWaiting = this.frPending.push(msg);
     }
   }
 
@@ -337,6 +368,7 @@ export class Association implements Task, BufferOwner {
       }
     }
     pending.length = keep;
+    this.frWaiting = keep;
   }
 
   /** Retransmission timer. */
@@ -370,5 +402,6 @@ export class Association implements Task, BufferOwner {
     for (const m of this.retransmits) this.clock.cancel(m.timer);
     this.retransmits.clear();
     this.frPending = [];
+    this.frWaiting = 0;
   }
 }

@@ -7,11 +7,16 @@ import { deliverChannelEvent, EventHoldingChannel, type ChannelEvent } from '../
 import { guard, rethrowAsync, type EngineChannel, type EngineChannelHandlers, type EngineChannelInit } from '../engine.js';
 import type { Message } from './chunk.js';
 
+/** @internal Sends binary messages of {@link VirtualChannel.fast} channels (the association). */
+export interface FastSender {
+  sendFast(ch: VirtualChannel, data: Uint8Array): boolean;
+}
+
 /** @internal What a channel asks of its connection. */
 export interface ChannelOwner {
   isClosed(): boolean;
-  /** Send a binary message on a {@link VirtualChannel.fast} channel. */
-  sendFast(ch: VirtualChannel, data: Uint8Array): boolean;
+  /** Where binary messages of a {@link VirtualChannel.fast} channel go (called directly: one hop less per message). */
+  readonly sctp: FastSender;
   /** Send a message with SCTP state; `copy`: the caller may reuse `data`. */
   sendData(ch: VirtualChannel, data: Uint8Array, isText: boolean, copy: boolean): boolean;
   closeChannel(ch: VirtualChannel): void;
@@ -37,12 +42,15 @@ export class VirtualChannel extends EventHoldingChannel implements EngineChannel
   /** @internal Payload bytes of this channel held in the connection's send buffer. */ held = 0;
   /** @internal `bufferedAmountLow` fires when {@link held} falls to this or below. */ lowThreshold = 0;
 
+  private readonly sender: FastSender;
+
   /** @internal */
   constructor(
     private readonly conn: ChannelOwner,
     init: EngineChannelInit,
   ) {
     super();
+    this.sender = conn.sctp;
     this.init = init;
     this.streamId = init.id ?? -1;
     this.fast = !init.ordered && init.maxRetransmits === 0;
@@ -76,7 +84,7 @@ export class VirtualChannel extends EventHoldingChannel implements EngineChannel
 
   sendBinary(data: Uint8Array): boolean {
     // The connection copies the bytes once (the caller may reuse its buffer).
-    return this.fast ? this.conn.sendFast(this, data) : this.conn.sendData(this, data, false, true);
+    return this.fast ? this.sender.sendFast(this, data) : this.conn.sendData(this, data, false, true);
   }
 
   sendText(text: string): boolean {

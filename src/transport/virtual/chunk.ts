@@ -59,102 +59,99 @@ export function fragmentBytes(length: number, left: number, total: number): numb
   return left === total ? length : Math.ceil((length * left) / total);
 }
 
-/** @internal Several messages in one link packet (SCTP chunk bundling). */
+/**
+ * @internal Several messages in one link packet (SCTP chunk bundling).
+ *
+ * `items` holds the chunks in order. A {@link Message}; or, for unordered
+ * channels with maxRetransmits 0 (which need no per-message state), a *run*
+ * of four slots: the stream id, `start`, `end` and `length` — messages of
+ * `length` bytes each, back to back in the current {@link PayloadSlab} page
+ * from byte `start` to `end` (so a tick's same-sized messages of one channel
+ * take four slots, not one per message). A message that does not go to the
+ * slab (empty, or over {@link SLAB_MAX_PAYLOAD}) is a run of one with `start`
+ * -1 and its own Uint8Array in the `length` slot. A Uint8Array slot in a
+ * chunk's first place marks the slab page of the runs that follow. (Tell the
+ * kinds apart with `typeof` and `instanceof Message`, never with `instanceof`
+ * on typed arrays: pages may come from Node's realm while this module runs in
+ * another one, as under jest.)
+ */
 export class Bundle {
   received = false;
   bytes = 0;
   /** {@link Message} chunks among the items. */
   messages = 0;
-  /**
-   * Chunks in order. A {@link Message}; or — for unordered channels with
-   * maxRetransmits 0, which need no per-message state — two slots: the stream
-   * id and where the payload is, either a slab reference (a number, see
-   * {@link PayloadSlab.copy}) into the latest ArrayBuffer before it in the
-   * list, or a Uint8Array of its own. An ArrayBuffer slot marks the
-   * {@link PayloadSlab} page of the slab references that follow. (Tell the
-   * kinds apart with `typeof` and `instanceof Message`, never `instanceof
-   * ArrayBuffer`: pages may come from Node's realm while this module runs in
-   * another one, as under jest.)
-   */
-  readonly items: unknown[] = [];
-  /** Page of the last slab reference pushed (the sender's; the receiver tracks its own). */
-  page: ArrayBuffer | null = null;
+  /** Chunks in order (see the class); replaced by a literal of exactly its first run's slots when that comes first, see Association.sendFast. */
+  items: unknown[] = [];
+  /** Page of the last run pushed (the sender's; the receiver tracks its own). */
+  page: Uint8Array | null = null;
 
   /** Chunk slots as traces count them (a fast chunk counts 2: stream id and bytes). */
   traceLength(): number {
     let n = 0;
-    for (let i = 0; i < this.items.length; i++) {
-      const m = this.items[i];
+    const items = this.items;
+    for (let i = 0; i < items.length; i++) {
+      const m = items[i];
       if (typeof m === 'number') {
-        i++;
-        n += 2;
+        n += 2 * runCount(items, i);
+        i += 3;
       } else if (m instanceof Message) n++;
     }
     return n;
   }
 }
 
+/** Messages in the run at `items[i]`. */
+export function runCount(items: unknown[], i: number): number {
+  const start = items[i + 1] as number;
+  return start < 0 ? 1 : ((items[i + 2] as number) - start) / (items[i + 3] as number);
+}
+
+/** Payload bytes of the run at `items[i]`. */
+export function runBytes(items: unknown[], i: number): number {
+  const start = items[i + 1] as number;
+  return start < 0 ? (items[i + 3] as Uint8Array).length : (items[i + 2] as number) - start;
+}
+
+/** Length of each message of the run at `items[i]`. */
+export function runLength(items: unknown[], i: number): number {
+  const start = items[i + 1] as number;
+  return start < 0 ? (items[i + 3] as Uint8Array).length : (items[i + 3] as number);
+}
+
 /** Size of one {@link PayloadSlab} page. */
 export const SLAB_BYTES = 64 * 1024;
 /** Payloads larger than this get a buffer of their own instead of slab space. */
 export const SLAB_MAX_PAYLOAD = 4096;
-/** A slab reference is `offset << REF_SHIFT | length` (a small integer). */
-export const REF_SHIFT = 13;
-/** Mask of the length in a slab reference. */
-export const REF_LENGTH = (1 << REF_SHIFT) - 1;
-
-/** Length of the payload a fast-chunk slot points to. */
-export function refLength(ref: unknown): number {
-  return typeof ref === 'number' ? ref & REF_LENGTH : (ref as Uint8Array).length;
-}
 
 /** Node's `Buffer.allocUnsafeSlow`, when present: a page is written before it is read, so it need not be zeroed. */
 const allocUnsafeSlow = (globalThis as { Buffer?: { allocUnsafeSlow?: (size: number) => Uint8Array } }).Buffer?.allocUnsafeSlow;
 
-function newPage(): ArrayBuffer {
+function newPage(): Uint8Array {
   if (allocUnsafeSlow !== undefined) {
     const b = allocUnsafeSlow(SLAB_BYTES);
-    if (b.byteOffset === 0 && b.buffer.byteLength === SLAB_BYTES) return b.buffer as ArrayBuffer;
+    if (b.byteOffset === 0 && b.buffer.byteLength === SLAB_BYTES) return new Uint8Array(b.buffer);
   }
-  return new ArrayBuffer(SLAB_BYTES);
+  return new Uint8Array(SLAB_BYTES);
 }
 
 /**
  * @internal Append-only storage for the payloads of unordered, unreliable
- * messages in flight: each payload is copied once, at an offset of the current
- * page, and delivered as a view of it. A page is never written twice (a full
- * page is dropped, not reused), so views handed to receivers never change;
- * the garbage collector frees a page once no bundle or view refers to it.
+ * messages in flight: each payload is copied once, at {@link pos} of the
+ * current {@link page}, and delivered as a view of it. A page is never
+ * written twice (a full page is dropped, not reused), so views handed to
+ * receivers never change; the garbage collector frees a page once no bundle
+ * or view refers to it.
  */
 export class PayloadSlab {
-  /** ArrayBuffer of the current page. */
-  buffer: ArrayBuffer = new ArrayBuffer(0);
-  private page = new Uint8Array(this.buffer);
+  /** The current page. */
+  page: Uint8Array = new Uint8Array(0);
   /** Next free byte of the page. */
-  private pos = 0;
+  pos = 0;
 
-  /**
-   * Copy `data`. Returns its slab reference in the current page
-   * ({@link buffer}, which may change with this call), or, for a payload over
-   * {@link SLAB_MAX_PAYLOAD} bytes, a copy in a buffer of its own.
-   */
-  copy(data: Uint8Array): number | Uint8Array {
-    const len = data.length;
-    if (len > SLAB_MAX_PAYLOAD) {
-      const own = new Uint8Array(len);
-      own.set(data);
-      return own;
-    }
-    let pos = this.pos;
-    let page = this.page;
-    if (pos + len > page.length) {
-      const buffer = newPage();
-      page = this.page = new Uint8Array(buffer);
-      this.buffer = buffer;
-      pos = 0;
-    }
-    page.set(data, pos);
-    this.pos = pos + len;
-    return (pos << REF_SHIFT) | len;
+  /** Room for `len` more bytes: the page to write them to at {@link pos} (a new one when the current one is full). */
+  room(len: number): Uint8Array {
+    if (this.pos + len <= this.page.length) return this.page;
+    this.pos = 0;
+    return (this.page = newPage());
   }
 }

@@ -34,7 +34,7 @@ import { DCEP_OPEN, RESET } from './chunk.js';
 import { VirtualChannel } from './channel.js';
 import { callTask, type HostContext, type NetworkContext } from './context.js';
 import { IceAgent, type Pair } from './ice.js';
-import { Verdict, type PacketSink } from './link.js';
+import { Verdict } from './link.js';
 import type { TimerHandle, VirtualClock } from './scheduler.js';
 import { parseCandidate, parseSdp, writeCandidate, writeSdp, type VirtualSdp } from './sdp.js';
 import { StreamTable } from './streams.js';
@@ -50,7 +50,7 @@ function safe(fn: () => void): void {
 }
 
 /** A connection of the virtual engine. */
-export class VirtualConnection implements EngineConnection, PacketSink {
+export class VirtualConnection implements EngineConnection {
   // Also a ChannelOwner, a StreamOwner and an IceEndpoint (checked where it is passed as one; internal interfaces stay out of the public docs).
   // Fields of the per-packet paths first: they share the object's first memory lines.
   /** @internal The sending half of the association. */ readonly sctp: Association;
@@ -246,8 +246,9 @@ export class VirtualConnection implements EngineConnection, PacketSink {
     const [out, back] = pair.a === this ? [pair.ab, pair.ba] : [pair.ba, pair.ab];
     this.peer = target;
     target.peer = this;
-    this.sctp.attach(out, back, target, target.label);
-    target.sctp.attach(back, out, this, this.label);
+    // Packets go straight to the receiving half (the stream table), one object less per packet.
+    this.sctp.attach(out, back, target.streams, target.label);
+    target.sctp.attach(back, out, this.streams, this.label);
   }
 
   /** @internal DTLS + SCTP done: connected; channels open (negotiated at once, in-band through DCEP). */
@@ -279,11 +280,6 @@ export class VirtualConnection implements EngineConnection, PacketSink {
   // ---- the association ----------------------------------------------------
 
   /** @internal */
-  sendFast(ch: VirtualChannel, data: Uint8Array): boolean {
-    return this.sctp.sendFast(ch, data);
-  }
-
-  /** @internal */
   sendData(ch: VirtualChannel, data: Uint8Array, isText: boolean, copy: boolean): boolean {
     return this.sctp.sendData(ch, data, isText, copy);
   }
@@ -296,11 +292,6 @@ export class VirtualConnection implements EngineConnection, PacketSink {
   /** @internal */
   bufferedBytes(ch: VirtualChannel): number {
     return this.sctp.bufferedBytes(ch);
-  }
-
-  /** @internal A packet arrived from the link. */
-  receive(payload: unknown, duplicate: boolean): void {
-    this.streams.receive(payload, duplicate);
   }
 
   /** @internal */

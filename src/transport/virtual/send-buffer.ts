@@ -7,7 +7,7 @@
  * to its threshold. Uncapped links never buffer.
  * @module
  */
-import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, DATA, Message, fragmentBytes, fragmentCount, refLength } from './chunk.js';
+import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, DATA, Message, fragmentBytes, fragmentCount, runBytes } from './chunk.js';
 import type { VirtualChannel } from './channel.js';
 import type { LinkDirection } from './link.js';
 import type { Task, TimerHandle, VirtualClock } from './scheduler.js';
@@ -134,7 +134,10 @@ function sendHeld(owner: BufferOwner, p: Bundle | Message, urgent: boolean, now:
     for (let i = 0; i < items.length; i++) {
       const m = items[i];
       if (typeof m === 'number') {
+        // A run of fast chunks: four slots.
         items[kept++] = m;
+        items[kept++] = items[++i];
+        items[kept++] = items[++i];
         items[kept++] = items[++i];
       } else if (m instanceof Message && now >= m.deadline) {
         p.bytes -= m.data!.length + CHUNK_HEADER;
@@ -168,7 +171,10 @@ function account(owner: BufferOwner, p: Bundle | Message, sign: 1 | -1, low: Vir
   const items = p.items;
   for (let i = 0; i < items.length; i++) {
     const m = items[i];
-    if (typeof m === 'number') accountChunk(owner, m, sign * refLength(items[++i]), low);
+    if (typeof m === 'number') {
+      accountChunk(owner, m, sign * runBytes(items, i), low);
+      i += 3;
+    }
     else if (m instanceof Message && m.kind === DATA) accountChunk(owner, m.stream, sign * m.data!.length, low);
   }
 }
@@ -192,8 +198,8 @@ export function bufferedBytes(owner: BufferOwner, ch: VirtualChannel): number {
     for (let i = 0; i < items.length; i++) {
       const m = items[i];
       if (typeof m === 'number') {
-        const ref = items[++i];
-        if (m === ch.streamId) n += refLength(ref);
+        if (m === ch.streamId) n += runBytes(items, i);
+        i += 3;
       } else if (m instanceof Message && m.kind === DATA && m.stream === ch.streamId) n += m.data!.length;
     }
   }

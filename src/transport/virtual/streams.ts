@@ -6,9 +6,10 @@
  * @module
  */
 import type { EngineChannelInit } from '../engine.js';
-import { Bundle, DATA, DCEP_ACK, DCEP_OPEN, FORWARD, Message, REF_LENGTH, REF_SHIFT, RESET, SHUTDOWN } from './chunk.js';
+import { Bundle, DATA, DCEP_ACK, DCEP_OPEN, FORWARD, Message, RESET, SHUTDOWN } from './chunk.js';
 import { VirtualChannel, type ChannelOwner } from './channel.js';
 import { hashBytes } from './rng.js';
+import type { PacketSink } from './link.js';
 import type { Trace } from './trace.js';
 
 /** @internal What the stream table needs from its connection. */
@@ -31,7 +32,7 @@ export interface StreamTrace {
 }
 
 /** @internal Channels by stream id, and everything that arrives for them. */
-export class StreamTable {
+export class StreamTable implements PacketSink {
   /** Every channel of the connection, in creation order. */
   readonly channels: VirtualChannel[] = [];
   /** Payload bytes delivered. */
@@ -126,7 +127,7 @@ export class StreamTable {
     for (const ch of this.channels) this.markClosed(ch);
   }
 
-  /** A packet arrived from the link. */
+  /** A packet arrived from the link (the sending association's sink is this table). */
   receive(payload: unknown, duplicate: boolean): void {
     if (this.closed) return;
     if (payload instanceof Bundle) {
@@ -139,11 +140,15 @@ export class StreamTable {
       const tracing = this.net.trace.enabled;
       let lastStream = -1;
       let ch: VirtualChannel | undefined;
-      let page: ArrayBuffer | null = null;
+      let buffer: ArrayBufferLike | null = null;
       for (let i = 0; i < items.length && !this.closed; i++) {
         const m = items[i];
         if (typeof m === 'number') {
-          const ref = items[++i];
+          // A run of fast chunks: stream id, start, end, length (see Bundle).
+          const start = items[i + 1] as number;
+          const end = items[i + 2] as number;
+          const x = items[i + 3];
+          i += 3;
           if (m !== lastStream) {
             if (m !== this.rxStream) {
               this.rxStream = m;
@@ -154,23 +159,28 @@ export class StreamTable {
           }
           // Unreliable data for a channel not (or no longer) here is dropped, as SCTP would.
           if (ch === undefined || ch.state === 'closed') continue;
-          // A view of the slab: those bytes are never written again.
-          let data: Uint8Array;
-          if (typeof ref === 'number') {
-            const len = ref & REF_LENGTH;
-            data = new Uint8Array(page!, ref >>> REF_SHIFT, len);
-            this.bytesReceived += len;
-          } else {
-            data = ref as Uint8Array;
+          if (start < 0) {
+            const data = x as Uint8Array;
             this.bytesReceived += data.length;
+            if (tracing) this.traceDeliver(ch, data, -1);
+            ch.deliverMessage(data, false);
+            continue;
           }
-          if (tracing) this.traceDeliver(ch, data, -1);
-          ch.deliverMessage(data, false);
+          const len = x as number;
+          for (let at = start; at < end; at += len) {
+            // A view of the slab: those bytes are never written again.
+            const data = new Uint8Array(buffer!, at, len);
+            this.bytesReceived += len;
+            if (tracing) this.traceDeliver(ch, data, -1);
+            ch.deliverMessage(data, false);
+            // The handler may have closed the channel or the connection.
+            if ((ch.state as VirtualChannel['state']) === 'closed' || this.closed) break;
+          }
         } else if (m instanceof Message) {
           this.receiveOne(m, duplicate);
           lastStream = -1;
         } else {
-          page = m as ArrayBuffer; // page of the slab references that follow
+          buffer = (m as Uint8Array).buffer; // page of the runs that follow
         }
       }
       return;

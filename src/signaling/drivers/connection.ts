@@ -1,0 +1,93 @@
+/**
+ * One accepted WebSocket as the signaling server keeps it: the lobby logic's
+ * transport for that socket ({@link SessionTransport}), its outbox slot, its
+ * inbox count and its liveness state, in one object.
+ *
+ * Memory at thousands of clients: the socket's listeners are functions shared
+ * by every connection (they find theirs on the socket, {@link connectionOf}),
+ * so a connection costs this object and no closures; the upgrade request is
+ * not kept (only its headers, for the `authorize` hook).
+ * @module
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { WebSocket } from 'ws';
+import type { SessionTransport, SignalingSession } from '../transport.js';
+import type { OutboxSlot } from './outbox.js';
+
+/** What a connection asks of its server. */
+export interface ConnectionHost {
+  /** Queue `text` for `c`'s socket (written at the end of the turn). */
+  send(c: Connection, text: string): void;
+  /** Write what is queued for `c` now (before its close frame). */
+  flush(c: Connection): void;
+}
+
+const CONNECTION = Symbol('rtcmesh.connection');
+
+/** The connection a server socket carries (set by {@link Connection}'s constructor). */
+export function connectionOf(ws: WebSocket): Connection | undefined {
+  return (ws as unknown as { [CONNECTION]?: Connection })[CONNECTION];
+}
+
+/** One accepted WebSocket. */
+export class Connection implements SessionTransport, OutboxSlot {
+  /** The lobby logic's session (set right after `open`). */
+  session!: SignalingSession;
+  /** Seen alive since the last ping round (a pong or any frame). */
+  alive = true;
+  out: string[] | undefined = undefined;
+  outChars = 0;
+  /** Frames received and not handled yet (they wait in the server's inbox). */
+  inboxed = 0;
+  /** Bytes of the frames waiting in the inbox. */
+  inboxedBytes = 0;
+  /** Reading paused while too much of its input waits in the inbox. */
+  paused = false;
+  /** Its close was handled (the lobby logic was told). */
+  ended = false;
+  /** Re-sends fresh TURN credentials (`ice_servers`) while joined, when the server hands them out. */
+  turnTimer: ReturnType<typeof setInterval> | undefined = undefined;
+  /** Waiting for this socket to show it is alive (a pong or any frame). */
+  private aliveWaiters: (() => void)[] | undefined = undefined;
+  readonly origin: string | undefined;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly remote: string,
+    readonly address: string,
+    readonly headers: IncomingHttpHeaders,
+    private readonly host: ConnectionHost,
+  ) {
+    this.origin = headers.origin;
+    (ws as unknown as { [CONNECTION]?: Connection })[CONNECTION] = this;
+  }
+
+  send(text: string): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.host.send(this, text);
+  }
+
+  close(code: number, reason: string): void {
+    this.host.flush(this); // what was sent before the close goes first
+    const ws = this.ws;
+    if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, reason.slice(0, 120));
+  }
+
+  checkAlive(onAlive: () => void): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.aliveWaiters) {
+      this.aliveWaiters.push(onAlive);
+      return;
+    }
+    this.aliveWaiters = [onAlive];
+    this.ws.ping();
+  }
+
+  /** The socket showed it is alive (a pong or a frame): answer the liveness checks. */
+  proveAlive(): void {
+    this.alive = true;
+    const waiters = this.aliveWaiters;
+    if (!waiters) return;
+    this.aliveWaiters = undefined;
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Helpers for the Godot conformance tests: connections used the way a Godot
+ * porter uses them — events delivered by `poll()` (no autoPoll), descriptions
+ * and candidates relayed by hand, on loopback.
+ */
+import { WebRTCPeerConnection } from '../api.js';
+import { LOOPBACK } from '../helpers.js';
+
+/** A Godot-style connection: events only in `poll()`, bound to 127.0.0.1. */
+export function polled(): WebRTCPeerConnection {
+  return new WebRTCPeerConnection(LOOPBACK);
+}
+
+/**
+ * Relay as Godot's signaling demo does: a description goes to
+ * `set_local_description` here and `set_remote_description` there; a
+ * candidate goes to the other side's `add_ice_candidate`.
+ */
+export function relay(a: WebRTCPeerConnection, b: WebRTCPeerConnection): void {
+  for (const [self, other] of [[a, b], [b, a]] as const) {
+    self.on('session_description_created', (type, sdp) => {
+      self.setLocalDescription(type, sdp);
+      other.setRemoteDescription(type, sdp);
+    });
+    self.on('ice_candidate_created', (media, index, name) => other.addIceCandidate(media, index, name));
+  }
+}
+
+/** Poll every connection (Godot's `_process`) until `check()` holds; the polling is the clock, not a sleep. */
+export function pollUntil(pcs: { poll(): void }[], check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const tick = () => {
+      for (const pc of pcs) pc.poll();
+      if (check()) return resolve();
+      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out after ${timeoutMs} ms waiting until ${what}`));
+      setTimeout(tick, 2);
+    };
+    tick();
+  });
+}
+
+/** Run `fn` and return the RtcmeshError code it throws (undefined if it does not throw). */
+export function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+  return undefined;
+}
