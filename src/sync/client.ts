@@ -11,7 +11,7 @@ import { BitReader, BitWriter, TruncatedError } from './bits.js';
 import { checkSchemas, syncHash } from './schema-set.js';
 import { readCode } from './history.js';
 import { InputBuffer, type SequencedInput } from './inputs.js';
-import { Replica } from './replica.js';
+import { Replica, type RenderClock } from './replica.js';
 import type { Schema, SlotValue } from './schema.js';
 import { newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
 import { ENTRY_DESPAWN, ENTRY_FULL, ENTRY_UPDATE, KIND_CLIENT, KIND_SNAPSHOT, readEntryKind, readSnapshotHeader, type SnapshotHeader } from './wire.js';
@@ -81,8 +81,8 @@ const COMPLETED_RING = 64;
  */
 export class SyncClient extends EventEmitter<SyncClientEvents> {
   private readonly objectMap = new Map<number, Replica<any>>();
-  /** Objects whose render values still move (changed and not yet settled). */
-  private readonly active: Replica<any>[] = [];
+  /** Render time shared with the replicas (they interpolate when read). */
+  private readonly clock: RenderClock;
   private readonly schemas: readonly Schema<any>[];
   private readonly inputSchema: Schema<any> | undefined;
   private readonly hash: number;
@@ -145,6 +145,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.redundancy = o.inputRedundancy === undefined ? 32 : checkInt(o.inputRedundancy, 1, 1024, 'SyncClient options.inputRedundancy');
     this.inputs = new InputBuffer(o.maxPendingInputs === undefined ? 256 : checkInt(o.maxPendingInputs, 1, 65536, 'SyncClient options.maxPendingInputs'));
     this.maxObjects = o.maxObjects === undefined ? 100_000 : checkInt(o.maxObjects, 1, 2 ** 24, 'SyncClient options.maxObjects');
+    this.clock = { t: -Infinity, newest: Infinity, maxExtrapolation: this.maxExtrapolation, epoch: 0 };
     transport.onMessage((peer, data) => this.receive(peer, data));
   }
 
@@ -194,7 +195,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
 
   /**
    * Once per frame: send the acknowledgement and pending inputs to the host,
-   * and move the render time to `now` − delay (updating each object's render values).
+   * and move the render time to `now` − delay (each object's render values
+   * follow when read).
    * @param now the local time in ms (any monotonic clock)
    */
   poll(now: number): void {
@@ -209,16 +211,11 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     if (Number.isNaN(this.offset)) return;
     const rt = Math.max(this.renderT, now + this.offset - this.delay);
     this.renderT = rt;
-    const newest = (this.latest * 1000) / this.rate;
-    const active = this.active;
-    for (let i = active.length - 1; i >= 0; i--) {
-      const obj = active[i]!;
-      if (obj.gone || obj.interpolate(rt, this.maxExtrapolation, obj.lastSampleTime() >= newest)) {
-        obj.active = false;
-        active[i] = active[active.length - 1]!;
-        active.pop();
-      }
-    }
+    // Replicas compute their render values from this when read.
+    const c = this.clock;
+    c.t = rt;
+    c.newest = (this.latest * 1000) / this.rate;
+    c.epoch++;
   }
 
   /** Counters (a copy). */
@@ -333,7 +330,11 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
             if (maskSchema !== schema || lastMask === undefined) throw new TruncatedError('sameMask without a previous mask of that schema');
             for (let i = 0; i < leaves.length; i++) e.mask[i] = lastMask[i]!;
           } else {
-            for (let i = 0; i < leaves.length; i++) e.mask[i] = r.bits(1);
+            const nl = leaves.length;
+            if (nl <= 24) {
+              const m = r.bits(nl); // the whole mask in one read
+              for (let i = 0; i < nl; i++) e.mask[i] = (m >>> (nl - 1 - i)) & 1;
+            } else for (let i = 0; i < nl; i++) e.mask[i] = r.bits(1);
             maskSchema = schema;
             lastMask = e.mask;
           }
@@ -409,7 +410,6 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
           existing.history.record(h.tick, existing.slots);
           existing.sample(time, existing.slots);
           existing.changed();
-          this.activate(existing);
           this.emit('update', existing);
           continue;
         }
@@ -418,9 +418,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
           existing.gone = true;
           this.emit('despawn', existing);
         }
-        const obj = new Replica(e.id, schema, e.slots.slice(0, count), h.tick);
+        const obj = new Replica(e.id, schema, e.slots.slice(0, count), h.tick, this.clock);
         map.set(e.id, obj); // no sample yet: it renders its state until it first changes
-        this.activate(obj);
         this.emit('spawn', obj);
         continue;
       }
@@ -443,14 +442,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     obj.history.recordCodes(tick, e.codes, mask);
     obj.sample(time, slots);
     obj.changed();
-    this.activate(obj);
     this.emit('update', obj);
-  }
-
-  private activate(obj: Replica<any>): void {
-    if (obj.active) return;
-    obj.active = true;
-    this.active.push(obj);
   }
 
   /** Before an object changes: if it was unchanged through the previous applied tick, pin that as a sample (so a stop-then-move interpolates right). */

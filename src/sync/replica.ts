@@ -11,12 +11,36 @@ import type { FieldValue, Fields, InferFields, Schema, SlotValue } from './schem
 const RING = 16;
 const EMPTY = new Float64Array(0);
 
+/**
+ * Render clock a client shares with its replicas: {@link SyncClient.poll}
+ * moves it; a replica computes its render values from it only when they are
+ * read (objects nobody reads cost nothing per frame).
+ * @internal
+ */
+export interface RenderClock {
+  /** Render time in host ms (−Infinity before the first interpolating poll). */
+  t: number;
+  /** Time of the newest snapshot at that poll (host ms): a replica sampled then is moving. */
+  newest: number;
+  /** Extrapolation bound, ms. */
+  maxExtrapolation: number;
+  /** Bumped by every poll that moves the render time. */
+  epoch: number;
+}
+
+const STILL_CLOCK: RenderClock = { t: -Infinity, newest: Infinity, maxExtrapolation: 0, epoch: 0 };
+
 /** A replicated object as a client sees it. Read-only: the host owns it. */
 export class Replica<F extends Fields = Fields> {
   /** @internal latest authoritative slot values */
   readonly slots: SlotValue[];
-  /** @internal slot values at the render time (interpolated) */
-  readonly renderSlots: SlotValue[];
+  /** @internal slot values at the render time (computed on read, see {@link renderSlots}) */
+  private readonly rendered: SlotValue[];
+  /** @internal clock epoch and {@link version} the rendered values were computed for */
+  private renderedEpoch = -1;
+  private renderedVersion = -1;
+  /** @internal bumped whenever the latest state or the samples change */
+  version = 0;
   /** @internal sample times (host ms); allocated on the first sample (still objects never need one) */
   times = EMPTY;
   /** @internal sampled values of the interpolated slots, RING × interpolated.length */
@@ -28,10 +52,7 @@ export class Replica<F extends Fields = Fields> {
   tick: number;
   /** @internal coded slot values by tick (baselines of delta-coded updates) */
   readonly history: CodeHistory;
-  private settled = false;
   private lastTime = -Infinity;
-  /** @internal in the client's list of objects still being interpolated */
-  active = false;
   /** @internal despawned */
   gone = false;
 
@@ -42,9 +63,11 @@ export class Replica<F extends Fields = Fields> {
     readonly schema: Schema<F>,
     slots: SlotValue[],
     tick: number,
+    /** @internal the owning client's render clock */
+    private readonly clock: RenderClock = STILL_CLOCK,
   ) {
     this.slots = slots;
-    this.renderSlots = slots.slice();
+    this.rendered = slots.slice();
     this.tick = tick;
     this.history = new CodeHistory(schema);
     this.history.record(tick, slots);
@@ -75,13 +98,32 @@ export class Replica<F extends Fields = Fields> {
     return this.lastTime;
   }
 
-  /** @internal the latest state changed: copy the non-interpolated slots to the render slots */
+  /** @internal the latest state changed (render values are recomputed at the next read) */
   changed(): void {
-    const rs = this.renderSlots;
-    const slots = this.slots;
-    const interp = this.schema.leaves;
-    for (let i = 0; i < slots.length; i++) if (!interp[i]!.interpolate) rs[i] = slots[i]!;
-    this.settled = false;
+    this.version++;
+  }
+
+  /**
+   * @internal Slot values at the client's render time, computed when read
+   * (and cached until the next poll or change): non-interpolated slots are
+   * the latest; interpolated ones come from the samples around the render
+   * time; past the newest, they extrapolate up to `maxExtrapolation` ms when
+   * the object was moving at the newest snapshot, else hold.
+   */
+  get renderSlots(): readonly SlotValue[] {
+    const c = this.clock;
+    if (this.renderedEpoch !== c.epoch || this.renderedVersion !== this.version) {
+      this.renderedEpoch = c.epoch;
+      this.renderedVersion = this.version;
+      const rs = this.rendered;
+      const slots = this.slots;
+      const leaves = this.schema.leaves;
+      // Before the first poll (or without samples) the render value is the latest.
+      const interp = c.epoch > 0 && this.count > 0;
+      for (let i = 0; i < slots.length; i++) if (!interp || !leaves[i]!.interpolate) rs[i] = slots[i]!;
+      if (interp) this.interpolateInto(c.t, c.maxExtrapolation, this.lastTime >= c.newest);
+    }
+    return this.rendered;
   }
 
   /** @internal append a sample of the interpolated slots of `slots` at `time` */
@@ -104,28 +146,13 @@ export class Replica<F extends Fields = Fields> {
     for (let i = 0; i < idx.length; i++) this.values[base + i] = slots[idx[i]!] as number;
     this.head = (at + 1) % RING;
     if (this.count < RING) this.count++;
-  }
-
-  /**
-   * @internal Set {@link renderSlots} for render time `rt`: interpolate between the
-   * samples around it; past the newest, extrapolate up to `maxExtrapolation` ms
-   * when `moving` (the object changed in the newest snapshot), else hold.
-   */
-  interpolate(rt: number, maxExtrapolation: number, moving: boolean): boolean {
-    this.interpolateInto(rt, maxExtrapolation, moving);
-    return this.settled;
+    this.version++;
   }
 
   private interpolateInto(rt: number, maxExtrapolation: number, moving: boolean): void {
     const idx = this.schema.interpolated;
-    const rs = this.renderSlots;
-    if (idx.length === 0 || this.count === 0) {
-      this.settled = true;
-      return;
-    }
-    // Settled: past the newest sample, not moving, already showing it.
-    if (this.settled && !moving && rt >= this.lastSampleTime()) return;
-    this.settled = !moving && rt >= this.lastSampleTime();
+    const rs = this.rendered;
+    if (idx.length === 0 || this.count === 0) return;
     const n = idx.length;
     const first = this.head + RING - this.count; // slot of the oldest sample, before % RING
     let hi = this.count - 1;
