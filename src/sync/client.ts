@@ -9,12 +9,12 @@ import { ErrorCode, RtcmeshError } from '../errors.js';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
 import { BitReader, BitWriter, TruncatedError } from './bits.js';
 import { checkSchemas, syncHash } from './schema-set.js';
-import { readCode } from './history.js';
 import { InputBuffer, type SequencedInput } from './inputs.js';
 import { Replica, type RenderClock } from './replica.js';
 import type { Schema, SlotValue } from './schema.js';
 import { newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
-import { ENTRY_DESPAWN, ENTRY_FULL, ENTRY_UPDATE, KIND_CLIENT, KIND_SNAPSHOT, readEntryKind, readSnapshotHeader, type SnapshotHeader } from './wire.js';
+import { DecodeStop, SnapshotReader, type Entry } from './snapshot-reader.js';
+import { ENTRY_DESPAWN, ENTRY_FULL, ENTRY_UPDATE, KIND_CLIENT, KIND_SNAPSHOT, readSnapshotHeader, type SnapshotHeader } from './wire.js';
 
 /** Options of a {@link SyncClient}. */
 export interface SyncClientOptions {
@@ -60,18 +60,6 @@ export interface SyncClientEvents {
   sync_error: (event: SyncErrorEvent) => void;
 }
 
-interface Entry {
-  id: number;
-  kind: number;
-  schema: Schema<any> | undefined;
-  /** The replica an update applies to. */
-  replica: Replica<any> | undefined;
-  slots: SlotValue[];
-  mask: Uint8Array;
-  /** An update's decoded codes, by coded slot (recorded as the new baseline without re-coding). */
-  codes: Float64Array;
-}
-
 const COMPLETED_RING = 64;
 
 /**
@@ -94,7 +82,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private readonly r = new BitReader();
   private readonly w = new BitWriter(256);
   private readonly header: SnapshotHeader = { schemaHash: 0, tick: 0, rate: 0, baselineDelta: 0, partIndex: 0, partCount: 1, inputAck: -1, entryCount: 0 };
-  private readonly pool: Entry[] = [];
+  private readonly reader = new SnapshotReader();
   private readonly completed = new Int32Array(COMPLETED_RING).fill(-1);
   // Tick being assembled (the newest seen).
   private latest = -1;
@@ -261,12 +249,6 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.emit('sync_error', { code, peer, message });
   }
 
-  private entry(i: number): Entry {
-    let e = this.pool[i];
-    if (e === undefined) this.pool[i] = e = { id: 0, kind: 0, schema: undefined, replica: undefined, slots: [], mask: new Uint8Array(0), codes: new Float64Array(0) };
-    return e;
-  }
-
   /** Handle one inbound message from `peer` (the transport calls this). */
   receive(peer: number, data: unknown): void {
     if (this.closed) return;
@@ -293,70 +275,12 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       }
       // Decode every entry before changing anything.
       const b = h.tick - h.baselineDelta;
-      let prev = 0;
-      let spawns = 0;
-      let maskSchema: Schema<any> | undefined;
-      let lastMask: Uint8Array | undefined;
-      for (; n < h.entryCount; n++) {
-        const e = this.entry(n);
-        const id = prev + r.uvar() + 1;
-        if (id > 2 ** 32 - 1) throw new TruncatedError(`object id ${id} out of range`);
-        prev = id;
-        e.id = id;
-        e.kind = readEntryKind(r);
-        if (e.kind === ENTRY_DESPAWN) continue;
-        let schema: Schema<any> | undefined;
-        let replica: Replica<any> | undefined;
-        if (e.kind === ENTRY_FULL) {
-          const si = r.uvar();
-          schema = this.schemas[si];
-          if (schema === undefined) throw new TruncatedError(`schema index ${si} out of range`);
-          if (!this.objectMap.has(id)) spawns++;
-        } else {
-          replica = this.objectMap.get(id);
-          schema = replica?.schema;
-          if (schema === undefined) return this.report(SyncErrorCode.UNKNOWN_OBJECT, peer, `snapshot ${h.tick} updates object ${id}, which this client does not have`);
-        }
-        e.schema = schema;
-        e.replica = replica;
-        const leaves = schema.leaves;
-        if (e.slots.length < leaves.length) e.slots = new Array(leaves.length);
-        if (e.mask.length < leaves.length) e.mask = new Uint8Array(leaves.length);
-        if (e.codes.length < schema.codedSlots.length) e.codes = new Float64Array(schema.codedSlots.length);
-        if (e.kind === ENTRY_FULL) {
-          for (let i = 0; i < leaves.length; i++) e.slots[i] = leaves[i]!.read(r);
-        } else {
-          if (r.bits(1) === 1) {
-            if (maskSchema !== schema || lastMask === undefined) throw new TruncatedError('sameMask without a previous mask of that schema');
-            for (let i = 0; i < leaves.length; i++) e.mask[i] = lastMask[i]!;
-          } else {
-            const nl = leaves.length;
-            if (nl <= 24) {
-              const m = r.bits(nl); // the whole mask in one read
-              for (let i = 0; i < nl; i++) e.mask[i] = (m >>> (nl - 1 - i)) & 1;
-            } else for (let i = 0; i < nl; i++) e.mask[i] = r.bits(1);
-            maskSchema = schema;
-            lastMask = e.mask;
-          }
-          const coded = schema.codedIndex;
-          const history = replica!.history;
-          const base = schema.codedSlots.length > 0 ? history.find(b) : -1;
-          const mask = e.mask;
-          const codes = e.codes;
-          const slots = e.slots;
-          for (let i = 0; i < leaves.length; i++) {
-            if (!mask[i]) continue;
-            const k = coded[i]!;
-            if (k < 0) slots[i] = leaves[i]!.read(r);
-            else if (base < 0) return this.report(SyncErrorCode.BASELINE_MISSING, peer, `snapshot ${h.tick}: object ${id} has no value at baseline ${b}`);
-            else {
-              const code = readCode(r, leaves[i]!, history.codeAt(base, k));
-              slots[i] = leaves[i]!.coded!.fromCode(code); // throws out of range
-              codes[k] = code;
-            }
-          }
-        }
-      }
+      const dec = this.reader;
+      const stop = dec.decode(r, h.entryCount, b, this.schemas, this.objectMap);
+      if (stop === DecodeStop.UNKNOWN_OBJECT) return this.report(SyncErrorCode.UNKNOWN_OBJECT, peer, `snapshot ${h.tick} updates object ${dec.failId}, which this client does not have`);
+      if (stop === DecodeStop.NO_BASELINE) return this.report(SyncErrorCode.BASELINE_MISSING, peer, `snapshot ${h.tick}: object ${dec.failId} has no value at baseline ${b}`);
+      n = dec.count;
+      const spawns = dec.spawns;
       if (r.remaining >= 8) throw new TruncatedError(`${r.remaining} bits after the last entry`);
       if (this.objectMap.size + spawns > this.maxObjects) return this.report(SyncErrorCode.LIMIT, peer, `snapshot ${h.tick} would exceed maxObjects (${this.maxObjects})`);
     } catch (err) {
@@ -385,7 +309,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     const holdTime = this.prevApplied >= 0 ? (this.prevApplied * 1000) / this.rate : -Infinity;
     const map = this.objectMap;
     for (let k = 0; k < n; k++) {
-      const e = this.pool[k]!;
+      const e = this.reader.at(k);
       if (e.kind === ENTRY_UPDATE) {
         this.applyUpdate(e, h.tick, time, holdTime);
         continue;
@@ -437,7 +361,13 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     const mask = e.mask;
     const slots = obj.slots;
     const n = slots.length;
-    for (let i = 0; i < n; i++) if (mask[i]) slots[i] = e.slots[i]!;
+    const coded = obj.schema.codedIndex;
+    const leaves = obj.schema.leaves;
+    for (let i = 0; i < n; i++) {
+      if (mask[i] === 0) continue;
+      const k = coded[i]!;
+      slots[i] = k < 0 ? e.slots[i]! : leaves[i]!.coded!.fromCode(e.codes[k]!); // range checked when decoded
+    }
     obj.tick = tick;
     obj.history.recordCodes(tick, e.codes, mask);
     obj.sample(time, slots);
