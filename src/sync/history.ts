@@ -13,14 +13,20 @@ import { WINDOW } from './wire.js';
 const CAPACITY = WINDOW + 2;
 
 export class CodeHistory {
-  private ticks = new Int32Array(1);
-  /** Codes by entry (every coded leaf's code fits 32 unsigned bits). */
-  private codes: Uint32Array;
+  /**
+   * One buffer (one allocation to reach): the entries' ticks (`cap` of them),
+   * then their codes, `cap` rows of one code per coded slot. Codes are
+   * stored as int32 and read back unsigned (every coded leaf's code fits 32 bits).
+   */
+  private buf: Int32Array;
+  private cap = 1;
   private head = 0;
   private count = 0;
+  private readonly n: number;
 
   constructor(private readonly schema: Schema<any>) {
-    this.codes = new Uint32Array(schema.codedSlots.length);
+    this.n = schema.codedSlots.length;
+    this.buf = new Int32Array(1 + this.n);
   }
 
   /**
@@ -30,13 +36,13 @@ export class CodeHistory {
    * copied from the previous entry.
    */
   record(tick: number, slots: readonly SlotValue[], changedAt?: Int32Array): void {
-    const n = this.schema.codedSlots.length;
+    const n = this.n;
     if (n === 0) return;
-    const base = this.entryFor(tick) * n;
+    const base = this.entryFor(tick);
     const prev = this.prevRow;
     const slotsIdx = this.schema.codedSlots;
     const leaves = this.schema.leaves;
-    const codes = this.codes;
+    const codes = this.buf;
     if (changedAt !== undefined && prev >= 0) {
       for (let k = 0; k < n; k++) {
         const slot = slotsIdx[k]!;
@@ -56,35 +62,37 @@ export class CodeHistory {
    * entry's code (an update changes only the masked slots). Needs a previous entry.
    */
   recordCodes(tick: number, decoded: Float64Array, mask: Uint8Array): void {
-    const n = this.schema.codedSlots.length;
+    const n = this.n;
     if (n === 0) return;
-    const base = this.entryFor(tick) * n;
+    const base = this.entryFor(tick);
     const prev = this.prevRow;
     const slotsIdx = this.schema.codedSlots;
-    const codes = this.codes;
+    const codes = this.buf;
     for (let k = 0; k < n; k++) codes[base + k] = mask[slotsIdx[k]!] ? decoded[k]! : codes[prev + k]!;
   }
 
   /** Row offset (of the previous newest entry) set by {@link entryFor}; −1 when there was none. */
   private prevRow = -1;
 
-  /** Index of the entry to write for `tick` (a new one, or the newest when it is of `tick`); sets {@link prevRow}. */
+  /** Offset of the row to write for `tick` (a new entry, or the newest when it is of `tick`); sets {@link prevRow}. */
   private entryFor(tick: number): number {
-    const n = this.schema.codedSlots.length;
-    const cap = this.ticks.length;
-    if (this.count > 0 && this.ticks[(this.head + cap - 1) % cap] === tick) {
-      const at = (this.head + cap - 1) % cap;
-      this.prevRow = at * n; // overwriting the newest: it holds the current codes
+    const n = this.n;
+    let cap = this.cap;
+    if (this.count > 0 && this.buf[(this.head + cap - 1) % cap] === tick) {
+      const at = cap + ((this.head + cap - 1) % cap) * n;
+      this.prevRow = at; // overwriting the newest: it holds the current codes
       return at;
     }
-    if (this.count === cap && cap < CAPACITY) this.grow();
-    const c = this.ticks.length;
-    this.prevRow = this.count > 0 ? ((this.head + c - 1) % c) * n : -1;
+    if (this.count === cap && cap < CAPACITY) {
+      this.grow();
+      cap = this.cap;
+    }
+    this.prevRow = this.count > 0 ? cap + ((this.head + cap - 1) % cap) * n : -1;
     const at = this.head;
-    this.head = (at + 1) % c;
-    if (this.count < c) this.count++;
-    this.ticks[at] = tick;
-    return at;
+    this.head = (at + 1) % cap;
+    if (this.count < cap) this.count++;
+    this.buf[at] = tick;
+    return cap + at * n;
   }
 
   /**
@@ -93,55 +101,54 @@ export class CodeHistory {
    * then keeps a few entries, not the whole window).
    */
   prune(floor: number): void {
-    const cap = this.ticks.length;
+    const cap = this.cap;
     let oldest = (this.head + cap - this.count) % cap;
     while (this.count > 1) {
       const next = oldest + 1 === cap ? 0 : oldest + 1;
-      if (this.ticks[next]! > floor) return;
+      if (this.buf[next]! > floor) return;
       oldest = next;
       this.count--;
     }
   }
 
-  /** Offset (into {@link codeAt}) of the newest entry at or before `tick`, or −1. */
+  /** Offset (into {@link codeAt}) of the newest entry at or before `tick`, or −1. Valid until the next record. */
   find(tick: number): number {
-    const cap = this.ticks.length;
-    const ticks = this.ticks;
+    const cap = this.cap;
+    const buf = this.buf;
     let at = this.head - 1;
     for (let i = 0; i < this.count; i++) {
       if (at < 0) at += cap;
-      if (ticks[at]! <= tick) return at * this.schema.codedSlots.length;
+      if (buf[at]! <= tick) return cap + at * this.n;
       at--;
     }
     return -1;
   }
 
-  /** Offset of the newest entry (the current value), or −1. */
+  /** Offset of the newest entry (the current value), or −1. Valid until the next record. */
   newest(): number {
     if (this.count === 0) return -1;
-    const cap = this.ticks.length;
-    return ((this.head + cap - 1) % cap) * this.schema.codedSlots.length;
+    const cap = this.cap;
+    return cap + ((this.head + cap - 1) % cap) * this.n;
   }
 
   /** Code of coded slot `k` in the entry at `offset`. */
   codeAt(offset: number, k: number): number {
-    return this.codes[offset + k]!;
+    return this.buf[offset + k]! >>> 0;
   }
 
   private grow(): void {
-    const cap = this.ticks.length;
+    const cap = this.cap;
     const next = cap < 4 ? 4 : cap < 12 ? 12 : CAPACITY;
-    const n = this.schema.codedSlots.length;
-    const ticks = new Int32Array(next);
-    const codes = new Uint32Array(next * n);
+    const n = this.n;
+    const buf = new Int32Array(next * (1 + n));
     // Unroll oldest → newest into 0…count-1.
     for (let i = 0; i < this.count; i++) {
       const from = (this.head + cap - this.count + i) % cap;
-      ticks[i] = this.ticks[from]!;
-      codes.set(this.codes.subarray(from * n, from * n + n), i * n);
+      buf[i] = this.buf[from]!;
+      buf.set(this.buf.subarray(cap + from * n, cap + from * n + n), next + i * n);
     }
-    this.ticks = ticks;
-    this.codes = codes;
+    this.buf = buf;
+    this.cap = next;
     this.head = this.count % next;
   }
 }
