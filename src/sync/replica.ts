@@ -35,16 +35,17 @@ export class Replica<F extends Fields = Fields> {
   /** @internal latest authoritative slot values */
   readonly slots: SlotValue[];
   /** @internal slot values at the render time (computed on read, see {@link renderSlots}) */
-  private readonly rendered: SlotValue[];
+  private rendered: SlotValue[] | undefined;
   /** @internal clock epoch and {@link version} the rendered values were computed for */
   private renderedEpoch = -1;
   private renderedVersion = -1;
   /** @internal bumped whenever the latest state or the samples change */
   version = 0;
-  /** @internal sample times (host ms); allocated on the first sample (still objects never need one) */
-  times = EMPTY;
-  /** @internal sampled values of the interpolated slots, RING × interpolated.length */
-  values = EMPTY;
+  /**
+   * @internal samples, allocated on the first one (still objects never need
+   * one): RING times (host ms), then RING rows of the interpolated slots' values
+   */
+  ring = EMPTY;
   /** @internal samples stored / next write index */
   count = 0;
   head = 0;
@@ -67,7 +68,6 @@ export class Replica<F extends Fields = Fields> {
     private readonly clock: RenderClock = STILL_CLOCK,
   ) {
     this.slots = slots;
-    this.rendered = slots.slice();
     this.tick = tick;
     this.history = new CodeHistory(schema);
     this.history.record(tick, slots);
@@ -115,35 +115,32 @@ export class Replica<F extends Fields = Fields> {
     if (this.renderedEpoch !== c.epoch || this.renderedVersion !== this.version) {
       this.renderedEpoch = c.epoch;
       this.renderedVersion = this.version;
-      const rs = this.rendered;
       const slots = this.slots;
+      const rs = (this.rendered ??= slots.slice());
       const leaves = this.schema.leaves;
       // Before the first poll (or without samples) the render value is the latest.
       const interp = c.epoch > 0 && this.count > 0;
       for (let i = 0; i < slots.length; i++) if (!interp || !leaves[i]!.interpolate) rs[i] = slots[i]!;
       if (interp) this.interpolateInto(c.t, c.maxExtrapolation, this.lastTime >= c.newest);
     }
-    return this.rendered;
+    return this.rendered!;
   }
 
   /** @internal append a sample of the interpolated slots of `slots` at `time` */
   sample(time: number, slots: readonly SlotValue[]): void {
     const idx = this.schema.interpolated;
     if (idx.length === 0) return;
-    if (this.times.length === 0) {
-      this.times = new Float64Array(RING);
-      this.values = new Float64Array(RING * idx.length);
-    }
+    if (this.ring.length === 0) this.ring = new Float64Array(RING * (1 + idx.length));
     if (this.count > 0 && this.lastSampleTime() >= time) {
       // same (or older) time: overwrite the newest
       this.head = (this.head + RING - 1) % RING;
       this.count--;
     }
     const at = this.head;
-    this.times[at] = time;
+    this.ring[at] = time;
     this.lastTime = time;
     const base = at * idx.length;
-    for (let i = 0; i < idx.length; i++) this.values[base + i] = slots[idx[i]!] as number;
+    for (let i = 0; i < idx.length; i++) this.ring[RING + base + i] = slots[idx[i]!] as number;
     this.head = (at + 1) % RING;
     if (this.count < RING) this.count++;
     this.version++;
@@ -151,40 +148,40 @@ export class Replica<F extends Fields = Fields> {
 
   private interpolateInto(rt: number, maxExtrapolation: number, moving: boolean): void {
     const idx = this.schema.interpolated;
-    const rs = this.rendered;
+    const rs = this.rendered!;
     if (idx.length === 0 || this.count === 0) return;
     const n = idx.length;
     const first = this.head + RING - this.count; // slot of the oldest sample, before % RING
     let hi = this.count - 1;
-    while (hi >= 0 && this.times[(first + hi) % RING]! > rt) hi--;
+    while (hi >= 0 && this.ring[(first + hi) % RING]! > rt) hi--;
     if (hi < 0) {
       const s = (first % RING) * n;
-      for (let i = 0; i < n; i++) rs[idx[i]!] = this.values[s + i]!;
+      for (let i = 0; i < n; i++) rs[idx[i]!] = this.ring[RING + s + i]!;
       return;
     }
     if (hi < this.count - 1) {
       const a = (first + hi) % RING;
       const b = (first + hi + 1) % RING;
-      const ta = this.times[a]!;
-      const f = (rt - ta) / (this.times[b]! - ta);
+      const ta = this.ring[a]!;
+      const f = (rt - ta) / (this.ring[b]! - ta);
       for (let i = 0; i < n; i++) {
-        const va = this.values[a * n + i]!;
-        rs[idx[i]!] = va + (this.values[b * n + i]! - va) * f;
+        const va = this.ring[RING + a * n + i]!;
+        rs[idx[i]!] = va + (this.ring[RING + b * n + i]! - va) * f;
       }
       return;
     }
     const last = (first + hi) % RING;
     if (!moving || hi === 0) {
-      for (let i = 0; i < n; i++) rs[idx[i]!] = this.values[last * n + i]!;
+      for (let i = 0; i < n; i++) rs[idx[i]!] = this.ring[RING + last * n + i]!;
       return;
     }
     const prev = (first + hi - 1) % RING;
-    const tl = this.times[last]!;
-    const dt = tl - this.times[prev]!;
+    const tl = this.ring[last]!;
+    const dt = tl - this.ring[prev]!;
     const ahead = Math.min(rt - tl, maxExtrapolation);
     for (let i = 0; i < n; i++) {
-      const vl = this.values[last * n + i]!;
-      rs[idx[i]!] = dt > 0 ? vl + ((vl - this.values[prev * n + i]!) * ahead) / dt : vl;
+      const vl = this.ring[RING + last * n + i]!;
+      rs[idx[i]!] = dt > 0 ? vl + ((vl - this.ring[RING + prev * n + i]!) * ahead) / dt : vl;
     }
   }
 }
