@@ -48,6 +48,8 @@ export interface SyncClientStats extends SyncCounters {
   /** Inputs dropped because more than `maxPendingInputs` were unacknowledged. */
   inputsDropped: number;
   objects: number;
+  /** Times the host restarted under the same id and this client started over. */
+  hostRestarts: number;
 }
 
 /** Events of a {@link SyncClient}. */
@@ -112,6 +114,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     inputsSent: 0,
     inputsDropped: 0,
     objects: 0,
+    hostRestarts: 0,
   };
 
   constructor(
@@ -135,6 +138,10 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.maxObjects = o.maxObjects === undefined ? 100_000 : checkInt(o.maxObjects, 1, 2 ** 24, 'SyncClient options.maxObjects');
     this.clock = { t: -Infinity, newest: Infinity, maxExtrapolation: this.maxExtrapolation, epoch: 0 };
     transport.onMessage((peer, data) => this.receive(peer, data));
+    // The host restarted under the same id: what this client holds is the old host's; start over.
+    transport.onPeerRestarted?.((peer) => {
+      if (!this.closed && peer === transport.authority()) this.startOver();
+    });
   }
 
   /** Replicated objects by id. */
@@ -216,6 +223,39 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     if (this.closed) return;
     this.closed = true;
     this.transport.close();
+  }
+
+  /**
+   * The host restarted: despawn every replica (events), forget the completed
+   * ticks and the time offset (the new host numbers ticks from 1), and
+   * renumber the unacknowledged inputs from 1 (the new host knows none).
+   */
+  private startOver(): void {
+    this.stats.hostRestarts++;
+    const gone = [...this.objectMap.values()];
+    this.objectMap.clear();
+    this.completed.fill(-1);
+    this.latest = -1;
+    this.latestParts = 0;
+    this.partsGot = 0;
+    this.partSeen.fill(0);
+    this.latestIsReset = false;
+    this.touched.clear();
+    this.prevApplied = -1;
+    this.baselineFloor = -1;
+    this.lastComplete = -1;
+    this.ackSent = -1;
+    this.arrivalPending = false;
+    this.offset = NaN;
+    this.renderT = -Infinity;
+    this.clock.t = -Infinity;
+    this.clock.newest = Infinity;
+    this.inputs.renumber();
+    this.inputsDirty = this.inputs.size > 0;
+    for (const obj of gone) {
+      obj.gone = true;
+      this.emit('despawn', obj);
+    }
   }
 
   private checkOpen(): void {
