@@ -10,6 +10,7 @@ import { checkInt, checkOptions, invalid } from '../util/validate.js';
 import { BitReader, BitWriter, TruncatedError } from './bits.js';
 import { checkSchemas, syncHash } from './schema-set.js';
 import { InputBuffer, type SequencedInput } from './inputs.js';
+import { HistoryArena } from './history.js';
 import { Replica, type RenderClock } from './replica.js';
 import type { Schema, SlotValue } from './schema.js';
 import { newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
@@ -85,6 +86,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private readonly w = new BitWriter(256);
   private readonly header: SnapshotHeader = { schemaHash: 0, tick: 0, rate: 0, baselineDelta: 0, partIndex: 0, partCount: 1, inputAck: -1, entryCount: 0 };
   private readonly reader = new SnapshotReader();
+  /** The replicas' baseline histories, in one buffer. */
+  private readonly arena = new HistoryArena();
   private readonly completed = new Int32Array(COMPLETED_RING).fill(-1);
   // Tick being assembled (the newest seen).
   private latest = -1;
@@ -254,6 +257,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.inputsDirty = this.inputs.size > 0;
     for (const obj of gone) {
       obj.gone = true;
+      obj.history.release();
       this.emit('despawn', obj);
     }
   }
@@ -359,6 +363,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         if (existing !== undefined) {
           map.delete(e.id);
           existing.gone = true;
+          existing.history.release();
           this.emit('despawn', existing);
         }
         continue;
@@ -380,9 +385,10 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         if (existing !== undefined) {
           map.delete(e.id);
           existing.gone = true;
+          existing.history.release();
           this.emit('despawn', existing);
         }
-        const obj = new Replica(e.id, schema, e.slots.slice(0, count), h.tick, this.clock);
+        const obj = new Replica(e.id, schema, e.slots.slice(0, count), h.tick, this.clock, this.arena);
         map.set(e.id, obj); // no sample yet: it renders its state until it first changes
         this.emit('spawn', obj);
         continue;
@@ -426,6 +432,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         if (!this.touched.has(id)) {
           this.objectMap.delete(id);
           obj.gone = true;
+          obj.history.release();
           this.emit('despawn', obj);
         }
       }

@@ -4,7 +4,7 @@
  * continuous fields) that renders it a little in the past.
  * @module
  */
-import { CodeHistory } from './history.js';
+import { CodeHistory, type HistoryArena } from './history.js';
 import type { FieldValue, Fields, InferFields, Schema, SlotValue } from './schema.js';
 
 /** Samples kept per object for interpolation. */
@@ -66,10 +66,12 @@ export class Replica<F extends Fields = Fields> {
     tick: number,
     /** @internal the owning client's render clock */
     private readonly clock: RenderClock = STILL_CLOCK,
+    /** @internal the owning client's history arena */
+    arena?: HistoryArena,
   ) {
     this.slots = slots;
     this.tick = tick;
-    this.history = new CodeHistory(schema);
+    this.history = new CodeHistory(schema, arena);
     this.history.record(tick, slots);
   }
 
