@@ -10,7 +10,7 @@ import { checkInt, checkOptions, invalid } from '../util/validate.js';
 import { BitReader, BitWriter, TruncatedError } from './bits.js';
 import { checkSchemas, syncHash } from './schema-set.js';
 import { InputBuffer, type SequencedInput } from './inputs.js';
-import { HistoryArena } from './history.js';
+import { float64Arena, int32Arena } from './arena.js';
 import { Replica, type RenderClock } from './replica.js';
 import type { Schema, SlotValue } from './schema.js';
 import { newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
@@ -87,7 +87,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private readonly header: SnapshotHeader = { schemaHash: 0, tick: 0, rate: 0, baselineDelta: 0, partIndex: 0, partCount: 1, inputAck: -1, entryCount: 0 };
   private readonly reader = new SnapshotReader();
   /** The replicas' baseline histories, in one buffer. */
-  private readonly arena = new HistoryArena();
+  private readonly arena = int32Arena();
+  /** The replicas' interpolation samples, in one buffer. */
+  private readonly samples = float64Arena();
   private readonly completed = new Int32Array(COMPLETED_RING).fill(-1);
   // Tick being assembled (the newest seen).
   private latest = -1;
@@ -257,7 +259,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.inputsDirty = this.inputs.size > 0;
     for (const obj of gone) {
       obj.gone = true;
-      obj.history.release();
+      obj.release();
       this.emit('despawn', obj);
     }
   }
@@ -363,7 +365,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         if (existing !== undefined) {
           map.delete(e.id);
           existing.gone = true;
-          existing.history.release();
+          existing.release();
           this.emit('despawn', existing);
         }
         continue;
@@ -385,10 +387,10 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         if (existing !== undefined) {
           map.delete(e.id);
           existing.gone = true;
-          existing.history.release();
+          existing.release();
           this.emit('despawn', existing);
         }
-        const obj = new Replica(e.id, schema, e.slots.slice(0, count), h.tick, this.clock, this.arena);
+        const obj = new Replica(e.id, schema, e.slots.slice(0, count), h.tick, this.clock, this.arena, this.samples);
         map.set(e.id, obj); // no sample yet: it renders its state until it first changes
         this.emit('spawn', obj);
         continue;
@@ -432,7 +434,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         if (!this.touched.has(id)) {
           this.objectMap.delete(id);
           obj.gone = true;
-          obj.history.release();
+          obj.release();
           this.emit('despawn', obj);
         }
       }

@@ -8,6 +8,7 @@
 import type { BitReader, BitWriter } from './bits.js';
 import type { Leaf, Schema, SlotValue } from './schema.js';
 import { WINDOW } from './wire.js';
+import type { BlockArena } from './arena.js';
 
 /** Entries kept: enough that the newest entry at or before any usable baseline (≤ WINDOW ticks back) survives. */
 const CAPACITY = WINDOW + 2;
@@ -16,35 +17,8 @@ const EMPTY = new Int32Array(0);
 /** Entries a history keeps inside its arena; one needing more moves to its own buffer. */
 const ARENA_CAP = 12;
 
-/**
- * One growable buffer that many histories carve blocks from (a client's
- * histories then live in one allocation: fewer cache misses per update).
- * Freed blocks are reused by size.
- */
-export class HistoryArena {
-  buf = new Int32Array(4096);
-  private top = 0;
-  private readonly freeBySize = new Map<number, number[]>();
-
-  alloc(size: number): number {
-    const free = this.freeBySize.get(size);
-    if (free !== undefined && free.length > 0) return free.pop()!;
-    if (this.top + size > this.buf.length) {
-      const next = new Int32Array(Math.max(this.buf.length * 2, this.top + size));
-      next.set(this.buf.subarray(0, this.top));
-      this.buf = next;
-    }
-    const at = this.top;
-    this.top += size;
-    return at;
-  }
-
-  release(at: number, size: number): void {
-    let free = this.freeBySize.get(size);
-    if (free === undefined) this.freeBySize.set(size, (free = []));
-    free.push(at);
-  }
-}
+/** A client's arena of history blocks. */
+export type HistoryArena = BlockArena<Int32Array>;
 
 export class CodeHistory {
   /**

@@ -4,12 +4,13 @@
  * continuous fields) that renders it a little in the past.
  * @module
  */
+import type { BlockArena } from './arena.js';
 import { CodeHistory, type HistoryArena } from './history.js';
 import type { FieldValue, Fields, InferFields, Schema, SlotValue } from './schema.js';
 
 /** Samples kept per object for interpolation. */
 const RING = 16;
-const EMPTY = new Float64Array(0);
+const NO_RING = { buf: new Float64Array(0) };
 
 /**
  * Render clock a client shares with its replicas: {@link SyncClient.poll}
@@ -42,10 +43,12 @@ export class Replica<F extends Fields = Fields> {
   /** @internal bumped whenever the latest state or the samples change */
   version = 0;
   /**
-   * @internal samples, allocated on the first one (still objects never need
-   * one): RING times (host ms), then RING rows of the interpolated slots' values
+   * @internal samples, a block taken on the first one (still objects never
+   * need one) from the client's sample arena or an own holder: RING times
+   * (host ms), then RING rows of the interpolated slots' values, from {@link ringAt}
    */
-  ring = EMPTY;
+  private ringHolder: { buf: Float64Array } = NO_RING;
+  private ringAt = 0;
   /** @internal samples stored / next write index */
   count = 0;
   head = 0;
@@ -68,6 +71,8 @@ export class Replica<F extends Fields = Fields> {
     private readonly clock: RenderClock = STILL_CLOCK,
     /** @internal the owning client's history arena */
     arena?: HistoryArena,
+    /** @internal the owning client's sample arena */
+    private readonly samples?: BlockArena<Float64Array>,
   ) {
     this.slots = slots;
     this.tick = tick;
@@ -98,6 +103,14 @@ export class Replica<F extends Fields = Fields> {
   /** @internal time of the newest sample, or −Infinity */
   lastSampleTime(): number {
     return this.lastTime;
+  }
+
+  /** @internal the replica left the client: give its arena blocks back */
+  release(): void {
+    this.history.release();
+    if (this.ringHolder === this.samples) this.samples.release(this.ringAt, RING * (1 + this.schema.interpolated.length));
+    this.ringHolder = NO_RING;
+    this.count = 0;
   }
 
   /** @internal the latest state changed (render values are recomputed at the next read) */
@@ -132,17 +145,25 @@ export class Replica<F extends Fields = Fields> {
   sample(time: number, slots: readonly SlotValue[]): void {
     const idx = this.schema.interpolated;
     if (idx.length === 0) return;
-    if (this.ring.length === 0) this.ring = new Float64Array(RING * (1 + idx.length));
+    if (this.ringHolder === NO_RING) {
+      const size = RING * (1 + idx.length);
+      if (this.samples !== undefined) {
+        this.ringAt = this.samples.alloc(size);
+        this.ringHolder = this.samples;
+      } else this.ringHolder = { buf: new Float64Array(size) };
+    }
+    const ring = this.ringHolder.buf;
+    const o = this.ringAt;
     if (this.count > 0 && this.lastSampleTime() >= time) {
       // same (or older) time: overwrite the newest
       this.head = (this.head + RING - 1) % RING;
       this.count--;
     }
     const at = this.head;
-    this.ring[at] = time;
+    ring[o + at] = time;
     this.lastTime = time;
     const base = at * idx.length;
-    for (let i = 0; i < idx.length; i++) this.ring[RING + base + i] = slots[idx[i]!] as number;
+    for (let i = 0; i < idx.length; i++) ring[o + RING + base + i] = slots[idx[i]!] as number;
     this.head = (at + 1) % RING;
     if (this.count < RING) this.count++;
     this.version++;
@@ -153,37 +174,39 @@ export class Replica<F extends Fields = Fields> {
     const rs = this.rendered!;
     if (idx.length === 0 || this.count === 0) return;
     const n = idx.length;
+    const ring = this.ringHolder.buf;
+    const o = this.ringAt;
     const first = this.head + RING - this.count; // slot of the oldest sample, before % RING
     let hi = this.count - 1;
-    while (hi >= 0 && this.ring[(first + hi) % RING]! > rt) hi--;
+    while (hi >= 0 && ring[o + (first + hi) % RING]! > rt) hi--;
     if (hi < 0) {
       const s = (first % RING) * n;
-      for (let i = 0; i < n; i++) rs[idx[i]!] = this.ring[RING + s + i]!;
+      for (let i = 0; i < n; i++) rs[idx[i]!] = ring[o + RING + s + i]!;
       return;
     }
     if (hi < this.count - 1) {
       const a = (first + hi) % RING;
       const b = (first + hi + 1) % RING;
-      const ta = this.ring[a]!;
-      const f = (rt - ta) / (this.ring[b]! - ta);
+      const ta = ring[o + a]!;
+      const f = (rt - ta) / (ring[o + b]! - ta);
       for (let i = 0; i < n; i++) {
-        const va = this.ring[RING + a * n + i]!;
-        rs[idx[i]!] = va + (this.ring[RING + b * n + i]! - va) * f;
+        const va = ring[o + RING + a * n + i]!;
+        rs[idx[i]!] = va + (ring[o + RING + b * n + i]! - va) * f;
       }
       return;
     }
     const last = (first + hi) % RING;
     if (!moving || hi === 0) {
-      for (let i = 0; i < n; i++) rs[idx[i]!] = this.ring[RING + last * n + i]!;
+      for (let i = 0; i < n; i++) rs[idx[i]!] = ring[o + RING + last * n + i]!;
       return;
     }
     const prev = (first + hi - 1) % RING;
-    const tl = this.ring[last]!;
-    const dt = tl - this.ring[prev]!;
+    const tl = ring[o + last]!;
+    const dt = tl - ring[o + prev]!;
     const ahead = Math.min(rt - tl, maxExtrapolation);
     for (let i = 0; i < n; i++) {
-      const vl = this.ring[RING + last * n + i]!;
-      rs[idx[i]!] = dt > 0 ? vl + ((vl - this.ring[RING + prev * n + i]!) * ahead) / dt : vl;
+      const vl = ring[o + RING + last * n + i]!;
+      rs[idx[i]!] = dt > 0 ? vl + ((vl - ring[o + RING + prev * n + i]!) * ahead) / dt : vl;
     }
   }
 }

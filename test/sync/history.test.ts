@@ -4,7 +4,8 @@
  * arena's block size, pruning, and blocks freed and reused by other objects.
  */
 import { expect, it } from 'vitest';
-import { CodeHistory, HistoryArena } from '../../src/sync/history.js';
+import { int32Arena } from '../../src/sync/arena.js';
+import { CodeHistory } from '../../src/sync/history.js';
 import { defineSchema, t } from '../../src/sync/index.js';
 
 const S = defineSchema('s', { a: t.uint32, b: t.quant(-10, 10, 0.5), c: t.int8, f: t.float32 });
@@ -12,7 +13,7 @@ const S = defineSchema('s', { a: t.uint32, b: t.quant(-10, 10, 0.5), c: t.int8, 
 it('arena histories match own-buffer histories under growth, pruning, release and reuse', () => {
   let seed = 12345;
   const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-  const arena = new HistoryArena();
+  const arena = int32Arena();
   type Pair = { a: CodeHistory; own: CodeHistory; slots: (number | string)[] };
   const live: Pair[] = [];
   const make = (tick: number): Pair => {
