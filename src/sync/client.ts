@@ -9,12 +9,13 @@ import { ErrorCode, RtcmeshError } from '../errors.js';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
 import { BitReader, BitWriter, TruncatedError } from './bits.js';
 import { checkSchemas, syncHash } from './schema-set.js';
-import { readCode } from './history.js';
 import { InputBuffer, type SequencedInput } from './inputs.js';
-import { Replica } from './replica.js';
+import { float64Arena, int32Arena } from './arena.js';
+import { Replica, type RenderClock } from './replica.js';
 import type { Schema, SlotValue } from './schema.js';
 import { newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
-import { ENTRY_DESPAWN, ENTRY_FULL, ENTRY_UPDATE, KIND_CLIENT, KIND_SNAPSHOT, readEntryKind, readSnapshotHeader, type SnapshotHeader } from './wire.js';
+import { DecodeStop, SnapshotReader, type Entry } from './snapshot-reader.js';
+import { ENTRY_DESPAWN, ENTRY_FULL, ENTRY_UPDATE, KIND_CLIENT, KIND_SNAPSHOT, readSnapshotHeader, type SnapshotHeader } from './wire.js';
 
 /** Options of a {@link SyncClient}. */
 export interface SyncClientOptions {
@@ -48,6 +49,8 @@ export interface SyncClientStats extends SyncCounters {
   /** Inputs dropped because more than `maxPendingInputs` were unacknowledged. */
   inputsDropped: number;
   objects: number;
+  /** Times the host restarted under the same id and this client started over. */
+  hostRestarts: number;
 }
 
 /** Events of a {@link SyncClient}. */
@@ -60,18 +63,6 @@ export interface SyncClientEvents {
   sync_error: (event: SyncErrorEvent) => void;
 }
 
-interface Entry {
-  id: number;
-  kind: number;
-  schema: Schema<any> | undefined;
-  /** The replica an update applies to. */
-  replica: Replica<any> | undefined;
-  slots: SlotValue[];
-  mask: Uint8Array;
-  /** An update's decoded codes, by coded slot (recorded as the new baseline without re-coding). */
-  codes: Float64Array;
-}
-
 const COMPLETED_RING = 64;
 
 /**
@@ -81,8 +72,8 @@ const COMPLETED_RING = 64;
  */
 export class SyncClient extends EventEmitter<SyncClientEvents> {
   private readonly objectMap = new Map<number, Replica<any>>();
-  /** Objects whose render values still move (changed and not yet settled). */
-  private readonly active: Replica<any>[] = [];
+  /** Render time shared with the replicas (they interpolate when read). */
+  private readonly clock: RenderClock;
   private readonly schemas: readonly Schema<any>[];
   private readonly inputSchema: Schema<any> | undefined;
   private readonly hash: number;
@@ -94,7 +85,11 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private readonly r = new BitReader();
   private readonly w = new BitWriter(256);
   private readonly header: SnapshotHeader = { schemaHash: 0, tick: 0, rate: 0, baselineDelta: 0, partIndex: 0, partCount: 1, inputAck: -1, entryCount: 0 };
-  private readonly pool: Entry[] = [];
+  private readonly reader = new SnapshotReader();
+  /** The replicas' baseline histories, in one buffer. */
+  private readonly arena = int32Arena();
+  /** The replicas' interpolation samples, in one buffer. */
+  private readonly samples = float64Arena();
   private readonly completed = new Int32Array(COMPLETED_RING).fill(-1);
   // Tick being assembled (the newest seen).
   private latest = -1;
@@ -124,6 +119,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     inputsSent: 0,
     inputsDropped: 0,
     objects: 0,
+    hostRestarts: 0,
   };
 
   constructor(
@@ -145,7 +141,12 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.redundancy = o.inputRedundancy === undefined ? 32 : checkInt(o.inputRedundancy, 1, 1024, 'SyncClient options.inputRedundancy');
     this.inputs = new InputBuffer(o.maxPendingInputs === undefined ? 256 : checkInt(o.maxPendingInputs, 1, 65536, 'SyncClient options.maxPendingInputs'));
     this.maxObjects = o.maxObjects === undefined ? 100_000 : checkInt(o.maxObjects, 1, 2 ** 24, 'SyncClient options.maxObjects');
+    this.clock = { t: -Infinity, newest: Infinity, maxExtrapolation: this.maxExtrapolation, epoch: 0 };
     transport.onMessage((peer, data) => this.receive(peer, data));
+    // The host restarted under the same id: what this client holds is the old host's; start over.
+    transport.onPeerRestarted?.((peer) => {
+      if (!this.closed && peer === transport.authority()) this.startOver();
+    });
   }
 
   /** Replicated objects by id. */
@@ -194,7 +195,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
 
   /**
    * Once per frame: send the acknowledgement and pending inputs to the host,
-   * and move the render time to `now` − delay (updating each object's render values).
+   * and move the render time to `now` − delay (each object's render values
+   * follow when read).
    * @param now the local time in ms (any monotonic clock)
    */
   poll(now: number): void {
@@ -209,16 +211,11 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     if (Number.isNaN(this.offset)) return;
     const rt = Math.max(this.renderT, now + this.offset - this.delay);
     this.renderT = rt;
-    const newest = (this.latest * 1000) / this.rate;
-    const active = this.active;
-    for (let i = active.length - 1; i >= 0; i--) {
-      const obj = active[i]!;
-      if (obj.gone || obj.interpolate(rt, this.maxExtrapolation, obj.lastSampleTime() >= newest)) {
-        obj.active = false;
-        active[i] = active[active.length - 1]!;
-        active.pop();
-      }
-    }
+    // Replicas compute their render values from this when read.
+    const c = this.clock;
+    c.t = rt;
+    c.newest = (this.latest * 1000) / this.rate;
+    c.epoch++;
   }
 
   /** Counters (a copy). */
@@ -231,6 +228,40 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     if (this.closed) return;
     this.closed = true;
     this.transport.close();
+  }
+
+  /**
+   * The host restarted: despawn every replica (events), forget the completed
+   * ticks and the time offset (the new host numbers ticks from 1), and
+   * renumber the unacknowledged inputs from 1 (the new host knows none).
+   */
+  private startOver(): void {
+    this.stats.hostRestarts++;
+    const gone = [...this.objectMap.values()];
+    this.objectMap.clear();
+    this.completed.fill(-1);
+    this.latest = -1;
+    this.latestParts = 0;
+    this.partsGot = 0;
+    this.partSeen.fill(0);
+    this.latestIsReset = false;
+    this.touched.clear();
+    this.prevApplied = -1;
+    this.baselineFloor = -1;
+    this.lastComplete = -1;
+    this.ackSent = -1;
+    this.arrivalPending = false;
+    this.offset = NaN;
+    this.renderT = -Infinity;
+    this.clock.t = -Infinity;
+    this.clock.newest = Infinity;
+    this.inputs.renumber();
+    this.inputsDirty = this.inputs.size > 0;
+    for (const obj of gone) {
+      obj.gone = true;
+      obj.release();
+      this.emit('despawn', obj);
+    }
   }
 
   private checkOpen(): void {
@@ -264,12 +295,6 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.emit('sync_error', { code, peer, message });
   }
 
-  private entry(i: number): Entry {
-    let e = this.pool[i];
-    if (e === undefined) this.pool[i] = e = { id: 0, kind: 0, schema: undefined, replica: undefined, slots: [], mask: new Uint8Array(0), codes: new Float64Array(0) };
-    return e;
-  }
-
   /** Handle one inbound message from `peer` (the transport calls this). */
   receive(peer: number, data: unknown): void {
     if (this.closed) return;
@@ -296,66 +321,12 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       }
       // Decode every entry before changing anything.
       const b = h.tick - h.baselineDelta;
-      let prev = 0;
-      let spawns = 0;
-      let maskSchema: Schema<any> | undefined;
-      let lastMask: Uint8Array | undefined;
-      for (; n < h.entryCount; n++) {
-        const e = this.entry(n);
-        const id = prev + r.uvar() + 1;
-        if (id > 2 ** 32 - 1) throw new TruncatedError(`object id ${id} out of range`);
-        prev = id;
-        e.id = id;
-        e.kind = readEntryKind(r);
-        if (e.kind === ENTRY_DESPAWN) continue;
-        let schema: Schema<any> | undefined;
-        let replica: Replica<any> | undefined;
-        if (e.kind === ENTRY_FULL) {
-          const si = r.uvar();
-          schema = this.schemas[si];
-          if (schema === undefined) throw new TruncatedError(`schema index ${si} out of range`);
-          if (!this.objectMap.has(id)) spawns++;
-        } else {
-          replica = this.objectMap.get(id);
-          schema = replica?.schema;
-          if (schema === undefined) return this.report(SyncErrorCode.UNKNOWN_OBJECT, peer, `snapshot ${h.tick} updates object ${id}, which this client does not have`);
-        }
-        e.schema = schema;
-        e.replica = replica;
-        const leaves = schema.leaves;
-        if (e.slots.length < leaves.length) e.slots = new Array(leaves.length);
-        if (e.mask.length < leaves.length) e.mask = new Uint8Array(leaves.length);
-        if (e.codes.length < schema.codedSlots.length) e.codes = new Float64Array(schema.codedSlots.length);
-        if (e.kind === ENTRY_FULL) {
-          for (let i = 0; i < leaves.length; i++) e.slots[i] = leaves[i]!.read(r);
-        } else {
-          if (r.bits(1) === 1) {
-            if (maskSchema !== schema || lastMask === undefined) throw new TruncatedError('sameMask without a previous mask of that schema');
-            for (let i = 0; i < leaves.length; i++) e.mask[i] = lastMask[i]!;
-          } else {
-            for (let i = 0; i < leaves.length; i++) e.mask[i] = r.bits(1);
-            maskSchema = schema;
-            lastMask = e.mask;
-          }
-          const coded = schema.codedIndex;
-          const history = replica!.history;
-          const base = schema.codedSlots.length > 0 ? history.find(b) : -1;
-          const mask = e.mask;
-          const codes = e.codes;
-          const slots = e.slots;
-          for (let i = 0; i < leaves.length; i++) {
-            if (!mask[i]) continue;
-            const k = coded[i]!;
-            if (k < 0) slots[i] = leaves[i]!.read(r);
-            else if (base < 0) return this.report(SyncErrorCode.BASELINE_MISSING, peer, `snapshot ${h.tick}: object ${id} has no value at baseline ${b}`);
-            else {
-              const code = readCode(r, leaves[i]!, history.codeAt(base, k));
-              slots[i] = leaves[i]!.coded!.fromCode(code); // throws out of range
-              codes[k] = code;
-            }
-          }
-        }
-      }
+      const dec = this.reader;
+      const stop = dec.decode(r, h.entryCount, b, this.schemas, this.objectMap);
+      if (stop === DecodeStop.UNKNOWN_OBJECT) return this.report(SyncErrorCode.UNKNOWN_OBJECT, peer, `snapshot ${h.tick} updates object ${dec.failId}, which this client does not have`);
+      if (stop === DecodeStop.NO_BASELINE) return this.report(SyncErrorCode.BASELINE_MISSING, peer, `snapshot ${h.tick}: object ${dec.failId} has no value at baseline ${b}`);
+      n = dec.count;
+      const spawns = dec.spawns;
       if (r.remaining >= 8) throw new TruncatedError(`${r.remaining} bits after the last entry`);
       if (this.objectMap.size + spawns > this.maxObjects) return this.report(SyncErrorCode.LIMIT, peer, `snapshot ${h.tick} would exceed maxObjects (${this.maxObjects})`);
     } catch (err) {
@@ -384,7 +355,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     const holdTime = this.prevApplied >= 0 ? (this.prevApplied * 1000) / this.rate : -Infinity;
     const map = this.objectMap;
     for (let k = 0; k < n; k++) {
-      const e = this.pool[k]!;
+      const e = this.reader.at(k);
       if (e.kind === ENTRY_UPDATE) {
         this.applyUpdate(e, h.tick, time, holdTime);
         continue;
@@ -394,6 +365,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         if (existing !== undefined) {
           map.delete(e.id);
           existing.gone = true;
+          existing.release();
           this.emit('despawn', existing);
         }
         continue;
@@ -409,18 +381,17 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
           existing.history.record(h.tick, existing.slots);
           existing.sample(time, existing.slots);
           existing.changed();
-          this.activate(existing);
           this.emit('update', existing);
           continue;
         }
         if (existing !== undefined) {
           map.delete(e.id);
           existing.gone = true;
+          existing.release();
           this.emit('despawn', existing);
         }
-        const obj = new Replica(e.id, schema, e.slots.slice(0, count), h.tick);
+        const obj = new Replica(e.id, schema, e.slots.slice(0, count), h.tick, this.clock, this.arena, this.samples);
         map.set(e.id, obj); // no sample yet: it renders its state until it first changes
-        this.activate(obj);
         this.emit('spawn', obj);
         continue;
       }
@@ -438,19 +409,18 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     const mask = e.mask;
     const slots = obj.slots;
     const n = slots.length;
-    for (let i = 0; i < n; i++) if (mask[i]) slots[i] = e.slots[i]!;
+    const coded = obj.schema.codedIndex;
+    const leaves = obj.schema.leaves;
+    for (let i = 0; i < n; i++) {
+      if (mask[i] === 0) continue;
+      const k = coded[i]!;
+      slots[i] = k < 0 ? e.slots[i]! : leaves[i]!.coded!.fromCode(e.codes[k]!); // range checked when decoded
+    }
     obj.tick = tick;
     obj.history.recordCodes(tick, e.codes, mask);
     obj.sample(time, slots);
     obj.changed();
-    this.activate(obj);
     this.emit('update', obj);
-  }
-
-  private activate(obj: Replica<any>): void {
-    if (obj.active) return;
-    obj.active = true;
-    this.active.push(obj);
   }
 
   /** Before an object changes: if it was unchanged through the previous applied tick, pin that as a sample (so a stop-then-move interpolates right). */
@@ -464,6 +434,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         if (!this.touched.has(id)) {
           this.objectMap.delete(id);
           obj.gone = true;
+          obj.release();
           this.emit('despawn', obj);
         }
       }

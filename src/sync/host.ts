@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
+import { realClock, type Clock } from '../util/clock.js';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
 import { BitReader, TruncatedError } from './bits.js';
 import { HostObject } from './host-object.js';
@@ -34,6 +35,8 @@ export interface SyncHostOptions {
   maxInputsPerMessage?: number;
   /** Most inputs queued per peer awaiting the game; more are refused (and resent by the client). Default 128. */
   maxQueuedInputs?: number;
+  /** Time source for the acknowledgement round trip (`ackRttMs`); pass the virtual network's clock in simulations. Default: `performance.now()`. */
+  clock?: Clock;
 }
 
 /** Counters of a {@link SyncHost}. */
@@ -48,6 +51,12 @@ export interface SyncHostStats extends SyncCounters {
   inputsSkipped: number;
   objects: number;
   peers: number;
+  /**
+   * Smoothed round trip from sending a snapshot to receiving its
+   * acknowledgement, in ms, by peer id (peers without one yet are absent).
+   * It includes the client's frame time (acks go out at its next `poll`).
+   */
+  ackRttMs: Record<number, number>;
 }
 
 /** Events of a {@link SyncHost}. */
@@ -83,6 +92,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   private readonly maxPartBytes: number;
   private readonly maxInputsPerMessage: number;
   private readonly maxQueuedInputs: number;
+  private readonly clock: Clock;
   private nextId = 1;
   private closed = false;
   /** Objects changed (or spawned) in the tick being built. */
@@ -108,6 +118,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     inputsSkipped: 0,
     objects: 0,
     peers: 0,
+    ackRttMs: {},
   };
 
   constructor(
@@ -115,7 +126,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     options: SyncHostOptions,
   ) {
     super();
-    const o = checkOptions<SyncHostOptions>(options, ['schemas', 'inputSchema', 'tickRate', 'interest', 'maxPartBytes', 'maxInputsPerMessage', 'maxQueuedInputs'], 'SyncHost options');
+    const o = checkOptions<SyncHostOptions>(options, ['schemas', 'inputSchema', 'tickRate', 'interest', 'maxPartBytes', 'maxInputsPerMessage', 'maxQueuedInputs', 'clock'], 'SyncHost options');
     if (transport === null || typeof transport !== 'object' || typeof transport.send !== 'function') invalid('SyncHost transport', 'a SyncTransport (e.g. rpcTransport(endpoint))', transport);
     this.schemas = checkSchemas(o.schemas, 'SyncHost options.schemas');
     this.schemas.forEach((s, i) => this.schemaIndex.set(s, i));
@@ -127,6 +138,8 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     this.maxPartBytes = o.maxPartBytes === undefined ? 1100 : checkInt(o.maxPartBytes, 64, 1 << 20, 'SyncHost options.maxPartBytes');
     this.maxInputsPerMessage = o.maxInputsPerMessage === undefined ? 64 : checkInt(o.maxInputsPerMessage, 1, 1024, 'SyncHost options.maxInputsPerMessage');
     this.maxQueuedInputs = o.maxQueuedInputs === undefined ? 128 : checkInt(o.maxQueuedInputs, 1, 65536, 'SyncHost options.maxQueuedInputs');
+    if (o.clock !== undefined && (o.clock === null || typeof o.clock.now !== 'function')) invalid('SyncHost options.clock', 'a Clock ({ now(): number })', o.clock);
+    this.clock = o.clock ?? realClock;
     transport.onMessage((peer, data) => this.receive(peer, data));
     transport.onPeerLeft((peer) => this.forgetPeer(peer));
     // A restarted peer holds nothing and numbers its inputs from 1 again: start it over (a reset at the next tick).
@@ -253,7 +266,9 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   getStats(): SyncHostStats {
     let skipped = 0;
     for (const p of this.peerStates.values()) skipped += p.inputs.skipped;
-    return { ...this.stats, errors: { ...this.stats.errors }, objects: this.objectMap.size, peers: this.peerStates.size, inputsSkipped: skipped };
+    const ackRttMs: Record<number, number> = {};
+    for (const [id, p] of this.peerStates) if (p.ackRtt >= 0) ackRttMs[id] = p.ackRtt;
+    return { ...this.stats, errors: { ...this.stats.errors }, objects: this.objectMap.size, peers: this.peerStates.size, inputsSkipped: skipped, ackRttMs };
   }
 
   /** Stop: detach from the transport and forget every peer (objects stay readable). */
@@ -351,6 +366,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     const budget = Math.max(64, Math.min(this.maxPartBytes, this.transport.maxMessageSize()) - PART_RESERVE);
     const parts = this.writer.write(sorted, b, mul, t, budget);
     p.sent[t % WINDOW] = t;
+    p.sentAt[t % WINDOW] = this.clock.now();
     p.lastSent = t;
     this.stats.snapshotsSent++;
     if (b < 0) this.stats.resetsSent++;
@@ -408,7 +424,12 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
       return this.report(SyncErrorCode.BAD_ACK, peer, `peer ${peer} acknowledged tick ${tick}, which was never sent to it`);
     }
     this.stats.acksReceived++;
-    if (p.sent[tick % WINDOW] === tick && tick > p.baseline) p.baseline = tick;
+    if (p.sent[tick % WINDOW] === tick && tick > p.baseline) {
+      // The first ack of a newer tick times its round trip (repeats of an old one would not).
+      const sample = this.clock.now() - p.sentAt[tick % WINDOW]!;
+      p.ackRtt = p.ackRtt < 0 ? sample : p.ackRtt + (sample - p.ackRtt) / 8;
+      p.baseline = tick;
+    }
   }
 
   private checkOpen(): void {

@@ -103,6 +103,13 @@ export class InputBuffer {
     if (n > 0) this.pending.splice(0, n);
   }
 
+  /** The host restarted (it knows no sequence numbers): renumber the unacknowledged inputs from 1. */
+  renumber(): void {
+    for (let i = 0; i < this.pending.length; i++) this.pending[i]!.seq = i + 1;
+    this.nextSeq = this.pending.length + 1;
+    this.acked = 0;
+  }
+
   /** Unacknowledged inputs, oldest first. */
   entries(): readonly Stored[] {
     return this.pending;

@@ -23,6 +23,10 @@ export class PeerState {
   /** Ticks sent, by tick % WINDOW. */
   readonly sent = new Int32Array(WINDOW).fill(-1);
   lastSent = -1;
+  /** When each tick was sent (clock ms), by tick % WINDOW. */
+  readonly sentAt = new Float64Array(WINDOW);
+  /** Smoothed snapshot → acknowledgement round trip in ms (−1 before the first). */
+  ackRtt = -1;
   /** Latest acknowledged tick, or −1. */
   baseline = -1;
   /** The interest rule ran in full for this peer once: later ticks may update it incrementally. */

@@ -44,49 +44,56 @@ export class SnapshotWriter {
   /** Encode the snapshot into parts; undefined when single-part encoding overflowed (retry multi-part). */
   private encodeParts(sorted: Float64Array, b: number, mul: number, budget: number, multi: boolean): Uint8Array[] | undefined {
     const w = this.w;
-    const h = this.header;
     const parts: Uint8Array[] = [];
-    let marks = { partCountAt: -1, entryCountAt: -1 };
     let count = 0;
     let prev = 0;
-    const begin = () => {
-      w.reset();
-      h.partIndex = parts.length;
-      h.partCount = 0;
-      h.entryCount = 0;
-      marks = writeSnapshotHeader(w, h, multi);
-      count = 0;
-      prev = 0;
-      this.maskSchema = undefined;
-    };
-    const end = () => {
-      w.patch(marks.entryCountAt, count, 16);
-      parts.push(w.finish());
-    };
-    begin();
+    this.begin(0, multi);
+    const bySlot = this.bySlot;
     for (let i = 0; i < sorted.length; i++) {
       const key = sorted[i]!;
       const entry = Math.floor(key / mul);
       const slot = key - entry * mul;
       const id = Math.floor(entry / 4);
       const kind = entry - id * 4;
-      const obj = kind === ENTRY_DESPAWN ? undefined : mul > 1 ? this.bySlot[slot]! : this.objectMap.get(id)!;
+      const obj = kind === ENTRY_DESPAWN ? undefined : mul > 1 ? bySlot[slot]! : this.objectMap.get(id)!;
       const mark = w.bitLength;
       this.writeEntry(id, kind, prev, b, obj);
       if ((w.byteLength > budget && count > 0) || count === MAX_ENTRIES_PER_PART) {
         if (!multi) return undefined;
         w.truncate(mark);
-        end();
+        parts.push(this.end(count));
         if (parts.length >= MAX_PARTS) break; // cannot happen with sane budgets; the rest waits for the next tick
-        begin();
+        this.begin(parts.length, multi);
+        count = 0;
         this.writeEntry(id, kind, 0, b, obj);
       }
       count++;
       prev = id;
     }
-    end();
-    if (multi) for (const part of parts) patchBits(part, marks.partCountAt, parts.length, 8);
+    parts.push(this.end(count));
+    if (multi) for (const part of parts) patchBits(part, this.partCountAt, parts.length, 8);
     return parts;
+  }
+
+  /** Bit positions of the current part's counts (patched when it ends). */
+  private partCountAt = -1;
+  private entryCountAt = -1;
+
+  private begin(index: number, multi: boolean): void {
+    const h = this.header;
+    this.w.reset();
+    h.partIndex = index;
+    h.partCount = 0;
+    h.entryCount = 0;
+    const marks = writeSnapshotHeader(this.w, h, multi);
+    this.partCountAt = marks.partCountAt;
+    this.entryCountAt = marks.entryCountAt;
+    this.maskSchema = undefined;
+  }
+
+  private end(count: number): Uint8Array {
+    this.w.patch(this.entryCountAt, count, 16);
+    return this.w.finish();
   }
 
   private writeEntry(id: number, kind: number, prev: number, b: number, obj: HostObject<any> | undefined): void {

@@ -50,3 +50,58 @@ it('a restarted client gets a reset at once and its new inputs (from seq 1) are 
   expect(taken).toEqual([1, 2, 3, 4, 5, 11, 12, 13]);
   expect(host.getStats().resetsSent).toBe(2);
 });
+
+it('a SyncClient whose host restarts under the same id starts over by itself: despawns, takes the new host\'s reset, renumbers inputs', () => {
+  const links = new MemoryLinks([2]);
+  let host = new SyncHost(links.transport(1), { schemas: [Unit], inputSchema: Input });
+  const client = new SyncClient(links.transport(2), { schemas: [Unit], inputSchema: Input });
+  const events: string[] = [];
+  client.on('spawn', (o) => events.push(`spawn ${o.id} hp ${o.get('hp')}`));
+  client.on('despawn', (o) => events.push(`despawn ${o.id}`));
+  const errors: unknown[] = [];
+  client.on('sync_error', (e) => errors.push(e));
+  host.spawn(Unit, { pos: { x: 1, y: 2 }, hp: 5 });
+  host.spawn(Unit, { pos: { x: 3, y: 4 }, hp: 7 });
+  let now = 0;
+  let taken: number[] = [];
+  const round = (deliverInputs = true) => {
+    for (let next = host.takeInput<{ move: number }>(2); next; next = host.takeInput<{ move: number }>(2)) taken.push(next.input.move);
+    host.tick();
+    links.deliver();
+    client.poll((now += 33));
+    links.deliver((m) => deliverInputs || m.from !== 2);
+  };
+  for (let i = 0; i < 40; i++) round(); // the old host reaches tick 40
+  client.sendInput({ move: 1 });
+  round();
+  round();
+  expect(taken).toEqual([1]);
+  client.sendInput({ move: 2 }); // never reaches the old host
+  round(false);
+  expect(client.unacknowledgedInputs().map((x) => x.seq)).toEqual([2]);
+
+  // The host process restarts with the same id: a new SyncHost, ticks and ids from 1, other objects.
+  host.close();
+  links.queue.length = 0;
+  host = new SyncHost(links.transport(1), { schemas: [Unit], inputSchema: Input });
+  taken = [];
+  events.length = 0;
+  links.restarted(1);
+  expect(events).toEqual(['despawn 1', 'despawn 2']);
+  expect(client.objects.size).toBe(0);
+  expect(client.unacknowledgedInputs().map((x) => x.seq)).toEqual([1]); // renumbered for the new host
+  events.length = 0;
+  const fresh = host.spawn(Unit, { pos: { x: 9, y: 9 }, hp: 42 });
+  client.sendInput({ move: 3 });
+  for (let i = 0; i < 4; i++) round();
+  expect(errors).toEqual([]);
+  expect(events).toEqual([`spawn ${fresh.id} hp 42`]);
+  expect(client.objects.get(fresh.id)?.get('hp')).toBe(42);
+  expect(client.tick).toBeGreaterThan(0);
+  expect(client.tick).toBeLessThan(10); // the new host's numbering
+  expect(taken).toEqual([2, 3]); // the unacknowledged input, then the new one, each once
+  expect(client.lastProcessedInput).toBe(2);
+  expect(client.getStats().hostRestarts).toBe(1);
+  // Render time follows the new host's clock (not held at the old one's).
+  expect(client.renderTime).toBeLessThan(40 * 33);
+});
