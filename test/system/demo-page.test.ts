@@ -3,8 +3,9 @@
  * joins the lobby with the browser's RTCPeerConnection, gets the arena
  * replicated by the host's sync layer (every player and the orbs near it),
  * sees the host and the bots move on the canvas, moves its own player through
- * the sync input stream, and the bots see the person. Saves the screenshot
- * the docs use (docs/media/demo.png).
+ * the sync input stream, and the bots see the person. Takes a screenshot:
+ * into the temp dir, or over the one the docs use (docs/media/demo.png) with
+ * RTCMESH_UPDATE_SCREENSHOT=1, so a test run leaves the checkout clean.
  */
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -18,7 +19,7 @@ import { CHROMIUM_ARGS, WRAPPER } from './chromium-page.js';
 import { describeSystem, systemBinary } from './require-binary.js';
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const screenshot = fileURLToPath(new URL('../../docs/media/demo.png', import.meta.url));
+const screenshot = process.env.RTCMESH_UPDATE_SCREENSHOT === '1' ? fileURLToPath(new URL('../../docs/media/demo.png', import.meta.url)) : join(tmpdir(), `rtcmesh-demo-${process.pid}.png`);
 
 describeSystem('rtcmesh demo page in Chromium', systemBinary('chromium', '/usr/bin/chromium'), (chromiumPath) => {
   it('a person on the page plays with the bots: each side sees the other', async () => {
@@ -79,6 +80,7 @@ describeSystem('rtcmesh demo page in Chromium', systemBinary('chromium', '/usr/b
       expect(errors).toEqual([]);
       await mkdir(join(screenshot, '..'), { recursive: true });
       await page.screenshot({ path: screenshot });
+      if (process.env.RTCMESH_UPDATE_SCREENSHOT !== '1') await rm(screenshot, { force: true });
     } finally {
       await browser?.close().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
