@@ -191,7 +191,12 @@ port.on('message', (m: { cmd: string }) => {
       return;
     case 'start':
       running = true;
-      for (const c of clients) if (c.frame) for (let w = 0; w < d.window; w++) c.ws.send(c.frame);
+      for (const c of clients) {
+        if (!c.frame) continue;
+        // Protocol 4: the window's messages, sent in one turn, go in one array frame.
+        if (BATCH && d.kind === 'rtcmesh' && d.window > 1) c.ws.send(`[${Array.from({ length: d.window }, () => c.frame).join(',')}]`);
+        else for (let w = 0; w < d.window; w++) c.ws.send(c.frame);
+      }
       port.postMessage({ cmd: 'start' });
       return;
     case 'reset':
