@@ -13,7 +13,8 @@ import {
   parseServerFrame,
   type SignalingServerOptions,
 } from '../api.js';
-import { splitArrayText, utf8Length } from '../../src/signaling/batch.js';
+import { MAX_BATCH_CHARS, splitArrayText, utf8Length } from '../../src/signaling/batch.js';
+import { batchFrames } from '../../src/signaling/drivers/outbox.js';
 import { T, cleanup, client, raw, startServer, waitUntil, type Raw } from './helpers.js';
 
 afterEach(cleanup);
@@ -153,6 +154,16 @@ describe('array frame helpers', () => {
     expect(splitArrayText(`[${elements.join(',')}]`)).toEqual(elements);
     expect(splitArrayText('[ ]')).toEqual([]);
     expect(utf8Length('aé😀')).toBe(Buffer.byteLength('aé😀'));
+  });
+
+  it('the server splits what waits into array frames of at most MAX_BATCH_CHARS', () => {
+    const big = (i: number) => JSON.stringify({ type: 'offer', from: i, sdp: 'x'.repeat(MAX_BATCH_CHARS / 2 - 100) });
+    const texts = [big(1), big(2), big(3), '{"type":"sealed"}'];
+    const frames = batchFrames(texts);
+    expect(frames).toHaveLength(2);
+    expect(frames.every((f) => f.length <= MAX_BATCH_CHARS)).toBe(true);
+    expect(frames.flatMap((f) => JSON.parse(f) as unknown[])).toEqual(texts.map((t) => JSON.parse(t)));
+    expect(batchFrames(['{"type":"sealed"}'])).toEqual(['{"type":"sealed"}']);
   });
 
   it('parseServerFrame validates each message of an array frame', () => {

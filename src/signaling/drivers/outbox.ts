@@ -11,6 +11,10 @@
  * the order on the wire is the order of the calls. Server frames are unmasked
  * text frames (RFC 6455 §5.2); `ws.bufferedAmount` still counts what waits
  * in the socket.
+ *
+ * To a client that announced protocol 4 the waiting messages go as array
+ * frames (`[a,b,…]`, spliced, at most `MAX_BATCH_CHARS` each, see ../batch.ts):
+ * one frame for that client to parse and dispatch instead of one per message.
  * @module
  */
 import type { Duplex } from 'node:stream';
@@ -35,13 +39,13 @@ export interface OutboxSlot {
 export function batchFrames(texts: readonly string[], maxChars: number = MAX_BATCH_CHARS): string[] {
   const frames: string[] = [];
   let from = 0;
-  let chars = 0;
+  let chars = 1; // `[` and `]`, and a comma before each element but the first
   for (let i = 0; i < texts.length; i++) {
     const n = texts[i]!.length + 1;
     if (i > from && chars + n > maxChars) {
       frames.push(joinBatch(texts.slice(from, i)));
       from = i;
-      chars = 0;
+      chars = 1;
     }
     chars += n;
   }
