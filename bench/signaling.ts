@@ -8,6 +8,9 @@
  * with a `dist/` older than `src/` the sources are measured through tsx, and
  * `rtcmesh_code` says so): BENCH_SIGNALING_FROM=src measures the sources
  * through tsx, =<dir> another build's dist (before/after in one session).
+ * rtcmesh's load clients speak protocol 4 (array frames both ways, see
+ * src/signaling/batch.ts) unless BENCH_SIGNALING_BATCH=0 (protocol 3, one
+ * message per frame: for a build older than 4); `rtcmesh_protocol` says which.
  * The load comes from worker threads (bench/lib/signaling-load.ts, ≥ 2) so the
  * generator is not the bottleneck: N clients in lobbies (rings) of 8 join, then
  * each keeps 2 candidate messages in flight to its ring neighbour (each one
@@ -291,6 +294,7 @@ export async function run(options: Partial<RunOptions> = {}): Promise<Record<str
     figures[`cost_ratio_${requested}`] = round(median(byKind.peerjs.map((x, i) => x.serverUsPerRelay / Math.max(1e-9, byKind.rtcmesh[i]!.serverUsPerRelay))), 2);
   }
   if (rtcmeshCode) figures.rtcmesh_code = rtcmeshCode;
+  figures.rtcmesh_protocol = process.env.BENCH_SIGNALING_BATCH === '0' ? 3 : 4;
   printTable(
     `signaling (rtcmesh from ${rtcmeshCode || '?'}): lobbies of ${o.lobbySize}, ${o.window} in flight per client, ${o.warmupMs} ms warm-up + ${o.durationMs} ms window, ${o.workers} load workers, median of ${o.runs} run(s)`,
     ['server', 'clients', 'held', 'connect ms', 'relayed/s', 'lag p99 ms', 'timer lag p99', 'lag max ms', 'RSS kB/client', 'srv CPU %', 'srv µs/relay', 'gen busy %'],

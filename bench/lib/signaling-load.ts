@@ -34,6 +34,13 @@ const CANDIDATE = 'candidate:842163049 1 udp 1677729535 203.0.113.7 61234 typ sr
 /** Marks a relayed message in either protocol. */
 const MARK = Buffer.from('candidate:842163049');
 
+/**
+ * rtcmesh clients announce protocol 4 (`?rtcmesh=4`: array frames both ways)
+ * unless BENCH_SIGNALING_BATCH=0 (protocol 3, one message per frame: what an
+ * older server build speaks).
+ */
+const BATCH = process.env.BENCH_SIGNALING_BATCH !== '0';
+
 const d = workerData as LoadWorkerData;
 const port = parentPort!;
 
@@ -99,14 +106,18 @@ async function connectOne(lobby: string, member: number): Promise<{ ws: WebSocke
     ws.removeAllListeners('message');
     return { ws, id };
   }
-  const { ws, next } = await open(d.url);
+  const { ws, next } = await open(BATCH ? `${d.url}${d.url.includes('?') ? '&' : '?'}rtcmesh=4` : d.url);
   ws.send(JSON.stringify({ type: 'join', lobby }));
   for (;;) {
-    const m = JSON.parse(await next()) as { type: string; id?: number; message?: string };
-    if (m.type === 'error') throw new Error(`join refused: ${m.message}`);
-    if (m.type !== 'joined') continue;
-    ws.removeAllListeners('message');
-    return { ws, id: String(m.id) };
+    type M = { type: string; id?: number; message?: string };
+    const parsed = JSON.parse(await next()) as M | M[];
+    // Protocol 4: several messages may come in one array frame.
+    for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
+      if (m.type === 'error') throw new Error(`join refused: ${m.message}`);
+      if (m.type !== 'joined') continue;
+      ws.removeAllListeners('message');
+      return { ws, id: String(m.id) };
+    }
   }
 }
 
@@ -128,11 +139,21 @@ async function connectLobby(li: number, size: number): Promise<void> {
   members.push(...(await Promise.all(Array.from({ length: size - 1 }, (_, k) => connectOne(name, k + 1)))));
   for (let k = 0; k < size; k++) {
     const c: Client = { ws: members[k]!.ws, frame: frameTo(members[(k + 1) % size]!.id) };
+    const arrays = BATCH && d.kind === 'rtcmesh';
+    /** The reply to n relayed messages: n messages, in one array frame (protocol 4) when n > 1. */
+    const replies: string[] = [];
+    const reply = (n: number) => (replies[n] ??= `[${Array.from({ length: n }, () => c.frame).join(',')}]`);
     c.ws.on('message', (data: Buffer) => {
       frames++;
-      if (data.indexOf(MARK) >= 0) {
-        received++;
-        if (running) c.ws.send(c.frame);
+      let at = data.indexOf(MARK);
+      if (at >= 0) {
+        // An array frame (protocol 4) holds several relayed messages: count each.
+        let n = 1;
+        if (arrays) while ((at = data.indexOf(MARK, at + MARK.length)) >= 0) n++;
+        received += n;
+        if (!running) return;
+        if (n === 1) c.ws.send(c.frame);
+        else if (arrays) c.ws.send(reply(n));
       } else if (data.indexOf('rror') >= 0) {
         errors++;
         firstError ||= data.toString().slice(0, 200);
@@ -170,7 +191,12 @@ port.on('message', (m: { cmd: string }) => {
       return;
     case 'start':
       running = true;
-      for (const c of clients) if (c.frame) for (let w = 0; w < d.window; w++) c.ws.send(c.frame);
+      for (const c of clients) {
+        if (!c.frame) continue;
+        // Protocol 4: the window's messages, sent in one turn, go in one array frame.
+        if (BATCH && d.kind === 'rtcmesh' && d.window > 1) c.ws.send(`[${Array.from({ length: d.window }, () => c.frame).join(',')}]`);
+        else for (let w = 0; w < d.window; w++) c.ws.send(c.frame);
+      }
       port.postMessage({ cmd: 'start' });
       return;
     case 'reset':

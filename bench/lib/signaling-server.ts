@@ -78,8 +78,8 @@ function signalingEntry(): string {
 }
 
 let stop: () => Promise<void>;
-let outbox: { writes: number; frames: number } | undefined;
-let outboxAtReset = { writes: 0, frames: 0 };
+let outbox: { writes: number; frames: number; messages?: number } | undefined;
+let outboxAtReset = { writes: 0, frames: 0, messages: 0 };
 let samplesSinceReset = 0;
 let url: string;
 
@@ -98,7 +98,7 @@ if (kind === 'rtcmesh') {
   });
   const address = await server.listen({ port: 0, host: '127.0.0.1' });
   // BENCH_DEBUG: how well output coalesced (the outbox's counters; internal, read for the bench only).
-  outbox = (server as unknown as { outbox?: { writes: number; frames: number } }).outbox;
+  outbox = (server as unknown as { outbox?: { writes: number; frames: number; messages?: number } }).outbox;
   url = address.url;
   stop = () => server.close({ reason: 'bench over', reconnect: false });
 } else if (kind === 'peerjs') {
@@ -143,7 +143,7 @@ process.on('message', (m: { cmd: string }) => {
   if (m.cmd === 'reset') {
     startProfile();
     samplesSinceReset = 0;
-    if (outbox) outboxAtReset = { writes: outbox.writes, frames: outbox.frames };
+    if (outbox) outboxAtReset = { writes: outbox.writes, frames: outbox.frames, messages: outbox.messages ?? outbox.frames };
     lag.reset();
     timerLag.reset();
     send({ reset: true });
@@ -172,7 +172,11 @@ process.on('message', (m: { cmd: string }) => {
       const mu = process.memoryUsage();
       const spaces = v8.getHeapSpaceStatistics().map((sp) => `${sp.space_name}=${kb(sp.space_used_size)}/${kb(sp.space_size)}`);
       const w = outbox ? outbox.writes - outboxAtReset.writes : 0;
-      if (w > 0) process.stderr.write(`[${kind}] since reset: ${w} socket writes, ${Math.round(((outbox!.frames - outboxAtReset.frames) / w) * 100) / 100} frames per write\n`);
+      const per = (n: number) => Math.round((n / w) * 100) / 100;
+      if (w > 0) {
+        const messages = (outbox!.messages ?? outbox!.frames) - outboxAtReset.messages;
+        process.stderr.write(`[${kind}] since reset: ${w} socket writes, ${per(outbox!.frames - outboxAtReset.frames)} frames and ${per(messages)} messages per write\n`);
+      }
       process.stderr.write(`[${kind}] rss=${kb(mu.rss)} heapUsed=${kb(mu.heapUsed)} heapTotal=${kb(mu.heapTotal)} external=${kb(mu.external)} arrayBuffers=${kb(mu.arrayBuffers)} ${spaces.join(' ')}\n`);
     }
   } else if (m.cmd === 'gc') {

@@ -32,12 +32,12 @@ import {
   MAX_MID_LENGTH,
   MAX_SDP_LENGTH,
   MAX_SIGNALING_PEER_ID,
-  parseServerMessage,
   toErrorCode,
   type LobbyMode,
   type ServerMessage,
 } from './protocol.js';
 import { checkJoinOptions, joinMessage } from './client-join.js';
+import { parseServerFrame } from './batch.js';
 import type { Schedulable } from './transport.js';
 
 export type {
@@ -287,7 +287,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
     const gen = ++this.linkGen;
     const handlers: SignalingLinkHandlers = {
       message: (text) => {
-        if (gen === this.linkGen) this.onMessage(text);
+        if (gen === this.linkGen) this.onMessage(text, gen);
       },
       invalid: (reason) => {
         if (gen === this.linkGen) this.emit('error', new RtcmeshError(ErrorCode.MALFORMED_DATA, `signaling server sent ${reason}`));
@@ -350,17 +350,14 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
     return this.unknownCount;
   }
 
-  private onMessage(text: string): void {
-    const parsed = parseServerMessage(text);
-    if (!parsed.ok && parsed.unknown) {
-      this.unknownCount++;
-      return;
+  /** A frame: one message, or several in an array frame (protocol 4), handled in order while its link is current. */
+  private onMessage(text: string, gen: number): void {
+    for (const parsed of parseServerFrame(text)) {
+      if (gen !== this.linkGen) return;
+      if (!parsed.ok && parsed.unknown) this.unknownCount++;
+      else if (!parsed.ok) this.emit('error', new RtcmeshError(parsed.code, parsed.error));
+      else this.handle(parsed.message);
     }
-    if (!parsed.ok) {
-      this.emit('error', new RtcmeshError(parsed.code, parsed.error));
-      return;
-    }
-    this.handle(parsed.message);
   }
 
   private handle(m: ServerMessage): void {

@@ -10,6 +10,8 @@ import type { SignalingCoreOptions, SignalingServerEvents } from './core-types.j
 import { sees, type CoreCounters, type Peer, type Session } from './core-model.js';
 import { CloseCode, parseClientMessage, type ClientMessage, type ServerMessage } from './protocol.js';
 import { ResumeQueues } from './resume-queues.js';
+import { parseBatch, utf8Length } from './batch.js';
+import { validateClientMessage } from './protocol.js';
 
 /** Sends on behalf of the lobby logic. */
 export class CoreOutput {
@@ -89,6 +91,45 @@ export class CoreOutput {
       return undefined;
     }
     return parsed.message;
+  }
+
+  /**
+   * Handle an array frame (protocol 4, from a client whose transport set
+   * `io.batch`): each element counted (`messagesIn`), rate-limited (`admit`,
+   * with its own byte length) and validated exactly as if it came alone, then
+   * handed to `handle` with its text as sent; a malformed element is reported
+   * as a violation and the rest still handled. A frame over `maxBytes`, not
+   * JSON, or of too many elements is refused whole, as one message.
+   */
+  readBatch(
+    s: Session,
+    data: string,
+    bytes: number,
+    maxBytes: number,
+    admit: (s: Session, bytes: number) => boolean,
+    handle: (s: Session, m: ClientMessage, text: string) => void,
+  ): void {
+    const batch = bytes > maxBytes ? undefined : parseBatch(data);
+    if (!batch || !batch.ok) {
+      this.stats.messagesIn++;
+      if (!admit(s, bytes)) return;
+      if (!batch) this.violation(s, ErrorCode.PACKET_TOO_LARGE, `frame of ${bytes} bytes is over the limit of ${maxBytes}`);
+      else this.violation(s, batch.code, batch.error);
+      return;
+    }
+    const { items, texts } = batch.message;
+    const ascii = data.length === bytes;
+    for (let i = 0; i < items.length && !s.isClosed; i++) {
+      const text = texts[i]!;
+      this.stats.messagesIn++;
+      if (!admit(s, ascii ? text.length : utf8Length(text))) continue;
+      const parsed = validateClientMessage(items[i]);
+      if (!parsed.ok) {
+        this.violation(s, parsed.code, `message ${i} of the array frame: ${parsed.error}`);
+        continue;
+      }
+      handle(s, parsed.message, text);
+    }
   }
 
   violation(s: Session, code: ErrorCode, message: string, ref?: string): void {

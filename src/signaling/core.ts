@@ -20,7 +20,8 @@ import { Session, newCounters, sees, type Lobby, type Peer } from './core-model.
 import { CoreOutput } from './core-output.js';
 import { DeadlineQueue, type Deadline } from './deadlines.js';
 import { LobbyBook } from './lobby-book.js';
-import { CloseCode, HOST_PEER_ID, type ServerMessage } from './protocol.js';
+import { CloseCode, HOST_PEER_ID, type ClientMessage, type ServerMessage } from './protocol.js';
+import { isArrayFrame } from './batch.js';
 import type { TokenIssuer } from './tokens.js';
 import type { SessionTransport, SignalingBackend, SignalingSession } from './transport.js';
 
@@ -185,10 +186,21 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
   receive(session: SignalingSession, data: string, bytes: number, isBinary: boolean): void {
     const s = session as Session;
     if (s.isClosed) return;
+    if (s.io.batch === true && !isBinary && isArrayFrame(data)) {
+      this.out.readBatch(s, data, bytes, this.options.maxMessageBytes, this.admitOne, this.handleOne);
+      return;
+    }
     this.stats.messagesIn++;
     if (!this.admit(s, bytes)) return;
     const m = this.out.readFrame(s, data, bytes, isBinary, this.options.maxMessageBytes);
-    if (m === undefined) return;
+    if (m !== undefined) this.handle(s, m, data);
+  }
+
+  private readonly admitOne = (s: Session, bytes: number): boolean => this.admit(s, bytes);
+  private readonly handleOne = (s: Session, m: ClientMessage, text: string): void => this.handle(s, m, text);
+
+  /** Act on one validated client message (`data`: its text as received). */
+  private handle(s: Session, m: ClientMessage, data: string): void {
     switch (m.type) {
       case 'join':
         void this.joins.join(s, m);

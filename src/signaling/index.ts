@@ -5,6 +5,15 @@
  * @module
  */
 export * from './protocol.js';
+export {
+  BATCH_PROTOCOL_VERSION,
+  MAX_BATCH_CHARS,
+  MAX_BATCH_MESSAGES,
+  PROTOCOL_QUERY_PARAM,
+  announceProtocol,
+  announcedVersion,
+  parseServerFrame,
+} from './batch.js';
 export type { ResumeIdentity, TokenIssuer } from './tokens.js';
 export {
   BaseSignalingClient,

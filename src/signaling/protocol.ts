@@ -22,8 +22,16 @@ import { ErrorCode } from '../errors.js';
  * (fresh credentials, every half lifetime); older clients ignore both (an
  * unknown server message type is counted and dropped), and no client → server
  * message changed.
+ *
+ * 4 added array frames (see ./batch.ts): a client that announces 4 when it
+ * connects (the query parameter `rtcmesh=4` on the WebSocket URL, which older
+ * servers ignore) gets, when the server has several messages for it at once,
+ * ONE text frame holding a JSON array of them, in order; it may also send an
+ * array of messages in one frame once the server announced 4 in `joined`.
+ * Clients that do not announce 4 keep getting one message per frame, and
+ * every message shape is unchanged.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** `mesh`: everyone connects to everyone. `client_server`: everyone connects to the host (id 1) only. */
 export type LobbyMode = 'mesh' | 'client_server';
@@ -192,6 +200,11 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
   } catch {
     return bad('frame is not valid JSON; send one JSON object per text frame', ErrorCode.MALFORMED_DATA);
   }
+  return validateClientMessage(raw);
+}
+
+/** Validate one client → server message, already parsed from JSON (a frame, or an element of an array frame). */
+export function validateClientMessage(raw: unknown): ParseResult<ClientMessage> {
   if (!isObject(raw)) return bad('frame must be a JSON object with a "type" field', ErrorCode.MALFORMED_DATA);
   const type = raw.type;
   if (typeof type !== 'string' || !Object.hasOwn(CLIENT_FIELDS, type)) {
@@ -288,6 +301,11 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
   } catch {
     return bad('server sent a frame that is not JSON', ErrorCode.MALFORMED_DATA);
   }
+  return validateServerMessage(raw);
+}
+
+/** Validate one server → client message, already parsed from JSON (a frame, or an element of an array frame). */
+export function validateServerMessage(raw: unknown): ParseResult<ServerMessage> {
   if (!isObject(raw)) return bad('server sent a frame that is not a JSON object', ErrorCode.MALFORMED_DATA);
   const m = raw;
   const fail = (what: string) => bad<ServerMessage>(`server sent an invalid "${String(m.type)}": ${what}`);

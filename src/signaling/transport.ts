@@ -37,6 +37,12 @@ export interface SessionTransport {
   checkAlive?(onAlive: () => void): void;
   remote: string;
   /**
+   * The client speaks protocol 4 (it announced it when connecting, see
+   * ./batch.ts): it accepts array frames, and array frames it sends are
+   * handled message by message. Unset: one message per frame both ways.
+   */
+  batch?: boolean;
+  /**
    * The client's address for per-address limits (the WebSocket server: the
    * remote IP, without the port). Default: `remote`.
    */

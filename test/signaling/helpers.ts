@@ -40,7 +40,10 @@ export async function cleanup(): Promise<void> {
 /** A raw WebSocket that records every server frame and its close. */
 export interface Raw {
   ws: WebSocket;
+  /** Every message received, in order (the elements of an array frame one by one). */
   messages: Record<string, any>[];
+  /** Every frame received, as text. */
+  frames: string[];
   closed: Promise<{ code: number; reason: string }>;
   isClosed(): boolean;
   send(obj: unknown): void;
@@ -63,8 +66,13 @@ export async function raw(url: string, headers: Record<string, string> = {}, loc
     });
   });
   ws.on('error', () => {});
+  const frames: string[] = [];
   ws.on('message', (data) => {
-    messages.push(JSON.parse(data.toString()) as Record<string, any>);
+    const text = data.toString();
+    frames.push(text);
+    const parsed = JSON.parse(text) as Record<string, any> | Record<string, any>[];
+    if (Array.isArray(parsed)) messages.push(...parsed);
+    else messages.push(parsed);
     for (const w of waiters) w();
   });
   await new Promise<void>((resolve, reject) => {
@@ -75,6 +83,7 @@ export async function raw(url: string, headers: Record<string, string> = {}, loc
   return {
     ws,
     messages,
+    frames,
     closed,
     isClosed: () => closedFlag,
     send: (obj) => ws.send(typeof obj === 'string' || Buffer.isBuffer(obj) ? obj : JSON.stringify(obj)),

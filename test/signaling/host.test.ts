@@ -153,7 +153,7 @@ describe('host role', () => {
     r.send({ type: 'join', lobby: 'h7', host: true, waitForHostMs: 10 });
     expect(await r.next((m) => m.type === 'error', 2)).toMatchObject({ code: ErrorCode.PROTOCOL_ERROR });
     r.send({ type: 'join', lobby: 'h7', host: true });
-    expect(await r.next((m) => m.type === 'joined')).toMatchObject({ id: 1, version: 3 });
+    expect(await r.next((m) => m.type === 'joined')).toMatchObject({ id: 1, version: 4 });
   });
 
   it('rtcmesh serve --host-key and --client-server-join-only', async () => {

@@ -57,6 +57,8 @@ export class Connection implements SessionTransport, OutboxSlot {
     readonly address: string,
     readonly headers: IncomingHttpHeaders,
     private readonly host: ConnectionHost,
+    /** The client announced protocol 4 when connecting: array frames both ways (see ../batch.ts). */
+    readonly batch = false,
   ) {
     this.origin = headers.origin;
     (ws as unknown as { [CONNECTION]?: Connection })[CONNECTION] = this;

@@ -11,10 +11,15 @@
  * the order on the wire is the order of the calls. Server frames are unmasked
  * text frames (RFC 6455 §5.2); `ws.bufferedAmount` still counts what waits
  * in the socket.
+ *
+ * To a client that announced protocol 4 the waiting messages go as array
+ * frames (`[a,b,…]`, spliced, at most `MAX_BATCH_CHARS` each, see ../batch.ts):
+ * one frame for that client to parse and dispatch instead of one per message.
  * @module
  */
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
+import { joinBatch, MAX_BATCH_CHARS } from '../batch.js';
 
 /** One socket's pending frames. */
 export interface OutboxSlot {
@@ -23,6 +28,29 @@ export interface OutboxSlot {
   out: string[] | undefined;
   /** Characters waiting in `out`. */
   outChars: number;
+  /** The client speaks protocol 4: several waiting messages go in one array frame (see ../batch.ts). */
+  readonly batch?: boolean;
+}
+
+/**
+ * `texts` (JSON messages) as array frames of at most `maxChars` characters
+ * each (a longer message alone), spliced: `[a,b,…]`; a lone message stays as it is.
+ */
+export function batchFrames(texts: readonly string[], maxChars: number = MAX_BATCH_CHARS): string[] {
+  const frames: string[] = [];
+  let from = 0;
+  let chars = 1; // `[` and `]`, and a comma before each element but the first
+  for (let i = 0; i < texts.length; i++) {
+    const n = texts[i]!.length + 1;
+    if (i > from && chars + n > maxChars) {
+      frames.push(joinBatch(texts.slice(from, i)));
+      from = i;
+      chars = 1;
+    }
+    chars += n;
+  }
+  frames.push(joinBatch(from === 0 ? texts : texts.slice(from)));
+  return frames;
 }
 
 /** Byte lengths of the frames being encoded (reused). */
@@ -68,9 +96,10 @@ export class Outbox {
     this.scheduled = undefined;
     if (!this.mayWait()) this.flush(this.turnBudgetMs);
   };
-  /** Socket writes and frames written (what coalescing achieved). */
+  /** Socket writes, frames and messages written (what coalescing and array frames achieved). */
   writes = 0;
   frames = 0;
+  messages = 0;
 
   constructor(
     /** Called before writing to a socket; false drops its frames (e.g. it was terminated as a slow consumer). */
@@ -122,7 +151,7 @@ export class Outbox {
 
   /** Write `slot`'s waiting frames now (before its socket is closed, so they go first). */
   write(slot: OutboxSlot): void {
-    const out = slot.out;
+    let out = slot.out;
     if (!out) return;
     const chars = slot.outChars;
     slot.out = undefined;
@@ -131,6 +160,8 @@ export class Outbox {
     if (ws.readyState !== WebSocket.OPEN || !this.beforeWrite(slot, chars)) return;
     const socket = (ws as unknown as { _socket?: Duplex })._socket;
     this.writes++;
+    this.messages += out.length;
+    if (slot.batch === true && out.length > 1) out = batchFrames(out);
     this.frames += out.length;
     if (!socket) {
       for (const text of out) ws.send(text);

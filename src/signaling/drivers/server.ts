@@ -21,6 +21,7 @@ import {
   type SignalingStats,
 } from '../core.js';
 import { CloseCode } from '../protocol.js';
+import { announcedVersion, BATCH_PROTOCOL_VERSION } from '../batch.js';
 import { AddressGate } from './address-gate.js';
 import { resolveServerOptions, type SignalingServerOptions } from './server-options.js';
 import { HmacTokenIssuer } from './hmac-tokens.js';
@@ -290,7 +291,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         accepted();
         socket.off('error', onSocketError); // ws handles the socket's errors from now on
-        this.accept(ws, req.headers, remote, address);
+        this.accept(ws, req.headers, remote, address, announcedVersion(req.url) >= BATCH_PROTOCOL_VERSION);
       });
     if (!this.redis || this.maxPerAddress <= 0) return upgrade();
     // Across every process sharing the Redis: counted there too (fails open while Redis is unreachable).
@@ -343,8 +344,8 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     return JSON.stringify({ ...m, iceServers: turn.iceServersFor(lobby, id) });
   }
 
-  private accept(ws: WebSocket, headers: IncomingMessage['headers'], remote: string, address: string): void {
-    const c = new Connection(ws, remote, address, headers, this.host);
+  private accept(ws: WebSocket, headers: IncomingMessage['headers'], remote: string, address: string, batch: boolean): void {
+    const c = new Connection(ws, remote, address, headers, this.host, batch);
     const session = this.core.open(c);
     if (!session) {
       this.gate.closed(address);

@@ -13,6 +13,7 @@ import {
   type SignalingLinkHandlers,
 } from '../client.js';
 import { PollTimer } from './poll-timer.js';
+import { announceProtocol } from '../batch.js';
 
 /** The part of the WHATWG WebSocket API the client uses. */
 export interface WebSocketLike {
@@ -182,7 +183,7 @@ export class WebSocketSignalingClient extends BaseSignalingClient {
     return new Promise<SignalingLink>((resolve, reject) => {
       let ws: WebSocketLike;
       try {
-        ws = new Ctor(this.url);
+        ws = new Ctor(announceProtocol(this.url)); // protocol 4: array frames (older servers ignore the query)
       } catch (err) {
         reject(new RtcmeshError(ErrorCode.INVALID_ARGUMENT, `cannot open ${this.url}: ${String(err)}`));
         return;

@@ -18,7 +18,8 @@ import { DEFAULT_CORE_OPTIONS, type SignalingCoreOptions, type SignalingServerEv
 import { Session, newCounters } from '../core-model.js';
 import { CoreOutput } from '../core-output.js';
 import { DeadlineQueue, type Deadline } from '../deadlines.js';
-import { CloseCode, type ServerMessage } from '../protocol.js';
+import { CloseCode, type ClientMessage, type ServerMessage } from '../protocol.js';
+import { isArrayFrame } from '../batch.js';
 import type { TokenIssuer } from '../tokens.js';
 import type { SessionTransport, SignalingBackend, SignalingSession } from '../transport.js';
 import { sees, type LocalPeer } from './context.js';
@@ -204,10 +205,21 @@ export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> i
   /** @internal Called by a session. */
   receive(s: Session, data: string, bytes: number, isBinary: boolean): void {
     if (s.isClosed) return;
+    if (s.io.batch === true && !isBinary && isArrayFrame(data)) {
+      this.out.readBatch(s, data, bytes, this.options.maxMessageBytes, this.admitOne, this.handleOne);
+      return;
+    }
     this.stats.messagesIn++;
     if (!this.admit(s)) return;
     const m = this.out.readFrame(s, data, bytes, isBinary, this.options.maxMessageBytes);
-    if (m === undefined) return;
+    if (m !== undefined) this.handle(s, m);
+  }
+
+  private readonly admitOne = (s: Session): boolean => this.admit(s);
+  private readonly handleOne = (s: Session, m: ClientMessage): void => this.handle(s, m);
+
+  /** Act on one validated client message. */
+  private handle(s: Session, m: ClientMessage): void {
     switch (m.type) {
       case 'join':
         void this.joins.join(s, m);
