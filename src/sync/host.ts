@@ -105,6 +105,16 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   /** By slot: tick the object last changed, and its id (typed, so the per-peer scan touches no objects). */
   private lastChangedAt = new Int32Array(64);
   private idAt = new Float64Array(64);
+  /**
+   * Slots of the objects changed in the last {@link WINDOW} ticks, newest
+   * change first, each once, with the tick of that change: a peer walks it
+   * down to its baseline instead of scanning everything it sees.
+   */
+  private recent = new Int32Array(64);
+  private recentAt = new Int32Array(64);
+  private recentCount = 0;
+  private spare = new Int32Array(64);
+  private spareAt = new Int32Array(64);
   private readonly writer = new SnapshotWriter(this.bySlot, this.objectMap);
   private readonly r = new BitReader();
   private keys = new Float64Array(1024);
@@ -170,6 +180,15 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
       const ids = new Float64Array(this.capacity);
       ids.set(this.idAt);
       this.idAt = ids;
+      const grown = (a: Int32Array) => {
+        const b = new Int32Array(this.capacity);
+        b.set(a);
+        return b;
+      };
+      this.recent = grown(this.recent);
+      this.recentAt = grown(this.recentAt);
+      this.spare = new Int32Array(this.capacity);
+      this.spareAt = new Int32Array(this.capacity);
     }
     this.idAt[slot] = obj.id;
     this.lastChangedAt[slot] = this.currentTick;
@@ -225,6 +244,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
       this.changedVisible = new Uint8Array(changed.length * 2);
     }
     for (let i = 0; i < changed.length; i++) this.changedSlots[i] = changed[i]!.alive ? changed[i]!.index : -1;
+    this.updateRecent(changed.length, t);
     const peers = this.transport.peers();
     for (const id of peers) if (!this.peerStates.has(id)) this.peerStates.set(id, new PeerState(new InputQueue(this.maxQueuedInputs), this.capacity));
     if (this.peerStates.size > peers.length) {
@@ -279,6 +299,37 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     for (const id of [...this.peerStates.keys()]) this.forgetPeer(id);
   }
 
+  /** Put this tick's changed slots first in {@link recent}; keep the older entries not changed again and younger than the window. */
+  private updateRecent(n: number, t: number): void {
+    const slots = this.changedSlots;
+    const out = this.spare;
+    const outAt = this.spareAt;
+    const lastChanged = this.lastChangedAt;
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const slot = slots[i]!;
+      if (slot < 0) continue;
+      out[k] = slot;
+      outAt[k++] = t;
+    }
+    const old = this.recent;
+    const oldAt = this.recentAt;
+    const oldest = t - WINDOW;
+    for (let i = 0; i < this.recentCount; i++) {
+      const at = oldAt[i]!;
+      if (at <= oldest) break; // (newest first: the rest are older)
+      const slot = old[i]!;
+      if (lastChanged[slot]! !== at) continue; // changed again (listed above), or its slot holds a newer object
+      out[k] = slot;
+      outAt[k++] = at;
+    }
+    this.recent = out;
+    this.recentAt = outAt;
+    this.spare = old;
+    this.spareAt = oldAt;
+    this.recentCount = k;
+  }
+
   private forgetPeer(peer: number): void {
     if (this.peerStates.delete(peer)) this.interest?.forget?.(peer);
   }
@@ -297,11 +348,11 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
       else done = this.interest.update?.(peer, changed, visible, p.enter, p.leave) === true;
       if (done) {
         const slots = this.changedSlots;
-        const entered = p.entered;
+        const vis = p.vis;
         for (let i = 0; i < n; i++) {
           const slot = slots[i]!;
           if (slot < 0) continue; // despawned
-          const inside = entered[slot]! >= 0 ? 1 : 0;
+          const inside = (vis[slot >>> 5]! >>> (slot & 31)) & 1;
           if (visible[i] === inside) continue; // the common case: no change
           if (inside === 0) p.enter(changed[i]!);
           else p.leave(changed[i]!);
@@ -341,15 +392,36 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     const keys = this.keys;
     // Keys carry the slot below the entry (id * 4 + kind) while slots fit, so no lookup by id is needed.
     const mul = this.capacity <= SLOT_SPAN ? SLOT_SPAN : 1;
-    const list = p.list;
-    const entered = p.entered;
-    const lastChanged = this.lastChangedAt;
     const ids = this.idAt;
-    const count = p.count;
-    for (let i = 0; i < count; i++) {
-      const slot = list[i]!;
-      if (b < 0 || entered[slot]! > b) keys[n++] = (ids[slot]! * 4 + ENTRY_FULL) * mul + (mul > 1 ? slot : 0);
-      else if (lastChanged[slot]! > b) keys[n++] = (ids[slot]! * 4 + ENTRY_UPDATE) * mul + (mul > 1 ? slot : 0);
+    const withSlot = mul > 1 ? 1 : 0;
+    if (b < 0) {
+      // A reset: everything visible, in full.
+      const list = p.list;
+      const count = p.count;
+      for (let i = 0; i < count; i++) {
+        const slot = list[i]!;
+        keys[n++] = (ids[slot]! * 4 + ENTRY_FULL) * mul + slot * withSlot;
+      }
+    } else {
+      // In full: what entered after the baseline (the rest of the fresh list is acknowledged: off it).
+      const entered = p.entered;
+      const fresh = p.fresh;
+      for (let i = p.freshCount - 1; i >= 0; i--) {
+        const slot = fresh[i]!;
+        if (entered[slot]! > b) keys[n++] = (ids[slot]! * 4 + ENTRY_FULL) * mul + slot * withSlot;
+        else p.dropFresh(slot);
+      }
+      // Updates: objects changed after the baseline that the peer sees, and not in full.
+      const recent = this.recent;
+      const recentAt = this.recentAt;
+      const m = this.recentCount;
+      const vis = p.vis;
+      const fb = p.freshBits;
+      for (let i = 0; i < m && recentAt[i]! > b; i++) {
+        const slot = recent[i]!;
+        const w = slot >>> 5;
+        if (((vis[w]! & ~fb[w]!) >>> (slot & 31)) & 1) keys[n++] = (ids[slot]! * 4 + ENTRY_UPDATE) * mul + slot * withSlot;
+      }
     }
     const oldest = t - WINDOW;
     for (const [id, leftAt] of p.left) {

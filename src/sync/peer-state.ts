@@ -18,6 +18,20 @@ export class PeerState {
   /** Dense list of visible slots. */
   list = new Int32Array(16);
   count = 0;
+  /**
+   * Visible slots as a bitset (bit `slot & 31` of word `slot >>> 5`): what
+   * the per-tick loops test, 1/32 of {@link entered}'s memory.
+   */
+  vis = new Int32Array(0);
+  /**
+   * Visible slots that entered after the last baseline the host used for
+   * this peer (they go out in full): a dense list, its positions by slot,
+   * and a bitset of it. Bounded by {@link count}.
+   */
+  fresh = new Int32Array(16);
+  freshCount = 0;
+  freshAt = new Int32Array(0);
+  freshBits = new Int32Array(0);
   /** Objects that left this peer's interest (or were despawned): id → tick. */
   readonly left = new Map<number, number>();
   /** Ticks sent, by tick % WINDOW. */
@@ -62,6 +76,14 @@ export class PeerState {
     this.entered = grow(this.entered, -1);
     this.seen = grow(this.seen, -1);
     this.at = grow(this.at, -1);
+    this.freshAt = grow(this.freshAt, -1);
+    const words = (b: Int32Array) => {
+      const out = new Int32Array((capacity + 31) >>> 5);
+      out.set(b);
+      return out;
+    };
+    this.vis = words(this.vis);
+    this.freshBits = words(this.freshBits);
   }
 
   add(slot: number, t: number): void {
@@ -73,6 +95,30 @@ export class PeerState {
     this.entered[slot] = t;
     this.at[slot] = this.count;
     this.list[this.count++] = slot;
+    this.vis[slot >>> 5]! |= 1 << (slot & 31);
+    if (this.freshCount === this.fresh.length) {
+      const f = new Int32Array(this.fresh.length * 2);
+      f.set(this.fresh);
+      this.fresh = f;
+    }
+    this.freshAt[slot] = this.freshCount;
+    this.fresh[this.freshCount++] = slot;
+    this.freshBits[slot >>> 5]! |= 1 << (slot & 31);
+  }
+
+  /** Whether the object at `slot` is in this peer's interest. */
+  visible(slot: number): boolean {
+    return (this.vis[slot >>> 5]! & (1 << (slot & 31))) !== 0;
+  }
+
+  /** Take `slot` off the fresh list (its entry tick is acknowledged, or it left). */
+  dropFresh(slot: number): void {
+    const i = this.freshAt[slot]!;
+    const last = this.fresh[--this.freshCount]!;
+    this.fresh[i] = last;
+    this.freshAt[last] = i;
+    this.freshAt[slot] = -1;
+    this.freshBits[slot >>> 5]! &= ~(1 << (slot & 31));
   }
 
   remove(slot: number): void {
@@ -82,6 +128,8 @@ export class PeerState {
     this.at[last] = i;
     this.entered[slot] = -1;
     this.at[slot] = -1;
+    this.vis[slot >>> 5]! &= ~(1 << (slot & 31));
+    if (this.freshAt[slot]! >= 0) this.dropFresh(slot);
   }
 }
 
