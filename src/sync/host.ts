@@ -209,11 +209,11 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     obj.alive = false;
     this.objectMap.delete(obj.id);
     for (const p of this.peerStates.values()) {
-      if (p.entered[obj.index]! >= 0) {
+      if (p.visible(obj.index)) {
         p.remove(obj.index);
         p.left.set(obj.id, this.currentTick);
       }
-      p.seen[obj.index] = -1;
+      p.seen[obj.index >>> 5]! &= ~(1 << (obj.index & 31));
     }
     this.bySlot[obj.index] = undefined;
     this.freeSlots.push(obj.index);
@@ -278,7 +278,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     const p = this.peerStates.get(peer);
     if (p === undefined) return [];
     const out: number[] = [];
-    for (let i = 0; i < p.count; i++) out.push(this.bySlot[p.list[i]!]!.id);
+    for (const slot of p.slots()) out.push(this.bySlot[slot]!.id);
     return out;
   }
 
@@ -362,20 +362,24 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     }
     p.interestKnown = true;
     const seen = p.seen;
+    seen.fill(0);
     const add = (obj: HostObject<any>) => {
       const slot = obj.index;
-      if (seen[slot] === t || !obj.alive) return;
-      seen[slot] = t;
-      if (p.entered[slot]! < 0) {
+      const bit = 1 << (slot & 31);
+      if ((seen[slot >>> 5]! & bit) !== 0 || !obj.alive) return;
+      seen[slot >>> 5]! |= bit;
+      if (!p.visible(slot)) {
         p.add(slot, t);
         if (p.left.size > 0) p.left.delete(obj.id);
       }
     };
     if (this.interest === undefined) for (const obj of this.objectMap.values()) add(obj);
     else this.interest.collect(peer, this.objectMap, add);
-    for (let i = p.count - 1; i >= 0; i--) {
-      const slot = p.list[i]!;
-      if (seen[slot] !== t) {
+    // What the query did not report left.
+    const vis = p.vis;
+    for (let w = 0; w < vis.length; w++) {
+      for (let gone = vis[w]! & ~seen[w]!; gone !== 0; gone &= gone - 1) {
+        const slot = w * 32 + 31 - Math.clz32(gone & -gone);
         p.left.set(this.bySlot[slot]!.id, t);
         p.remove(slot);
       }
@@ -396,19 +400,20 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     const withSlot = mul > 1 ? 1 : 0;
     if (b < 0) {
       // A reset: everything visible, in full.
-      const list = p.list;
-      const count = p.count;
-      for (let i = 0; i < count; i++) {
-        const slot = list[i]!;
-        keys[n++] = (ids[slot]! * 4 + ENTRY_FULL) * mul + slot * withSlot;
+      const vis = p.vis;
+      for (let w = 0; w < vis.length; w++) {
+        for (let bits = vis[w]!; bits !== 0; bits &= bits - 1) {
+          const slot = w * 32 + 31 - Math.clz32(bits & -bits);
+          keys[n++] = (ids[slot]! * 4 + ENTRY_FULL) * mul + slot * withSlot;
+        }
       }
     } else {
       // In full: what entered after the baseline (the rest of the fresh list is acknowledged: off it).
-      const entered = p.entered;
       const fresh = p.fresh;
+      const freshTick = p.freshTick;
       for (let i = p.freshCount - 1; i >= 0; i--) {
         const slot = fresh[i]!;
-        if (entered[slot]! > b) keys[n++] = (ids[slot]! * 4 + ENTRY_FULL) * mul + slot * withSlot;
+        if (freshTick[i]! > b) keys[n++] = (ids[slot]! * 4 + ENTRY_FULL) * mul + slot * withSlot;
         else p.dropFresh(slot);
       }
       // Updates: objects changed after the baseline that the peer sees, and not in full.
