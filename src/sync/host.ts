@@ -118,6 +118,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   private readonly writer = new SnapshotWriter(this.bySlot, this.objectMap);
   private readonly r = new BitReader();
   private keys = new Float64Array(1024);
+  private readonly baselineCounts = new Map<number, number>();
   private readonly stats: SyncHostStats = {
     ...newCounters(),
     snapshotsSent: 0,
@@ -230,11 +231,28 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     const changed = this.dirty;
     // No peer's baseline goes below its current one (they only grow; a reset needs none): older history can go.
     let floor = t;
-    for (const p of this.peerStates.values()) if (p.baseline >= 0 && p.baseline < floor) floor = p.baseline;
+    // The baseline most peers will be sent a delta from: changed objects are encoded against it below, while their data is in cache.
+    let common = -1;
+    let most = 0;
+    const counts = this.baselineCounts;
+    counts.clear();
+    for (const p of this.peerStates.values()) {
+      const b = p.baseline;
+      if (b < 0) continue;
+      if (b < floor) floor = b;
+      if (t - b > WINDOW) continue;
+      const c = (counts.get(b) ?? 0) + 1;
+      counts.set(b, c);
+      if (c > most) {
+        most = c;
+        common = b;
+      }
+    }
     for (const obj of changed) {
       if (!obj.alive) continue;
       obj.history.prune(floor);
       obj.history.record(t, obj.slots, obj.changed);
+      if (common >= 0) this.writer.prepare(obj, common, t);
     }
     this.dirty = this.changedNow;
     this.dirty.length = 0;

@@ -13,6 +13,8 @@ import { ENTRY_DESPAWN, ENTRY_FULL, ENTRY_UPDATE, MAX_ENTRIES_PER_PART, MAX_PART
 
 /** Schemas of at most this many slots keep an update's change mask as one integer. */
 const MASK_INT_SLOTS = 30;
+/** Finished parts are copied into shared slabs of this size (one allocation for many small messages); larger parts get their own buffer. */
+const SLAB_BYTES = 16384;
 
 /** Snapshot encoder of a host (one per host; reuses its buffers). */
 export class SnapshotWriter {
@@ -24,6 +26,8 @@ export class SnapshotWriter {
   private lastMaskBits = 0;
   private lastMask = new Uint8Array(64);
   private tick = 0;
+  private slab = new Uint8Array(SLAB_BYTES);
+  private slabPos = 0;
 
   constructor(
     /** The host's objects by slot, and by id (read, never changed). */
@@ -39,6 +43,12 @@ export class SnapshotWriter {
   write(sorted: Float64Array, b: number, mul: number, tick: number, budget: number): Uint8Array[] {
     this.tick = tick;
     return this.encodeParts(sorted, b, mul, budget, false) ?? this.encodeParts(sorted, b, mul, budget, true)!;
+  }
+
+  /** Encode `obj`'s changes against baseline `b` for `tick` now (the peers with that baseline copy them). */
+  prepare(obj: HostObject<any>, b: number, tick: number): void {
+    this.tick = tick;
+    if (obj.encT !== tick || obj.encB !== b) this.encodeChanges(obj, b);
   }
 
   /** Encode the snapshot into parts; undefined when single-part encoding overflowed (retry multi-part). */
@@ -93,7 +103,19 @@ export class SnapshotWriter {
 
   private end(count: number): Uint8Array {
     this.w.patch(this.entryCountAt, count, 16);
-    return this.w.finish();
+    const bytes = this.w.view();
+    const n = bytes.length;
+    if (n > SLAB_BYTES / 8) return bytes.slice();
+    // A view into a slab: never written again (a full slab is left to the messages that use it).
+    if (this.slabPos + n > SLAB_BYTES) {
+      this.slab = new Uint8Array(SLAB_BYTES);
+      this.slabPos = 0;
+    }
+    const at = this.slabPos;
+    const out = this.slab.subarray(at, at + n);
+    out.set(bytes);
+    this.slabPos = (at + n + 7) & ~7;
+    return out;
   }
 
   private writeEntry(id: number, kind: number, prev: number, b: number, obj: HostObject<any> | undefined): void {
