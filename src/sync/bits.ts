@@ -168,6 +168,13 @@ export class BitWriter {
     if (nbits > 0) this.bits((((src[i] ?? 0) << 24) | ((src[i + 1] ?? 0) << 16) | ((src[i + 2] ?? 0) << 8) | (src[i + 3] ?? 0)) >>> (32 - nbits), nbits);
   }
 
+  /** The 32 bits from byte `at` on (bits past the end read as zeros up to the next word; `at` + 4 ≤ {@link byteLength} + 3). */
+  wordAt(at: number): number {
+    this.flushPartial();
+    const buf = this.buf;
+    return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
+  }
+
   /** The bytes written so far, without copying (valid until the next write or reset). */
   view(): Uint8Array {
     this.flushPartial();

@@ -31,8 +31,12 @@ export class HostObject<F extends Fields = Fields> {
   encB = -1;
   /** @internal */
   encBits = 0;
-  /** @internal */
+  /** @internal the encoding when longer than 64 bits */
   encBytes: Uint8Array = new Uint8Array(0);
+  /** @internal the encoding's first 32 bits and the rest, right-aligned (encodings of ≤ 64 bits) */
+  encW0 = 0;
+  /** @internal */
+  encW1 = 0;
   /** @internal change mask against {@link encB}, slot 0 in the highest bit (schemas of ≤ 30 slots) */
   encMask = 0;
   /** @internal the same, one byte per slot (larger schemas) */

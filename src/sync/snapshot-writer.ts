@@ -16,6 +16,16 @@ const MASK_INT_SLOTS = 30;
 /** Finished parts are copied into shared slabs of this size (one allocation for many small messages); larger parts get their own buffer. */
 const SLAB_BYTES = 16384;
 
+/** Append `obj`'s encoded changes (see SnapshotWriter.encodeChanges). */
+function appendChanges(w: BitWriter, obj: HostObject<any>): void {
+  const nbits = obj.encBits;
+  if (nbits <= 32) w.bits(obj.encW0, nbits);
+  else if (nbits <= 64) {
+    w.bits(obj.encW0, 32);
+    w.bits(obj.encW1, nbits - 32);
+  } else w.append(obj.encBytes, nbits);
+}
+
 /** Snapshot encoder of a host (one per host; reuses its buffers). */
 export class SnapshotWriter {
   /** Header of the snapshot being written: the host fills tick, baseline, input ack… */
@@ -134,7 +144,7 @@ export class SnapshotWriter {
         this.maskSchema = schema;
         this.lastMaskBits = m;
       }
-      w.append(obj!.encBytes, obj!.encBits);
+      appendChanges(w, obj!);
       return;
     }
     w.uvar(id - prev - 1);
@@ -171,7 +181,7 @@ export class SnapshotWriter {
         this.maskSchema = schema;
       }
     }
-    w.append(obj.encBytes, obj.encBits);
+    appendChanges(w, obj);
   }
 
   /** Encode `obj`'s change mask and changed values against baseline `b` into its per-tick cache. */
@@ -201,10 +211,17 @@ export class SnapshotWriter {
       else writeCoded(s, leaves[i]!, history.codeAt(now, k), base >= 0 ? history.codeAt(base, k) : -1e15); // no base cannot happen for a visible object: raw
     }
     obj.encMask = m;
-    const bytes = s.view();
-    if (obj.encBytes.length < bytes.length) obj.encBytes = new Uint8Array(Math.max(16, bytes.length * 2));
-    obj.encBytes.set(bytes);
-    obj.encBits = s.bitLength;
+    const nbits = s.bitLength;
+    obj.encBits = nbits;
+    if (nbits <= 64) {
+      // Two numbers on the object (written with two writes, no bytes to read).
+      obj.encW0 = nbits >= 32 ? s.wordAt(0) : s.wordAt(0) >>> (32 - nbits);
+      obj.encW1 = nbits > 32 ? s.wordAt(4) >>> (64 - nbits) : 0;
+    } else {
+      const bytes = s.view();
+      if (obj.encBytes.length < bytes.length) obj.encBytes = new Uint8Array(Math.max(16, bytes.length * 2));
+      obj.encBytes.set(bytes);
+    }
     obj.encT = this.tick;
     obj.encB = b;
   }
