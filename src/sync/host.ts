@@ -10,6 +10,8 @@ import { realClock, type Clock } from '../util/clock.js';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
 import { BitReader, TruncatedError } from './bits.js';
 import { HostObject } from './host-object.js';
+import { int32Arena } from './arena.js';
+import type { HistoryArena } from './history.js';
 import { SnapshotWriter } from './snapshot-writer.js';
 import { InputQueue, readInputs, type SequencedInput } from './inputs.js';
 import type { InterestRule } from './interest.js';
@@ -119,6 +121,8 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   private readonly r = new BitReader();
   private keys = new Float64Array(1024);
   private readonly baselineCounts = new Map<number, number>();
+  /** @internal objects' code histories */
+  readonly historyArena: HistoryArena = int32Arena();
   private readonly stats: SyncHostStats = {
     ...newCounters(),
     snapshotsSent: 0,
@@ -218,6 +222,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     }
     this.bySlot[obj.index] = undefined;
     this.freeSlots.push(obj.index);
+    obj.history.release();
   }
 
   /**
