@@ -9,6 +9,7 @@ import { ErrorCode, RtcmeshError } from '../errors.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
 import { BitReader, TruncatedError } from './bits.js';
+import { ChangeLog, SLOT_SPAN, sortKeys } from './change-log.js';
 import { HostObject } from './host-object.js';
 import { int32Arena } from './arena.js';
 import type { HistoryArena } from './history.js';
@@ -19,7 +20,7 @@ import { PeerState } from './peer-state.js';
 import type { Fields, InferFields, Schema } from './schema.js';
 import { checkSchemas, syncHash } from './schema-set.js';
 import { newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
-import { ENTRY_DESPAWN, ENTRY_FULL, ENTRY_UPDATE, KIND_CLIENT, KIND_SNAPSHOT, WINDOW } from './wire.js';
+import { KIND_CLIENT, KIND_SNAPSHOT, WINDOW } from './wire.js';
 
 /** Options of a {@link SyncHost}. */
 export interface SyncHostOptions {
@@ -68,8 +69,6 @@ export interface SyncHostEvents {
 }
 
 const PART_RESERVE = 24; // bytes left for the transport's framing inside maxPartBytes
-/** Sort keys carry the object's slot in their low bits while the slot table is at most this big. */
-const SLOT_SPAN = 2 ** 19;
 
 /**
  * Host (authority) of replicated state. Bind it to an RPC endpoint with
@@ -104,19 +103,8 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   /** Slot of each of {@link changedNow} (−1: despawned), and whether the peer being updated sees it. */
   private changedSlots = new Int32Array(64);
   private changedVisible = new Uint8Array(64);
-  /** By slot: tick the object last changed, and its id (typed, so the per-peer scan touches no objects). */
-  private lastChangedAt = new Int32Array(64);
-  private idAt = new Float64Array(64);
-  /**
-   * Slots of the objects changed in the last {@link WINDOW} ticks, newest
-   * change first, each once, with the tick of that change: a peer walks it
-   * down to its baseline instead of scanning everything it sees.
-   */
-  private recent = new Int32Array(64);
-  private recentAt = new Int32Array(64);
-  private recentCount = 0;
-  private spare = new Int32Array(64);
-  private spareAt = new Int32Array(64);
+  /** Tick each slot last changed, ids by slot, and the recent changes peers' snapshots walk. */
+  private readonly log = new ChangeLog(64);
   private readonly writer = new SnapshotWriter(this.bySlot, this.objectMap);
   private readonly r = new BitReader();
   private keys = new Float64Array(1024);
@@ -179,24 +167,10 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     if (this.bySlot.length > this.capacity) {
       this.capacity *= 2;
       for (const p of this.peerStates.values()) p.resize(this.capacity);
-      const lc = new Int32Array(this.capacity);
-      lc.set(this.lastChangedAt);
-      this.lastChangedAt = lc;
-      const ids = new Float64Array(this.capacity);
-      ids.set(this.idAt);
-      this.idAt = ids;
-      const grown = (a: Int32Array) => {
-        const b = new Int32Array(this.capacity);
-        b.set(a);
-        return b;
-      };
-      this.recent = grown(this.recent);
-      this.recentAt = grown(this.recentAt);
-      this.spare = new Int32Array(this.capacity);
-      this.spareAt = new Int32Array(this.capacity);
+      this.log.resize(this.capacity);
     }
-    this.idAt[slot] = obj.id;
-    this.lastChangedAt[slot] = this.currentTick;
+    this.log.idAt[slot] = obj.id;
+    this.log.lastChangedAt[slot] = this.currentTick;
     this.objectMap.set(obj.id, obj);
     return obj;
   }
@@ -204,7 +178,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   /** @internal an object changed for the first time in the current tick */
   markDirty(obj: HostObject<any>): void {
     this.dirty.push(obj);
-    if (obj.index < this.lastChangedAt.length) this.lastChangedAt[obj.index] = this.currentTick; // (a spawn sets it once its slot exists)
+    if (obj.index < this.log.lastChangedAt.length) this.log.lastChangedAt[obj.index] = this.currentTick; // (a spawn sets it once its slot exists)
   }
 
   /** Despawn an object (also `obj.despawn()`); clients remove it at the next snapshot they take. */
@@ -267,7 +241,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
       this.changedVisible = new Uint8Array(changed.length * 2);
     }
     for (let i = 0; i < changed.length; i++) this.changedSlots[i] = changed[i]!.alive ? changed[i]!.index : -1;
-    this.updateRecent(changed.length, t);
+    this.log.update(this.changedSlots, changed.length, t);
     const peers = this.transport.peers();
     for (const id of peers) if (!this.peerStates.has(id)) this.peerStates.set(id, new PeerState(new InputQueue(this.maxQueuedInputs), this.capacity));
     if (this.peerStates.size > peers.length) {
@@ -320,37 +294,6 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     this.closed = true;
     this.transport.close();
     for (const id of [...this.peerStates.keys()]) this.forgetPeer(id);
-  }
-
-  /** Put this tick's changed slots first in {@link recent}; keep the older entries not changed again and younger than the window. */
-  private updateRecent(n: number, t: number): void {
-    const slots = this.changedSlots;
-    const out = this.spare;
-    const outAt = this.spareAt;
-    const lastChanged = this.lastChangedAt;
-    let k = 0;
-    for (let i = 0; i < n; i++) {
-      const slot = slots[i]!;
-      if (slot < 0) continue;
-      out[k] = slot;
-      outAt[k++] = t;
-    }
-    const old = this.recent;
-    const oldAt = this.recentAt;
-    const oldest = t - WINDOW;
-    for (let i = 0; i < this.recentCount; i++) {
-      const at = oldAt[i]!;
-      if (at <= oldest) break; // (newest first: the rest are older)
-      const slot = old[i]!;
-      if (lastChanged[slot]! !== at) continue; // changed again (listed above), or its slot holds a newer object
-      out[k] = slot;
-      outAt[k++] = at;
-    }
-    this.recent = out;
-    this.recentAt = outAt;
-    this.spare = old;
-    this.spareAt = oldAt;
-    this.recentCount = k;
   }
 
   private forgetPeer(peer: number): void {
@@ -412,51 +355,11 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   private snapshot(peer: number, p: PeerState, t: number): void {
     this.updateInterest(p, peer, t);
     const b = p.baseline >= 0 && t - p.baseline <= WINDOW ? p.baseline : -1;
-    // Collect entries as sortable keys: id * 4 + kind.
-    let n = 0;
     const need = p.count + p.left.size;
     if (this.keys.length < need) this.keys = new Float64Array(need * 2);
-    const keys = this.keys;
     // Keys carry the slot below the entry (id * 4 + kind) while slots fit, so no lookup by id is needed.
     const mul = this.capacity <= SLOT_SPAN ? SLOT_SPAN : 1;
-    const ids = this.idAt;
-    const withSlot = mul > 1 ? 1 : 0;
-    if (b < 0) {
-      // A reset: everything visible, in full.
-      const vis = p.vis;
-      for (let w = 0; w < vis.length; w++) {
-        for (let bits = vis[w]!; bits !== 0; bits &= bits - 1) {
-          const slot = w * 32 + 31 - Math.clz32(bits & -bits);
-          keys[n++] = (ids[slot]! * 4 + ENTRY_FULL) * mul + slot * withSlot;
-        }
-      }
-    } else {
-      // In full: what entered after the baseline (the rest of the fresh list is acknowledged: off it).
-      const fresh = p.fresh;
-      const freshTick = p.freshTick;
-      for (let i = p.freshCount - 1; i >= 0; i--) {
-        const slot = fresh[i]!;
-        if (freshTick[i]! > b) keys[n++] = (ids[slot]! * 4 + ENTRY_FULL) * mul + slot * withSlot;
-        else p.dropFresh(slot);
-      }
-      // Updates: objects changed after the baseline that the peer sees, and not in full.
-      const recent = this.recent;
-      const recentAt = this.recentAt;
-      const m = this.recentCount;
-      const vis = p.vis;
-      const fb = p.freshBits;
-      for (let i = 0; i < m && recentAt[i]! > b; i++) {
-        const slot = recent[i]!;
-        const w = slot >>> 5;
-        if (((vis[w]! & ~fb[w]!) >>> (slot & 31)) & 1) keys[n++] = (ids[slot]! * 4 + ENTRY_UPDATE) * mul + slot * withSlot;
-      }
-    }
-    const oldest = t - WINDOW;
-    for (const [id, leftAt] of p.left) {
-      if (leftAt <= oldest || (b >= 0 && leftAt <= b)) p.left.delete(id);
-      else if (b >= 0) keys[n++] = (id * 4 + ENTRY_DESPAWN) * mul;
-    }
-    const sorted = sortKeys(keys, n);
+    const sorted = sortKeys(this.keys, this.log.entryKeys(p, b, t, mul, this.keys));
     const h = this.writer.header;
     h.schemaHash = this.hash;
     h.tick = t;
@@ -535,20 +438,4 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   private checkOpen(): void {
     if (this.closed) throw new RtcmeshError(ErrorCode.CLOSED, 'this SyncHost is closed; create a new one');
   }
-}
-
-/** The first `n` keys, sorted ascending (insertion sort for the usual few; the native sort beyond). */
-function sortKeys(keys: Float64Array, n: number): Float64Array {
-  const out = keys.subarray(0, n);
-  if (n > 64) return out.sort();
-  for (let i = 1; i < n; i++) {
-    const k = keys[i]!;
-    let j = i - 1;
-    while (j >= 0 && keys[j]! > k) {
-      keys[j + 1] = keys[j]!;
-      j--;
-    }
-    keys[j + 1] = k;
-  }
-  return out;
 }
