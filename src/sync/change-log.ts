@@ -128,12 +128,13 @@ export class ChangeLog {
         if (((vis[w]! & ~fb[w]!) >>> (slot & 31)) & 1) keys[n++] = (ids[slot]! * 4 + ENTRY_UPDATE) * mul + slot * withSlot;
       }
     }
-    if (p.left.size > 0) {
+    if (p.hasLeft) {
       const oldest = t - WINDOW;
       for (const [id, leftAt] of p.left) {
         if (leftAt <= oldest || (b >= 0 && leftAt <= b)) p.left.delete(id);
         else if (b >= 0) keys[n++] = (id * 4 + ENTRY_DESPAWN) * mul;
       }
+      p.hasLeft = p.left.size > 0;
     }
     return n;
   }

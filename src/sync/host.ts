@@ -191,6 +191,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
       if (p.visible(obj.index)) {
         p.remove(obj.index);
         p.left.set(obj.id, this.currentTick);
+        p.hasLeft = true;
       }
       p.seen[obj.index >>> 5]! &= ~(1 << (obj.index & 31));
     }
@@ -347,6 +348,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
       for (let gone = vis[w]! & ~seen[w]!; gone !== 0; gone &= gone - 1) {
         const slot = w * 32 + 31 - Math.clz32(gone & -gone);
         p.left.set(this.bySlot[slot]!.id, t);
+        p.hasLeft = true;
         p.remove(slot);
       }
     }
@@ -355,7 +357,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   private snapshot(peer: number, p: PeerState, t: number): void {
     this.updateInterest(p, peer, t);
     const b = p.baseline >= 0 && t - p.baseline <= WINDOW ? p.baseline : -1;
-    const need = p.count + p.left.size;
+    const need = p.count + (p.hasLeft ? p.left.size : 0);
     if (this.keys.length < need) this.keys = new Float64Array(need * 2);
     // Keys carry the slot below the entry (id * 4 + kind) while slots fit, so no lookup by id is needed.
     const mul = this.capacity <= SLOT_SPAN ? SLOT_SPAN : 1;
