@@ -175,6 +175,16 @@ export class BitWriter {
     return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
   }
 
+  /** Copy the bytes written so far into `dst` at `at`; returns how many. */
+  copyTo(dst: Uint8Array, at: number): number {
+    this.flushPartial();
+    const n = this.byteLength;
+    const buf = this.buf;
+    if (n > 256) dst.set(buf.subarray(0, n), at);
+    else for (let i = 0; i < n; i++) dst[at + i] = buf[i]!;
+    return n;
+  }
+
   /** The bytes written so far, without copying (valid until the next write or reset). */
   view(): Uint8Array {
     this.flushPartial();
@@ -296,11 +306,16 @@ export class BitReader {
 
 /** Overwrite `n` bits at bit position `at` of a finished message. */
 export function patchBits(buf: Uint8Array, at: number, v: number, n: number): void {
-  for (let i = 0; i < n; i++) {
-    const bit = (v >>> (n - 1 - i)) & 1;
+  // A byte at a time (n ≤ 32).
+  let i = 0;
+  while (i < n) {
     const pos = at + i;
-    const mask = 0x80 >>> (pos & 7);
-    if (bit) buf[pos >>> 3]! |= mask;
-    else buf[pos >>> 3]! &= ~mask;
+    const off = pos & 7;
+    const take = Math.min(8 - off, n - i);
+    const shift = 8 - off - take;
+    const ones = (1 << take) - 1;
+    const bits = ((v >>> (n - i - take)) & ones) << shift;
+    buf[pos >>> 3] = (buf[pos >>> 3]! & ~(ones << shift)) | bits;
+    i += take;
   }
 }

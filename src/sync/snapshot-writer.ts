@@ -112,20 +112,19 @@ export class SnapshotWriter {
   }
 
   private end(count: number): Uint8Array {
-    this.w.patch(this.entryCountAt, count, 16);
-    const bytes = this.w.view();
-    const n = bytes.length;
-    if (n > SLAB_BYTES / 8) return bytes.slice();
+    const w = this.w;
+    w.patch(this.entryCountAt, count, 16);
+    const n = w.byteLength;
+    if (n > SLAB_BYTES / 8) return w.finish();
     // A view into a slab: never written again (a full slab is left to the messages that use it).
     if (this.slabPos + n > SLAB_BYTES) {
       this.slab = new Uint8Array(SLAB_BYTES);
       this.slabPos = 0;
     }
     const at = this.slabPos;
-    const out = this.slab.subarray(at, at + n);
-    out.set(bytes);
+    w.copyTo(this.slab, at);
     this.slabPos = (at + n + 7) & ~7;
-    return out;
+    return this.slab.subarray(at, at + n);
   }
 
   private writeEntry(id: number, kind: number, prev: number, b: number, obj: HostObject<any> | undefined): void {
