@@ -69,6 +69,8 @@ export class ChangeLog {
       out[k] = slot;
       outAt[k++] = t;
     }
+    // In slot order (about id order, slots being reused only after despawns): the entries a peer takes from it come nearly sorted.
+    if (k > 1) out.subarray(0, k).sort();
     const old = this.recent;
     const oldAt = this.recentAt;
     const oldest = t - WINDOW;
