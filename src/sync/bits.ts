@@ -20,17 +20,22 @@ const f64u = new Uint32Array(f64.buffer);
 const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 const LO = 1 - HI;
 
-/** Appends bits to a growable buffer that is reused across messages. */
+/**
+ * Appends bits to a growable buffer that is reused across messages. Bits
+ * gather in a 32-bit accumulator that is stored as one big-endian word when
+ * full, so most writes touch no memory.
+ */
 export class BitWriter {
+  /** Always at least 4 bytes longer than {@link pos} (room to flush the accumulator). */
   private buf: Uint8Array;
   /** Whole bytes written to {@link buf}. */
   private pos = 0;
-  /** Pending bits (fewer than 8), right-aligned. */
+  /** Pending bits (fewer than 32), right-aligned. */
   private acc = 0;
   private accBits = 0;
 
   constructor(initialBytes = 1500) {
-    this.buf = new Uint8Array(initialBytes);
+    this.buf = new Uint8Array(Math.max(8, initialBytes));
   }
 
   /** Bits written so far. */
@@ -47,7 +52,7 @@ export class BitWriter {
 
   /** Bytes written so far (a partial last byte counts). */
   get byteLength(): number {
-    return this.pos + (this.accBits > 0 ? 1 : 0);
+    return this.pos + ((this.accBits + 7) >>> 3);
   }
 
   /** Cut back to `bits` bits (drops what was written after: a rollback). */
@@ -55,28 +60,33 @@ export class BitWriter {
     if (bits >= this.bitLength) return;
     this.flushPartial();
     this.pos = bits >>> 3;
+    if (this.pos + 4 > this.buf.length) this.grow(this.pos + 8); // (the cut may fall inside the pending word)
     this.accBits = bits & 7;
     this.acc = this.accBits === 0 ? 0 : this.buf[this.pos]! >>> (8 - this.accBits);
   }
 
   /** Write the low `n` bits of `v` (0 ≤ n ≤ 32; `v` taken as unsigned). */
   bits(v: number, n: number): void {
-    if (n > 24) {
-      this.bits(Math.floor((v >>> 0) / 65536), n - 16);
-      this.bits(v & 0xffff, 16);
+    const k = this.accBits + n;
+    if (k < 32) {
+      this.acc = (this.acc << n) | (v & ((1 << n) - 1));
+      this.accBits = k;
       return;
     }
-    if (n === 0) return;
-    if (this.pos + 4 > this.buf.length) this.grow(this.pos + 4);
-    let acc = (this.acc << n) | (v & ((1 << n) - 1));
-    let k = this.accBits + n;
+    // The accumulator fills up: store the word, keep what is left of v.
+    const rest = k - 32;
+    const take = n - rest;
+    const word = take === 32 ? v : (this.acc << take) | ((v >>> rest) & ((1 << take) - 1));
+    const pos = this.pos;
+    if (pos + 8 > this.buf.length) this.grow(pos + 8);
     const buf = this.buf;
-    while (k >= 8) {
-      k -= 8;
-      buf[this.pos++] = (acc >>> k) & 0xff;
-    }
-    this.acc = acc & ((1 << k) - 1);
-    this.accBits = k;
+    buf[pos] = word >>> 24;
+    buf[pos + 1] = word >>> 16;
+    buf[pos + 2] = word >>> 8;
+    buf[pos + 3] = word;
+    this.pos = pos + 4;
+    this.acc = v & ((1 << rest) - 1);
+    this.accBits = rest;
   }
 
   bool(b: boolean): void {
@@ -106,7 +116,7 @@ export class BitWriter {
     const x = v + 1;
     if (x < 2 ** 31) {
       const len = 31 - Math.clz32(x);
-      if (2 * len + 1 <= 24) return this.bits(x, 2 * len + 1); // the leading zeros come for free
+      if (2 * len + 1 <= 32) return this.bits(x, 2 * len + 1); // the leading zeros come for free
       this.bits(0, len);
       this.bits(x, len + 1);
       return;
@@ -119,32 +129,60 @@ export class BitWriter {
   /** Raw bytes, byte-aligned first. */
   bytes(b: Uint8Array): void {
     this.align();
-    if (this.pos + b.length > this.buf.length) this.grow(this.pos + b.length);
+    // Move the pending whole bytes to the buffer.
+    this.flushPartial();
+    this.pos += this.accBits >>> 3;
+    this.acc = 0;
+    this.accBits = 0;
+    if (this.pos + b.length + 4 > this.buf.length) this.grow(this.pos + b.length + 4);
     this.buf.set(b, this.pos);
     this.pos += b.length;
   }
 
   /** Pad with zero bits to a byte boundary. */
   align(): void {
-    if (this.accBits) this.bits(0, 8 - this.accBits);
+    const r = this.accBits & 7;
+    if (r) this.bits(0, 8 - r);
   }
 
   /** Set `n` bits at an earlier position `at` (a field reserved with zeros, complete bytes only). */
   patch(at: number, v: number, n: number): void {
     this.flushPartial();
     patchBits(this.buf, at, v, n);
-    if (this.accBits) this.acc = this.buf[this.pos]! >>> (8 - this.accBits);
+    const k = this.accBits;
+    if (k) {
+      const buf = this.buf;
+      const pos = this.pos;
+      this.acc = ((buf[pos]! << 24) | (buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!) >>> (32 - k);
+    }
   }
 
   /** Append the first `nbits` bits of `src` (as written by another writer). */
   append(src: Uint8Array, nbits: number): void {
     let i = 0;
-    while (nbits >= 24) {
-      this.bits((src[i]! << 16) | (src[i + 1]! << 8) | src[i + 2]!, 24);
-      i += 3;
-      nbits -= 24;
+    while (nbits >= 32) {
+      this.bits((src[i]! << 24) | (src[i + 1]! << 16) | (src[i + 2]! << 8) | src[i + 3]!, 32);
+      i += 4;
+      nbits -= 32;
     }
-    if (nbits > 0) this.bits((((src[i] ?? 0) << 16) | ((src[i + 1] ?? 0) << 8) | (src[i + 2] ?? 0)) >>> (24 - nbits), nbits);
+    if (nbits > 0) this.bits((((src[i] ?? 0) << 24) | ((src[i + 1] ?? 0) << 16) | ((src[i + 2] ?? 0) << 8) | (src[i + 3] ?? 0)) >>> (32 - nbits), nbits);
+  }
+
+  /** The 32 bits from byte `at` on (bits past the end read as zeros up to the next word; `at` + 4 ≤ {@link byteLength} + 3). */
+  wordAt(at: number): number {
+    this.flushPartial();
+    const buf = this.buf;
+    return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
+  }
+
+  /** Copy the bytes written so far into `dst` at `at`; returns how many. */
+  copyTo(dst: Uint8Array, at: number): number {
+    this.flushPartial();
+    const n = this.byteLength;
+    const buf = this.buf;
+    if (n > 256) dst.set(buf.subarray(0, n), at);
+    else for (let i = 0; i < n; i++) dst[at + i] = buf[i]!;
+    return n;
   }
 
   /** The bytes written so far, without copying (valid until the next write or reset). */
@@ -159,8 +197,17 @@ export class BitWriter {
     return this.buf.slice(0, this.byteLength);
   }
 
+  /** Store the pending bits (left-aligned, zero-padded) at {@link pos}; they stay pending. */
   private flushPartial(): void {
-    if (this.accBits) this.buf[this.pos] = (this.acc << (8 - this.accBits)) & 0xff;
+    const k = this.accBits;
+    if (k === 0) return;
+    const word = this.acc << (32 - k);
+    const buf = this.buf;
+    const pos = this.pos;
+    buf[pos] = word >>> 24;
+    buf[pos + 1] = word >>> 16;
+    buf[pos + 2] = word >>> 8;
+    buf[pos + 3] = word;
   }
 
   private grow(min: number): void {
@@ -259,11 +306,16 @@ export class BitReader {
 
 /** Overwrite `n` bits at bit position `at` of a finished message. */
 export function patchBits(buf: Uint8Array, at: number, v: number, n: number): void {
-  for (let i = 0; i < n; i++) {
-    const bit = (v >>> (n - 1 - i)) & 1;
+  // A byte at a time (n ≤ 32).
+  let i = 0;
+  while (i < n) {
     const pos = at + i;
-    const mask = 0x80 >>> (pos & 7);
-    if (bit) buf[pos >>> 3]! |= mask;
-    else buf[pos >>> 3]! &= ~mask;
+    const off = pos & 7;
+    const take = Math.min(8 - off, n - i);
+    const shift = 8 - off - take;
+    const ones = (1 << take) - 1;
+    const bits = ((v >>> (n - i - take)) & ones) << shift;
+    buf[pos >>> 3] = (buf[pos >>> 3]! & ~(ones << shift)) | bits;
+    i += take;
   }
 }

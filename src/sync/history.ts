@@ -218,16 +218,24 @@ function egBits(v: number): number {
 
 /** Write a coded leaf value given as its code: `1 + EG3(zigzag(code − base))` when shorter than raw, else `0 + raw`. */
 export function writeCoded(w: BitWriter, leaf: Leaf, code: number, base: number): void {
-  const coded = leaf.coded!;
+  const bits = leaf.coded!.bits;
   const d = code - base;
   const zz = d >= 0 ? 2 * d : -2 * d - 1;
-  if (egBits(zz) < coded.bits) {
+  if (egBits(zz) < bits) {
+    const q = Math.floor(zz / (1 << K)) + 1;
+    const len = 31 - Math.clz32(q);
+    if (len <= 13) {
+      // In one write: 1, then EG(q − 1) (len zeros and q), then the low bits.
+      w.bits((1 << (2 * len + 1 + K)) | (q << K) | (zz & LOW), 2 * len + 2 + K);
+      return;
+    }
     w.bits(1, 1);
-    w.uvar(Math.floor(zz / (1 << K)));
+    w.uvar(q - 1);
     w.bits(zz & LOW, K);
-  } else {
+  } else if (bits < 32) w.bits(code, bits + 1); // 0, then the raw code
+  else {
     w.bits(0, 1);
-    w.bits(code, coded.bits);
+    w.bits(code, bits);
   }
 }
 

@@ -9,7 +9,10 @@ import { ErrorCode, RtcmeshError } from '../errors.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
 import { BitReader, TruncatedError } from './bits.js';
+import { ChangeLog, SLOT_SPAN, sortKeys } from './change-log.js';
 import { HostObject } from './host-object.js';
+import { int32Arena } from './arena.js';
+import type { HistoryArena } from './history.js';
 import { SnapshotWriter } from './snapshot-writer.js';
 import { InputQueue, readInputs, type SequencedInput } from './inputs.js';
 import type { InterestRule } from './interest.js';
@@ -17,7 +20,7 @@ import { PeerState } from './peer-state.js';
 import type { Fields, InferFields, Schema } from './schema.js';
 import { checkSchemas, syncHash } from './schema-set.js';
 import { newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
-import { ENTRY_DESPAWN, ENTRY_FULL, ENTRY_UPDATE, KIND_CLIENT, KIND_SNAPSHOT, WINDOW } from './wire.js';
+import { KIND_CLIENT, KIND_SNAPSHOT, WINDOW } from './wire.js';
 
 /** Options of a {@link SyncHost}. */
 export interface SyncHostOptions {
@@ -66,8 +69,6 @@ export interface SyncHostEvents {
 }
 
 const PART_RESERVE = 24; // bytes left for the transport's framing inside maxPartBytes
-/** Sort keys carry the object's slot in their low bits while the slot table is at most this big. */
-const SLOT_SPAN = 2 ** 19;
 
 /**
  * Host (authority) of replicated state. Bind it to an RPC endpoint with
@@ -102,12 +103,14 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   /** Slot of each of {@link changedNow} (−1: despawned), and whether the peer being updated sees it. */
   private changedSlots = new Int32Array(64);
   private changedVisible = new Uint8Array(64);
-  /** By slot: tick the object last changed, and its id (typed, so the per-peer scan touches no objects). */
-  private lastChangedAt = new Int32Array(64);
-  private idAt = new Float64Array(64);
+  /** Tick each slot last changed, ids by slot, and the recent changes peers' snapshots walk. */
+  private readonly log = new ChangeLog(64);
   private readonly writer = new SnapshotWriter(this.bySlot, this.objectMap);
   private readonly r = new BitReader();
   private keys = new Float64Array(1024);
+  private readonly baselineCounts = new Map<number, number>();
+  /** @internal objects' code histories */
+  readonly historyArena: HistoryArena = int32Arena();
   private readonly stats: SyncHostStats = {
     ...newCounters(),
     snapshotsSent: 0,
@@ -164,15 +167,10 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     if (this.bySlot.length > this.capacity) {
       this.capacity *= 2;
       for (const p of this.peerStates.values()) p.resize(this.capacity);
-      const lc = new Int32Array(this.capacity);
-      lc.set(this.lastChangedAt);
-      this.lastChangedAt = lc;
-      const ids = new Float64Array(this.capacity);
-      ids.set(this.idAt);
-      this.idAt = ids;
+      this.log.resize(this.capacity);
     }
-    this.idAt[slot] = obj.id;
-    this.lastChangedAt[slot] = this.currentTick;
+    this.log.idAt[slot] = obj.id;
+    this.log.lastChangedAt[slot] = this.currentTick;
     this.objectMap.set(obj.id, obj);
     return obj;
   }
@@ -180,7 +178,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   /** @internal an object changed for the first time in the current tick */
   markDirty(obj: HostObject<any>): void {
     this.dirty.push(obj);
-    if (obj.index < this.lastChangedAt.length) this.lastChangedAt[obj.index] = this.currentTick; // (a spawn sets it once its slot exists)
+    if (obj.index < this.log.lastChangedAt.length) this.log.lastChangedAt[obj.index] = this.currentTick; // (a spawn sets it once its slot exists)
   }
 
   /** Despawn an object (also `obj.despawn()`); clients remove it at the next snapshot they take. */
@@ -190,14 +188,16 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     obj.alive = false;
     this.objectMap.delete(obj.id);
     for (const p of this.peerStates.values()) {
-      if (p.entered[obj.index]! >= 0) {
+      if (p.visible(obj.index)) {
         p.remove(obj.index);
         p.left.set(obj.id, this.currentTick);
+        p.hasLeft = true;
       }
-      p.seen[obj.index] = -1;
+      p.seen[obj.index >>> 5]! &= ~(1 << (obj.index & 31));
     }
     this.bySlot[obj.index] = undefined;
     this.freeSlots.push(obj.index);
+    obj.history.release();
   }
 
   /**
@@ -211,11 +211,28 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     const changed = this.dirty;
     // No peer's baseline goes below its current one (they only grow; a reset needs none): older history can go.
     let floor = t;
-    for (const p of this.peerStates.values()) if (p.baseline >= 0 && p.baseline < floor) floor = p.baseline;
+    // The baseline most peers will be sent a delta from: changed objects are encoded against it below, while their data is in cache.
+    let common = -1;
+    let most = 0;
+    const counts = this.baselineCounts;
+    counts.clear();
+    for (const p of this.peerStates.values()) {
+      const b = p.baseline;
+      if (b < 0) continue;
+      if (b < floor) floor = b;
+      if (t - b > WINDOW) continue;
+      const c = (counts.get(b) ?? 0) + 1;
+      counts.set(b, c);
+      if (c > most) {
+        most = c;
+        common = b;
+      }
+    }
     for (const obj of changed) {
       if (!obj.alive) continue;
       obj.history.prune(floor);
       obj.history.record(t, obj.slots, obj.changed);
+      if (common >= 0) this.writer.prepare(obj, common, t);
     }
     this.dirty = this.changedNow;
     this.dirty.length = 0;
@@ -225,6 +242,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
       this.changedVisible = new Uint8Array(changed.length * 2);
     }
     for (let i = 0; i < changed.length; i++) this.changedSlots[i] = changed[i]!.alive ? changed[i]!.index : -1;
+    this.log.update(this.changedSlots, changed.length, t);
     const peers = this.transport.peers();
     for (const id of peers) if (!this.peerStates.has(id)) this.peerStates.set(id, new PeerState(new InputQueue(this.maxQueuedInputs), this.capacity));
     if (this.peerStates.size > peers.length) {
@@ -258,7 +276,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     const p = this.peerStates.get(peer);
     if (p === undefined) return [];
     const out: number[] = [];
-    for (let i = 0; i < p.count; i++) out.push(this.bySlot[p.list[i]!]!.id);
+    for (const slot of p.slots()) out.push(this.bySlot[slot]!.id);
     return out;
   }
 
@@ -297,11 +315,11 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
       else done = this.interest.update?.(peer, changed, visible, p.enter, p.leave) === true;
       if (done) {
         const slots = this.changedSlots;
-        const entered = p.entered;
+        const vis = p.vis;
         for (let i = 0; i < n; i++) {
           const slot = slots[i]!;
           if (slot < 0) continue; // despawned
-          const inside = entered[slot]! >= 0 ? 1 : 0;
+          const inside = (vis[slot >>> 5]! >>> (slot & 31)) & 1;
           if (visible[i] === inside) continue; // the common case: no change
           if (inside === 0) p.enter(changed[i]!);
           else p.leave(changed[i]!);
@@ -311,21 +329,26 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     }
     p.interestKnown = true;
     const seen = p.seen;
+    seen.fill(0);
     const add = (obj: HostObject<any>) => {
       const slot = obj.index;
-      if (seen[slot] === t || !obj.alive) return;
-      seen[slot] = t;
-      if (p.entered[slot]! < 0) {
+      const bit = 1 << (slot & 31);
+      if ((seen[slot >>> 5]! & bit) !== 0 || !obj.alive) return;
+      seen[slot >>> 5]! |= bit;
+      if (!p.visible(slot)) {
         p.add(slot, t);
         if (p.left.size > 0) p.left.delete(obj.id);
       }
     };
     if (this.interest === undefined) for (const obj of this.objectMap.values()) add(obj);
     else this.interest.collect(peer, this.objectMap, add);
-    for (let i = p.count - 1; i >= 0; i--) {
-      const slot = p.list[i]!;
-      if (seen[slot] !== t) {
+    // What the query did not report left.
+    const vis = p.vis;
+    for (let w = 0; w < vis.length; w++) {
+      for (let gone = vis[w]! & ~seen[w]!; gone !== 0; gone &= gone - 1) {
+        const slot = w * 32 + 31 - Math.clz32(gone & -gone);
         p.left.set(this.bySlot[slot]!.id, t);
+        p.hasLeft = true;
         p.remove(slot);
       }
     }
@@ -334,29 +357,11 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   private snapshot(peer: number, p: PeerState, t: number): void {
     this.updateInterest(p, peer, t);
     const b = p.baseline >= 0 && t - p.baseline <= WINDOW ? p.baseline : -1;
-    // Collect entries as sortable keys: id * 4 + kind.
-    let n = 0;
-    const need = p.count + p.left.size;
+    const need = p.count + (p.hasLeft ? p.left.size : 0);
     if (this.keys.length < need) this.keys = new Float64Array(need * 2);
-    const keys = this.keys;
     // Keys carry the slot below the entry (id * 4 + kind) while slots fit, so no lookup by id is needed.
     const mul = this.capacity <= SLOT_SPAN ? SLOT_SPAN : 1;
-    const list = p.list;
-    const entered = p.entered;
-    const lastChanged = this.lastChangedAt;
-    const ids = this.idAt;
-    const count = p.count;
-    for (let i = 0; i < count; i++) {
-      const slot = list[i]!;
-      if (b < 0 || entered[slot]! > b) keys[n++] = (ids[slot]! * 4 + ENTRY_FULL) * mul + (mul > 1 ? slot : 0);
-      else if (lastChanged[slot]! > b) keys[n++] = (ids[slot]! * 4 + ENTRY_UPDATE) * mul + (mul > 1 ? slot : 0);
-    }
-    const oldest = t - WINDOW;
-    for (const [id, leftAt] of p.left) {
-      if (leftAt <= oldest || (b >= 0 && leftAt <= b)) p.left.delete(id);
-      else if (b >= 0) keys[n++] = (id * 4 + ENTRY_DESPAWN) * mul;
-    }
-    const sorted = sortKeys(keys, n);
+    const sorted = sortKeys(this.keys, this.log.entryKeys(p, b, t, mul, this.keys));
     const h = this.writer.header;
     h.schemaHash = this.hash;
     h.tick = t;
@@ -435,20 +440,4 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   private checkOpen(): void {
     if (this.closed) throw new RtcmeshError(ErrorCode.CLOSED, 'this SyncHost is closed; create a new one');
   }
-}
-
-/** The first `n` keys, sorted ascending (insertion sort for the usual few; the native sort beyond). */
-function sortKeys(keys: Float64Array, n: number): Float64Array {
-  const out = keys.subarray(0, n);
-  if (n > 64) return out.sort();
-  for (let i = 1; i < n; i++) {
-    const k = keys[i]!;
-    let j = i - 1;
-    while (j >= 0 && keys[j]! > k) {
-      keys[j + 1] = keys[j]!;
-      j--;
-    }
-    keys[j + 1] = k;
-  }
-  return out;
 }

@@ -7,24 +7,40 @@ import type { HostObject } from './host-object.js';
 import type { InputQueue } from './inputs.js';
 import { WINDOW } from './wire.js';
 
-/** Replication state of one peer. Visibility is kept in arrays indexed by object slot (see HostObject.index). */
+/**
+ * Replication state of one peer. Visibility is kept in bitsets indexed by
+ * object slot (see HostObject.index): 32 slots per word, so the per-tick
+ * loops that test it stay in cache.
+ */
 export class PeerState {
-  /** Tick the object at each slot entered this peer's interest, or −1 when not visible. */
-  entered = new Int32Array(0);
-  /** Last tick the interest rule reported the object at each slot. */
-  seen = new Int32Array(0);
-  /** Where each visible slot sits in {@link list}. */
-  at = new Int32Array(0);
-  /** Dense list of visible slots. */
-  list = new Int32Array(16);
+  /** Visible slots (bit `slot & 31` of word `slot >>> 5`). */
+  vis = new Int32Array(0);
+  /** Number of visible slots. */
   count = 0;
-  /** Objects that left this peer's interest (or were despawned): id → tick. */
+  /** Slots the interest rule reported in the full query running now. */
+  seen = new Int32Array(0);
+  /**
+   * Visible slots that entered after the last baseline the host used for
+   * this peer (they go out in full): a dense list with the tick each
+   * entered, their positions in it by slot (−1: not in it), and a bitset of
+   * it. Bounded by {@link count}.
+   */
+  fresh = new Int32Array(16);
+  freshTick = new Int32Array(16);
+  freshCount = 0;
+  freshAt = new Int32Array(0);
+  freshBits = new Int32Array(0);
+  /** Objects that left this peer's interest (or were despawned): id → tick. Set {@link hasLeft} when adding. */
   readonly left = new Map<number, number>();
-  /** Ticks sent, by tick % WINDOW. */
-  readonly sent = new Int32Array(WINDOW).fill(-1);
-  lastSent = -1;
+  /** {@link left} may be non-empty (false: it is empty, and the per-tick path need not touch it). */
+  hasLeft = false;
+  // (sent and sentAt share one buffer, as do vis and freshBits: fewer cache lines to reach per tick)
+  private readonly sendLog = new ArrayBuffer(WINDOW * 12);
   /** When each tick was sent (clock ms), by tick % WINDOW. */
-  readonly sentAt = new Float64Array(WINDOW);
+  readonly sentAt = new Float64Array(this.sendLog, 0, WINDOW);
+  /** Ticks sent, by tick % WINDOW. */
+  readonly sent = new Int32Array(this.sendLog, WINDOW * 8, WINDOW).fill(-1);
+  lastSent = -1;
   /** Smoothed snapshot → acknowledgement round trip in ms (−1 before the first). */
   ackRtt = -1;
   /** Latest acknowledged tick, or −1. */
@@ -35,14 +51,15 @@ export class PeerState {
   now = 0;
   /** `obj` is in this peer's interest from now (no-op when it already is, or is despawned). */
   readonly enter = (obj: HostObject<any>): void => {
-    if (!obj.alive || this.entered[obj.index]! >= 0) return;
+    if (!obj.alive || this.visible(obj.index)) return;
     this.add(obj.index, this.now);
     if (this.left.size > 0) this.left.delete(obj.id);
   };
   /** `obj` left this peer's interest now (no-op when it was not in it; a despawned object's slot may hold a new one). */
   readonly leave = (obj: HostObject<any>): void => {
-    if (!obj.alive || this.entered[obj.index]! < 0) return;
+    if (!obj.alive || !this.visible(obj.index)) return;
     this.left.set(obj.id, this.now);
+    this.hasLeft = true;
     this.remove(obj.index);
   };
   constructor(
@@ -53,35 +70,74 @@ export class PeerState {
   }
 
   resize(capacity: number): void {
-    if (capacity <= this.entered.length) return;
-    const grow = (a: Int32Array, fill: number) => {
-      const b = new Int32Array(capacity).fill(fill);
-      b.set(a);
-      return b;
-    };
-    this.entered = grow(this.entered, -1);
-    this.seen = grow(this.seen, -1);
-    this.at = grow(this.at, -1);
+    if (capacity <= this.freshAt.length) return;
+    const at = new Int32Array(capacity).fill(-1);
+    at.set(this.freshAt);
+    this.freshAt = at;
+    const words = (capacity + 31) >>> 5;
+    const bits = new Int32Array(words * 2);
+    bits.set(this.vis);
+    bits.set(this.freshBits, words);
+    this.vis = bits.subarray(0, words);
+    this.freshBits = bits.subarray(words);
+    const seen = new Int32Array(words);
+    seen.set(this.seen);
+    this.seen = seen;
   }
 
-  add(slot: number, t: number): void {
-    if (this.count === this.list.length) {
-      const l = new Int32Array(this.list.length * 2);
-      l.set(this.list);
-      this.list = l;
+  /** Whether the object at `slot` is in this peer's interest. */
+  visible(slot: number): boolean {
+    return (this.vis[slot >>> 5]! & (1 << (slot & 31))) !== 0;
+  }
+
+  /** Visible slots, in slot order. */
+  slots(): number[] {
+    const out: number[] = [];
+    const vis = this.vis;
+    for (let w = 0; w < vis.length; w++) {
+      for (let bits = vis[w]!; bits !== 0; bits &= bits - 1) out.push(w * 32 + 31 - Math.clz32(bits & -bits));
     }
-    this.entered[slot] = t;
-    this.at[slot] = this.count;
-    this.list[this.count++] = slot;
+    return out;
   }
 
+  /** The object at `slot` enters this peer's interest at tick `t` (it is not in it). */
+  add(slot: number, t: number): void {
+    this.vis[slot >>> 5]! |= 1 << (slot & 31);
+    this.count++;
+    if (this.freshCount === this.fresh.length) {
+      const f = new Int32Array(this.fresh.length * 2);
+      f.set(this.fresh);
+      this.fresh = f;
+      const ft = new Int32Array(f.length);
+      ft.set(this.freshTick);
+      this.freshTick = ft;
+    }
+    this.freshAt[slot] = this.freshCount;
+    this.freshTick[this.freshCount] = t;
+    this.fresh[this.freshCount++] = slot;
+    this.freshBits[slot >>> 5]! |= 1 << (slot & 31);
+  }
+
+  /** The object at `slot` leaves this peer's interest (it is in it). */
   remove(slot: number): void {
-    const i = this.at[slot]!;
-    const last = this.list[--this.count]!;
-    this.list[i] = last;
-    this.at[last] = i;
-    this.entered[slot] = -1;
-    this.at[slot] = -1;
+    this.vis[slot >>> 5]! &= ~(1 << (slot & 31));
+    this.count--;
+    if (this.freshAt[slot]! >= 0) this.dropFresh(slot);
+  }
+
+  /** Take `slot` off the fresh list (its entry tick is acknowledged, or it left). */
+  dropFresh(slot: number): void {
+    const i = this.freshAt[slot]!;
+    const last = this.fresh[--this.freshCount]!;
+    this.fresh[i] = last;
+    this.freshTick[i] = this.freshTick[this.freshCount]!;
+    this.freshAt[last] = i;
+    this.freshAt[slot] = -1;
+    this.freshBits[slot >>> 5]! &= ~(1 << (slot & 31));
+    // After a reset the list held everything visible: give the memory back once it is acknowledged.
+    if (this.freshCount === 0 && this.fresh.length > 64) {
+      this.fresh = new Int32Array(16);
+      this.freshTick = new Int32Array(16);
+    }
   }
 }
-

@@ -13,6 +13,18 @@ import { ENTRY_DESPAWN, ENTRY_FULL, ENTRY_UPDATE, MAX_ENTRIES_PER_PART, MAX_PART
 
 /** Schemas of at most this many slots keep an update's change mask as one integer. */
 const MASK_INT_SLOTS = 30;
+/** Finished parts are copied into shared slabs of this size (one allocation for many small messages); larger parts get their own buffer. */
+const SLAB_BYTES = 16384;
+
+/** Append `obj`'s encoded changes (see SnapshotWriter.encodeChanges). */
+function appendChanges(w: BitWriter, obj: HostObject<any>): void {
+  const nbits = obj.encBits;
+  if (nbits <= 32) w.bits(obj.encW0, nbits);
+  else if (nbits <= 64) {
+    w.bits(obj.encW0, 32);
+    w.bits(obj.encW1, nbits - 32);
+  } else w.append(obj.encBytes, nbits);
+}
 
 /** Snapshot encoder of a host (one per host; reuses its buffers). */
 export class SnapshotWriter {
@@ -24,6 +36,8 @@ export class SnapshotWriter {
   private lastMaskBits = 0;
   private lastMask = new Uint8Array(64);
   private tick = 0;
+  private slab = new Uint8Array(SLAB_BYTES);
+  private slabPos = 0;
 
   constructor(
     /** The host's objects by slot, and by id (read, never changed). */
@@ -39,6 +53,12 @@ export class SnapshotWriter {
   write(sorted: Float64Array, b: number, mul: number, tick: number, budget: number): Uint8Array[] {
     this.tick = tick;
     return this.encodeParts(sorted, b, mul, budget, false) ?? this.encodeParts(sorted, b, mul, budget, true)!;
+  }
+
+  /** Encode `obj`'s changes against baseline `b` for `tick` now (the peers with that baseline copy them). */
+  prepare(obj: HostObject<any>, b: number, tick: number): void {
+    this.tick = tick;
+    if (obj.encT !== tick || obj.encB !== b) this.encodeChanges(obj, b);
   }
 
   /** Encode the snapshot into parts; undefined when single-part encoding overflowed (retry multi-part). */
@@ -92,8 +112,19 @@ export class SnapshotWriter {
   }
 
   private end(count: number): Uint8Array {
-    this.w.patch(this.entryCountAt, count, 16);
-    return this.w.finish();
+    const w = this.w;
+    w.patch(this.entryCountAt, count, 16);
+    const n = w.byteLength;
+    if (n > SLAB_BYTES / 8) return w.finish();
+    // A view into a slab: never written again (a full slab is left to the messages that use it).
+    if (this.slabPos + n > SLAB_BYTES) {
+      this.slab = new Uint8Array(SLAB_BYTES);
+      this.slabPos = 0;
+    }
+    const at = this.slabPos;
+    w.copyTo(this.slab, at);
+    this.slabPos = (at + n + 7) & ~7;
+    return this.slab.subarray(at, at + n);
   }
 
   private writeEntry(id: number, kind: number, prev: number, b: number, obj: HostObject<any> | undefined): void {
@@ -112,7 +143,7 @@ export class SnapshotWriter {
         this.maskSchema = schema;
         this.lastMaskBits = m;
       }
-      w.append(obj!.encBytes, obj!.encBits);
+      appendChanges(w, obj!);
       return;
     }
     w.uvar(id - prev - 1);
@@ -149,7 +180,7 @@ export class SnapshotWriter {
         this.maskSchema = schema;
       }
     }
-    w.append(obj.encBytes, obj.encBits);
+    appendChanges(w, obj);
   }
 
   /** Encode `obj`'s change mask and changed values against baseline `b` into its per-tick cache. */
@@ -179,10 +210,17 @@ export class SnapshotWriter {
       else writeCoded(s, leaves[i]!, history.codeAt(now, k), base >= 0 ? history.codeAt(base, k) : -1e15); // no base cannot happen for a visible object: raw
     }
     obj.encMask = m;
-    const bytes = s.view();
-    if (obj.encBytes.length < bytes.length) obj.encBytes = new Uint8Array(Math.max(16, bytes.length * 2));
-    obj.encBytes.set(bytes);
-    obj.encBits = s.bitLength;
+    const nbits = s.bitLength;
+    obj.encBits = nbits;
+    if (nbits <= 64) {
+      // Two numbers on the object (written with two writes, no bytes to read).
+      obj.encW0 = nbits >= 32 ? s.wordAt(0) : s.wordAt(0) >>> (32 - nbits);
+      obj.encW1 = nbits > 32 ? s.wordAt(4) >>> (64 - nbits) : 0;
+    } else {
+      const bytes = s.view();
+      if (obj.encBytes.length < bytes.length) obj.encBytes = new Uint8Array(Math.max(16, bytes.length * 2));
+      obj.encBytes.set(bytes);
+    }
     obj.encT = this.tick;
     obj.encB = b;
   }

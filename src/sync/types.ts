@@ -46,7 +46,12 @@ export interface SyncTransport {
   authority(): number;
   /** Connected peers this side exchanges sync traffic with. */
   peers(): readonly number[];
-  /** Send one message, unreliably (it may be lost, duplicated or reordered); false when the transport refused it. Never throws. */
+  /**
+   * Send one message, unreliably (it may be lost, duplicated or reordered);
+   * false when the transport refused it. Never throws. `data` is the
+   * transport's to keep (the sync layer never writes it again); it may be a
+   * view into a larger buffer (mind `byteOffset`/`byteLength` if you use `data.buffer`).
+   */
   send(peer: number, data: Uint8Array): boolean;
   /** Largest message the transport carries, in bytes. */
   maxMessageSize(): number;
