@@ -13,25 +13,19 @@
  * `sliceMs` (at least one batch of frames), writes what that produced
  * (`afterSlice`: the outbox), and yields to the event loop if frames are left.
  *
- * Handling on arrival (`onArrival`) keeps what the server holds small: a frame
- * queued until the end of the poll phase (with its buffer, and the output it
- * produces) is alive when the young generation is collected, and thousands of
- * them were copied and promoted at every collection under load (old space and
- * RSS grew by megabytes a second, and the collections took most of the time
- * left to relaying). What frames handled on arrival produce is written every
- * {@link BATCH_FRAMES} frames and at the end of the turn.
- *
- * What a batch of frames produced is written before the next batch is
- * handled (and what is left to write goes first in the next turn): the
- * server takes in only as much as it can write, and what it cannot handle
- * yet waits as the received buffers (small on the heap), not as the output
- * it would produce.
- *
- * Memory stays bounded: a socket with more than `pauseFrames` frames or
- * `pauseBytes` bytes waiting stops being read (TCP pushes back on its client)
- * until its queue is handled. A socket's close is queued behind its frames, so
- * what it sent before closing is handled before the lobby logic hears of the
- * close.
+ * Handling on arrival (`onArrival`) and writing between batches keep what
+ * the server holds small. Before, every frame read in the poll phase waited
+ * for the end of the turn, and under load the output it produced waited for
+ * later turns (writing is bounded per turn too): at 5000 busy clients nearly
+ * every message in flight sat in the server as output strings, the
+ * young-generation collections copied and promoted megabytes each time, and
+ * old space grew by tens of megabytes in seconds. Now each batch of
+ * {@link BATCH_FRAMES} frames is followed by `afterSlice(false)` (the server
+ * writes then once many sockets have output waiting) and the turn ends with
+ * `afterSlice(true)` (it writes what is left, within its write budget, and
+ * that goes first in the next turn): the server takes in only as much as it
+ * writes, and what it cannot handle yet waits as the received buffers, small
+ * on the heap.
  * @module
  */
 import type { Connection } from './connection.js';
@@ -69,8 +63,11 @@ export interface InboxHandler {
   frame(c: Connection, data: Buffer, isBinary: boolean): void;
   /** `c`'s socket closed (after its queued frames). */
   closed(c: Connection, code: number, reason: string): void;
-  /** A slice was handled (`drained`: nothing is left waiting): write what it produced. */
-  afterSlice(drained: boolean): void;
+  /**
+   * A batch of frames was handled: write what it produced — at once at the
+   * end of a turn (`turnEnd`), or between batches when enough waits.
+   */
+  afterSlice(turnEnd: boolean): void;
 }
 
 /** Frames waiting to be handled, in arrival order (parallel arrays: no object per frame). */
@@ -148,7 +145,7 @@ export class Inbox {
     this.arrivals = 0;
     this.overBudget = false;
     // What earlier batches produced and was not written yet goes first.
-    this.handler.afterSlice(this.size === 0);
+    this.handler.afterSlice(true);
     const { conns, items, binary } = this;
     let i = this.head;
     const first = i;
@@ -172,7 +169,7 @@ export class Inbox {
         this.handler.closed(c, item.code, item.reason);
       }
       if (((i - first) & (BATCH_FRAMES - 1)) === 0) {
-        this.handler.afterSlice(i === end);
+        this.handler.afterSlice(false);
         // At least one batch per turn, even when the turn's time went to frames handled on arrival.
         if (performance.now() - start >= this.o.sliceMs) break;
       }
@@ -188,7 +185,7 @@ export class Inbox {
       this.binary = binary.slice(i);
       this.head = 0;
     }
-    if (((i - first) & (BATCH_FRAMES - 1)) !== 0) this.handler.afterSlice(this.size === 0);
+    this.handler.afterSlice(true);
     if (this.size > 0) this.scheduled ??= setImmediate(this.drain);
   }
 

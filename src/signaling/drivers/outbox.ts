@@ -200,6 +200,11 @@ export class Outbox {
   ) {}
 
 
+  /** Sockets with frames waiting. */
+  get pending(): number {
+    return this.due.length;
+  }
+
   /** Queue `text` for `slot`'s socket; written at the end of this turn (or of the inbox slice). */
   send(slot: OutboxSlot, text: string): void {
     const out = slot.out;

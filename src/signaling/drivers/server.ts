@@ -83,6 +83,13 @@ const CORE_EVENTS: (keyof SignalingServerEvents)[] = [
 /** Writing time per event-loop turn (ms): the rest of the due sockets are written next turn. */
 const WRITE_SLICE_MS = 8;
 
+/**
+ * Sockets with output waiting past which the server writes between two batches
+ * of received frames rather than at the end of the turn: what it holds stays
+ * bounded while frames to one socket still coalesce within a turn.
+ */
+const FLUSH_SOCKETS = 512;
+
 /** Ticks of one ping round (each pings its share of the sockets). */
 const PING_STEPS = 10;
 
@@ -183,7 +190,10 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       closed: (c, code, reason) => this.connectionClosed(c, code, reason),
       // What the slice produced is written now (holding it back for more coalescing while saturated
       // was tried: a closed loop of clients then waits on the hold, and the relay rate halved).
-      afterSlice: () => this.outbox.flush(WRITE_SLICE_MS),
+      // Between batches only once many sockets wait (frames to one socket keep coalescing), at the end of the turn always.
+      afterSlice: (turnEnd) => {
+        if (turnEnd || this.outbox.pending >= FLUSH_SOCKETS) this.outbox.flush(WRITE_SLICE_MS);
+      },
     });
     const server = this;
     this.socketListeners = {
