@@ -21,6 +21,8 @@
  * Figures (last line): relayed_per_s_<N>, peerjs_relayed_per_s_<N>,
  * relayed_ratio_<N> (rtcmesh / PeerJS), lag_p99_ms_<N>, peerjs_lag_p99_ms_<N>,
  * rss_kB_per_client_<N> (server RSS growth over its idle RSS, after the window, per client),
+ * rss_idle_kB_per_client_<N> (the same with every client joined and idle, after a full GC: what
+ * a connection costs at rest, without the garbage and young generation of relaying),
  * server_us_per_relay_<N> / peerjs_… (server CPU per relayed message) and cost_ratio_<N>
  * (PeerJS's CPU per message / rtcmesh's: the efficiency ratio, which a busy machine
  * disturbs far less than the throughput ratio).
@@ -77,6 +79,8 @@ interface Result {
   /** How late a 10 ms interval timer fired, p99 (cross-check of the event-loop delay). */
   timerLagP99Ms: number;
   rssKbPerClient: number;
+  /** Server RSS growth per client with every client joined and idle, after a full GC. */
+  rssIdleKbPerClient: number;
   serverCpuPct: number;
   /** Server CPU time per relayed message (µs): the server's cost, robust to a busy machine. */
   serverUsPerRelay: number;
@@ -179,12 +183,10 @@ async function runOne(kind: Kind, n: number, o: RunOptions): Promise<Result> {
     if (failed > 0) process.stderr.write(`${kind}: ${failed} of ${n} clients failed to join (${joined.find((j) => j.error)?.error})\n`);
 
     debug(`${kind} ${n}: joined in ${Math.round(connectMs)} ms; relay`);
-    if (process.env.BENCH_DEBUG) {
-      // Idle memory with every client joined, after a full GC (the server prints its breakdown).
-      await ask(child, { cmd: 'gc' }, 'gc');
-      const idle = (await ask<{ sample: Sample }>(child, { cmd: 'sample' }, 'sample')).sample;
-      debug(`${kind} ${n}: idle RSS ${Math.round((idle.rssKb - base.rssKb) / n * 100) / 100} kB/client after GC`);
-    }
+    // Idle memory with every client joined, after a full GC (under BENCH_DEBUG the server prints its breakdown).
+    await ask(child, { cmd: 'gc' }, 'gc');
+    const idle = (await ask<{ sample: Sample }>(child, { cmd: 'sample' }, 'sample')).sample;
+    debug(`${kind} ${n}: idle RSS ${Math.round((idle.rssKb - base.rssKb) / n * 100) / 100} kB/client after GC`);
     await Promise.all(workers.map((w) => ask(w, { cmd: 'start' }, 'start')));
     await sleep(o.warmupMs);
     await Promise.all([...workers.map((w) => ask(w, { cmd: 'reset' }, 'reset')), ask(child, { cmd: 'reset' }, 'reset')]);
@@ -210,6 +212,7 @@ async function runOne(kind: Kind, n: number, o: RunOptions): Promise<Result> {
       lagMaxMs: round(Math.max(s.lagMaxMs, s.timerLagMaxMs), 1),
       timerLagP99Ms: round(s.timerLagP99Ms, 1),
       rssKbPerClient: round((s.rssKb - base.rssKb) / n, 2),
+      rssIdleKbPerClient: round((idle.rssKb - base.rssKb) / n, 2),
       serverCpuPct: Math.round(((s.cpuS - before.cpuS) / elapsedS) * 100),
       serverUsPerRelay: round(((s.cpuS - before.cpuS) * 1e6) / Math.max(1, counts.reduce((a, c) => a + c.received, 0)), 2),
       genBusyPct: Math.round(Math.max(...counts.map((c) => c.busy)) * 100),
@@ -236,6 +239,7 @@ function medianResult(rs: Result[]): Result {
     lagMaxMs: m((r) => r.lagMaxMs),
     timerLagP99Ms: m((r) => r.timerLagP99Ms),
     rssKbPerClient: m((r) => r.rssKbPerClient),
+    rssIdleKbPerClient: m((r) => r.rssIdleKbPerClient),
     serverCpuPct: m((r) => r.serverCpuPct),
     serverUsPerRelay: m((r) => r.serverUsPerRelay),
     genBusyPct: m((r) => r.genBusyPct),
@@ -269,13 +273,13 @@ export async function run(options: Partial<RunOptions> = {}): Promise<Record<str
       for (const kind of order) if (o.servers.includes(kind)) byKind[kind].push(await runOne(kind, n, o));
     }
     if (byKind.rtcmesh.length === 0 || byKind.peerjs.length === 0) {
-      for (const x of [...byKind.rtcmesh, ...byKind.peerjs]) rows.push([x.kind, x.clients, x.held, x.connectMs, x.relayedPerS, x.lagP99Ms, x.timerLagP99Ms, x.lagMaxMs, x.rssKbPerClient, x.serverCpuPct, x.serverUsPerRelay, x.genBusyPct]);
+      for (const x of [...byKind.rtcmesh, ...byKind.peerjs]) rows.push([x.kind, x.clients, x.held, x.connectMs, x.relayedPerS, x.lagP99Ms, x.timerLagP99Ms, x.lagMaxMs, x.rssKbPerClient, x.rssIdleKbPerClient, x.serverCpuPct, x.serverUsPerRelay, x.genBusyPct]);
       continue;
     }
     const ours = medianResult(byKind.rtcmesh);
     const anchor = medianResult(byKind.peerjs);
     for (const x of [ours, anchor]) {
-      rows.push([x.kind, x.clients, x.held, x.connectMs, x.relayedPerS, x.lagP99Ms, x.timerLagP99Ms, x.lagMaxMs, x.rssKbPerClient, x.serverCpuPct, x.serverUsPerRelay, x.genBusyPct]);
+      rows.push([x.kind, x.clients, x.held, x.connectMs, x.relayedPerS, x.lagP99Ms, x.timerLagP99Ms, x.lagMaxMs, x.rssKbPerClient, x.rssIdleKbPerClient, x.serverCpuPct, x.serverUsPerRelay, x.genBusyPct]);
     }
     // Each run's ratio against the anchor of the same run, then the median.
     const ratios = byKind.rtcmesh.map((x, i) => x.relayedPerS / Math.max(1, byKind.peerjs[i]!.relayedPerS));
@@ -288,6 +292,8 @@ export async function run(options: Partial<RunOptions> = {}): Promise<Record<str
     figures[`peerjs_timer_lag_p99_ms_${requested}`] = anchor.timerLagP99Ms;
     figures[`rss_kB_per_client_${requested}`] = ours.rssKbPerClient;
     figures[`peerjs_rss_kB_per_client_${requested}`] = anchor.rssKbPerClient;
+    figures[`rss_idle_kB_per_client_${requested}`] = ours.rssIdleKbPerClient;
+    figures[`peerjs_rss_idle_kB_per_client_${requested}`] = anchor.rssIdleKbPerClient;
     figures[`clients_held_${requested}`] = ours.held;
     figures[`server_us_per_relay_${requested}`] = ours.serverUsPerRelay;
     figures[`peerjs_server_us_per_relay_${requested}`] = anchor.serverUsPerRelay;
@@ -297,7 +303,7 @@ export async function run(options: Partial<RunOptions> = {}): Promise<Record<str
   figures.rtcmesh_protocol = process.env.BENCH_SIGNALING_BATCH === '0' ? 3 : 4;
   printTable(
     `signaling (rtcmesh from ${rtcmeshCode || '?'}): lobbies of ${o.lobbySize}, ${o.window} in flight per client, ${o.warmupMs} ms warm-up + ${o.durationMs} ms window, ${o.workers} load workers, median of ${o.runs} run(s)`,
-    ['server', 'clients', 'held', 'connect ms', 'relayed/s', 'lag p99 ms', 'timer lag p99', 'lag max ms', 'RSS kB/client', 'srv CPU %', 'srv µs/relay', 'gen busy %'],
+    ['server', 'clients', 'held', 'connect ms', 'relayed/s', 'lag p99 ms', 'timer lag p99', 'lag max ms', 'RSS kB/client', 'idle kB/client', 'srv CPU %', 'srv µs/relay', 'gen busy %'],
     rows,
   );
   return figures;

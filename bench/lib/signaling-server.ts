@@ -33,6 +33,14 @@ const ticker = setInterval(() => {
   const now = performance.now();
   timerLag.record(Math.max(1, Math.round((now - expected) * 1000)));
   expected = now + 10;
+  if (inbox) {
+    inboxSum += inbox.size;
+    inboxMax = Math.max(inboxMax, inbox.size);
+    const due = (outbox as { due?: unknown[] } | undefined)?.due?.length ?? 0;
+    dueSum += due;
+    dueMax = Math.max(dueMax, due);
+    inboxTicks++;
+  }
 }, 10);
 
 /**
@@ -81,6 +89,13 @@ let stop: () => Promise<void>;
 let outbox: { writes: number; frames: number; messages?: number } | undefined;
 let outboxAtReset = { writes: 0, frames: 0, messages: 0 };
 let samplesSinceReset = 0;
+/** BENCH_DEBUG: frames waiting in rtcmesh's inbox, sampled by the 10 ms ticker (internal, read for the bench only). */
+let inbox: { size: number } | undefined;
+let inboxSum = 0;
+let inboxMax = 0;
+let inboxTicks = 0;
+let dueSum = 0;
+let dueMax = 0;
 let url: string;
 
 if (kind === 'rtcmesh') {
@@ -99,6 +114,7 @@ if (kind === 'rtcmesh') {
   const address = await server.listen({ port: 0, host: '127.0.0.1' });
   // BENCH_DEBUG: how well output coalesced (the outbox's counters; internal, read for the bench only).
   outbox = (server as unknown as { outbox?: { writes: number; frames: number; messages?: number } }).outbox;
+  inbox = (server as unknown as { inbox?: { size: number } }).inbox;
   url = address.url;
   stop = () => server.close({ reason: 'bench over', reconnect: false });
 } else if (kind === 'peerjs') {
@@ -125,15 +141,27 @@ if (kind === 'rtcmesh') {
 const profiler = process.env.BENCH_SERVER_PROF ? new inspector.Session() : undefined;
 if (profiler) mkdirSync(process.env.BENCH_SERVER_PROF!, { recursive: true });
 let profiling = false;
+/** BENCH_SERVER_ALLOC=1 (with BENCH_SERVER_PROF): a sampling heap profile (allocations, garbage included) instead of a CPU profile. */
+const allocations = process.env.BENCH_SERVER_ALLOC === '1';
 function startProfile(): void {
   if (!profiler || profiling) return;
   profiling = true;
   profiler.connect();
+  if (allocations) {
+    profiler.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as object);
+    return;
+  }
   profiler.post('Profiler.enable', () => profiler.post('Profiler.start'));
 }
 function stopProfile(): void {
   if (!profiler || !profiling) return;
   profiling = false;
+  if (allocations) {
+    profiler.post('HeapProfiler.stopSampling', (err, r) => {
+      if (!err) writeFileSync(join(process.env.BENCH_SERVER_PROF!, `${kind}-${Date.now()}.heapprofile`), JSON.stringify(r.profile));
+    });
+    return;
+  }
   profiler.post('Profiler.stop', (err, r) => {
     if (!err) writeFileSync(join(process.env.BENCH_SERVER_PROF!, `${kind}-${Date.now()}.cpuprofile`), JSON.stringify(r.profile));
   });
@@ -146,10 +174,15 @@ process.on('message', (m: { cmd: string }) => {
     if (outbox) outboxAtReset = { writes: outbox.writes, frames: outbox.frames, messages: outbox.messages ?? outbox.frames };
     lag.reset();
     timerLag.reset();
+    inboxSum = inboxMax = inboxTicks = dueSum = dueMax = 0;
     send({ reset: true });
   } else if (m.cmd === 'sample') {
     const cpu = process.cpuUsage();
-    if (++samplesSinceReset === 2) stopProfile(); // the window ends at its second sample
+    if (++samplesSinceReset === 2) {
+      stopProfile(); // the window ends at its second sample
+      // BENCH_HEAP_SNAPSHOT=dir: also a snapshot of what is live under load, at the end of the window.
+      if (process.env.BENCH_HEAP_SNAPSHOT) v8.writeHeapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}/${kind}-${Date.now()}-load.heapsnapshot`);
+    }
     // A loop blocked since before the window (reset and sample read in the same turn) left no sample
     // in either histogram: the stall under way is then the figure, not 0.
     const stalled = Math.max(0, performance.now() - expected);
@@ -177,6 +210,8 @@ process.on('message', (m: { cmd: string }) => {
         const messages = (outbox!.messages ?? outbox!.frames) - outboxAtReset.messages;
         process.stderr.write(`[${kind}] since reset: ${w} socket writes, ${per(outbox!.frames - outboxAtReset.frames)} frames and ${per(messages)} messages per write\n`);
       }
+      if (inbox && inboxTicks > 0) process.stderr.write(`[${kind}] inbox since reset: mean ${Math.round(inboxSum / inboxTicks)} max ${inboxMax} frames waiting; outbox: mean ${Math.round(dueSum / inboxTicks)} max ${dueMax} sockets due\n`);
+      process.stderr.write(`[${kind}] cpu user=${Math.round(cpu.user / 1000)} ms sys=${Math.round(cpu.system / 1000)} ms (since start)\n`);
       process.stderr.write(`[${kind}] rss=${kb(mu.rss)} heapUsed=${kb(mu.heapUsed)} heapTotal=${kb(mu.heapTotal)} external=${kb(mu.external)} arrayBuffers=${kb(mu.arrayBuffers)} ${spaces.join(' ')}\n`);
     }
   } else if (m.cmd === 'gc') {

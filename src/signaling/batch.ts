@@ -85,7 +85,7 @@ export function parseBatch(text: string, maxItems: number = MAX_BATCH_MESSAGES):
   if (raw.length > maxItems) {
     return { ok: false, code: ErrorCode.PROTOCOL_ERROR, error: `array frame of ${raw.length} messages; at most ${maxItems} per frame` };
   }
-  const texts = splitArrayText(text);
+  const texts = splitArrayText(text, raw.length);
   if (texts.length !== raw.length) return { ok: false, code: ErrorCode.MALFORMED_DATA, error: 'array frame could not be split into its messages' };
   return { ok: true, message: { items: raw, texts } };
 }
@@ -94,8 +94,10 @@ export function parseBatch(text: string, maxItems: number = MAX_BATCH_MESSAGES):
  * The top-level elements of a JSON array text (already known to be valid
  * JSON), as substrings: a scan that tracks strings and nesting only.
  */
-export function splitArrayText(text: string): string[] {
-  const out: string[] = [];
+export function splitArrayText(text: string, expected = 0): string[] {
+  // Sized for the elements expected (an array grown by push starts at 17 slots).
+  const out: string[] = expected > 0 ? new Array<string>(expected) : [];
+  let n = 0;
   let depth = 0;
   let start = -1;
   let blank = true;
@@ -118,11 +120,12 @@ export function splitArrayText(text: string): string[] {
       }
     } else if (c === 0x5d || c === 0x7d) {
       if (--depth === 0) {
-        if (!blank) out.push(text.slice(start, i));
+        if (!blank) out[n++] = text.slice(start, i);
+        if (out.length !== n) out.length = n;
         return out;
       }
     } else if (c === 0x2c && depth === 1) {
-      out.push(text.slice(start, i));
+      out[n++] = text.slice(start, i);
       start = i + 1;
       continue;
     } else if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
@@ -130,6 +133,7 @@ export function splitArrayText(text: string): string[] {
     }
     if (depth >= 1) blank = false;
   }
+  if (out.length !== n) out.length = n;
   return out;
 }
 

@@ -211,7 +211,8 @@ export function validateClientMessage(raw: unknown): ParseResult<ClientMessage> 
     return bad(`unknown message type ${JSON.stringify(type)}; expected one of ${Object.keys(CLIENT_FIELDS).join(', ')}`);
   }
   const allowed = CLIENT_FIELDS[type as ClientMessage['type']];
-  for (const key of Object.keys(raw)) {
+  // for…in rather than Object.keys: no array of keys per message (a parsed object inherits no enumerable keys).
+  for (const key in raw) {
     if (!allowed.includes(key)) {
       const hint = key === 'from' ? ' (the server stamps the sender itself)' : '';
       return bad(`field "${key}" is not allowed in "${type}"${hint}; allowed: ${allowed.join(', ')}`);

@@ -14,7 +14,7 @@ import {
   type SignalingServerOptions,
 } from '../api.js';
 import { MAX_BATCH_CHARS, splitArrayText, utf8Length } from '../../src/signaling/batch.js';
-import { batchFrames } from '../../src/signaling/drivers/outbox.js';
+import { batchFrames, encodeArrayFrames, encodeTextFrames } from '../../src/signaling/drivers/outbox.js';
 import { T, cleanup, client, raw, startServer, waitUntil, type Raw } from './helpers.js';
 
 afterEach(cleanup);
@@ -164,6 +164,18 @@ describe('array frame helpers', () => {
     expect(frames.every((f) => f.length <= MAX_BATCH_CHARS)).toBe(true);
     expect(frames.flatMap((f) => JSON.parse(f) as unknown[])).toEqual(texts.map((t) => JSON.parse(t)));
     expect(batchFrames(['{"type":"sealed"}'])).toEqual(['{"type":"sealed"}']);
+  });
+
+  it('encodes array frames straight into WebSocket frames, byte for byte as the joined texts would be', () => {
+    const big = (i: number, n: number) => JSON.stringify({ type: 'offer', from: i, sdp: 'é€'.repeat(n) });
+    const cases: string[][] = [
+      ['{"type":"sealed"}'],
+      ['{"type":"sealed"}', '{"type":"peer_joined","id":2}'],
+      [big(1, 10), big(2, 70), big(3, 40_000)], // 7-bit, 16-bit and 64-bit lengths, multi-byte text
+      [big(1, MAX_BATCH_CHARS / 4), big(2, MAX_BATCH_CHARS / 4), big(3, MAX_BATCH_CHARS / 4), '{"type":"sealed"}'], // split in several array frames
+      Array.from({ length: 300 }, (_, i) => big(i, i)),
+    ];
+    for (const texts of cases) expect(encodeArrayFrames(texts).equals(encodeTextFrames(batchFrames(texts)))).toBe(true);
   });
 
   it('parseServerFrame validates each message of an array frame', () => {

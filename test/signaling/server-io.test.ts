@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { encodeTextFrames, Outbox } from '../../src/signaling/drivers/outbox.js';
-import { Inbox } from '../../src/signaling/drivers/inbox.js';
+import { BATCH_FRAMES, DEFAULT_INBOX_OPTIONS, Inbox } from '../../src/signaling/drivers/inbox.js';
 import type { Connection } from '../../src/signaling/drivers/connection.js';
 import { cleanup, raw, startServer, T, type Raw } from './helpers.js';
 
@@ -76,7 +76,7 @@ describe('signaling server output, bounded', () => {
   it('writes at most its budget per turn and the rest next turn, every socket once with all its frames in order', async () => {
     const writes: string[][] = [];
     const slots = Array.from({ length: 100 }, (_, k) => ({
-      out: undefined as string[] | undefined,
+      out: undefined as string | string[] | undefined,
       outChars: 0,
       ws: {
         readyState: WebSocket.OPEN,
@@ -167,9 +167,49 @@ describe('signaling server input', () => {
     expect(fake.inboxedBytes).toBe(0);
   });
 
+  it('handles frames on arrival within the turn budget, writing after each batch; past the budget they wait, in order', async () => {
+    const fake = { inboxed: 0, inboxedBytes: 0, paused: false, ws: { pause() {}, resume() {} } } as unknown as Connection;
+    const handled: number[] = [];
+    const writes: number[] = [];
+    const inbox = new Inbox(
+      {
+        frame: (_c, data) => {
+          handled.push(data.readUInt32BE(0));
+          // 0.5 ms of work per frame: the 8 ms budget ends within the second batch.
+          const until = performance.now() + 0.5;
+          while (performance.now() < until);
+        },
+        closed: () => {},
+        afterSlice: () => writes.push(handled.length),
+      },
+      { ...DEFAULT_INBOX_OPTIONS, sliceMs: 8 },
+    );
+    const frame = (i: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(i);
+      return b;
+    };
+    for (let i = 0; i < 200; i++) inbox.push(fake, frame(i), false);
+    // Handled on arrival: whole batches until the budget was used, each batch's output written after it.
+    expect(handled.length).toBeGreaterThanOrEqual(BATCH_FRAMES);
+    expect(handled.length % BATCH_FRAMES).toBe(0);
+    expect(handled.length).toBeLessThan(200);
+    expect(writes).toEqual(Array.from({ length: handled.length / BATCH_FRAMES }, (_, k) => (k + 1) * BATCH_FRAMES));
+    expect(inbox.size).toBe(200 - handled.length);
+    await new Promise<void>((resolve) => {
+      const check = () => (inbox.size === 0 ? resolve() : setImmediate(check));
+      check();
+    });
+    // Every frame once, in the order received.
+    expect(handled).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(fake.inboxed).toBe(0);
+    expect(fake.inboxedBytes).toBe(0);
+  });
+
   it('bounds what waits per socket in bytes too: a socket sending large frames is paused past 64 KiB', () => {
     const fake = { inboxed: 0, inboxedBytes: 0, paused: false, ws: { pause() {}, resume() {} } } as unknown as Connection;
-    const inbox = new Inbox({ frame: () => {}, closed: () => {}, afterSlice: () => {} });
+    // Every frame waits for the end of the turn (not handled on arrival), as past the turn's budget.
+    const inbox = new Inbox({ frame: () => {}, closed: () => {}, afterSlice: () => {} }, { ...DEFAULT_INBOX_OPTIONS, onArrival: false });
     inbox.push(fake, Buffer.alloc(40_000), false);
     expect(fake.paused).toBe(false);
     inbox.push(fake, Buffer.alloc(40_000), false);

@@ -35,7 +35,7 @@ export class Connection implements SessionTransport, OutboxSlot {
   session!: SignalingSession;
   /** Seen alive since the last ping round (a pong or any frame). */
   alive = true;
-  out: string[] | undefined = undefined;
+  out: string | string[] | undefined = undefined;
   outChars = 0;
   /** Frames received and not handled yet (they wait in the server's inbox). */
   inboxed = 0;
@@ -49,18 +49,18 @@ export class Connection implements SessionTransport, OutboxSlot {
   turnTimer: ReturnType<typeof setInterval> | undefined = undefined;
   /** Waiting for this socket to show it is alive (a pong or any frame). */
   private aliveWaiters: (() => void)[] | undefined = undefined;
-  readonly origin: string | undefined;
 
   constructor(
     readonly ws: WebSocket,
     readonly remote: string,
     readonly address: string,
+    /** The upgrade request's headers (empty unless the server has an `authorize` hook, their only reader). */
     readonly headers: IncomingHttpHeaders,
+    readonly origin: string | undefined,
     private readonly host: ConnectionHost,
     /** The client announced protocol 4 when connecting: array frames both ways (see ../batch.ts). */
     readonly batch = false,
   ) {
-    this.origin = headers.origin;
     (ws as unknown as { [CONNECTION]?: Connection })[CONNECTION] = this;
   }
 

@@ -3,19 +3,29 @@
  * to "thousands of sockets readable in one event-loop turn".
  *
  * Node reads every readable socket in one poll phase (libuv takes up to
- * 48 × 1024 ready sockets at once), so handling each frame where it is read
+ * 48 × 1024 ready sockets at once), so handling every frame where it is read
  * makes a turn as long as everything every client sent meanwhile: at 5000
  * busy clients a turn took hundreds of milliseconds, and timers (join, grace,
- * ping) and new sockets waited behind it. Instead each frame is queued here
- * as it is read, and a `setImmediate` handles the queue in order for at most
- * `sliceMs` per turn, writes what that slice produced (`afterSlice`: the
- * outbox), and yields to the event loop if frames are left.
+ * ping) and new sockets waited behind it. Instead frames are handled as they
+ * are read only while the turn's handling time is under `sliceMs` (and
+ * nothing waits); past that, each frame is queued here as it is read, and a
+ * `setImmediate` handles the queue in order for the rest of the turn's
+ * `sliceMs` (at least one batch of frames), writes what that produced
+ * (`afterSlice`: the outbox), and yields to the event loop if frames are left.
  *
- * Memory stays bounded: a socket with more than `pauseFrames` frames or
- * `pauseBytes` bytes waiting stops being read (TCP pushes back on its client)
- * until its queue is handled. A socket's close is queued behind its frames, so
- * what it sent before closing is handled before the lobby logic hears of the
- * close.
+ * Handling on arrival (`onArrival`) and writing between batches keep what
+ * the server holds small. Before, every frame read in the poll phase waited
+ * for the end of the turn, and under load the output it produced waited for
+ * later turns (writing is bounded per turn too): at 5000 busy clients nearly
+ * every message in flight sat in the server as output strings, the
+ * young-generation collections copied and promoted megabytes each time, and
+ * old space grew by tens of megabytes in seconds. Now each batch of
+ * {@link BATCH_FRAMES} frames is followed by `afterSlice(false)` (the server
+ * writes then once many sockets have output waiting) and the turn ends with
+ * `afterSlice(true)` (it writes what is left, within its write budget, and
+ * that goes first in the next turn): the server takes in only as much as it
+ * writes, and what it cannot handle yet waits as the received buffers, small
+ * on the heap.
  * @module
  */
 import type { Connection } from './connection.js';
@@ -34,10 +44,18 @@ export interface InboxOptions {
   pauseFrames: number;
   /** …or more bytes than this; it is read again once its queue is handled. */
   pauseBytes: number;
+  /** Handle a frame as it is read while nothing waits and the turn's handling time is under `sliceMs` (default false: every frame waits for the end of the turn). */
+  onArrival?: boolean;
 }
 
 /** Default {@link InboxOptions}. */
-export const DEFAULT_INBOX_OPTIONS: InboxOptions = { sliceMs: 8, pauseFrames: 32, pauseBytes: 64 * 1024 };
+export const DEFAULT_INBOX_OPTIONS: InboxOptions = { sliceMs: 8, pauseFrames: 32, pauseBytes: 64 * 1024, onArrival: true };
+
+/**
+ * Frames handled between two writes of what they produced (`afterSlice`) and
+ * two looks at the clock; also the least handled per turn.
+ */
+export const BATCH_FRAMES = 32;
 
 /** What the inbox hands its server. */
 export interface InboxHandler {
@@ -45,8 +63,11 @@ export interface InboxHandler {
   frame(c: Connection, data: Buffer, isBinary: boolean): void;
   /** `c`'s socket closed (after its queued frames). */
   closed(c: Connection, code: number, reason: string): void;
-  /** A slice was handled (`drained`: nothing is left waiting): write what it produced. */
-  afterSlice(drained: boolean): void;
+  /**
+   * A batch of frames was handled: write what it produced — at once at the
+   * end of a turn (`turnEnd`), or between batches when enough waits.
+   */
+  afterSlice(turnEnd: boolean): void;
 }
 
 /** Frames waiting to be handled, in arrival order (parallel arrays: no object per frame). */
@@ -56,6 +77,12 @@ export class Inbox {
   private binary: boolean[] = [];
   private head = 0;
   private scheduled: ReturnType<typeof setImmediate> | undefined;
+  /** When this turn's first frame was handled (performance.now()); -1 when none was yet. */
+  private turnStart = -1;
+  /** Frames handled on arrival this turn. */
+  private arrivals = 0;
+  /** This turn's handling time is used up: frames wait for the next slice. */
+  private overBudget = false;
   private readonly drain = () => this.run();
 
   constructor(
@@ -68,8 +95,22 @@ export class Inbox {
     return this.conns.length - this.head;
   }
 
-  /** Queue a frame of `c`; pauses reading `c` past its limits. */
+  /** Handle a frame of `c` now (within the turn's budget, nothing waiting), or queue it; pauses reading `c` past its limits. */
   push(c: Connection, data: Buffer, isBinary: boolean): void {
+    if (this.o.onArrival === true && !this.overBudget && this.head === this.conns.length) {
+      const n = this.arrivals++;
+      if (n === 0) {
+        this.turnStart = performance.now();
+        // The end of the turn resets the budget and writes what is left.
+        this.scheduled ??= setImmediate(this.drain);
+      }
+      this.handler.frame(c, data, isBinary);
+      if ((n + 1) % BATCH_FRAMES === 0) {
+        this.handler.afterSlice(false);
+        if (performance.now() - this.turnStart >= this.o.sliceMs) this.overBudget = true;
+      }
+      return;
+    }
     this.conns.push(c);
     this.items.push(data);
     this.binary.push(isBinary);
@@ -96,12 +137,18 @@ export class Inbox {
     this.scheduled ??= setImmediate(this.drain);
   }
 
-  /** Handle frames for up to `sliceMs`, write, and come back next turn if some are left. */
+  /** Handle frames for up to `sliceMs` (counting what was handled on arrival this turn), writing after each batch; come back next turn if some are left. */
   private run(): void {
     this.scheduled = undefined;
-    const start = performance.now();
+    const start = this.turnStart >= 0 ? this.turnStart : performance.now();
+    this.turnStart = -1;
+    this.arrivals = 0;
+    this.overBudget = false;
+    // What earlier batches produced and was not written yet goes first.
+    this.handler.afterSlice(true);
     const { conns, items, binary } = this;
     let i = this.head;
+    const first = i;
     const end = conns.length;
     while (i < end) {
       const c = conns[i]!;
@@ -121,7 +168,11 @@ export class Inbox {
       } else {
         this.handler.closed(c, item.code, item.reason);
       }
-      if ((i & 31) === 0 && performance.now() - start >= this.o.sliceMs) break;
+      if (((i - first) & (BATCH_FRAMES - 1)) === 0) {
+        this.handler.afterSlice(false);
+        // At least one batch per turn, even when the turn's time went to frames handled on arrival.
+        if (performance.now() - start >= this.o.sliceMs) break;
+      }
     }
     this.head = i;
     if (i >= conns.length) {
@@ -134,7 +185,7 @@ export class Inbox {
       this.binary = binary.slice(i);
       this.head = 0;
     }
-    this.handler.afterSlice(this.size === 0);
+    this.handler.afterSlice(true);
     if (this.size > 0) this.scheduled ??= setImmediate(this.drain);
   }
 
@@ -142,6 +193,9 @@ export class Inbox {
   clear(): void {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;
+    this.turnStart = -1;
+    this.arrivals = 0;
+    this.overBudget = false;
     for (let i = this.head; i < this.conns.length; i++) this.conns[i]!.inboxed = this.conns[i]!.inboxedBytes = 0;
     this.conns = [];
     this.items = [];

@@ -24,8 +24,8 @@ import { joinBatch, MAX_BATCH_CHARS } from '../batch.js';
 /** One socket's pending frames. */
 export interface OutboxSlot {
   ws: WebSocket;
-  /** Frames waiting for the end of the turn; undefined when none. */
-  out: string[] | undefined;
+  /** Frames waiting for the end of the turn: one, or several in order; undefined when none. */
+  out: string | string[] | undefined;
   /** Characters waiting in `out`. */
   outChars: number;
   /** The client speaks protocol 4: several waiting messages go in one array frame (see ../batch.ts). */
@@ -53,37 +53,126 @@ export function batchFrames(texts: readonly string[], maxChars: number = MAX_BAT
   return frames;
 }
 
-/** Byte lengths of the frames being encoded (reused). */
+/** Byte lengths of the texts being encoded (reused). */
 let lengths = new Uint32Array(64);
+/** Frames in the buffer {@link encodeArrayFrames} returned last. */
+let encodedFrames = 0;
+/** Where each array frame being encoded ends (index of its first text not in it; reused). */
+let groupEnds = new Uint32Array(64);
+
+/** Room for `n` texts in the reused scratch arrays. */
+function reserve(n: number): void {
+  if (lengths.length >= n) return;
+  const size = Math.max(n, lengths.length * 2);
+  lengths = new Uint32Array(size);
+  groupEnds = new Uint32Array(size);
+}
+
+/** Header bytes of a server frame with a payload of `len` bytes. */
+function headerBytes(len: number): number {
+  return len < 126 ? 2 : len < 65536 ? 4 : 10;
+}
+
+/** Write a text frame header (FIN, unmasked) for a payload of `len` bytes at `o`; returns the offset after it. */
+function writeHeader(buf: Buffer, o: number, len: number): number {
+  buf[o++] = 0x81; // FIN + text
+  if (len < 126) {
+    buf[o++] = len;
+  } else if (len < 65536) {
+    buf[o++] = 126;
+    buf.writeUInt16BE(len, o);
+    o += 2;
+  } else {
+    buf[o++] = 127;
+    buf.writeUInt32BE(0, o); // frames here are far below 4 GiB
+    buf.writeUInt32BE(len, o + 4);
+    o += 8;
+  }
+  return o;
+}
+
+/** `text` as a WebSocket text frame from a server (unmasked, FIN). */
+export function encodeTextFrame(text: string): Buffer {
+  const len = Buffer.byteLength(text, 'utf8');
+  const buf = Buffer.allocUnsafe(len + headerBytes(len));
+  buf.write(text, writeHeader(buf, 0, len), len, 'utf8');
+  return buf;
+}
 
 /** `texts` as WebSocket text frames from a server (unmasked, FIN), in one buffer. */
 export function encodeTextFrames(texts: readonly string[]): Buffer {
   const n = texts.length;
-  if (lengths.length < n) lengths = new Uint32Array(Math.max(n, lengths.length * 2));
+  reserve(n);
   let total = 0;
   for (let i = 0; i < n; i++) {
     const len = Buffer.byteLength(texts[i]!, 'utf8');
     lengths[i] = len;
-    total += len + (len < 126 ? 2 : len < 65536 ? 4 : 10);
+    total += len + headerBytes(len);
   }
   const buf = Buffer.allocUnsafe(total);
   let o = 0;
   for (let i = 0; i < n; i++) {
-    const len = lengths[i]!;
-    buf[o++] = 0x81; // FIN + text
-    if (len < 126) {
-      buf[o++] = len;
-    } else if (len < 65536) {
-      buf[o++] = 126;
-      buf.writeUInt16BE(len, o);
-      o += 2;
-    } else {
-      buf[o++] = 127;
-      buf.writeUInt32BE(0, o); // frames here are far below 4 GiB
-      buf.writeUInt32BE(len, o + 4);
-      o += 8;
+    o = writeHeader(buf, o, lengths[i]!);
+    o += buf.write(texts[i]!, o, lengths[i]!, 'utf8');
+  }
+  return buf;
+}
+
+/**
+ * `texts` (JSON messages) as the frames {@link batchFrames} makes of them —
+ * array frames `[a,b,…]` of at most `maxChars` characters, a lone message as
+ * it is — encoded straight into one buffer of WebSocket frames: no joined
+ * string is built (nor flattened again to be written).
+ */
+export function encodeArrayFrames(texts: readonly string[], maxChars: number = MAX_BATCH_CHARS): Buffer {
+  const n = texts.length;
+  reserve(n);
+  let total = 0;
+  let groups = 0;
+  let from = 0;
+  let chars = 1; // as batchFrames counts: `[` and `]`, and a comma before each element but the first
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    const text = texts[i]!;
+    const c = text.length + 1;
+    if (i > from && chars + c > maxChars) {
+      const payload = i - from === 1 ? bytes : bytes + (i - from) + 1;
+      total += payload + headerBytes(payload);
+      groupEnds[groups++] = i;
+      from = i;
+      chars = 1;
+      bytes = 0;
     }
-    o += buf.write(texts[i]!, o, len, 'utf8');
+    chars += c;
+    const len = Buffer.byteLength(text, 'utf8');
+    lengths[i] = len;
+    bytes += len;
+  }
+  const payload = n - from === 1 ? bytes : bytes + (n - from) + 1;
+  total += payload + headerBytes(payload);
+  groupEnds[groups++] = n;
+  encodedFrames = groups;
+  const buf = Buffer.allocUnsafe(total);
+  let o = 0;
+  let i = 0;
+  for (let g = 0; g < groups; g++) {
+    const end = groupEnds[g]!;
+    if (end - i === 1) {
+      o = writeHeader(buf, o, lengths[i]!);
+      o += buf.write(texts[i]!, o, lengths[i]!, 'utf8');
+      i++;
+      continue;
+    }
+    let len = end - i + 1;
+    for (let k = i; k < end; k++) len += lengths[k]!;
+    o = writeHeader(buf, o, len);
+    buf[o++] = 0x5b; // [
+    o += buf.write(texts[i]!, o, lengths[i]!, 'utf8');
+    for (i++; i < end; i++) {
+      buf[o++] = 0x2c; // ,
+      o += buf.write(texts[i]!, o, lengths[i]!, 'utf8');
+    }
+    buf[o++] = 0x5d; // ]
   }
   return buf;
 }
@@ -111,14 +200,22 @@ export class Outbox {
   ) {}
 
 
+  /** Sockets with frames waiting. */
+  get pending(): number {
+    return this.due.length;
+  }
+
   /** Queue `text` for `slot`'s socket; written at the end of this turn (or of the inbox slice). */
   send(slot: OutboxSlot, text: string): void {
-    if (slot.out) {
-      slot.out.push(text);
+    const out = slot.out;
+    if (out !== undefined) {
+      // The first frame alone, an array from the second on (most sockets get one or two per turn).
+      if (typeof out === 'string') slot.out = [out, text];
+      else out.push(text);
       slot.outChars += text.length;
       return;
     }
-    slot.out = [text];
+    slot.out = text;
     slot.outChars = text.length;
     this.due.push(slot);
     this.scheduled ??= setImmediate(this.onTurnEnd);
@@ -151,8 +248,8 @@ export class Outbox {
 
   /** Write `slot`'s waiting frames now (before its socket is closed, so they go first). */
   write(slot: OutboxSlot): void {
-    let out = slot.out;
-    if (!out) return;
+    const waiting = slot.out;
+    if (waiting === undefined) return;
     const chars = slot.outChars;
     slot.out = undefined;
     slot.outChars = 0;
@@ -160,14 +257,25 @@ export class Outbox {
     if (ws.readyState !== WebSocket.OPEN || !this.beforeWrite(slot, chars)) return;
     const socket = (ws as unknown as { _socket?: Duplex })._socket;
     this.writes++;
+    if (typeof waiting === 'string') {
+      this.messages++;
+      this.frames++;
+      if (socket) socket.write(encodeTextFrame(waiting));
+      else ws.send(waiting);
+      return;
+    }
+    let out = waiting;
     this.messages += out.length;
-    if (slot.batch === true && out.length > 1) out = batchFrames(out);
-    this.frames += out.length;
+    const arrays = slot.batch === true && out.length > 1;
     if (!socket) {
+      if (arrays) out = batchFrames(out);
+      this.frames += out.length;
       for (const text of out) ws.send(text);
       return;
     }
-    socket.write(encodeTextFrames(out));
+    const buf = arrays ? encodeArrayFrames(out) : encodeTextFrames(out);
+    this.frames += arrays ? encodedFrames : out.length;
+    socket.write(buf);
   }
 
   /** Forget what is waiting (server closed). */

@@ -83,8 +83,18 @@ const CORE_EVENTS: (keyof SignalingServerEvents)[] = [
 /** Writing time per event-loop turn (ms): the rest of the due sockets are written next turn. */
 const WRITE_SLICE_MS = 8;
 
+/**
+ * Sockets with output waiting past which the server writes between two batches
+ * of received frames rather than at the end of the turn: what it holds stays
+ * bounded while frames to one socket still coalesce within a turn.
+ */
+const FLUSH_SOCKETS = 512;
+
 /** Ticks of one ping round (each pings its share of the sockets). */
 const PING_STEPS = 10;
+
+/** The headers of connections when no `authorize` hook would read them. */
+const NO_HEADERS: IncomingMessage['headers'] = Object.freeze({});
 
 /** Listeners shared by every accepted socket (`this` is the socket; its connection is found on it). */
 function onSocketError(this: Duplex): void {
@@ -133,6 +143,8 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
   private readonly pingIntervalMs: number;
   private readonly maxBufferedBytes: number;
   private readonly shutdownTimeoutMs: number;
+  /** Whether connections keep their upgrade request's headers (for the `authorize` hook). */
+  private readonly keepHeaders: boolean;
   /** Issues TURN credentials with every `joined` (option `turn`). */
   private readonly turn: TurnIssuer | undefined;
   private upgradesRejected = 0;
@@ -149,6 +161,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     this.maxBufferedBytes = o.maxBufferedBytes;
     this.shutdownTimeoutMs = o.shutdownTimeoutMs;
     this.turn = o.turn ? new TurnIssuer(o.turn) : undefined;
+    this.keepHeaders = o.core.authorize !== undefined;
     this.maxPerAddress = o.gate.maxPerAddress;
     const tokens = new HmacTokenIssuer(o.resumeSecret, o.resumeTokenTtlMs);
     if (o.redis !== undefined) {
@@ -177,7 +190,10 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       closed: (c, code, reason) => this.connectionClosed(c, code, reason),
       // What the slice produced is written now (holding it back for more coalescing while saturated
       // was tried: a closed loop of clients then waits on the hold, and the relay rate halved).
-      afterSlice: () => this.outbox.flush(WRITE_SLICE_MS),
+      // Between batches only once many sockets wait (frames to one socket keep coalescing), at the end of the turn always.
+      afterSlice: (turnEnd) => {
+        if (turnEnd || this.outbox.pending >= FLUSH_SOCKETS) this.outbox.flush(WRITE_SLICE_MS);
+      },
     });
     const server = this;
     this.socketListeners = {
@@ -291,7 +307,8 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         accepted();
         socket.off('error', onSocketError); // ws handles the socket's errors from now on
-        this.accept(ws, req.headers, remote, address, announcedVersion(req.url) >= BATCH_PROTOCOL_VERSION);
+        // The headers are kept only for an authorize hook (the only reader): otherwise each connection would hold them for nothing.
+        this.accept(ws, this.keepHeaders ? req.headers : NO_HEADERS, req.headers.origin, remote, address, announcedVersion(req.url) >= BATCH_PROTOCOL_VERSION);
       });
     if (!this.redis || this.maxPerAddress <= 0) return upgrade();
     // Across every process sharing the Redis: counted there too (fails open while Redis is unreachable).
@@ -344,8 +361,8 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     return JSON.stringify({ ...m, iceServers: turn.iceServersFor(lobby, id) });
   }
 
-  private accept(ws: WebSocket, headers: IncomingMessage['headers'], remote: string, address: string, batch: boolean): void {
-    const c = new Connection(ws, remote, address, headers, this.host, batch);
+  private accept(ws: WebSocket, headers: IncomingMessage['headers'], origin: string | undefined, remote: string, address: string, batch: boolean): void {
+    const c = new Connection(ws, remote, address, headers, origin, this.host, batch);
     const session = this.core.open(c);
     if (!session) {
       this.gate.closed(address);
