@@ -60,3 +60,8 @@ export function checkChannels(channels: unknown): asserts channels is TransferMo
   if (channels.length > MAX_CUSTOM_CHANNELS) invalid('channels', `at most ${MAX_CUSTOM_CHANNELS} custom channels`, channels);
   channels.forEach((m, i) => checkOneOf(m, MODES, `channels[${i}] (a TransferMode)`));
 }
+
+/** A peer id given to a lookup (`getPeer`, `hasPeer`, link stats): any integer; an unknown one finds nothing. */
+export function checkPeerIdArg(peerId: unknown, what: string): void {
+  if (!Number.isInteger(peerId)) invalid(`${what} peerId`, 'an integer peer id', peerId);
+}

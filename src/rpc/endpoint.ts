@@ -129,7 +129,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   }
 
   set tick(tick: number) {
-    this.state.tick = tick;
+    this.state.tick = checkInt(tick, 0, Number.MAX_SAFE_INTEGER, 'RpcEndpoint tick');
   }
 
   // ---------------------------------------------------------------- registry

@@ -15,7 +15,7 @@ import { InputQueue, readInputs, type SequencedInput } from './inputs.js';
 import type { InterestRule } from './interest.js';
 import { PeerState } from './peer-state.js';
 import type { Fields, InferFields, Schema } from './schema.js';
-import { checkSchemas, syncHash } from './schema-set.js';
+import { checkInputSchema, checkSchemas, checkTransport, syncHash } from './schema-set.js';
 import { newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
 import { ENTRY_DESPAWN, ENTRY_FULL, ENTRY_UPDATE, KIND_CLIENT, KIND_SNAPSHOT, WINDOW } from './wire.js';
 
@@ -127,10 +127,10 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   ) {
     super();
     const o = checkOptions<SyncHostOptions>(options, ['schemas', 'inputSchema', 'tickRate', 'interest', 'maxPartBytes', 'maxInputsPerMessage', 'maxQueuedInputs', 'clock'], 'SyncHost options');
-    if (transport === null || typeof transport !== 'object' || typeof transport.send !== 'function') invalid('SyncHost transport', 'a SyncTransport (e.g. rpcTransport(endpoint))', transport);
+    checkTransport(transport, 'SyncHost transport');
     this.schemas = checkSchemas(o.schemas, 'SyncHost options.schemas');
     this.schemas.forEach((s, i) => this.schemaIndex.set(s, i));
-    this.inputSchema = o.inputSchema;
+    this.inputSchema = checkInputSchema(o.inputSchema, 'SyncHost options.inputSchema');
     this.hash = syncHash(this.schemas, this.inputSchema);
     this.rate = o.tickRate === undefined ? 30 : checkInt(o.tickRate, 1, 255, 'SyncHost options.tickRate');
     if (o.interest !== undefined && (o.interest === null || typeof o.interest.collect !== 'function')) invalid('SyncHost options.interest', 'an InterestRule (SpatialInterest or visibleWhen(…))', o.interest);

@@ -14,6 +14,7 @@ import { SyncHost, type SyncHostStats } from './host.js';
 import type { HostObject } from './host-object.js';
 import type { InterestRule } from './interest.js';
 import { OwnerTransports } from './owner-transports.js';
+import { checkTransport } from './schema-set.js';
 import type { Replica } from './replica.js';
 import type { Fields, InferFields, Schema } from './schema.js';
 import { SyncErrorCode, type SyncErrorEvent, type SyncTransport } from './types.js';
@@ -85,7 +86,7 @@ export class SyncPeer extends EventEmitter<SyncPeerEvents> {
       ['schemas', 'tickRate', 'interest', 'maxPartBytes', 'interpolationDelayMs', 'maxExtrapolationMs', 'maxObjectsPerOwner'],
       'SyncPeer options',
     );
-    if (transport === null || typeof transport !== 'object' || typeof transport.send !== 'function') invalid('SyncPeer transport', 'a SyncTransport (e.g. rpcTransport(endpoint))', transport);
+    checkTransport(transport, 'SyncPeer transport');
     this.base = transport;
     this.clientOptions = {
       schemas: o.schemas!,
