@@ -14,6 +14,8 @@
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode } from '../errors.js';
 import { DEFAULT_CORE_OPTIONS, type SignalingCoreOptions, type SignalingServerEvents, type SignalingStats } from './core-types.js';
+import { checkCoreOptions, checkTokenIssuer } from './core-options.js';
+import { checkNow } from '../util/validate.js';
 import { AddressLedger } from './address-ledger.js';
 import { JoinHandler } from './core-join.js';
 import { Session, newCounters, sees, type Lobby, type Peer } from './core-model.js';
@@ -58,6 +60,8 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
     tokens: TokenIssuer,
   ) {
     super();
+    checkCoreOptions(options, 'SignalingCore options');
+    checkTokenIssuer(tokens, 'SignalingCore tokens');
     this.options = { ...DEFAULT_CORE_OPTIONS, ...options };
     this.options.random ??= DEFAULT_CORE_OPTIONS.random;
     this.options.clock ??= DEFAULT_CORE_OPTIONS.clock;
@@ -93,6 +97,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
 
   /** Run the timers due at `now` (join, grace, seal, partial-lobby). */
   poll(now: number): void {
+    checkNow(now, 'SignalingCore poll() now');
     if (now > this.polledAt) this.polledAt = now;
     this.timers.runDue(now);
   }

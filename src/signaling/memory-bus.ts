@@ -16,7 +16,8 @@
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/sans-io.js';
-import { checkOneOf, checkOptions, invalid } from '../util/validate.js';
+import { checkNow, checkOneOf, checkOptions, invalid } from '../util/validate.js';
+import { checkCoreOptions } from './core-options.js';
 import { BaseSignalingClient, type BaseSignalingClientOptions, type SignalingLink, type SignalingLinkHandlers } from './client.js';
 import { SignalingCore, type SignalingCoreOptions, type SignalingStats } from './core.js';
 import { PollTimer } from './drivers/poll-timer.js';
@@ -101,6 +102,7 @@ export class MemorySignalingBus implements Schedulable {
     const { driver, random, ...core } = o;
     if (driver !== undefined) checkOneOf(driver, ['realtime', 'manual'] as const, 'MemorySignalingBus options.driver');
     if (random !== undefined && typeof random?.int !== 'function') invalid('MemorySignalingBus options.random', 'a RandomSource', random);
+    checkCoreOptions(core, 'MemorySignalingBus options');
     this.manual = driver === 'manual';
     this.random = random ?? cryptoRandom;
     this.clock = this.manual ? { now: () => this.now } : realClock;
@@ -111,6 +113,7 @@ export class MemorySignalingBus implements Schedulable {
 
   /** A new client of this bus. */
   createClient(options?: BaseSignalingClientOptions): MemorySignalingClient {
+    if (this.isClosed) throw new RtcmeshError(ErrorCode.CLOSED, 'createClient(): the memory signaling bus is closed; create a new MemorySignalingBus');
     return new MemorySignalingClient(this, options);
   }
 
@@ -121,6 +124,7 @@ export class MemorySignalingBus implements Schedulable {
 
   /** Deliver waiting frames (manual mode), then run the lobby logic's and the clients' deadlines due at `now`. */
   poll(now: number): void {
+    checkNow(now, 'MemorySignalingBus poll() now');
     if (now > this.now) this.now = now;
     let budget = MAX_DELIVERIES_PER_POLL;
     while (this.inbox.length > 0 && budget > 0) {
