@@ -6,7 +6,7 @@
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { ConnectionState } from '../peer/enums.js';
 import { WebRTCPeerConnection } from '../peer/peer-connection.js';
-import { checkInt, checkOneOf, invalid } from '../util/validate.js';
+import { checkInt, checkOneOf, checkPeerId, invalid } from '../util/validate.js';
 import { MAX_CUSTOM_CHANNELS } from './channel-layout.js';
 import { MAX_PEER_ID, TARGET_PEER_SERVER, TransferMode } from './constants.js';
 
@@ -63,5 +63,5 @@ export function checkChannels(channels: unknown): asserts channels is TransferMo
 
 /** A peer id given to a lookup (`getPeer`, `hasPeer`, link stats): any integer; an unknown one finds nothing. */
 export function checkPeerIdArg(peerId: unknown, what: string): void {
-  if (!Number.isInteger(peerId)) invalid(`${what} peerId`, 'an integer peer id', peerId);
+  checkPeerId(peerId, `${what} peerId`);
 }

@@ -135,6 +135,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
 
   /** `listener(at)` is called with the new `nextDeadline()` whenever it changes. */
   setWakeListener(listener: ((at: number) => void) | undefined): void {
+    if (listener !== undefined && typeof listener !== 'function') invalid('setWakeListener() listener', 'a function or undefined', listener);
     this.wakeListener = listener;
   }
 

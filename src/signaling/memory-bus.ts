@@ -16,7 +16,7 @@
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/sans-io.js';
-import { checkNow, checkOneOf, checkOptions, invalid } from '../util/validate.js';
+import { checkBool, checkNow, checkOneOf, checkOptions, checkString, invalid } from '../util/validate.js';
 import { checkCoreOptions } from './core-options.js';
 import { BaseSignalingClient, type BaseSignalingClientOptions, type SignalingLink, type SignalingLinkHandlers } from './client.js';
 import { SignalingCore, type SignalingCoreOptions, type SignalingStats } from './core.js';
@@ -156,6 +156,7 @@ export class MemorySignalingBus implements Schedulable {
 
   /** Drop `client`'s link as a network blip would (it reconnects and resumes). */
   interrupt(client: BaseSignalingClient): void {
+    if (!(client instanceof BaseSignalingClient)) invalid('interrupt() client', 'a client of this bus (bus.createClient())', client);
     for (const link of [...(this.links.get(client) ?? [])]) this.drop(client, link, 1006, 'interrupted');
   }
 
@@ -168,6 +169,8 @@ export class MemorySignalingBus implements Schedulable {
    * reachable again (as TCP would deliver them).
    */
   setReachable(client: BaseSignalingClient, reachable: boolean): void {
+    if (!(client instanceof BaseSignalingClient)) invalid('setReachable() client', 'a client of this bus (bus.createClient())', client);
+    checkBool(reachable, 'setReachable() reachable');
     if (!reachable) {
       if (!this.cut.has(client)) this.cut.set(client, []);
       return;
@@ -179,6 +182,7 @@ export class MemorySignalingBus implements Schedulable {
 
   /** Shut down: tells every client, closes every link. */
   close(reason = 'bus closed'): void {
+    checkString(reason, 'close() reason', 200);
     if (this.isClosed) return;
     this.isClosed = true;
     this.core.shutdown(reason, false);

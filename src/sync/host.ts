@@ -7,7 +7,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { realClock, type Clock } from '../util/clock.js';
-import { checkInt, checkOptions, invalid } from '../util/validate.js';
+import { checkInt, checkOptions, checkPeerId, invalid } from '../util/validate.js';
 import { BitReader, TruncatedError } from './bits.js';
 import { HostObject } from './host-object.js';
 import { SnapshotWriter } from './snapshot-writer.js';
@@ -238,6 +238,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
 
   /** Next input of `peer` in sequence order (each exactly once), or undefined. Marks it processed (acknowledged in the next snapshots). */
   takeInput<T = unknown>(peer: number): SequencedInput<T> | undefined {
+    checkPeerId(peer, 'takeInput() peer');
     const s = this.peerStates.get(peer)?.inputs.take();
     if (s === undefined || this.inputSchema === undefined) return undefined;
     return { seq: s.seq, input: this.inputSchema.toValue(s.slots) as T };
@@ -245,6 +246,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
 
   /** Inputs of `peer` waiting to be taken. */
   pendingInputs(peer: number): number {
+    checkPeerId(peer, 'pendingInputs() peer');
     return this.peerStates.get(peer)?.inputs.size ?? 0;
   }
 
@@ -255,6 +257,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
 
   /** Ids of the objects `peer` currently has in its interest. */
   visibleTo(peer: number): number[] {
+    checkPeerId(peer, 'visibleTo() peer');
     const p = this.peerStates.get(peer);
     if (p === undefined) return [];
     const out: number[] = [];

@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
-import { checkOptions, invalid } from '../util/validate.js';
+import { checkOptions, checkPeerId, invalid } from '../util/validate.js';
 import { SyncClient, type SyncClientStats } from './client.js';
 import { SyncHost, type SyncHostStats } from './host.js';
 import type { HostObject } from './host-object.js';
@@ -152,11 +152,13 @@ export class SyncPeer extends EventEmitter<SyncPeerEvents> {
 
   /** Objects of remote `owner` by the owner's ids (empty when none). */
   objectsOf(owner: number): ReadonlyMap<number, Replica<any>> {
+    checkPeerId(owner, 'objectsOf() owner');
     return this.receivers.get(owner)?.objects ?? EMPTY;
   }
 
   /** The receiver of `owner`'s objects (its tick, render time, counters), if any. */
   receiver(owner: number): SyncClient | undefined {
+    checkPeerId(owner, 'receiver() owner');
     return this.receivers.get(owner);
   }
 

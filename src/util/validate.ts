@@ -92,3 +92,9 @@ export function checkFunction<T extends (...args: never[]) => unknown>(value: un
   if (typeof value !== 'function') invalid(what, 'a function', value);
   return value as T;
 }
+
+/** A peer id given to a lookup: any integer (an unknown id finds nothing). */
+export function checkPeerId(value: unknown, what: string): number {
+  if (!Number.isInteger(value)) invalid(what, 'an integer peer id', value);
+  return value as number;
+}

@@ -211,6 +211,7 @@ export class VirtualNetwork {
 
   /** A host by name or address, or undefined. */
   getHost(nameOrAddress: string): VirtualHost | undefined {
+    checkString(nameOrAddress, 'getHost() nameOrAddress');
     return this.byName.get(nameOrAddress) ?? this.byAddress.get(nameOrAddress);
   }
 
