@@ -333,15 +333,26 @@ const rows: Row[] = [
   { name: 'new Trace: options null', call: () => new Trace(null as never), code: ErrorCode.INVALID_ARGUMENT, mentions: 'Trace options' },
 ];
 
-/** Run `call`, awaiting a returned promise; the thrown or rejected value, or undefined. */
+/**
+ * Run `call`: the thrown value, or for a returned promise its rejection —
+ * which must come within the current turn (the checks run at the entry,
+ * before any I/O); a promise still pending after it counts as no failure.
+ */
 async function failure(call: () => unknown): Promise<unknown> {
+  let r: unknown;
   try {
-    const r = call();
-    if (r instanceof Promise) await r;
+    r = call();
   } catch (err) {
     return err;
   }
-  return undefined;
+  if (!(r instanceof Promise)) return undefined;
+  let outcome: { err: unknown } | undefined;
+  r.then(
+    () => (outcome = { err: undefined }),
+    (err: unknown) => (outcome = { err }),
+  );
+  await new Promise<void>((resolve) => setImmediate(resolve)); // one turn: every queued microtask has run
+  return outcome?.err;
 }
 
 describe('public API input validation', () => {
