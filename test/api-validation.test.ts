@@ -274,7 +274,7 @@ const rows: Row[] = [
   { name: 'new MemorySignalingBus: rateLimit unknown key', call: () => new MemorySignalingBus({ driver: 'manual', rateLimit: { messages: 5, windowMs: 10, burst: 1 } as never }), code: ErrorCode.UNKNOWN_OPTION, mentions: 'burst' },
   { name: 'new MemorySignalingBus: authorize not a function', call: () => new MemorySignalingBus({ driver: 'manual', authorize: true as never }), code: ErrorCode.INVALID_ARGUMENT, mentions: 'authorize' },
   { name: 'MemorySignalingBus.poll: now NaN', call: () => bus().poll(NaN), code: ErrorCode.INVALID_ARGUMENT, mentions: 'now' },
-  { name: 'MemorySignalingBus.createClient: after close', call: () => closed(bus(), (b) => b.close()).createClient(), code: ErrorCode.CLOSED, mentions: 'closed' },
+  { name: 'MemorySignalingBus: a client of a closed bus cannot join (rejects)', call: () => track(closed(bus(), (b) => b.close()).createClient(), (c) => c.close()).join({}), code: ErrorCode.CLOSED, mentions: 'closed' },
   { name: 'MemorySignalingBus.createClient: unknown option', call: () => bus().createClient({ timeoutMs: 5 } as never), code: ErrorCode.UNKNOWN_OPTION, mentions: 'timeoutMs' },
   { name: 'MemorySignalingBus.setReachable: not a client', call: () => bus().setReachable({} as never, false), code: ErrorCode.INVALID_ARGUMENT, mentions: 'client' },
   { name: 'MemorySignalingBus.setReachable: reachable not boolean', call: () => { const b = bus(); return b.setReachable(track(b.createClient(), (c) => c.close()), 'no' as never); }, code: ErrorCode.INVALID_ARGUMENT, mentions: 'reachable' },

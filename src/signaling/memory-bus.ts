@@ -113,7 +113,6 @@ export class MemorySignalingBus implements Schedulable {
 
   /** A new client of this bus. */
   createClient(options?: BaseSignalingClientOptions): MemorySignalingClient {
-    if (this.isClosed) throw new RtcmeshError(ErrorCode.CLOSED, 'createClient(): the memory signaling bus is closed; create a new MemorySignalingBus');
     return new MemorySignalingClient(this, options);
   }
 
@@ -201,7 +200,7 @@ export class MemorySignalingBus implements Schedulable {
 
   /** @internal */
   connect(client: BaseSignalingClient, handlers: SignalingLinkHandlers): Promise<SignalingLink> {
-    if (this.isClosed) return Promise.reject(new RtcmeshError(ErrorCode.CLOSED, 'the memory signaling bus is closed'));
+    if (this.isClosed) return Promise.reject(new RtcmeshError(ErrorCode.CLOSED, 'the memory signaling bus is closed; create a new MemorySignalingBus'));
     const remote = `memory:${++this.seq}`;
     const link: BusLink = { session: undefined as unknown as SignalingSession, handlers, open: true };
     const session = this.core.open({
