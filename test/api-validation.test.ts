@@ -40,6 +40,7 @@ import {
   t,
   turnCredential,
   visibleWhen,
+  type AnyRpcMethods,
   type SyncTransport,
 } from './api.js';
 
@@ -84,7 +85,7 @@ const server = () => {
   return m;
 };
 const endpoint = () => {
-  const e = track(new RpcEndpoint(server(), { clock }), (x) => x.close());
+  const e = track(new RpcEndpoint<AnyRpcMethods>(server(), { clock }), (x) => x.close());
   e.register('ping', () => 1);
   return e;
 };
@@ -205,15 +206,15 @@ const rows: Row[] = [
   { name: 'register: unknown config key', call: () => endpoint().register('f', () => {}, { reliable: true } as never), code: ErrorCode.UNKNOWN_OPTION, mentions: 'reliable' },
   { name: 'register: bad mode', call: () => endpoint().register('f', () => {}, { mode: 'everyone' as never }), code: ErrorCode.INVALID_ARGUMENT, mentions: 'mode' },
   { name: 'register: channel out of range', call: () => endpoint().register('f', () => {}, { channel: 300 }), code: ErrorCode.INVALID_ARGUMENT, mentions: 'channel' },
-  { name: 'rpc: unknown name', call: () => endpoint().rpc('pong' as never), code: ErrorCode.INVALID_ARGUMENT, mentions: 'pong' },
-  { name: 'rpcId: peer NaN', call: () => endpoint().rpcId(NaN, 'ping' as never), code: ErrorCode.INVALID_ARGUMENT, mentions: /peer/ },
-  { name: 'request: unknown name (rejects)', call: () => endpoint().request(2, 'pong' as never), code: ErrorCode.INVALID_ARGUMENT, mentions: 'pong' },
+  { name: 'rpc: unknown name', call: () => endpoint().rpc('pong'), code: ErrorCode.INVALID_ARGUMENT, mentions: 'pong' },
+  { name: 'rpcId: peer NaN', call: () => endpoint().rpcId(NaN, 'ping'), code: ErrorCode.INVALID_ARGUMENT, mentions: /peer/ },
+  { name: 'request: unknown name (rejects)', call: () => endpoint().request(2, 'pong'), code: ErrorCode.INVALID_ARGUMENT, mentions: 'pong' },
   { name: 'setAuthority: 0', call: () => endpoint().setAuthority(0), code: ErrorCode.INVALID_ARGUMENT, mentions: /authority|peer/i },
   { name: 'tick: negative', call: () => (endpoint().tick = -1), code: ErrorCode.INVALID_ARGUMENT, mentions: 'tick' },
   { name: 'tick: NaN', call: () => (endpoint().tick = NaN), code: ErrorCode.INVALID_ARGUMENT, mentions: 'tick' },
   { name: 'poll: tick fraction', call: () => endpoint().poll(1.5), code: ErrorCode.INVALID_ARGUMENT, mentions: 'tick' },
   { name: 'pollAt: now NaN', call: () => endpoint().pollAt(NaN), code: ErrorCode.INVALID_ARGUMENT, mentions: 'now' },
-  { name: 'rpc: after close', call: () => closed(endpoint(), (e) => e.close()).rpc('ping' as never), code: ErrorCode.CLOSED, mentions: 'closed' },
+  { name: 'rpc: after close', call: () => closed(endpoint(), (e) => e.close()).rpc('ping'), code: ErrorCode.CLOSED, mentions: 'closed' },
   { name: 'register: after close', call: () => closed(endpoint(), (e) => e.close()).register('g', () => {}), code: ErrorCode.CLOSED, mentions: 'closed' },
   { name: 'new Ticker: not endpoints', call: () => new Ticker([{}] as never), code: ErrorCode.INVALID_ARGUMENT, mentions: 'endpoints' },
   { name: 'new Ticker: rate 0', call: () => new Ticker(endpoint(), { rate: 0 }), code: ErrorCode.INVALID_ARGUMENT, mentions: 'rate' },
@@ -325,6 +326,8 @@ const rows: Row[] = [
   { name: 'VirtualNetwork.advance: negative', call: () => net.advance(-1), code: ErrorCode.INVALID_ARGUMENT, mentions: 'ms' },
   { name: 'VirtualNetwork.runUntil: not a predicate', call: () => net.runUntil(true as never), code: ErrorCode.INVALID_ARGUMENT, mentions: 'predicate' },
   { name: 'VirtualNetwork.getHost: not a string', call: () => net.getHost(5 as never), code: ErrorCode.INVALID_ARGUMENT, mentions: 'nameOrAddress' },
+  { name: 'VirtualNetwork.advance: after close', call: () => closed(new VirtualNetwork(), (n) => n.close()).advance(1), code: ErrorCode.CLOSED, mentions: 'advance()' },
+  { name: 'VirtualNetwork.runUntilAsync: after close (rejects)', call: () => closed(new VirtualNetwork(), (n) => n.close()).runUntilAsync(() => true), code: ErrorCode.CLOSED, mentions: 'closed' },
   { name: 'VirtualNetwork.createHost: after close', call: () => closed(new VirtualNetwork(), (n) => n.close()).createHost(), code: ErrorCode.CLOSED, mentions: 'closed' },
   { name: 'new VirtualClock: bad mode', call: () => new VirtualClock('fast' as never), code: ErrorCode.INVALID_ARGUMENT, mentions: 'mode' },
   { name: 'VirtualClock.advance: NaN', call: () => new VirtualClock().advance(NaN), code: ErrorCode.INVALID_ARGUMENT, mentions: 'ms' },
