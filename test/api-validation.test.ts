@@ -214,6 +214,7 @@ const rows: Row[] = [
   { name: 'tick: NaN', call: () => (endpoint().tick = NaN), code: ErrorCode.INVALID_ARGUMENT, mentions: 'tick' },
   { name: 'poll: tick fraction', call: () => endpoint().poll(1.5), code: ErrorCode.INVALID_ARGUMENT, mentions: 'tick' },
   { name: 'pollAt: now NaN', call: () => endpoint().pollAt(NaN), code: ErrorCode.INVALID_ARGUMENT, mentions: 'now' },
+  { name: 'rpc: mesh not created', call: () => { const e = track(new RpcEndpoint<AnyRpcMethods>(peer(), { clock }), (x) => x.close()); e.register('f', () => {}); return e.rpc('f'); }, code: ErrorCode.NOT_OPEN, mentions: 'not connected' },
   { name: 'rpc: after close', call: () => closed(endpoint(), (e) => e.close()).rpc('ping'), code: ErrorCode.CLOSED, mentions: 'closed' },
   { name: 'register: after close', call: () => closed(endpoint(), (e) => e.close()).register('g', () => {}), code: ErrorCode.CLOSED, mentions: 'closed' },
   { name: 'new Ticker: not endpoints', call: () => new Ticker([{}] as never), code: ErrorCode.INVALID_ARGUMENT, mentions: 'endpoints' },

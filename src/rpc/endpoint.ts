@@ -344,6 +344,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   private send(target: number, name: string, args: unknown[], what: string): void {
     const entry = this.callableEntry(name, args);
     const me = this.mesh.getUniqueId();
+    if (me === 0) this.checkConnected(); // not created yet (or closed): NOT_OPEN, not a callLocal complaint about peer 0
     const runsLocal = target === 0 || target === me || (target < 0 && -target !== me);
     if (target === me && !entry.callLocal) {
       throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, `${what}("${name}") targets this peer (${me}) but the RPC has no callLocal; register it with { callLocal: true } or target another peer`);
