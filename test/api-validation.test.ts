@@ -269,6 +269,7 @@ const rows: Row[] = [
   { name: 'new SignalingServer: maxPeersPerLobby 0', call: () => new SignalingServer({ maxPeersPerLobby: 0 }), code: ErrorCode.INVALID_ARGUMENT, mentions: 'maxPeersPerLobby' },
   { name: 'new SignalingServer: short hostKey', call: () => new SignalingServer({ hostKey: 'abc' }), code: ErrorCode.INVALID_ARGUMENT, mentions: 'hostKey' },
   { name: 'SignalingServer.listen: port out of range', call: () => track(new SignalingServer(), (s) => s.close()).listen({ port: 70000 }), code: ErrorCode.INVALID_ARGUMENT, mentions: 'port' },
+  { name: 'SignalingServer.handleUpgrade: not an upgrade request', call: () => track(new SignalingServer(), (s) => s.close()).handleUpgrade({} as never, {} as never, Buffer.alloc(0)), code: ErrorCode.INVALID_ARGUMENT, mentions: 'req' },
   { name: 'SignalingServer.close: reconnect not boolean', call: () => new SignalingServer().close({ reconnect: 'yes' as never }), code: ErrorCode.INVALID_ARGUMENT, mentions: 'reconnect' },
   { name: 'new MemorySignalingBus: bad driver', call: () => new MemorySignalingBus({ driver: 'auto' as never }), code: ErrorCode.INVALID_ARGUMENT, mentions: 'driver' },
   { name: 'new MemorySignalingBus: maxPeersPerLobby NaN', call: () => new MemorySignalingBus({ driver: 'manual', maxPeersPerLobby: NaN }), code: ErrorCode.INVALID_ARGUMENT, mentions: 'maxPeersPerLobby' },
