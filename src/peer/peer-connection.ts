@@ -197,6 +197,7 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
           }),
       });
     } catch (err) {
+      if (err instanceof RtcmeshError) throw err; // a typed refusal keeps its code (e.g. CLOSED: the virtual network is closed)
       throw new RtcmeshError(ErrorCode.ENGINE_ERROR, `the ${this.engineImpl.name} engine refused the configuration: ${describeError(err)}`, {
         cause: err,
       });

@@ -17,7 +17,7 @@ import { WebRTCMultiplayerPeer } from '../mesh/multiplayer-peer.js';
 import { ConnectionStatus, MAX_PEER_ID, type MultiplayerPeer, type TransferMode } from '../mesh/types.js';
 import { realClock, type Clock } from '../util/clock.js';
 import type { Pollable } from '../util/sans-io.js';
-import { checkInt, checkOptions, checkString, invalid } from '../util/validate.js';
+import { checkInt, checkOptions, checkPeerId, checkString, invalid } from '../util/validate.js';
 import { Dispatcher } from './dispatch.js';
 import { microtaskTurn, type TurnScheduler } from './drivers/turn.js';
 import { Handshake } from './handshake.js';
@@ -328,6 +328,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
 
   /** Whether integer method ids are in use towards `peer` (handshake done and tables equal). */
   usesMethodIds(peer: number): boolean {
+    checkPeerId(peer, 'usesMethodIds() peer');
     return this.handshake.usesMethodIds(peer);
   }
 
