@@ -4,8 +4,10 @@
  * @module
  */
 import { ErrorCode, RtcmeshError, describeError } from '../errors.js';
-import { checkInt, checkOptions, invalid } from '../util/validate.js';
-import { checkBool } from '../util/validate.js';
+import { resolveConfig } from '../peer/options.js';
+import { checkEngine } from '../transport/default-engine.js';
+import { checkBool, checkInt, checkOneOf, checkOptions, invalid } from '../util/validate.js';
+import { checkChannels } from './peer-checks.js';
 import type { HostMeshOptions, JoinMeshOptions, LobbyJoinRequest } from './lobby-signaling.js';
 import { LobbyMultiplayerPeer, type LobbySettings } from './lobby.js';
 import { MULTIPLAYER_PEER_OPTION_KEYS, type MultiplayerPeerOptions } from './peer-options.js';
@@ -29,9 +31,12 @@ const JOIN_ONLY_KEYS = [...JOIN_KEYS, 'create', 'waitForHostMs'] as const;
 
 /** Validate the options, join and return the lobby peer (closed again on failure). */
 async function joinLobby(opts: JoinMeshOptions, request: LobbyJoinRequest, what: string): Promise<LobbyMultiplayerPeer> {
+  const channels = opts.channels === undefined ? [] : opts.channels;
+  checkChannels(channels);
+  if (opts.connection !== undefined) resolveConfig(opts.connection);
+  if (opts.engine !== undefined) checkEngine(opts.engine, 'engine');
+  if (opts.closeSignaling !== undefined) checkBool(opts.closeSignaling, 'closeSignaling');
   const { client, owned } = resolveSignaling(opts.signaling);
-  const channels = opts.channels ?? [];
-  if (!Array.isArray(channels)) invalid('channels', 'an array of TransferMode values', channels);
   const settings: LobbySettings = {
     unreliableLifetime: opts.unreliableLifetime === undefined ? 1 : checkInt(opts.unreliableLifetime, 0, 65535, 'unreliableLifetime'),
     livenessTimeoutMs: opts.livenessTimeoutMs === undefined ? 2000 : checkInt(opts.livenessTimeoutMs, 0, 3_600_000, 'livenessTimeoutMs'),
@@ -98,7 +103,7 @@ export const Mesh = {
     }
     const request: LobbyJoinRequest = {
       ...(opts.lobby !== undefined && { lobby: opts.lobby }),
-      mode: opts.mode ?? 'client_server',
+      mode: opts.mode === undefined ? 'client_server' : checkOneOf(opts.mode, ['client_server', 'mesh'] as const, 'mode'),
       ...(opts.auth !== undefined && { auth: opts.auth }),
       host: true,
       create: true,

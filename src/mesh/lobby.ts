@@ -23,7 +23,7 @@ import type { LobbyJoinRequest, LobbySignaling, LobbySignalingEvents, JoinMeshOp
 import type { Reconnector } from './link.js';
 import { MultiplayerPeerFacade } from './facade.js';
 import { ReadyTracker } from './ready.js';
-import { checkInt } from '../util/validate.js';
+import { checkInt, checkNow } from '../util/validate.js';
 import { WebRTCMultiplayerPeer, type MultiplayerPeerOptions } from './multiplayer-peer.js';
 
 export type { JoinMeshOptions, LobbySignaling, LobbySignalingEvents, LobbyJoinRequest, LobbyJoinResult } from './lobby-signaling.js';
@@ -147,6 +147,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
    * @param now clock time (ms); default the mesh clock's `now()`.
    */
   poll(now: number = this.mesh.clock.now()): void {
+    checkNow(now, 'poll() now');
     this.now = now;
     this.signaling.poll?.(now);
     if (this.joined) {

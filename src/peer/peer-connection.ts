@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError, describeError } from '../errors.js';
-import { getDefaultEngine } from '../transport/default-engine.js';
+import { checkEngine, getDefaultEngine } from '../transport/default-engine.js';
 import type {
   Engine,
   EngineCandidatePair,
@@ -126,7 +126,7 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
   constructor(config: PeerConnectionConfig = {}, options: PeerConnectionOptions = {}) {
     super();
     const opts = checkOptions<PeerConnectionOptions>(options, ['engine', 'autoPoll'], 'WebRTCPeerConnection options');
-    this.engineImpl = opts.engine ?? getDefaultEngine();
+    this.engineImpl = opts.engine === undefined ? getDefaultEngine() : checkEngine(opts.engine, 'WebRTCPeerConnection options.engine');
     this.dispatcher = new Dispatcher(opts.autoPoll === undefined ? false : checkBool(opts.autoPoll, 'autoPoll'));
     this.initialize(config);
   }
@@ -197,6 +197,7 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
           }),
       });
     } catch (err) {
+      if (err instanceof RtcmeshError) throw err; // a typed refusal keeps its code (e.g. CLOSED: the virtual network is closed)
       throw new RtcmeshError(ErrorCode.ENGINE_ERROR, `the ${this.engineImpl.name} engine refused the configuration: ${describeError(err)}`, {
         cause: err,
       });

@@ -17,7 +17,7 @@ import { WebRTCMultiplayerPeer } from '../mesh/multiplayer-peer.js';
 import { ConnectionStatus, MAX_PEER_ID, type MultiplayerPeer, type TransferMode } from '../mesh/types.js';
 import { realClock, type Clock } from '../util/clock.js';
 import type { Pollable } from '../util/sans-io.js';
-import { checkInt, checkOptions, checkString, invalid } from '../util/validate.js';
+import { checkInt, checkOptions, checkPeerId, checkString, invalid } from '../util/validate.js';
 import { Dispatcher } from './dispatch.js';
 import { microtaskTurn, type TurnScheduler } from './drivers/turn.js';
 import { Handshake } from './handshake.js';
@@ -129,7 +129,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   }
 
   set tick(tick: number) {
-    this.state.tick = tick;
+    this.state.tick = checkInt(tick, 0, Number.MAX_SAFE_INTEGER, 'RpcEndpoint tick');
   }
 
   // ---------------------------------------------------------------- registry
@@ -328,6 +328,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
 
   /** Whether integer method ids are in use towards `peer` (handshake done and tables equal). */
   usesMethodIds(peer: number): boolean {
+    checkPeerId(peer, 'usesMethodIds() peer');
     return this.handshake.usesMethodIds(peer);
   }
 
@@ -344,6 +345,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   private send(target: number, name: string, args: unknown[], what: string): void {
     const entry = this.callableEntry(name, args);
     const me = this.mesh.getUniqueId();
+    if (me === 0) this.checkConnected(); // not created yet (or closed): NOT_OPEN, not a callLocal complaint about peer 0
     const runsLocal = target === 0 || target === me || (target < 0 && -target !== me);
     if (target === me && !entry.callLocal) {
       throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, `${what}("${name}") targets this peer (${me}) but the RPC has no callLocal; register it with { callLocal: true } or target another peer`);

@@ -19,6 +19,7 @@
  */
 import { ErrorCode } from '../errors.js';
 import { parseServerMessage, validateServerMessage, type ParseResult, type ServerMessage } from './protocol.js';
+import { checkString } from '../util/validate.js';
 
 /** The version that added array frames. */
 export const BATCH_PROTOCOL_VERSION = 4;
@@ -31,6 +32,7 @@ export const MAX_BATCH_CHARS = 64 * 1024;
 
 /** `url` with the query parameter announcing protocol {@link BATCH_PROTOCOL_VERSION} (kept when already there). */
 export function announceProtocol(url: string): string {
+  checkString(url, 'announceProtocol() url');
   const hash = url.indexOf('#');
   const base = hash < 0 ? url : url.slice(0, hash);
   if (announcedVersion(base) > 0) return url;
@@ -40,6 +42,7 @@ export function announceProtocol(url: string): string {
 
 /** The protocol version a request URL (path and query) announces; 0 when none. */
 export function announcedVersion(url: string | undefined): number {
+  if (url !== undefined) checkString(url, 'announcedVersion() url');
   if (!url) return 0;
   const q = url.indexOf('?');
   if (q < 0) return 0;
@@ -160,6 +163,7 @@ export const MAX_SERVER_BATCH_MESSAGES = 4096;
  * 4) each message of an array frame, in order — one result per message.
  */
 export function parseServerFrame(text: string): ParseResult<ServerMessage>[] {
+  checkString(text, 'parseServerFrame() text');
   if (!isArrayFrame(text)) return [parseServerMessage(text)];
   let raw: unknown;
   try {

@@ -5,7 +5,7 @@
  */
 import { checkBool, checkInt, checkOneOf, checkOptions, checkString, invalid } from '../util/validate.js';
 import type { JoinOptions } from './client-types.js';
-import { LOBBY_MODES, LOBBY_NAME_PATTERN, MAX_HOST_KEY_LENGTH, MAX_WAIT_FOR_HOST_MS, type ClientMessage } from './protocol.js';
+import { LOBBY_MODES, LOBBY_NAME_PATTERN, MAX_AUTH_DEPTH, MAX_AUTH_LENGTH, MAX_HOST_KEY_LENGTH, MAX_WAIT_FOR_HOST_MS, isBoundedJson, type ClientMessage } from './protocol.js';
 
 /** Validate join options; throws `RtcmeshError` (INVALID_ARGUMENT, UNKNOWN_OPTION). */
 export function checkJoinOptions(options: JoinOptions | undefined): Partial<JoinOptions> {
@@ -16,10 +16,14 @@ export function checkJoinOptions(options: JoinOptions | undefined): Partial<Join
   }
   if (o.mode !== undefined) checkOneOf(o.mode, LOBBY_MODES, 'join options.mode');
   if (o.auth !== undefined) {
+    let text: string | undefined;
     try {
-      JSON.stringify(o.auth);
+      text = JSON.stringify(o.auth);
     } catch {
-      invalid('join options.auth', 'a JSON-serialisable value', o.auth);
+      text = undefined;
+    }
+    if (text === undefined || !isBoundedJson(JSON.parse(text), MAX_AUTH_DEPTH, MAX_AUTH_LENGTH)) {
+      invalid('join options.auth', `a JSON value at most ${MAX_AUTH_DEPTH} levels deep and ${MAX_AUTH_LENGTH} characters long`, o.auth);
     }
   }
   if (o.host !== undefined) checkBool(o.host, 'join options.host');

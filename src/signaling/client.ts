@@ -14,7 +14,7 @@ import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/sans-io.js';
-import { checkInt, checkOneOf, checkOptions, checkString, invalid } from '../util/validate.js';
+import { checkInt, checkNow, checkOneOf, checkOptions, checkString, invalid } from '../util/validate.js';
 import type {
   BaseSignalingClientOptions,
   JoinOptions,
@@ -117,6 +117,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
 
   /** Run what is due at `now`: a join that timed out, a reconnect attempt. */
   poll(now: number): void {
+    checkNow(now, 'poll() now');
     if (now > this.polledAt) this.polledAt = now;
     if (this.pending && now >= this.pending.deadline) {
       this.failPending(new RtcmeshError(ErrorCode.TIMEOUT, `join was not answered within ${this.joinTimeoutMs} ms; check the server URL and that it is running`));
@@ -134,6 +135,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
 
   /** `listener(at)` is called with the new `nextDeadline()` whenever it changes. */
   setWakeListener(listener: ((at: number) => void) | undefined): void {
+    if (listener !== undefined && typeof listener !== 'function') invalid('setWakeListener() listener', 'a function or undefined', listener);
     this.wakeListener = listener;
   }
 

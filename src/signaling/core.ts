@@ -14,6 +14,8 @@
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode } from '../errors.js';
 import { DEFAULT_CORE_OPTIONS, type SignalingCoreOptions, type SignalingServerEvents, type SignalingStats } from './core-types.js';
+import { checkCoreOptions, checkTokenIssuer } from './core-options.js';
+import { checkBool, checkNow, checkString, invalid } from '../util/validate.js';
 import { AddressLedger } from './address-ledger.js';
 import { JoinHandler } from './core-join.js';
 import { Session, newCounters, sees, type Lobby, type Peer } from './core-model.js';
@@ -58,6 +60,8 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
     tokens: TokenIssuer,
   ) {
     super();
+    checkCoreOptions(options, 'SignalingCore options');
+    checkTokenIssuer(tokens, 'SignalingCore tokens');
     this.options = { ...DEFAULT_CORE_OPTIONS, ...options };
     this.options.random ??= DEFAULT_CORE_OPTIONS.random;
     this.options.clock ??= DEFAULT_CORE_OPTIONS.clock;
@@ -93,6 +97,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
 
   /** Run the timers due at `now` (join, grace, seal, partial-lobby). */
   poll(now: number): void {
+    checkNow(now, 'SignalingCore poll() now');
     if (now > this.polledAt) this.polledAt = now;
     this.timers.runDue(now);
   }
@@ -120,6 +125,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
 
   /** Register a new connection. Returns undefined when shutting down (the transport should close it). */
   open(io: SessionTransport): SignalingSession | undefined {
+    if (io === null || typeof io !== 'object' || typeof io.send !== 'function' || typeof io.close !== 'function') invalid('open() io', 'a SessionTransport (an object with send(), close() and remote)', io);
     if (this.shuttingDown) return undefined;
     const s = new Session(this, io);
     this.sessions.add(s);
@@ -150,16 +156,20 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
 
   /** Peers in their resume grace whose dropped socket came from `address` (it holds them against its limits). */
   detachedOf(address: string): number {
+    checkString(address, 'detachedOf() address');
     return this.ledger.detached(address);
   }
 
   /** Live lobbies created by `address`. */
   lobbiesOf(address: string): number {
+    checkString(address, 'lobbiesOf() address');
     return this.ledger.lobbies(address);
   }
 
   /** Tell every client, close every connection, clear every timer. */
   shutdown(reason: string, reconnect: boolean): void {
+    checkString(reason, 'shutdown() reason', 200);
+    checkBool(reconnect, 'shutdown() reconnect');
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     const text = JSON.stringify({ type: 'shutdown', reason, reconnect } satisfies ServerMessage);

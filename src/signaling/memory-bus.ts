@@ -16,7 +16,8 @@
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/sans-io.js';
-import { checkOneOf, checkOptions, invalid } from '../util/validate.js';
+import { checkBool, checkNow, checkOneOf, checkOptions, checkString, invalid } from '../util/validate.js';
+import { checkCoreOptions } from './core-options.js';
 import { BaseSignalingClient, type BaseSignalingClientOptions, type SignalingLink, type SignalingLinkHandlers } from './client.js';
 import { SignalingCore, type SignalingCoreOptions, type SignalingStats } from './core.js';
 import { PollTimer } from './drivers/poll-timer.js';
@@ -101,6 +102,7 @@ export class MemorySignalingBus implements Schedulable {
     const { driver, random, ...core } = o;
     if (driver !== undefined) checkOneOf(driver, ['realtime', 'manual'] as const, 'MemorySignalingBus options.driver');
     if (random !== undefined && typeof random?.int !== 'function') invalid('MemorySignalingBus options.random', 'a RandomSource', random);
+    checkCoreOptions(core, 'MemorySignalingBus options');
     this.manual = driver === 'manual';
     this.random = random ?? cryptoRandom;
     this.clock = this.manual ? { now: () => this.now } : realClock;
@@ -121,6 +123,7 @@ export class MemorySignalingBus implements Schedulable {
 
   /** Deliver waiting frames (manual mode), then run the lobby logic's and the clients' deadlines due at `now`. */
   poll(now: number): void {
+    checkNow(now, 'MemorySignalingBus poll() now');
     if (now > this.now) this.now = now;
     let budget = MAX_DELIVERIES_PER_POLL;
     while (this.inbox.length > 0 && budget > 0) {
@@ -152,6 +155,7 @@ export class MemorySignalingBus implements Schedulable {
 
   /** Drop `client`'s link as a network blip would (it reconnects and resumes). */
   interrupt(client: BaseSignalingClient): void {
+    if (!(client instanceof BaseSignalingClient)) invalid('interrupt() client', 'a client of this bus (bus.createClient())', client);
     for (const link of [...(this.links.get(client) ?? [])]) this.drop(client, link, 1006, 'interrupted');
   }
 
@@ -164,6 +168,8 @@ export class MemorySignalingBus implements Schedulable {
    * reachable again (as TCP would deliver them).
    */
   setReachable(client: BaseSignalingClient, reachable: boolean): void {
+    if (!(client instanceof BaseSignalingClient)) invalid('setReachable() client', 'a client of this bus (bus.createClient())', client);
+    checkBool(reachable, 'setReachable() reachable');
     if (!reachable) {
       if (!this.cut.has(client)) this.cut.set(client, []);
       return;
@@ -175,6 +181,7 @@ export class MemorySignalingBus implements Schedulable {
 
   /** Shut down: tells every client, closes every link. */
   close(reason = 'bus closed'): void {
+    checkString(reason, 'close() reason', 200);
     if (this.isClosed) return;
     this.isClosed = true;
     this.core.shutdown(reason, false);
@@ -193,7 +200,7 @@ export class MemorySignalingBus implements Schedulable {
 
   /** @internal */
   connect(client: BaseSignalingClient, handlers: SignalingLinkHandlers): Promise<SignalingLink> {
-    if (this.isClosed) return Promise.reject(new RtcmeshError(ErrorCode.CLOSED, 'the memory signaling bus is closed'));
+    if (this.isClosed) return Promise.reject(new RtcmeshError(ErrorCode.CLOSED, 'the memory signaling bus is closed; create a new MemorySignalingBus'));
     const remote = `memory:${++this.seq}`;
     const link: BusLink = { session: undefined as unknown as SignalingSession, handlers, open: true };
     const session = this.core.open({

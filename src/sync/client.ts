@@ -8,7 +8,7 @@ import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
 import { BitReader, BitWriter, TruncatedError } from './bits.js';
-import { checkSchemas, syncHash } from './schema-set.js';
+import { checkInputSchema, checkSchemas, checkTransport, syncHash } from './schema-set.js';
 import { InputBuffer, type SequencedInput } from './inputs.js';
 import { float64Arena, int32Arena } from './arena.js';
 import { Replica, type RenderClock } from './replica.js';
@@ -132,9 +132,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       ['schemas', 'inputSchema', 'interpolationDelayMs', 'maxExtrapolationMs', 'inputRedundancy', 'maxPendingInputs', 'maxObjects'],
       'SyncClient options',
     );
-    if (transport === null || typeof transport !== 'object' || typeof transport.send !== 'function') invalid('SyncClient transport', 'a SyncTransport (e.g. rpcTransport(endpoint))', transport);
+    checkTransport(transport, 'SyncClient transport');
     this.schemas = checkSchemas(o.schemas, 'SyncClient options.schemas');
-    this.inputSchema = o.inputSchema;
+    this.inputSchema = checkInputSchema(o.inputSchema, 'SyncClient options.inputSchema');
     this.hash = syncHash(this.schemas, this.inputSchema);
     this.delay = o.interpolationDelayMs === undefined ? 100 : checkInt(o.interpolationDelayMs, 0, 60_000, 'SyncClient options.interpolationDelayMs');
     this.maxExtrapolation = o.maxExtrapolationMs === undefined ? 250 : checkInt(o.maxExtrapolationMs, 0, 60_000, 'SyncClient options.maxExtrapolationMs');

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { realClock, type Clock } from '../util/clock.js';
-import { checkInt, checkOptions, invalid } from '../util/validate.js';
+import { checkInt, checkOptions, checkPeerId, invalid } from '../util/validate.js';
 import { BitReader, TruncatedError } from './bits.js';
 import { ChangeLog, SLOT_SPAN, sortKeys } from './change-log.js';
 import { HostObject } from './host-object.js';
@@ -18,7 +18,7 @@ import { InputQueue, readInputs, type SequencedInput } from './inputs.js';
 import type { InterestRule } from './interest.js';
 import { PeerState } from './peer-state.js';
 import type { Fields, InferFields, Schema } from './schema.js';
-import { checkSchemas, syncHash } from './schema-set.js';
+import { checkInputSchema, checkSchemas, checkTransport, syncHash } from './schema-set.js';
 import { newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
 import { KIND_CLIENT, KIND_SNAPSHOT, WINDOW } from './wire.js';
 
@@ -130,10 +130,10 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
   ) {
     super();
     const o = checkOptions<SyncHostOptions>(options, ['schemas', 'inputSchema', 'tickRate', 'interest', 'maxPartBytes', 'maxInputsPerMessage', 'maxQueuedInputs', 'clock'], 'SyncHost options');
-    if (transport === null || typeof transport !== 'object' || typeof transport.send !== 'function') invalid('SyncHost transport', 'a SyncTransport (e.g. rpcTransport(endpoint))', transport);
+    checkTransport(transport, 'SyncHost transport');
     this.schemas = checkSchemas(o.schemas, 'SyncHost options.schemas');
     this.schemas.forEach((s, i) => this.schemaIndex.set(s, i));
-    this.inputSchema = o.inputSchema;
+    this.inputSchema = checkInputSchema(o.inputSchema, 'SyncHost options.inputSchema');
     this.hash = syncHash(this.schemas, this.inputSchema);
     this.rate = o.tickRate === undefined ? 30 : checkInt(o.tickRate, 1, 255, 'SyncHost options.tickRate');
     if (o.interest !== undefined && (o.interest === null || typeof o.interest.collect !== 'function')) invalid('SyncHost options.interest', 'an InterestRule (SpatialInterest or visibleWhen(…))', o.interest);
@@ -256,6 +256,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
 
   /** Next input of `peer` in sequence order (each exactly once), or undefined. Marks it processed (acknowledged in the next snapshots). */
   takeInput<T = unknown>(peer: number): SequencedInput<T> | undefined {
+    checkPeerId(peer, 'takeInput() peer');
     const s = this.peerStates.get(peer)?.inputs.take();
     if (s === undefined || this.inputSchema === undefined) return undefined;
     return { seq: s.seq, input: this.inputSchema.toValue(s.slots) as T };
@@ -263,6 +264,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
 
   /** Inputs of `peer` waiting to be taken. */
   pendingInputs(peer: number): number {
+    checkPeerId(peer, 'pendingInputs() peer');
     return this.peerStates.get(peer)?.inputs.size ?? 0;
   }
 
@@ -273,6 +275,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
 
   /** Ids of the objects `peer` currently has in its interest. */
   visibleTo(peer: number): number[] {
+    checkPeerId(peer, 'visibleTo() peer');
     const p = this.peerStates.get(peer);
     if (p === undefined) return [];
     const out: number[] = [];

@@ -6,8 +6,8 @@
  * @module
  */
 import { TransferMode } from '../mesh/index.js';
-import type { AnyRpcMethods, RpcEndpoint } from '../rpc/index.js';
-import { checkOptions, checkString } from '../util/validate.js';
+import { RpcEndpoint, type AnyRpcMethods } from '../rpc/index.js';
+import { checkInt, checkOptions, checkString, invalid } from '../util/validate.js';
 import type { SyncTransport } from './types.js';
 
 /** Options of {@link rpcTransport}. */
@@ -20,7 +20,9 @@ export interface RpcTransportOptions {
 
 /** Adapt an RPC endpoint into a {@link SyncTransport}; registers the sync RPC on it. */
 export function rpcTransport(rpc: RpcEndpoint<any>, options?: RpcTransportOptions): SyncTransport {
+  if (!(rpc instanceof RpcEndpoint)) invalid('rpcTransport() rpc', 'an RpcEndpoint', rpc);
   const o = checkOptions<RpcTransportOptions>(options, ['name', 'channel'], 'rpcTransport options');
+  const channel = o.channel === undefined ? 0 : checkInt(o.channel, 0, 255, 'rpcTransport options.channel');
   const name = o.name === undefined ? 'rtcmesh.sync' : checkString(o.name, 'rpcTransport options.name', 255);
   const ep = rpc as RpcEndpoint<AnyRpcMethods>;
   let onMessage: (peer: number, data: unknown) => void = () => {};
@@ -31,7 +33,7 @@ export function rpcTransport(rpc: RpcEndpoint<any>, options?: RpcTransportOption
   ep.register(name, (ctx, data: unknown) => onMessage(ctx.senderId, data), {
     mode: 'any_peer',
     transferMode: TransferMode.UNRELIABLE,
-    channel: o.channel ?? 0,
+    channel,
     immediate: true,
   });
   ep.on('peer_disconnected', onLeft);

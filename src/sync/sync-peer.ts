@@ -8,12 +8,13 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
-import { checkOptions, invalid } from '../util/validate.js';
+import { checkOptions, checkPeerId, invalid } from '../util/validate.js';
 import { SyncClient, type SyncClientStats } from './client.js';
 import { SyncHost, type SyncHostStats } from './host.js';
 import type { HostObject } from './host-object.js';
 import type { InterestRule } from './interest.js';
 import { OwnerTransports } from './owner-transports.js';
+import { checkTransport } from './schema-set.js';
 import type { Replica } from './replica.js';
 import type { Fields, InferFields, Schema } from './schema.js';
 import { SyncErrorCode, type SyncErrorEvent, type SyncTransport } from './types.js';
@@ -85,7 +86,7 @@ export class SyncPeer extends EventEmitter<SyncPeerEvents> {
       ['schemas', 'tickRate', 'interest', 'maxPartBytes', 'interpolationDelayMs', 'maxExtrapolationMs', 'maxObjectsPerOwner'],
       'SyncPeer options',
     );
-    if (transport === null || typeof transport !== 'object' || typeof transport.send !== 'function') invalid('SyncPeer transport', 'a SyncTransport (e.g. rpcTransport(endpoint))', transport);
+    checkTransport(transport, 'SyncPeer transport');
     this.base = transport;
     this.clientOptions = {
       schemas: o.schemas!,
@@ -151,11 +152,13 @@ export class SyncPeer extends EventEmitter<SyncPeerEvents> {
 
   /** Objects of remote `owner` by the owner's ids (empty when none). */
   objectsOf(owner: number): ReadonlyMap<number, Replica<any>> {
+    checkPeerId(owner, 'objectsOf() owner');
     return this.receivers.get(owner)?.objects ?? EMPTY;
   }
 
   /** The receiver of `owner`'s objects (its tick, render time, counters), if any. */
   receiver(owner: number): SyncClient | undefined {
+    checkPeerId(owner, 'receiver() owner');
     return this.receivers.get(owner);
   }
 

@@ -4,16 +4,22 @@
  * @module
  */
 import { ErrorCode, RtcmeshError } from '../errors.js';
+import { invalid } from '../util/validate.js';
 import type { Engine } from './engine.js';
 
 let defaultEngine: Engine | undefined;
 
 /** Set the engine that new connections use by default. */
 export function setDefaultEngine(engine: Engine): void {
-  if (!engine || typeof engine.createConnection !== 'function') {
-    throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, 'setDefaultEngine() needs an Engine (an object with createConnection)');
+  defaultEngine = checkEngine(engine, 'setDefaultEngine() engine');
+}
+
+/** @internal `engine` must be an {@link Engine} (an object with `createConnection`); `what` names the argument. */
+export function checkEngine(engine: unknown, what: string): Engine {
+  if (engine === null || typeof engine !== 'object' || typeof (engine as Engine).createConnection !== 'function') {
+    invalid(what, 'an Engine (an object with createConnection(), e.g. net.createHost().engine)', engine);
   }
-  defaultEngine = engine;
+  return engine as Engine;
 }
 
 /** The default engine; throws when none was set. */

@@ -21,6 +21,8 @@ export function describeValue(value: unknown): string {
       return 'undefined';
     case 'function':
       return 'a function';
+    case 'symbol':
+      return 'a symbol';
     default:
       return 'an object';
   }
@@ -77,4 +79,22 @@ export function checkOneOf<T>(value: unknown, allowed: readonly T[], what: strin
 export function checkBytes(value: unknown, what: string): Uint8Array {
   if (!(value instanceof Uint8Array)) invalid(what, 'a Uint8Array', value);
   return value;
+}
+
+/** A clock reading (ms) given to `poll(now)`: a number, not NaN. */
+export function checkNow(value: unknown, what: string): number {
+  if (typeof value !== 'number' || Number.isNaN(value)) invalid(what, 'a number (a time in ms on the clock that drives this object)', value);
+  return value;
+}
+
+/** A function (a callback or hook). */
+export function checkFunction<T extends (...args: never[]) => unknown>(value: unknown, what: string): T {
+  if (typeof value !== 'function') invalid(what, 'a function', value);
+  return value as T;
+}
+
+/** A peer id given to a lookup: any integer (an unknown id finds nothing). */
+export function checkPeerId(value: unknown, what: string): number {
+  if (!Number.isInteger(value)) invalid(what, 'an integer peer id', value);
+  return value as number;
 }

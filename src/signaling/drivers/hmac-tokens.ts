@@ -6,6 +6,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LOBBY_MODES, LOBBY_NAME_PATTERN, isPeerId, type LobbyMode } from '../protocol.js';
 import type { ResumeIdentity, TokenIssuer } from '../tokens.js';
+import { checkInt, checkOneOf, checkString, invalid } from '../../util/validate.js';
 
 /** HMAC-signed tokens `payload.signature` (base64url), carrying lobby, id, mode and expiry. */
 export class HmacTokenIssuer implements TokenIssuer {
@@ -20,10 +21,19 @@ export class HmacTokenIssuer implements TokenIssuer {
     secret: string | Uint8Array | undefined,
     private readonly ttlMs: number,
   ) {
+    if (secret !== undefined && ((typeof secret !== 'string' && !(secret instanceof Uint8Array)) || secret.length === 0)) {
+      invalid('HmacTokenIssuer secret', 'a non-empty string or Uint8Array (or undefined for a random one)', secret);
+    }
+    checkInt(ttlMs, 1, Number.MAX_SAFE_INTEGER, 'HmacTokenIssuer ttlMs');
     this.secret = secret === undefined ? randomBytes(32) : Buffer.from(secret as string);
   }
 
   issue(identity: ResumeIdentity): string {
+    if (identity === null || typeof identity !== 'object') invalid('issue() identity', 'a ResumeIdentity ({ lobby, epoch, id, mode })', identity);
+    checkString(identity.lobby, 'issue() identity.lobby');
+    checkString(identity.epoch, 'issue() identity.epoch');
+    if (!isPeerId(identity.id)) invalid('issue() identity.id', 'a peer id (a positive integer)', identity.id);
+    checkOneOf(identity.mode, LOBBY_MODES, 'issue() identity.mode');
     const payload = Buffer.from(
       JSON.stringify({ l: identity.lobby, g: identity.epoch, i: identity.id, m: identity.mode, e: Date.now() + this.ttlMs }),
     ).toString('base64url');
@@ -31,6 +41,7 @@ export class HmacTokenIssuer implements TokenIssuer {
   }
 
   verify(token: string): ResumeIdentity | undefined {
+    checkString(token, 'verify() token');
     const dot = token.indexOf('.');
     if (dot <= 0) return undefined;
     const payload = token.slice(0, dot);

@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ErrorCode, RtcmeshError } from '../../errors.js';
-import { checkInt, checkOptions, checkString } from '../../util/validate.js';
+import { checkBool, checkInt, checkOptions, checkString, invalid } from '../../util/validate.js';
 import {
   DEFAULT_CORE_OPTIONS,
   SignalingCore,
@@ -285,6 +285,8 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
    * `httpServer.on('upgrade', (req, socket, head) => signaling.handleUpgrade(req, socket, head))`.
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (typeof req?.socket !== 'object' || req.socket === null) invalid('handleUpgrade() req', "the IncomingMessage of an HTTP 'upgrade' event", req);
+    if (typeof socket?.on !== 'function') invalid('handleUpgrade() socket', "the socket of an HTTP 'upgrade' event", socket);
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
     this.gate.settle(req.socket);
     socket.on('error', onSocketError);
@@ -445,7 +447,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     if (this.closing) return this.closing;
     const o = checkOptions<ServerCloseOptions>(options, ['reason', 'reconnect'], 'close options');
     const reason = o.reason === undefined ? 'server shutting down' : checkString(o.reason, 'close options.reason', 200);
-    const reconnect = o.reconnect === undefined ? true : o.reconnect === true;
+    const reconnect = o.reconnect === undefined ? true : checkBool(o.reconnect, 'close options.reconnect');
     this.state = 'closing';
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.pingTimer = undefined;

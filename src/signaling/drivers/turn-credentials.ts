@@ -39,6 +39,7 @@ export function turnCredential(secret: string, user: string | undefined, ttlSeco
   if (secret.length === 0) invalid('turnCredential() secret', 'a non-empty string', secret);
   if (user !== undefined) checkString(user, 'turnCredential() user', 512);
   if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds)) invalid('turnCredential() ttlSeconds', 'a finite number of seconds', ttlSeconds);
+  if (typeof nowMs !== 'number' || !Number.isFinite(nowMs)) invalid('turnCredential() nowMs', 'a finite time in ms (or omitted for Date.now())', nowMs);
   const expiresAt = Math.floor(nowMs / 1000) + Math.trunc(ttlSeconds);
   const username = user ? `${expiresAt}:${user}` : String(expiresAt);
   const credential = createHmac('sha1', secret).update(username).digest('base64');

@@ -14,6 +14,8 @@
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../../errors.js';
 import { randomHex } from '../../util/sans-io.js';
+import { checkOptions, checkString, invalid } from '../../util/validate.js';
+import { checkCoreOptions, checkTokenIssuer } from '../core-options.js';
 import { DEFAULT_CORE_OPTIONS, type SignalingCoreOptions, type SignalingServerEvents, type SignalingStats } from '../core-types.js';
 import { Session, newCounters } from '../core-model.js';
 import { CoreOutput } from '../core-output.js';
@@ -106,6 +108,10 @@ export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> i
 
   constructor(options: Partial<SignalingCoreOptions>, tokens: TokenIssuer, redis: RedisBackendOptions) {
     super();
+    checkCoreOptions(options, 'RedisSignalingBackend options');
+    checkTokenIssuer(tokens, 'RedisSignalingBackend tokens');
+    const r = checkOptions<RedisBackendOptions>(redis, ['url', 'prefix', 'processId', 'heartbeatIntervalMs', 'heartbeatTtlMs', 'redisOptions'], 'RedisSignalingBackend redis');
+    if (!/^rediss?:\/\/.+/i.test(checkString(r.url, 'RedisSignalingBackend redis.url', 2048))) invalid('RedisSignalingBackend redis.url', 'a redis:// or rediss:// URL', r.url);
     this.options = { ...DEFAULT_CORE_OPTIONS, ...options };
     this.options.random ??= DEFAULT_CORE_OPTIONS.random;
     this.options.clock ??= DEFAULT_CORE_OPTIONS.clock;

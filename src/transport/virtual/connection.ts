@@ -15,6 +15,7 @@
  *   FORWARD-TSN, ordered delivery.
  * @module
  */
+import { ErrorCode, RtcmeshError } from '../../errors.js';
 import {
   rethrowAsync,
   type Engine,
@@ -394,7 +395,7 @@ export class VirtualEngine implements Engine {
   ) {}
 
   createConnection(config: EngineConfig, handlers: EngineConnectionHandlers): EngineConnection {
-    if (this.host.network.isClosed()) throw new Error('the virtual network is closed');
+    if (this.host.network.isClosed()) throw new RtcmeshError(ErrorCode.CLOSED, 'the virtual network is closed; create a new VirtualNetwork and its hosts');
     return new VirtualConnection(this.host, config, handlers);
   }
 }

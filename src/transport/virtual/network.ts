@@ -211,6 +211,7 @@ export class VirtualNetwork {
 
   /** A host by name or address, or undefined. */
   getHost(nameOrAddress: string): VirtualHost | undefined {
+    checkString(nameOrAddress, 'getHost() nameOrAddress');
     return this.byName.get(nameOrAddress) ?? this.byAddress.get(nameOrAddress);
   }
 
@@ -273,6 +274,7 @@ export class VirtualNetwork {
 
   /** Change the conditions of links that were never configured with link(). */
   setDefaultLink(conditions: LinkConditions): void {
+    this.requireOpen('setDefaultLink()');
     this.defaults = resolveConditions(conditions, this.defaults, 'setDefaultLink()');
     for (const link of this.links.values()) {
       if (link.configured) continue;
@@ -370,21 +372,25 @@ export class VirtualNetwork {
 
   /** Shorthand for `clock.advance(ms)`. */
   advance(ms: number): void {
+    this.requireOpen('advance()');
     this.clock.advance(ms);
   }
 
   /** Shorthand for `clock.runUntil(predicate, options)`. */
   runUntil(predicate: () => boolean, options?: RunUntilOptions): boolean {
+    this.requireOpen('runUntil()');
     return this.clock.runUntil(predicate, options);
   }
 
   /** Shorthand for `clock.runUntilAsync(predicate, options)`: for code that also awaits promises (async signaling). */
   runUntilAsync(predicate: () => boolean, options?: RunUntilOptions): Promise<boolean> {
+    if (this.closed) return Promise.reject(new RtcmeshError(ErrorCode.CLOSED, 'runUntilAsync(): the virtual network is closed; create a new VirtualNetwork'));
     return this.clock.runUntilAsync(predicate, options);
   }
 
   /** Shorthand for `clock.advanceAsync(ms, options)`. */
   advanceAsync(ms: number, options?: { stepMs?: number }): Promise<void> {
+    if (this.closed) return Promise.reject(new RtcmeshError(ErrorCode.CLOSED, 'advanceAsync(): the virtual network is closed; create a new VirtualNetwork'));
     return this.clock.advanceAsync(ms, options);
   }
 

@@ -12,7 +12,7 @@
  */
 import { ErrorCode, RtcmeshError } from '../../errors.js';
 import type { Clock } from '../../util/clock.js';
-import { checkOptions, invalid } from '../../util/validate.js';
+import { checkOneOf, checkOptions, invalid } from '../../util/validate.js';
 
 /** Something the scheduler calls; objects instead of closures keep hot paths allocation-light. */
 export interface Task {
@@ -91,7 +91,7 @@ export class VirtualClock implements Clock {
   eventsFired = 0;
 
   constructor(mode: ClockMode = 'virtual') {
-    this.mode = mode;
+    this.mode = checkOneOf(mode, ['virtual', 'realtime'] as const, 'VirtualClock mode');
     this.origin = performance.now();
   }
 

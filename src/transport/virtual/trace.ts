@@ -4,6 +4,7 @@
  * inputs, two runs export byte-identical traces.
  * @module
  */
+import { checkBool, checkInt, checkOptions } from '../../util/validate.js';
 
 /** Options of the event log. */
 export interface TraceOptions {
@@ -24,8 +25,9 @@ export class Trace {
   private readonly lines: string[] = [];
 
   constructor(options: TraceOptions = {}) {
-    this.enabled = options.enabled ?? false;
-    this.limit = options.limit ?? 1_000_000;
+    const o = checkOptions<TraceOptions>(options, ['enabled', 'limit'], 'Trace options');
+    this.enabled = o.enabled === undefined ? false : checkBool(o.enabled, 'Trace options.enabled');
+    this.limit = o.limit === undefined ? 1_000_000 : checkInt(o.limit, 0, 2 ** 31, 'Trace options.limit');
   }
 
   /** @internal Append one event at time `t`. */
