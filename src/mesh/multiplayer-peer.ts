@@ -22,13 +22,13 @@ import { ConnectionStatus, MAX_PEER_ID, MIN_PEER_ID, TARGET_PEER_SERVER, Transfe
 import { MAX_SESSION_HEADER } from './health/session.js';
 import type { LinkStats, MeshStats } from './health/stats.js';
 import { PacketReader } from './packet-reader.js';
-import { sendPacket } from './packet-writer.js';
+import { PacketWriter } from './packet-writer.js';
 import { LinkMaintenance } from './link-maintenance.js';
 import { checkAddPeer, checkChannels } from './peer-checks.js';
 import { MeshLink, type LinkObserver, type LinkSettings, type Reconnector } from './link.js';
 import { ClosedLinks, linkStats, meshStats } from './link-stats.js';
 import { resolvePeerOptions, type MultiplayerPeerOptions } from './peer-options.js';
-import type { MeshEvents, MeshMode, MultiplayerPeer, PeerInfo } from './types.js';
+import type { MeshEvents, MeshMode, MultiplayerPeer, PeerInfo, TakenPacket } from './types.js';
 
 export type { MeshEvents, MeshMode, MultiplayerPeerStats, PeerInfo } from './types.js';
 
@@ -74,7 +74,8 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   private packetError: ErrorCode | undefined;
   /** Peers `disconnectPeer(id)` closed, removed (with `peer_disconnected`) on the next poll. */
   private readonly disconnecting = new Set<number>();
-  private counters = { packetsSent: 0, packetsReceived: 0, broadcastFailures: 0 };
+  private readonly counters = { packetsSent: 0, packetsReceived: 0, broadcastFailures: 0 };
+  private readonly writer = new PacketWriter(this.links, this.counters, (id, err) => this.emit('send_failed', id, err));
   /** Final snapshots of removed links. */
   private readonly closedLinks = new ClosedLinks(CLOSED_LINKS_KEPT);
 
@@ -367,7 +368,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
         `putPacket(): transferChannel ${this.channel_} does not exist; this peer has ${this.customChannels.length} custom channel(s)`,
       );
     }
-    sendPacket(this.links, this.target, index, data, this.counters, (id, err) => this.emit('send_failed', id, err));
+    this.writer.send(this.target, index, data);
   }
 
   // ---- receiving ---------------------------------------------------------
@@ -392,6 +393,21 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     this.packetError = undefined;
     this.counters.packetsReceived++;
     return data;
+  }
+
+  /**
+   * {@link getPacket} and the packet's origin (what `getPacketPeer/Channel/Mode`
+   * said before it) in one call, written into `into`; false when none waits.
+   */
+  takePacket(into: TakenPacket): boolean {
+    const data = this.getPacket();
+    if (data === undefined) return false;
+    const last = this.reader.last;
+    into.data = data;
+    into.peer = last.peer;
+    into.channel = transferChannelOf(last.index);
+    into.mode = last.mode;
+    return true;
   }
 
   /**
@@ -506,6 +522,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     const connected = links.filter((l) => l.connected).map((l) => l.id);
     this.links.clear();
     this.reader.reset();
+    this.writer.reset();
     this.mode = undefined;
     this.uniqueId = 0;
     this.customChannels = [];
