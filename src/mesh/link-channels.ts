@@ -35,8 +35,6 @@ export class LinkChannels {
   readonly sendSessions: (SendSession | undefined)[];
   readonly recvSessions: (ReceiveSession | undefined)[];
   readonly counters: ChannelCounters[];
-  /** Per channel, the reader its current channel hands arriving packets to ({@link take}). */
-  private readonly sinks: ((data: Uint8Array, isText: boolean) => boolean)[];
   /**
    * Reliable (session) channels of the current connection are not read until
    * the remote's first control frame on it says which session epoch it is in
@@ -56,8 +54,6 @@ export class LinkChannels {
     this.sendSessions = specs.map((s) => (session(s) ? new SendSession(limits) : undefined));
     this.recvSessions = specs.map((s) => (session(s) ? new ReceiveSession() : undefined));
     this.counters = specs.map(() => ({ packetsSent: 0, bytesSent: 0, packetsReceived: 0, bytesReceived: 0, droppedWhileDown: 0 }));
-    this.sinks = specs.map((_, i) => (data: Uint8Array, isText: boolean) => this.take(i, data, isText));
-    this.sinkInto(channels);
   }
 
   /** @internal see {@link createLinkChannels}. */
@@ -70,43 +66,9 @@ export class LinkChannels {
   attach(connection: WebRTCPeerConnection, what: string): void {
     const { channels, control } = createChannels(connection, this.specs, what);
     this.pull();
-    for (const c of this.channels) c.setSink(undefined);
     this.channels = channels;
     this.control = control;
     this.gated = this.recvSessions.some((r) => r !== undefined && r.seq > 0);
-    this.sinkInto(channels);
-  }
-
-  /** Let each channel hand its packets straight to {@link take} as they arrive. */
-  private sinkInto(channels: WebRTCDataChannel[]): void {
-    for (let i = 0; i < channels.length; i++) channels[i]!.setSink(this.sinks[i]);
-  }
-
-  /**
-   * A packet arrived on channel `index` (called from the engine's callback
-   * while nothing waits in the channel's own queue): strip its session
-   * header into the inbox. False leaves it in the channel's queue: a gated
-   * session channel, or a full inbox; {@link pull} moves it later, in order.
-   */
-  private take(index: number, raw: Uint8Array, isText: boolean): boolean {
-    const inbox = this.inbox[index]!;
-    if (inbox.length >= INBOX_LIMITS.maxPackets) return false;
-    const recv = this.recvSessions[index];
-    if (recv === undefined) {
-      this.arrived(index, inbox, raw, isText);
-      return true;
-    }
-    if (this.gated) return false;
-    const data = recv.accept(raw);
-    if (data !== undefined) this.arrived(index, inbox, data, isText);
-    return true;
-  }
-
-  private arrived(index: number, inbox: PacketQueue, data: Uint8Array, isText: boolean): void {
-    const counters = this.counters[index]!;
-    counters.packetsReceived++;
-    counters.bytesReceived += data.length;
-    inbox.push(data, isText);
   }
 
   /** Every channel, control included, is open. */

@@ -385,7 +385,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * will return, as in Godot.
    */
   getPacket(): Uint8Array | undefined {
-    const data = this.reader.read(this.links);
+    const data = this.reader.read();
     if (data === undefined) {
       this.packetError = this.mode === undefined ? ErrorCode.INVALID_STATE : ErrorCode.UNAVAILABLE;
       return undefined;
@@ -427,17 +427,17 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * takes it, whatever arrives meanwhile.
    */
   getPacketPeer(): number {
-    return this.reader.peek(this.links)?.id ?? 0;
+    return this.reader.peek()?.id ?? 0;
   }
 
   /** Transfer channel of the next available packet (0 for the three default channels, and when none is queued). */
   getPacketChannel(): number {
-    return this.reader.peek(this.links) ? transferChannelOf(this.reader.nextChannelIndex) : 0;
+    return this.reader.peek() ? transferChannelOf(this.reader.nextChannelIndex) : 0;
   }
 
   /** Transfer mode of the next available packet; with none queued, the mode of the packet read last (RELIABLE before any). */
   getPacketMode(): TransferMode {
-    const next = this.reader.peek(this.links);
+    const next = this.reader.peek();
     return next ? next.io.specs[this.reader.nextChannelIndex]!.mode : this.reader.last.mode;
   }
 
@@ -459,7 +459,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
       if (this.links.get(link.id) !== link) continue; // removed by a listener
       link.update(now);
     }
-    this.reader.refresh(this.links.keys());
+    this.reader.refresh(this.links.values());
     if (this.statsMs > 0 && now >= this.nextStatsAt && this.listenerCount('stats') > 0) {
       this.nextStatsAt = now + this.statsMs;
       this.emit('stats', this.getStats());

@@ -64,7 +64,6 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
   private lastWasString = false;
   private packetError: ErrorCode | undefined;
   private maxSize = 0;
-  private sink: ((data: Uint8Array, isText: boolean) => boolean) | undefined = undefined;
   private counters = { packetsSent: 0, bytesSent: 0, packetsReceived: 0, bytesReceived: 0, malformed: 0 };
 
   /** @internal Created by {@link WebRTCPeerConnection}. */
@@ -104,21 +103,7 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
       run(() => this.emit('packet', data, isText));
       return;
     }
-    // The reader takes it as it arrives, unless earlier packets still wait here (order) or it declines.
-    const sink = this.sink;
-    if (sink !== undefined && this.queue.length === 0 && sink(data, isText)) return;
     this.queue.push(data, isText);
-  }
-
-  /**
-   * @internal The owner's reader (a mesh link): called with each packet as it
-   * arrives while nothing waits in this channel's queue (after `packet`
-   * listeners, which still come first with `autoPoll`). True when it took the
-   * packet; false leaves it queued here for {@link getPacket}. It must not
-   * throw: it runs inside the engine's callback.
-   */
-  setSink(sink: ((data: Uint8Array, isText: boolean) => boolean) | undefined): void {
-    this.sink = sink;
   }
 
   /** @internal Called when the channel or its connection closed. */
