@@ -15,7 +15,7 @@ const MAX_DEPTH = 3;
 const MAX_ARRAY = 0xffff;
 
 const f64 = new Float64Array(1);
-const u32 = new Uint32Array(f64.buffer);
+const f64Bytes = new Uint8Array(f64.buffer);
 /** Float64Array is platform-endian; msgpack is big-endian. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -28,17 +28,9 @@ let pos = 0;
 let end = 0;
 
 function readFloat64(): number | typeof FAIL {
-  const p = pos;
-  if (p + 8 > end) return FAIL;
-  const b = buf;
-  if (LITTLE_ENDIAN) {
-    u32[1] = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
-    u32[0] = (b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!;
-  } else {
-    u32[0] = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
-    u32[1] = (b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!;
-  }
-  pos = p + 8;
+  if (pos + 8 > end) return FAIL;
+  if (LITTLE_ENDIAN) for (let i = 7; i >= 0; i--) f64Bytes[i] = buf[pos++]!;
+  else for (let i = 0; i < 8; i++) f64Bytes[i] = buf[pos++]!;
   return f64[0]!;
 }
 
@@ -56,45 +48,11 @@ function readAscii(n: number): string | typeof FAIL {
 
 function readArray(n: number, depth: number): Value[] | typeof FAIL {
   if (depth >= MAX_DEPTH) return FAIL;
-  const d = depth + 1;
-  // Short arrays (frames, most argument lists) as literals: packed arrays, which spread and index fastest.
-  switch (n) {
-    case 0:
-      return [];
-    case 1: {
-      const a = readValue(d);
-      return a === FAIL ? FAIL : [a];
-    }
-    case 2: {
-      const a = readValue(d);
-      if (a === FAIL) return FAIL;
-      const b = readValue(d);
-      return b === FAIL ? FAIL : [a, b];
-    }
-    case 3: {
-      const a = readValue(d);
-      if (a === FAIL) return FAIL;
-      const b = readValue(d);
-      if (b === FAIL) return FAIL;
-      const c = readValue(d);
-      return c === FAIL ? FAIL : [a, b, c];
-    }
-    case 4: {
-      const a = readValue(d);
-      if (a === FAIL) return FAIL;
-      const b = readValue(d);
-      if (b === FAIL) return FAIL;
-      const c = readValue(d);
-      if (c === FAIL) return FAIL;
-      const e = readValue(d);
-      return e === FAIL ? FAIL : [a, b, c, e];
-    }
-  }
-  const out: Value[] = [];
+  const out = new Array<Value>(n);
   for (let i = 0; i < n; i++) {
-    const v = readValue(d);
+    const v = readValue(depth + 1);
     if (v === FAIL) return FAIL;
-    out.push(v);
+    out[i] = v;
   }
   return out;
 }
