@@ -11,7 +11,7 @@ import type { ErrorCode } from '../errors.js';
 import type { ConnectionStatus, TransferMode } from './constants.js';
 import type { LinkStats, MeshStats } from './health/stats.js';
 import type { MeshEvents, MeshMode, PeerInfo, WebRTCMultiplayerPeer } from './multiplayer-peer.js';
-import type { MultiplayerPeer } from './types.js';
+import type { MultiplayerPeer, TakenPacket } from './types.js';
 
 type Names = EventEmitter.EventNames<MeshEvents>;
 type Listener<T extends Names> = EventEmitter.EventListener<MeshEvents, T>;
@@ -108,6 +108,10 @@ export abstract class MultiplayerPeerFacade implements MultiplayerPeer {
   /** See {@link WebRTCMultiplayerPeer.getPacket}. */
   getPacket(): Uint8Array | undefined {
     return this.mesh.getPacket();
+  }
+  /** See {@link WebRTCMultiplayerPeer.takePacket}. */
+  takePacket(into: TakenPacket): boolean {
+    return this.mesh.takePacket(into);
   }
   /** See {@link WebRTCMultiplayerPeer.getPacketPeer}. */
   getPacketPeer(): number {

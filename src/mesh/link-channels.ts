@@ -152,7 +152,7 @@ export class LinkChannels {
           `packet of ${data.length} bytes plus its session header is larger than the negotiated maximum of ${max} bytes; split it (getMaxPacketSize() says what fits)`,
         );
       }
-      const frame = session.frame(data);
+      const frame = session.frameToSend(data);
       if (session.justOverflowed) overflowed = transferChannelOf(index);
       if (linkUp) {
         try {

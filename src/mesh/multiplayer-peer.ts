@@ -22,13 +22,13 @@ import { ConnectionStatus, MAX_PEER_ID, MIN_PEER_ID, TARGET_PEER_SERVER, Transfe
 import { MAX_SESSION_HEADER } from './health/session.js';
 import type { LinkStats, MeshStats } from './health/stats.js';
 import { PacketReader } from './packet-reader.js';
-import { sendPacket } from './packet-writer.js';
+import { PacketWriter } from './packet-writer.js';
 import { LinkMaintenance } from './link-maintenance.js';
 import { checkAddPeer, checkChannels, checkPeerIdArg } from './peer-checks.js';
 import { MeshLink, type LinkObserver, type LinkSettings, type Reconnector } from './link.js';
 import { ClosedLinks, linkStats, meshStats } from './link-stats.js';
 import { resolvePeerOptions, type MultiplayerPeerOptions } from './peer-options.js';
-import type { MeshEvents, MeshMode, MultiplayerPeer, PeerInfo } from './types.js';
+import type { MeshEvents, MeshMode, MultiplayerPeer, PeerInfo, TakenPacket } from './types.js';
 
 export type { MeshEvents, MeshMode, MultiplayerPeerStats, PeerInfo } from './types.js';
 
@@ -74,7 +74,8 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   private packetError: ErrorCode | undefined;
   /** Peers `disconnectPeer(id)` closed, removed (with `peer_disconnected`) on the next poll. */
   private readonly disconnecting = new Set<number>();
-  private counters = { packetsSent: 0, packetsReceived: 0, broadcastFailures: 0 };
+  private readonly counters = { packetsSent: 0, packetsReceived: 0, broadcastFailures: 0 };
+  private readonly writer = new PacketWriter(this.links, this.counters, (id, err) => this.emit('send_failed', id, err));
   /** Final snapshots of removed links. */
   private readonly closedLinks = new ClosedLinks(CLOSED_LINKS_KEPT);
 
@@ -369,7 +370,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
         `putPacket(): transferChannel ${this.channel_} does not exist; this peer has ${this.customChannels.length} custom channel(s)`,
       );
     }
-    sendPacket(this.links, this.target, index, data, this.counters, (id, err) => this.emit('send_failed', id, err));
+    this.writer.send(this.target, index, data);
   }
 
   // ---- receiving ---------------------------------------------------------
@@ -386,7 +387,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * will return, as in Godot.
    */
   getPacket(): Uint8Array | undefined {
-    const data = this.reader.read(this.links);
+    const data = this.reader.read();
     if (data === undefined) {
       this.packetError = this.mode === undefined ? ErrorCode.INVALID_STATE : ErrorCode.UNAVAILABLE;
       return undefined;
@@ -394,6 +395,21 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     this.packetError = undefined;
     this.counters.packetsReceived++;
     return data;
+  }
+
+  /**
+   * {@link getPacket} and the packet's origin (what `getPacketPeer/Channel/Mode`
+   * said before it) in one call, written into `into`; false when none waits.
+   */
+  takePacket(into: TakenPacket): boolean {
+    const data = this.getPacket();
+    if (data === undefined) return false;
+    const last = this.reader.last;
+    into.data = data;
+    into.peer = last.peer;
+    into.channel = transferChannelOf(last.index);
+    into.mode = last.mode;
+    return true;
   }
 
   /**
@@ -413,17 +429,17 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * takes it, whatever arrives meanwhile.
    */
   getPacketPeer(): number {
-    return this.reader.peek(this.links)?.id ?? 0;
+    return this.reader.peek()?.id ?? 0;
   }
 
   /** Transfer channel of the next available packet (0 for the three default channels, and when none is queued). */
   getPacketChannel(): number {
-    return this.reader.peek(this.links) ? transferChannelOf(this.reader.nextChannelIndex) : 0;
+    return this.reader.peek() ? transferChannelOf(this.reader.nextChannelIndex) : 0;
   }
 
   /** Transfer mode of the next available packet; with none queued, the mode of the packet read last (RELIABLE before any). */
   getPacketMode(): TransferMode {
-    const next = this.reader.peek(this.links);
+    const next = this.reader.peek();
     return next ? next.io.specs[this.reader.nextChannelIndex]!.mode : this.reader.last.mode;
   }
 
@@ -446,7 +462,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
       if (this.links.get(link.id) !== link) continue; // removed by a listener
       link.update(now);
     }
-    this.reader.refresh(this.links.keys());
+    this.reader.refresh(this.links.values());
     if (this.statsMs > 0 && now >= this.nextStatsAt && this.listenerCount('stats') > 0) {
       this.nextStatsAt = now + this.statsMs;
       this.emit('stats', this.getStats());
@@ -511,6 +527,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     const connected = links.filter((l) => l.connected).map((l) => l.id);
     this.links.clear();
     this.reader.reset();
+    this.writer.reset();
     this.mode = undefined;
     this.uniqueId = 0;
     this.customChannels = [];

@@ -21,8 +21,8 @@ export interface PacketOrigin {
 
 /** Round-robin reader over a table of links. */
 export class PacketReader {
-  /** Peer ids in visiting order. */
-  private order: number[] = [];
+  /** Links in visiting order (a link removed since the last refresh is closed, and skipped). */
+  private order: MeshLink[] = [];
   private next = 0;
   private stale = false;
   /** The packet last returned by {@link read}. */
@@ -44,12 +44,12 @@ export class PacketReader {
     return this.stale;
   }
 
-  /** Take the visiting order from `ids` if peers changed since the last refresh. */
-  refresh(ids: Iterable<number>): void {
+  /** Take the visiting order from `links` if peers changed since the last refresh. */
+  refresh(links: Iterable<MeshLink>): void {
     if (!this.stale) return;
     this.stale = false;
     this.nextLink = undefined;
-    this.order = [...ids];
+    this.order = [...links];
     if (this.next >= this.order.length) this.next = 0;
   }
 
@@ -69,7 +69,7 @@ export class PacketReader {
    * index is then {@link nextChannelIndex}), or undefined when none waits.
    * {@link read} returns exactly this packet.
    */
-  peek(links: ReadonlyMap<number, MeshLink>): MeshLink | undefined {
+  peek(): MeshLink | undefined {
     const known = this.nextLink;
     // Still at the head of its inbox: only read() takes packets from an inbox, and it forgets this one.
     if (known !== undefined && known.connected && known.io.inbox[this.nextIndex]!.length > 0) return known;
@@ -78,8 +78,8 @@ export class PacketReader {
     const n = order.length;
     let at = this.next;
     for (let k = 0; k < n; k++, at = at + 1 === n ? 0 : at + 1) {
-      const link = links.get(order[at]!);
-      if (link === undefined || !link.connected) continue;
+      const link = order[at]!;
+      if (!link.connected || link.closed) continue;
       link.io.pull();
       const inbox = link.io.inbox;
       for (let i = 0; i < inbox.length; i++) {
@@ -100,8 +100,8 @@ export class PacketReader {
   }
 
   /** Next packet, recording its origin in {@link last}; undefined when none waits. */
-  read(links: ReadonlyMap<number, MeshLink>): Uint8Array | undefined {
-    const link = this.peek(links);
+  read(): Uint8Array | undefined {
+    const link = this.peek();
     if (link === undefined) return undefined;
     const index = this.nextIndex;
     const data = link.io.inbox[index]!.shiftData()!;

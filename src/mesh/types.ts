@@ -64,6 +64,12 @@ export interface MultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> {
   getPacketPeer(): number;
   getPacketChannel(): number;
   getPacketMode(): TransferMode;
+  /**
+   * Optional: `getPacket()` and where that packet came from in one call
+   * (what `getPacketPeer/Channel/Mode` said before it), written into `into`;
+   * false when none waits. The RPC endpoint reads this way when the mesh has it.
+   */
+  takePacket?(into: TakenPacket): boolean;
 
   getUniqueId(): number;
   isServer(): boolean;
@@ -75,6 +81,14 @@ export interface MultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> {
   /** Advance state machines and deliver events; once per tick (`now`: clock ms, default the peer's clock). */
   poll(now?: number): void;
   close(): void;
+}
+
+/** A packet and its origin, filled by {@link MultiplayerPeer.takePacket}. */
+export interface TakenPacket {
+  data: Uint8Array | undefined;
+  peer: number;
+  channel: number;
+  mode: TransferMode;
 }
 
 /** Which role this multiplayer peer plays. */

@@ -307,7 +307,13 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
 
   /** Bytes accepted but not yet sent. */
   getBufferedAmount(): number {
-    return this.state === ChannelState.CLOSED ? 0 : safeNumber(() => this.engine.bufferedAmount());
+    if (this.state === ChannelState.CLOSED) return 0;
+    // Called per packet by senders that pace themselves: no closure (safeNumber) on this path.
+    try {
+      return this.engine.bufferedAmount();
+    } catch {
+      return 0;
+    }
   }
 
   /** Threshold for the `buffered_amount_low` event, in bytes. */

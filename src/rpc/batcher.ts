@@ -47,6 +47,8 @@ export class Batcher {
   private readonly batches = new Map<number, Map<number, Batch>>();
   /** Sealed messages in sealing order. */
   private sealed: OutMessage[] = [];
+  /** Frames in open (unsealed) batches, over every link and channel: 0 answers {@link isEmpty} without a lookup. */
+  private open = 0;
 
   /**
    * @param maxMessageSize largest message, header included.
@@ -86,10 +88,12 @@ export class Batcher {
     b.buf.set(frame, b.len);
     b.len += frame.length;
     b.frames++;
+    this.open++;
   }
 
   /** Whether nothing is batched for `peer` on (channel, mode). */
   isEmpty(peer: number, channel: number, mode: TransferMode): boolean {
+    if (this.open === 0) return true; // the immediate call's common case
     const b = this.batches.get(peer)?.get(channelKey(channel, mode));
     return b === undefined || b.frames === 0;
   }
@@ -124,6 +128,8 @@ export class Batcher {
 
   /** Forget everything queued for `peer`. */
   dropPeer(peer: number): void {
+    const perPeer = this.batches.get(peer);
+    if (perPeer) for (const b of perPeer.values()) this.open -= b.frames;
     this.batches.delete(peer);
     this.sealed = this.sealed.filter((m) => m.peer !== peer);
   }
@@ -143,6 +149,7 @@ export class Batcher {
       b.buf = EMPTY;
     }
     this.sealed.push({ peer: b.peer, channel: b.channel, mode: b.mode, data, frames: b.frames });
+    this.open -= b.frames;
     b.len = HEADER_ROOM;
     b.frames = 0;
   }

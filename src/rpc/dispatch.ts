@@ -99,7 +99,26 @@ export class Dispatcher {
     state.stats.callsDispatched++;
     let result: unknown;
     try {
-      result = entry.handler(ctx, ...args);
+      // Common arities called directly (a spread call costs more); the handler sees exactly `args`.
+      switch (args.length) {
+        case 0:
+          result = entry.handler(ctx);
+          break;
+        case 1:
+          result = entry.handler(ctx, args[0]);
+          break;
+        case 2:
+          result = entry.handler(ctx, args[0], args[1]);
+          break;
+        case 3:
+          result = entry.handler(ctx, args[0], args[1], args[2]);
+          break;
+        case 4:
+          result = entry.handler(ctx, args[0], args[1], args[2], args[3]);
+          break;
+        default:
+          result = entry.handler(ctx, ...args);
+      }
     } catch (err) {
       this.handlerFailed(entry, arrival, requestId, err);
       return;

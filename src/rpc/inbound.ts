@@ -26,6 +26,7 @@ export interface InboundPacket {
  * returns next, so they are read first.
  */
 export function takePacket(mesh: MultiplayerPeer, into: InboundPacket): boolean {
+  if (mesh.takePacket !== undefined) return mesh.takePacket(into);
   const peer = mesh.getPacketPeer();
   const channel = mesh.getPacketChannel();
   const mode = mesh.getPacketMode();
