@@ -113,7 +113,7 @@ export class SendSession {
    * same way, but a frame of up to {@link SEND_VIEW_MAX} bytes is returned in
    * a view shared by every session that is overwritten by the next call (hand
    * it to an engine, which copies it, before framing anything else). Sending
-   * one reused view object per length costs node-datachannel's native send
+   * one reused view object per length costs the native engine's send
    * about half of what a new view per message does.
    */
   frameToSend(data: Uint8Array): Uint8Array {
