@@ -384,7 +384,9 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * Next packet: peers in fair round-robin, each peer's channels in index
    * order; undefined when none waits (then {@link getPacketError} says why).
    * Read `getPacketPeer/Channel/Mode` BEFORE it: they describe the packet it
-   * will return, as in Godot.
+   * will return, as in Godot. The packet is the caller's to keep and is never
+   * written again; it may be a view into a larger buffer (mind `byteOffset`
+   * and `byteLength` before using its `.buffer`).
    */
   getPacket(): Uint8Array | undefined {
     const data = this.reader.read();
