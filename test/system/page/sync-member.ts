@@ -71,6 +71,12 @@ export interface SyncReport {
 /** Completed ticks kept for the test to collect. */
 const KEEP = 64;
 
+/** Stops a member's tick timer, then closes its sync layer, RPC endpoint and mesh, top down. */
+function closeMember(timer: ReturnType<typeof setInterval> | undefined, ...layers: ({ close(): void } | undefined)[]): void {
+  if (timer !== undefined) clearInterval(timer);
+  for (const layer of layers) layer?.close();
+}
+
 export class SyncMember {
   private mesh: LobbyMultiplayerPeer | undefined;
   private endpoint: RpcEndpoint | undefined;
@@ -123,11 +129,8 @@ export class SyncMember {
   }
 
   close(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
+    closeMember(this.timer, this.sync, this.endpoint, this.mesh);
     this.timer = undefined;
-    this.sync?.close();
-    this.endpoint?.close();
-    this.mesh?.close();
   }
 }
 
@@ -199,10 +202,7 @@ export class SyncMeshMember {
   }
 
   close(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
+    closeMember(this.timer, this.sync, this.endpoint, this.mesh);
     this.timer = undefined;
-    this.sync?.close();
-    this.endpoint?.close();
-    this.mesh?.close();
   }
 }
