@@ -26,19 +26,7 @@ export function relay(a: WebRTCPeerConnection, b: WebRTCPeerConnection): void {
   }
 }
 
-/** Poll every connection (Godot's `_process`) until `check()` holds; the polling is the clock, not a sleep. */
-export function pollUntil(pcs: { poll(): void }[], check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const tick = () => {
-      for (const pc of pcs) pc.poll();
-      if (check()) return resolve();
-      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out after ${timeoutMs} ms waiting until ${what}`));
-      setTimeout(tick, 2);
-    };
-    tick();
-  });
-}
+export { pollUntil } from '../mesh/mesh-helpers.js';
 
 /** Run `fn` and return the RtcmeshError code it throws (undefined if it does not throw). */
 export function codeOf(fn: () => unknown): string | undefined {

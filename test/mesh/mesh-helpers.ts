@@ -19,8 +19,8 @@ import { LOOPBACK, wire } from '../helpers.js';
 /** A hand-built mesh or a lobby-joined one (which forwards the same API). */
 export type AnyMesh = WebRTCMultiplayerPeer | LobbyMultiplayerPeer;
 
-/** Poll every mesh until `check()` holds (polling is the mesh's clock, not a sleep). */
-export function pollUntil(meshes: AnyMesh[], check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+/** Poll every mesh (or connection: Godot's `_process`) until `check()` holds (polling is the clock, not a sleep). */
+export function pollUntil(meshes: { poll(): void }[], check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const tick = () => {
