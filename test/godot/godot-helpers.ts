@@ -3,7 +3,8 @@
  * porter uses them — events delivered by `poll()` (no autoPoll), descriptions
  * and candidates relayed by hand, on loopback.
  */
-import { WebRTCPeerConnection } from '../api.js';
+import { ChannelState, WebRTCPeerConnection, type WebRTCDataChannel } from '../api.js';
+import { pollUntil } from '../mesh/mesh-helpers.js';
 import { LOOPBACK } from '../helpers.js';
 
 /** A Godot-style connection: events only in `poll()`, bound to 127.0.0.1. */
@@ -26,7 +27,16 @@ export function relay(a: WebRTCPeerConnection, b: WebRTCPeerConnection): void {
   }
 }
 
-export { pollUntil } from '../mesh/mesh-helpers.js';
+export { pollUntil };
+
+/** One negotiated channel (`label`, stream `id`) on each side, an offer from `a`, polled until both are open. */
+export async function openChannelPair(a: WebRTCPeerConnection, b: WebRTCPeerConnection, label: string, id: number): Promise<[WebRTCDataChannel, WebRTCDataChannel]> {
+  const ca = a.createDataChannel(label, { negotiated: true, id });
+  const cb = b.createDataChannel(label, { negotiated: true, id });
+  a.createOffer();
+  await pollUntil([a, b], () => ca.getReadyState() === ChannelState.OPEN && cb.getReadyState() === ChannelState.OPEN, `channel ${label} to open`);
+  return [ca, cb];
+}
 
 /** Run `fn` and return the RtcmeshError code it throws (undefined if it does not throw). */
 export function codeOf(fn: () => unknown): string | undefined {

@@ -15,7 +15,7 @@ import {
   WebRTCDataChannel,
   type WebRTCPeerConnection,
 } from '../api.js';
-import { codeOf, polled, pollUntil, relay } from './godot-helpers.js';
+import { codeOf, openChannelPair, polled, pollUntil, relay } from './godot-helpers.js';
 
 const live: WebRTCPeerConnection[] = [];
 function pair(): [WebRTCPeerConnection, WebRTCPeerConnection] {
@@ -190,10 +190,7 @@ describe('Godot WebRTCPeerConnection', () => {
 
   it('close(): "Close the peer connection and all data channels associated with it"; STATE_CLOSED; reusable only after initialize()', async () => {
     const [a, b] = pair();
-    const ca = a.createDataChannel('d', { negotiated: true, id: 3 });
-    const cb = b.createDataChannel('d', { negotiated: true, id: 3 });
-    a.createOffer();
-    await pollUntil([a, b], () => ca.getReadyState() === ChannelState.OPEN && cb.getReadyState() === ChannelState.OPEN, 'the channel to open');
+    const [ca, cb] = await openChannelPair(a, b, 'd', 3);
     a.close();
     // "The peer connection is closed (after calling close for example)."
     expect(a.getConnectionState()).toBe(ConnectionState.CLOSED);
@@ -208,10 +205,7 @@ describe('Godot WebRTCPeerConnection', () => {
     b.initialize();
     expect([a.getConnectionState(), b.getConnectionState()]).toEqual([ConnectionState.NEW, ConnectionState.NEW]);
     expect(a.getSignalingState()).toBe(SignalingState.STABLE);
-    const ca2 = a.createDataChannel('again', { negotiated: true, id: 3 });
-    const cb2 = b.createDataChannel('again', { negotiated: true, id: 3 });
-    a.createOffer();
-    await pollUntil([a, b], () => ca2.getReadyState() === ChannelState.OPEN && cb2.getReadyState() === ChannelState.OPEN, 'the new channel to open');
+    const [ca2, cb2] = await openChannelPair(a, b, 'again', 3);
     ca2.putPacket(new Uint8Array([7]));
     await pollUntil([a, b], () => cb2.getAvailablePacketCount() === 1, 'the packet');
     expect([...cb2.getPacket()!]).toEqual([7]);
@@ -219,10 +213,7 @@ describe('Godot WebRTCPeerConnection', () => {
 
   it('initialize() on a live connection closes it ("closing any previously active connection") and its channels', async () => {
     const [a, b] = pair();
-    const ca = a.createDataChannel('d', { negotiated: true, id: 4 });
-    const cb = b.createDataChannel('d', { negotiated: true, id: 4 });
-    a.createOffer();
-    await pollUntil([a, b], () => ca.getReadyState() === ChannelState.OPEN && cb.getReadyState() === ChannelState.OPEN, 'the channel to open');
+    const [ca, cb] = await openChannelPair(a, b, 'd', 4);
     a.initialize();
     expect(a.getConnectionState()).toBe(ConnectionState.NEW);
     expect(ca.getReadyState()).toBe(ChannelState.CLOSED);
