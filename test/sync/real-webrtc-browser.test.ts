@@ -15,12 +15,13 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as rtcmesh from '../api.js';
-import { Mesh, RpcEndpoint, SignalingServer, SyncHost, rpcTransport, type AnyRpcMethods, type SlotValue } from '../api.js';
+import { Mesh, RpcEndpoint, SignalingServer, SyncHost, rpcTransport, type AnyRpcMethods } from '../api.js';
 import { LOOPBACK } from '../helpers.js';
 import { launchChromium, type LaunchedChromium } from '../system/chromium-page.js';
 import { serveMeshPage, type MeshPageServer } from '../system/mesh-page-server.js';
 import { moverSchema, SyncMember, SyncMeshMember, type MeshReport, type SyncReport, type TickState } from '../system/page/sync-member.js';
 import { describeSystem, systemBinary } from '../system/require-binary.js';
+import { circle, tickAndRecord, type TickHistory } from './circling.js';
 
 const TIMEOUT = 60_000;
 const MOVE_FOR_MS = 5_000;
@@ -72,7 +73,7 @@ describeSystem('sync over real WebRTC with a Chromium page (server mode and mesh
     const Mover = moverSchema(rtcmesh);
     const host = new SyncHost(rpcTransport(server), { schemas: [Mover] });
     const objects = Array.from({ length: 100 }, (_, i) => host.spawn(Mover, { pos: { x: i, y: 0, z: 0 }, yaw: 0, hp: 100 }));
-    const history = new Map<number, Map<number, SlotValue[]>>();
+    const history: TickHistory = new Map();
     let moving = true;
     let hostTurn = 0;
     let stopped = false;
@@ -81,16 +82,8 @@ describeSystem('sync over real WebRTC with a Chromium page (server mode and mesh
         if (stopped) return resolve();
         server.poll();
         hostTurn++;
-        if (moving) {
-          for (const o of objects) {
-            const a = hostTurn / 20 + o.id;
-            o.set({ pos: { x: 100 * Math.cos(a), y: 100 * Math.sin(a), z: o.id }, yaw: Math.sin(a) * 3, hp: (hostTurn + o.id) % 256 });
-          }
-        }
-        const built = host.currentTick;
-        host.tick();
-        history.set(built, new Map([...host.objects.values()].map((o) => [o.id, [...o.slots]])));
-        history.delete(built - 2000);
+        if (moving) circle(objects, hostTurn);
+        tickAndRecord(host, history, 2000);
         server.flush();
         setTimeout(turn, 10);
       };

@@ -5,10 +5,10 @@
  * Driven by polling with event-based waits (no sleeps, no timing thresholds).
  */
 import { afterEach, expect, it } from 'vitest';
+import { circle, tickAndRecord, type TickHistory } from './circling.js';
 import type { WebRTCMultiplayerPeer } from '../../src/mesh/index.js';
 import { RpcEndpoint, type AnyRpcMethods } from '../../src/rpc/index.js';
 import { defineSchema, rpcTransport, SyncClient, SyncHost, t } from '../../src/sync/index.js';
-import type { SlotValue } from '../../src/sync/schema.js';
 import { star } from '../mesh/mesh-helpers.js';
 
 const Mover = defineSchema('mover', {
@@ -30,7 +30,7 @@ it('a host and 3 Node clients replicate 100 moving objects over real WebRTC', as
   const host = new SyncHost(rpcTransport(server), { schemas: [Mover] });
   const clients = clientEps.map((ep) => new SyncClient(rpcTransport(ep), { schemas: [Mover] }));
   const objects = Array.from({ length: 100 }, (_, i) => host.spawn(Mover, { pos: { x: i, y: 0, z: 0 }, yaw: 0, hp: 100 }));
-  const history = new Map<number, Map<number, SlotValue[]>>();
+  const history: TickHistory = new Map();
   const verified = clients.map(() => 0);
   const problems: string[] = [];
   clients.forEach((c, i) =>
@@ -53,14 +53,8 @@ it('a host and 3 Node clients replicate 100 moving objects over real WebRTC', as
     const turn = () => {
       for (const ep of all) ep.poll();
       tick++;
-      for (const o of objects) {
-        const a = tick / 20 + o.id;
-        o.set({ pos: { x: 100 * Math.cos(a), y: 100 * Math.sin(a), z: o.id }, yaw: Math.sin(a) * 3, hp: (tick + o.id) % 256 });
-      }
-      const built = host.currentTick;
-      host.tick();
-      history.set(built, new Map([...host.objects.values()].map((o) => [o.id, [...o.slots]])));
-      history.delete(built - 300);
+      circle(objects, tick);
+      tickAndRecord(host, history, 300);
       for (const c of clients) c.poll(performance.now());
       for (const ep of all) ep.flush();
       if (problems.length > 0) return reject(new Error(problems.join('; ')));
