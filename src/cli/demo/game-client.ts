@@ -39,8 +39,6 @@ export class ArenaClient {
   private inputsQueued = 0;
   private past: SyncRow | undefined;
   private hostLost = false;
-  /** Times the host came back as a new instance (its ticks start over: so does this client's sync). */
-  hostRestarts = 0;
 
   constructor(
     readonly net: RpcEndpoint<AnyRpcMethods>,
@@ -163,6 +161,5 @@ export class ArenaClient {
     this.past = this.past ? addSyncRows(this.past, row) : row;
     this.sync.close();
     this.sync = this.startSync();
-    this.hostRestarts++;
   }
 }
