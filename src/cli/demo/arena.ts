@@ -51,6 +51,11 @@ export interface Player {
   y: number;
 }
 
+/** The listed form of a replicated player's state. */
+export function playerOf(s: PlayerState): Player {
+  return { id: s.peer, name: s.name, kind: s.kind, x: s.pos.x, y: s.pos.y };
+}
+
 /** Where one tick of `input` takes a player at `pos` (host and client prediction run the same rule). */
 export function applyStick(pos: { x: number; y: number }, input: StickInput): { x: number; y: number } {
   let mx = input.mx / STICK;
@@ -74,6 +79,7 @@ export function stickToward(from: { x: number; y: number }, to: { x: number; y: 
   return { mx: Math.round((dx / d) * scale), my: Math.round((dy / d) * scale) };
 }
 
+/** `v` held within `lo`..`hi`. */
 export function clamp(v: number, lo: number, hi: number): number {
   return Math.max(lo, Math.min(hi, v));
 }
