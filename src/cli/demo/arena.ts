@@ -6,6 +6,7 @@
  * @module
  */
 import { defineSchema, t, type Infer } from '../../core.js';
+import { utf8Length } from '../../util/utf8.js';
 
 export const ARENA_WIDTH = 640;
 export const ARENA_HEIGHT = 400;
@@ -86,8 +87,7 @@ export function clamp(v: number, lo: number, hi: number): number {
 
 /** A name cut to the schema's 16 UTF-8 bytes. */
 export function shortName(name: string): string {
-  const enc = new TextEncoder();
   let s = name;
-  while (enc.encode(s).length > 16) s = s.slice(0, -1);
+  while (utf8Length(s) > 16) s = s.slice(0, -1);
   return s;
 }
