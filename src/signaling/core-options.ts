@@ -31,7 +31,7 @@ const INT_RANGES: Record<string, readonly [number, number]> = {
 };
 
 /** Throw an RtcmeshError for the first option (`what.key`) out of type or range; undefined values are skipped. */
-export function checkCoreOptions(options: unknown, what: string): Partial<SignalingCoreOptions> {
+export function checkCoreOptions(options: unknown, what: string): void {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) invalid(what, 'an options object', options);
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
@@ -56,7 +56,6 @@ export function checkCoreOptions(options: unknown, what: string): Partial<Signal
       if (value === null || typeof (value as { now?: unknown }).now !== 'function') invalid(name, 'a Clock ({ now(): number })', value);
     }
   }
-  return options as Partial<SignalingCoreOptions>;
 }
 
 /** A {@link TokenIssuer}: an object with issue() and verify(). */
