@@ -147,8 +147,7 @@ function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
-/** A one-line bar redrawn in place on a TTY; a line per 10 % elsewhere. */
-/** Join progress: attempts drive the bar, successes are what it reports as joined. */
+/** Join progress: a one-line bar redrawn in place on a TTY, a line per 10 % elsewhere; attempts drive it, successes are what it reports as joined. */
 function progressBar(o: LoadtestOptions, total: number): { tick(joined: boolean): void; done(): void } {
   let count = 0;
   let ok = 0;

@@ -140,21 +140,6 @@ export function splitArrayText(text: string, expected = 0): string[] {
   return out;
 }
 
-/** Bytes of `text` in UTF-8. */
-export function utf8Length(text: string): number {
-  let n = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c < 0xdc00) {
-      n += 2; // a surrogate pair: 4 bytes for 2 units
-      i++;
-    } else n += 2;
-  }
-  return n;
-}
-
 /** Most messages a client takes from one array frame (the rest are reported as one error). */
 export const MAX_SERVER_BATCH_MESSAGES = 4096;
 

@@ -4,7 +4,7 @@
  * `RedisSignalingBackend`. Same ranges as the `SignalingServer` options.
  * @module
  */
-import { checkBool, checkInt, checkOptions, checkString, invalid } from '../util/validate.js';
+import { checkBool, checkFunction, checkInt, checkOptions, checkString, invalid } from '../util/validate.js';
 import { MAX_HOST_KEY_LENGTH } from './protocol.js';
 import type { SignalingCoreOptions } from './core-types.js';
 import type { TokenIssuer } from './tokens.js';
@@ -31,7 +31,7 @@ const INT_RANGES: Record<string, readonly [number, number]> = {
 };
 
 /** Throw an RtcmeshError for the first option (`what.key`) out of type or range; undefined values are skipped. */
-export function checkCoreOptions(options: unknown, what: string): Partial<SignalingCoreOptions> {
+export function checkCoreOptions(options: unknown, what: string): void {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) invalid(what, 'an options object', options);
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
@@ -47,9 +47,8 @@ export function checkCoreOptions(options: unknown, what: string): Partial<Signal
       const r = checkOptions<{ count: number; windowMs: number }>(value, ['count', 'windowMs'], name);
       checkInt(r.count, 1, 1e9, `${name}.count`);
       checkInt(r.windowMs, 1, HOUR, `${name}.windowMs`);
-    } else if (key === 'authorize') {
-      if (typeof value !== 'function') invalid(name, 'a function', value);
-    } else if (key === 'hostKey') checkString(value, name, MAX_HOST_KEY_LENGTH);
+    } else if (key === 'authorize') checkFunction(value, name);
+    else if (key === 'hostKey') checkString(value, name, MAX_HOST_KEY_LENGTH);
     else if (key === 'clientServerJoinOnly') checkBool(value, name);
     else if (key === 'random') {
       if (value === null || typeof (value as { int?: unknown }).int !== 'function') invalid(name, 'a RandomSource', value);
@@ -57,7 +56,6 @@ export function checkCoreOptions(options: unknown, what: string): Partial<Signal
       if (value === null || typeof (value as { now?: unknown }).now !== 'function') invalid(name, 'a Clock ({ now(): number })', value);
     }
   }
-  return options as Partial<SignalingCoreOptions>;
 }
 
 /** A {@link TokenIssuer}: an object with issue() and verify(). */

@@ -8,10 +8,10 @@ import type { EventEmitter } from 'eventemitter3';
 import { ErrorCode } from '../errors.js';
 import type { SignalingCoreOptions, SignalingServerEvents } from './core-types.js';
 import { sees, type CoreCounters, type Peer, type Session } from './core-model.js';
-import { CloseCode, parseClientMessage, type ClientMessage, type ServerMessage } from './protocol.js';
+import { CloseCode, parseClientMessage, validateClientMessage, type ClientMessage, type ServerMessage } from './protocol.js';
 import { ResumeQueues } from './resume-queues.js';
-import { parseBatch, utf8Length } from './batch.js';
-import { validateClientMessage } from './protocol.js';
+import { parseBatch } from './batch.js';
+import { utf8Length } from '../util/utf8.js';
 
 /** Sends on behalf of the lobby logic. */
 export class CoreOutput {

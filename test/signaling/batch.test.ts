@@ -13,7 +13,8 @@ import {
   parseServerFrame,
   type SignalingServerOptions,
 } from '../api.js';
-import { MAX_BATCH_CHARS, splitArrayText, utf8Length } from '../../src/signaling/batch.js';
+import { MAX_BATCH_CHARS, splitArrayText } from '../../src/signaling/batch.js';
+import { utf8Length } from '../../src/util/utf8.js';
 import { batchFrames, encodeArrayFrames, encodeTextFrames } from '../../src/signaling/drivers/outbox.js';
 import { T, cleanup, client, raw, startServer, waitUntil, type Raw } from './helpers.js';
 

@@ -6,6 +6,7 @@
  * @module
  */
 import { defineSchema, t, type Infer } from '../../core.js';
+import { utf8Length } from '../../util/utf8.js';
 
 export const ARENA_WIDTH = 640;
 export const ARENA_HEIGHT = 400;
@@ -51,6 +52,11 @@ export interface Player {
   y: number;
 }
 
+/** The listed form of a replicated player's state. */
+export function playerOf(s: PlayerState): Player {
+  return { id: s.peer, name: s.name, kind: s.kind, x: s.pos.x, y: s.pos.y };
+}
+
 /** Where one tick of `input` takes a player at `pos` (host and client prediction run the same rule). */
 export function applyStick(pos: { x: number; y: number }, input: StickInput): { x: number; y: number } {
   let mx = input.mx / STICK;
@@ -74,14 +80,14 @@ export function stickToward(from: { x: number; y: number }, to: { x: number; y: 
   return { mx: Math.round((dx / d) * scale), my: Math.round((dy / d) * scale) };
 }
 
+/** `v` held within `lo`..`hi`. */
 export function clamp(v: number, lo: number, hi: number): number {
   return Math.max(lo, Math.min(hi, v));
 }
 
 /** A name cut to the schema's 16 UTF-8 bytes. */
 export function shortName(name: string): string {
-  const enc = new TextEncoder();
   let s = name;
-  while (enc.encode(s).length > 16) s = s.slice(0, -1);
+  while (utf8Length(s) > 16) s = s.slice(0, -1);
   return s;
 }

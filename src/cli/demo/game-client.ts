@@ -7,7 +7,7 @@
  * @module
  */
 import { ErrorCode, RtcmeshError, rpcTransport, SyncClient, type AnyRpcMethods, type Clock, type RandomSource, type Replica, type RpcEndpoint } from '../../core.js';
-import { applyStick, InputSchema, OrbSchema, PlayerSchema, SCHEMAS, type Player, type PlayerKind, type PlayerState, type StickInput } from './arena.js';
+import { applyStick, InputSchema, OrbSchema, PlayerSchema, playerOf, SCHEMAS, type Player, type PlayerKind, type PlayerState, type StickInput } from './arena.js';
 import { BotBrain } from './bot-brain.js';
 import { ArenaRpc } from './chat.js';
 import { addSyncRows, clientSyncRow, type SyncRow } from './sync-report.js';
@@ -39,8 +39,6 @@ export class ArenaClient {
   private inputsQueued = 0;
   private past: SyncRow | undefined;
   private hostLost = false;
-  /** Times the host came back as a new instance (its ticks start over: so does this client's sync). */
-  hostRestarts = 0;
 
   constructor(
     readonly net: RpcEndpoint<AnyRpcMethods>,
@@ -114,8 +112,7 @@ export class ArenaClient {
     const out: Player[] = [];
     for (const obj of this.sync.objects.values()) {
       if (obj.schema !== PlayerSchema) continue;
-      const s = obj.state as PlayerState;
-      out.push({ id: s.peer, name: s.name, kind: s.kind, x: s.pos.x, y: s.pos.y });
+      out.push(playerOf(obj.state as PlayerState));
     }
     return out;
   }
@@ -129,8 +126,7 @@ export class ArenaClient {
         const o = obj.render as { pos: { x: number; y: number }; size: number };
         orbs.push({ x: o.pos.x, y: o.pos.y, size: o.size });
       } else if (obj.schema === PlayerSchema) {
-        const s = obj.render as PlayerState;
-        players.push({ id: s.peer, name: s.name, kind: s.kind, x: s.pos.x, y: s.pos.y });
+        players.push(playerOf(obj.render as PlayerState));
       }
     }
     return { players, orbs };
@@ -163,6 +159,5 @@ export class ArenaClient {
     this.past = this.past ? addSyncRows(this.past, row) : row;
     this.sync.close();
     this.sync = this.startSync();
-    this.hostRestarts++;
   }
 }

@@ -9,7 +9,7 @@
  * @module
  */
 import { rpcTransport, SpatialInterest, SyncHost, type AnyRpcMethods, type HostObject, type RandomSource, type RpcEndpoint } from '../../core.js';
-import { applyStick, ARENA_HEIGHT, ARENA_WIDTH, InputSchema, ORB_COUNT, OrbSchema, PlayerSchema, SCHEMAS, shortName, TICK_RATE, VIEW_RADIUS, type Player, type PlayerKind, type StickInput } from './arena.js';
+import { applyStick, ARENA_HEIGHT, ARENA_WIDTH, clamp, InputSchema, ORB_COUNT, OrbSchema, PlayerSchema, playerOf, SCHEMAS, shortName, TICK_RATE, VIEW_RADIUS, type Player, type PlayerKind, type StickInput } from './arena.js';
 import { BotBrain } from './bot-brain.js';
 import { ArenaRpc } from './chat.js';
 import { hostSyncRow, type SyncRow } from './sync-report.js';
@@ -82,8 +82,8 @@ export class ArenaHost {
       const p = orb.obj.get('pos');
       let x = p.x + orb.vx * dt;
       let y = p.y + orb.vy * dt;
-      if (x < 0 || x > ARENA_WIDTH) (orb.vx = -orb.vx), (x = Math.max(0, Math.min(ARENA_WIDTH, x)));
-      if (y < 0 || y > ARENA_HEIGHT) (orb.vy = -orb.vy), (y = Math.max(0, Math.min(ARENA_HEIGHT, y)));
+      if (x < 0 || x > ARENA_WIDTH) (orb.vx = -orb.vx), (x = clamp(x, 0, ARENA_WIDTH));
+      if (y < 0 || y > ARENA_HEIGHT) (orb.vy = -orb.vy), (y = clamp(y, 0, ARENA_HEIGHT));
       orb.obj.set('pos', { x, y });
     }
     for (const [peer, player] of this.avatars) {
@@ -105,10 +105,7 @@ export class ArenaHost {
 
   /** Every player, as the host has it. */
   players(): Player[] {
-    return [...this.avatars.values()].map((o) => {
-      const s = o.state;
-      return { id: s.peer, name: s.name, kind: s.kind, x: s.pos.x, y: s.pos.y };
-    });
+    return [...this.avatars.values()].map((o) => playerOf(o.state));
   }
 
   /** The sync figures for the stats table. */

@@ -4,8 +4,8 @@
  * into rates by the reader.
  * @module
  */
-import { pack } from 'msgpackr';
 import type { SyncClient, SyncHost } from '../../core.js';
+import { msgpack } from '../../util/msgpack.js';
 
 /** The sync figures of one peer, cumulative. */
 export interface SyncRow {
@@ -59,7 +59,7 @@ export function fullSnapshotBytes(sync: SyncHost): number {
       const obj = sync.objects.get(id);
       if (obj) rows.push(leaves(obj.state, [id]));
     }
-    total += pack(rows).length;
+    total += msgpack.pack(rows).length;
   }
   return total / peers.length;
 }

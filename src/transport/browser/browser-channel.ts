@@ -4,6 +4,7 @@
  */
 import { EventHoldingChannel, type ChannelEvent } from '../channel-events.js';
 import { guard, type EngineChannel, type EngineChannelInit } from '../engine.js';
+import { utf8Length } from '../../util/utf8.js';
 
 const encoder = new TextEncoder();
 
@@ -22,21 +23,6 @@ export function nativeInit(dc: RTCDataChannel): EngineChannelInit {
   if (dc.maxPacketLifeTime !== null) init.maxPacketLifeTime = dc.maxPacketLifeTime;
   if (dc.maxRetransmits !== null) init.maxRetransmits = dc.maxRetransmits;
   return init;
-}
-
-/** Byte length of `text` encoded as UTF-8, without encoding it. */
-function utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
 }
 
 /** Payload counters shared by the channels of one connection. */
