@@ -16,7 +16,7 @@ import { ErrorCode, RtcmeshError } from '../errors.js';
 import type { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import type { Clock } from '../util/clock.js';
 import type { Pollable, RandomSource } from '../util/sans-io.js';
-import { checkBool, checkInt, checkNow, checkOneOf, invalid } from '../util/validate.js';
+import { checkBool, checkInt, checkNow, checkOneOf, checkPeerId, invalid } from '../util/validate.js';
 import { channelIndexFor, channelLayout, transferChannelOf } from './channel-layout.js';
 import { ConnectionStatus, MAX_PEER_ID, MIN_PEER_ID, TARGET_PEER_SERVER, TransferMode } from './constants.js';
 import { MAX_SESSION_HEADER } from './health/session.js';
@@ -24,7 +24,7 @@ import type { LinkStats, MeshStats } from './health/stats.js';
 import { PacketReader } from './packet-reader.js';
 import { PacketWriter } from './packet-writer.js';
 import { LinkMaintenance } from './link-maintenance.js';
-import { checkAddPeer, checkChannels, checkPeerIdArg } from './peer-checks.js';
+import { checkAddPeer, checkChannels } from './peer-checks.js';
 import { MeshLink, type LinkObserver, type LinkSettings, type Reconnector } from './link.js';
 import { ClosedLinks, linkStats, meshStats } from './link-stats.js';
 import { resolvePeerOptions, type MultiplayerPeerOptions } from './peer-options.js';
@@ -251,7 +251,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
 
   /** One peer's connection, channels and state, or undefined when not present (connecting peers included). */
   getPeer(peerId: number): PeerInfo | undefined {
-    checkPeerIdArg(peerId, 'getPeer()');
+    checkPeerId(peerId, 'getPeer() peerId');
     const l = this.links.get(peerId);
     return l && { id: l.id, connection: l.connection, channels: l.io.channels, connected: l.connected, state: l.state };
   }
@@ -268,7 +268,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
 
   /** True while the peer is present, connecting or connected. */
   hasPeer(peerId: number): boolean {
-    checkPeerIdArg(peerId, 'hasPeer()');
+    checkPeerId(peerId, 'hasPeer() peerId');
     return this.links.has(peerId);
   }
 
@@ -502,13 +502,13 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * kept; a peer removed again replaces its earlier snapshot.
    */
   getClosedLinkStats(peerId: number): LinkStats | undefined {
-    checkPeerIdArg(peerId, 'getClosedLinkStats()');
+    checkPeerId(peerId, 'getClosedLinkStats() peerId');
     return this.closedLinks.get(peerId);
   }
 
   /** Snapshot of one link, or undefined for an unknown peer. */
   getLinkStats(peerId: number): LinkStats | undefined {
-    checkPeerIdArg(peerId, 'getLinkStats()');
+    checkPeerId(peerId, 'getLinkStats() peerId');
     const l = this.links.get(peerId);
     return l && linkStats(l, this.clock.now());
   }

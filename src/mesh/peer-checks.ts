@@ -6,7 +6,7 @@
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { ConnectionState } from '../peer/enums.js';
 import { WebRTCPeerConnection } from '../peer/peer-connection.js';
-import { checkInt, checkOneOf, checkPeerId, invalid } from '../util/validate.js';
+import { checkInt, checkOneOf, invalid } from '../util/validate.js';
 import { MAX_CUSTOM_CHANNELS } from './channel-layout.js';
 import { MAX_PEER_ID, TARGET_PEER_SERVER, TransferMode } from './constants.js';
 
@@ -59,9 +59,4 @@ export function checkChannels(channels: unknown): asserts channels is TransferMo
   if (!Array.isArray(channels)) invalid('channels', 'an array of TransferMode values', channels);
   if (channels.length > MAX_CUSTOM_CHANNELS) invalid('channels', `at most ${MAX_CUSTOM_CHANNELS} custom channels`, channels);
   channels.forEach((m, i) => checkOneOf(m, MODES, `channels[${i}] (a TransferMode)`));
-}
-
-/** A peer id given to a lookup (`getPeer`, `hasPeer`, link stats): any integer; an unknown one finds nothing. */
-export function checkPeerIdArg(peerId: unknown, what: string): void {
-  checkPeerId(peerId, `${what} peerId`);
 }

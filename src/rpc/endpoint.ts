@@ -15,14 +15,14 @@ import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { MultiplayerPeerFacade } from '../mesh/facade.js';
 import { WebRTCMultiplayerPeer } from '../mesh/multiplayer-peer.js';
-import { ConnectionStatus, MAX_PEER_ID, type MultiplayerPeer, type TransferMode } from '../mesh/types.js';
+import { ConnectionStatus, MAX_PEER_ID, type MultiplayerPeer, type TakenPacket, type TransferMode } from '../mesh/types.js';
 import { realClock, type Clock } from '../util/clock.js';
 import type { Pollable } from '../util/sans-io.js';
 import { checkInt, checkOptions, checkPeerId, checkString, invalid } from '../util/validate.js';
 import { Dispatcher } from './dispatch.js';
 import { microtaskTurn, type TurnScheduler } from './drivers/turn.js';
 import { Handshake } from './handshake.js';
-import { receiveMessage, takePacket, type InboundPacket } from './inbound.js';
+import { receiveMessage, takePacket } from './inbound.js';
 import { Outbox } from './outbox.js';
 import { MethodTable, checkedEntry, type RpcEntry } from './registry.js';
 import { StarRelay } from './relay.js';
@@ -77,7 +77,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   private readonly outbox: Outbox;
   private readonly relay: StarRelay;
   private readonly dispatcher: Dispatcher;
-  private readonly packet: InboundPacket = { data: undefined, peer: 0, channel: 0, mode: 0 as TransferMode };
+  private readonly packet: TakenPacket = { data: undefined, peer: 0, channel: 0, mode: 0 as TransferMode };
   private readonly onPeerConnected = (id: number) => this.linkOpened(id);
   private readonly onPeerDisconnected = (id: number) => this.linkClosed(id);
 

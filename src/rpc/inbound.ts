@@ -5,27 +5,19 @@
  * @module
  */
 import { describeError } from '../errors.js';
-import type { MultiplayerPeer, TransferMode } from '../mesh/types.js';
+import type { MultiplayerPeer, TakenPacket, TransferMode } from '../mesh/types.js';
 import { decodeMessage } from './codec.js';
 import { fastDecodeMessage } from './fast-decode.js';
 import type { Dispatcher } from './dispatch.js';
 import type { Arrival, EndpointState } from './state.js';
 import { RpcErrorCode } from './types.js';
 
-/** A packet taken from the mesh and where it came from. */
-export interface InboundPacket {
-  data: Uint8Array | undefined;
-  peer: number;
-  channel: number;
-  mode: TransferMode;
-}
-
 /**
  * Take the mesh's next packet into `into`; false when there is none. As in
  * Godot, `getPacketPeer/Channel/Mode` describe the packet `getPacket()`
  * returns next, so they are read first.
  */
-export function takePacket(mesh: MultiplayerPeer, into: InboundPacket): boolean {
+export function takePacket(mesh: MultiplayerPeer, into: TakenPacket): boolean {
   if (mesh.takePacket !== undefined) return mesh.takePacket(into);
   const peer = mesh.getPacketPeer();
   const channel = mesh.getPacketChannel();

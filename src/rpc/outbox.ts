@@ -91,7 +91,7 @@ export class Outbox {
         const ids = handshake.usesMethodIds(link);
         if (direct && this.batcher.isEmpty(link, entry.channel, entry.transferMode)) {
           // One message shared by every link that has nothing batched before it (receivers never modify it).
-          const message = ids ? (messageById ??= this.directMessage(entry.id, args)) : (messageByName ??= this.directMessage(entry.name, args));
+          const message = ids ? (messageById ??= this.directMessage(entry.id, args, undefined, false)) : (messageByName ??= this.directMessage(entry.name, args, undefined, false));
           if (message !== undefined) {
             this.state.stats.framesSent++;
             this.sendOne(link, entry.channel, entry.transferMode, message);
@@ -165,17 +165,16 @@ export class Outbox {
     else if (immediate === 'turn') this.dueAtTurnEnd(link, channel, mode);
   }
 
-  /** The whole message of an immediate call (header + frame), or undefined when it does not take the fast encoder. */
-  private directMessage(method: number | string, args: unknown[], requestId?: number): Uint8Array | undefined {
+  /**
+   * The whole message of an immediate call (header + frame), or undefined when
+   * it does not take the fast encoder. `view`: the encoder's scratch buffer,
+   * uncopied, valid until the next encode (for one send when the mesh copies,
+   * see {@link meshCopies}); else a copy of exactly its size.
+   */
+  private directMessage(method: number | string, args: unknown[], requestId: number | undefined, view: boolean): Uint8Array | undefined {
     const header = this.header();
-    return fastEncodeMessage(header, header.length + this.batcher.maxFrameSize, requestId === undefined ? CALL : REQUEST, method, args, requestId);
-  }
-
-  /** {@link directMessage} for one send right now: uncopied when the mesh copies (see {@link meshCopies}). */
-  private directMessageForOne(method: number | string, args: unknown[], requestId: number | undefined): Uint8Array | undefined {
-    if (!this.meshCopies) return this.directMessage(method, args, requestId);
-    const header = this.header();
-    return fastEncodeMessageView(header, header.length + this.batcher.maxFrameSize, requestId === undefined ? CALL : REQUEST, method, args, requestId);
+    const encodeMessage = view ? fastEncodeMessageView : fastEncodeMessage;
+    return encodeMessage(header, header.length + this.batcher.maxFrameSize, requestId === undefined ? CALL : REQUEST, method, args, requestId);
   }
 
   /**
@@ -186,7 +185,7 @@ export class Outbox {
   private sendDirect(link: number, entry: RpcEntry, method: number | string, args: unknown[], requestId: number | undefined): boolean {
     if (!this.batcher.isEmpty(link, entry.channel, entry.transferMode)) return false;
     // Sent to one peer before anything else can encode (a broadcast shares one message over several sends: copied).
-    const message = this.directMessageForOne(method, args, requestId);
+    const message = this.directMessage(method, args, requestId, this.meshCopies);
     if (message === undefined) return false;
     this.state.stats.framesSent++;
     this.sendOne(link, entry.channel, entry.transferMode, message);

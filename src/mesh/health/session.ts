@@ -23,7 +23,7 @@ const MIN_RECORDS = 16;
 const NO_OFFSETS = new Float64Array(0);
 const NO_LENGTHS = new Int32Array(0);
 /** Frames up to this size are sent from a reused view (see {@link SendSession.frameToSend}). */
-export const SEND_VIEW_MAX = 1024;
+const SEND_VIEW_MAX = 1024;
 const sendBuffer = new ArrayBuffer(SEND_VIEW_MAX);
 /** Views of `sendBuffer[0, n)` by length `n`, made on first use (at most SEND_VIEW_MAX small objects, process-wide). */
 const sendViews: (Uint8Array | undefined)[] = [];
