@@ -361,8 +361,9 @@ export class SpatialInterest implements InterestRule {
       for (const obj of always) if (obj.alive) add(obj);
     }
     const v = this.options.viewer(peer);
-    if (this.field !== undefined) this.remember(peer, v, always !== undefined && always.length <= MAX_ALWAYS ? always : undefined);
-    if (always !== undefined && always.length > MAX_ALWAYS) this.viewers.delete(peer);
+    // The next tick may be incremental only with a field position and a short `always` list.
+    if (this.field !== undefined && (always === undefined || always.length <= MAX_ALWAYS)) this.remember(peer, v, always);
+    else this.viewers.delete(peer);
     if (!placed(v) || this.n === 0) return;
     const r = this.radius;
     const r2 = r * r;
