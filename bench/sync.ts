@@ -38,6 +38,7 @@ import { WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../src/index.js';
 import { VirtualNetwork } from '../src/entries/virtual.js';
 import { RpcEndpoint, type AnyRpcMethods } from '../src/rpc/index.js';
 import { defineSchema, rpcTransport, SpatialInterest, SyncClient, SyncHost, t, type HostObject, type SyncTransport } from '../src/sync/index.js';
+import { rng } from '../test/sync/rng.js';
 import { isMain, median, printFigures, printTable, round } from './lib/report.js';
 
 const OBJECTS = 1000;
@@ -95,16 +96,6 @@ const heap = () => {
   const m = process.memoryUsage();
   return m.heapUsed + m.arrayBuffers;
 };
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The simulated world: positions, headings and ints, changed the same way for every encoder. */
 class World {

@@ -8,12 +8,12 @@ import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { checkInt, checkOptions, invalid } from '../util/validate.js';
 import { BitReader, BitWriter, TruncatedError } from './bits.js';
-import { checkInputSchema, checkSchemas, checkTransport, syncHash } from './schema-set.js';
+import { checkInputSchema, checkSchemas, syncHash } from './schema-set.js';
 import { InputBuffer, type SequencedInput } from './inputs.js';
 import { float64Arena, int32Arena } from './arena.js';
 import { Replica, type RenderClock } from './replica.js';
 import type { Schema, SlotValue } from './schema.js';
-import { newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
+import { checkTransport, newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
 import { DecodeStop, SnapshotReader, type Entry } from './snapshot-reader.js';
 import { ENTRY_DESPAWN, ENTRY_FULL, ENTRY_UPDATE, KIND_CLIENT, KIND_SNAPSHOT, readSnapshotHeader, type SnapshotHeader } from './wire.js';
 
@@ -257,11 +257,15 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.clock.newest = Infinity;
     this.inputs.renumber();
     this.inputsDirty = this.inputs.size > 0;
-    for (const obj of gone) {
-      obj.gone = true;
-      obj.release();
-      this.emit('despawn', obj);
-    }
+    for (const obj of gone) this.despawn(obj);
+  }
+
+  /** Remove `obj` (if still held), give its arena blocks back and tell the listeners. */
+  private despawn(obj: Replica<any>): void {
+    this.objectMap.delete(obj.id);
+    obj.gone = true;
+    obj.release();
+    this.emit('despawn', obj);
   }
 
   private checkOpen(): void {
@@ -362,12 +366,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       }
       const existing = map.get(e.id);
       if (e.kind === ENTRY_DESPAWN) {
-        if (existing !== undefined) {
-          map.delete(e.id);
-          existing.gone = true;
-          existing.release();
-          this.emit('despawn', existing);
-        }
+        if (existing !== undefined) this.despawn(existing);
         continue;
       }
       const schema = e.schema!;
@@ -384,12 +383,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
           this.emit('update', existing);
           continue;
         }
-        if (existing !== undefined) {
-          map.delete(e.id);
-          existing.gone = true;
-          existing.release();
-          this.emit('despawn', existing);
-        }
+        if (existing !== undefined) this.despawn(existing);
         const obj = new Replica(e.id, schema, e.slots.slice(0, count), h.tick, this.clock, this.arena, this.samples);
         map.set(e.id, obj); // no sample yet: it renders its state until it first changes
         this.emit('spawn', obj);
@@ -431,12 +425,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private complete(tick: number): void {
     if (this.latestIsReset) {
       for (const [id, obj] of this.objectMap) {
-        if (!this.touched.has(id)) {
-          this.objectMap.delete(id);
-          obj.gone = true;
-          obj.release();
-          this.emit('despawn', obj);
-        }
+        if (!this.touched.has(id)) this.despawn(obj);
       }
       this.touched.clear();
     }

@@ -5,7 +5,7 @@
  * (an object that never changes holds one entry).
  * @module
  */
-import type { BitReader, BitWriter } from './bits.js';
+import type { BitWriter } from './bits.js';
 import type { Leaf, Schema, SlotValue } from './schema.js';
 import { WINDOW } from './wire.js';
 import type { BlockArena } from './arena.js';
@@ -216,7 +216,7 @@ function egBits(v: number): number {
   return q < 2 ** 31 ? 2 * (31 - Math.clz32(q)) + 1 + K : 64 + K;
 }
 
-/** Write a coded leaf value given as its code: `1 + EG3(zigzag(code − base))` when shorter than raw, else `0 + raw`. */
+/** Write a coded leaf value given as its code: `1 + EG3(zigzag(code − base))` when shorter than raw, else `0 + raw` (read back inline by SnapshotReader.decode). */
 export function writeCoded(w: BitWriter, leaf: Leaf, code: number, base: number): void {
   const bits = leaf.coded!.bits;
   const d = code - base;
@@ -237,21 +237,4 @@ export function writeCoded(w: BitWriter, leaf: Leaf, code: number, base: number)
     w.bits(0, 1);
     w.bits(code, bits);
   }
-}
-
-/** Read the code {@link writeCoded} wrote (not range-checked: `coded.fromCode` checks it). */
-export function readCode(r: BitReader, leaf: Leaf, base: number): number {
-  const coded = leaf.coded!;
-  if (r.bits(1) === 0) return r.bits(coded.bits);
-  const zz = r.uvar() * (1 << K) + r.bits(K);
-  return base + (zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2);
-}
-
-/** Read what {@link writeCoded} wrote; throws on a code out of range. */
-export function readCoded(r: BitReader, leaf: Leaf, base: number): SlotValue {
-  const coded = leaf.coded!;
-  if (r.bits(1) === 0) return coded.fromCode(r.bits(coded.bits));
-  const zz = r.uvar() * (1 << K) + r.bits(K);
-  const d = zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2;
-  return coded.fromCode(base + d);
 }

@@ -18,8 +18,8 @@ import { InputQueue, readInputs, type SequencedInput } from './inputs.js';
 import type { InterestRule } from './interest.js';
 import { PeerState } from './peer-state.js';
 import type { Fields, InferFields, Schema } from './schema.js';
-import { checkInputSchema, checkSchemas, checkTransport, syncHash } from './schema-set.js';
-import { newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
+import { checkInputSchema, checkSchemas, syncHash } from './schema-set.js';
+import { checkTransport, newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
 import { KIND_CLIENT, KIND_SNAPSHOT, WINDOW } from './wire.js';
 
 /** Options of a {@link SyncHost}. */
@@ -188,11 +188,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     obj.alive = false;
     this.objectMap.delete(obj.id);
     for (const p of this.peerStates.values()) {
-      if (p.visible(obj.index)) {
-        p.remove(obj.index);
-        p.left.set(obj.id, this.currentTick);
-        p.hasLeft = true;
-      }
+      if (p.visible(obj.index)) p.depart(obj.index, obj.id, this.currentTick);
       p.seen[obj.index >>> 5]! &= ~(1 << (obj.index & 31));
     }
     this.bySlot[obj.index] = undefined;
@@ -350,9 +346,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     for (let w = 0; w < vis.length; w++) {
       for (let gone = vis[w]! & ~seen[w]!; gone !== 0; gone &= gone - 1) {
         const slot = w * 32 + 31 - Math.clz32(gone & -gone);
-        p.left.set(this.bySlot[slot]!.id, t);
-        p.hasLeft = true;
-        p.remove(slot);
+        p.depart(slot, this.bySlot[slot]!.id, t);
       }
     }
   }

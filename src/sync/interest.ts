@@ -78,6 +78,11 @@ const NOWHERE = 2;
 /** Most `always` objects per peer the incremental path handles (more: full query). */
 const MAX_ALWAYS = 16;
 
+/** Whether a viewer position is a point to measure from (else the peer sees only unpositioned objects). */
+function placed(v: Vec2 | undefined): v is Vec2 {
+  return v !== undefined && Number.isFinite(v.x) && Number.isFinite(v.y);
+}
+
 /**
  * Spatial interest on a uniform grid over the x/y plane, rebuilt (lazily,
  * when some peer needs a full query) once per tick by a counting sort, then
@@ -168,7 +173,7 @@ export class SpatialInterest implements InterestRule {
     const memo = this.viewers.get(peer);
     if (memo === undefined) return false;
     const v = this.options.viewer(peer);
-    const defined = v !== undefined && Number.isFinite(v.x) && Number.isFinite(v.y);
+    const defined = placed(v);
     if (defined !== memo.defined || (defined && (v.x !== memo.x || v.y !== memo.y))) return false;
     const always = this.options.always;
     let now: HostObject<any>[] | undefined;
@@ -252,7 +257,7 @@ export class SpatialInterest implements InterestRule {
 
   /** Remember what `peer` looked from (the next tick may then be incremental). */
   private remember(peer: number, v: Vec2 | undefined, always: HostObject<any>[] | undefined): void {
-    const defined = v !== undefined && Number.isFinite(v.x) && Number.isFinite(v.y);
+    const defined = placed(v);
     let memo = this.viewers.get(peer);
     if (memo === undefined) this.viewers.set(peer, (memo = { defined, x: 0, y: 0, always: [] }));
     memo.defined = defined;
@@ -356,9 +361,10 @@ export class SpatialInterest implements InterestRule {
       for (const obj of always) if (obj.alive) add(obj);
     }
     const v = this.options.viewer(peer);
-    if (this.field !== undefined) this.remember(peer, v, always !== undefined && always.length <= MAX_ALWAYS ? always : undefined);
-    if (always !== undefined && always.length > MAX_ALWAYS) this.viewers.delete(peer);
-    if (v === undefined || !Number.isFinite(v.x) || !Number.isFinite(v.y) || this.n === 0) return;
+    // The next tick may be incremental only with a field position and a short `always` list.
+    if (this.field !== undefined && (always === undefined || always.length <= MAX_ALWAYS)) this.remember(peer, v, always);
+    else this.viewers.delete(peer);
+    if (!placed(v) || this.n === 0) return;
     const r = this.radius;
     const r2 = r * r;
     const size = this.size;

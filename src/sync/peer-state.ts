@@ -30,7 +30,7 @@ export class PeerState {
   freshCount = 0;
   freshAt = new Int32Array(0);
   freshBits = new Int32Array(0);
-  /** Objects that left this peer's interest (or were despawned): id → tick. Set {@link hasLeft} when adding. */
+  /** Objects that left this peer's interest (or were despawned): id → tick. Add with {@link depart} (it sets {@link hasLeft}). */
   readonly left = new Map<number, number>();
   /** {@link left} may be non-empty (false: it is empty, and the per-tick path need not touch it). */
   hasLeft = false;
@@ -58,9 +58,7 @@ export class PeerState {
   /** `obj` left this peer's interest now (no-op when it was not in it; a despawned object's slot may hold a new one). */
   readonly leave = (obj: HostObject<any>): void => {
     if (!obj.alive || !this.visible(obj.index)) return;
-    this.left.set(obj.id, this.now);
-    this.hasLeft = true;
-    this.remove(obj.index);
+    this.depart(obj.index, obj.id, this.now);
   };
   constructor(
     readonly inputs: InputQueue,
@@ -123,6 +121,13 @@ export class PeerState {
     this.vis[slot >>> 5]! &= ~(1 << (slot & 31));
     this.count--;
     if (this.freshAt[slot]! >= 0) this.dropFresh(slot);
+  }
+
+  /** Object `id` at `slot` left this peer's interest (or was despawned) at tick `t` (it is in it): it goes on {@link left}. */
+  depart(slot: number, id: number, t: number): void {
+    this.left.set(id, t);
+    this.hasLeft = true;
+    this.remove(slot);
   }
 
   /** Take `slot` off the fresh list (its entry tick is acknowledged, or it left). */

@@ -14,10 +14,9 @@ import { SyncHost, type SyncHostStats } from './host.js';
 import type { HostObject } from './host-object.js';
 import type { InterestRule } from './interest.js';
 import { OwnerTransports } from './owner-transports.js';
-import { checkTransport } from './schema-set.js';
 import type { Replica } from './replica.js';
 import type { Fields, InferFields, Schema } from './schema.js';
-import { SyncErrorCode, type SyncErrorEvent, type SyncTransport } from './types.js';
+import { checkTransport, SyncErrorCode, type SyncErrorEvent, type SyncTransport } from './types.js';
 
 /** Options of a {@link SyncPeer}. */
 export interface SyncPeerOptions {

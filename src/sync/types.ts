@@ -1,8 +1,9 @@
 /**
  * Shared types of the sync layer: error codes of dropped input, the error
- * event, counters, and the transport the layer sends through.
+ * event, counters, and the transport the layer sends through (and its check).
  * @module
  */
+import { invalid } from '../util/validate.js';
 
 /** Why an inbound sync message (or part of one) was dropped. Never thrown: counted and reported. */
 export const SyncErrorCode = {
@@ -82,4 +83,13 @@ export interface SyncCounters {
 
 export function newCounters(): SyncCounters {
   return { messagesSent: 0, bytesSent: 0, messagesReceived: 0, bytesReceived: 0, errors: {} };
+}
+
+const TRANSPORT_METHODS = ['ownId', 'authority', 'peers', 'send', 'maxMessageSize', 'onMessage', 'onPeerLeft', 'close'] as const;
+
+/** A {@link SyncTransport}: an object with every required method. */
+export function checkTransport(transport: unknown, what: string): void {
+  if (transport === null || typeof transport !== 'object') invalid(what, 'a SyncTransport (e.g. rpcTransport(endpoint))', transport);
+  const missing = TRANSPORT_METHODS.filter((m) => typeof (transport as Record<string, unknown>)[m] !== 'function');
+  if (missing.length > 0) invalid(what, `a SyncTransport (e.g. rpcTransport(endpoint)); it lacks ${missing.join(', ')}()`, transport);
 }

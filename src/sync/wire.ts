@@ -104,12 +104,8 @@ export function readSnapshotHeader(r: BitReader, out: SnapshotHeader): SnapshotH
   return out;
 }
 
+/** Entry kind: `0` update, `10` full, `11` despawn (SnapshotReader.decode reads it inline). */
 export function writeEntryKind(w: BitWriter, kind: number): void {
   if (kind === ENTRY_UPDATE) w.bits(0, 1);
   else w.bits(kind === ENTRY_FULL ? 0b10 : 0b11, 2);
-}
-
-export function readEntryKind(r: BitReader): number {
-  if (r.bits(1) === 0) return ENTRY_UPDATE;
-  return r.bits(1) === 0 ? ENTRY_FULL : ENTRY_DESPAWN;
 }
