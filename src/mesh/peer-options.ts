@@ -4,7 +4,7 @@
  */
 import { realClock, type Clock } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/sans-io.js';
-import { checkBool, checkInt, checkOptions, invalid } from '../util/validate.js';
+import { checkClock, checkBool, checkInt, checkOptions, invalid } from '../util/validate.js';
 import type { AcceptChannelHook } from './foreign-channels.js';
 import { resolveReconnect, type MeshReconnectOptions } from './health/reconnect.js';
 import type { LinkSettings, Reconnector } from './link.js';
@@ -88,7 +88,7 @@ export interface ResolvedPeerOptions {
 /** Validate `options` (throws RtcmeshError naming the bad one). */
 export function resolvePeerOptions(options: MultiplayerPeerOptions): ResolvedPeerOptions {
   const opts = checkOptions<MultiplayerPeerOptions>(options, [...MULTIPLAYER_PEER_OPTION_KEYS, 'reconnector'], 'WebRTCMultiplayerPeer options');
-  if (opts.clock !== undefined && typeof opts.clock?.now !== 'function') invalid('clock', 'an object with now()', opts.clock);
+  if (opts.clock !== undefined) checkClock(opts.clock, 'clock');
   if (opts.random !== undefined && typeof opts.random?.int !== 'function') invalid('random', 'a RandomSource (int, float, bytes)', opts.random);
   const r = opts.reconnector;
   if (r !== undefined && (typeof r?.canReconnect !== 'function' || typeof r.startAttempt !== 'function')) {

@@ -18,7 +18,7 @@ import { WebRTCMultiplayerPeer } from '../mesh/multiplayer-peer.js';
 import { ConnectionStatus, MAX_PEER_ID, type MultiplayerPeer, type TakenPacket, type TransferMode } from '../mesh/types.js';
 import { realClock, type Clock } from '../util/clock.js';
 import type { Pollable } from '../util/sans-io.js';
-import { checkInt, checkOptions, checkPeerId, checkString, invalid } from '../util/validate.js';
+import { checkClock, checkInt, checkOptions, checkPeerId, checkString, invalid } from '../util/validate.js';
 import { Dispatcher } from './dispatch.js';
 import { microtaskTurn, type TurnScheduler } from './drivers/turn.js';
 import { Handshake } from './handshake.js';
@@ -90,9 +90,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       invalid('RpcEndpoint mesh', 'a MultiplayerPeer (e.g. a WebRTCMultiplayerPeer)', mesh);
     }
     const o = checkOptions<RpcEndpointOptions>(options, OPTION_KEYS, 'RpcEndpoint options');
-    if (o.clock !== undefined && (o.clock === null || typeof o.clock.now !== 'function')) {
-      invalid('RpcEndpoint options.clock', 'an object with a now() method', o.clock);
-    }
+    if (o.clock !== undefined) checkClock(o.clock, 'RpcEndpoint options.clock');
     this.clock = o.clock ?? realClock;
     const authority = o.authority === undefined ? 1 : checkInt(o.authority, 1, MAX_PEER_ID, 'RpcEndpoint options.authority');
     this.requestTimeoutMs =

@@ -13,7 +13,7 @@ import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { realClock, type Clock } from '../util/clock.js';
 import type { Pollable } from '../util/sans-io.js';
-import { checkInt, checkOptions, invalid } from '../util/validate.js';
+import { checkClock, checkInt, checkOptions, invalid } from '../util/validate.js';
 import { TickerLoop } from './drivers/ticker-loop.js';
 import type { RpcEndpoint } from './endpoint.js';
 import type { RpcMethods } from './types.js';
@@ -71,7 +71,7 @@ export class Ticker extends EventEmitter<TickerEvents> implements Pollable {
     this.rate = o.rate === undefined ? 60 : checkInt(o.rate, 1, 10_000, 'Ticker options.rate');
     this.dtMs = 1000 / this.rate;
     this.maxCatchUp = o.maxCatchUp === undefined ? 5 : checkInt(o.maxCatchUp, 1, 1000, 'Ticker options.maxCatchUp');
-    if (o.clock !== undefined && (o.clock === null || typeof o.clock.now !== 'function')) invalid('Ticker options.clock', 'an object with a now() method', o.clock);
+    if (o.clock !== undefined) checkClock(o.clock, 'Ticker options.clock');
     this.clock = o.clock ?? realClock;
     if (o.update !== undefined && typeof o.update !== 'function') invalid('Ticker options.update', 'a function', o.update);
     this.update = o.update;

@@ -14,7 +14,7 @@ import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/sans-io.js';
-import { checkInt, checkNow, checkOneOf, checkOptions, checkString, invalid } from '../util/validate.js';
+import { checkClock, checkInt, checkNow, checkOneOf, checkOptions, checkString, invalid } from '../util/validate.js';
 import type {
   BaseSignalingClientOptions,
   JoinOptions,
@@ -109,7 +109,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
       maxDelayMs: r.maxDelayMs === undefined ? DEFAULT_RECONNECT.maxDelayMs : checkInt(r.maxDelayMs, 1, 3_600_000, `${what}.reconnect.maxDelayMs`),
     };
     this.outboxLimit = options.outboxLimit === undefined ? 1024 : checkInt(options.outboxLimit, 0, 1_000_000, `${what}.outboxLimit`);
-    if (options.clock !== undefined && typeof options.clock?.now !== 'function') invalid(`${what}.clock`, 'a Clock ({ now(): number })', options.clock);
+    if (options.clock !== undefined) checkClock(options.clock, `${what}.clock`);
     if (options.random !== undefined && typeof options.random?.float !== 'function') invalid(`${what}.random`, 'a RandomSource', options.random);
     this.clock = options.clock ?? realClock;
     this.random = options.random ?? cryptoRandom;

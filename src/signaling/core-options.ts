@@ -4,7 +4,7 @@
  * `RedisSignalingBackend`. Same ranges as the `SignalingServer` options.
  * @module
  */
-import { checkBool, checkFunction, checkInt, checkOptions, checkString, invalid } from '../util/validate.js';
+import { checkClock, checkBool, checkFunction, checkInt, checkOptions, checkString, invalid } from '../util/validate.js';
 import { MAX_HOST_KEY_LENGTH } from './protocol.js';
 import type { SignalingCoreOptions } from './core-types.js';
 import type { TokenIssuer } from './tokens.js';
@@ -52,9 +52,7 @@ export function checkCoreOptions(options: unknown, what: string): void {
     else if (key === 'clientServerJoinOnly') checkBool(value, name);
     else if (key === 'random') {
       if (value === null || typeof (value as { int?: unknown }).int !== 'function') invalid(name, 'a RandomSource', value);
-    } else if (key === 'clock') {
-      if (value === null || typeof (value as { now?: unknown }).now !== 'function') invalid(name, 'a Clock ({ now(): number })', value);
-    }
+    } else if (key === 'clock') checkClock(value, name);
   }
 }
 

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { realClock, type Clock } from '../util/clock.js';
-import { checkInt, checkOptions, checkPeerId, invalid } from '../util/validate.js';
+import { checkClock, checkInt, checkOptions, checkPeerId, invalid } from '../util/validate.js';
 import { BitReader, TruncatedError } from './bits.js';
 import { ChangeLog, SLOT_SPAN, sortKeys } from './change-log.js';
 import { HostObject } from './host-object.js';
@@ -141,7 +141,7 @@ export class SyncHost extends EventEmitter<SyncHostEvents> {
     this.maxPartBytes = o.maxPartBytes === undefined ? 1100 : checkInt(o.maxPartBytes, 64, 1 << 20, 'SyncHost options.maxPartBytes');
     this.maxInputsPerMessage = o.maxInputsPerMessage === undefined ? 64 : checkInt(o.maxInputsPerMessage, 1, 1024, 'SyncHost options.maxInputsPerMessage');
     this.maxQueuedInputs = o.maxQueuedInputs === undefined ? 128 : checkInt(o.maxQueuedInputs, 1, 65536, 'SyncHost options.maxQueuedInputs');
-    if (o.clock !== undefined && (o.clock === null || typeof o.clock.now !== 'function')) invalid('SyncHost options.clock', 'a Clock ({ now(): number })', o.clock);
+    if (o.clock !== undefined) checkClock(o.clock, 'SyncHost options.clock');
     this.clock = o.clock ?? realClock;
     transport.onMessage((peer, data) => this.receive(peer, data));
     transport.onPeerLeft((peer) => this.forgetPeer(peer));

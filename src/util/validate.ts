@@ -4,6 +4,7 @@
  * @module
  */
 import { ErrorCode, RtcmeshError } from '../errors.js';
+import type { Clock } from './clock.js';
 
 /** Describe a value for an error message without dumping huge objects. */
 export function describeValue(value: unknown): string {
@@ -91,6 +92,12 @@ export function checkNow(value: unknown, what: string): number {
 export function checkFunction<T extends (...args: never[]) => unknown>(value: unknown, what: string): T {
   if (typeof value !== 'function') invalid(what, 'a function', value);
   return value as T;
+}
+
+/** A clock option: an object with `now()` (a {@link Clock}). */
+export function checkClock(value: unknown, what: string): Clock {
+  if (value === null || typeof (value as { now?: unknown } | undefined)?.now !== 'function') invalid(what, 'a Clock ({ now(): number })', value);
+  return value as Clock;
 }
 
 /** A peer id given to a lookup: any integer (an unknown id finds nothing). */
