@@ -54,6 +54,8 @@ export const ErrorCode = {
   REMOTE_ERROR: 'REMOTE_ERROR',
   /** The peer a pending operation was waiting on disconnected. */
   PEER_DISCONNECTED: 'PEER_DISCONNECTED',
+  /** A server the object depends on could not be reached (e.g. Redis at `listen()` of a Redis-backed signaling server). */
+  UNREACHABLE: 'UNREACHABLE',
   /** Nothing to read: no packet is queued (what `getPacketError()` reports after an empty `getPacket()`, Godot's ERR_UNAVAILABLE). */
   UNAVAILABLE: 'UNAVAILABLE',
 } as const;

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { createMetrics, type Metrics } from '../metrics/index.js';
-import { ErrorCode, RtcmeshError } from '../errors.js';
+import { ErrorCode, RtcmeshError, isRtcmeshError } from '../errors.js';
 import { SignalingServer, type SignalingServerOptions } from '../signaling/drivers/server.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
@@ -221,7 +221,7 @@ export async function runServe(argv: string[], io: ServeIo = { out: (l) => proce
 
   const address = await server.listen({ port, host }).catch((err: unknown) => {
     // An unreachable Redis is a network failure (exit 3), like a port in use.
-    if (server.redis && /cannot connect to Redis/.test(err instanceof Error ? err.message : '')) {
+    if (isRtcmeshError(err, ErrorCode.UNREACHABLE)) {
       throw new CliError(err instanceof Error ? err.message : String(err), ExitCode.NETWORK, 'is Redis running at the --redis URL, reachable from this machine?');
     }
     throw err;

@@ -8,7 +8,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SignalingServer } from '../../src/signaling/drivers/server.js';
 import { WebSocketSignalingClient } from '../../src/signaling/drivers/websocket-client.js';
-import { RtcmeshError } from '../../src/errors.js';
+import { ErrorCode, RtcmeshError } from '../../src/errors.js';
+import { CliError, ExitCode } from '../../src/cli/exit-codes.js';
 import { createMetrics } from '../../src/metrics/index.js';
 import { runServe } from '../../src/cli/serve.js';
 import { describeSystem, systemBinary } from '../system/require-binary.js';
@@ -226,5 +227,13 @@ describe('rtcmesh serve --redis', () => {
     } finally {
       if (env !== undefined) process.env['RTCMESH_SIGNALING_SECRET'] = env;
     }
+  });
+
+  it('an unreachable Redis is a network failure: UNREACHABLE from listen(), exit code 3 from serve', async () => {
+    const s = new SignalingServer({ redis: { url: 'redis://127.0.0.1:1', redisOptions: { retryStrategy: () => null } }, resumeSecret: SECRET });
+    await expect(s.listen({ port: 0, host: '127.0.0.1' })).rejects.toMatchObject({ code: ErrorCode.UNREACHABLE });
+    const failure = await runServe(['--port', '0', '--redis', 'redis://127.0.0.1:1', '--secret', SECRET], { out: () => undefined }).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(CliError);
+    expect((failure as CliError).exitCode).toBe(ExitCode.NETWORK);
   });
 });

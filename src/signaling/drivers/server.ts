@@ -243,7 +243,8 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
         this.state = 'closed';
         this.coreTimer.stop();
         await this.core.stop?.();
-        throw new RtcmeshError(ErrorCode.INVALID_STATE, `cannot start the signaling back end: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        const code = err instanceof RtcmeshError ? err.code : ErrorCode.INVALID_STATE; // the back end's own code (UNREACHABLE for Redis) is kept
+        throw new RtcmeshError(code, `cannot start the signaling back end: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
     }
     const http = createServer((req, res) => {

@@ -152,7 +152,7 @@ export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> i
       await this.store.connect();
     } catch (err) {
       throw new RtcmeshError(
-        ErrorCode.INVALID_STATE,
+        ErrorCode.UNREACHABLE,
         `cannot connect to Redis (${err instanceof Error ? err.message : String(err)}); check the redis URL and that Redis is running`,
         { cause: err },
       );
