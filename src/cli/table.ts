@@ -16,6 +16,15 @@ export function renderTable(header: string[], rows: string[][]): string {
   return `${[line(header), sep, ...rows.map(line)].join('\n')}\n`;
 }
 
+/** Samples a board keeps for its percentiles: the newest 20 000. */
+const MAX_SAMPLES = 20_000;
+
+/** Appends a sample to a window of the newest {@link MAX_SAMPLES}. */
+export function pushSample(samples: number[], value: number): void {
+  samples.push(value);
+  if (samples.length > MAX_SAMPLES) samples.splice(0, samples.length - MAX_SAMPLES);
+}
+
 /** The q-quantile (0..1) of ascending values, nearest rank; 0 when empty. */
 export function percentile(sorted: number[], q: number): number {
   if (sorted.length === 0) return 0;

@@ -4,7 +4,7 @@
  * final summary.
  * @module
  */
-import { percentile, renderTable } from '../table.js';
+import { percentile, pushSample, renderTable } from '../table.js';
 import type { GameCounters } from './chat.js';
 import type { LinkRow } from './link-report.js';
 import { SyncBoard, type SyncSummary } from './sync-board.js';
@@ -40,7 +40,6 @@ interface RateState {
   bps: number;
 }
 
-const MAX_SAMPLES = 20_000;
 
 /** Every peer's latest report, by name. */
 export class StatsBoard {
@@ -93,8 +92,7 @@ export class StatsBoard {
     for (const l of links) {
       if (l.state !== 'connected') continue;
       if (l.rttMs >= 0) {
-        this.rtts.push(l.rttMs);
-        if (this.rtts.length > MAX_SAMPLES) this.rtts.splice(0, this.rtts.length - MAX_SAMPLES);
+        pushSample(this.rtts, l.rttMs);
       }
       const key = `${name}>${l.peer}`;
       const prev = this.rates.get(key);

@@ -4,7 +4,7 @@
  * input lag) and the sync figures of the final summary.
  * @module
  */
-import { percentile, renderTable } from '../table.js';
+import { percentile, pushSample, renderTable } from '../table.js';
 import { TICK_RATE } from './arena.js';
 import { addSyncRows, type SyncRow } from './sync-report.js';
 
@@ -45,7 +45,6 @@ interface Entry {
   acked: number;
 }
 
-const MAX_SAMPLES = 20_000;
 
 /** Every peer's latest sync report, by name. */
 export class SyncBoard {
@@ -77,8 +76,7 @@ export class SyncBoard {
       this.fullCount++;
     }
     if (row.role === 'client') {
-      this.lags.push((row.inputLag * 1000) / TICK_RATE);
-      if (this.lags.length > MAX_SAMPLES) this.lags.splice(0, this.lags.length - MAX_SAMPLES);
+      pushSample(this.lags, (row.inputLag * 1000) / TICK_RATE);
     }
   }
 
