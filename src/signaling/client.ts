@@ -13,13 +13,12 @@
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { realClock, type Clock } from '../util/clock.js';
-import { cryptoRandom, type RandomSource } from '../util/sans-io.js';
-import { checkClock, checkInt, checkNow, checkOneOf, checkOptions, checkString, invalid } from '../util/validate.js';
+import { cryptoRandom } from '../util/sans-io.js';
+import { checkClock, checkInt, checkNow, checkOneOf, checkString, invalid } from '../util/validate.js';
 import type {
   BaseSignalingClientOptions,
   JoinOptions,
   JoinResult,
-  ReconnectOptions,
   SignalingClient,
   SignalingClientEvents,
   SignalingLink,
@@ -39,6 +38,7 @@ import {
 import { checkJoinOptions, joinMessage } from './client-join.js';
 import { parseServerFrame } from './batch.js';
 import type { Schedulable } from './transport.js';
+import { ReconnectSchedule, reconnectPolicy } from './reconnect-schedule.js';
 
 export type {
   BaseSignalingClientOptions,
@@ -51,8 +51,6 @@ export type {
   SignalingLink,
   SignalingLinkHandlers,
 } from './client-types.js';
-
-const DEFAULT_RECONNECT: ReconnectOptions = { maxAttempts: 10, baseDelayMs: 250, maxDelayMs: 5000 };
 
 interface Membership {
   lobby: string;
@@ -81,20 +79,16 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
   private member: Membership | undefined;
   private pending: PendingJoin | undefined;
   private resuming = false;
-  private reconnectAttempt = 0;
-  /** When the next reconnect attempt starts (`Infinity` when none is scheduled). */
-  private reconnectAt = Infinity;
+  private readonly reconnect: ReconnectSchedule;
   private outbox: string[] = [];
   private isClosed = false;
   private unknownCount = 0;
   /** Protocol version the server announced in its last `joined`. */
   private serverVersion = 0;
   private readonly joinTimeoutMs: number;
-  private readonly reconnectPolicy: ReconnectOptions;
   private readonly outboxLimit: number;
   /** The injected clock (the driver's). */
   protected readonly clock: Clock;
-  private readonly random: RandomSource;
   private wakeListener: ((at: number) => void) | undefined;
   /** The latest `now` given to `poll` (deadlines armed while polling count from it). */
   private polledAt = -Infinity;
@@ -102,17 +96,12 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
   protected constructor(options: BaseSignalingClientOptions, what: string) {
     super();
     this.joinTimeoutMs = options.joinTimeoutMs === undefined ? 10_000 : checkInt(options.joinTimeoutMs, 1, 3_600_000, `${what}.joinTimeoutMs`);
-    const r = checkOptions<ReconnectOptions>(options.reconnect, ['maxAttempts', 'baseDelayMs', 'maxDelayMs'], `${what}.reconnect`);
-    this.reconnectPolicy = {
-      maxAttempts: r.maxAttempts === undefined ? DEFAULT_RECONNECT.maxAttempts : checkInt(r.maxAttempts, 0, 1_000_000, `${what}.reconnect.maxAttempts`),
-      baseDelayMs: r.baseDelayMs === undefined ? DEFAULT_RECONNECT.baseDelayMs : checkInt(r.baseDelayMs, 1, 3_600_000, `${what}.reconnect.baseDelayMs`),
-      maxDelayMs: r.maxDelayMs === undefined ? DEFAULT_RECONNECT.maxDelayMs : checkInt(r.maxDelayMs, 1, 3_600_000, `${what}.reconnect.maxDelayMs`),
-    };
+    const policy = reconnectPolicy(options.reconnect, `${what}.reconnect`);
     this.outboxLimit = options.outboxLimit === undefined ? 1024 : checkInt(options.outboxLimit, 0, 1_000_000, `${what}.outboxLimit`);
     if (options.clock !== undefined) checkClock(options.clock, `${what}.clock`);
     if (options.random !== undefined && typeof options.random?.float !== 'function') invalid(`${what}.random`, 'a RandomSource', options.random);
     this.clock = options.clock ?? realClock;
-    this.random = options.random ?? cryptoRandom;
+    this.reconnect = new ReconnectSchedule(policy, options.random ?? cryptoRandom);
   }
 
   /** Run what is due at `now`: a join that timed out, a reconnect attempt. */
@@ -122,15 +111,12 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
     if (this.pending && now >= this.pending.deadline) {
       this.failPending(new RtcmeshError(ErrorCode.TIMEOUT, `join was not answered within ${this.joinTimeoutMs} ms; check the server URL and that it is running`));
     }
-    if (now >= this.reconnectAt) {
-      this.reconnectAt = Infinity;
-      this.attemptReconnect();
-    }
+    if (this.reconnect.due(now)) this.attemptReconnect();
   }
 
   /** The join timeout or the next reconnect attempt, whichever is sooner; `Infinity` when idle. */
   nextDeadline(): number {
-    return Math.min(this.pending?.deadline ?? Infinity, this.reconnectAt);
+    return Math.min(this.pending?.deadline ?? Infinity, this.reconnect.at);
   }
 
   /** `listener(at)` is called with the new `nextDeadline()` whenever it changes. */
@@ -369,7 +355,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
         if (this.resuming && this.member) {
           const member = this.member;
           this.resuming = false;
-          this.reconnectAttempt = 0;
+          this.reconnect.succeeded();
           member.token = m.token;
           if (m.iceServers) this.emit('ice_servers', m.iceServers.map((x) => ({ ...x })));
           const queued = this.outbox;
@@ -483,7 +469,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
     }
     if (!this.member) return;
     const final = code === CloseCode.POLICY || code === CloseCode.REPLACED || code === CloseCode.TOO_BIG;
-    if (final || this.reconnectPolicy.maxAttempts === 0) {
+    if (final || this.reconnect.disabled) {
       this.finish(`signaling connection closed (${code}${reason ? ` ${reason}` : ''})`);
       return;
     }
@@ -493,14 +479,11 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
 
   private scheduleReconnect(): void {
     if (this.isClosed || !this.member) return;
-    const attempt = ++this.reconnectAttempt;
-    if (attempt > this.reconnectPolicy.maxAttempts) {
-      this.finish(`gave up reconnecting after ${attempt - 1} attempts`);
+    const attempt = this.reconnect.next(this.now());
+    if (attempt === 0) {
+      this.finish(`gave up reconnecting after ${this.reconnect.policy.maxAttempts} attempts`);
       return;
     }
-    const { baseDelayMs, maxDelayMs } = this.reconnectPolicy;
-    const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(attempt - 1, 20)) * (0.5 + this.random.float() * 0.5);
-    this.reconnectAt = this.now() + delay;
     this.rescheduled();
     this.emit('reconnecting', attempt);
   }
@@ -520,10 +503,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
   }
 
   private cancelReconnect(): void {
-    this.reconnectAttempt = 0;
-    if (this.reconnectAt === Infinity) return;
-    this.reconnectAt = Infinity;
-    this.rescheduled();
+    if (this.reconnect.cancel()) this.rescheduled();
   }
 
   /** Close for good, once. */
