@@ -10,7 +10,7 @@ import type { SignalingCoreOptions, SignalingServerEvents } from './core-types.j
 import { sees, type CoreCounters, type Peer, type Session } from './core-model.js';
 import { CloseCode, parseClientMessage, validateClientMessage, type ClientMessage, type ServerMessage } from './protocol.js';
 import { ResumeQueues } from './resume-queues.js';
-import { parseBatch } from './batch.js';
+import { isArrayFrame, parseBatch } from './batch.js';
 import { utf8Length } from '../util/utf8.js';
 
 /** Sends on behalf of the lobby logic. */
@@ -71,12 +71,55 @@ export class CoreOutput {
     if (++s.refusals >= this.options.maxJoinRefusals) this.abuseClose(s, `${s.refusals} refused joins`);
   }
 
-  /** A protocol violation: error plus a strike; too many strikes close the socket. */
+  /**
+   * A frame a session received: an array frame (protocol 4, from a client
+   * whose transport set `io.batch`) element by element, else one message;
+   * each message counted (`messagesIn`), rate-limited ({@link admit}) and
+   * validated, then handed to `handle` with its text as received.
+   */
+  receive(s: Session, data: string, bytes: number, isBinary: boolean, handle: (s: Session, m: ClientMessage, text: string) => void): void {
+    if (s.isClosed) return;
+    if (s.io.batch === true && !isBinary && isArrayFrame(data)) {
+      this.readBatch(s, data, bytes, handle);
+      return;
+    }
+    this.stats.messagesIn++;
+    if (!this.admit(s, bytes)) return;
+    const m = this.readFrame(s, data, bytes, isBinary);
+    if (m !== undefined) handle(s, m, data);
+  }
+
+  /**
+   * Fixed-window rate limit of messages and bytes per session: false when
+   * the message is to be dropped (the first drop of a window is reported,
+   * a flood past twice the limit closes the socket).
+   */
+  admit(s: Session, bytes: number): boolean {
+    const { messages, windowMs, bytes: maxBytes } = this.options.rateLimit;
+    const now = this.options.clock.now();
+    if (now - s.windowStart >= windowMs) {
+      s.windowStart = now;
+      s.windowCount = 0;
+      s.windowDropped = 0;
+      s.windowBytes = 0;
+    }
+    s.windowBytes += bytes;
+    if (++s.windowCount <= messages && s.windowBytes <= maxBytes) return true;
+    s.windowDropped++;
+    if (s.windowDropped === 1) {
+      this.violation(s, ErrorCode.RATE_LIMITED, `more than ${messages} messages or ${maxBytes} bytes in ${windowMs} ms; messages are being dropped`);
+    } else if (s.windowDropped > messages) {
+      this.abuseClose(s, 'flood');
+    }
+    return false;
+  }
+
   /**
    * The client message in a received frame, or undefined after reporting why
-   * it was refused (over `maxBytes`, binary, malformed) as a violation.
+   * it was refused (over `maxMessageBytes`, binary, malformed) as a violation.
    */
-  readFrame(s: Session, data: string, bytes: number, isBinary: boolean, maxBytes: number): ClientMessage | undefined {
+  private readFrame(s: Session, data: string, bytes: number, isBinary: boolean): ClientMessage | undefined {
+    const maxBytes = this.options.maxMessageBytes;
     if (bytes > maxBytes) {
       this.violation(s, ErrorCode.PACKET_TOO_LARGE, `frame of ${bytes} bytes is over the limit of ${maxBytes}`);
       return undefined;
@@ -101,18 +144,12 @@ export class CoreOutput {
    * as a violation and the rest still handled. A frame over `maxBytes`, not
    * JSON, or of too many elements is refused whole, as one message.
    */
-  readBatch(
-    s: Session,
-    data: string,
-    bytes: number,
-    maxBytes: number,
-    admit: (s: Session, bytes: number) => boolean,
-    handle: (s: Session, m: ClientMessage, text: string) => void,
-  ): void {
+  private readBatch(s: Session, data: string, bytes: number, handle: (s: Session, m: ClientMessage, text: string) => void): void {
+    const maxBytes = this.options.maxMessageBytes;
     const batch = bytes > maxBytes ? undefined : parseBatch(data);
     if (!batch || !batch.ok) {
       this.stats.messagesIn++;
-      if (!admit(s, bytes)) return;
+      if (!this.admit(s, bytes)) return;
       if (!batch) this.violation(s, ErrorCode.PACKET_TOO_LARGE, `frame of ${bytes} bytes is over the limit of ${maxBytes}`);
       else this.violation(s, batch.code, batch.error);
       return;
@@ -122,7 +159,7 @@ export class CoreOutput {
     for (let i = 0; i < items.length && !s.isClosed; i++) {
       const text = texts[i]!;
       this.stats.messagesIn++;
-      if (!admit(s, ascii ? text.length : utf8Length(text))) continue;
+      if (!this.admit(s, ascii ? text.length : utf8Length(text))) continue;
       const parsed = validateClientMessage(items[i]);
       if (!parsed.ok) {
         this.violation(s, parsed.code, `message ${i} of the array frame: ${parsed.error}`);
@@ -132,6 +169,7 @@ export class CoreOutput {
     }
   }
 
+  /** A protocol violation: error plus a strike; too many strikes close the socket. */
   violation(s: Session, code: ErrorCode, message: string, ref?: string): void {
     this.reply(s, code, message, ref);
     if (++s.strikes >= this.options.maxStrikes) this.abuseClose(s, `${s.strikes} protocol violations`);

@@ -23,7 +23,6 @@ import { CoreOutput } from './core-output.js';
 import { DeadlineQueue, type Deadline } from './deadlines.js';
 import { LobbyBook } from './lobby-book.js';
 import { CloseCode, HOST_PEER_ID, type ClientMessage, type ServerMessage } from './protocol.js';
-import { isArrayFrame } from './batch.js';
 import type { TokenIssuer } from './tokens.js';
 import type { SessionTransport, SignalingBackend, SignalingSession } from './transport.js';
 
@@ -194,19 +193,9 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
 
   /** @internal Called by a session. */
   receive(session: SignalingSession, data: string, bytes: number, isBinary: boolean): void {
-    const s = session as Session;
-    if (s.isClosed) return;
-    if (s.io.batch === true && !isBinary && isArrayFrame(data)) {
-      this.out.readBatch(s, data, bytes, this.options.maxMessageBytes, this.admitOne, this.handleOne);
-      return;
-    }
-    this.stats.messagesIn++;
-    if (!this.admit(s, bytes)) return;
-    const m = this.out.readFrame(s, data, bytes, isBinary, this.options.maxMessageBytes);
-    if (m !== undefined) this.handle(s, m, data);
+    this.out.receive(session as Session, data, bytes, isBinary, this.handleOne);
   }
 
-  private readonly admitOne = (s: Session, bytes: number): boolean => this.admit(s, bytes);
   private readonly handleOne = (s: Session, m: ClientMessage, text: string): void => this.handle(s, m, text);
 
   /** Act on one validated client message (`data`: its text as received). */
@@ -236,30 +225,6 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
         }
         return;
     }
-  }
-
-  /**
-   * Fixed-window rate limit on frames and bytes. Over either limit: one
-   * RATE_LIMITED error per window; twice the frame limit dropped: closed.
-   */
-  private admit(s: Session, bytes: number): boolean {
-    const { messages, windowMs, bytes: maxBytes } = this.options.rateLimit;
-    const now = this.options.clock.now();
-    if (now - s.windowStart >= windowMs) {
-      s.windowStart = now;
-      s.windowCount = 0;
-      s.windowDropped = 0;
-      s.windowBytes = 0;
-    }
-    s.windowBytes += bytes;
-    if (++s.windowCount <= messages && s.windowBytes <= maxBytes) return true;
-    s.windowDropped++;
-    if (s.windowDropped === 1) {
-      this.out.violation(s, ErrorCode.RATE_LIMITED, `more than ${messages} messages or ${maxBytes} bytes in ${windowMs} ms; messages are being dropped`);
-    } else if (s.windowDropped > messages) {
-      this.out.abuseClose(s, 'flood');
-    }
-    return false;
   }
 
   /** @internal Called by a session. */

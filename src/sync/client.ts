@@ -12,7 +12,7 @@ import { checkInputSchema, checkSchemas, syncHash } from './schema-set.js';
 import { InputBuffer, type SequencedInput } from './inputs.js';
 import { float64Arena, int32Arena } from './arena.js';
 import { Replica, type RenderClock } from './replica.js';
-import type { Schema, SlotValue } from './schema.js';
+import type { Schema } from './schema.js';
 import { checkTransport, newCounters, SyncErrorCode, type SyncCounters, type SyncErrorEvent, type SyncTransport } from './types.js';
 import { DecodeStop, SnapshotReader, type Entry } from './snapshot-reader.js';
 import { ENTRY_DESPAWN, ENTRY_FULL, ENTRY_UPDATE, KIND_CLIENT, KIND_SNAPSHOT, readSnapshotHeader, type SnapshotHeader } from './wire.js';

@@ -114,6 +114,25 @@ describeSystem(
       expect((await left)[0]).toBe(jb.id);
     });
 
+    it('counts bytes in the rate limit, as the in-process server does', async () => {
+      await startServers(1, { rateLimit: { messages: 1000, windowMs: 60_000, bytes: 100_000 } });
+      const a = client(urls[0]!);
+      const b = client(urls[0]!);
+      await a.join({ lobby: 'rl' });
+      const jb = await b.join({ lobby: 'rl' });
+      const limited = new Promise<unknown[]>((resolve) => servers[0]!.once('client_error', (...args: unknown[]) => resolve(args)));
+      const got: string[] = [];
+      b.on('description', (_from: number, _type: string, sdp: string) => got.push(sdp));
+      for (let k = 0; k < 4; k++) a.sendDescription(jb.id, 'offer', `${k}:${'z'.repeat(40_000)}`);
+      expect((await limited)[1]).toBe('RATE_LIMITED');
+      await until(() => servers[0]!.getStats().messagesIn >= 6, 'frames received');
+      a.sendCandidate(jb.id, '0', 0, 'candidate:after'); // over the byte budget too: dropped
+      await until(() => servers[0]!.getStats().messagesIn >= 7, 'the last frame received');
+      expect(servers[0]!.getStats().relayed).toBe(2); // 2 × 40 kB within 100 kB, the rest dropped
+      await until(() => got.length >= 2, 'the two admitted offers delivered');
+      expect(got.map((sdp) => sdp.slice(0, 2))).toEqual(['0:', '1:']);
+    });
+
     it('a client with several URLs resumes on another server when its server goes away', async () => {
       await startServers(2);
       const a = client(urls[1]!);

@@ -21,7 +21,6 @@ import { Session, newCounters } from '../core-model.js';
 import { CoreOutput } from '../core-output.js';
 import { DeadlineQueue, type Deadline } from '../deadlines.js';
 import { CloseCode, type ClientMessage, type ServerMessage } from '../protocol.js';
-import { isArrayFrame } from '../batch.js';
 import type { TokenIssuer } from '../tokens.js';
 import type { SessionTransport, SignalingBackend, SignalingSession } from '../transport.js';
 import { sees, type LocalPeer } from './context.js';
@@ -210,18 +209,9 @@ export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> i
 
   /** @internal Called by a session. */
   receive(s: Session, data: string, bytes: number, isBinary: boolean): void {
-    if (s.isClosed) return;
-    if (s.io.batch === true && !isBinary && isArrayFrame(data)) {
-      this.out.readBatch(s, data, bytes, this.options.maxMessageBytes, this.admitOne, this.handleOne);
-      return;
-    }
-    this.stats.messagesIn++;
-    if (!this.admit(s)) return;
-    const m = this.out.readFrame(s, data, bytes, isBinary, this.options.maxMessageBytes);
-    if (m !== undefined) this.handle(s, m);
+    this.out.receive(s, data, bytes, isBinary, this.handleOne);
   }
 
-  private readonly admitOne = (s: Session): boolean => this.admit(s);
   private readonly handleOne = (s: Session, m: ClientMessage): void => this.handle(s, m);
 
   /** Act on one validated client message. */
@@ -252,25 +242,6 @@ export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> i
         return;
       }
     }
-  }
-
-  /** Fixed-window rate limit, as the in-process core. */
-  private admit(s: Session): boolean {
-    const { messages, windowMs } = this.options.rateLimit;
-    const now = this.options.clock.now();
-    if (now - s.windowStart >= windowMs) {
-      s.windowStart = now;
-      s.windowCount = 0;
-      s.windowDropped = 0;
-    }
-    if (++s.windowCount <= messages) return true;
-    s.windowDropped++;
-    if (s.windowDropped === 1) {
-      this.out.violation(s, ErrorCode.RATE_LIMITED, `more than ${messages} messages in ${windowMs} ms; messages are being dropped`);
-    } else if (s.windowDropped > messages) {
-      this.out.abuseClose(s, 'flood');
-    }
-    return false;
   }
 
   /** @internal Called by a session. */
