@@ -86,8 +86,10 @@ export class Outbox {
       let byName: Uint8Array | undefined;
       let messageById: Uint8Array | undefined;
       let messageByName: Uint8Array | undefined;
+      let links = 0;
       for (const link of handshake.ids()) {
         if (link === -target) continue;
+        links++;
         const ids = handshake.usesMethodIds(link);
         if (direct && this.batcher.isEmpty(link, entry.channel, entry.transferMode)) {
           // One message shared by every link that has nothing batched before it (receivers never modify it).
@@ -101,6 +103,8 @@ export class Outbox {
         const bytes = ids ? (byId ??= this.encodeCall(entry.id, entry.name, args)) : (byName ??= this.encodeCall(entry.name, entry.name, args));
         this.appendCall(link, entry, bytes);
       }
+      // Nobody to send to: encode anyway, so bad arguments fail the same with or without peers.
+      if (links === 0) this.encodeCall(entry.name, entry.name, args, requestId);
     }
     if (direct && this.batcher.hasSealed()) this.send(this.batcher.takeSealed());
   }

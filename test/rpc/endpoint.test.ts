@@ -389,6 +389,9 @@ describe('batching', () => {
     expect(() => world.ep(1).rpc('seq', 'x'.repeat(2000) as unknown as number)).toThrow(expect.objectContaining({ code: ErrorCode.PACKET_TOO_LARGE }));
     // Values msgpack cannot carry are refused at the call site with a typed error.
     expect(() => world.ep(1).rpc('seq', (2n ** 70n) as unknown as number)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
+    // The same with nobody to send to (all but the only other peer): the arguments are still checked.
+    expect(() => world.ep(1).rpcId(-2, 'seq', (2n ** 70n) as unknown as number)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
+    expect(() => world.ep(1).rpcId(-2, 'seq', 'x'.repeat(2000) as unknown as number)).toThrow(expect.objectContaining({ code: ErrorCode.PACKET_TOO_LARGE }));
   });
 });
 
