@@ -21,6 +21,9 @@ export abstract class MultiplayerPeerFacade implements MultiplayerPeer {
   /** @param mesh the multiplayer peer this object holds and forwards to. */
   constructor(readonly mesh: WebRTCMultiplayerPeer) {}
 
+  /** `putPacket` sends or copies its bytes before it returns: the array may be reused. */
+  readonly copiesPutPackets = true;
+
   /** Advance to `now`; see the holder's documentation. */
   abstract poll(now?: number): void;
 

@@ -49,6 +49,8 @@ const CLOSED_LINKS_KEPT = 32;
  * and acknowledgements; a peer counts as connected when all of them are open.
  */
 export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements MultiplayerPeer, Pollable {
+  /** `putPacket` sends or copies its bytes before it returns: the array may be reused. */
+  readonly copiesPutPackets = true;
   private mode: MeshMode | undefined;
   private uniqueId = 0;
   private status: ConnectionStatus = ConnectionStatus.DISCONNECTED;

@@ -70,6 +70,13 @@ export interface MultiplayerPeer extends EventEmitter<MultiplayerPeerEvents> {
    * false when none waits. The RPC endpoint reads this way when the mesh has it.
    */
   takePacket?(into: TakenPacket): boolean;
+  /**
+   * Optional: true when `putPacket` is done with its array once it returns
+   * (the bytes were sent or copied), so the caller may reuse the array for
+   * the next packet. The RPC endpoint then encodes each immediate call into
+   * one reused buffer instead of a fresh array.
+   */
+  readonly copiesPutPackets?: boolean;
 
   getUniqueId(): number;
   isServer(): boolean;

@@ -13,8 +13,6 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
-import { MultiplayerPeerFacade } from '../mesh/facade.js';
-import { WebRTCMultiplayerPeer } from '../mesh/multiplayer-peer.js';
 import { ConnectionStatus, MAX_PEER_ID, type MultiplayerPeer, type TakenPacket, type TransferMode } from '../mesh/types.js';
 import { realClock, type Clock } from '../util/clock.js';
 import type { Pollable } from '../util/sans-io.js';
@@ -109,7 +107,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     this.requests = new RequestTable(
       (p) => new RtcmeshError(ErrorCode.TIMEOUT, `request("${p.name}") to peer ${p.peer} got no answer in time; raise timeoutMs or check that the peer polls its endpoint`),
     );
-    this.outbox = new Outbox(this.state, this.handshake, this.effectiveMaxMessageSize(), o.turnScheduler ?? microtaskTurn, mesh instanceof WebRTCMultiplayerPeer || mesh instanceof MultiplayerPeerFacade);
+    this.outbox = new Outbox(this.state, this.handshake, this.effectiveMaxMessageSize(), o.turnScheduler ?? microtaskTurn, mesh.copiesPutPackets === true);
     this.relay = new StarRelay(this.state, this.handshake, this.outbox, (frame, arrival) => this.dispatcher.handleFrame(frame, arrival, false));
     this.dispatcher = new Dispatcher(this.state, this.handshake, this.relay, this.requests, this.outbox);
     this.state.refreshTopology();
