@@ -66,6 +66,32 @@ export interface SyncClientEvents {
 const COMPLETED_RING = 64;
 
 /**
+ * What a client knows of the host's ticks: the tick being assembled from its
+ * parts, the ticks completed and acknowledged, and the host's clock offset.
+ * A host restart replaces it whole.
+ */
+class HostTicks {
+  /** Ring of completed ticks (−1: none). */
+  readonly completed = new Int32Array(COMPLETED_RING).fill(-1);
+  // Tick being assembled (the newest seen).
+  latest = -1;
+  latestParts = 0;
+  partsGot = 0;
+  readonly partSeen = new Uint8Array(32);
+  latestIsReset = false;
+  readonly touched = new Set<number>();
+  prevApplied = -1;
+  /** Baseline of the newest delta snapshot accepted: later ones use this or a newer one. */
+  baselineFloor = -1;
+  lastComplete = -1;
+  ackSent = -1;
+  // Time.
+  arrivalPending = false;
+  offset = NaN;
+  renderT = -Infinity;
+}
+
+/**
  * Client of replicated state. Bind it to the RPC endpoint with
  * {@link rpcTransport}; call {@link poll} once per frame with the time (it
  * sends acknowledgements and inputs, and updates render values).
@@ -90,25 +116,10 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private readonly arena = int32Arena();
   /** The replicas' interpolation samples, in one buffer. */
   private readonly samples = float64Arena();
-  private readonly completed = new Int32Array(COMPLETED_RING).fill(-1);
-  // Tick being assembled (the newest seen).
-  private latest = -1;
-  private latestParts = 0;
-  private partsGot = 0;
-  private readonly partSeen = new Uint8Array(32);
-  private latestIsReset = false;
-  private readonly touched = new Set<number>();
-  private prevApplied = -1;
-  /** Baseline of the newest delta snapshot accepted: later ones use this or a newer one. */
-  private baselineFloor = -1;
+  /** What this client knows of the host's ticks; replaced whole when the host restarts. */
+  private ticks = new HostTicks();
   private rate = 30;
-  private lastComplete = -1;
-  private ackSent = -1;
   private inputsDirty = false;
-  // Time.
-  private arrivalPending = false;
-  private offset = NaN;
-  private renderT = -Infinity;
   private closed = false;
   private readonly stats: SyncClientStats = {
     ...newCounters(),
@@ -156,12 +167,12 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
 
   /** Newest host tick whose every part was applied (−1 before the first). */
   get tick(): number {
-    return this.lastComplete;
+    return this.ticks.lastComplete;
   }
 
   /** The render time of the last {@link poll}, in host milliseconds (tick × 1000 / rate). */
   get renderTime(): number {
-    return this.renderT;
+    return this.ticks.renderT;
   }
 
   /** Last input sequence number the host says it processed (0 before any). */
@@ -202,19 +213,19 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   poll(now: number): void {
     if (this.closed) return;
     if (typeof now !== 'number' || !Number.isFinite(now)) invalid('SyncClient.poll() now', 'a finite number of milliseconds', now);
-    if (this.arrivalPending && this.latest >= 0) {
-      this.arrivalPending = false;
-      const sample = (this.latest * 1000) / this.rate - now;
-      this.offset = Number.isNaN(this.offset) ? sample : this.offset + (sample - this.offset) * 0.1;
+    if (this.ticks.arrivalPending && this.ticks.latest >= 0) {
+      this.ticks.arrivalPending = false;
+      const sample = (this.ticks.latest * 1000) / this.rate - now;
+      this.ticks.offset = Number.isNaN(this.ticks.offset) ? sample : this.ticks.offset + (sample - this.ticks.offset) * 0.1;
     }
     this.sendClientMessage();
-    if (Number.isNaN(this.offset)) return;
-    const rt = Math.max(this.renderT, now + this.offset - this.delay);
-    this.renderT = rt;
+    if (Number.isNaN(this.ticks.offset)) return;
+    const rt = Math.max(this.ticks.renderT, now + this.ticks.offset - this.delay);
+    this.ticks.renderT = rt;
     // Replicas compute their render values from this when read.
     const c = this.clock;
     c.t = rt;
-    c.newest = (this.latest * 1000) / this.rate;
+    c.newest = (this.ticks.latest * 1000) / this.rate;
     c.epoch++;
   }
 
@@ -239,20 +250,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.stats.hostRestarts++;
     const gone = [...this.objectMap.values()];
     this.objectMap.clear();
-    this.completed.fill(-1);
-    this.latest = -1;
-    this.latestParts = 0;
-    this.partsGot = 0;
-    this.partSeen.fill(0);
-    this.latestIsReset = false;
-    this.touched.clear();
-    this.prevApplied = -1;
-    this.baselineFloor = -1;
-    this.lastComplete = -1;
-    this.ackSent = -1;
-    this.arrivalPending = false;
-    this.offset = NaN;
-    this.renderT = -Infinity;
+    this.ticks = new HostTicks();
     this.clock.t = -Infinity;
     this.clock.newest = Infinity;
     this.inputs.renumber();
@@ -273,20 +271,20 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   }
 
   private sendClientMessage(): void {
-    const ack = this.lastComplete > this.ackSent ? this.lastComplete : -1;
-    if (ack < 0 && !(this.inputs.size > 0 && (this.inputsDirty || this.lastComplete >= 0))) return;
+    const ack = this.ticks.lastComplete > this.ticks.ackSent ? this.ticks.lastComplete : -1;
+    if (ack < 0 && !(this.inputs.size > 0 && (this.inputsDirty || this.ticks.lastComplete >= 0))) return;
     const w = this.w;
     w.reset();
     w.bits(KIND_CLIENT, 2);
     w.bits(this.hash, 16);
     // Always carry the newest complete tick once there is one (a lost ack then costs nothing).
-    const carry = this.lastComplete;
+    const carry = this.ticks.lastComplete;
     w.bool(carry >= 0);
     if (carry >= 0) w.bits(carry, 32);
     const n = this.inputs.write(w, this.inputSchema, this.redundancy);
     const data = w.finish();
     if (this.transport.send(this.transport.authority(), data)) {
-      this.ackSent = Math.max(this.ackSent, carry);
+      this.ticks.ackSent = Math.max(this.ticks.ackSent, carry);
       this.inputsDirty = false;
       this.stats.inputsSent += n;
       this.stats.messagesSent++;
@@ -314,14 +312,14 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       if (kind !== KIND_SNAPSHOT) return this.report(SyncErrorCode.MALFORMED, peer, `unexpected sync message kind ${kind} at a client`);
       readSnapshotHeader(r, h);
       if (h.baselineDelta === 0 && h.schemaHash !== this.hash) return this.report(SyncErrorCode.SCHEMA_MISMATCH, peer, 'the host uses other schemas (or input schema) than this client');
-      if (h.tick < this.latest) return void this.stats.staleParts++;
-      if (h.tick === this.latest) {
-        if (this.partSeen[h.partIndex >>> 3]! & (1 << (h.partIndex & 7))) return void this.stats.duplicateParts++;
-        if (h.partCount !== this.latestParts) return this.report(SyncErrorCode.MALFORMED, peer, `tick ${h.tick} announced ${this.latestParts} parts, now ${h.partCount}`);
+      if (h.tick < this.ticks.latest) return void this.stats.staleParts++;
+      if (h.tick === this.ticks.latest) {
+        if (this.ticks.partSeen[h.partIndex >>> 3]! & (1 << (h.partIndex & 7))) return void this.stats.duplicateParts++;
+        if (h.partCount !== this.ticks.latestParts) return this.report(SyncErrorCode.MALFORMED, peer, `tick ${h.tick} announced ${this.ticks.latestParts} parts, now ${h.partCount}`);
       }
       if (h.baselineDelta > 0) {
         const b = h.tick - h.baselineDelta;
-        if (this.completed[b % COMPLETED_RING] !== b) return this.report(SyncErrorCode.BASELINE_MISSING, peer, `snapshot ${h.tick} is built on tick ${b}, which this client has not completed`);
+        if (this.ticks.completed[b % COMPLETED_RING] !== b) return this.report(SyncErrorCode.BASELINE_MISSING, peer, `snapshot ${h.tick} is built on tick ${b}, which this client has not completed`);
       }
       // Decode every entry before changing anything.
       const b = h.tick - h.baselineDelta;
@@ -343,20 +341,20 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private apply(n: number): void {
     const h = this.header;
     // The host's baselines for this client only grow: history older than this one is never needed again.
-    if (h.baselineDelta > 0 && h.tick - h.baselineDelta > this.baselineFloor) this.baselineFloor = h.tick - h.baselineDelta;
-    if (h.tick > this.latest) {
-      if (this.latest >= 0) this.prevApplied = this.latest;
-      this.latest = h.tick;
-      this.latestParts = h.partCount;
-      this.partsGot = 0;
-      this.partSeen.fill(0);
-      this.latestIsReset = h.baselineDelta === 0;
-      this.touched.clear();
+    if (h.baselineDelta > 0 && h.tick - h.baselineDelta > this.ticks.baselineFloor) this.ticks.baselineFloor = h.tick - h.baselineDelta;
+    if (h.tick > this.ticks.latest) {
+      if (this.ticks.latest >= 0) this.ticks.prevApplied = this.ticks.latest;
+      this.ticks.latest = h.tick;
+      this.ticks.latestParts = h.partCount;
+      this.ticks.partsGot = 0;
+      this.ticks.partSeen.fill(0);
+      this.ticks.latestIsReset = h.baselineDelta === 0;
+      this.ticks.touched.clear();
       if (h.rate > 0) this.rate = h.rate;
-      this.arrivalPending = true;
+      this.ticks.arrivalPending = true;
     }
     const time = (h.tick * 1000) / this.rate;
-    const holdTime = this.prevApplied >= 0 ? (this.prevApplied * 1000) / this.rate : -Infinity;
+    const holdTime = this.ticks.prevApplied >= 0 ? (this.ticks.prevApplied * 1000) / this.rate : -Infinity;
     const map = this.objectMap;
     for (let k = 0; k < n; k++) {
       const e = this.reader.at(k);
@@ -372,7 +370,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       const schema = e.schema!;
       const count = schema.leaves.length;
       if (e.kind === ENTRY_FULL) {
-        if (this.latestIsReset) this.touched.add(e.id);
+        if (this.ticks.latestIsReset) this.ticks.touched.add(e.id);
         if (existing !== undefined && existing.schema === schema) {
           this.hold(existing, holdTime);
           for (let i = 0; i < count; i++) existing.slots[i] = e.slots[i]!;
@@ -392,13 +390,13 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     }
     if (h.inputAck >= 0) this.inputs.ack(h.inputAck);
     this.stats.partsApplied++;
-    this.partSeen[h.partIndex >>> 3]! |= 1 << (h.partIndex & 7);
-    if (++this.partsGot === this.latestParts) this.complete(h.tick);
+    this.ticks.partSeen[h.partIndex >>> 3]! |= 1 << (h.partIndex & 7);
+    if (++this.ticks.partsGot === this.ticks.latestParts) this.complete(h.tick);
   }
 
   private applyUpdate(e: Entry, tick: number, time: number, holdTime: number): void {
     const obj = e.replica!;
-    obj.history.prune(this.baselineFloor);
+    obj.history.prune(this.ticks.baselineFloor);
     this.hold(obj, holdTime);
     const mask = e.mask;
     const slots = obj.slots;
@@ -423,14 +421,14 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   }
 
   private complete(tick: number): void {
-    if (this.latestIsReset) {
+    if (this.ticks.latestIsReset) {
       for (const [id, obj] of this.objectMap) {
-        if (!this.touched.has(id)) this.despawn(obj);
+        if (!this.ticks.touched.has(id)) this.despawn(obj);
       }
-      this.touched.clear();
+      this.ticks.touched.clear();
     }
-    this.completed[tick % COMPLETED_RING] = tick;
-    this.lastComplete = tick;
+    this.ticks.completed[tick % COMPLETED_RING] = tick;
+    this.ticks.lastComplete = tick;
     this.stats.ticksCompleted++;
     this.emit('snapshot', tick);
   }
