@@ -1,0 +1,102 @@
+/**
+ * Claims about lobbies in docs/getting-started.md, docs/game-server.md and
+ * docs/mesh.md (Lobbies, A host that owns id 1), checked against a real
+ * signaling server and real node-datachannel on 127.0.0.1. Each `it()` quotes
+ * the claim it checks.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConnectionStatus, ErrorCode, Mesh, SignalingServer, type LobbyMultiplayerPeer } from '../api.js';
+import { pollUntil } from '../mesh/mesh-helpers.js';
+
+const connection = { bindAddress: '127.0.0.1' };
+const servers: SignalingServer[] = [];
+const meshes: LobbyMultiplayerPeer[] = [];
+afterEach(async () => {
+  for (const m of meshes.splice(0)) m.close();
+  for (const s of servers.splice(0)) await s.close();
+});
+
+async function serve(options: ConstructorParameters<typeof SignalingServer>[0] = {}): Promise<string> {
+  const server = new SignalingServer({ pingIntervalMs: 0, ...options });
+  servers.push(server);
+  return (await server.listen({ port: 0, host: '127.0.0.1' })).url;
+}
+const keep = (m: LobbyMultiplayerPeer) => (meshes.push(m), m);
+
+/** Poll `all` until `promise` settles, and return its outcome. */
+async function settle<T>(all: LobbyMultiplayerPeer[], promise: Promise<T>): Promise<T> {
+  let done = false;
+  let value: T | undefined;
+  let error: unknown;
+  promise.then(
+    (v) => ((value = v), (done = true)),
+    (e: unknown) => ((error = e), (done = true)),
+  );
+  await pollUntil(all, () => done, 'the promise to settle', 20_000);
+  if (error !== undefined) throw error;
+  return value as T;
+}
+
+describe('docs/getting-started.md: two peers in your own code', () => {
+  it('"The first peer to join a lobby is its host (id 1); every other peer gets a random id"; peer_connected fires on both sides', async () => {
+    const signaling = await serve();
+    const first = keep(await Mesh.join({ signaling, lobby: 'my-game', connection }));
+    const second = keep(await Mesh.join({ signaling, lobby: 'my-game', connection }));
+    expect(first.getUniqueId()).toBe(1);
+    expect(second.getUniqueId()).toBeGreaterThan(1);
+    expect(second.getUniqueId()).toBeLessThanOrEqual(2 ** 31 - 1);
+    const seen: string[] = [];
+    first.on('peer_connected', (id) => seen.push(`1 sees ${id === second.getUniqueId() ? 'second' : id}`));
+    second.on('peer_connected', (id) => seen.push(`second sees ${id}`));
+    await settle([first, second], second.ready(15_000));
+    await pollUntil([first, second], () => seen.length === 2, 'peer_connected on both sides');
+    expect(seen.sort()).toEqual(['1 sees second', 'second sees 1']);
+  });
+});
+
+describe('docs/game-server.md and docs/mesh.md: hosts and clients of a client_server lobby', () => {
+  it('"A client of a client_server lobby never creates it … without [waitForHostMs] the join fails at once with LOBBY_NOT_FOUND"', async () => {
+    const signaling = await serve();
+    await expect(Mesh.join({ signaling, lobby: 'arena', mode: 'client_server', connection })).rejects.toMatchObject({ code: ErrorCode.LOBBY_NOT_FOUND });
+  });
+
+  it('"waitForHostMs lets the signaling server hold the join until the host is there … A client never becomes id 1"; ready() resolves once its link to id 1 is open', async () => {
+    const signaling = await serve();
+    const joining = Mesh.join({ signaling, lobby: 'arena', mode: 'client_server', waitForHostMs: 10_000, connection });
+    const host = keep(await Mesh.host({ signaling, lobby: 'arena', connection }));
+    const client = keep(await joining);
+    expect(host.getUniqueId()).toBe(1);
+    expect(host.isServer()).toBe(true);
+    expect(client.getUniqueId()).toBeGreaterThan(1);
+    expect(client.getMode()).toBe('client');
+    await settle([host, client], client.ready(15_000));
+    expect(client.getConnectionStatus()).toBe(ConnectionStatus.CONNECTED);
+    expect(client.getPeerIds()).toEqual([1]);
+    // the host "is ready at once"
+    await settle([host], host.ready());
+  });
+
+  it('"While another live host holds the lobby it fails with HOST_TAKEN"', async () => {
+    const signaling = await serve();
+    keep(await Mesh.host({ signaling, lobby: 'arena', connection }));
+    await expect(Mesh.host({ signaling, lobby: 'arena', connection })).rejects.toMatchObject({ code: ErrorCode.HOST_TAKEN });
+  });
+
+  it('"with a server started with --host-key, a join without the key fails with UNAUTHORIZED"', async () => {
+    const signaling = await serve({ hostKey: 'arena-host-secret' });
+    await expect(Mesh.host({ signaling, lobby: 'arena', connection })).rejects.toMatchObject({ code: ErrorCode.UNAUTHORIZED });
+    await expect(Mesh.host({ signaling, lobby: 'arena', hostKey: 'wrong-key!', connection })).rejects.toMatchObject({ code: ErrorCode.UNAUTHORIZED });
+    const host = keep(await Mesh.host({ signaling, lobby: 'arena', hostKey: 'arena-host-secret', connection }));
+    expect(host.getUniqueId()).toBe(1);
+  });
+
+  it('mesh.md: "Mesh.host … in a \'mesh\' lobby it is the member with id 1, and isServer() is true as well"', async () => {
+    const signaling = await serve();
+    const host = keep(await Mesh.host({ signaling, lobby: 'm', mode: 'mesh', connection }));
+    const member = keep(await Mesh.join({ signaling, lobby: 'm', connection }));
+    expect([host.getUniqueId(), host.getMode(), host.isServer()]).toEqual([1, 'mesh', true]);
+    expect(member.getMode()).toBe('mesh');
+    await settle([host, member], member.ready(15_000));
+    expect(host.getPeerIds()).toEqual([member.getUniqueId()]);
+  });
+});
