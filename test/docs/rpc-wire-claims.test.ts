@@ -90,4 +90,43 @@ describe('docs/rpc.md: wire format', () => {
     const frame = values(m2.inbox[0]!.data)[1] as [number, unknown, unknown[]];
     expect(frame[2]).toEqual([5n]);
   });
+
+  it('relay: a client\'s rpcId(otherClient) goes to peer 1 as "[4, target, ownId, frame]", peer 1 forwards "[5, origin, frame]"; "PEERS [7, op, ids] (op 0 set, 1 add, 2 remove) peer 1 → clients"', () => {
+    const hub = new FakeHub();
+    const meshes = [hub.add(1, 'server'), hub.add(2, 'client'), hub.add(3, 'client')];
+    hub.link(1, 2);
+    hub.link(1, 3);
+    const eps = meshes.map((m) => new RpcEndpoint<AnyRpcMethods>(m).register('chat', () => 0, { mode: 'any_peer' }));
+    const round = () => eps.forEach((ep) => (ep.poll(), ep.flush()));
+    const frames = (i: number) => meshes[i]!.inbox.flatMap((p) => values(p.data).slice(1).map((f) => ({ from: p.from, f: f as unknown[] })));
+    // links open one peer at a time on the server: a set, then an add
+    eps[0]!.poll();
+    eps[0]!.flush();
+    const peers = [...frames(1), ...frames(2)].filter((x) => x.f[0] === 7);
+    expect(peers.every((x) => x.from === 1)).toBe(true);
+    expect(peers.map((x) => x.f[1])).toContain(0);
+    round();
+    round();
+    for (const m of meshes) m.inbox.length = 0;
+    eps[1]!.rpcId(3, 'chat', 'hi');
+    eps[1]!.flush();
+    const relay = frames(0).filter((x) => x.f[0] === 4);
+    expect(relay).toHaveLength(1);
+    expect(relay[0]!.f.slice(1, 3)).toEqual([3, 2]);
+    expect((relay[0]!.f[3] as unknown[])[0]).toBe(0);
+    eps[0]!.poll();
+    eps[0]!.flush();
+    const relayed = frames(2).filter((x) => x.f[0] === 5);
+    expect(relayed).toHaveLength(1);
+    expect(relayed[0]!.from).toBe(1);
+    expect(relayed[0]!.f[1]).toBe(2);
+    expect((relayed[0]!.f[2] as unknown[]).slice(2)).toEqual([['hi']]);
+    // a client leaving: peer 1 tells the other with a remove
+    hub.unlink(1, 3);
+    for (const m of meshes) m.inbox.length = 0;
+    eps[0]!.poll();
+    eps[0]!.flush();
+    const removes = frames(1).filter((x) => x.f[0] === 7 && x.f[1] === 2);
+    expect(removes.map((x) => x.f[2])).toEqual([[3]]);
+  });
 });
