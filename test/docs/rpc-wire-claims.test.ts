@@ -96,7 +96,7 @@ describe('docs/rpc.md: wire format', () => {
     const meshes = [hub.add(1, 'server'), hub.add(2, 'client'), hub.add(3, 'client')];
     hub.link(1, 2);
     hub.link(1, 3);
-    const eps = meshes.map((m) => new RpcEndpoint<AnyRpcMethods>(m).register('chat', () => 0, { mode: 'any_peer' }));
+    const eps = meshes.map((m) => new RpcEndpoint<AnyRpcMethods>(m).register('chat', (_ctx, _text: string) => 0, { mode: 'any_peer' }));
     const round = () => eps.forEach((ep) => (ep.poll(), ep.flush()));
     const frames = (i: number) => meshes[i]!.inbox.flatMap((p) => values(p.data).slice(1).map((f) => ({ from: p.from, f: f as unknown[] })));
     // links open one peer at a time on the server: a set, then an add
