@@ -5,7 +5,8 @@
  * the claim it checks.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionStatus, ErrorCode, Mesh, SignalingServer, type LobbyMultiplayerPeer } from '../api.js';
+import { ConnectionStatus, ErrorCode, Mesh, RpcEndpoint, SignalingServer, Ticker, TransferMode, type LobbyMultiplayerPeer } from '../api.js';
+import { waitUntil } from '../helpers.js';
 import { pollUntil } from '../mesh/mesh-helpers.js';
 
 const connection = { bindAddress: '127.0.0.1' };
@@ -51,6 +52,42 @@ describe('docs/getting-started.md: two peers in your own code', () => {
     await settle([first, second], second.ready(15_000));
     await pollUntil([first, second], () => seen.length === 2, 'peer_connected on both sides');
     expect(seen.sort()).toEqual(['1 sees second', 'second sees 1']);
+  });
+  it('the example of "Two peers in your own code" prints "peer <id> says hi!" on both sides, and the moves arrive', async () => {
+    const signaling = await serve();
+    const printed: string[] = [];
+    const console = { log: (...args: unknown[]) => printed.push(args.join(' ')) };
+    const tickers: Ticker[] = [];
+    const peer = async () => {
+      // --- as in docs/getting-started.md ---
+      const mesh = await Mesh.join({ signaling, lobby: 'my-game', connection });
+      const net = new RpcEndpoint(mesh)
+        .register('hello', (ctx, text: string) => console.log(`peer ${ctx.senderId} says ${text}`), { mode: 'any_peer' })
+        .register('move', (ctx, x: number, y: number) => console.log(ctx.senderId, x, y), {
+          mode: 'any_peer',
+          transferMode: TransferMode.UNRELIABLE_ORDERED,
+        });
+      mesh.on('peer_connected', (id) => net.rpcId(id, 'hello', 'hi!'));
+      const ticker = new Ticker(net, { rate: 20, update: () => net.rpc('move', Math.random(), Math.random()) });
+      ticker.start();
+      // ---
+      tickers.push(ticker);
+      keep(mesh);
+      return mesh;
+    };
+    try {
+      const a = await peer();
+      const b = await peer();
+      const [ida, idb] = [a.getUniqueId(), b.getUniqueId()];
+      await waitUntil(
+        () => printed.some((l) => l.startsWith(`${ida} 0.`)) && printed.some((l) => l.startsWith(`${idb} 0.`)),
+        'moves from both peers',
+        15_000,
+      );
+      expect(printed.filter((l) => l.includes('says')).sort()).toEqual([`peer ${ida} says hi!`, `peer ${idb} says hi!`].sort());
+    } finally {
+      for (const t of tickers) t.stop();
+    }
   });
 });
 
