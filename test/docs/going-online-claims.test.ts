@@ -3,6 +3,7 @@
  * about connection options, checked over real node-datachannel on
  * 127.0.0.1. Each `it()` quotes the claim it checks.
  */
+import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, WebRTCPeerConnection, type PeerConnectionConfig, type RtcmeshError } from '../api.js';
 import { LOOPBACK, opened, waitForEvent, wire } from '../helpers.js';
@@ -16,6 +17,18 @@ const make = (config: PeerConnectionConfig) => {
   live.push(pc);
   return pc;
 };
+
+/** A UDP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4');
+    socket.once('error', reject);
+    socket.bind(0, '127.0.0.1', () => {
+      const { port } = socket.address();
+      socket.close(() => resolve(port));
+    });
+  });
+}
 
 /** Connect `a` to `b` with one in-band channel and return the ports of a's host candidates. */
 async function connect(a: WebRTCPeerConnection, b: WebRTCPeerConnection): Promise<number[]> {
@@ -32,7 +45,7 @@ async function connect(a: WebRTCPeerConnection, b: WebRTCPeerConnection): Promis
 
 describe('docs/going-online.md: ports on your servers', () => {
   it('"enableIceUdpMux … shares one UDP port among all connections": `{ enableIceUdpMux: true, portRange: { min: P, max: P } }`, every connection on one port', async () => {
-    const port = 24_211;
+    const port = await freeUdpPort();
     const muxed: PeerConnectionConfig = { ...LOOPBACK, enableIceUdpMux: true, portRange: { min: port, max: port } };
     const a1 = make(muxed);
     const a2 = make(muxed);
