@@ -5,7 +5,7 @@
  * the claim it checks.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionStatus, ErrorCode, Mesh, RpcEndpoint, SignalingServer, Ticker, TransferMode, type LobbyMultiplayerPeer } from '../api.js';
+import { ConnectionStatus, ErrorCode, Mesh, RpcEndpoint, SignalingServer, Ticker, TransferMode, WebSocketSignalingClient, type LobbyMultiplayerPeer } from '../api.js';
 import { waitUntil } from '../helpers.js';
 import { pollUntil } from '../mesh/mesh-helpers.js';
 
@@ -135,5 +135,26 @@ describe('docs/game-server.md and docs/mesh.md: hosts and clients of a client_se
     expect(member.getMode()).toBe('mesh');
     await settle([host, member], member.ready(15_000));
     expect(host.getPeerIds()).toEqual([member.getUniqueId()]);
+  });
+
+  it('mesh.md ready(): "a member of a mesh lobby: the links to every member present when it joined are open (members that leave meanwhile are not waited for …)"', async () => {
+    const signaling = await serve();
+    const a = keep(await Mesh.join({ signaling, lobby: 'm', connection }));
+    const b = keep(await Mesh.join({ signaling, lobby: 'm', connection }));
+    // c's descriptions and candidates to a are lost: that link can never open
+    const client = new WebSocketSignalingClient(signaling);
+    const send = client.sendDescription.bind(client);
+    const sendCandidate = client.sendCandidate.bind(client);
+    client.sendDescription = (to, type, sdp) => (to === a.getUniqueId() ? undefined : send(to, type, sdp));
+    client.sendCandidate = (to, mid, index, c) => (to === a.getUniqueId() ? undefined : sendCandidate(to, mid, index, c));
+    const c = keep(await Mesh.join({ signaling: client, closeSignaling: true, lobby: 'm', connection, reconnect: false }));
+    let ready = false;
+    void c.ready().then(() => (ready = true));
+    await pollUntil([a, b, c], () => c.getPeer(b.getUniqueId())?.state === 'connected', 'c to connect to b');
+    for (let i = 0; i < 20; i++) [a, b, c].forEach((m) => m.poll());
+    expect(ready).toBe(false); // still waiting for a
+    a.close(); // a leaves the lobby
+    await pollUntil([b, c], () => ready, 'ready() once a left', 15_000);
+    expect(c.hasPeer(a.getUniqueId())).toBe(false);
   });
 });
