@@ -108,13 +108,14 @@ describe('docs/godot.md: WebRTCPeerConnection', () => {
     expect(stray.getConnectionState()).toBe(ConnectionState.NEW);
   });
 
-  it('add_ice_candidate: "candidates that arrive before the remote description are held"; "only a wrong argument type throws"', async () => {
+  it('add_ice_candidate: "candidates that arrive before the remote description are held"; "only a wrong argument type throws"; peer.md: the offerer holds its own candidates until the answer', async () => {
     const a = make();
     const b = make();
     let answer: string | undefined;
     const held: boolean[] = [];
     a.on('session_description_created', (type, sdp) => b.setRemoteDescription(type, sdp));
-    a.on('ice_candidate_created', (mid, index, c) => b.addIceCandidate(mid, index, c));
+    let fromA = 0;
+    a.on('ice_candidate_created', (mid, index, c) => (fromA++, b.addIceCandidate(mid, index, c)));
     // the answer is kept back: b's candidates reach a before its remote description
     b.on('session_description_created', (_type, sdp) => (answer = sdp));
     b.on('ice_candidate_created', (mid, index, c) => held.push(a.addIceCandidate(mid, index, c)));
@@ -123,6 +124,8 @@ describe('docs/godot.md: WebRTCPeerConnection', () => {
     a.createOffer();
     await waitUntil(() => answer !== undefined && held.length > 0, "the answer and b's first candidate");
     expect(a.getSignalingState()).toBe(SignalingState.HAVE_LOCAL_OFFER);
+    // peer.md: "The offerer holds its own ICE candidates until the answer is applied, then sends them all"
+    expect(fromA).toBe(0);
     expect(held.every((ok) => ok)).toBe(true);
     expect(codeOf(() => a.addIceCandidate(0 as never, 0, 'candidate:x'))).toBe(ErrorCode.INVALID_ARGUMENT);
     expect(a.setRemoteDescription('answer', answer!)).toBe(true);
@@ -130,6 +133,7 @@ describe('docs/godot.md: WebRTCPeerConnection', () => {
     await opened(ca);
     await opened(cb);
     expect(cb.getLabel()).toBe('held');
+    expect(fromA).toBeGreaterThan(0);
   });
 
   it('get_signaling_state: "STABLE once the answer is set or created"; peer.md: "getSignalingState() reads CLOSED once the connection is CLOSED"', async () => {
