@@ -329,8 +329,9 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   /**
    * Largest packet every connected peer accepts: the smallest negotiated
    * maximum message size over open links (262144 with none), less the
-   * session header's worst case when sessions are on. Larger packets fail
-   * with PACKET_TOO_LARGE.
+   * session header's worst case when sessions are on. A packet that does not
+   * fit with its actual header fails with PACKET_TOO_LARGE (a few bytes more
+   * than this may fit while sequence numbers are small).
    */
   getMaxPacketSize(): number {
     let max = Infinity;

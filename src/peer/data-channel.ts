@@ -100,6 +100,7 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
     this.counters.packetsReceived++;
     this.counters.bytesReceived += data.length;
     if (this.dispatcher.autoPoll && this.listenerCount('packet') > 0) {
+      this.lastWasString = isText;
       run(() => this.emit('packet', data, isText));
       return;
     }
@@ -134,6 +135,7 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
       const data = q.shiftData();
       if (data === undefined) break;
       const isText = q.lastWasText;
+      this.lastWasString = isText;
       run(() => this.emit('packet', data, isText));
       if (this.listenerCount('packet') === 0) break;
     }
@@ -219,7 +221,11 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
     return this.packetError;
   }
 
-  /** Whether the packet last returned by {@link getPacket} arrived as text. */
+  /**
+   * Whether the packet received last arrived as text (Godot's
+   * `was_string_packet()`): the one {@link getPacket} returned last, or the
+   * one handed to a `packet` listener last (inside the listener: that one).
+   */
   wasStringPacket(): boolean {
     return this.lastWasString;
   }

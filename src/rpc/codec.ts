@@ -89,7 +89,8 @@ export function decodeMessage(data: Uint8Array): { checksum: unknown; frames: un
 }
 
 /**
- * 32-bit FNV-1a checksum of the sorted method names joined by NUL (Godot's
+ * 32-bit FNV-1a checksum of the sorted method names, each followed by a NUL
+ * byte (`"chat\0move\0"`; Godot's
  * path-cache checksum, adapted). Stable across platforms.
  */
 export function tableChecksum(sortedNames: readonly string[]): number {
