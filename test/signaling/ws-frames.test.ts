@@ -7,9 +7,12 @@
  * ping/pong, close handshake, bad frames closed with their code.
  */
 import { connect, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { encodeCloseFrame, encodeControlFrame, encodeTextFrame, type FrameSink, type FrameState, headerBytes, initialFrameState, readFrames, writeHeader } from '../../src/signaling/drivers/ws-frames.js';
+import { Outbox, type OutboxSlot } from '../../src/signaling/drivers/outbox.js';
+import { ServerSocket, type ServerSocketEvents } from '../../src/signaling/drivers/ws-socket.js';
 import { cleanup, raw, startServer, T, waitUntil } from './helpers.js';
 
 afterEach(cleanup);
@@ -175,6 +178,43 @@ describe('frame writer', () => {
     expect(close[1]).toBeLessThanOrEqual(125);
     expect(close.readUInt16BE(2)).toBe(1008);
     expect(close.subarray(4).toString()).toBe('é'.repeat(61));
+  });
+});
+
+describe('pings with the output', () => {
+  it('the outbox writes a due ping with the waiting frames, in the same write', () => {
+    const writes: [string, boolean][] = [];
+    const slot: OutboxSlot = { out: undefined, outChars: 0, ws: { readyState: 1, write: (buf, ping) => void writes.push([buf.toString('hex'), ping === true]) } };
+    const outbox = new Outbox(() => true);
+    outbox.send(slot, 'a');
+    slot.pingDue = true;
+    outbox.flush();
+    outbox.send(slot, 'b');
+    outbox.flush();
+    expect(writes).toEqual([
+      [encodeTextFrame('a').toString('hex'), true],
+      [encodeTextFrame('b').toString('hex'), false],
+    ]);
+    expect(slot.pingDue).toBe(false);
+  });
+
+  it('a ServerSocket writes frames and the ping after them as one socket write', () => {
+    // A socket whose writes are recorded and which never reads anything.
+    const written: Buffer[] = [];
+    const duplex = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, done) {
+        written.push(Buffer.from(chunk));
+        done();
+      },
+    });
+    const events: ServerSocketEvents = { message() {}, pong() {}, error() {}, close() {} };
+    const s = new ServerSocket(duplex, events, 1024);
+    s.write(encodeTextFrame('x'), true);
+    expect(written.map((b) => [...b])).toEqual([[0x81, 1, 0x78, 0x89, 0]]);
+    s.terminate();
+    s.write(encodeTextFrame('y'));
+    expect(written.length).toBe(1); // nothing once closing
   });
 });
 

@@ -43,6 +43,8 @@ export class Connection implements SessionTransport, OutboxSlot {
   paused = false;
   /** Its close was handled (the lobby logic was told). */
   ended = false;
+  /** A ping goes with the output waiting (in the same socket write). */
+  pingDue = false;
   /** Re-sends fresh TURN credentials (`ice_servers`) while joined, when the server hands them out. */
   turnTimer: ReturnType<typeof setInterval> | undefined = undefined;
   /** Waiting for this socket to show it is alive (a pong or any frame). */
@@ -79,7 +81,13 @@ export class Connection implements SessionTransport, OutboxSlot {
       return;
     }
     this.aliveWaiters = [onAlive];
-    this.ws.ping();
+    this.ping();
+  }
+
+  /** Ping the socket: with the output waiting when there is some (one socket write for both), else now. */
+  ping(): void {
+    if (this.out !== undefined) this.pingDue = true;
+    else this.ws.ping();
   }
 
   /** The socket showed it is alive (a pong or a frame): answer the liveness checks. */

@@ -21,7 +21,8 @@ export { encodeTextFrame } from './ws-frames.js';
 /** The socket of an {@link OutboxSlot}: written ready-made frame buffers while open (`readyState` 1). */
 export interface FrameWriter {
   readonly readyState: number;
-  write(frames: Buffer): void;
+  /** Write `frames` (and a ping after them, in the same write, when `ping`). */
+  write(frames: Buffer, ping?: boolean): void;
 }
 
 /** One socket's pending frames. */
@@ -33,6 +34,8 @@ export interface OutboxSlot {
   outChars: number;
   /** The client speaks protocol 4: several waiting messages go in one array frame (see ../batch.ts). */
   readonly batch?: boolean;
+  /** A ping to write after the waiting frames, in the same write. */
+  pingDue?: boolean;
 }
 
 /**
@@ -226,22 +229,24 @@ export class Outbox {
     const waiting = slot.out;
     if (waiting === undefined) return;
     const chars = slot.outChars;
+    const ping = slot.pingDue === true;
     slot.out = undefined;
     slot.outChars = 0;
+    if (ping) slot.pingDue = false;
     const ws = slot.ws;
     if (ws.readyState !== OPEN || !this.beforeWrite(slot, chars)) return;
     this.writes++;
     if (typeof waiting === 'string') {
       this.messages++;
       this.frames++;
-      ws.write(encodeTextFrame(waiting));
+      ws.write(encodeTextFrame(waiting), ping);
       return;
     }
     this.messages += waiting.length;
     const arrays = slot.batch === true && waiting.length > 1;
     const buf = arrays ? encodeArrayFrames(waiting) : encodeTextFrames(waiting);
     this.frames += arrays ? encodedFrames : waiting.length;
-    ws.write(buf);
+    ws.write(buf, ping);
   }
 
   /** Forget what is waiting (server closed). */

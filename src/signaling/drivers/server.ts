@@ -411,7 +411,7 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
           continue;
         }
         c.alive = false;
-        c.ws.ping();
+        c.ping();
       }
     }, Math.max(1, Math.floor(this.pingIntervalMs / PING_STEPS)));
   }

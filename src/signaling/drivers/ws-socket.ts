@@ -31,6 +31,9 @@ export interface ServerSocketEvents {
 
 const SOCKET = Symbol('rtcmesh.serverSocket');
 
+/** A ping frame with no payload (never changed: written as it is). */
+const PING = encodeControlFrame(Opcode.PING);
+
 function socketOf(socket: Duplex): ServerSocket | undefined {
   return (socket as unknown as { [SOCKET]?: ServerSocket })[SOCKET];
 }
@@ -143,14 +146,15 @@ export class ServerSocket implements FrameState {
     return this.socket.writableLength;
   }
 
-  /** Write ready-made server frames (while open). */
-  write(frames: Buffer): void {
-    if (this.readyState === ReadyState.OPEN) this.socket.write(frames);
+  /** Write ready-made server frames (while open), and a ping after them in the same write when `ping`. */
+  write(frames: Buffer, ping = false): void {
+    if (this.readyState !== ReadyState.OPEN) return;
+    this.socket.write(ping ? Buffer.concat([frames, PING]) : frames);
   }
 
   /** Send a ping (while open). */
   ping(): void {
-    if (this.readyState === ReadyState.OPEN) this.socket.write(encodeControlFrame(Opcode.PING));
+    if (this.readyState === ReadyState.OPEN) this.socket.write(PING);
   }
 
   /**
