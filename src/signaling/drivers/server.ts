@@ -393,11 +393,21 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
    * The ping round: every socket is checked once per `pingIntervalMs` (one not
    * seen alive since its last ping is terminated), spread over
    * {@link PING_STEPS} ticks so no turn pings thousands of sockets at once.
+   * A ping waits for the socket's next output to go in the same write (a busy
+   * socket gets some within the tick); one still waiting at the next tick is
+   * written alone then.
    */
   private startPing(): void {
     if (this.pingIntervalMs <= 0 || this.pingTimer || this.state === 'closing' || this.state === 'closed') return;
     let round: Iterator<Connection> | undefined;
+    let waiting: Connection[] = [];
     this.pingTimer = setInterval(() => {
+      for (const c of waiting) {
+        if (!c.pingDue) continue;
+        c.pingDue = false;
+        if (!c.ended) c.ws.ping();
+      }
+      waiting = [];
       round ??= this.conns.values();
       for (let left = Math.ceil(this.conns.size / PING_STEPS); left > 0; left--) {
         const next = round.next();
@@ -411,7 +421,8 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
           continue;
         }
         c.alive = false;
-        c.ping();
+        c.pingDue = true;
+        waiting.push(c);
       }
     }, Math.max(1, Math.floor(this.pingIntervalMs / PING_STEPS)));
   }
