@@ -91,6 +91,20 @@ describe('frame parser', () => {
     expect(parse(pieces(long, 1)).length).toBe(1);
   });
 
+  it('keeps a frame trickling in one byte per read in a bounded number of buffers', () => {
+    const s: FrameState = initialFrameState();
+    const got: string[] = [];
+    const sink: FrameSink<FrameState> = { message: (_s, d) => void got.push(d.toString()), ping() {}, pong() {}, close() {}, error() {} };
+    let most = 0;
+    for (const piece of pieces(frame(1, 'z'.repeat(5000)), 1)) {
+      readFrames(s, Buffer.from(piece), sink, 0);
+      most = Math.max(most, s.parts?.length ?? 0);
+    }
+    expect(got).toEqual(['z'.repeat(5000)]);
+    expect(most).toBeLessThanOrEqual(32);
+    expect(s.parts).toBeUndefined();
+  });
+
   it('unmasks every payload byte (lengths not a multiple of 4) and reads binary as bytes, unchecked', () => {
     for (const text of ['x', 'xy', 'xyz', 'wxyz', 'vwxyz', '€ü']) expect(parse([frame(1, text)])).toEqual([['message', text, false]]);
     expect(parse([frame(2, Buffer.from([0xff, 0xfe, 0x00]))])).toEqual([['message', 'fffe00', true]]);

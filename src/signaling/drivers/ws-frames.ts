@@ -24,6 +24,9 @@ import { isUtf8 } from 'node:buffer';
 /** Frame opcodes. */
 export const Opcode = { CONTINUATION: 0, TEXT: 1, BINARY: 2, CLOSE: 8, PING: 9, PONG: 10 } as const;
 
+/** Reads an unfinished frame is kept in before they are joined into one buffer. */
+const MAX_PARTS = 32;
+
 /** Close code for "the close frame carried no code" (never sent). */
 export const NO_STATUS = 1005;
 
@@ -98,7 +101,11 @@ export function readFrames<S extends FrameState>(s: S, chunk: Buffer, sink: Fram
   if (s.parts !== undefined) {
     s.parts.push(chunk);
     s.partsBytes += chunk.length;
-    if (s.partsBytes < s.need) return;
+    if (s.partsBytes < s.need) {
+      // A frame trickling in small reads is kept as one buffer, not as thousands of small ones (their objects would outweigh the bytes).
+      if (s.parts.length >= MAX_PARTS) s.parts = [Buffer.concat(s.parts, s.partsBytes)];
+      return;
+    }
     buf = Buffer.concat(s.parts, s.partsBytes);
     s.parts = undefined;
     s.partsBytes = 0;
