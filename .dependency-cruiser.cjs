@@ -25,7 +25,7 @@ module.exports = {
       name: 'no-node-in-browser-code',
       severity: 'error',
       comment: 'Everything but the Node-only drivers, the datachannel engine, the CLI and metrics must run in a browser.',
-      from: { path: '^src/', pathNot: '^src/(cli|metrics|index\\.ts|entries/(signaling|engine)\\.ts|signaling/redis/|signaling/drivers/(server|server-options|outbox|inbox|connection|address-gate|hmac-tokens|turn-credentials)\\.ts|transport/datachannel)' },
+      from: { path: '^src/', pathNot: '^src/(cli|metrics|index\\.ts|entries/(signaling|engine)\\.ts|signaling/redis/|signaling/drivers/(server|server-options|outbox|inbox|connection|address-gate|hmac-tokens|turn-credentials|ws-frames|ws-socket|ws-handshake)\\.ts|transport/datachannel)' },
       to: { dependencyTypes: ['core'] },
     },
   ],

@@ -23,7 +23,8 @@
  * rss_kB_per_client_<N> (server RSS growth over its idle RSS, after the window, per client),
  * rss_idle_kB_per_client_<N> (the same with every client joined and idle, after a full GC: what
  * a connection costs at rest, without the garbage and young generation of relaying),
- * server_us_per_relay_<N> / peerjs_… (server CPU per relayed message) and cost_ratio_<N>
+ * server_us_per_relay_<N> / peerjs_… (server CPU per relayed message; server_sys_us_per_relay_<N> /
+ * peerjs_… its kernel part) and cost_ratio_<N>
  * (PeerJS's CPU per message / rtcmesh's: the efficiency ratio, which a busy machine
  * disturbs far less than the throughput ratio).
  *
@@ -66,6 +67,8 @@ interface Sample {
   timerLagMaxMs: number;
   rssKb: number;
   cpuS: number;
+  /** System (kernel) CPU seconds since start, part of cpuS. */
+  sysS: number;
 }
 
 interface Result {
@@ -84,6 +87,8 @@ interface Result {
   serverCpuPct: number;
   /** Server CPU time per relayed message (µs): the server's cost, robust to a busy machine. */
   serverUsPerRelay: number;
+  /** The kernel's part of it (system CPU time per relayed message, µs): socket reads and writes. */
+  serverSysUsPerRelay: number;
   /** Busiest load worker's event-loop utilisation during the window, %. */
   genBusyPct: number;
 }
@@ -215,6 +220,7 @@ async function runOne(kind: Kind, n: number, o: RunOptions): Promise<Result> {
       rssIdleKbPerClient: round((idle.rssKb - base.rssKb) / n, 2),
       serverCpuPct: Math.round(((s.cpuS - before.cpuS) / elapsedS) * 100),
       serverUsPerRelay: round(((s.cpuS - before.cpuS) * 1e6) / Math.max(1, counts.reduce((a, c) => a + c.received, 0)), 2),
+      serverSysUsPerRelay: round(((s.sysS - before.sysS) * 1e6) / Math.max(1, counts.reduce((a, c) => a + c.received, 0)), 2),
       genBusyPct: Math.round(Math.max(...counts.map((c) => c.busy)) * 100),
     };
   } finally {
@@ -242,6 +248,7 @@ function medianResult(rs: Result[]): Result {
     rssIdleKbPerClient: m((r) => r.rssIdleKbPerClient),
     serverCpuPct: m((r) => r.serverCpuPct),
     serverUsPerRelay: m((r) => r.serverUsPerRelay),
+    serverSysUsPerRelay: m((r) => r.serverSysUsPerRelay),
     genBusyPct: m((r) => r.genBusyPct),
   };
 }
@@ -273,13 +280,13 @@ export async function run(options: Partial<RunOptions> = {}): Promise<Record<str
       for (const kind of order) if (o.servers.includes(kind)) byKind[kind].push(await runOne(kind, n, o));
     }
     if (byKind.rtcmesh.length === 0 || byKind.peerjs.length === 0) {
-      for (const x of [...byKind.rtcmesh, ...byKind.peerjs]) rows.push([x.kind, x.clients, x.held, x.connectMs, x.relayedPerS, x.lagP99Ms, x.timerLagP99Ms, x.lagMaxMs, x.rssKbPerClient, x.rssIdleKbPerClient, x.serverCpuPct, x.serverUsPerRelay, x.genBusyPct]);
+      for (const x of [...byKind.rtcmesh, ...byKind.peerjs]) rows.push([x.kind, x.clients, x.held, x.connectMs, x.relayedPerS, x.lagP99Ms, x.timerLagP99Ms, x.lagMaxMs, x.rssKbPerClient, x.rssIdleKbPerClient, x.serverCpuPct, x.serverUsPerRelay, x.serverSysUsPerRelay, x.genBusyPct]);
       continue;
     }
     const ours = medianResult(byKind.rtcmesh);
     const anchor = medianResult(byKind.peerjs);
     for (const x of [ours, anchor]) {
-      rows.push([x.kind, x.clients, x.held, x.connectMs, x.relayedPerS, x.lagP99Ms, x.timerLagP99Ms, x.lagMaxMs, x.rssKbPerClient, x.rssIdleKbPerClient, x.serverCpuPct, x.serverUsPerRelay, x.genBusyPct]);
+      rows.push([x.kind, x.clients, x.held, x.connectMs, x.relayedPerS, x.lagP99Ms, x.timerLagP99Ms, x.lagMaxMs, x.rssKbPerClient, x.rssIdleKbPerClient, x.serverCpuPct, x.serverUsPerRelay, x.serverSysUsPerRelay, x.genBusyPct]);
     }
     // Each run's ratio against the anchor of the same run, then the median.
     const ratios = byKind.rtcmesh.map((x, i) => x.relayedPerS / Math.max(1, byKind.peerjs[i]!.relayedPerS));
@@ -297,13 +304,15 @@ export async function run(options: Partial<RunOptions> = {}): Promise<Record<str
     figures[`clients_held_${requested}`] = ours.held;
     figures[`server_us_per_relay_${requested}`] = ours.serverUsPerRelay;
     figures[`peerjs_server_us_per_relay_${requested}`] = anchor.serverUsPerRelay;
+    figures[`server_sys_us_per_relay_${requested}`] = ours.serverSysUsPerRelay;
+    figures[`peerjs_server_sys_us_per_relay_${requested}`] = anchor.serverSysUsPerRelay;
     figures[`cost_ratio_${requested}`] = round(median(byKind.peerjs.map((x, i) => x.serverUsPerRelay / Math.max(1e-9, byKind.rtcmesh[i]!.serverUsPerRelay))), 2);
   }
   if (rtcmeshCode) figures.rtcmesh_code = rtcmeshCode;
   figures.rtcmesh_protocol = process.env.BENCH_SIGNALING_BATCH === '0' ? 3 : 4;
   printTable(
     `signaling (rtcmesh from ${rtcmeshCode || '?'}): lobbies of ${o.lobbySize}, ${o.window} in flight per client, ${o.warmupMs} ms warm-up + ${o.durationMs} ms window, ${o.workers} load workers, median of ${o.runs} run(s)`,
-    ['server', 'clients', 'held', 'connect ms', 'relayed/s', 'lag p99 ms', 'timer lag p99', 'lag max ms', 'RSS kB/client', 'idle kB/client', 'srv CPU %', 'srv µs/relay', 'gen busy %'],
+    ['server', 'clients', 'held', 'connect ms', 'relayed/s', 'lag p99 ms', 'timer lag p99', 'lag max ms', 'RSS kB/client', 'idle kB/client', 'srv CPU %', 'srv µs/relay', 'of it sys µs', 'gen busy %'],
     rows,
   );
   return figures;

@@ -7,7 +7,7 @@
  *
  * IPC: sends `{ ready, url }` once listening; answers `{ cmd: 'reset' }` (start
  * a measurement window) and `{ cmd: 'sample' }` (lag p99/max in ms, RSS in kB,
- * CPU seconds since start) with `{ sample }`; exits on `{ cmd: 'stop' }`.
+ * CPU seconds since start, and the kernel's share of them) with `{ sample }`; exits on `{ cmd: 'stop' }`.
  */
 import { createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
@@ -197,6 +197,7 @@ process.on('message', (m: { cmd: string }) => {
         timerLagMaxMs: timerLag.count > 0 ? timerLag.max / 1000 : 0,
         rssKb: Math.round(process.memoryUsage.rss() / 1024),
         cpuS: (cpu.user + cpu.system) / 1e6,
+        sysS: cpu.system / 1e6,
       },
     });
     if (process.env.BENCH_DEBUG) {

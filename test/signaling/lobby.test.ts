@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, isRtcmeshError, type RtcmeshError } from '../api.js';
-import { T, cleanup, client, raw, startServer, waitForEvent } from './helpers.js';
+import { T, cleanup, client, raw, startServer, waitForEvent, waitUntil } from './helpers.js';
 
 afterEach(cleanup);
 
@@ -216,6 +216,18 @@ describe('lobby lifecycle', () => {
     (r.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     await waitForEvent(server, 'disconnection', () => true, T);
     expect(server.getStats().connections).toBe(0);
+  });
+
+  it('idle timeout: an idle socket that answers pings stays (each ping round pings it, alone when it has no output)', async () => {
+    const { url, server } = await startServer({ pingIntervalMs: 30 });
+    const r = await raw(url);
+    r.send({ type: 'join', lobby: 'idle-alive' });
+    await r.next((m) => m.type === 'joined');
+    let pings = 0;
+    r.ws.on('ping', () => pings++);
+    await waitUntil(() => pings >= 5, 'five ping rounds', T);
+    expect(r.isClosed()).toBe(false);
+    expect(server.getStats().connections).toBe(1);
   });
 
   it('validates arguments of public methods with typed errors', async () => {

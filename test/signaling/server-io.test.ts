@@ -80,14 +80,12 @@ describe('signaling server output, bounded', () => {
       outChars: 0,
       ws: {
         readyState: WebSocket.OPEN,
-        _socket: {
-          write: (buf: Buffer) => {
-            writes.push([String(k), ...decodeFrames(buf)]);
-            const until = performance.now() + 1; // 1 ms per socket write: 8 ms cannot take all 100
-            while (performance.now() < until);
-          },
+        write: (buf: Buffer) => {
+          writes.push([String(k), ...decodeFrames(buf)]);
+          const until = performance.now() + 1; // 1 ms per socket write: 8 ms cannot take all 100
+          while (performance.now() < until);
         },
-      } as unknown as WebSocket,
+      },
     }));
     const outbox = new Outbox(() => true, () => false, 8);
     for (const slot of slots) outbox.send(slot, 'a');

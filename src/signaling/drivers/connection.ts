@@ -10,9 +10,9 @@
  * @module
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { WebSocket } from 'ws';
 import type { SessionTransport, SignalingSession } from '../transport.js';
 import type { OutboxSlot } from './outbox.js';
+import { ReadyState, type ServerSocket } from './ws-socket.js';
 
 /** What a connection asks of its server. */
 export interface ConnectionHost {
@@ -22,11 +22,9 @@ export interface ConnectionHost {
   flush(c: Connection): void;
 }
 
-const CONNECTION = Symbol('rtcmesh.connection');
-
 /** The connection a server socket carries (set by {@link Connection}'s constructor). */
-export function connectionOf(ws: WebSocket): Connection | undefined {
-  return (ws as unknown as { [CONNECTION]?: Connection })[CONNECTION];
+export function connectionOf(ws: ServerSocket): Connection | undefined {
+  return ws.owner as Connection | undefined;
 }
 
 /** One accepted WebSocket. */
@@ -45,13 +43,15 @@ export class Connection implements SessionTransport, OutboxSlot {
   paused = false;
   /** Its close was handled (the lobby logic was told). */
   ended = false;
+  /** A ping goes with the output waiting (in the same socket write). */
+  pingDue = false;
   /** Re-sends fresh TURN credentials (`ice_servers`) while joined, when the server hands them out. */
   turnTimer: ReturnType<typeof setInterval> | undefined = undefined;
   /** Waiting for this socket to show it is alive (a pong or any frame). */
   private aliveWaiters: (() => void)[] | undefined = undefined;
 
   constructor(
-    readonly ws: WebSocket,
+    readonly ws: ServerSocket,
     readonly remote: string,
     readonly address: string,
     /** The upgrade request's headers (empty unless the server has an `authorize` hook, their only reader). */
@@ -61,27 +61,33 @@ export class Connection implements SessionTransport, OutboxSlot {
     /** The client announced protocol 4 when connecting: array frames both ways (see ../batch.ts). */
     readonly batch = false,
   ) {
-    (ws as unknown as { [CONNECTION]?: Connection })[CONNECTION] = this;
+    ws.owner = this;
   }
 
   send(text: string): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.host.send(this, text);
+    if (this.ws.readyState === ReadyState.OPEN) this.host.send(this, text);
   }
 
   close(code: number, reason: string): void {
     this.host.flush(this); // what was sent before the close goes first
     const ws = this.ws;
-    if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, reason.slice(0, 120));
+    if (ws.readyState === ReadyState.OPEN || ws.readyState === ReadyState.CONNECTING) ws.close(code, reason.slice(0, 120));
   }
 
   checkAlive(onAlive: () => void): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ws.readyState !== ReadyState.OPEN) return;
     if (this.aliveWaiters) {
       this.aliveWaiters.push(onAlive);
       return;
     }
     this.aliveWaiters = [onAlive];
-    this.ws.ping();
+    this.ping();
+  }
+
+  /** Ping the socket: with the output waiting when there is some (one socket write for both), else now. */
+  ping(): void {
+    if (this.out !== undefined) this.pingDue = true;
+    else this.ws.ping();
   }
 
   /** The socket showed it is alive (a pong or a frame): answer the liveness checks. */

@@ -2,34 +2,40 @@
  * Coalesced sending for the WebSocket server: frames sent to one socket during
  * one event-loop turn (or one inbox slice) are written together at its end, as
  * ONE buffer holding every frame (header + payload each), in one
- * `socket.write` — one system call per socket per turn, not one per frame, and
- * none of `ws`'s per-frame work (a header buffer, cork, two writes, uncork).
- *
- * Writing frames on `ws`'s socket directly is safe because this server's
- * sockets never compress (`perMessageDeflate: false`) and never send Blobs:
- * `ws`'s own sends (pings, close frames) are then written synchronously too, so
- * the order on the wire is the order of the calls. Server frames are unmasked
- * text frames (RFC 6455 §5.2); `ws.bufferedAmount` still counts what waits
- * in the socket.
+ * `socket.write` — one system call per socket per turn, not one per frame.
+ * The server's sockets are its own (`ServerSocket`, ws-socket.ts; no compression):
+ * pings and close frames are written synchronously too, so the order on the
+ * wire is the order of the calls. Server frames are unmasked text frames
+ * (RFC 6455 §5.2); the socket's `bufferedAmount` counts what waits in it.
  *
  * To a client that announced protocol 4 the waiting messages go as array
  * frames (`[a,b,…]`, spliced, at most `MAX_BATCH_CHARS` each, see ../batch.ts):
  * one frame for that client to parse and dispatch instead of one per message.
  * @module
  */
-import type { Duplex } from 'node:stream';
-import { WebSocket } from 'ws';
 import { joinBatch, MAX_BATCH_CHARS } from '../batch.js';
+import { encodeTextFrame, headerBytes, writeHeader } from './ws-frames.js';
+
+export { encodeTextFrame } from './ws-frames.js';
+
+/** The socket of an {@link OutboxSlot}: written ready-made frame buffers while open (`readyState` 1). */
+export interface FrameWriter {
+  readonly readyState: number;
+  /** Write `frames` (and a ping after them, in the same write, when `ping`). */
+  write(frames: Buffer, ping?: boolean): void;
+}
 
 /** One socket's pending frames. */
 export interface OutboxSlot {
-  ws: WebSocket;
+  ws: FrameWriter;
   /** Frames waiting for the end of the turn: one, or several in order; undefined when none. */
   out: string | string[] | undefined;
   /** Characters waiting in `out`. */
   outChars: number;
   /** The client speaks protocol 4: several waiting messages go in one array frame (see ../batch.ts). */
   readonly batch?: boolean;
+  /** A ping to write after the waiting frames, in the same write. */
+  pingDue?: boolean;
 }
 
 /**
@@ -66,37 +72,6 @@ function reserve(n: number): void {
   const size = Math.max(n, lengths.length * 2);
   lengths = new Uint32Array(size);
   groupEnds = new Uint32Array(size);
-}
-
-/** Header bytes of a server frame with a payload of `len` bytes. */
-function headerBytes(len: number): number {
-  return len < 126 ? 2 : len < 65536 ? 4 : 10;
-}
-
-/** Write a text frame header (FIN, unmasked) for a payload of `len` bytes at `o`; returns the offset after it. */
-function writeHeader(buf: Buffer, o: number, len: number): number {
-  buf[o++] = 0x81; // FIN + text
-  if (len < 126) {
-    buf[o++] = len;
-  } else if (len < 65536) {
-    buf[o++] = 126;
-    buf.writeUInt16BE(len, o);
-    o += 2;
-  } else {
-    buf[o++] = 127;
-    buf.writeUInt32BE(0, o); // frames here are far below 4 GiB
-    buf.writeUInt32BE(len, o + 4);
-    o += 8;
-  }
-  return o;
-}
-
-/** `text` as a WebSocket text frame from a server (unmasked, FIN). */
-export function encodeTextFrame(text: string): Buffer {
-  const len = Buffer.byteLength(text, 'utf8');
-  const buf = Buffer.allocUnsafe(len + headerBytes(len));
-  buf.write(text, writeHeader(buf, 0, len), len, 'utf8');
-  return buf;
 }
 
 /** `texts` as WebSocket text frames from a server (unmasked, FIN), in one buffer. */
@@ -177,6 +152,9 @@ export function encodeArrayFrames(texts: readonly string[], maxChars: number = M
   return buf;
 }
 
+/** `readyState` of an open socket. */
+const OPEN = 1;
+
 /** Frames waiting for the end of the event-loop turn, per socket. */
 export class Outbox {
   private due: OutboxSlot[] = [];
@@ -251,31 +229,24 @@ export class Outbox {
     const waiting = slot.out;
     if (waiting === undefined) return;
     const chars = slot.outChars;
+    const ping = slot.pingDue === true;
     slot.out = undefined;
     slot.outChars = 0;
+    if (ping) slot.pingDue = false;
     const ws = slot.ws;
-    if (ws.readyState !== WebSocket.OPEN || !this.beforeWrite(slot, chars)) return;
-    const socket = (ws as unknown as { _socket?: Duplex })._socket;
+    if (ws.readyState !== OPEN || !this.beforeWrite(slot, chars)) return;
     this.writes++;
     if (typeof waiting === 'string') {
       this.messages++;
       this.frames++;
-      if (socket) socket.write(encodeTextFrame(waiting));
-      else ws.send(waiting);
+      ws.write(encodeTextFrame(waiting), ping);
       return;
     }
-    let out = waiting;
-    this.messages += out.length;
-    const arrays = slot.batch === true && out.length > 1;
-    if (!socket) {
-      if (arrays) out = batchFrames(out);
-      this.frames += out.length;
-      for (const text of out) ws.send(text);
-      return;
-    }
-    const buf = arrays ? encodeArrayFrames(out) : encodeTextFrames(out);
-    this.frames += arrays ? encodedFrames : out.length;
-    socket.write(buf);
+    this.messages += waiting.length;
+    const arrays = slot.batch === true && waiting.length > 1;
+    const buf = arrays ? encodeArrayFrames(waiting) : encodeTextFrames(waiting);
+    this.frames += arrays ? encodedFrames : waiting.length;
+    ws.write(buf, ping);
   }
 
   /** Forget what is waiting (server closed). */

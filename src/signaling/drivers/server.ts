@@ -1,5 +1,5 @@
 /**
- * The lobby signaling server on WebSocket (`ws`). Node.js only.
+ * The lobby signaling server on WebSocket. Node.js only.
  *
  * Hardened for production: every frame validated, per-socket rate limit and
  * size limit, strikes for abuse, origin allow-list, join authorisation hook,
@@ -7,11 +7,10 @@
  * (with a shared secret), and a graceful shutdown that tells clients.
  * @module
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
-import { WebSocket, WebSocketServer } from 'ws';
 import { ErrorCode, RtcmeshError } from '../../errors.js';
 import { checkBool, checkInt, checkOptions, checkString, invalid } from '../../util/validate.js';
 import {
@@ -29,6 +28,8 @@ import { TurnIssuer } from './turn-credentials.js';
 import { Outbox, type OutboxSlot } from './outbox.js';
 import { Connection, connectionOf, type ConnectionHost } from './connection.js';
 import { Inbox } from './inbox.js';
+import { checkHandshake, completeHandshake } from './ws-handshake.js';
+import { ReadyState, ServerSocket, type ServerSocketEvents } from './ws-socket.js';
 import { PollTimer } from './poll-timer.js';
 import type { SignalingBackend } from '../transport.js';
 import { RedisSignalingBackend, type RedisBackendOptions } from '../redis/backend.js';
@@ -115,7 +116,8 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
   readonly redis: RedisSignalingBackend | undefined;
   /** Runs the core's deadlines (join, grace, seal, partial-lobby timers) on the wall clock. */
   private readonly coreTimer: PollTimer;
-  private readonly wss: WebSocketServer;
+  /** Bound of a received message (bytes, all its fragments): past it the socket is closed with 1009. */
+  private readonly maxPayload: number;
   private readonly conns = new Set<Connection>();
   private http: Server | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
@@ -131,13 +133,8 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
   private readonly inbox: Inbox;
   /** What connections ask of the server. */
   private readonly host: ConnectionHost;
-  /** The listeners of every accepted socket (`this` is the socket). */
-  private readonly socketListeners: {
-    message: (this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void;
-    pong: (this: WebSocket) => void;
-    error: (this: WebSocket, err: Error & { code?: string }) => void;
-    close: (this: WebSocket, code: number, reason: Buffer) => void;
-  };
+  /** What every accepted socket reports (one object for all). */
+  private readonly socketEvents: ServerSocketEvents;
   private readonly allowedOrigins: string[] | undefined;
   private readonly path: string | undefined;
   private readonly pingIntervalMs: number;
@@ -175,10 +172,11 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     const core = this.core;
     this.gate = new AddressGate({ ...o.gate, detachedOf: (address) => core.detachedOf?.(address) ?? 0 });
     this.outbox = new Outbox((slot, chars) => {
-      if (slot.ws.bufferedAmount + chars <= this.maxBufferedBytes) return true;
+      const c = slot as Connection;
+      if (c.ws.bufferedAmount + chars <= this.maxBufferedBytes) return true;
       this.policyClosed++;
-      this.emit('abuse_closed', (slot as Connection).remote, `send buffer over ${this.maxBufferedBytes} bytes (slow consumer)`);
-      slot.ws.terminate();
+      this.emit('abuse_closed', c.remote, `send buffer over ${this.maxBufferedBytes} bytes (slow consumer)`);
+      c.ws.terminate();
       return false;
     }, () => this.inbox.size > 0, WRITE_SLICE_MS);
     this.host = {
@@ -196,37 +194,30 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       },
     });
     const server = this;
-    this.socketListeners = {
-      message(data, isBinary) {
-        const c = connectionOf(this);
+    this.socketEvents = {
+      message(ws, data, isBinary) {
+        const c = connectionOf(ws);
         if (!c) return;
         c.proveAlive();
-        const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-        server.inbox.push(c, buf, isBinary);
+        server.inbox.push(c, data, isBinary);
       },
-      pong() {
-        connectionOf(this)?.proveAlive();
+      pong(ws) {
+        connectionOf(ws)?.proveAlive();
       },
-      error(err) {
-        // ws reports protocol errors here and then closes the socket itself (1009 for a frame over maxPayload, 1002 otherwise).
-        const c = connectionOf(this);
+      error(ws, closeCode, _message, errCode) {
+        // A protocol error: the socket closes itself with closeCode (1009 for a message over maxPayload, 1007 bad UTF-8, 1002 otherwise).
         server.policyClosed++;
-        server.emit('abuse_closed', c?.remote ?? '?', err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'frame over the hard size limit' : `WebSocket protocol error (${err.code ?? err.message})`);
+        server.emit('abuse_closed', connectionOf(ws)?.remote ?? '?', closeCode === CloseCode.TOO_BIG ? 'frame over the hard size limit' : `WebSocket protocol error (${errCode})`);
       },
-      close(code, reason) {
-        const c = connectionOf(this);
-        if (c) server.inbox.close(c, code, reason.toString());
+      close(ws, code, reason) {
+        const c = connectionOf(ws);
+        if (c) server.inbox.close(c, code, reason);
       },
     };
     for (const name of CORE_EVENTS) {
       this.core.on(name, (...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => boolean)(name, ...args));
     }
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: (o.core.maxMessageBytes ?? DEFAULT_CORE_OPTIONS.maxMessageBytes) * 2,
-      perMessageDeflate: false,
-      clientTracking: false,
-    });
+    this.maxPayload = (o.core.maxMessageBytes ?? DEFAULT_CORE_OPTIONS.maxMessageBytes) * 2;
   }
 
   /** Start listening on a new HTTP server. Resolves with the address. */
@@ -294,25 +285,30 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     const refuse = (status: number, text: string) => {
       this.upgradesRejected++;
       this.emit('rejected', remote, status, text);
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length + 1}\r\n\r\n${text}\n`);
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text) + 1}\r\n\r\n${text}\n`);
     };
     if (this.state === 'closing' || this.state === 'closed') return refuse(503, 'Service Unavailable');
     if (this.path !== undefined && (req.url ?? '/').split('?')[0] !== this.path) return refuse(404, 'Not Found');
     const origin = req.headers.origin;
     if (this.allowedOrigins && origin !== undefined && !this.allowedOrigins.includes(origin)) return refuse(403, 'Forbidden');
+    const bad = checkHandshake(req);
+    if (bad) return refuse(bad.status, bad.text);
     if (this.conns.size >= this.maxConnections) return refuse(503, 'Service Unavailable');
     const address = req.socket.remoteAddress ?? '?';
     const limited = this.gate.admit(address, performance.now());
     if (limited) return refuse(limited.status, limited.text);
     // Counted from now: a handshake under way holds its address too; a failed one gives it back.
     const accepted = this.holdAddress(socket, address);
-    const upgrade = () =>
-      this.wss.handleUpgrade(req, socket, head, (ws) => {
-        accepted();
-        socket.off('error', onSocketError); // ws handles the socket's errors from now on
-        // The headers are kept only for an authorize hook (the only reader): otherwise each connection would hold them for nothing.
-        this.accept(ws, this.keepHeaders ? req.headers : NO_HEADERS, req.headers.origin, remote, address, announcedVersion(req.url) >= BATCH_PROTOCOL_VERSION);
-      });
+    const upgrade = () => {
+      if (!completeHandshake(req, socket)) return;
+      accepted();
+      socket.off('error', onSocketError); // the ServerSocket handles the socket's errors from now on
+      const ws = new ServerSocket(socket, this.socketEvents, this.maxPayload);
+      // The headers are kept only for an authorize hook (the only reader): otherwise each connection would hold them for nothing.
+      this.accept(ws, this.keepHeaders ? req.headers : NO_HEADERS, req.headers.origin, remote, address, announcedVersion(req.url) >= BATCH_PROTOCOL_VERSION);
+      // Bytes read past the request (frames sent right behind it) after the connection exists to take them.
+      if (head.length > 0) ws.receive(head);
+    };
     if (!this.redis || this.maxPerAddress <= 0) return upgrade();
     // Across every process sharing the Redis: counted there too (fails open while Redis is unreachable).
     const store = this.redis.store;
@@ -358,16 +354,17 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     const id = m.id;
     if (c.turnTimer) clearInterval(c.turnTimer);
     c.turnTimer = setInterval(() => {
-      if (c.ws.readyState === WebSocket.OPEN) this.outbox.send(c, JSON.stringify({ type: 'ice_servers', iceServers: turn.iceServersFor(lobby, id) }));
+      if (c.ws.readyState === ReadyState.OPEN) this.outbox.send(c, JSON.stringify({ type: 'ice_servers', iceServers: turn.iceServersFor(lobby, id) }));
     }, turn.refreshMs);
     c.turnTimer.unref?.();
     return JSON.stringify({ ...m, iceServers: turn.iceServersFor(lobby, id) });
   }
 
-  private accept(ws: WebSocket, headers: IncomingMessage['headers'], origin: string | undefined, remote: string, address: string, batch: boolean): void {
+  private accept(ws: ServerSocket, headers: IncomingMessage['headers'], origin: string | undefined, remote: string, address: string, batch: boolean): void {
     const c = new Connection(ws, remote, address, headers, origin, this.host, batch);
     const session = this.core.open(c);
     if (!session) {
+      ws.owner = undefined; // nothing it sends is read
       this.gate.closed(address);
       ws.close(CloseCode.GOING_AWAY, 'server shutting down');
       return;
@@ -375,11 +372,6 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     c.session = session;
     this.conns.add(c);
     if (!this.pingTimer) this.startPing(); // also when mounted with handleUpgrade() on the caller's HTTP server
-    const l = this.socketListeners;
-    ws.on('message', l.message);
-    ws.on('pong', l.pong);
-    ws.on('error', l.error);
-    ws.on('close', l.close);
   }
 
   /** `c`'s socket closed (after the frames it sent before were handled). */
@@ -401,11 +393,21 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
    * The ping round: every socket is checked once per `pingIntervalMs` (one not
    * seen alive since its last ping is terminated), spread over
    * {@link PING_STEPS} ticks so no turn pings thousands of sockets at once.
+   * A ping waits for the socket's next output to go in the same write (a busy
+   * socket gets some within the tick); one still waiting at the next tick is
+   * written alone then.
    */
   private startPing(): void {
     if (this.pingIntervalMs <= 0 || this.pingTimer || this.state === 'closing' || this.state === 'closed') return;
     let round: Iterator<Connection> | undefined;
+    let waiting: Connection[] = [];
     this.pingTimer = setInterval(() => {
+      for (const c of waiting) {
+        if (!c.pingDue) continue;
+        c.pingDue = false;
+        if (!c.ended) c.ws.ping();
+      }
+      waiting = [];
       round ??= this.conns.values();
       for (let left = Math.ceil(this.conns.size / PING_STEPS); left > 0; left--) {
         const next = round.next();
@@ -419,11 +421,8 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
           continue;
         }
         c.alive = false;
-        try {
-          c.ws.ping();
-        } catch {
-          c.ws.terminate();
-        }
+        c.pingDue = true;
+        waiting.push(c);
       }
     }, Math.max(1, Math.floor(this.pingIntervalMs / PING_STEPS)));
   }
@@ -469,7 +468,6 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
       this.inbox.clear();
       this.gate.clear();
       this.onAllClosed = undefined;
-      this.wss.close();
       const http = this.http;
       this.http = undefined;
       if (http) {
