@@ -1,0 +1,178 @@
+/**
+ * Claims of docs/maintain.md (hand-built reconnection, maintenance API,
+ * closed-link stats, the `stats` event), checked on the virtual network
+ * (virtual clock: the doc says everything runs unchanged there). Each `it()`
+ * quotes the claim it checks.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ErrorCode, TransferMode, VirtualNetwork, WebRTCMultiplayerPeer, WebRTCPeerConnection, type MeshStats, type Reconnector } from '../api.js';
+import { meshPairOnVirtual, virtualPair } from '../virtual/util.js';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+function network(seed: number): VirtualNetwork {
+  const net = new VirtualNetwork({ seed, defaultLink: { latencyMs: 10 } });
+  cleanups.push(() => net.close());
+  return net;
+}
+
+describe('docs/maintain.md: hand-built meshes and the reconnector option', () => {
+  it('"objection(peerId) (a reason to give up on a lost link at once)": peer_disconnected with the objection, no link_lost, no attempt', () => {
+    const net = network(41);
+    const attempts: number[] = [];
+    const reconnector: Reconnector = { canReconnect: () => true, startAttempt: (_id, n) => void attempts.push(n), objection: () => 'it left for good' };
+    const { a, b, ha, hb, poll } = meshPairOnVirtual(net, { reconnector });
+    cleanups.push(() => (a.close(), b.close()));
+    const events: string[] = [];
+    a.on('link_lost', (id) => events.push(`link_lost:${id}`));
+    a.on('reconnecting', (id) => events.push(`reconnecting:${id}`));
+    a.on('peer_disconnected', (id, reason) => events.push(`peer_disconnected:${id}:${reason}`));
+    net.partition([ha], [hb]);
+    expect(net.runUntil(() => (poll(), events.length > 0), { maxMs: 10_000 })).toBe(true);
+    expect(events).toEqual(['peer_disconnected:3:heartbeat timeout: nothing heard for 4900 ms; it left for good']);
+    expect(attempts).toEqual([]);
+    expect(a.getPeerIds()).toEqual([]);
+  });
+
+  it('"startAttempt gives the peer a fresh connection with mesh.maintenance.replaceConnection": link_lost, reconnecting(id, attempt), reconnected(id, downtimeMs), never a second peer_connected, same ids, held reliable packets delivered once', () => {
+    const net = network(42);
+    const [ha, hb] = [net.createHost(), net.createHost()];
+    const meshes: { a?: WebRTCMultiplayerPeer; b?: WebRTCMultiplayerPeer } = {};
+    let healed = false;
+    // Only the higher id (3, on b) runs the signaling of an attempt, once the other side is reconnecting too.
+    const passive: Reconnector = { canReconnect: () => true, startAttempt: () => {} };
+    const active: Reconnector = {
+      canReconnect: () => true,
+      startAttempt: () => {
+        const { a, b } = meshes;
+        if (!a || !b || !healed || a.getPeer(3)?.state !== 'reconnecting') return; // this attempt times out; the next one is tried
+        const [ca, cb] = virtualPair(ha, hb);
+        a.maintenance.replaceConnection(3, ca);
+        b.maintenance.replaceConnection(2, cb);
+        cb.createOffer();
+      },
+    };
+    const reconnect = { attemptTimeoutMs: 2000, backoffMs: 100, maxBackoffMs: 400, maxAttempts: 50, giveUpMs: 60_000 };
+    const a = new WebRTCMultiplayerPeer({ clock: net.clock, reconnect, reconnector: passive });
+    const b = new WebRTCMultiplayerPeer({ clock: net.clock, reconnect, reconnector: active });
+    meshes.a = a;
+    meshes.b = b;
+    cleanups.push(() => (a.close(), b.close()));
+    a.createMesh(2);
+    b.createMesh(3);
+    const [ca, cb] = virtualPair(ha, hb);
+    a.addPeer(ca, 3);
+    b.addPeer(cb, 2);
+    cb.createOffer();
+    const poll = () => (a.poll(), b.poll(), false);
+    expect(net.runUntil(() => (poll(), a.getPeerIds().length === 1 && b.getPeerIds().length === 1), { maxMs: 10_000 })).toBe(true);
+    const events: string[] = [];
+    const downtime: number[] = [];
+    a.on('peer_connected', (id) => events.push(`peer_connected:${id}`));
+    a.on('link_lost', (id, reason) => events.push(`link_lost:${id}:${reason}`));
+    a.on('reconnecting', (id, n) => events.push(`reconnecting:${id}:${n}`));
+    a.on('reconnected', (id, ms) => (events.push(`reconnected:${id}`), downtime.push(ms)));
+    a.on('peer_disconnected', (id) => events.push(`peer_disconnected:${id}`));
+
+    net.partition([ha], [hb]);
+    expect(net.runUntil(() => (poll(), a.getPeer(3)?.state === 'reconnecting' && b.getPeer(2)?.state === 'reconnecting'), { maxMs: 10_000 })).toBe(true);
+    const lostAt = net.clock.now();
+    // "the peer stays in getPeerIds() while it is re-established"; reliable packets are held, unreliable ones dropped and counted, putPacket does not throw
+    expect(a.getPeerIds()).toEqual([3]);
+    a.targetPeer = 3;
+    a.transferMode = TransferMode.RELIABLE;
+    for (const v of [1, 2, 3]) a.putPacket(new Uint8Array([v]));
+    a.transferMode = TransferMode.UNRELIABLE;
+    a.putPacket(new Uint8Array([99]));
+    expect(a.getLinkStats(3)!.channels.find((c) => c.mode === TransferMode.UNRELIABLE)?.droppedWhileDown).toBe(1);
+    net.runUntil(poll, { maxMs: 3000 });
+    net.heal();
+    healed = true;
+    expect(net.runUntil(() => (poll(), events.includes('reconnected:3')), { maxMs: 30_000 })).toBe(true);
+    const got: number[] = [];
+    net.runUntil(() => {
+      poll();
+      while (b.getAvailablePacketCount() > 0) got.push(b.getPacket()![0]!);
+      return false;
+    }, { maxMs: 2000 });
+    expect(got).toEqual([1, 2, 3]);
+    expect(events[0]).toBe('link_lost:3:heartbeat timeout: nothing heard for 4900 ms');
+    const attempts = events.filter((e) => e.startsWith('reconnecting'));
+    expect(attempts.length).toBeGreaterThan(1);
+    attempts.forEach((e, i) => expect(e).toBe(`reconnecting:3:${i + 1}`));
+    expect(events.at(-1)).toBe('reconnected:3');
+    expect(events.filter((e) => e.startsWith('peer_connected') || e.startsWith('peer_disconnected'))).toEqual([]);
+    expect(downtime[0]).toBeGreaterThanOrEqual(3000);
+    expect(downtime[0]).toBeLessThanOrEqual(net.clock.now() - lostAt + 5000);
+    expect(a.getUniqueId()).toBe(2);
+    expect(a.getPeerIds()).toEqual([3]);
+    expect(a.getLinkStats(3)!.state).toBe('connected');
+    expect(a.getLinkStats(3)!.reconnects).toBe(1);
+  });
+
+  it('"mesh.maintenance also has lastHeard(peerId) and removePeer(peerId, reason)": peer_disconnected(id, reason); getClosedLinkStats ends with the closed entry', () => {
+    const net = network(43);
+    const { a, b, poll } = meshPairOnVirtual(net);
+    cleanups.push(() => (a.close(), b.close()));
+    net.runUntil(poll, { maxMs: 1500 });
+    const heard = a.maintenance.lastHeard(3);
+    expect(typeof heard).toBe('number');
+    expect(heard).toBeLessThanOrEqual(net.clock.now());
+    expect(heard).toBeGreaterThan(net.clock.now() - 1500);
+    const reasons: [number, string | undefined][] = [];
+    a.on('peer_disconnected', (id, reason) => reasons.push([id, reason]));
+    a.maintenance.removePeer(3, 'kicked by the test');
+    expect(reasons).toEqual([[3, 'kicked by the test']]);
+    expect(a.getPeerIds()).toEqual([]);
+    expect(a.maintenance.lastHeard(3)).toBeUndefined();
+    expect(a.getLinkStats(3)).toBeUndefined();
+    const closed = a.getClosedLinkStats(3)!;
+    expect(closed.state).toBe('closed');
+    expect(closed.history.at(-1)).toMatchObject({ state: 'closed', reason: 'kicked by the test' });
+    // "Unknown ids are ignored"
+    expect(() => a.maintenance.removePeer(3, 'again')).not.toThrow();
+    expect(reasons).toHaveLength(1);
+    expect(() => a.maintenance.replaceConnection(77, new WebRTCPeerConnection({}, { engine: net.createHost().engine }))).toThrow(
+      expect.objectContaining({ code: ErrorCode.INVALID_PEER }),
+    );
+  });
+
+  it('"getClosedLinkStats(id) the final snapshot of a removed one (… the last 32 removed links are kept)"', () => {
+    const net = network(44);
+    const host = net.createHost();
+    const m = new WebRTCMultiplayerPeer({ clock: net.clock });
+    cleanups.push(() => m.close());
+    m.createMesh(1);
+    for (let id = 2; id <= 34; id++) {
+      m.addPeer(new WebRTCPeerConnection({}, { engine: host.engine }), id);
+      m.removePeer(id);
+    }
+    expect(m.getClosedLinkStats(2)).toBeUndefined(); // the 33rd most recent
+    expect(m.getClosedLinkStats(3)?.state).toBe('closed');
+    expect(m.getClosedLinkStats(34)?.state).toBe('closed');
+  });
+});
+
+describe('docs/maintain.md: monitoring', () => {
+  it('"The stats event delivers the same snapshot every statsIntervalMs (default 1000, 0 = off) while someone listens"', () => {
+    const net = network(45);
+    const { a, b, poll } = meshPairOnVirtual(net);
+    const off = meshPairOnVirtual(net, { statsIntervalMs: 0 });
+    cleanups.push(() => (a.close(), b.close(), off.a.close(), off.b.close()));
+    const at: number[] = [];
+    const snapshots: MeshStats[] = [];
+    a.on('stats', (s) => (at.push(net.clock.now()), snapshots.push(s)));
+    let offCount = 0;
+    off.a.on('stats', () => offCount++);
+    net.runUntil(() => (poll(), off.poll(), false), { maxMs: 5500, stepMs: 10 });
+    expect(at.length).toBeGreaterThanOrEqual(4);
+    expect(at.length).toBeLessThanOrEqual(6);
+    for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(1000);
+    for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeLessThan(1100);
+    expect(snapshots.at(-1)!.links.map((l) => l.peerId)).toEqual([3]);
+    expect(offCount).toBe(0);
+  });
+});
