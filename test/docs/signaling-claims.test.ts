@@ -1,0 +1,199 @@
+/**
+ * Claims of docs/signaling.md (client-visible behaviour: join results, errors,
+ * close codes, HTTP answers, stats, `rtcmesh serve` flags), checked against a
+ * real SignalingServer on 127.0.0.1 and real clients. Each `it()` quotes the
+ * claim it checks.
+ */
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runServe } from '../../src/cli/serve.js';
+import { ErrorCode, MemorySignalingBus, WebSocketSignalingClient } from '../api.js';
+import { cleanup, client, raw, startServer, waitForEvent, waitUntil } from '../signaling/helpers.js';
+
+afterEach(cleanup);
+
+function httpGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('docs/signaling.md: the server over HTTP', () => {
+  it('"Plain HTTP requests get 426; GET /healthz returns 200 ok"', async () => {
+    const { port } = await startServer();
+    const health = await httpGet(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
+    expect(health.body.trim()).toBe('ok');
+    expect((await httpGet(`http://127.0.0.1:${port}/`)).status).toBe(426);
+  });
+});
+
+describe('docs/signaling.md: lobbies and the client API', () => {
+  it('"JoinResult.peers lists the peers to connect to: mesh → all others; client → [1]; host → []"', async () => {
+    const { url } = await startServer({ pingIntervalMs: 0 });
+    const m1 = client(url);
+    const m2 = client(url);
+    const m3 = client(url);
+    expect((await m1.join({ lobby: 'm' })).peers).toEqual([]);
+    const r2 = await m2.join({ lobby: 'm' });
+    expect(r2.peers).toEqual([1]);
+    expect((await m3.join({ lobby: 'm' })).peers.sort((a, b) => a - b)).toEqual([1, r2.id].sort((a, b) => a - b));
+    const host = client(url);
+    const c1 = client(url);
+    const c2 = client(url);
+    const h = await host.join({ lobby: 'cs', mode: 'client_server', host: true });
+    expect(h).toMatchObject({ id: 1, mode: 'client_server', peers: [] });
+    expect((await c1.join({ lobby: 'cs' })).peers).toEqual([1]);
+    expect((await c2.join({ lobby: 'cs' })).peers).toEqual([1]);
+  });
+
+  it('"the send methods throw INVALID_ARGUMENT for bad arguments, INVALID_STATE before joining and CLOSED after close()"', async () => {
+    const { url } = await startServer({ pingIntervalMs: 0 });
+    const c = client(url);
+    expect(() => c.sendCandidate(2, '0', 0, 'candidate')).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_STATE }));
+    await c.join({ lobby: 'sends' });
+    expect(() => c.sendCandidate(2, '0', 70_000, 'candidate')).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
+    c.close();
+    expect(() => c.sendDescription(2, 'offer', 'sdp')).toThrow(expect.objectContaining({ code: ErrorCode.CLOSED }));
+    expect(() => c.sendCandidate(2, '0', 0, 'candidate')).toThrow(expect.objectContaining({ code: ErrorCode.CLOSED }));
+  });
+
+  it('"`host` cannot be combined with `create: false` or `waitForHostMs`": join() rejects (never throws synchronously) with INVALID_ARGUMENT', async () => {
+    const { url } = await startServer({ pingIntervalMs: 0 });
+    const c = client(url);
+    let p: Promise<unknown> | undefined;
+    expect(() => (p = c.join({ lobby: 'h', host: true, create: false }))).not.toThrow();
+    await expect(p).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+    await expect(c.join({ lobby: 'h', host: true, waitForHostMs: 100 })).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+    await expect(c.join({ lobby: 'h', hostKey: 'x'.repeat(257), host: true })).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+  });
+
+  it('"In client_server, the host leaving closes the lobby for everyone (reason host left)": lobby_closed then close code 1000; the client emits closed("lobby closed: …") and does not reconnect', async () => {
+    const { url, server } = await startServer({ pingIntervalMs: 0 });
+    const host = client(url);
+    await host.join({ lobby: 'gone', mode: 'client_server', host: true });
+    const r = await raw(url);
+    r.send({ type: 'join', lobby: 'gone' });
+    await r.next((m) => m.type === 'joined');
+    const c = client(url);
+    await c.join({ lobby: 'gone' });
+    const closed = waitForEvent<[string]>(c, 'closed');
+    let reconnecting = 0;
+    c.on('reconnecting', () => reconnecting++);
+    host.leave();
+    expect(await r.next((m) => m.type === 'lobby_closed')).toEqual({ type: 'lobby_closed', reason: 'host left' });
+    expect((await r.closed).code).toBe(1000);
+    const [reason] = await closed;
+    expect(reason).toMatch(/^lobby closed: host left/);
+    expect(reconnecting).toBe(0);
+    // "A lobby whose last peer leaves disappears"
+    await waitUntil(() => server.getStats().lobbies === 0, 'the lobby to be gone');
+  });
+
+  it('"A lobby whose last peer leaves disappears" (mesh): the next join of that name creates it afresh and gets id 1', async () => {
+    const { url, server } = await startServer({ pingIntervalMs: 0 });
+    const a = client(url);
+    const b = client(url);
+    await a.join({ lobby: 'empty' });
+    const { id } = await b.join({ lobby: 'empty' });
+    expect(id).not.toBe(1);
+    a.leave();
+    b.leave();
+    await waitUntil(() => server.getStats().lobbies === 0, 'the lobby to be gone');
+    const c = client(url);
+    expect((await c.join({ lobby: 'empty' })).id).toBe(1);
+  });
+
+  it('"Relayed messages are the client\'s frame with from spliced in front ({"from":7,"type":"offer","to":9,…}) … to stays in"', async () => {
+    const { url } = await startServer({ pingIntervalMs: 0 });
+    const a = await raw(url);
+    a.send({ type: 'join', lobby: 'splice' });
+    await a.next((m) => m.type === 'joined');
+    const b = await raw(url);
+    b.send({ type: 'join', lobby: 'splice' });
+    const joined = await b.next((m) => m.type === 'joined');
+    b.send({ type: 'offer', to: 1, sdp: 'v=0' });
+    await a.next((m) => m.type === 'offer');
+    const frame = a.frames.find((f) => f.includes('"offer"'))!;
+    expect(frame).toBe(`{"from":${joined.id},"type":"offer","to":1,"sdp":"v=0"}`);
+  });
+
+  it('"server.getStats() (and bus.getStats())" has every counter the doc lists', async () => {
+    const listed = ['connections', 'lobbies', 'peers', 'detachedPeers', 'waitingForHost', 'connectionsTotal', 'messagesIn', 'relayed', 'relayDropped', 'queuedBytes', 'addressLimited', 'joins', 'resumes', 'errors', 'abuseClosed', 'joinTimeouts', 'upgradesRejected', 'upgradeTimeouts', 'pendingUpgrades'];
+    const { url, server } = await startServer({ pingIntervalMs: 0 });
+    await client(url).join({ lobby: 's' });
+    const stats = server.getStats() as unknown as Record<string, unknown>;
+    for (const key of listed) expect(stats, key).toHaveProperty(key);
+    expect(stats.joins).toBe(1);
+    expect(stats.lobbies).toBe(1);
+    const bus = new MemorySignalingBus();
+    try {
+      const busStats = bus.getStats() as unknown as Record<string, unknown>;
+      for (const key of ['connections', 'lobbies', 'peers', 'detachedPeers', 'relayed', 'joins', 'errors']) expect(busStats, key).toHaveProperty(key);
+    } finally {
+      bus.close();
+    }
+  });
+
+  it('"The in-memory bus hands out no iceServers"', async () => {
+    const bus = new MemorySignalingBus();
+    try {
+      const r = await bus.createClient().join({ lobby: 'ice' });
+      expect(r.iceServers).toBeUndefined();
+    } finally {
+      bus.close();
+    }
+  });
+
+  it('"pingTimeoutMs must be larger than pingIntervalMs" (client option, INVALID_ARGUMENT)', () => {
+    expect(() => new WebSocketSignalingClient('ws://127.0.0.1:1', { pingIntervalMs: 5000, pingTimeoutMs: 5000 })).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
+  });
+});
+
+describe('docs/signaling.md: rtcmesh serve', () => {
+  it('"rtcmesh serve --help lists all flags": every --flag the signaling and scale-out docs mention is in the help', async () => {
+    const docs = ['signaling.md', 'scale-out.md'].map((f) => readFileSync(fileURLToPath(new URL(`../../docs/${f}`, import.meta.url)), 'utf8')).join('\n');
+    // flags of `rtcmesh serve` as the docs write them (other commands' flags are not in these docs' serve lines)
+    const flags = new Set([...docs.matchAll(/`(?:rtcmesh serve [^`]*?)?(--[a-z][a-z-]+)/g)].map((m) => m[1]!));
+    for (const m of docs.matchAll(/rtcmesh serve ([^\n`]*)/g)) for (const f of m[1]!.matchAll(/--[a-z][a-z-]+/g)) flags.add(f[0]);
+    flags.delete('--help');
+    expect(flags.size).toBeGreaterThan(10);
+    const lines: string[] = [];
+    await runServe(['--help'], { out: (l) => lines.push(l) });
+    const help = lines.join('\n');
+    const missing = [...flags].filter((f) => !new RegExp(`^\\s+${f}\\b`, 'm').test(help));
+    expect(missing).toEqual([]);
+  });
+
+  it('"--turn-ttl defaults to 86400 seconds, minimum 2"', async () => {
+    await expect(runServe(['--turn-secret', 's3cret', '--turn-url', 'turn:127.0.0.1:3478', '--turn-ttl', '1'], { out: () => {} })).rejects.toThrow(/--turn-ttl/);
+    const lines: string[] = [];
+    let stop!: (why: string) => void;
+    const done = runServe(['--port', '0', '--host', '127.0.0.1', '--turn-secret', 's3cret', '--turn-url', 'turn:127.0.0.1:3478'], {
+      out: (l) => lines.push(l),
+      stop: new Promise<string>((r) => (stop = r)),
+    });
+    await waitUntil(() => lines.some((l) => l.includes('listening on')), 'listening line');
+    const url = /listening on (ws:\/\/\S+)/.exec(lines.join('\n'))![1]!;
+    const c = new WebSocketSignalingClient(url, { pingIntervalMs: 0 });
+    try {
+      const before = Math.floor(Date.now() / 1000);
+      const r = await c.join({ lobby: 'ttl' });
+      const expiry = Number(r.iceServers![0]!.username!.split(':')[0]);
+      expect(expiry - before).toBeGreaterThanOrEqual(86400 - 1);
+      expect(expiry - before).toBeLessThanOrEqual(86400 + 60);
+    } finally {
+      c.close();
+      stop('test');
+      await done;
+    }
+  });
+});
