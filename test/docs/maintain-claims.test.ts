@@ -5,7 +5,7 @@
  * quotes the claim it checks.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, TransferMode, VirtualNetwork, WebRTCMultiplayerPeer, WebRTCPeerConnection, type MeshStats, type Reconnector } from '../api.js';
+import { ErrorCode, MemorySignalingBus, Mesh, TransferMode, VirtualNetwork, WebRTCMultiplayerPeer, WebRTCPeerConnection, type MeshStats, type Reconnector } from '../api.js';
 import { meshPairOnVirtual, virtualPair } from '../virtual/util.js';
 
 const cleanups: (() => void)[] = [];
@@ -174,5 +174,57 @@ describe('docs/maintain.md: monitoring', () => {
     for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeLessThan(1100);
     expect(snapshots.at(-1)!.links.map((l) => l.peerId)).toEqual([3]);
     expect(offCount).toBe(0);
+  });
+});
+
+describe('docs/maintain.md: vanished lobby members', () => {
+  /** Two lobby members on the virtual network; `a`'s signaling client records when it probes. */
+  async function lobbyPair(seed: number, livenessTimeoutMs?: number) {
+    const net = network(seed);
+    const bus = new MemorySignalingBus();
+    cleanups.push(() => bus.close());
+    const [ha, hb] = [net.createHost(), net.createHost()];
+    const ca = bus.createClient();
+    const probes: { at: number; id: number }[] = [];
+    const probe = ca.probe.bind(ca);
+    ca.probe = (id: number) => (probes.push({ at: net.clock.now(), id }), probe(id));
+    const a = await Mesh.join({ signaling: ca, engine: ha.engine, clock: net.clock, ...(livenessTimeoutMs !== undefined && { livenessTimeoutMs }) });
+    const b = await Mesh.join({ signaling: bus, engine: hb.engine, clock: net.clock, lobby: a.lobby });
+    cleanups.push(() => (a.close(), b.close()));
+    const poll = () => (a.poll(), b.poll(), false);
+    expect(await net.runUntilAsync(() => (poll(), a.getPeerIds().length === 1 && b.getPeerIds().length === 1), { maxMs: 20_000 })).toBe(true);
+    await net.runUntilAsync(poll, { maxMs: 2000 });
+    return { net, a, b, ha, hb, probes, poll };
+  }
+
+  it('"when a link has been silent for [the silence that loses it (4900 ms)] − livenessTimeoutMs − 100 ms (2.8 s by default; at least half the timeout), the mesh sends probe"', async () => {
+    const { net, a, b, ha, hb, probes, poll } = await lobbyPair(51);
+    const id = b.getUniqueId();
+    net.partition([ha], [hb]);
+    expect(await net.runUntilAsync(() => (poll(), probes.length > 0), { maxMs: 6000, stepMs: 5 })).toBe(true);
+    const heard = a.mesh.maintenance.lastHeard(id)!;
+    expect(probes[0]!.id).toBe(id);
+    expect(probes[0]!.at - heard).toBeGreaterThanOrEqual(2800);
+    expect(probes[0]!.at - heard).toBeLessThan(2800 + 20);
+  });
+
+  it('"at least half the timeout": with livenessTimeoutMs 4000 the probe goes at half of the 4900 ms silence', async () => {
+    const { net, a, b, ha, hb, probes, poll } = await lobbyPair(52, 4000);
+    net.partition([ha], [hb]);
+    expect(await net.runUntilAsync(() => (poll(), probes.length > 0), { maxMs: 6000, stepMs: 5 })).toBe(true);
+    const heard = a.mesh.maintenance.lastHeard(b.getUniqueId())!;
+    expect(probes[0]!.at - heard).toBeGreaterThanOrEqual(2450);
+    expect(probes[0]!.at - heard).toBeLessThan(2450 + 20);
+  });
+
+  it('"livenessTimeoutMs … 0 = never check": no probe, and a WebRTC-only outage is reconnected', async () => {
+    const { net, ha, hb, a, probes, poll } = await lobbyPair(53, 0);
+    const events: string[] = [];
+    a.on('link_lost', () => events.push('link_lost'));
+    a.on('peer_disconnected', () => events.push('peer_disconnected'));
+    net.partition([ha], [hb]);
+    await net.runUntilAsync(poll, { maxMs: 7000 });
+    expect(probes).toEqual([]);
+    expect(events).toEqual(['link_lost']);
   });
 });
