@@ -158,6 +158,50 @@ describe('docs/signaling.md: lobbies and the client API', () => {
   });
 });
 
+describe('docs/signaling.md: resume and strikes', () => {
+  it('"Nothing is sent when a peer resumes on a new socket while its old one is still open (4002 replaces it)"', async () => {
+    const { url } = await startServer({ pingIntervalMs: 0 });
+    const a = await raw(url);
+    a.send({ type: 'join', lobby: 'replace' });
+    await a.next((m) => m.type === 'joined');
+    const b = await raw(url);
+    b.send({ type: 'join', lobby: 'replace' });
+    const joined = await b.next((m) => m.type === 'joined');
+    await a.next((m) => m.type === 'peer_joined');
+    const seenBefore = a.messages.length;
+    const b2 = await raw(url);
+    b2.send({ type: 'join', resume: joined.token });
+    const resumed = await b2.next((m) => m.type === 'joined');
+    expect(resumed).toMatchObject({ id: joined.id, resumed: true });
+    expect((await b.closed).code).toBe(4002);
+    // a relay through the new socket proves the order; nothing about b came before it
+    b2.send({ type: 'offer', to: 1, sdp: 'v=0' });
+    await a.next((m) => m.type === 'offer', seenBefore);
+    expect(a.messages.slice(seenBefore).map((m) => m.type)).toEqual(['offer']);
+  });
+
+  it('"INVALID_PEER … strike: yes, unless the peer was in the lobby and just left (a normal race)"', async () => {
+    const { url } = await startServer({ pingIntervalMs: 0, maxStrikes: 1 });
+    const a = await raw(url);
+    a.send({ type: 'join', lobby: 'race' });
+    await a.next((m) => m.type === 'joined');
+    const b = await raw(url);
+    b.send({ type: 'join', lobby: 'race' });
+    const { id } = await b.next((m) => m.type === 'joined');
+    b.send({ type: 'leave' });
+    await a.next((m) => m.type === 'peer_left' && m.id === id);
+    a.send({ type: 'candidate', to: id, mid: '0', index: 0, candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host' });
+    expect(await a.next((m) => m.type === 'error')).toMatchObject({ code: ErrorCode.INVALID_PEER });
+    // no strike: with maxStrikes 1 the socket is still usable
+    a.send({ type: 'seal' });
+    await a.next((m) => m.type === 'sealed');
+    expect(a.isClosed()).toBe(false);
+    // a peer that never was in the lobby is a strike: the first one closes the socket (1008)
+    a.send({ type: 'offer', to: 123456, sdp: 'v=0' });
+    expect((await a.closed).code).toBe(1008);
+  });
+});
+
 describe('docs/signaling.md: rtcmesh serve', () => {
   it('"rtcmesh serve --help lists all flags": every --flag the signaling and scale-out docs mention is in the help', async () => {
     const docs = ['signaling.md', 'scale-out.md'].map((f) => readFileSync(fileURLToPath(new URL(`../../docs/${f}`, import.meta.url)), 'utf8')).join('\n');
