@@ -36,6 +36,36 @@ describe('docs/signaling.md: the server over HTTP', () => {
   });
 });
 
+describe('docs/signaling.md: upgrades and the WebSocket used', () => {
+  it('"Upgrades are refused before the WebSocket opens with HTTP … 503 (shutting down, maxConnections reached)"', async () => {
+    const { url } = await startServer({ pingIntervalMs: 0, maxConnections: 1 });
+    const first = await raw(url);
+    await expect(raw(url)).rejects.toThrow(/HTTP 503/);
+    expect(first.isClosed()).toBe(false);
+  });
+
+  it('"In Node.js the client uses the ws package (a dependency) by default, even where a global WebSocket exists (Node 22+)"', async () => {
+    const { url } = await startServer({ pingIntervalMs: 0 });
+    const g = globalThis as { WebSocket?: unknown };
+    const saved = Object.getOwnPropertyDescriptor(g, 'WebSocket');
+    let constructed = 0;
+    g.WebSocket = class {
+      constructor() {
+        constructed++;
+        throw new Error('the global WebSocket must not be used in Node.js');
+      }
+    };
+    try {
+      const c = client(url);
+      expect((await c.join({ lobby: 'which-ws' })).id).toBe(1);
+      expect(constructed).toBe(0);
+    } finally {
+      if (saved) Object.defineProperty(g, 'WebSocket', saved);
+      else delete g.WebSocket;
+    }
+  });
+});
+
 describe('docs/signaling.md: lobbies and the client API', () => {
   it('"JoinResult.peers lists the peers to connect to: mesh → all others; client → [1]; host → []"', async () => {
     const { url } = await startServer({ pingIntervalMs: 0 });
