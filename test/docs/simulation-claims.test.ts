@@ -24,7 +24,7 @@ describe('docs/simulation-tests.md', () => {
       const net = new VirtualNetwork({ seed, defaultLink: { latencyMs: 60, jitter: 10, loss: 0.05 } });
       const bus = new MemorySignalingBus({ random: net.random('signaling') });
       const seen: string[] = [];
-      const players = [];
+      const players: { mesh: Awaited<ReturnType<typeof Mesh.join>>; ticker: Ticker }[] = [];
       try {
         for (let i = 0; i < 3; i++) {
           const mesh = await Mesh.join({ signaling: bus, lobby: 'test', engine: net.createHost().engine, clock: net.clock, random: net.random(`p${i}`) });
