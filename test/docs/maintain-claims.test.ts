@@ -228,3 +228,57 @@ describe('docs/maintain.md: vanished lobby members', () => {
     expect(events).toEqual(['link_lost']);
   });
 });
+
+describe('docs/maintain.md: heartbeats and lobby reconnection', () => {
+  it('"Each side sends a PING every heartbeatIntervalMs (default 1000) and answers every PING with a PONG"', () => {
+    const net = network(61);
+    const { a, b, poll } = meshPairOnVirtual(net);
+    cleanups.push(() => (a.close(), b.close()));
+    const before = a.getLinkStats(3)!;
+    const bBefore = b.getLinkStats(2)!;
+    net.runUntil(poll, { maxMs: 10_000 });
+    const after = a.getLinkStats(3)!;
+    const sent = after.heartbeatsSent - before.heartbeatsSent;
+    expect(sent).toBeGreaterThanOrEqual(9);
+    expect(sent).toBeLessThanOrEqual(11);
+    // every PING of b was answered: a received b's pings, and b's RTT is measured from a's PONGs
+    expect(after.heartbeatsReceived - before.heartbeatsReceived).toBeGreaterThanOrEqual(9);
+    expect(b.getLinkStats(2)!.heartbeatsSent - bBefore.heartbeatsSent).toBeGreaterThanOrEqual(9);
+    expect(b.getLinkStats(2)!.rttMs).toBeGreaterThanOrEqual(20);
+  });
+
+  it('"An offer arriving on a connection that already negotiated means the remote restarted the link, so the lower id treats the link as lost at once and answers on a fresh connection"', async () => {
+    const net = network(62);
+    const bus = new MemorySignalingBus();
+    cleanups.push(() => bus.close());
+    const [ha, hb] = [net.createHost(), net.createHost()];
+    const ca = bus.createClient();
+    const cb = bus.createClient();
+    const answers: number[] = [];
+    const send = ca.sendDescription.bind(ca);
+    ca.sendDescription = (to, type, sdp) => (type === 'answer' && answers.push(to), send(to, type, sdp));
+    const a = await Mesh.join({ signaling: ca, engine: ha.engine, clock: net.clock });
+    const b = await Mesh.join({ signaling: cb, engine: hb.engine, clock: net.clock, lobby: a.lobby });
+    cleanups.push(() => (a.close(), b.close()));
+    const poll = () => (a.poll(), b.poll(), false);
+    expect(await net.runUntilAsync(() => (poll(), a.getPeerIds().length === 1 && b.getPeerIds().length === 1), { maxMs: 20_000 })).toBe(true);
+    const idB = b.getUniqueId();
+    expect(idB).toBeGreaterThan(1);
+    answers.length = 0;
+    const events: string[] = [];
+    a.on('link_lost', (id, reason) => events.push(`link_lost:${id === idB ? 'b' : id}:${reason}`));
+    a.on('peer_disconnected', (id) => events.push(`peer_disconnected:${id}`));
+    const firstConnection = a.getPeer(idB)!.connection;
+    // b's process restarted its side without closing the old connection: a fresh offer arrives through signaling
+    const fresh = new WebRTCPeerConnection({}, { engine: hb.engine, autoPoll: true });
+    cleanups.push(() => fresh.close());
+    fresh.createDataChannel('x', { negotiated: true, id: 1 });
+    fresh.on('session_description_created', (type, sdp) => type === 'offer' && cb.sendDescription(1, 'offer', sdp));
+    fresh.createOffer();
+    expect(await net.runUntilAsync(() => (poll(), events.length > 0 && answers.length > 0), { maxMs: 5000 })).toBe(true);
+    expect(events).toEqual(['link_lost:b:the peer restarted the link']);
+    expect(answers).toEqual([idB]);
+    expect(a.getPeer(idB)!.state).toBe('reconnecting');
+    expect(a.getPeer(idB)!.connection).not.toBe(firstConnection);
+  });
+});
