@@ -5,7 +5,9 @@
  * quotes the claim it checks.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, MemorySignalingBus, Mesh, TransferMode, VirtualNetwork, WebRTCMultiplayerPeer, WebRTCPeerConnection, type MeshStats, type Reconnector } from '../api.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createMetrics, ErrorCode, MemorySignalingBus, Mesh, SignalingServer, TransferMode, VirtualNetwork, WebRTCMultiplayerPeer, WebRTCPeerConnection, type MeshStats, type Reconnector } from '../api.js';
 import { meshPairOnVirtual, virtualPair } from '../virtual/util.js';
 
 const cleanups: (() => void)[] = [];
@@ -280,5 +282,37 @@ describe('docs/maintain.md: heartbeats and lobby reconnection', () => {
     expect(answers).toEqual([idB]);
     expect(a.getPeer(idB)!.state).toBe('reconnecting');
     expect(a.getPeer(idB)!.connection).not.toBe(firstConnection);
+  });
+});
+
+describe('docs/maintain.md: Prometheus', () => {
+  it('"Series (prefix rtcmesh_, configurable): …": every series the page lists is exposed, and the prefix applies', async () => {
+    const doc = readFileSync(fileURLToPath(new URL('../../docs/maintain.md', import.meta.url)), 'utf8');
+    const section = doc.slice(doc.indexOf('Series (prefix `rtcmesh_`'), doc.indexOf('Pass your own `registry`'));
+    const names = [...section.matchAll(/`([a-z_{},*]+)(?:\{[a-z_,]+\})?`/g)]
+      .map((m) => m[1]!.replace(/\{(state|code|local_type,remote_type)\}$/, '')) // label sets, not alternatives
+      .filter((n) => n.includes('_') && !['mesh_id', 'peer_id', 'rtcmesh_'].includes(n))
+      .flatMap((n) => {
+        const brace = /^(.*)\{([a-z,]+)\}(.*)$/.exec(n);
+        if (!brace) return [n];
+        return brace[2]!.split(',').flatMap((alt) => {
+          const expanded = `${brace[1]}${alt}${brace[3]}`;
+          const again = /^(.*)\{([a-z,]+)\}(.*)$/.exec(expanded);
+          return again ? again[2]!.split(',').map((b) => `${again[1]}${b}${again[3]}`) : [expanded];
+        });
+      });
+    expect(names.length).toBeGreaterThan(30);
+    const net = network(71);
+    const { a, b } = meshPairOnVirtual(net);
+    const server = new SignalingServer({ pingIntervalMs: 0 });
+    cleanups.push(() => (a.close(), b.close()), () => void server.close());
+    const metrics = createMetrics({ meshes: [a], signaling: server, prefix: 'game_' });
+    const text = await metrics.metrics();
+    const exposed = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+    const missing = names.filter((n) => {
+      const re = new RegExp(`^game_${n.replace('*', '[a-z]+')}$`);
+      return ![...exposed].some((e) => re.test(e));
+    });
+    expect(missing).toEqual([]);
   });
 });
