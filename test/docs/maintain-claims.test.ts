@@ -316,3 +316,28 @@ describe('docs/maintain.md: Prometheus', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe('docs/maintain.md: link history', () => {
+  it('"history holds the last 32 changes, oldest first, each with the mesh clock\'s time (at)"', () => {
+    const net = new VirtualNetwork({ seed: 81, defaultLink: { latencyMs: 10 }, ice: { disconnectedAfterMs: 1000, failedAfterMs: 60_000 } });
+    cleanups.push(() => net.close());
+    const { a, b, ha, hb, poll } = meshPairOnVirtual(net, { heartbeatTimeoutMs: 0, disconnectGraceMs: 60_000 }, undefined, { connected: (a) => a.getPeerIds().length === 1 });
+    cleanups.push(() => (a.close(), b.close()));
+    const cycleEnds: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      net.partition([ha], [hb]);
+      expect(net.runUntil(() => (poll(), a.getPeer(3)!.state === 'disconnected'), { maxMs: 5000 })).toBe(true);
+      net.heal();
+      expect(net.runUntil(() => (poll(), a.getPeer(3)!.state === 'connected'), { maxMs: 5000 })).toBe(true);
+      cycleEnds.push(net.clock.now());
+    }
+    // 4 entries at the start and 4 per outage (engine and link, down and back): 44 changes, the last 32 kept
+    const h = a.getLinkStats(3)!.history;
+    expect(h).toHaveLength(32);
+    expect(h.at(-1)).toMatchObject({ state: 'connected', at: cycleEnds.at(-1) });
+    expect(h.at(-1)!.reason).toMatch(/^connection recovered after \d+ ms$/);
+    expect(h[0]!.at).toBeGreaterThan(0); // the first connection's entries are gone
+    expect(h.filter((e) => e.state === 'connecting')).toEqual([]);
+    for (let i = 1; i < h.length; i++) expect(h[i]!.at).toBeGreaterThanOrEqual(h[i - 1]!.at);
+  });
+});
