@@ -67,6 +67,21 @@ describe('docs/signaling.md: upgrades and the WebSocket used', () => {
 });
 
 describe('docs/signaling.md: lobbies and the client API', () => {
+  it('"when lobby is omitted or \"\", under a new unguessable name (32 hex characters)"; "Client-chosen names are 1–64 characters of A–Z a–z 0–9 _ . -"', async () => {
+    const { url } = await startServer({ pingIntervalMs: 0 });
+    const r = await client(url).join({ lobby: '' });
+    expect(r.lobby).toMatch(/^[0-9a-f]{32}$/);
+    expect(r.id).toBe(1);
+    const name = 'Ab-9_.'.padEnd(64, 'x');
+    expect((await client(url).join({ lobby: name })).lobby).toBe(name);
+    await expect(client(url).join({ lobby: name + 'x' })).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+    await expect(client(url).join({ lobby: 'a/b' })).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+    // the server refuses them too (a client that skips the check)
+    const bad = await raw(url);
+    bad.send({ type: 'join', lobby: 'x'.repeat(65) });
+    expect(await bad.next((m) => m.type === 'error')).toMatchObject({ code: ErrorCode.PROTOCOL_ERROR });
+  });
+
   it('"JoinResult.peers lists the peers to connect to: mesh → all others; client → [1]; host → []"', async () => {
     const { url } = await startServer({ pingIntervalMs: 0 });
     const m1 = client(url);
