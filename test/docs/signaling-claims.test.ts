@@ -203,6 +203,40 @@ describe('docs/signaling.md: lobbies and the client API', () => {
   });
 });
 
+describe('docs/signaling.md: host role', () => {
+  it('"When the lobby exists without an id 1 (a mesh lobby whose first peer left), the host takes id 1 in it"; members see peer_joined(1)', async () => {
+    const { url } = await startServer({ pingIntervalMs: 0 });
+    const first = client(url);
+    await first.join({ lobby: 'orphan' });
+    const member = client(url);
+    const { id } = await member.join({ lobby: 'orphan' });
+    first.leave();
+    await waitForEvent(member, 'peer_left', (left: number) => left === 1);
+    const joined = waitForEvent<[number]>(member, 'peer_joined');
+    const host = await client(url).join({ lobby: 'orphan', host: true });
+    expect(host).toMatchObject({ id: 1, mode: 'mesh', peers: [id] });
+    expect(await joined).toEqual([1]);
+  });
+
+  it('"Without the server option, a lobby keeps the key its host sent when it took id 1, and a later host join must carry it"', async () => {
+    const { url } = await startServer({ pingIntervalMs: 0, resumeGraceMs: 0 });
+    const host = client(url);
+    await host.join({ lobby: 'keyed', host: true, hostKey: 'the-lobby-key' });
+    await client(url).join({ lobby: 'keyed' });
+    host.leave();
+    await expect(client(url).join({ lobby: 'keyed', host: true, hostKey: 'another-key' })).rejects.toMatchObject({ code: ErrorCode.UNAUTHORIZED });
+    await expect(client(url).join({ lobby: 'keyed', host: true })).rejects.toMatchObject({ code: ErrorCode.UNAUTHORIZED });
+    expect((await client(url).join({ lobby: 'keyed', host: true, hostKey: 'the-lobby-key' })).id).toBe(1);
+  });
+
+  it('"waitForHostMs … capped by the server option maxWaitForHostMs (… 0 = never wait)": LOBBY_NOT_FOUND at once', async () => {
+    const { url, server } = await startServer({ pingIntervalMs: 0, maxWaitForHostMs: 0 });
+    const c = client(url);
+    await expect(c.join({ lobby: 'nobody', waitForHostMs: 60_000 })).rejects.toMatchObject({ code: ErrorCode.LOBBY_NOT_FOUND });
+    expect(server.getStats().waitingForHost).toBe(0);
+  });
+});
+
 describe('docs/signaling.md: resume and strikes', () => {
   it('"Nothing is sent when a peer resumes on a new socket while its old one is still open (4002 replaces it)"', async () => {
     const { url } = await startServer({ pingIntervalMs: 0 });
