@@ -111,6 +111,21 @@ describe('docs/signaling.md: lobbies and the client API', () => {
     expect(() => c.sendCandidate(2, '0', 0, 'candidate')).toThrow(expect.objectContaining({ code: ErrorCode.CLOSED }));
   });
 
+  it('"leave(); // may join again afterwards": the same client joins another lobby; the one it left hears peer_left', async () => {
+    const { url } = await startServer({ pingIntervalMs: 0 });
+    const a = client(url);
+    const b = client(url);
+    await a.join({ lobby: 'first' });
+    const { id } = await b.join({ lobby: 'first' });
+    const left = waitForEvent<[number]>(a, 'peer_left');
+    b.leave();
+    expect(await left).toEqual([id]);
+    expect(b.lobby).toBeUndefined();
+    const again = await b.join({ lobby: 'second' });
+    expect(again).toMatchObject({ lobby: 'second', id: 1 });
+    expect(b.lobby).toBe('second');
+  });
+
   it('"`host` cannot be combined with `create: false` or `waitForHostMs`": join() rejects (never throws synchronously) with INVALID_ARGUMENT', async () => {
     const { url } = await startServer({ pingIntervalMs: 0 });
     const c = client(url);
