@@ -341,3 +341,24 @@ describe('docs/maintain.md: link history', () => {
     for (let i = 1; i < h.length; i++) expect(h[i]!.at).toBeGreaterThanOrEqual(h[i - 1]!.at);
   });
 });
+
+describe('docs/maintain.md: what happens to a lost link', () => {
+  it('"No reconnection (hand-built meshes, or reconnect: false): the peer is removed and peer_disconnected(id, reason) fires, e.g. reason \\"heartbeat timeout: nothing heard for 4900 ms\\"" (a lobby mesh with reconnect: false, signaling alive)', async () => {
+    const net = network(91);
+    const bus = new MemorySignalingBus();
+    cleanups.push(() => bus.close());
+    const [ha, hb] = [net.createHost(), net.createHost()];
+    const a = await Mesh.join({ signaling: bus, engine: ha.engine, clock: net.clock, reconnect: false });
+    const b = await Mesh.join({ signaling: bus, engine: hb.engine, clock: net.clock, lobby: a.lobby, reconnect: false });
+    cleanups.push(() => (a.close(), b.close()));
+    const poll = () => (a.poll(), b.poll(), false);
+    expect(await net.runUntilAsync(() => (poll(), a.getPeerIds().length === 1), { maxMs: 20_000 })).toBe(true);
+    const events: string[] = [];
+    a.on('link_lost', (id) => events.push(`link_lost:${id}`));
+    a.on('peer_disconnected', (id, reason) => events.push(`peer_disconnected:${id === b.getUniqueId() ? 'b' : id}:${reason}`));
+    net.partition([ha], [hb]);
+    expect(await net.runUntilAsync(() => (poll(), events.length > 0), { maxMs: 10_000 })).toBe(true);
+    expect(events).toEqual(['peer_disconnected:b:heartbeat timeout: nothing heard for 4900 ms']);
+    expect(a.getPeerIds()).toEqual([]);
+  });
+});
