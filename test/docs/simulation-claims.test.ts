@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ChannelState, ConnectionState, Mesh, MemorySignalingBus, RpcEndpoint, Ticker, TransferMode, VirtualNetwork, type AnyRpcMethods, type WebRTCDataChannel } from '../api.js';
+import { ChannelState, ConnectionState, ErrorCode, Mesh, MemorySignalingBus, RpcEndpoint, Ticker, TransferMode, VirtualNetwork, type AnyRpcMethods, type WebRTCDataChannel } from '../api.js';
 import { virtualPair } from '../virtual/util.js';
 
 const read = (path: string) => readFileSync(fileURLToPath(new URL(`../../${path}`, import.meta.url)), 'utf8');
@@ -88,5 +88,33 @@ describe('docs/virtual-network.md: what connections do on top of the link', () =
     } finally {
       net.close();
     }
+  });
+});
+
+describe('docs/virtual-network.md: options reference', () => {
+  it('"Calls that change or run a closed network (createHost, link, setDefaultLink, outage, partition, register, advance, runFor, runUntil, runUntilIdle; the async ones reject) throw CLOSED; reading it (getHosts, conditions, directionStats, exportTrace) still works"', async () => {
+    const net = new VirtualNetwork({ seed: 5, trace: { enabled: true } });
+    const [a, b] = [net.createHost('a'), net.createHost('b')];
+    net.link(a, b, { latencyMs: 5 });
+    net.close();
+    const calls: [string, () => unknown][] = [
+      ['createHost', () => net.createHost()],
+      ['link', () => net.link(a, b, { latencyMs: 1 })],
+      ['setDefaultLink', () => net.setDefaultLink({ latencyMs: 1 })],
+      ['outage', () => net.outage(a, b, { atMs: 0, durationMs: 10 })],
+      ['partition', () => net.partition([a], [b])],
+      ['register', () => net.register({ poll: () => {}, nextDeadline: () => Infinity })],
+      ['advance', () => net.advance(1)],
+      ['runFor', () => net.runFor(1)],
+      ['runUntil', () => net.runUntil(() => true)],
+      ['runUntilIdle', () => net.runUntilIdle()],
+    ];
+    for (const [name, call] of calls) expect(call, name).toThrow(expect.objectContaining({ code: ErrorCode.CLOSED }));
+    await expect(net.runUntilAsync(() => true)).rejects.toMatchObject({ code: ErrorCode.CLOSED });
+    await expect(net.advanceAsync(1)).rejects.toMatchObject({ code: ErrorCode.CLOSED });
+    expect(net.getHosts().map((h) => h.name)).toEqual(['a', 'b']);
+    expect(net.conditions(a, b).latencyMs).toBe(5);
+    expect(net.directionStats(a, b).packetsSent).toBe(0);
+    expect(typeof net.exportTrace()).toBe('string');
   });
 });
