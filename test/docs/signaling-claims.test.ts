@@ -274,6 +274,30 @@ describe('docs/signaling.md: resume and strikes', () => {
     expect(a.messages.slice(seenBefore).map((m) => m.type)).toEqual(['offer']);
   });
 
+  it('"The authorize hook is called again on resume (request.resume)", with the id it resumes; request has remote and headers', async () => {
+    const seen: { resume: boolean; id?: number; remote: string; headers: object; lobby: string }[] = [];
+    const { url } = await startServer({
+      pingIntervalMs: 0,
+      authorize: (req, lobby) => (seen.push({ resume: req.resume, id: req.id, remote: req.remote, headers: req.headers, lobby: lobby.name }), true),
+    });
+    const first = await raw(url);
+    first.send({ type: 'join', lobby: 'auth-again', auth: { user: 'x' } });
+    const joined = await first.next((m) => m.type === 'joined');
+    first.ws.terminate();
+    await first.closed;
+    const second = await raw(url);
+    second.send({ type: 'join', resume: joined.token, auth: { user: 'x' } });
+    expect(await second.next((m) => m.type === 'joined')).toMatchObject({ id: joined.id, resumed: true });
+    expect(seen.map((r) => [r.resume, r.id, r.lobby])).toEqual([
+      [false, undefined, 'auth-again'],
+      [true, joined.id, 'auth-again'],
+    ]);
+    for (const r of seen) {
+      expect(r.remote).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(r.headers).toHaveProperty('host');
+    }
+  });
+
   it('"INVALID_PEER … strike: yes, unless the peer was in the lobby and just left (a normal race)"', async () => {
     const { url } = await startServer({ pingIntervalMs: 0, maxStrikes: 1 });
     const a = await raw(url);
