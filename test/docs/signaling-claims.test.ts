@@ -218,6 +218,31 @@ describe('docs/signaling.md: lobbies and the client API', () => {
   });
 });
 
+describe('docs/signaling.md: what a server restart loses', () => {
+  it('"Sealed lobbies come back unsealed"; "Id 1 is never reissued to a joiner" (the recreated lobby, its host not back)', async () => {
+    const secret = 'restart-secret-0123456789';
+    const first = await startServer({ pingIntervalMs: 0, resumeSecret: secret });
+    const host = await raw(first.url);
+    host.send({ type: 'join', lobby: 'sealed-then-restarted' });
+    await host.next((m) => m.type === 'joined');
+    const member = client(first.url);
+    const { id } = await member.join({ lobby: 'sealed-then-restarted' });
+    const sealed = waitForEvent(member, 'sealed');
+    host.send({ type: 'seal' });
+    await sealed;
+    await expect(client(first.url).join({ lobby: 'sealed-then-restarted' })).rejects.toMatchObject({ code: ErrorCode.LOBBY_SEALED });
+    host.ws.terminate(); // the host does not come back
+    const resumed = waitForEvent(member, 'resumed', () => true, 15_000);
+    await first.server.close({ reconnect: true });
+    await startServer({ pingIntervalMs: 0, resumeSecret: secret }, first.port);
+    await resumed;
+    expect(member.id).toBe(id);
+    const newcomer = await client(first.url).join({ lobby: 'sealed-then-restarted' });
+    expect(newcomer.id).not.toBe(1);
+    expect(newcomer.id).not.toBe(id);
+  });
+});
+
 describe('docs/signaling.md: host role', () => {
   it('"When the lobby exists without an id 1 (a mesh lobby whose first peer left), the host takes id 1 in it"; members see peer_joined(1)', async () => {
     const { url } = await startServer({ pingIntervalMs: 0 });
