@@ -143,6 +143,39 @@ describe('docs/sync.md: client', () => {
     expect(w.client.getStats().ticksCompleted).toBe(1);
   });
 
+  it('"spawns and despawns ride in the snapshots and repeat until acknowledged": a lost spawn arrives with the next snapshot', () => {
+    const w = world();
+    const obj = w.host.spawn(Unit, { pos: { x: 1, y: 2 }, hp: 3, label: 'lost' });
+    w.host.tick();
+    expect(w.links.deliver(() => false)).toBe(0); // the snapshot carrying the spawn is lost
+    w.host.tick();
+    w.links.deliver();
+    expect(w.client.objects.get(obj.id)?.state).toEqual(obj.state);
+    // and a lost despawn too
+    w.round();
+    obj.despawn();
+    w.host.tick();
+    w.links.deliver(() => false);
+    w.round();
+    expect(w.client.objects.has(obj.id)).toBe(false);
+  });
+
+  it('"parts of a tick older than one it already applied are dropped (counted staleParts)"', () => {
+    const w = world();
+    const obj = w.host.spawn(Unit, { pos: { x: 0, y: 0 }, hp: 0, label: '' });
+    w.round();
+    obj.set('hp', 1);
+    w.host.tick();
+    const late = w.links.queue.splice(0); // tick t is delayed
+    obj.set('hp', 2);
+    w.host.tick();
+    w.links.deliver(); // tick t + 1 arrives first
+    expect(w.client.objects.get(obj.id)!.get('hp')).toBe(2);
+    for (const m of late) w.links.inject(m.from, m.to, m.data);
+    expect(w.client.getStats().staleParts).toBe(late.length);
+    expect(w.client.objects.get(obj.id)!.get('hp')).toBe(2);
+  });
+
   it('"render time never goes back"', () => {
     const w = world({ client: { interpolationDelayMs: 100 } });
     w.host.spawn(Unit, { pos: { x: 0, y: 0 }, hp: 1, label: '' });
