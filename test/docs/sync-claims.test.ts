@@ -102,6 +102,23 @@ describe('docs/sync.md: inputs', () => {
     expect(replayed).toEqual([303]);
   });
 
+  it('"Every client message carries the oldest unacknowledged inputs (up to inputRedundancy) … so a lost message costs nothing as long as a later one arrives"', () => {
+    const w = world({ client: { inputRedundancy: 3 } });
+    w.round(); // a first snapshot: from now on every poll sends a client message
+    for (let i = 1; i <= 5; i++) w.client.sendInput({ mx: i });
+    w.client.poll(5000);
+    w.links.deliver(() => false); // lost
+    w.client.poll(5033);
+    w.links.deliver();
+    expect(w.host.pendingInputs(2)).toBe(3); // 1, 2 and 3: the oldest three
+    const taken: number[] = [];
+    for (let next = w.host.takeInput<{ mx: number }>(2); next; next = w.host.takeInput(2)) taken.push(next.seq);
+    w.round();
+    w.round();
+    for (let next = w.host.takeInput<{ mx: number }>(2); next; next = w.host.takeInput(2)) taken.push(next.seq);
+    expect(taken).toEqual([1, 2, 3, 4, 5]);
+  });
+
   it('"A host queue holds at most maxQueuedInputs per peer: more are refused (INPUT_FLOOD) and stay unacknowledged, so the client sends them again"', () => {
     const w = world({ host: { maxQueuedInputs: 4 } });
     for (let i = 1; i <= 6; i++) w.client.sendInput({ mx: i });
