@@ -9,7 +9,7 @@ import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runServe } from '../../src/cli/serve.js';
-import { ErrorCode, MemorySignalingBus, WebSocketSignalingClient } from '../api.js';
+import { ErrorCode, MemorySignalingBus, turnCredential, WebSocketSignalingClient } from '../api.js';
 import { cleanup, client, raw, startServer, waitForEvent, waitUntil } from '../signaling/helpers.js';
 
 afterEach(cleanup);
@@ -360,21 +360,32 @@ describe('docs/signaling.md: rtcmesh serve', () => {
     expect(missing).toEqual([]);
   });
 
-  it('"--turn-ttl defaults to 86400 seconds, minimum 2"', async () => {
+  it('"--turn-ttl defaults to 86400 seconds, minimum 2"; "--turn-secret can also come from RTCMESH_TURN_SECRET; --turn-url may be repeated or comma-separated"', async () => {
     await expect(runServe(['--turn-secret', 's3cret', '--turn-url', 'turn:127.0.0.1:3478', '--turn-ttl', '1'], { out: () => {} })).rejects.toThrow(/--turn-ttl/);
     const lines: string[] = [];
     let stop!: (why: string) => void;
-    const done = runServe(['--port', '0', '--host', '127.0.0.1', '--turn-secret', 's3cret', '--turn-url', 'turn:127.0.0.1:3478'], {
-      out: (l) => lines.push(l),
-      stop: new Promise<string>((r) => (stop = r)),
-    });
-    await waitUntil(() => lines.some((l) => l.includes('listening on')), 'listening line');
+    const saved = process.env['RTCMESH_TURN_SECRET'];
+    process.env['RTCMESH_TURN_SECRET'] = 'env-s3cret';
+    let done: Promise<void> | undefined;
+    try {
+      done = runServe(['--port', '0', '--host', '127.0.0.1', '--quiet', '--turn-url', 'turn:127.0.0.1:3478,turn:127.0.0.1:3479', '--turn-url', 'turns:127.0.0.1:5349'], {
+        out: (l) => lines.push(l),
+        stop: new Promise<string>((r) => (stop = r)),
+      });
+      await waitUntil(() => lines.some((l) => l.includes('listening on')), 'listening line');
+    } finally {
+      if (saved === undefined) delete process.env['RTCMESH_TURN_SECRET'];
+      else process.env['RTCMESH_TURN_SECRET'] = saved;
+    }
     const url = /listening on (ws:\/\/\S+)/.exec(lines.join('\n'))![1]!;
     const c = new WebSocketSignalingClient(url, { pingIntervalMs: 0 });
     try {
       const before = Math.floor(Date.now() / 1000);
       const r = await c.join({ lobby: 'ttl' });
-      const expiry = Number(r.iceServers![0]!.username!.split(':')[0]);
+      const ice = r.iceServers![0]!;
+      expect(ice.urls).toEqual(['turn:127.0.0.1:3478', 'turn:127.0.0.1:3479', 'turns:127.0.0.1:5349']);
+      const expiry = Number(ice.username!.split(':')[0]);
+      expect(ice.credential).toBe(turnCredential('env-s3cret', `ttl:${r.id}`, 0, expiry * 1000).credential);
       expect(expiry - before).toBeGreaterThanOrEqual(86400 - 1);
       expect(expiry - before).toBeLessThanOrEqual(86400 + 60);
     } finally {
