@@ -9,7 +9,7 @@ import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runServe } from '../../src/cli/serve.js';
-import { ErrorCode, MemorySignalingBus, turnCredential, WebSocketSignalingClient } from '../api.js';
+import { ErrorCode, MemorySignalingBus, SignalingServer, turnCredential, WebSocketSignalingClient } from '../api.js';
 import { cleanup, client, raw, startServer, waitForEvent, waitUntil } from '../signaling/helpers.js';
 
 afterEach(cleanup);
@@ -267,6 +267,32 @@ describe('docs/signaling.md: host role', () => {
     await expect(client(url).join({ lobby: 'keyed', host: true, hostKey: 'another-key' })).rejects.toMatchObject({ code: ErrorCode.UNAUTHORIZED });
     await expect(client(url).join({ lobby: 'keyed', host: true })).rejects.toMatchObject({ code: ErrorCode.UNAUTHORIZED });
     expect((await client(url).join({ lobby: 'keyed', host: true, hostKey: 'the-lobby-key' })).id).toBe(1);
+  });
+
+  it('"with the server option hostKey (rtcmesh serve --host-key KEY or RTCMESH_HOST_KEY, at least 8 characters)"', async () => {
+    expect(() => new SignalingServer({ hostKey: 'short' })).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
+    await expect(runServe(['--port', '0', '--host', '127.0.0.1', '--host-key', 'short'], { out: () => {} })).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+    const saved = process.env['RTCMESH_HOST_KEY'];
+    process.env['RTCMESH_HOST_KEY'] = 'env-host-key-123';
+    const lines: string[] = [];
+    let stop!: (why: string) => void;
+    let done: Promise<void> | undefined;
+    try {
+      done = runServe(['--port', '0', '--host', '127.0.0.1', '--quiet'], { out: (l) => lines.push(l), stop: new Promise<string>((r) => (stop = r)) });
+      await waitUntil(() => lines.some((l) => l.includes('listening on')), 'listening line');
+    } finally {
+      if (saved === undefined) delete process.env['RTCMESH_HOST_KEY'];
+      else process.env['RTCMESH_HOST_KEY'] = saved;
+    }
+    const url = /listening on (ws:\/\/\S+)/.exec(lines.join('\n'))![1]!;
+    try {
+      await expect(client(url).join({ lobby: 'k', host: true })).rejects.toMatchObject({ code: ErrorCode.UNAUTHORIZED });
+      expect((await client(url).join({ lobby: 'k', host: true, hostKey: 'env-host-key-123' })).id).toBe(1);
+    } finally {
+      await cleanup();
+      stop('test');
+      await done;
+    }
   });
 
   it('"waitForHostMs … capped by the server option maxWaitForHostMs (… 0 = never wait)": LOBBY_NOT_FOUND at once', async () => {
