@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createMetrics, ErrorCode, MemorySignalingBus, Mesh, SignalingServer, TransferMode, VirtualNetwork, WebRTCMultiplayerPeer, WebRTCPeerConnection, type MeshStats, type Reconnector } from '../api.js';
 import { meshPairOnVirtual, virtualPair } from '../virtual/util.js';
+// the control channel's frame codec (internal), to send a frame a healthy peer never sends
+import { encodeFrame, FrameType } from '../../src/mesh/health/control.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -360,5 +362,30 @@ describe('docs/maintain.md: what happens to a lost link', () => {
     expect(await net.runUntilAsync(() => (poll(), events.length > 0), { maxMs: 10_000 })).toBe(true);
     expect(events).toEqual(['peer_disconnected:b:heartbeat timeout: nothing heard for 4900 ms']);
     expect(a.getPeerIds()).toEqual([]);
+  });
+});
+
+describe('docs/maintain.md: session epochs', () => {
+  it('"An epoch never changes within one connection: such frames are dropped and counted in controlMalformed"; LinkStats reports sessionEpoch, remoteEpoch and restarts', () => {
+    const net = network(101);
+    const { a, b, poll } = meshPairOnVirtual(net);
+    cleanups.push(() => (a.close(), b.close()));
+    net.runUntil(poll, { maxMs: 1500 });
+    const before = a.getLinkStats(3)!;
+    const bEpoch = b.getLinkStats(2)!.sessionEpoch;
+    expect(before.remoteEpoch).toBe(bEpoch);
+    expect(before.sessionEpoch).toBe(b.getLinkStats(2)!.remoteEpoch);
+    let restarted = 0;
+    a.on('peer_restarted', () => restarted++);
+    const control = b.getPeer(2)!.connection.getDataChannels().find((c) => c.getId() === 1000)!;
+    const other = bEpoch === 0xffffffff ? 1 : bEpoch + 1;
+    control.putPacket(encodeFrame({ type: FrameType.PING, epoch: other, ackEpoch: before.sessionEpoch, seq: 999, time: 0, acks: [] }));
+    net.runUntil(poll, { maxMs: 200 });
+    const after = a.getLinkStats(3)!;
+    expect(after.controlMalformed).toBe(before.controlMalformed + 1);
+    expect(after.remoteEpoch).toBe(bEpoch);
+    expect(after.restarts).toBe(0);
+    expect(restarted).toBe(0);
+    expect(a.getPeerIds()).toEqual([3]);
   });
 });
