@@ -4,7 +4,7 @@
  * claim it checks.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { SignalingServer, WebSocketSignalingClient, type SignalingServerOptions } from '../api.js';
+import { ErrorCode, SignalingServer, WebSocketSignalingClient, type SignalingServerOptions } from '../api.js';
 import { waitForEvent, waitUntil } from '../helpers.js';
 import { startRedis, type RedisServer } from '../system/redis-server.js';
 import { describeSystem, systemBinary } from '../system/require-binary.js';
@@ -76,5 +76,29 @@ describeSystem('docs/scale-out.md over a real Redis', binary, (path) => {
     const got = waitForEvent<[number, string, string]>(watcher, 'description');
     mover.sendDescription(1, 'offer', 'after the move');
     expect(await got).toEqual([id, 'offer', 'after the move']);
+  });
+
+  it('"Redis restarts or is briefly unreachable. Processes do not crash … While Redis is away, joins are refused with a TIMEOUT error (clients retry) … When it is back, every process registers its attached peers again … same ids"', async () => {
+    const a = await serve({ prefix: 'away:' });
+    const member = client(a.url);
+    const { id } = await member.join({ lobby: 'away' });
+    const lost = waitForEvent(a.server.redis!.health, 'redis_lost', () => true, 10_000);
+    const port = redis.port;
+    await redis.stop();
+    await lost;
+    const refused = await client(a.url)
+      .join({ lobby: 'away-2' })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(refused).toMatchObject({ code: ErrorCode.TIMEOUT });
+    const ready = waitForEvent(a.server.redis!.health, 'redis_ready', () => true, 20_000);
+    redis = await startRedis(path, port);
+    await ready;
+    const next = await client(a.url).join({ lobby: 'away' });
+    expect(next.id).not.toBe(id);
+    expect(next.peers).toContain(id);
+    expect(member.id).toBe(id);
   });
 });
