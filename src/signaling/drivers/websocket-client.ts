@@ -1,7 +1,8 @@
 /**
  * The signaling client over WebSocket. Works in browsers (global WebSocket)
- * and in Node.js (the `ws` package, loaded on demand, or Node's global
- * WebSocket when present). A WebSocket constructor can also be passed in.
+ * and in Node.js (the `ws` package, loaded on demand, even where Node has a
+ * global WebSocket; that one only if `ws` cannot be loaded). A WebSocket
+ * constructor can also be passed in.
  * @module
  */
 import { ErrorCode, RtcmeshError } from '../../errors.js';
@@ -41,7 +42,7 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 
 /** Options of {@link WebSocketSignalingClient}. */
 export interface WebSocketSignalingClientOptions extends BaseSignalingClientOptions {
-  /** WebSocket implementation; default the global `WebSocket`, else the `ws` package. */
+  /** WebSocket implementation; default: in Node.js the `ws` package (even where a global `WebSocket` exists: only `ws` can ping), in browsers the global `WebSocket`. */
   WebSocket?: WebSocketConstructor;
   /** Time for the socket to open (default 10000 ms). */
   connectTimeoutMs?: number;
