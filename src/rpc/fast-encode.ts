@@ -28,73 +28,58 @@ function ensure(n: number): void {
 }
 
 function writeNumber(v: number): void {
-  if (pos + 9 > scratch.length) ensure(9);
-  // Locals, not the module bindings, on this path: one load of each per number.
-  const s = scratch;
-  const p = pos;
+  ensure(9);
   if (Number.isInteger(v)) {
     if (v >= 0) {
       if (v < 0x40) {
-        s[p] = v;
-        pos = p + 1;
+        scratch[pos++] = v;
         return;
       }
       // 0x40-0x7f are record references in msgpackr's record mode: write them as uint8, as msgpackr does.
       if (v < 0x100) {
-        s[p] = 0xcc;
-        s[p + 1] = v;
-        pos = p + 2;
+        scratch[pos++] = 0xcc;
+        scratch[pos++] = v;
         return;
       }
       if (v < 0x10000) {
-        s[p] = 0xcd;
-        s[p + 1] = v >>> 8;
-        s[p + 2] = v;
-        pos = p + 3;
+        scratch[pos++] = 0xcd;
+        dv.setUint16(pos, v);
+        pos += 2;
         return;
       }
       if (v <= 0xffffffff) {
-        s[p] = 0xce;
-        s[p + 1] = v >>> 24;
-        s[p + 2] = v >>> 16;
-        s[p + 3] = v >>> 8;
-        s[p + 4] = v;
-        pos = p + 5;
+        scratch[pos++] = 0xce;
+        dv.setUint32(pos, v);
+        pos += 4;
         return;
       }
     } else {
       if (v >= -0x20) {
-        s[p] = 0x100 + v;
-        pos = p + 1;
+        scratch[pos++] = 0x100 + v;
         return;
       }
       if (v >= -0x80) {
-        s[p] = 0xd0;
-        s[p + 1] = v;
-        pos = p + 2;
+        scratch[pos++] = 0xd0;
+        dv.setInt8(pos++, v);
         return;
       }
       if (v >= -0x8000) {
-        s[p] = 0xd1;
-        s[p + 1] = v >> 8;
-        s[p + 2] = v;
-        pos = p + 3;
+        scratch[pos++] = 0xd1;
+        dv.setInt16(pos, v);
+        pos += 2;
         return;
       }
       if (v >= -0x80000000) {
-        s[p] = 0xd2;
-        s[p + 1] = v >> 24;
-        s[p + 2] = v >> 16;
-        s[p + 3] = v >> 8;
-        s[p + 4] = v;
-        pos = p + 5;
+        scratch[pos++] = 0xd2;
+        dv.setInt32(pos, v);
+        pos += 4;
         return;
       }
     }
   }
-  s[p] = 0xcb;
-  dv.setFloat64(p + 1, v);
-  pos = p + 9;
+  scratch[pos++] = 0xcb;
+  dv.setFloat64(pos, v);
+  pos += 8;
 }
 
 /** ASCII strings only; false when the string is not ASCII or too long. */
