@@ -35,10 +35,23 @@
  * `codec_msgpackr_ns_per_call` is msgpackr for both (the path of calls with
  * objects, Maps, bins, bigints, Dates or non-ASCII strings).
  * Each call carries (id: int, x, y, z: float64), ~40 B encoded.
- * `RPC_BENCH_ROUNDS` sets the rounds (default 3); `RPC_BENCH_STAGES` a
+ * Loop shape, as measured (RPC_BENCH_NATIVE=1 prints it): on loopback
+ * libdatachannel's `bufferedAmount()` stays 0 at these rates (usrsctp takes
+ * the backlog into its own send buffer), so the high-water mark never holds a
+ * burst back and every per-call stage hands all its messages over in
+ * count / 256 turns, back to back; the rest of the stage is the stack
+ * draining them. Each stage makes the same native calls per message (one
+ * send, one `bufferedAmount`, one message callback; the mesh stages add ~0.001
+ * of control frames), so what separates them is the JavaScript thread's time
+ * per message, and that costs several times itself: the native stack bundles
+ * fewer messages per packet when sends come further apart (0.5 µs of busy
+ * work per message before each raw send took raw to ~0.6-0.7 of itself).
+ *
+ * `RPC_BENCH_ROUNDS` sets the rounds (default 5); `RPC_BENCH_STAGES` a
  * comma list of stages to run (codec, layer, raw, mesh, unbatched, turn, batched;
  * default all); `RPC_BENCH_SESSION=0` runs the meshes without their session
- * header.
+ * header; `RPC_BENCH_NATIVE=1` reports per stage (stderr) the node-datachannel
+ * calls per message and the turns taken.
  */
 import ndc from 'node-datachannel';
 import { TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../src/index.js';
@@ -49,6 +62,7 @@ import { fastEncodeCall } from '../src/rpc/fast-encode.js';
 import type { Engine, EngineConnection, EngineConfig, EngineConnectionHandlers } from '../src/transport/engine.js';
 import { rawChannelLink, stream, type BenchLink } from './lib/links.js';
 import { NullMesh } from './lib/null-mesh.js';
+import { nativeCalls, perMessage, watchNativeCalls } from './lib/native-calls.js';
 import { isMain, median, printFigures, printTable, round } from './lib/report.js';
 
 const RAW_MESSAGES = 100_000;
@@ -56,6 +70,8 @@ const ROUNDS = Number(process.env.RPC_BENCH_ROUNDS ?? 5);
 const STAGES = new Set((process.env.RPC_BENCH_STAGES ?? 'codec,layer,raw,mesh,unbatched,turn,batched').split(','));
 /** RPC_BENCH_SESSION=0: the meshes run without the session header (reliable replay on reconnect), which is on by default. */
 const SESSION = process.env.RPC_BENCH_SESSION !== '0';
+/** RPC_BENCH_NATIVE=1: count node-datachannel calls per message and turns per stage (debug; stderr). */
+const NATIVE = process.env.RPC_BENCH_NATIVE === '1';
 /** Messages (calls) per stage of a round; short stages, alternated, so load drift hits every stage alike. */
 const UNBATCHED_CALLS = Number(process.env.RPC_BENCH_PER_STAGE ?? 20_000);
 
@@ -65,12 +81,23 @@ interface Rate {
   cpuUs: number;
 }
 
-function meter(): (count: number) => Rate {
+/**
+ * Start measuring a stage. `done(count, turns, sendingTurns)` gives its rate;
+ * with RPC_BENCH_NATIVE=1 it also reports (stderr) the node-datachannel calls
+ * per message, the turns the stage took and after how many of them every
+ * message had been handed over (count / PER_TURN when the high-water mark
+ * never held a burst back).
+ */
+function meter(stage: string): (count: number, turns: number, sendingTurns: number) => Rate {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  return (count) => {
+  const calls0 = NATIVE ? nativeCalls() : undefined;
+  return (count, turns, sendingTurns) => {
     const s = (performance.now() - t0) / 1000;
     const c = process.cpuUsage(c0);
+    if (calls0) {
+      process.stderr.write(`bench/rpc: ${stage}: per message ${perMessage(calls0, nativeCalls(), count)}; ${turns} turns, all handed over after ${sendingTurns}\n`);
+    }
     return { perS: count / s, cpuUs: (c.user + c.system) / count };
   };
 }
@@ -193,8 +220,10 @@ async function rawFreshMessagesPerSecond(link: BenchLink, size: number, meshes: 
     received++;
     last = d[0]!;
   });
-  const done = meter();
+  const done = meter('raw');
   let sent = 0;
+  let turns = 0;
+  let sendingTurns = 0;
   while (received < UNBATCHED_CALLS) {
     while (sent < UNBATCHED_CALLS && link.bufferedA() < HIGH_WATER) {
       const msg = new Uint8Array(size);
@@ -202,10 +231,12 @@ async function rawFreshMessagesPerSecond(link: BenchLink, size: number, meshes: 
       link.sendA(msg);
       if ((++sent & (PER_TURN - 1)) === 0) break;
     }
+    turns++;
+    if (sent === UNBATCHED_CALLS && sendingTurns === 0) sendingTurns = turns;
     for (const m of meshes) m.poll(); // keep the mesh links alive (heartbeats), as the RPC stages do
     await tick();
   }
-  const rate = done(UNBATCHED_CALLS);
+  const rate = done(UNBATCHED_CALLS, turns, sendingTurns);
   link.onMessageB(() => {});
   if (last !== (UNBATCHED_CALLS - 1) % 256) throw new Error('bench/rpc: raw messages arrived out of order');
   return rate;
@@ -223,8 +254,10 @@ async function meshPacketsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultiplay
   a.transferMode = TransferMode.RELIABLE;
   let received = 0;
   let last = -1;
-  const done = meter();
+  const done = meter('mesh');
   let sent = 0;
+  let turns = 0;
+  let sendingTurns = 0;
   while (received < UNBATCHED_CALLS) {
     while (sent < UNBATCHED_CALLS && ch.getBufferedAmount() < HIGH_WATER) {
       const msg = new Uint8Array(size);
@@ -232,12 +265,14 @@ async function meshPacketsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultiplay
       a.putPacket(msg);
       if ((++sent & (PER_TURN - 1)) === 0) break;
     }
+    turns++;
+    if (sent === UNBATCHED_CALLS && sendingTurns === 0) sendingTurns = turns;
     a.poll();
     b.poll();
     for (let d = b.getPacket(); d !== undefined; d = b.getPacket()) (received++, (last = d[0]!));
     await tick();
   }
-  const rate = done(UNBATCHED_CALLS);
+  const rate = done(UNBATCHED_CALLS, turns, sendingTurns);
   if (last !== (UNBATCHED_CALLS - 1) % 256) throw new Error('bench/rpc: mesh packets arrived out of order');
   return rate;
 }
@@ -263,18 +298,22 @@ async function perCallCallsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultipla
   await handshaken(ea, eb, () => (ea.poll(), eb.poll(), ea.flush(), eb.flush()));
   const ch = a.getPeer(2)!.channels[0]!;
   const msgs0 = ea.getStats().messagesSent;
-  const done = meter();
+  const done = meter(name);
   let sent = 0;
+  let turns = 0;
+  let sendingTurns = 0;
   while (counter.n < UNBATCHED_CALLS) {
     while (sent < UNBATCHED_CALLS && ch.getBufferedAmount() < HIGH_WATER) {
       ea.rpcId(2, name, sent++, 1.5, 2.5, 3.5);
       if ((sent & (PER_TURN - 1)) === 0) break;
     }
+    turns++;
+    if (sent === UNBATCHED_CALLS && sendingTurns === 0) sendingTurns = turns;
     ea.poll();
     eb.poll();
     await tick();
   }
-  const rate = done(UNBATCHED_CALLS);
+  const rate = done(UNBATCHED_CALLS, turns, sendingTurns);
   if (counter.last !== UNBATCHED_CALLS - 1) throw new Error(`bench/rpc: ${name} calls arrived out of order`);
   const messages = ea.getStats().messagesSent - msgs0;
   ea.close();
@@ -407,6 +446,7 @@ export async function run(): Promise<Record<string, number | string>> {
   stage('RPC layer alone');
   const layer = on('layer') ? layerNsPerCall() : { send: NaN, receive: NaN };
   stage('mesh link');
+  if (NATIVE) watchNativeCalls();
   const [a, b, rawLinkOnMesh] = await meshLink();
   const turnMode = (turnSupported = hasTurnMode(a));
   const frameBytes = encode([FrameKind.CALL, 0, [123456, 1.5, 2.5, 3.5]]).length;

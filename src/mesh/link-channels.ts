@@ -54,6 +54,7 @@ export class LinkChannels {
     this.sendSessions = specs.map((s) => (session(s) ? new SendSession(limits) : undefined));
     this.recvSessions = specs.map((s) => (session(s) ? new ReceiveSession() : undefined));
     this.counters = specs.map(() => ({ packetsSent: 0, bytesSent: 0, packetsReceived: 0, bytesReceived: 0, droppedWhileDown: 0 }));
+    this.sinkInto(channels);
   }
 
   /** @internal see {@link createLinkChannels}. */
@@ -66,9 +67,46 @@ export class LinkChannels {
   attach(connection: WebRTCPeerConnection, what: string): void {
     const { channels, control } = createChannels(connection, this.specs, what);
     this.pull();
+    for (const ch of this.channels) ch.sink = undefined; // late packets of the old connection stay unread, as before
     this.channels = channels;
     this.control = control;
     this.gated = this.recvSessions.some((r) => r !== undefined && r.seq > 0);
+    this.sinkInto(channels);
+  }
+
+  /**
+   * Take each channel's packets into its inbox as they arrive (see
+   * {@link WebRTCDataChannel.sink}) instead of on the next {@link pull}: one
+   * queue fewer per packet. A packet the inbox cannot take now (the channel
+   * is gated, or the inbox full) stays in the channel's queue, and so do the
+   * ones after it, until {@link pull} moves them.
+   */
+  private sinkInto(channels: WebRTCDataChannel[]): void {
+    channels.forEach((ch, i) => {
+      ch.sink = (data, isText) => this.take(i, data, isText);
+    });
+  }
+
+  /** One packet of channel `index` arrived: strip its session header into the inbox; false when it must wait in the channel. */
+  private take(index: number, data: Uint8Array, isText: boolean): boolean {
+    const inbox = this.inbox[index]!;
+    if (inbox.length >= INBOX_LIMITS.maxPackets) return false;
+    const recv = this.recvSessions[index];
+    if (recv === undefined) {
+      this.received(index, inbox, data, isText);
+      return true;
+    }
+    if (this.gated) return false;
+    const payload = recv.accept(data);
+    if (payload !== undefined) this.received(index, inbox, payload, isText);
+    return true;
+  }
+
+  private received(index: number, inbox: PacketQueue, data: Uint8Array, isText: boolean): void {
+    const counters = this.counters[index]!;
+    counters.packetsReceived++;
+    counters.bytesReceived += data.length;
+    inbox.push(data, isText);
   }
 
   /** Every channel, control included, is open. */

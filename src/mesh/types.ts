@@ -106,7 +106,12 @@ export interface PeerInfo {
   id: number;
   /** The current connection (a fresh one after each reconnect). */
   connection: WebRTCPeerConnection;
-  /** User channels by layout index (the control channel is not listed). */
+  /**
+   * User channels by layout index (the control channel is not listed). The
+   * mesh takes their packets as they arrive: read them with the mesh's
+   * `getPacket`, not the channel's (monitoring with `getBufferedAmount` or
+   * `getStats` is fine).
+   */
   channels: readonly WebRTCDataChannel[];
   /** True once the link first opened, and through reconnection attempts. */
   connected: boolean;

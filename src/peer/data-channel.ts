@@ -65,6 +65,13 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
   private packetError: ErrorCode | undefined;
   private maxSize = 0;
   private counters = { packetsSent: 0, bytesSent: 0, packetsReceived: 0, bytesReceived: 0, malformed: 0 };
+  /**
+   * @internal The owner's receiver (the mesh's link): offered each packet as
+   * it arrives, while nothing waits in the queue (so order is kept), after any
+   * `packet` listener. True: taken; false: the packet is queued as usual.
+   * Spares the owner a queue round trip per packet.
+   */
+  sink: ((data: Uint8Array, isText: boolean) => boolean) | undefined = undefined;
 
   /** @internal Created by {@link WebRTCPeerConnection}. */
   constructor(
@@ -104,6 +111,8 @@ export class WebRTCDataChannel extends EventEmitter<DataChannelEvents> {
       run(() => this.emit('packet', data, isText));
       return;
     }
+    const sink = this.sink;
+    if (sink !== undefined && this.queue.length === 0 && sink(data, isText)) return;
     this.queue.push(data, isText);
   }
 

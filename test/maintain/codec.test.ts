@@ -139,29 +139,29 @@ describe('session header', () => {
     expect(send.overflows).toBe(2);
   });
 
-  it('writes and reads every header length the same as the varint codec (1 to 4 bytes), small and large payloads', () => {
+  it('writes and reads every header length the same as the varint codec (1 to 5 bytes), small and large payloads', () => {
     const send = new SendSession({ packets: 10, bytes: 1 << 20 });
     const recv = new ReceiveSession();
-    // Sequences around each header-length boundary: 2^7, 2^14, 2^21.
-    const checkpoints = new Set([1, 127, 128, 16_383, 16_384, 16_385, 2_097_151, 2_097_152, 2_097_153]);
+    // Sequences around each header-length boundary: 2^7, 2^14, 2^21, 2^28 (the inline paths end there), 2^35.
+    const checkpoints = [1, 127, 128, 16_383, 16_384, 16_385, 2_097_151, 2_097_152, 2_097_153, 2 ** 28 - 1, 2 ** 28, 2 ** 28 + 1, 2 ** 35 - 1, 2 ** 35];
     const header = new Uint8Array(8);
-    for (let seq = 1; seq <= 2_097_153; seq++) {
-      const size = seq % 2 === 0 ? 3 : 200; // copied (small) and viewed (large) payloads
-      if (!checkpoints.has(seq)) {
-        send.seq = seq; // skip ahead: frame() numbers the next packet seq + 1
-        recv.seq = seq;
-        continue;
+    for (const seq of checkpoints) {
+      for (const size of [3, 200]) {
+        // copied (small) and viewed (large) payloads; skip ahead: frame() numbers the next packet seq + 1
+        const payload = new Uint8Array(size).map((_, i) => (seq + i) & 0xff);
+        for (const transient of [false, true]) {
+          send.seq = seq - 1;
+          recv.seq = seq - 1;
+          const frame = transient ? send.frameToSend(payload) : send.frame(payload);
+          const h = writeVarint(header, 0, seq);
+          expect(Array.from(frame.subarray(0, h))).toEqual(Array.from(header.subarray(0, h)));
+          expect(frame.length).toBe(h + size);
+          const got = recv.accept(frame);
+          expect(got && Array.from(got)).toEqual(Array.from(payload));
+          expect(recv.seq).toBe(seq);
+        }
+        send.ack(seq);
       }
-      send.seq = seq - 1;
-      const payload = new Uint8Array(size).map((_, i) => (seq + i) & 0xff);
-      const frame = send.frame(payload);
-      const h = writeVarint(header, 0, seq);
-      expect(Array.from(frame.subarray(0, h))).toEqual(Array.from(header.subarray(0, h)));
-      expect(frame.length).toBe(h + size);
-      const got = recv.accept(frame);
-      expect(got && Array.from(got)).toEqual(Array.from(payload));
-      expect(recv.seq).toBe(seq);
-      send.ack(seq);
     }
     expect(recv.malformed + recv.duplicates).toBe(0);
   });

@@ -123,7 +123,7 @@ export class SendSession {
   private write(data: Uint8Array, transient: boolean): Uint8Array {
     this.justOverflowed = false;
     const seq = ++this.seq;
-    const h = seq < 0x80 ? 1 : seq < 0x4000 ? 2 : seq < 0x200000 ? 3 : varintLength(seq);
+    const h = seq < 0x80 ? 1 : seq < 0x4000 ? 2 : seq < 0x200000 ? 3 : seq < 0x10000000 ? 4 : varintLength(seq);
     const n = h + data.length;
     if (!this.overflowed && (this.count + 1 > this.limits.packets || this.bytes + n > this.limits.bytes)) {
       this.overflowed = true;
@@ -157,6 +157,12 @@ export class SendSession {
       buf[at] = (seq & 0x7f) | 0x80;
       buf[at + 1] = ((seq >>> 7) & 0x7f) | 0x80;
       buf[at + 2] = seq >>> 14;
+    } else if (h === 4) {
+      // a long session (2^21 packets and more: ~30 s at 70 k packets/s) stays on the inline path
+      buf[at] = (seq & 0x7f) | 0x80;
+      buf[at + 1] = ((seq >>> 7) & 0x7f) | 0x80;
+      buf[at + 2] = ((seq >>> 14) & 0x7f) | 0x80;
+      buf[at + 3] = seq >>> 21;
     } else writeVarint(buf, at, seq);
     buf.set(data, at + h);
     if (view === undefined) return buf.subarray(at, at + n);
@@ -316,6 +322,9 @@ export class ReceiveSession {
     } else if (b0 !== undefined && b0 >= 0x80 && b1 !== undefined && b2 !== undefined && b2 < 0x80) {
       seq = (b0 & 0x7f) + (b1 & 0x7f) * 128 + b2 * 16384; // up to 2^21 − 1 packets: no array from readVarint
       at = 3;
+    } else if (b0 !== undefined && b0 >= 0x80 && b1 !== undefined && b2 !== undefined && b2 >= 0x80 && frame.length > 3 && frame[3]! < 0x80) {
+      seq = (b0 & 0x7f) + (b1 & 0x7f) * 128 + (b2 & 0x7f) * 16384 + frame[3]! * 2097152; // up to 2^28 − 1
+      at = 4;
     } else {
       const head = readVarint(frame, 0);
       if (!head || head[0] === 0) {
