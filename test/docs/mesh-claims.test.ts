@@ -12,6 +12,7 @@ import {
   WebRTCMultiplayerPeer,
   WebRTCPeerConnection,
 } from '../api.js';
+import { codeOf } from '../godot/godot-helpers.js';
 import { LOOPBACK } from '../helpers.js';
 import { fullMesh, link, pollUntil, star } from '../mesh/mesh-helpers.js';
 
@@ -23,16 +24,6 @@ function track<T extends { close(): void }>(x: T): T {
 afterEach(() => {
   for (const x of live.splice(0).reverse()) x.close();
 });
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(RtcmeshError);
-    return (err as RtcmeshError).code;
-  }
-  return undefined;
-}
 
 const fresh = () => track(new WebRTCMultiplayerPeer());
 

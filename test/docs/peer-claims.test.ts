@@ -14,6 +14,7 @@ import {
   WriteMode,
   type WebRTCDataChannel,
 } from '../api.js';
+import { codeOf } from '../godot/godot-helpers.js';
 import { DEFAULT_QUEUE_LIMITS } from '../../src/peer/packet-queue.js';
 import { LOOPBACK, opened, reachState, waitForEvent, waitUntil, wire } from '../helpers.js';
 
@@ -32,16 +33,6 @@ function pair(): [WebRTCPeerConnection, WebRTCPeerConnection] {
 afterEach(() => {
   for (const pc of live.splice(0)) pc.close();
 });
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(RtcmeshError);
-    return (err as RtcmeshError).code;
-  }
-  return undefined;
-}
 
 /** An open in-band channel pair: `a` creates `label`, `b` receives it. */
 async function channelPair(label = 'c'): Promise<{ a: WebRTCPeerConnection; b: WebRTCPeerConnection; ca: WebRTCDataChannel; cb: WebRTCDataChannel }> {

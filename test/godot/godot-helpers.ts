@@ -3,7 +3,7 @@
  * porter uses them — events delivered by `poll()` (no autoPoll), descriptions
  * and candidates relayed by hand, on loopback.
  */
-import { ChannelState, WebRTCPeerConnection, type WebRTCDataChannel } from '../api.js';
+import { ChannelState, RtcmeshError, WebRTCPeerConnection, type WebRTCDataChannel } from '../api.js';
 import { pollUntil } from '../mesh/mesh-helpers.js';
 import { LOOPBACK } from '../helpers.js';
 
@@ -38,12 +38,12 @@ export async function openChannelPair(a: WebRTCPeerConnection, b: WebRTCPeerConn
   return [ca, cb];
 }
 
-/** Run `fn` and return the RtcmeshError code it throws (undefined if it does not throw). */
+/** Run `fn` and return the RtcmeshError code it throws (undefined if it does not throw; a description of any other error). */
 export function codeOf(fn: () => unknown): string | undefined {
   try {
     fn();
   } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
+    return err instanceof RtcmeshError ? err.code : `not an RtcmeshError: ${String(err)}`;
   }
   return undefined;
 }
