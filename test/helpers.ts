@@ -91,21 +91,30 @@ export interface ProcessResult {
 /**
  * Run a TypeScript file in a fresh Node process (through tsx) and resolve when
  * it exits by itself; reject (after SIGKILL) if it is still running after
- * `limitMs`, which is how tests catch a process that fails to exit.
+ * `limitMs`, which is how tests catch a process that fails to exit. With
+ * `afterOutputMs`, it must also exit within that long of its first output
+ * (a fixture that prints when its work is done: the work may take long on a
+ * loaded machine, the exit may not).
  */
-export function runNode(file: string, args: string[] = [], nodeFlags: string[] = [], limitMs = 60_000): Promise<ProcessResult> {
+export function runNode(file: string, args: string[] = [], nodeFlags: string[] = [], limitMs = 60_000, afterOutputMs?: number): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
+    const kill = (why: string) => {
       child.kill('SIGKILL');
-      reject(new Error(`${file} did not exit within ${limitMs} ms; stdout: ${stdout}; stderr: ${stderr}`));
-    }, limitMs);
+      reject(new Error(`${file} did not exit within ${why}; stdout: ${stdout}; stderr: ${stderr}`));
+    };
+    let afterOutput: ReturnType<typeof setTimeout> | undefined;
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (afterOutputMs !== undefined) afterOutput ??= setTimeout(() => kill(`${afterOutputMs} ms of its output`), afterOutputMs);
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => kill(`${limitMs} ms`), limitMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
+      clearTimeout(afterOutput);
       resolve({ code, stdout, stderr });
     });
   });

@@ -25,14 +25,14 @@ import { AddressGate } from './address-gate.js';
 import { resolveServerOptions, type SignalingServerOptions } from './server-options.js';
 import { HmacTokenIssuer } from './hmac-tokens.js';
 import { TurnIssuer } from './turn-credentials.js';
-import { Outbox, type OutboxSlot } from './outbox.js';
+import { Outbox } from './outbox.js';
 import { Connection, connectionOf, type ConnectionHost } from './connection.js';
 import { Inbox } from './inbox.js';
 import { checkHandshake, completeHandshake } from './ws-handshake.js';
 import { ReadyState, ServerSocket, type ServerSocketEvents } from './ws-socket.js';
 import { PollTimer } from './poll-timer.js';
 import type { SignalingBackend } from '../transport.js';
-import { RedisSignalingBackend, type RedisBackendOptions } from '../redis/backend.js';
+import { RedisSignalingBackend } from '../redis/backend.js';
 
 export type { SignalingServerOptions } from './server-options.js';
 

@@ -38,7 +38,6 @@ import {
   rethrowAsync,
   type Engine,
   type EngineChannel,
-  type EngineChannelHandlers,
   type EngineChannelInit,
   type EngineConfig,
   type EngineConnection,
@@ -224,7 +223,7 @@ class DatachannelConnection implements EngineConnection {
    */
   private remoteIsLibdatachannel = false;
 
-  constructor(config: EngineConfig, private readonly handlers: EngineConnectionHandlers) {
+  constructor(config: EngineConfig, handlers: EngineConnectionHandlers) {
     this.pc = new ndc.PeerConnection(`rtcmesh-${++connectionCounter}`, {
       iceServers: config.iceServers.map(toNdcIceServer),
       disableAutoNegotiation: true,
