@@ -60,19 +60,10 @@ describe('docs/maintain.md: hand-built meshes and the reconnector option', () =>
       },
     };
     const reconnect = { attemptTimeoutMs: 2000, backoffMs: 100, maxBackoffMs: 400, maxAttempts: 50, giveUpMs: 60_000 };
-    const a = new WebRTCMultiplayerPeer({ clock: net.clock, reconnect, reconnector: passive });
-    const b = new WebRTCMultiplayerPeer({ clock: net.clock, reconnect, reconnector: active });
+    const { a, b, poll } = meshPairOnVirtual(net, [{ reconnect, reconnector: passive }, { reconnect, reconnector: active }], [ha, hb]);
     meshes.a = a;
     meshes.b = b;
     cleanups.push(() => (a.close(), b.close()));
-    a.createMesh(2);
-    b.createMesh(3);
-    const [ca, cb] = virtualPair(ha, hb);
-    a.addPeer(ca, 3);
-    b.addPeer(cb, 2);
-    cb.createOffer();
-    const poll = () => (a.poll(), b.poll(), false);
-    expect(net.runUntil(() => (poll(), a.getPeerIds().length === 1 && b.getPeerIds().length === 1), { maxMs: 10_000 })).toBe(true);
     const events: string[] = [];
     const downtime: number[] = [];
     a.on('peer_connected', (id) => events.push(`peer_connected:${id}`));

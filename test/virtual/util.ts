@@ -38,7 +38,8 @@ export function openNegotiated(
 }
 
 /**
- * Two mesh peers (ids 2 and 3, on the network's clock plus `options`) linked by
+ * Two mesh peers (ids 2 and 3, on the network's clock plus `options`, or
+ * plus one options object each when given a pair) linked by
  * a wired pair of auto-polling connections on hosts `ha` and `hb` (two fresh
  * hosts by default); 3 offers. Polls both until `connected(a, b)` holds (by
  * default: each sees the other), asserting that it does within `maxMs`.
@@ -47,15 +48,16 @@ export function openNegotiated(
  */
 export function meshPairOnVirtual(
   net: VirtualNetwork,
-  options: MultiplayerPeerOptions = {},
+  options: MultiplayerPeerOptions | [MultiplayerPeerOptions, MultiplayerPeerOptions] = {},
   [ha, hb]: [VirtualHost, VirtualHost] = [net.createHost(), net.createHost()],
   {
     maxMs = 10_000,
     connected = (a, b) => a.getPeerIds().length === 1 && b.getPeerIds().length === 1,
   }: { maxMs?: number; connected?: (a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer) => boolean } = {},
 ) {
-  const a = new WebRTCMultiplayerPeer({ clock: net.clock, ...options });
-  const b = new WebRTCMultiplayerPeer({ clock: net.clock, ...options });
+  const [oa, ob] = Array.isArray(options) ? options : [options, options];
+  const a = new WebRTCMultiplayerPeer({ clock: net.clock, ...oa });
+  const b = new WebRTCMultiplayerPeer({ clock: net.clock, ...ob });
   a.createMesh(2);
   b.createMesh(3);
   const [ca, cb] = virtualPair(ha, hb);
