@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runServe } from '../../src/cli/serve.js';
 import { ErrorCode, MemorySignalingBus, SignalingServer, turnCredential, WebSocketSignalingClient } from '../api.js';
-import { cleanup, client, raw, startServer, waitForEvent, waitUntil } from '../signaling/helpers.js';
+import { cleanup, client, joinRaw, raw, startServer, waitForEvent, waitUntil } from '../signaling/helpers.js';
 
 afterEach(cleanup);
 
@@ -174,12 +174,8 @@ describe('docs/signaling.md: lobbies and the client API', () => {
 
   it('"Relayed messages are the client\'s frame with from spliced in front ({"from":7,"type":"offer","to":9,…}) … to stays in"', async () => {
     const { url } = await startServer({ pingIntervalMs: 0 });
-    const a = await raw(url);
-    a.send({ type: 'join', lobby: 'splice' });
-    await a.next((m) => m.type === 'joined');
-    const b = await raw(url);
-    b.send({ type: 'join', lobby: 'splice' });
-    const joined = await b.next((m) => m.type === 'joined');
+    const { r: a } = await joinRaw(url, 'splice');
+    const { r: b, joined } = await joinRaw(url, 'splice');
     b.send({ type: 'offer', to: 1, sdp: 'v=0' });
     await a.next((m) => m.type === 'offer');
     const frame = a.frames.find((f) => f.includes('"offer"'))!;
@@ -306,12 +302,8 @@ describe('docs/signaling.md: host role', () => {
 describe('docs/signaling.md: resume and strikes', () => {
   it('"Nothing is sent when a peer resumes on a new socket while its old one is still open (4002 replaces it)"', async () => {
     const { url } = await startServer({ pingIntervalMs: 0 });
-    const a = await raw(url);
-    a.send({ type: 'join', lobby: 'replace' });
-    await a.next((m) => m.type === 'joined');
-    const b = await raw(url);
-    b.send({ type: 'join', lobby: 'replace' });
-    const joined = await b.next((m) => m.type === 'joined');
+    const { r: a } = await joinRaw(url, 'replace');
+    const { r: b, joined } = await joinRaw(url, 'replace');
     await a.next((m) => m.type === 'peer_joined');
     const seenBefore = a.messages.length;
     const b2 = await raw(url);

@@ -7,7 +7,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, raw, startServer, waitUntil, type Raw } from './helpers.js';
+import { cleanup, joinRaw, raw, startServer, waitUntil, type Raw } from './helpers.js';
 import type { SignalingServer } from '../api.js';
 
 afterEach(cleanup);
@@ -15,11 +15,8 @@ afterEach(cleanup);
 const EVIL = '127.0.0.2';
 
 async function joined(url: string, lobby: string, from?: string): Promise<{ r: Raw; id: number }> {
-  const r = await raw(url, {}, from);
-  r.send({ type: 'join', lobby });
-  const m = await r.next((x) => x.type === 'joined' || x.type === 'error');
-  if (m.type !== 'joined') throw new Error(`join refused: ${m.code} ${m.message}`);
-  return { r, id: m.id as number };
+  const { r, joined } = await joinRaw(url, lobby, from);
+  return { r, id: joined.id as number };
 }
 
 /** An honest client (127.0.0.1) can still join a fresh lobby and relay to a second one. */

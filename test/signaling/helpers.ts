@@ -110,3 +110,12 @@ export async function raw(url: string, headers: Record<string, string> = {}, loc
       }),
   };
 }
+
+/** A raw socket (from `localAddress`, see {@link raw}) joined to `lobby`, and its `joined` message; throws when the join is refused. */
+export async function joinRaw(url: string, lobby: string, localAddress?: string): Promise<{ r: Raw; joined: Record<string, any> }> {
+  const r = await raw(url, {}, localAddress);
+  r.send({ type: 'join', lobby });
+  const joined = await r.next((x) => x.type === 'joined' || x.type === 'error');
+  if (joined.type !== 'joined') throw new Error(`join refused: ${joined.code} ${joined.message}`);
+  return { r, joined };
+}
