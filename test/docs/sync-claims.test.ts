@@ -6,25 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defineSchema, ErrorCode, SyncClient, SyncErrorCode, SyncHost, SyncPeer, t, type SyncErrorEvent } from '../api.js';
-import { MemoryLinks } from '../sync/harness.js';
+import { MemoryLinks, memoryHostAndClient } from '../sync/harness.js';
 
 const Unit = defineSchema('unit', { pos: t.vec2(t.quant(-100, 100, 0.01)), hp: t.uint8, label: t.string() });
 const Input = defineSchema('input', { mx: t.int8 });
 
 function world(options: { host?: Partial<ConstructorParameters<typeof SyncHost>[1]>; client?: Partial<ConstructorParameters<typeof SyncClient>[1]> } = {}) {
-  const links = new MemoryLinks([2]);
-  const host = new SyncHost(links.transport(1), { schemas: [Unit], inputSchema: Input, ...options.host });
-  const client = new SyncClient(links.transport(2), { schemas: [Unit], inputSchema: Input, ...options.client });
-  const hostErrors: SyncErrorEvent[] = [];
-  host.on('sync_error', (e) => hostErrors.push(e));
-  let now = 1000;
-  const round = () => {
-    host.tick();
-    links.deliver();
-    client.poll((now += 33));
-    links.deliver();
-  };
-  return { links, host, client, hostErrors, round };
+  return memoryHostAndClient({ schemas: [Unit], inputSchema: Input, ...options.host }, { schemas: [Unit], inputSchema: Input, ...options.client }, 1000);
 }
 
 describe('docs/sync.md: schemas', () => {

@@ -3,7 +3,7 @@
  * RPC endpoints on the virtual network (deterministic for a seed), and a
  * fixed-rate loop on the virtual clock.
  */
-import { VirtualNetwork, WebRTCMultiplayerPeer, WebRTCPeerConnection, type LinkOptions } from '../api.js';
+import { SyncClient, SyncHost, VirtualNetwork, WebRTCMultiplayerPeer, WebRTCPeerConnection, type LinkOptions, type SyncClientOptions, type SyncErrorEvent, type SyncHostOptions } from '../api.js';
 import { RpcEndpoint, type AnyRpcMethods } from '../../src/rpc/index.js';
 import { wire } from '../helpers.js';
 
@@ -151,6 +151,29 @@ export function virtualMesh(n: number, link: LinkOptions, seed = 1, register?: (
   );
   if (!ok) throw new Error('the virtual mesh did not connect');
   return { net, all };
+}
+
+/**
+ * A host (1) and one client (2) over {@link MemoryLinks}, their `sync_error`
+ * events collected, and `round()`: a host tick, delivery, a client poll 33 ms
+ * later (from `startMs`), delivery.
+ */
+export function memoryHostAndClient(hostOptions: SyncHostOptions, clientOptions: SyncClientOptions, startMs = 0) {
+  const links = new MemoryLinks([2]);
+  const host = new SyncHost(links.transport(1), hostOptions);
+  const client = new SyncClient(links.transport(2), clientOptions);
+  const hostErrors: SyncErrorEvent[] = [];
+  const clientErrors: SyncErrorEvent[] = [];
+  host.on('sync_error', (e) => hostErrors.push(e));
+  client.on('sync_error', (e) => clientErrors.push(e));
+  let now = startMs;
+  const round = () => {
+    host.tick();
+    links.deliver();
+    client.poll((now += 33));
+    links.deliver();
+  };
+  return { links, host, client, hostErrors, clientErrors, round };
 }
 
 export { rng } from './rng.js';

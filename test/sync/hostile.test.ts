@@ -7,28 +7,14 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
 import { BitWriter } from '../../src/sync/bits.js';
-import { defineSchema, SyncClient, SyncErrorCode, SyncHost, t, type SyncErrorEvent } from '../../src/sync/index.js';
-import { MemoryLinks } from './harness.js';
+import { defineSchema, SyncClient, SyncErrorCode, SyncHost, t } from '../../src/sync/index.js';
+import { MemoryLinks, memoryHostAndClient } from './harness.js';
 
 const Unit = defineSchema('unit', { pos: t.vec2(t.quant(-100, 100, 0.1)), hp: t.uint8, name: t.string(8) });
 const Input = defineSchema('input', { move: t.int8 });
 
 function world(clientOptions: Partial<ConstructorParameters<typeof SyncClient>[1]> = {}) {
-  const links = new MemoryLinks([2]);
-  const host = new SyncHost(links.transport(1), { schemas: [Unit], inputSchema: Input, maxQueuedInputs: 16, maxInputsPerMessage: 8 });
-  const client = new SyncClient(links.transport(2), { schemas: [Unit], inputSchema: Input, ...clientOptions });
-  const hostErrors: SyncErrorEvent[] = [];
-  const clientErrors: SyncErrorEvent[] = [];
-  host.on('sync_error', (e) => hostErrors.push(e));
-  client.on('sync_error', (e) => clientErrors.push(e));
-  let now = 0;
-  const round = () => {
-    host.tick();
-    links.deliver();
-    client.poll((now += 33));
-    links.deliver();
-  };
-  return { links, host, client, hostErrors, clientErrors, round };
+  return memoryHostAndClient({ schemas: [Unit], inputSchema: Input, maxQueuedInputs: 16, maxInputsPerMessage: 8 }, { schemas: [Unit], inputSchema: Input, ...clientOptions });
 }
 
 const snapshotOf = (state: ReturnType<typeof world>) => JSON.stringify([...state.client.objects.values()].map((o) => [o.id, o.state]));
