@@ -61,11 +61,6 @@ export function isArrayFrame(text: string): boolean {
   return false;
 }
 
-/** One frame holding `texts` (JSON messages): the text itself when there is one, else `[a,b,…]`. */
-export function joinBatch(texts: readonly string[]): string {
-  return texts.length === 1 ? texts[0]! : `[${texts.join(',')}]`;
-}
-
 /** A parsed array frame: each element, and its text as sent. */
 export interface Batch {
   items: unknown[];

@@ -15,8 +15,34 @@ import {
 } from '../api.js';
 import { MAX_BATCH_CHARS, splitArrayText } from '../../src/signaling/batch.js';
 import { utf8Length } from '../../src/util/utf8.js';
-import { batchFrames, encodeArrayFrames, encodeTextFrames } from '../../src/signaling/drivers/outbox.js';
+import { encodeArrayFrames, encodeTextFrames } from '../../src/signaling/drivers/outbox.js';
 import { T, cleanup, client, raw, startServer, waitUntil, type Raw } from './helpers.js';
+
+/** One frame holding `texts` (JSON messages): the text itself when there is one, else `[a,b,…]`. */
+function joinBatch(texts: readonly string[]): string {
+  return texts.length === 1 ? texts[0]! : `[${texts.join(',')}]`;
+}
+
+/**
+ * The reference for encodeArrayFrames: `texts` (JSON messages) as array frames of at most `maxChars` characters
+ * each (a longer message alone), spliced: `[a,b,…]`; a lone message stays as it is.
+ */
+function batchFrames(texts: readonly string[], maxChars: number = MAX_BATCH_CHARS): string[] {
+  const frames: string[] = [];
+  let from = 0;
+  let chars = 1; // `[` and `]`, and a comma before each element but the first
+  for (let i = 0; i < texts.length; i++) {
+    const n = texts[i]!.length + 1;
+    if (i > from && chars + n > maxChars) {
+      frames.push(joinBatch(texts.slice(from, i)));
+      from = i;
+      chars = 1;
+    }
+    chars += n;
+  }
+  frames.push(joinBatch(from === 0 ? texts : texts.slice(from)));
+  return frames;
+}
 
 afterEach(cleanup);
 

@@ -13,10 +13,9 @@
  * one frame for that client to parse and dispatch instead of one per message.
  * @module
  */
-import { joinBatch, MAX_BATCH_CHARS } from '../batch.js';
+import { MAX_BATCH_CHARS } from '../batch.js';
 import { encodeTextFrame, headerBytes, writeHeader } from './ws-frames.js';
-
-export { encodeTextFrame } from './ws-frames.js';
+import { ReadyState } from './ws-socket.js';
 
 /** The socket of an {@link OutboxSlot}: written ready-made frame buffers while open (`readyState` 1). */
 export interface FrameWriter {
@@ -36,27 +35,6 @@ export interface OutboxSlot {
   readonly batch?: boolean;
   /** A ping to write after the waiting frames, in the same write. */
   pingDue?: boolean;
-}
-
-/**
- * `texts` (JSON messages) as array frames of at most `maxChars` characters
- * each (a longer message alone), spliced: `[a,b,…]`; a lone message stays as it is.
- */
-export function batchFrames(texts: readonly string[], maxChars: number = MAX_BATCH_CHARS): string[] {
-  const frames: string[] = [];
-  let from = 0;
-  let chars = 1; // `[` and `]`, and a comma before each element but the first
-  for (let i = 0; i < texts.length; i++) {
-    const n = texts[i]!.length + 1;
-    if (i > from && chars + n > maxChars) {
-      frames.push(joinBatch(texts.slice(from, i)));
-      from = i;
-      chars = 1;
-    }
-    chars += n;
-  }
-  frames.push(joinBatch(from === 0 ? texts : texts.slice(from)));
-  return frames;
 }
 
 /** Byte lengths of the texts being encoded (reused). */
@@ -94,10 +72,10 @@ export function encodeTextFrames(texts: readonly string[]): Buffer {
 }
 
 /**
- * `texts` (JSON messages) as the frames {@link batchFrames} makes of them —
- * array frames `[a,b,…]` of at most `maxChars` characters, a lone message as
- * it is — encoded straight into one buffer of WebSocket frames: no joined
- * string is built (nor flattened again to be written).
+ * `texts` (JSON messages) as array frames `[a,b,…]` of at most `maxChars`
+ * characters each (a longer message alone; a group of one as it is), encoded
+ * straight into one buffer of WebSocket frames: no joined string is built
+ * (nor flattened again to be written).
  */
 export function encodeArrayFrames(texts: readonly string[], maxChars: number = MAX_BATCH_CHARS): Buffer {
   const n = texts.length;
@@ -105,7 +83,7 @@ export function encodeArrayFrames(texts: readonly string[], maxChars: number = M
   let total = 0;
   let groups = 0;
   let from = 0;
-  let chars = 1; // as batchFrames counts: `[` and `]`, and a comma before each element but the first
+  let chars = 1; // `[` and `]`, and a comma before each element but the first
   let bytes = 0;
   for (let i = 0; i < n; i++) {
     const text = texts[i]!;
@@ -151,9 +129,6 @@ export function encodeArrayFrames(texts: readonly string[], maxChars: number = M
   }
   return buf;
 }
-
-/** `readyState` of an open socket. */
-const OPEN = 1;
 
 /** Frames waiting for the end of the event-loop turn, per socket. */
 export class Outbox {
@@ -234,7 +209,7 @@ export class Outbox {
     slot.outChars = 0;
     if (ping) slot.pingDue = false;
     const ws = slot.ws;
-    if (ws.readyState !== OPEN || !this.beforeWrite(slot, chars)) return;
+    if (ws.readyState !== ReadyState.OPEN || !this.beforeWrite(slot, chars)) return;
     this.writes++;
     if (typeof waiting === 'string') {
       this.messages++;
