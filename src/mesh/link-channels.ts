@@ -102,6 +102,7 @@ export class LinkChannels {
     return true;
   }
 
+  /** A packet of channel `index`, header stripped: counted, into the inbox. */
   private received(index: number, inbox: PacketQueue, data: Uint8Array, isText: boolean): void {
     const counters = this.counters[index]!;
     counters.packetsReceived++;
@@ -128,15 +129,11 @@ export class LinkChannels {
       const recv = this.recvSessions[i];
       if (recv && this.gated) continue;
       const inbox = this.inbox[i]!;
-      const counters = this.counters[i]!;
       while (inbox.length < INBOX_LIMITS.maxPackets) {
         const raw = channel.getPacket();
         if (raw === undefined) break;
         const data = recv ? recv.accept(raw) : raw;
-        if (data === undefined) continue;
-        counters.packetsReceived++;
-        counters.bytesReceived += data.length;
-        inbox.push(data, channel.wasStringPacket());
+        if (data !== undefined) this.received(i, inbox, data, channel.wasStringPacket());
       }
     }
   }
