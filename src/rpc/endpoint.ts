@@ -194,7 +194,10 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
 
   /**
    * Call `name` on one peer (`peer` > 0) or on all but one (`peer` < 0).
-   * Calling your own id needs `callLocal`.
+   * Calling your own id needs `callLocal`. As in Godot, `peer` (or `-peer`)
+   * must be a connected peer: an unknown id, or minus your own id, throws
+   * INVALID_PEER and nothing is sent; NOT_OPEN until the multiplayer peer is
+   * CONNECTED (local runs included).
    */
   rpcId<N extends keyof M & string>(peer: number, name: N, ...args: M[N]['args']): void {
     checkInt(peer, -MAX_PEER_ID, MAX_PEER_ID, 'rpcId target peer');
@@ -211,6 +214,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     try {
       checkInt(peer, 1, MAX_PEER_ID, 'request target peer');
       const entry = this.callableEntry(name, args);
+      this.checkConnected();
       const me = this.mesh.getUniqueId();
       if (peer === me) {
         if (!entry.callLocal) {
@@ -218,7 +222,6 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
         }
         return this.dispatcher.runLocalRequest(entry, args);
       }
-      this.checkConnected();
       this.checkTarget(peer);
       const timeout = entry.timeoutMs ?? this.requestTimeoutMs;
       const { id, promise } = this.requests.open(peer, name, this.clock.now() + timeout);
@@ -341,15 +344,19 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
 
   private send(target: number, name: string, args: unknown[], what: string): void {
     const entry = this.callableEntry(name, args);
+    // As Godot's rpcp: no call at all, local or remote, unless the peer is CONNECTED.
+    this.checkConnected();
     const me = this.mesh.getUniqueId();
-    if (me === 0) this.checkConnected(); // not created yet (or closed): NOT_OPEN, not a callLocal complaint about peer 0
     const runsLocal = target === 0 || target === me || (target < 0 && -target !== me);
     if (target === me && !entry.callLocal) {
       throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, `${what}("${name}") targets this peer (${me}) but the RPC has no callLocal; register it with { callLocal: true } or target another peer`);
     }
     if (target !== me) {
-      this.checkConnected();
-      if (target > 0) this.checkTarget(target);
+      // As Godot's _send_rpc: the peer named (or excluded, when negative) must be a connected peer.
+      if (target === -me) {
+        throw new RtcmeshError(ErrorCode.INVALID_PEER, `${what}(${target}, "${name}") excludes this peer itself, which is not a remote peer; use rpc("${name}") to call every other peer`);
+      }
+      if (target !== 0) this.checkTarget(target > 0 ? target : -target);
       this.outbox.emitCall(target, entry, args);
     }
     if (runsLocal && entry.callLocal) this.dispatcher.dispatchCall(entry, args, this.state.localArrival(me, entry), undefined);

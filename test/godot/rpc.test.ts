@@ -5,7 +5,7 @@
  * loopback (node-datachannel).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, RpcEndpoint, TransferMode, type AnyRpcMethods, type RpcContext, type RpcErrorEvent, type WebRTCMultiplayerPeer } from '../api.js';
+import { ConnectionStatus, ErrorCode, RpcEndpoint, TransferMode, WebRTCMultiplayerPeer, type AnyRpcMethods, type RpcContext, type RpcErrorEvent } from '../api.js';
 import { star } from '../mesh/mesh-helpers.js';
 import { codeOf } from './godot-helpers.js';
 
@@ -96,6 +96,35 @@ describe('Godot RPC semantics', () => {
     // with call_local, calling yourself runs locally
     eps.get(1)!.rpcId(1, 'chat', 'me');
     expect(calls.at(-1)).toMatchObject({ at: 1, sender: 1, args: ['me'] });
+  });
+
+  it('rpc_id with an unknown peer id, or -(own id): "Attempt to call RPC with unknown peer ID", nothing sent or run anywhere', async () => {
+    const { eps, calls, errors, pump } = await world();
+    const server = eps.get(1)!;
+    // 9 is no peer of this mesh: Godot refuses -9 as well as 9 (it does not fall back to "everyone").
+    expect(codeOf(() => server.rpcId(9, 'chat', 'lost'))).toBe(ErrorCode.INVALID_PEER);
+    expect(codeOf(() => server.rpcId(-9, 'chat', 'lost'))).toBe(ErrorCode.INVALID_PEER);
+    // -1 from peer 1: its own id is not a connected peer either, even with call_local.
+    expect(codeOf(() => server.rpcId(-1, 'chat', 'lost'))).toBe(ErrorCode.INVALID_PEER);
+    // A marker sent after them on the same reliable channel arrives: nothing was sent before it.
+    server.rpcId(2, 'chat', 'marker');
+    await pump(() => calls.some((c) => c.args[0] === 'marker'), 'the marker');
+    expect(calls.map((c) => [c.at, c.args[0]])).toEqual([[2, 'marker']]);
+    expect(errors).toEqual([]);
+  });
+
+  it('no RPC, not even a call_local one on yourself, while the multiplayer peer is CONNECTING', () => {
+    const client = new WebRTCMultiplayerPeer();
+    live.push(client);
+    client.createClient(7);
+    expect(client.getConnectionStatus()).toBe(ConnectionStatus.CONNECTING);
+    const ep = new RpcEndpoint<AnyRpcMethods>(client);
+    const ran: unknown[] = [];
+    ep.register('chat', (_ctx, ...args) => void ran.push(args), { mode: 'any_peer', callLocal: true });
+    expect(codeOf(() => ep.rpcId(7, 'chat', 'me'))).toBe(ErrorCode.NOT_OPEN);
+    expect(codeOf(() => ep.rpc('chat', 'all'))).toBe(ErrorCode.NOT_OPEN);
+    expect(ran).toEqual([]);
+    ep.close();
   });
 
   it('MultiplayerAPI get_peers / peer_connected with server_relay: clients learn of each other through the server, and of their leaving', async () => {

@@ -209,7 +209,8 @@ export async function runMatrix(world: World): Promise<number> {
           world.errors.length = 0;
           const ep = world.ep(caller);
           const args = [caller, target, 'x'];
-          if (target === caller && !callLocal) {
+          if ((target === caller && !callLocal) || target === -caller) {
+            // Godot: yourself without call_local is refused; -yourself is an unknown peer id.
             expect(() => ep.rpcId(target, name, ...args)).toThrow(RtcmeshError);
             continue;
           }
@@ -253,7 +254,7 @@ export async function runChannelMatrix(world: World, rpc: ChannelRpc): Promise<n
   world.log.length = 0;
   world.errors.length = 0;
   const cases = ids.flatMap((caller) =>
-    [0, ...ids, ...ids.map((i) => -i)].map((target) => ({
+    [0, ...ids, ...ids.filter((i) => i !== caller).map((i) => -i)].map((target) => ({
       caller,
       target,
       nonce: `${rpc.name} ${caller}>${target}`,
@@ -312,6 +313,10 @@ export async function runDisabledMatrix(world: World): Promise<number> {
       const send = () => (target === 0 ? ep.rpc(DISABLED_RPC, nonce) : ep.rpcId(target, DISABLED_RPC, nonce));
       if (caller === DISABLED_AT) {
         expect(send, nonce).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_STATE }));
+        continue;
+      }
+      if (target === -caller) {
+        expect(send, nonce).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_PEER }));
         continue;
       }
       send();

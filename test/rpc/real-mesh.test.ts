@@ -48,7 +48,7 @@ describe('RPC over a real 3-peer mesh', () => {
   it('unreliable, ordered and custom channels: every target, ctx.channel and ctx.mode as sent; disabled RPCs refused', async () => {
     const { world } = await meshWorld(undefined, registerChannels, CUSTOM_CHANNELS);
     for (const rpc of CHANNEL_RPCS) await runChannelMatrix(world, rpc);
-    expect(await runDisabledMatrix(world)).toBe(14);
+    expect(await runDisabledMatrix(world)).toBe(12); // 2 callers × 6 targets (-self is refused at the call site)
   });
 
   it('request/response round-trips every msgpack type', async () => {
@@ -97,7 +97,7 @@ describe('RPC over a real server and two clients', () => {
     const relayed = world.ep(1).getStats().framesRelayed;
     for (const rpc of CHANNEL_RPCS) await runChannelMatrix(world, rpc);
     expect(world.ep(1).getStats().framesRelayed).toBeGreaterThan(relayed);
-    expect(await runDisabledMatrix(world)).toBe(14);
+    expect(await runDisabledMatrix(world)).toBe(12); // 2 callers × 6 targets (-self is refused at the call site)
   });
 
   it('a client-to-client rpcId arrives via peer 1 with the original sender; requests relay both ways', async () => {
