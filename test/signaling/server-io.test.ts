@@ -105,6 +105,55 @@ describe('signaling server output, bounded', () => {
   });
 });
 
+describe('signaling server output buffer', () => {
+  it('encodes into one reused buffer while sockets take their writes whole, and never reuses a buffer a socket still holds', () => {
+    /** A socket that takes writes whole (`holds` false) or keeps them (as a socket whose kernel buffer is full). */
+    const socket = (holds: boolean) => {
+      const written: Buffer[] = [];
+      return {
+        written,
+        slot: {
+          out: undefined as string | string[] | undefined,
+          outChars: 0,
+          batch: true,
+          ws: {
+            readyState: WebSocket.OPEN,
+            bufferedAmount: 0,
+            write(buf: Buffer) {
+              written.push(buf);
+              if (holds) this.bufferedAmount += buf.length;
+            },
+          },
+        },
+      };
+    };
+    const outbox = new Outbox(() => true);
+    const fast = [socket(false), socket(false)];
+    const slow = socket(true);
+    const other = socket(false);
+    outbox.send(fast[0]!.slot, '{"n":1}');
+    outbox.send(fast[1]!.slot, '{"n":2}');
+    outbox.send(fast[1]!.slot, '{"n":3}');
+    outbox.flush();
+    // Both written from the same memory (the first write was done with it before the second).
+    expect(fast[0]!.written[0]!.buffer).toBe(fast[1]!.written[0]!.buffer);
+    expect(decodeFrames(fast[1]!.written[0]!)).toEqual(['[{"n":2},{"n":3}]']);
+    outbox.send(slow.slot, '{"slow":1}');
+    outbox.send(other.slot, '{"other":1}');
+    outbox.flush();
+    // The slow socket keeps its bytes: the next write went to other memory, and what the slow socket holds is intact.
+    expect(other.written[0]!.buffer).not.toBe(slow.written[0]!.buffer);
+    expect(decodeFrames(slow.written[0]!)).toEqual(['{"slow":1}']);
+    expect(decodeFrames(other.written[0]!)).toEqual(['{"other":1}']);
+    // A socket with bytes waiting gets a buffer of its own, never the shared one.
+    outbox.send(slow.slot, '{"slow":2}');
+    outbox.flush();
+    expect(slow.written[1]!.buffer).not.toBe(other.written[0]!.buffer);
+    expect(decodeFrames(slow.written[0]!)).toEqual(['{"slow":1}']);
+    expect(decodeFrames(slow.written[1]!)).toEqual(['{"slow":2}']);
+  });
+});
+
 describe('signaling server input', () => {
   it('handles what a socket sent before it closed, then its close: the relay arrives before peer_detached', async () => {
     const { url } = await startServer();
