@@ -253,6 +253,27 @@ describe('signaling server input', () => {
     expect(fake.inboxedBytes).toBe(0);
   });
 
+  it('reads accepted TCP sockets into one shared read buffer (Node\'s onread mode), not through data events, and still relays in order', async () => {
+    const { server, url } = await startServer({ maxMessageBytes: 200_000, rateLimit: { messages: 1000, windowMs: 1000, bytes: 10_000_000 } });
+    const a = await joinedRaw(url, 'shared');
+    const b = await joinedRaw(url, 'shared');
+    const sockets = [...(server as unknown as { conns: Set<Connection> }).conns].map((c) => c.ws.socket as unknown as Record<symbol, unknown> & { listenerCount(e: string): number });
+    expect(sockets).toHaveLength(2);
+    const bufferKey = Object.getOwnPropertySymbols(sockets[0]!).find((k) => k.description === 'kBuffer')!;
+    for (const s of sockets) {
+      expect(Buffer.isBuffer(s[bufferKey])).toBe(true);
+      expect(s.listenerCount('data')).toBe(0);
+    }
+    // One buffer for every socket.
+    expect(sockets[0]![bufferKey]).toBe(sockets[1]![bufferKey]);
+    // Frames of several sizes (larger than the read buffer, split across reads, several in one read), in order.
+    const from = b.r.messages.length;
+    const sdps = ['x'.repeat(100), 'é'.repeat(40_000), 'z', 'y'.repeat(65_000), 'end'];
+    for (const sdp of sdps) a.r.send({ type: 'offer', to: b.id, sdp });
+    await b.r.next((m) => m.type === 'offer' && m.sdp === 'end', from, T);
+    expect(b.r.messages.slice(from).filter((m) => m.type === 'offer').map((m) => m.sdp)).toEqual(sdps);
+  });
+
   it('bounds what waits per socket in bytes too: a socket sending large frames is paused past 64 KiB', () => {
     const fake = { inboxed: 0, inboxedBytes: 0, paused: false, ws: { pause() {}, resume() {} } } as unknown as Connection;
     // Every frame waits for the end of the turn (not handled on arrival), as past the turn's budget.
