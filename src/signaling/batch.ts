@@ -102,12 +102,20 @@ export function splitArrayText(text: string, expected = 0): string[] {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
-      // A string: skip to its closing quote (escapes skip the next character).
-      for (i++; i < text.length; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c) i++;
-        else if (d === 0x22) break;
+      // A string: to its closing quote, the next `"` not escaped (an even run of backslashes before it).
+      // indexOf rather than a loop over every character: most of a message is strings.
+      let j = i;
+      for (;;) {
+        j = text.indexOf('"', j + 1);
+        if (j < 0) {
+          j = text.length;
+          break;
+        }
+        let b = j - 1;
+        while (text.charCodeAt(b) === 0x5c) b--;
+        if (((j - 1 - b) & 1) === 0) break;
       }
+      i = j;
       blank = false;
       continue;
     }

@@ -177,7 +177,9 @@ describe('array frame helpers', () => {
   });
 
   it('splitArrayText returns each element as written', () => {
-    const elements = ['{"a":"x,]}\\"["}', ' [1,[2,3]] ', '"s"', '{"b":{"c":[{}]}}'];
+    // Escaped quotes inside strings, and strings ending in an escaped backslash (the quote after it closes the string).
+    const elements = ['{"a":"x,]}\\"["}', ' [1,[2,3]] ', '"s"', '{"b":{"c":[{}]}}', '{"a":"x\\\\","b":"],\\\\\\"["}', '"\\\\"'];
+    for (const e of elements) JSON.parse(e);
     expect(splitArrayText(`[${elements.join(',')}]`)).toEqual(elements);
     expect(splitArrayText('[ ]')).toEqual([]);
     expect(utf8Length('aé😀')).toBe(Buffer.byteLength('aé😀'));

@@ -105,6 +105,55 @@ describe('signaling server output, bounded', () => {
   });
 });
 
+describe('signaling server output buffer', () => {
+  it('encodes into one reused buffer while sockets take their writes whole, and never reuses a buffer a socket still holds', () => {
+    /** A socket that takes writes whole (`holds` false) or keeps them (as a socket whose kernel buffer is full). */
+    const socket = (holds: boolean) => {
+      const written: Buffer[] = [];
+      return {
+        written,
+        slot: {
+          out: undefined as string | string[] | undefined,
+          outChars: 0,
+          batch: true,
+          ws: {
+            readyState: WebSocket.OPEN,
+            bufferedAmount: 0,
+            write(buf: Buffer) {
+              written.push(buf);
+              if (holds) this.bufferedAmount += buf.length;
+            },
+          },
+        },
+      };
+    };
+    const outbox = new Outbox(() => true);
+    const fast = [socket(false), socket(false)];
+    const slow = socket(true);
+    const other = socket(false);
+    outbox.send(fast[0]!.slot, '{"n":1}');
+    outbox.send(fast[1]!.slot, '{"n":2}');
+    outbox.send(fast[1]!.slot, '{"n":3}');
+    outbox.flush();
+    // Both written from the same memory (the first write was done with it before the second).
+    expect(fast[0]!.written[0]!.buffer).toBe(fast[1]!.written[0]!.buffer);
+    expect(decodeFrames(fast[1]!.written[0]!)).toEqual(['[{"n":2},{"n":3}]']);
+    outbox.send(slow.slot, '{"slow":1}');
+    outbox.send(other.slot, '{"other":1}');
+    outbox.flush();
+    // The slow socket keeps its bytes: the next write went to other memory, and what the slow socket holds is intact.
+    expect(other.written[0]!.buffer).not.toBe(slow.written[0]!.buffer);
+    expect(decodeFrames(slow.written[0]!)).toEqual(['{"slow":1}']);
+    expect(decodeFrames(other.written[0]!)).toEqual(['{"other":1}']);
+    // A socket with bytes waiting gets a buffer of its own, never the shared one.
+    outbox.send(slow.slot, '{"slow":2}');
+    outbox.flush();
+    expect(slow.written[1]!.buffer).not.toBe(other.written[0]!.buffer);
+    expect(decodeFrames(slow.written[0]!)).toEqual(['{"slow":1}']);
+    expect(decodeFrames(slow.written[1]!)).toEqual(['{"slow":2}']);
+  });
+});
+
 describe('signaling server input', () => {
   it('handles what a socket sent before it closed, then its close: the relay arrives before peer_detached', async () => {
     const { url } = await startServer();
@@ -202,6 +251,27 @@ describe('signaling server input', () => {
     expect(handled).toEqual(Array.from({ length: 200 }, (_, i) => i));
     expect(fake.inboxed).toBe(0);
     expect(fake.inboxedBytes).toBe(0);
+  });
+
+  it('reads accepted TCP sockets into one shared read buffer (Node\'s onread mode), not through data events, and still relays in order', async () => {
+    const { server, url } = await startServer({ maxMessageBytes: 200_000, rateLimit: { messages: 1000, windowMs: 1000, bytes: 10_000_000 } });
+    const a = await joinedRaw(url, 'shared');
+    const b = await joinedRaw(url, 'shared');
+    const sockets = [...(server as unknown as { conns: Set<Connection> }).conns].map((c) => c.ws.socket as unknown as Record<symbol, unknown> & { listenerCount(e: string): number });
+    expect(sockets).toHaveLength(2);
+    const bufferKey = Object.getOwnPropertySymbols(sockets[0]!).find((k) => k.description === 'kBuffer')!;
+    for (const s of sockets) {
+      expect(Buffer.isBuffer(s[bufferKey])).toBe(true);
+      expect(s.listenerCount('data')).toBe(0);
+    }
+    // One buffer for every socket.
+    expect(sockets[0]![bufferKey]).toBe(sockets[1]![bufferKey]);
+    // Frames of several sizes (larger than the read buffer, split across reads, several in one read), in order.
+    const from = b.r.messages.length;
+    const sdps = ['x'.repeat(100), 'é'.repeat(40_000), 'z', 'y'.repeat(65_000), 'end'];
+    for (const sdp of sdps) a.r.send({ type: 'offer', to: b.id, sdp });
+    await b.r.next((m) => m.type === 'offer' && m.sdp === 'end', from, T);
+    expect(b.r.messages.slice(from).filter((m) => m.type === 'offer').map((m) => m.sdp)).toEqual(sdps);
   });
 
   it('bounds what waits per socket in bytes too: a socket sending large frames is paused past 64 KiB', () => {

@@ -54,8 +54,11 @@ function frame(opcode: number, payload: Buffer | string, o: Opts = {}): Buffer {
 
 type Event = [string, ...unknown[]];
 
-/** Parse `chunks` in order with a recording sink. */
-function parse(chunks: Buffer[], maxPayload = 0): Event[] {
+/** One read buffer for every chunk, as the server reads sockets (`transient`); scribbled over after each parse. */
+const READ_BUFFER = Buffer.alloc(128 * 1024);
+
+/** Parse `chunks` in order with a recording sink (`transient`: each read into {@link READ_BUFFER}, as the server reads). */
+function parse(chunks: Buffer[], maxPayload = 0, transient = false): Event[] {
   const s: FrameState = initialFrameState();
   const events: Event[] = [];
   const sink: FrameSink<FrameState> = {
@@ -65,7 +68,16 @@ function parse(chunks: Buffer[], maxPayload = 0): Event[] {
     close: (_s, code, reason) => events.push(['close', code, reason]),
     error: (_s, code, _message, errCode) => events.push(['error', code, errCode]),
   };
-  for (const c of chunks) readFrames(s, Buffer.from(c), sink, maxPayload);
+  for (const c of chunks) {
+    if (!transient) {
+      readFrames(s, Buffer.from(c), sink, maxPayload);
+      continue;
+    }
+    c.copy(READ_BUFFER);
+    readFrames(s, READ_BUFFER, sink, maxPayload, c.length, true);
+    // The next read overwrites the buffer: anything the parser kept a view of would change.
+    READ_BUFFER.fill(0xee, 0, c.length);
+  }
   return events;
 }
 
@@ -89,6 +101,20 @@ describe('frame parser', () => {
     }
     const long = frame(1, 'é'.repeat(40_000));
     expect(parse(pieces(long, 1)).length).toBe(1);
+  });
+
+  it('parses reads into one reused buffer (as the server reads) as it parses buffers of their own: what it keeps past a read is copied', () => {
+    const euro = Buffer.from('€');
+    const streams = [
+      Buffer.concat([frame(1, 'a'.repeat(70_000)), frame(1, 'next'), frame(1, 'x'.repeat(300))]),
+      Buffer.concat([frame(1, euro.subarray(0, 1), { fin: false }), frame(9, 'p'), frame(0, euro.subarray(1), { fin: false }), frame(0, 'z'.repeat(200))]),
+      Buffer.concat([frame(2, Buffer.from([1, 2, 3]), { fin: false }), frame(0, Buffer.from([4]))]),
+    ];
+    for (const all of streams) {
+      const expected = parse([all]);
+      expect(expected.length).toBeGreaterThan(0);
+      for (const size of [1, 2, 3, 7, 100, 4096, 65_537]) expect(parse(pieces(all, size), 0, true)).toEqual(expected);
+    }
   });
 
   it('keeps a frame trickling in one byte per read in a bounded number of buffers', () => {

@@ -95,8 +95,12 @@ export class Inbox {
     return this.conns.length - this.head;
   }
 
-  /** Handle a frame of `c` now (within the turn's budget, nothing waiting), or queue it; pauses reading `c` past its limits. */
-  push(c: Connection, data: Buffer, isBinary: boolean): void {
+  /**
+   * Handle a frame of `c` now (within the turn's budget, nothing waiting), or
+   * queue it (a copy when `transient`: `data` is valid during the call only);
+   * pauses reading `c` past its limits.
+   */
+  push(c: Connection, data: Buffer, isBinary: boolean, transient = false): void {
     if (this.o.onArrival === true && !this.overBudget && this.head === this.conns.length) {
       const n = this.arrivals++;
       if (n === 0) {
@@ -110,6 +114,11 @@ export class Inbox {
         if (performance.now() - this.turnStart >= this.o.sliceMs) this.overBudget = true;
       }
       return;
+    }
+    if (transient) {
+      const copy = Buffer.allocUnsafe(data.length);
+      data.copy(copy);
+      data = copy;
     }
     this.conns.push(c);
     this.items.push(data);

@@ -14,12 +14,14 @@
  * @module
  */
 import { MAX_BATCH_CHARS } from '../batch.js';
-import { encodeTextFrame, headerBytes, writeHeader } from './ws-frames.js';
+import { headerBytes, writeHeader } from './ws-frames.js';
 import { ReadyState } from './ws-socket.js';
 
 /** The socket of an {@link OutboxSlot}: written ready-made frame buffers while open (`readyState` 1). */
 export interface FrameWriter {
   readonly readyState: number;
+  /** Bytes written and not yet handed to the kernel (a buffer written is the socket's until this is 0 again). */
+  readonly bufferedAmount?: number;
   /** Write `frames` (and a ping after them, in the same write, when `ping`). */
   write(frames: Buffer, ping?: boolean): void;
 }
@@ -52,8 +54,21 @@ function reserve(n: number): void {
   groupEnds = new Uint32Array(size);
 }
 
-/** `texts` as WebSocket text frames from a server (unmasked, FIN), in one buffer. */
-export function encodeTextFrames(texts: readonly string[]): Buffer {
+/** A buffer of `size` bytes: the start of `into` when it is large enough, else a new one. */
+function outputBuffer(size: number, into: Buffer | undefined): Buffer {
+  return into !== undefined && size <= into.length ? into.subarray(0, size) : Buffer.allocUnsafe(size);
+}
+
+/** `text` as a WebSocket text frame from a server (unmasked, FIN), at the start of `into` when it fits. */
+export function encodeTextFrameInto(text: string, into?: Buffer): Buffer {
+  const len = Buffer.byteLength(text, 'utf8');
+  const buf = outputBuffer(len + headerBytes(len), into);
+  buf.write(text, writeHeader(buf, 0, len), len, 'utf8');
+  return buf;
+}
+
+/** `texts` as WebSocket text frames from a server (unmasked, FIN), in one buffer (the start of `into` when they fit). */
+export function encodeTextFrames(texts: readonly string[], into?: Buffer): Buffer {
   const n = texts.length;
   reserve(n);
   let total = 0;
@@ -62,7 +77,7 @@ export function encodeTextFrames(texts: readonly string[]): Buffer {
     lengths[i] = len;
     total += len + headerBytes(len);
   }
-  const buf = Buffer.allocUnsafe(total);
+  const buf = outputBuffer(total, into);
   let o = 0;
   for (let i = 0; i < n; i++) {
     o = writeHeader(buf, o, lengths[i]!);
@@ -74,10 +89,10 @@ export function encodeTextFrames(texts: readonly string[]): Buffer {
 /**
  * `texts` (JSON messages) as array frames `[a,b,…]` of at most `maxChars`
  * characters each (a longer message alone; a group of one as it is), encoded
- * straight into one buffer of WebSocket frames: no joined string is built
- * (nor flattened again to be written).
+ * straight into one buffer of WebSocket frames (the start of `into` when
+ * they fit): no joined string is built (nor flattened again to be written).
  */
-export function encodeArrayFrames(texts: readonly string[], maxChars: number = MAX_BATCH_CHARS): Buffer {
+export function encodeArrayFrames(texts: readonly string[], maxChars: number = MAX_BATCH_CHARS, into?: Buffer): Buffer {
   const n = texts.length;
   reserve(n);
   let total = 0;
@@ -105,7 +120,7 @@ export function encodeArrayFrames(texts: readonly string[], maxChars: number = M
   total += payload + headerBytes(payload);
   groupEnds[groups++] = n;
   encodedFrames = groups;
-  const buf = Buffer.allocUnsafe(total);
+  const buf = outputBuffer(total, into);
   let o = 0;
   let i = 0;
   for (let g = 0; g < groups; g++) {
@@ -130,9 +145,19 @@ export function encodeArrayFrames(texts: readonly string[], maxChars: number = M
   return buf;
 }
 
+/** Size of the output buffer reused from one socket write to the next. */
+const SCRATCH_BYTES = 64 * 1024;
+
 /** Frames waiting for the end of the event-loop turn, per socket. */
 export class Outbox {
   private due: OutboxSlot[] = [];
+  /**
+   * Frames for a socket with nothing buffered are encoded here: the kernel
+   * takes such a write whole, at once, almost always, and the buffer is free
+   * again — no buffer allocated (and collected) per write. When the socket
+   * keeps it (the kernel took part of it), the outbox takes a new one.
+   */
+  private scratch: Buffer | undefined;
   private scheduled: ReturnType<typeof setImmediate> | undefined;
   private readonly onTurnEnd = () => {
     this.scheduled = undefined;
@@ -211,17 +236,22 @@ export class Outbox {
     const ws = slot.ws;
     if (ws.readyState !== ReadyState.OPEN || !this.beforeWrite(slot, chars)) return;
     this.writes++;
+    // Into the reused buffer only when nothing waits in the socket: then the write either completes now or the socket keeps the buffer.
+    const into = ws.bufferedAmount === 0 ? (this.scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES)) : undefined;
+    let buf: Buffer;
     if (typeof waiting === 'string') {
       this.messages++;
       this.frames++;
-      ws.write(encodeTextFrame(waiting), ping);
-      return;
+      buf = encodeTextFrameInto(waiting, into);
+    } else {
+      this.messages += waiting.length;
+      const arrays = slot.batch === true && waiting.length > 1;
+      buf = arrays ? encodeArrayFrames(waiting, MAX_BATCH_CHARS, into) : encodeTextFrames(waiting, into);
+      this.frames += arrays ? encodedFrames : waiting.length;
     }
-    this.messages += waiting.length;
-    const arrays = slot.batch === true && waiting.length > 1;
-    const buf = arrays ? encodeArrayFrames(waiting) : encodeTextFrames(waiting);
-    this.frames += arrays ? encodedFrames : waiting.length;
     ws.write(buf, ping);
+    // The socket still holds the bytes (the kernel did not take them all): the buffer is its own now.
+    if (into !== undefined && buf.buffer === into.buffer && ws.bufferedAmount !== 0) this.scratch = undefined;
   }
 
   /** Forget what is waiting (server closed). */

@@ -195,11 +195,11 @@ export class SignalingServer extends EventEmitter<SignalingServerAllEvents> {
     });
     const server = this;
     this.socketEvents = {
-      message(ws, data, isBinary) {
+      message(ws, data, isBinary, transient) {
         const c = connectionOf(ws);
         if (!c) return;
         c.proveAlive();
-        server.inbox.push(c, data, isBinary);
+        server.inbox.push(c, data, isBinary, transient);
       },
       pong(ws) {
         connectionOf(ws)?.proveAlive();

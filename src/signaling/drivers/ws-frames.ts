@@ -50,8 +50,13 @@ export interface FrameState {
 
 /** What a parser finds, for one socket `s`. */
 export interface FrameSink<S extends FrameState> {
-  /** A whole message (text already checked to be UTF-8). `data` may share memory with the received chunk. */
-  message(s: S, data: Buffer, isBinary: boolean): void;
+  /**
+   * A whole message (text already checked to be UTF-8). `data` may share
+   * memory with the received chunk; when `transient`, that chunk is a read
+   * buffer reused for the next read: `data` is valid during the call only
+   * (copy it to keep it).
+   */
+  message(s: S, data: Buffer, isBinary: boolean, transient: boolean): void;
   ping(s: S, payload: Buffer): void;
   pong(s: S): void;
   /** A close frame (`code` {@link NO_STATUS} when it carried none). Reading stops. */
@@ -90,44 +95,46 @@ function unmask(buf: Buffer, o: number, len: number, m: number): void {
 }
 
 /**
- * Parse the frames of `chunk` (after what `s` kept of an unfinished frame),
- * handing each to `sink`; keeps the bytes of an unfinished frame. Masked
- * payloads are unmasked in place: `chunk` is the parser's from now on.
- * `maxPayload` bounds a message (all its fragments; 0 = no bound).
+ * Parse the frames of `chunk` (its first `length` bytes, after what `s`
+ * kept of an unfinished frame), handing each to `sink`; keeps the bytes of
+ * an unfinished frame. Masked payloads are unmasked in place: `chunk` is the
+ * parser's from now on. `maxPayload` bounds a message (all its fragments;
+ * 0 = no bound). `transient`: `chunk` is a read buffer that is reused once
+ * this returns — what is kept of it (an unfinished frame, fragments) is
+ * copied, and messages are handed over as transient.
  */
-export function readFrames<S extends FrameState>(s: S, chunk: Buffer, sink: FrameSink<S>, maxPayload: number): void {
+export function readFrames<S extends FrameState>(s: S, chunk: Buffer, sink: FrameSink<S>, maxPayload: number, length = chunk.length, transient = false): void {
   if (!s.reading) return;
   let buf = chunk;
+  let n = length;
   if (s.parts !== undefined) {
-    s.parts.push(chunk);
-    s.partsBytes += chunk.length;
+    s.parts.push(transient || length < chunk.length ? copyOf(chunk, 0, length) : chunk);
+    s.partsBytes += length;
     if (s.partsBytes < s.need) {
       // A frame trickling in small reads is kept as one buffer, not as thousands of small ones (their objects would outweigh the bytes).
       if (s.parts.length >= MAX_PARTS) s.parts = [Buffer.concat(s.parts, s.partsBytes)];
       return;
     }
     buf = Buffer.concat(s.parts, s.partsBytes);
+    n = buf.length;
+    transient = false;
     s.parts = undefined;
     s.partsBytes = 0;
   }
-  const n = buf.length;
   let o = 0;
   while (o < n) {
     const avail = n - o;
-    if (avail < 2) {
-      keep(s, buf, o, 2);
-      return;
-    }
+    if (avail < 2) return keep(s, buf, o, n, 2, transient);
     const b0 = buf[o]!;
     const b1 = buf[o + 1]!;
     let len = b1 & 0x7f;
     let h = 2;
     if (len === 126) {
-      if (avail < 4) return keep(s, buf, o, 4);
+      if (avail < 4) return keep(s, buf, o, n, 4, transient);
       len = buf.readUInt16BE(o + 2);
       h = 4;
     } else if (len === 127) {
-      if (avail < 10) return keep(s, buf, o, 10);
+      if (avail < 10) return keep(s, buf, o, n, 10, transient);
       const hi = buf.readUInt32BE(o + 2);
       if (hi > 0x1fffff) return fail(s, sink, 1009, 'Unsupported WebSocket frame: payload length > 2^53 - 1', 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH');
       len = hi * 0x100000000 + buf.readUInt32BE(o + 6);
@@ -147,7 +154,7 @@ export function readFrames<S extends FrameState>(s: S, chunk: Buffer, sink: Fram
       if (maxPayload > 0 && len > maxPayload - s.fragmentsBytes) return fail(s, sink, 1009, 'Max payload size exceeded', 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH');
     }
     h += 4; // the mask
-    if (avail < h + len) return keep(s, buf, o, h + len);
+    if (avail < h + len) return keep(s, buf, o, n, h + len, transient);
     const start = o + h;
     if (len > 0) unmask(buf, start, len, start - 4);
     const payload = buf.subarray(start, start + len);
@@ -159,13 +166,13 @@ export function readFrames<S extends FrameState>(s: S, chunk: Buffer, sink: Fram
     } else if (fin && opcode !== Opcode.CONTINUATION) {
       const binary = opcode === Opcode.BINARY;
       if (!binary && !isUtf8(payload)) return fail(s, sink, 1007, 'invalid UTF-8 sequence', 'WS_ERR_INVALID_UTF8');
-      sink.message(s, payload, binary);
+      sink.message(s, payload, binary, transient);
     } else {
       if (opcode !== Opcode.CONTINUATION) {
         s.fragments = [];
         s.fragmentsBinary = opcode === Opcode.BINARY;
       }
-      s.fragments!.push(payload);
+      s.fragments!.push(transient ? copyOf(buf, start, start + len) : payload);
       s.fragmentsBytes += len;
       if (fin) {
         const data = Buffer.concat(s.fragments!, s.fragmentsBytes);
@@ -173,17 +180,24 @@ export function readFrames<S extends FrameState>(s: S, chunk: Buffer, sink: Fram
         s.fragments = undefined;
         s.fragmentsBytes = 0;
         if (!binary && !isUtf8(data)) return fail(s, sink, 1007, 'invalid UTF-8 sequence', 'WS_ERR_INVALID_UTF8');
-        sink.message(s, data, binary);
+        sink.message(s, data, binary, false);
       }
     }
     if (!s.reading) return;
   }
 }
 
-/** Keep the unfinished frame from `o` (it needs `need` bytes before it is parsed again). */
-function keep(s: FrameState, buf: Buffer, o: number, need: number): void {
-  s.parts = [o === 0 ? buf : buf.subarray(o)];
-  s.partsBytes = buf.length - o;
+/** Bytes `from`–`to` of `buf` in a buffer of their own. */
+function copyOf(buf: Buffer, from: number, to: number): Buffer {
+  const out = Buffer.allocUnsafeSlow(to - from);
+  buf.copy(out, 0, from, to);
+  return out;
+}
+
+/** Keep the unfinished frame from `o` to `n` (it needs `need` bytes before it is parsed again). */
+function keep(s: FrameState, buf: Buffer, o: number, n: number, need: number, transient: boolean): void {
+  s.parts = [transient || n < buf.length ? copyOf(buf, o, n) : o === 0 ? buf : buf.subarray(o)];
+  s.partsBytes = n - o;
   s.need = need;
 }
 

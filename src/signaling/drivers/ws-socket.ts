@@ -19,8 +19,8 @@ export const CLOSE_TIMEOUT_MS = 30_000;
 
 /** What the sockets of one server report (`s.owner` tells whose). */
 export interface ServerSocketEvents {
-  /** A whole message (text checked to be UTF-8). */
-  message(s: ServerSocket, data: Buffer, isBinary: boolean): void;
+  /** A whole message (text checked to be UTF-8); `transient`: `data` is valid during the call only (copy it to keep it). */
+  message(s: ServerSocket, data: Buffer, isBinary: boolean, transient: boolean): void;
   /** A pong. */
   pong(s: ServerSocket): void;
   /** The peer broke the protocol; the socket is being closed with `closeCode`. */
@@ -38,7 +38,55 @@ function socketOf(socket: Duplex): ServerSocket | undefined {
   return (socket as unknown as { [SOCKET]?: ServerSocket })[SOCKET];
 }
 
+/**
+ * One read buffer for every socket: Node reads into it (net.Socket's
+ * `onread` mode, set up on accepted sockets by {@link readIntoShared}) and
+ * {@link onRead} parses it before the next read. No buffer allocated per
+ * read, and none of the stream machinery a `data` event goes through
+ * (`push`, `emit`, a `nextTick` per read).
+ */
+let shared: Buffer | undefined;
+const SHARED_BYTES = 64 * 1024;
+
+/** Node's own keys of net.Socket's `onread` mode (its user buffer and callback); null when this Node has none. */
+let onreadKeys: { buffer: symbol; callback: symbol } | null | undefined;
+
+type UserReadSocket = Duplex & { _handle?: { useUserBuffer?(buf: Uint8Array): void } | null } & Record<symbol, unknown>;
+
+/**
+ * Read `socket` into the shared buffer from now on: what net.Socket's
+ * `onread` option does for sockets it creates, done on an accepted one
+ * (same keys, same handle call). False — the socket keeps its `data`
+ * events — when that is not possible: not a TCP or pipe socket (TLS, a
+ * wrapper), bytes already waiting in the stream, or a Node without that
+ * mode.
+ */
+function readIntoShared(socket: Duplex): boolean {
+  if (onreadKeys === undefined) {
+    const keys = Object.getOwnPropertySymbols(socket);
+    const buffer = keys.find((k) => k.description === 'kBuffer');
+    const callback = keys.find((k) => k.description === 'kBufferCb');
+    onreadKeys = buffer && callback ? { buffer, callback } : null;
+  }
+  const keys = onreadKeys;
+  const u = socket as UserReadSocket;
+  const handle = u._handle;
+  if (keys === null || !handle || typeof handle.useUserBuffer !== 'function') return false;
+  const kind = (handle as object).constructor?.name;
+  if ((kind !== 'TCP' && kind !== 'Pipe') || u[keys.buffer] !== null || u[keys.callback] !== null) return false;
+  if (socket.readableLength > 0) return false;
+  shared ??= Buffer.allocUnsafeSlow(SHARED_BYTES);
+  handle.useUserBuffer(shared);
+  u[keys.buffer] = shared;
+  u[keys.callback] = onRead;
+  return true;
+}
+
 /** Listeners shared by every socket (`this` is the raw socket). */
+function onRead(this: Duplex, nread: number, buf: Buffer): void {
+  const s = socketOf(this);
+  if (s) readFrames(s, buf, SINK, s.maxPayload, nread, true);
+}
 function onData(this: Duplex, chunk: Buffer): void {
   const s = socketOf(this);
   if (s) readFrames(s, chunk, SINK, s.maxPayload);
@@ -71,8 +119,8 @@ function destroy(this: ServerSocket): void {
 
 /** What the parser finds, for every socket. */
 const SINK: FrameSink<ServerSocket> = {
-  message(s, data, isBinary) {
-    s.events.message(s, data, isBinary);
+  message(s, data, isBinary, transient) {
+    s.events.message(s, data, isBinary, transient);
   },
   ping(s, payload) {
     if (s.readyState === ReadyState.OPEN) s.socket.write(encodeControlFrame(Opcode.PONG, payload));
@@ -130,7 +178,9 @@ export class ServerSocket implements FrameState {
     const net = socket as Duplex & { setTimeout?(ms: number): void; setNoDelay?(on: boolean): void };
     net.setTimeout?.(0);
     net.setNoDelay?.(true);
-    socket.on('data', onData);
+    // Reads go to the shared buffer where possible; `data` events otherwise (and for whatever the stream still holds).
+    if (!readIntoShared(socket)) socket.on('data', onData);
+    else socket.resume();
     socket.on('end', onEnd);
     socket.on('error', onError);
     socket.on('close', onClose);
