@@ -66,11 +66,28 @@ function readArray(n: number, depth: number): Value[] | typeof FAIL {
 
 function readValue(depth: number): Value | typeof FAIL {
   if (pos >= end) return FAIL;
+  const b = buf[pos];
+  if (b! >= 0x90 && b! <= 0x9f) {
+    pos++;
+    return readArray(b! & 0x0f, depth);
+  }
+  if (b === 0xdc) {
+    pos++;
+    if (pos + 2 > end) return FAIL;
+    const n = (buf[pos]! << 8) | buf[pos + 1]!;
+    pos += 2;
+    return n > MAX_ARRAY ? FAIL : readArray(n, depth);
+  }
+  return readScalar();
+}
+
+/** A value that is not an array (arrays: FAIL). */
+function readScalar(): Value | typeof FAIL {
+  if (pos >= end) return FAIL;
   const b = buf[pos++]!;
   // 0x40–0x7f are record references in msgpackr's record mode: not on the fast path.
   if (b < 0x40) return b;
   if (b >= 0xe0) return b - 0x100;
-  if (b >= 0x90 && b <= 0x9f) return readArray(b & 0x0f, depth);
   if (b >= 0xa0 && b <= 0xbf) return readAscii(b & 0x1f);
   switch (b) {
     case 0xc0:
@@ -103,14 +120,66 @@ function readValue(depth: number): Value | typeof FAIL {
       return readFloat64();
     case 0xd9:
       return pos + 1 > end ? FAIL : readAscii(buf[pos++]!);
-    case 0xdc: {
-      if (pos + 2 > end) return FAIL;
-      const n = (buf[pos]! << 8) | buf[pos + 1]!;
-      pos += 2;
-      return n > MAX_ARRAY ? FAIL : readArray(n, depth);
-    }
     default:
       return FAIL;
+  }
+}
+
+/** An unsigned integer as the fast path reads one (fixint below 0x40, uint8/16/32); -1 otherwise. */
+function readUint(): number {
+  if (pos >= end) return -1;
+  const b = buf[pos]!;
+  if (b < 0x40) {
+    pos++;
+    return b;
+  }
+  const v = b === 0xcc || b === 0xcd || b === 0xce ? readScalar() : FAIL;
+  return typeof v === 'number' ? v : -1;
+}
+
+/** Header checksum and method id of the call {@link fastDecodeCall} returned last. */
+export const decodedCall = { checksum: 0, method: 0 };
+
+/**
+ * The immediate call's message, read without building its frames: a header,
+ * then exactly one `[CALL, method id, args]` frame whose arguments are
+ * numbers, booleans, null or short ASCII strings (no arrays). Returns the
+ * arguments, with the header's checksum and the method id in
+ * {@link decodedCall}; undefined for any other message (read it with
+ * {@link fastDecodeMessage}, or msgpackr). Gives exactly what those give for
+ * the same bytes. Never throws.
+ */
+export function fastDecodeCall(data: Uint8Array): unknown[] | undefined {
+  buf = data;
+  pos = 0;
+  end = data.length;
+  try {
+    const checksum = readUint();
+    // [CALL (0), method id, args]
+    if (checksum < 0 || pos + 2 > end || buf[pos] !== 0x93 || buf[pos + 1] !== 0) return undefined;
+    pos += 2;
+    const method = readUint();
+    if (method < 0 || pos >= end) return undefined;
+    const a = buf[pos++]!;
+    let n: number;
+    if (a >= 0x90 && a <= 0x9f) n = a & 0x0f;
+    else if (a === 0xdc && pos + 2 <= end) {
+      n = (buf[pos]! << 8) | buf[pos + 1]!;
+      pos += 2;
+    } else return undefined;
+    if (n > end - pos) return undefined; // every argument takes at least one byte
+    const args = new Array<Value>(n);
+    for (let i = 0; i < n; i++) {
+      const v = readScalar();
+      if (v === FAIL) return undefined;
+      args[i] = v;
+    }
+    if (pos !== end) return undefined;
+    decodedCall.checksum = checksum;
+    decodedCall.method = method;
+    return args;
+  } finally {
+    buf = EMPTY;
   }
 }
 
