@@ -5,7 +5,9 @@
  *
  * - raw (reused 64 B), once, first: the old anchor, 64 B messages resending
  *   one array (kept for continuity: `raw_reused_64b_msgs_per_s`);
- * - then ROUNDS rounds of, in order:
+ * - then ROUNDS rounds of the stages below, each round in a rotated order
+ *   (round r starts r stages further on; `RPC_BENCH_ORDER` / `RPC_BENCH_ROTATE=0`
+ *   change it), so no stage always runs right after the same other one:
  *   - raw: messages of the RPC message's exact size (header + call frame), a
  *     fresh array per message, on a raw node-datachannel channel of the link's
  *     own native connections (negotiated id 900, beside the mesh's channels),
@@ -51,7 +53,13 @@
  * comma list of stages to run (codec, layer, anchor, raw, mesh, unbatched, turn, batched;
  * default all); `RPC_BENCH_SESSION=0` runs the meshes without their session
  * header; `RPC_BENCH_NATIVE=1` reports per stage (stderr) the node-datachannel
- * calls per message and the turns taken.
+ * calls per message and the turns taken; `RPC_BENCH_THREADS=1` reports per
+ * stage (stderr) the user / system CPU per message, when the last message was
+ * handed over and how many had arrived by then, and per thread group (the
+ * JavaScript thread, libdatachannel's `RTC worker`s, `juice poll`, V8/libuv
+ * helpers) CPU µs and voluntary / involuntary context switches per message.
+ * `RPC_BENCH_BUSY_SEND=n` / `RPC_BENCH_BUSY_RECV=n` (probes) add n rounds of
+ * busy work (~10 ns each) before each mesh-stage send / after each receive.
  */
 import ndc from 'node-datachannel';
 import { TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../src/index.js';

@@ -125,18 +125,6 @@ function readScalar(): Value | typeof FAIL {
   }
 }
 
-/** An unsigned integer as the fast path reads one (fixint below 0x40, uint8/16/32); -1 otherwise. */
-function readUint(): number {
-  if (pos >= end) return -1;
-  const b = buf[pos]!;
-  if (b < 0x40) {
-    pos++;
-    return b;
-  }
-  const v = b === 0xcc || b === 0xcd || b === 0xce ? readScalar() : FAIL;
-  return typeof v === 'number' ? v : -1;
-}
-
 /** Header checksum and method id of the call {@link fastDecodeCall} returned last. */
 export const decodedCall = { checksum: 0, method: 0 };
 
@@ -150,37 +138,73 @@ export const decodedCall = { checksum: 0, method: 0 };
  * the same bytes. Never throws.
  */
 export function fastDecodeCall(data: Uint8Array): unknown[] | undefined {
-  buf = data;
-  pos = 0;
-  end = data.length;
-  try {
-    const checksum = readUint();
-    // [CALL (0), method id, args]
-    if (checksum < 0 || pos + 2 > end || buf[pos] !== 0x93 || buf[pos + 1] !== 0) return undefined;
-    pos += 2;
-    const method = readUint();
-    if (method < 0 || pos >= end) return undefined;
-    const a = buf[pos++]!;
-    let n: number;
-    if (a >= 0x90 && a <= 0x9f) n = a & 0x0f;
-    else if (a === 0xdc && pos + 2 <= end) {
-      n = (buf[pos]! << 8) | buf[pos + 1]!;
-      pos += 2;
-    } else return undefined;
-    if (n > end - pos) return undefined; // every argument takes at least one byte
-    const args = new Array<Value>(n);
-    for (let i = 0; i < n; i++) {
+  // Locals, not the module's reader state, on the common path: one message per call, every byte read once.
+  const n = data.length;
+  let p: number;
+  let checksum: number;
+  const h = data[0];
+  if (h === undefined) return undefined;
+  if (h < 0x40) {
+    checksum = h;
+    p = 1;
+  } else if (h === 0xce && n >= 5) {
+    checksum = ((data[1]! << 24) >>> 0) + ((data[2]! << 16) | (data[3]! << 8) | data[4]!);
+    p = 5;
+  } else if (h === 0xcc && n >= 2) {
+    checksum = data[1]!;
+    p = 2;
+  } else if (h === 0xcd && n >= 3) {
+    checksum = (data[1]! << 8) | data[2]!;
+    p = 3;
+  } else return undefined;
+  // [CALL (0), method id, args]
+  if (p + 4 > n || data[p] !== 0x93 || data[p + 1] !== 0) return undefined;
+  p += 2;
+  let method = data[p]!;
+  if (method < 0x40) p++;
+  else if (method === 0xcc && p + 2 <= n) {
+    method = data[p + 1]!;
+    p += 2;
+  } else if (method === 0xcd && p + 3 <= n) {
+    method = (data[p + 1]! << 8) | data[p + 2]!;
+    p += 3;
+  } else return undefined;
+  if (p >= n) return undefined;
+  const a = data[p++]!;
+  let count: number;
+  if (a >= 0x90 && a <= 0x9f) count = a & 0x0f;
+  else if (a === 0xdc && p + 2 <= n) {
+    count = (data[p]! << 8) | data[p + 1]!;
+    p += 2;
+  } else return undefined;
+  if (count > n - p) return undefined; // every argument takes at least one byte
+  const args = new Array<Value>(count);
+  for (let i = 0; i < count; i++) {
+    const b = data[p]!;
+    if (b < 0x40) {
+      args[i] = b;
+      p++;
+    } else if (b === 0xcb && p + 9 <= n) {
+      f64Words[HI] = (data[p + 1]! << 24) | (data[p + 2]! << 16) | (data[p + 3]! << 8) | data[p + 4]!;
+      f64Words[LO] = (data[p + 5]! << 24) | (data[p + 6]! << 16) | (data[p + 7]! << 8) | data[p + 8]!;
+      args[i] = f64[0]!;
+      p += 9;
+    } else {
+      // Any other scalar: the shared reader (arrays are left to the other readers).
+      buf = data;
+      pos = p;
+      end = n;
       const v = readScalar();
+      p = pos;
+      buf = EMPTY;
       if (v === FAIL) return undefined;
       args[i] = v;
     }
-    if (pos !== end) return undefined;
-    decodedCall.checksum = checksum;
-    decodedCall.method = method;
-    return args;
-  } finally {
-    buf = EMPTY;
   }
+  if (p !== n) return undefined;
+  decodedCall.checksum = checksum;
+  decodedCall.method = method;
+  return args;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FrameKind, decodeMessage, encode, encodeHeader, tableChecksum } from '../../src/rpc/codec.js';
 import { decodedCall, fastDecodeCall, fastDecodeMessage } from '../../src/rpc/fast-decode.js';
-import { fastEncodeCall, fastEncodeMessage } from '../../src/rpc/fast-encode.js';
+import { fastEncodeCall, fastEncodeMessage, fastEncodeMessageView } from '../../src/rpc/fast-encode.js';
 import { MSGPACK_VALUES } from './harness.js';
 
 const msg = (...frames: Uint8Array[]) => {
@@ -91,6 +91,25 @@ describe('codec', () => {
       agreed++;
     }
     expect(agreed).toBeGreaterThan(100);
+  });
+
+  it("the immediate call's message is the header then exactly the call frame, for every number range", () => {
+    const numbers = [0, 1, 63, 64, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53, -0, -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1, 1.5, -0.25, NaN, Infinity, -Infinity, 1e300];
+    const header = encodeHeader(4_000_000_000);
+    const sets: unknown[][] = [[], [true, false, null], ...numbers.map((v) => [v]), numbers.slice(0, 15), numbers.slice(12, 27), [1, 'x'], numbers.slice(0, 16)];
+    for (const method of [0, 63, 64, 255, 256, 65535, 65536]) {
+      for (const args of sets) {
+        const frame = fastEncodeCall(FrameKind.CALL, method, args)!;
+        const expected = [...header, ...frame];
+        expect([...fastEncodeMessage(header, 4096, FrameKind.CALL, method, args)!]).toEqual(expected);
+        expect([...fastEncodeMessageView(header, 4096, FrameKind.CALL, method, args)!]).toEqual(expected);
+        // (-0 travels as 0, as it always has.)
+        const back = args.map((v) => (Object.is(v, -0) ? 0 : v));
+        expect(decodeMessage(fastEncodeMessage(header, 4096, FrameKind.CALL, method, args)!).frames).toEqual([[FrameKind.CALL, method, back]]);
+      }
+    }
+    // Too long for maxLength: refused, as before.
+    expect(fastEncodeMessage(header, header.length + 4, FrameKind.CALL, 1, [1.5])).toBeUndefined();
   });
 
   it('the fast path writes what msgpackr reads back, for every number range and short strings', () => {
