@@ -5,7 +5,9 @@
  *
  * - raw (reused 64 B), once, first: the old anchor, 64 B messages resending
  *   one array (kept for continuity: `raw_reused_64b_msgs_per_s`);
- * - then ROUNDS rounds of, in order:
+ * - then ROUNDS rounds of the stages below, each round in a rotated order
+ *   (round r starts r stages further on; `RPC_BENCH_ORDER` / `RPC_BENCH_ROTATE=0`
+ *   change it), so no stage always runs right after the same other one:
  *   - raw: messages of the RPC message's exact size (header + call frame), a
  *     fresh array per message, on a raw node-datachannel channel of the link's
  *     own native connections (negotiated id 900, beside the mesh's channels),
@@ -48,10 +50,16 @@
  * work per message before each raw send took raw to ~0.6-0.7 of itself).
  *
  * `RPC_BENCH_ROUNDS` sets the rounds (default 5); `RPC_BENCH_STAGES` a
- * comma list of stages to run (codec, layer, raw, mesh, unbatched, turn, batched;
+ * comma list of stages to run (codec, layer, anchor, raw, mesh, unbatched, turn, batched;
  * default all); `RPC_BENCH_SESSION=0` runs the meshes without their session
  * header; `RPC_BENCH_NATIVE=1` reports per stage (stderr) the node-datachannel
- * calls per message and the turns taken.
+ * calls per message and the turns taken; `RPC_BENCH_THREADS=1` reports per
+ * stage (stderr) the user / system CPU per message, when the last message was
+ * handed over and how many had arrived by then, and per thread group (the
+ * JavaScript thread, libdatachannel's `RTC worker`s, `juice poll`, V8/libuv
+ * helpers) CPU µs and voluntary / involuntary context switches per message.
+ * `RPC_BENCH_BUSY_SEND=n` / `RPC_BENCH_BUSY_RECV=n` (probes) add n rounds of
+ * busy work (~10 ns each) before each mesh-stage send / after each receive.
  */
 import ndc from 'node-datachannel';
 import { TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../src/index.js';
@@ -63,15 +71,18 @@ import type { Engine, EngineConnection, EngineConfig, EngineConnectionHandlers }
 import { rawChannelLink, stream, type BenchLink } from './lib/links.js';
 import { NullMesh } from './lib/null-mesh.js';
 import { nativeCalls, perMessage, watchNativeCalls } from './lib/native-calls.js';
+import { threadSnapshot, threadsPerMessage } from './lib/thread-cpu.js';
 import { isMain, median, printFigures, printTable, round } from './lib/report.js';
 
 const RAW_MESSAGES = 100_000;
 const ROUNDS = Number(process.env.RPC_BENCH_ROUNDS ?? 5);
-const STAGES = new Set((process.env.RPC_BENCH_STAGES ?? 'codec,layer,raw,mesh,unbatched,turn,batched').split(','));
+const STAGES = new Set((process.env.RPC_BENCH_STAGES ?? 'codec,layer,anchor,raw,mesh,unbatched,turn,batched').split(','));
 /** RPC_BENCH_SESSION=0: the meshes run without the session header (reliable replay on reconnect), which is on by default. */
 const SESSION = process.env.RPC_BENCH_SESSION !== '0';
 /** RPC_BENCH_NATIVE=1: count node-datachannel calls per message and turns per stage (debug; stderr). */
 const NATIVE = process.env.RPC_BENCH_NATIVE === '1';
+/** RPC_BENCH_THREADS=1: CPU time and context switches per message of each thread group, user/system split (debug; stderr). */
+const THREADS = process.env.RPC_BENCH_THREADS === '1';
 /** Messages (calls) per stage of a round; short stages, alternated, so load drift hits every stage alike. */
 const UNBATCHED_CALLS = Number(process.env.RPC_BENCH_PER_STAGE ?? 20_000);
 
@@ -88,18 +99,44 @@ interface Rate {
  * message had been handed over (count / PER_TURN when the high-water mark
  * never held a burst back).
  */
+const BUSY_SEND = Number(process.env.RPC_BENCH_BUSY_SEND ?? 0);
+const BUSY_RECV = Number(process.env.RPC_BENCH_BUSY_RECV ?? 0);
+let sink = 0;
+function busy(n: number): void {
+  for (let i = 0; i < n; i++) sink = (sink * 31 + i) | 0;
+}
+let handed = { at: 0, received: 0 };
+/** The stage's last message was handed over now, with `received` of them arrived (RPC_BENCH_THREADS' phase split). */
+function handedOver(received: number): void {
+  handed = { at: performance.now(), received };
+}
+
 function meter(stage: string): (count: number, turns: number, sendingTurns: number) => Rate {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const calls0 = NATIVE ? nativeCalls() : undefined;
+  const threads0 = THREADS ? threadSnapshot() : undefined;
+  const wire0 = THREADS ? wireBytes() : [];
   return (count, turns, sendingTurns) => {
     const s = (performance.now() - t0) / 1000;
     const c = process.cpuUsage(c0);
     if (calls0) {
       process.stderr.write(`bench/rpc: ${stage}: per message ${perMessage(calls0, nativeCalls(), count)}; ${turns} turns, all handed over after ${sendingTurns}\n`);
     }
+    if (threads0) {
+      const us = (n: number) => (n / count).toFixed(2);
+      process.stderr.write(
+        `bench/rpc: ${stage}: ${Math.round(count / s)}/s; per message user ${us(c.user)} µs, system ${us(c.system)} µs; ${turns} turns; handed over at ${(handed.at - t0).toFixed(0)} ms (${handed.received} arrived), done at ${(s * 1000).toFixed(0)} ms; wire B/msg ${wireBytes().map((b, i) => ((b - wire0[i]!) / count).toFixed(1)).join(' ')}; threads ${threadsPerMessage(threads0, threadSnapshot(), count)}\n`,
+      );
+    }
     return { perS: count / s, cpuUs: (c.user + c.system) / count };
   };
+}
+/** The link's two native connections (for RPC_BENCH_THREADS' wire counts). */
+let natives: ndc.PeerConnection[] = [];
+/** Bytes each native connection has sent, A then B (SCTP packets as handed to DTLS: data from A, mostly SACKs from B). */
+function wireBytes(): number[] {
+  return natives.map((pc) => pc.bytesSent());
 }
 /** Calls (and raw messages) sent per synchronous turn in the per-call stages. */
 const PER_TURN = 256;
@@ -154,7 +191,8 @@ async function meshLink(): Promise<[WebRTCMultiplayerPeer, WebRTCMultiplayerPeer
   const ca = new WebRTCPeerConnection({ bindAddress: '127.0.0.1' }, { autoPoll: true, engine });
   const cb = new WebRTCPeerConnection({ bindAddress: '127.0.0.1' }, { autoPoll: true, engine });
   if (engine.made.length !== 2) throw new Error('bench/rpc: expected one native connection per side');
-  const raw = rawChannels(nativeOf(engine.made[0]), nativeOf(engine.made[1]));
+  natives = [nativeOf(engine.made[0]), nativeOf(engine.made[1])];
+  const raw = rawChannels(natives[0]!, natives[1]!);
   ca.on('session_description_created', (t, s) => (ca.setLocalDescription(t, s), cb.setRemoteDescription(t, s)));
   cb.on('session_description_created', (t, s) => (cb.setLocalDescription(t, s), ca.setRemoteDescription(t, s)));
   ca.on('ice_candidate_created', (m, i, c) => cb.addIceCandidate(m, i, c));
@@ -232,7 +270,7 @@ async function rawFreshMessagesPerSecond(link: BenchLink, size: number, meshes: 
       if ((++sent & (PER_TURN - 1)) === 0) break;
     }
     turns++;
-    if (sent === UNBATCHED_CALLS && sendingTurns === 0) sendingTurns = turns;
+    if (sent === UNBATCHED_CALLS && sendingTurns === 0) (sendingTurns = turns), handedOver(received);
     for (const m of meshes) m.poll(); // keep the mesh links alive (heartbeats), as the RPC stages do
     await tick();
   }
@@ -262,14 +300,15 @@ async function meshPacketsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultiplay
     while (sent < UNBATCHED_CALLS && ch.getBufferedAmount() < HIGH_WATER) {
       const msg = new Uint8Array(size);
       msg[0] = sent & 0xff;
+      if (BUSY_SEND > 0) busy(BUSY_SEND);
       a.putPacket(msg);
       if ((++sent & (PER_TURN - 1)) === 0) break;
     }
     turns++;
-    if (sent === UNBATCHED_CALLS && sendingTurns === 0) sendingTurns = turns;
+    if (sent === UNBATCHED_CALLS && sendingTurns === 0) (sendingTurns = turns), handedOver(received);
     a.poll();
     b.poll();
-    for (let d = b.getPacket(); d !== undefined; d = b.getPacket()) (received++, (last = d[0]!));
+    for (let d = b.getPacket(); d !== undefined; d = b.getPacket()) (received++, (last = d[0]!), BUSY_RECV > 0 && busy(BUSY_RECV));
     await tick();
   }
   const rate = done(UNBATCHED_CALLS, turns, sendingTurns);
@@ -308,7 +347,7 @@ async function perCallCallsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultipla
       if ((sent & (PER_TURN - 1)) === 0) break;
     }
     turns++;
-    if (sent === UNBATCHED_CALLS && sendingTurns === 0) sendingTurns = turns;
+    if (sent === UNBATCHED_CALLS && sendingTurns === 0) (sendingTurns = turns), handedOver(counter.n);
     ea.poll();
     eb.poll();
     await tick();
@@ -452,16 +491,24 @@ export async function run(): Promise<Record<string, number | string>> {
   const frameBytes = encode([FrameKind.CALL, 0, [123456, 1.5, 2.5, 3.5]]).length;
   const messageBytes = encodeHeader(tableChecksum([...RPC_NAMES].sort())).length + frameBytes;
   stage('raw node-datachannel, reused 64 B array');
-  const rawReused = on('raw') ? await rawReusedMessagesPerSecond(rawLinkOnMesh) : NaN;
+  const rawReused = on('anchor') ? await rawReusedMessagesPerSecond(rawLinkOnMesh) : NaN;
   const NONE: Rate & { messages: number } = { perS: NaN, cpuUs: NaN, messages: NaN };
   const rounds: { raw: Rate; mesh: Rate; unbatched: Rate; turn: Rate & { messages: number } }[] = [];
+  // Each round runs the stages in a rotated order (round r starts r places further on), so no stage always follows the same one.
+  const ORDER = (process.env.RPC_BENCH_ORDER ?? 'raw,mesh,unbatched,turn').split(',');
+  const ROTATE = process.env.RPC_BENCH_ROTATE !== '0';
   for (let r = 0; r < ROUNDS; r++) {
-    stage(`round ${r + 1}/${ROUNDS}: raw ${messageBytes} B fresh arrays, mesh, unbatched, turn-batched`);
-    const raw = on('raw') ? await rawFreshMessagesPerSecond(rawLinkOnMesh, messageBytes, [a, b]) : NONE;
-    const mesh = on('mesh') ? await meshPacketsPerSecond(a, b, messageBytes) : NONE;
-    const unbatched = on('unbatched') ? await perCallCallsPerSecond(a, b, 'moveNow') : NONE;
-    const turn = on('turn') && turnMode ? await perCallCallsPerSecond(a, b, 'moveTurn') : NONE;
-    rounds.push({ raw, mesh, unbatched, turn });
+    const order = ORDER.map((_, i) => ORDER[(i + (ROTATE ? r : 0)) % ORDER.length]!);
+    stage(`round ${r + 1}/${ROUNDS}: ${order.join(', ')} (raw: ${messageBytes} B fresh arrays)`);
+    const got: Record<string, Rate & { messages?: number }> = {};
+    for (const name of order) {
+      if (!on(name)) continue;
+      if (name === 'raw') got.raw = await rawFreshMessagesPerSecond(rawLinkOnMesh, messageBytes, [a, b]);
+      else if (name === 'mesh') got.mesh = await meshPacketsPerSecond(a, b, messageBytes);
+      else if (name === 'unbatched') got.unbatched = await perCallCallsPerSecond(a, b, 'moveNow');
+      else if (name === 'turn' && turnMode) got.turn = await perCallCallsPerSecond(a, b, 'moveTurn');
+    }
+    rounds.push({ raw: got.raw ?? NONE, mesh: got.mesh ?? NONE, unbatched: got.unbatched ?? NONE, turn: (got.turn as Rate & { messages: number }) ?? NONE });
   }
   stage('batched');
   const batched = on('batched') ? await batchedCallsPerSecond(a, b) : { callsPerS: NaN, messages: NaN, ticks: NaN };

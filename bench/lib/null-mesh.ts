@@ -12,6 +12,8 @@ export class NullMesh extends EventEmitter<MultiplayerPeerEvents> implements Mul
   transferChannel = 0;
   refuseNewConnections = false;
   bytes = 0;
+  /** `putPacket` keeps nothing (as rtcmesh's own mesh, which copies): the RPC layer sends from its encoder's buffer, as it does over the real mesh. */
+  readonly copiesPutPackets = true;
   constructor(private readonly id: number) {
     super();
   }

@@ -194,6 +194,12 @@ export class Dispatcher {
     return undefined;
   }
 
+  /** A `[CALL, method id, args]` frame already taken apart (the immediate call's fast path): as {@link handleFrame} would handle it. */
+  handleCallById(method: number, args: unknown[], arrival: Arrival): void {
+    const entry = this.resolveMethod(method, arrival);
+    if (entry) this.dispatchCall(entry, args, arrival, undefined);
+  }
+
   private handleCall(frame: unknown[], arrival: Arrival): void {
     const isRequest = frame[0] === REQUEST;
     const requestId = frame[3];

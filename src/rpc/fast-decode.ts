@@ -66,11 +66,28 @@ function readArray(n: number, depth: number): Value[] | typeof FAIL {
 
 function readValue(depth: number): Value | typeof FAIL {
   if (pos >= end) return FAIL;
+  const b = buf[pos];
+  if (b! >= 0x90 && b! <= 0x9f) {
+    pos++;
+    return readArray(b! & 0x0f, depth);
+  }
+  if (b === 0xdc) {
+    pos++;
+    if (pos + 2 > end) return FAIL;
+    const n = (buf[pos]! << 8) | buf[pos + 1]!;
+    pos += 2;
+    return n > MAX_ARRAY ? FAIL : readArray(n, depth);
+  }
+  return readScalar();
+}
+
+/** A value that is not an array (arrays: FAIL). */
+function readScalar(): Value | typeof FAIL {
+  if (pos >= end) return FAIL;
   const b = buf[pos++]!;
   // 0x40–0x7f are record references in msgpackr's record mode: not on the fast path.
   if (b < 0x40) return b;
   if (b >= 0xe0) return b - 0x100;
-  if (b >= 0x90 && b <= 0x9f) return readArray(b & 0x0f, depth);
   if (b >= 0xa0 && b <= 0xbf) return readAscii(b & 0x1f);
   switch (b) {
     case 0xc0:
@@ -103,15 +120,91 @@ function readValue(depth: number): Value | typeof FAIL {
       return readFloat64();
     case 0xd9:
       return pos + 1 > end ? FAIL : readAscii(buf[pos++]!);
-    case 0xdc: {
-      if (pos + 2 > end) return FAIL;
-      const n = (buf[pos]! << 8) | buf[pos + 1]!;
-      pos += 2;
-      return n > MAX_ARRAY ? FAIL : readArray(n, depth);
-    }
     default:
       return FAIL;
   }
+}
+
+/** Header checksum and method id of the call {@link fastDecodeCall} returned last. */
+export const decodedCall = { checksum: 0, method: 0 };
+
+/**
+ * The immediate call's message, read without building its frames: a header,
+ * then exactly one `[CALL, method id, args]` frame whose arguments are
+ * numbers, booleans, null or short ASCII strings (no arrays). Returns the
+ * arguments, with the header's checksum and the method id in
+ * {@link decodedCall}; undefined for any other message (read it with
+ * {@link fastDecodeMessage}, or msgpackr). Gives exactly what those give for
+ * the same bytes. Never throws.
+ */
+export function fastDecodeCall(data: Uint8Array): unknown[] | undefined {
+  // Locals, not the module's reader state, on the common path: one message per call, every byte read once.
+  const n = data.length;
+  let p: number;
+  let checksum: number;
+  const h = data[0];
+  if (h === undefined) return undefined;
+  if (h < 0x40) {
+    checksum = h;
+    p = 1;
+  } else if (h === 0xce && n >= 5) {
+    checksum = ((data[1]! << 24) >>> 0) + ((data[2]! << 16) | (data[3]! << 8) | data[4]!);
+    p = 5;
+  } else if (h === 0xcc && n >= 2) {
+    checksum = data[1]!;
+    p = 2;
+  } else if (h === 0xcd && n >= 3) {
+    checksum = (data[1]! << 8) | data[2]!;
+    p = 3;
+  } else return undefined;
+  // [CALL (0), method id, args]
+  if (p + 4 > n || data[p] !== 0x93 || data[p + 1] !== 0) return undefined;
+  p += 2;
+  let method = data[p]!;
+  if (method < 0x40) p++;
+  else if (method === 0xcc && p + 2 <= n) {
+    method = data[p + 1]!;
+    p += 2;
+  } else if (method === 0xcd && p + 3 <= n) {
+    method = (data[p + 1]! << 8) | data[p + 2]!;
+    p += 3;
+  } else return undefined;
+  if (p >= n) return undefined;
+  const a = data[p++]!;
+  let count: number;
+  if (a >= 0x90 && a <= 0x9f) count = a & 0x0f;
+  else if (a === 0xdc && p + 2 <= n) {
+    count = (data[p]! << 8) | data[p + 1]!;
+    p += 2;
+  } else return undefined;
+  if (count > n - p) return undefined; // every argument takes at least one byte
+  const args = new Array<Value>(count);
+  for (let i = 0; i < count; i++) {
+    const b = data[p]!;
+    if (b < 0x40) {
+      args[i] = b;
+      p++;
+    } else if (b === 0xcb && p + 9 <= n) {
+      f64Words[HI] = (data[p + 1]! << 24) | (data[p + 2]! << 16) | (data[p + 3]! << 8) | data[p + 4]!;
+      f64Words[LO] = (data[p + 5]! << 24) | (data[p + 6]! << 16) | (data[p + 7]! << 8) | data[p + 8]!;
+      args[i] = f64[0]!;
+      p += 9;
+    } else {
+      // Any other scalar: the shared reader (arrays are left to the other readers).
+      buf = data;
+      pos = p;
+      end = n;
+      const v = readScalar();
+      p = pos;
+      buf = EMPTY;
+      if (v === FAIL) return undefined;
+      args[i] = v;
+    }
+  }
+  if (p !== n) return undefined;
+  decodedCall.checksum = checksum;
+  decodedCall.method = method;
+  return args;
 }
 
 /**

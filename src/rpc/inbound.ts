@@ -7,7 +7,7 @@
 import { describeError } from '../errors.js';
 import type { MultiplayerPeer, TakenPacket, TransferMode } from '../mesh/types.js';
 import { decodeMessage } from './codec.js';
-import { fastDecodeMessage } from './fast-decode.js';
+import { decodedCall, fastDecodeCall, fastDecodeMessage } from './fast-decode.js';
 import type { Dispatcher } from './dispatch.js';
 import type { Arrival, EndpointState } from './state.js';
 import { RpcErrorCode } from './types.js';
@@ -45,6 +45,20 @@ export function receiveMessage(state: EndpointState, dispatcher: Dispatcher, max
       senderId: fromPeer,
       message: `message of ${data.length} bytes exceeds maxMessageSize ${maxMessageSize}`,
     });
+    return;
+  }
+  // An immediate call's message (one call by method id, plain arguments): no frame arrays built.
+  const args = fastDecodeCall(data);
+  if (args !== undefined) {
+    const method = decodedCall.method;
+    const arrival: Arrival = { link: fromPeer, sender: fromPeer, channel, mode, idsValid: decodedCall.checksum === state.table.checksum };
+    state.stats.framesReceived++;
+    try {
+      dispatcher.handleCallById(method, args, arrival);
+    } catch (err) {
+      // Defensive, as for every frame below.
+      state.report({ code: RpcErrorCode.MALFORMED_FRAME, senderId: fromPeer, message: `frame handling failed: ${describeError(err)}`, error: err });
+    }
     return;
   }
   // The hand-written reader takes the common message; anything else goes to msgpackr.

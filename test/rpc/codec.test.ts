@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FrameKind, decodeMessage, encode, encodeHeader, tableChecksum } from '../../src/rpc/codec.js';
-import { fastDecodeMessage } from '../../src/rpc/fast-decode.js';
-import { fastEncodeCall, fastEncodeMessage } from '../../src/rpc/fast-encode.js';
+import { decodedCall, fastDecodeCall, fastDecodeMessage } from '../../src/rpc/fast-decode.js';
+import { fastEncodeCall, fastEncodeMessage, fastEncodeMessageView } from '../../src/rpc/fast-encode.js';
 import { MSGPACK_VALUES } from './harness.js';
 
 const msg = (...frames: Uint8Array[]) => {
@@ -57,6 +57,59 @@ describe('codec', () => {
     expect(agreed).toBeGreaterThan(100);
     expect(fastDecodeMessage(new Uint8Array([0x93, 0, 0]))).toBeUndefined(); // header is not a number
     expect(fastDecodeMessage(new Uint8Array([0x05, 0x93, 0, 0x40, 0x90]))).toBeUndefined(); // 0x40: a record reference to msgpackr
+  });
+
+  it("the immediate call's reader gives msgpackr's call frame, or leaves the message to the other readers", () => {
+    const args = [0, 1, 63, 64, 255, 256, 65535, 65536, 2 ** 32 - 1, -1, -33, -129, -32769, -(2 ** 31), 1.5, -0.25, NaN, Infinity, 2 ** 53, true, false, null, '', 'abc', 'y'.repeat(32)];
+    for (const checksum of [0, 7, 63, 200, 65535, 4_000_000_000]) {
+      for (const method of [0, 5, 63, 64, 300]) {
+        const m = fastEncodeMessage(encodeHeader(checksum), 4096, FrameKind.CALL, method, args)!;
+        const got = fastDecodeCall(m);
+        expect(got).toEqual(args);
+        expect(decodedCall).toEqual({ checksum, method });
+        expect(decodeMessage(m)).toEqual({ checksum, frames: [[FrameKind.CALL, method, got]] });
+      }
+    }
+    // Not an immediate call's message: a name, a request, nested arguments, two frames, a system frame.
+    expect(fastDecodeCall(msg(encode([FrameKind.CALL, 'move', [1]])))).toBeUndefined();
+    expect(fastDecodeCall(msg(encode([FrameKind.REQUEST, 0, [1], 9])))).toBeUndefined();
+    expect(fastDecodeCall(msg(encode([FrameKind.CALL, 0, [[1]]])))).toBeUndefined();
+    expect(fastDecodeCall(msg(encode([FrameKind.CALL, 0, [1]]), encode([FrameKind.CALL, 0, [2]])))).toBeUndefined();
+    expect(fastDecodeCall(msg(encode([FrameKind.HELLO, 4_000_000_000, 3])))).toBeUndefined();
+    expect(fastDecodeCall(msg(encode([FrameKind.CALL, 0, [{ a: 1 }]])))).toBeUndefined();
+    // Mutated and truncated bytes: never a throw, never a value msgpackr would not give.
+    const call = fastEncodeMessage(encodeHeader(tableChecksum(['a', 'b'])), 4096, FrameKind.CALL, 1, args)!;
+    let seed = 777;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) / 2 ** 24;
+    let agreed = 0;
+    for (let i = 0; i < 5000; i++) {
+      const m = call.slice(0, rnd() < 0.5 ? call.length : 1 + Math.floor(rnd() * call.length));
+      for (let k = Math.floor(rnd() * 3); k > 0; k--) m[Math.floor(rnd() * m.length)] = Math.floor(rnd() * 256);
+      const got = fastDecodeCall(m);
+      if (got === undefined) continue;
+      expect(decodeMessage(m)).toEqual({ checksum: decodedCall.checksum, frames: [[FrameKind.CALL, decodedCall.method, got]] });
+      agreed++;
+    }
+    expect(agreed).toBeGreaterThan(100);
+  });
+
+  it("the immediate call's message is the header then exactly the call frame, for every number range", () => {
+    const numbers = [0, 1, 63, 64, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53, -0, -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1, 1.5, -0.25, NaN, Infinity, -Infinity, 1e300];
+    const header = encodeHeader(4_000_000_000);
+    const sets: unknown[][] = [[], [true, false, null], ...numbers.map((v) => [v]), numbers.slice(0, 15), numbers.slice(12, 27), [1, 'x'], numbers.slice(0, 16)];
+    for (const method of [0, 63, 64, 255, 256, 65535, 65536]) {
+      for (const args of sets) {
+        const frame = fastEncodeCall(FrameKind.CALL, method, args)!;
+        const expected = [...header, ...frame];
+        expect([...fastEncodeMessage(header, 4096, FrameKind.CALL, method, args)!]).toEqual(expected);
+        expect([...fastEncodeMessageView(header, 4096, FrameKind.CALL, method, args)!]).toEqual(expected);
+        // (-0 travels as 0, as it always has.)
+        const back = args.map((v) => (Object.is(v, -0) ? 0 : v));
+        expect(decodeMessage(fastEncodeMessage(header, 4096, FrameKind.CALL, method, args)!).frames).toEqual([[FrameKind.CALL, method, back]]);
+      }
+    }
+    // Too long for maxLength: refused, as before.
+    expect(fastEncodeMessage(header, header.length + 4, FrameKind.CALL, 1, [1.5])).toBeUndefined();
   });
 
   it('the fast path writes what msgpackr reads back, for every number range and short strings', () => {
