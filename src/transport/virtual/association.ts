@@ -12,8 +12,8 @@
  */
 import type { EngineChannelInit } from '../engine.js';
 import { meanDelay } from './conditions.js';
-import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, DATA, FORWARD, KIND_NAMES, Message, SHUTDOWN, SLAB_MAX_PAYLOAD, type PayloadSlab, fragmentBytes, fragmentCount, runCount, runLength } from './chunk.js';
-import type { VirtualChannel } from './channel.js';
+import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, DATA, FORWARD, KIND_NAMES, Message, SHUTDOWN, SLAB_BYTES, SLAB_MAX_PAYLOAD, type PayloadSlab, fragmentBytes, fragmentCount, runCount, runLength } from './chunk.js';
+import { typedArraySet, type VirtualChannel } from './channel.js';
 import type { NetworkContext } from './context.js';
 import { Verdict, type LinkDirection, type PacketSink } from './link.js';
 import type { Task, VirtualClock } from './scheduler.js';
@@ -47,7 +47,13 @@ export class Association implements Task, BufferOwner {
   held: SendBuffer | null = null;
   readonly clock: VirtualClock;
   /** The network's payload slab (one load less per message than through `net`). */
-  private readonly slab: PayloadSlab;
+  readonly slab: PayloadSlab;
+  /** The channel whose open run the bundle ends with and which extends it itself (see {@link armRun}); null when none. */
+  private runCh: VirtualChannel | null = null;
+  /** Index in the bundle's items of that run's end slot. */
+  private runSlot = 0;
+  /** The run's end as the bundle accounts for it (items, bytes, bytesSent); the channel's `runEnd` is ahead by what it appended since. */
+  private runFrom = 0;
   private readonly retransmits = new Set<Message>();
   private nextTsn = 1;
   private peerLabel = '?';
@@ -119,13 +125,14 @@ export class Association implements Task, BufferOwner {
     const slab = this.slab;
     const page = slab.room(len);
     const pos = slab.pos;
-    page.set(data, pos);
+    typedArraySet.call(page, data, pos);
     const end = (slab.pos = pos + len);
     const n = items.length;
     if (n === 0) {
       // Most packets carry one run: an array of exactly its slots is smaller than one grown by push().
       b.page = page;
       b.items = [page, stream, pos, end, len];
+      this.armRun(ch, b, page, 3, end, len);
       return true;
     }
     // The bundle's last chunk is a run of this channel's messages of this size ending here: extend it.
@@ -135,7 +142,55 @@ export class Association implements Task, BufferOwner {
       if (b.page !== page) items.push((b.page = page));
       items.push(stream, pos, end, len);
     }
+    this.armRun(ch, b, page, items.length - 2, end, len);
     return true;
+  }
+
+  /**
+   * The bundle `b` ends with `ch`'s run of `len`-byte messages, whose end
+   * slot is `items[slot]` and which ends at slab position `end`: let the
+   * channel append further messages of that size itself, as long as they
+   * fit in the bundle and in the page (VirtualChannel.sendBinary). The
+   * association takes the run back ({@link endRun}) before anything else
+   * touches the bundle, and whenever what the channel checks no longer holds
+   * (the connection fails or closes, the channel closes, the size limit
+   * changes).
+   */
+  private armRun(ch: VirtualChannel, b: Bundle, page: Uint8Array, slot: number, end: number, len: number): void {
+    const byBundle = Math.floor((BUNDLE_BYTES - b.bytes) / (len + CHUNK_HEADER));
+    const byPage = Math.floor((SLAB_BYTES - end) / len);
+    const more = byBundle < byPage ? byBundle : byPage;
+    if (more <= 0) return;
+    ch.runEnd = end;
+    ch.runLen = len;
+    ch.runStop = end + more * len;
+    ch.runPage = page;
+    this.runCh = ch;
+    this.runSlot = slot;
+    this.runFrom = end;
+  }
+
+  /** Take back the open run from its channel: what it appended goes into the bundle's items, its bytes and {@link bytesSent}. */
+  endRun(): void {
+    const ch = this.runCh;
+    if (ch === null) return;
+    this.runCh = null;
+    const end = ch.runEnd;
+    ch.runEnd = -1;
+    ch.runPage = null;
+    const added = end - this.runFrom;
+    const b = this.bundle;
+    if (added > 0 && b !== null) {
+      b.items[this.runSlot] = end;
+      b.bytes += added + (added / ch.runLen) * CHUNK_HEADER;
+      this.bytesSent += added;
+    }
+  }
+
+  /** Payload bytes accepted for sending, the open run's included. */
+  sentBytes(): number {
+    this.endRun();
+    return this.bytesSent;
   }
 
   /**
@@ -198,11 +253,13 @@ export class Association implements Task, BufferOwner {
 
   /** bufferedAmount of `ch`. */
   bufferedBytes(ch: VirtualChannel): number {
+    if (this.held !== null) this.endRun(); // the open bundle counts only behind a send buffer
     return bufferedBytes(this, ch);
   }
 
   /** The bundle open for this instant with room for `size` more bytes. */
   private openBundle(size: number): Bundle {
+    this.endRun();
     let b = this.bundle;
     if (b !== null && b.bytes + size > BUNDLE_BYTES) {
       this.flush();
@@ -220,6 +277,7 @@ export class Association implements Task, BufferOwner {
   flush(): void {
     const b = this.bundle;
     if (b === null) return;
+    this.endRun();
     this.bundle = null;
     if (this.closed || this.sink === null || this.out === null) return;
     if ((this.held !== null || this.out.cond.bytesPerMs > 0) && hold(this, b, false)) return;
@@ -393,6 +451,7 @@ export class Association implements Task, BufferOwner {
 
   /** Stop all activity (failed or closed): drop the bundle, the send buffer and every retransmission. */
   drop(channels: readonly VirtualChannel[]): void {
+    this.endRun();
     this.bundle = null;
     if (this.held !== null) {
       this.clock.cancel(this.held.timer);

@@ -5,12 +5,17 @@
  */
 import { deliverChannelEvent, EventHoldingChannel, type ChannelEvent } from '../channel-events.js';
 import { guard, rethrowAsync, type EngineChannel, type EngineChannelHandlers, type EngineChannelInit } from '../engine.js';
-import type { Message } from './chunk.js';
+import type { Message, PayloadSlab } from './chunk.js';
 
 /** @internal Sends binary messages of {@link VirtualChannel.fast} channels (the association). */
 export interface FastSender {
+  /** The network's payload slab, where the channel extends its open run itself (see {@link VirtualChannel.sendBinary}). */
+  readonly slab: PayloadSlab;
   sendFast(ch: VirtualChannel, data: Uint8Array): boolean;
 }
+
+/** `Uint8Array.prototype.set`, called directly: `page.set(…)` compiled to a generic property load per message in the optimized send path. */
+export const typedArraySet = Uint8Array.prototype.set;
 
 /** @internal What a channel asks of its connection. */
 export interface ChannelOwner {
@@ -31,6 +36,13 @@ const guardedDeliver = guard(deliverChannelEvent);
 
 /** A data channel of a virtual connection. */
 export class VirtualChannel extends EventHoldingChannel implements EngineChannel {
+  // The open run (fields of the per-message path first). While this channel's run of same-sized
+  // messages is the last chunk of its association's open bundle and ends at the slab's next free
+  // byte, sendBinary() appends to it without the association (see Association.armRun/endRun).
+  /** @internal Slab position where this channel's open run ends (-1: no open run). */ runEnd = -1;
+  /** @internal Size of each message of the open run. */ runLen = 0;
+  /** @internal The run may grow up to this slab position (bundle budget and page end). */ runStop = 0;
+  /** @internal Slab page of the open run. */ runPage: Uint8Array | null = null;
   readonly init: EngineChannelInit;
   /** @internal */ streamId: number;
   /** @internal */ state: 'connecting' | 'open' | 'closing' | 'closed' = 'connecting';
@@ -43,6 +55,7 @@ export class VirtualChannel extends EventHoldingChannel implements EngineChannel
   /** @internal `bufferedAmountLow` fires when {@link held} falls to this or below. */ lowThreshold = 0;
 
   private readonly sender: FastSender;
+  private readonly slab: PayloadSlab;
 
   /** @internal */
   constructor(
@@ -51,6 +64,7 @@ export class VirtualChannel extends EventHoldingChannel implements EngineChannel
   ) {
     super();
     this.sender = conn.sctp;
+    this.slab = conn.sctp.slab;
     this.init = init;
     this.streamId = init.id ?? -1;
     this.fast = !init.ordered && init.maxRetransmits === 0;
@@ -83,7 +97,17 @@ export class VirtualChannel extends EventHoldingChannel implements EngineChannel
   }
 
   sendBinary(data: Uint8Array): boolean {
-    // The connection copies the bytes once (the caller may reuse its buffer).
+    // The bytes are copied once (the caller may reuse its buffer). The common case, one more
+    // message of this channel's open run (same size, right behind the previous one in the slab),
+    // is done here; the association armed the run and accounts for it when the run ends.
+    const slab = this.slab;
+    const pos = slab.pos;
+    const len = data.length;
+    if (pos === this.runEnd && len === this.runLen && pos + len <= this.runStop && slab.page === this.runPage && this.state === 'open') {
+      typedArraySet.call(slab.page, data, pos);
+      slab.pos = this.runEnd = pos + len;
+      return true;
+    }
     return this.fast ? this.sender.sendFast(this, data) : this.conn.sendData(this, data, false, true);
   }
 
