@@ -13,11 +13,14 @@
 import type { EngineChannelInit } from '../engine.js';
 import { meanDelay } from './conditions.js';
 import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, DATA, FORWARD, KIND_NAMES, Message, SHUTDOWN, SLAB_BYTES, SLAB_MAX_PAYLOAD, type PayloadSlab, fragmentBytes, fragmentCount, runCount, runLength } from './chunk.js';
-import { typedArraySet, type VirtualChannel } from './channel.js';
+import type { VirtualChannel } from './channel.js';
 import type { NetworkContext } from './context.js';
 import { Verdict, type LinkDirection, type PacketSink } from './link.js';
 import type { Task, VirtualClock } from './scheduler.js';
 import { bufferedBytes, hold, type BufferOwner, type SendBuffer } from './send-buffer.js';
+
+/** `Uint8Array.prototype.set`, called directly (see channel.ts). */
+const typedArraySet = Uint8Array.prototype.set;
 
 /** @internal The network, as an association uses it. */
 export type AssociationNet = Pick<NetworkContext<unknown>, 'clock' | 'trace' | 'sctp' | 'slab' | 'record' | 'flushLater'>;

@@ -14,8 +14,13 @@ export interface FastSender {
   sendFast(ch: VirtualChannel, data: Uint8Array): boolean;
 }
 
-/** `Uint8Array.prototype.set`, called directly: `page.set(…)` compiled to a generic property load per message in the optimized send path. */
-export const typedArraySet = Uint8Array.prototype.set;
+/**
+ * `Uint8Array.prototype.set`, called directly: `page.set(…)` compiled to a
+ * generic property load per message in the optimized send path. Module-local
+ * on purpose: the compiler folds a constant it can see, while an exported or
+ * imported binding is loaded (and its function called generically) every time.
+ */
+const typedArraySet = Uint8Array.prototype.set;
 
 /** @internal What a channel asks of its connection. */
 export interface ChannelOwner {
@@ -87,7 +92,7 @@ export class VirtualChannel extends EventHoldingChannel implements EngineChannel
   /** @internal Deliver a received message. */
   deliverMessage(data: Uint8Array, isText: boolean): void {
     const h = this.handlers;
-    if (h) {
+    if (h !== null) {
       try {
         h.message(data, isText);
       } catch (err) {
