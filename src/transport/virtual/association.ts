@@ -127,25 +127,26 @@ export class Association implements Task, BufferOwner {
     }
     const slab = this.slab;
     const page = slab.room(len);
+    const buffer = slab.buffer;
     const pos = slab.pos;
     typedArraySet.call(page, data, pos);
     const end = (slab.pos = pos + len);
     const n = items.length;
     if (n === 0) {
       // Most packets carry one run: an array of exactly its slots is smaller than one grown by push().
-      b.page = page;
-      b.items = [page, stream, pos, end, len];
-      this.armRun(ch, b, page, 3, end, len);
+      b.page = buffer;
+      b.items = [buffer, stream, pos, end, len];
+      this.armRun(ch, b, 3, end, len);
       return true;
     }
     // The bundle's last chunk is a run of this channel's messages of this size ending here: extend it.
-    // (A number in the last slot is always a run's length; b.page === page means there is one.)
-    if (b.page === page && items[n - 1] === len && items[n - 2] === pos && items[n - 4] === stream) items[n - 2] = end;
+    // (A number in the last slot is always a run's length; b.page === buffer means there is one.)
+    if (b.page === buffer && items[n - 1] === len && items[n - 2] === pos && items[n - 4] === stream) items[n - 2] = end;
     else {
-      if (b.page !== page) items.push((b.page = page));
+      if (b.page !== buffer) items.push((b.page = buffer));
       items.push(stream, pos, end, len);
     }
-    this.armRun(ch, b, page, items.length - 2, end, len);
+    this.armRun(ch, b, items.length - 2, end, len);
     return true;
   }
 
@@ -159,7 +160,7 @@ export class Association implements Task, BufferOwner {
    * (the connection fails or closes, the channel closes, the size limit
    * changes).
    */
-  private armRun(ch: VirtualChannel, b: Bundle, page: Uint8Array, slot: number, end: number, len: number): void {
+  private armRun(ch: VirtualChannel, b: Bundle, slot: number, end: number, len: number): void {
     const byBundle = Math.floor((BUNDLE_BYTES - b.bytes) / (len + CHUNK_HEADER));
     const byPage = Math.floor((SLAB_BYTES - end) / len);
     const more = byBundle < byPage ? byBundle : byPage;
@@ -167,7 +168,7 @@ export class Association implements Task, BufferOwner {
     ch.runEnd = end;
     ch.runLen = len;
     ch.runStop = end + more * len;
-    ch.runPage = page;
+    ch.runPageNo = this.slab.pageNo;
     this.runCh = ch;
     this.runSlot = slot;
     this.runFrom = end;
@@ -180,7 +181,6 @@ export class Association implements Task, BufferOwner {
     this.runCh = null;
     const end = ch.runEnd;
     ch.runEnd = -1;
-    ch.runPage = null;
     const added = end - this.runFrom;
     const b = this.bundle;
     if (added > 0 && b !== null) {

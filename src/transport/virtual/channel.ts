@@ -47,7 +47,7 @@ export class VirtualChannel extends EventHoldingChannel implements EngineChannel
   /** @internal Slab position where this channel's open run ends (-1: no open run). */ runEnd = -1;
   /** @internal Size of each message of the open run. */ runLen = 0;
   /** @internal The run may grow up to this slab position (bundle budget and page end). */ runStop = 0;
-  /** @internal Slab page of the open run. */ runPage: Uint8Array | null = null;
+  /** @internal Number of the slab page of the open run (see PayloadSlab.pageNo). */ runPageNo = -1;
   readonly init: EngineChannelInit;
   /** @internal */ streamId: number;
   /** @internal */ state: 'connecting' | 'open' | 'closing' | 'closed' = 'connecting';
@@ -108,7 +108,7 @@ export class VirtualChannel extends EventHoldingChannel implements EngineChannel
     const slab = this.slab;
     const pos = slab.pos;
     const len = data.length;
-    if (pos === this.runEnd && len === this.runLen && pos + len <= this.runStop && slab.page === this.runPage && this.state === 'open') {
+    if (pos === this.runEnd && len === this.runLen && pos + len <= this.runStop && slab.pageNo === this.runPageNo && this.state === 'open') {
       typedArraySet.call(slab.page, data, pos);
       slab.pos = this.runEnd = pos + len;
       return true;

@@ -181,7 +181,7 @@ export class StreamTable implements PacketSink {
           this.receiveOne(m, duplicate);
           lastStream = -1;
         } else {
-          buffer = (m as Uint8Array).buffer; // page of the runs that follow
+          buffer = m as ArrayBufferLike; // page of the runs that follow
         }
       }
       return;
