@@ -51,11 +51,20 @@ export class Association implements Task, BufferOwner {
   readonly clock: VirtualClock;
   /** The network's payload slab (one load less per message than through `net`). */
   readonly slab: PayloadSlab;
-  /** The channel whose open run the bundle ends with and which extends it itself (see {@link armRun}); null when none. */
-  private runCh: VirtualChannel | null = null;
+  // The open run (see FastSender and armRun).
+  /** @internal Uid of the channel whose open run the bundle ends with, which extends it itself; -1 when none. */
+  runUid = -1;
+  /** @internal Slab position where the open run ends (the channel moves it). */
+  runEnd = -1;
+  /** @internal Size of each message of the open run. */
+  runLen = 0;
+  /** @internal The run may grow up to this slab position. */
+  runStop = 0;
+  /** @internal Number of the slab page of the open run. */
+  runPageNo = -1;
   /** Index in the bundle's items of that run's end slot. */
   private runSlot = 0;
-  /** The run's end as the bundle accounts for it (items, bytes, bytesSent); the channel's `runEnd` is ahead by what it appended since. */
+  /** The run's end as the bundle accounts for it (items, bytes, bytesSent); {@link runEnd} is ahead by what the channel appended since. */
   private runFrom = 0;
   private readonly retransmits = new Set<Message>();
   private nextTsn = 1;
@@ -156,36 +165,34 @@ export class Association implements Task, BufferOwner {
    * channel append further messages of that size itself, as long as they
    * fit in the bundle and in the page (VirtualChannel.sendBinary). The
    * association takes the run back ({@link endRun}) before anything else
-   * touches the bundle, and whenever what the channel checks no longer holds
-   * (the connection fails or closes, the channel closes, the size limit
-   * changes).
+   * touches the bundle, and whenever what it checked for the run no longer
+   * holds (the connection fails or closes, the size limit changes); the
+   * channel checks its own state on every message.
    */
   private armRun(ch: VirtualChannel, b: Bundle, slot: number, end: number, len: number): void {
     const byBundle = Math.floor((BUNDLE_BYTES - b.bytes) / (len + CHUNK_HEADER));
     const byPage = Math.floor((SLAB_BYTES - end) / len);
     const more = byBundle < byPage ? byBundle : byPage;
     if (more <= 0) return;
-    ch.runEnd = end;
-    ch.runLen = len;
-    ch.runStop = end + more * len;
-    ch.runPageNo = this.slab.pageNo;
-    this.runCh = ch;
+    this.runEnd = end;
+    this.runLen = len;
+    this.runStop = end + more * len;
+    this.runPageNo = this.slab.pageNo;
+    this.runUid = ch.uid;
     this.runSlot = slot;
     this.runFrom = end;
   }
 
   /** Take back the open run from its channel: what it appended goes into the bundle's items, its bytes and {@link bytesSent}. */
   endRun(): void {
-    const ch = this.runCh;
-    if (ch === null) return;
-    this.runCh = null;
-    const end = ch.runEnd;
-    ch.runEnd = -1;
+    if (this.runUid < 0) return;
+    this.runUid = -1;
+    const end = this.runEnd;
     const added = end - this.runFrom;
     const b = this.bundle;
     if (added > 0 && b !== null) {
       b.items[this.runSlot] = end;
-      b.bytes += added + (added / ch.runLen) * CHUNK_HEADER;
+      b.bytes += added + (added / this.runLen) * CHUNK_HEADER;
       this.bytesSent += added;
     }
   }

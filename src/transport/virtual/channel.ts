@@ -7,10 +7,28 @@ import { deliverChannelEvent, EventHoldingChannel, type ChannelEvent } from '../
 import { guard, rethrowAsync, type EngineChannel, type EngineChannelHandlers, type EngineChannelInit } from '../engine.js';
 import type { Message, PayloadSlab } from './chunk.js';
 
-/** @internal Sends binary messages of {@link VirtualChannel.fast} channels (the association). */
+/**
+ * @internal Sends binary messages of {@link VirtualChannel.fast} channels
+ * (the association). Its open run: while the last chunk of its open bundle
+ * is a run of one channel's same-sized messages ending at the slab's next free
+ * byte, {@link VirtualChannel.sendBinary} appends to it itself, moving
+ * `runEnd` (the association armed the run and accounts for it when it ends;
+ * the run state lives here, not in the channel, so sending the bundle reads
+ * no channel).
+ */
 export interface FastSender {
-  /** The network's payload slab, where the channel extends its open run itself (see {@link VirtualChannel.sendBinary}). */
+  /** The network's payload slab. */
   readonly slab: PayloadSlab;
+  /** {@link VirtualChannel.uid} of the channel whose run is open (-1: none; a number, compared in one instruction). */
+  readonly runUid: number;
+  /** Slab position where the open run ends. */
+  runEnd: number;
+  /** Size of each message of the open run. */
+  readonly runLen: number;
+  /** The run may grow up to this slab position (bundle budget and page end). */
+  readonly runStop: number;
+  /** Number of the slab page of the open run (see PayloadSlab.pageNo). */
+  readonly runPageNo: number;
   sendFast(ch: VirtualChannel, data: Uint8Array): boolean;
 }
 
@@ -36,19 +54,15 @@ export interface ChannelOwner {
 }
 
 const encoder = new TextEncoder();
+/** Next {@link VirtualChannel.uid}. */
+let nextUid = 0;
 /** A channel event to its handler; a handler's exception is rethrown asynchronously. */
 const guardedDeliver = guard(deliverChannelEvent);
 
 /** A data channel of a virtual connection. */
 export class VirtualChannel extends EventHoldingChannel implements EngineChannel {
-  // The open run (fields of the per-message path first). While this channel's run of same-sized
-  // messages is the last chunk of its association's open bundle and ends at the slab's next free
-  // byte, sendBinary() appends to it without the association (see Association.armRun/endRun).
-  /** @internal Slab position where this channel's open run ends (-1: no open run). */ runEnd = -1;
-  /** @internal Size of each message of the open run. */ runLen = 0;
-  /** @internal The run may grow up to this slab position (bundle budget and page end). */ runStop = 0;
-  /** @internal Number of the slab page of the open run (see PayloadSlab.pageNo). */ runPageNo = -1;
   readonly init: EngineChannelInit;
+  /** @internal Unique among the channels of this process (names the channel of an association's open run). */ readonly uid = nextUid++;
   /** @internal */ streamId: number;
   /** @internal */ state: 'connecting' | 'open' | 'closing' | 'closed' = 'connecting';
   /** @internal Next outgoing stream sequence number (ordered). */ sendSsn = 0;
@@ -105,15 +119,16 @@ export class VirtualChannel extends EventHoldingChannel implements EngineChannel
     // The bytes are copied once (the caller may reuse its buffer). The common case, one more
     // message of this channel's open run (same size, right behind the previous one in the slab),
     // is done here; the association armed the run and accounts for it when the run ends.
+    const a = this.sender;
     const slab = this.slab;
     const pos = slab.pos;
     const len = data.length;
-    if (pos === this.runEnd && len === this.runLen && pos + len <= this.runStop && slab.pageNo === this.runPageNo && this.state === 'open') {
+    if (a.runUid === this.uid && pos === a.runEnd && len === a.runLen && pos + len <= a.runStop && slab.pageNo === a.runPageNo && this.state === 'open') {
       typedArraySet.call(slab.page, data, pos);
-      slab.pos = this.runEnd = pos + len;
+      slab.pos = a.runEnd = pos + len;
       return true;
     }
-    return this.fast ? this.sender.sendFast(this, data) : this.conn.sendData(this, data, false, true);
+    return this.fast ? a.sendFast(this, data) : this.conn.sendData(this, data, false, true);
   }
 
   sendText(text: string): boolean {
