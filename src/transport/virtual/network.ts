@@ -140,8 +140,7 @@ export class VirtualNetwork {
   readonly lane: PacketFifo;
   /** Connections with an open bundle, flushed together by one event. */
   private toFlush: Flushable[] = [];
-  /** The other list, which the flusher swaps in (reused, so a thousand connections do not grow a fresh array every instant). */
-  private flushing: Flushable[] = [];
+  /** The other list, swapped in by the flusher (reused: no fresh array grown every instant). */ private flushing: Flushable[] = [];
   private flushTimer: TimerHandle | undefined;
   private readonly flusher: Task = {
     fire: (): void => {
