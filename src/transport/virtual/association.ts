@@ -12,12 +12,15 @@
  */
 import type { EngineChannelInit } from '../engine.js';
 import { meanDelay } from './conditions.js';
-import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, DATA, FORWARD, KIND_NAMES, Message, SHUTDOWN, SLAB_MAX_PAYLOAD, type PayloadSlab, fragmentBytes, fragmentCount, runCount, runLength } from './chunk.js';
+import { BUNDLE_BYTES, Bundle, CHUNK_HEADER, DATA, FORWARD, KIND_NAMES, Message, SHUTDOWN, SLAB_BYTES, SLAB_MAX_PAYLOAD, type PayloadSlab, fragmentBytes, fragmentCount, runCount, runLength } from './chunk.js';
 import type { VirtualChannel } from './channel.js';
 import type { NetworkContext } from './context.js';
 import { Verdict, type LinkDirection, type PacketSink } from './link.js';
 import type { Task, VirtualClock } from './scheduler.js';
 import { bufferedBytes, hold, type BufferOwner, type SendBuffer } from './send-buffer.js';
+
+/** `Uint8Array.prototype.set`, called directly (see channel.ts). */
+const typedArraySet = Uint8Array.prototype.set;
 
 /** @internal The network, as an association uses it. */
 export type AssociationNet = Pick<NetworkContext<unknown>, 'clock' | 'trace' | 'sctp' | 'slab' | 'record' | 'flushLater'>;
@@ -47,7 +50,22 @@ export class Association implements Task, BufferOwner {
   held: SendBuffer | null = null;
   readonly clock: VirtualClock;
   /** The network's payload slab (one load less per message than through `net`). */
-  private readonly slab: PayloadSlab;
+  readonly slab: PayloadSlab;
+  // The open run (see FastSender and armRun).
+  /** @internal Uid of the channel whose open run the bundle ends with, which extends it itself; -1 when none. */
+  runUid = -1;
+  /** @internal Slab position where the open run ends (the channel moves it). */
+  runEnd = -1;
+  /** @internal Size of each message of the open run. */
+  runLen = 0;
+  /** @internal The run may grow up to this slab position. */
+  runStop = 0;
+  /** @internal Number of the slab page of the open run. */
+  runPageNo = -1;
+  /** Index in the bundle's items of that run's end slot. */
+  private runSlot = 0;
+  /** The run's end as the bundle accounts for it (items, bytes, bytesSent); {@link runEnd} is ahead by what the channel appended since. */
+  private runFrom = 0;
   private readonly retransmits = new Set<Message>();
   private nextTsn = 1;
   private peerLabel = '?';
@@ -118,24 +136,71 @@ export class Association implements Task, BufferOwner {
     }
     const slab = this.slab;
     const page = slab.room(len);
+    const buffer = slab.buffer;
     const pos = slab.pos;
-    page.set(data, pos);
+    typedArraySet.call(page, data, pos);
     const end = (slab.pos = pos + len);
     const n = items.length;
     if (n === 0) {
       // Most packets carry one run: an array of exactly its slots is smaller than one grown by push().
-      b.page = page;
-      b.items = [page, stream, pos, end, len];
+      b.page = buffer;
+      b.items = [buffer, stream, pos, end, len];
+      this.armRun(ch, b, 3, end, len);
       return true;
     }
     // The bundle's last chunk is a run of this channel's messages of this size ending here: extend it.
-    // (A number in the last slot is always a run's length; b.page === page means there is one.)
-    if (b.page === page && items[n - 1] === len && items[n - 2] === pos && items[n - 4] === stream) items[n - 2] = end;
+    // (A number in the last slot is always a run's length; b.page === buffer means there is one.)
+    if (b.page === buffer && items[n - 1] === len && items[n - 2] === pos && items[n - 4] === stream) items[n - 2] = end;
     else {
-      if (b.page !== page) items.push((b.page = page));
+      if (b.page !== buffer) items.push((b.page = buffer));
       items.push(stream, pos, end, len);
     }
+    this.armRun(ch, b, items.length - 2, end, len);
     return true;
+  }
+
+  /**
+   * The bundle `b` ends with `ch`'s run of `len`-byte messages, whose end
+   * slot is `items[slot]` and which ends at slab position `end`: let the
+   * channel append further messages of that size itself, as long as they
+   * fit in the bundle and in the page (VirtualChannel.sendBinary). The
+   * association takes the run back ({@link endRun}) before anything else
+   * touches the bundle, and whenever what it checked for the run no longer
+   * holds (the connection fails or closes, the size limit changes); the
+   * channel checks its own state on every message.
+   */
+  private armRun(ch: VirtualChannel, b: Bundle, slot: number, end: number, len: number): void {
+    const byBundle = Math.floor((BUNDLE_BYTES - b.bytes) / (len + CHUNK_HEADER));
+    const byPage = Math.floor((SLAB_BYTES - end) / len);
+    const more = byBundle < byPage ? byBundle : byPage;
+    if (more <= 0) return;
+    this.runEnd = end;
+    this.runLen = len;
+    this.runStop = end + more * len;
+    this.runPageNo = this.slab.pageNo;
+    this.runUid = ch.uid;
+    this.runSlot = slot;
+    this.runFrom = end;
+  }
+
+  /** Take back the open run from its channel: what it appended goes into the bundle's items, its bytes and {@link bytesSent}. */
+  endRun(): void {
+    if (this.runUid < 0) return;
+    this.runUid = -1;
+    const end = this.runEnd;
+    const added = end - this.runFrom;
+    const b = this.bundle;
+    if (added > 0 && b !== null) {
+      b.items[this.runSlot] = end;
+      b.bytes += added + (added / this.runLen) * CHUNK_HEADER;
+      this.bytesSent += added;
+    }
+  }
+
+  /** Payload bytes accepted for sending, the open run's included. */
+  sentBytes(): number {
+    this.endRun();
+    return this.bytesSent;
   }
 
   /**
@@ -198,11 +263,13 @@ export class Association implements Task, BufferOwner {
 
   /** bufferedAmount of `ch`. */
   bufferedBytes(ch: VirtualChannel): number {
+    if (this.held !== null) this.endRun(); // the open bundle counts only behind a send buffer
     return bufferedBytes(this, ch);
   }
 
   /** The bundle open for this instant with room for `size` more bytes. */
   private openBundle(size: number): Bundle {
+    this.endRun();
     let b = this.bundle;
     if (b !== null && b.bytes + size > BUNDLE_BYTES) {
       this.flush();
@@ -220,6 +287,7 @@ export class Association implements Task, BufferOwner {
   flush(): void {
     const b = this.bundle;
     if (b === null) return;
+    this.endRun();
     this.bundle = null;
     if (this.closed || this.sink === null || this.out === null) return;
     if ((this.held !== null || this.out.cond.bytesPerMs > 0) && hold(this, b, false)) return;
@@ -393,6 +461,7 @@ export class Association implements Task, BufferOwner {
 
   /** Stop all activity (failed or closed): drop the bundle, the send buffer and every retransmission. */
   drop(channels: readonly VirtualChannel[]): void {
+    this.endRun();
     this.bundle = null;
     if (this.held !== null) {
       this.clock.cancel(this.held.timer);

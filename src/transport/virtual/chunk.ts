@@ -69,11 +69,13 @@ export function fragmentBytes(length: number, left: number, total: number): numb
  * from byte `start` to `end` (so a tick's same-sized messages of one channel
  * take four slots, not one per message). A message that does not go to the
  * slab (empty, or over {@link SLAB_MAX_PAYLOAD}) is a run of one with `start`
- * -1 and its own Uint8Array in the `length` slot. A Uint8Array slot in a
- * chunk's first place marks the slab page of the runs that follow. (Tell the
- * kinds apart with `typeof` and `instanceof Message`, never with `instanceof`
- * on typed arrays: pages may come from Node's realm while this module runs in
- * another one, as under jest.)
+ * -1 and its own Uint8Array in the `length` slot. An ArrayBuffer slot in a
+ * chunk's first place marks the slab page of the runs that follow (the
+ * page's buffer, so the receiver makes its views without asking a typed
+ * array for it). (Tell the kinds apart with `typeof` and `instanceof
+ * Message`, never with `instanceof` on typed arrays or buffers: pages may
+ * come from Node's realm while this module runs in another one, as under
+ * jest.)
  */
 export class Bundle {
   received = false;
@@ -82,8 +84,8 @@ export class Bundle {
   messages = 0;
   /** Chunks in order (see the class); replaced by a literal of exactly its first run's slots when that comes first, see Association.sendFast. */
   items: unknown[] = [];
-  /** Page of the last run pushed (the sender's; the receiver tracks its own). */
-  page: Uint8Array | null = null;
+  /** Buffer of the page of the last run pushed (the sender's; the receiver tracks its own). */
+  page: ArrayBufferLike | null = null;
 
   /** Chunk slots as traces count them (a fast chunk counts 2: stream id and bytes). */
   traceLength(): number {
@@ -147,11 +149,18 @@ export class PayloadSlab {
   page: Uint8Array = new Uint8Array(0);
   /** Next free byte of the page. */
   pos = 0;
+  /** The current page's buffer: what bundles carry as the page marker. */
+  buffer: ArrayBufferLike = this.page.buffer;
+  /** Number of the current page (counted from 1 as pages are made): a run names its page by number, so a channel holds no page (and no write barrier runs when it arms a run). */
+  pageNo = 0;
 
   /** Room for `len` more bytes: the page to write them to at {@link pos} (a new one when the current one is full). */
   room(len: number): Uint8Array {
     if (this.pos + len <= this.page.length) return this.page;
     this.pos = 0;
-    return (this.page = newPage());
+    this.pageNo++;
+    const page = (this.page = newPage());
+    this.buffer = page.buffer;
+    return page;
   }
 }

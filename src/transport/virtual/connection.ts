@@ -125,6 +125,7 @@ export class VirtualConnection implements EngineConnection {
     if (this.closed || this.state === next || this.state === 'closed') return;
     if (this.state === 'failed' && next !== 'closed') return;
     this.state = next;
+    this.sctp.endRun(); // a failed association sends nothing more: its channels stop extending runs
     this.sctp.failed = next === 'failed';
     this.net.record('state', `${this.label} ${next}`);
     safe(() => this.handlers.stateChange(next));
@@ -210,6 +211,7 @@ export class VirtualConnection implements EngineConnection {
     }
     this.remote = parsed;
     this.ice.remoteUfrag = parsed.ufrag;
+    this.sctp.endRun(); // runs were checked against the old limit
     this.sctp.maxSize = Math.min(this.localSdp.maxMessageSize, parsed.maxMessageSize);
     if (type === 'offer') {
       this.role = 'answerer';
@@ -369,7 +371,7 @@ export class VirtualConnection implements EngineConnection {
 
   stats(): EngineStats {
     const peer = this.peer;
-    const bytesSent = this.sctp.bytesSent;
+    const bytesSent = this.sctp.sentBytes();
     const bytesReceived = this.streams.bytesReceived;
     if (this.closed || !peer) return { rttMs: -1, bytesSent, bytesReceived, selectedCandidatePair: null };
     return {

@@ -140,13 +140,19 @@ export class VirtualNetwork {
   readonly lane: PacketFifo;
   /** Connections with an open bundle, flushed together by one event. */
   private toFlush: Flushable[] = [];
+  /** The other list, swapped in by the flusher (reused: no fresh array grown every instant). */ private flushing: Flushable[] = [];
   private flushTimer: TimerHandle | undefined;
   private readonly flusher: Task = {
     fire: (): void => {
       this.flushTimer = undefined;
       const list = this.toFlush;
-      this.toFlush = [];
-      for (let i = 0; i < list.length; i++) list[i]!.flush();
+      this.toFlush = this.flushing;
+      try {
+        for (let i = 0; i < list.length; i++) list[i]!.flush();
+      } finally {
+        list.length = 0;
+        this.flushing = list;
+      }
     },
   };
 

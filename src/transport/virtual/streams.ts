@@ -137,11 +137,12 @@ export class StreamTable implements PacketSink {
       }
       payload.received = true;
       const items = payload.items;
-      const tracing = this.net.trace.enabled;
+      // `=== true` on booleans read from fields: the optimizing compiler then compares one pointer instead of a full truthiness test.
+      const tracing = this.net.trace.enabled === true;
       let lastStream = -1;
       let ch: VirtualChannel | undefined;
       let buffer: ArrayBufferLike | null = null;
-      for (let i = 0; i < items.length && !this.closed; i++) {
+      for (let i = 0; i < items.length && (this.closed as boolean) !== true; i++) {
         const m = items[i];
         if (typeof m === 'number') {
           // A run of fast chunks: stream id, start, end, length (see Bundle).
@@ -174,13 +175,13 @@ export class StreamTable implements PacketSink {
             if (tracing) this.traceDeliver(ch, data, -1);
             ch.deliverMessage(data, false);
             // The handler may have closed the channel or the connection.
-            if ((ch.state as VirtualChannel['state']) === 'closed' || this.closed) break;
+            if ((ch.state as VirtualChannel['state']) === 'closed' || (this.closed as boolean) === true) break;
           }
         } else if (m instanceof Message) {
           this.receiveOne(m, duplicate);
           lastStream = -1;
         } else {
-          buffer = (m as Uint8Array).buffer; // page of the runs that follow
+          buffer = m as ArrayBufferLike; // page of the runs that follow
         }
       }
       return;
