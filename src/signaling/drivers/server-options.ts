@@ -168,7 +168,7 @@ export interface ResolvedServerOptions {
 
 /** Validate `options` (throws RtcmeshError naming the bad one). */
 export function resolveServerOptions(options: SignalingServerOptions | undefined): ResolvedServerOptions {
-const o = checkOptions<SignalingServerOptions>(options, OPTION_KEYS, 'SignalingServer options');
+  const o = checkOptions<SignalingServerOptions>(options, OPTION_KEYS, 'SignalingServer options');
   const int = (v: number | undefined, def: number, min: number, max: number, name: string) =>
     v === undefined ? def : checkInt(v, min, max, `SignalingServer options.${name}`);
   const maxMessageBytes = int(o.maxMessageBytes, DEFAULT_CORE_OPTIONS.maxMessageBytes, 256, 16 * 1024 * 1024, 'maxMessageBytes');
@@ -176,9 +176,9 @@ const o = checkOptions<SignalingServerOptions>(options, OPTION_KEYS, 'SignalingS
   if (o.rateLimit !== undefined) {
     const r = checkOptions<{ messages: number; windowMs: number; bytes?: number }>(o.rateLimit, ['messages', 'windowMs', 'bytes'], 'SignalingServer options.rateLimit');
     rateLimit = {
-    messages: checkInt(r.messages, 1, 1e9, 'SignalingServer options.rateLimit.messages'),
-    windowMs: checkInt(r.windowMs, 1, HOUR, 'SignalingServer options.rateLimit.windowMs'),
-    bytes: r.bytes === undefined ? DEFAULT_CORE_OPTIONS.rateLimit.bytes : checkInt(r.bytes, 256, 1e12, 'SignalingServer options.rateLimit.bytes'),
+      messages: checkInt(r.messages, 1, 1e9, 'SignalingServer options.rateLimit.messages'),
+      windowMs: checkInt(r.windowMs, 1, HOUR, 'SignalingServer options.rateLimit.windowMs'),
+      bytes: r.bytes === undefined ? DEFAULT_CORE_OPTIONS.rateLimit.bytes : checkInt(r.bytes, 256, 1e12, 'SignalingServer options.rateLimit.bytes'),
     };
   }
   const rate = (v: { count: number; windowMs: number } | undefined, def: { count: number; windowMs: number }, min: number, name: string) => {
