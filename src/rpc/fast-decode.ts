@@ -30,15 +30,18 @@ let buf: Uint8Array = new Uint8Array(0);
 let pos = 0;
 let end = 0;
 
+/** The big-endian float64 at `b[p]` (8 bytes there): two words into the platform-endian float, two stores, not eight. */
+function float64At(b: Uint8Array, p: number): number {
+  f64Words[HI] = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
+  f64Words[LO] = (b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!;
+  return f64[0]!;
+}
+
 function readFloat64(): number | typeof FAIL {
   const p = pos;
   if (p + 8 > end) return FAIL;
-  const b = buf;
-  // Two big-endian words into the platform-endian float (two stores, not eight).
-  f64Words[HI] = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
-  f64Words[LO] = (b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!;
   pos = p + 8;
-  return f64[0]!;
+  return float64At(buf, p);
 }
 
 function readAscii(n: number): string | typeof FAIL {
@@ -185,9 +188,7 @@ export function fastDecodeCall(data: Uint8Array): unknown[] | undefined {
       args[i] = b;
       p++;
     } else if (b === 0xcb && p + 9 <= n) {
-      f64Words[HI] = (data[p + 1]! << 24) | (data[p + 2]! << 16) | (data[p + 3]! << 8) | data[p + 4]!;
-      f64Words[LO] = (data[p + 5]! << 24) | (data[p + 6]! << 16) | (data[p + 7]! << 8) | data[p + 8]!;
-      args[i] = f64[0]!;
+      args[i] = float64At(data, p + 1);
       p += 9;
     } else {
       // Any other scalar: the shared reader (arrays are left to the other readers).

@@ -186,6 +186,8 @@ const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
  * args]` with up to 15 arguments that are numbers, booleans or null, written
  * with locals in one pass: the same bytes as {@link writeCall}. False for
  * anything else (the caller then starts over with the general writer).
+ * Its number writes repeat {@link writeNumber}'s on purpose: sharing one
+ * helper (position in, position out) measured 57 → 70 ns per encode.
  */
 function writeSimpleMessage(header: Uint8Array, kind: number, method: number, args: readonly unknown[]): boolean {
   const n = args.length;
