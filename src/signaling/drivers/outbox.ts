@@ -14,7 +14,7 @@
  * @module
  */
 import { MAX_BATCH_CHARS } from '../batch.js';
-import { headerBytes, writeHeader } from './ws-frames.js';
+import { encodeTextFrame, frameBuffer, headerBytes, writeHeader } from './ws-frames.js';
 import { ReadyState } from './ws-socket.js';
 
 /** The socket of an {@link OutboxSlot}: written ready-made frame buffers while open (`readyState` 1). */
@@ -54,19 +54,6 @@ function reserve(n: number): void {
   groupEnds = new Uint32Array(size);
 }
 
-/** A buffer of `size` bytes: the start of `into` when it is large enough, else a new one. */
-function outputBuffer(size: number, into: Buffer | undefined): Buffer {
-  return into !== undefined && size <= into.length ? into.subarray(0, size) : Buffer.allocUnsafe(size);
-}
-
-/** `text` as a WebSocket text frame from a server (unmasked, FIN), at the start of `into` when it fits. */
-export function encodeTextFrameInto(text: string, into?: Buffer): Buffer {
-  const len = Buffer.byteLength(text, 'utf8');
-  const buf = outputBuffer(len + headerBytes(len), into);
-  buf.write(text, writeHeader(buf, 0, len), len, 'utf8');
-  return buf;
-}
-
 /** `texts` as WebSocket text frames from a server (unmasked, FIN), in one buffer (the start of `into` when they fit). */
 export function encodeTextFrames(texts: readonly string[], into?: Buffer): Buffer {
   const n = texts.length;
@@ -77,7 +64,7 @@ export function encodeTextFrames(texts: readonly string[], into?: Buffer): Buffe
     lengths[i] = len;
     total += len + headerBytes(len);
   }
-  const buf = outputBuffer(total, into);
+  const buf = frameBuffer(total, into);
   let o = 0;
   for (let i = 0; i < n; i++) {
     o = writeHeader(buf, o, lengths[i]!);
@@ -120,7 +107,7 @@ export function encodeArrayFrames(texts: readonly string[], maxChars: number = M
   total += payload + headerBytes(payload);
   groupEnds[groups++] = n;
   encodedFrames = groups;
-  const buf = outputBuffer(total, into);
+  const buf = frameBuffer(total, into);
   let o = 0;
   let i = 0;
   for (let g = 0; g < groups; g++) {
@@ -242,7 +229,7 @@ export class Outbox {
     if (typeof waiting === 'string') {
       this.messages++;
       this.frames++;
-      buf = encodeTextFrameInto(waiting, into);
+      buf = encodeTextFrame(waiting, into);
     } else {
       this.messages += waiting.length;
       const arrays = slot.batch === true && waiting.length > 1;

@@ -253,10 +253,15 @@ export function writeHeader(buf: Buffer, o: number, len: number, first = 0x81): 
   return o;
 }
 
-/** `text` as a WebSocket text frame from a server (unmasked, FIN). */
-export function encodeTextFrame(text: string): Buffer {
+/** A buffer of `size` bytes for frames: the start of `into` when it is large enough, else a new one. */
+export function frameBuffer(size: number, into?: Buffer): Buffer {
+  return into !== undefined && size <= into.length ? into.subarray(0, size) : Buffer.allocUnsafe(size);
+}
+
+/** `text` as a WebSocket text frame from a server (unmasked, FIN), at the start of `into` when it fits. */
+export function encodeTextFrame(text: string, into?: Buffer): Buffer {
   const len = Buffer.byteLength(text, 'utf8');
-  const buf = Buffer.allocUnsafe(len + headerBytes(len));
+  const buf = frameBuffer(len + headerBytes(len), into);
   buf.write(text, writeHeader(buf, 0, len), len, 'utf8');
   return buf;
 }
