@@ -5,8 +5,10 @@
  * every relayed message a client receives makes it send the next one — so the
  * number in flight stays constant and the server's relay rate is the measure.
  *
- * Both protocols are spoken raw over `ws` with pre-built frames, and received
- * frames are only matched (no JSON parse) so the generator stays cheap:
+ * Both protocols are spoken over a minimal WebSocket client
+ * (./raw-ws-client.ts) with frames built once per client and reply size and
+ * sent with one write each, and received frames are only matched in place
+ * (no JSON parse), so the generator stays cheap and the servers get the cores:
  * - rtcmesh: `join` per lobby (the first member creates it), then `candidate` with `to`;
  * - PeerJS: `/peerjs?key=&id=&token=` then `CANDIDATE` with `dst` and a candidate payload.
  *
@@ -15,7 +17,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { WebSocket } from 'ws';
+import { RawWsClient, clientFrame } from './raw-ws-client.js';
 
 export interface LoadWorkerData {
   kind: 'rtcmesh' | 'peerjs';
@@ -45,9 +47,9 @@ const d = workerData as LoadWorkerData;
 const port = parentPort!;
 
 interface Client {
-  ws: WebSocket;
-  /** Frame to send to the ring neighbour (built once its id is known). */
-  frame: string;
+  ws: RawWsClient;
+  /** Text the ring neighbour is sent (built once its id is known). */
+  text: string;
 }
 
 const clients: Client[] = [];
@@ -59,55 +61,59 @@ let firstError = '';
 let running = false;
 let elu = performance.eventLoopUtilization();
 
+function noteError(message: string): void {
+  errors++;
+  firstError ||= message.slice(0, 200);
+}
+
 /**
- * Open a socket and return a reader of its frames in order. The listener is
- * attached before `open`: a server that speaks first (PeerJS's `OPEN`) can
- * have its frame in the same read as the upgrade response.
+ * Open a socket and return a reader of its text messages in order. The
+ * reader is in place from the upgrade on: a server that speaks first
+ * (PeerJS's `OPEN`) can have its frame in the same read as the upgrade
+ * response.
  */
-function open(url: string): Promise<{ ws: WebSocket; next: () => Promise<string> }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 60_000 });
-    const frames: string[] = [];
-    let waiter: { resolve: (t: string) => void; reject: (e: Error) => void } | undefined;
-    let closed: Error | undefined;
-    const onMessage = (data: Buffer) => {
+async function open(url: string): Promise<{ ws: RawWsClient; next: () => Promise<string> }> {
+  const texts: string[] = [];
+  let waiter: { resolve: (t: string) => void; reject: (e: Error) => void } | undefined;
+  let failed: Error | undefined;
+  const ws = await RawWsClient.open(url, {
+    text(payload) {
+      const t = payload.toString();
       if (waiter) {
         const w = waiter;
         waiter = undefined;
-        w.resolve(data.toString());
-      } else frames.push(data.toString());
-    };
-    ws.on('message', onMessage);
-    ws.once('close', (code: number) => {
-      closed = new Error(`closed (${code}) before answering`);
-      waiter?.reject(closed);
-    });
-    const next = () =>
-      new Promise<string>((res, rej) => {
-        if (frames.length) return res(frames.shift()!);
-        if (closed) return rej(closed);
-        waiter = { resolve: res, reject: rej };
-      });
-    ws.once('open', () => {
-      ws.off('error', reject);
-      resolve({ ws, next });
-    });
-    ws.once('error', reject);
+        w.resolve(t);
+      } else texts.push(t);
+    },
+    error(message) {
+      failed = new Error(message);
+      waiter?.reject(failed);
+    },
   });
+  ws.socket.once('close', () => {
+    failed ??= new Error('closed before answering');
+    waiter?.reject(failed);
+  });
+  const next = () =>
+    new Promise<string>((res, rej) => {
+      if (texts.length) return res(texts.shift()!);
+      if (failed) return rej(failed);
+      waiter = { resolve: res, reject: rej };
+    });
+  return { ws, next };
 }
 
 /** Connect (and join) one client; returns its socket and its id as its neighbour addresses it. */
-async function connectOne(lobby: string, member: number): Promise<{ ws: WebSocket; id: string }> {
+async function connectOne(lobby: string, member: number): Promise<{ ws: RawWsClient; id: string }> {
   if (d.kind === 'peerjs') {
     const id = `${lobby}-${member}`;
     const { ws, next } = await open(`${d.url}?key=peerjs&id=${id}&token=t${member}`);
     const first = await next();
     if (!first.includes('"OPEN"')) throw new Error(`PeerJS refused ${id}: ${first}`);
-    ws.removeAllListeners('message');
     return { ws, id };
   }
   const { ws, next } = await open(BATCH ? `${d.url}${d.url.includes('?') ? '&' : '?'}rtcmesh=4` : d.url);
-  ws.send(JSON.stringify({ type: 'join', lobby }));
+  ws.send(clientFrame(JSON.stringify({ type: 'join', lobby })));
   for (;;) {
     type M = { type: string; id?: number; message?: string };
     const parsed = JSON.parse(await next()) as M | M[];
@@ -115,13 +121,12 @@ async function connectOne(lobby: string, member: number): Promise<{ ws: WebSocke
     for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
       if (m.type === 'error') throw new Error(`join refused: ${m.message}`);
       if (m.type !== 'joined') continue;
-      ws.removeAllListeners('message');
       return { ws, id: String(m.id) };
     }
   }
 }
 
-function frameTo(id: string): string {
+function textTo(id: string): string {
   if (d.kind === 'peerjs') {
     return JSON.stringify({
       type: 'CANDIDATE',
@@ -135,31 +140,31 @@ function frameTo(id: string): string {
 async function connectLobby(li: number, size: number): Promise<void> {
   const name = `b${d.worker}-${li}`;
   // The first member creates the lobby (rtcmesh) before the others join it.
-  const members: { ws: WebSocket; id: string }[] = [await connectOne(name, 0)];
+  const members: { ws: RawWsClient; id: string }[] = [await connectOne(name, 0)];
   members.push(...(await Promise.all(Array.from({ length: size - 1 }, (_, k) => connectOne(name, k + 1)))));
+  const arrays = BATCH && d.kind === 'rtcmesh';
   for (let k = 0; k < size; k++) {
-    const c: Client = { ws: members[k]!.ws, frame: frameTo(members[(k + 1) % size]!.id) };
-    const arrays = BATCH && d.kind === 'rtcmesh';
-    /** The reply to n relayed messages: n messages, in one array frame (protocol 4) when n > 1. */
-    const replies: string[] = [];
-    const reply = (n: number) => (replies[n] ??= `[${Array.from({ length: n }, () => c.frame).join(',')}]`);
-    c.ws.on('message', (data: Buffer) => {
-      frames++;
-      let at = data.indexOf(MARK);
-      if (at >= 0) {
-        // An array frame (protocol 4) holds several relayed messages: count each.
-        let n = 1;
-        if (arrays) while ((at = data.indexOf(MARK, at + MARK.length)) >= 0) n++;
-        received += n;
-        if (!running) return;
-        if (n === 1) c.ws.send(c.frame);
-        else if (arrays) c.ws.send(reply(n));
-      } else if (data.indexOf('rror') >= 0) {
-        errors++;
-        firstError ||= data.toString().slice(0, 200);
-      }
+    const c: Client = { ws: members[k]!.ws, text: textTo(members[(k + 1) % size]!.id) };
+    const single = clientFrame(c.text);
+    /** The reply to n relayed messages: n messages, in one array frame (protocol 4) when n > 1; built once per n. */
+    const replies: Buffer[] = [];
+    const reply = (n: number) => (replies[n] ??= clientFrame(`[${Array.from({ length: n }, () => c.text).join(',')}]`));
+    c.ws.setHandlers({
+      text(data) {
+        frames++;
+        let at = data.indexOf(MARK);
+        if (at >= 0) {
+          // An array frame (protocol 4) holds several relayed messages: count each.
+          let n = 1;
+          if (arrays) while ((at = data.indexOf(MARK, at + MARK.length)) >= 0) n++;
+          received += n;
+          if (!running) return;
+          if (n === 1) c.ws.send(single);
+          else if (arrays) c.ws.send(reply(n));
+        } else if (data.indexOf('rror') >= 0) noteError(data.toString());
+      },
+      error: noteError,
     });
-    c.ws.on('error', () => {});
     clients.push(c);
   }
 }
@@ -192,10 +197,9 @@ port.on('message', (m: { cmd: string }) => {
     case 'start':
       running = true;
       for (const c of clients) {
-        if (!c.frame) continue;
         // Protocol 4: the window's messages, sent in one turn, go in one array frame.
-        if (BATCH && d.kind === 'rtcmesh' && d.window > 1) c.ws.send(`[${Array.from({ length: d.window }, () => c.frame).join(',')}]`);
-        else for (let w = 0; w < d.window; w++) c.ws.send(c.frame);
+        if (BATCH && d.kind === 'rtcmesh' && d.window > 1) c.ws.send(clientFrame(`[${Array.from({ length: d.window }, () => c.text).join(',')}]`));
+        else for (let w = 0; w < d.window; w++) c.ws.send(clientFrame(c.text));
       }
       port.postMessage({ cmd: 'start' });
       return;
@@ -207,7 +211,7 @@ port.on('message', (m: { cmd: string }) => {
       return;
     case 'count': {
       const busy = performance.eventLoopUtilization(elu).utilization;
-      const open = clients.filter((c) => c.ws.readyState === WebSocket.OPEN).length;
+      const open = clients.filter((c) => c.ws.open).length;
       port.postMessage({ cmd: 'count', received, frames, busy, open, errors, firstError });
       return;
     }
@@ -217,7 +221,7 @@ port.on('message', (m: { cmd: string }) => {
       const done = () => port.postMessage({ cmd: 'stop' });
       if (left === 0) return done();
       for (const c of clients) {
-        c.ws.once('close', () => {
+        c.ws.socket.once('close', () => {
           if (--left === 0) done();
         });
         c.ws.terminate();
