@@ -11,8 +11,9 @@
  * rtcmesh's load clients speak protocol 4 (array frames both ways, see
  * src/signaling/batch.ts) unless BENCH_SIGNALING_BATCH=0 (protocol 3, one
  * message per frame: for a build older than 4); `rtcmesh_protocol` says which.
- * The load comes from worker threads (bench/lib/signaling-load.ts, ≥ 2) so the
- * generator is not the bottleneck: N clients in lobbies (rings) of 8 join, then
+ * The load comes from worker threads (bench/lib/signaling-load.ts, ≥ 2, speaking
+ * WebSocket through the minimal bench/lib/raw-ws-client.ts) so the generator is
+ * not the bottleneck: N clients in lobbies (rings) of 8 join, then
  * each keeps 2 candidate messages in flight to its ring neighbour (each one
  * received triggers the next). After a warm-up, relayed messages received by
  * clients are counted over the measurement window. Runs alternate the order of
