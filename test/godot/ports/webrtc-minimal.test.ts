@@ -18,7 +18,7 @@
  * becomes a log the test asserts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChannelState, ConnectionState, ErrorCode, WebRTCPeerConnection, type WebRTCDataChannel } from '../../api.js';
+import { ChannelState, ConnectionState, ErrorCode, WebRTCPeerConnection, WriteMode, type WebRTCDataChannel } from '../../api.js';
 import { LOOPBACK } from '../../helpers.js';
 import { codeOf, pollUntil } from '../godot-helpers.js';
 
@@ -133,5 +133,161 @@ describe('webrtc_minimal/minimal.gd ported', () => {
     expect([m.p1.getConnectionState(), m.p2.getConnectionState()]).toEqual([ConnectionState.CONNECTED, ConnectionState.CONNECTED]);
     // Nothing left unread.
     expect([m.ch1.getAvailablePacketCount(), m.ch2.getAvailablePacketCount()]).toEqual([0, 0]);
+  });
+});
+
+/** Signaling.gd: the autoload "server" that relays between the two chat nodes by path. */
+class Signaling {
+  // We will store the two peers here.
+  peers: string[] = [];
+
+  constructor(private readonly getNode: (path: string) => Chat) {}
+
+  register(path: string): void {
+    expect(this.peers.length).toBeLessThan(2); // assert(peers.size() < 2)
+    this.peers.push(path);
+    if (this.peers.length === 2) this.getNode(this.peers[0]!).peer.createOffer();
+  }
+
+  private findOther(path: string): string {
+    // Find the other registered peer.
+    for (const p of this.peers) if (p !== path) return p;
+    return '';
+  }
+
+  sendSession(path: string, type: 'offer' | 'answer', sdp: string): void {
+    const other = this.findOther(path);
+    expect(other).not.toBe('');
+    this.getNode(other).peer.setRemoteDescription(type, sdp);
+  }
+
+  sendCandidate(path: string, media: string, index: number, sdp: string): void {
+    const other = this.findOther(path);
+    expect(other).not.toBe('');
+    this.getNode(other).peer.addIceCandidate(media, index, sdp);
+  }
+}
+
+/** chat.gd: a peer-to-peer chat node. */
+class Chat {
+  peer = newPeerConnection();
+  // Create negotiated data channel.
+  channel = this.peer.createDataChannel('chat', { negotiated: true, id: 1 });
+  readonly printed: string[];
+
+  constructor(
+    private readonly path: string,
+    private readonly signaling: Signaling,
+    printed: string[],
+  ) {
+    this.printed = printed;
+  }
+
+  ready(): void {
+    // Connect all functions.
+    this.peer.on('ice_candidate_created', (media, index, sdp) => this.onIceCandidate(media, index, sdp));
+    this.peer.on('session_description_created', (type, sdp) => this.onSession(type, sdp));
+    // Register to the local signaling server.
+    this.signaling.register(this.getPath());
+  }
+
+  getPath(): string {
+    return this.path;
+  }
+
+  private onIceCandidate(media: string, index: number, sdp: string): void {
+    // Send the ICE candidate to the other peer via the signaling server.
+    this.signaling.sendCandidate(this.getPath(), media, index, sdp);
+  }
+
+  private onSession(type: 'offer' | 'answer', sdp: string): void {
+    // Send the session to other peer via the signaling server.
+    this.signaling.sendSession(this.getPath(), type, sdp);
+    // Set generated description as local.
+    this.peer.setLocalDescription(type, sdp);
+  }
+
+  process(): void {
+    // Always poll the connection frequently.
+    this.peer.poll();
+    if (this.channel.getReadyState() === ChannelState.OPEN) {
+      while (this.channel.getAvailablePacketCount() > 0) {
+        this.printed.push(`${this.getPath()} received: ${getStringFromUtf8(this.channel.getPacket())}`);
+      }
+    }
+  }
+
+  sendMessage(message: string): void {
+    this.channel.putPacket(toUtf8Buffer(message));
+  }
+}
+
+describe('webrtc_minimal/chat.gd + main.gd + Signaling.gd ported', () => {
+  it('two chat nodes register with the local signaling autoload; the first registered offers; each prints the other\'s message', async () => {
+    const printed: string[] = [];
+    const nodes = new Map<string, Chat>();
+    const signaling = new Signaling((path) => nodes.get(path)!);
+    // main.gd _ready: Chat.new() twice, add_child each (which runs its _ready).
+    const p1 = new Chat('/root/Main/@Node@2', signaling, printed);
+    const p2 = new Chat('/root/Main/@Node@3', signaling, printed);
+    for (const chat of [p1, p2]) {
+      nodes.set(chat.getPath(), chat);
+      chat.ready();
+    }
+    // Registering the second node made the first one offer: its connection negotiates.
+    expect(signaling.peers).toEqual([p1.getPath(), p2.getPath()]);
+    const tree = () => {
+      for (const chat of nodes.values()) chat.process();
+    };
+    // "Wait one second and send message from P1": until its channel is open.
+    await frames(tree, () => p1.channel.getReadyState() === ChannelState.OPEN, 'p1 chat channel to open');
+    p1.sendMessage(`Hi from ${p1.getPath()}`);
+    await frames(tree, () => p2.channel.getReadyState() === ChannelState.OPEN && printed.length === 1, 'p2 to print');
+    p2.sendMessage(`Hi from ${p2.getPath()}`);
+    await frames(tree, () => printed.length === 2, 'p1 to print');
+    expect(printed).toEqual([`${p2.getPath()} received: Hi from ${p1.getPath()}`, `${p1.getPath()} received: Hi from ${p2.getPath()}`]);
+    // Both packets were binary (put_packet on a channel in the default WRITE_MODE_BINARY).
+    expect([p1.channel.wasStringPacket(), p2.channel.wasStringPacket()]).toEqual([false, false]);
+  });
+
+  it('the same chat with the channel in-band (no "negotiated"): the answering side gets it through data_channel_received, with the id assigned', async () => {
+    // The porter's variation Godot documents: create_data_channel without
+    // "negotiated" on one side only; the other side receives it.
+    const a = newPeerConnection();
+    const b = newPeerConnection();
+    const chA = a.createDataChannel('chat');
+    expect(chA.getId()).toBe(65535); // "65535 until an in-band channel is assigned its id"
+    expect(chA.isNegotiated()).toBe(false);
+    const received: WebRTCDataChannel[] = [];
+    b.on('data_channel_received', (channel) => received.push(channel));
+    a.on('session_description_created', a.setLocalDescription);
+    a.on('session_description_created', b.setRemoteDescription);
+    a.on('ice_candidate_created', b.addIceCandidate);
+    b.on('session_description_created', b.setLocalDescription);
+    b.on('session_description_created', a.setRemoteDescription);
+    b.on('ice_candidate_created', a.addIceCandidate);
+    a.createOffer();
+    await frames(() => (a.poll(), b.poll()), () => chA.getReadyState() === ChannelState.OPEN && received.length === 1, 'the in-band channel to open and arrive');
+    const chB = received[0]!;
+    expect([chB.getLabel(), chB.isNegotiated(), chB.getId()]).toEqual(['chat', false, chA.getId()]);
+    expect(chA.getId()).not.toBe(65535);
+    // The received channel is kept by its connection (Δ: Godot needs you to keep a reference).
+    expect(b.getDataChannels()).toContain(chB);
+    await frames(() => (a.poll(), b.poll()), () => chB.getReadyState() === ChannelState.OPEN, 'the received channel to open');
+    chA.writeMode = WriteMode.TEXT;
+    chA.putPacket(toUtf8Buffer('text'));
+    chA.writeMode = WriteMode.BINARY;
+    chA.putPacket(toUtf8Buffer('binary'));
+    const got: string[] = [];
+    await frames(
+      () => {
+        a.poll();
+        b.poll();
+        while (chB.getAvailablePacketCount() > 0) got.push(`${getStringFromUtf8(chB.getPacket())}:${chB.wasStringPacket()}`);
+      },
+      () => got.length === 2,
+      'both packets',
+    );
+    expect(got).toEqual(['text:true', 'binary:false']);
   });
 });
