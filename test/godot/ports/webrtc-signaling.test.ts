@@ -18,7 +18,7 @@
  * docs/godot.md.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionStatus, ErrorCode, TransferMode, type RpcContext } from '../../api.js';
+import { ConnectionState, ConnectionStatus, ErrorCode, TransferMode, type RpcContext } from '../../api.js';
 import { codeOf, pollUntil } from '../godot-helpers.js';
 import { MultiplayerClient } from './webrtc-signaling-client.js';
 import { WsWebrtcServer } from './webrtc-signaling-server.js';
@@ -107,8 +107,12 @@ class ClientUi {
     this.client.stop();
   }
 
+  /** A frozen window gets no more frames (the test's stand-in for a stalled process). */
+  frozen = false;
+
   /** The SceneTree's frame for this window: the client's `_process`, then the multiplayer poll. */
   process(): void {
+    if (this.frozen) return;
     this.client.process();
     this.client.multiplayer.poll();
   }
@@ -117,6 +121,8 @@ class ClientUi {
     return this.client.rtcMp.getUniqueId();
   }
 }
+
+const ENDED: ConnectionState[] = [ConnectionState.DISCONNECTED, ConnectionState.FAILED, ConnectionState.CLOSED];
 
 let server: WsWebrtcServer | undefined;
 const windows: ClientUi[] = [];
@@ -256,6 +262,28 @@ describe('webrtc_signaling demo ported: mesh lobby', () => {
     expect(stay.client.rtcMp.hasPeer(1)).toBe(false);
     expect(stay.log.at(-1)).toMatch(/^\[Signaling\] Server disconnected: 1000 - /);
     expect(stayId).toBeGreaterThan(1);
+  });
+
+  it("a window's signaling socket drops while its WebRTC links stay up: the others remove_peer it on PEER_DISCONNECT, peer_disconnected once, reason \"removed\"", async () => {
+    const { host, others } = await startLobby(3, true);
+    const all = [host, ...others];
+    await frames(() => all.every((w) => w.onPeersPressed().length === 2), 'the mesh to form');
+    const [stay, gone] = others as [ClientUi, ClientUi];
+    const goneId = gone.id;
+    const reasons: string[] = [];
+    for (const w of [host, stay]) w.client.rtcMp.on('peer_disconnected', (id, reason) => reasons.push(`${w.id}: ${id} ${reason}`));
+    // The window freezes (no more frames) after its socket closes: its multiplayer peer is neither polled nor closed.
+    gone.client.close();
+    gone.frozen = true;
+    await frames(() => [host, stay].every((w) => !w.client.rtcMp.hasPeer(goneId)), 'the others to remove the peer');
+    expect(reasons.sort()).toEqual([`${host.id}: ${goneId} removed`, `${stay.id}: ${goneId} removed`].sort());
+    for (const w of [host, stay]) {
+      expect(w.client.rtcMp.getPeer(goneId)).toBeUndefined();
+      expect(w.log.filter((l) => l === `[Multiplayer] Peer ${goneId} disconnected`)).toHaveLength(1);
+      expect(w.client.rtcMp.getConnectionStatus()).toBe(ConnectionStatus.CONNECTED);
+    }
+    // Δ remove_peer also closed the connections (Godot only drops its reference): the frozen window's links are closed.
+    await pollUntil([gone.client.rtcMp], () => gone.client.rtcMp.getPeers().every((p) => ENDED.includes(p.connection.getConnectionState())), "the frozen window's connections to close");
   });
 
   it('seal: the host seals, everyone logs it; the signaling server goes away and the mesh keeps working', async () => {
