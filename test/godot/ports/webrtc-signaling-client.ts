@@ -215,6 +215,8 @@ export class SceneMultiplayer extends EventEmitter<MultiplayerSignals> {
 export class MultiplayerClient extends WsWebrtcClient {
   rtcMp = new WebRTCMultiplayerPeer();
   sealed = false;
+  /** False for the demo's Godot 3 shape, whose UI reads `rtc_mp` packets itself (no SceneMultiplayer). */
+  useSceneMultiplayer = true;
   readonly multiplayer = new SceneMultiplayer();
   /** Every connection `_create_peer` made (the test closes them at the end). */
   readonly created: WebRTCPeerConnection[] = [];
@@ -281,7 +283,7 @@ export class MultiplayerClient extends WsWebrtcClient {
     if (useMesh) this.rtcMp.createMesh(id);
     else if (id === 1) this.rtcMp.createServer();
     else this.rtcMp.createClient(id);
-    this.multiplayer.multiplayerPeer = this.rtcMp;
+    if (this.useSceneMultiplayer) this.multiplayer.multiplayerPeer = this.rtcMp;
   }
 
   private lobbyJoined(lobby: string): void {

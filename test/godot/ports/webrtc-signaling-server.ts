@@ -112,6 +112,12 @@ class Lobby {
 }
 
 export class WsWebrtcServer {
+  /**
+   * port: TIMEOUT as a setting, so a loaded test machine does not close a
+   * socket whose JOIN is a slow frame late (the demo's 1 s is its default).
+   */
+  constructor(private readonly timeout = TIMEOUT) {}
+
   lobbies = new Map<string, Lobby>();
   tcpServer = new TCPServer();
   peers = new Map<number, Peer>();
@@ -145,7 +151,7 @@ export class WsWebrtcServer {
     const toRemove: number[] = [];
     for (const p of this.peers.values()) {
       // Peers timeout.
-      if (p.lobby === '' && ticksMsec() - p.time > TIMEOUT) p.ws.close();
+      if (p.lobby === '' && ticksMsec() - p.time > this.timeout) p.ws.close();
       p.ws.poll();
       while (p.isWsOpen() && p.ws.getAvailablePacketCount()) {
         if (!this.parseMsg(p)) {

@@ -107,6 +107,19 @@ class ClientUi {
     this.client.stop();
   }
 
+  /** Packets read the Godot 3 way (`raw` windows): sender (`get_packet_peer()` before `get_packet()`), text. */
+  readonly packets: string[] = [];
+
+  /** `raw`: the demo's Godot 3 UI, which polls `rtc_mp` and reads its packets itself. */
+  constructor(private readonly raw = false) {
+    this.client.useSceneMultiplayer = !raw;
+  }
+
+  /** Godot 3 client_ui.gd `ping()`: `_log(client.rtc_mp.put_packet("ping".to_utf8()))`. */
+  rawPing(text = 'ping'): void {
+    this.client.rtcMp.putPacket(new TextEncoder().encode(text));
+  }
+
   /** A frozen window gets no more frames (the test's stand-in for a stalled process). */
   frozen = false;
 
@@ -114,7 +127,14 @@ class ClientUi {
   process(): void {
     if (this.frozen) return;
     this.client.process();
-    this.client.multiplayer.poll();
+    if (!this.raw) return this.client.multiplayer.poll();
+    // Godot 3 client_ui.gd _process: poll, then log every packet.
+    const rtcMp = this.client.rtcMp;
+    rtcMp.poll();
+    while (rtcMp.getAvailablePacketCount() > 0) {
+      const from = rtcMp.getPacketPeer();
+      this.packets.push(`${from}: ${new TextDecoder().decode(rtcMp.getPacket())}`);
+    }
   }
 
   get id(): number {
@@ -138,14 +158,14 @@ afterEach(async () => {
 
 /** main.gd: start listening (the Listen toggle); the URL the clients type in. */
 async function listen(): Promise<string> {
-  server = new WsWebrtcServer();
+  server = new WsWebrtcServer(10_000);
   server.listen(0);
   const port = await server.tcpServer.listening();
   return `ws://127.0.0.1:${port}`;
 }
 
-function openWindow(): ClientUi {
-  const w = new ClientUi();
+function openWindow(raw = false): ClientUi {
+  const w = new ClientUi(raw);
   w.ready();
   windows.push(w);
   return w;
@@ -165,15 +185,15 @@ async function frames(until: () => boolean, what: string): Promise<void> {
 const joinedLobby = (w: ClientUi) => w.log.find((l) => l.startsWith('[Signaling] Joined lobby '))?.slice('[Signaling] Joined lobby '.length);
 
 /** Press Start on the host window, wait for its lobby, then on each other window with that lobby. */
-async function startLobby(count: number, mesh: boolean): Promise<{ url: string; lobby: string; host: ClientUi; others: ClientUi[] }> {
+async function startLobby(count: number, mesh: boolean, raw = false): Promise<{ url: string; lobby: string; host: ClientUi; others: ClientUi[] }> {
   const url = await listen();
-  const host = openWindow();
+  const host = openWindow(raw);
   host.onStartPressed(url, '', mesh);
   await frames(() => joinedLobby(host) !== undefined, 'the host to join its new lobby');
   const lobby = joinedLobby(host)!;
   const others: ClientUi[] = [];
   for (let i = 1; i < count; i++) {
-    const w = openWindow();
+    const w = openWindow(raw);
     w.onStartPressed(url, lobby, mesh);
     others.push(w);
   }
@@ -362,5 +382,44 @@ describe('webrtc_signaling demo ported: client/server lobby (Mesh unchecked)', (
     await frames(() => client.id === 1, 'the window to host a new lobby');
     expect(client.client.rtcMp.getMode()).toBe('server');
     expect(client.client.rtcMp.getConnectionStatus()).toBe(ConnectionStatus.CONNECTED);
+  });
+});
+
+describe("webrtc_signaling demo ported, Godot 3 UI: the window reads rtc_mp's packets itself", () => {
+  it('mesh: a broadcast put_packet reaches every other peer once, get_packet_peer names the sender; target_peer narrows it', async () => {
+    const { host, others } = await startLobby(3, true, true);
+    const all = [host, ...others];
+    await frames(() => all.every((w) => w.client.rtcMp.getPeerIds().length === 2), 'the mesh to form');
+    for (const w of all) w.rawPing(`ping from ${w.id}`);
+    await frames(() => all.every((w) => w.packets.length === 2), 'every window to read two pings');
+    for (const w of all) {
+      expect(w.packets.sort()).toEqual(all.filter((o) => o !== w).map((o) => `${o.id}: ping from ${o.id}`).sort());
+      expect(w.client.rtcMp.getPacketPeer()).toBe(0); // nothing queued
+      expect(w.client.rtcMp.getPacketMode()).toBe(TransferMode.RELIABLE);
+    }
+    // set_target_peer(id): one peer only; -id: all but that one.
+    const [a, b] = others as [ClientUi, ClientUi];
+    host.client.rtcMp.targetPeer = a.id;
+    host.rawPing('to a');
+    host.client.rtcMp.targetPeer = -a.id;
+    host.rawPing('not to a');
+    await frames(() => a.packets.length === 3 && b.packets.length === 3, 'the targeted packets');
+    expect(a.packets.at(-1)).toBe('1: to a');
+    expect(b.packets.at(-1)).toBe('1: not to a');
+  });
+
+  it('client/server: a client broadcast reaches only the server (the multiplayer peer does not relay; SceneMultiplayer does)', async () => {
+    const { host, others } = await startLobby(3, false, true);
+    await frames(() => others.every((w) => w.client.rtcMp.getConnectionStatus() === ConnectionStatus.CONNECTED) && host.client.rtcMp.getPeerIds().length === 2, 'both clients to connect');
+    const [a, b] = others as [ClientUi, ClientUi];
+    a.rawPing();
+    host.rawPing('from the server');
+    await frames(() => host.packets.length === 1 && a.packets.length === 1 && b.packets.length === 1, 'the packets');
+    expect(host.packets).toEqual([`${a.id}: ping`]);
+    expect(a.packets).toEqual(['1: from the server']);
+    expect(b.packets).toEqual(['1: from the server']);
+    // A client's put_packet to the other client: not a peer of its multiplayer peer.
+    a.client.rtcMp.targetPeer = b.id;
+    expect(codeOf(() => a.rawPing())).toBe(ErrorCode.INVALID_PEER);
   });
 });
