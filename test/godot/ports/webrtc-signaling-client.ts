@@ -159,8 +159,10 @@ type MultiplayerSignals = {
  * uses. Setting `multiplayerPeer` puts an RpcEndpoint over the peer (RPCs
  * declared with `rpcConfig`, as `@rpc` annotations are); `poll()` is what
  * the SceneTree does each frame: poll the endpoint (which polls the peer),
- * flush its batch, and turn the peer's status changes into
- * connected_to_server / connection_failed / server_disconnected.
+ * flush its batch, and turn the peer's status falling to DISCONNECTED into
+ * connection_failed / server_disconnected (SceneMultiplayer::_update_status).
+ * As SceneMultiplayer::_admit_peer does, peer 1 connecting emits
+ * connected_to_server first, in mesh mode too.
  */
 export class SceneMultiplayer extends EventEmitter<MultiplayerSignals> {
   endpoint: RpcEndpoint<AnyRpcMethods> | null = null;
@@ -184,7 +186,10 @@ export class SceneMultiplayer extends EventEmitter<MultiplayerSignals> {
     if (!peer) return;
     const ep = new RpcEndpoint<AnyRpcMethods>(peer);
     for (const [name, handler, config] of this.rpcs) ep.register(name, handler, config);
-    ep.on('peer_connected', (id) => this.emit('peer_connected', id));
+    ep.on('peer_connected', (id) => {
+      if (id === 1) this.emit('connected_to_server');
+      this.emit('peer_connected', id);
+    });
     ep.on('peer_disconnected', (id) => this.emit('peer_disconnected', id));
     this.endpoint = ep;
   }
@@ -203,9 +208,7 @@ export class SceneMultiplayer extends EventEmitter<MultiplayerSignals> {
     this.endpoint.flush();
     const status = this.peer.getConnectionStatus();
     if (status !== this.lastStatus) {
-      if (this.lastStatus === ConnectionStatus.CONNECTING && status === ConnectionStatus.CONNECTED) this.emit('connected_to_server');
-      else if (this.lastStatus === ConnectionStatus.CONNECTING && status === ConnectionStatus.DISCONNECTED) this.emit('connection_failed');
-      else if (this.lastStatus === ConnectionStatus.CONNECTED && status === ConnectionStatus.DISCONNECTED) this.emit('server_disconnected');
+      if (status === ConnectionStatus.DISCONNECTED) this.emit(this.lastStatus === ConnectionStatus.CONNECTING ? 'connection_failed' : 'server_disconnected');
       this.lastStatus = status;
     }
   }

@@ -236,8 +236,8 @@ describe('webrtc_signaling demo ported: mesh lobby', () => {
         expect(info.connected).toBe(true);
         expect(info.channels.map((c) => c.getLabel())).toEqual(['reliable', 'ordered', 'unreliable']);
       }
-      // No mesh-mode connected_to_server: the status never went through CONNECTING.
-      expect(w.log.some((l) => l.includes('Server connected (I am'))).toBe(false);
+      // SceneMultiplayer emits connected_to_server when peer 1 is admitted, mesh mode included: every window but the host's.
+      expect(w.log.filter((l) => l.includes('Server connected (I am'))).toEqual(w.id === 1 ? [] : [`[Multiplayer] Server connected (I am ${w.id})`]);
     }
     // Ping button on the window of the last joiner: call_local runs it there too.
     const pinger = others[1]!;
