@@ -291,3 +291,23 @@ describe('webrtc_minimal/chat.gd + main.gd + Signaling.gd ported', () => {
     expect(got).toEqual(['text:true', 'binary:false']);
   });
 });
+
+describe('what minimal.gd relies on: connection methods are Callables bound to their object', () => {
+  it('setRemoteDescription / addIceCandidate passed as another emitter\'s listeners act on their own connection', () => {
+    const a = newPeerConnection();
+    const b = newPeerConnection();
+    const errors: string[] = [];
+    a.on('error', (e) => errors.push(`a ${e.code}`));
+    b.on('error', (e) => errors.push(`b ${e.code}`));
+    // a's signal connected to b's method, as `p1.session_description_created.connect(p2.set_remote_description)`;
+    // the emitter calls its listeners with itself as `this`.
+    a.on('session_description_created', b.setRemoteDescription);
+    a.on('ice_candidate_created', b.addIceCandidate);
+    a.emit('session_description_created', 'answer', 'not an sdp');
+    a.emit('ice_candidate_created', '0', 0, 'not a candidate');
+    a.poll();
+    b.poll();
+    expect(errors.filter((e) => e.startsWith('a '))).toEqual([]);
+    expect(errors.length).toBeGreaterThan(0);
+  });
+});
