@@ -97,6 +97,10 @@ const CANDIDATE = /^(?:a=)?candidate:\S+ \d+ (?:udp|tcp) \d+ \S+ \d+ typ (?:host
  * Flow: create channels → `createOffer()` (or `setRemoteDescription('offer', …)`
  * on the answering side) → forward `session_description_created` and
  * `ice_candidate_created` through signaling → `poll()` every tick.
+ *
+ * `setLocalDescription`, `setRemoteDescription` and `addIceCandidate` are
+ * bound to their connection, like a Godot Callable: they can be passed as
+ * listeners directly, `a.on('ice_candidate_created', b.addIceCandidate)`.
  */
 export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
   private readonly engineImpl: Engine;
@@ -125,6 +129,12 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
    */
   constructor(config: PeerConnectionConfig = {}, options: PeerConnectionOptions = {}) {
     super();
+    // Bound, as a Godot Callable is: `p1.on('session_description_created', p2.setRemoteDescription)`
+    // (minimal.gd's `p1.session_description_created.connect(p2.set_remote_description)`)
+    // must act on p2, not on the emitter the listener is called with.
+    this.setLocalDescription = this.setLocalDescription.bind(this);
+    this.setRemoteDescription = this.setRemoteDescription.bind(this);
+    this.addIceCandidate = this.addIceCandidate.bind(this);
     const opts = checkOptions<PeerConnectionOptions>(options, ['engine', 'autoPoll'], 'WebRTCPeerConnection options');
     this.engineImpl = opts.engine === undefined ? getDefaultEngine() : checkEngine(opts.engine, 'WebRTCPeerConnection options.engine');
     this.dispatcher = new Dispatcher(opts.autoPoll === undefined ? false : checkBool(opts.autoPoll, 'autoPoll'));
