@@ -113,6 +113,8 @@ describe('multiplayer_pong ported to WebRTC server/client', () => {
       expect(me.errors).toEqual([]);
       void otherId;
     }
+    // The ball's first trip left meets Player1 (both start at mid-height): the server, its authority, bounced it.
+    expect(client.ran.some((r) => r.rpc === 'Ball.bounce' && r.sender === 1)).toBe(true);
     // Both players saw the score rise one point at a time, in the order the points were made on each side.
     expect(s.scoreLeft + s.scoreRight).toBe(server.ran.filter((r) => r.rpc === 'Pong.update_score').length);
   });
