@@ -135,9 +135,8 @@ describe('multiplayer_pong ported to WebRTC server/client', () => {
     await runUntil(games, () => client2.statusFail === 'Server disconnected.', 'the client to see the server leave');
     expect(client2.pong).toBeNull();
     expect(client2.peer).toBeNull();
-    // The paddle's unreliable update of the frame in which the server's channels closed may fail to send before the
-    // next poll removes peer 1: rtcmesh reports it (SEND_FAILED), where Godot's put_packet on a closed channel prints
-    // ERR_UNCONFIGURED. Nothing else is reported.
-    for (const e of client2.errors) expect([e.code, e.message]).toEqual(['SEND_FAILED', expect.stringContaining('could not send to peer 1')]);
+    // The paddle's unreliable updates sent after the server's channels closed, before the next poll removed peer 1,
+    // were dropped and counted like packets for a link that is down: nothing is reported.
+    expect(client2.errors).toEqual([]);
   });
 });
