@@ -134,6 +134,27 @@ describe('getRemoteSenderId()', () => {
     ]);
     for (const ep of eps.values()) expect(ep.getRemoteSenderId()).toBe(0);
 
+    // A call_local RPC made inside a handler sees the caller's own id; the outer handler then sees its sender again (as Godot).
+    const nested: [string, number][] = [];
+    const ep1 = eps.get(1)!;
+    ep1.register('inner', () => void nested.push(['inner', ep1.getRemoteSenderId()]), { mode: 'any_peer', callLocal: true });
+    ep1.register('outer', () => {
+      nested.push(['outer', ep1.getRemoteSenderId()]);
+      ep1.rpcId(1, 'inner');
+      nested.push(['outer after', ep1.getRemoteSenderId()]);
+    }, { mode: 'any_peer' });
+    for (const id of [2, 3]) {
+      eps.get(id)!.register('inner', () => {}, { mode: 'any_peer', callLocal: true });
+      eps.get(id)!.register('outer', () => {}, { mode: 'any_peer' });
+    }
+    eps.get(3)!.rpcId(1, 'outer');
+    pump();
+    expect(nested).toEqual([
+      ['outer', 3],
+      ['inner', 1],
+      ['outer after', 3],
+    ]);
+
     const seen: number[] = [];
     eps.get(3)!.unregister('ask');
     eps.get(3)!.register('ask', async (ctx) => {

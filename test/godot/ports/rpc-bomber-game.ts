@@ -24,6 +24,9 @@
  * - Physics (Area2D overlaps, move_and_slide) and animations are reduced to
  *   what the networking depends on: a blast radius, and a bomb that explodes
  *   on the server's frame after it was spawned.
+ * - Not ported: the player's `synced_position` MultiplayerSynchronizer (the
+ *   sync layer's job, see docs/sync.md) and the bomb spawner's despawn
+ *   replication (each peer frees its own bomb when its animation ends).
  */
 import {
   Mesh,
