@@ -93,6 +93,10 @@ describe('multiplayer_pong ported to WebRTC server/client', () => {
       () => server.pong!.scoreLeft === client.pong!.scoreLeft && server.pong!.scoreRight === client.pong!.scoreRight,
       'the scores to converge',
     );
+    const calls = (l: PongLobby, from: number) => l.ran.filter((r) => r.sender === from && !r.rpc.endsWith('.set_pos_and_motion')).map((r) => [r.rpc, r.args]);
+    const ids = [1, clientId];
+    // The last calls (the other side's Ball.stop) may still be on their way: wait until each side ran as many of the other's calls as it made.
+    await runUntil(games, () => ids.every((id) => calls(server, id).length === calls(client, id).length), 'every call to reach the other side');
     const s = server.pong!;
     const c = client.pong!;
     expect(Math.max(s.scoreLeft, s.scoreRight)).toBeGreaterThanOrEqual(10);
@@ -102,7 +106,6 @@ describe('multiplayer_pong ported to WebRTC server/client', () => {
     for (const [me, other] of [[server, client], [client, server]] as const) {
       const myId = me.peer!.getUniqueId();
       const otherId = other.peer!.getUniqueId();
-      const calls = (l: PongLobby, from: number) => l.ran.filter((r) => r.sender === from && !r.rpc.endsWith('.set_pos_and_motion')).map((r) => [r.rpc, r.args]);
       // call_local: every call ran on the caller (sender = its own id) and, in the same order, on the other side (reliable channel).
       expect(calls(other, myId)).toEqual(calls(me, myId));
       // Only the server decides left outs (update_score(false)), only the client right outs (update_score(true)).
