@@ -274,7 +274,8 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   /**
    * Poll the mesh, dispatch every inbound message in arrival order, and expire
    * timed-out requests (at the endpoint clock's time). Once per tick, before
-   * the game update.
+   * the game update. Calls still batched from before (no {@link flush} since)
+   * are sent first, so a loop that only polls, as Godot's does, still sends.
    * @param tick the tick being run (a {@link Ticker} passes its own); default: the previous {@link RpcEndpoint.tick} + 1.
    */
   poll(tick?: number): void {
@@ -294,6 +295,9 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     if (typeof now !== 'number' || Number.isNaN(now)) invalid('pollAt() now', 'a number (a time on the endpoint clock)', now);
     state.tick = tick === undefined ? state.tick + 1 : checkInt(tick, 0, Number.MAX_SAFE_INTEGER, 'poll() tick');
     state.refreshTopology();
+    // A loop that only polls, as Godot's does, still sends: what was batched since the last flush() leaves now.
+    this.handshake.queueHellos((link, frame) => this.outbox.queueSystem(link, frame));
+    if (this.outbox.batcher.pending()) this.outbox.flush();
     this.mesh.poll();
     this.dispatchInbound();
     this.requests.poll(now);

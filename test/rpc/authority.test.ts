@@ -167,3 +167,33 @@ describe('getRemoteSenderId()', () => {
     expect(seen).toEqual([3, 0]);
   });
 });
+
+describe('a loop that only polls (as Godot\'s)', () => {
+  it('sends what was batched at the next poll(): calls arrive in order, with method ids, and nothing is reported', () => {
+    const hub = new FakeHub();
+    const meshes = [hub.add(1, 'server'), hub.add(2, 'client'), hub.add(3, 'client')];
+    hub.link(1, 2);
+    hub.link(1, 3);
+    const got: [number, number, unknown][] = [];
+    const errors: string[] = [];
+    const eps = meshes.map((m) => {
+      const ep = new RpcEndpoint<AnyRpcMethods>(m);
+      ep.register('say', (ctx, x: unknown) => void got.push([m.getUniqueId(), ctx.senderId, x]), { mode: 'any_peer' });
+      ep.on('rpc_error', (e) => errors.push(e.code));
+      return ep;
+    });
+    const frame = () => eps.forEach((ep) => ep.poll());
+    for (let i = 0; i < 4; i++) frame();
+    eps[1]!.rpc('say', 'a');
+    eps[1]!.rpc('say', 'b');
+    for (let i = 0; i < 4; i++) frame();
+    expect(got).toEqual([
+      [1, 2, 'a'],
+      [1, 2, 'b'],
+      [3, 2, 'a'],
+      [3, 2, 'b'],
+    ]);
+    expect(eps[1]!.usesMethodIds(1)).toBe(true);
+    expect(errors).toEqual([]);
+  });
+});
