@@ -178,7 +178,19 @@ export class LinkChannels {
         counters.droppedWhileDown++;
         return undefined;
       }
-      channel.putPacket(data); // throws NOT_OPEN while connecting, as documented
+      if (!connected) {
+        channel.putPacket(data); // throws NOT_OPEN while connecting, as documented
+      } else {
+        try {
+          channel.putPacket(data);
+        } catch (err) {
+          // The channel closed under a connected link (the remote left or the connection is failing) since the last
+          // poll, which will notice: a packet without a session is dropped and counted, as while the link is down.
+          if (!closedUnder(err)) throw err;
+          counters.droppedWhileDown++;
+          return undefined;
+        }
+      }
     } else {
       const max = channel.getMaxPacketSize();
       if (max > 0 && data.length + MAX_SESSION_HEADER > max && data.length + varintLength(session.seq + 1) > max) {
@@ -226,4 +238,11 @@ function createChannels(connection: WebRTCPeerConnection, specs: ChannelSpec[], 
   }
   const control = made.pop()!;
   return { channels: made, control };
+}
+
+/** A send error that means the channel is closed or closing (not a full queue, not a bad packet). */
+function closedUnder(err: unknown): boolean {
+  if (!(err instanceof RtcmeshError)) return false;
+  // NOT_OPEN: the channel already reports CLOSING/CLOSED; ENGINE_ERROR with a cause: the engine threw (closed channel).
+  return err.code === ErrorCode.NOT_OPEN || (err.code === ErrorCode.ENGINE_ERROR && err.cause !== undefined);
 }

@@ -91,6 +91,11 @@ export class Batcher {
     this.open++;
   }
 
+  /** Whether anything waits to be sent (open frames or sealed messages). */
+  pending(): boolean {
+    return this.open > 0 || this.sealed.length > 0;
+  }
+
   /** Whether nothing is batched for `peer` on (channel, mode). */
   isEmpty(peer: number, channel: number, mode: TransferMode): boolean {
     if (this.open === 0) return true; // the immediate call's common case

@@ -66,14 +66,10 @@ export class Dispatcher {
   dispatchCall(entry: RpcEntry, args: unknown[], arrival: Arrival, requestId: number | undefined): void {
     const state = this.state;
     if (entry.mode === 'disabled') return this.refuse(entry, arrival, requestId, RpcErrorCode.RPC_DISABLED, `RPC "${entry.name}" is disabled here`);
-    if (entry.mode === 'authority' && arrival.sender !== state.authority) {
-      return this.refuse(
-        entry,
-        arrival,
-        requestId,
-        RpcErrorCode.UNAUTHORIZED_SENDER,
-        `RPC "${entry.name}" is authority-only (authority is peer ${state.authority}) and peer ${arrival.sender} called it`,
-      );
+    const byArgs = typeof entry.authority === 'function';
+    if (entry.mode === 'authority' && !byArgs) {
+      const authority = (entry.authority as number | undefined) ?? state.authority;
+      if (arrival.sender !== authority) return this.unauthorized(entry, arrival, requestId, authority);
     }
     if (entry.validate) {
       let ok = false;
@@ -88,6 +84,10 @@ export class Dispatcher {
         return this.refuse(entry, arrival, requestId, RpcErrorCode.INVALID_ARGS, msg);
       }
     }
+    if (entry.mode === 'authority' && byArgs) {
+      const authority = authorityOf(entry, args, state.authority);
+      if (arrival.sender !== authority) return this.unauthorized(entry, arrival, requestId, authority);
+    }
     const ctx: RpcContext = {
       senderId: arrival.sender,
       channel: arrival.channel,
@@ -98,6 +98,8 @@ export class Dispatcher {
     };
     state.stats.callsDispatched++;
     let result: unknown;
+    const outer = state.remoteSender;
+    state.remoteSender = arrival.sender;
     try {
       // Common arities called directly (a spread call costs more); the handler sees exactly `args`.
       switch (args.length) {
@@ -122,6 +124,8 @@ export class Dispatcher {
     } catch (err) {
       this.handlerFailed(entry, arrival, requestId, err);
       return;
+    } finally {
+      state.remoteSender = outer;
     }
     if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
       (result as PromiseLike<unknown>).then(
@@ -141,8 +145,8 @@ export class Dispatcher {
     const me = state.mesh.getUniqueId();
     return new Promise((resolve, reject) => {
       const arrival = state.localArrival(me, entry);
-      if (entry.mode === 'authority' && me !== state.authority) {
-        reject(new RpcRemoteError(me, entry.name, RpcErrorCode.UNAUTHORIZED_SENDER, `RPC "${entry.name}" is authority-only (authority is peer ${state.authority})`));
+      if (entry.mode === 'authority' && typeof entry.authority !== 'function' && me !== (entry.authority ?? state.authority)) {
+        reject(new RpcRemoteError(me, entry.name, RpcErrorCode.UNAUTHORIZED_SENDER, `RPC "${entry.name}" is authority-only (authority is peer ${entry.authority ?? state.authority})`));
         return;
       }
       if (entry.validate) {
@@ -157,14 +161,25 @@ export class Dispatcher {
           return;
         }
       }
+      if (entry.mode === 'authority' && typeof entry.authority === 'function') {
+        const authority = authorityOf(entry, args, state.authority);
+        if (me !== authority) {
+          reject(new RpcRemoteError(me, entry.name, RpcErrorCode.UNAUTHORIZED_SENDER, `RPC "${entry.name}" is authority-only (authority for these arguments is peer ${authority})`));
+          return;
+        }
+      }
       const ctx: RpcContext = { senderId: me, channel: arrival.channel, mode: arrival.mode, tick: state.tick, name: entry.name, isRequest: true };
       state.stats.callsDispatched++;
+      const outer = state.remoteSender;
+      state.remoteSender = me;
       try {
         Promise.resolve(entry.handler(ctx, ...args)).then(resolve, (err) =>
           reject(new RpcRemoteError(me, entry.name, isRtcmeshError(err) ? err.code : RpcErrorCode.HANDLER_ERROR, describeError(err))),
         );
       } catch (err) {
         reject(new RpcRemoteError(me, entry.name, isRtcmeshError(err) ? err.code : RpcErrorCode.HANDLER_ERROR, describeError(err)));
+      } finally {
+        state.remoteSender = outer;
       }
     });
   }
@@ -219,6 +234,11 @@ export class Dispatcher {
       return;
     }
     this.dispatchCall(entry, args, arrival, isRequest ? (requestId as number) : undefined);
+  }
+
+  private unauthorized(entry: RpcEntry, arrival: Arrival, requestId: number | undefined, authority: number): void {
+    const who = authority > 0 ? `authority is peer ${authority}` : 'no peer is its authority for these arguments';
+    this.refuse(entry, arrival, requestId, RpcErrorCode.UNAUTHORIZED_SENDER, `RPC "${entry.name}" is authority-only (${who}) and peer ${arrival.sender} called it`);
   }
 
   private refuse(entry: RpcEntry, arrival: Arrival, requestId: number | undefined, code: RpcErrorCode, message: string): void {
@@ -281,5 +301,22 @@ export class Dispatcher {
     }
     if (frame[0] === RESULT) this.requests.resolve(p.id, frame[2]);
     else this.requests.reject(p.id, new RpcRemoteError(p.peer, p.name, frame[2] as string, frame[3] as string));
+  }
+}
+
+/**
+ * The peer allowed to call an `'authority'` RPC: its own `authority` (a peer
+ * id, or a function of the call's arguments), else the endpoint's. A function
+ * that throws or returns anything but a positive integer gives 0: nobody.
+ */
+export function authorityOf(entry: RpcEntry, args: unknown[], fallback: number): number {
+  const a = entry.authority;
+  if (a === undefined) return fallback;
+  if (typeof a === 'number') return a;
+  try {
+    const id = a(args);
+    return Number.isInteger(id) && id > 0 ? id : 0;
+  } catch {
+    return 0;
   }
 }

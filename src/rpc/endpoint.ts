@@ -171,18 +171,50 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     return this.state.table.checksum;
   }
 
-  /** Change the peer allowed to call `'authority'` RPCs. */
-  setAuthority(peerId: number): void {
-    this.state.authority = checkInt(peerId, 1, MAX_PEER_ID, 'authority peer id');
+  /**
+   * Change the peer allowed to call `'authority'` RPCs (Godot's
+   * `set_multiplayer_authority(id)`). Without `name`: the endpoint's
+   * authority, used by every RPC registered without its own `authority`.
+   * With `name`: that RPC's own authority only (as Godot sets it on the one
+   * node that owns the method), replacing its `authority` config.
+   */
+  setAuthority(peerId: number, name?: keyof M & string): void {
+    const id = checkInt(peerId, 1, MAX_PEER_ID, 'authority peer id');
+    if (name === undefined) {
+      this.state.authority = id;
+      return;
+    }
+    this.registeredEntry(name, 'setAuthority').authority = id;
   }
 
-  getAuthority(): number {
-    return this.state.authority;
+  /**
+   * The peer allowed to call `'authority'` RPCs: the endpoint's, or with
+   * `name` that RPC's (its own `authority`, else the endpoint's). An RPC
+   * whose authority is a function of its arguments throws INVALID_ARGUMENT:
+   * it has no single authority.
+   */
+  getAuthority(name?: keyof M & string): number {
+    if (name === undefined) return this.state.authority;
+    const a = this.registeredEntry(name, 'getAuthority').authority;
+    if (typeof a === 'function') {
+      throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, `RPC "${name}" takes its authority from its arguments (config.authority is a function); call that function with the arguments instead`);
+    }
+    return a ?? this.state.authority;
   }
 
-  /** True when this peer is the authority. */
-  isAuthority(): boolean {
-    return this.mesh.getUniqueId() === this.state.authority;
+  /** True when this peer is the authority (Godot's `is_multiplayer_authority()`): of the endpoint, or with `name` of that RPC (see {@link getAuthority}). */
+  isAuthority(name?: keyof M & string): boolean {
+    return this.mesh.getUniqueId() === this.getAuthority(name);
+  }
+
+  /**
+   * Godot's `multiplayer.get_remote_sender_id()`: inside a handler, the id of
+   * the peer that made the call being run (the same as `ctx.senderId`; your
+   * own id for a `callLocal` run on yourself); 0 anywhere else. As in Godot,
+   * it is 0 again after the handler's first `await`: read it before.
+   */
+  getRemoteSenderId(): number {
+    return this.state.remoteSender;
   }
 
   // ---------------------------------------------------------------- calling
@@ -242,7 +274,8 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
   /**
    * Poll the mesh, dispatch every inbound message in arrival order, and expire
    * timed-out requests (at the endpoint clock's time). Once per tick, before
-   * the game update.
+   * the game update. Calls still batched from before (no {@link flush} since)
+   * are sent first, so a loop that only polls, as Godot's does, still sends.
    * @param tick the tick being run (a {@link Ticker} passes its own); default: the previous {@link RpcEndpoint.tick} + 1.
    */
   poll(tick?: number): void {
@@ -262,6 +295,9 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     if (typeof now !== 'number' || Number.isNaN(now)) invalid('pollAt() now', 'a number (a time on the endpoint clock)', now);
     state.tick = tick === undefined ? state.tick + 1 : checkInt(tick, 0, Number.MAX_SAFE_INTEGER, 'poll() tick');
     state.refreshTopology();
+    // A loop that only polls, as Godot's does, still sends: what was batched since the last flush() leaves now.
+    this.handshake.queueHellos((link, frame) => this.outbox.queueSystem(link, frame));
+    if (this.outbox.batcher.pending()) this.outbox.flush();
     this.mesh.poll();
     this.dispatchInbound();
     this.requests.poll(now);
@@ -360,6 +396,14 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
       this.outbox.emitCall(target, entry, args);
     }
     if (runsLocal && entry.callLocal) this.dispatcher.dispatchCall(entry, args, this.state.localArrival(me, entry), undefined);
+  }
+
+  /** A registered RPC by name, or INVALID_ARGUMENT naming `what` called for it. */
+  private registeredEntry(name: string, what: string): RpcEntry {
+    checkString(name, `${what}() RPC name`, MAX_NAME_LENGTH);
+    const entry = this.state.table.get(name);
+    if (!entry) throw new RtcmeshError(ErrorCode.INVALID_ARGUMENT, `${what}(): RPC "${name}" is not registered on this endpoint; register it first`);
+    return entry;
   }
 
   /** Look up an RPC for an outgoing call, with call-site errors. */

@@ -4,12 +4,12 @@
  * handshake shows both sides have the same table.
  * @module
  */
-import { TransferMode } from '../mesh/types.js';
+import { MAX_PEER_ID, TransferMode } from '../mesh/types.js';
 import { checkBool, checkInt, checkOneOf, checkOptions, checkString, invalid } from '../util/validate.js';
 import { tableChecksum } from './codec.js';
 import type { RpcConfig, RpcContext, RpcMode } from './types.js';
 
-const CONFIG_KEYS = ['mode', 'callLocal', 'transferMode', 'channel', 'immediate', 'timeoutMs', 'validate'] as const;
+const CONFIG_KEYS = ['mode', 'authority', 'callLocal', 'transferMode', 'channel', 'immediate', 'timeoutMs', 'validate'] as const;
 const MODES = ['authority', 'any_peer', 'disabled'] as const;
 const IMMEDIATE = [false, true, 'turn'] as const;
 const TRANSFER_MODES = [TransferMode.UNRELIABLE, TransferMode.UNRELIABLE_ORDERED, TransferMode.RELIABLE];
@@ -19,6 +19,8 @@ export interface RpcEntry {
   name: string;
   handler: (ctx: RpcContext, ...args: any[]) => unknown;
   mode: RpcMode;
+  /** Who may call it in `'authority'` mode: a peer id, a function of the call's arguments, or undefined (the endpoint's authority). */
+  authority: number | ((args: unknown[]) => number) | undefined;
   callLocal: boolean;
   transferMode: TransferMode;
   channel: number;
@@ -86,6 +88,7 @@ export function makeEntry(name: string, handler: RpcEntry['handler'], config: Rp
     name,
     handler,
     mode: config.mode ?? 'authority',
+    authority: config.authority as RpcEntry['authority'],
     callLocal: config.callLocal ?? false,
     transferMode: config.transferMode ?? TransferMode.RELIABLE,
     channel: config.channel ?? 0,
@@ -106,6 +109,7 @@ export function checkedEntry(rpcName: unknown, handler: unknown, config: unknown
   if (typeof handler !== 'function') invalid(`handler of RPC "${name}"`, 'a function', handler);
   const c = checkOptions<RpcConfig<any>>(config, CONFIG_KEYS, `config of RPC "${name}"`);
   if (c.mode !== undefined) checkOneOf(c.mode, MODES, `config.mode of RPC "${name}"`);
+  if (c.authority !== undefined && typeof c.authority !== 'function') checkInt(c.authority, 1, MAX_PEER_ID, `config.authority of RPC "${name}"`);
   if (c.callLocal !== undefined) checkBool(c.callLocal, `config.callLocal of RPC "${name}"`);
   if (c.transferMode !== undefined) checkOneOf(c.transferMode, TRANSFER_MODES, `config.transferMode of RPC "${name}"`);
   if (c.channel !== undefined) checkInt(c.channel, 0, 255, `config.channel of RPC "${name}"`);

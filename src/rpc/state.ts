@@ -89,6 +89,8 @@ export class EndpointState {
   topology: Topology = 'mesh';
   /** Peer allowed to call `'authority'` RPCs. */
   authority: number;
+  /** Sender of the RPC whose handler is running (Godot's get_remote_sender_id()); 0 outside a handler. */
+  remoteSender = 0;
   /** Tick handlers see as `ctx.tick`. */
   tick = 0;
   closed = false;

@@ -13,6 +13,16 @@ export type RpcMode = 'authority' | 'any_peer' | 'disabled';
 export interface RpcConfig<A extends unknown[] = unknown[]> {
   /** `'authority'` (default): only the authority may call it; `'any_peer'`; `'disabled'`. */
   mode?: RpcMode;
+  /**
+   * In `'authority'` mode, the peer allowed to call this RPC (Godot's
+   * `set_multiplayer_authority()` on the node that owns the method): a peer
+   * id, or a function of the call's arguments returning one (for an RPC that
+   * serves many objects named by an argument, each with its own authority; it
+   * runs after `validate`, and a throw or a non-id counts as no authority).
+   * Default: the endpoint's authority ({@link RpcEndpoint.setAuthority}, 1
+   * unless changed). Can be changed later with `setAuthority(peerId, name)`.
+   */
+  authority?: number | ((args: A) => number);
   /** Also run on the caller when the target includes it (sender = own id). Default false. */
   callLocal?: boolean;
   /** Transfer mode used when `channel` is 0. Default RELIABLE. */
