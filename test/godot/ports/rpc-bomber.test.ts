@@ -6,25 +6,18 @@
  * names list converging, peer_disconnected cleanup, the server leaving, and a
  * game in progress refusing new players.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConnectionStatus, type SignalingServer } from '../../api.js';
+import { describe, expect, it } from 'vitest';
+import { ConnectionStatus } from '../../api.js';
 import { Gamestate, ROCKS } from './rpc-bomber-game.js';
-import { refusal, runUntil, startSignaling } from './rpc-helpers.js';
+import { refusal, runUntil, signalingPerTest } from './rpc-helpers.js';
 
-let signaling: { server: SignalingServer; url: string };
 const games: Gamestate[] = [];
+const url = signalingPerTest(games);
 let lobbyCount = 0;
 
-beforeEach(async () => {
-  signaling = await startSignaling();
-});
-afterEach(async () => {
-  for (const g of games.splice(0)) g.quit();
-  await signaling.server.close();
-});
 
 function process(lobby: string): Gamestate {
-  const g = new Gamestate(signaling.url, lobby);
+  const g = new Gamestate(url(), lobby);
   games.push(g);
   return g;
 }

@@ -5,6 +5,7 @@
  * something holds, yielding to the event loop between frames (no sleeps as
  * synchronisation, a timeout only as a failure bound).
  */
+import { afterEach, beforeEach } from 'vitest';
 import { SignalingServer, type RpcErrorEvent } from '../../api.js';
 
 /** Loopback-only connections for every port. */
@@ -15,6 +16,24 @@ export async function startSignaling(): Promise<{ server: SignalingServer; url: 
   const server = new SignalingServer({ pingIntervalMs: 0 });
   const { url } = await server.listen({ port: 0, host: '127.0.0.1' });
   return { server, url };
+}
+
+/**
+ * For every test of the calling file: a fresh signaling server before it;
+ * after it, every game in `games` quit (the list emptied) and the server
+ * closed. Returns a reader of the current server's url.
+ */
+export function signalingPerTest(games: { quit(): void }[]): () => string {
+  let signaling: { server: SignalingServer; url: string } | undefined;
+  beforeEach(async () => {
+    signaling = await startSignaling();
+  });
+  afterEach(async () => {
+    for (const g of games.splice(0)) g.quit();
+    await signaling?.server.close();
+    signaling = undefined;
+  });
+  return () => signaling!.url;
 }
 
 /** Anything with a Godot-style frame: `_process()` polls, runs the frame and flushes. */

@@ -8,28 +8,19 @@
  * get_remote_sender_id() naming the caller, reliable ordering of the scores,
  * the scores converging to a winner, and the disconnect paths.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SignalingServer } from '../../api.js';
+import { describe, expect, it } from 'vitest';
 import { PongLobby } from './rpc-pong-game.js';
-import { refusal, runUntil, startSignaling } from './rpc-helpers.js';
+import { refusal, runUntil, signalingPerTest } from './rpc-helpers.js';
 
-let signaling: { server: SignalingServer; url: string };
 const games: PongLobby[] = [];
+const url = signalingPerTest(games);
 let lobbies = 0;
-
-beforeEach(async () => {
-  signaling = await startSignaling();
-});
-afterEach(async () => {
-  for (const g of games.splice(0)) g.quit();
-  await signaling.server.close();
-});
 
 /** Host, then join: both scenes up (peer_connected on both sides). */
 async function match(): Promise<[PongLobby, PongLobby, string]> {
   const lobby = `pong-${++lobbies}`;
-  const server = new PongLobby(signaling.url, lobby, 1);
-  const client = new PongLobby(signaling.url, lobby, 2);
+  const server = new PongLobby(url(), lobby, 1);
+  const client = new PongLobby(url(), lobby, 2);
   games.push(server, client);
   await server._on_host_pressed();
   expect(server.statusOk).toBe('Waiting for player...');
@@ -79,7 +70,7 @@ describe('multiplayer_pong ported to WebRTC server/client', () => {
     const clientId = client.peer!.getUniqueId();
 
     // A third player: the server takes one client only. connection_failed → "Couldn't connect.", peer removed.
-    const third = new PongLobby(signaling.url, lobby, 3);
+    const third = new PongLobby(url(), lobby, 3);
     games.push(third);
     await third._on_join_pressed();
     await runUntil(games, () => third.statusFail === "Couldn't connect.", 'the third player to fail to connect');
