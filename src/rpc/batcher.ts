@@ -42,6 +42,8 @@ export function channelKey(channel: number, mode: TransferMode): number {
 const RELIABLE = TransferMode.RELIABLE;
 const UNRELIABLE_ORDERED = TransferMode.UNRELIABLE_ORDERED;
 
+const NO_MESSAGES: readonly OutMessage[] = [];
+
 /** Collects frames per link and channel; hands out sealed messages. */
 export class Batcher {
   private readonly batches = new Map<number, Map<number, Batch>>();
@@ -91,11 +93,6 @@ export class Batcher {
     this.open++;
   }
 
-  /** Whether anything waits to be sent (open frames or sealed messages). */
-  pending(): boolean {
-    return this.open > 0 || this.sealed.length > 0;
-  }
-
   /** Whether nothing is batched for `peer` on (channel, mode). */
   isEmpty(peer: number, channel: number, mode: TransferMode): boolean {
     if (this.open === 0) return true; // the immediate call's common case
@@ -110,7 +107,9 @@ export class Batcher {
   }
 
   /** Seal every open batch and return all messages in order; the batcher is empty afterwards. */
-  drain(): OutMessage[] {
+  drain(): readonly OutMessage[] {
+    // Nothing waits (a poll with nothing batched): no walk over the links, no array.
+    if (this.open === 0 && this.sealed.length === 0) return NO_MESSAGES;
     for (const perPeer of this.batches.values()) {
       for (const b of perPeer.values()) if (b.frames > 0) this.seal(b);
     }

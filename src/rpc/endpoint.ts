@@ -296,8 +296,7 @@ export class RpcEndpoint<M extends RpcMethods = {}> extends EventEmitter<RpcEndp
     state.tick = tick === undefined ? state.tick + 1 : checkInt(tick, 0, Number.MAX_SAFE_INTEGER, 'poll() tick');
     state.refreshTopology();
     // A loop that only polls, as Godot's does, still sends: what was batched since the last flush() leaves now.
-    this.handshake.queueHellos((link, frame) => this.outbox.queueSystem(link, frame));
-    if (this.outbox.batcher.pending()) this.outbox.flush();
+    this.flush();
     this.mesh.poll();
     this.dispatchInbound();
     this.requests.poll(now);

@@ -221,7 +221,7 @@ export class Outbox {
     return this.encodeFrame(callFrame(method, args, requestId), name);
   }
 
-  private send(messages: OutMessage[]): void {
+  private send(messages: readonly OutMessage[]): void {
     for (const m of messages) this.sendOne(m.peer, m.channel, m.mode, m.data);
   }
 
