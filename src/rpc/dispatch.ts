@@ -66,11 +66,8 @@ export class Dispatcher {
   dispatchCall(entry: RpcEntry, args: unknown[], arrival: Arrival, requestId: number | undefined): void {
     const state = this.state;
     if (entry.mode === 'disabled') return this.refuse(entry, arrival, requestId, RpcErrorCode.RPC_DISABLED, `RPC "${entry.name}" is disabled here`);
-    const byArgs = typeof entry.authority === 'function';
-    if (entry.mode === 'authority' && !byArgs) {
-      const authority = (entry.authority as number | undefined) ?? state.authority;
-      if (arrival.sender !== authority) return this.unauthorized(entry, arrival, requestId, authority);
-    }
+    const fixed = refusingAuthority(entry, args, arrival.sender, state.authority, false);
+    if (fixed !== undefined) return this.unauthorized(entry, arrival, requestId, fixed);
     if (entry.validate) {
       let ok = false;
       let error: unknown;
@@ -84,10 +81,8 @@ export class Dispatcher {
         return this.refuse(entry, arrival, requestId, RpcErrorCode.INVALID_ARGS, msg);
       }
     }
-    if (entry.mode === 'authority' && byArgs) {
-      const authority = authorityOf(entry, args, state.authority);
-      if (arrival.sender !== authority) return this.unauthorized(entry, arrival, requestId, authority);
-    }
+    const byArgs = refusingAuthority(entry, args, arrival.sender, state.authority, true);
+    if (byArgs !== undefined) return this.unauthorized(entry, arrival, requestId, byArgs);
     const ctx: RpcContext = {
       senderId: arrival.sender,
       channel: arrival.channel,
@@ -145,8 +140,9 @@ export class Dispatcher {
     const me = state.mesh.getUniqueId();
     return new Promise((resolve, reject) => {
       const arrival = state.localArrival(me, entry);
-      if (entry.mode === 'authority' && typeof entry.authority !== 'function' && me !== (entry.authority ?? state.authority)) {
-        reject(new RpcRemoteError(me, entry.name, RpcErrorCode.UNAUTHORIZED_SENDER, `RPC "${entry.name}" is authority-only (authority is peer ${entry.authority ?? state.authority})`));
+      const fixed = refusingAuthority(entry, args, me, state.authority, false);
+      if (fixed !== undefined) {
+        reject(new RpcRemoteError(me, entry.name, RpcErrorCode.UNAUTHORIZED_SENDER, `RPC "${entry.name}" is authority-only (authority is peer ${fixed})`));
         return;
       }
       if (entry.validate) {
@@ -161,12 +157,10 @@ export class Dispatcher {
           return;
         }
       }
-      if (entry.mode === 'authority' && typeof entry.authority === 'function') {
-        const authority = authorityOf(entry, args, state.authority);
-        if (me !== authority) {
-          reject(new RpcRemoteError(me, entry.name, RpcErrorCode.UNAUTHORIZED_SENDER, `RPC "${entry.name}" is authority-only (authority for these arguments is peer ${authority})`));
-          return;
-        }
+      const byArgs = refusingAuthority(entry, args, me, state.authority, true);
+      if (byArgs !== undefined) {
+        reject(new RpcRemoteError(me, entry.name, RpcErrorCode.UNAUTHORIZED_SENDER, `RPC "${entry.name}" is authority-only (authority for these arguments is peer ${byArgs})`));
+        return;
       }
       const ctx: RpcContext = { senderId: me, channel: arrival.channel, mode: arrival.mode, tick: state.tick, name: entry.name, isRequest: true };
       state.stats.callsDispatched++;
@@ -305,11 +299,23 @@ export class Dispatcher {
 }
 
 /**
+ * The authority that refuses `sender`'s call of an `'authority'` RPC, or
+ * undefined when the call may go on. Checked in two stages: a fixed authority
+ * (a peer id, or the endpoint's) before the arguments are validated
+ * (`validated` false), one taken from the arguments after (`validated` true).
+ */
+function refusingAuthority(entry: RpcEntry, args: unknown[], sender: number, fallback: number, validated: boolean): number | undefined {
+  if (entry.mode !== 'authority' || (typeof entry.authority === 'function') !== validated) return undefined;
+  const authority = authorityOf(entry, args, fallback);
+  return sender === authority ? undefined : authority;
+}
+
+/**
  * The peer allowed to call an `'authority'` RPC: its own `authority` (a peer
  * id, or a function of the call's arguments), else the endpoint's. A function
  * that throws or returns anything but a positive integer gives 0: nobody.
  */
-export function authorityOf(entry: RpcEntry, args: unknown[], fallback: number): number {
+function authorityOf(entry: RpcEntry, args: unknown[], fallback: number): number {
   const a = entry.authority;
   if (a === undefined) return fallback;
   if (typeof a === 'number') return a;
