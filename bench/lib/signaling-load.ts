@@ -46,10 +46,15 @@ const BATCH = process.env.BENCH_SIGNALING_BATCH !== '0';
 const d = workerData as LoadWorkerData;
 const port = parentPort!;
 
+/** rtcmesh clients of protocol 4: several messages go in one array frame. */
+const ARRAYS = BATCH && d.kind === 'rtcmesh';
+
 interface Client {
   ws: RawWsClient;
-  /** Text the ring neighbour is sent (built once its id is known). */
-  text: string;
+  /** The frame of one message to the ring neighbour (built once its id is known). */
+  single: Buffer;
+  /** The reply to n relayed messages: `single` for 1, one array frame of n (protocol 4) else; built once per n. */
+  reply(n: number): Buffer;
 }
 
 const clients: Client[] = [];
@@ -142,13 +147,15 @@ async function connectLobby(li: number, size: number): Promise<void> {
   // The first member creates the lobby (rtcmesh) before the others join it.
   const members: { ws: RawWsClient; id: string }[] = [await connectOne(name, 0)];
   members.push(...(await Promise.all(Array.from({ length: size - 1 }, (_, k) => connectOne(name, k + 1)))));
-  const arrays = BATCH && d.kind === 'rtcmesh';
   for (let k = 0; k < size; k++) {
-    const c: Client = { ws: members[k]!.ws, text: textTo(members[(k + 1) % size]!.id) };
-    const single = clientFrame(c.text);
-    /** The reply to n relayed messages: n messages, in one array frame (protocol 4) when n > 1; built once per n. */
+    const text = textTo(members[(k + 1) % size]!.id);
+    const single = clientFrame(text);
     const replies: Buffer[] = [];
-    const reply = (n: number) => (replies[n] ??= clientFrame(`[${Array.from({ length: n }, () => c.text).join(',')}]`));
+    const c: Client = {
+      ws: members[k]!.ws,
+      single,
+      reply: (n) => (n === 1 ? single : (replies[n] ??= clientFrame(`[${Array.from({ length: n }, () => text).join(',')}]`))),
+    };
     c.ws.setHandlers({
       text(data) {
         frames++;
@@ -156,11 +163,10 @@ async function connectLobby(li: number, size: number): Promise<void> {
         if (at >= 0) {
           // An array frame (protocol 4) holds several relayed messages: count each.
           let n = 1;
-          if (arrays) while ((at = data.indexOf(MARK, at + MARK.length)) >= 0) n++;
+          if (ARRAYS) while ((at = data.indexOf(MARK, at + MARK.length)) >= 0) n++;
           received += n;
           if (!running) return;
-          if (n === 1) c.ws.send(single);
-          else if (arrays) c.ws.send(reply(n));
+          c.ws.send(c.reply(n));
         } else if (data.indexOf('rror') >= 0) noteError(data.toString());
       },
       error: noteError,
@@ -198,8 +204,8 @@ port.on('message', (m: { cmd: string }) => {
       running = true;
       for (const c of clients) {
         // Protocol 4: the window's messages, sent in one turn, go in one array frame.
-        if (BATCH && d.kind === 'rtcmesh' && d.window > 1) c.ws.send(clientFrame(`[${Array.from({ length: d.window }, () => c.text).join(',')}]`));
-        else for (let w = 0; w < d.window; w++) c.ws.send(clientFrame(c.text));
+        if (ARRAYS) c.ws.send(c.reply(d.window));
+        else for (let w = 0; w < d.window; w++) c.ws.send(c.single);
       }
       port.postMessage({ cmd: 'start' });
       return;
