@@ -201,6 +201,14 @@ async function startLobby(count: number, mesh: boolean, raw = false): Promise<{ 
   return { url, lobby, host, others };
 }
 
+/** A three-window mesh lobby, formed: every window lists the two others (the UI's Peers button). */
+async function meshedLobby(): Promise<{ host: ClientUi; others: ClientUi[]; all: ClientUi[] }> {
+  const { host, others } = await startLobby(3, true);
+  const all = [host, ...others];
+  await frames(() => all.every((w) => w.onPeersPressed().length === 2), 'the mesh to form');
+  return { host, others, all };
+}
+
 describe('webrtc_signaling demo ported: mesh lobby', () => {
   it('three windows: the creator is 1, the others get server ids; everyone meshes with everyone, the lower id never offers; ping reaches all', async () => {
     const { lobby, host, others } = await startLobby(3, true);
@@ -247,9 +255,7 @@ describe('webrtc_signaling demo ported: mesh lobby', () => {
   });
 
   it('a window leaves (Stop): the others remove it on PEER_DISCONNECT and log it once; then the host leaves and the lobby closes for everyone', async () => {
-    const { host, others } = await startLobby(3, true);
-    const all = [host, ...others];
-    await frames(() => all.every((w) => w.onPeersPressed().length === 2), 'the mesh to form');
+    const { host, others } = await meshedLobby();
     const [stay, leave] = others as [ClientUi, ClientUi];
     const leftId = leave.id;
     leave.onStopPressed();
@@ -285,9 +291,7 @@ describe('webrtc_signaling demo ported: mesh lobby', () => {
   });
 
   it("a window's signaling socket drops while its WebRTC links stay up: the others remove_peer it on PEER_DISCONNECT, peer_disconnected once, reason \"removed\"", async () => {
-    const { host, others } = await startLobby(3, true);
-    const all = [host, ...others];
-    await frames(() => all.every((w) => w.onPeersPressed().length === 2), 'the mesh to form');
+    const { host, others } = await meshedLobby();
     const [stay, gone] = others as [ClientUi, ClientUi];
     const goneId = gone.id;
     const reasons: string[] = [];
@@ -307,9 +311,7 @@ describe('webrtc_signaling demo ported: mesh lobby', () => {
   });
 
   it('seal: the host seals, everyone logs it; the signaling server goes away and the mesh keeps working', async () => {
-    const { host, others } = await startLobby(3, true);
-    const all = [host, ...others];
-    await frames(() => all.every((w) => w.onPeersPressed().length === 2), 'the mesh to form');
+    const { host, others, all } = await meshedLobby();
     // Only the host can seal: another window's SEAL is a parse failure, the server drops it.
     host.onSealPressed();
     await frames(() => all.every((w) => w.client.sealed), 'everyone to hear the seal');
