@@ -17,11 +17,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-
-const OP_TEXT = 0x1;
-const OP_CLOSE = 0x8;
-const OP_PING = 0x9;
-const OP_PONG = 0xa;
+import { Opcode, headerBytes, writeHeader } from '../../src/signaling/drivers/ws-frames.js';
 /**
  * Every socket of this thread is read into this one buffer (`net`'s `onread`
  * mode): no buffer per read, no stream machinery; what must outlive a read
@@ -30,20 +26,13 @@ const OP_PONG = 0xa;
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 /** A client frame of `payload` (FIN, opcode `op`, masked with the zero key). */
-export function clientFrame(payload: Buffer | string, op = OP_TEXT): Buffer {
+export function clientFrame(payload: Buffer | string, op: number = Opcode.TEXT): Buffer {
   const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
   const n = body.length;
-  const head = n < 126 ? 2 : n < 65536 ? 4 : 10;
+  const head = headerBytes(n);
   const out = Buffer.alloc(head + 4 + n); // the 4 key bytes stay zero
-  out[0] = 0x80 | op;
-  if (n < 126) out[1] = 0x80 | n;
-  else if (n < 65536) {
-    out[1] = 0x80 | 126;
-    out.writeUInt16BE(n, 2);
-  } else {
-    out[1] = 0x80 | 127;
-    out.writeBigUInt64BE(BigInt(n), 2);
-  }
+  writeHeader(out, 0, n, 0x80 | op); // the server's frame header…
+  out[1]! |= 0x80; // …with the MASK bit a client frame carries
   body.copy(out, head + 4);
   return out;
 }
@@ -154,9 +143,9 @@ export class RawWsClient {
       const payload = buf.subarray(start, start + n);
       at = start + n;
       if (!fin) this.handlers.error('fragmented message');
-      else if (op === OP_TEXT) this.handlers.text(payload);
-      else if (op === OP_PING) this.send(clientFrame(payload, OP_PONG));
-      else if (op === OP_CLOSE) this.socket.end();
+      else if (op === Opcode.TEXT) this.handlers.text(payload);
+      else if (op === Opcode.PING) this.send(clientFrame(payload, Opcode.PONG));
+      else if (op === Opcode.CLOSE) this.socket.end();
     }
     if (at < buf.length) this.rest = Buffer.from(buf.subarray(at)); // own copy: the chunk's memory may be reused
   }
