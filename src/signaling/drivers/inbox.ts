@@ -115,11 +115,7 @@ export class Inbox {
       }
       return;
     }
-    if (transient) {
-      const copy = Buffer.allocUnsafe(data.length);
-      data.copy(copy);
-      data = copy;
-    }
+    if (transient) data = Buffer.from(data);
     this.conns.push(c);
     this.items.push(data);
     this.binary.push(isBinary);
