@@ -6,7 +6,7 @@
  * accepts clients again.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConnectionStatus, ErrorCode, Mesh, RtcmeshError, SignalingServer, isRtcmeshError, type LobbyMultiplayerPeer } from '../api.js';
+import { ConnectionStatus, ErrorCode, Mesh, RtcmeshError, SignalingServer, WebSocketSignalingClient, isRtcmeshError, type LobbyMultiplayerPeer } from '../api.js';
 import { pollUntil } from './mesh-helpers.js';
 
 const connection = { bindAddress: '127.0.0.1' };
@@ -15,6 +15,7 @@ const LONG = 60_000;
 let server: SignalingServer;
 let url: string;
 const meshes: LobbyMultiplayerPeer[] = [];
+const clients: WebSocketSignalingClient[] = [];
 
 beforeEach(async () => {
   server = new SignalingServer({ resumeGraceMs: 200, pingIntervalMs: 0 });
@@ -22,6 +23,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   for (const m of meshes.splice(0)) m.close();
+  for (const c of clients.splice(0)) c.close();
   await server.close();
 });
 
@@ -125,5 +127,54 @@ describe('a refused join fails at once', () => {
     await pollUntil(all, () => b.getAvailablePacketCount() > 0, 'b to receive the joiner packet');
     expect(b.getPacketPeer()).toBe(joiner.getUniqueId());
     expect([...b.getPacket()!]).toEqual([7]);
+  });
+
+  it('the refuser tells a refused peer once, however many offers and candidates it sends; a peer it dropped and then refuses is told once when it offers again', async () => {
+    // a's signaling client, recording every refusal it sends and counting the descriptions it receives.
+    const signaling = new WebSocketSignalingClient(url);
+    const told: number[] = [];
+    const send = signaling.refuse.bind(signaling);
+    signaling.refuse = (to, code) => {
+      told.push(to);
+      return send(to, code);
+    };
+    let heard = 0;
+    signaling.on('description', () => heard++);
+    const a = await Mesh.join({ signaling, closeSignaling: true, connection, mode: 'mesh' });
+    meshes.push(a);
+    a.refuseNewConnections = true;
+
+    // A plain signaling client (no mesh): it joins, hears the refusal, and keeps negotiating anyway.
+    const j = new WebSocketSignalingClient(url);
+    clients.push(j);
+    const jRefused: [number, string][] = [];
+    j.on('refused', (from, code) => jRefused.push([from, code]));
+    const { id: jid } = await j.join({ lobby: a.lobby });
+    await pollUntil([a], () => jRefused.length === 1, 'j to be told of the refusal');
+    expect(jRefused).toEqual([[a.getUniqueId(), 'UNAUTHORIZED']]);
+    for (let i = 0; i < 3; i++) j.sendDescription(a.getUniqueId(), 'offer', `v=0 offer ${i}`);
+    j.sendCandidate(a.getUniqueId(), '0', 0, 'candidate:1 1 udp 1 127.0.0.1 9 typ host');
+    await pollUntil([a], () => heard === 3, 'a to receive the three offers');
+    a.poll();
+    expect(told).toEqual([jid]);
+    expect(a.getPeer(jid)).toBeUndefined();
+
+    // A peer a accepted, then dropped (removePeer) while refusing: its next offer is answered with one refusal.
+    a.refuseNewConnections = false;
+    const k = new WebSocketSignalingClient(url);
+    clients.push(k);
+    const kRefused: number[] = [];
+    k.on('refused', (from) => kRefused.push(from));
+    const { id: kid } = await k.join({ lobby: a.lobby });
+    await pollUntil([a], () => a.getPeer(kid) !== undefined, 'a to add k');
+    a.removePeer(kid);
+    a.refuseNewConnections = true;
+    for (let i = 0; i < 3; i++) k.sendDescription(a.getUniqueId(), 'offer', `v=0 offer ${i}`);
+    await pollUntil([a], () => heard === 6 && kRefused.length === 1, 'k to be told of the refusal');
+    a.poll();
+    expect(told).toEqual([jid, kid]);
+    expect(kRefused).toEqual([a.getUniqueId()]);
+    expect(a.getPeer(kid)).toBeUndefined();
+    expect(jRefused).toHaveLength(1);
   });
 });
