@@ -48,8 +48,15 @@ export class LobbyRefusals {
     }
   }
 
-  /** Whether `id` was refused and told (its further offers and candidates are dropped). */
-  refused(id: number): boolean {
+  /**
+   * Whether a signaling message from `id`, a peer without a link, is to be
+   * dropped: it refused this peer, or this peer refused it and told it so.
+   * `refuseNow`: the message is an offer from a member while this peer
+   * refuses new connections — a refusal, told once like the others.
+   */
+  drops(id: number, refuseNow: boolean): boolean {
+    if (this.by.has(id)) return true;
+    if (refuseNow) this.tell(id, 'UNAUTHORIZED');
     return this.told.has(id);
   }
 

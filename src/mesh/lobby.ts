@@ -18,7 +18,7 @@ import { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import type { IceServerConfig } from '../peer/options.js';
 import type { LobbyMode, RefusalCode } from '../signaling/protocol.js';
 import type { Pollable } from '../util/sans-io.js';
-import type { TransferMode } from './constants.js';
+import { ConnectionStatus, type TransferMode } from './constants.js';
 import type { LobbyJoinRequest, LobbySignaling, LobbySignalingEvents, JoinMeshOptions } from './lobby-signaling.js';
 import type { Reconnector } from './link.js';
 import { MultiplayerPeerFacade } from './facade.js';
@@ -319,13 +319,9 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
     const probe = this.probes.get(from);
     if (probe) probe.answered = true; // it signals, so it is there
     if (this.mesh.hasPeer(from)) return this.apply(from, message);
-    // A peer we refused (or that refused us) negotiates on: drop it, telling it once (it may have missed the refusal).
-    if (this.refusals.refusing(from)) return;
-    if (message.kind === 'description' && message.type === 'offer' && this.members.has(from) && this.mesh.refuseNewConnections) {
-      this.refusals.tell(from, 'UNAUTHORIZED');
-      this.early.delete(from);
-    }
-    if (this.refusals.refused(from)) return;
+    // A peer refused either way negotiates on: dropped (a member offering while we refuse is told, once).
+    const offer = message.kind === 'description' && message.type === 'offer';
+    if (this.refusals.drops(from, offer && this.members.has(from) && this.mesh.refuseNewConnections)) return void this.early.delete(from);
     // A message can overtake the announcement of its sender; hold a few.
     const list = this.early.get(from) ?? [];
     if (list.length >= MAX_EARLY_MESSAGES || this.early.size > 4096) {
@@ -358,21 +354,23 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
 
   /**
    * Peer `from` refused its link to this one. A client refused by the host:
-   * the join failed (Godot's `connection_failed`): the link to the host is
-   * removed (status DISCONNECTED), `ready()` rejects, and the client leaves
-   * the lobby. A mesh member: that one peer is not connected to while it
-   * stays; `ready()` rejects naming it, and the links to the others go on.
+   * the join failed (Godot's `connection_failed`, when it never connected):
+   * the link to the host is removed (status DISCONNECTED), `ready()` rejects,
+   * and the client leaves the lobby. A mesh member (or a host refused by a
+   * client): that one peer is not connected to while it stays; `ready()`
+   * rejects naming it, and the links to the others go on.
    */
   private onRefused(from: number, code: RefusalCode): void {
     const mode = this.mesh.getMode();
-    if (mode === undefined || mode === 'server' || (mode === 'client' && from !== 1) || !this.refusals.refusedBy(from, code)) {
-      this.signalingDropped++; // not ours to refuse (a client cannot refuse the host), known already, or too many
+    if (mode === undefined || (mode === 'client' && from !== 1) || !this.refusals.refusedBy(from, code)) {
+      this.signalingDropped++; // not a peer we link to, known already, or too many
       return;
     }
     this.early.delete(from);
     this.probes.delete(from);
     if (mode === 'client') {
       const error = hostRefusal(code);
+      const connecting = this.mesh.getConnectionStatus() === ConnectionStatus.CONNECTING;
       this.readiness.refused(from, error);
       this.mesh.maintenance.removePeer(from, `the host refused this client (${code})`);
       this.members.delete(from);
@@ -382,7 +380,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
         // signaling already closed
       }
       this.mesh.emit('link_refused', from, error);
-      this.mesh.emit('connection_failed', error);
+      if (connecting) this.mesh.emit('connection_failed', error); // once connected, its loss was peer_disconnected(1)
       return;
     }
     const error = new RtcmeshError(ErrorCode.UNAUTHORIZED, meshRefusal(this.refusals.refusers()));
