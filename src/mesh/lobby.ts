@@ -59,7 +59,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
   lobby = '';
   /** Kind of lobby joined. */
   lobbyMode: LobbyMode = 'mesh';
-  /** Signaling messages dropped because they did not fit (unknown sender, too many early ones, queue full). */
+  /** Signaling messages dropped because they did not fit (unknown sender, too many early ones, queue full, a refusal from a peer this one does not link to). */
   signalingDropped = 0;
   private readonly inputs: Input[] = [];
   private early = new Map<number, Early[]>();
