@@ -7,7 +7,7 @@ import type { IceServerConfig } from '../peer/options.js';
 import type { EventEmitter } from 'eventemitter3';
 import type { PeerConnectionConfig } from '../peer/options.js';
 import type { MemorySignalingBus } from '../signaling/memory-bus.js';
-import type { LobbyMode } from '../signaling/protocol.js';
+import type { LobbyMode, RefusalCode } from '../signaling/protocol.js';
 import type { Engine } from '../transport/engine.js';
 import type { TransferMode } from './constants.js';
 import type { MultiplayerPeerOptions } from './peer-options.js';
@@ -57,6 +57,13 @@ export interface LobbySignaling extends EventEmitter<LobbySignalingEvents> {
    * Optional: without it, vanished peers are noticed only through `peer_detached`.
    */
   probe?(to: number): boolean;
+  /**
+   * Tell peer `to` that this peer refused its link (it gets `refused`).
+   * False when nothing was sent (a server older than protocol 5).
+   * Optional: without it, a refused peer is not told and its `ready()`
+   * waits for its timeout.
+   */
+  refuse?(to: number, code?: RefusalCode): boolean;
   seal(): void;
   leave(): void;
   close(): void;
@@ -78,6 +85,8 @@ export interface LobbySignalingEvents {
   peer_alive: (id: number) => void;
   description: (from: number, type: 'offer' | 'answer', sdp: string) => void;
   candidate: (from: number, mid: string, index: number, candidate: string) => void;
+  /** Peer `from` refused its link to this peer (the other side of `refuse`). Optional for custom clients. */
+  refused: (from: number, code: RefusalCode) => void;
   /** Fresh STUN/TURN servers (refreshed TURN credentials) for connections created from now on. Optional for custom clients. */
   ice_servers: (iceServers: IceServerConfig[]) => void;
   [event: string]: (...args: any[]) => void;

@@ -12,17 +12,18 @@
  * so a game loop, an `RpcEndpoint` or a test uses it as it would the mesh.
  * @module
  */
-import { ErrorCode, isRtcmeshError } from '../errors.js';
+import { ErrorCode, RtcmeshError, isRtcmeshError } from '../errors.js';
 import { ConnectionState } from '../peer/enums.js';
 import { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import type { IceServerConfig } from '../peer/options.js';
-import type { LobbyMode } from '../signaling/protocol.js';
+import type { LobbyMode, RefusalCode } from '../signaling/protocol.js';
 import type { Pollable } from '../util/sans-io.js';
-import type { TransferMode } from './constants.js';
+import { ConnectionStatus, type TransferMode } from './constants.js';
 import type { LobbyJoinRequest, LobbySignaling, LobbySignalingEvents, JoinMeshOptions } from './lobby-signaling.js';
 import type { Reconnector } from './link.js';
 import { MultiplayerPeerFacade } from './facade.js';
 import { ReadyTracker } from './ready.js';
+import { LobbyRefusals, hostRefusal, meshRefusal, refusalOf } from './lobby-refusals.js';
 import { checkInt, checkNow } from '../util/validate.js';
 import { WebRTCMultiplayerPeer, type MultiplayerPeerOptions } from './multiplayer-peer.js';
 
@@ -40,7 +41,8 @@ type Early = { kind: 'description'; type: 'offer' | 'answer'; sdp: string } | { 
 /** A signaling event waiting for the next poll. */
 type Input =
   | { kind: 'connect' | 'joined' | 'left' | 'detached' | 'attached' | 'alive'; id: number }
-  | { kind: 'message'; from: number; message: Early };
+  | { kind: 'message'; from: number; message: Early }
+  | { kind: 'refused'; id: number; code: RefusalCode };
 
 /** Lobby settings fixed by `Mesh.join`. */
 export interface LobbySettings {
@@ -57,7 +59,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
   lobby = '';
   /** Kind of lobby joined. */
   lobbyMode: LobbyMode = 'mesh';
-  /** Signaling messages dropped because they did not fit (unknown sender, too many early ones, queue full). */
+  /** Signaling messages dropped because they did not fit (unknown sender, too many early ones, queue full, a refusal from a peer this one does not link to). */
   signalingDropped = 0;
   private readonly inputs: Input[] = [];
   private early = new Map<number, Early[]>();
@@ -77,6 +79,8 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
   private readonly readiness = new ReadyTracker();
   /** STUN/TURN servers the signaling server handed out (join answer, then refreshes); used unless `connection.iceServers` was given. */
   private lobbyIceServers: IceServerConfig[] | undefined;
+  /** Links refused both ways (told through signaling, protocol 5). */
+  private readonly refusals: LobbyRefusals;
 
   /** @internal use `Mesh.join`. */
   constructor(
@@ -90,6 +94,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
       startAttempt: (id) => this.startReconnectAttempt(id),
     };
     super(new WebRTCMultiplayerPeer({ ...options, reconnector }));
+    this.refusals = new LobbyRefusals(signaling);
     this.listen();
   }
 
@@ -108,6 +113,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
       description: (from: number, type: 'offer' | 'answer', sdp: string) => queue({ kind: 'message', from, message: { kind: 'description', type, sdp } }),
       candidate: (from: number, mid: string, index: number, candidate: string) =>
         queue({ kind: 'message', from, message: { kind: 'candidate', mid, index, candidate } }),
+      refused: (id: number, code: RefusalCode) => queue({ kind: 'refused', id, code }),
       // Not queued: it only changes the configuration of connections made later.
       ice_servers: (iceServers: IceServerConfig[]) => {
         if (Array.isArray(iceServers)) this.lobbyIceServers = iceServers;
@@ -212,6 +218,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
       case 'joined':
         this.members.add(input.id);
         this.detachedMembers.delete(input.id);
+        this.refusals.forget(input.id); // a new instance: refusals start afresh
         // An id we are linked to joined again: a new instance (e.g. a restarted host reclaiming id 1). Reconnect now.
         if (this.mesh.hasPeer(input.id)) this.mesh.maintenance.retryNow(input.id, 'the peer joined the lobby again');
         return this.connectTo(input.id);
@@ -221,6 +228,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
         this.detachedMembers.delete(input.id);
         this.early.delete(input.id);
         this.probes.delete(input.id);
+        this.refusals.forget(input.id);
         return this.mesh.maintenance.removePeer(input.id, 'left the lobby');
       case 'detached':
         if (this.members.has(input.id)) this.detachedMembers.add(input.id);
@@ -242,6 +250,8 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
       }
       case 'message':
         return this.route(input.from, input.message);
+      case 'refused':
+        return this.onRefused(input.id, input.code);
     }
   }
 
@@ -249,16 +259,19 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
 
   private connectTo(id: number): void {
     const mesh = this.mesh;
-    if (mesh.getMode() === undefined || mesh.hasPeer(id) || id === mesh.getUniqueId()) return;
+    if (mesh.getMode() === undefined || mesh.hasPeer(id) || id === mesh.getUniqueId() || this.refusals.refusing(id)) return;
     const connection = this.newConnection();
     try {
       mesh.addPeer(connection, id, this.settings.unreliableLifetime);
-    } catch {
-      // refused (refuseNewConnections, mode rules): this peer stays unconnected
+    } catch (err) {
+      // refused (refuseNewConnections, mode rules): this peer stays unconnected, and is told so once
       connection.close();
       this.early.delete(id);
+      const code = refusalOf(err);
+      if (code && this.members.has(id)) this.refusals.tell(id, code);
       return;
     }
+    this.refusals.forget(id);
     this.wire(connection, id);
     if (mesh.getUniqueId() > id) connection.createOffer();
     const held = this.early.get(id);
@@ -306,6 +319,9 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
     const probe = this.probes.get(from);
     if (probe) probe.answered = true; // it signals, so it is there
     if (this.mesh.hasPeer(from)) return this.apply(from, message);
+    // A peer refused either way negotiates on: dropped (a member offering while we refuse is told, once).
+    const offer = message.kind === 'description' && message.type === 'offer';
+    if (this.refusals.drops(from, offer && this.members.has(from) && this.mesh.refuseNewConnections)) return void this.early.delete(from);
     // A message can overtake the announcement of its sender; hold a few.
     const list = this.early.get(from) ?? [];
     if (list.length >= MAX_EARLY_MESSAGES || this.early.size > 4096) {
@@ -332,6 +348,50 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
     } else {
       connection.addIceCandidate(message.mid, message.index, message.candidate);
     }
+  }
+
+  // ---- refusals -------------------------------------------------------------------
+
+  /**
+   * Peer `from` refused its link to this one. A client refused by the host:
+   * the join failed (Godot's `connection_failed`, when it never connected):
+   * the link to the host is removed (status DISCONNECTED), `ready()` rejects,
+   * and the client leaves the lobby. A mesh member (or a host refused by a
+   * client): that one peer is not connected to while it stays; `ready()`
+   * rejects naming it, and the links to the others go on.
+   */
+  private onRefused(from: number, code: RefusalCode): void {
+    const mode = this.mesh.getMode();
+    if (mode === undefined || (mode === 'client' && from !== 1) || !this.refusals.refusedBy(from, code)) {
+      this.signalingDropped++; // not a peer we link to, known already, or too many
+      return;
+    }
+    this.early.delete(from);
+    this.probes.delete(from);
+    if (mode === 'client') {
+      const error = hostRefusal(code);
+      const connecting = this.mesh.getConnectionStatus() === ConnectionStatus.CONNECTING;
+      this.readiness.refused(from, error);
+      this.mesh.maintenance.removePeer(from, `the host refused this client (${code})`);
+      this.members.delete(from);
+      try {
+        this.signaling.leave();
+      } catch {
+        // signaling already closed
+      }
+      this.mesh.emit('link_refused', from, error);
+      if (connecting) this.mesh.emit('connection_failed', error); // once connected, its loss was peer_disconnected(1)
+      return;
+    }
+    const error = new RtcmeshError(ErrorCode.UNAUTHORIZED, meshRefusal(this.refusals.refusers()));
+    this.readiness.refused(from, error);
+    this.mesh.maintenance.removePeer(from, `the peer refused the link (${code})`);
+    this.mesh.emit('link_refused', from, new RtcmeshError(ErrorCode.UNAUTHORIZED, meshRefusal([from])));
+  }
+
+  /** The lobby members that refused the link to this peer (told through signaling), ascending. */
+  get refusedBy(): number[] {
+    return this.refusals.refusers();
   }
 
   // ---- reconnection (the mesh's Reconnector) -------------------------------------
@@ -457,6 +517,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
     this.members.clear();
     this.detachedMembers.clear();
     this.probes.clear();
+    this.refusals.clear();
     try {
       this.signaling.leave(); // first, so the lobby hears of the departure before the links close
     } catch {

@@ -18,6 +18,10 @@ interface Waiter {
 export class ReadyTracker {
   private readonly required = new Set<number>();
   private waiters: Waiter[] = [];
+  /** Required peers that refused the link: nothing to wait for. */
+  private readonly refusers = new Set<number>();
+  /** What waiters reject with while some required peer refused (UNAUTHORIZED). */
+  private refusal: RtcmeshError | undefined;
 
   /** Require an open link to each of `ids` (client mode: the host; mesh mode: every member present at join). */
   waitFor(ids: Iterable<number>): void {
@@ -27,6 +31,19 @@ export class ReadyTracker {
   /** A required peer left the lobby: it is no longer waited for. */
   forget(id: number): void {
     this.required.delete(id);
+    if (this.refusers.delete(id) && this.refusers.size === 0) this.refusal = undefined;
+  }
+
+  /**
+   * Required peer `id` refused the link: every waiter, present and future,
+   * rejects with `error` at the next {@link settle} instead of at its
+   * deadline (a peer not required is ignored). `error` replaces the previous
+   * one (it names every refuser).
+   */
+  refused(id: number, error: RtcmeshError): void {
+    if (!this.required.has(id)) return;
+    this.refusers.add(id);
+    this.refusal = error;
   }
 
   /** A promise settled by {@link settle}; rejects after `timeoutMs` (from `now`) when given. */
@@ -46,6 +63,11 @@ export class ReadyTracker {
       for (const w of waiters) w.resolve();
       return;
     }
+    if (this.refusal) {
+      this.waiters = [];
+      for (const w of waiters) w.reject(this.refusal);
+      return;
+    }
     this.waiters = waiters.filter((w) => now < w.deadline);
     for (const w of waiters) {
       if (now < w.deadline) continue;
@@ -61,6 +83,7 @@ export class ReadyTracker {
 
   /** The soonest waiter deadline (Infinity with none): now when some waiter could settle. */
   nextDeadline(): number {
+    if (this.refusal && this.waiters.length > 0) return -Infinity;
     let at = Infinity;
     for (const w of this.waiters) at = Math.min(at, w.deadline);
     return at;

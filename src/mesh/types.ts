@@ -3,6 +3,7 @@
  * @module
  */
 import type { EventEmitter } from 'eventemitter3';
+import type { RtcmeshError } from '../errors.js';
 import type { WebRTCDataChannel } from '../peer/data-channel.js';
 import type { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import type { LinkState, MeshStats } from './health/stats.js';
@@ -40,6 +41,24 @@ export interface MultiplayerPeerEvents {
   peer_restarted: (id: number) => void;
   /** Periodic monitoring snapshot. */
   stats: (stats: MeshStats) => void;
+  /**
+   * A lobby peer refused the link to this one (its `refuseNewConnections` is
+   * on), as told through signaling (protocol 5): this peer does not connect
+   * to it while both stay in the lobby. Emitted by a lobby-joined mesh
+   * (`Mesh.join`) only, in both lobby modes; a client refused by the host
+   * also gets `connection_failed`.
+   */
+  link_refused: (id: number, error: RtcmeshError) => void;
+  /**
+   * Godot's `connection_failed`: this client's connection to the server
+   * (peer 1) failed before it was established — the lobby host refused it
+   * (`refuseNewConnections`). The link to peer 1 is removed, the status is
+   * DISCONNECTED, the client left the signaling lobby, and pending `ready()`
+   * promises reject with the same `error` (UNAUTHORIZED). Emitted by a
+   * client of a client_server lobby (`Mesh.join`) only; close the mesh and
+   * join again once the host accepts clients.
+   */
+  connection_failed: (error: RtcmeshError) => void;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { EventEmitter } from 'eventemitter3';
 import type { RtcmeshError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { RandomSource } from '../util/sans-io.js';
-import type { LobbyMode } from './protocol.js';
+import type { LobbyMode, RefusalCode } from './protocol.js';
 
 /** Options of {@link SignalingClient.join}. */
 export interface JoinOptions {
@@ -104,6 +104,13 @@ export interface SignalingClientEvents {
   sealed: () => void;
   /** Answer to {@link SignalingClient.probe}: the peer's signaling connection answered a liveness check. */
   peer_alive: (id: number) => void;
+  /**
+   * Peer `from` refused its WebRTC link to this peer ({@link SignalingClient.refuse}
+   * on its side; server protocol 5): `UNAUTHORIZED` when its
+   * `refuseNewConnections` is on, `INVALID_PEER` when its role does not take
+   * this peer (a code this version does not know reads as UNAUTHORIZED).
+   */
+  refused: (from: number, code: RefusalCode) => void;
   /** Error messages from the server, and protocol violations by the server. */
   error: (err: RtcmeshError) => void;
   /** The signaling link dropped; attempt `attempt` to reconnect is scheduled. */
@@ -140,6 +147,17 @@ export interface SignalingClient extends EventEmitter<SignalingClientEvents> {
    * the server is older than protocol version 2.
    */
   probe(to: number): boolean;
+  /**
+   * Tell peer `to` of the lobby that this peer refused its WebRTC link
+   * (it gets `refused(from, code)`), so it fails at once instead of waiting
+   * for a link that will never open. `code` (default UNAUTHORIZED) says why.
+   * Queued while reconnecting. False (nothing sent) when not in a lobby or
+   * when the server is older than protocol version 5 (it does not know the
+   * message). Errors the server answers it with (the peer left meanwhile) are
+   * not emitted: the refusal has nobody to reach.
+   * @throws RtcmeshError INVALID_ARGUMENT for a bad `to` or `code`.
+   */
+  refuse(to: number, code?: RefusalCode): boolean;
   /** Refuse new joins; host only (peer 1). */
   seal(): void;
   /** Leave the lobby; the client may join again. No-op when not in a lobby. */

@@ -31,8 +31,11 @@ import {
   MAX_MID_LENGTH,
   MAX_SDP_LENGTH,
   MAX_SIGNALING_PEER_ID,
+  REFUSAL_CODES,
+  REFUSE_PROTOCOL_VERSION,
   toErrorCode,
   type LobbyMode,
+  type RefusalCode,
   type ServerMessage,
 } from './protocol.js';
 import { checkJoinOptions, joinMessage } from './client-join.js';
@@ -214,6 +217,14 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
     checkInt(to, HOST_PEER_ID, MAX_SIGNALING_PEER_ID, 'probe to');
     if (this.isClosed || !this.member || !this.link || this.resuming || this.serverVersion < 2) return false;
     this.link.send(JSON.stringify({ type: 'probe', to }));
+    return true;
+  }
+
+  refuse(to: number, code: RefusalCode = 'UNAUTHORIZED'): boolean {
+    checkInt(to, HOST_PEER_ID, MAX_SIGNALING_PEER_ID, 'refuse to');
+    checkOneOf(code, REFUSAL_CODES, 'refuse code');
+    if (this.isClosed || !this.member || this.serverVersion < REFUSE_PROTOCOL_VERSION) return false;
+    this.post(JSON.stringify({ type: 'refuse', to, code }));
     return true;
   }
 
@@ -413,6 +424,9 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
       case 'candidate':
         if (this.member) this.emit('candidate', m.from, m.mid, m.index, m.candidate);
         return;
+      case 'refuse':
+        if (this.member) this.emit('refused', m.from, m.code !== undefined && REFUSAL_CODES.includes(m.code) ? m.code : 'UNAUTHORIZED');
+        return;
       case 'sealed':
         if (this.member) this.emit('sealed');
         return;
@@ -423,6 +437,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
         if (!m.reconnect) this.finish(`server shut down: ${m.reason}`);
         return;
       case 'error': {
+        if (m.ref === 'refuse') return; // the refused peer left meanwhile: nobody to tell (see refuse())
         const err = new RtcmeshError(toErrorCode(m.code), `signaling server: ${m.message}`);
         if (m.ref === 'join' && this.pending && !this.resuming) {
           this.failPending(err);

@@ -193,7 +193,7 @@ export interface SignalingStats {
   connectionsTotal: number;
   /** Frames received. */
   messagesIn: number;
-  /** Offers, answers and candidates relayed. */
+  /** Offers, answers, candidates and refusals relayed. */
   relayed: number;
   /** Messages dropped from (or refused by) the queues of detached peers: count, byte or lobby/server budget overflow. */
   relayDropped: number;

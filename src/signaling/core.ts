@@ -207,6 +207,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
       case 'offer':
       case 'answer':
       case 'candidate':
+      case 'refuse':
         this.relay(s, m.to, data, m.type);
         return;
       case 'probe':
@@ -282,7 +283,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
   }
 
   /**
-   * Relay a validated `offer`, `answer` or `candidate` frame (`text`, as
+   * Relay a validated `offer`, `answer`, `candidate` or `refuse` frame (`text`, as
    * received) with the sender stamped. The text is not re-serialised: `from`
    * is spliced in front of the client's fields (`to` stays, which lenient
    * receivers ignore; the strict parser already refused any client `from`).

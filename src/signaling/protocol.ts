@@ -30,8 +30,27 @@ import { ErrorCode } from '../errors.js';
  * array of messages in one frame once the server announced 4 in `joined`.
  * Clients that do not announce 4 keep getting one message per frame, and
  * every message shape is unchanged.
+ *
+ * 5 added `refuse` (see {@link REFUSE_PROTOCOL_VERSION}): a peer tells another
+ * member it sees that it refused the link (`{type:'refuse', to, code?}`,
+ * relayed as `{type:'refuse', from, code?}`). Clients send it only to servers
+ * that announce 5 or more in `joined` (an older server would answer the
+ * unknown type with an `error` and a strike); older clients ignore the
+ * relayed message as an unknown type. Every other message is unchanged.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
+
+/** The protocol version that added `refuse`: clients send it only to servers announcing at least this. */
+export const REFUSE_PROTOCOL_VERSION = 5;
+
+/**
+ * Why a peer refused a link, as `refuse.code`: `UNAUTHORIZED` (its
+ * `refuseNewConnections` is on) or `INVALID_PEER` (its role does not take
+ * that peer). Absent means UNAUTHORIZED.
+ */
+export type RefusalCode = 'UNAUTHORIZED' | 'INVALID_PEER';
+/** Every {@link RefusalCode}. */
+export const REFUSAL_CODES: readonly RefusalCode[] = ['UNAUTHORIZED', 'INVALID_PEER'];
 
 /** `mesh`: everyone connects to everyone. `client_server`: everyone connects to the host (id 1) only. */
 export type LobbyMode = 'mesh' | 'client_server';
@@ -113,6 +132,8 @@ export type ClientMessage =
   | { type: 'offer' | 'answer'; to: number; sdp: string }
   | { type: 'candidate'; to: number; mid: string; index: number; candidate: string }
   | { type: 'probe'; to: number }
+  /** (5) This peer refused its link to `to` (relayed as a server `refuse` with `from`). */
+  | { type: 'refuse'; to: number; code?: RefusalCode }
   | { type: 'seal' }
   | { type: 'leave' };
 
@@ -153,6 +174,8 @@ export type ServerMessage =
   | { type: 'peer_alive'; id: number }
   | { type: 'offer' | 'answer'; from: number; sdp: string }
   | { type: 'candidate'; from: number; mid: string; index: number; candidate: string }
+  /** (5) Peer `from` refused its link to this peer (`code`: why; absent means UNAUTHORIZED). */
+  | { type: 'refuse'; from: number; code?: RefusalCode }
   | { type: 'sealed' }
   | { type: 'lobby_closed'; reason: string }
   | { type: 'error'; code: string; message: string; ref?: string }
@@ -171,6 +194,7 @@ const CLIENT_FIELDS: Record<ClientMessage['type'], readonly string[]> = {
   answer: ['type', 'to', 'sdp'],
   candidate: ['type', 'to', 'mid', 'index', 'candidate'],
   probe: ['type', 'to'],
+  refuse: ['type', 'to', 'code'],
   seal: ['type'],
   leave: ['type'],
 };
@@ -266,6 +290,10 @@ export function validateClientMessage(raw: unknown): ParseResult<ClientMessage> 
     case 'probe':
       if (!isPeerId(raw.to)) return bad(`probe.to must be a peer id (1..${MAX_SIGNALING_PEER_ID})`);
       return { ok: true, message: raw as ClientMessage };
+    case 'refuse':
+      if (!isPeerId(raw.to)) return bad(`refuse.to must be a peer id (1..${MAX_SIGNALING_PEER_ID})`);
+      if (raw.code !== undefined && !REFUSAL_CODES.includes(raw.code as RefusalCode)) return bad(`refuse.code must be one of ${REFUSAL_CODES.join(', ')}`);
+      return { ok: true, message: raw as ClientMessage };
     default:
       return { ok: true, message: raw as ClientMessage };
   }
@@ -344,6 +372,11 @@ export function validateServerMessage(raw: unknown): ParseResult<ServerMessage> 
       if (!isPeerId(m.from)) return fail('from');
       if (typeof m.mid !== 'string' || typeof m.candidate !== 'string') return fail('mid/candidate');
       if (typeof m.index !== 'number' || !Number.isInteger(m.index) || m.index < 0) return fail('index');
+      break;
+    case 'refuse':
+      if (!isPeerId(m.from)) return fail('from');
+      // A code this version does not know (a newer peer) reads as the default.
+      if (m.code !== undefined && typeof m.code !== 'string') return fail('code');
       break;
     case 'sealed':
       break;

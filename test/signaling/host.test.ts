@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { runServe } from '../../src/cli/serve.js';
-import { ErrorCode, isRtcmeshError } from '../api.js';
+import { ErrorCode, PROTOCOL_VERSION, isRtcmeshError } from '../api.js';
 import { cleanup, client, raw, startServer, waitForEvent, waitUntil } from './helpers.js';
 
 afterEach(cleanup);
@@ -153,7 +153,7 @@ describe('host role', () => {
     r.send({ type: 'join', lobby: 'h7', host: true, waitForHostMs: 10 });
     expect(await r.next((m) => m.type === 'error', 2)).toMatchObject({ code: ErrorCode.PROTOCOL_ERROR });
     r.send({ type: 'join', lobby: 'h7', host: true });
-    expect(await r.next((m) => m.type === 'joined')).toMatchObject({ id: 1, version: 4 });
+    expect(await r.next((m) => m.type === 'joined')).toMatchObject({ id: 1, version: PROTOCOL_VERSION });
   });
 
   it('rtcmesh serve --host-key and --client-server-join-only', async () => {

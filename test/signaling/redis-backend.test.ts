@@ -108,6 +108,10 @@ describeSystem(
       const alive = once<[number]>(b, 'peer_alive');
       expect(b.probe(1)).toBe(true);
       expect((await alive)[0]).toBe(1);
+      // refuse (protocol 5) crosses processes too, its code kept.
+      const refused = once<[number, string]>(b, 'refused');
+      expect(a.refuse(jb.id, 'INVALID_PEER')).toBe(true);
+      expect(await refused).toEqual([1, 'INVALID_PEER']);
       expect(servers[0]!.getStats()).toMatchObject({ connections: 1, peers: 1 });
       const left = once<[number]>(a, 'peer_left');
       b.leave();

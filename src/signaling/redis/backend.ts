@@ -227,6 +227,9 @@ export class RedisSignalingBackend extends EventEmitter<SignalingServerEvents> i
       case 'candidate':
         this.signals.relay(s, m.to, { type: 'candidate', from: 0, mid: m.mid, index: m.index, candidate: m.candidate }, m.type);
         return;
+      case 'refuse':
+        this.signals.relay(s, m.to, m.code === undefined ? { type: 'refuse', from: 0 } : { type: 'refuse', from: 0, code: m.code }, m.type);
+        return;
       case 'probe':
         this.signals.probe(s, m.to);
         return;

@@ -9,7 +9,7 @@ import type { Session } from '../core-model.js';
 import { HOST_PEER_ID, type ServerMessage } from '../protocol.js';
 import { sees, type LocalPeer, type RedisBackendContext } from './context.js';
 
-/** Handles `offer` / `answer` / `candidate`, `probe` and `seal`. */
+/** Handles `offer` / `answer` / `candidate` / `refuse`, `probe` and `seal`. */
 export class RedisSignals {
   constructor(private readonly b: RedisBackendContext) {}
 
