@@ -29,6 +29,7 @@
  * @module
  */
 import type { Connection } from './connection.js';
+import { FrameArena } from './frame-arena.js';
 
 /** A socket's close, queued behind its frames. */
 interface CloseNote {
@@ -70,11 +71,18 @@ export interface InboxHandler {
   afterSlice(turnEnd: boolean): void;
 }
 
+/** Bytes of the ring that queued frames are copied into (see ./frame-arena.ts). */
+export const INBOX_ARENA_BYTES = 2 * 1024 * 1024;
+
 /** Frames waiting to be handled, in arrival order (parallel arrays: no object per frame). */
 export class Inbox {
   private conns: Connection[] = [];
-  private items: (Buffer | CloseNote)[] = [];
+  /** A frame (its offset in the arena, or its own copy) or a close. */
+  private items: (number | Buffer | CloseNote)[] = [];
+  /** Bytes of each frame in the arena. */
+  private lens: number[] = [];
   private binary: boolean[] = [];
+  private readonly arena = new FrameArena(INBOX_ARENA_BYTES);
   private head = 0;
   private scheduled: ReturnType<typeof setImmediate> | undefined;
   /** When this turn's first frame was handled (performance.now()); -1 when none was yet. */
@@ -97,7 +105,8 @@ export class Inbox {
 
   /**
    * Handle a frame of `c` now (within the turn's budget, nothing waiting), or
-   * queue it (a copy when `transient`: `data` is valid during the call only);
+   * queue it (copied when `transient`, `data` being valid during the call
+   * only: into the inbox's ring, else into a buffer of its own);
    * pauses reading `c` past its limits.
    */
   push(c: Connection, data: Buffer, isBinary: boolean, transient = false): void {
@@ -115,11 +124,13 @@ export class Inbox {
       }
       return;
     }
-    if (transient) data = Buffer.from(data);
+    const n = data.length;
+    const at = transient ? this.arena.put(data) : -1;
     this.conns.push(c);
-    this.items.push(data);
+    this.items.push(at >= 0 ? at : transient ? Buffer.from(data) : data);
+    this.lens.push(n);
     this.binary.push(isBinary);
-    c.inboxedBytes += data.length;
+    c.inboxedBytes += n;
     if (++c.inboxed > this.o.pauseFrames || c.inboxedBytes > this.o.pauseBytes) {
       if (!c.paused) {
         c.paused = true;
@@ -137,6 +148,7 @@ export class Inbox {
     }
     this.conns.push(c);
     this.items.push({ code, reason });
+    this.lens.push(0);
     this.binary.push(false);
     c.inboxed++;
     this.scheduled ??= setImmediate(this.drain);
@@ -151,7 +163,7 @@ export class Inbox {
     this.overBudget = false;
     // What earlier batches produced and was not written yet goes first.
     this.handler.afterSlice(true);
-    const { conns, items, binary } = this;
+    const { conns, items, lens, binary, arena } = this;
     let i = this.head;
     const first = i;
     const end = conns.length;
@@ -163,13 +175,21 @@ export class Inbox {
       items[i] = undefined as unknown as Buffer;
       i++;
       c.inboxed--;
-      if (Buffer.isBuffer(item)) {
-        c.inboxedBytes -= item.length;
+      if (typeof item === 'number' || Buffer.isBuffer(item)) {
+        const n = lens[i - 1]!;
+        c.inboxedBytes -= n;
         if (c.paused && c.inboxed <= this.o.pauseFrames >> 1 && c.inboxedBytes <= this.o.pauseBytes >> 1) {
           c.paused = false;
           c.ws.resume();
         }
-        this.handler.frame(c, item, isBinary);
+        if (typeof item !== 'number') this.handler.frame(c, item, isBinary);
+        else {
+          try {
+            this.handler.frame(c, arena.view(item, n), isBinary);
+          } finally {
+            arena.release(item, n);
+          }
+        }
       } else {
         this.handler.closed(c, item.code, item.reason);
       }
@@ -182,11 +202,12 @@ export class Inbox {
     this.head = i;
     if (i >= conns.length) {
       this.head = 0;
-      conns.length = items.length = binary.length = 0;
+      conns.length = items.length = lens.length = binary.length = 0;
     } else if (i > 4096 && i * 2 > conns.length) {
       // Compact now and then so the arrays do not grow with the total ever queued.
       this.conns = conns.slice(i);
       this.items = items.slice(i);
+      this.lens = lens.slice(i);
       this.binary = binary.slice(i);
       this.head = 0;
     }
@@ -204,7 +225,9 @@ export class Inbox {
     for (let i = this.head; i < this.conns.length; i++) this.conns[i]!.inboxed = this.conns[i]!.inboxedBytes = 0;
     this.conns = [];
     this.items = [];
+    this.lens = [];
     this.binary = [];
     this.head = 0;
+    this.arena.clear();
   }
 }
