@@ -24,6 +24,7 @@ import type { Reconnector } from './link.js';
 import { MultiplayerPeerFacade } from './facade.js';
 import { ReadyTracker } from './ready.js';
 import { LobbyRefusals, hostRefusal, meshRefusal, refusalOf } from './lobby-refusals.js';
+import { LobbyProbes } from './lobby-probes.js';
 import { checkInt, checkNow } from '../util/validate.js';
 import { WebRTCMultiplayerPeer, type MultiplayerPeerOptions } from './multiplayer-peer.js';
 
@@ -33,8 +34,6 @@ export type { JoinMeshOptions, LobbySignaling, LobbySignalingEvents, LobbyJoinRe
 const MAX_EARLY_MESSAGES = 64;
 /** Most signaling events queued between two polls (beyond, they are dropped and counted). */
 const MAX_QUEUED_EVENTS = 65536;
-/** Probes start this much before `heartbeatTimeoutMs − livenessTimeoutMs` of silence: room for the tick. */
-const PROBE_LEAD_MS = 100;
 
 type Early = { kind: 'description'; type: 'offer' | 'answer'; sdp: string } | { kind: 'candidate'; mid: string; index: number; candidate: string };
 
@@ -73,7 +72,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
   /** Connections that have had a remote offer applied (a second offer means the remote restarted the link). */
   private readonly offered = new WeakSet<WebRTCPeerConnection>();
   /** Liveness checks through signaling, by peer: when asked (clock ms) and whether it answered. */
-  private readonly probes = new Map<number, { sentAt: number; answered: boolean }>();
+  private readonly probes: LobbyProbes;
   /** `now` of the current (or last) poll. */
   private now = -Infinity;
   private readonly readiness = new ReadyTracker();
@@ -95,6 +94,16 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
     };
     super(new WebRTCMultiplayerPeer({ ...options, reconnector }));
     this.refusals = new LobbyRefusals(signaling);
+    const maintenance = () => this.mesh.maintenance;
+    this.probes = new LobbyProbes({
+      signaling,
+      livenessTimeoutMs: settings.livenessTimeoutMs,
+      members: () => this.members,
+      isDetached: (id) => this.detachedMembers.has(id),
+      lastHeard: (id) => maintenance().lastHeard(id),
+      silenceMs: () => maintenance().silenceMs,
+      attached: () => this.detach !== undefined,
+    });
     this.listen();
   }
 
@@ -160,9 +169,9 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
       const inputs = this.inputs.splice(0);
       for (const input of inputs) this.handle(input);
     }
-    this.checkSilentLinks(now);
+    this.probes.checkSilent(now);
     this.mesh.poll(now);
-    for (const id of this.probes.keys()) if (!this.mesh.hasPeer(id)) this.probes.delete(id);
+    this.probes.prune((id) => this.mesh.hasPeer(id));
     this.readiness.settle(now, (id) => this.mesh.getPeer(id)?.state === 'connected');
   }
 
@@ -195,19 +204,8 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
    */
   nextDeadline(): number {
     if (this.joined && this.inputs.length > 0) return this.now;
-    let at = Math.min(this.mesh.nextDeadline(), this.readiness.nextDeadline());
+    let at = Math.min(this.mesh.nextDeadline(), this.readiness.nextDeadline(), this.probes.deadline());
     if (typeof this.signaling.nextDeadline === 'function') at = Math.min(at, this.signaling.nextDeadline());
-    const liveness = this.settings.livenessTimeoutMs;
-    if (liveness > 0) {
-      for (const p of this.probes.values()) if (!p.answered) at = Math.min(at, p.sentAt + liveness);
-      const askAt = this.probeSilence();
-      if (askAt > 0) {
-        for (const id of this.members) {
-          const heard = this.mesh.maintenance.lastHeard(id);
-          if (heard !== undefined && !this.probes.has(id)) at = Math.min(at, heard + askAt);
-        }
-      }
-    }
     return Math.max(at, this.now);
   }
 
@@ -244,8 +242,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
         return;
       }
       case 'alive': {
-        const probe = this.probes.get(input.id);
-        if (probe) probe.answered = true;
+        this.probes.answered(input.id);
         return;
       }
       case 'message':
@@ -316,8 +313,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
   }
 
   private route(from: number, message: Early): void {
-    const probe = this.probes.get(from);
-    if (probe) probe.answered = true; // it signals, so it is there
+    this.probes.answered(from); // it signals, so it is there
     if (this.mesh.hasPeer(from)) return this.apply(from, message);
     // A peer refused either way negotiates on: dropped (a member offering while we refuse is told, once).
     const offer = message.kind === 'description' && message.type === 'offer';
@@ -432,7 +428,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
     if (liveness <= 0 || !info?.connected) return undefined; // a first connection is retried as usual
     const probe = this.probes.get(peerId);
     if (!probe) {
-      if (info.state !== 'reconnecting') this.sendProbe(peerId); // lost right now, not through silence
+      if (info.state !== 'reconnecting') this.probes.send(peerId, this.now); // lost right now, not through silence
       return undefined;
     }
     if (!probe.answered && this.now - probe.sentAt >= liveness) {
@@ -451,7 +447,7 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
     const current = this.mesh.getPeer(peerId)?.connection;
     if (!current) return;
     // Every attempt asks again whether the peer is still there (it may vanish while being reconnected).
-    if (this.settings.livenessTimeoutMs > 0 && this.probes.get(peerId)?.answered !== false) this.sendProbe(peerId);
+    if (this.settings.livenessTimeoutMs > 0 && this.probes.get(peerId)?.answered !== false) this.probes.send(peerId, this.now);
     if (this.mesh.getUniqueId() > peerId) {
       this.freshConnection(peerId).createOffer();
       return;
@@ -459,40 +455,6 @@ export class LobbyMultiplayerPeer extends MultiplayerPeerFacade implements Polla
     const state = current.getConnectionState();
     const waiting = state === ConnectionState.NEW || (state === ConnectionState.CONNECTING && this.offered.has(current));
     if (!waiting) this.freshConnection(peerId);
-  }
-
-  // ---- liveness ----------------------------------------------------------------
-
-  private sendProbe(peerId: number): void {
-    if (this.detachedMembers.has(peerId)) return; // known gone: nothing to ask
-    let sent = false;
-    try {
-      sent = this.signaling.probe?.(peerId) === true;
-    } catch {
-      // a custom client that refuses: treated as unable to ask
-    }
-    if (sent) this.probes.set(peerId, { sentAt: this.now, answered: false });
-    else this.probes.delete(peerId);
-  }
-
-  /** Silence (ms) after which a link's peer is asked about through signaling; 0 = never. */
-  private probeSilence(): number {
-    const liveness = this.settings.livenessTimeoutMs;
-    const silence = this.mesh.maintenance.silenceMs;
-    if (liveness <= 0 || silence <= 0 || !this.detach) return 0;
-    return Math.max(silence / 2, silence - liveness - PROBE_LEAD_MS);
-  }
-
-  /** Ask signaling about peers whose links have been silent long enough (before the heartbeat timeout decides). */
-  private checkSilentLinks(now: number): void {
-    const askAt = this.probeSilence();
-    if (askAt <= 0) return;
-    for (const id of this.members) {
-      const heard = this.mesh.maintenance.lastHeard(id);
-      if (heard === undefined) continue; // not up: connecting, or reconnecting with its check under way
-      if (now - heard < askAt) this.probes.delete(id);
-      else if (!this.probes.has(id)) this.sendProbe(id);
-    }
   }
 
   // ---- lobby calls -----------------------------------------------------------------
