@@ -10,13 +10,16 @@ import type { SignalingCoreOptions, SignalingServerEvents } from './core-types.j
 import { sees, type CoreCounters, type Peer, type Session } from './core-model.js';
 import { CloseCode, parseClientMessage, validateClientMessage, type ClientMessage, type ServerMessage } from './protocol.js';
 import { ResumeQueues } from './resume-queues.js';
-import { isArrayFrame, parseBatch } from './batch.js';
+import { isArrayFrame, MAX_BATCH_MESSAGES, parseBatch } from './batch.js';
+import { scanRelayBatch, scanRelayMessage, scannedBatch, scannedMessage } from './fast-relay.js';
 import { utf8Length } from '../util/utf8.js';
 
 /** Sends on behalf of the lobby logic. */
 export class CoreOutput {
   /** What is held for detached peers, under byte budgets. */
   readonly queues: ResumeQueues;
+  /** A frame read by the relay scan is being handled (its results are shared: see {@link readRelayBatch}). */
+  private scanning = false;
 
   constructor(
     private readonly events: EventEmitter<SignalingServerEvents>,
@@ -76,16 +79,19 @@ export class CoreOutput {
    * whose transport set `io.batch`) element by element, else one message;
    * each message counted (`messagesIn`), rate-limited ({@link admit}) and
    * validated, then handed to `handle` with its text as received.
+   * `byText`: `handle` relays `offer`/`answer`/`candidate` from their text
+   * and reads only their `type` and `to`, so those may be read by the relay
+   * scan (fast-relay.ts) and handed over as `{ type, to }` alone.
    */
-  receive(s: Session, data: string, bytes: number, isBinary: boolean, handle: (s: Session, m: ClientMessage, text: string) => void): void {
+  receive(s: Session, data: string, bytes: number, isBinary: boolean, handle: (s: Session, m: ClientMessage, text: string) => void, byText = false): void {
     if (s.isClosed) return;
     if (s.io.batch === true && !isBinary && isArrayFrame(data)) {
-      this.readBatch(s, data, bytes, handle);
+      this.readBatch(s, data, bytes, handle, byText);
       return;
     }
     this.stats.messagesIn++;
     if (!this.admit(s, bytes)) return;
-    const m = this.readFrame(s, data, bytes, isBinary);
+    const m = this.readFrame(s, data, bytes, isBinary, byText);
     if (m !== undefined) handle(s, m, data);
   }
 
@@ -118,7 +124,7 @@ export class CoreOutput {
    * The client message in a received frame, or undefined after reporting why
    * it was refused (over `maxMessageBytes`, binary, malformed) as a violation.
    */
-  private readFrame(s: Session, data: string, bytes: number, isBinary: boolean): ClientMessage | undefined {
+  private readFrame(s: Session, data: string, bytes: number, isBinary: boolean, byText: boolean): ClientMessage | undefined {
     const maxBytes = this.options.maxMessageBytes;
     if (bytes > maxBytes) {
       this.violation(s, ErrorCode.PACKET_TOO_LARGE, `frame of ${bytes} bytes is over the limit of ${maxBytes}`);
@@ -128,6 +134,8 @@ export class CoreOutput {
       this.violation(s, ErrorCode.MALFORMED_DATA, 'binary frames are not part of the protocol; send JSON text frames');
       return undefined;
     }
+    // The common relayed message, read by one scan (see fast-relay.ts); anything else is parsed.
+    if (byText && scanRelayMessage(data, 0) === data.length) return { type: scannedMessage.type, to: scannedMessage.to } as ClientMessage;
     const parsed = parseClientMessage(data);
     if (!parsed.ok) {
       this.violation(s, parsed.code, parsed.error);
@@ -144,8 +152,12 @@ export class CoreOutput {
    * as a violation and the rest still handled. A frame over `maxBytes`, not
    * JSON, or of too many elements is refused whole, as one message.
    */
-  private readBatch(s: Session, data: string, bytes: number, handle: (s: Session, m: ClientMessage, text: string) => void): void {
+  private readBatch(s: Session, data: string, bytes: number, handle: (s: Session, m: ClientMessage, text: string) => void, byText: boolean): void {
     const maxBytes = this.options.maxMessageBytes;
+    if (byText && bytes <= maxBytes && !this.scanning && scanRelayBatch(data, MAX_BATCH_MESSAGES)) {
+      this.readRelayBatch(s, data, bytes, handle);
+      return;
+    }
     const batch = bytes > maxBytes ? undefined : parseBatch(data);
     if (!batch || !batch.ok) {
       this.stats.messagesIn++;
@@ -166,6 +178,29 @@ export class CoreOutput {
         continue;
       }
       handle(s, parsed.message, text);
+    }
+  }
+
+  /**
+   * {@link readBatch} for a frame {@link scanRelayBatch} read (relayed
+   * messages only, all valid): the same counting, rate limit and handling,
+   * without parsing. A frame that arrives while one is being handled (an
+   * in-process transport answering at once) takes the regular path, as the
+   * scan's results are shared.
+   */
+  private readRelayBatch(s: Session, data: string, bytes: number, handle: (s: Session, m: ClientMessage, text: string) => void): void {
+    const { count, types, tos, starts, ends } = scannedBatch;
+    const ascii = data.length === bytes;
+    this.scanning = true;
+    try {
+      for (let i = 0; i < count && !s.isClosed; i++) {
+        const text = data.slice(starts[i], ends[i]);
+        this.stats.messagesIn++;
+        if (!this.admit(s, ascii ? text.length : utf8Length(text))) continue;
+        handle(s, { type: types[i]!, to: tos[i]! } as ClientMessage, text);
+      }
+    } finally {
+      this.scanning = false;
     }
   }
 

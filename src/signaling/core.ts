@@ -193,7 +193,7 @@ export class SignalingCore extends EventEmitter<SignalingServerEvents> implement
 
   /** @internal Called by a session. */
   receive(session: SignalingSession, data: string, bytes: number, isBinary: boolean): void {
-    this.out.receive(session as Session, data, bytes, isBinary, this.handleOne);
+    this.out.receive(session as Session, data, bytes, isBinary, this.handleOne, true);
   }
 
   private readonly handleOne = (s: Session, m: ClientMessage, text: string): void => this.handle(s, m, text);
