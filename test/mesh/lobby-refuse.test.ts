@@ -7,7 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectionStatus, ErrorCode, Mesh, RtcmeshError, SignalingServer, WebSocketSignalingClient, isRtcmeshError, type LobbyMultiplayerPeer } from '../api.js';
-import { pollUntil } from './mesh-helpers.js';
+import { pollUntil, settle } from './mesh-helpers.js';
 
 const connection = { bindAddress: '127.0.0.1' };
 /** ready()'s timeout: far longer than any test here may take, so a rejection is the refusal, not the deadline. */
@@ -27,16 +27,6 @@ afterEach(async () => {
   await server.close();
 });
 
-/** Poll `all` until `promise` settles; its outcome. */
-async function settle<T>(all: LobbyMultiplayerPeer[], promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
-  let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
-  promise.then(
-    (value) => (outcome = { ok: true, value }),
-    (error: unknown) => (outcome = { ok: false, error }),
-  );
-  await pollUntil(all, () => outcome !== undefined, 'ready() to settle', 30_000);
-  return outcome!;
-}
 
 function rejection(outcome: { ok: true } | { ok: false; error: unknown }): RtcmeshError {
   expect(outcome.ok).toBe(false);

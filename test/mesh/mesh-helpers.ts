@@ -33,6 +33,17 @@ export function pollUntil(meshes: { poll(): void }[], check: () => boolean, what
   });
 }
 
+/** Poll `meshes` until `promise` settles (within `timeoutMs`); its outcome. */
+export async function settle<T>(meshes: { poll(): void }[], promise: Promise<T>, timeoutMs = 30_000): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
+  promise.then(
+    (value) => (outcome = { ok: true, value }),
+    (error: unknown) => (outcome = { ok: false, error }),
+  );
+  await pollUntil(meshes, () => outcome !== undefined, 'the promise to settle', timeoutMs);
+  return outcome!;
+}
+
 /** Link two multiplayer peers with a fresh connection pair; the higher id offers. */
 export function link(a: WebRTCMultiplayerPeer, b: WebRTCMultiplayerPeer, unreliableLifetime = 1): void {
   const ca = new WebRTCPeerConnection(LOOPBACK, { autoPoll: true });

@@ -17,7 +17,7 @@ import {
   type LobbySignaling,
   type LobbySignalingEvents,
 } from '../api.js';
-import { pollUntil } from './mesh-helpers.js';
+import { settle } from './mesh-helpers.js';
 
 const connection = { bindAddress: '127.0.0.1' };
 let server: SignalingServer;
@@ -33,16 +33,6 @@ afterEach(async () => {
   await server.close();
 });
 
-/** Poll `all` until `promise` settles; its outcome. */
-async function settle<T>(all: LobbyMultiplayerPeer[], promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
-  let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
-  promise.then(
-    (value) => (outcome = { ok: true, value }),
-    (error: unknown) => (outcome = { ok: false, error }),
-  );
-  await pollUntil(all, () => outcome !== undefined, 'ready() to settle', 20_000);
-  return outcome!;
-}
 
 /** A ws client that silently drops descriptions and candidates to the peers in `blocked`. */
 function lossyClient(blocked: Set<number>): WebSocketSignalingClient {
@@ -61,13 +51,13 @@ describe('ready()', () => {
     const c = await Mesh.join({ signaling: url, connection, lobby: a.lobby });
     meshes.push(a, b, c);
     const all = [a, b, c];
-    const result = await settle(all, c.ready(15_000));
+    const result = await settle(all, c.ready(15_000), 20_000);
     expect(result.ok).toBe(true);
     expect(c.getPeer(a.getUniqueId())!.state).toBe('connected');
     expect(c.getPeer(b.getUniqueId())!.state).toBe('connected');
     // ready again at once while usable; the first member had nobody to wait for
-    expect((await settle(all, c.ready())).ok).toBe(true);
-    expect((await settle(all, a.ready(0))).ok).toBe(true);
+    expect((await settle(all, c.ready(), 20_000)).ok).toBe(true);
+    expect((await settle(all, a.ready(0), 20_000)).ok).toBe(true);
   });
 
   it('mesh lobby: rejects at its deadline with TIMEOUT naming exactly the peers that did not connect', async () => {
@@ -78,7 +68,7 @@ describe('ready()', () => {
     const c = await Mesh.join({ signaling: lossyClient(blockedFromC), closeSignaling: true, connection, lobby: a.lobby, reconnect: false });
     blockedFromA.add(c.getUniqueId());
     meshes.push(a, b, c);
-    const result = await settle([a, b, c], c.ready(1500));
+    const result = await settle([a, b, c], c.ready(1500), 20_000);
     expect(result.ok).toBe(false);
     const error = (result as { error: unknown }).error as RtcmeshError;
     expect(error).toBeInstanceOf(RtcmeshError);
@@ -92,7 +82,7 @@ describe('ready()', () => {
     const client = await Mesh.join({ signaling: url, connection, lobby: host.lobby });
     meshes.push(host, client);
     expect(host.getUniqueId()).toBe(1);
-    expect((await settle([host, client], host.ready(0))).ok).toBe(true);
+    expect((await settle([host, client], host.ready(0), 20_000)).ok).toBe(true);
     expect((await settle([host, client], client.ready(15_000))).ok).toBe(true);
     expect(client.getPeerIds()).toEqual([1]);
     const lonely = await Mesh.join({ signaling: lossyClient(new Set([1])), closeSignaling: true, connection, lobby: host.lobby });
