@@ -30,6 +30,21 @@ const CANDIDATE_FIELDS = TYPE | TO | MID | INDEX | CANDIDATE;
 /** What the last successful {@link scanRelayMessage} read. */
 export const scannedMessage = { type: 'offer' as FastRelayType, to: 0 };
 
+/** The rest of a JSON string without escapes or control characters, and its closing quote (sticky: matched where `lastIndex` says). */
+const PLAIN_STRING = /[^"\\\u0000-\u001f]*"/y;
+
+/**
+ * A `candidate` exactly as `SignalingClient.sendCandidate` writes it, with no
+ * escape in its strings: `to` of 1–10 digits (range checked after), `index`
+ * 0–65535 (sticky). Its strings' limits hold when the whole message is no
+ * longer than the shorter limit, `mid`'s (checked after the match; a longer
+ * one takes the general scan).
+ */
+const CLIENT_CANDIDATE =
+  /\{"type":"candidate","to":[1-9][0-9]{0,9},"mid":"[^"\\\u0000-\u001f]*","index":(?:0|[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]),"candidate":"[^"\\\u0000-\u001f]*"\}/y;
+/** Where `to`'s digits start in such a candidate. */
+const CANDIDATE_TO_AT = '{"type":"candidate","to":'.length;
+
 /** Decoded length of the string scanned last by {@link scanString}. */
 let stringLength = 0;
 
@@ -40,6 +55,12 @@ let stringLength = 0;
  * escape).
  */
 function scanString(t: string, i: number, n: number): number {
+  // Most strings have no escape: one native regular-expression run to the closing quote.
+  PLAIN_STRING.lastIndex = i + 1;
+  if (PLAIN_STRING.test(t)) {
+    stringLength = PLAIN_STRING.lastIndex - i - 2;
+    return PLAIN_STRING.lastIndex;
+  }
   let extra = 0;
   const start = i + 1;
   for (let j = start; j < n; j++) {
@@ -76,6 +97,17 @@ function scanString(t: string, i: number, n: number): number {
  */
 export function scanRelayMessage(t: string, i: number, n: number = t.length): number {
   if (t.charCodeAt(i) !== 0x7b) return -1;
+  // A candidate as the client writes it (its fields in that order, no escapes): one native run.
+  CLIENT_CANDIDATE.lastIndex = i;
+  if (CLIENT_CANDIDATE.test(t) && CLIENT_CANDIDATE.lastIndex - i <= MAX_MID_LENGTH) {
+    let to = 0;
+    for (let p = i + CANDIDATE_TO_AT, c = t.charCodeAt(p); c !== 0x2c; c = t.charCodeAt(++p)) to = to * 10 + (c - 0x30);
+    if (to <= MAX_SIGNALING_PEER_ID) {
+      scannedMessage.type = 'candidate';
+      scannedMessage.to = to;
+      return CLIENT_CANDIDATE.lastIndex;
+    }
+  }
   i++;
   let seen = 0;
   let type = 0; // 1 offer, 2 answer, 3 candidate
