@@ -170,8 +170,7 @@ export class CoreOutput {
     const ascii = data.length === bytes;
     for (let i = 0; i < items.length && !s.isClosed; i++) {
       const text = texts[i]!;
-      this.stats.messagesIn++;
-      if (!this.admit(s, ascii ? text.length : utf8Length(text))) continue;
+      if (!this.admitElement(s, text, ascii)) continue;
       const parsed = validateClientMessage(items[i]);
       if (!parsed.ok) {
         this.violation(s, parsed.code, `message ${i} of the array frame: ${parsed.error}`);
@@ -195,13 +194,18 @@ export class CoreOutput {
     try {
       for (let i = 0; i < count && !s.isClosed; i++) {
         const text = data.slice(starts[i], ends[i]);
-        this.stats.messagesIn++;
-        if (!this.admit(s, ascii ? text.length : utf8Length(text))) continue;
+        if (!this.admitElement(s, text, ascii)) continue;
         handle(s, { type: types[i]!, to: tos[i]! } as ClientMessage, text);
       }
     } finally {
       this.scanning = false;
     }
+  }
+
+  /** One element of an array frame counted and rate-limited with its own byte length (`ascii`: the frame is, so characters are bytes). */
+  private admitElement(s: Session, text: string, ascii: boolean): boolean {
+    this.stats.messagesIn++;
+    return this.admit(s, ascii ? text.length : utf8Length(text));
   }
 
   /** A protocol violation: error plus a strike; too many strikes close the socket. */

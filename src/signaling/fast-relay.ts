@@ -112,7 +112,6 @@ export function scanRelayMessage(t: string, i: number, n: number = t.length): nu
   let seen = 0;
   let type = 0; // 1 offer, 2 answer, 3 candidate
   let to = 0;
-  let index = 0;
   for (;;) {
     // A key: a plain string, one of the six fields.
     if (t.charCodeAt(i) !== 0x22) return -1;
@@ -152,10 +151,7 @@ export function scanRelayMessage(t: string, i: number, n: number = t.length): nu
       if (field === TO) {
         if (v < 1 || v > MAX_SIGNALING_PEER_ID) return -1;
         to = v;
-      } else {
-        if (v > 65535) return -1;
-        index = v;
-      }
+      } else if (v > 65535) return -1; // index: checked, not needed by the relay
     } else {
       if (t.charCodeAt(i) !== 0x22) return -1;
       const end = scanString(t, i, n);
@@ -181,7 +177,6 @@ export function scanRelayMessage(t: string, i: number, n: number = t.length): nu
     break;
   }
   if (type === 3 ? seen !== CANDIDATE_FIELDS : seen !== DESCRIPTION_FIELDS) return -1;
-  void index; // checked above (0..65535); the relay does not need it
   scannedMessage.type = type === 1 ? 'offer' : type === 2 ? 'answer' : 'candidate';
   scannedMessage.to = to;
   return i;
