@@ -61,18 +61,15 @@
  * `RPC_BENCH_BUSY_SEND=n` / `RPC_BENCH_BUSY_RECV=n` (probes) add n rounds of
  * busy work (~10 ns each) before each mesh-stage send / after each receive.
  */
-import ndc from 'node-datachannel';
-import { TransferMode, WebRTCMultiplayerPeer, WebRTCPeerConnection } from '../src/index.js';
-import { DatachannelEngine } from '../src/entries/engine.js';
+import { TransferMode, WebRTCMultiplayerPeer } from '../src/index.js';
 import { RpcEndpoint, Ticker } from '../src/rpc/index.js';
-import { FrameKind, decodeMessage, encode, encodeHeader, tableChecksum } from '../src/rpc/codec.js';
-import { fastEncodeCall } from '../src/rpc/fast-encode.js';
-import type { Engine, EngineConnection, EngineConfig, EngineConnectionHandlers } from '../src/transport/engine.js';
-import { rawChannelLink, stream, type BenchLink } from './lib/links.js';
-import { NullMesh } from './lib/null-mesh.js';
-import { nativeCalls, perMessage, watchNativeCalls } from './lib/native-calls.js';
-import { threadSnapshot, threadsPerMessage } from './lib/thread-cpu.js';
+import { FrameKind, encode, encodeHeader, tableChecksum } from '../src/rpc/codec.js';
+import { stream, type BenchLink } from './lib/links.js';
+import { meshLink } from './lib/mesh-link.js';
+import { watchNativeCalls } from './lib/native-calls.js';
 import { isMain, median, printFigures, printTable, round } from './lib/report.js';
+import { codecNsPerCall, layerNsPerCall } from './lib/rpc-micro.js';
+import { stageMeters, type Rate } from './lib/stage-meter.js';
 
 const RAW_MESSAGES = 100_000;
 const ROUNDS = Number(process.env.RPC_BENCH_ROUNDS ?? 5);
@@ -86,132 +83,24 @@ const THREADS = process.env.RPC_BENCH_THREADS === '1';
 /** Messages (calls) per stage of a round; short stages, alternated, so load drift hits every stage alike. */
 const UNBATCHED_CALLS = Number(process.env.RPC_BENCH_PER_STAGE ?? 20_000);
 
-/** Wall-clock rate and process CPU time (all threads: JS and the native SCTP stack) per message of a stage. */
-interface Rate {
-  perS: number;
-  cpuUs: number;
-}
-
-/**
- * Start measuring a stage. `done(count, turns, sendingTurns)` gives its rate;
- * with RPC_BENCH_NATIVE=1 it also reports (stderr) the node-datachannel calls
- * per message, the turns the stage took and after how many of them every
- * message had been handed over (count / PER_TURN when the high-water mark
- * never held a burst back).
- */
 const BUSY_SEND = Number(process.env.RPC_BENCH_BUSY_SEND ?? 0);
 const BUSY_RECV = Number(process.env.RPC_BENCH_BUSY_RECV ?? 0);
 let sink = 0;
 function busy(n: number): void {
   for (let i = 0; i < n; i++) sink = (sink * 31 + i) | 0;
 }
-let handed = { at: 0, received: 0 };
-/** The stage's last message was handed over now, with `received` of them arrived (RPC_BENCH_THREADS' phase split). */
-function handedOver(received: number): void {
-  handed = { at: performance.now(), received };
-}
 
-function meter(stage: string): (count: number, turns: number, sendingTurns: number) => Rate {
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  const calls0 = NATIVE ? nativeCalls() : undefined;
-  const threads0 = THREADS ? threadSnapshot() : undefined;
-  const wire0 = THREADS ? wireBytes() : [];
-  return (count, turns, sendingTurns) => {
-    const s = (performance.now() - t0) / 1000;
-    const c = process.cpuUsage(c0);
-    if (calls0) {
-      process.stderr.write(`bench/rpc: ${stage}: per message ${perMessage(calls0, nativeCalls(), count)}; ${turns} turns, all handed over after ${sendingTurns}\n`);
-    }
-    if (threads0) {
-      const us = (n: number) => (n / count).toFixed(2);
-      process.stderr.write(
-        `bench/rpc: ${stage}: ${Math.round(count / s)}/s; per message user ${us(c.user)} µs, system ${us(c.system)} µs; ${turns} turns; handed over at ${(handed.at - t0).toFixed(0)} ms (${handed.received} arrived), done at ${(s * 1000).toFixed(0)} ms; wire B/msg ${wireBytes().map((b, i) => ((b - wire0[i]!) / count).toFixed(1)).join(' ')}; threads ${threadsPerMessage(threads0, threadSnapshot(), count)}\n`,
-      );
-    }
-    return { perS: count / s, cpuUs: (c.user + c.system) / count };
-  };
-}
-/** The link's two native connections (for RPC_BENCH_THREADS' wire counts). */
-let natives: ndc.PeerConnection[] = [];
-/** Bytes each native connection has sent, A then B (SCTP packets as handed to DTLS: data from A, mostly SACKs from B). */
-function wireBytes(): number[] {
-  return natives.map((pc) => pc.bytesSent());
-}
+/** Stage meters (rate, CPU; RPC_BENCH_NATIVE / RPC_BENCH_THREADS reports); the natives are set once the link is up. */
+const { meter, handedOver, setNatives } = stageMeters({ native: NATIVE, threads: THREADS });
 /** Calls (and raw messages) sent per synchronous turn in the per-call stages. */
 const PER_TURN = 256;
 /** The RPCs the bench registers (their names make the table checksum in every message header). */
 const RPC_NAMES = ['move', 'moveNow', 'moveTurn'];
 const BATCHED_CALLS = 600_000;
 const CALLS_PER_TICK = Number(process.env.RPC_BENCH_CALLS_PER_TICK ?? 2_000);
-const CODEC_CALLS = 200_000;
 const HIGH_WATER = 1024 * 1024;
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
-
-/** The node-datachannel engine, keeping a handle on each connection it makes. */
-class TapEngine implements Engine {
-  readonly name = 'node-datachannel';
-  private readonly inner = new DatachannelEngine();
-  readonly made: EngineConnection[] = [];
-  createConnection(config: EngineConfig, handlers: EngineConnectionHandlers): EngineConnection {
-    const conn = this.inner.createConnection(config, handlers);
-    this.made.push(conn);
-    return conn;
-  }
-}
-
-/** The native node-datachannel connection under an engine connection (bench only: reaches a private field). */
-function nativeOf(conn: EngineConnection | undefined): ndc.PeerConnection {
-  const pc = (conn as unknown as { pc?: ndc.PeerConnection } | undefined)?.pc;
-  if (!pc || typeof pc.createDataChannel !== 'function') throw new Error('bench/rpc: cannot reach the node-datachannel connection under the mesh link');
-  return pc;
-}
-
-/** A raw node-datachannel channel pair (negotiated id 900) on two native connections. */
-function rawChannels(a: ndc.PeerConnection, b: ndc.PeerConnection): { link: BenchLink; open: Promise<void> } {
-  const da = a.createDataChannel('raw-bench', { negotiated: true, id: 900 });
-  const db = b.createDataChannel('raw-bench', { negotiated: true, id: 900 });
-  return rawChannelLink('raw node-datachannel, same link', da, db, () => {
-    da.close();
-    db.close();
-  });
-}
-
-/**
- * Two mesh-mode multiplayer peers (ids 1, 2) linked over loopback, and a raw
- * node-datachannel channel pair on the same two native connections.
- */
-async function meshLink(): Promise<[WebRTCMultiplayerPeer, WebRTCMultiplayerPeer, BenchLink]> {
-  const a = new WebRTCMultiplayerPeer({ session: SESSION });
-  const b = new WebRTCMultiplayerPeer({ session: SESSION });
-  a.createMesh(1);
-  b.createMesh(2);
-  const engine = new TapEngine();
-  const ca = new WebRTCPeerConnection({ bindAddress: '127.0.0.1' }, { autoPoll: true, engine });
-  const cb = new WebRTCPeerConnection({ bindAddress: '127.0.0.1' }, { autoPoll: true, engine });
-  if (engine.made.length !== 2) throw new Error('bench/rpc: expected one native connection per side');
-  natives = [nativeOf(engine.made[0]), nativeOf(engine.made[1])];
-  const raw = rawChannels(natives[0]!, natives[1]!);
-  ca.on('session_description_created', (t, s) => (ca.setLocalDescription(t, s), cb.setRemoteDescription(t, s)));
-  cb.on('session_description_created', (t, s) => (cb.setLocalDescription(t, s), ca.setRemoteDescription(t, s)));
-  ca.on('ice_candidate_created', (m, i, c) => cb.addIceCandidate(m, i, c));
-  cb.on('ice_candidate_created', (m, i, c) => ca.addIceCandidate(m, i, c));
-  a.addPeer(ca, 2);
-  b.addPeer(cb, 1);
-  cb.createOffer();
-  const t0 = Date.now();
-  while (a.getPeerIds().length === 0 || b.getPeerIds().length === 0) {
-    if (Date.now() - t0 > 15_000) throw new Error('bench/rpc: link did not open in 15 s');
-    a.poll();
-    b.poll();
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([raw.open, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('bench/rpc: raw channel did not open in 15 s')), 15_000)))]);
-  clearTimeout(timer);
-  return [a, b, raw.link];
-}
 
 let turnSupported = false;
 
@@ -394,88 +283,6 @@ async function batchedCallsPerSecond(a: WebRTCMultiplayerPeer, b: WebRTCMultipla
   return { callsPerS: BATCHED_CALLS / s, messages, ticks: sender.tick };
 }
 
-/**
- * The RPC layer's own CPU cost per immediate call, no network (a {@link NullMesh}):
- * the sender (`rpcId` → encode → `putPacket`) and the receiver (`receive` →
- * decode → handler). Process CPU time, median of 7 repetitions: steady under load.
- */
-function layerNsPerCall(): { send: number; receive: number } {
-  const N = 200_000;
-  let sum = 0;
-  const mk = (id: number) =>
-    new RpcEndpoint(new NullMesh(id)).register('moveNow', (_ctx, id: number, _x: number, _y: number, _z: number) => void (sum += id), { mode: 'any_peer', immediate: true });
-  const sender = mk(1);
-  const receiver = mk(2);
-  const header = encodeHeader(receiver.getTableChecksum());
-  const messages = Array.from({ length: 1024 }, (_, i) => {
-    const f = encode([FrameKind.CALL, 0, [i * 1000, 1.5, 2.5, 3.5]]);
-    const m = new Uint8Array(header.length + f.length);
-    m.set(header);
-    m.set(f, header.length);
-    return m;
-  });
-  const cpuNs = (f: () => void) => {
-    const runs: number[] = [];
-    for (let k = 0; k < 7; k++) {
-      const c0 = process.cpuUsage();
-      f();
-      const c = process.cpuUsage(c0);
-      runs.push(((c.user + c.system) * 1000) / N);
-    }
-    return median(runs);
-  };
-  const send = cpuNs(() => {
-    for (let i = 0; i < N; i++) sender.rpcId(2, 'moveNow', i, 1.5, 2.5, 3.5);
-  });
-  const receive = cpuNs(() => {
-    for (let i = 0; i < N; i++) receiver.receive(messages[i & 1023]!, 1, 0, TransferMode.RELIABLE);
-  });
-  if (receiver.getStats().callsDispatched !== 7 * N || sum <= 0) throw new Error('bench/rpc: the receiver did not dispatch every call');
-  sender.close();
-  receiver.close();
-  return { send, receive };
-}
-
-/**
- * Codec cost per call, no network: encode one call frame + its share of
- * decoding a 1000-frame message. Shipping codec: the endpoint's encoder for
- * this call (the hand-written fast path) and msgpackr's decoder; `generic`:
- * msgpackr for both.
- */
-function codecNsPerCall(generic: boolean): number {
-  // The call shape must take the fast path, and the fast path must write what msgpackr writes.
-  const sample = fastEncodeCall(FrameKind.CALL, 0, [123456, 1.5, 2.5, 3.5]);
-  const reference = encode([FrameKind.CALL, 0, [123456, 1.5, 2.5, 3.5]]);
-  if (!sample || sample.length !== reference.length || sample.some((b, i) => b !== reference[i])) {
-    throw new Error('bench/rpc: the fast path does not take or does not match msgpackr for the benchmark call');
-  }
-  const header = encodeHeader(0);
-  const run = () => {
-    const frames: Uint8Array[] = [];
-    let len = header.length;
-    const t0 = performance.now();
-    for (let i = 0; i < CODEC_CALLS; i++) {
-      const args = [i, 1.5, 2.5, 3.5];
-      const f = generic ? encode([FrameKind.CALL, 0, args]) : fastEncodeCall(FrameKind.CALL, 0, args)!;
-      frames.push(f);
-      len += f.length;
-      if (frames.length === 1000 || i === CODEC_CALLS - 1) {
-        const buf = new Uint8Array(len);
-        buf.set(header);
-        let o = header.length;
-        for (const fr of frames) (buf.set(fr, o), (o += fr.length));
-        const { frames: out } = decodeMessage(buf);
-        if (out.length !== frames.length) throw new Error('codec bench: frame count mismatch');
-        frames.length = 0;
-        len = header.length;
-      }
-    }
-    return ((performance.now() - t0) * 1e6) / CODEC_CALLS;
-  };
-  run(); // warm-up
-  return Math.min(run(), run());
-}
-
 export async function run(): Promise<Record<string, number | string>> {
   const stage = (s: string) => process.stderr.write(`bench/rpc: ${s}\n`);
   const on = (s: string) => STAGES.has(s);
@@ -486,7 +293,8 @@ export async function run(): Promise<Record<string, number | string>> {
   const layer = on('layer') ? layerNsPerCall() : { send: NaN, receive: NaN };
   stage('mesh link');
   if (NATIVE) watchNativeCalls();
-  const [a, b, rawLinkOnMesh] = await meshLink();
+  const [a, b, rawLinkOnMesh, natives] = await meshLink(SESSION);
+  setNatives(natives);
   const turnMode = (turnSupported = hasTurnMode(a));
   const frameBytes = encode([FrameKind.CALL, 0, [123456, 1.5, 2.5, 3.5]]).length;
   const messageBytes = encodeHeader(tableChecksum([...RPC_NAMES].sort())).length + frameBytes;
