@@ -7,7 +7,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   ConnectionStatus,
   ErrorCode,
-  RtcmeshError,
   TransferMode,
   WebRTCMultiplayerPeer,
   WebRTCPeerConnection,

@@ -13,7 +13,6 @@ import {
   SignalingServer,
   TransferMode,
   type LobbyMultiplayerPeer,
-  type WebRTCMultiplayerPeer,
 } from '../api.js';
 import { runNode } from '../helpers.js';
 import { drain, pollUntil } from './mesh-helpers.js';

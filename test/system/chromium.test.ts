@@ -3,12 +3,11 @@
  * RTCPeerConnection), signaled through Playwright. Real browser, loopback only.
  */
 import { EventEmitter } from 'eventemitter3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   ChannelState,
   ConnectionState,
   WebRTCPeerConnection,
-  WriteMode,
   type DataChannelOptions,
   type WebRTCDataChannel,
 } from '../api.js';

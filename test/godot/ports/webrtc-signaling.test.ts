@@ -311,7 +311,7 @@ describe('webrtc_signaling demo ported: mesh lobby', () => {
   });
 
   it('seal: the host seals, everyone logs it; the signaling server goes away and the mesh keeps working', async () => {
-    const { host, others, all } = await meshedLobby();
+    const { host, all } = await meshedLobby();
     // Only the host can seal: another window's SEAL is a parse failure, the server drops it.
     host.onSealPressed();
     await frames(() => all.every((w) => w.client.sealed), 'everyone to hear the seal');

@@ -5,7 +5,6 @@
  */
 import {
   WebRTCPeerConnection,
-  WriteMode,
   getDefaultEngine,
   type DataChannelOptions,
   type PeerConnectionConfig,
