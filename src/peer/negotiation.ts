@@ -33,7 +33,7 @@ export class Negotiation {
   emitted: Partial<Record<SdpType, string>> = {};
   /** Remote candidates that arrived before the remote description. */
   pendingCandidates: RemoteCandidate[] = [];
-  /** Offerer's own candidates, held until the answer is applied (see {@link offering}). */
+  /** Offerer's own candidates, held until the answer is applied (see {@link Negotiation.offering}). */
   private heldCandidates: LocalCandidate[] | undefined;
 
   /**
@@ -49,7 +49,7 @@ export class Negotiation {
     this.awaitingAnswer = true;
   }
 
-  /** The engine refused the offer: back to the state before {@link offering}. */
+  /** The engine refused the offer: back to the state before {@link Negotiation.offering}. */
   offerFailed(): void {
     this.started = false;
     this.heldCandidates = undefined;

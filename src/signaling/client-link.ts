@@ -25,13 +25,17 @@ export interface ClientLinkOwner {
 
 /** @internal The link slot of a `BaseSignalingClient`. */
 export class ClientLink {
-  /** The open link, if any. */
-  current: SignalingLink | undefined;
+  private opened: SignalingLink | undefined;
   private linking: Promise<SignalingLink> | undefined;
   private gen = 0;
   private abort: AbortController | undefined;
 
   constructor(private readonly owner: ClientLinkOwner) {}
+
+  /** The open link, if any. */
+  get current(): SignalingLink | undefined {
+    return this.opened;
+  }
 
   /** Whether `gen` is still the current generation (no drop or close since). */
   isCurrent(gen: number): boolean {
@@ -40,7 +44,7 @@ export class ClientLink {
 
   /** The open link, the one being opened, or a new one. */
   ensure(): Promise<SignalingLink> {
-    if (this.current) return Promise.resolve(this.current);
+    if (this.opened) return Promise.resolve(this.opened);
     if (this.linking) return this.linking;
     const gen = ++this.gen;
     const handlers: SignalingLinkHandlers = {
@@ -53,7 +57,7 @@ export class ClientLink {
       close: (code, reason) => {
         if (gen !== this.gen) return;
         this.gen++;
-        this.current = undefined;
+        this.opened = undefined;
         this.linking = undefined;
         this.owner.closed(code, reason);
       },
@@ -68,7 +72,7 @@ export class ClientLink {
           throw new RtcmeshError(ErrorCode.CLOSED, 'the signaling client was closed while connecting');
         }
         this.linking = undefined;
-        this.current = link;
+        this.opened = link;
         return link;
       },
       (err: unknown) => {
@@ -90,8 +94,8 @@ export class ClientLink {
     const abort = this.abort;
     this.abort = undefined;
     abort?.abort();
-    const link = this.current;
-    this.current = undefined;
+    const link = this.opened;
+    this.opened = undefined;
     this.linking = undefined;
     link?.close(code, reason);
   }
