@@ -1,7 +1,9 @@
 /**
- * Numeric enums with Godot's values, as `const` objects plus value types.
+ * Numeric enums with Godot's values, as `const` objects plus value types, and
+ * the mapping of the engines' state names onto them.
  * @module
  */
+import type { EngineConnectionState, EngineGatheringState, EngineSignalingState } from '../transport/engine.js';
 
 /** Connection state (Godot WebRTCPeerConnection.ConnectionState). */
 export const ConnectionState = { NEW: 0, CONNECTING: 1, CONNECTED: 2, DISCONNECTED: 3, FAILED: 4, CLOSED: 5 } as const;
@@ -35,3 +37,30 @@ export function enumName<T extends Record<string, number>>(table: T, value: numb
   for (const [name, v] of Object.entries(table)) if (v === value) return name;
   return String(value);
 }
+
+/** @internal An engine's connection state as a {@link ConnectionState}. */
+export const CONNECTION_STATES: Record<EngineConnectionState, ConnectionState> = {
+  new: ConnectionState.NEW,
+  connecting: ConnectionState.CONNECTING,
+  connected: ConnectionState.CONNECTED,
+  disconnected: ConnectionState.DISCONNECTED,
+  failed: ConnectionState.FAILED,
+  closed: ConnectionState.CLOSED,
+};
+
+/** @internal An engine's gathering state as a {@link GatheringState}. */
+export const GATHERING_STATES: Record<EngineGatheringState, GatheringState> = {
+  new: GatheringState.NEW,
+  gathering: GatheringState.GATHERING,
+  complete: GatheringState.COMPLETE,
+};
+
+/** @internal An engine's signaling state as a {@link SignalingState}. */
+export const SIGNALING_STATES: Record<EngineSignalingState, SignalingState> = {
+  stable: SignalingState.STABLE,
+  'have-local-offer': SignalingState.HAVE_LOCAL_OFFER,
+  'have-remote-offer': SignalingState.HAVE_REMOTE_OFFER,
+  'have-local-pranswer': SignalingState.HAVE_LOCAL_PRANSWER,
+  'have-remote-pranswer': SignalingState.HAVE_REMOTE_PRANSWER,
+  closed: SignalingState.CLOSED,
+};

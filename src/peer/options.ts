@@ -4,7 +4,8 @@
  * @module
  */
 import { ErrorCode, RtcmeshError } from '../errors.js';
-import type { EngineChannelInit, EngineConfig, EngineIceServer } from '../transport/engine.js';
+import { checkEngine, getDefaultEngine } from '../transport/default-engine.js';
+import type { Engine, EngineChannelInit, EngineConfig, EngineIceServer } from '../transport/engine.js';
 import { checkBool, checkInt, checkOneOf, checkOptions, checkString, invalid } from '../util/validate.js';
 import { DEFAULT_QUEUE_LIMITS, type QueueLimits } from './packet-queue.js';
 
@@ -16,6 +17,14 @@ export interface IceServerConfig {
   username?: string;
   /** TURN password; applies to every URL of this entry. */
   credential?: string;
+}
+
+/** Options fixed for the lifetime of a {@link WebRTCPeerConnection} object. */
+export interface PeerConnectionOptions {
+  /** WebRTC implementation; default: the entry point's engine (node-datachannel in Node.js). */
+  engine?: Engine;
+  /** Deliver events as they happen instead of on `poll()`. Default false. */
+  autoPoll?: boolean;
 }
 
 /** Options of {@link WebRTCPeerConnection.initialize}. */
@@ -120,6 +129,15 @@ export function resolveIceServers(value: unknown): EngineIceServer[] {
     });
   });
   return out;
+}
+
+/** Validate {@link PeerConnectionOptions}; the engine defaults to the entry point's. */
+export function resolveConnectionOptions(value: unknown): Required<PeerConnectionOptions> {
+  const opts = checkOptions<PeerConnectionOptions>(value, ['engine', 'autoPoll'], 'WebRTCPeerConnection options');
+  return {
+    engine: opts.engine === undefined ? getDefaultEngine() : checkEngine(opts.engine, 'WebRTCPeerConnection options.engine'),
+    autoPoll: opts.autoPoll === undefined ? false : checkBool(opts.autoPoll, 'autoPoll'),
+  };
 }
 
 /** Validate a {@link PeerConnectionConfig}. */

@@ -5,88 +5,34 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError, describeError } from '../errors.js';
-import { checkEngine, getDefaultEngine } from '../transport/default-engine.js';
-import type {
-  Engine,
-  EngineCandidatePair,
-  EngineConnection,
-  EngineConnectionState,
-  EngineGatheringState,
-  EngineSignalingState,
-  SdpType,
-} from '../transport/engine.js';
-import { checkBool, checkInt, checkOneOf, checkOptions, checkString } from '../util/validate.js';
-import { WebRTCDataChannel, type DataChannelStats } from './data-channel.js';
+import type { Engine, EngineCandidatePair, EngineConnection, SdpType } from '../transport/engine.js';
+import { checkInt, checkOneOf, checkString } from '../util/validate.js';
+import { WebRTCDataChannel } from './data-channel.js';
 import { Dispatcher } from './dispatcher.js';
-import { ChannelState, ConnectionState, GatheringState, SignalingState, enumName } from './enums.js';
-import { resolveChannelOptions, resolveConfig, type DataChannelOptions, type PeerConnectionConfig } from './options.js';
+import {
+  CONNECTION_STATES,
+  ChannelState,
+  ConnectionState,
+  GATHERING_STATES,
+  GatheringState,
+  SIGNALING_STATES,
+  SignalingState,
+  enumName,
+} from './enums.js';
+import { Negotiation } from './negotiation.js';
+import type { PeerConnectionEvents, PeerConnectionStats } from './peer-connection-types.js';
+import {
+  resolveChannelOptions,
+  resolveConfig,
+  resolveConnectionOptions,
+  type DataChannelOptions,
+  type PeerConnectionConfig,
+  type PeerConnectionOptions,
+} from './options.js';
 import type { QueueLimits } from './packet-queue.js';
 
-/** Events of a {@link WebRTCPeerConnection}. Delivered on `poll()` unless `autoPoll`. */
-export interface PeerConnectionEvents {
-  /** A local offer or answer to send to the remote peer (and to `setLocalDescription`). */
-  session_description_created: (type: SdpType, sdp: string) => void;
-  /** A local ICE candidate to send to the remote peer. */
-  ice_candidate_created: (mid: string, index: number, candidate: string) => void;
-  /** The remote side created an in-band (non-negotiated) channel. */
-  data_channel_received: (channel: WebRTCDataChannel) => void;
-  connection_state_changed: (state: ConnectionState) => void;
-  gathering_state_changed: (state: GatheringState) => void;
-  signaling_state_changed: (state: SignalingState) => void;
-  /**
-   * Something from the remote side or the network was rejected (bad SDP, bad
-   * candidate, no local candidate gathered). Losing the remote peer is not an
-   * error: it shows in `connection_state_changed` (DISCONNECTED, FAILED,
-   * CLOSED) and each channel's `close`.
-   */
-  error: (error: RtcmeshError) => void;
-}
-
-/** Options fixed for the lifetime of a {@link WebRTCPeerConnection} object. */
-export interface PeerConnectionOptions {
-  /** WebRTC implementation; default: the entry point's engine (node-datachannel in Node.js). */
-  engine?: Engine;
-  /** Deliver events as they happen instead of on `poll()`. Default false. */
-  autoPoll?: boolean;
-}
-
-/** Snapshot of a connection for monitoring. */
-export interface PeerConnectionStats {
-  connectionState: ConnectionState;
-  gatheringState: GatheringState;
-  signalingState: SignalingState;
-  /** Engine round-trip time in milliseconds; -1 when unknown. */
-  rttMs: number;
-  /** Payload bytes on all channels. */
-  bytesSent: number;
-  bytesReceived: number;
-  selectedCandidatePair: EngineCandidatePair | null;
-  /** Local and remote candidates that were rejected. */
-  candidateErrors: number;
-  channels: DataChannelStats[];
-}
-
-const CONNECTION_STATES: Record<EngineConnectionState, ConnectionState> = {
-  new: ConnectionState.NEW,
-  connecting: ConnectionState.CONNECTING,
-  connected: ConnectionState.CONNECTED,
-  disconnected: ConnectionState.DISCONNECTED,
-  failed: ConnectionState.FAILED,
-  closed: ConnectionState.CLOSED,
-};
-const GATHERING_STATES: Record<EngineGatheringState, GatheringState> = {
-  new: GatheringState.NEW,
-  gathering: GatheringState.GATHERING,
-  complete: GatheringState.COMPLETE,
-};
-const SIGNALING_STATES: Record<EngineSignalingState, SignalingState> = {
-  stable: SignalingState.STABLE,
-  'have-local-offer': SignalingState.HAVE_LOCAL_OFFER,
-  'have-remote-offer': SignalingState.HAVE_REMOTE_OFFER,
-  'have-local-pranswer': SignalingState.HAVE_LOCAL_PRANSWER,
-  'have-remote-pranswer': SignalingState.HAVE_REMOTE_PRANSWER,
-  closed: SignalingState.CLOSED,
-};
+export type { PeerConnectionOptions } from './options.js';
+export type { PeerConnectionEvents, PeerConnectionStats } from './peer-connection-types.js';
 
 const CANDIDATE = /^(?:a=)?candidate:\S+ \d+ (?:udp|tcp) \d+ \S+ \d+ typ (?:host|srflx|prflx|relay)(?: .*)?$/i;
 
@@ -112,16 +58,9 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
   private connectionState: ConnectionState = ConnectionState.CLOSED;
   private gatheringState: GatheringState = GatheringState.NEW;
   private signalingState: SignalingState = SignalingState.CLOSED;
-  private negotiationStarted = false;
-  private remoteDescriptionSet = false;
-  private pendingCandidates: { mid: string; candidate: string }[] = [];
-  private emitted: Partial<Record<SdpType, string>> = {};
+  private negotiation = new Negotiation();
   private candidateErrors = 0;
   private localCandidates = 0;
-  /** Offerer's own candidates, held until the answer is applied (see initialize()). */
-  private heldCandidates: { mid: string; index: number; candidate: string }[] | undefined;
-  /** We made an offer and have not applied an answer yet. Tracked here, not from the engine's (asynchronous) signaling state. */
-  private awaitingAnswer = false;
 
   /**
    * @param config connection configuration, as for {@link initialize}.
@@ -135,9 +74,9 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.setLocalDescription = this.setLocalDescription.bind(this);
     this.setRemoteDescription = this.setRemoteDescription.bind(this);
     this.addIceCandidate = this.addIceCandidate.bind(this);
-    const opts = checkOptions<PeerConnectionOptions>(options, ['engine', 'autoPoll'], 'WebRTCPeerConnection options');
-    this.engineImpl = opts.engine === undefined ? getDefaultEngine() : checkEngine(opts.engine, 'WebRTCPeerConnection options.engine');
-    this.dispatcher = new Dispatcher(opts.autoPoll === undefined ? false : checkBool(opts.autoPoll, 'autoPoll'));
+    const opts = resolveConnectionOptions(options);
+    this.engineImpl = opts.engine;
+    this.dispatcher = new Dispatcher(opts.autoPoll);
     this.initialize(config);
   }
 
@@ -165,15 +104,14 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
       this.conn = this.engineImpl.createConnection(resolved.engine, {
         localDescription: (type, sdp) =>
           live(() => {
-            this.emitted[type] = sdp;
+            this.negotiation.emitted[type] = sdp;
             this.setSignalingState(type === 'offer' ? SignalingState.HAVE_LOCAL_OFFER : SignalingState.STABLE);
             this.dispatcher.post(() => this.emit('session_description_created', type, sdp));
           }),
         localCandidate: (mid, index, candidate) =>
           live(() => {
             this.localCandidates++;
-            if (this.heldCandidates) this.heldCandidates.push({ mid, index, candidate });
-            else this.postCandidate(mid, index, candidate);
+            if (!this.negotiation.hold({ mid, index, candidate })) this.postCandidate(mid, index, candidate);
           }),
         stateChange: (state) => live(() => this.setConnectionState(CONNECTION_STATES[state] ?? ConnectionState.FAILED)),
         gatheringStateChange: (state) =>
@@ -216,24 +154,13 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.connectionState = ConnectionState.NEW;
     this.gatheringState = GatheringState.NEW;
     this.signalingState = SignalingState.STABLE;
-    this.negotiationStarted = false;
-    this.remoteDescriptionSet = false;
-    this.pendingCandidates = [];
-    this.emitted = {};
+    this.negotiation = new Negotiation();
     this.candidateErrors = 0;
     this.localCandidates = 0;
-    this.heldCandidates = undefined;
-    this.awaitingAnswer = false;
   }
 
   private postCandidate(mid: string, index: number, candidate: string): void {
     this.dispatcher.post(() => this.emit('ice_candidate_created', mid, index, candidate));
-  }
-
-  private releaseHeldCandidates(): void {
-    const held = this.heldCandidates;
-    this.heldCandidates = undefined;
-    for (const c of held ?? []) this.postCandidate(c.mid, c.index, c.candidate);
   }
 
   private setConnectionState(next: ConnectionState): void {
@@ -282,10 +209,10 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
   createDataChannel(label: string, options: DataChannelOptions = {}): WebRTCDataChannel {
     const init = resolveChannelOptions(label, options);
     const conn = this.requireConnection('createDataChannel()');
-    if (this.connectionState !== ConnectionState.NEW || this.negotiationStarted) {
+    if (this.connectionState !== ConnectionState.NEW || this.negotiation.started) {
       throw new RtcmeshError(
         ErrorCode.INVALID_STATE,
-        `createDataChannel() is only allowed in state NEW before createOffer()/setRemoteDescription(); the connection is ${enumName(ConnectionState, this.connectionState)}${this.negotiationStarted ? ' and negotiation has started' : ''}`,
+        `createDataChannel() is only allowed in state NEW before createOffer()/setRemoteDescription(); the connection is ${enumName(ConnectionState, this.connectionState)}${this.negotiation.started ? ' and negotiation has started' : ''}`,
       );
     }
     if (init.negotiated && this.channels.some((c) => c.isNegotiated() && c.getId() === init.id)) {
@@ -323,25 +250,18 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
    */
   createOffer(): void {
     const conn = this.requireConnection('createOffer()');
-    if (this.connectionState !== ConnectionState.NEW || this.negotiationStarted) {
+    if (this.connectionState !== ConnectionState.NEW || this.negotiation.started) {
       throw new RtcmeshError(ErrorCode.INVALID_STATE, 'createOffer() needs a NEW connection that has not started negotiating; call initialize() to start over');
     }
     if (this.channels.length === 0) {
       throw new RtcmeshError(ErrorCode.INVALID_STATE, 'createOffer() needs at least one data channel; call createDataChannel() first');
     }
-    this.negotiationStarted = true;
-    // The offerer's candidates are held until the answer is applied: if the
-    // answerer could reach us first, its DTLS hello would arrive before we
-    // know its fingerprint, be dropped, and opening would wait for the DTLS
-    // retransmit (~1 s). One signaling half-trip later they all go out.
-    this.heldCandidates = [];
-    this.awaitingAnswer = true;
+    // The offerer's candidates are held until the answer is applied (see Negotiation.offering()).
+    this.negotiation.offering();
     try {
       conn.createOffer();
     } catch (err) {
-      this.negotiationStarted = false;
-      this.heldCandidates = undefined;
-      this.awaitingAnswer = false;
+      this.negotiation.offerFailed();
       throw new RtcmeshError(ErrorCode.ENGINE_ERROR, `createOffer() failed: ${describeError(err)}`, { cause: err });
     }
   }
@@ -361,10 +281,10 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     if (!/^v=0\r?\n/.test(sdp)) {
       return this.reportRemoteError(ErrorCode.INVALID_SDP, `remote ${type} is not an SDP session description (it must start with "v=0")`);
     }
-    if (type === 'answer' && !this.awaitingAnswer) {
+    if (type === 'answer' && !this.negotiation.awaitingAnswer) {
       return this.reportRemoteError(ErrorCode.INVALID_SDP, 'a remote answer arrived but this connection has no offer waiting for one; answers only fit after createOffer()');
     }
-    if (type === 'offer' && this.negotiationStarted) {
+    if (type === 'offer' && this.negotiation.started) {
       return this.reportRemoteError(ErrorCode.INVALID_SDP, 'a remote offer arrived but this connection already negotiated (or made its own offer); start over with initialize()');
     }
     try {
@@ -372,18 +292,16 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     } catch (err) {
       return this.reportRemoteError(ErrorCode.INVALID_SDP, `remote ${type} rejected: ${describeError(err)}`, err);
     }
-    this.negotiationStarted = true;
-    this.remoteDescriptionSet = true;
-    if (type === 'answer' || this.emitted.answer === undefined) {
+    this.negotiation.started = true;
+    this.negotiation.remoteDescriptionSet = true;
+    if (type === 'answer' || this.negotiation.emitted.answer === undefined) {
       this.setSignalingState(type === 'offer' ? SignalingState.HAVE_REMOTE_OFFER : SignalingState.STABLE);
     }
+    // Read this.negotiation afresh: an autoPoll listener may have called initialize() meanwhile.
     if (type === 'answer') {
-      this.awaitingAnswer = false;
-      this.releaseHeldCandidates();
+      for (const c of this.negotiation.answered()) this.postCandidate(c.mid, c.index, c.candidate);
     }
-    const pending = this.pendingCandidates;
-    this.pendingCandidates = [];
-    for (const { mid, candidate } of pending) this.applyCandidate(conn, mid, candidate);
+    for (const { mid, candidate } of this.negotiation.takePendingCandidates()) this.applyCandidate(conn, mid, candidate);
     return true;
   }
 
@@ -396,7 +314,7 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     checkOneOf(type, ['offer', 'answer'] as const, 'setLocalDescription() type');
     checkString(sdp, 'setLocalDescription() sdp');
     this.requireConnection('setLocalDescription()');
-    if (this.emitted[type] !== sdp) {
+    if (this.negotiation.emitted[type] !== sdp) {
       throw new RtcmeshError(
         ErrorCode.INVALID_ARGUMENT,
         `setLocalDescription(): this ${type} is not the one this connection emitted with session_description_created; pass that one unchanged`,
@@ -420,8 +338,8 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
       this.candidateErrors++;
       return this.reportRemoteError(ErrorCode.INVALID_CANDIDATE, `remote ICE candidate is malformed: ${JSON.stringify(candidate.slice(0, 120))}`);
     }
-    if (!this.remoteDescriptionSet) {
-      this.pendingCandidates.push({ mid, candidate });
+    if (!this.negotiation.remoteDescriptionSet) {
+      this.negotiation.pendingCandidates.push({ mid, candidate });
       return true;
     }
     return this.applyCandidate(conn, mid, candidate);
@@ -458,7 +376,7 @@ export class WebRTCPeerConnection extends EventEmitter<PeerConnectionEvents> {
     const wasClosed = this.connectionState === ConnectionState.CLOSED;
     this.connectionState = ConnectionState.CLOSED;
     this.releaseEngine();
-    this.pendingCandidates = [];
+    this.negotiation.pendingCandidates = [];
     if (!wasClosed) this.dispatcher.post(() => this.emit('connection_state_changed', ConnectionState.CLOSED));
   }
 

@@ -1,11 +1,22 @@
 /**
- * The client side of `join`: validating {@link JoinOptions} and building the
- * wire message.
+ * The client side of `join`: validating {@link JoinOptions}, building the
+ * wire message, and the join waiting for its answer and what it resolves with.
  * @module
  */
+import type { RtcmeshError } from '../errors.js';
 import { checkBool, checkInt, checkOneOf, checkOptions, checkString, invalid } from '../util/validate.js';
-import type { JoinOptions } from './client-types.js';
-import { LOBBY_MODES, LOBBY_NAME_PATTERN, MAX_AUTH_DEPTH, MAX_AUTH_LENGTH, MAX_HOST_KEY_LENGTH, MAX_WAIT_FOR_HOST_MS, isBoundedJson, type ClientMessage } from './protocol.js';
+import type { JoinOptions, JoinResult } from './client-types.js';
+import {
+  LOBBY_MODES,
+  LOBBY_NAME_PATTERN,
+  MAX_AUTH_DEPTH,
+  MAX_AUTH_LENGTH,
+  MAX_HOST_KEY_LENGTH,
+  MAX_WAIT_FOR_HOST_MS,
+  isBoundedJson,
+  type ClientMessage,
+  type ServerMessage,
+} from './protocol.js';
 
 /** Validate join options; throws `RtcmeshError` (INVALID_ARGUMENT, UNKNOWN_OPTION). */
 export function checkJoinOptions(options: JoinOptions | undefined): Partial<JoinOptions> {
@@ -50,5 +61,27 @@ export function joinMessage(o: Partial<JoinOptions>): Extract<ClientMessage, { t
     ...(o.hostKey !== undefined ? { hostKey: o.hostKey } : {}),
     ...(o.create === false ? { create: false } : {}),
     ...(o.waitForHostMs !== undefined ? { waitForHostMs: o.waitForHostMs } : {}),
+  };
+}
+
+/** A join sent and not answered yet. */
+export interface PendingJoin {
+  /** The join's `auth`, kept for resuming. */
+  auth: unknown;
+  resolve: (r: JoinResult) => void;
+  reject: (e: RtcmeshError) => void;
+  /** When the join times out (client clock). */
+  deadline: number;
+}
+
+/** What `join()` resolves with for the server's `joined` (arrays copied). */
+export function joinResult(m: Extract<ServerMessage, { type: 'joined' }>): JoinResult {
+  return {
+    lobby: m.lobby,
+    id: m.id,
+    mode: m.mode,
+    peers: [...m.peers],
+    ...(m.reclaimed === true ? { reclaimed: true } : {}),
+    ...(m.iceServers ? { iceServers: m.iceServers.map((x) => ({ ...x })) } : {}),
   };
 }

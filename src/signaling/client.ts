@@ -12,9 +12,8 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
-import { realClock, type Clock } from '../util/clock.js';
-import { cryptoRandom } from '../util/sans-io.js';
-import { checkClock, checkInt, checkNow, checkOneOf, checkString, invalid } from '../util/validate.js';
+import type { Clock } from '../util/clock.js';
+import { checkInt, checkNow, checkOneOf, checkString, invalid } from '../util/validate.js';
 import type {
   BaseSignalingClientOptions,
   JoinOptions,
@@ -38,10 +37,14 @@ import {
   type RefusalCode,
   type ServerMessage,
 } from './protocol.js';
-import { checkJoinOptions, joinMessage } from './client-join.js';
+import { checkJoinOptions, joinMessage, joinResult, type PendingJoin } from './client-join.js';
+import { ClientLink } from './client-link.js';
+import { Membership } from './client-membership.js';
+import { clientSettings } from './client-options.js';
+import { ClientOutbox } from './client-outbox.js';
 import { parseServerFrame } from './batch.js';
 import type { Schedulable } from './transport.js';
-import { ReconnectSchedule, reconnectPolicy } from './reconnect-schedule.js';
+import { ReconnectSchedule } from './reconnect-schedule.js';
 
 export type {
   BaseSignalingClientOptions,
@@ -55,41 +58,19 @@ export type {
   SignalingLinkHandlers,
 } from './client-types.js';
 
-interface Membership {
-  lobby: string;
-  id: number;
-  mode: LobbyMode;
-  token: string;
-  auth: unknown;
-  known: Set<number>;
-}
-
-interface PendingJoin {
-  /** The join's `auth`, kept for resuming. */
-  auth: unknown;
-  resolve: (r: JoinResult) => void;
-  reject: (e: RtcmeshError) => void;
-  /** When the join times out (client clock). */
-  deadline: number;
-}
-
 /** Client logic over an abstract link. */
 export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEvents> implements SignalingClient, Schedulable {
-  private link: SignalingLink | undefined;
-  private linking: Promise<SignalingLink> | undefined;
-  private linkGen = 0;
-  private linkAbort: AbortController | undefined;
+  private readonly link: ClientLink;
   private member: Membership | undefined;
   private pending: PendingJoin | undefined;
   private resuming = false;
   private readonly reconnect: ReconnectSchedule;
-  private outbox: string[] = [];
+  private readonly outbox: ClientOutbox;
   private isClosed = false;
   private unknownCount = 0;
   /** Protocol version the server announced in its last `joined`. */
   private serverVersion = 0;
   private readonly joinTimeoutMs: number;
-  private readonly outboxLimit: number;
   /** The injected clock (the driver's). */
   protected readonly clock: Clock;
   private wakeListener: ((at: number) => void) | undefined;
@@ -98,13 +79,18 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
 
   protected constructor(options: BaseSignalingClientOptions, what: string) {
     super();
-    this.joinTimeoutMs = options.joinTimeoutMs === undefined ? 10_000 : checkInt(options.joinTimeoutMs, 1, 3_600_000, `${what}.joinTimeoutMs`);
-    const policy = reconnectPolicy(options.reconnect, `${what}.reconnect`);
-    this.outboxLimit = options.outboxLimit === undefined ? 1024 : checkInt(options.outboxLimit, 0, 1_000_000, `${what}.outboxLimit`);
-    if (options.clock !== undefined) checkClock(options.clock, `${what}.clock`);
-    if (options.random !== undefined && typeof options.random?.float !== 'function') invalid(`${what}.random`, 'a RandomSource', options.random);
-    this.clock = options.clock ?? realClock;
-    this.reconnect = new ReconnectSchedule(policy, options.random ?? cryptoRandom);
+    const settings = clientSettings(options, what);
+    this.joinTimeoutMs = settings.joinTimeoutMs;
+    this.outbox = new ClientOutbox(settings.outboxLimit);
+    this.clock = settings.clock;
+    this.reconnect = new ReconnectSchedule(settings.reconnect, settings.random);
+    this.link = new ClientLink({
+      open: (handlers, signal) => this.openLink(handlers, signal),
+      message: (text, gen) => this.onMessage(text, gen),
+      invalid: (reason) => this.emit('error', new RtcmeshError(ErrorCode.MALFORMED_DATA, `signaling server sent ${reason}`)),
+      closed: (code, reason) => this.onLinkClosed(code, reason),
+      isClosed: () => this.isClosed,
+    });
   }
 
   /** Run what is due at `now`: a join that timed out, a reconnect attempt. */
@@ -173,9 +159,9 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
       this.pending = { auth: o.auth, resolve, reject, deadline: this.now() + this.joinTimeoutMs + (o.waitForHostMs ?? 0) };
       this.rescheduled();
       const msg = joinMessage(o);
-      this.ensureLink().then(
+      this.link.ensure().then(
         (link) => {
-          if (this.pending && this.link === link) link.send(JSON.stringify(msg));
+          if (this.pending && this.link.current === link) link.send(JSON.stringify(msg));
         },
         (err: unknown) => {
           this.failPending(
@@ -215,8 +201,9 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
 
   probe(to: number): boolean {
     checkInt(to, HOST_PEER_ID, MAX_SIGNALING_PEER_ID, 'probe to');
-    if (this.isClosed || !this.member || !this.link || this.resuming || this.serverVersion < 2) return false;
-    this.link.send(JSON.stringify({ type: 'probe', to }));
+    const link = this.link.current;
+    if (this.isClosed || !this.member || !link || this.resuming || this.serverVersion < 2) return false;
+    link.send(JSON.stringify({ type: 'probe', to }));
     return true;
   }
 
@@ -238,16 +225,16 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
     if (this.isClosed) return;
     if (this.pending) {
       this.failPending(new RtcmeshError(ErrorCode.INVALID_STATE, 'leave() was called while joining'));
-      this.dropLink(CloseCode.NORMAL, 'left while joining');
+      this.link.drop(CloseCode.NORMAL, 'left while joining');
       return;
     }
     if (!this.member) return;
     this.member = undefined;
-    this.outbox = [];
-    if (this.link && !this.resuming) {
-      this.link.send(JSON.stringify({ type: 'leave' }));
+    this.outbox.clear();
+    if (this.link.current && !this.resuming) {
+      this.link.current.send(JSON.stringify({ type: 'leave' }));
     } else {
-      this.dropLink(CloseCode.NORMAL, 'left');
+      this.link.drop(CloseCode.NORMAL, 'left');
     }
     this.cancelReconnect();
     this.resuming = false;
@@ -271,69 +258,8 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
 
   /** Send now, or queue while the link is down or resuming. */
   private post(text: string): void {
-    if (this.link && !this.resuming) {
-      this.link.send(text);
-      return;
-    }
-    if (this.outboxLimit === 0) return;
-    this.outbox.push(text);
-    if (this.outbox.length > this.outboxLimit) this.outbox.shift();
-  }
-
-  private ensureLink(): Promise<SignalingLink> {
-    if (this.link) return Promise.resolve(this.link);
-    if (this.linking) return this.linking;
-    const gen = ++this.linkGen;
-    const handlers: SignalingLinkHandlers = {
-      message: (text) => {
-        if (gen === this.linkGen) this.onMessage(text, gen);
-      },
-      invalid: (reason) => {
-        if (gen === this.linkGen) this.emit('error', new RtcmeshError(ErrorCode.MALFORMED_DATA, `signaling server sent ${reason}`));
-      },
-      close: (code, reason) => {
-        if (gen !== this.linkGen) return;
-        this.linkGen++;
-        this.link = undefined;
-        this.linking = undefined;
-        this.onLinkClosed(code, reason);
-      },
-    };
-    const abort = new AbortController();
-    this.linkAbort = abort;
-    const p = this.openLink(handlers, abort.signal).then(
-      (link) => {
-        if (this.linkAbort === abort) this.linkAbort = undefined;
-        if (gen !== this.linkGen || this.isClosed) {
-          link.close(CloseCode.NORMAL, 'superseded');
-          throw new RtcmeshError(ErrorCode.CLOSED, 'the signaling client was closed while connecting');
-        }
-        this.linking = undefined;
-        this.link = link;
-        return link;
-      },
-      (err: unknown) => {
-        if (this.linkAbort === abort) this.linkAbort = undefined;
-        if (gen === this.linkGen) {
-          this.linking = undefined;
-          this.linkGen++;
-        }
-        throw err;
-      },
-    );
-    this.linking = p;
-    return p;
-  }
-
-  private dropLink(code: number, reason: string): void {
-    this.linkGen++;
-    const abort = this.linkAbort;
-    this.linkAbort = undefined;
-    abort?.abort();
-    const link = this.link;
-    this.link = undefined;
-    this.linking = undefined;
-    link?.close(code, reason);
+    if (this.link.current && !this.resuming) this.link.current.send(text);
+    else this.outbox.push(text);
   }
 
   private failPending(err: RtcmeshError): void {
@@ -352,7 +278,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
   /** A frame: one message, or several in an array frame (protocol 4), handled in order while its link is current. */
   private onMessage(text: string, gen: number): void {
     for (const parsed of parseServerFrame(text)) {
-      if (gen !== this.linkGen) return;
+      if (!this.link.isCurrent(gen)) return;
       if (!parsed.ok && parsed.unknown) this.unknownCount++;
       else if (!parsed.ok) this.emit('error', new RtcmeshError(parsed.code, parsed.error));
       else this.handle(parsed.message);
@@ -369,9 +295,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
           this.reconnect.succeeded();
           member.token = m.token;
           if (m.iceServers) this.emit('ice_servers', m.iceServers.map((x) => ({ ...x })));
-          const queued = this.outbox;
-          this.outbox = [];
-          for (const text of queued) this.link?.send(text);
+          for (const text of this.outbox.take()) this.link.current?.send(text);
           this.emit('resumed');
           // Peers that left while we were away (their peer_left may have been lost) and peers that arrived.
           this.reconcile(m.peers, m.complete === true);
@@ -381,29 +305,19 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
         if (!p) return;
         this.pending = undefined;
         this.rescheduled();
-        this.member = { lobby: m.lobby, id: m.id, mode: m.mode, token: m.token, auth: p.auth, known: new Set(m.peers) };
-        p.resolve({
-          lobby: m.lobby,
-          id: m.id,
-          mode: m.mode,
-          peers: [...m.peers],
-          ...(m.reclaimed === true ? { reclaimed: true } : {}),
-          ...(m.iceServers ? { iceServers: m.iceServers.map((x) => ({ ...x })) } : {}),
-        });
+        this.member = new Membership(m.lobby, m.id, m.mode, m.token, p.auth, m.peers);
+        p.resolve(joinResult(m));
         return;
       }
       case 'ice_servers':
         if (this.member) this.emit('ice_servers', m.iceServers.map((x) => ({ ...x })));
         return;
       case 'peer_joined':
-        if (!this.member || this.member.known.has(m.id)) return;
-        this.member.known.add(m.id);
-        this.emit('peer_joined', m.id);
+        if (this.member?.admit(m.id)) this.emit('peer_joined', m.id);
         return;
       case 'peer_left':
         // Once per peer: a resume may already have reported it (see reconcile).
-        if (!this.member || !this.member.known.delete(m.id)) return;
-        this.emit('peer_left', m.id);
+        if (this.member?.forget(m.id)) this.emit('peer_left', m.id);
         return;
       case 'peers':
         if (this.member && !this.resuming) this.reconcile(m.ids, true);
@@ -462,11 +376,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
   private reconcile(peers: number[], complete: boolean): void {
     const member = this.member;
     if (!member) return;
-    const listed = new Set(peers);
-    const gone = complete ? [...member.known].filter((id) => !listed.has(id)) : [];
-    const fresh = peers.filter((id) => !member.known.has(id) && id !== member.id);
-    for (const id of gone) member.known.delete(id);
-    for (const id of fresh) member.known.add(id);
+    const { gone, fresh } = member.reconcile(peers, complete);
     for (const id of gone) {
       if (this.member !== member) return;
       this.emit('peer_left', id);
@@ -507,12 +417,12 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
   private attemptReconnect(): void {
     const member = this.member;
     if (!member || this.isClosed) return;
-    this.ensureLink().then(
+    this.link.ensure().then(
       (link) => {
-        link.send(JSON.stringify({ type: 'join', resume: member.token, ...(member.auth !== undefined ? { auth: member.auth } : {}) }));
+        link.send(JSON.stringify(member.resumeMessage()));
       },
       () => {
-        if (!this.link) this.scheduleReconnect();
+        if (!this.link.current) this.scheduleReconnect();
       },
     );
   }
@@ -528,9 +438,9 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
     this.cancelReconnect();
     this.failPending(new RtcmeshError(ErrorCode.CLOSED, `signaling client closed: ${reason}`));
     this.member = undefined;
-    this.outbox = [];
+    this.outbox.clear();
     this.resuming = false;
-    this.dropLink(CloseCode.NORMAL, 'client closed');
+    this.link.drop(CloseCode.NORMAL, 'client closed');
     this.emit('closed', reason);
   }
 }
