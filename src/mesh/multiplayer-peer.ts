@@ -16,15 +16,15 @@ import { ErrorCode, RtcmeshError } from '../errors.js';
 import type { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import type { Clock } from '../util/clock.js';
 import type { Pollable, RandomSource } from '../util/sans-io.js';
-import { checkBool, checkInt, checkNow, checkOneOf, checkPeerId, invalid } from '../util/validate.js';
-import { channelIndexFor, channelLayout, transferChannelOf } from './channel-layout.js';
+import { checkBool, checkInt, checkNow, checkPeerId } from '../util/validate.js';
+import { channelLayout } from './channel-layout.js';
 import { ConnectionStatus, MAX_PEER_ID, MIN_PEER_ID, TARGET_PEER_SERVER, TransferMode } from './constants.js';
 import { MAX_SESSION_HEADER } from './health/session.js';
 import type { LinkStats, MeshStats } from './health/stats.js';
 import { PacketReader } from './packet-reader.js';
 import { PacketWriter } from './packet-writer.js';
 import { LinkMaintenance } from './link-maintenance.js';
-import { checkAddPeer, checkChannels } from './peer-checks.js';
+import { checkAddPeer, checkChannels, checkPutPacket, checkTransferMode } from './peer-checks.js';
 import { MeshLink, type LinkObserver, type LinkSettings, type Reconnector } from './link.js';
 import { ClosedLinks, linkStats, meshStats } from './link-stats.js';
 import { resolvePeerOptions, type MultiplayerPeerOptions } from './peer-options.js';
@@ -34,7 +34,6 @@ export type { MeshEvents, MeshMode, MultiplayerPeerStats, PeerInfo } from './typ
 
 export { MULTIPLAYER_PEER_OPTION_KEYS, type MultiplayerPeerOptions } from './peer-options.js';
 
-const MODES = [TransferMode.UNRELIABLE, TransferMode.UNRELIABLE_ORDERED, TransferMode.RELIABLE] as const;
 /** Final snapshots kept for {@link WebRTCMultiplayerPeer.getClosedLinkStats}. */
 const CLOSED_LINKS_KEPT = 32;
 
@@ -72,11 +71,10 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   private mode_: TransferMode = TransferMode.RELIABLE;
   private channel_ = 0;
   private refuse = false;
-  private readonly reader = new PacketReader();
-  private packetError: ErrorCode | undefined;
   /** Peers `disconnectPeer(id)` closed, removed (with `peer_disconnected`) on the next poll. */
   private readonly disconnecting = new Set<number>();
   private readonly counters = { packetsSent: 0, packetsReceived: 0, broadcastFailures: 0 };
+  private readonly reader = new PacketReader(this.counters);
   private readonly writer = new PacketWriter(this.links, this.counters, (id, err) => this.emit('send_failed', id, err));
   /** Final snapshots of removed links. */
   private readonly closedLinks = new ClosedLinks(CLOSED_LINKS_KEPT);
@@ -151,7 +149,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   }
 
   set transferMode(mode: TransferMode) {
-    this.mode_ = checkOneOf(mode, MODES, 'transferMode (a TransferMode)');
+    this.mode_ = checkTransferMode(mode, 'transferMode (a TransferMode)');
   }
 
   /** 0 (default): the default channel of `transferMode`; N in 1..255: custom channel N (its own mode). */
@@ -362,17 +360,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    *   reliable packet with sessions on stays in the replay buffer instead).
    */
   putPacket(data: Uint8Array): void {
-    if (!(data instanceof Uint8Array)) invalid('putPacket() data', 'a Uint8Array', data);
-    if (this.mode === undefined || this.status === ConnectionStatus.DISCONNECTED) {
-      throw new RtcmeshError(ErrorCode.INVALID_STATE, 'putPacket(): the multiplayer peer is not connected; create it and wait for CONNECTED');
-    }
-    const index = channelIndexFor(this.channel_, this.mode_);
-    if (index >= 3 + this.customChannels.length) {
-      throw new RtcmeshError(
-        ErrorCode.INVALID_ARGUMENT,
-        `putPacket(): transferChannel ${this.channel_} does not exist; this peer has ${this.customChannels.length} custom channel(s)`,
-      );
-    }
+    const index = checkPutPacket({ mode: this.mode, status: this.status, customChannels: this.customChannels }, data, this.channel_, this.mode_);
     this.writer.send(this.target, index, data);
   }
 
@@ -392,14 +380,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * and `byteLength` before using its `.buffer`).
    */
   getPacket(): Uint8Array | undefined {
-    const data = this.reader.read();
-    if (data === undefined) {
-      this.packetError = this.mode === undefined ? ErrorCode.INVALID_STATE : ErrorCode.UNAVAILABLE;
-      return undefined;
-    }
-    this.packetError = undefined;
-    this.counters.packetsReceived++;
-    return data;
+    return this.reader.get(this.mode !== undefined);
   }
 
   /**
@@ -407,14 +388,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * said before it) in one call, written into `into`; false when none waits.
    */
   takePacket(into: TakenPacket): boolean {
-    const data = this.getPacket();
-    if (data === undefined) return false;
-    const last = this.reader.last;
-    into.data = data;
-    into.peer = last.peer;
-    into.channel = transferChannelOf(last.index);
-    into.mode = last.mode;
-    return true;
+    return this.reader.take(into, this.mode !== undefined);
   }
 
   /**
@@ -424,7 +398,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * when it returned a packet, or before the first call.
    */
   getPacketError(): ErrorCode | undefined {
-    return this.packetError;
+    return this.reader.error;
   }
 
   /**
@@ -439,13 +413,12 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
 
   /** Transfer channel of the next available packet (0 for the three default channels, and when none is queued). */
   getPacketChannel(): number {
-    return this.reader.peek() ? transferChannelOf(this.reader.nextChannelIndex) : 0;
+    return this.reader.nextTransferChannel();
   }
 
   /** Transfer mode of the next available packet; with none queued, the mode of the packet read last (RELIABLE before any). */
   getPacketMode(): TransferMode {
-    const next = this.reader.peek();
-    return next ? next.io.specs[this.reader.nextChannelIndex]!.mode : this.reader.last.mode;
+    return this.reader.nextMode();
   }
 
   // ---- the tick ----------------------------------------------------------
