@@ -24,7 +24,8 @@ import type { LinkStats, MeshStats } from './health/stats.js';
 import { PacketReader } from './packet-reader.js';
 import { PacketWriter } from './packet-writer.js';
 import { LinkMaintenance } from './link-maintenance.js';
-import { checkAddPeer, checkChannels, checkPutPacket, checkTransferMode } from './peer-checks.js';
+import { checkAddPeer, checkPutPacket, checkTransferMode } from './peer-checks.js';
+import { PeerRole } from './peer-role.js';
 import { MeshLink, type LinkObserver, type LinkSettings, type Reconnector } from './link.js';
 import { ClosedLinks, linkStats, meshStats } from './link-stats.js';
 import { resolvePeerOptions, type MultiplayerPeerOptions } from './peer-options.js';
@@ -50,10 +51,7 @@ const CLOSED_LINKS_KEPT = 32;
 export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements MultiplayerPeer, Pollable {
   /** `putPacket` sends or copies its bytes before it returns: the array may be reused. */
   readonly copiesPutPackets = true;
-  private mode: MeshMode | undefined;
-  private uniqueId = 0;
-  private status: ConnectionStatus = ConnectionStatus.DISCONNECTED;
-  private customChannels: TransferMode[] = [];
+  private readonly role = new PeerRole();
   private readonly links = new Map<number, MeshLink>();
   /** Time source of `poll()` without an argument and of the calls that stamp events. */
   readonly clock: Clock;
@@ -90,7 +88,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     this.maintenance = new LinkMaintenance(this.links, this.clock, o.link.timeoutMs > 0 ? o.link.silenceMs : 0, (id, reason) => this.drop(id, reason, true));
     this.observer = {
       opened: (link) => {
-        if (this.mode === 'client') this.status = ConnectionStatus.CONNECTED;
+        this.role.linkOpened();
         this.emit('peer_connected', link.id);
       },
       failed: (link, reason) => this.drop(link.id, reason, true),
@@ -106,30 +104,17 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
 
   /** Become the server (id 1). Status is CONNECTED at once. */
   createServer(channels: TransferMode[] = []): void {
-    this.init('server', 1, channels, ConnectionStatus.CONNECTED);
+    this.role.server(channels);
   }
 
   /** Become a client with `id` (2..2147483647); CONNECTED once the server link opens. */
   createClient(id: number, channels: TransferMode[] = []): void {
-    checkInt(id, MIN_PEER_ID, MAX_PEER_ID, 'createClient() id (1 is the server)');
-    this.init('client', id, channels, ConnectionStatus.CONNECTING);
+    this.role.client(id, channels);
   }
 
   /** Become a mesh member with `id` (1..2147483647). Status is CONNECTED at once. */
   createMesh(id: number, channels: TransferMode[] = []): void {
-    checkInt(id, 1, MAX_PEER_ID, 'createMesh() id');
-    this.init('mesh', id, channels, ConnectionStatus.CONNECTED);
-  }
-
-  private init(mode: MeshMode, id: number, channels: TransferMode[], status: ConnectionStatus): void {
-    checkChannels(channels);
-    if (this.mode !== undefined) {
-      throw new RtcmeshError(ErrorCode.INVALID_STATE, `this multiplayer peer is already a ${this.mode}; call close() before creating it again`);
-    }
-    this.mode = mode;
-    this.uniqueId = id;
-    this.customChannels = [...channels];
-    this.status = status;
+    this.role.mesh(id, channels);
   }
 
   // ---- properties --------------------------------------------------------
@@ -197,8 +182,9 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * @param unreliableLifetime maxPacketLifeTime (ms) of the two unreliable channels.
    */
   addPeer(connection: WebRTCPeerConnection, peerId: number, unreliableLifetime = 1): void {
-    checkAddPeer({ mode: this.mode, uniqueId: this.uniqueId, refuse: this.refuse, present: this.links.has(peerId) }, connection, peerId, unreliableLifetime);
-    const specs = channelLayout(this.customChannels, unreliableLifetime);
+    const { mode, uniqueId, customChannels } = this.role;
+    checkAddPeer({ mode, uniqueId, refuse: this.refuse, present: this.links.has(peerId) }, connection, peerId, unreliableLifetime);
+    const specs = channelLayout(customChannels, unreliableLifetime);
     const link = new MeshLink(peerId, connection, specs, this.settings, this.observer, () => this.reconnector, this.clock.now());
     this.reader.invalidate();
     this.links.set(peerId, link);
@@ -246,7 +232,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     link.close(reason, now);
     this.closedLinks.keep(linkStats(link, now));
     if (link.connected && notify) this.emit('peer_disconnected', peerId, reason);
-    if (this.mode === 'client' && peerId === TARGET_PEER_SERVER) this.status = ConnectionStatus.DISCONNECTED;
+    this.role.peerRemoved(peerId);
   }
 
   /** One peer's connection, channels and state, or undefined when not present (connecting peers included). */
@@ -274,7 +260,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
 
   /** This peer's own id: 1 for the server, the id given to `createClient`/`createMesh`, 0 before (and after {@link close}). */
   getUniqueId(): number {
-    return this.uniqueId;
+    return this.role.uniqueId;
   }
 
   /**
@@ -292,17 +278,17 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
 
   /** True whenever the own id is 1 (Godot: `unique_id == TARGET_PEER_SERVER`): server mode, and `createMesh(1)`. */
   isServer(): boolean {
-    return this.uniqueId === TARGET_PEER_SERVER;
+    return this.role.uniqueId === TARGET_PEER_SERVER;
   }
 
   /** The role chosen at creation, or undefined before. */
   getMode(): MeshMode | undefined {
-    return this.mode;
+    return this.role.mode;
   }
 
   /** The custom channels this peer was created with. */
   getCustomChannels(): readonly TransferMode[] {
-    return this.customChannels;
+    return this.role.customChannels;
   }
 
   /**
@@ -311,7 +297,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * its own link, and before initialisation.
    */
   isServerRelaySupported(): boolean {
-    return this.mode === 'server' || this.mode === 'client';
+    return this.role.mode === 'server' || this.role.mode === 'client';
   }
 
   /**
@@ -321,7 +307,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * and DISCONNECTED again when that peer is removed.
    */
   getConnectionStatus(): ConnectionStatus {
-    return this.status;
+    return this.role.status;
   }
 
   /**
@@ -360,8 +346,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    *   reliable packet with sessions on stays in the replay buffer instead).
    */
   putPacket(data: Uint8Array): void {
-    const index = checkPutPacket({ mode: this.mode, status: this.status, customChannels: this.customChannels }, data, this.channel_, this.mode_);
-    this.writer.send(this.target, index, data);
+    this.writer.send(this.target, checkPutPacket(this.role, data, this.channel_, this.mode_), data);
   }
 
   // ---- receiving ---------------------------------------------------------
@@ -380,7 +365,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * and `byteLength` before using its `.buffer`).
    */
   getPacket(): Uint8Array | undefined {
-    return this.reader.get(this.mode !== undefined);
+    return this.reader.get(this.role.mode !== undefined);
   }
 
   /**
@@ -388,7 +373,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * said before it) in one call, written into `into`; false when none waits.
    */
   takePacket(into: TakenPacket): boolean {
-    return this.reader.take(into, this.mode !== undefined);
+    return this.reader.take(into, this.role.mode !== undefined);
   }
 
   /**
@@ -432,7 +417,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    */
   poll(now: number = this.clock.now()): void {
     checkNow(now, 'poll() now');
-    if (this.mode === undefined) return;
+    if (this.role.mode === undefined) return;
     this.lastPoll = now;
     for (const id of [...this.disconnecting]) this.drop(id, 'disconnected', true);
     for (const link of [...this.links.values()]) {
@@ -454,7 +439,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * events waiting; `Infinity` when idle or not initialised.
    */
   nextDeadline(): number {
-    if (this.mode === undefined) return Infinity;
+    if (this.role.mode === undefined) return Infinity;
     let at = this.reader.isStale || this.disconnecting.size > 0 ? this.lastPoll : Infinity;
     for (const link of this.links.values()) {
       if (link.connection.hasPendingEvents()) return this.lastPoll;
@@ -468,7 +453,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
 
   /** Snapshot of the mesh and of every link (see {@link MeshStats}). */
   getStats(): MeshStats {
-    return meshStats(this.uniqueId, this.counters, this.links.values(), this.clock.now());
+    return meshStats(this.role.uniqueId, this.counters, this.links.values(), this.clock.now());
   }
 
   /**
@@ -506,10 +491,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     this.links.clear();
     this.reader.reset();
     this.writer.reset();
-    this.mode = undefined;
-    this.uniqueId = 0;
-    this.customChannels = [];
-    this.status = ConnectionStatus.DISCONNECTED;
+    this.role.clear();
     this.target = 0;
     for (const link of links) {
       link.connection.close();
