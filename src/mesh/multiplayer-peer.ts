@@ -27,16 +27,14 @@ import { LinkMaintenance } from './link-maintenance.js';
 import { checkAddPeer, checkPutPacket, checkTransferMode } from './peer-checks.js';
 import { PeerRole } from './peer-role.js';
 import { MeshLink, type LinkObserver, type LinkSettings, type Reconnector } from './link.js';
-import { ClosedLinks, linkStats, meshStats } from './link-stats.js';
+import { meshStats } from './link-stats.js';
+import { LinkTable, closeLinks } from './link-table.js';
 import { resolvePeerOptions, type MultiplayerPeerOptions } from './peer-options.js';
 import type { MeshEvents, MeshMode, MultiplayerPeer, PeerInfo, TakenPacket } from './types.js';
 
 export type { MeshEvents, MeshMode, MultiplayerPeerStats, PeerInfo } from './types.js';
 
 export { MULTIPLAYER_PEER_OPTION_KEYS, type MultiplayerPeerOptions } from './peer-options.js';
-
-/** Final snapshots kept for {@link WebRTCMultiplayerPeer.getClosedLinkStats}. */
-const CLOSED_LINKS_KEPT = 32;
 
 /**
  * A multiplayer peer over WebRTC. Initialise with {@link createServer},
@@ -52,7 +50,6 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   /** `putPacket` sends or copies its bytes before it returns: the array may be reused. */
   readonly copiesPutPackets = true;
   private readonly role = new PeerRole();
-  private readonly links = new Map<number, MeshLink>();
   /** Time source of `poll()` without an argument and of the calls that stamp events. */
   readonly clock: Clock;
   private readonly random: RandomSource;
@@ -69,13 +66,10 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   private mode_: TransferMode = TransferMode.RELIABLE;
   private channel_ = 0;
   private refuse = false;
-  /** Peers `disconnectPeer(id)` closed, removed (with `peer_disconnected`) on the next poll. */
-  private readonly disconnecting = new Set<number>();
   private readonly counters = { packetsSent: 0, packetsReceived: 0, broadcastFailures: 0 };
   private readonly reader = new PacketReader(this.counters);
-  private readonly writer = new PacketWriter(this.links, this.counters, (id, err) => this.emit('send_failed', id, err));
-  /** Final snapshots of removed links. */
-  private readonly closedLinks = new ClosedLinks(CLOSED_LINKS_KEPT);
+  private readonly table: LinkTable;
+  private readonly writer: PacketWriter;
 
   constructor(options: MultiplayerPeerOptions = {}) {
     super();
@@ -85,7 +79,9 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     this.settings = o.link;
     this.statsMs = o.statsMs;
     this.reconnector = o.reconnector;
-    this.maintenance = new LinkMaintenance(this.links, this.clock, o.link.timeoutMs > 0 ? o.link.silenceMs : 0, (id, reason) => this.drop(id, reason, true));
+    this.table = new LinkTable(this.clock, () => this.reader.invalidate());
+    this.writer = new PacketWriter(this.table.links, this.counters, (id, err) => this.emit('send_failed', id, err));
+    this.maintenance = new LinkMaintenance(this.table.links, this.clock, o.link.timeoutMs > 0 ? o.link.silenceMs : 0, (id, reason) => this.drop(id, reason, true));
     this.observer = {
       opened: (link) => {
         this.role.linkOpened();
@@ -183,11 +179,9 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    */
   addPeer(connection: WebRTCPeerConnection, peerId: number, unreliableLifetime = 1): void {
     const { mode, uniqueId, customChannels } = this.role;
-    checkAddPeer({ mode, uniqueId, refuse: this.refuse, present: this.links.has(peerId) }, connection, peerId, unreliableLifetime);
+    checkAddPeer({ mode, uniqueId, refuse: this.refuse, present: this.table.links.has(peerId) }, connection, peerId, unreliableLifetime);
     const specs = channelLayout(customChannels, unreliableLifetime);
-    const link = new MeshLink(peerId, connection, specs, this.settings, this.observer, () => this.reconnector, this.clock.now());
-    this.reader.invalidate();
-    this.links.set(peerId, link);
+    this.table.add(new MeshLink(peerId, connection, specs, this.settings, this.observer, () => this.reconnector, this.clock.now()));
   }
 
   /**
@@ -214,23 +208,17 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   disconnectPeer(peerId: number, force = false): void {
     checkInt(peerId, 1, MAX_PEER_ID, 'disconnectPeer() peerId');
     checkBool(force, 'disconnectPeer() force');
-    const link = this.links.get(peerId);
+    const link = this.table.links.get(peerId);
     if (!link) throw new RtcmeshError(ErrorCode.INVALID_PEER, `disconnectPeer(): no peer ${peerId}`);
     if (force) return this.drop(peerId, 'disconnected', false);
     link.connection.close();
-    this.disconnecting.add(peerId);
+    this.table.disconnecting.add(peerId);
   }
 
   /** Remove a peer, closing its connection; `notify` emits `peer_disconnected(id, reason)` if it was connected. */
   private drop(peerId: number, reason: string, notify: boolean): void {
-    const link = this.links.get(peerId);
-    this.disconnecting.delete(peerId);
+    const link = this.table.remove(peerId, reason);
     if (!link) return;
-    this.links.delete(peerId);
-    this.reader.invalidate();
-    const now = this.clock.now();
-    link.close(reason, now);
-    this.closedLinks.keep(linkStats(link, now));
     if (link.connected && notify) this.emit('peer_disconnected', peerId, reason);
     this.role.peerRemoved(peerId);
   }
@@ -238,24 +226,23 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   /** One peer's connection, channels and state, or undefined when not present (connecting peers included). */
   getPeer(peerId: number): PeerInfo | undefined {
     checkPeerId(peerId, 'getPeer() peerId');
-    const l = this.links.get(peerId);
-    return l && { id: l.id, connection: l.connection, channels: l.io.channels, connected: l.connected, state: l.state };
+    return this.table.info(peerId);
   }
 
   /** Every peer, connected or still connecting. */
   getPeers(): PeerInfo[] {
-    return [...this.links.keys()].map((id) => this.getPeer(id)!);
+    return [...this.table.links.keys()].map((id) => this.getPeer(id)!);
   }
 
   /** Ids of connected peers (including those being reconnected). */
   getPeerIds(): number[] {
-    return [...this.links.values()].filter((l) => l.connected).map((l) => l.id);
+    return [...this.table.links.values()].filter((l) => l.connected).map((l) => l.id);
   }
 
   /** True while the peer is present, connecting or connected. */
   hasPeer(peerId: number): boolean {
     checkPeerId(peerId, 'hasPeer() peerId');
-    return this.links.has(peerId);
+    return this.table.links.has(peerId);
   }
 
   /** This peer's own id: 1 for the server, the id given to `createClient`/`createMesh`, 0 before (and after {@link close}). */
@@ -318,9 +305,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * than this may fit while sequence numbers are small).
    */
   getMaxPacketSize(): number {
-    let max = Infinity;
-    for (const l of this.links.values()) if (l.linkUp) max = Math.min(max, l.io.channels[0]!.getMaxPacketSize() || max);
-    const size = Number.isFinite(max) ? max : 262144;
+    const size = this.table.maxMessageSize();
     return this.settings.sessions ? size - MAX_SESSION_HEADER : size;
   }
 
@@ -353,7 +338,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
 
   /** Packets waiting to be read with {@link getPacket}, over every connected peer and channel. */
   getAvailablePacketCount(): number {
-    return this.reader.count(this.links.values());
+    return this.reader.count(this.table.links.values());
   }
 
   /**
@@ -419,13 +404,9 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     checkNow(now, 'poll() now');
     if (this.role.mode === undefined) return;
     this.lastPoll = now;
-    for (const id of [...this.disconnecting]) this.drop(id, 'disconnected', true);
-    for (const link of [...this.links.values()]) {
-      link.connection.poll();
-      if (this.links.get(link.id) !== link) continue; // removed by a listener
-      link.update(now);
-    }
-    this.reader.refresh(this.links.values());
+    for (const id of [...this.table.disconnecting]) this.drop(id, 'disconnected', true);
+    this.table.update(now);
+    this.reader.refresh(this.table.links.values());
     if (this.statsMs > 0 && now >= this.nextStatsAt && this.listenerCount('stats') > 0) {
       this.nextStatsAt = now + this.statsMs;
       this.emit('stats', this.getStats());
@@ -440,20 +421,18 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    */
   nextDeadline(): number {
     if (this.role.mode === undefined) return Infinity;
-    let at = this.reader.isStale || this.disconnecting.size > 0 ? this.lastPoll : Infinity;
-    for (const link of this.links.values()) {
-      if (link.connection.hasPendingEvents()) return this.lastPoll;
-      at = Math.min(at, link.nextDeadline());
-    }
+    const due = this.lastPoll;
+    const waiting = this.reader.isStale || this.table.disconnecting.size > 0;
+    let at = Math.min(waiting ? due : Infinity, this.table.nextDeadline(due));
     if (this.statsMs > 0 && this.listenerCount('stats') > 0) at = Math.min(at, this.nextStatsAt);
-    return Math.max(at, this.lastPoll);
+    return Math.max(at, due);
   }
 
   // ---- monitoring --------------------------------------------------------
 
   /** Snapshot of the mesh and of every link (see {@link MeshStats}). */
   getStats(): MeshStats {
-    return meshStats(this.role.uniqueId, this.counters, this.links.values(), this.clock.now());
+    return meshStats(this.role.uniqueId, this.counters, this.table.links.values(), this.clock.now());
   }
 
   /**
@@ -464,14 +443,13 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    */
   getClosedLinkStats(peerId: number): LinkStats | undefined {
     checkPeerId(peerId, 'getClosedLinkStats() peerId');
-    return this.closedLinks.get(peerId);
+    return this.table.closedLinks.get(peerId);
   }
 
   /** Snapshot of one link, or undefined for an unknown peer. */
   getLinkStats(peerId: number): LinkStats | undefined {
     checkPeerId(peerId, 'getLinkStats() peerId');
-    const l = this.links.get(peerId);
-    return l && linkStats(l, this.clock.now());
+    return this.table.stats(peerId);
   }
 
   /**
@@ -485,18 +463,13 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * still connecting is closed silently. A second call does nothing.
    */
   close(): void {
-    this.disconnecting.clear();
-    const links = [...this.links.values()];
+    const links = this.table.clear();
     const connected = links.filter((l) => l.connected).map((l) => l.id);
-    this.links.clear();
     this.reader.reset();
     this.writer.reset();
     this.role.clear();
     this.target = 0;
-    for (const link of links) {
-      link.connection.close();
-      link.state = 'closed';
-    }
+    closeLinks(links);
     for (const id of connected) this.emit('peer_disconnected', id, 'closed');
   }
 }
