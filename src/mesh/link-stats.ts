@@ -106,3 +106,22 @@ export class ClosedLinks {
     return s && { ...s, channels: s.channels.map((c) => ({ ...c })), history: s.history.map((h) => ({ ...h })) };
   }
 }
+
+/** When the `stats` event is due: every `periodMs` (0: never) while it is listened to. */
+export class StatsSchedule {
+  private nextAt = 0;
+
+  constructor(private readonly periodMs: number) {}
+
+  /** Whether to emit at `now` (then the next one is due a period later). */
+  due(now: number, listened: boolean): boolean {
+    if (!(this.periodMs > 0 && now >= this.nextAt && listened)) return false;
+    this.nextAt = now + this.periodMs;
+    return true;
+  }
+
+  /** When the next one is due; Infinity when off or not listened to. */
+  nextDeadline(listened: boolean): number {
+    return this.periodMs > 0 && listened ? this.nextAt : Infinity;
+  }
+}

@@ -15,7 +15,7 @@ import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import type { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import type { Clock } from '../util/clock.js';
-import type { Pollable, RandomSource } from '../util/sans-io.js';
+import type { Pollable } from '../util/sans-io.js';
 import { checkBool, checkInt, checkNow, checkPeerId } from '../util/validate.js';
 import { channelLayout } from './channel-layout.js';
 import { ConnectionStatus, MAX_PEER_ID, MIN_PEER_ID, TARGET_PEER_SERVER, TransferMode } from './constants.js';
@@ -26,10 +26,11 @@ import { PacketWriter } from './packet-writer.js';
 import { LinkMaintenance } from './link-maintenance.js';
 import { checkAddPeer, checkPutPacket, checkTransferMode } from './peer-checks.js';
 import { PeerRole } from './peer-role.js';
-import { MeshLink, type LinkObserver, type LinkSettings, type Reconnector } from './link.js';
-import { meshStats } from './link-stats.js';
+import { MeshLink, type LinkObserver, type Reconnector } from './link.js';
+import { linkEvents } from './link-events.js';
+import { StatsSchedule, meshStats } from './link-stats.js';
 import { LinkTable, closeLinks } from './link-table.js';
-import { resolvePeerOptions, type MultiplayerPeerOptions } from './peer-options.js';
+import { resolvePeerOptions, type MultiplayerPeerOptions, type ResolvedPeerOptions } from './peer-options.js';
 import type { MeshEvents, MeshMode, MultiplayerPeer, PeerInfo, TakenPacket } from './types.js';
 
 export type { MeshEvents, MeshMode, MultiplayerPeerStats, PeerInfo } from './types.js';
@@ -52,14 +53,12 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   private readonly role = new PeerRole();
   /** Time source of `poll()` without an argument and of the calls that stamp events. */
   readonly clock: Clock;
-  private readonly random: RandomSource;
-  private readonly settings: LinkSettings;
-  private readonly statsMs: number;
-  private readonly reconnector: Reconnector | undefined;
-  private readonly observer: LinkObserver;
+  /** Validated options: link settings, randomness, reconnector. */
+  private readonly options: ResolvedPeerOptions;
+  private readonly observer: LinkObserver = linkEvents(this, () => this.role.linkOpened(), (id, reason) => this.drop(id, reason, true));
   /** @internal Link maintenance for a {@link Reconnector} (the lobby): fresh connections, restarts, silence, removal with a reason. */
   readonly maintenance: LinkMaintenance;
-  private nextStatsAt = 0;
+  private readonly statsSchedule: StatsSchedule;
   /** `now` of the last poll (a deadline in the past when events are waiting). */
   private lastPoll = -Infinity;
   private target = 0;
@@ -74,26 +73,12 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   constructor(options: MultiplayerPeerOptions = {}) {
     super();
     const o = resolvePeerOptions(options);
+    this.options = o;
     this.clock = o.clock;
-    this.random = o.random;
-    this.settings = o.link;
-    this.statsMs = o.statsMs;
-    this.reconnector = o.reconnector;
+    this.statsSchedule = new StatsSchedule(o.statsMs);
     this.table = new LinkTable(this.clock, () => this.reader.invalidate());
     this.writer = new PacketWriter(this.table.links, this.counters, (id, err) => this.emit('send_failed', id, err));
     this.maintenance = new LinkMaintenance(this.table.links, this.clock, o.link.timeoutMs > 0 ? o.link.silenceMs : 0, (id, reason) => this.drop(id, reason, true));
-    this.observer = {
-      opened: (link) => {
-        this.role.linkOpened();
-        this.emit('peer_connected', link.id);
-      },
-      failed: (link, reason) => this.drop(link.id, reason, true),
-      lost: (link, reason) => this.emit('link_lost', link.id, reason),
-      reconnecting: (link, attempt) => this.emit('reconnecting', link.id, attempt),
-      reconnected: (link, downtime) => this.emit('reconnected', link.id, downtime),
-      replayOverflow: (link, channel) => this.emit('replay_overflow', link.id, channel),
-      restarted: (link) => this.emit('peer_restarted', link.id),
-    };
   }
 
   // ---- initialisation ----------------------------------------------------
@@ -181,7 +166,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     const { mode, uniqueId, customChannels } = this.role;
     checkAddPeer({ mode, uniqueId, refuse: this.refuse, present: this.table.links.has(peerId) }, connection, peerId, unreliableLifetime);
     const specs = channelLayout(customChannels, unreliableLifetime);
-    this.table.add(new MeshLink(peerId, connection, specs, this.settings, this.observer, () => this.reconnector, this.clock.now()));
+    this.table.add(new MeshLink(peerId, connection, specs, this.options.link, this.observer, () => this.options.reconnector, this.clock.now()));
   }
 
   /**
@@ -260,7 +245,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * assigns ids (`Mesh.join`) is safer for larger groups.
    */
   generateUniqueId(): number {
-    return this.random.int(MIN_PEER_ID, MAX_PEER_ID);
+    return this.options.random.int(MIN_PEER_ID, MAX_PEER_ID);
   }
 
   /** True whenever the own id is 1 (Godot: `unique_id == TARGET_PEER_SERVER`): server mode, and `createMesh(1)`. */
@@ -306,7 +291,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    */
   getMaxPacketSize(): number {
     const size = this.table.maxMessageSize();
-    return this.settings.sessions ? size - MAX_SESSION_HEADER : size;
+    return this.options.link.sessions ? size - MAX_SESSION_HEADER : size;
   }
 
   // ---- sending -----------------------------------------------------------
@@ -407,10 +392,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     for (const id of [...this.table.disconnecting]) this.drop(id, 'disconnected', true);
     this.table.update(now);
     this.reader.refresh(this.table.links.values());
-    if (this.statsMs > 0 && now >= this.nextStatsAt && this.listenerCount('stats') > 0) {
-      this.nextStatsAt = now + this.statsMs;
-      this.emit('stats', this.getStats());
-    }
+    if (this.statsSchedule.due(now, this.listenerCount('stats') > 0)) this.emit('stats', this.getStats());
   }
 
   /**
@@ -423,8 +405,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
     if (this.role.mode === undefined) return Infinity;
     const due = this.lastPoll;
     const waiting = this.reader.isStale || this.table.disconnecting.size > 0;
-    let at = Math.min(waiting ? due : Infinity, this.table.nextDeadline(due));
-    if (this.statsMs > 0 && this.listenerCount('stats') > 0) at = Math.min(at, this.nextStatsAt);
+    const at = Math.min(waiting ? due : Infinity, this.table.nextDeadline(due), this.statsSchedule.nextDeadline(this.listenerCount('stats') > 0));
     return Math.max(at, due);
   }
 
