@@ -43,15 +43,15 @@ export function linkStats(link: MeshLink, now: number): LinkStats {
     engineRttMs: engine.rttMs,
     jitterMs: h.jitterMs,
     loss: h.loss(now),
-    heartbeatsSent: link.heartbeatsSent,
-    heartbeatsReceived: link.heartbeatsReceived,
+    heartbeatsSent: link.control.heartbeatsSent,
+    heartbeatsReceived: link.control.heartbeatsReceived,
     sinceHeardMs: link.silentFor(now),
     reconnects: link.reconnects,
     attempt: link.attempt,
     sessionEpoch: link.epoch,
-    remoteEpoch: link.remoteEpoch,
-    restarts: link.restarts,
-    controlMalformed: link.controlMalformed,
+    remoteEpoch: link.control.remoteEpoch,
+    restarts: link.control.restarts,
+    controlMalformed: link.control.malformed,
     sessionMalformed: sum('malformed'),
     foreignChannelsClosed: link.foreign.closed,
     foreignChannelsAccepted: link.foreign.accepted,
@@ -104,5 +104,24 @@ export class ClosedLinks {
   get(peerId: number): LinkStats | undefined {
     const s = this.snapshots.get(peerId);
     return s && { ...s, channels: s.channels.map((c) => ({ ...c })), history: s.history.map((h) => ({ ...h })) };
+  }
+}
+
+/** When the `stats` event is due: every `periodMs` (0: never) while it is listened to. */
+export class StatsSchedule {
+  private nextAt = 0;
+
+  constructor(private readonly periodMs: number) {}
+
+  /** Whether to emit at `now` (then the next one is due a period later). */
+  due(now: number, listened: boolean): boolean {
+    if (!(this.periodMs > 0 && now >= this.nextAt && listened)) return false;
+    this.nextAt = now + this.periodMs;
+    return true;
+  }
+
+  /** When the next one is due; Infinity when off or not listened to. */
+  nextDeadline(listened: boolean): number {
+    return this.periodMs > 0 && listened ? this.nextAt : Infinity;
   }
 }

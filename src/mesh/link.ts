@@ -12,7 +12,8 @@
  *
  * A link is composed of the parts that do the work: its channels
  * ({@link LinkChannels}: inboxes, session headers, counters), its
- * {@link LinkHealth} (heartbeats), and while reconnecting a
+ * {@link LinkHealth} (heartbeats), its {@link LinkControl} (the control
+ * channel: heartbeats, acknowledgements, epochs), and while reconnecting a
  * {@link Reconnection} record driven by the {@link ReconnectPolicy}. Whether a
  * lost link may be re-established, and how, is the {@link Reconnector}'s
  * call (the lobby's): the link itself cannot create connections.
@@ -26,11 +27,11 @@ import type { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import type { EngineConnectionState } from '../transport/engine.js';
 import type { ChannelSpec } from './channel-layout.js';
 import { ForeignChannelGuard, type ForeignChannelSettings } from './foreign-channels.js';
-import { FrameType, decodeFrame, encodeFrame, type Ack, type ControlFrame } from './health/control.js';
 import { LinkHealth } from './health/link-health.js';
 import { backoffAfter, type ReconnectPolicy } from './health/reconnect.js';
 import type { LinkState, LinkStateChange } from './health/stats.js';
 import { LinkChannels, createLinkChannels } from './link-channels.js';
+import { LinkControl } from './link-control.js';
 import type { ReplayLimits } from './health/session.js';
 
 /**
@@ -109,13 +110,6 @@ const CONNECTION_STATE_NAMES: Record<ConnectionState, EngineConnectionState> = {
   [ConnectionState.CLOSED]: 'closed',
 };
 
-/**
- * Least time between two ACK frames of a link (ms). Acks only release the
- * sender's replay buffer (which holds about rate × this interval), and every
- * ACK is a message of its own on each busy link: in a mesh where every link
- * carries data, a short interval costs more native sends than the data.
- */
-const ACK_INTERVAL_MS = 20;
 const HISTORY_LENGTH = 32;
 
 /** The state machine of the link to one remote peer. */
@@ -129,24 +123,15 @@ export class MeshLink {
   /** Channels of the current connection plus everything that outlives it (inboxes, sessions, counters). */
   readonly io: LinkChannels;
   readonly health = new LinkHealth();
-  heartbeatsSent = 0;
-  heartbeatsReceived = 0;
-  controlMalformed = 0;
+  /** The control channel: heartbeats, acknowledgements, the remote's epoch and restarts. */
+  readonly control: LinkControl;
   /** In-band channels the remote opened on this link: closed on sight unless the `acceptChannel` hook keeps them. */
   readonly foreign: ForeignChannelGuard;
   reconnects = 0;
-  /** The remote's session epoch (0 until heard). */
-  remoteEpoch = 0;
-  /** Times the remote restarted (a new epoch on a fresh connection). */
-  restarts = 0;
-  /** A control frame arrived on the current connection (its epoch is known). */
-  private heardOnConnection = false;
   /** Recent state changes, oldest first. */
   readonly history: LinkStateChange[] = [];
   private rc: Reconnection | undefined;
   private disconnectedSince: number | undefined;
-  private ackSent: number[];
-  private lastAckAt = -Infinity;
   /** Engine connection state last seen by update() (undefined before the first look). */
   private connState: ConnectionState | undefined;
   private readonly createdAt: number;
@@ -163,7 +148,7 @@ export class MeshLink {
     this.io = createLinkChannels(connection, specs, settings.sessions, settings.replayLimits, 'addPeer()');
     this.foreign = new ForeignChannelGuard(id, settings.foreign);
     this.foreign.watch(connection);
-    this.ackSent = specs.map(() => 0);
+    this.control = new LinkControl(this.io, this.health, settings, () => this.observer.restarted(this));
     this.createdAt = now;
     this.history.push({ state: 'connecting', at: now });
   }
@@ -211,7 +196,7 @@ export class MeshLink {
     this.connection.close();
     this.connection = connection;
     this.foreign.watch(connection);
-    this.heardOnConnection = false;
+    this.control.newConnection();
     this.linkUp = false;
     this.disconnectedSince = undefined;
   }
@@ -252,7 +237,7 @@ export class MeshLink {
     }
     if (this.linkUp) {
       this.io.pull();
-      this.readControl(now);
+      this.control.read(now);
       if (lost === undefined && this.settings.timeoutMs > 0 && now - this.health.lastHeard >= this.settings.silenceMs) {
         lost = `heartbeat timeout: nothing heard for ${Math.round(now - this.health.lastHeard)} ms`;
       }
@@ -262,7 +247,7 @@ export class MeshLink {
       lost = `not connected within ${policy.attemptTimeoutMs} ms`;
     }
     if (lost !== undefined) return this.linkLost(lost, now);
-    if (this.linkUp) this.sendControl(now);
+    if (this.linkUp) this.control.send(now);
   }
 
   /**
@@ -285,8 +270,7 @@ export class MeshLink {
     if (this.linkUp) {
       at = Math.min(at, this.health.nextPingAt);
       if (s.timeoutMs > 0) at = Math.min(at, this.health.lastHeard + s.silenceMs);
-      if (this.io.control.getAvailablePacketCount() > 0) at = -Infinity;
-      else if (this.unacked()) at = Math.min(at, this.lastAckAt + ACK_INTERVAL_MS);
+      at = Math.min(at, this.control.nextDeadline());
     }
     return at;
   }
@@ -386,29 +370,11 @@ export class MeshLink {
     this.linkUp = true;
     this.reconnects++;
     this.health.reset(now);
-    this.ackSent = this.ackSent.map(() => 0);
-    this.lastAckAt = -Infinity;
+    this.control.resetAcks();
     this.record('connected', now, 'reconnected');
     this.io.replay();
-    this.sendControl(now);
+    this.control.send(now);
     this.observer.reconnected(this, downtime);
-  }
-
-  /**
-   * The remote restarted: what our receiving sessions hold belongs to its
-   * previous instance, so they start afresh (its new sessions number from 1).
-   * Our sending sessions are kept: their unacknowledged packets were (or
-   * will be) resent on this connection and the remote's fresh sessions take
-   * the first as their base, so nothing we sent is lost or delivered twice
-   * to the new instance.
-   */
-  private remoteRestarted(epoch: number): void {
-    for (const r of this.io.recvSessions) r?.reset();
-    this.ackSent = this.ackSent.map(() => 0);
-    this.lastAckAt = -Infinity;
-    this.restarts++;
-    this.remoteEpoch = epoch;
-    this.observer.restarted(this);
   }
 
   /**
@@ -432,81 +398,5 @@ export class MeshLink {
   send(index: number, data: Uint8Array): void {
     const overflowed = this.io.send(index, data, this.connected, this.linkUp);
     if (overflowed !== undefined) this.observer.replayOverflow(this, overflowed);
-  }
-
-  // ---- control channel ------------------------------------------------------
-
-  private unacked(): boolean {
-    return this.io.recvSessions.some((r, i) => r !== undefined && r.seq > this.ackSent[i]!);
-  }
-
-  /** Frame fields every control frame carries: our epoch and the remote's as we know it. */
-  private epochs(): { epoch: number; ackEpoch: number } {
-    return { epoch: this.settings.epoch, ackEpoch: this.remoteEpoch };
-  }
-
-  private acks(): Ack[] {
-    const acks: Ack[] = [];
-    this.io.recvSessions.forEach((r, i) => {
-      if (r && r.seq > 0) acks.push([i, r.seq]);
-    });
-    return acks;
-  }
-
-  private sendFrame(frame: ControlFrame, now: number): void {
-    try {
-      this.io.control.putPacket(encodeFrame(frame));
-    } catch {
-      return; // closing: the next poll notices
-    }
-    for (const [i, s] of frame.acks) this.ackSent[i] = s;
-    this.lastAckAt = now;
-  }
-
-  private readControl(now: number): void {
-    let raw;
-    while ((raw = this.io.control.getPacket()) !== undefined) {
-      const frame = decodeFrame(raw);
-      if (!frame) {
-        this.controlMalformed++;
-        continue;
-      }
-      if (!this.heardOnConnection) {
-        // the first frame on this connection tells the remote's epoch: a new one means its process restarted
-        this.heardOnConnection = true;
-        this.io.gated = false;
-        if (this.remoteEpoch !== 0 && frame.epoch !== this.remoteEpoch) this.remoteRestarted(frame.epoch);
-        this.remoteEpoch = frame.epoch;
-      } else if (frame.epoch !== this.remoteEpoch) {
-        this.controlMalformed++; // an epoch changes only with a fresh connection
-        continue;
-      }
-      if (frame.ackEpoch === this.settings.epoch) {
-        for (const [i, s] of frame.acks) {
-          const session = this.io.sendSessions[i];
-          if (!session || !session.ack(s)) this.controlMalformed++; // no such reliable channel, or acks what was never sent
-        }
-      }
-      this.health.heard(now);
-      if (frame.type === FrameType.PING) {
-        this.health.onPing(frame.seq, frame.time, now);
-        this.heartbeatsReceived++;
-        this.sendFrame({ type: FrameType.PONG, ...this.epochs(), seq: frame.seq, time: frame.time, acks: this.acks() }, now);
-      } else if (frame.type === FrameType.PONG) {
-        if (!this.health.onPong(frame.time, now)) this.controlMalformed++;
-      }
-    }
-  }
-
-  private sendControl(now: number): void {
-    const h = this.health;
-    if (now >= h.nextPingAt) {
-      h.nextPingAt = now + this.settings.heartbeatMs;
-      this.heartbeatsSent++;
-      this.sendFrame({ type: FrameType.PING, ...this.epochs(), seq: ++h.pingSeq >>> 0, time: now, acks: this.acks() }, now);
-      return;
-    }
-    if (now - this.lastAckAt < ACK_INTERVAL_MS) return;
-    if (this.unacked()) this.sendFrame({ type: FrameType.ACK, ...this.epochs(), acks: this.acks() }, now);
   }
 }

@@ -15,28 +15,27 @@ import { EventEmitter } from 'eventemitter3';
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import type { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import type { Clock } from '../util/clock.js';
-import type { Pollable, RandomSource } from '../util/sans-io.js';
-import { checkBool, checkInt, checkNow, checkOneOf, checkPeerId, invalid } from '../util/validate.js';
-import { channelIndexFor, channelLayout, transferChannelOf } from './channel-layout.js';
+import type { Pollable } from '../util/sans-io.js';
+import { checkBool, checkInt, checkNow, checkPeerId } from '../util/validate.js';
+import { channelLayout } from './channel-layout.js';
 import { ConnectionStatus, MAX_PEER_ID, MIN_PEER_ID, TARGET_PEER_SERVER, TransferMode } from './constants.js';
 import { MAX_SESSION_HEADER } from './health/session.js';
 import type { LinkStats, MeshStats } from './health/stats.js';
 import { PacketReader } from './packet-reader.js';
 import { PacketWriter } from './packet-writer.js';
 import { LinkMaintenance } from './link-maintenance.js';
-import { checkAddPeer, checkChannels } from './peer-checks.js';
-import { MeshLink, type LinkObserver, type LinkSettings, type Reconnector } from './link.js';
-import { ClosedLinks, linkStats, meshStats } from './link-stats.js';
-import { resolvePeerOptions, type MultiplayerPeerOptions } from './peer-options.js';
+import { checkAddPeer, checkPutPacket, checkTransferMode } from './peer-checks.js';
+import { PeerRole } from './peer-role.js';
+import { MeshLink, type LinkObserver, type Reconnector } from './link.js';
+import { linkEvents } from './link-events.js';
+import { StatsSchedule, meshStats } from './link-stats.js';
+import { LinkTable, closeLinks } from './link-table.js';
+import { resolvePeerOptions, type MultiplayerPeerOptions, type ResolvedPeerOptions } from './peer-options.js';
 import type { MeshEvents, MeshMode, MultiplayerPeer, PeerInfo, TakenPacket } from './types.js';
 
 export type { MeshEvents, MeshMode, MultiplayerPeerStats, PeerInfo } from './types.js';
 
 export { MULTIPLAYER_PEER_OPTION_KEYS, type MultiplayerPeerOptions } from './peer-options.js';
-
-const MODES = [TransferMode.UNRELIABLE, TransferMode.UNRELIABLE_ORDERED, TransferMode.RELIABLE] as const;
-/** Final snapshots kept for {@link WebRTCMultiplayerPeer.getClosedLinkStats}. */
-const CLOSED_LINKS_KEPT = 32;
 
 /**
  * A multiplayer peer over WebRTC. Initialise with {@link createServer},
@@ -51,87 +50,52 @@ const CLOSED_LINKS_KEPT = 32;
 export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements MultiplayerPeer, Pollable {
   /** `putPacket` sends or copies its bytes before it returns: the array may be reused. */
   readonly copiesPutPackets = true;
-  private mode: MeshMode | undefined;
-  private uniqueId = 0;
-  private status: ConnectionStatus = ConnectionStatus.DISCONNECTED;
-  private customChannels: TransferMode[] = [];
-  private readonly links = new Map<number, MeshLink>();
+  private readonly role = new PeerRole();
   /** Time source of `poll()` without an argument and of the calls that stamp events. */
   readonly clock: Clock;
-  private readonly random: RandomSource;
-  private readonly settings: LinkSettings;
-  private readonly statsMs: number;
-  private readonly reconnector: Reconnector | undefined;
-  private readonly observer: LinkObserver;
+  /** Validated options: link settings, randomness, reconnector. */
+  private readonly options: ResolvedPeerOptions;
+  private readonly observer: LinkObserver = linkEvents(this, () => this.role.linkOpened(), (id, reason) => this.drop(id, reason, true));
   /** @internal Link maintenance for a {@link Reconnector} (the lobby): fresh connections, restarts, silence, removal with a reason. */
   readonly maintenance: LinkMaintenance;
-  private nextStatsAt = 0;
+  private readonly statsSchedule: StatsSchedule;
   /** `now` of the last poll (a deadline in the past when events are waiting). */
   private lastPoll = -Infinity;
   private target = 0;
   private mode_: TransferMode = TransferMode.RELIABLE;
   private channel_ = 0;
   private refuse = false;
-  private readonly reader = new PacketReader();
-  private packetError: ErrorCode | undefined;
-  /** Peers `disconnectPeer(id)` closed, removed (with `peer_disconnected`) on the next poll. */
-  private readonly disconnecting = new Set<number>();
   private readonly counters = { packetsSent: 0, packetsReceived: 0, broadcastFailures: 0 };
-  private readonly writer = new PacketWriter(this.links, this.counters, (id, err) => this.emit('send_failed', id, err));
-  /** Final snapshots of removed links. */
-  private readonly closedLinks = new ClosedLinks(CLOSED_LINKS_KEPT);
+  private readonly reader = new PacketReader(this.counters);
+  private readonly table: LinkTable;
+  private readonly writer: PacketWriter;
 
   constructor(options: MultiplayerPeerOptions = {}) {
     super();
     const o = resolvePeerOptions(options);
+    this.options = o;
     this.clock = o.clock;
-    this.random = o.random;
-    this.settings = o.link;
-    this.statsMs = o.statsMs;
-    this.reconnector = o.reconnector;
-    this.maintenance = new LinkMaintenance(this.links, this.clock, o.link.timeoutMs > 0 ? o.link.silenceMs : 0, (id, reason) => this.drop(id, reason, true));
-    this.observer = {
-      opened: (link) => {
-        if (this.mode === 'client') this.status = ConnectionStatus.CONNECTED;
-        this.emit('peer_connected', link.id);
-      },
-      failed: (link, reason) => this.drop(link.id, reason, true),
-      lost: (link, reason) => this.emit('link_lost', link.id, reason),
-      reconnecting: (link, attempt) => this.emit('reconnecting', link.id, attempt),
-      reconnected: (link, downtime) => this.emit('reconnected', link.id, downtime),
-      replayOverflow: (link, channel) => this.emit('replay_overflow', link.id, channel),
-      restarted: (link) => this.emit('peer_restarted', link.id),
-    };
+    this.statsSchedule = new StatsSchedule(o.statsMs);
+    this.table = new LinkTable(this.clock, () => this.reader.invalidate());
+    this.writer = new PacketWriter(this.table.links, this.counters, (id, err) => this.emit('send_failed', id, err));
+    this.maintenance = new LinkMaintenance(this.table.links, this.clock, o.link.timeoutMs > 0 ? o.link.silenceMs : 0, (id, reason) => this.drop(id, reason, true));
   }
 
   // ---- initialisation ----------------------------------------------------
 
   /** Become the server (id 1). Status is CONNECTED at once. */
   createServer(channels: TransferMode[] = []): void {
-    this.init('server', 1, channels, ConnectionStatus.CONNECTED);
+    this.role.server(channels);
   }
 
   /** Become a client with `id` (2..2147483647); CONNECTED once the server link opens. */
   createClient(id: number, channels: TransferMode[] = []): void {
-    checkInt(id, MIN_PEER_ID, MAX_PEER_ID, 'createClient() id (1 is the server)');
-    this.init('client', id, channels, ConnectionStatus.CONNECTING);
+    this.role.client(id, channels);
   }
 
   /** Become a mesh member with `id` (1..2147483647). Status is CONNECTED at once. */
   createMesh(id: number, channels: TransferMode[] = []): void {
-    checkInt(id, 1, MAX_PEER_ID, 'createMesh() id');
-    this.init('mesh', id, channels, ConnectionStatus.CONNECTED);
-  }
-
-  private init(mode: MeshMode, id: number, channels: TransferMode[], status: ConnectionStatus): void {
-    checkChannels(channels);
-    if (this.mode !== undefined) {
-      throw new RtcmeshError(ErrorCode.INVALID_STATE, `this multiplayer peer is already a ${this.mode}; call close() before creating it again`);
-    }
-    this.mode = mode;
-    this.uniqueId = id;
-    this.customChannels = [...channels];
-    this.status = status;
+    this.role.mesh(id, channels);
   }
 
   // ---- properties --------------------------------------------------------
@@ -151,7 +115,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   }
 
   set transferMode(mode: TransferMode) {
-    this.mode_ = checkOneOf(mode, MODES, 'transferMode (a TransferMode)');
+    this.mode_ = checkTransferMode(mode, 'transferMode (a TransferMode)');
   }
 
   /** 0 (default): the default channel of `transferMode`; N in 1..255: custom channel N (its own mode). */
@@ -199,11 +163,10 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * @param unreliableLifetime maxPacketLifeTime (ms) of the two unreliable channels.
    */
   addPeer(connection: WebRTCPeerConnection, peerId: number, unreliableLifetime = 1): void {
-    checkAddPeer({ mode: this.mode, uniqueId: this.uniqueId, refuse: this.refuse, present: this.links.has(peerId) }, connection, peerId, unreliableLifetime);
-    const specs = channelLayout(this.customChannels, unreliableLifetime);
-    const link = new MeshLink(peerId, connection, specs, this.settings, this.observer, () => this.reconnector, this.clock.now());
-    this.reader.invalidate();
-    this.links.set(peerId, link);
+    const { mode, uniqueId, customChannels } = this.role;
+    checkAddPeer({ mode, uniqueId, refuse: this.refuse, present: this.table.links.has(peerId) }, connection, peerId, unreliableLifetime);
+    const specs = channelLayout(customChannels, unreliableLifetime);
+    this.table.add(new MeshLink(peerId, connection, specs, this.options.link, this.observer, () => this.options.reconnector, this.clock.now()));
   }
 
   /**
@@ -230,53 +193,46 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
   disconnectPeer(peerId: number, force = false): void {
     checkInt(peerId, 1, MAX_PEER_ID, 'disconnectPeer() peerId');
     checkBool(force, 'disconnectPeer() force');
-    const link = this.links.get(peerId);
+    const link = this.table.links.get(peerId);
     if (!link) throw new RtcmeshError(ErrorCode.INVALID_PEER, `disconnectPeer(): no peer ${peerId}`);
     if (force) return this.drop(peerId, 'disconnected', false);
     link.connection.close();
-    this.disconnecting.add(peerId);
+    this.table.disconnecting.add(peerId);
   }
 
   /** Remove a peer, closing its connection; `notify` emits `peer_disconnected(id, reason)` if it was connected. */
   private drop(peerId: number, reason: string, notify: boolean): void {
-    const link = this.links.get(peerId);
-    this.disconnecting.delete(peerId);
+    const link = this.table.remove(peerId, reason);
     if (!link) return;
-    this.links.delete(peerId);
-    this.reader.invalidate();
-    const now = this.clock.now();
-    link.close(reason, now);
-    this.closedLinks.keep(linkStats(link, now));
     if (link.connected && notify) this.emit('peer_disconnected', peerId, reason);
-    if (this.mode === 'client' && peerId === TARGET_PEER_SERVER) this.status = ConnectionStatus.DISCONNECTED;
+    this.role.peerRemoved(peerId);
   }
 
   /** One peer's connection, channels and state, or undefined when not present (connecting peers included). */
   getPeer(peerId: number): PeerInfo | undefined {
     checkPeerId(peerId, 'getPeer() peerId');
-    const l = this.links.get(peerId);
-    return l && { id: l.id, connection: l.connection, channels: l.io.channels, connected: l.connected, state: l.state };
+    return this.table.info(peerId);
   }
 
   /** Every peer, connected or still connecting. */
   getPeers(): PeerInfo[] {
-    return [...this.links.keys()].map((id) => this.getPeer(id)!);
+    return [...this.table.links.keys()].map((id) => this.getPeer(id)!);
   }
 
   /** Ids of connected peers (including those being reconnected). */
   getPeerIds(): number[] {
-    return [...this.links.values()].filter((l) => l.connected).map((l) => l.id);
+    return [...this.table.links.values()].filter((l) => l.connected).map((l) => l.id);
   }
 
   /** True while the peer is present, connecting or connected. */
   hasPeer(peerId: number): boolean {
     checkPeerId(peerId, 'hasPeer() peerId');
-    return this.links.has(peerId);
+    return this.table.links.has(peerId);
   }
 
   /** This peer's own id: 1 for the server, the id given to `createClient`/`createMesh`, 0 before (and after {@link close}). */
   getUniqueId(): number {
-    return this.uniqueId;
+    return this.role.uniqueId;
   }
 
   /**
@@ -289,22 +245,22 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * assigns ids (`Mesh.join`) is safer for larger groups.
    */
   generateUniqueId(): number {
-    return this.random.int(MIN_PEER_ID, MAX_PEER_ID);
+    return this.options.random.int(MIN_PEER_ID, MAX_PEER_ID);
   }
 
   /** True whenever the own id is 1 (Godot: `unique_id == TARGET_PEER_SERVER`): server mode, and `createMesh(1)`. */
   isServer(): boolean {
-    return this.uniqueId === TARGET_PEER_SERVER;
+    return this.role.uniqueId === TARGET_PEER_SERVER;
   }
 
   /** The role chosen at creation, or undefined before. */
   getMode(): MeshMode | undefined {
-    return this.mode;
+    return this.role.mode;
   }
 
   /** The custom channels this peer was created with. */
   getCustomChannels(): readonly TransferMode[] {
-    return this.customChannels;
+    return this.role.customChannels;
   }
 
   /**
@@ -313,7 +269,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * its own link, and before initialisation.
    */
   isServerRelaySupported(): boolean {
-    return this.mode === 'server' || this.mode === 'client';
+    return this.role.mode === 'server' || this.role.mode === 'client';
   }
 
   /**
@@ -323,7 +279,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * and DISCONNECTED again when that peer is removed.
    */
   getConnectionStatus(): ConnectionStatus {
-    return this.status;
+    return this.role.status;
   }
 
   /**
@@ -334,10 +290,8 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * than this may fit while sequence numbers are small).
    */
   getMaxPacketSize(): number {
-    let max = Infinity;
-    for (const l of this.links.values()) if (l.linkUp) max = Math.min(max, l.io.channels[0]!.getMaxPacketSize() || max);
-    const size = Number.isFinite(max) ? max : 262144;
-    return this.settings.sessions ? size - MAX_SESSION_HEADER : size;
+    const size = this.table.maxMessageSize();
+    return this.options.link.sessions ? size - MAX_SESSION_HEADER : size;
   }
 
   // ---- sending -----------------------------------------------------------
@@ -362,25 +316,14 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    *   reliable packet with sessions on stays in the replay buffer instead).
    */
   putPacket(data: Uint8Array): void {
-    if (!(data instanceof Uint8Array)) invalid('putPacket() data', 'a Uint8Array', data);
-    if (this.mode === undefined || this.status === ConnectionStatus.DISCONNECTED) {
-      throw new RtcmeshError(ErrorCode.INVALID_STATE, 'putPacket(): the multiplayer peer is not connected; create it and wait for CONNECTED');
-    }
-    const index = channelIndexFor(this.channel_, this.mode_);
-    if (index >= 3 + this.customChannels.length) {
-      throw new RtcmeshError(
-        ErrorCode.INVALID_ARGUMENT,
-        `putPacket(): transferChannel ${this.channel_} does not exist; this peer has ${this.customChannels.length} custom channel(s)`,
-      );
-    }
-    this.writer.send(this.target, index, data);
+    this.writer.send(this.target, checkPutPacket(this.role, data, this.channel_, this.mode_), data);
   }
 
   // ---- receiving ---------------------------------------------------------
 
   /** Packets waiting to be read with {@link getPacket}, over every connected peer and channel. */
   getAvailablePacketCount(): number {
-    return this.reader.count(this.links.values());
+    return this.reader.count(this.table.links.values());
   }
 
   /**
@@ -392,14 +335,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * and `byteLength` before using its `.buffer`).
    */
   getPacket(): Uint8Array | undefined {
-    const data = this.reader.read();
-    if (data === undefined) {
-      this.packetError = this.mode === undefined ? ErrorCode.INVALID_STATE : ErrorCode.UNAVAILABLE;
-      return undefined;
-    }
-    this.packetError = undefined;
-    this.counters.packetsReceived++;
-    return data;
+    return this.reader.get(this.role.mode !== undefined);
   }
 
   /**
@@ -407,14 +343,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * said before it) in one call, written into `into`; false when none waits.
    */
   takePacket(into: TakenPacket): boolean {
-    const data = this.getPacket();
-    if (data === undefined) return false;
-    const last = this.reader.last;
-    into.data = data;
-    into.peer = last.peer;
-    into.channel = transferChannelOf(last.index);
-    into.mode = last.mode;
-    return true;
+    return this.reader.take(into, this.role.mode !== undefined);
   }
 
   /**
@@ -424,7 +353,7 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * when it returned a packet, or before the first call.
    */
   getPacketError(): ErrorCode | undefined {
-    return this.packetError;
+    return this.reader.error;
   }
 
   /**
@@ -439,13 +368,12 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
 
   /** Transfer channel of the next available packet (0 for the three default channels, and when none is queued). */
   getPacketChannel(): number {
-    return this.reader.peek() ? transferChannelOf(this.reader.nextChannelIndex) : 0;
+    return this.reader.nextTransferChannel();
   }
 
   /** Transfer mode of the next available packet; with none queued, the mode of the packet read last (RELIABLE before any). */
   getPacketMode(): TransferMode {
-    const next = this.reader.peek();
-    return next ? next.io.specs[this.reader.nextChannelIndex]!.mode : this.reader.last.mode;
+    return this.reader.nextMode();
   }
 
   // ---- the tick ----------------------------------------------------------
@@ -459,19 +387,12 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    */
   poll(now: number = this.clock.now()): void {
     checkNow(now, 'poll() now');
-    if (this.mode === undefined) return;
+    if (this.role.mode === undefined) return;
     this.lastPoll = now;
-    for (const id of [...this.disconnecting]) this.drop(id, 'disconnected', true);
-    for (const link of [...this.links.values()]) {
-      link.connection.poll();
-      if (this.links.get(link.id) !== link) continue; // removed by a listener
-      link.update(now);
-    }
-    this.reader.refresh(this.links.values());
-    if (this.statsMs > 0 && now >= this.nextStatsAt && this.listenerCount('stats') > 0) {
-      this.nextStatsAt = now + this.statsMs;
-      this.emit('stats', this.getStats());
-    }
+    for (const id of [...this.table.disconnecting]) this.drop(id, 'disconnected', true);
+    this.table.update(now);
+    this.reader.refresh(this.table.links.values());
+    if (this.statsSchedule.due(now, this.listenerCount('stats') > 0)) this.emit('stats', this.getStats());
   }
 
   /**
@@ -481,21 +402,18 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * events waiting; `Infinity` when idle or not initialised.
    */
   nextDeadline(): number {
-    if (this.mode === undefined) return Infinity;
-    let at = this.reader.isStale || this.disconnecting.size > 0 ? this.lastPoll : Infinity;
-    for (const link of this.links.values()) {
-      if (link.connection.hasPendingEvents()) return this.lastPoll;
-      at = Math.min(at, link.nextDeadline());
-    }
-    if (this.statsMs > 0 && this.listenerCount('stats') > 0) at = Math.min(at, this.nextStatsAt);
-    return Math.max(at, this.lastPoll);
+    if (this.role.mode === undefined) return Infinity;
+    const due = this.lastPoll;
+    const waiting = this.reader.isStale || this.table.disconnecting.size > 0;
+    const at = Math.min(waiting ? due : Infinity, this.table.nextDeadline(due), this.statsSchedule.nextDeadline(this.listenerCount('stats') > 0));
+    return Math.max(at, due);
   }
 
   // ---- monitoring --------------------------------------------------------
 
   /** Snapshot of the mesh and of every link (see {@link MeshStats}). */
   getStats(): MeshStats {
-    return meshStats(this.uniqueId, this.counters, this.links.values(), this.clock.now());
+    return meshStats(this.role.uniqueId, this.counters, this.table.links.values(), this.clock.now());
   }
 
   /**
@@ -506,14 +424,13 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    */
   getClosedLinkStats(peerId: number): LinkStats | undefined {
     checkPeerId(peerId, 'getClosedLinkStats() peerId');
-    return this.closedLinks.get(peerId);
+    return this.table.closedLinks.get(peerId);
   }
 
   /** Snapshot of one link, or undefined for an unknown peer. */
   getLinkStats(peerId: number): LinkStats | undefined {
     checkPeerId(peerId, 'getLinkStats() peerId');
-    const l = this.links.get(peerId);
-    return l && linkStats(l, this.clock.now());
+    return this.table.stats(peerId);
   }
 
   /**
@@ -527,21 +444,13 @@ export class WebRTCMultiplayerPeer extends EventEmitter<MeshEvents> implements M
    * still connecting is closed silently. A second call does nothing.
    */
   close(): void {
-    this.disconnecting.clear();
-    const links = [...this.links.values()];
+    const links = this.table.clear();
     const connected = links.filter((l) => l.connected).map((l) => l.id);
-    this.links.clear();
     this.reader.reset();
     this.writer.reset();
-    this.mode = undefined;
-    this.uniqueId = 0;
-    this.customChannels = [];
-    this.status = ConnectionStatus.DISCONNECTED;
+    this.role.clear();
     this.target = 0;
-    for (const link of links) {
-      link.connection.close();
-      link.state = 'closed';
-    }
+    closeLinks(links);
     for (const id of connected) this.emit('peer_disconnected', id, 'closed');
   }
 }

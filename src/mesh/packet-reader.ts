@@ -7,10 +7,15 @@
  * The packet found by a look-ahead ({@link PacketReader.peek}) is remembered
  * until it is read, so `getPacketPeer/Channel/Mode` and `getPacket` cost one
  * search per packet between them, and always describe the same packet.
+ * The reader also counts the packets `getPacket()` returns and keeps what
+ * `getPacketError()` answers.
  * @module
  */
+import { ErrorCode } from '../errors.js';
+import { transferChannelOf } from './channel-layout.js';
 import { TransferMode } from './constants.js';
 import type { MeshLink } from './link.js';
+import type { TakenPacket } from './types.js';
 
 /** Where the packet read last came from. */
 export interface PacketOrigin {
@@ -32,6 +37,11 @@ export class PacketReader {
   /** Its channel index and position in {@link order}. */
   private nextIndex = 0;
   private nextAt = 0;
+  /** Why the last {@link get} returned nothing (undefined after a packet, and before the first call); kept by {@link reset}. */
+  error: ErrorCode | undefined = undefined;
+
+  /** @param counters counts the packets {@link get} returns. */
+  constructor(private readonly counters: { packetsReceived: number }) {}
 
   /** Peers were added or removed: take the new order on the next {@link refresh}. */
   invalidate(): void {
@@ -113,6 +123,44 @@ export class PacketReader {
     last.index = index;
     last.mode = link.io.specs[index]!.mode;
     return data;
+  }
+
+  /**
+   * `getPacket()`: the next packet, counted; or undefined with {@link error}
+   * set, INVALID_STATE when the peer is not `initialised`, else UNAVAILABLE.
+   */
+  get(initialised: boolean): Uint8Array | undefined {
+    const data = this.read();
+    if (data === undefined) {
+      this.error = initialised ? ErrorCode.UNAVAILABLE : ErrorCode.INVALID_STATE;
+      return undefined;
+    }
+    this.error = undefined;
+    this.counters.packetsReceived++;
+    return data;
+  }
+
+  /** `takePacket()`: {@link get} and the packet's origin, written into `into`; false when none waits. */
+  take(into: TakenPacket, initialised: boolean): boolean {
+    const data = this.get(initialised);
+    if (data === undefined) return false;
+    const last = this.last;
+    into.data = data;
+    into.peer = last.peer;
+    into.channel = transferChannelOf(last.index);
+    into.mode = last.mode;
+    return true;
+  }
+
+  /** Transfer channel of the next packet (0 for the three default channels, and when none waits). */
+  nextTransferChannel(): number {
+    return this.peek() ? transferChannelOf(this.nextIndex) : 0;
+  }
+
+  /** Transfer mode of the next packet; with none waiting, the mode of the packet read last. */
+  nextMode(): TransferMode {
+    const next = this.peek();
+    return next ? next.io.specs[this.nextIndex]!.mode : this.last.mode;
   }
 
   /** Forget the order and the last packet (close()). */

@@ -1,14 +1,14 @@
 /**
- * Argument and state checks of `WebRTCMultiplayerPeer.addPeer` and
- * `replaceConnection`, in the documented order.
+ * Argument and state checks of `WebRTCMultiplayerPeer.addPeer`,
+ * `replaceConnection` and `putPacket`, in the documented order.
  * @module
  */
 import { ErrorCode, RtcmeshError } from '../errors.js';
 import { ConnectionState } from '../peer/enums.js';
 import { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import { checkInt, checkOneOf, invalid } from '../util/validate.js';
-import { MAX_CUSTOM_CHANNELS } from './channel-layout.js';
-import { MAX_PEER_ID, TARGET_PEER_SERVER, TransferMode } from './constants.js';
+import { MAX_CUSTOM_CHANNELS, channelIndexFor } from './channel-layout.js';
+import { ConnectionStatus, MAX_PEER_ID, TARGET_PEER_SERVER, TransferMode } from './constants.js';
 
 /** What `addPeer` checks against. */
 export interface AddPeerState {
@@ -54,9 +54,41 @@ export function checkConnection(connection: WebRTCPeerConnection, what: string):
 
 const MODES = [TransferMode.UNRELIABLE, TransferMode.UNRELIABLE_ORDERED, TransferMode.RELIABLE] as const;
 
+/** One of the three TransferModes (`transferMode`, custom channels). */
+export function checkTransferMode(value: unknown, what: string): TransferMode {
+  return checkOneOf(value, MODES, what);
+}
+
 /** The custom channels of `createServer`/`createClient`/`createMesh`: an array of at most 256 TransferModes. */
 export function checkChannels(channels: unknown): asserts channels is TransferMode[] {
   if (!Array.isArray(channels)) invalid('channels', 'an array of TransferMode values', channels);
   if (channels.length > MAX_CUSTOM_CHANNELS) invalid('channels', `at most ${MAX_CUSTOM_CHANNELS} custom channels`, channels);
-  channels.forEach((m, i) => checkOneOf(m, MODES, `channels[${i}] (a TransferMode)`));
+  channels.forEach((m, i) => checkTransferMode(m, `channels[${i}] (a TransferMode)`));
+}
+
+/** What `putPacket` checks against. */
+export interface PutPacketState {
+  mode: 'server' | 'client' | 'mesh' | undefined;
+  status: ConnectionStatus;
+  customChannels: readonly TransferMode[];
+}
+
+/**
+ * Throw the first failing check of `putPacket` before it sends (see its
+ * documentation for the order); the index of the channel that
+ * `transferChannel` and `transferMode` pick.
+ */
+export function checkPutPacket(state: PutPacketState, data: Uint8Array, channel: number, mode: TransferMode): number {
+  if (!(data instanceof Uint8Array)) invalid('putPacket() data', 'a Uint8Array', data);
+  if (state.mode === undefined || state.status === ConnectionStatus.DISCONNECTED) {
+    throw new RtcmeshError(ErrorCode.INVALID_STATE, 'putPacket(): the multiplayer peer is not connected; create it and wait for CONNECTED');
+  }
+  const index = channelIndexFor(channel, mode);
+  if (index >= 3 + state.customChannels.length) {
+    throw new RtcmeshError(
+      ErrorCode.INVALID_ARGUMENT,
+      `putPacket(): transferChannel ${channel} does not exist; this peer has ${state.customChannels.length} custom channel(s)`,
+    );
+  }
+  return index;
 }
