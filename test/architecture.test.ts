@@ -60,10 +60,12 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('no source file is over 550 lines', () => {
+  it('no source file is over 500 lines', () => {
+    // Lines as `wc -l` counts them: a final newline ends the last line, it does not start another.
+    const lines = (text: string) => text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
     const long = sources(join(root, 'src'))
-      .map((f) => ({ f: relative(root, f), n: readFileSync(f, 'utf8').split('\n').length }))
-      .filter(({ n }) => n > 550)
+      .map((f) => ({ f: relative(root, f), n: lines(readFileSync(f, 'utf8')) }))
+      .filter(({ n }) => n > 500)
       .map(({ f, n }) => `${f}: ${n} lines`);
     expect(long).toEqual([]);
   });
