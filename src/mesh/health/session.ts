@@ -33,7 +33,7 @@ function sendView(n: number): Uint8Array {
   if (v === undefined) v = sendViews[n] = new Uint8Array(sendBuffer, 0, n);
   return v;
 }
-/** Payloads up to this size inside a larger shared buffer are copied out of a received frame rather than viewed. */
+/** Payloads up to this size are copied out of a received frame rather than viewed. */
 const SMALL_PAYLOAD = 64;
 
 /** Limits of one channel's replay buffer. */
@@ -345,14 +345,16 @@ export class ReceiveSession {
     this.fresh = false;
     this.seq = seq;
     const n = frame.length - at;
-    // A view (a plain Uint8Array, whatever subclass the engine gave), not a copy, when the frame owns
-    // its whole buffer (node-datachannel: one per message) or the payload is large. A small payload
-    // inside a larger shared buffer (the virtual network's payload pages) is copied, so a packet the
-    // application keeps does not keep the whole page alive.
-    const buffer = frame.buffer;
-    if (n > SMALL_PAYLOAD || frame.byteLength === buffer.byteLength) return new Uint8Array(buffer, frame.byteOffset + at, n);
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) out[i] = frame[at + i]!;
-    return out;
+    // A small payload is copied: a fresh small array costs less than a view, and reading `frame.buffer`
+    // is avoided (for a small array V8 keeps on its heap, as the virtual network delivers, that read
+    // moves the bytes off the heap first, several times the copy). It also keeps a packet the
+    // application holds from pinning a larger shared buffer. A large payload is a view (a plain
+    // Uint8Array, whatever subclass the engine gave), not a copy.
+    if (n <= SMALL_PAYLOAD) {
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i++) out[i] = frame[at + i]!;
+      return out;
+    }
+    return new Uint8Array(frame.buffer, frame.byteOffset + at, n);
   }
 }
