@@ -44,6 +44,40 @@ describe('node-datachannel engine', () => {
     for (const pc of pcs) pc.close();
   });
 
+  it('small messages sent back to back (each is staged in a reused view) arrive intact, in order, at every size', async () => {
+    const a = new WebRTCPeerConnection(LOOPBACK, { autoPoll: true });
+    const b = new WebRTCPeerConnection(LOOPBACK, { autoPoll: true });
+    wire(a, b);
+    const [ca, cb] = [a.createDataChannel('d', { negotiated: true, id: 0 }), b.createDataChannel('d', { negotiated: true, id: 0 })];
+    a.createOffer();
+    await Promise.all([opened(ca), opened(cb)]);
+    // Sizes 1..80 cross the staging limit (64); two messages of every size, different bytes, one synchronous burst.
+    const sent: number[][] = [];
+    for (let round = 0; round < 2; round++) {
+      for (let n = 1; n <= 80; n++) sent.push(Array.from({ length: n }, (_, i) => (n * 7 + i * 13 + round * 101) & 0xff));
+    }
+    const got: number[][] = [];
+    const all = new Promise<void>((resolve) =>
+      cb.on('packet', (d) => {
+        got.push([...d]);
+        if (got.length === sent.length) resolve();
+      }),
+    );
+    const reused = new Uint8Array(40);
+    for (const m of sent) {
+      // Alternate fresh arrays and one array the caller overwrites after each send.
+      if (m.length === 40) {
+        reused.set(m);
+        ca.putPacket(reused);
+        reused.fill(0);
+      } else ca.putPacket(new Uint8Array(m));
+    }
+    await all;
+    expect(got).toEqual(sent);
+    a.close();
+    b.close();
+  });
+
   it('a process that closes its 50 pairs exits by itself, with no cleanup call', async () => {
     const result = await runNode(fixture('pairs.ts'), ['50'], [], 60_000, EXIT_LIMIT_MS);
     expect(result.stderr).toBe('');

@@ -28,6 +28,13 @@
  *   once: the state is final and no handler is called again. libdatachannel
  *   reports a channel closed as soon as the reset is queued, not when it is
  *   acknowledged, so the wait is a fixed bound, not an event.
+ * - A binary message of up to {@link STAGED_MAX} bytes is copied into a
+ *   reused view before `sendMessageBinary`, which copies it at once. V8 keeps
+ *   arrays that small on its own heap, and handing one to native code first
+ *   moves it off the heap (an allocation per message, and work for the
+ *   collector later): on loopback, 41-byte messages in fresh arrays sent at
+ *   110 k/s with 6.6 µs per send call, staged at 165–180 k/s with 3.1–3.4 µs.
+ *   Larger arrays already live off the heap; staging them gains nothing.
  * @module
  */
 import { EventHoldingChannel, type ChannelEvent } from '../channel-events.js';
@@ -52,6 +59,21 @@ import {
 import { annotateSdp, extractAnnotations, type AnnotatedChannel } from '../sdp-annotation.js';
 
 let connectionCounter = 0;
+
+/** Binary messages up to this size (V8's largest typed array kept on its heap) are staged before sending. */
+const STAGED_MAX = 64;
+const stagedBuffer = new ArrayBuffer(STAGED_MAX);
+/** Views of `stagedBuffer[0, n)` by length `n`, made on first use (process-wide; the native send copies before returning). */
+const stagedViews: (Uint8Array | undefined)[] = [];
+
+/** `data` (at most {@link STAGED_MAX} bytes) copied into the reused off-heap view of its length. */
+function staged(data: Uint8Array): Uint8Array {
+  const n = data.length;
+  let v = stagedViews[n];
+  if (v === undefined) v = stagedViews[n] = new Uint8Array(stagedBuffer, 0, n);
+  if (v !== data) v.set(data);
+  return v;
+}
 
 /**
  * node-datachannel's gathering state names (libdatachannel's: `in-progress`,
@@ -157,7 +179,7 @@ class DatachannelChannel extends EventHoldingChannel implements EngineChannel {
    * throws when it refuses one, so every return here is an acceptance.
    */
   sendBinary(data: Uint8Array): boolean {
-    this.dc.sendMessageBinary(data);
+    this.dc.sendMessageBinary(data.length <= STAGED_MAX ? staged(data) : data);
     return true;
   }
 
