@@ -9,6 +9,7 @@
  * @module
  */
 import { MAX_VARINT_BYTES, readVarint, varintLength, writeVarint } from './varint.js';
+import { SEND_VIEW_MAX, sendView } from '../../transport/send-views.js';
 
 /** Largest session header in bytes. */
 export const MAX_SESSION_HEADER = MAX_VARINT_BYTES;
@@ -22,17 +23,6 @@ const SCRATCH = 16 * 1024;
 const MIN_RECORDS = 16;
 const NO_OFFSETS = new Float64Array(0);
 const NO_LENGTHS = new Int32Array(0);
-/** Frames up to this size are sent from a reused view (see {@link SendSession.frameToSend}). */
-const SEND_VIEW_MAX = 1024;
-const sendBuffer = new ArrayBuffer(SEND_VIEW_MAX);
-/** Views of `sendBuffer[0, n)` by length `n`, made on first use (at most SEND_VIEW_MAX small objects, process-wide). */
-const sendViews: (Uint8Array | undefined)[] = [];
-
-function sendView(n: number): Uint8Array {
-  let v = sendViews[n];
-  if (v === undefined) v = sendViews[n] = new Uint8Array(sendBuffer, 0, n);
-  return v;
-}
 /** Payloads up to this size are copied out of a received frame rather than viewed. */
 const SMALL_PAYLOAD = 64;
 

@@ -57,20 +57,16 @@ import {
   type SdpType,
 } from '../engine.js';
 import { annotateSdp, extractAnnotations, type AnnotatedChannel } from '../sdp-annotation.js';
+import { sendView } from '../send-views.js';
 
 let connectionCounter = 0;
 
 /** Binary messages up to this size (V8's largest typed array kept on its heap) are staged before sending. */
 const STAGED_MAX = 64;
-const stagedBuffer = new ArrayBuffer(STAGED_MAX);
-/** Views of `stagedBuffer[0, n)` by length `n`, made on first use (process-wide; the native send copies before returning). */
-const stagedViews: (Uint8Array | undefined)[] = [];
 
-/** `data` (at most {@link STAGED_MAX} bytes) copied into the reused off-heap view of its length. */
+/** `data` (at most {@link STAGED_MAX} bytes) in the reused off-heap view of its length: copied there unless it is that view already. */
 function staged(data: Uint8Array): Uint8Array {
-  const n = data.length;
-  let v = stagedViews[n];
-  if (v === undefined) v = stagedViews[n] = new Uint8Array(stagedBuffer, 0, n);
+  const v = sendView(data.length);
   if (v !== data) v.set(data);
   return v;
 }
