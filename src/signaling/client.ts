@@ -30,6 +30,7 @@ import {
   MAX_MID_LENGTH,
   MAX_SDP_LENGTH,
   MAX_SIGNALING_PEER_ID,
+  PROBE_PROTOCOL_VERSION,
   REFUSAL_CODES,
   REFUSE_PROTOCOL_VERSION,
   toErrorCode,
@@ -202,7 +203,7 @@ export abstract class BaseSignalingClient extends EventEmitter<SignalingClientEv
   probe(to: number): boolean {
     checkInt(to, HOST_PEER_ID, MAX_SIGNALING_PEER_ID, 'probe to');
     const link = this.link.current;
-    if (this.isClosed || !this.member || !link || this.resuming || this.serverVersion < 2) return false;
+    if (this.isClosed || !this.member || !link || this.resuming || this.serverVersion < PROBE_PROTOCOL_VERSION) return false;
     link.send(JSON.stringify({ type: 'probe', to }));
     return true;
   }

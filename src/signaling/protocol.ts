@@ -40,6 +40,9 @@ import { ErrorCode } from '../errors.js';
  */
 export const PROTOCOL_VERSION = 5;
 
+/** The protocol version that added `probe` / `peer_alive`: clients send `probe` only to servers announcing at least this. */
+export const PROBE_PROTOCOL_VERSION = 2;
+
 /** The protocol version that added `refuse`: clients send it only to servers announcing at least this. */
 export const REFUSE_PROTOCOL_VERSION = 5;
 
