@@ -29,6 +29,27 @@ describe('control frames', () => {
     expect(encodeFrame({ type: FrameType.PING, epoch: 1, ackEpoch: 2, seq: 1, time: 1, acks: [] }).length).toBe(22);
   });
 
+  it('writes its fixed fields big-endian, as a DataView reads them, and reads them back from views at any offset', () => {
+    let seed = 99;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    for (let i = 0; i < 500; i++) {
+      const frame = {
+        type: i % 2 === 0 ? FrameType.PING : FrameType.PONG,
+        epoch: Math.floor(rand() * 2 ** 32),
+        ackEpoch: Math.floor(rand() * 2 ** 32),
+        seq: Math.floor(rand() * 2 ** 32),
+        time: (rand() - 0.5) * 10 ** Math.floor(rand() * 12),
+        acks: [[i % 259, Math.floor(rand() * 2 ** 40)] as const],
+      };
+      const bytes = encodeFrame(frame);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      expect([bytes[0], view.getUint32(1), view.getUint32(5), view.getUint32(9), view.getFloat64(13)]).toEqual([frame.type, frame.epoch, frame.ackEpoch, frame.seq, frame.time]);
+      const shifted = new Uint8Array(bytes.length + 3);
+      shifted.set(bytes, 3);
+      expect(decodeFrame(shifted.subarray(3))).toEqual(frame);
+    }
+  });
+
   it('rejects anything that is not exactly one valid frame', () => {
     const good = encodeFrame({ type: FrameType.ACK, epoch: 1, ackEpoch: 1, acks: [[0, 5]] });
     const bad = [
