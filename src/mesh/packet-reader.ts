@@ -75,8 +75,8 @@ export class PacketReader {
   }
 
   /**
-   * The link where the next packet waits, without taking it (its channel
-   * index is then {@link nextChannelIndex}), or undefined when none waits.
+   * The link where the next packet waits, without taking it (see
+   * {@link nextTransferChannel} and {@link nextMode}), or undefined when none waits.
    * {@link read} returns exactly this packet.
    */
   peek(): MeshLink | undefined {
@@ -102,11 +102,6 @@ export class PacketReader {
       }
     }
     return undefined;
-  }
-
-  /** Channel index of the packet {@link peek} found (meaningful only right after it returned a link). */
-  get nextChannelIndex(): number {
-    return this.nextIndex;
   }
 
   /** Next packet, recording its origin in {@link last}; undefined when none waits. */

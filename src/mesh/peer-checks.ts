@@ -9,10 +9,11 @@ import { WebRTCPeerConnection } from '../peer/peer-connection.js';
 import { checkInt, checkOneOf, invalid } from '../util/validate.js';
 import { MAX_CUSTOM_CHANNELS, channelIndexFor } from './channel-layout.js';
 import { ConnectionStatus, MAX_PEER_ID, TARGET_PEER_SERVER, TransferMode } from './constants.js';
+import type { MeshMode } from './types.js';
 
 /** What `addPeer` checks against. */
 export interface AddPeerState {
-  mode: 'server' | 'client' | 'mesh' | undefined;
+  mode: MeshMode | undefined;
   uniqueId: number;
   refuse: boolean;
   /** The peer id is in the table already. */
@@ -68,7 +69,7 @@ export function checkChannels(channels: unknown): asserts channels is TransferMo
 
 /** What `putPacket` checks against. */
 export interface PutPacketState {
-  mode: 'server' | 'client' | 'mesh' | undefined;
+  mode: MeshMode | undefined;
   status: ConnectionStatus;
   customChannels: readonly TransferMode[];
 }
