@@ -8,19 +8,12 @@
  * msgpackr, which also reports malformed input. Never throws.
  * @module
  */
+import { float64At, uint32At } from '../util/big-endian.js';
 
 /** Nesting allowed: frame → args → one more level. */
 const MAX_DEPTH = 3;
 /** Longest array the fast path reads. */
 const MAX_ARRAY = 0xffff;
-
-const f64 = new Float64Array(1);
-const f64Words = new Uint32Array(f64.buffer);
-/** Float64Array is platform-endian; msgpack is big-endian. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-/** Index in {@link f64Words} of the float's high (first on the wire) and low word. */
-const HI = LITTLE_ENDIAN ? 1 : 0;
-const LO = 1 - HI;
 
 /** Sentinel for "not on the fast path". */
 const FAIL: unique symbol = Symbol('fast-decode fail');
@@ -29,13 +22,6 @@ type Value = unknown;
 let buf: Uint8Array = new Uint8Array(0);
 let pos = 0;
 let end = 0;
-
-/** The big-endian float64 at `b[p]` (8 bytes there): two words into the platform-endian float, two stores, not eight. */
-function float64At(b: Uint8Array, p: number): number {
-  f64Words[HI] = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
-  f64Words[LO] = (b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!;
-  return f64[0]!;
-}
 
 function readFloat64(): number | typeof FAIL {
   const p = pos;
@@ -108,7 +94,7 @@ function readScalar(): Value | typeof FAIL {
     case 0xce:
       if (pos + 4 > end) return FAIL;
       pos += 4;
-      return ((buf[pos - 4]! << 24) >>> 0) + ((buf[pos - 3]! << 16) | (buf[pos - 2]! << 8) | buf[pos - 1]!);
+      return uint32At(buf, pos - 4);
     case 0xd0:
       return pos + 1 > end ? FAIL : (buf[pos++]! << 24) >> 24;
     case 0xd1:
@@ -151,7 +137,7 @@ export function fastDecodeCall(data: Uint8Array): unknown[] | undefined {
     checksum = h;
     p = 1;
   } else if (h === 0xce && n >= 5) {
-    checksum = ((data[1]! << 24) >>> 0) + ((data[2]! << 16) | (data[3]! << 8) | data[4]!);
+    checksum = uint32At(data, 1);
     p = 5;
   } else if (h === 0xcc && n >= 2) {
     checksum = data[1]!;

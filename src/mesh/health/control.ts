@@ -20,6 +20,7 @@
  * exactly is rejected (`undefined`); the caller counts and drops it.
  * @module
  */
+import { float64At, putFloat64, putUint32, uint32At } from '../../util/big-endian.js';
 import { readVarint, varintLength, writeVarint } from './varint.js';
 
 /** Stream id of the control channel (first id of the reserved range 1000–1023). */
@@ -38,37 +39,6 @@ export type ControlFrame =
   | { type: typeof FrameType.PING | typeof FrameType.PONG; epoch: number; ackEpoch: number; seq: number; time: number; acks: Ack[] }
   | { type: typeof FrameType.ACK; epoch: number; ackEpoch: number; acks: Ack[] };
 
-/**
- * Fixed fields are read and written byte by byte, not through a DataView:
- * frames are small fresh arrays, which V8 keeps on its heap, and taking
- * their `.buffer` would move each one off the heap first.
- */
-function putU32(out: Uint8Array, at: number, v: number): void {
-  out[at] = v >>> 24;
-  out[at + 1] = v >>> 16;
-  out[at + 2] = v >>> 8;
-  out[at + 3] = v;
-}
-
-function getU32(data: Uint8Array, at: number): number {
-  return ((data[at]! << 24) >>> 0) + ((data[at + 1]! << 16) | (data[at + 2]! << 8) | data[at + 3]!);
-}
-
-const f64 = new Float64Array(1);
-const f64Bytes = new Uint8Array(f64.buffer);
-/** Float64Array is platform-endian; the frame is big-endian. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-function putF64(out: Uint8Array, at: number, v: number): void {
-  f64[0] = v;
-  for (let i = 0; i < 8; i++) out[at + i] = f64Bytes[LITTLE_ENDIAN ? 7 - i : i]!;
-}
-
-function getF64(data: Uint8Array, at: number): number {
-  for (let i = 0; i < 8; i++) f64Bytes[LITTLE_ENDIAN ? 7 - i : i] = data[at + i]!;
-  return f64[0]!;
-}
-
 /** Bytes before the type-specific fields: type, epoch, ackEpoch. */
 const HEAD = 9;
 
@@ -82,11 +52,11 @@ export function encodeFrame(frame: ControlFrame): Uint8Array {
   for (const [i, s] of frame.acks) size += varintLength(i) + varintLength(s);
   const out = new Uint8Array(size);
   out[0] = frame.type;
-  putU32(out, 1, frame.epoch >>> 0);
-  putU32(out, 5, frame.ackEpoch >>> 0);
+  putUint32(out, 1, frame.epoch >>> 0);
+  putUint32(out, 5, frame.ackEpoch >>> 0);
   if (frame.type !== FrameType.ACK) {
-    putU32(out, HEAD, frame.seq >>> 0);
-    putF64(out, HEAD + 4, frame.time);
+    putUint32(out, HEAD, frame.seq >>> 0);
+    putFloat64(out, HEAD + 4, frame.time);
   }
   let at = writeVarint(out, fixed, frame.acks.length);
   for (const [i, s] of frame.acks) {
@@ -100,15 +70,15 @@ export function encodeFrame(frame: ControlFrame): Uint8Array {
 export function decodeFrame(data: Uint8Array): ControlFrame | undefined {
   if (data.length < HEAD + 1) return undefined;
   const type = data[0];
-  const epoch = getU32(data, 1);
-  const ackEpoch = getU32(data, 5);
+  const epoch = uint32At(data, 1);
+  const ackEpoch = uint32At(data, 5);
   let at = HEAD;
   let seq = 0;
   let time = 0;
   if (type === FrameType.PING || type === FrameType.PONG) {
     if (data.length < HEAD + 13) return undefined;
-    seq = getU32(data, HEAD);
-    time = getF64(data, HEAD + 4);
+    seq = uint32At(data, HEAD);
+    time = float64At(data, HEAD + 4);
     if (!Number.isFinite(time)) return undefined;
     at = HEAD + 12;
   } else if (type !== FrameType.ACK) {
